@@ -1,0 +1,50 @@
+# billing-gateway: `make run` to try it, `make test` to check it. `make help` lists the rest.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+APP_STAMP := $(VENV)/.installed-app
+DEV_STAMP := $(VENV)/.installed-dev
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format typecheck pytest bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "billing-gateway needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(APP_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(APP_STAMP)
+
+run: $(APP_STAMP) ## install, start the embedded database (unless DATABASE_URL), migrate, seed, serve
+	$(BIN)/billing-gateway run
+
+test: lint typecheck pytest ## install dev tools, then lint, type-check and run every test
+
+lint: $(DEV_STAMP) ## ruff: lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(DEV_STAMP) ## ruff: fix what can be fixed and format
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(DEV_STAMP) ## mypy --strict
+	$(BIN)/mypy
+
+pytest: $(DEV_STAMP) ## the test suite (unit, integration, contract, browser)
+	$(BIN)/pytest
+
+bench: $(DEV_STAMP) ## performance figures side by side (see bench/README.md)
+	$(BIN)/python bench/intake.py
+
+clean: ## remove the virtual environment and the sandbox data (database, keys)
+	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,14 @@
+import enum
+
+
+class Scope(enum.StrEnum):
+    CHANGE_REQUESTS_READ = "change-requests:read"
+    CHANGE_REQUESTS_WRITE = "change-requests:write"
+    FRAUD_SCREEN = "fraud:screen"
+    FRAUD_READ = "fraud:read"
+    FRAUD_WRITE = "fraud:write"
+    BILLING_READ = "billing:read"
+    BILLING_WRITE = "billing:write"
+
+
+ALL_SCOPES = tuple(Scope)

@@ -1,0 +1,93 @@
+"""The composition root: build the Litestar application from settings."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+import gateway.db  # noqa: F401  (points Piccolo at our engine before any table is used)
+from gateway.change_requests.controller import ChangeRequestController
+from gateway.change_requests.service import ChangeRequestService
+from gateway.crypto import Cipher
+from gateway.db.connection import close_pool, start_pool
+from gateway.edge.auth import ApiKeyAuthMiddleware
+from gateway.edge.body_guard import BodyGuardMiddleware
+from gateway.edge.openapi import security_components
+from gateway.edge.problems import exception_to_problem
+from gateway.edge.rate_limit import ApiKeyRateLimiter
+from gateway.edge.request_context import RequestContextMiddleware
+from gateway.errors import BillingError
+from gateway.health import HealthController
+from gateway.jobs import job_app
+from gateway.log import get_logger
+from settings import Settings
+
+_log = get_logger("gateway.app")
+
+
+def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        await start_pool(settings.db_pool_max)
+        worker: asyncio.Task[None] | None = None
+        if settings.run_worker_in_process:
+            await job_app.open_async()
+            worker = asyncio.create_task(job_app.run_worker_async(install_signal_handlers=False))
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+                await job_app.close_async()
+            await close_pool()
+
+    return lifespan
+
+
+def create_app(settings: Settings) -> Litestar:
+    cipher = Cipher(settings.keys)
+    change_requests = ChangeRequestService(settings, cipher)
+    v1 = Router(
+        path="/v1",
+        route_handlers=[ChangeRequestController],
+        middleware=[
+            ApiKeyAuthMiddleware(ApiKeyRateLimiter(settings.rate_limit_per_minute)),
+            BodyGuardMiddleware(settings.max_body_bytes),
+        ],
+    )
+    metrics = PrometheusConfig(app_name="billing_gateway", group_path=True,
+                               exclude=["/metrics", "/schema"])
+    label = " (SANDBOX: built-in provider emulators, no real money)" if settings.sandbox else ""
+    return Litestar(
+        route_handlers=[v1, HealthController, PrometheusController],
+        dependencies={"change_requests": Provide(lambda: change_requests, sync_to_thread=False)},
+        middleware=[RequestContextMiddleware(), metrics.middleware],
+        exception_handlers={BillingError: exception_to_problem,
+                            HTTPException: exception_to_problem,
+                            Exception: exception_to_problem},
+        openapi_config=OpenAPIConfig(
+            title=f"billing-gateway{label}",
+            version="1",
+            path="/schema",
+            description="Provider-neutral billing operations for support tools. Every POST "
+                        "needs an Idempotency-Key; every error is application/problem+json "
+                        "with a stable `code`.",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(security_schemes=security_components()),
+        ),
+        lifespan=[_lifespan(settings)],
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+        logging_config=None,  # gateway.log configures logging for the whole process
+    )

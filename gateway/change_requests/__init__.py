@@ -1,0 +1,1 @@
+"""IBAN-change and plan-change requests filed by support tools."""

@@ -1,0 +1,37 @@
+from piccolo.columns import JSONB, UUID, Array, ForeignKey, Timestamptz, Text, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from gateway.api_keys.tables import ApiKey
+
+
+class ChangeRequest(Table, tablename="change_requests"):
+    """An IBAN change or plan change filed by a support tool.
+
+    The IBAN is kept only encrypted, as a keyed hash for duplicate look-ups, and masked
+    (country + last 4) inside `details`.
+    """
+
+    id = UUID(primary_key=True)
+    kind = Varchar(length=20, index=True)
+    status = Varchar(length=20, index=True)
+    ticket_system = Varchar(length=20)
+    ticket_id = Varchar(length=100, index=True)
+    ticket_url = Varchar(length=500, null=True, default=None)
+    zuora_account_id = Varchar(length=100, null=True, default=None)
+    stripe_customer_id = Varchar(length=100, null=True, default=None)
+    stripe_connect_account_id = Varchar(length=100, null=True, default=None)
+    backoffice_id = Varchar(length=100, null=True, default=None)
+    company_name = Varchar(length=200, null=True, default=None)
+    requester = JSONB()
+    contact_reasons = Array(base_column=Varchar(length=200))
+    details = JSONB()
+    iban_ciphertext = Text(null=True, default=None)
+    iban_hash = Varchar(length=64, null=True, default=None, index=True)
+    api_key = ForeignKey(references=ApiKey, on_delete=OnDelete.restrict)
+    idempotency_key = Varchar(length=255, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    cancelled_at = Timestamptz(null=True, default=None)
+    cancellation_reason = Text(null=True, default=None)

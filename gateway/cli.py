@@ -1,0 +1,195 @@
+"""`billing-gateway`: serve, work, migrate, seed, and manage API keys."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Annotated, Any
+
+import typer
+
+from settings import Settings, SettingsError, get_settings
+
+cli = typer.Typer(help="billing-gateway: support tools in, Stripe and Zuora out.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+api_keys_cli = typer.Typer(help="Issue, list and revoke API keys for support tools.",
+                           no_args_is_help=True)
+cli.add_typer(api_keys_cli, name="api-key")
+
+
+def _settings() -> Settings:
+    try:
+        settings = get_settings()
+    except SettingsError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    from gateway.log import configure_logging, resolve_format
+
+    configure_logging(settings.log_level, resolve_format(settings))
+    return settings
+
+
+def _run(work: Callable[[], Awaitable[Any]]) -> Any:
+    """Resolve the database (embedded when no DATABASE_URL), then run `work` with a pool."""
+
+    async def main() -> Any:
+        from gateway.db.connection import close_pool, start_pool
+        from gateway.db.server import ensure_database
+
+        await ensure_database()
+        await start_pool(2)
+        try:
+            return await work()
+        finally:
+            await close_pool()
+
+    return asyncio.run(main())
+
+
+@cli.command()
+def migrate() -> None:
+    """Create or update the database schema."""
+    _settings()
+    from gateway.db.migrate import migrate as run_migrations
+
+    _run(run_migrations)
+    typer.echo("database is up to date")
+
+
+@cli.command()
+def seed() -> None:
+    """Add the sandbox demo (API key, customers, requests) if it is not there yet."""
+    settings = _settings()
+    from gateway.demo import seed_demo
+
+    _run(lambda: seed_demo(settings))
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default BG_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default BG_PORT")] = None,
+    workers: Annotated[int, typer.Option(help="HTTP worker processes")] = 1,
+    with_worker: Annotated[bool, typer.Option(help="run the job worker in this process")] = False,
+) -> None:
+    """Serve the API (and its docs and health) with uvicorn."""
+    settings = _settings()
+    import uvicorn
+
+    from gateway.db.server import ensure_database
+
+    asyncio.run(ensure_database())
+    if with_worker:
+        os.environ["BG_RUN_WORKER_IN_PROCESS"] = "true"
+    uvicorn.run("gateway.asgi:app", host=host or settings.host, port=port or settings.port,
+                workers=workers, log_config=None, access_log=False)
+
+
+@cli.command()
+def worker() -> None:
+    """Run background jobs (idempotency-key purge, and later webhooks, syncs, checkpoints)."""
+    _settings()
+    from gateway.jobs import job_app
+
+    async def work() -> None:
+        async with job_app.open_async():
+            await job_app.run_worker_async()
+
+    _run(work)
+
+
+@cli.command()
+def run() -> None:
+    """Everything for a first look: database, migrations, demo data, API, worker."""
+    settings = _settings()
+    from gateway.db.migrate import migrate as run_migrations
+    from gateway.demo import seed_demo
+
+    async def prepare() -> None:
+        await run_migrations()
+        await seed_demo(settings)
+
+    _run(prepare)
+    base = f"http://{settings.host}:{settings.port}"
+    typer.echo(
+        f"\nbilling-gateway is starting in {settings.mode.value.upper()} mode\n"
+        f"  API        {base}/v1\n"
+        f"  API docs   {base}/schema  (Swagger UI: {base}/schema/swagger)\n"
+        f"  health     {base}/health/ready\n"
+        f"  metrics    {base}/metrics\n"
+    )
+    sys.stdout.flush()
+    serve(host=None, port=None, workers=1, with_worker=True)
+
+
+def _parse_scopes(values: list[str]) -> list[Any]:
+    from gateway.api_keys.scopes import Scope
+
+    try:
+        return [Scope(value) for value in values]
+    except ValueError:
+        known = ", ".join(scope.value for scope in Scope)
+        typer.echo(f"unknown scope in {values}; known scopes: {known}", err=True)
+        raise typer.Exit(2) from None
+
+
+@api_keys_cli.command("create")
+def api_key_create(
+    name: Annotated[str, typer.Option(help="who uses it, e.g. 'zendesk-app'")],
+    scope: Annotated[list[str], typer.Option(help="repeat for each scope")],
+    expires_in_days: Annotated[int | None, typer.Option(min=1)] = None,
+    rate_limit: Annotated[int | None, typer.Option(min=1, help="requests a minute")] = None,
+) -> None:
+    """Issue a key; its secret is printed this once and never again."""
+    _settings()
+    from audit.entry import Actor
+    from gateway.api_keys.service import issue_key
+
+    scopes = _parse_scopes(scope)
+    expires = timedelta(days=expires_in_days) if expires_in_days else None
+    issued = _run(lambda: issue_key(name, scopes, expires_in=expires, rate_limit_per_minute=rate_limit,
+                                    actor=Actor(kind="staff", id=_operator(), role="cli")))
+    typer.echo(f"API key for {issued.name} (prefix {issued.prefix}), shown once:\n{issued.secret}")
+
+
+@api_keys_cli.command("list")
+def api_key_list() -> None:
+    """List keys: prefix, name, scopes, expiry, revocation, last use. Never secrets."""
+    _settings()
+    from gateway.api_keys.service import list_keys
+
+    for key in _run(list_keys):
+        state = "revoked" if key.revoked_at else "active"
+        typer.echo(f"{key.prefix}  {state:7}  {key.name:20}  {','.join(key.scopes)}  "
+                   f"expires={key.expires_at or '-'}  last_used={key.last_used_at or '-'}")
+
+
+@api_keys_cli.command("revoke")
+def api_key_revoke(
+    prefix: str,
+    reason: Annotated[str, typer.Option(help="why, for the audit trail")],
+) -> None:
+    """Revoke a key at once."""
+    _settings()
+    from audit.entry import Actor
+    from gateway.api_keys.service import revoke_key
+    from gateway.errors import BillingError
+
+    try:
+        _run(lambda: revoke_key(prefix, actor=Actor(kind="staff", id=_operator(), role="cli"),
+                                reason=reason))
+    except BillingError as error:
+        typer.echo(error.detail, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"revoked {prefix}")
+
+
+def _operator() -> str:
+    return os.environ.get("USER") or os.environ.get("LOGNAME") or "operator"
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,18 @@
+"""The one Piccolo app: every table of the gateway and its migrations."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from audit.tables import AuditRecord
+from gateway.api_keys.tables import ApiKey
+from gateway.change_requests.tables import ChangeRequest
+from gateway.idempotency.tables import IdempotencyRecord
+
+APP_CONFIG = AppConfig(
+    app_name="gateway",
+    migrations_folder_path=str(Path(__file__).parent.parent / "migrations"),
+    table_classes=[ApiKey, IdempotencyRecord, ChangeRequest, AuditRecord],
+    migration_dependencies=[],
+    commands=[],
+)

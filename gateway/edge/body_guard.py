@@ -1,0 +1,182 @@
+"""For every POST: bounded body, no card numbers, and the `Idempotency-Key` protocol.
+
+Runs after authentication (keys are scoped per API key) and before the handler, so a refused
+body is never parsed, stored or logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.edge.auth import client_of
+from gateway.errors import BillingError, ErrorCode
+from gateway.idempotency import service as idempotency
+from gateway.sensitive import contains_card_number
+
+IDEMPOTENCY_OPT = "idempotent"  # route opt; False for POSTs that dedupe otherwise (webhooks)
+_KEY_SHAPE = re.compile(r"^[\x21-\x7e]{1,255}$")
+# Failures that happen before the endpoint starts working leave no result to replay.
+_NOT_STORED = {"validation_failed", "malformed_body", "body_too_large", "rate_limited",
+               "unauthenticated", "forbidden", "idempotency_request_in_progress"}
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BillingError(ErrorCode.MALFORMED_BODY, "The client went away mid-request.")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BillingError(
+                ErrorCode.BODY_TOO_LARGE,
+                f"The request body is over the {limit}-byte limit; send less.",
+            )
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    try:  # the same JSON with other spacing or key order is the same request
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    return hashlib.sha256(method.encode() + b"\0" + path.encode() + b"\0" + canonical).hexdigest()
+
+
+def _idempotency_key(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"idempotency-key":
+            key = value.decode("latin-1")
+            if not _KEY_SHAPE.match(key):
+                raise BillingError(
+                    ErrorCode.IDEMPOTENCY_KEY_INVALID,
+                    "The Idempotency-Key header must be 1 to 255 printable characters without "
+                    "spaces; a UUID is a good choice.",
+                )
+            return key
+    raise BillingError(
+        ErrorCode.IDEMPOTENCY_KEY_MISSING,
+        "Every POST needs an Idempotency-Key header (a UUID per intended action) so that a "
+        "retry never acts twice.",
+    )
+
+
+def _problem_code(content_type: str, body: bytes) -> str | None:
+    if not content_type.startswith("application/problem+json"):
+        return None
+    try:
+        code: Any = json.loads(body).get("code")
+    except ValueError:
+        return None
+    return code if isinstance(code, str) else None
+
+
+class BodyGuardMiddleware(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, max_body_bytes: int) -> None:
+        self._limit = max_body_bytes
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope["method"] != "POST":
+            await next_app(scope, receive, send)
+            return
+        body = await read_body(receive, self._limit)
+        if contains_card_number(body.decode("utf-8", "replace")):
+            raise BillingError(
+                ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
+                "The request holds what looks like a card number. The gateway never accepts "
+                "card numbers: remove it and refer to cards by the provider's fingerprint.",
+            )
+        replay_receive = _replaying(body)
+        if scope["route_handler"].opt.get(IDEMPOTENCY_OPT, True) is False:
+            await next_app(scope, replay_receive, send)
+            return
+        await self._once(scope, body, replay_receive, send, next_app)
+
+    async def _once(self, scope: Scope, body: bytes, receive: Receive, send: Send,
+                    next_app: ASGIApp) -> None:
+        key = _idempotency_key(scope)
+        client = client_of(scope)
+        outcome = await idempotency.claim(
+            client.id, key, fingerprint(scope["method"], scope["path"], body),
+            scope["method"], scope["path"],
+        )
+        if isinstance(outcome, idempotency.Mismatch):
+            raise BillingError(
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                "This Idempotency-Key was already used with a different request; use a new key "
+                "for a new action.",
+            )
+        if isinstance(outcome, idempotency.InProgress):
+            raise BillingError(
+                ErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS,
+                "A request with this Idempotency-Key is still being processed; retry shortly.",
+                headers={"Retry-After": "1"},
+            )
+        if isinstance(outcome, idempotency.Replay):
+            await _send_replay(send, outcome)
+            return
+        scope.setdefault("state", {})["idempotency_key"] = key  # type: ignore[typeddict-unknown-key]
+        # The response is held back until it is stored, so that a client retrying the moment
+        # it hears back gets the replay, never a 409.
+        held: list[Message] = []
+        try:
+            await next_app(scope, receive, _hold(held))
+        except BaseException:
+            await idempotency.release(outcome.record_id)
+            raise
+        start = held[0]
+        status = start["status"]
+        content_type = MutableScopeHeaders.from_message(start).get("content-type", "")
+        response_body = b"".join(m.get("body", b"") for m in held[1:])
+        if status >= 500 or _problem_code(content_type, response_body) in _NOT_STORED:
+            await idempotency.release(outcome.record_id)
+        else:
+            await idempotency.complete(outcome.record_id, status, content_type, response_body)
+        for message in held:
+            await send(message)
+
+
+def _hold(held: list[Message]) -> Send:
+    async def hold(message: Message) -> None:
+        held.append(message)
+
+    return hold
+
+
+def _replaying(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _send_replay(send: Send, replay: idempotency.Replay) -> None:
+    await send({
+        "type": "http.response.start",
+        "status": replay.status,
+        "headers": [
+            (b"content-type", replay.content_type.encode("latin-1")),
+            (b"content-length", str(len(replay.body)).encode()),
+            (b"idempotent-replayed", b"true"),
+        ],
+    })
+    await send({"type": "http.response.body", "body": replay.body, "more_body": False})

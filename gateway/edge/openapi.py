@@ -1,0 +1,73 @@
+"""OpenAPI pieces shared by controllers: the problem body and the error responses."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar.openapi import ResponseSpec
+from litestar.params import Parameter
+from msgspec import Struct
+
+
+class FieldError(Struct, kw_only=True):
+    field: str | None
+    source: str | None
+    message: str | None
+
+
+class Problem(Struct, kw_only=True):
+    """RFC 9457 problem details; `code` is stable and meant for machines."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None
+    request_id: str | None
+    errors: list[FieldError] | None = None
+    existing_id: str | None = None
+    required_scope: str | None = None
+    status_now: str | None = None
+
+
+_DESCRIPTIONS = {
+    400: "Bad request (validation_failed, malformed_body, idempotency_key_missing, ...)",
+    401: "Missing, unknown, revoked or expired API key (unauthenticated)",
+    403: "The API key lacks the scope (forbidden)",
+    404: "Not found",
+    409: "Conflict (duplicate_open_request, idempotency_request_in_progress, invalid_transition)",
+    413: "Body too large",
+    422: "Refused by a rule (card_number_not_accepted, iban_*, downgrade_not_allowed, "
+         "idempotency_key_reused, ...)",
+    429: "Rate limited; see Retry-After",
+    503: "Not ready",
+}
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    return {
+        status: ResponseSpec(data_container=Problem, description=_DESCRIPTIONS[status],
+                             media_type="application/problem+json")
+        for status in statuses
+    }
+
+
+AUTHENTICATED = (400, 401, 403, 429)
+MUTATING = (*AUTHENTICATED, 409, 413, 422)
+
+IdempotencyKey = Annotated[
+    str,
+    Parameter(header="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
+              description="A unique key per intended action (a UUID); a retry with the same "
+                          "key and body replays the first answer."),
+]
+
+SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]
+
+
+def security_components() -> dict[str, Any]:
+    from litestar.openapi.spec import SecurityScheme
+
+    return {"apiKey": SecurityScheme(type="http", scheme="bearer",
+                                     description="An API key issued by `billing-gateway api-key create`.")}

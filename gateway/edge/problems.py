@@ -1,0 +1,141 @@
+"""RFC 9457 problem details for every error, from one exception-to-problem map."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotFoundException,
+    ValidationException,
+)
+from litestar.types import Scope
+
+from gateway.errors import HTTP_STATUS, BillingError, ErrorCode
+from gateway.log import get_logger
+from gateway.edge.request_context import request_id_for
+from gateway.sensitive import redact_value
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://billing-gateway.dev/problems/"
+
+TITLES: dict[ErrorCode, str] = {
+    ErrorCode.VALIDATION_FAILED: "The request is not valid",
+    ErrorCode.MALFORMED_BODY: "The request body is not valid JSON",
+    ErrorCode.BODY_TOO_LARGE: "The request body is too large",
+    ErrorCode.NOT_FOUND: "Nothing is here",
+    ErrorCode.METHOD_NOT_ALLOWED: "This method is not allowed here",
+    ErrorCode.UNAUTHENTICATED: "Authentication needed",
+    ErrorCode.FORBIDDEN: "Not allowed for this API key",
+    ErrorCode.RATE_LIMITED: "Too many requests",
+    ErrorCode.INTERNAL_ERROR: "Internal error",
+    ErrorCode.SERVICE_UNAVAILABLE: "Service unavailable",
+}
+
+_log = get_logger("gateway.problems")
+
+
+def request_id_of(scope: Scope) -> str:
+    """The request's id; requests that matched no route never met the middleware, so get one here."""
+    state: dict[str, Any] = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    if not isinstance(state.get("request_id"), str):
+        state["request_id"] = request_id_for(scope)
+    return str(state["request_id"])
+
+
+def problem_body(
+    code: ErrorCode, detail: str, *, scope: Scope, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code.value,
+        "title": TITLES.get(code, code.value.replace("_", " ").capitalize()),
+        "status": HTTP_STATUS[code],
+        "detail": detail,
+        "code": code.value,
+        "instance": scope.get("path"),
+        "request_id": request_id_of(scope),
+    }
+    body.update(extra or {})
+    # Only the parts that may echo input are scanned; ids are ours and sanitised on the way in.
+    for member in ("detail", "errors"):
+        if member in body:
+            body[member] = redact_value(body[member])
+    return body
+
+
+def problem_response(
+    code: ErrorCode,
+    detail: str,
+    *,
+    scope: Scope,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[bytes]:
+    body = problem_body(code, detail, scope=scope, extra=extra)
+    return Response(
+        content=msgspec.json.encode(body),
+        status_code=HTTP_STATUS[code],
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers={**(headers or {}), "x-request-id": body["request_id"]},
+    )
+
+
+def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            errors.append({"field": item.get("key"), "source": item.get("source"),
+                           "message": item.get("message")})
+    return errors
+
+
+def _is_unparsable_json(exc: HTTPException) -> bool:
+    """Litestar wraps msgspec's DecodeError; a ValidationError is a DecodeError of valid JSON."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, msgspec.DecodeError):
+            return not isinstance(cause, msgspec.ValidationError)
+        cause = cause.__cause__
+    return False
+
+
+def _from_http_exception(exc: HTTPException) -> tuple[ErrorCode, str, dict[str, Any]]:
+    if isinstance(exc, NotFoundException):
+        return ErrorCode.NOT_FOUND, "No resource lives at this path; check it against /schema.", {}
+    if isinstance(exc, MethodNotAllowedException):
+        return ErrorCode.METHOD_NOT_ALLOWED, "This path does not accept this HTTP method.", {}
+    if exc.status_code == 413:
+        return ErrorCode.BODY_TOO_LARGE, "The request body is over the size limit; send less.", {}
+    if _is_unparsable_json(exc):
+        return ErrorCode.MALFORMED_BODY, "The body is not valid JSON; check quotes, commas and braces.", {}
+    if isinstance(exc, ValidationException):
+        message = str(exc.detail)
+        errors = _validation_errors(exc)
+        detail = "; ".join(f"{e['field'] or e['source']}: {e['message']}" for e in errors)
+        return ErrorCode.VALIDATION_FAILED, detail or message, {"errors": errors}
+    by_status = {401: ErrorCode.UNAUTHENTICATED, 403: ErrorCode.FORBIDDEN,
+                 429: ErrorCode.RATE_LIMITED, 503: ErrorCode.SERVICE_UNAVAILABLE}
+    code = by_status.get(exc.status_code)
+    if code is None:
+        code = ErrorCode.VALIDATION_FAILED if exc.status_code < 500 else ErrorCode.INTERNAL_ERROR
+    return code, str(exc.detail), {}
+
+
+def exception_to_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """The one place an exception becomes an HTTP answer."""
+    if isinstance(exc, BillingError):
+        return problem_response(exc.code, exc.detail, scope=request.scope, extra=exc.extra,
+                                headers=exc.headers)
+    if isinstance(exc, HTTPException) and exc.status_code < 500:
+        code, detail, extra = _from_http_exception(exc)
+        return problem_response(code, detail, scope=request.scope, extra=extra,
+                                headers=dict(exc.headers or {}))
+    _log.exception("unhandled error", path=request.scope.get("path"))
+    return problem_response(
+        ErrorCode.INTERNAL_ERROR,
+        "Something went wrong on our side; retry later and quote the request_id if it persists.",
+        scope=request.scope,
+    )

@@ -1,0 +1,104 @@
+"""One error vocabulary for the whole gateway; the HTTP edge maps it to problem details."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+
+class ErrorCode(enum.StrEnum):
+    # request shape
+    VALIDATION_FAILED = "validation_failed"
+    MALFORMED_BODY = "malformed_body"
+    BODY_TOO_LARGE = "body_too_large"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    CARD_NUMBER_NOT_ACCEPTED = "card_number_not_accepted"
+    # authentication and limits
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    RATE_LIMITED = "rate_limited"
+    # idempotency
+    IDEMPOTENCY_KEY_MISSING = "idempotency_key_missing"
+    IDEMPOTENCY_KEY_INVALID = "idempotency_key_invalid"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    IDEMPOTENCY_REQUEST_IN_PROGRESS = "idempotency_request_in_progress"
+    # bank details
+    IBAN_INVALID = "iban_invalid"
+    IBAN_CHECKSUM_FAILED = "iban_checksum_failed"
+    IBAN_WRONG_LENGTH = "iban_wrong_length"
+    IBAN_UNKNOWN_COUNTRY = "iban_unknown_country"
+    IBAN_NOT_SEPA = "iban_not_sepa"
+    BIC_INVALID = "bic_invalid"
+    BIC_MISMATCH = "bic_mismatch"
+    # plans
+    UNKNOWN_TIER = "unknown_tier"
+    TIER_UNCHANGED = "tier_unchanged"
+    DOWNGRADE_NOT_ALLOWED = "downgrade_not_allowed"
+    # change requests
+    CHANGE_REQUEST_NOT_FOUND = "change_request_not_found"
+    DUPLICATE_OPEN_REQUEST = "duplicate_open_request"
+    INVALID_TRANSITION = "invalid_transition"
+    INVALID_CURSOR = "invalid_cursor"
+    # operations
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    INTERNAL_ERROR = "internal_error"
+
+
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.VALIDATION_FAILED: 400,
+    ErrorCode.MALFORMED_BODY: 400,
+    ErrorCode.BODY_TOO_LARGE: 413,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.CARD_NUMBER_NOT_ACCEPTED: 422,
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.IDEMPOTENCY_KEY_MISSING: 400,
+    ErrorCode.IDEMPOTENCY_KEY_INVALID: 400,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
+    ErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS: 409,
+    ErrorCode.IBAN_INVALID: 422,
+    ErrorCode.IBAN_CHECKSUM_FAILED: 422,
+    ErrorCode.IBAN_WRONG_LENGTH: 422,
+    ErrorCode.IBAN_UNKNOWN_COUNTRY: 422,
+    ErrorCode.IBAN_NOT_SEPA: 422,
+    ErrorCode.BIC_INVALID: 422,
+    ErrorCode.BIC_MISMATCH: 422,
+    ErrorCode.UNKNOWN_TIER: 422,
+    ErrorCode.TIER_UNCHANGED: 422,
+    ErrorCode.DOWNGRADE_NOT_ALLOWED: 422,
+    ErrorCode.CHANGE_REQUEST_NOT_FOUND: 404,
+    ErrorCode.DUPLICATE_OPEN_REQUEST: 409,
+    ErrorCode.INVALID_TRANSITION: 409,
+    ErrorCode.INVALID_CURSOR: 400,
+    ErrorCode.SERVICE_UNAVAILABLE: 503,
+    ErrorCode.INTERNAL_ERROR: 500,
+}
+
+
+class BillingError(Exception):
+    """A failure with a stable code and a sentence a support agent can act on.
+
+    `detail` must never hold personal data or raw provider messages; `extra` adds
+    machine-readable members to the problem body (e.g. the id of a conflicting request).
+    """
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        detail: str,
+        *,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+    @property
+    def status(self) -> int:
+        return HTTP_STATUS[self.code]

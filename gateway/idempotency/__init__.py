@@ -1,0 +1,1 @@
+"""`Idempotency-Key` for every POST: one execution, byte-identical replays, per-client keys."""

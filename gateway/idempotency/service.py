@@ -1,0 +1,95 @@
+"""Claim, complete and release idempotency keys; PostgreSQL's unique index picks one winner."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from gateway.db.connection import fetch
+
+# A request holding a key for longer than this died mid-way; a retry may take it over.
+LOCK_TIMEOUT = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    record_id: uuid.UUID
+    recovered: bool  # an earlier attempt died holding the key
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    content_type: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class InProgress:
+    pass
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    pass
+
+
+Outcome = Claimed | Replay | InProgress | Mismatch
+
+
+async def claim(api_key_id: uuid.UUID, key: str, fingerprint: str, method: str, path: str) -> Outcome:
+    for _ in range(3):  # a released key can vanish between our insert and select
+        inserted = await fetch(
+            "INSERT INTO idempotency_keys (id, api_key, key, fingerprint, method, path, state,"
+            " locked_at, created_at) VALUES ({}, {}, {}, {}, {}, {}, 'running', now(), now())"
+            " ON CONFLICT (api_key, key) DO NOTHING RETURNING id",
+            uuid.uuid4(), api_key_id, key, fingerprint, method, path,
+        )
+        if inserted:
+            return Claimed(inserted[0]["id"], recovered=False)
+        rows = await fetch(
+            "SELECT id, fingerprint, state, response_status, response_content_type,"
+            " response_body, locked_at < now() - {}::interval AS stale"
+            " FROM idempotency_keys WHERE api_key = {} AND key = {}",
+            LOCK_TIMEOUT, api_key_id, key,
+        )
+        if not rows:
+            continue
+        row = rows[0]
+        if row["fingerprint"] != fingerprint:
+            return Mismatch()
+        if row["state"] == "done":
+            return Replay(row["response_status"], row["response_content_type"], row["response_body"])
+        if row["stale"]:
+            taken = await fetch(
+                "UPDATE idempotency_keys SET locked_at = now() WHERE id = {}"
+                " AND state = 'running' AND locked_at < now() - {}::interval RETURNING id",
+                row["id"], LOCK_TIMEOUT,
+            )
+            if taken:
+                return Claimed(row["id"], recovered=True)
+        return InProgress()
+    return InProgress()
+
+
+async def complete(record_id: uuid.UUID, status: int, content_type: str, body: bytes) -> None:
+    await fetch(
+        "UPDATE idempotency_keys SET state = 'done', response_status = {},"
+        " response_content_type = {}, response_body = {}, completed_at = now() WHERE id = {}",
+        status, content_type, body, record_id,
+    )
+
+
+async def release(record_id: uuid.UUID) -> None:
+    """Forget a key whose request changed nothing, so the client may retry with it."""
+    await fetch("DELETE FROM idempotency_keys WHERE id = {}", record_id)
+
+
+async def purge_expired(ttl: timedelta) -> int:
+    rows = await fetch(
+        "WITH gone AS (DELETE FROM idempotency_keys WHERE created_at < now() - {}::interval"
+        " RETURNING 1) SELECT count(*) AS n FROM gone",
+        ttl,
+    )
+    return int(rows[0]["n"])

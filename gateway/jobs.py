@@ -1,0 +1,20 @@
+"""Background jobs on Procrastinate: PostgreSQL-backed, so more machines need nothing new."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import procrastinate
+from psycopg_pool import AsyncConnectionPool
+
+
+def _pool_from_environment(**options: Any) -> AsyncConnectionPool:
+    # The URL is only known once gateway.db.server.ensure_database() has run.
+    return AsyncConnectionPool(conninfo=os.environ["DATABASE_URL"], **options)
+
+
+job_app = procrastinate.App(
+    connector=procrastinate.PsycopgConnector(pool_factory=_pool_from_environment, max_size=4),
+    import_paths=["gateway.idempotency.jobs"],
+)

@@ -1,0 +1,139 @@
+"""Every environment variable the gateway reads, validated once at start-up.
+
+Each field maps to `BG_<FIELD>` except `DATABASE_URL`, which keeps its conventional name.
+The README's configuration table lists the same variables; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from settings.keys import KeyMaterial, load_or_create_sandbox_keys, parse_key_ring
+
+
+class Mode(enum.StrEnum):
+    SANDBOX = "sandbox"
+    PRODUCTION = "production"
+
+
+class PlanTier(BaseModel, frozen=True):
+    """One row of the seat-tier table: configuration, not code (product.md)."""
+
+    name: str
+    min_seats: int = Field(ge=1)
+    max_seats: int = Field(ge=1)
+    monthly_price_minor: int = Field(ge=0)
+    currency: str = Field(min_length=3, max_length=3)
+
+
+DEFAULT_PLAN_TIERS: tuple[PlanTier, ...] = (
+    PlanTier(name="solo", min_seats=1, max_seats=1, monthly_price_minor=2900, currency="EUR"),
+    PlanTier(name="team", min_seats=2, max_seats=4, monthly_price_minor=4900, currency="EUR"),
+    PlanTier(name="business", min_seats=5, max_seats=10, monthly_price_minor=9900, currency="EUR"),
+    PlanTier(name="enterprise", min_seats=11, max_seats=50, monthly_price_minor=24900, currency="EUR"),
+)
+
+
+class SettingsError(Exception):
+    """Raised with a message that names each bad variable and what is wrong with it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BG_", extra="ignore", frozen=True)
+
+    mode: Mode = Mode.SANDBOX
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    data_dir: Path = Path(".data")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+    log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
+    db_pool_max: int = Field(default=10, ge=1, le=200)
+    max_body_bytes: int = Field(default=65_536, ge=1024)
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+    idempotency_ttl_hours: int = Field(default=72, ge=72)
+    # Ring of AES-256 keys for data at rest, "id:base64,id:base64"; the first one encrypts.
+    encryption_keys: Annotated[str | None, NoDecode] = Field(default=None, repr=False)
+    # Key for keyed hashes (IBAN look-up, API-key digests), base64 of at least 32 bytes.
+    hash_key: str | None = Field(default=None, repr=False)
+    plan_tiers: Annotated[tuple[PlanTier, ...], NoDecode] = DEFAULT_PLAN_TIERS
+    # Contracts signed before this date must be re-signed before an upsell (terms changed then).
+    contract_terms_changed_on: date = date(2019, 4, 1)
+    run_worker_in_process: bool = False
+
+    @field_validator("plan_tiers", mode="before")
+    @classmethod
+    def _parse_tiers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value)
+        return value
+
+    @field_validator("plan_tiers")
+    @classmethod
+    def _check_tiers(cls, tiers: tuple[PlanTier, ...]) -> tuple[PlanTier, ...]:
+        names = [tier.name for tier in tiers]
+        if not tiers or len(set(names)) != len(names):
+            raise ValueError("needs at least one tier and unique tier names")
+        for tier in tiers:
+            if tier.min_seats > tier.max_seats:
+                raise ValueError(f"tier {tier.name!r} has min_seats above max_seats")
+        return tuple(sorted(tiers, key=lambda tier: tier.min_seats))
+
+    @model_validator(mode="after")
+    def _production_needs_keys(self) -> Settings:
+        if self.mode is Mode.PRODUCTION:
+            missing = [
+                name
+                for name, value in (("BG_ENCRYPTION_KEYS", self.encryption_keys),
+                                    ("BG_HASH_KEY", self.hash_key),
+                                    ("DATABASE_URL", self.database_url))
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"production mode needs {', '.join(missing)}")
+        return self
+
+    @property
+    def sandbox(self) -> bool:
+        return self.mode is Mode.SANDBOX
+
+    @functools.cached_property
+    def keys(self) -> KeyMaterial:
+        """Keys for encryption and hashing: given in production, generated once in sandbox."""
+        if self.encryption_keys and self.hash_key:
+            return parse_key_ring(self.encryption_keys, self.hash_key)
+        return load_or_create_sandbox_keys(self.data_dir / "keys.json")
+
+    def tier(self, name: str) -> PlanTier | None:
+        return next((tier for tier in self.plan_tiers if tier.name == name), None)
+
+
+def _explain(error: ValidationError) -> str:
+    lines = ["invalid configuration:"]
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        variable = "DATABASE_URL" if field == "DATABASE_URL" else f"BG_{field.upper()}"
+        where = variable if field else "settings"
+        lines.append(f"  {where}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+@functools.cache
+def get_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(_explain(error)) from None
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,12 @@
+"""Settings every test run shares; set before any gateway module reads them."""
+
+import os
+import tempfile
+
+_data_dir = tempfile.mkdtemp(prefix="bg-test-data-")
+os.environ["BG_DATA_DIR"] = _data_dir
+os.environ["BG_MODE"] = "sandbox"
+os.environ["BG_LOG_LEVEL"] = "INFO"
+os.environ["BG_LOG_FORMAT"] = "json"
+# Tests fire many requests with one key; the limiter has a test of its own with a small budget.
+os.environ["BG_RATE_LIMIT_PER_MINUTE"] = "1000000"

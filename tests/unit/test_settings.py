@@ -1,0 +1,54 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from settings import Mode, SettingsError, get_settings, reset_settings
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():  # type: ignore[no-untyped-def]
+    reset_settings()
+    yield
+    reset_settings()
+
+
+def test_production_refuses_to_start_without_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BG_MODE", "production")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/x")
+    monkeypatch.delenv("BG_ENCRYPTION_KEYS", raising=False)
+    with pytest.raises(SettingsError, match="BG_ENCRYPTION_KEYS, BG_HASH_KEY"):
+        get_settings()
+
+
+def test_a_bad_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BG_PORT", "not-a-port")
+    with pytest.raises(SettingsError, match="BG_PORT"):
+        get_settings()
+
+
+def test_sandbox_generates_keys_once_and_reuses_them(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BG_DATA_DIR", str(tmp_path))
+    first = get_settings().keys
+    reset_settings()
+    second = get_settings().keys
+    assert first == second
+    assert (tmp_path / "keys.json").stat().st_mode & 0o077 == 0
+    assert get_settings().mode is Mode.SANDBOX
+
+
+def test_tier_table_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    tiers = [{"name": "one", "min_seats": 1, "max_seats": 1, "monthly_price_minor": 100,
+              "currency": "EUR"},
+             {"name": "more", "min_seats": 2, "max_seats": 9, "monthly_price_minor": 900,
+              "currency": "EUR"}]
+    monkeypatch.setenv("BG_PLAN_TIERS", json.dumps(tiers))
+    assert [tier.name for tier in get_settings().plan_tiers] == ["one", "more"]
+
+
+def test_overlapping_tier_rules_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BG_PLAN_TIERS", json.dumps([
+        {"name": "x", "min_seats": 3, "max_seats": 1, "monthly_price_minor": 1, "currency": "EUR"}]))
+    with pytest.raises(SettingsError, match="BG_PLAN_TIERS"):
+        get_settings()
