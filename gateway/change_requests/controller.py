@@ -6,7 +6,8 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from gateway.api_keys.scopes import Scope
 from gateway.change_requests.schemas import (
@@ -31,21 +32,23 @@ class ChangeRequestController(Controller):
 
     @post("/", opt=WRITE, status_code=201, responses=problems(*MUTATING),
           summary="File an IBAN-change or plan-change request")
-    async def create(self, data: ChangeRequestCreate, request: Request[Any, Any, Any],
-                     change_requests: ChangeRequestService,
+    async def create(self, data: JSONBody[ChangeRequestCreate], request: Request[Any, Any, Any],
+                     change_requests: NamedDependency[ChangeRequestService],
                      idempotency_key: IdempotencyKey) -> ChangeRequestRead:
         return await change_requests.create(data, client_of(request.scope), idempotency_key)
 
     @get("/", opt=READ, responses=problems(*AUTHENTICATED), summary="List change requests")
     async def list_requests(
         self,
-        change_requests: ChangeRequestService,
-        status: Status | None = None,
-        kind: Kind | None = None,
-        ticket: Annotated[str | None, Parameter(max_length=130, description="ticket id, or system:id")] = None,
-        customer: Annotated[str | None, Parameter(max_length=200, description="any customer reference")] = None,
-        cursor: Annotated[str | None, Parameter(max_length=300)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
+        change_requests: NamedDependency[ChangeRequestService],
+        status: FromQuery[Status | None] = None,
+        kind: FromQuery[Kind | None] = None,
+        ticket: Annotated[str | None, QueryParameter(
+            max_length=130, description="ticket id, or system:id")] = None,
+        customer: Annotated[str | None, QueryParameter(
+            max_length=200, description="any customer reference")] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=300)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
     ) -> ChangeRequestPage:
         filters = ListFilters(status=status, kind=kind, ticket=ticket, customer=customer,
                               cursor=cursor, limit=limit)
@@ -53,12 +56,12 @@ class ChangeRequestController(Controller):
 
     @get("/{request_id:uuid}", opt=READ, responses=problems(*AUTHENTICATED, 404),
          summary="One change request (masked data only)")
-    async def read(self, request_id: UUID, change_requests: ChangeRequestService) -> ChangeRequestRead:
+    async def read(self, request_id: FromPath[UUID], change_requests: NamedDependency[ChangeRequestService]) -> ChangeRequestRead:
         return await change_requests.get(request_id)
 
     @post("/{request_id:uuid}/cancel", opt=WRITE, status_code=200,
           responses=problems(*MUTATING, 404), summary="Withdraw a request (customer changed mind)")
-    async def cancel(self, request_id: UUID, data: ChangeRequestCancel,
-                     request: Request[Any, Any, Any], change_requests: ChangeRequestService,
+    async def cancel(self, request_id: FromPath[UUID], data: JSONBody[ChangeRequestCancel],
+                     request: Request[Any, Any, Any], change_requests: NamedDependency[ChangeRequestService],
                      idempotency_key: IdempotencyKey) -> ChangeRequestRead:
         return await change_requests.cancel(request_id, data.reason, client_of(request.scope).actor)

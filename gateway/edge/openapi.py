@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar.openapi import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 from msgspec import Struct
 
 
@@ -58,7 +58,7 @@ MUTATING = (*AUTHENTICATED, 409, 413, 422)
 
 IdempotencyKey = Annotated[
     str,
-    Parameter(header="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
+    HeaderParameter(name="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
               description="A unique key per intended action (a UUID); a retry with the same "
                           "key and body replays the first answer."),
 ]

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from gateway.db.server import create_database_if_missing, start_embedded_server, with_database
 from settings import get_settings, reset_settings
@@ -45,10 +45,11 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
     from gateway.db.connection import close_pool, start_pool
     from gateway.db.migrate import migrate
 
-    await start_pool(4)
+    # One pool for the whole run, on the test loop: the app below runs on this loop too.
+    await start_pool(10)
     await migrate()
-    await close_pool()
     yield url
+    await close_pool()
     connection = await asyncpg.connect(server_url)
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -66,13 +67,16 @@ async def app(database_url: str) -> Litestar:
 
 
 @pytest.fixture(scope="session")
-async def http(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=app, base_url="http://127.0.0.1") as client:
+async def http(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over in-process HTTP, on the test's own event loop (Litestar's AsyncTestClient
+    runs the app in a thread of its own, where the test's database pool can't follow)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         yield client
 
 
 @pytest.fixture(autouse=True)
-async def clean(http: AsyncTestClient[Litestar]) -> None:
+async def clean(http: httpx.AsyncClient) -> None:
     """Empty every table before a test. The audit table refuses TRUNCATE to the application,
     so the test session switches its triggers off for this statement only."""
     from gateway.db.connection import engine
