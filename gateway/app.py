@@ -66,7 +66,7 @@ def create_app(settings: Settings) -> Litestar:
             BodyGuardMiddleware(settings.max_body_bytes),
         ],
     )
-    metrics = PrometheusConfig(app_name="billing_gateway", group_path=True,
+    metrics = PrometheusConfig(app_name="billing_gateway", prefix="billing_gateway", group_path=True,
                                exclude=["/metrics", "/schema"])
     label = " (SANDBOX: built-in provider emulators, no real money)" if settings.sandbox else ""
     return Litestar(

@@ -1,0 +1,148 @@
+"""Idempotency-Key: one execution, byte-identical replays, per-client keys, recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import httpx
+
+from gateway.db.connection import fetch
+from tests.integration.conftest import auth, issue_test_key
+from tests.payloads import iban_change
+
+URL = "/v1/change-requests"
+
+
+async def count_requests() -> int:
+    return int((await fetch("SELECT count(*) AS n FROM change_requests"))[0]["n"])
+
+
+async def test_a_replay_returns_the_stored_answer_byte_for_byte(http: httpx.AsyncClient,
+                                                                 api_key: str) -> None:
+    body = iban_change()
+    first = await http.post(URL, json=body, headers=auth(api_key, "replay-1"))
+    second = await http.post(URL, json=body, headers=auth(api_key, "replay-1"))
+    assert first.status_code == second.status_code == 201
+    assert second.content == first.content
+    assert second.headers["idempotent-replayed"] == "true"
+    assert await count_requests() == 1
+
+
+async def test_the_same_json_with_other_spacing_is_the_same_request(http: httpx.AsyncClient,
+                                                                     api_key: str) -> None:
+    body = iban_change()
+    await http.post(URL, json=body, headers=auth(api_key, "spacing"))
+    spaced = json.dumps(body, indent=4, sort_keys=True).encode()
+    again = await http.post(URL, content=spaced,
+                            headers={**auth(api_key, "spacing"), "content-type": "application/json"})
+    assert again.status_code == 201 and again.headers.get("idempotent-replayed") == "true"
+
+
+async def test_missing_key_is_400_and_nothing_runs(http: httpx.AsyncClient, api_key: str) -> None:
+    response = await http.post(URL, json=iban_change(), headers=auth(api_key))
+    assert response.status_code == 400
+    assert response.json()["code"] == "idempotency_key_missing"
+    assert await count_requests() == 0
+
+
+async def test_key_reused_with_another_body_is_422(http: httpx.AsyncClient, api_key: str) -> None:
+    await http.post(URL, json=iban_change(), headers=auth(api_key, "reuse"))
+    response = await http.post(URL, json=iban_change(), headers=auth(api_key, "reuse"))
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert await count_requests() == 1
+
+
+async def test_keys_of_one_client_are_invisible_to_another(http: httpx.AsyncClient,
+                                                           api_key: str) -> None:
+    other_key = await issue_test_key()
+    await http.post(URL, json=iban_change(ticket="A"), headers=auth(api_key, "shared-name"))
+    response = await http.post(URL, json=iban_change(ticket="B"), headers=auth(other_key, "shared-name"))
+    assert response.status_code == 201
+    assert "idempotent-replayed" not in response.headers
+    assert await count_requests() == 2
+
+
+async def test_a_refused_body_leaves_the_key_free_for_the_corrected_one(
+    http: httpx.AsyncClient, api_key: str
+) -> None:
+    broken = iban_change()
+    broken["payload"]["targets"] = []
+    assert (await http.post(URL, json=broken, headers=auth(api_key, "fixme"))).status_code == 400
+    fixed = await http.post(URL, json=iban_change(), headers=auth(api_key, "fixme"))
+    assert fixed.status_code == 201
+
+
+async def test_a_business_refusal_is_replayed(http: httpx.AsyncClient, api_key: str) -> None:
+    body = iban_change(iban="DE89370400440532013001")
+    first = await http.post(URL, json=body, headers=auth(api_key, "refusal"))
+    second = await http.post(URL, json=body, headers=auth(api_key, "refusal"))
+    assert first.status_code == second.status_code == 422
+    assert first.content == second.content
+
+
+async def test_a_thousand_concurrent_identical_requests_execute_once(http: httpx.AsyncClient,
+                                                                     api_key: str) -> None:
+    body = iban_change()
+    headers = auth(api_key, "stampede")
+    responses = await asyncio.gather(*(http.post(URL, json=body, headers=headers)
+                                       for _ in range(1000)))
+    statuses = {response.status_code for response in responses}
+    assert statuses <= {201, 409}, statuses
+    created = [r for r in responses if r.status_code == 201]
+    assert len({r.content for r in created}) == 1
+    conflicts = [r.json()["code"] for r in responses if r.status_code == 409]
+    assert set(conflicts) <= {"idempotency_request_in_progress"}
+    assert await count_requests() == 1
+    creations = await fetch("SELECT count(*) AS n FROM audit_records"
+                            " WHERE action = 'change_request.create.succeeded'")
+    assert creations[0]["n"] == 1
+
+
+async def test_a_request_that_died_after_committing_is_answered_from_its_result(
+    http: httpx.AsyncClient, api_key: str
+) -> None:
+    """The recovery point: the change committed, the process died before storing the answer.
+    After the lock times out, the retry finds the committed request instead of filing another."""
+    body = iban_change()
+    first = await http.post(URL, json=body, headers=auth(api_key, "crash"))
+    # simulate the crash: the stored answer is lost and the key is left running, long ago
+    await fetch("UPDATE idempotency_keys SET state = 'running', response_body = NULL,"
+                " response_status = NULL, locked_at = now() - interval '5 minutes'")
+    retry = await http.post(URL, json=body, headers=auth(api_key, "crash"))
+    assert retry.status_code == 201
+    assert retry.json()["id"] == first.json()["id"]
+    assert await count_requests() == 1
+
+
+async def test_a_request_still_running_gets_409(http: httpx.AsyncClient, api_key: str) -> None:
+    body = iban_change()
+    await http.post(URL, json=body, headers=auth(api_key, "busy"))
+    await fetch("UPDATE idempotency_keys SET state = 'running', locked_at = now()")
+    response = await http.post(URL, json=body, headers=auth(api_key, "busy"))
+    assert response.status_code == 409
+    assert response.json()["code"] == "idempotency_request_in_progress"
+    assert response.headers["retry-after"]
+
+
+async def test_expired_keys_are_purged_by_the_job(http: httpx.AsyncClient, api_key: str) -> None:
+    from gateway.idempotency.jobs import purge_expired_keys
+
+    await http.post(URL, json=iban_change(), headers=auth(api_key, "old"))
+    await http.post(URL, json=iban_change(), headers=auth(api_key, "new"))
+    await fetch("UPDATE idempotency_keys SET created_at = now() - interval '73 hours'"
+                " WHERE key = 'old'")
+    removed = await purge_expired_keys(timestamp=0)
+    assert removed == 1
+    assert [row["key"] for row in await fetch("SELECT key FROM idempotency_keys")] == ["new"]
+
+
+async def test_keys_are_bound_to_the_path(http: httpx.AsyncClient, api_key: str) -> None:
+    created = (await http.post(URL, json=iban_change(), headers=auth(api_key, "path"))).json()
+    response = await http.post(f"{URL}/{created['id']}/cancel", json={"reason": "x"},
+                               headers=auth(api_key, "path"))
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert uuid.UUID(created["id"])
