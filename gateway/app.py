@@ -66,23 +66,29 @@ def create_app(settings: Settings) -> Litestar:
             BodyGuardMiddleware(settings.max_body_bytes),
         ],
     )
-    metrics = PrometheusConfig(app_name="billing_gateway", prefix="billing_gateway", group_path=True,
-                               exclude=["/metrics", "/schema"])
+    metrics = PrometheusConfig(
+        app_name="billing_gateway",
+        prefix="billing_gateway",
+        group_path=True,
+        exclude=["/metrics", "/schema"],
+    )
     label = " (SANDBOX: built-in provider emulators, no real money)" if settings.sandbox else ""
     return Litestar(
         route_handlers=[v1, HealthController, PrometheusController],
         dependencies={"change_requests": Provide(lambda: change_requests, sync_to_thread=False)},
         middleware=[RequestContextMiddleware(), metrics.middleware],
-        exception_handlers={BillingError: exception_to_problem,
-                            HTTPException: exception_to_problem,
-                            Exception: exception_to_problem},
+        exception_handlers={
+            BillingError: exception_to_problem,
+            HTTPException: exception_to_problem,
+            Exception: exception_to_problem,
+        },
         openapi_config=OpenAPIConfig(
             title=f"billing-gateway{label}",
             version="1",
             path="/schema",
             description="Provider-neutral billing operations for support tools. Every POST "
-                        "needs an Idempotency-Key; every error is application/problem+json "
-                        "with a stable `code`.",
+            "needs an Idempotency-Key; every error is application/problem+json "
+            "with a stable `code`.",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
             components=Components(security_schemes=security_components()),
         ),

@@ -13,10 +13,14 @@ import typer
 
 from settings import Settings, SettingsError, get_settings
 
-cli = typer.Typer(help="billing-gateway: support tools in, Stripe and Zuora out.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-api_keys_cli = typer.Typer(help="Issue, list and revoke API keys for support tools.",
-                           no_args_is_help=True)
+cli = typer.Typer(
+    help="billing-gateway: support tools in, Stripe and Zuora out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+api_keys_cli = typer.Typer(
+    help="Issue, list and revoke API keys for support tools.", no_args_is_help=True
+)
 cli.add_typer(api_keys_cli, name="api-key")
 
 
@@ -84,8 +88,14 @@ def serve(
     asyncio.run(ensure_database())
     if with_worker:
         os.environ["BG_RUN_WORKER_IN_PROCESS"] = "true"
-    uvicorn.run("gateway.asgi:app", host=host or settings.host, port=port or settings.port,
-                workers=workers, log_config=None, access_log=False)
+    uvicorn.run(
+        "gateway.asgi:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @cli.command()
@@ -150,8 +160,15 @@ def api_key_create(
 
     scopes = _parse_scopes(scope)
     expires = timedelta(days=expires_in_days) if expires_in_days else None
-    issued = _run(lambda: issue_key(name, scopes, expires_in=expires, rate_limit_per_minute=rate_limit,
-                                    actor=Actor(kind="staff", id=_operator(), role="cli")))
+    issued = _run(
+        lambda: issue_key(
+            name,
+            scopes,
+            expires_in=expires,
+            rate_limit_per_minute=rate_limit,
+            actor=Actor(kind="staff", id=_operator(), role="cli"),
+        )
+    )
     typer.echo(f"API key for {issued.name} (prefix {issued.prefix}), shown once:\n{issued.secret}")
 
 
@@ -163,8 +180,10 @@ def api_key_list() -> None:
 
     for key in _run(list_keys):
         state = "revoked" if key.revoked_at else "active"
-        typer.echo(f"{key.prefix}  {state:7}  {key.name:20}  {','.join(key.scopes)}  "
-                   f"expires={key.expires_at or '-'}  last_used={key.last_used_at or '-'}")
+        typer.echo(
+            f"{key.prefix}  {state:7}  {key.name:20}  {','.join(key.scopes)}  "
+            f"expires={key.expires_at or '-'}  last_used={key.last_used_at or '-'}"
+        )
 
 
 @api_keys_cli.command("revoke")
@@ -179,8 +198,11 @@ def api_key_revoke(
     from gateway.errors import BillingError
 
     try:
-        _run(lambda: revoke_key(prefix, actor=Actor(kind="staff", id=_operator(), role="cli"),
-                                reason=reason))
+        _run(
+            lambda: revoke_key(
+                prefix, actor=Actor(kind="staff", id=_operator(), role="cli"), reason=reason
+            )
+        )
     except BillingError as error:
         typer.echo(error.detail, err=True)
         raise typer.Exit(1) from None

@@ -25,38 +25,67 @@ from settings import Settings
 
 DEMO_KEY_NAME = "demo"
 # Demo customers, the same references the provider emulators will hold.
-ATELIER = CustomerRefs(zuora_account_id="A00000101", stripe_customer_id="cus_DemoAtelier01",
-                       backoffice_id="shop-101", company_name="Atelier Lumière SARL")
-BRASSERIE = CustomerRefs(zuora_account_id="A00000102", stripe_customer_id="cus_DemoBrasserie2",
-                         stripe_connect_account_id="acct_DemoBrasserie", backoffice_id="shop-102",
-                         company_name="Brasserie du Port SAS")
+ATELIER = CustomerRefs(
+    zuora_account_id="A00000101",
+    stripe_customer_id="cus_DemoAtelier01",
+    backoffice_id="shop-101",
+    company_name="Atelier Lumière SARL",
+)
+BRASSERIE = CustomerRefs(
+    zuora_account_id="A00000102",
+    stripe_customer_id="cus_DemoBrasserie2",
+    stripe_connect_account_id="acct_DemoBrasserie",
+    backoffice_id="shop-102",
+    company_name="Brasserie du Port SAS",
+)
 AGENT = Requester(name="Camille (support)", email="camille@example.com", agent_id="agent-7")
 
 
 async def seed_demo(settings: Settings) -> None:
     if await ApiKey.exists().where(ApiKey.name == DEMO_KEY_NAME):
-        typer.echo("demo data already present (the demo API key was printed on the first run; "
-                   "`billing-gateway api-key create` issues another)")
+        typer.echo(
+            "demo data already present (the demo API key was printed on the first run; "
+            "`billing-gateway api-key create` issues another)"
+        )
         return
     issued = await issue_key(DEMO_KEY_NAME, list(ALL_SCOPES), actor=SYSTEM)
     client = ApiClient(issued.id, issued.name, frozenset(issued.scopes), None)
     service = ChangeRequestService(settings, Cipher(settings.keys))
-    await service.create(IbanChangeCreate(
-        ticket=TicketRef(system="zendesk", id="1001", url="https://example.zendesk.com/agent/tickets/1001"),
-        customer=ATELIER, requester=AGENT,
-        contact_reasons=["Billing > Payment method > Bank details change"],
-        payload=IbanChangeDetails(iban="FR7630006000011234567890189", account_holder="Atelier Lumière SARL",
-                                  account_holder_email="compta@atelier-lumiere.example",
-                                  targets=["zuora_collection", "stripe_customer_debit"]),
-    ), client, idempotency_key=None)
-    await service.create(PlanChangeCreate(
-        ticket=TicketRef(system="intercom", id="2002"),
-        customer=BRASSERIE, requester=AGENT,
-        contact_reasons=["Account > Subscription > Upsell"],
-        payload=PlanChangeDetails(subscription_ref="A-S00000102", current_tier="solo",
-                                  target_tier="team", consent_channel="recorded_call",
-                                  contract_signed_on=date(2018, 11, 5)),
-    ), client, idempotency_key=None)
+    await service.create(
+        IbanChangeCreate(
+            ticket=TicketRef(
+                system="zendesk", id="1001", url="https://example.zendesk.com/agent/tickets/1001"
+            ),
+            customer=ATELIER,
+            requester=AGENT,
+            contact_reasons=["Billing > Payment method > Bank details change"],
+            payload=IbanChangeDetails(
+                iban="FR7630006000011234567890189",
+                account_holder="Atelier Lumière SARL",
+                account_holder_email="compta@atelier-lumiere.example",
+                targets=["zuora_collection", "stripe_customer_debit"],
+            ),
+        ),
+        client,
+        idempotency_key=None,
+    )
+    await service.create(
+        PlanChangeCreate(
+            ticket=TicketRef(system="intercom", id="2002"),
+            customer=BRASSERIE,
+            requester=AGENT,
+            contact_reasons=["Account > Subscription > Upsell"],
+            payload=PlanChangeDetails(
+                subscription_ref="A-S00000102",
+                current_tier="solo",
+                target_tier="team",
+                consent_channel="recorded_call",
+                contract_signed_on=date(2018, 11, 5),
+            ),
+        ),
+        client,
+        idempotency_key=None,
+    )
     typer.echo(
         "\nDemo API key (every scope), shown this once; keep it:\n\n"
         f"    export BG_API_KEY={issued.secret}\n"

@@ -29,7 +29,9 @@ class HealthController(Controller):
         try:
             await fetch_value("SELECT 1")
         except Exception:
-            raise BillingError(ErrorCode.SERVICE_UNAVAILABLE,
-                               "The database does not answer; the gateway cannot serve requests.",
-                               headers={"Retry-After": "5"}) from None
+            raise BillingError(
+                ErrorCode.SERVICE_UNAVAILABLE,
+                "The database does not answer; the gateway cannot serve requests.",
+                headers={"Retry-After": "5"},
+            ) from None
         return HealthStatus(status="ready")

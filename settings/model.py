@@ -38,7 +38,9 @@ DEFAULT_PLAN_TIERS: tuple[PlanTier, ...] = (
     PlanTier(name="solo", min_seats=1, max_seats=1, monthly_price_minor=2900, currency="EUR"),
     PlanTier(name="team", min_seats=2, max_seats=4, monthly_price_minor=4900, currency="EUR"),
     PlanTier(name="business", min_seats=5, max_seats=10, monthly_price_minor=9900, currency="EUR"),
-    PlanTier(name="enterprise", min_seats=11, max_seats=50, monthly_price_minor=24900, currency="EUR"),
+    PlanTier(
+        name="enterprise", min_seats=11, max_seats=50, monthly_price_minor=24900, currency="EUR"
+    ),
 )
 
 
@@ -92,9 +94,11 @@ class Settings(BaseSettings):
         if self.mode is Mode.PRODUCTION:
             missing = [
                 name
-                for name, value in (("BG_ENCRYPTION_KEYS", self.encryption_keys),
-                                    ("BG_HASH_KEY", self.hash_key),
-                                    ("DATABASE_URL", self.database_url))
+                for name, value in (
+                    ("BG_ENCRYPTION_KEYS", self.encryption_keys),
+                    ("BG_HASH_KEY", self.hash_key),
+                    ("DATABASE_URL", self.database_url),
+                )
                 if not value
             ]
             if missing:

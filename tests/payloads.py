@@ -13,14 +13,23 @@ VALID_IBAN_COMPACT = "DE89370400440532013000"
 def iban_change(ticket: str | None = None, **payload: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "kind": "iban_change",
-        "ticket": {"system": "zendesk", "id": ticket or uuid.uuid4().hex[:12],
-                   "url": "https://example.zendesk.com/agent/tickets/1"},
-        "customer": {"zuora_account_id": "A00000101", "backoffice_id": "shop-101",
-                     "company_name": "Atelier Lumière SARL"},
+        "ticket": {
+            "system": "zendesk",
+            "id": ticket or uuid.uuid4().hex[:12],
+            "url": "https://example.zendesk.com/agent/tickets/1",
+        },
+        "customer": {
+            "zuora_account_id": "A00000101",
+            "backoffice_id": "shop-101",
+            "company_name": "Atelier Lumière SARL",
+        },
         "requester": {"name": "Camille", "email": "camille@example.com"},
         "contact_reasons": ["Billing > Payment method > Bank details change"],
-        "payload": {"iban": VALID_IBAN, "account_holder": "Atelier Lumière SARL",
-                    "targets": ["zuora_collection", "stripe_customer_debit"]},
+        "payload": {
+            "iban": VALID_IBAN,
+            "account_holder": "Atelier Lumière SARL",
+            "targets": ["zuora_collection", "stripe_customer_debit"],
+        },
     }
     body["payload"].update(payload)
     return body
@@ -33,9 +42,13 @@ def plan_change(ticket: str | None = None, **payload: Any) -> dict[str, Any]:
         "customer": {"stripe_customer_id": "cus_Demo1", "backoffice_id": "shop-102"},
         "requester": {"name": "Camille"},
         "contact_reasons": ["Account > Subscription > Upsell"],
-        "payload": {"subscription_ref": "A-S00000102", "current_tier": "solo",
-                    "target_tier": "team", "consent_channel": "recorded_call",
-                    "contract_signed_on": "2021-06-01"},
+        "payload": {
+            "subscription_ref": "A-S00000102",
+            "current_tier": "solo",
+            "target_tier": "team",
+            "consent_channel": "recorded_call",
+            "contract_signed_on": "2021-06-01",
+        },
     }
     body["payload"].update(payload)
     return body

@@ -6,8 +6,14 @@ from hypothesis import strategies as st
 from schwifty import IBAN
 
 # Bank codes schwifty knows, so that generated IBANs pass its national checks too.
-_SEPA_BANKS = [("DE", "37040044"), ("FR", "30006"), ("ES", "2100"), ("IT", "03069"),
-               ("NL", "ABNA"), ("BE", "001")]
+_SEPA_BANKS = [
+    ("DE", "37040044"),
+    ("FR", "30006"),
+    ("ES", "2100"),
+    ("IT", "03069"),
+    ("NL", "ABNA"),
+    ("BE", "001"),
+]
 
 
 @st.composite
@@ -37,6 +43,11 @@ def _luhn_complete(digits: str) -> str:
 def card_numbers(draw: st.DrawFn) -> str:
     length = draw(st.sampled_from([13, 15, 16, 19]))
     prefix = draw(st.sampled_from(["4", "51", "55", "2221", "34", "37", "6011", "35"]))
-    body = draw(st.text(alphabet="0123456789", min_size=length - 1 - len(prefix),
-                        max_size=length - 1 - len(prefix)))
+    body = draw(
+        st.text(
+            alphabet="0123456789",
+            min_size=length - 1 - len(prefix),
+            max_size=length - 1 - len(prefix),
+        )
+    )
     return _luhn_complete(prefix + body)

@@ -74,10 +74,15 @@ async def issue_key(
     )
     async with engine().transaction():
         await row.save()
-        await append(AuditEntry(
-            action="api_key.create.succeeded", actor=actor, target_type="api_key",
-            target_id=str(row.id), after={"name": name, "prefix": prefix, "scopes": row.scopes},
-        ))
+        await append(
+            AuditEntry(
+                action="api_key.create.succeeded",
+                actor=actor,
+                target_type="api_key",
+                target_id=str(row.id),
+                after={"name": name, "prefix": prefix, "scopes": row.scopes},
+            )
+        )
     return IssuedKey(row.id, name, prefix, secret, tuple(row.scopes), expires_at)
 
 
@@ -87,16 +92,23 @@ async def list_keys() -> list[ApiKey]:
 
 async def revoke_key(prefix: str, *, actor: Actor, reason: str) -> ApiKey:
     async with engine().transaction():
-        row = await ApiKey.objects().where(ApiKey.prefix == prefix).first()
-        if row is None:
+        found = await ApiKey.objects().where(ApiKey.prefix == prefix).first()
+        if found is None:
             raise BillingError(ErrorCode.NOT_FOUND, f"No API key has the prefix {prefix!r}.")
+        row: ApiKey = found
         if row.revoked_at is None:
             row.revoked_at = datetime.now(UTC)
             await row.save([ApiKey.revoked_at])
-            await append(AuditEntry(
-                action="api_key.revoke.succeeded", actor=actor, target_type="api_key",
-                target_id=str(row.id), reason=reason, after={"prefix": prefix},
-            ))
+            await append(
+                AuditEntry(
+                    action="api_key.revoke.succeeded",
+                    actor=actor,
+                    target_type="api_key",
+                    target_id=str(row.id),
+                    reason=reason,
+                    after={"prefix": prefix},
+                )
+            )
     return row
 
 
@@ -107,10 +119,20 @@ async def authenticate(presented: str | None) -> ApiClient:
     prefix = _split(presented or "")
     if prefix is None or presented is None:
         raise BillingError(ErrorCode.UNAUTHENTICATED, _REJECTED)
-    row = await ApiKey.select(
-        ApiKey.id, ApiKey.name, ApiKey.secret_digest, ApiKey.scopes,
-        ApiKey.rate_limit_per_minute, ApiKey.expires_at, ApiKey.revoked_at, ApiKey.last_used_at,
-    ).where(ApiKey.prefix == prefix).first()
+    row = (
+        await ApiKey.select(
+            ApiKey.id,
+            ApiKey.name,
+            ApiKey.secret_digest,
+            ApiKey.scopes,
+            ApiKey.rate_limit_per_minute,
+            ApiKey.expires_at,
+            ApiKey.revoked_at,
+            ApiKey.last_used_at,
+        )
+        .where(ApiKey.prefix == prefix)
+        .first()
+    )
     now = datetime.now(UTC)
     if (
         row is None

@@ -1,4 +1,4 @@
-from piccolo.columns import Array, Integer, Timestamptz, UUID, Varchar
+from piccolo.columns import UUID, Array, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 

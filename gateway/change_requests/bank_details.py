@@ -59,7 +59,9 @@ def _bic(given: str | None, iban: IBAN) -> str | None:
     try:
         bic = BIC(given.replace(" ", "").upper())
     except SchwiftyException:
-        raise BillingError(ErrorCode.BIC_INVALID, "The BIC is not a valid SWIFT/BIC code.") from None
+        raise BillingError(
+            ErrorCode.BIC_INVALID, "The BIC is not a valid SWIFT/BIC code."
+        ) from None
     if bic.country_code != iban.country_code or (derived and bic.bank_code != derived.bank_code):
         expected = f" (the IBAN's bank is {derived.bank_code})" if derived else ""
         raise BillingError(

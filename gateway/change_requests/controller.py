@@ -30,11 +30,20 @@ class ChangeRequestController(Controller):
     tags = ["change requests"]
     security = SECURITY
 
-    @post("/", opt=WRITE, status_code=201, responses=problems(*MUTATING),
-          summary="File an IBAN-change or plan-change request")
-    async def create(self, data: JSONBody[ChangeRequestCreate], request: Request[Any, Any, Any],
-                     change_requests: NamedDependency[ChangeRequestService],
-                     idempotency_key: IdempotencyKey) -> ChangeRequestRead:
+    @post(
+        "/",
+        opt=WRITE,
+        status_code=201,
+        responses=problems(*MUTATING),
+        summary="File an IBAN-change or plan-change request",
+    )
+    async def create(
+        self,
+        data: JSONBody[ChangeRequestCreate],
+        request: Request[Any, Any, Any],
+        change_requests: NamedDependency[ChangeRequestService],
+        idempotency_key: IdempotencyKey,
+    ) -> ChangeRequestRead:
         return await change_requests.create(data, client_of(request.scope), idempotency_key)
 
     @get("/", opt=READ, responses=problems(*AUTHENTICATED), summary="List change requests")
@@ -43,25 +52,44 @@ class ChangeRequestController(Controller):
         change_requests: NamedDependency[ChangeRequestService],
         status: FromQuery[Status | None] = None,
         kind: FromQuery[Kind | None] = None,
-        ticket: Annotated[str | None, QueryParameter(
-            max_length=130, description="ticket id, or system:id")] = None,
-        customer: Annotated[str | None, QueryParameter(
-            max_length=200, description="any customer reference")] = None,
+        ticket: Annotated[
+            str | None, QueryParameter(max_length=130, description="ticket id, or system:id")
+        ] = None,
+        customer: Annotated[
+            str | None, QueryParameter(max_length=200, description="any customer reference")
+        ] = None,
         cursor: Annotated[str | None, QueryParameter(max_length=300)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
     ) -> ChangeRequestPage:
-        filters = ListFilters(status=status, kind=kind, ticket=ticket, customer=customer,
-                              cursor=cursor, limit=limit)
+        filters = ListFilters(
+            status=status, kind=kind, ticket=ticket, customer=customer, cursor=cursor, limit=limit
+        )
         return await change_requests.list(filters)
 
-    @get("/{request_id:uuid}", opt=READ, responses=problems(*AUTHENTICATED, 404),
-         summary="One change request (masked data only)")
-    async def read(self, request_id: FromPath[UUID], change_requests: NamedDependency[ChangeRequestService]) -> ChangeRequestRead:
+    @get(
+        "/{request_id:uuid}",
+        opt=READ,
+        responses=problems(*AUTHENTICATED, 404),
+        summary="One change request (masked data only)",
+    )
+    async def read(
+        self, request_id: FromPath[UUID], change_requests: NamedDependency[ChangeRequestService]
+    ) -> ChangeRequestRead:
         return await change_requests.get(request_id)
 
-    @post("/{request_id:uuid}/cancel", opt=WRITE, status_code=200,
-          responses=problems(*MUTATING, 404), summary="Withdraw a request (customer changed mind)")
-    async def cancel(self, request_id: FromPath[UUID], data: JSONBody[ChangeRequestCancel],
-                     request: Request[Any, Any, Any], change_requests: NamedDependency[ChangeRequestService],
-                     idempotency_key: IdempotencyKey) -> ChangeRequestRead:
+    @post(
+        "/{request_id:uuid}/cancel",
+        opt=WRITE,
+        status_code=200,
+        responses=problems(*MUTATING, 404),
+        summary="Withdraw a request (customer changed mind)",
+    )
+    async def cancel(
+        self,
+        request_id: FromPath[UUID],
+        data: JSONBody[ChangeRequestCancel],
+        request: Request[Any, Any, Any],
+        change_requests: NamedDependency[ChangeRequestService],
+        idempotency_key: IdempotencyKey,
+    ) -> ChangeRequestRead:
         return await change_requests.cancel(request_id, data.reason, client_of(request.scope).actor)

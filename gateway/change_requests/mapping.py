@@ -22,8 +22,13 @@ from gateway.errors import BillingError, ErrorCode
 
 Summary = IbanChangeSummary | PlanChangeSummary
 
-CUSTOMER_COLUMNS = ("zuora_account_id", "stripe_customer_id", "stripe_connect_account_id",
-                    "backoffice_id", "company_name")
+CUSTOMER_COLUMNS = (
+    "zuora_account_id",
+    "stripe_customer_id",
+    "stripe_connect_account_id",
+    "backoffice_id",
+    "company_name",
+)
 
 
 def to_read(row: dict[str, Any]) -> ChangeRequestRead:
@@ -35,7 +40,7 @@ def to_read(row: dict[str, Any]) -> ChangeRequestRead:
         customer=CustomerRefs(**{column: row[column] for column in CUSTOMER_COLUMNS}),
         requester=msgspec.convert(row["requester"], Requester),
         contact_reasons=list(row["contact_reasons"]),
-        payload=msgspec.convert(row["details"], Summary),  # type: ignore[arg-type]
+        payload=msgspec.convert(row["details"], Summary),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         cancelled_at=row["cancelled_at"],
@@ -54,5 +59,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         created_at, request_id = json.loads(raw)
         return datetime.fromisoformat(created_at), uuid.UUID(request_id)
     except (ValueError, TypeError):
-        raise BillingError(ErrorCode.INVALID_CURSOR,
-                           "The cursor is not one this API gave out; start again without it.") from None
+        raise BillingError(
+            ErrorCode.INVALID_CURSOR,
+            "The cursor is not one this API gave out; start again without it.",
+        ) from None

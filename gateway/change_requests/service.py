@@ -48,8 +48,12 @@ class ListFilters:
 
 
 def _subject(customer: CustomerRefs) -> str | None:
-    return (customer.backoffice_id or customer.zuora_account_id or customer.stripe_customer_id
-            or customer.stripe_connect_account_id)
+    return (
+        customer.backoffice_id
+        or customer.zuora_account_id
+        or customer.stripe_customer_id
+        or customer.stripe_connect_account_id
+    )
 
 
 class ChangeRequestService:
@@ -57,8 +61,9 @@ class ChangeRequestService:
         self._settings = settings
         self._cipher = cipher
 
-    async def create(self, request: ChangeRequestCreate, client: ApiClient,
-                     idempotency_key: str | None) -> ChangeRequestRead:
+    async def create(
+        self, request: ChangeRequestCreate, client: ApiClient, idempotency_key: str | None
+    ) -> ChangeRequestRead:
         if idempotency_key:  # an earlier attempt committed, then died before answering
             earlier = await self._find_by_idempotency_key(client, idempotency_key)
             if earlier is not None:
@@ -66,20 +71,28 @@ class ChangeRequestService:
         try:
             row = await self._new_row(request, client, idempotency_key)
         except BillingError as refused:
-            await append(AuditEntry(
-                action=f"change_request.create.refused", actor=client.actor,
-                target_type="ticket", target_id=f"{request.ticket.system}:{request.ticket.id}",
-                subject=_subject(request.customer), reason=refused.code.value,
-            ))
+            await append(
+                AuditEntry(
+                    action="change_request.create.refused",
+                    actor=client.actor,
+                    target_type="ticket",
+                    target_id=f"{request.ticket.system}:{request.ticket.id}",
+                    subject=_subject(request.customer),
+                    reason=refused.code.value,
+                )
+            )
             raise
         return await self._insert(row, client)
 
-    async def _new_row(self, request: ChangeRequestCreate, client: ApiClient,
-                       idempotency_key: str | None) -> ChangeRequest:
+    async def _new_row(
+        self, request: ChangeRequestCreate, client: ApiClient, idempotency_key: str | None
+    ) -> ChangeRequest:
         customer = request.customer
         if not any(msgspec.structs.asdict(customer).values()):
-            raise BillingError(ErrorCode.VALIDATION_FAILED,
-                               "Name the customer: give at least one of its references.")
+            raise BillingError(
+                ErrorCode.VALIDATION_FAILED,
+                "Name the customer: give at least one of its references.",
+            )
         row = ChangeRequest(
             kind=Kind.IBAN_CHANGE if isinstance(request, IbanChangeCreate) else Kind.PLAN_CHANGE,
             status=Status.NEW,
@@ -103,61 +116,80 @@ class ChangeRequestService:
         iban = bank_details.validate_iban(payload.iban, payload.bic)
         row.iban_ciphertext = self._cipher.encrypt(iban.compact, context=IBAN_CONTEXT)
         row.iban_hash = self._cipher.keyed_hash(iban.compact, purpose=IBAN_HASH_PURPOSE)
-        same_iban = await ChangeRequest.select(ChangeRequest.id).where(
-            ChangeRequest.iban_hash == row.iban_hash,
-            ChangeRequest.status != Status.CANCELLED,
-        ).limit(20)
-        row.details = msgspec.to_builtins(IbanChangeSummary(
-            iban_masked=iban.masked,
-            iban_country=iban.country,
-            bank_name=iban.bank_name,
-            bic=iban.bic,
-            account_holder=payload.account_holder,
-            account_holder_email=payload.account_holder_email,
-            targets=sorted(set(payload.targets)),
-            other_requests_with_same_iban=[item["id"] for item in same_iban],
-        ))
+        same_iban = (
+            await ChangeRequest.select(ChangeRequest.id)
+            .where(
+                ChangeRequest.iban_hash == row.iban_hash,
+                ChangeRequest.status != Status.CANCELLED,
+            )
+            .limit(20)
+        )
+        row.details = msgspec.to_builtins(
+            IbanChangeSummary(
+                iban_masked=iban.masked,
+                iban_country=iban.country,
+                bank_name=iban.bank_name,
+                bic=iban.bic,
+                account_holder=payload.account_holder,
+                account_holder_email=payload.account_holder_email,
+                targets=sorted(set(payload.targets)),
+                other_requests_with_same_iban=[item["id"] for item in same_iban],
+            )
+        )
 
     def _fill_plan_change(self, row: ChangeRequest, request: PlanChangeCreate) -> None:
         payload = request.payload
         decision = plan_policy.decide(
-            self._settings, current=payload.current_tier, target=payload.target_tier,
-            committed=payload.committed, contract_signed_on=payload.contract_signed_on,
+            self._settings,
+            current=payload.current_tier,
+            target=payload.target_tier,
+            committed=payload.committed,
+            contract_signed_on=payload.contract_signed_on,
             today=datetime.now(UTC).date(),
         )
-        row.details = msgspec.to_builtins(PlanChangeSummary(
-            subscription_ref=payload.subscription_ref,
-            current_tier=payload.current_tier,
-            target_tier=TierSummary(**decision.target.model_dump()),
-            direction=decision.direction,
-            committed=payload.committed,
-            consent_channel=payload.consent_channel,
-            contract_signed_on=payload.contract_signed_on,
-            needs_new_contract=decision.needs_new_contract,
-        ))
+        row.details = msgspec.to_builtins(
+            PlanChangeSummary(
+                subscription_ref=payload.subscription_ref,
+                current_tier=payload.current_tier,
+                target_tier=TierSummary(**decision.target.model_dump()),
+                direction=decision.direction,
+                committed=payload.committed,
+                consent_channel=payload.consent_channel,
+                contract_signed_on=payload.contract_signed_on,
+                needs_new_contract=decision.needs_new_contract,
+            )
+        )
 
     async def _insert(self, row: ChangeRequest, client: ApiClient) -> ChangeRequestRead:
         try:
             async with engine().transaction():
                 await row.save()
-                await append(AuditEntry(
-                    action="change_request.create.succeeded", actor=client.actor,
-                    target_type="change_request", target_id=str(row.id),
-                    subject=row.backoffice_id or row.zuora_account_id or row.stripe_customer_id,
-                    after={"kind": row.kind, "status": row.status, "details": row.details},
-                ))
+                await append(
+                    AuditEntry(
+                        action="change_request.create.succeeded",
+                        actor=client.actor,
+                        target_type="change_request",
+                        target_id=str(row.id),
+                        subject=row.backoffice_id or row.zuora_account_id or row.stripe_customer_id,
+                        after={"kind": row.kind, "status": row.status, "details": row.details},
+                    )
+                )
         except UniqueViolationError:
             await self._raise_duplicate(row)
             raise
         return await self.get(row.id)
 
     async def _raise_duplicate(self, row: ChangeRequest) -> None:
-        existing = await ChangeRequest.select(ChangeRequest.id).where(
-            ChangeRequest.kind == row.kind,
-            ChangeRequest.ticket_system == row.ticket_system,
-            ChangeRequest.ticket_id == row.ticket_id,
-            ChangeRequest.status.is_in(list(OPEN_STATUSES)),
-        ).first()
+        existing = (
+            await ChangeRequest.select(ChangeRequest.id)
+            .where(
+                ChangeRequest.kind == row.kind,
+                ChangeRequest.ticket_system == row.ticket_system,
+                ChangeRequest.ticket_id == row.ticket_id,
+                ChangeRequest.status.is_in(list(OPEN_STATUSES)),
+            )
+            .first()
+        )
         if existing is not None:
             raise BillingError(
                 ErrorCode.DUPLICATE_OPEN_REQUEST,
@@ -166,18 +198,30 @@ class ChangeRequestService:
                 extra={"existing_id": str(existing["id"])},
             )
 
-    async def _find_by_idempotency_key(self, client: ApiClient, key: str) -> ChangeRequestRead | None:
-        found = await ChangeRequest.select(ChangeRequest.id).where(
-            ChangeRequest.api_key == client.id, ChangeRequest.idempotency_key == key,
-        ).first()
+    async def _find_by_idempotency_key(
+        self, client: ApiClient, key: str
+    ) -> ChangeRequestRead | None:
+        found = (
+            await ChangeRequest.select(ChangeRequest.id)
+            .where(
+                ChangeRequest.api_key == client.id,
+                ChangeRequest.idempotency_key == key,
+            )
+            .first()
+        )
         return await self.get(found["id"]) if found else None
 
     async def get(self, request_id: uuid.UUID) -> ChangeRequestRead:
-        row = await ChangeRequest.select(*_READ_COLUMNS).where(
-            ChangeRequest.id == request_id).output(load_json=True).first()
+        row = (
+            await ChangeRequest.select(*_READ_COLUMNS)
+            .where(ChangeRequest.id == request_id)
+            .output(load_json=True)
+            .first()
+        )
         if row is None:
-            raise BillingError(ErrorCode.CHANGE_REQUEST_NOT_FOUND,
-                               f"No change request has the id {request_id}.")
+            raise BillingError(
+                ErrorCode.CHANGE_REQUEST_NOT_FOUND, f"No change request has the id {request_id}."
+            )
         return to_read(row)
 
     async def list(self, filters: ListFilters) -> ChangeRequestPage:
@@ -193,16 +237,21 @@ class ChangeRequestService:
             if system:
                 conditions.append(ChangeRequest.ticket_system == system)
         if filters.customer:
-            conditions.append(WhereRaw(
-                "{} IN (zuora_account_id, stripe_customer_id, stripe_connect_account_id,"
-                " backoffice_id, company_name)", filters.customer))
+            conditions.append(
+                WhereRaw(
+                    "{} IN (zuora_account_id, stripe_customer_id, stripe_connect_account_id,"
+                    " backoffice_id, company_name)",
+                    filters.customer,
+                )
+            )
         if filters.cursor:
             created_at, last_id = decode_cursor(filters.cursor)
             conditions.append(WhereRaw("(created_at, id) < ({}, {})", created_at, last_id))
         if conditions:
             query = query.where(*conditions)
-        rows = await query.order_by(ChangeRequest.created_at, ChangeRequest.id, ascending=False
-                                    ).limit(filters.limit + 1)
+        rows = await query.order_by(
+            ChangeRequest.created_at, ChangeRequest.id, ascending=False
+        ).limit(filters.limit + 1)
         items = [to_read(row) for row in rows[: filters.limit]]
         more = len(rows) > filters.limit
         last = items[-1] if items else None
@@ -213,11 +262,17 @@ class ChangeRequestService:
 
     async def cancel(self, request_id: uuid.UUID, reason: str, actor: Actor) -> ChangeRequestRead:
         async with engine().transaction():
-            row = await ChangeRequest.select(ChangeRequest.status).where(
-                ChangeRequest.id == request_id).lock_rows("NO KEY UPDATE").first()
+            row = (
+                await ChangeRequest.select(ChangeRequest.status)
+                .where(ChangeRequest.id == request_id)
+                .lock_rows("NO KEY UPDATE")
+                .first()
+            )
             if row is None:
-                raise BillingError(ErrorCode.CHANGE_REQUEST_NOT_FOUND,
-                                   f"No change request has the id {request_id}.")
+                raise BillingError(
+                    ErrorCode.CHANGE_REQUEST_NOT_FOUND,
+                    f"No change request has the id {request_id}.",
+                )
             if row["status"] not in OPEN_STATUSES:
                 raise BillingError(
                     ErrorCode.INVALID_TRANSITION,
@@ -225,18 +280,30 @@ class ChangeRequestService:
                     extra={"status": row["status"]},
                 )
             now = datetime.now(UTC)
-            await ChangeRequest.update({
-                ChangeRequest.status: Status.CANCELLED, ChangeRequest.cancelled_at: now,
-                ChangeRequest.cancellation_reason: reason, ChangeRequest.updated_at: now,
-            }).where(ChangeRequest.id == request_id)
-            await append(AuditEntry(
-                action="change_request.cancel.succeeded", actor=actor,
-                target_type="change_request", target_id=str(request_id), reason=reason,
-                before={"status": row["status"]}, after={"status": Status.CANCELLED.value},
-            ))
+            await ChangeRequest.update(
+                {
+                    ChangeRequest.status: Status.CANCELLED,
+                    ChangeRequest.cancelled_at: now,
+                    ChangeRequest.cancellation_reason: reason,
+                    ChangeRequest.updated_at: now,
+                }
+            ).where(ChangeRequest.id == request_id)
+            await append(
+                AuditEntry(
+                    action="change_request.cancel.succeeded",
+                    actor=actor,
+                    target_type="change_request",
+                    target_id=str(request_id),
+                    reason=reason,
+                    before={"status": row["status"]},
+                    after={"status": Status.CANCELLED.value},
+                )
+            )
         return await self.get(request_id)
 
 
-_READ_COLUMNS = [column for column in ChangeRequest._meta.columns
-                 if column._meta.name not in {"iban_ciphertext", "iban_hash", "api_key",
-                                              "idempotency_key"}]
+_READ_COLUMNS = [
+    column
+    for column in ChangeRequest._meta.columns
+    if column._meta.name not in {"iban_ciphertext", "iban_hash", "api_key", "idempotency_key"}
+]

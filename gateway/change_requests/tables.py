@@ -1,4 +1,4 @@
-from piccolo.columns import JSONB, UUID, Array, ForeignKey, Timestamptz, Text, Varchar
+from piccolo.columns import JSONB, UUID, Array, ForeignKey, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table

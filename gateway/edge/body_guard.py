@@ -24,14 +24,22 @@ from gateway.sensitive import contains_card_number
 IDEMPOTENCY_OPT = "idempotent"  # route opt; False for POSTs that dedupe otherwise (webhooks)
 _KEY_SHAPE = re.compile(r"^[\x21-\x7e]{1,255}$")
 # Failures that happen before the endpoint starts working leave no result to replay.
-_NOT_STORED = {"validation_failed", "malformed_body", "body_too_large", "rate_limited",
-               "unauthenticated", "forbidden", "idempotency_request_in_progress"}
+_NOT_STORED = {
+    "validation_failed",
+    "malformed_body",
+    "body_too_large",
+    "rate_limited",
+    "unauthenticated",
+    "forbidden",
+    "idempotency_request_in_progress",
+}
 
 
 async def read_body(receive: Receive, limit: int) -> bytes:
-    chunks, size, more = [], 0, True
+    chunks: list[bytes] = []
+    size, more = 0, True
     while more:
-        message = await receive()
+        message: Any = await receive()
         if message["type"] == "http.disconnect":
             raise BillingError(ErrorCode.MALFORMED_BODY, "The client went away mid-request.")
         chunk = message.get("body", b"")
@@ -89,7 +97,7 @@ class BodyGuardMiddleware(ASGIMiddleware):
         self._limit = max_body_bytes
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if scope["method"] != "POST":
+        if scope.get("method") != "POST":
             await next_app(scope, receive, send)
             return
         body = await read_body(receive, self._limit)
@@ -105,13 +113,14 @@ class BodyGuardMiddleware(ASGIMiddleware):
             return
         await self._once(scope, body, replay_receive, send, next_app)
 
-    async def _once(self, scope: Scope, body: bytes, receive: Receive, send: Send,
-                    next_app: ASGIApp) -> None:
+    async def _once(
+        self, scope: Scope, body: bytes, receive: Receive, send: Send, next_app: ASGIApp
+    ) -> None:
         key = _idempotency_key(scope)
         client = client_of(scope)
+        path = scope["path"]
         outcome = await idempotency.claim(
-            client.id, key, fingerprint(scope["method"], scope["path"], body),
-            scope["method"], scope["path"],
+            client.id, key, fingerprint("POST", path, body), "POST", path
         )
         if isinstance(outcome, idempotency.Mismatch):
             raise BillingError(
@@ -128,10 +137,10 @@ class BodyGuardMiddleware(ASGIMiddleware):
         if isinstance(outcome, idempotency.Replay):
             await _send_replay(send, outcome)
             return
-        scope.setdefault("state", {})["idempotency_key"] = key  # type: ignore[typeddict-unknown-key]
+        scope.setdefault("state", {})["idempotency_key"] = key
         # The response is held back until it is stored, so that a client retrying the moment
         # it hears back gets the replay, never a 409.
-        held: list[Message] = []
+        held: list[Any] = []
         try:
             await next_app(scope, receive, _hold(held))
         except BaseException:
@@ -149,7 +158,7 @@ class BodyGuardMiddleware(ASGIMiddleware):
             await send(message)
 
 
-def _hold(held: list[Message]) -> Send:
+def _hold(held: list[Any]) -> Send:
     async def hold(message: Message) -> None:
         held.append(message)
 
@@ -157,9 +166,10 @@ def _hold(held: list[Message]) -> Send:
 
 
 def _replaying(body: bytes) -> Receive:
+    """A `receive` that hands the already-read body to the app below."""
     sent = False
 
-    async def receive() -> Message:
+    async def receive() -> Any:
         nonlocal sent
         if not sent:
             sent = True
@@ -170,13 +180,15 @@ def _replaying(body: bytes) -> Receive:
 
 
 async def _send_replay(send: Send, replay: idempotency.Replay) -> None:
-    await send({
-        "type": "http.response.start",
-        "status": replay.status,
-        "headers": [
-            (b"content-type", replay.content_type.encode("latin-1")),
-            (b"content-length", str(len(replay.body)).encode()),
-            (b"idempotent-replayed", b"true"),
-        ],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": replay.status,
+            "headers": [
+                (b"content-type", replay.content_type.encode("latin-1")),
+                (b"content-length", str(len(replay.body)).encode()),
+                (b"idempotent-replayed", b"true"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": replay.body, "more_body": False})

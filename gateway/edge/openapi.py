@@ -39,7 +39,7 @@ _DESCRIPTIONS = {
     409: "Conflict (duplicate_open_request, idempotency_request_in_progress, invalid_transition)",
     413: "Body too large",
     422: "Refused by a rule (card_number_not_accepted, iban_*, downgrade_not_allowed, "
-         "idempotency_key_reused, ...)",
+    "idempotency_key_reused, ...)",
     429: "Rate limited; see Retry-After",
     503: "Not ready",
 }
@@ -47,8 +47,11 @@ _DESCRIPTIONS = {
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
     return {
-        status: ResponseSpec(data_container=Problem, description=_DESCRIPTIONS[status],
-                             media_type="application/problem+json")
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_DESCRIPTIONS[status],
+            media_type="application/problem+json",
+        )
         for status in statuses
     }
 
@@ -58,9 +61,14 @@ MUTATING = (*AUTHENTICATED, 409, 413, 422)
 
 IdempotencyKey = Annotated[
     str,
-    HeaderParameter(name="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
-              description="A unique key per intended action (a UUID); a retry with the same "
-                          "key and body replays the first answer."),
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="A unique key per intended action (a UUID); a retry with the same "
+        "key and body replays the first answer.",
+    ),
 ]
 
 SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]
@@ -69,5 +77,10 @@ SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]
 def security_components() -> dict[str, Any]:
     from litestar.openapi.spec import SecurityScheme
 
-    return {"apiKey": SecurityScheme(type="http", scheme="bearer",
-                                     description="An API key issued by `billing-gateway api-key create`.")}
+    return {
+        "apiKey": SecurityScheme(
+            type="http",
+            scheme="bearer",
+            description="An API key issued by `billing-gateway api-key create`.",
+        )
+    }

@@ -14,9 +14,9 @@ from litestar.exceptions import (
 )
 from litestar.types import Scope
 
+from gateway.edge.request_context import request_id_for
 from gateway.errors import HTTP_STATUS, BillingError, ErrorCode
 from gateway.log import get_logger
-from gateway.edge.request_context import request_id_for
 from gateway.sensitive import redact_value
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -39,8 +39,8 @@ _log = get_logger("gateway.problems")
 
 
 def request_id_of(scope: Scope) -> str:
-    """The request's id; requests that matched no route never met the middleware, so get one here."""
-    state: dict[str, Any] = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    """The request's id; a request that matched no route never met the middleware: make one."""
+    state: dict[str, Any] = scope.setdefault("state", {})
     if not isinstance(state.get("request_id"), str):
         state["request_id"] = request_id_for(scope)
     return str(state["request_id"])
@@ -87,8 +87,13 @@ def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
-            errors.append({"field": item.get("key"), "source": item.get("source"),
-                           "message": item.get("message")})
+            errors.append(
+                {
+                    "field": item.get("key"),
+                    "source": item.get("source"),
+                    "message": item.get("message"),
+                }
+            )
     return errors
 
 
@@ -110,14 +115,22 @@ def _from_http_exception(exc: HTTPException) -> tuple[ErrorCode, str, dict[str, 
     if exc.status_code == 413:
         return ErrorCode.BODY_TOO_LARGE, "The request body is over the size limit; send less.", {}
     if _is_unparsable_json(exc):
-        return ErrorCode.MALFORMED_BODY, "The body is not valid JSON; check quotes, commas and braces.", {}
+        return (
+            ErrorCode.MALFORMED_BODY,
+            "The body is not valid JSON; check quotes, commas and braces.",
+            {},
+        )
     if isinstance(exc, ValidationException):
         message = str(exc.detail)
         errors = _validation_errors(exc)
         detail = "; ".join(f"{e['field'] or e['source']}: {e['message']}" for e in errors)
         return ErrorCode.VALIDATION_FAILED, detail or message, {"errors": errors}
-    by_status = {401: ErrorCode.UNAUTHENTICATED, 403: ErrorCode.FORBIDDEN,
-                 429: ErrorCode.RATE_LIMITED, 503: ErrorCode.SERVICE_UNAVAILABLE}
+    by_status = {
+        401: ErrorCode.UNAUTHENTICATED,
+        403: ErrorCode.FORBIDDEN,
+        429: ErrorCode.RATE_LIMITED,
+        503: ErrorCode.SERVICE_UNAVAILABLE,
+    }
     code = by_status.get(exc.status_code)
     if code is None:
         code = ErrorCode.VALIDATION_FAILED if exc.status_code < 500 else ErrorCode.INTERNAL_ERROR
@@ -127,12 +140,14 @@ def _from_http_exception(exc: HTTPException) -> tuple[ErrorCode, str, dict[str, 
 def exception_to_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """The one place an exception becomes an HTTP answer."""
     if isinstance(exc, BillingError):
-        return problem_response(exc.code, exc.detail, scope=request.scope, extra=exc.extra,
-                                headers=exc.headers)
+        return problem_response(
+            exc.code, exc.detail, scope=request.scope, extra=exc.extra, headers=exc.headers
+        )
     if isinstance(exc, HTTPException) and exc.status_code < 500:
         code, detail, extra = _from_http_exception(exc)
-        return problem_response(code, detail, scope=request.scope, extra=extra,
-                                headers=dict(exc.headers or {}))
+        return problem_response(
+            code, detail, scope=request.scope, extra=extra, headers=dict(exc.headers or {})
+        )
     _log.exception("unhandled error", path=request.scope.get("path"))
     return problem_response(
         ErrorCode.INTERNAL_ERROR,

@@ -20,7 +20,7 @@ _log = get_logger("gateway.access")
 
 
 def request_id_for(scope: Scope) -> str:
-    """The caller's X-Request-ID when it is a plausible id holding nothing sensitive, else a new one."""
+    """The caller's X-Request-ID if plausible and free of sensitive data, else a new one."""
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             candidate = value.decode("latin-1")
@@ -34,7 +34,7 @@ class RequestContextMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         request_id = request_id_for(scope)
-        scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-unknown-key]
+        scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         started = time.perf_counter()
 
@@ -51,7 +51,7 @@ class RequestContextMiddleware(ASGIMiddleware):
             finally:
                 _log.info(
                     "request",
-                    method=scope["method"],
+                    method=scope.get("method"),
                     path=scope["path"],
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),

@@ -38,13 +38,20 @@ class Mismatch:
 Outcome = Claimed | Replay | InProgress | Mismatch
 
 
-async def claim(api_key_id: uuid.UUID, key: str, fingerprint: str, method: str, path: str) -> Outcome:
+async def claim(
+    api_key_id: uuid.UUID, key: str, fingerprint: str, method: str, path: str
+) -> Outcome:
     for _ in range(3):  # a released key can vanish between our insert and select
         inserted = await fetch(
             "INSERT INTO idempotency_keys (id, api_key, key, fingerprint, method, path, state,"
             " locked_at, created_at) VALUES ({}, {}, {}, {}, {}, {}, 'running', now(), now())"
             " ON CONFLICT (api_key, key) DO NOTHING RETURNING id",
-            uuid.uuid4(), api_key_id, key, fingerprint, method, path,
+            uuid.uuid4(),
+            api_key_id,
+            key,
+            fingerprint,
+            method,
+            path,
         )
         if inserted:
             return Claimed(inserted[0]["id"], recovered=False)
@@ -52,7 +59,9 @@ async def claim(api_key_id: uuid.UUID, key: str, fingerprint: str, method: str, 
             "SELECT id, fingerprint, state, response_status, response_content_type,"
             " response_body, locked_at < now() - {}::interval AS stale"
             " FROM idempotency_keys WHERE api_key = {} AND key = {}",
-            LOCK_TIMEOUT, api_key_id, key,
+            LOCK_TIMEOUT,
+            api_key_id,
+            key,
         )
         if not rows:
             continue
@@ -60,12 +69,15 @@ async def claim(api_key_id: uuid.UUID, key: str, fingerprint: str, method: str, 
         if row["fingerprint"] != fingerprint:
             return Mismatch()
         if row["state"] == "done":
-            return Replay(row["response_status"], row["response_content_type"], row["response_body"])
+            return Replay(
+                row["response_status"], row["response_content_type"], row["response_body"]
+            )
         if row["stale"]:
             taken = await fetch(
                 "UPDATE idempotency_keys SET locked_at = now() WHERE id = {}"
                 " AND state = 'running' AND locked_at < now() - {}::interval RETURNING id",
-                row["id"], LOCK_TIMEOUT,
+                row["id"],
+                LOCK_TIMEOUT,
             )
             if taken:
                 return Claimed(row["id"], recovered=True)
@@ -77,7 +89,10 @@ async def complete(record_id: uuid.UUID, status: int, content_type: str, body: b
     await fetch(
         "UPDATE idempotency_keys SET state = 'done', response_status = {},"
         " response_content_type = {}, response_body = {}, completed_at = now() WHERE id = {}",
-        status, content_type, body, record_id,
+        status,
+        content_type,
+        body,
+        record_id,
     )
 
 

@@ -22,8 +22,15 @@ from litestar import Litestar
 from gateway.db.server import create_database_if_missing, start_embedded_server, with_database
 from settings import get_settings, reset_settings
 
-TABLES = ("change_requests", "idempotency_keys", "api_keys", "audit_records",
-          "procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers")
+TABLES = (
+    "change_requests",
+    "idempotency_keys",
+    "api_keys",
+    "audit_records",
+    "procrastinate_jobs",
+    "procrastinate_events",
+    "procrastinate_periodic_defers",
+)
 
 
 @pytest.fixture(scope="session")

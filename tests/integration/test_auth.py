@@ -15,21 +15,27 @@ from tests.integration.conftest import auth, issue_test_key
 URL = "/v1/change-requests"
 
 
-@pytest.mark.parametrize("header", [
-    {},
-    {"Authorization": "Bearer nonsense"},
-    {"Authorization": "Basic dXNlcjpwYXNz"},
-    {"Authorization": "Bearer bgk_00000000_notarealsecretnotarealsecretnotarealsecret"},
-])
-async def test_missing_or_unknown_keys_get_401(http: httpx.AsyncClient, header: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "header",
+    [
+        {},
+        {"Authorization": "Bearer nonsense"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer bgk_00000000_notarealsecretnotarealsecretnotarealsecret"},
+    ],
+)
+async def test_missing_or_unknown_keys_get_401(
+    http: httpx.AsyncClient, header: dict[str, str]
+) -> None:
     response = await http.get(URL, headers=header)
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "unauthenticated"
 
 
-async def test_a_tampered_secret_with_a_real_prefix_gets_401(http: httpx.AsyncClient,
-                                                             api_key: str) -> None:
+async def test_a_tampered_secret_with_a_real_prefix_gets_401(
+    http: httpx.AsyncClient, api_key: str
+) -> None:
     tampered = api_key[:-1] + ("A" if api_key[-1] != "A" else "B")
     assert (await http.get(URL, headers=auth(tampered))).status_code == 401
 

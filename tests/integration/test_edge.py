@@ -37,8 +37,13 @@ async def test_openapi_document_is_3_1_with_every_endpoint(http: httpx.AsyncClie
     document = (await http.get("/schema/openapi.json")).json()
     assert document["openapi"].startswith("3.1")
     paths = document["paths"]
-    assert {"/v1/change-requests", "/v1/change-requests/{request_id}",
-            "/v1/change-requests/{request_id}/cancel", "/health/live", "/health/ready"} <= set(paths)
+    assert {
+        "/v1/change-requests",
+        "/v1/change-requests/{request_id}",
+        "/v1/change-requests/{request_id}/cancel",
+        "/health/live",
+        "/health/ready",
+    } <= set(paths)
     post = paths["/v1/change-requests"]["post"]
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in post["parameters"])
     assert "application/problem+json" in post["responses"]["422"]["content"]
@@ -55,7 +60,10 @@ async def test_unknown_path_and_method_are_problems(http: httpx.AsyncClient, api
 
 
 async def test_an_oversized_body_is_413(http: httpx.AsyncClient, api_key: str) -> None:
-    response = await http.post("/v1/change-requests", content=b"{" + b" " * 70_000 + b"}",
-                               headers={**auth(api_key, "big"), "content-type": "application/json"})
+    response = await http.post(
+        "/v1/change-requests",
+        content=b"{" + b" " * 70_000 + b"}",
+        headers={**auth(api_key, "big"), "content-type": "application/json"},
+    )
     assert response.status_code == 413
     assert response.json()["code"] == "body_too_large"

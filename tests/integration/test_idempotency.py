@@ -19,8 +19,9 @@ async def count_requests() -> int:
     return int((await fetch("SELECT count(*) AS n FROM change_requests"))[0]["n"])
 
 
-async def test_a_replay_returns_the_stored_answer_byte_for_byte(http: httpx.AsyncClient,
-                                                                 api_key: str) -> None:
+async def test_a_replay_returns_the_stored_answer_byte_for_byte(
+    http: httpx.AsyncClient, api_key: str
+) -> None:
     body = iban_change()
     first = await http.post(URL, json=body, headers=auth(api_key, "replay-1"))
     second = await http.post(URL, json=body, headers=auth(api_key, "replay-1"))
@@ -30,13 +31,17 @@ async def test_a_replay_returns_the_stored_answer_byte_for_byte(http: httpx.Asyn
     assert await count_requests() == 1
 
 
-async def test_the_same_json_with_other_spacing_is_the_same_request(http: httpx.AsyncClient,
-                                                                     api_key: str) -> None:
+async def test_the_same_json_with_other_spacing_is_the_same_request(
+    http: httpx.AsyncClient, api_key: str
+) -> None:
     body = iban_change()
     await http.post(URL, json=body, headers=auth(api_key, "spacing"))
     spaced = json.dumps(body, indent=4, sort_keys=True).encode()
-    again = await http.post(URL, content=spaced,
-                            headers={**auth(api_key, "spacing"), "content-type": "application/json"})
+    again = await http.post(
+        URL,
+        content=spaced,
+        headers={**auth(api_key, "spacing"), "content-type": "application/json"},
+    )
     assert again.status_code == 201 and again.headers.get("idempotent-replayed") == "true"
 
 
@@ -55,11 +60,14 @@ async def test_key_reused_with_another_body_is_422(http: httpx.AsyncClient, api_
     assert await count_requests() == 1
 
 
-async def test_keys_of_one_client_are_invisible_to_another(http: httpx.AsyncClient,
-                                                           api_key: str) -> None:
+async def test_keys_of_one_client_are_invisible_to_another(
+    http: httpx.AsyncClient, api_key: str
+) -> None:
     other_key = await issue_test_key()
     await http.post(URL, json=iban_change(ticket="A"), headers=auth(api_key, "shared-name"))
-    response = await http.post(URL, json=iban_change(ticket="B"), headers=auth(other_key, "shared-name"))
+    response = await http.post(
+        URL, json=iban_change(ticket="B"), headers=auth(other_key, "shared-name")
+    )
     assert response.status_code == 201
     assert "idempotent-replayed" not in response.headers
     assert await count_requests() == 2
@@ -83,12 +91,14 @@ async def test_a_business_refusal_is_replayed(http: httpx.AsyncClient, api_key: 
     assert first.content == second.content
 
 
-async def test_a_thousand_concurrent_identical_requests_execute_once(http: httpx.AsyncClient,
-                                                                     api_key: str) -> None:
+async def test_a_thousand_concurrent_identical_requests_execute_once(
+    http: httpx.AsyncClient, api_key: str
+) -> None:
     body = iban_change()
     headers = auth(api_key, "stampede")
-    responses = await asyncio.gather(*(http.post(URL, json=body, headers=headers)
-                                       for _ in range(1000)))
+    responses = await asyncio.gather(
+        *(http.post(URL, json=body, headers=headers) for _ in range(1000))
+    )
     statuses = {response.status_code for response in responses}
     assert statuses <= {201, 409}, statuses
     created = [r for r in responses if r.status_code == 201]
@@ -96,8 +106,9 @@ async def test_a_thousand_concurrent_identical_requests_execute_once(http: httpx
     conflicts = [r.json()["code"] for r in responses if r.status_code == 409]
     assert set(conflicts) <= {"idempotency_request_in_progress"}
     assert await count_requests() == 1
-    creations = await fetch("SELECT count(*) AS n FROM audit_records"
-                            " WHERE action = 'change_request.create.succeeded'")
+    creations = await fetch(
+        "SELECT count(*) AS n FROM audit_records WHERE action = 'change_request.create.succeeded'"
+    )
     assert creations[0]["n"] == 1
 
 
@@ -109,8 +120,10 @@ async def test_a_request_that_died_after_committing_is_answered_from_its_result(
     body = iban_change()
     first = await http.post(URL, json=body, headers=auth(api_key, "crash"))
     # simulate the crash: the stored answer is lost and the key is left running, long ago
-    await fetch("UPDATE idempotency_keys SET state = 'running', response_body = NULL,"
-                " response_status = NULL, locked_at = now() - interval '5 minutes'")
+    await fetch(
+        "UPDATE idempotency_keys SET state = 'running', response_body = NULL,"
+        " response_status = NULL, locked_at = now() - interval '5 minutes'"
+    )
     retry = await http.post(URL, json=body, headers=auth(api_key, "crash"))
     assert retry.status_code == 201
     assert retry.json()["id"] == first.json()["id"]
@@ -132,8 +145,9 @@ async def test_expired_keys_are_purged_by_the_job(http: httpx.AsyncClient, api_k
 
     await http.post(URL, json=iban_change(), headers=auth(api_key, "old"))
     await http.post(URL, json=iban_change(), headers=auth(api_key, "new"))
-    await fetch("UPDATE idempotency_keys SET created_at = now() - interval '73 hours'"
-                " WHERE key = 'old'")
+    await fetch(
+        "UPDATE idempotency_keys SET created_at = now() - interval '73 hours' WHERE key = 'old'"
+    )
     removed = await purge_expired_keys(timestamp=0)
     assert removed == 1
     assert [row["key"] for row in await fetch("SELECT key FROM idempotency_keys")] == ["new"]
@@ -141,8 +155,9 @@ async def test_expired_keys_are_purged_by_the_job(http: httpx.AsyncClient, api_k
 
 async def test_keys_are_bound_to_the_path(http: httpx.AsyncClient, api_key: str) -> None:
     created = (await http.post(URL, json=iban_change(), headers=auth(api_key, "path"))).json()
-    response = await http.post(f"{URL}/{created['id']}/cancel", json={"reason": "x"},
-                               headers=auth(api_key, "path"))
+    response = await http.post(
+        f"{URL}/{created['id']}/cancel", json={"reason": "x"}, headers=auth(api_key, "path")
+    )
     assert response.status_code == 422
     assert response.json()["code"] == "idempotency_key_reused"
     assert uuid.UUID(created["id"])

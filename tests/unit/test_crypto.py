@@ -1,5 +1,5 @@
-import hashlib
 import base64
+import hashlib
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -10,8 +10,10 @@ from settings.keys import parse_key_ring
 
 def _ring(*ids: str) -> str:
     # The same id always means the same key, as in a real ring.
-    return ",".join(f"{key_id}:{base64.b64encode(hashlib.sha256(key_id.encode()).digest()).decode()}"
-                    for key_id in ids)
+    return ",".join(
+        f"{key_id}:{base64.b64encode(hashlib.sha256(key_id.encode()).digest()).decode()}"
+        for key_id in ids
+    )
 
 
 HASH_KEY = base64.b64encode(b"h" * 32).decode()

@@ -27,8 +27,9 @@ def test_a_bad_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
         get_settings()
 
 
-def test_sandbox_generates_keys_once_and_reuses_them(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sandbox_generates_keys_once_and_reuses_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BG_DATA_DIR", str(tmp_path))
     first = get_settings().keys
     reset_settings()
@@ -39,16 +40,40 @@ def test_sandbox_generates_keys_once_and_reuses_them(tmp_path: Path,
 
 
 def test_tier_table_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    tiers = [{"name": "one", "min_seats": 1, "max_seats": 1, "monthly_price_minor": 100,
-              "currency": "EUR"},
-             {"name": "more", "min_seats": 2, "max_seats": 9, "monthly_price_minor": 900,
-              "currency": "EUR"}]
+    tiers = [
+        {
+            "name": "one",
+            "min_seats": 1,
+            "max_seats": 1,
+            "monthly_price_minor": 100,
+            "currency": "EUR",
+        },
+        {
+            "name": "more",
+            "min_seats": 2,
+            "max_seats": 9,
+            "monthly_price_minor": 900,
+            "currency": "EUR",
+        },
+    ]
     monkeypatch.setenv("BG_PLAN_TIERS", json.dumps(tiers))
     assert [tier.name for tier in get_settings().plan_tiers] == ["one", "more"]
 
 
 def test_overlapping_tier_rules_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BG_PLAN_TIERS", json.dumps([
-        {"name": "x", "min_seats": 3, "max_seats": 1, "monthly_price_minor": 1, "currency": "EUR"}]))
+    monkeypatch.setenv(
+        "BG_PLAN_TIERS",
+        json.dumps(
+            [
+                {
+                    "name": "x",
+                    "min_seats": 3,
+                    "max_seats": 1,
+                    "monthly_price_minor": 1,
+                    "currency": "EUR",
+                }
+            ]
+        ),
+    )
     with pytest.raises(SettingsError, match="BG_PLAN_TIERS"):
         get_settings()
