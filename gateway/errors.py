@@ -29,6 +29,7 @@ class ErrorCode(enum.StrEnum):
     IBAN_WRONG_LENGTH = "iban_wrong_length"
     IBAN_UNKNOWN_COUNTRY = "iban_unknown_country"
     IBAN_NOT_SEPA = "iban_not_sepa"
+    IBAN_OUTSIDE_IBAN_FIELD = "iban_outside_iban_field"
     BIC_INVALID = "bic_invalid"
     BIC_MISMATCH = "bic_mismatch"
     # plans
@@ -64,6 +65,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.IBAN_WRONG_LENGTH: 422,
     ErrorCode.IBAN_UNKNOWN_COUNTRY: 422,
     ErrorCode.IBAN_NOT_SEPA: 422,
+    ErrorCode.IBAN_OUTSIDE_IBAN_FIELD: 422,
     ErrorCode.BIC_INVALID: 422,
     ErrorCode.BIC_MISMATCH: 422,
     ErrorCode.UNKNOWN_TIER: 422,

@@ -31,6 +31,7 @@ from gateway.change_requests.tables import ChangeRequest
 from gateway.crypto import Cipher
 from gateway.db.connection import engine
 from gateway.errors import BillingError, ErrorCode
+from gateway.sensitive import redact_value
 from settings import Settings
 
 IBAN_CONTEXT = "change_request.iban"
@@ -54,6 +55,18 @@ def _subject(customer: CustomerRefs) -> str | None:
         or customer.stripe_customer_id
         or customer.stripe_connect_account_id
     )
+
+
+def _refuse_ibans_in_free_text(request: ChangeRequestCreate) -> None:
+    """Free-text fields are stored and shown as given, so an IBAN may only sit in payload.iban."""
+    fields = msgspec.to_builtins(request)
+    fields["payload"].pop("iban", None)
+    if redact_value(fields) != fields:
+        raise BillingError(
+            ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
+            "An IBAN appears in a field other than payload.iban (a name, note or reference). "
+            "Remove it from there: bank details go only in payload.iban, where they are encrypted.",
+        )
 
 
 class ChangeRequestService:
@@ -87,6 +100,7 @@ class ChangeRequestService:
     async def _new_row(
         self, request: ChangeRequestCreate, client: ApiClient, idempotency_key: str | None
     ) -> ChangeRequest:
+        _refuse_ibans_in_free_text(request)
         customer = request.customer
         if not any(msgspec.structs.asdict(customer).values()):
             raise BillingError(

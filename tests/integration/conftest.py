@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +118,43 @@ def auth(key: str, idempotency_key: str | None = None) -> dict[str, str]:
     if idempotency_key:
         headers["Idempotency-Key"] = idempotency_key
     return headers
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    base_url: str
+    log_path: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The real server (`billing-gateway serve`) on a loopback port, logging JSON to a file."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("live") / "server.log"
+    environment = {**os.environ, "DATABASE_URL": database_url, "BG_LOG_LEVEL": "DEBUG",
+                   "BG_LOG_FORMAT": "json"}
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "serve", "--port", str(port)],
+            env=environment, stdout=log, stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError(f"the server did not start:\n{log_path.read_text()}")
+    yield LiveServer(base_url, log_path)
+    process.terminate()
+    process.wait(timeout=15)
