@@ -21,7 +21,7 @@ from gateway.crypto import Cipher
 from gateway.db.connection import close_pool, start_pool
 from gateway.edge.auth import ApiKeyAuthMiddleware
 from gateway.edge.body_guard import BodyGuardMiddleware
-from gateway.edge.openapi import security_components
+from gateway.edge.openapi import StrictStructSchemaPlugin, security_components
 from gateway.edge.problems import exception_to_problem
 from gateway.edge.rate_limit import ApiKeyRateLimiter
 from gateway.edge.request_context import RequestContextMiddleware
@@ -32,6 +32,12 @@ from gateway.log import get_logger
 from settings import Settings
 
 _log = get_logger("gateway.app")
+
+
+class MetricsController(PrometheusController):
+    """Prometheus text at /metrics; kept out of the API's OpenAPI document."""
+
+    include_in_schema = False
 
 
 def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
@@ -74,7 +80,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     label = " (SANDBOX: built-in provider emulators, no real money)" if settings.sandbox else ""
     return Litestar(
-        route_handlers=[v1, HealthController, PrometheusController],
+        route_handlers=[v1, HealthController, MetricsController],
         dependencies={"change_requests": Provide(lambda: change_requests, sync_to_thread=False)},
         middleware=[RequestContextMiddleware(), metrics.middleware],
         exception_handlers={
@@ -92,6 +98,7 @@ def create_app(settings: Settings) -> Litestar:
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
             components=Components(security_schemes=security_components()),
         ),
+        plugins=[StrictStructSchemaPlugin()],
         lifespan=[_lifespan(settings)],
         request_max_body_size=settings.max_body_bytes,
         debug=False,

@@ -41,6 +41,7 @@ class ErrorCode(enum.StrEnum):
     DUPLICATE_OPEN_REQUEST = "duplicate_open_request"
     INVALID_TRANSITION = "invalid_transition"
     INVALID_CURSOR = "invalid_cursor"
+    CUSTOMER_UNIDENTIFIED = "customer_unidentified"
     # operations
     SERVICE_UNAVAILABLE = "service_unavailable"
     INTERNAL_ERROR = "internal_error"
@@ -74,7 +75,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.CHANGE_REQUEST_NOT_FOUND: 404,
     ErrorCode.DUPLICATE_OPEN_REQUEST: 409,
     ErrorCode.INVALID_TRANSITION: 409,
-    ErrorCode.INVALID_CURSOR: 400,
+    ErrorCode.INVALID_CURSOR: 422,
+    ErrorCode.CUSTOMER_UNIDENTIFIED: 422,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
 }

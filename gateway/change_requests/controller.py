@@ -46,7 +46,7 @@ class ChangeRequestController(Controller):
     ) -> ChangeRequestRead:
         return await change_requests.create(data, client_of(request.scope), idempotency_key)
 
-    @get("/", opt=READ, responses=problems(*AUTHENTICATED), summary="List change requests")
+    @get("/", opt=READ, responses=problems(*AUTHENTICATED, 422), summary="List change requests")
     async def list_requests(
         self,
         change_requests: NamedDependency[ChangeRequestService],

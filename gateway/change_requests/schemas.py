@@ -11,12 +11,22 @@ from msgspec import Meta, Struct
 
 from gateway.change_requests.states import Kind, Status
 
-Text100 = Annotated[str, Meta(min_length=1, max_length=100)]
-Text200 = Annotated[str, Meta(min_length=1, max_length=200)]
+# No control characters: they have no place in names or notes, and PostgreSQL refuses NUL.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+
+def text(max_length: int, min_length: int = 1) -> Meta:
+    return Meta(min_length=min_length, max_length=max_length, pattern=PRINTABLE)
+
+
+Text100 = Annotated[str, text(100)]
+Text200 = Annotated[str, text(200)]
 TicketSystem = Literal["zendesk", "freshdesk", "hubspot", "intercom", "other"]
 Target = Literal["zuora_collection", "stripe_customer_debit", "stripe_connect_payout"]
 ConsentChannel = Literal["recorded_call", "written"]
-Email = Annotated[str, Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+# Character classes are spelled out (no \s): Python and JSON Schema disagree on what \s means.
+_NO_SPACE = r"[^@\x00-\x20\x7f]+"
+Email = Annotated[str, Meta(max_length=254, pattern=rf"^{_NO_SPACE}@{_NO_SPACE}\.{_NO_SPACE}$")]
 
 
 class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -26,7 +36,7 @@ class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
 class TicketRef(Strict, kw_only=True):
     system: TicketSystem
     id: Text100
-    url: Annotated[str, Meta(max_length=500, pattern=r"^https?://\S+$")] | None = None
+    url: Annotated[str, Meta(max_length=500, pattern=r"^https?://[^\x00-\x20\x7f]+$")] | None = None
 
 
 class CustomerRefs(Strict, kw_only=True):
@@ -44,10 +54,10 @@ class Requester(Strict, kw_only=True):
 
 
 class IbanChangeDetails(Strict, kw_only=True):
-    iban: Annotated[str, Meta(min_length=1, max_length=64)]
-    account_holder: Annotated[str, Meta(min_length=1, max_length=140)]
+    iban: Annotated[str, text(64)]
+    account_holder: Annotated[str, text(140)]
     account_holder_email: Email | None = None
-    bic: Annotated[str, Meta(min_length=8, max_length=11)] | None = None
+    bic: Annotated[str, Meta(min_length=8, max_length=11, pattern=r"^[A-Za-z0-9 ]+$")] | None = None
     targets: Annotated[list[Target], Meta(min_length=1, max_length=3)]
 
 
@@ -83,7 +93,7 @@ ChangeRequestCreate = IbanChangeCreate | PlanChangeCreate
 
 
 class ChangeRequestCancel(Strict, kw_only=True):
-    reason: Annotated[str, Meta(min_length=1, max_length=500)]
+    reason: Annotated[str, text(500)]
 
 
 class IbanChangeSummary(Struct, kw_only=True, tag="iban_change", tag_field="kind"):

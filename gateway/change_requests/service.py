@@ -104,8 +104,9 @@ class ChangeRequestService:
         customer = request.customer
         if not any(msgspec.structs.asdict(customer).values()):
             raise BillingError(
-                ErrorCode.VALIDATION_FAILED,
-                "Name the customer: give at least one of its references.",
+                ErrorCode.CUSTOMER_UNIDENTIFIED,
+                "Name the customer: give at least one of its references (Zuora account, Stripe "
+                "customer or Connect account, back-office id or company name).",
             )
         row = ChangeRequest(
             kind=Kind.IBAN_CHANGE if isinstance(request, IbanChangeCreate) else Kind.PLAN_CHANGE,

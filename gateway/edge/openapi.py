@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
+from litestar._openapi.schema_generation import SchemaCreator
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Schema
 from litestar.params import HeaderParameter
+from litestar.typing import FieldDefinition
 from msgspec import Struct
 
 
@@ -84,3 +89,33 @@ def security_components() -> dict[str, Any]:
             description="An API key issued by `billing-gateway api-key create`.",
         )
     }
+
+
+class StrictStructSchemaPlugin(StructSchemaPlugin):
+    """Document `forbid_unknown_fields` structs as `additionalProperties: false`, so that the
+    OpenAPI document says what the API enforces (Litestar's own plugin leaves it out)."""
+
+    def to_openapi_schema(
+        self, field_definition: FieldDefinition, schema_creator: SchemaCreator
+    ) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        struct_info = msgspec.inspect.type_info(field_definition.type_)
+        if isinstance(struct_info, msgspec.inspect.StructType):
+            if struct_info.forbid_unknown_fields:
+                schema.additional_properties = False
+            _document_list_items(struct_info, schema)
+        return schema
+
+
+def _document_list_items(struct_info: msgspec.inspect.StructType, schema: Schema) -> None:
+    """Litestar drops the constraints of `list[Annotated[str, Meta(...)]]` items; add them."""
+    for field in struct_info.fields:
+        if not isinstance(field.type, msgspec.inspect.ListType):
+            continue
+        item = field.type.item_type
+        documented = (schema.properties or {}).get(field.encode_name)
+        items = documented.items if isinstance(documented, Schema) else None
+        if isinstance(item, msgspec.inspect.StrType) and isinstance(items, Schema):
+            items.min_length = item.min_length
+            items.max_length = item.max_length
+            items.pattern = item.pattern

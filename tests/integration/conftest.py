@@ -133,16 +133,24 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """The real server (`billing-gateway serve`) on a loopback port, logging JSON to a file."""
     port = _free_port()
     log_path = tmp_path_factory.mktemp("live") / "server.log"
-    environment = {**os.environ, "DATABASE_URL": database_url, "BG_LOG_LEVEL": "DEBUG",
-                   "BG_LOG_FORMAT": "json"}
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "BG_LOG_LEVEL": "DEBUG",
+        "BG_LOG_FORMAT": "json",
+    }
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "gateway", "serve", "--port", str(port)],
-            env=environment, stdout=log, stderr=subprocess.STDOUT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -83,7 +83,7 @@ async def test_plan_change_gets_tier_details_and_contract_flag(http: Client, api
             "downgrade_not_allowed",
         ),
         (plan_change(target_tier="platinum"), 422, "unknown_tier"),
-        (with_change(iban_change(), "customer", {}), 400, "validation_failed"),
+        (with_change(iban_change(), "customer", {}), 422, "customer_unidentified"),
         (with_change(iban_change(), "kind", "refund"), 400, "validation_failed"),
         (with_change(iban_change(), "payload.surprise", 1), 400, "validation_failed"),
         (with_change(iban_change(), "requester.name", 42), 400, "validation_failed"),
@@ -199,4 +199,4 @@ async def test_list_filters_and_pages_with_a_cursor(http: Client, api_key: str) 
     bad = await http.get(
         "/v1/change-requests", params={"cursor": "nonsense"}, headers=auth(api_key)
     )
-    assert bad.status_code == 400 and bad.json()["code"] == "invalid_cursor"
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_cursor"
