@@ -2,33 +2,37 @@
 
 from __future__ import annotations
 
+import msgspec
 import structlog
 
 from audit.entry import AuditEntry
-from audit.tables import AuditRecord
+from gateway.db.connection import fetch_fast
 from gateway.sensitive import redact_value
+
+_INSERT = (
+    "INSERT INTO audit_records (occurred_at, actor_type, actor_id, action, target_type,"
+    " target_id, request_id, data) VALUES (now(), $1, $2, $3, $4, $5, $6, $7::jsonb)"
+)
 
 
 async def append(entry: AuditEntry) -> None:
     """Write one entry inside the current transaction (if any), with sensitive data masked."""
     request_id = entry.request_id or structlog.contextvars.get_contextvars().get("request_id")
-    await AuditRecord.insert(
-        AuditRecord(
-            actor_type=entry.actor.kind,
-            actor_id=entry.actor.id,
-            action=entry.action,
-            target_type=entry.target_type,
-            target_id=entry.target_id,
-            request_id=request_id,
-            data=redact_value(
-                {
-                    "actor_role": entry.actor.role,
-                    "subject": entry.subject,
-                    "reason": entry.reason,
-                    "before": entry.before,
-                    "after": entry.after,
-                    "provider_request_ids": entry.provider_request_ids,
-                }
-            ),
-        )
+    data = {
+        "actor_role": entry.actor.role,
+        "subject": entry.subject,
+        "reason": entry.reason,
+        "before": entry.before,
+        "after": entry.after,
+        "provider_request_ids": entry.provider_request_ids,
+    }
+    await fetch_fast(
+        _INSERT,
+        entry.actor.kind,
+        entry.actor.id,
+        entry.action,
+        entry.target_type,
+        entry.target_id,
+        request_id,
+        msgspec.json.encode(redact_value(data)).decode(),
     )

@@ -67,7 +67,7 @@ async def seed_demo(settings: Settings) -> None:
             ),
         ),
         client,
-        idempotency_key=None,
+        idempotency=None,
     )
     await service.create(
         PlanChangeCreate(
@@ -84,7 +84,7 @@ async def seed_demo(settings: Settings) -> None:
             ),
         ),
         client,
-        idempotency_key=None,
+        idempotency=None,
     )
     typer.echo(
         "\nDemo API key (every scope), shown this once; keep it:\n\n"

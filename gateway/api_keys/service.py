@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from audit import Actor, AuditEntry, append
 from gateway.api_keys.scopes import Scope
 from gateway.api_keys.tables import ApiKey
-from gateway.db.connection import engine
+from gateway.db.connection import engine, fetch_fast
 from gateway.errors import BillingError, ErrorCode
 
 KEY_PREFIX = "bgk"
@@ -119,20 +119,13 @@ async def authenticate(presented: str | None) -> ApiClient:
     prefix = _split(presented or "")
     if prefix is None or presented is None:
         raise BillingError(ErrorCode.UNAUTHENTICATED, _REJECTED)
-    row = (
-        await ApiKey.select(
-            ApiKey.id,
-            ApiKey.name,
-            ApiKey.secret_digest,
-            ApiKey.scopes,
-            ApiKey.rate_limit_per_minute,
-            ApiKey.expires_at,
-            ApiKey.revoked_at,
-            ApiKey.last_used_at,
-        )
-        .where(ApiKey.prefix == prefix)
-        .first()
+    # Plain SQL: this runs on every request, and the query builder costs more than the query.
+    rows = await fetch_fast(
+        "SELECT id, name, secret_digest, scopes, rate_limit_per_minute, expires_at, revoked_at,"
+        " last_used_at FROM api_keys WHERE prefix = $1",
+        prefix,
     )
+    row = rows[0] if rows else None
     now = datetime.now(UTC)
     if (
         row is None

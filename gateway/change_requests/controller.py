@@ -20,6 +20,7 @@ from gateway.change_requests.service import ChangeRequestService, ListFilters
 from gateway.change_requests.states import Kind, Status
 from gateway.edge.auth import SCOPE_OPT, client_of
 from gateway.edge.openapi import AUTHENTICATED, MUTATING, SECURITY, IdempotencyKey, problems
+from gateway.idempotency.context import idempotency_of
 
 READ = {SCOPE_OPT: Scope.CHANGE_REQUESTS_READ.value}
 WRITE = {SCOPE_OPT: Scope.CHANGE_REQUESTS_WRITE.value}
@@ -44,7 +45,9 @@ class ChangeRequestController(Controller):
         change_requests: NamedDependency[ChangeRequestService],
         idempotency_key: IdempotencyKey,
     ) -> ChangeRequestRead:
-        return await change_requests.create(data, client_of(request.scope), idempotency_key)
+        return await change_requests.create(
+            data, client_of(request.scope), idempotency_of(request.scope)
+        )
 
     @get("/", opt=READ, responses=problems(*AUTHENTICATED, 422), summary="List change requests")
     async def list_requests(

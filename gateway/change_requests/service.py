@@ -29,8 +29,10 @@ from gateway.change_requests.schemas import (
 from gateway.change_requests.states import OPEN_STATUSES, Kind, Status
 from gateway.change_requests.tables import ChangeRequest
 from gateway.crypto import Cipher
-from gateway.db.connection import engine
+from gateway.db.connection import engine, fetch_fast
+from gateway.db.rows import insert_row
 from gateway.errors import BillingError, ErrorCode
+from gateway.idempotency.context import IdempotencyContext
 from gateway.sensitive import redact_value
 from settings import Settings
 
@@ -75,14 +77,17 @@ class ChangeRequestService:
         self._cipher = cipher
 
     async def create(
-        self, request: ChangeRequestCreate, client: ApiClient, idempotency_key: str | None
+        self,
+        request: ChangeRequestCreate,
+        client: ApiClient,
+        idempotency: IdempotencyContext | None,
     ) -> ChangeRequestRead:
-        if idempotency_key:  # an earlier attempt committed, then died before answering
-            earlier = await self._find_by_idempotency_key(client, idempotency_key)
+        if idempotency and idempotency.recovering:  # did the attempt that died commit?
+            earlier = await self._find_by_idempotency_key(client, idempotency.key)
             if earlier is not None:
                 return earlier
         try:
-            row = await self._new_row(request, client, idempotency_key)
+            row = await self._new_row(request, client, idempotency.key if idempotency else None)
         except BillingError as refused:
             await append(
                 AuditEntry(
@@ -131,13 +136,11 @@ class ChangeRequestService:
         iban = bank_details.validate_iban(payload.iban, payload.bic)
         row.iban_ciphertext = self._cipher.encrypt(iban.compact, context=IBAN_CONTEXT)
         row.iban_hash = self._cipher.keyed_hash(iban.compact, purpose=IBAN_HASH_PURPOSE)
-        same_iban = (
-            await ChangeRequest.select(ChangeRequest.id)
-            .where(
-                ChangeRequest.iban_hash == row.iban_hash,
-                ChangeRequest.status != Status.CANCELLED,
-            )
-            .limit(20)
+        same_iban = await fetch_fast(
+            "SELECT id FROM change_requests WHERE iban_hash = $1 AND status <> $2"
+            " ORDER BY created_at LIMIT 20",
+            row.iban_hash,
+            Status.CANCELLED.value,
         )
         row.details = msgspec.to_builtins(
             IbanChangeSummary(
@@ -178,7 +181,7 @@ class ChangeRequestService:
     async def _insert(self, row: ChangeRequest, client: ApiClient) -> ChangeRequestRead:
         try:
             async with engine().transaction():
-                await row.save()
+                await insert_row(row)
                 await append(
                     AuditEntry(
                         action="change_request.create.succeeded",
@@ -192,7 +195,7 @@ class ChangeRequestService:
         except UniqueViolationError:
             await self._raise_duplicate(row)
             raise
-        return await self.get(row.id)
+        return to_read(row.to_dict())
 
     async def _raise_duplicate(self, row: ChangeRequest) -> None:
         existing = (

@@ -35,3 +35,16 @@ async def start_pool(max_size: int) -> None:
 
 async def close_pool() -> None:
     await engine().close_connection_pool()
+
+
+async def fetch_fast(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Like `fetch`, with asyncpg's own `$1` placeholders and no query builder in between:
+    for the statements every API request runs. Joins the caller's Piccolo transaction."""
+    database = engine()
+    transaction = database.current_transaction.get()
+    if transaction is not None:
+        records = await transaction.connection.fetch(sql, *args)
+    else:
+        assert database.pool is not None, "start_pool() first"
+        records = await database.pool.fetch(sql, *args)
+    return [dict(record) for record in records]

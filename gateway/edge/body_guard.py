@@ -19,6 +19,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.edge.auth import client_of
 from gateway.errors import BillingError, ErrorCode
 from gateway.idempotency import service as idempotency
+from gateway.idempotency.context import IdempotencyContext, remember
 from gateway.sensitive import contains_card_number
 
 IDEMPOTENCY_OPT = "idempotent"  # route opt; False for POSTs that dedupe otherwise (webhooks)
@@ -137,7 +138,7 @@ class BodyGuardMiddleware(ASGIMiddleware):
         if isinstance(outcome, idempotency.Replay):
             await _send_replay(send, outcome)
             return
-        scope.setdefault("state", {})["idempotency_key"] = key
+        remember(scope, IdempotencyContext(key, recovering=outcome.recovered))
         # The response is held back until it is stored, so that a client retrying the moment
         # it hears back gets the replay, never a 409.
         held: list[Any] = []

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from gateway.db.connection import fetch
+from gateway.db.connection import fetch_fast as fetch
 
 # A request holding a key for longer than this died mid-way; a retry may take it over.
 LOCK_TIMEOUT = timedelta(seconds=60)
@@ -44,7 +44,7 @@ async def claim(
     for _ in range(3):  # a released key can vanish between our insert and select
         inserted = await fetch(
             "INSERT INTO idempotency_keys (id, api_key, key, fingerprint, method, path, state,"
-            " locked_at, created_at) VALUES ({}, {}, {}, {}, {}, {}, 'running', now(), now())"
+            " locked_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'running', now(), now())"
             " ON CONFLICT (api_key, key) DO NOTHING RETURNING id",
             uuid.uuid4(),
             api_key_id,
@@ -57,8 +57,8 @@ async def claim(
             return Claimed(inserted[0]["id"], recovered=False)
         rows = await fetch(
             "SELECT id, fingerprint, state, response_status, response_content_type,"
-            " response_body, locked_at < now() - {}::interval AS stale"
-            " FROM idempotency_keys WHERE api_key = {} AND key = {}",
+            " response_body, locked_at < now() - $1::interval AS stale"
+            " FROM idempotency_keys WHERE api_key = $2 AND key = $3",
             LOCK_TIMEOUT,
             api_key_id,
             key,
@@ -74,8 +74,8 @@ async def claim(
             )
         if row["stale"]:
             taken = await fetch(
-                "UPDATE idempotency_keys SET locked_at = now() WHERE id = {}"
-                " AND state = 'running' AND locked_at < now() - {}::interval RETURNING id",
+                "UPDATE idempotency_keys SET locked_at = now() WHERE id = $1"
+                " AND state = 'running' AND locked_at < now() - $2::interval RETURNING id",
                 row["id"],
                 LOCK_TIMEOUT,
             )
@@ -87,8 +87,8 @@ async def claim(
 
 async def complete(record_id: uuid.UUID, status: int, content_type: str, body: bytes) -> None:
     await fetch(
-        "UPDATE idempotency_keys SET state = 'done', response_status = {},"
-        " response_content_type = {}, response_body = {}, completed_at = now() WHERE id = {}",
+        "UPDATE idempotency_keys SET state = 'done', response_status = $1,"
+        " response_content_type = $2, response_body = $3, completed_at = now() WHERE id = $4",
         status,
         content_type,
         body,
@@ -98,12 +98,12 @@ async def complete(record_id: uuid.UUID, status: int, content_type: str, body: b
 
 async def release(record_id: uuid.UUID) -> None:
     """Forget a key whose request changed nothing, so the client may retry with it."""
-    await fetch("DELETE FROM idempotency_keys WHERE id = {}", record_id)
+    await fetch("DELETE FROM idempotency_keys WHERE id = $1", record_id)
 
 
 async def purge_expired(ttl: timedelta) -> int:
     rows = await fetch(
-        "WITH gone AS (DELETE FROM idempotency_keys WHERE created_at < now() - {}::interval"
+        "WITH gone AS (DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval"
         " RETURNING 1) SELECT count(*) AS n FROM gone",
         ttl,
     )

@@ -1,0 +1,37 @@
+"""Insert a Piccolo row with one prepared statement: the query builder's cost shows on hot paths."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import msgspec
+from piccolo.columns import JSON, JSONB
+from piccolo.table import Table
+
+from gateway.db.connection import fetch_fast
+
+
+@functools.cache
+def _insert_sql(table: type[Table]) -> str:
+    columns = table._meta.columns
+    names = ", ".join(f'"{column._meta.db_column_name}"' for column in columns)
+    values = ", ".join(
+        f"${n}::jsonb" if isinstance(column, JSON | JSONB) else f"${n}"
+        for n, column in enumerate(columns, start=1)
+    )
+    # Identifiers come from the table classes, never from input.
+    return f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({values})'  # noqa: S608
+
+
+def _value(column: Any, value: Any) -> Any:
+    if isinstance(column, JSON | JSONB) and not isinstance(value, str):
+        return msgspec.json.encode(value).decode()
+    return value
+
+
+async def insert_row(row: Table) -> None:
+    """INSERT every column of `row` (defaults already filled in by Piccolo's constructor)."""
+    table = type(row)
+    values = [_value(column, getattr(row, column._meta.name)) for column in table._meta.columns]
+    await fetch_fast(_insert_sql(table), *values)
