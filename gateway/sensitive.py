@@ -16,6 +16,7 @@ from schwifty.registry import get_iban_spec
 
 _IBAN_CANDIDATE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){11,30}")
 _CARD_CANDIDATE = re.compile(r"(?<!\d)(?<!\d[ -])\d(?:[ -]?\d){12,18}(?![ -]?\d)")
+_TWO_DIGITS = re.compile(r"\d\d")
 _LETTERS_AS_DIGITS = str.maketrans(
     {letter: str(10 + n) for n, letter in enumerate(string.ascii_uppercase)}
 )
@@ -92,10 +93,28 @@ def _replace(text: str, spans: Iterator[tuple[int, int, str]], mask: Any) -> str
 
 def redact_text(text: str) -> str:
     """Mask every IBAN and card number in `text`; text without any comes back unchanged."""
-    if not any(char.isdigit() for char in text):
+    if not _TWO_DIGITS.search(text):  # both need digits in a row: most text stops here
         return text
-    without_ibans = _replace(text, _iban_spans(text), mask_iban)
-    return _replace(without_ibans, _card_spans(without_ibans), mask_card)
+    if _IBAN_CANDIDATE.search(text):
+        text = _replace(text, _iban_spans(text), mask_iban)
+    if _CARD_CANDIDATE.search(text):
+        text = _replace(text, _card_spans(text), mask_card)
+    return text
+
+
+_UPPER_IBAN_CANDIDATE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]){11,30}")
+
+
+def contains_written_iban(text: str) -> bool:
+    """An IBAN as people write it (upper case, spaced or not). Stricter than `redact_text`, which
+    also masks lower-case ones: refusing input must not trip on hex ids that happen to pass."""
+    return any(
+        IBAN_LENGTHS.get(compact[:2], 0) == len(compact) and iban_checksum_ok(compact)
+        for compact in (
+            re.sub(r"[ -]", "", match.group())[: IBAN_LENGTHS.get(match.group()[:2], 0)]
+            for match in _UPPER_IBAN_CANDIDATE.finditer(text)
+        )
+    )
 
 
 def contains_card_number(text: str) -> bool:

@@ -33,7 +33,7 @@ from gateway.db.connection import engine, fetch_fast
 from gateway.db.rows import insert_row
 from gateway.errors import BillingError, ErrorCode
 from gateway.idempotency.context import IdempotencyContext
-from gateway.sensitive import redact_value
+from gateway.sensitive import contains_written_iban
 from settings import Settings
 
 IBAN_CONTEXT = "change_request.iban"
@@ -59,11 +59,21 @@ def _subject(customer: CustomerRefs) -> str | None:
     )
 
 
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
 def _refuse_ibans_in_free_text(request: ChangeRequestCreate) -> None:
     """Free-text fields are stored and shown as given, so an IBAN may only sit in payload.iban."""
     fields = msgspec.to_builtins(request)
     fields["payload"].pop("iban", None)
-    if redact_value(fields) != fields:
+    if any(contains_written_iban(text) for text in _strings(fields)):
         raise BillingError(
             ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
             "An IBAN appears in a field other than payload.iban (a name, note or reference). "

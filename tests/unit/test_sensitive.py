@@ -6,6 +6,7 @@ from schwifty import IBAN
 
 from gateway.sensitive import (
     contains_card_number,
+    contains_written_iban,
     iban_checksum_ok,
     luhn_ok,
     mask_iban,
@@ -61,3 +62,10 @@ def test_checksums() -> None:
     assert not iban_checksum_ok("DE89370400440532013001")
     assert luhn_ok("4242424242424242")
     assert not luhn_ok("4242424242424241")
+
+
+def test_written_ibans_are_found_but_hex_ids_are_not() -> None:
+    assert contains_written_iban("please use FR76 3000 6000 0112 3456 7890 189 from now")
+    assert contains_written_iban("GB82WEST12345698765432")
+    assert not contains_written_iban("fr7630006000011234567890189")  # ids are lower-case hex
+    assert not contains_written_iban("FR7630006000011234567890188")  # checksum fails

@@ -1,0 +1,28 @@
+-- wrk script for bench/intake.py: file IBAN-change requests with fresh keys and tickets.
+-- BENCH_KEY (API key) and BENCH_IBANS (a file of valid IBANs, one a line) come from intake.py.
+local key = os.getenv("BENCH_KEY")
+local ibans = {}
+for line in io.lines(os.getenv("BENCH_IBANS")) do ibans[#ibans + 1] = line end
+local counter = 0
+-- Each wrk thread gets its own tag (a global set by setup); letters keep digit runs short,
+-- since a long run of digits could pass for a card number.
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("thread_tag", "t" .. threads .. "r" .. tostring(math.random(1, 1e9)) .. "n")
+end
+
+request = function()
+  counter = counter + 1
+  local id = thread_tag .. counter
+  local body = '{"kind":"iban_change","ticket":{"system":"zendesk","id":"' .. id .. '"},'
+    .. '"customer":{"zuora_account_id":"A00000101","backoffice_id":"shop-101"},'
+    .. '"requester":{"name":"Bench"},"contact_reasons":["Billing > Bank details"],'
+    .. '"payload":{"iban":"' .. ibans[(counter % #ibans) + 1] .. '","account_holder":"Atelier",'
+    .. '"targets":["zuora_collection","stripe_customer_debit"]}}'
+  return wrk.format("POST", "/v1/change-requests", {
+    ["Authorization"] = "Bearer " .. key,
+    ["Idempotency-Key"] = id,
+    ["Content-Type"] = "application/json",
+  }, body)
+end
