@@ -20,8 +20,8 @@ def engine() -> PostgresEngine:
 
 async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     """Run SQL with `{}` placeholders (Piccolo's style) and return the rows as dicts."""
-    rows: list[dict[str, Any]] = await engine().run_querystring(QueryString(sql, *args))
-    return rows
+    rows = await engine().run_querystring(QueryString(sql, *args))
+    return [dict(row) for row in rows]
 
 
 async def fetch_value(sql: str, *args: Any) -> Any:

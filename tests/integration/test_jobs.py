@@ -1,0 +1,23 @@
+"""Background jobs go through Procrastinate's PostgreSQL queue and a real worker."""
+
+from __future__ import annotations
+
+import httpx
+
+from gateway.db.connection import fetch
+from tests.integration.conftest import auth
+from tests.payloads import iban_change
+
+
+async def test_a_deferred_purge_runs_in_the_worker(http: httpx.AsyncClient, api_key: str) -> None:
+    from gateway.idempotency.jobs import purge_expired_keys
+    from gateway.jobs import job_app
+
+    await http.post("/v1/change-requests", json=iban_change(), headers=auth(api_key, "ancient"))
+    await fetch("UPDATE idempotency_keys SET created_at = now() - interval '100 hours'")
+    async with job_app.open_async():
+        await purge_expired_keys.defer_async(timestamp=0)
+        await job_app.run_worker_async(wait=False, install_signal_handlers=False)
+    assert await fetch("SELECT key FROM idempotency_keys") == []
+    [job] = await fetch("SELECT task_name, status FROM procrastinate_jobs")
+    assert job == {"task_name": "idempotency.purge_expired", "status": "succeeded"}
