@@ -73,19 +73,20 @@ class PlanChangeDetails(Strict, kw_only=True):
 ContactReasons = Annotated[list[Text200], Meta(max_length=10)]
 
 
-class IbanChangeCreate(Strict, kw_only=True, tag="iban_change", tag_field="kind"):
+class Filing(Strict, kw_only=True, tag_field="kind"):
+    """What every change request carries; `kind` picks the payload."""
+
     ticket: TicketRef
     customer: CustomerRefs
     requester: Requester
     contact_reasons: ContactReasons = msgspec.field(default_factory=list)
+
+
+class IbanChangeCreate(Filing, kw_only=True, tag="iban_change"):
     payload: IbanChangeDetails
 
 
-class PlanChangeCreate(Strict, kw_only=True, tag="plan_change", tag_field="kind"):
-    ticket: TicketRef
-    customer: CustomerRefs
-    requester: Requester
-    contact_reasons: ContactReasons = msgspec.field(default_factory=list)
+class PlanChangeCreate(Filing, kw_only=True, tag="plan_change"):
     payload: PlanChangeDetails
 
 
