@@ -7,7 +7,7 @@ import structlog
 
 from audit.entry import AuditEntry
 from gateway.db.connection import fetch_fast
-from gateway.sensitive import redact_value
+from gateway.sensitive import redact_text, redact_value
 
 _INSERT = (
     "INSERT INTO audit_records (occurred_at, actor_type, actor_id, action, target_type,"
@@ -32,7 +32,7 @@ async def append(entry: AuditEntry) -> None:
         entry.actor.id,
         entry.action,
         entry.target_type,
-        entry.target_id,
+        redact_text(entry.target_id),
         request_id,
         msgspec.json.encode(redact_value(data)).decode(),
     )

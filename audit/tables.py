@@ -1,4 +1,4 @@
-from piccolo.columns import JSONB, BigSerial, Timestamptz, Varchar
+from piccolo.columns import JSONB, BigSerial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -12,6 +12,6 @@ class AuditRecord(Table, tablename="audit_records"):
     actor_id = Varchar(length=100)
     action = Varchar(length=100, index=True)  # <resource>.<verb>.<outcome>
     target_type = Varchar(length=50)
-    target_id = Varchar(length=100, index=True)
+    target_id = Text(index=True)  # ids, or "system:ticket" (up to 121 characters)
     request_id = Varchar(length=100, null=True, default=None)
     data = JSONB()

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from settings import Settings, SettingsError, get_settings
+from settings import Settings, SettingsError, get_settings, reset_settings
 
 cli = typer.Typer(
     help="billing-gateway: support tools in, Stripe and Zuora out.",
@@ -88,6 +88,7 @@ def serve(
     asyncio.run(ensure_database())
     if with_worker:
         os.environ["BG_RUN_WORKER_IN_PROCESS"] = "true"
+        reset_settings()  # gateway.asgi reads the settings again in this process
     uvicorn.run(
         "gateway.asgi:app",
         host=host or settings.host,

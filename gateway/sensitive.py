@@ -14,8 +14,10 @@ from typing import Any
 
 from schwifty.registry import get_iban_spec
 
-_IBAN_CANDIDATE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){11,30}")
-_CARD_CANDIDATE = re.compile(r"(?<!\d)(?<!\d[ -])\d(?:[ -]?\d){12,18}(?![ -]?\d)")
+# Separators: any single space-like character (no-break space included) or a dash.
+_IBAN_CANDIDATE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[\s-]?[A-Za-z0-9]){11,30}")
+_CARD_CANDIDATE = re.compile(r"(?<!\d)(?<!\d[\s-])\d(?:[\s-]?\d){12,18}(?![\s-]?\d)")
+_SEPARATORS = re.compile(r"[\s-]")
 _TWO_DIGITS = re.compile(r"\d\d")
 _LETTERS_AS_DIGITS = str.maketrans(
     {letter: str(10 + n) for n, letter in enumerate(string.ascii_uppercase)}
@@ -65,7 +67,9 @@ def mask_card(digits: str) -> str:
 
 def _iban_spans(text: str) -> Iterator[tuple[int, int, str]]:
     for match in _IBAN_CANDIDATE.finditer(text):
-        positions = [match.start() + i for i, ch in enumerate(match.group()) if ch not in " -"]
+        positions = [
+            match.start() + i for i, ch in enumerate(match.group()) if not _SEPARATORS.match(ch)
+        ]
         compact = "".join(text[p] for p in positions).upper()
         length = IBAN_LENGTHS.get(compact[:2], 0)
         if length and len(compact) >= length and iban_checksum_ok(compact[:length]):
@@ -74,7 +78,7 @@ def _iban_spans(text: str) -> Iterator[tuple[int, int, str]]:
 
 def _card_spans(text: str) -> Iterator[tuple[int, int, str]]:
     for match in _CARD_CANDIDATE.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group())
+        digits = _SEPARATORS.sub("", match.group())
         if luhn_ok(digits):
             yield match.start(), match.end(), digits
 
@@ -102,24 +106,27 @@ def redact_text(text: str) -> str:
     return text
 
 
-_UPPER_IBAN_CANDIDATE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]){11,30}")
-
-
-def contains_written_iban(text: str) -> bool:
-    """An IBAN as people write it (upper case, spaced or not). Stricter than `redact_text`, which
-    also masks lower-case ones: refusing input must not trip on hex ids that happen to pass."""
-    return any(
-        IBAN_LENGTHS.get(compact[:2], 0) == len(compact) and iban_checksum_ok(compact)
-        for compact in (
-            re.sub(r"[ -]", "", match.group())[: IBAN_LENGTHS.get(match.group()[:2], 0)]
-            for match in _UPPER_IBAN_CANDIDATE.finditer(text)
-        )
-    )
+def contains_iban(text: str) -> bool:
+    """Whether `text` holds an IBAN in any case or spacing (what `redact_text` would mask)."""
+    return bool(_TWO_DIGITS.search(text)) and any(True for _ in _iban_spans(text))
 
 
 def contains_card_number(text: str) -> bool:
     without_ibans = _replace(text, _iban_spans(text), mask_iban)
     return any(True for _ in _card_spans(without_ibans))
+
+
+def strings_in(value: Any) -> list[str]:
+    """Every string inside nested dicts (keys included), lists and tuples."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [
+            text for key, item in value.items() for text in (*strings_in(key), *strings_in(item))
+        ]
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in strings_in(item)]
+    return []
 
 
 def redact_value(value: Any) -> Any:

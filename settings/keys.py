@@ -34,6 +34,8 @@ def parse_key_ring(encryption_keys: str, hash_key: str) -> KeyMaterial:
         key_id, _, value = item.strip().partition(":")
         if not key_id or not value:
             raise ValueError("BG_ENCRYPTION_KEYS must look like 'id:base64key,id2:base64key'")
+        if key_id in ring:
+            raise ValueError(f"BG_ENCRYPTION_KEYS names key {key_id!r} twice")
         key = _decode(value, f"BG_ENCRYPTION_KEYS key {key_id!r}", 32)
         if len(key) != 32:
             raise ValueError(f"BG_ENCRYPTION_KEYS key {key_id!r} must be 32 bytes (AES-256)")

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     db_pool_max: int = Field(default=10, ge=1, le=200)
     max_body_bytes: int = Field(default=65_536, ge=1024)
-    rate_limit_per_minute: int = Field(default=600, ge=1)
+    rate_limit_per_minute: int = Field(default=1200, ge=1)
     idempotency_ttl_hours: int = Field(default=72, ge=72)
     # Ring of AES-256 keys for data at rest, "id:base64,id:base64"; the first one encrypts.
     encryption_keys: Annotated[str | None, NoDecode] = Field(default=None, repr=False)
@@ -103,6 +103,12 @@ class Settings(BaseSettings):
             ]
             if missing:
                 raise ValueError(f"production mode needs {', '.join(missing)}")
+        if bool(self.encryption_keys) != bool(self.hash_key):
+            raise ValueError("BG_ENCRYPTION_KEYS and BG_HASH_KEY are given together or not at all")
+        if self.encryption_keys and self.hash_key:
+            parse_key_ring(
+                self.encryption_keys, self.hash_key
+            )  # fail at start, naming the variable
         return self
 
     @property

@@ -95,4 +95,6 @@ class ChangeRequestController(Controller):
         change_requests: NamedDependency[ChangeRequestService],
         idempotency_key: IdempotencyKey,
     ) -> ChangeRequestRead:
-        return await change_requests.cancel(request_id, data.reason, client_of(request.scope).actor)
+        return await change_requests.cancel(
+            request_id, data.reason, client_of(request.scope).actor, idempotency_of(request.scope)
+        )

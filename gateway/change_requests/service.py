@@ -33,7 +33,7 @@ from gateway.db.connection import engine, fetch_fast
 from gateway.db.rows import insert_row
 from gateway.errors import BillingError, ErrorCode
 from gateway.idempotency.context import IdempotencyContext
-from gateway.sensitive import contains_written_iban
+from gateway.sensitive import contains_iban, strings_in
 from settings import Settings
 
 IBAN_CONTEXT = "change_request.iban"
@@ -59,21 +59,9 @@ def _subject(customer: CustomerRefs) -> str | None:
     )
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, list):
-        return [text for item in value for text in _strings(item)]
-    return []
-
-
-def _refuse_ibans_in_free_text(request: ChangeRequestCreate) -> None:
+def _refuse_ibans_in_free_text(fields: dict[str, Any]) -> None:
     """Free-text fields are stored and shown as given, so an IBAN may only sit in payload.iban."""
-    fields = msgspec.to_builtins(request)
-    fields["payload"].pop("iban", None)
-    if any(contains_written_iban(text) for text in _strings(fields)):
+    if any(contains_iban(text) for text in strings_in(fields)):
         raise BillingError(
             ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
             "An IBAN appears in a field other than payload.iban (a name, note or reference). "
@@ -115,7 +103,9 @@ class ChangeRequestService:
     async def _new_row(
         self, request: ChangeRequestCreate, client: ApiClient, idempotency_key: str | None
     ) -> ChangeRequest:
-        _refuse_ibans_in_free_text(request)
+        fields = msgspec.to_builtins(request)
+        fields["payload"].pop("iban", None)
+        _refuse_ibans_in_free_text(fields)
         customer = request.customer
         if not any(msgspec.structs.asdict(customer).values()):
             raise BillingError(
@@ -288,7 +278,18 @@ class ChangeRequestService:
             next_cursor=encode_cursor(last.created_at, last.id) if more and last else None,
         )
 
-    async def cancel(self, request_id: uuid.UUID, reason: str, actor: Actor) -> ChangeRequestRead:
+    async def cancel(
+        self,
+        request_id: uuid.UUID,
+        reason: str,
+        actor: Actor,
+        idempotency: IdempotencyContext | None = None,
+    ) -> ChangeRequestRead:
+        _refuse_ibans_in_free_text({"reason": reason})
+        if idempotency and idempotency.recovering:  # the attempt that died may have cancelled it
+            current = await self.get(request_id)
+            if current.status is Status.CANCELLED and current.cancellation_reason == reason:
+                return current
         async with engine().transaction():
             row = (
                 await ChangeRequest.select(ChangeRequest.status)

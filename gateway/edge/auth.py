@@ -36,10 +36,18 @@ class ApiKeyAuthMiddleware(ASGIMiddleware):
         self._limiter = limiter
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        client = await authenticate(_bearer(scope))
+        peer = scope.get("client")
+        address = peer[0] if peer else "unknown"
+        await self._limiter.check_failures(address)
+        try:
+            client = await authenticate(_bearer(scope))
+        except BillingError:
+            await self._limiter.count_failure(address)
+            raise
         await self._limiter.check(str(client.id), client.rate_limit_per_minute)
-        needed = scope["route_handler"].opt.get(SCOPE_OPT)
-        if needed and needed not in client.scopes:
+        # Deny by default: a /v1 route that names no scope is open to no key.
+        needed = scope["route_handler"].opt.get(SCOPE_OPT, "undeclared")
+        if needed not in client.scopes:
             raise BillingError(
                 ErrorCode.FORBIDDEN,
                 f"This API key lacks the scope {needed!r} needed here; ask an admin to issue "

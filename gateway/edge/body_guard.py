@@ -20,7 +20,7 @@ from gateway.edge.auth import client_of
 from gateway.errors import BillingError, ErrorCode
 from gateway.idempotency import service as idempotency
 from gateway.idempotency.context import IdempotencyContext, remember
-from gateway.sensitive import contains_card_number
+from gateway.sensitive import contains_card_number, strings_in
 
 IDEMPOTENCY_OPT = "idempotent"  # route opt; False for POSTs that dedupe otherwise (webhooks)
 _KEY_SHAPE = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -53,6 +53,18 @@ async def read_body(receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
         more = message.get("more_body", False)
     return b"".join(chunks)
+
+
+def _holds_card_number(body: bytes) -> bool:
+    """Look at the raw text and at every decoded JSON string: escapes such as \\u0034 would
+    otherwise hide digits from a scan of the raw bytes."""
+    if contains_card_number(body.decode("utf-8", "replace")):
+        return True
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return False
+    return any(contains_card_number(text) for text in strings_in(parsed))
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
@@ -102,7 +114,7 @@ class BodyGuardMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         body = await read_body(receive, self._limit)
-        if contains_card_number(body.decode("utf-8", "replace")):
+        if _holds_card_number(body):
             raise BillingError(
                 ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
                 "The request holds what looks like a card number. The gateway never accepts "
@@ -145,16 +157,18 @@ class BodyGuardMiddleware(ASGIMiddleware):
         try:
             await next_app(scope, receive, _hold(held))
         except BaseException:
-            await idempotency.release(outcome.record_id)
+            await idempotency.abandon(outcome)
             raise
         start = held[0]
         status = start["status"]
         content_type = MutableScopeHeaders.from_message(start).get("content-type", "")
         response_body = b"".join(m.get("body", b"") for m in held[1:])
-        if status >= 500 or _problem_code(content_type, response_body) in _NOT_STORED:
-            await idempotency.release(outcome.record_id)
+        if status >= 500:
+            await idempotency.abandon(outcome)
+        elif _problem_code(content_type, response_body) in _NOT_STORED:
+            await idempotency.release(outcome)
         else:
-            await idempotency.complete(outcome.record_id, status, content_type, response_body)
+            await idempotency.complete(outcome, status, content_type, response_body)
         for message in held:
             await send(message)
 

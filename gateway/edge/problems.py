@@ -60,7 +60,7 @@ def problem_body(
     }
     body.update(extra or {})
     # Only the parts that may echo input are scanned; ids are ours and sanitised on the way in.
-    for member in ("detail", "errors"):
+    for member in ("detail", "errors", "instance"):
         if member in body:
             body[member] = redact_value(body[member])
     return body

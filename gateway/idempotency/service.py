@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from gateway.db.connection import fetch_fast as fetch
 
@@ -16,6 +16,9 @@ LOCK_TIMEOUT = timedelta(seconds=60)
 class Claimed:
     record_id: uuid.UUID
     recovered: bool  # an earlier attempt died holding the key
+    # The claim's own lock time: finishing touches the row only while it still holds it, so an
+    # attempt whose key was taken over can neither release nor overwrite the new holder's work.
+    locked_at: datetime
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ async def claim(
         inserted = await fetch(
             "INSERT INTO idempotency_keys (id, api_key, key, fingerprint, method, path, state,"
             " locked_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'running', now(), now())"
-            " ON CONFLICT (api_key, key) DO NOTHING RETURNING id",
+            " ON CONFLICT (api_key, key) DO NOTHING RETURNING id, locked_at",
             uuid.uuid4(),
             api_key_id,
             key,
@@ -54,7 +57,7 @@ async def claim(
             path,
         )
         if inserted:
-            return Claimed(inserted[0]["id"], recovered=False)
+            return Claimed(inserted[0]["id"], recovered=False, locked_at=inserted[0]["locked_at"])
         rows = await fetch(
             "SELECT id, fingerprint, state, response_status, response_content_type,"
             " response_body, locked_at < now() - $1::interval AS stale"
@@ -74,31 +77,47 @@ async def claim(
             )
         if row["stale"]:
             taken = await fetch(
-                "UPDATE idempotency_keys SET locked_at = now() WHERE id = $1"
-                " AND state = 'running' AND locked_at < now() - $2::interval RETURNING id",
+                "UPDATE idempotency_keys SET locked_at = now() WHERE id = $1 AND state = 'running'"
+                " AND locked_at < now() - $2::interval RETURNING id, locked_at",
                 row["id"],
                 LOCK_TIMEOUT,
             )
             if taken:
-                return Claimed(row["id"], recovered=True)
+                return Claimed(row["id"], recovered=True, locked_at=taken[0]["locked_at"])
         return InProgress()
     return InProgress()
 
 
-async def complete(record_id: uuid.UUID, status: int, content_type: str, body: bytes) -> None:
+async def complete(claim: Claimed, status: int, content_type: str, body: bytes) -> None:
     await fetch(
         "UPDATE idempotency_keys SET state = 'done', response_status = $1,"
-        " response_content_type = $2, response_body = $3, completed_at = now() WHERE id = $4",
+        " response_content_type = $2, response_body = $3, completed_at = now()"
+        " WHERE id = $4 AND locked_at = $5",
         status,
         content_type,
         body,
-        record_id,
+        claim.record_id,
+        claim.locked_at,
     )
 
 
-async def release(record_id: uuid.UUID) -> None:
+async def release(claim: Claimed) -> None:
     """Forget a key whose request changed nothing, so the client may retry with it."""
-    await fetch("DELETE FROM idempotency_keys WHERE id = $1", record_id)
+    await fetch(
+        "DELETE FROM idempotency_keys WHERE id = $1 AND locked_at = $2",
+        claim.record_id,
+        claim.locked_at,
+    )
+
+
+async def abandon(claim: Claimed) -> None:
+    """The request failed on our side after it may have changed something: keep the key, but
+    let the next retry take it over at once and resume from the service's recovery point."""
+    await fetch(
+        "UPDATE idempotency_keys SET locked_at = '-infinity' WHERE id = $1 AND locked_at = $2",
+        claim.record_id,
+        claim.locked_at,
+    )
 
 
 async def purge_expired(ttl: timedelta) -> int:

@@ -1192,10 +1192,9 @@ async def forwards():
         tablename="audit_records",
         column_name="target_id",
         db_column_name="target_id",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        column_class_name="Text",
+        column_class=Text,
         params={
-            "length": 100,
             "default": "",
             "null": False,
             "primary_key": False,

@@ -87,3 +87,19 @@ async def test_keys_are_stored_only_as_digests(api_key: str) -> None:
     assert api_key not in str(row)
     assert api_key.split("_", 2)[2] not in str(row)
     assert len(api_key.split("_", 2)[2]) >= 43  # 256 random bits, base64url
+
+
+async def test_an_address_that_keeps_failing_is_slowed_down(app: object) -> None:
+    import httpx as client_library
+
+    from gateway.edge.rate_limit import FAILED_AUTHENTICATIONS_PER_MINUTE
+
+    transport = client_library.ASGITransport(app=app, client=("192.0.2.7", 4000))  # type: ignore[arg-type]
+    async with client_library.AsyncClient(transport=transport, base_url="http://x") as guesser:
+        for _ in range(FAILED_AUTHENTICATIONS_PER_MINUTE):
+            assert (
+                await guesser.get(URL, headers={"Authorization": "Bearer bgk_x_y"})
+            ).status_code == 401
+        blocked = await guesser.get(URL, headers={"Authorization": "Bearer bgk_x_y"})
+    assert blocked.status_code == 429
+    assert blocked.headers["retry-after"]

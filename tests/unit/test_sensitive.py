@@ -6,7 +6,7 @@ from schwifty import IBAN
 
 from gateway.sensitive import (
     contains_card_number,
-    contains_written_iban,
+    contains_iban,
     iban_checksum_ok,
     luhn_ok,
     mask_iban,
@@ -64,8 +64,11 @@ def test_checksums() -> None:
     assert not luhn_ok("4242424242424241")
 
 
-def test_written_ibans_are_found_but_hex_ids_are_not() -> None:
-    assert contains_written_iban("please use FR76 3000 6000 0112 3456 7890 189 from now")
-    assert contains_written_iban("GB82WEST12345698765432")
-    assert not contains_written_iban("fr7630006000011234567890189")  # ids are lower-case hex
-    assert not contains_written_iban("FR7630006000011234567890188")  # checksum fails
+def test_ibans_are_found_in_any_case_and_spacing() -> None:
+    assert contains_iban("please use FR76 3000 6000 0112 3456 7890 189 from now")
+    assert contains_iban("GB82WEST12345698765432")
+    assert contains_iban("fr7630006000011234567890189")
+    assert contains_iban("DE89\u00a03704\u00a00044\u00a00532\u00a00130\u00a000")
+    assert not contains_iban("FR7630006000011234567890188")  # checksum fails
+    assert redact_text("DE89\u00a03704\u00a00044\u00a00532\u00a00130\u00a000") == "DE****3000"
+    assert contains_card_number("4242\u00a04242\u00a04242\u00a04242")

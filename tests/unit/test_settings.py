@@ -77,3 +77,12 @@ def test_overlapping_tier_rules_are_refused(monkeypatch: pytest.MonkeyPatch) -> 
     )
     with pytest.raises(SettingsError, match="BG_PLAN_TIERS"):
         get_settings()
+
+
+def test_malformed_keys_stop_the_start_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BG_MODE", "production")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/x")
+    monkeypatch.setenv("BG_ENCRYPTION_KEYS", "k1:not-base64!")
+    monkeypatch.setenv("BG_HASH_KEY", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==")
+    with pytest.raises(SettingsError, match="BG_ENCRYPTION_KEYS"):
+        get_settings()
