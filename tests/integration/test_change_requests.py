@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -200,3 +201,35 @@ async def test_list_filters_and_pages_with_a_cursor(http: Client, api_key: str) 
         "/v1/change-requests", params={"cursor": "nonsense"}, headers=auth(api_key)
     )
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_cursor"
+
+
+async def test_a_card_number_hidden_in_json_escapes_is_refused(http: Client, api_key: str) -> None:
+    body = json.dumps(iban_change()).replace('"Camille"', '"\\u0034111111111111111"')
+    response = await http.post(
+        "/v1/change-requests",
+        content=body.encode(),
+        headers={**auth(api_key, "escaped"), "content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "card_number_not_accepted"
+    assert await fetch("SELECT id FROM change_requests") == []
+
+
+async def test_an_iban_in_a_cancel_reason_is_refused(http: Client, api_key: str) -> None:
+    created = (await file(http, api_key, iban_change())).json()
+    response = await http.post(
+        f"/v1/change-requests/{created['id']}/cancel",
+        json={"reason": "new one is de89 3704 0044 0532 0130 00"},
+        headers=auth(api_key, "cancel-iban"),
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "iban_outside_iban_field"
+    assert (await http.get(f"/v1/change-requests/{created['id']}", headers=auth(api_key))).json()[
+        "status"
+    ] == "new"
+
+
+async def test_a_card_number_in_a_path_is_not_echoed(http: Client, api_key: str) -> None:
+    response = await http.get("/v1/change-requests/4111111111111111", headers=auth(api_key))
+    assert response.status_code == 404
+    assert "4111111111111111" not in response.text

@@ -100,12 +100,16 @@ def test_run_serves_the_demo_with_a_printed_key(tmp_path: Path) -> None:
     try:
         assert process.stdout is not None
         deadline = time.monotonic() + 90
-        while "Uvicorn running" not in output and time.monotonic() < deadline:
+        # the API is up, and the job worker runs in the same process
+        while not ("Uvicorn running" in output and "Starting worker" in output) and (
+            time.monotonic() < deadline
+        ):
             line = process.stdout.readline()
             if not line:
                 break
             output += line
         assert "SANDBOX" in output, output
+        assert "Starting worker" in output, "make run starts the job worker too"
         assert f"http://127.0.0.1:{port}/schema" in output
         key = re.search(r"export BG_API_KEY=(\S+)", output)
         assert key is not None, output
