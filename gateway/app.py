@@ -28,10 +28,7 @@ from gateway.edge.request_context import RequestContextMiddleware
 from gateway.errors import BillingError
 from gateway.health import HealthController
 from gateway.jobs import job_app
-from gateway.log import get_logger
 from settings import Settings
-
-_log = get_logger("gateway.app")
 
 
 class MetricsController(PrometheusController):

@@ -306,7 +306,7 @@ class ChangeRequestService:
                 raise BillingError(
                     ErrorCode.INVALID_TRANSITION,
                     f"The request is {row['status']}; only open requests can be cancelled.",
-                    extra={"status": row["status"]},
+                    extra={"current_status": row["status"]},
                 )
             now = datetime.now(UTC)
             await ChangeRequest.update(

@@ -33,7 +33,7 @@ class Problem(Struct, kw_only=True):
     errors: list[FieldError] | None = None
     existing_id: str | None = None
     required_scope: str | None = None
-    status_now: str | None = None
+    current_status: str | None = None
 
 
 _DESCRIPTIONS = {

@@ -58,7 +58,8 @@ def problem_body(
         "instance": scope.get("path"),
         "request_id": request_id_of(scope),
     }
-    body.update(extra or {})
+    # extension members never replace the standard ones (status stays the HTTP status)
+    body.update({key: value for key, value in (extra or {}).items() if key not in body})
     # Only the parts that may echo input are scanned; ids are ours and sanitised on the way in.
     for member in ("detail", "errors", "instance"):
         if member in body:

@@ -159,6 +159,7 @@ async def test_cancel_then_the_ticket_may_file_again(http: Client, api_key: str)
         headers=auth(api_key, "c2"),
     )
     assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
+    assert again.json()["status"] == 409 and again.json()["current_status"] == "cancelled"
     assert (await file(http, api_key, iban_change(ticket="T-2"))).status_code == 201
     actions = [r["action"] for r in await fetch("SELECT action FROM audit_records ORDER BY id")]
     assert actions.count("change_request.cancel.succeeded") == 1
