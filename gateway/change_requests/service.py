@@ -26,7 +26,13 @@ from gateway.change_requests.schemas import (
     PlanChangeSummary,
     TierSummary,
 )
-from gateway.change_requests.states import OPEN_STATUSES, Kind, Status
+from gateway.change_requests.states import (
+    OPEN_STATUSES,
+    Kind,
+    Status,
+    Transition,
+    next_status,
+)
 from gateway.change_requests.tables import ChangeRequest
 from gateway.crypto import Cipher
 from gateway.db.connection import engine, fetch_fast
@@ -302,16 +308,11 @@ class ChangeRequestService:
                     ErrorCode.CHANGE_REQUEST_NOT_FOUND,
                     f"No change request has the id {request_id}.",
                 )
-            if row["status"] not in OPEN_STATUSES:
-                raise BillingError(
-                    ErrorCode.INVALID_TRANSITION,
-                    f"The request is {row['status']}; only open requests can be cancelled.",
-                    extra={"current_status": row["status"]},
-                )
+            target = next_status(Status(row["status"]), Transition.CANCEL)
             now = datetime.now(UTC)
             await ChangeRequest.update(
                 {
-                    ChangeRequest.status: Status.CANCELLED,
+                    ChangeRequest.status: target,
                     ChangeRequest.cancelled_at: now,
                     ChangeRequest.cancellation_reason: reason,
                     ChangeRequest.updated_at: now,
@@ -325,7 +326,7 @@ class ChangeRequestService:
                     target_id=str(request_id),
                     reason=reason,
                     before={"status": row["status"]},
-                    after={"status": Status.CANCELLED.value},
+                    after={"status": target.value},
                 )
             )
         return await self.get(request_id)
