@@ -7,6 +7,7 @@ import json
 import uuid
 
 import httpx
+import pytest
 
 from gateway.db.connection import fetch
 from tests.integration.conftest import auth, issue_test_key
@@ -161,3 +162,28 @@ async def test_keys_are_bound_to_the_path(http: httpx.AsyncClient, api_key: str)
     assert response.status_code == 422
     assert response.json()["code"] == "idempotency_key_reused"
     assert uuid.UUID(created["id"])
+
+
+async def test_a_failure_after_commit_is_finished_by_the_retry(
+    http: httpx.AsyncClient, api_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 5xx after the change committed keeps the key; the retry resumes from the recovery
+    point and answers with the request that was filed, instead of filing it twice."""
+    from gateway.change_requests import service
+
+    real_to_read = service.to_read
+
+    def fail_once(row: dict[str, object]) -> object:
+        monkeypatch.setattr(service, "to_read", real_to_read)
+        raise RuntimeError("the process fell over after the commit")
+
+    monkeypatch.setattr(service, "to_read", fail_once)
+    body = iban_change()
+    failed = await http.post(URL, json=body, headers=auth(api_key, "after-commit"))
+    assert failed.status_code == 500
+    assert failed.json()["code"] == "internal_error"
+    retry = await http.post(URL, json=body, headers=auth(api_key, "after-commit"))
+    assert retry.status_code == 201
+    assert await count_requests() == 1
+    again = await http.post(URL, json=body, headers=auth(api_key, "after-commit"))
+    assert again.content == retry.content
