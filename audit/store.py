@@ -6,7 +6,7 @@ import msgspec
 import structlog
 
 from audit.entry import AuditEntry
-from gateway.db.connection import fetch_fast
+from gateway.db.connection import fetch
 from gateway.sensitive import redact_text, redact_value
 
 _INSERT = (
@@ -26,7 +26,7 @@ async def append(entry: AuditEntry) -> None:
         "after": entry.after,
         "provider_request_ids": entry.provider_request_ids,
     }
-    await fetch_fast(
+    await fetch(
         _INSERT,
         entry.actor.kind,
         entry.actor.id,

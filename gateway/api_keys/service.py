@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from audit import Actor, AuditEntry, append
 from gateway.api_keys.scopes import Scope
 from gateway.api_keys.tables import ApiKey
-from gateway.db.connection import engine, fetch_fast
+from gateway.db.connection import engine, fetch
 from gateway.errors import BillingError, ErrorCode
 
 KEY_PREFIX = "bgk"
@@ -120,7 +120,7 @@ async def authenticate(presented: str | None) -> ApiClient:
     if prefix is None or presented is None:
         raise BillingError(ErrorCode.UNAUTHENTICATED, _REJECTED)
     # Plain SQL: this runs on every request, and the query builder costs more than the query.
-    rows = await fetch_fast(
+    rows = await fetch(
         "SELECT id, name, secret_digest, scopes, rate_limit_per_minute, expires_at, revoked_at,"
         " last_used_at FROM api_keys WHERE prefix = $1",
         prefix,

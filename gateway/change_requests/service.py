@@ -35,7 +35,7 @@ from gateway.change_requests.states import (
 )
 from gateway.change_requests.tables import ChangeRequest
 from gateway.crypto import Cipher
-from gateway.db.connection import engine, fetch_fast
+from gateway.db.connection import engine, fetch
 from gateway.db.rows import insert_row
 from gateway.errors import BillingError, ErrorCode
 from gateway.idempotency.context import IdempotencyContext
@@ -62,6 +62,12 @@ def _subject(customer: CustomerRefs) -> str | None:
         or customer.zuora_account_id
         or customer.stripe_customer_id
         or customer.stripe_connect_account_id
+    )
+
+
+def _not_found(request_id: uuid.UUID) -> BillingError:
+    return BillingError(
+        ErrorCode.CHANGE_REQUEST_NOT_FOUND, f"No change request has the id {request_id}."
     )
 
 
@@ -104,7 +110,7 @@ class ChangeRequestService:
                 )
             )
             raise
-        return await self._insert(row, client)
+        return await self._insert(row, client, _subject(request.customer))
 
     async def _new_row(
         self, request: ChangeRequestCreate, client: ApiClient, idempotency_key: str | None
@@ -142,7 +148,7 @@ class ChangeRequestService:
         iban = bank_details.validate_iban(payload.iban, payload.bic)
         row.iban_ciphertext = self._cipher.encrypt(iban.compact, context=IBAN_CONTEXT)
         row.iban_hash = self._cipher.keyed_hash(iban.compact, purpose=IBAN_HASH_PURPOSE)
-        same_iban = await fetch_fast(
+        same_iban = await fetch(
             "SELECT id FROM change_requests WHERE iban_hash = $1 AND status <> $2"
             " ORDER BY created_at LIMIT 20",
             row.iban_hash,
@@ -184,7 +190,9 @@ class ChangeRequestService:
             )
         )
 
-    async def _insert(self, row: ChangeRequest, client: ApiClient) -> ChangeRequestRead:
+    async def _insert(
+        self, row: ChangeRequest, client: ApiClient, subject: str | None
+    ) -> ChangeRequestRead:
         try:
             async with engine().transaction():
                 await insert_row(row)
@@ -194,7 +202,7 @@ class ChangeRequestService:
                         actor=client.actor,
                         target_type="change_request",
                         target_id=str(row.id),
-                        subject=row.backoffice_id or row.zuora_account_id or row.stripe_customer_id,
+                        subject=subject,
                         after={"kind": row.kind, "status": row.status, "details": row.details},
                     )
                 )
@@ -243,9 +251,7 @@ class ChangeRequestService:
             .first()
         )
         if row is None:
-            raise BillingError(
-                ErrorCode.CHANGE_REQUEST_NOT_FOUND, f"No change request has the id {request_id}."
-            )
+            raise _not_found(request_id)
         return to_read(row)
 
     async def list(self, filters: ListFilters) -> ChangeRequestPage:
@@ -304,10 +310,7 @@ class ChangeRequestService:
                 .first()
             )
             if row is None:
-                raise BillingError(
-                    ErrorCode.CHANGE_REQUEST_NOT_FOUND,
-                    f"No change request has the id {request_id}.",
-                )
+                raise _not_found(request_id)
             target = next_status(Status(row["status"]), Transition.CANCEL)
             now = datetime.now(UTC)
             await ChangeRequest.update(

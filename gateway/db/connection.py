@@ -1,7 +1,5 @@
-"""Helpers over Piccolo's engine for statements its query builder can't express.
-
-Statements run inside the caller's Piccolo transaction when there is one.
-"""
+"""Plain SQL over Piccolo's engine and pool, for statements on the hot path or beyond the
+query builder. Statements join the caller's Piccolo transaction when there is one."""
 
 from __future__ import annotations
 
@@ -9,19 +7,12 @@ from typing import Any
 
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.querystring import QueryString
 
 
 def engine() -> PostgresEngine:
     found = engine_finder()
     assert isinstance(found, PostgresEngine)
     return found
-
-
-async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
-    """Run SQL with `{}` placeholders (Piccolo's style) and return the rows as dicts."""
-    rows = await engine().run_querystring(QueryString(sql, *args))
-    return [dict(row) for row in rows]
 
 
 async def fetch_value(sql: str, *args: Any) -> Any:
@@ -37,9 +28,9 @@ async def close_pool() -> None:
     await engine().close_connection_pool()
 
 
-async def fetch_fast(sql: str, *args: Any) -> list[dict[str, Any]]:
-    """Like `fetch`, with asyncpg's own `$1` placeholders and no query builder in between:
-    for the statements every API request runs. Joins the caller's Piccolo transaction."""
+async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Run SQL with asyncpg's `$1` placeholders and return the rows as dicts. No query builder
+    in between: these are the statements every API request runs."""
     database = engine()
     transaction = database.current_transaction.get()
     if transaction is not None:

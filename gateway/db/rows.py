@@ -9,7 +9,7 @@ import msgspec
 from piccolo.columns import JSON, JSONB
 from piccolo.table import Table
 
-from gateway.db.connection import fetch_fast
+from gateway.db.connection import fetch
 
 
 @functools.cache
@@ -34,4 +34,4 @@ async def insert_row(row: Table) -> None:
     """INSERT every column of `row` (defaults already filled in by Piccolo's constructor)."""
     table = type(row)
     values = [_value(column, getattr(row, column._meta.name)) for column in table._meta.columns]
-    await fetch_fast(_insert_sql(table), *values)
+    await fetch(_insert_sql(table), *values)

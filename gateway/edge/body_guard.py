@@ -26,14 +26,15 @@ IDEMPOTENCY_OPT = "idempotent"  # route opt; False for POSTs that dedupe otherwi
 _KEY_SHAPE = re.compile(r"^[\x21-\x7e]{1,255}$")
 # Failures that happen before the endpoint starts working leave no result to replay.
 _NOT_STORED = {
-    "validation_failed",
-    "malformed_body",
-    "body_too_large",
-    "rate_limited",
-    "unauthenticated",
-    "forbidden",
-    "idempotency_request_in_progress",
+    ErrorCode.VALIDATION_FAILED,
+    ErrorCode.MALFORMED_BODY,
+    ErrorCode.BODY_TOO_LARGE,
+    ErrorCode.RATE_LIMITED,
+    ErrorCode.UNAUTHENTICATED,
+    ErrorCode.FORBIDDEN,
+    ErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS,
 }
+_NOT_JSON: Any = object()
 
 
 async def read_body(receive: Receive, limit: int) -> bytes:
@@ -55,23 +56,29 @@ async def read_body(receive: Receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _holds_card_number(body: bytes) -> bool:
+def _decode_json(body: bytes) -> Any:
+    """The body parsed once, for both the card scan and the fingerprint; _NOT_JSON if it isn't."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return _NOT_JSON
+
+
+def _holds_card_number(body: bytes, parsed: Any) -> bool:
     """Look at the raw text and at every decoded JSON string: escapes such as \\u0034 would
     otherwise hide digits from a scan of the raw bytes."""
     if contains_card_number(body.decode("utf-8", "replace")):
         return True
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return False
-    return any(contains_card_number(text) for text in strings_in(parsed))
+    return parsed is not _NOT_JSON and any(contains_card_number(t) for t in strings_in(parsed))
 
 
-def fingerprint(method: str, path: str, body: bytes) -> str:
-    try:  # the same JSON with other spacing or key order is the same request
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
-        canonical = body
+def fingerprint(method: str, path: str, body: bytes, parsed: Any) -> str:
+    # the same JSON with other spacing or key order is the same request
+    canonical = (
+        body
+        if parsed is _NOT_JSON
+        else json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()
+    )
     return hashlib.sha256(method.encode() + b"\0" + path.encode() + b"\0" + canonical).hexdigest()
 
 
@@ -114,7 +121,8 @@ class BodyGuardMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         body = await read_body(receive, self._limit)
-        if _holds_card_number(body):
+        parsed = _decode_json(body)
+        if _holds_card_number(body, parsed):
             raise BillingError(
                 ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
                 "The request holds what looks like a card number. The gateway never accepts "
@@ -124,17 +132,22 @@ class BodyGuardMiddleware(ASGIMiddleware):
         if scope["route_handler"].opt.get(IDEMPOTENCY_OPT, True) is False:
             await next_app(scope, replay_receive, send)
             return
-        await self._once(scope, body, replay_receive, send, next_app)
+        await self._once(
+            scope, fingerprint("POST", scope["path"], body, parsed), replay_receive, send, next_app
+        )
 
     async def _once(
-        self, scope: Scope, body: bytes, receive: Receive, send: Send, next_app: ASGIApp
+        self,
+        scope: Scope,
+        request_fingerprint: str,
+        receive: Receive,
+        send: Send,
+        next_app: ASGIApp,
     ) -> None:
         key = _idempotency_key(scope)
         client = client_of(scope)
         path = scope["path"]
-        outcome = await idempotency.claim(
-            client.id, key, fingerprint("POST", path, body), "POST", path
-        )
+        outcome = await idempotency.claim(client.id, key, request_fingerprint, "POST", path)
         if isinstance(outcome, idempotency.Mismatch):
             raise BillingError(
                 ErrorCode.IDEMPOTENCY_KEY_REUSED,

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gateway.db.connection import fetch_fast as fetch
+from gateway.db.connection import fetch
 
 # A request holding a key for longer than this died mid-way; a retry may take it over.
 LOCK_TIMEOUT = timedelta(seconds=60)
