@@ -6,16 +6,24 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 
 from litestar import Litestar, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.template.config import TemplateConfig
 
+import admin
 import gateway.db  # noqa: F401  (points Piccolo at our engine before any table is used)
+from admin.mounts import admin_mounts
+from admin.settings_page import settings_page
+from admin.sign_in import SignInController
 from gateway.change_requests.controller import ChangeRequestController
 from gateway.change_requests.service import ChangeRequestService
 from gateway.crypto import Cipher
@@ -29,6 +37,8 @@ from gateway.edge.request_context import RequestContextMiddleware
 from gateway.errors import BillingError
 from gateway.health import HealthController
 from gateway.jobs import job_app
+from gateway.staff.login import StaffLogin
+from gateway.staff.roles import MOUNT_OF_ROLE
 from settings import Settings
 
 
@@ -77,9 +87,35 @@ def create_app(settings: Settings) -> Litestar:
         exclude=["/metrics", "/schema"],
     )
     label = " (SANDBOX: built-in provider emulators, no real money)" if settings.sandbox else ""
+    login = StaffLogin(settings, cipher)
     return Litestar(
-        route_handlers=[v1, HealthController, MetricsController],
-        dependencies={"change_requests": Provide(lambda: change_requests, sync_to_thread=False)},
+        route_handlers=[
+            v1,
+            HealthController,
+            MetricsController,
+            SignInController,
+            settings_page,
+            *admin_mounts(settings, login),
+        ],
+        dependencies={
+            "change_requests": Provide(lambda: change_requests, sync_to_thread=False),
+            "login": Provide(lambda: login, sync_to_thread=False),
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+        },
+        template_config=TemplateConfig(
+            directory=Path(admin.__file__).parent / "templates", engine=JinjaTemplateEngine
+        ),
+        # The sign-in pages' forms; the API uses keys, and each piccolo-admin mount has its own.
+        csrf_config=CSRFConfig(
+            secret=cipher.keyed_hash("csrf", purpose="staff.csrf_secret"),
+            cookie_name="bg_staff_csrf",
+            cookie_secure=not settings.sandbox,
+            cookie_httponly=True,
+            cookie_samesite="strict",
+            # Everything but /staff: a route added later is checked (and fails loudly) by default.
+            exclude=["^/v1/", "^/health/", "^/metrics", "^/schema"]
+            + [f"^{mount}(/|$)" for mount in MOUNT_OF_ROLE.values()],
+        ),
         middleware=[RequestContextMiddleware(), metrics.middleware],
         exception_handlers={
             BillingError: exception_to_problem,

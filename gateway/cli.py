@@ -117,7 +117,7 @@ def run() -> None:
     """Everything for a first look: database, migrations, demo data, API, worker."""
     settings = _settings()
     from gateway.db.migrate import migrate as run_migrations
-    from gateway.demo import seed_demo
+    from gateway.demo import demo_sign_in_help, seed_demo
 
     async def prepare() -> None:
         await run_migrations()
@@ -130,7 +130,7 @@ def run() -> None:
         f"  API        {base}/v1\n"
         f"  API docs   {base}/schema  (Swagger UI: {base}/schema/swagger)\n"
         f"  health     {base}/health/ready\n"
-        f"  metrics    {base}/metrics\n"
+        f"  metrics    {base}/metrics\n" + (demo_sign_in_help(base) if settings.sandbox else "")
     )
     sys.stdout.flush()
     serve(host=None, port=None, workers=1, with_worker=True)
@@ -215,4 +215,7 @@ def _operator() -> str:
 
 
 def main() -> None:
+    from gateway.cli_users import users_cli
+
+    cli.add_typer(users_cli, name="user")
     cli()

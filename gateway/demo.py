@@ -21,9 +21,20 @@ from gateway.change_requests.schemas import (
 )
 from gateway.change_requests.service import ChangeRequestService
 from gateway.crypto import Cipher
+from gateway.staff.roles import Role
+from gateway.staff.service import create_staff
+from gateway.staff.tables import StaffUser
 from settings import Settings
 
 DEMO_KEY_NAME = "demo"
+# Sandbox only, on 127.0.0.1: one well-known password so the demo can be picked up any time.
+DEMO_PASSWORD = "sandbox-demo-password"  # noqa: S105 (sandbox demo, printed by `run`)
+DEMO_STAFF = (
+    ("sam", "sam@example.com", Role.SPECIALIST),
+    ("sasha", "sasha@example.com", Role.SPECIALIST),
+    ("lee", "lee@example.com", Role.TEAM_LEAD),
+    ("ada", "ada@example.com", Role.ADMIN),
+)
 # Demo customers, the same references the provider emulators will hold.
 ATELIER = CustomerRefs(
     zuora_account_id="A00000101",
@@ -41,7 +52,26 @@ BRASSERIE = CustomerRefs(
 AGENT = Requester(name="Camille (support)", email="camille@example.com", agent_id="agent-7")
 
 
+async def seed_demo_staff() -> None:
+    """One account per role (two specialists, to show that each sees only their own queue)."""
+    for username, email, role in DEMO_STAFF:
+        if not await StaffUser.exists().where(StaffUser.username == username):
+            await create_staff(username, email, role, SYSTEM, password=DEMO_PASSWORD)
+
+
+def demo_sign_in_help(base_url: str) -> str:
+    accounts = ", ".join(f"{name} ({role.value})" for name, _, role in DEMO_STAFF)
+    return (
+        f"  back office {base_url}/staff/login\n"
+        f"              accounts: {accounts}\n"
+        f"              password: {DEMO_PASSWORD}\n"
+        "              the first sign-in sets up an authenticator app (scan the QR code);\n"
+        "              no phone? `billing-gateway user code <name>` prints the current code\n"
+    )
+
+
 async def seed_demo(settings: Settings) -> None:
+    await seed_demo_staff()
     if await ApiKey.exists().where(ApiKey.name == DEMO_KEY_NAME):
         typer.echo(
             "demo data already present (the demo API key was printed on the first run; "

@@ -42,6 +42,14 @@ class ErrorCode(enum.StrEnum):
     INVALID_TRANSITION = "invalid_transition"
     INVALID_CURSOR = "invalid_cursor"
     CUSTOMER_UNIDENTIFIED = "customer_unidentified"
+    # back office
+    NOTHING_TO_CLAIM = "nothing_to_claim"
+    NOT_YOUR_REQUEST = "not_your_request"
+    MAKER_CANNOT_REVIEW = "maker_cannot_review"
+    ROLE_NOT_ALLOWED = "role_not_allowed"
+    STAFF_NOT_FOUND = "staff_not_found"
+    STAFF_USERNAME_TAKEN = "staff_username_taken"
+    CONTACT_REASON_UNKNOWN = "contact_reason_unknown"
     # operations
     SERVICE_UNAVAILABLE = "service_unavailable"
     INTERNAL_ERROR = "internal_error"
@@ -77,6 +85,13 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID_TRANSITION: 409,
     ErrorCode.INVALID_CURSOR: 422,
     ErrorCode.CUSTOMER_UNIDENTIFIED: 422,
+    ErrorCode.NOTHING_TO_CLAIM: 409,
+    ErrorCode.NOT_YOUR_REQUEST: 404,
+    ErrorCode.MAKER_CANNOT_REVIEW: 403,
+    ErrorCode.ROLE_NOT_ALLOWED: 403,
+    ErrorCode.STAFF_NOT_FOUND: 404,
+    ErrorCode.STAFF_USERNAME_TAKEN: 409,
+    ErrorCode.CONTACT_REASON_UNKNOWN: 422,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
 }

@@ -44,6 +44,20 @@ DEFAULT_PLAN_TIERS: tuple[PlanTier, ...] = (
 )
 
 
+# Contact-reason codes a request of each kind may carry; anything else is flagged in triage.
+DEFAULT_CONTACT_REASONS: dict[str, tuple[str, ...]] = {
+    "iban_change": (
+        "Billing > Payment method > Bank details change",
+        "Account > Partner > Payout details",
+    ),
+    "plan_change": (
+        "Account > Subscription > Upsell",
+        "User > Creation",
+        "Account > Complaint > Churn Risk > Product",
+    ),
+}
+
+
 class SettingsError(Exception):
     """Raised with a message that names each bad variable and what is wrong with it."""
 
@@ -70,6 +84,30 @@ class Settings(BaseSettings):
     # Contracts signed before this date must be re-signed before an upsell (terms changed then).
     contract_terms_changed_on: date = date(2019, 4, 1)
     run_worker_in_process: bool = False
+    # Back office (OWASP ASVS level 2 defaults).
+    staff_idle_minutes: int = Field(default=15, ge=1, le=60)
+    staff_session_hours: int = Field(default=12, ge=1, le=24)
+    staff_lockout_failures: int = Field(default=10, ge=3)
+    staff_lockout_minutes: int = Field(default=30, ge=1)
+    # Share of processed requests a team lead must review: 100 reviews every one.
+    review_sample_percent: int = Field(default=100, ge=0, le=100)
+    triage_stale_hours: int = Field(default=24, ge=1)
+    triage_expire_days: int = Field(default=3, ge=1)
+    contact_reasons: Annotated[dict[str, tuple[str, ...]], NoDecode] = DEFAULT_CONTACT_REASONS
+    # Host names the back office is reached by; checked against Origin/Referer over HTTPS.
+    admin_hosts: Annotated[tuple[str, ...], NoDecode] = ("127.0.0.1", "localhost")
+
+    @field_validator("contact_reasons", mode="before")
+    @classmethod
+    def _parse_reasons(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("admin_hosts", mode="before")
+    @classmethod
+    def _parse_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(host.strip() for host in value.split(",") if host.strip())
+        return value
 
     @field_validator("plan_tiers", mode="before")
     @classmethod
@@ -121,6 +159,12 @@ class Settings(BaseSettings):
         if self.encryption_keys and self.hash_key:
             return parse_key_ring(self.encryption_keys, self.hash_key)
         return load_or_create_sandbox_keys(self.data_dir / "keys.json")
+
+    @property
+    def all_contact_reasons(self) -> tuple[str, ...]:
+        return tuple(
+            dict.fromkeys(code for codes in self.contact_reasons.values() for code in codes)
+        )
 
     def tier(self, name: str) -> PlanTier | None:
         return next((tier for tier in self.plan_tiers if tier.name == name), None)

@@ -14,6 +14,7 @@ from piccolo.query import WhereRaw
 from audit import Actor, AuditEntry, append
 from gateway.api_keys.service import ApiClient
 from gateway.change_requests import bank_details, plan_policy
+from gateway.change_requests.contact_reasons import reasons_fit_kind
 from gateway.change_requests.mapping import decode_cursor, encode_cursor, to_read
 from gateway.change_requests.schemas import (
     ChangeRequestCreate,
@@ -125,14 +126,18 @@ class ChangeRequestService:
                 "Name the customer: give at least one of its references (Zuora account, Stripe "
                 "customer or Connect account, back-office id or company name).",
             )
+        kind = Kind.IBAN_CHANGE if isinstance(request, IbanChangeCreate) else Kind.PLAN_CHANGE
         row = ChangeRequest(
-            kind=Kind.IBAN_CHANGE if isinstance(request, IbanChangeCreate) else Kind.PLAN_CHANGE,
+            kind=kind,
             status=Status.NEW,
             ticket_system=request.ticket.system,
             ticket_id=request.ticket.id,
             ticket_url=request.ticket.url,
             requester=msgspec.to_builtins(request.requester),
             contact_reasons=request.contact_reasons,
+            contact_reasons_fit_kind=reasons_fit_kind(
+                self._settings, kind, request.contact_reasons
+            ),
             api_key=client.id,
             idempotency_key=idempotency_key,
             **msgspec.structs.asdict(customer),

@@ -36,6 +36,7 @@ class Transition(enum.StrEnum):
     REJECT = "reject"  # the reviewer sends it back, with a comment
     REWORK = "rework"  # the specialist takes a rejected request up again
     CANCEL = "cancel"  # the customer withdrew
+    AMEND = "amend"  # the resolution is edited after processing; an approval is voided
 
 
 # transition -> (the statuses it may start from, the status it leads to)
@@ -49,6 +50,7 @@ TRANSITIONS: dict[Transition, tuple[frozenset[Status], Status]] = {
     Transition.REJECT: (frozenset({Status.PROCESSED}), Status.REJECTED),
     Transition.REWORK: (frozenset({Status.REJECTED}), Status.IN_PROGRESS),
     Transition.CANCEL: (OPEN_STATUSES, Status.CANCELLED),
+    Transition.AMEND: (frozenset({Status.PROCESSED, Status.APPROVED}), Status.PROCESSED),
 }
 
 

@@ -1,4 +1,14 @@
-from piccolo.columns import JSONB, UUID, Array, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    JSONB,
+    UUID,
+    Array,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -35,3 +45,17 @@ class ChangeRequest(Table, tablename="change_requests"):
     updated_at = Timestamptz(default=TimestamptzNow())
     cancelled_at = Timestamptz(null=True, default=None)
     cancellation_reason = Text(null=True, default=None)
+    # Back-office work. Staff ids are plain integers, not foreign keys, so that piccolo-admin
+    # never offers the staff table as a related table on a queue screen.
+    contact_reasons_fit_kind = Boolean(default=True)
+    progress_at = Timestamptz(default=TimestamptzNow())  # last step forward; triage finds stale
+    assignee_id = Integer(null=True, default=None, index=True)
+    assigned_at = Timestamptz(null=True, default=None)
+    processed_by_id = Integer(null=True, default=None)
+    processed_at = Timestamptz(null=True, default=None)
+    resolution_note = Text(null=True, default=None)
+    resolution_reasons = Array(base_column=Varchar(length=200), null=True, default=None)
+    review_required = Boolean(default=False)
+    reviewed_by_id = Integer(null=True, default=None)
+    reviewed_at = Timestamptz(null=True, default=None)
+    review_comment = Text(null=True, default=None)

@@ -3,6 +3,8 @@ query builder. Statements join the caller's Piccolo transaction when there is on
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from piccolo.engine.finder import engine_finder
@@ -39,3 +41,11 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
         assert database.pool is not None, "start_pool() first"
         records = await database.pool.fetch(sql, *args)
     return [dict(record) for record in records]
+
+
+@contextlib.asynccontextmanager
+async def transaction() -> AsyncIterator[None]:
+    """Piccolo's transaction (joined when one is open), typed so that mypy knows an exception
+    inside it always propagates."""
+    async with engine().transaction():
+        yield

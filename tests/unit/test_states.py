@@ -27,11 +27,19 @@ def test_the_day_of_a_request() -> None:
     assert status is Status.APPROVED
 
 
-@pytest.mark.parametrize("terminal", [Status.APPROVED, Status.CANCELLED])
-def test_approved_and_cancelled_are_final(terminal: Status) -> None:
+def test_cancelled_is_final() -> None:
     for transition in Transition:
         with pytest.raises(BillingError):
-            next_status(terminal, transition)
+            next_status(Status.CANCELLED, transition)
+
+
+def test_approved_work_only_reopens_by_amending_it_which_voids_the_approval() -> None:
+    for transition in Transition:
+        if transition is Transition.AMEND:
+            assert next_status(Status.APPROVED, transition) is Status.PROCESSED
+        else:
+            with pytest.raises(BillingError):
+                next_status(Status.APPROVED, transition)
 
 
 def test_only_open_requests_can_be_cancelled() -> None:

@@ -1,0 +1,177 @@
+"""The gate in front of each piccolo-admin mount: who may enter, and what they may see.
+
+piccolo-admin trusts any valid session cookie on every mount and has no per-user read hooks, so
+this guard does the real work, on the server:
+- only a live, MFA-verified session of the mount's role gets past (others: 401 or 403);
+- piccolo-admin's own login, MFA set-up and password change are switched off (they would
+  bypass MFA enrolment and the database lockout); sign-in happens under /staff;
+- every read runs in a read-only transaction that names the staff member to PostgreSQL, and
+  the screens are views that filter on that name: a specialist's queue cannot return another
+  specialist's row through any endpoint, `/ids/` and CSV export included.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+
+import piccolo_admin
+
+from gateway.db.connection import engine, fetch
+from gateway.staff.login import StaffLogin
+from gateway.staff.member import StaffMember
+from gateway.staff.roles import MOUNT_OF_ROLE, Role
+from settings import Settings
+
+# Plain ASGI: the guard sits between Litestar and a Starlette app and uses neither's types.
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+current_staff: contextvars.ContextVar[StaffMember | None] = contextvars.ContextVar(
+    "current_staff", default=None
+)
+
+SIGN_IN = "/staff/login"
+_BLOCKED = ("/api/mfa-setup/", "/api/change-password/", "/api/docs/", "/api/openapi.json")
+_PUBLIC = ("/assets/", "/public/meta/", "/public/translations/")
+# When the SPA's session ends it shows its own login page, which is switched off: send the
+# browser to ours instead.
+_BACK_TO_SIGN_IN = (
+    "<script>(function(){function check(){if(location.hash.indexOf('#/login')===0)"
+    f"{{location.replace('{SIGN_IN}');}}}}check();setInterval(check,300);}})();</script>"
+)
+
+
+def _index_html() -> bytes:
+    index = Path(piccolo_admin.__file__).parent / "dist" / "index.html"
+    return index.read_text().replace("</head>", f"{_BACK_TO_SIGN_IN}</head>").encode()
+
+
+def _cookies(scope: Scope) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    for name, value in scope["headers"]:
+        if name == b"cookie":
+            jar.load(value.decode("latin-1"))
+    return {key: morsel.value for key, morsel in jar.items()}
+
+
+async def _respond(
+    send: Send, status: int, body: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"cache-control", b"no-store"), *(headers or [])],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _json(send: Send, status: int, message: str) -> None:
+    body = json.dumps({"detail": message}).encode()
+    await _respond(send, status, body, [(b"content-type", b"application/json")])
+
+
+async def _redirect(
+    send: Send, location: str, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await _respond(send, 303, headers=[(b"location", location.encode()), *(extra or [])])
+
+
+class RoleGuard:
+    def __init__(self, app: ASGIApp, role: Role, login: StaffLogin, settings: Settings) -> None:
+        self.app = app
+        self.role = role
+        self.mount = MOUNT_OF_ROLE[role]
+        self.login = login
+        self.settings = settings
+        self.index = _index_html()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if path.startswith(self.mount + "/") or path == self.mount:
+            path = path[len(self.mount) :] or "/"
+        method = scope["method"]
+        if path.startswith(_PUBLIC):
+            await self.app(scope, receive, send)
+            return
+        if path.startswith("/public/login/"):
+            if method in ("GET", "HEAD"):
+                await _redirect(send, SIGN_IN)
+            else:
+                await _json(
+                    send, 403, f"Sign in at {SIGN_IN}: it asks for your authenticator code."
+                )
+            return
+        if path.startswith(_BLOCKED):
+            await _json(send, 403, "Not available here: ask an admin to reset a password or MFA.")
+            return
+        cookies = _cookies(scope)
+        staff = (
+            await self.login.resolve_session(cookies.get("id", "")) if cookies.get("id") else None
+        )
+        if path.startswith("/public/logout/"):
+            await self._logout(send, cookies, scope)
+            return
+        if path == "/":
+            await self._index(send, staff, method)
+            return
+        if staff is None:
+            await _json(send, 401, "Your session has ended; sign in again.")
+            return
+        if staff.role is not self.role:
+            await _json(send, 403, f"This back office is for the {self.role.value} role.")
+            return
+        token = current_staff.set(staff)
+        try:
+            if method in ("GET", "HEAD"):
+                await self._read(scope, receive, send, staff)
+            else:
+                await self.app(scope, receive, send)
+        finally:
+            current_staff.reset(token)
+
+    async def _read(self, scope: Scope, receive: Receive, send: Send, staff: StaffMember) -> None:
+        async with engine().transaction():
+            await engine().run_ddl("SET TRANSACTION READ ONLY")
+            await fetch(
+                "SELECT set_config('bg.staff_user_id', $1, true),"
+                " set_config('bg.stale_hours', $2, true), set_config('bg.expire_days', $3, true)",
+                str(staff.id),
+                str(self.settings.triage_stale_hours),
+                str(self.settings.triage_expire_days),
+            )
+            await self.app(scope, receive, send)
+
+    async def _index(self, send: Send, staff: StaffMember | None, method: str) -> None:
+        if staff is None:
+            await _redirect(send, SIGN_IN)
+        elif staff.role is not self.role:
+            await _redirect(send, f"{MOUNT_OF_ROLE[staff.role]}/")
+        else:
+            headers = [(b"content-type", b"text/html; charset=utf-8")]
+            await _respond(send, 200, b"" if method == "HEAD" else self.index, headers)
+
+    async def _logout(self, send: Send, cookies: dict[str, str], scope: Scope) -> None:
+        # The same double-submit check piccolo-admin applies to its own POSTs.
+        sent = dict(scope["headers"]).get(b"x-csrftoken", b"").decode()
+        expected = cookies.get("csrftoken", "")
+        if not expected or not hmac.compare_digest(sent, expected):
+            await _json(send, 403, "The sign-out form expired; reload the page and try again.")
+            return
+        if token := cookies.get("id"):
+            await self.login.end_session(token)
+        secure = "" if self.settings.sandbox else "; Secure"
+        clear = f"id=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict{secure}".encode()
+        await _respond(send, 200, b"{}", [(b"set-cookie", clear)])

@@ -1,0 +1,168 @@
+"""One piccolo-admin per role, each behind its RoleGuard, mounted at sibling prefixes.
+
+Every mount is read-only at the table level: changes go through the forms, which call the
+gateway's services (checked and audited), never through piccolo-admin's generic row editing.
+Auth settings are the same on every mount, since one session cookie spans them all.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import unquote
+
+from litestar import asgi
+from litestar.handlers.asgi_handlers import ASGIRouteHandler
+from piccolo_admin.endpoints import FormConfig, TableConfig, create_admin
+from piccolo_api.crud.endpoints import OrderBy
+
+from admin import screens
+from admin.forms import admin_forms, lead_forms, specialist_forms
+from admin.guard import RoleGuard
+from gateway.change_requests.workflow import WorkflowService
+from gateway.staff.login import StaffLogin
+from gateway.staff.roles import MOUNT_OF_ROLE, Role
+from gateway.staff.tables import StaffSession, StaffUser
+from settings import Settings
+
+_NEWEST_FIRST = [OrderBy(column=screens.AllRequests.created_at, ascending=False)]
+
+
+def _tables(role: Role) -> list[TableConfig]:
+    if role is Role.SPECIALIST:
+        queue = screens.MyQueue
+        return [
+            TableConfig(
+                queue,
+                visible_columns=[
+                    queue.ticket,
+                    queue.kind,
+                    queue.status,
+                    queue.company_name,
+                    queue.iban,
+                    queue.target_tier,
+                    queue.review_comment,
+                    queue.assigned_at,
+                    queue.created_at,
+                ],
+                visible_filters=[queue.ticket, queue.kind, queue.status, queue.company_name],
+                link_column=queue.ticket,
+                order_by=[OrderBy(column=queue.created_at, ascending=True)],
+            )
+        ]
+    if role is Role.TEAM_LEAD:
+        requests, triage, review = screens.AllRequests, screens.Triage, screens.ReviewQueue
+        return [
+            TableConfig(
+                triage,
+                visible_columns=[
+                    triage.ticket,
+                    triage.kind,
+                    triage.status,
+                    triage.assignee,
+                    triage.unassigned,
+                    triage.stale,
+                    triage.expired,
+                    triage.reasons_mismatch,
+                    triage.created_at,
+                ],
+                visible_filters=[
+                    triage.kind,
+                    triage.status,
+                    triage.assignee,
+                    triage.unassigned,
+                    triage.stale,
+                    triage.expired,
+                    triage.reasons_mismatch,
+                ],
+                link_column=triage.ticket,
+                order_by=[OrderBy(column=triage.created_at, ascending=True)],
+            ),
+            TableConfig(
+                review,
+                visible_columns=[
+                    review.ticket,
+                    review.kind,
+                    review.processed_by,
+                    review.processed_at,
+                    review.resolution_note,
+                    review.company_name,
+                ],
+                link_column=review.ticket,
+                order_by=[OrderBy(column=review.processed_at, ascending=True)],
+            ),
+            TableConfig(
+                requests,
+                visible_columns=[
+                    requests.ticket,
+                    requests.kind,
+                    requests.status,
+                    requests.assignee,
+                    requests.company_name,
+                    requests.processed_by,
+                    requests.reviewed_by,
+                    requests.created_at,
+                ],
+                visible_filters=[
+                    requests.ticket,
+                    requests.kind,
+                    requests.status,
+                    requests.assignee,
+                    requests.company_name,
+                    requests.processed_by,
+                    requests.reviewed_by,
+                ],
+                link_column=requests.ticket,
+                order_by=_NEWEST_FIRST,
+            ),
+        ]
+    staff, keys = screens.StaffAccounts, screens.ApiKeyList
+    return [
+        TableConfig(staff, link_column=staff.username),
+        TableConfig(keys, link_column=keys.prefix),
+    ]
+
+
+def _forms(role: Role, settings: Settings, workflow: WorkflowService) -> list[FormConfig]:
+    if role is Role.SPECIALIST:
+        return specialist_forms(settings, workflow)
+    if role is Role.TEAM_LEAD:
+        return lead_forms(workflow)
+    return admin_forms()
+
+
+def admin_mounts(settings: Settings, login: StaffLogin) -> list[ASGIRouteHandler]:
+    workflow = WorkflowService(settings)
+    label = " (SANDBOX)" if settings.sandbox else ""
+    handlers = []
+    for role, path in MOUNT_OF_ROLE.items():
+        app = create_admin(
+            tables=_tables(role),
+            forms=_forms(role, settings, workflow),
+            auth_table=StaffUser,
+            session_table=StaffSession,
+            # Our guard checks and slides the session; these only bound piccolo's own check.
+            session_expiry=timedelta(minutes=settings.staff_idle_minutes),
+            max_session_expiry=timedelta(hours=settings.staff_session_hours),
+            increase_expiry=None,
+            read_only=True,
+            production=not settings.sandbox,
+            site_name=f"Back office · {role.value.replace('_', ' ')}{label}",
+            auto_include_related=False,
+            allowed_hosts=list(settings.admin_hosts),
+            sidebar_links={"Settings": "/staff/settings"} if role is Role.ADMIN else {},
+        )
+        handlers.append(_mount(path, RoleGuard(app, role, login, settings)))
+    return handlers
+
+
+def _mount(path: str, guard: RoleGuard) -> ASGIRouteHandler:
+    @asgi(path, is_mount=True, is_static=True, include_in_schema=False, copy_scope=True)
+    async def back_office(scope: Any, receive: Any, send: Any) -> None:
+        # Litestar hands a mount its remaining path without the trailing slash, which the
+        # Starlette app behind it needs; give it the original path and the prefix as root_path.
+        scope["path"] = unquote(scope["raw_path"].decode("latin-1"))
+        scope["root_path"] = scope.get("root_path", "") + path
+        await guard(scope, receive, send)
+
+    return back_office

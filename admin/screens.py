@@ -1,0 +1,124 @@
+"""The back office's screens: Piccolo tables over the read-model views of the migrations.
+
+Each view holds only what its screen may show: masked IBANs, no secrets, no password hashes.
+Staff are named by username, never by a foreign key, so piccolo-admin offers no related table.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import UUID, Boolean, Date, Integer, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from gateway.change_requests.states import Kind, Status
+from gateway.staff.roles import Role
+
+
+class MyQueue(Table, tablename="my_queue"):
+    """A specialist's own requests: the view returns only rows assigned to the signed-in user."""
+
+    id = UUID(primary_key=True)
+    ticket = Varchar()
+    kind = Varchar(choices=Kind)
+    status = Varchar(choices=Status)
+    company_name = Varchar()
+    zuora_account_id = Varchar()
+    stripe_customer_id = Varchar()
+    stripe_connect_account_id = Varchar()
+    iban = Varchar(help_text="Country and last four digits only; the full IBAN is never shown.")
+    bank_name = Varchar()
+    bic = Varchar()
+    account_holder = Varchar()
+    targets = Varchar()
+    collection_in_flight = Varchar(help_text="Is a direct debit being collected right now?")
+    other_active_bank_methods = Varchar()
+    subscription_ref = Varchar()
+    current_tier = Varchar()
+    target_tier = Varchar()
+    contract_signed_on = Date(null=True)
+    needs_new_contract = Boolean(null=True)
+    contact_reasons = Text()
+    resolution_note = Text()
+    resolution_reasons = Text()
+    review_comment = Text(help_text="A team lead's comment when the work was sent back.")
+    assigned_at = Timestamptz(null=True)
+    progress_at = Timestamptz()
+    created_at = Timestamptz()
+
+
+class AllRequests(Table, tablename="all_requests"):
+    id = UUID(primary_key=True)
+    ticket = Varchar()
+    kind = Varchar(choices=Kind)
+    status = Varchar(choices=Status)
+    assignee = Varchar()
+    company_name = Varchar()
+    iban = Varchar()
+    target_tier = Varchar()
+    contact_reasons = Text()
+    processed_by = Varchar()
+    processed_at = Timestamptz(null=True)
+    resolution_note = Text()
+    reviewed_by = Varchar()
+    reviewed_at = Timestamptz(null=True)
+    review_comment = Text()
+    created_at = Timestamptz()
+    progress_at = Timestamptz()
+
+
+class Triage(Table, tablename="triage"):
+    """Open requests that need a lead: unassigned, stale, expired, or misrouted."""
+
+    id = UUID(primary_key=True)
+    ticket = Varchar()
+    kind = Varchar(choices=Kind)
+    status = Varchar(choices=Status)
+    assignee = Varchar()
+    unassigned = Boolean()
+    stale = Boolean(help_text="Assigned, with no progress for longer than the stale limit.")
+    expired = Boolean(help_text="Past the SLA, or waiting on the customer for too long.")
+    reasons_mismatch = Boolean(help_text="Its contact reasons do not fit its kind.")
+    contact_reasons = Text()
+    company_name = Varchar()
+    created_at = Timestamptz()
+    progress_at = Timestamptz()
+
+
+class ReviewQueue(Table, tablename="review_queue"):
+    id = UUID(primary_key=True)
+    ticket = Varchar()
+    kind = Varchar(choices=Kind)
+    processed_by = Varchar()
+    processed_at = Timestamptz()
+    resolution_note = Text()
+    resolution_reasons = Text()
+    company_name = Varchar()
+    iban = Varchar()
+    target_tier = Varchar()
+    created_at = Timestamptz()
+
+
+class StaffAccounts(Table, tablename="staff_accounts"):
+    id = Integer(primary_key=True)
+    username = Varchar()
+    email = Varchar()
+    role = Varchar(choices=Role)
+    active = Boolean()
+    mfa_enrolled = Boolean()
+    locked = Boolean()
+    locked_until = Timestamptz(null=True)
+    failed_logins = Integer()
+    last_login = Timestamptz(null=True)
+    sessions = Integer()
+    created_at = Timestamptz()
+
+
+class ApiKeyList(Table, tablename="api_key_list"):
+    id = UUID(primary_key=True)
+    prefix = Varchar()
+    name = Varchar()
+    scopes = Text()
+    rate_limit_per_minute = Integer(null=True)
+    created_at = Timestamptz()
+    expires_at = Timestamptz(null=True)
+    revoked_at = Timestamptz(null=True)
+    last_used_at = Timestamptz(null=True)

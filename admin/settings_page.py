@@ -1,0 +1,45 @@
+"""A read-only view of the running configuration for admins. Secrets are never shown: they are
+reported only as set or not set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+from litestar.response import Redirect, Template
+
+from admin.sign_in import SESSION_COOKIE
+from gateway.staff.login import StaffLogin
+from gateway.staff.roles import Role
+from settings import Settings
+
+SECRET_FIELDS = frozenset({"encryption_keys", "hash_key", "database_url"})
+
+
+def visible_settings(settings: Settings) -> list[tuple[str, str]]:
+    rows = []
+    for name in type(settings).model_fields:
+        variable = "DATABASE_URL" if name == "database_url" else f"BG_{name.upper()}"
+        value = getattr(settings, name)
+        shown = ("set" if value else "not set") if name in SECRET_FIELDS else str(value)
+        rows.append((variable, shown))
+    return rows
+
+
+@get("/staff/settings", include_in_schema=False)
+async def settings_page(
+    request: Request[Any, Any, Any], settings: Settings, login: StaffLogin
+) -> Template | Redirect:
+    token = request.cookies.get(SESSION_COOKIE)
+    staff = await login.resolve_session(token) if token else None
+    if staff is None:
+        return Redirect("/staff/login")
+    if staff.role is not Role.ADMIN:
+        return Template(
+            template_name="forbidden.html", status_code=403, context={"sandbox": settings.sandbox}
+        )
+    return Template(
+        template_name="settings.html",
+        context={"sandbox": settings.sandbox, "rows": visible_settings(settings)},
+        headers={"Cache-Control": "no-store"},
+    )

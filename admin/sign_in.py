@@ -1,0 +1,141 @@
+"""The back office's sign-in pages under /staff: password, TOTP (or enrolment), sign-out.
+
+piccolo-admin's own login cannot require MFA enrolment or lock an account in the database, so it
+is switched off on every mount (see `admin.guard`) and every session starts here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import segno
+from litestar import Controller, Request, get, post
+from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import Redirect, Template
+
+from gateway.staff.login import EnrolmentNeeded, Refused, SignedIn, StaffLogin
+from gateway.staff.roles import MOUNT_OF_ROLE
+from settings import Settings
+
+SESSION_COOKIE = "id"  # piccolo-api's name: piccolo-admin reads the same cookie
+CHALLENGE_COOKIE = "bg_sign_in"
+PAGES = {"path": "/staff", "include_in_schema": False}
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def _cookie(settings: Settings, key: str, value: str, max_age: int, path: str = "/") -> Cookie:
+    return Cookie(
+        key=key,
+        value=value,
+        max_age=max_age,
+        path=path,
+        httponly=True,
+        secure=not settings.sandbox,
+        samesite="strict",
+    )
+
+
+def _page(name: str, settings: Settings, status_code: int = 200, **context: Any) -> Template:
+    return Template(
+        template_name=f"{name}.html",
+        context={"sandbox": settings.sandbox, **context},
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _enrolment_page(
+    settings: Settings, step: EnrolmentNeeded, error: str | None = None
+) -> Template:
+    qr_code = segno.make(step.provisioning_uri, error="m").svg_inline(scale=5, dark="#111")
+    return _page(
+        "enrol",
+        settings,
+        status_code=401 if error else 200,
+        qr_code=qr_code,
+        secret=step.secret,
+        error=error,
+    )
+
+
+class SignInController(Controller):
+    path = "/staff"
+    include_in_schema = False
+
+    @get("/")
+    async def home(self, request: Request[Any, Any, Any], login: StaffLogin) -> Redirect:
+        token = request.cookies.get(SESSION_COOKIE)
+        staff = await login.resolve_session(token) if token else None
+        return Redirect(f"{MOUNT_OF_ROLE[staff.role]}/" if staff else "/staff/login")
+
+    @get("/login")
+    async def login_page(self, settings: Settings) -> Template:
+        return _page("login", settings)
+
+    @post("/login", status_code=303)
+    async def check_password(
+        self, data: Form, settings: Settings, login: StaffLogin
+    ) -> Template | Redirect:
+        outcome = await login.check_password(data.get("username", ""), data.get("password", ""))
+        if isinstance(outcome, Refused):
+            return _page("login", settings, status_code=401, error=outcome.message)
+        cookie = _cookie(settings, CHALLENGE_COOKIE, outcome.challenge, 300, path="/staff")
+        return Redirect("/staff/code", status_code=303, cookies=[cookie])
+
+    @get("/code")
+    async def code_page(
+        self,
+        settings: Settings,
+        login: StaffLogin,
+        challenge: Annotated[str | None, Parameter(cookie=CHALLENGE_COOKIE)] = None,
+    ) -> Template | Redirect:
+        step = await login.challenge_state(challenge) if challenge else None
+        if step is None:
+            return Redirect("/staff/login")
+        if isinstance(step, EnrolmentNeeded):
+            return _enrolment_page(settings, step)
+        return _page("code", settings)
+
+    @post("/code", status_code=303)
+    async def check_code(
+        self,
+        data: Form,
+        settings: Settings,
+        login: StaffLogin,
+        challenge: Annotated[str | None, Parameter(cookie=CHALLENGE_COOKIE)] = None,
+    ) -> Template | Redirect:
+        step = await login.challenge_state(challenge) if challenge else None
+        if challenge is None or step is None:
+            return Redirect("/staff/login", status_code=303)
+        outcome = await login.check_code(challenge, data.get("code", ""))
+        if isinstance(outcome, Refused):
+            if isinstance(step, EnrolmentNeeded):
+                return _enrolment_page(settings, step, outcome.message)
+            return _page("code", settings, status_code=401, error=outcome.message)
+        return self._signed_in(settings, outcome)
+
+    @staticmethod
+    def _signed_in(settings: Settings, signed_in: SignedIn) -> Template | Redirect:
+        cookies = [
+            _cookie(settings, SESSION_COOKIE, signed_in.session_token, signed_in.max_age_seconds),
+            _cookie(settings, CHALLENGE_COOKIE, "", 0, path="/staff"),
+        ]
+        target = f"{MOUNT_OF_ROLE[signed_in.staff.role]}/"
+        if signed_in.recovery_codes:
+            page = _page("recovery_codes", settings, codes=signed_in.recovery_codes, next=target)
+            page.cookies = cookies
+            return page
+        return Redirect(target, status_code=303, cookies=cookies)
+
+    @post("/logout", status_code=303)
+    async def logout(
+        self, request: Request[Any, Any, Any], settings: Settings, login: StaffLogin
+    ) -> Redirect:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            await login.end_session(token)
+        return Redirect(
+            "/staff/login", status_code=303, cookies=[_cookie(settings, SESSION_COOKIE, "", 0)]
+        )

@@ -1,0 +1,286 @@
+"""The back office's work on change requests: claim, progress, process, review.
+
+Every step locks the row, checks who may take it (the role, the assignee, maker-checker) and
+the state machine, writes the change and its audit entry in one transaction. The checks are
+here, on the server, whatever screen or HTTP call asked for the step.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from audit import AuditEntry, append
+from gateway.change_requests.states import Kind, Status, Transition, next_status
+from gateway.db.connection import fetch, transaction
+from gateway.errors import BillingError, ErrorCode
+from gateway.staff.member import StaffMember
+from gateway.staff.roles import Role
+from settings import Settings
+
+# A specialist moves their own request with these; the others belong to claim, process, review.
+SPECIALIST_STEPS = (
+    Transition.START,
+    Transition.WAIT_FOR_CUSTOMER,
+    Transition.RESUME,
+    Transition.REWORK,
+)
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    id: uuid.UUID
+    ticket: str
+    kind: Kind
+    status: Status
+    processed_by_id: int | None = None
+
+
+def _require_role(staff: StaffMember, *roles: Role) -> None:
+    if staff.role not in roles:
+        allowed = " or ".join(role.value.replace("_", " ") for role in roles)
+        raise BillingError(ErrorCode.ROLE_NOT_ALLOWED, f"Only a {allowed} can do this.")
+
+
+class WorkflowService:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    async def claim_next(self, staff: StaffMember, kind: Kind | None = None) -> WorkItem:
+        """The oldest unassigned request (of `kind`, if given) becomes the specialist's, started."""
+        _require_role(staff, Role.SPECIALIST)
+        async with transaction():
+            rows = await fetch(
+                "SELECT id FROM change_requests WHERE status = 'new' AND ($1::text IS NULL"
+                " OR kind = $1) ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+                kind.value if kind else None,
+            )
+            if not rows:
+                what = f"{kind.value.replace('_', ' ')} requests" if kind else "requests"
+                raise BillingError(
+                    ErrorCode.NOTHING_TO_CLAIM, f"No unassigned {what} are waiting. Well done."
+                )
+            item = await self._locked(staff, str(rows[0]["id"]), within_own_queue=False)
+            item = await self._move(staff, item, Transition.ASSIGN, assignee_id=staff.id)
+            return await self._move(staff, item, Transition.START)
+
+    async def step(self, staff: StaffMember, reference: str, transition: Transition) -> WorkItem:
+        """Start, wait for the customer, resume, or take a rejected request up again."""
+        _require_role(staff, Role.SPECIALIST)
+        if transition not in SPECIALIST_STEPS:
+            raise BillingError(ErrorCode.ROLE_NOT_ALLOWED, "This step has its own screen.")
+        async with transaction():
+            item = await self._locked(staff, reference)
+            return await self._move(staff, item, transition)
+
+    async def mark_processed(
+        self, staff: StaffMember, reference: str, note: str, reasons: list[str]
+    ) -> WorkItem:
+        _require_role(staff, Role.SPECIALIST)
+        self._check_reasons(reasons)
+        review = random.randrange(100) < self._settings.review_sample_percent  # noqa: S311
+        async with transaction():
+            item = await self._locked(staff, reference)
+            return await self._move(
+                staff,
+                item,
+                Transition.MARK_PROCESSED,
+                processed_by_id=staff.id,
+                processed_at=_NOW,
+                resolution_note=note,
+                resolution_reasons=reasons,
+                review_required=review,
+                reviewed_by_id=None,
+                reviewed_at=None,
+            )
+
+    async def amend(
+        self, staff: StaffMember, reference: str, note: str, reasons: list[str]
+    ) -> WorkItem:
+        """Edit a processed request's resolution. An approval it had is void: it is reviewed
+        again, by someone other than whoever amended it."""
+        _require_role(staff, Role.SPECIALIST, Role.TEAM_LEAD)
+        self._check_reasons(reasons)
+        async with transaction():
+            item = await self._locked(staff, reference)
+            voided = item.status is Status.APPROVED
+            item = await self._move(
+                staff,
+                item,
+                Transition.AMEND,
+                processed_by_id=staff.id,
+                resolution_note=note,
+                resolution_reasons=reasons,
+                review_required=True,
+                reviewed_by_id=None,
+                reviewed_at=None,
+            )
+            if voided:
+                await self._audit(staff, item, "change_request.approval.voided", {}, {})
+            return item
+
+    async def assign(self, staff: StaffMember, reference: str, assignee_username: str) -> WorkItem:
+        _require_role(staff, Role.TEAM_LEAD)
+        assignees = await fetch(
+            "SELECT id FROM staff_users WHERE username = $1 AND active AND role = $2",
+            assignee_username,
+            Role.SPECIALIST.value,
+        )
+        if not assignees:
+            raise BillingError(
+                ErrorCode.STAFF_NOT_FOUND,
+                f"No active specialist is called {assignee_username!r}.",
+            )
+        async with transaction():
+            item = await self._locked(staff, reference)
+            return await self._move(staff, item, Transition.ASSIGN, assignee_id=assignees[0]["id"])
+
+    async def approve(self, staff: StaffMember, reference: str) -> WorkItem:
+        _require_role(staff, Role.TEAM_LEAD)
+        async with transaction():
+            item = await self._locked(staff, reference)
+            self._refuse_maker(staff, item)
+            return await self._move(
+                staff, item, Transition.APPROVE, reviewed_by_id=staff.id, reviewed_at=_NOW
+            )
+
+    async def reject(self, staff: StaffMember, reference: str, comment: str) -> WorkItem:
+        """Back to the specialist who did it, with the reviewer's comment."""
+        _require_role(staff, Role.TEAM_LEAD)
+        async with transaction():
+            item = await self._locked(staff, reference)
+            self._refuse_maker(staff, item)
+            return await self._move(
+                staff,
+                item,
+                Transition.REJECT,
+                reviewed_by_id=staff.id,
+                reviewed_at=_NOW,
+                review_comment=comment,
+            )
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _check_reasons(self, reasons: list[str]) -> None:
+        unknown = [reason for reason in reasons if reason not in self._settings.all_contact_reasons]
+        if unknown or not reasons:
+            raise BillingError(
+                ErrorCode.CONTACT_REASON_UNKNOWN,
+                "Choose at least one contact-reason code from the list"
+                + (f"; not known: {', '.join(unknown)}." if unknown else "."),
+            )
+
+    async def _locked(
+        self, staff: StaffMember, reference: str, *, within_own_queue: bool = True
+    ) -> WorkItem:
+        """The request named by its id or ticket ("zendesk #1001", "1001"), locked.
+
+        A specialist reaches only requests assigned to them; any other reference is "not
+        found", so that guessing ids tells them nothing.
+        """
+        reference = reference.strip()
+        scoped = within_own_queue and staff.role is Role.SPECIALIST
+        try:
+            request_id: uuid.UUID | None = uuid.UUID(reference)
+        except ValueError:
+            request_id = None
+        system, _, ticket_id = reference.rpartition("#")
+        rows = await fetch(
+            "SELECT id, ticket_system || ' #' || ticket_id AS ticket, kind, status, assignee_id,"
+            " processed_by_id FROM change_requests"
+            " WHERE (id = $1 OR ($1 IS NULL AND ticket_id = $2"
+            "        AND ($3 = '' OR ticket_system = $3)))"
+            "   AND (NOT $4 OR assignee_id = $5)"
+            " ORDER BY created_at DESC LIMIT 2 FOR NO KEY UPDATE",
+            request_id,
+            ticket_id.strip(),
+            system.strip().lower(),
+            scoped,
+            staff.id,
+        )
+        if not rows:
+            where = " in your queue" if scoped else ""
+            raise BillingError(
+                ErrorCode.NOT_YOUR_REQUEST if scoped else ErrorCode.CHANGE_REQUEST_NOT_FOUND,
+                f"No request {reference!r}{where}. Use the request id or the ticket as shown "
+                "in the list (for example: zendesk #1001).",
+            )
+        if len(rows) > 1:
+            raise BillingError(
+                ErrorCode.VALIDATION_FAILED,
+                f"Several requests match {reference!r}; use the request id from the list.",
+            )
+        row = rows[0]
+        return WorkItem(
+            row["id"],
+            row["ticket"],
+            Kind(row["kind"]),
+            Status(row["status"]),
+            row["processed_by_id"],
+        )
+
+    @staticmethod
+    def _refuse_maker(staff: StaffMember, item: WorkItem) -> None:
+        if item.processed_by_id == staff.id:
+            raise BillingError(
+                ErrorCode.MAKER_CANNOT_REVIEW,
+                "You processed this request, so another team lead must review it.",
+            )
+
+    async def _move(
+        self, staff: StaffMember, item: WorkItem, transition: Transition, **changes: Any
+    ) -> WorkItem:
+        target = next_status(item.status, transition)
+        changes = {"status": target.value, **changes}
+        assignments, values = [], []
+        for column, value in changes.items():
+            if value is _NOW:
+                assignments.append(f"{column} = now()")
+            else:
+                values.append(value)
+                assignments.append(f"{column} = ${len(values) + 1}")
+        await fetch(
+            f"UPDATE change_requests SET {', '.join(assignments)}, updated_at = now(),"  # noqa: S608
+            f" progress_at = now(){', assigned_at = now()' if 'assignee_id' in changes else ''}"
+            " WHERE id = $1",
+            item.id,
+            *values,
+        )
+        after = {key: value for key, value in changes.items() if value is not _NOW}
+        await self._audit(
+            staff,
+            item,
+            f"change_request.{transition.value}.succeeded",
+            {"status": item.status},
+            after,
+        )
+        processed_by = changes.get("processed_by_id", item.processed_by_id)
+        return WorkItem(item.id, item.ticket, item.kind, target, processed_by)
+
+    async def _audit(
+        self,
+        staff: StaffMember,
+        item: WorkItem,
+        action: str,
+        before: dict[str, Any],
+        after: dict[str, Any],
+    ) -> None:
+        await append(
+            AuditEntry(
+                action=action,
+                actor=staff.actor,
+                target_type="change_request",
+                target_id=str(item.id),
+                before=before,
+                after=after,
+            )
+        )
+
+
+class _Now:
+    """Marks a column to be set to the database's now()."""
+
+
+_NOW: Any = _Now()

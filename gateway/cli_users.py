@@ -1,0 +1,129 @@
+"""`billing-gateway user ...`: staff accounts from the command line (the first admin, scripts)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import typer
+
+users_cli = typer.Typer(help="Create and manage back-office staff accounts.", no_args_is_help=True)
+
+
+def _as_operator(work: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run `work(actor)` against the database; a refusal is printed, not a traceback."""
+    from audit.entry import Actor
+    from gateway.cli import _run, _settings
+    from gateway.errors import BillingError
+
+    _settings()
+    operator = os.environ.get("USER") or os.environ.get("LOGNAME") or "operator"
+    try:
+        return _run(lambda: work(Actor(kind="staff", id=operator, role="cli")))
+    except BillingError as error:
+        typer.echo(error.detail, err=True)
+        raise typer.Exit(1) from None
+
+
+def _role(value: str) -> Any:
+    from gateway.staff.roles import Role
+
+    try:
+        return Role(value)
+    except ValueError:
+        typer.echo(f"unknown role {value!r}; roles: {', '.join(Role)}", err=True)
+        raise typer.Exit(2) from None
+
+
+@users_cli.command("create")
+def user_create(
+    username: str,
+    email: Annotated[str, typer.Option(help="the person's work email")],
+    role: Annotated[str, typer.Option(help="specialist, team_lead or admin")],
+) -> None:
+    """Create an account; its temporary password is printed this once. MFA is set up at first
+    sign-in."""
+    from gateway.staff.service import create_staff
+
+    chosen = _role(role)
+    account = _as_operator(lambda actor: create_staff(username, email, chosen, actor))
+    typer.echo(
+        f"created {account.username} ({account.role.value}); temporary password, shown once:\n"
+        f"{account.password}"
+    )
+
+
+@users_cli.command("set-role")
+def user_set_role(username: str, role: str) -> None:
+    """Change an account's role; its open sessions end."""
+    from gateway.staff.service import set_role
+
+    chosen = _role(role)
+    _as_operator(lambda actor: set_role(username, chosen, actor))
+    typer.echo(f"{username} is now {chosen.value}")
+
+
+@users_cli.command("deactivate")
+def user_deactivate(username: str) -> None:
+    """Deactivate an account and end all its sessions at once."""
+    from gateway.staff.service import deactivate
+
+    ended = _as_operator(lambda actor: deactivate(username, actor))
+    typer.echo(f"{username} is deactivated; {ended} session(s) ended")
+
+
+@users_cli.command("unlock")
+def user_unlock(username: str) -> None:
+    """Lift a lockout before it expires."""
+    from gateway.staff.service import unlock
+
+    _as_operator(lambda actor: unlock(username, actor))
+    typer.echo(f"{username} is unlocked")
+
+
+@users_cli.command("reset-mfa")
+def user_reset_mfa(username: str) -> None:
+    """Forget the account's authenticator; it enrols again at its next sign-in."""
+    from gateway.staff.service import reset_mfa
+
+    _as_operator(lambda actor: reset_mfa(username, actor))
+    typer.echo(f"{username} sets up a new authenticator at the next sign-in")
+
+
+@users_cli.command("list")
+def user_list() -> None:
+    """Accounts, roles and state. Never passwords or secrets."""
+    from gateway.db.connection import fetch
+
+    rows = _as_operator(
+        lambda _actor: fetch(
+            "SELECT username, role, active, totp_secret IS NOT NULL AS mfa,"
+            " COALESCE(locked_until > now(), false) AS locked FROM staff_users ORDER BY username"
+        )
+    )
+    for row in rows:
+        state = "active" if row["active"] else "inactive"
+        flags = ("mfa" if row["mfa"] else "mfa-pending") + (" locked" if row["locked"] else "")
+        typer.echo(f"{row['username']:20} {row['role']:11} {state:8} {flags}")
+
+
+@users_cli.command("code")
+def user_code(username: str) -> None:
+    """SANDBOX ONLY: print the account's current authenticator code, for a demo without a
+    phone (it also works during enrolment, for the key shown on the enrolment page)."""
+    from gateway.cli import _settings
+    from gateway.staff.demo_codes import current_code
+
+    if not _settings().sandbox:
+        typer.echo(
+            "only in sandbox mode: in production, codes come from the person's phone", err=True
+        )
+        raise typer.Exit(2)
+    code = _as_operator(lambda _actor: current_code(username))
+    if code is None:
+        typer.echo(
+            f"{username} has no authenticator yet: sign in with the password first", err=True
+        )
+        raise typer.Exit(1)
+    typer.echo(code)

@@ -1,0 +1,27 @@
+"""Sandbox only: the current TOTP code of an account, so that a demo needs no phone."""
+
+from __future__ import annotations
+
+import pyotp
+
+from gateway.crypto import Cipher
+from gateway.db.connection import fetch
+from gateway.staff.login import TOTP_AAD
+from settings import get_settings
+
+
+async def current_code(username: str) -> str | None:
+    settings = get_settings()
+    if not settings.sandbox:
+        raise RuntimeError("authenticator codes are printed only in sandbox mode")
+    rows = await fetch(
+        "SELECT COALESCE(u.totp_secret, ("
+        "   SELECT c.pending_totp_secret FROM staff_login_challenges c"
+        "    WHERE c.staff_user = u.id AND c.expires_at > now() ORDER BY c.expires_at DESC LIMIT 1"
+        " )) AS secret FROM staff_users u WHERE u.username = $1",
+        username.strip().lower(),
+    )
+    if not rows or rows[0]["secret"] is None:
+        return None
+    secret = Cipher(settings.keys).decrypt(rows[0]["secret"], context=TOTP_AAD)
+    return pyotp.TOTP(secret).now()

@@ -1,0 +1,321 @@
+"""Staff sign-in: password, then a TOTP code (or a recovery code), then a fresh session.
+
+A correct password alone never opens a session: it opens a five-minute challenge for the second
+step, and an account without MFA enrols there before its first session. Every wrong password or
+code counts towards the lockout, which lives in PostgreSQL so every process sees it. Sessions are
+piccolo-api's session rows, so piccolo-admin's own check agrees with ours.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pyotp
+from anyio import to_thread
+
+from audit import Actor, AuditEntry, append
+from gateway.crypto import Cipher
+from gateway.db.connection import fetch, transaction
+from gateway.staff.member import StaffMember
+from gateway.staff.roles import Role
+from gateway.staff.tables import StaffUser
+from settings import Settings
+
+CHALLENGE_MINUTES = 5
+TOTP_ISSUER = "billing-gateway"
+RECOVERY_CODE_COUNT = 10
+TOTP_AAD = "staff_user.totp_secret"
+_WRONG = "Wrong username, password or code."
+
+
+@dataclass(frozen=True)
+class Refused:
+    message: str
+
+
+@dataclass(frozen=True)
+class CodeNeeded:
+    challenge: str
+
+
+@dataclass(frozen=True)
+class EnrolmentNeeded:
+    challenge: str
+    secret: str  # shown as a QR code and as text, during enrolment only
+    provisioning_uri: str
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    session_token: str
+    staff: StaffMember
+    max_age_seconds: int
+    recovery_codes: tuple[str, ...] = ()  # only right after enrolment
+
+
+PasswordOutcome = Refused | CodeNeeded | EnrolmentNeeded
+CodeOutcome = Refused | SignedIn
+
+
+def _audit(action: str, username: str, **after: Any) -> AuditEntry:
+    return AuditEntry(
+        action=action,
+        actor=Actor(kind="staff", id=username),
+        target_type="staff_user",
+        target_id=username,
+        after=after or None,
+    )
+
+
+def _verify_password(password: str, stored: str) -> bool:
+    _algorithm, iterations, salt, _hashed = StaffUser.split_stored_password(stored)
+    candidate = StaffUser.hash_password(password, salt, int(iterations))
+    return hmac.compare_digest(candidate, stored)
+
+
+class StaffLogin:
+    def __init__(self, settings: Settings, cipher: Cipher) -> None:
+        self._settings = settings
+        self._cipher = cipher
+        self._idle = timedelta(minutes=settings.staff_idle_minutes)
+        self._absolute = timedelta(hours=settings.staff_session_hours)
+
+    # -- step 1: password ------------------------------------------------------------------
+
+    async def check_password(self, username: str, password: str) -> PasswordOutcome:
+        username = username.strip().lower()[:100]
+        rows = await fetch(
+            "SELECT id, password, active, locked_until > now() AS locked, locked_until,"
+            " totp_secret IS NOT NULL AS enrolled FROM staff_users WHERE username = $1",
+            username,
+        )
+        if not rows or not rows[0]["active"]:
+            # Same cost as a real check, so timing does not tell which usernames exist.
+            await to_thread.run_sync(StaffUser.hash_password, password[:512])
+            await append(_audit("staff.login.failed", username, reason="unknown or inactive"))
+            return Refused(_WRONG)
+        user = rows[0]
+        if user["locked"]:
+            await append(_audit("staff.login.refused", username, reason="locked"))
+            return Refused(self._locked_message(user["locked_until"]))
+        if not await to_thread.run_sync(_verify_password, password[:512], user["password"]):
+            return await self._failure(user["id"], username, "wrong password")
+        return await self._open_challenge(user["id"], enrolled=user["enrolled"], username=username)
+
+    async def _open_challenge(
+        self, user_id: int, *, enrolled: bool, username: str
+    ) -> PasswordOutcome:
+        token = secrets.token_urlsafe(32)
+        secret = None if enrolled else pyotp.random_base32()
+        await fetch(
+            "INSERT INTO staff_login_challenges (token_hash, staff_user, pending_totp_secret,"
+            " expires_at) VALUES ($1, $2, $3, now() + make_interval(mins => $4))",
+            self._hash(token, "challenge"),
+            user_id,
+            self._cipher.encrypt(secret, context=TOTP_AAD) if secret else None,
+            CHALLENGE_MINUTES,
+        )
+        if secret is None:
+            return CodeNeeded(token)
+        uri = pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
+        return EnrolmentNeeded(token, secret, uri)
+
+    # -- step 2: TOTP code, recovery code, or enrolment ---------------------------------------
+
+    async def challenge_state(self, challenge: str) -> CodeNeeded | EnrolmentNeeded | None:
+        """What a sign-in still in progress asks for (the page may be reloaded); None if gone."""
+        rows = await fetch(
+            "SELECT c.pending_totp_secret, u.username FROM staff_login_challenges c"
+            " JOIN staff_users u ON u.id = c.staff_user"
+            " WHERE c.token_hash = $1 AND c.expires_at > now() AND u.active",
+            self._hash(challenge, "challenge"),
+        )
+        if not rows:
+            return None
+        if rows[0]["pending_totp_secret"] is None:
+            return CodeNeeded(challenge)
+        secret = self._cipher.decrypt(rows[0]["pending_totp_secret"], context=TOTP_AAD)
+        uri = pyotp.TOTP(secret).provisioning_uri(name=rows[0]["username"], issuer_name=TOTP_ISSUER)
+        return EnrolmentNeeded(challenge, secret, uri)
+
+    async def check_code(self, challenge: str, code: str) -> CodeOutcome:
+        code = "".join(code.split()).lower()
+        async with transaction():
+            rows = await fetch(
+                "SELECT c.id AS challenge_id, c.pending_totp_secret, u.id, u.username, u.role,"
+                " u.totp_secret, u.totp_last_step, u.locked_until > now() AS locked,"
+                " u.locked_until, u.active"
+                " FROM staff_login_challenges c JOIN staff_users u ON u.id = c.staff_user"
+                " WHERE c.token_hash = $1 AND c.expires_at > now() FOR UPDATE OF u",
+                self._hash(challenge, "challenge"),
+            )
+            if not rows or not rows[0]["active"]:
+                return Refused("That sign-in took too long or was already used; start again.")
+            user = rows[0]
+            if user["locked"]:
+                await append(_audit("staff.login.refused", user["username"], reason="locked"))
+                return Refused(self._locked_message(user["locked_until"]))
+            enrolling = user["pending_totp_secret"] is not None
+            sealed = user["pending_totp_secret"] if enrolling else user["totp_secret"]
+            secret = self._cipher.decrypt(sealed, context=TOTP_AAD)
+            step = _matching_step(secret, code, after=0 if enrolling else user["totp_last_step"])
+            recovery_used = False
+            if step is None and not enrolling:
+                recovery_used = await self._use_recovery_code(user["id"], code)
+            if step is None and not recovery_used:
+                failure = await self._failure(user["id"], user["username"], "wrong code")
+                return failure
+            recovery_codes: tuple[str, ...] = ()
+            if enrolling:
+                recovery_codes = await self._enrol(user["id"], sealed, user["username"])
+            await fetch(
+                "UPDATE staff_users SET failed_logins = 0, locked_until = NULL, last_login ="
+                " localtimestamp, totp_last_step = GREATEST(totp_last_step, $2) WHERE id = $1",
+                user["id"],
+                step or 0,
+            )
+            await fetch(
+                "DELETE FROM staff_login_challenges WHERE id = $1 OR expires_at < now()",
+                user["challenge_id"],
+            )
+            staff = StaffMember(user["id"], user["username"], Role(user["role"]))
+            token = await self._open_session(staff.id)
+            await append(
+                _audit(
+                    "staff.login.succeeded",
+                    staff.username,
+                    second_factor="recovery_code" if recovery_used else "totp",
+                )
+            )
+        return SignedIn(token, staff, int(self._absolute.total_seconds()), recovery_codes)
+
+    async def _enrol(self, user_id: int, sealed_secret: str, username: str) -> tuple[str, ...]:
+        codes = tuple(
+            f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODE_COUNT)
+        )
+        await fetch(
+            "UPDATE staff_users SET totp_secret = $2, mfa_enrolled_at = now() WHERE id = $1",
+            user_id,
+            sealed_secret,
+        )
+        await fetch("DELETE FROM staff_recovery_codes WHERE staff_user = $1", user_id)
+        for recovery_code in codes:
+            await fetch(
+                "INSERT INTO staff_recovery_codes (staff_user, code_hash) VALUES ($1, $2)",
+                user_id,
+                self._hash(recovery_code, "recovery_code"),
+            )
+        await append(_audit("staff.mfa.enrolled", username, recovery_codes=len(codes)))
+        return codes
+
+    async def _use_recovery_code(self, user_id: int, code: str) -> bool:
+        used = await fetch(
+            "UPDATE staff_recovery_codes SET used_at = now() WHERE staff_user = $1"
+            " AND code_hash = $2 AND used_at IS NULL RETURNING id",
+            user_id,
+            self._hash(code, "recovery_code"),
+        )
+        return bool(used)
+
+    async def _failure(self, user_id: int, username: str, reason: str) -> Refused:
+        rows = await fetch(
+            "UPDATE staff_users SET failed_logins = failed_logins + 1,"
+            " locked_until = CASE WHEN failed_logins + 1 >= $2"
+            "   THEN now() + make_interval(mins => $3) ELSE locked_until END"
+            " WHERE id = $1 RETURNING failed_logins, locked_until",
+            user_id,
+            self._settings.staff_lockout_failures,
+            self._settings.staff_lockout_minutes,
+        )
+        failures = rows[0]["failed_logins"]
+        await append(_audit("staff.login.failed", username, reason=reason, failures=failures))
+        if failures >= self._settings.staff_lockout_failures:
+            if failures == self._settings.staff_lockout_failures:
+                await append(
+                    _audit(
+                        "staff.lockout.started",
+                        username,
+                        minutes=self._settings.staff_lockout_minutes,
+                    )
+                )
+            return Refused(self._locked_message(rows[0]["locked_until"]))
+        return Refused(_WRONG)
+
+    def _locked_message(self, until: datetime) -> str:
+        return (
+            f"This account is locked after {self._settings.staff_lockout_failures} failed "
+            f"sign-ins, until {until:%H:%M} UTC. An admin can unlock it sooner."
+        )
+
+    def _hash(self, value: str, purpose: str) -> str:
+        return self._cipher.keyed_hash(value, purpose=f"staff.{purpose}")
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    async def _open_session(self, user_id: int) -> str:
+        # piccolo-api's session rows hold naive local times; keep to its convention.
+        now = datetime.now()
+        token = secrets.token_urlsafe(32)
+        await fetch(
+            "INSERT INTO staff_sessions (token, user_id, expiry_date, max_expiry_date,"
+            " created_at, last_seen_at) VALUES ($1, $2, $3, $4, now(), now())",
+            token,
+            user_id,
+            now + self._idle,
+            now + self._absolute,
+        )
+        return token
+
+    async def resolve_session(self, token: str) -> StaffMember | None:
+        """The staff member of a live session, which this request keeps alive; else None."""
+        rows = await fetch(
+            "SELECT s.id AS session_id, s.expiry_date, s.max_expiry_date, u.id, u.username,"
+            " u.role FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id"
+            " WHERE s.token = $1 AND u.active AND u.totp_secret IS NOT NULL",
+            token,
+        )
+        if not rows:
+            return None
+        row, now = rows[0], datetime.now()
+        if row["expiry_date"] <= now or row["max_expiry_date"] <= now:
+            await fetch("DELETE FROM staff_sessions WHERE id = $1", row["session_id"])
+            return None
+        # Slide the idle limit, writing at most about once a minute.
+        if row["expiry_date"] - now < self._idle - timedelta(minutes=1):
+            await fetch(
+                "UPDATE staff_sessions SET expiry_date = LEAST($2::timestamp, max_expiry_date),"
+                " last_seen_at = now() WHERE id = $1",
+                row["session_id"],
+                now + self._idle,
+            )
+        return StaffMember(row["id"], row["username"], Role(row["role"]))
+
+    async def end_session(self, token: str) -> StaffMember | None:
+        rows = await fetch(
+            "DELETE FROM staff_sessions s USING staff_users u WHERE s.token = $1"
+            " AND u.id = s.user_id RETURNING u.id, u.username, u.role",
+            token,
+        )
+        if not rows:
+            return None
+        staff = StaffMember(rows[0]["id"], rows[0]["username"], Role(rows[0]["role"]))
+        await append(_audit("staff.logout.succeeded", staff.username))
+        return staff
+
+
+def _matching_step(secret: str, code: str, *, after: int) -> int | None:
+    """The time step whose code this is (the current one or a neighbour, for clock drift),
+    provided it is later than the last step used: a code is never accepted twice."""
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = int(time.time()) // totp.interval
+    for step in (current, current - 1, current + 1):
+        if step > after and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
