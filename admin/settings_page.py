@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
+from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from admin.sign_in import SESSION_COOKIE
@@ -16,7 +17,7 @@ from settings import Settings
 SECRET_FIELDS = frozenset({"encryption_keys", "hash_key", "database_url"})
 
 
-def visible_settings(settings: Settings) -> list[tuple[str, str]]:
+def visible_settings(settings: NamedDependency[Settings]) -> list[tuple[str, str]]:
     rows = []
     for name in type(settings).model_fields:
         variable = "DATABASE_URL" if name == "database_url" else f"BG_{name.upper()}"
@@ -28,7 +29,7 @@ def visible_settings(settings: Settings) -> list[tuple[str, str]]:
 
 @get("/staff/settings", include_in_schema=False)
 async def settings_page(
-    request: Request[Any, Any, Any], settings: Settings, login: StaffLogin
+    request: Request[Any, Any, Any], settings: NamedDependency[Settings], login: StaffLogin
 ) -> Template | Redirect:
     token = request.cookies.get(SESSION_COOKIE)
     staff = await login.resolve_session(token) if token else None

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 import segno
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.di import NamedDependency
+from litestar.params import CookieParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from gateway.staff.login import EnrolmentNeeded, Refused, SignedIn, StaffLogin
@@ -22,10 +22,12 @@ from settings import Settings
 SESSION_COOKIE = "id"  # piccolo-api's name: piccolo-admin reads the same cookie
 CHALLENGE_COOKIE = "bg_sign_in"
 PAGES = {"path": "/staff", "include_in_schema": False}
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+Form = URLEncodedBody[dict[str, str]]
 
 
-def _cookie(settings: Settings, key: str, value: str, max_age: int, path: str = "/") -> Cookie:
+def _cookie(
+    settings: NamedDependency[Settings], key: str, value: str, max_age: int, path: str = "/"
+) -> Cookie:
     return Cookie(
         key=key,
         value=value,
@@ -37,7 +39,9 @@ def _cookie(settings: Settings, key: str, value: str, max_age: int, path: str = 
     )
 
 
-def _page(name: str, settings: Settings, status_code: int = 200, **context: Any) -> Template:
+def _page(
+    name: str, settings: NamedDependency[Settings], status_code: int = 200, **context: Any
+) -> Template:
     return Template(
         template_name=f"{name}.html",
         context={"sandbox": settings.sandbox, **context},
@@ -65,18 +69,20 @@ class SignInController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def home(self, request: Request[Any, Any, Any], login: StaffLogin) -> Redirect:
+    async def home(
+        self, request: Request[Any, Any, Any], login: NamedDependency[StaffLogin]
+    ) -> Redirect:
         token = request.cookies.get(SESSION_COOKIE)
         staff = await login.resolve_session(token) if token else None
         return Redirect(f"{MOUNT_OF_ROLE[staff.role]}/" if staff else "/staff/login")
 
     @get("/login")
-    async def login_page(self, settings: Settings) -> Template:
+    async def login_page(self, settings: NamedDependency[Settings]) -> Template:
         return _page("login", settings)
 
     @post("/login", status_code=303)
     async def check_password(
-        self, data: Form, settings: Settings, login: StaffLogin
+        self, data: Form, settings: NamedDependency[Settings], login: StaffLogin
     ) -> Template | Redirect:
         outcome = await login.check_password(data.get("username", ""), data.get("password", ""))
         if isinstance(outcome, Refused):
@@ -87,9 +93,9 @@ class SignInController(Controller):
     @get("/code")
     async def code_page(
         self,
-        settings: Settings,
-        login: StaffLogin,
-        challenge: Annotated[str | None, Parameter(cookie=CHALLENGE_COOKIE)] = None,
+        settings: NamedDependency[Settings],
+        login: NamedDependency[StaffLogin],
+        challenge: Annotated[str | None, CookieParameter(name=CHALLENGE_COOKIE)] = None,
     ) -> Template | Redirect:
         step = await login.challenge_state(challenge) if challenge else None
         if step is None:
@@ -102,9 +108,9 @@ class SignInController(Controller):
     async def check_code(
         self,
         data: Form,
-        settings: Settings,
-        login: StaffLogin,
-        challenge: Annotated[str | None, Parameter(cookie=CHALLENGE_COOKIE)] = None,
+        settings: NamedDependency[Settings],
+        login: NamedDependency[StaffLogin],
+        challenge: Annotated[str | None, CookieParameter(name=CHALLENGE_COOKIE)] = None,
     ) -> Template | Redirect:
         step = await login.challenge_state(challenge) if challenge else None
         if challenge is None or step is None:
@@ -131,7 +137,10 @@ class SignInController(Controller):
 
     @post("/logout", status_code=303)
     async def logout(
-        self, request: Request[Any, Any, Any], settings: Settings, login: StaffLogin
+        self,
+        request: Request[Any, Any, Any],
+        settings: NamedDependency[Settings],
+        login: StaffLogin,
     ) -> Redirect:
         token = request.cookies.get(SESSION_COOKIE)
         if token:
