@@ -123,18 +123,39 @@ class RevokeApiKey(BaseModel):
     reason: str = Field(min_length=3, max_length=500)
 
 
-def specialist_forms(settings: Settings, workflow: WorkflowService) -> list[FormConfig]:
+def _resolution_model(settings: Settings) -> type[BaseModel]:
     reason = _reason_choices(settings)
 
-    class MarkProcessed(BaseModel):
+    class Resolution(BaseModel):
         request: str = Field(description=REQUEST_HELP, min_length=1, max_length=200)
         resolution_note: str = Field(
-            description="What you did; the customer is told the result.",
+            description="What was done; the customer is told the result.",
             min_length=3,
             max_length=2000,
         )
         contact_reason: reason  # type: ignore[valid-type]
         second_contact_reason: reason | None = None  # type: ignore[valid-type]
+
+    return Resolution
+
+
+def _amend_form(role: Role, resolution: type[BaseModel], workflow: WorkflowService) -> FormConfig:
+    async def amend(staff: StaffMember, data: Any) -> str:
+        reasons = [r.value for r in (data.contact_reason, data.second_contact_reason) if r]
+        item = await workflow.amend(staff, data.request, data.resolution_note, reasons)
+        return f"{item.ticket} is amended and goes back to review."
+
+    return FormConfig(
+        name="Amend resolution",
+        pydantic_model=resolution,
+        endpoint=_action(role, amend),
+        description="Correct a processed request. An approval it had is voided, and whoever "
+        "amends it cannot approve it.",
+    )
+
+
+def specialist_forms(settings: Settings, workflow: WorkflowService) -> list[FormConfig]:
+    resolution = _resolution_model(settings)
 
     async def claim(staff: StaffMember, data: ClaimNext) -> str:
         kind = None if data.kind is KindChoice.ANY else Kind(data.kind.value)
@@ -149,11 +170,6 @@ def specialist_forms(settings: Settings, workflow: WorkflowService) -> list[Form
         reasons = [r.value for r in (data.contact_reason, data.second_contact_reason) if r]
         item = await workflow.mark_processed(staff, data.request, data.resolution_note, reasons)
         return f"{item.ticket} is processed; a team lead reviews it next."
-
-    async def amend(staff: StaffMember, data: Any) -> str:
-        reasons = [r.value for r in (data.contact_reason, data.second_contact_reason) if r]
-        item = await workflow.amend(staff, data.request, data.resolution_note, reasons)
-        return f"{item.ticket} is amended and goes back to review."
 
     return [
         FormConfig(
@@ -170,20 +186,15 @@ def specialist_forms(settings: Settings, workflow: WorkflowService) -> list[Form
         ),
         FormConfig(
             name="Mark processed",
-            pydantic_model=MarkProcessed,
+            pydantic_model=resolution,
             endpoint=_action(Role.SPECIALIST, processed),
             description="Record what you did and the contact reasons; it goes to review.",
         ),
-        FormConfig(
-            name="Amend resolution",
-            pydantic_model=MarkProcessed,
-            endpoint=_action(Role.SPECIALIST, amend),
-            description="Correct a processed request. An approval it had is voided.",
-        ),
+        _amend_form(Role.SPECIALIST, resolution, workflow),
     ]
 
 
-def lead_forms(workflow: WorkflowService) -> list[FormConfig]:
+def lead_forms(settings: Settings, workflow: WorkflowService) -> list[FormConfig]:
     async def assign(staff: StaffMember, data: Assign) -> str:
         item = await workflow.assign(staff, data.request, data.specialist)
         return f"{item.ticket} is assigned to {data.specialist}."
@@ -215,6 +226,7 @@ def lead_forms(workflow: WorkflowService) -> list[FormConfig]:
             endpoint=_action(Role.TEAM_LEAD, reject),
             description="Send processed work back to its specialist with a comment.",
         ),
+        _amend_form(Role.TEAM_LEAD, _resolution_model(settings), workflow),
     ]
 
 

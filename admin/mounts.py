@@ -127,7 +127,7 @@ def _forms(role: Role, settings: Settings, workflow: WorkflowService) -> list[Fo
     if role is Role.SPECIALIST:
         return specialist_forms(settings, workflow)
     if role is Role.TEAM_LEAD:
-        return lead_forms(workflow)
+        return lead_forms(settings, workflow)
     return admin_forms()
 
 

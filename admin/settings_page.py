@@ -29,7 +29,9 @@ def visible_settings(settings: NamedDependency[Settings]) -> list[tuple[str, str
 
 @get("/staff/settings", include_in_schema=False)
 async def settings_page(
-    request: Request[Any, Any, Any], settings: NamedDependency[Settings], login: StaffLogin
+    request: Request[Any, Any, Any],
+    settings: NamedDependency[Settings],
+    login: NamedDependency[StaffLogin],
 ) -> Template | Redirect:
     token = request.cookies.get(SESSION_COOKIE)
     staff = await login.resolve_session(token) if token else None

@@ -82,7 +82,7 @@ class SignInController(Controller):
 
     @post("/login", status_code=303)
     async def check_password(
-        self, data: Form, settings: NamedDependency[Settings], login: StaffLogin
+        self, data: Form, settings: NamedDependency[Settings], login: NamedDependency[StaffLogin]
     ) -> Template | Redirect:
         outcome = await login.check_password(data.get("username", ""), data.get("password", ""))
         if isinstance(outcome, Refused):
@@ -140,7 +140,7 @@ class SignInController(Controller):
         self,
         request: Request[Any, Any, Any],
         settings: NamedDependency[Settings],
-        login: StaffLogin,
+        login: NamedDependency[StaffLogin],
     ) -> Redirect:
         token = request.cookies.get(SESSION_COOKIE)
         if token:

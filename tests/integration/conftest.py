@@ -170,3 +170,15 @@ def live_server(
     yield LiveServer(base_url, log_path)
     process.terminate()
     process.wait(timeout=15)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Iterator[None]:
+    """600,000 PBKDF2 rounds per staff password is right in production and slow in a test run;
+    the login code reads the round count from each stored hash, so both paths are the same."""
+    from gateway.staff.tables import StaffUser
+
+    rounds = StaffUser._pbkdf2_iteration_count
+    StaffUser._pbkdf2_iteration_count = 1_000
+    yield
+    StaffUser._pbkdf2_iteration_count = rounds
