@@ -1,0 +1,249 @@
+"""Staff sign-in and sessions (OWASP ASVS level 2, scenario T11 of reliability-and-security.md):
+MFA for everyone, lockout in PostgreSQL, fresh sessions, idle and absolute limits, CSRF,
+deactivation, and one mount per role."""
+
+from __future__ import annotations
+
+import pyotp
+import pytest
+from litestar import Litestar
+
+from audit.entry import SYSTEM
+from gateway.db.connection import fetch
+from gateway.staff import service as staff_accounts
+from gateway.staff.roles import Role
+from tests.integration.staff import (
+    PASSWORD,
+    browser,
+    csrf_field,
+    enrol,
+    submit_code,
+    submit_password,
+)
+
+
+async def actions_for(username: str) -> list[str]:
+    rows = await fetch(
+        "SELECT action FROM audit_records WHERE target_id = $1 ORDER BY id", username
+    )
+    return [row["action"] for row in rows]
+
+
+async def test_first_sign_in_enrols_an_authenticator_and_shows_recovery_codes_once(
+    app: Litestar,
+) -> None:
+    sam = await enrol(app, "sam", Role.SPECIALIST)
+    assert len(sam.recovery_codes) == 10
+    home = await sam.client.get("/specialist/")
+    assert home.status_code == 200 and '<div id="app">' in home.text
+    assert (await sam.get("/specialist/api/user/")).json()["username"] == "sam"
+    stored = await fetch("SELECT totp_secret FROM staff_users WHERE username = 'sam'")
+    assert stored[0]["totp_secret"].startswith("v1:aes256gcm:")
+    assert sam.secret not in stored[0]["totp_secret"]
+    assert await actions_for("sam") == [
+        "staff.create.succeeded",
+        "staff.mfa.enrolled",
+        "staff.login.succeeded",
+    ]
+
+
+async def test_a_password_alone_never_opens_a_session(app: Litestar) -> None:
+    await enrol(app, "sam", Role.SPECIALIST)
+    client = browser(app)
+    answer = await submit_password(client, "sam", PASSWORD)
+    assert answer.status_code == 303
+    assert "id" not in client.cookies
+    assert (await client.get("/specialist/api/user/")).status_code == 401
+    # piccolo-admin's own login, which would skip the authenticator, is switched off.
+    piccolo_login = await client.post(
+        "/specialist/public/login/", json={"username": "sam", "password": PASSWORD}
+    )
+    assert piccolo_login.status_code == 403
+    assert "id" not in client.cookies
+
+
+async def test_a_code_is_accepted_once_and_a_recovery_code_once(app: Litestar) -> None:
+    sam = await enrol(app, "sam", Role.SPECIALIST)
+    used_at_enrolment = pyotp.TOTP(sam.secret).now()
+    again = browser(app)
+    await submit_password(again, "sam", PASSWORD)
+    replay = await submit_code(again, used_at_enrolment)
+    assert replay.status_code == 401
+    recovery = sam.recovery_codes[0]
+    assert (await submit_code(again, recovery)).status_code == 303
+    third = browser(app)
+    await submit_password(third, "sam", PASSWORD)
+    assert (await submit_code(third, recovery)).status_code == 401
+
+
+async def test_ten_failures_lock_the_account_for_thirty_minutes_in_the_database(
+    app: Litestar,
+) -> None:
+    sam = await enrol(app, "sam", Role.SPECIALIST)
+    attacker = browser(app)
+    for _ in range(10):
+        refused = await submit_password(attacker, "sam", "wrong password!")
+        assert refused.status_code == 401
+    assert "locked" in refused.text
+    # The right password and a valid code no longer help, from any process.
+    still = await submit_password(browser(app), "sam", PASSWORD)
+    assert still.status_code == 401 and "locked" in still.text
+    locked = await fetch(
+        "SELECT locked_until - now() > interval '29 minutes' AS long FROM staff_users"
+        " WHERE username = 'sam'"
+    )
+    assert locked[0]["long"] is True
+    actions = await actions_for("sam")
+    assert actions.count("staff.login.failed") == 10
+    assert actions.count("staff.lockout.started") == 1
+    assert actions[-1] == "staff.login.refused"
+    # An admin lifts it.
+    await staff_accounts.unlock("sam", SYSTEM)
+    assert (await submit_password(browser(app), "sam", PASSWORD)).status_code == 303
+    assert sam
+
+
+async def test_wrong_codes_count_towards_the_lockout_too(app: Litestar) -> None:
+    await enrol(app, "sam", Role.SPECIALIST)
+    client = browser(app)
+    await submit_password(client, "sam", PASSWORD)
+    for _ in range(10):
+        await submit_code(client, "000000")
+    locked = await fetch("SELECT locked_until > now() AS locked FROM staff_users")
+    assert locked[0]["locked"] is True
+
+
+async def test_sign_in_sets_a_new_session_id_and_sign_out_ends_it(app: Litestar) -> None:
+    sam = await enrol(app, "sam", Role.SPECIALIST)
+    planted = browser(app)
+    planted.cookies.set("id", "attacker-chosen-session-id", domain="127.0.0.1", path="/")
+    await submit_password(planted, "sam", PASSWORD)
+    await submit_code(planted, sam.recovery_codes[0])
+    assert planted.cookies["id"] != "attacker-chosen-session-id"
+    assert (
+        await fetch(
+            "SELECT count(*) AS n FROM staff_sessions WHERE token = $1",
+            "attacker-chosen-session-id",
+        )
+    )[0]["n"] == 0
+    old_token = sam.client.cookies["id"]
+    await sam.client.get("/specialist/api/user/")  # piccolo-admin's CSRF cookie
+    signed_out = await sam.client.post(
+        "/specialist/public/logout/", headers={"X-CSRFToken": sam.client.cookies["csrftoken"]}
+    )
+    assert signed_out.status_code == 200
+    stale = browser(app)
+    stale.cookies.set("id", old_token)
+    assert (await stale.get("/specialist/api/user/")).status_code == 401
+    assert "staff.logout.succeeded" in await actions_for("sam")
+
+
+@pytest.mark.parametrize("limit", ["expiry_date", "max_expiry_date"])
+async def test_idle_and_absolute_limits_end_a_session(app: Litestar, limit: str) -> None:
+    sam = await enrol(app, "sam", Role.SPECIALIST)
+    await fetch(f"UPDATE staff_sessions SET {limit} = localtimestamp - interval '1 second'")  # noqa: S608
+    assert (await sam.get("/specialist/api/tables/my_queue/")).status_code == 401
+    assert (await sam.client.get("/specialist/")).headers["location"] == "/staff/login"
+
+
+async def test_a_session_lasts_fifteen_idle_minutes_and_twelve_hours_at_most(app: Litestar) -> None:
+    await enrol(app, "sam", Role.SPECIALIST)
+    [session] = await fetch(
+        "SELECT expiry_date - localtimestamp AS idle, max_expiry_date - localtimestamp AS total"
+        " FROM staff_sessions"
+    )
+    assert 14 * 60 < session["idle"].total_seconds() <= 15 * 60
+    assert 11.9 * 3600 < session["total"].total_seconds() <= 12 * 3600
+
+
+async def test_deactivation_ends_every_session_at_once(app: Litestar) -> None:
+    sam = await enrol(app, "sam", Role.SPECIALIST)
+    second = browser(app)
+    await submit_password(second, "sam", PASSWORD)
+    await submit_code(second, sam.recovery_codes[0])
+    ended = await staff_accounts.deactivate("sam", SYSTEM)
+    assert ended == 2
+    for client in (sam.client, second):
+        assert (await client.get("/specialist/api/user/")).status_code == 401
+    assert (await submit_password(browser(app), "sam", PASSWORD)).status_code == 401
+
+
+async def test_a_role_change_ends_sessions_and_is_audited(app: Litestar) -> None:
+    sam = await enrol(app, "sam", Role.SPECIALIST)
+    await staff_accounts.set_role("sam", Role.TEAM_LEAD, SYSTEM)
+    assert (await sam.get("/specialist/api/user/")).status_code == 401
+    entries = await fetch(
+        "SELECT data FROM audit_records WHERE action = 'staff.role.changed' AND target_id = 'sam'"
+    )
+    assert len(entries) == 1 and '"team_lead"' in entries[0]["data"]
+
+
+async def test_each_role_reaches_only_its_own_mount(app: Litestar) -> None:
+    staff = {
+        Role.SPECIALIST: await enrol(app, "sam", Role.SPECIALIST),
+        Role.TEAM_LEAD: await enrol(app, "lee", Role.TEAM_LEAD),
+        Role.ADMIN: await enrol(app, "ada", Role.ADMIN),
+    }
+    mounts = {Role.SPECIALIST: "specialist", Role.TEAM_LEAD: "lead", Role.ADMIN: "admin"}
+    for role, member in staff.items():
+        for other, mount in mounts.items():
+            answer = await member.get(f"/{mount}/api/tables/")
+            assert answer.status_code == (200 if other is role else 403), (role, mount)
+        # Opening another role's back office sends the browser to its own.
+        other_mount = next(m for r, m in mounts.items() if r is not role)
+        redirect = await member.client.get(f"/{other_mount}/")
+        assert redirect.headers["location"] == f"/{mounts[role]}/"
+
+
+async def test_state_changes_need_the_csrf_token(app: Litestar) -> None:
+    sam = await enrol(app, "sam", Role.SPECIALIST)
+    await sam.client.get("/specialist/api/user/")
+    without = await sam.client.post(
+        "/specialist/api/forms/claim-next-request/", json={"kind": "any"}
+    )
+    assert without.status_code == 403
+    forged = browser(app)
+    await forged.get("/staff/login")
+    no_token = await forged.post("/staff/login", data={"username": "sam", "password": PASSWORD})
+    assert no_token.status_code == 403
+    page = await forged.get("/staff/login")
+    assert (
+        await forged.post(
+            "/staff/login",
+            data={"_csrf_token": csrf_field(page), "username": "sam", "password": PASSWORD},
+        )
+    ).status_code == 303
+
+
+async def test_piccolo_admins_password_and_mfa_endpoints_are_closed(app: Litestar) -> None:
+    ada = await enrol(app, "ada", Role.ADMIN)
+    await ada.client.get("/admin/api/user/")
+    headers = {"X-CSRFToken": ada.client.cookies["csrftoken"]}
+    for path in ("/admin/api/change-password/", "/admin/api/mfa-setup/"):
+        answer = await ada.client.post(path, json={}, headers=headers)
+        assert answer.status_code == 403, path
+
+
+async def test_admin_creates_accounts_and_keys_whose_secrets_show_once(app: Litestar) -> None:
+    ada = await enrol(app, "ada", Role.ADMIN)
+    created = await ada.form(
+        "create-staff-account",
+        {"username": "nina", "email": "nina@example.com", "role": "specialist"},
+    )
+    assert created.status_code == 200, created.text
+    password = created.json()["custom_form_success"].split("shown once: ")[1].split(" ")[0]
+    assert (await submit_password(browser(app), "nina", password)).status_code == 303
+    accounts = await ada.rows("staff_accounts")
+    assert {row["username"] for row in accounts} == {"ada", "nina"}
+    assert all("password" not in row and "totp_secret" not in row for row in accounts)
+    key = await ada.form(
+        "create-api-key", {"name": "zendesk-app", "scopes": "change-requests:read"}
+    )
+    secret = key.json()["custom_form_success"].split("copy it now: ")[1]
+    assert secret.startswith("bgk_")
+    listed = await ada.get("/admin/api/tables/api_key_list/")
+    assert secret not in listed.text and "zendesk-app" in listed.text
+    settings_page = await ada.client.get("/staff/settings")
+    assert settings_page.status_code == 200
+    assert "BG_HASH_KEY" in settings_page.text
+    assert "<td>set</td>" in settings_page.text or "<td>not set</td>" in settings_page.text
