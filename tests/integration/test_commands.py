@@ -73,6 +73,32 @@ def test_api_key_commands_on_the_embedded_database(tmp_path: Path) -> None:
     assert not _postgres_running_in(tmp_path), "each command stops the server it started"
 
 
+def test_user_commands_manage_staff_accounts(tmp_path: Path) -> None:
+    assert _gateway(tmp_path, "migrate").returncode == 0
+    created = _gateway(
+        tmp_path, "user", "create", "nina", "--email", "nina@example.com", "--role", "specialist"
+    )
+    assert created.returncode == 0, created.stderr
+    assert "temporary password, shown once" in created.stdout
+    password = created.stdout.strip().splitlines()[-1]
+    assert len(password) >= 20
+    assert (
+        "nina                 specialist  active   mfa-pending"
+        in _gateway(tmp_path, "user", "list").stdout
+    )
+    assert _gateway(tmp_path, "user", "set-role", "nina", "team_lead").returncode == 0
+    deactivated = _gateway(tmp_path, "user", "deactivate", "nina")
+    assert "nina is deactivated; 0 session(s) ended" in deactivated.stdout
+    listed = _gateway(tmp_path, "user", "list").stdout
+    assert "team_lead" in listed and "inactive" in listed and password not in listed
+    taken = _gateway(
+        tmp_path, "user", "create", "nina", "--email", "x@example.com", "--role", "admin"
+    )
+    assert taken.returncode == 1 and "already exists" in taken.stderr
+    bad_role = _gateway(tmp_path, "user", "set-role", "nina", "boss")
+    assert bad_role.returncode == 2 and "roles: specialist, team_lead, admin" in bad_role.stderr
+
+
 def test_a_bad_setting_is_named_and_nothing_starts(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "gateway", "migrate"],
@@ -120,6 +146,11 @@ def test_run_serves_the_demo_with_a_printed_key(tmp_path: Path) -> None:
         )
         assert listed.status_code == 200
         assert {item["kind"] for item in listed.json()["items"]} == {"iban_change", "plan_change"}
+        assert f"http://127.0.0.1:{port}/staff/login" in output
+        assert "sam (specialist)" in output and "lee (team_lead)" in output
+        assert "ada (admin)" in output and "password: sandbox-demo-password" in output
+        sign_in = httpx.get(f"http://127.0.0.1:{port}/staff/login", timeout=10)
+        assert sign_in.status_code == 200 and "SANDBOX" in sign_in.text
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
