@@ -25,7 +25,9 @@ from gateway.staff.roles import Role
 from settings import Settings
 
 Model = TypeVar("Model", bound=BaseModel)
-REQUEST_HELP = "The request id, or its ticket as shown in the list (for example: zendesk #1001)."
+REQUEST_HELP = "Request: its id, or its ticket as shown in the list (for example: zendesk #1001)."
+SCOPES = ", ".join(Scope)
+ROLES = "Role: specialist, team_lead or admin."
 
 
 def _action(
@@ -49,33 +51,23 @@ def _action(
     return endpoint
 
 
-def _reason_choices(settings: Settings) -> type[enum.StrEnum]:
-    codes = settings.all_contact_reasons
-    return enum.StrEnum(
-        "ContactReason", {f"reason_{index}": code for index, code in enumerate(codes)}
-    )  # type: ignore[return-value]
+EnumType = TypeVar("EnumType", bound=enum.Enum)
 
 
-class KindChoice(enum.StrEnum):
-    ANY = "any"
-    IBAN_CHANGE = "iban_change"
-    PLAN_CHANGE = "plan_change"
+def _parse(kind: type[EnumType], value: str) -> EnumType:
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"Choose one of: {', '.join(str(item.value) for item in kind)}.") from None
 
 
 class ClaimNext(BaseModel):
-    kind: KindChoice = KindChoice.ANY
-
-
-class StepChoice(enum.StrEnum):
-    START = Transition.START.value
-    WAIT_FOR_CUSTOMER = Transition.WAIT_FOR_CUSTOMER.value
-    RESUME = Transition.RESUME.value
-    REWORK = Transition.REWORK.value
+    kind: str = "any"
 
 
 class UpdateStatus(BaseModel):
     request: str = Field(description=REQUEST_HELP, min_length=1, max_length=200)
-    step: StepChoice
+    step: str = Field(min_length=1, max_length=40)
 
 
 class Assign(BaseModel):
@@ -96,13 +88,13 @@ class Reject(BaseModel):
 
 class StaffRole(BaseModel):
     username: str = Field(min_length=1, max_length=100)
-    role: Role
+    role: str = Field(min_length=1, max_length=20)
 
 
 class NewStaff(BaseModel):
     username: str = Field(min_length=1, max_length=100)
     email: str = Field(min_length=3, max_length=255)
-    role: Role
+    role: str = Field(min_length=1, max_length=20)
 
 
 class Username(BaseModel):
@@ -123,51 +115,61 @@ class RevokeApiKey(BaseModel):
     reason: str = Field(min_length=3, max_length=500)
 
 
-def _resolution_model(settings: Settings) -> type[BaseModel]:
-    reason = _reason_choices(settings)
-
-    class Resolution(BaseModel):
-        request: str = Field(description=REQUEST_HELP, min_length=1, max_length=200)
-        resolution_note: str = Field(
-            description="What was done; the customer is told the result.",
-            min_length=3,
-            max_length=2000,
-        )
-        contact_reason: reason  # type: ignore[valid-type]
-        second_contact_reason: reason | None = None  # type: ignore[valid-type]
-
-    return Resolution
+class Resolution(BaseModel):
+    request: str = Field(min_length=1, max_length=200)
+    resolution_note: str = Field(min_length=3, max_length=2000)
+    contact_reasons: str = Field(min_length=1, max_length=400)
 
 
-def _amend_form(role: Role, resolution: type[BaseModel], workflow: WorkflowService) -> FormConfig:
-    async def amend(staff: StaffMember, data: Any) -> str:
-        reasons = [r.value for r in (data.contact_reason, data.second_contact_reason) if r]
+def _reason_list(settings: Settings) -> str:
+    codes = settings.all_contact_reasons
+    return "; ".join(f"{number} = {code}" for number, code in enumerate(codes, start=1))
+
+
+def _reasons_from(settings: Settings, text: str) -> list[str]:
+    """Contact reasons typed as their numbers ("1, 3") or their codes. piccolo-admin's custom
+    forms have no select box, so the form's description lists the numbered codes."""
+    codes = settings.all_contact_reasons
+    by_text = {code.lower(): code for code in codes}
+    chosen = []
+    for part in text.split(","):
+        part = part.strip()
+        if part.isdigit() and 1 <= int(part) <= len(codes):
+            chosen.append(codes[int(part) - 1])
+        elif part.lower() in by_text:
+            chosen.append(by_text[part.lower()])
+        elif part:
+            raise ValueError(f"Unknown contact reason {part!r}: use the numbers listed above.")
+    return list(dict.fromkeys(chosen))
+
+
+def _amend_form(role: Role, settings: Settings, workflow: WorkflowService) -> FormConfig:
+    async def amend(staff: StaffMember, data: Resolution) -> str:
+        reasons = _reasons_from(settings, data.contact_reasons)
         item = await workflow.amend(staff, data.request, data.resolution_note, reasons)
         return f"{item.ticket} is amended and goes back to review."
 
     return FormConfig(
         name="Amend resolution",
-        pydantic_model=resolution,
+        pydantic_model=Resolution,
         endpoint=_action(role, amend),
         description="Correct a processed request. An approval it had is voided, and whoever "
-        "amends it cannot approve it.",
+        f"amends it cannot approve it. {REQUEST_HELP} Contact reasons: {_reason_list(settings)}.",
     )
 
 
 def specialist_forms(settings: Settings, workflow: WorkflowService) -> list[FormConfig]:
-    resolution = _resolution_model(settings)
-
     async def claim(staff: StaffMember, data: ClaimNext) -> str:
-        kind = None if data.kind is KindChoice.ANY else Kind(data.kind.value)
+        kind = None if data.kind == "any" else _parse(Kind, data.kind)
         item = await workflow.claim_next(staff, kind)
         return f"{item.ticket} ({item.kind.value.replace('_', ' ')}) is yours and in progress."
 
     async def update(staff: StaffMember, data: UpdateStatus) -> str:
-        item = await workflow.step(staff, data.request, Transition(data.step.value))
+        item = await workflow.step(staff, data.request, _parse(Transition, data.step))
         return f"{item.ticket} is now {item.status.value.replace('_', ' ')}."
 
-    async def processed(staff: StaffMember, data: Any) -> str:
-        reasons = [r.value for r in (data.contact_reason, data.second_contact_reason) if r]
+    async def processed(staff: StaffMember, data: Resolution) -> str:
+        reasons = _reasons_from(settings, data.contact_reasons)
         item = await workflow.mark_processed(staff, data.request, data.resolution_note, reasons)
         return f"{item.ticket} is processed; a team lead reviews it next."
 
@@ -176,21 +178,25 @@ def specialist_forms(settings: Settings, workflow: WorkflowService) -> list[Form
             name="Claim next request",
             pydantic_model=ClaimNext,
             endpoint=_action(Role.SPECIALIST, claim),
-            description="Take the oldest unassigned request (optionally of one kind) and start it.",
+            description="Take the oldest unassigned request and start it. Kind: any, "
+            "iban_change or plan_change.",
         ),
         FormConfig(
             name="Update status",
             pydantic_model=UpdateStatus,
             endpoint=_action(Role.SPECIALIST, update),
-            description="Start, wait for the customer, resume, or rework a rejected request.",
+            description=f"{REQUEST_HELP} Step: start, wait_for_customer, resume, or rework "
+            "(a request a team lead sent back).",
         ),
         FormConfig(
             name="Mark processed",
-            pydantic_model=resolution,
+            pydantic_model=Resolution,
             endpoint=_action(Role.SPECIALIST, processed),
-            description="Record what you did and the contact reasons; it goes to review.",
+            description="Record what you did; it goes to a team lead for review. "
+            f"{REQUEST_HELP} Contact reasons, by number and comma-separated: "
+            f"{_reason_list(settings)}.",
         ),
-        _amend_form(Role.SPECIALIST, resolution, workflow),
+        _amend_form(Role.SPECIALIST, settings, workflow),
     ]
 
 
@@ -212,37 +218,38 @@ def lead_forms(settings: Settings, workflow: WorkflowService) -> list[FormConfig
             name="Assign request",
             pydantic_model=Assign,
             endpoint=_action(Role.TEAM_LEAD, assign),
-            description="Assign or reassign an open request to a specialist.",
+            description=f"Assign or reassign an open request to a specialist. {REQUEST_HELP}",
         ),
         FormConfig(
             name="Approve request",
             pydantic_model=Approve,
             endpoint=_action(Role.TEAM_LEAD, approve),
-            description="Approve processed work. You cannot approve work you processed yourself.",
+            description="Approve processed work from the review queue. You cannot approve work "
+            f"you processed yourself. {REQUEST_HELP}",
         ),
         FormConfig(
             name="Reject request",
             pydantic_model=Reject,
             endpoint=_action(Role.TEAM_LEAD, reject),
-            description="Send processed work back to its specialist with a comment.",
+            description="Send processed work back to its specialist with a comment. "
+            f"{REQUEST_HELP}",
         ),
-        _amend_form(Role.TEAM_LEAD, _resolution_model(settings), workflow),
+        _amend_form(Role.TEAM_LEAD, settings, workflow),
     ]
 
 
 def admin_forms() -> list[FormConfig]:
     async def create(staff: StaffMember, data: NewStaff) -> str:
-        account = await staff_accounts.create_staff(
-            data.username, data.email, data.role, staff.actor
-        )
+        role = _parse(Role, data.role)
+        account = await staff_accounts.create_staff(data.username, data.email, role, staff.actor)
         return (
             f"Created {account.username} ({account.role.value}). Temporary password, shown once: "
             f"{account.password} — they set up their authenticator at first sign-in."
         )
 
     async def set_role(staff: StaffMember, data: StaffRole) -> str:
-        await staff_accounts.set_role(data.username, data.role, staff.actor)
-        return f"{data.username} is now {data.role.value}; their sessions were ended."
+        await staff_accounts.set_role(data.username, _parse(Role, data.role), staff.actor)
+        return f"{data.username} is now {data.role}; their sessions were ended."
 
     async def deactivate(staff: StaffMember, data: Username) -> str:
         ended = await staff_accounts.deactivate(data.username, staff.actor)
@@ -260,7 +267,7 @@ def admin_forms() -> list[FormConfig]:
         try:
             scopes = [Scope(part.strip()) for part in data.scopes.split(",") if part.strip()]
         except ValueError:
-            raise ValueError("Unknown scope; use the names listed under the field.") from None
+            raise ValueError(f"Unknown scope; the scopes are: {SCOPES}.") from None
         expires = timedelta(days=data.expires_in_days) if data.expires_in_days else None
         issued = await issue_key(data.name, scopes, expires_in=expires, actor=staff.actor)
         return f"API key for {issued.name}, shown once — copy it now: {issued.secret}"
@@ -270,12 +277,12 @@ def admin_forms() -> list[FormConfig]:
         return f"Key {data.prefix} is revoked."
 
     forms: list[tuple[str, type[BaseModel], Callable[[StaffMember, Any], Awaitable[str]], str]] = [
-        ("Create staff account", NewStaff, create, "A temporary password is shown once."),
-        ("Change role", StaffRole, set_role, "Ends the account's sessions."),
+        ("Create staff account", NewStaff, create, f"A temporary password is shown once. {ROLES}"),
+        ("Change role", StaffRole, set_role, f"Ends the account's sessions. {ROLES}"),
         ("Deactivate staff account", Username, deactivate, "Ends every session at once."),
         ("Unlock staff account", Username, unlock, "After a lockout."),
         ("Reset MFA", Username, reset_mfa, "For a lost phone: enrol again at next sign-in."),
-        ("Create API key", NewApiKey, new_key, "The key is shown once."),
+        ("Create API key", NewApiKey, new_key, f"The key is shown once. Scopes: {SCOPES}."),
         ("Revoke API key", RevokeApiKey, revoke, "Takes effect at once."),
     ]
     return [

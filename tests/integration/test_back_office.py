@@ -12,7 +12,7 @@ from litestar import Litestar
 
 from gateway.db.connection import fetch
 from gateway.staff.roles import Role
-from tests.integration.conftest import auth
+from tests.database import auth
 from tests.integration.staff import Staff, enrol
 from tests.payloads import VALID_IBAN_COMPACT, iban_change, plan_change
 
@@ -44,7 +44,7 @@ async def process(
 ) -> httpx.Response:
     return await specialist.form(
         "mark-processed",
-        {"request": request, "resolution_note": note, "contact_reason": BANK_REASON},
+        {"request": request, "resolution_note": note, "contact_reasons": BANK_REASON},
     )
 
 
@@ -71,8 +71,10 @@ async def test_a_specialist_claims_processes_and_a_lead_approves(
     assert row["account_holder"] == "Atelier Lumière SARL"
     assert row["collection_in_flight"] == "not checked yet"
 
-    done = await process(sam, "zendesk #1001")
+    done = await process(sam, "zendesk #1001", reasons="1")  # by its number in the list
     assert done.status_code == 200, done.text
+    reasons = await fetch("SELECT resolution_reasons FROM change_requests")
+    assert reasons[0]["resolution_reasons"] == [BANK_REASON]
     [review] = await lee.rows("review_queue")
     assert review["processed_by"] == "sam" and review["ticket"] == "zendesk #1001"
 
@@ -167,7 +169,7 @@ async def test_the_maker_cannot_approve_their_own_work(
         {
             "request": filed["id"],
             "resolution_note": "Also closed the old mandate",
-            "contact_reason": BANK_REASON,
+            "contact_reasons": BANK_REASON,
         },
     )
     assert amended.status_code == 200, amended.text
@@ -200,7 +202,7 @@ async def test_a_specialist_amending_approved_work_sends_it_back_to_review(
         {
             "request": filed["id"],
             "resolution_note": "Corrected the note",
-            "contact_reason": BANK_REASON,
+            "contact_reasons": BANK_REASON,
         },
     )
     assert amended.status_code == 200, amended.text
@@ -243,7 +245,7 @@ async def test_illegal_steps_are_refused_with_a_clear_message(
     assert "No active specialist" in to_lead.json()["custom_form_error"]
     unknown_reason = await sam.form(
         "mark-processed",
-        {"request": filed["id"], "resolution_note": "x" * 5, "contact_reason": "Made up"},
+        {"request": filed["id"], "resolution_note": "x" * 5, "contact_reasons": "Made up"},
     )
     assert unknown_reason.status_code == 422
     assert await status_of(filed["id"]) == "assigned"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from gateway.db.connection import fetch
-from tests.integration.conftest import auth
+from tests.database import auth
 from tests.payloads import VALID_IBAN_COMPACT, iban_change, plan_change, with_change
 
 Client = httpx.AsyncClient

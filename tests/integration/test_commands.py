@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from tests.integration.conftest import _free_port
+from tests.database import _free_port
 
 
 def _environment(data_dir: Path, **extra: str) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.integration.conftest import auth
+from tests.database import auth
 
 
 async def test_request_id_is_accepted_and_returned(http: httpx.AsyncClient) -> None:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from gateway.db.connection import fetch
-from tests.integration.conftest import auth, issue_test_key
+from tests.database import auth, issue_test_key
 from tests.payloads import iban_change
 
 URL = "/v1/change-requests"

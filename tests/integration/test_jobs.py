@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from gateway.db.connection import fetch
-from tests.integration.conftest import auth
+from tests.database import auth
 from tests.payloads import iban_change
 
 

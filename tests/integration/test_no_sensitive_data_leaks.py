@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schwifty import IBAN
 
-from tests.integration.conftest import LiveServer, auth
+from tests.database import LiveServer, auth
 from tests.payloads import iban_change, with_change
 from tests.strategies import card_numbers, ibans
 

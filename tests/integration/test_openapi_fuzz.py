@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.conftest import LiveServer, auth
+from tests.database import LiveServer, auth
 
 
 def test_api_answers_every_generated_request_as_documented(

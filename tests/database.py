@@ -1,0 +1,184 @@
+"""A fresh PostgreSQL database per run, the app over HTTP, and a clean slate per test.
+
+With DATABASE_URL set (CI points it at the machine's PostgreSQL 15) the run creates its own
+database on that server and drops it at the end; without it, an embedded server in a temporary
+folder is used, exactly as `make run` would.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from litestar import Litestar
+
+from gateway.db.server import create_database_if_missing, start_embedded_server, with_database
+from settings import get_settings, reset_settings
+
+TABLES = (
+    "change_requests",
+    "idempotency_keys",
+    "api_keys",
+    "audit_records",
+    "staff_users",
+    "staff_sessions",
+    "staff_recovery_codes",
+    "staff_login_challenges",
+    "procrastinate_jobs",
+    "procrastinate_events",
+    "procrastinate_periodic_defers",
+)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    given = os.environ.get("DATABASE_URL")
+    if given:
+        yield given
+        return
+    yield start_embedded_server(Path(tempfile.mkdtemp(prefix="bg-test-pg-")))
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_url: str) -> AsyncIterator[str]:
+    name = f"bg_test_{secrets.token_hex(4)}"
+    await create_database_if_missing(server_url, name)
+    url = with_database(server_url, name)
+    os.environ["DATABASE_URL"] = url
+    reset_settings()
+    from gateway.db.connection import close_pool, start_pool
+    from gateway.db.migrate import migrate
+
+    # One pool for the whole run, on the test loop: the app below runs on this loop too.
+    await start_pool(10)
+    await migrate()
+    yield url
+    await close_pool()
+    connection = await asyncpg.connect(server_url)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str) -> Litestar:
+    from gateway.app import create_app
+    from gateway.log import configure_logging
+
+    configure_logging("INFO", "json")
+    return create_app(get_settings())
+
+
+@pytest.fixture(scope="session")
+async def http(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over in-process HTTP, on the test's own event loop (Litestar's AsyncTestClient
+    runs the app in a thread of its own, where the test's database pool can't follow)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        yield client
+
+
+@pytest.fixture
+async def clean(http: httpx.AsyncClient) -> None:
+    """Empty every table before a test. The audit table refuses TRUNCATE to the application,
+    so the test session switches its triggers off for this statement only."""
+    from gateway.db.connection import engine
+
+    async with engine().transaction():
+        await engine().run_ddl("SET LOCAL session_replication_role = replica")
+        await engine().run_ddl(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+
+
+@pytest.fixture
+async def api_key() -> str:
+    return await issue_test_key()
+
+
+async def issue_test_key(scopes: list[str] | None = None, **options: Any) -> str:
+    from audit.entry import SYSTEM
+    from gateway.api_keys.scopes import ALL_SCOPES, Scope
+    from gateway.api_keys.service import issue_key
+
+    chosen = [Scope(s) for s in scopes] if scopes is not None else list(ALL_SCOPES)
+    issued = await issue_key("test-tool", chosen, actor=SYSTEM, **options)
+    return issued.secret
+
+
+def auth(key: str, idempotency_key: str | None = None) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {key}"}
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
+    return headers
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    base_url: str
+    log_path: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The real server (`billing-gateway serve`) on a loopback port, logging JSON to a file."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("live") / "server.log"
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "BG_LOG_LEVEL": "DEBUG",
+        "BG_LOG_FORMAT": "json",
+    }
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "serve", "--port", str(port)],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError(f"the server did not start:\n{log_path.read_text()}")
+    yield LiveServer(base_url, log_path)
+    process.terminate()
+    process.wait(timeout=15)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Iterator[None]:
+    """600,000 PBKDF2 rounds per staff password is right in production and slow in a test run;
+    the login code reads the round count from each stored hash, so both paths are the same."""
+    from gateway.staff.tables import StaffUser
+
+    rounds = StaffUser._pbkdf2_iteration_count
+    StaffUser._pbkdf2_iteration_count = 1_000
+    yield
+    StaffUser._pbkdf2_iteration_count = rounds
