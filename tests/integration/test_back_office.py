@@ -39,12 +39,14 @@ async def claim(specialist: Staff, kind: str = "any") -> str:
     return str(answer.json()["custom_form_success"])
 
 
-async def process(
-    specialist: Staff, request: str, note: str = "Done in both consoles"
-) -> httpx.Response:
+async def process(specialist: Staff, request: str, reasons: str = BANK_REASON) -> httpx.Response:
     return await specialist.form(
         "mark-processed",
-        {"request": request, "resolution_note": note, "contact_reasons": BANK_REASON},
+        {
+            "request": request,
+            "resolution_note": "Done in both consoles",
+            "contact_reasons": reasons,
+        },
     )
 
 
