@@ -6,7 +6,7 @@ APP_STAMP := $(VENV)/.installed-app
 DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format typecheck pytest bench clean
+.PHONY: help run test lint format typecheck pytest bench screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,6 +45,10 @@ pytest: $(DEV_STAMP) ## the test suite (unit, integration, contract, browser)
 
 bench: $(DEV_STAMP) ## performance figures side by side (see bench/README.md)
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/back_office.py
+
+screenshots: $(DEV_STAMP) ## refresh docs/screenshots from the browser tests (needs Chromium)
+	BG_SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest tests/browser
 
 clean: ## remove the virtual environment and the sandbox data (database, keys)
-	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .data .artifacts .mypy_cache .ruff_cache .pytest_cache .hypothesis
