@@ -162,8 +162,15 @@ async def test_a_specialist_opening_another_specialists_request_by_url_gets_noth
     await WorkflowService(get_settings()).claim_next(sam)
 
     await sign_in_first_time(page, live_server, "sasha")
+    answers: list[int] = []
+    page.on(
+        "response",
+        lambda response: answers.append(response.status) if theirs["id"] in response.url else None,
+    )
     await page.goto(f"{live_server.base_url}/specialist/#/my_queue/{theirs['id']}")
+    await page.reload()  # boot the app at that address, as a pasted link would
     await page.wait_for_load_state("networkidle")
+    assert answers and set(answers) == {404}, answers
     await screenshot(page, "13-other-specialists-request")
     content = await page.content()
     assert "Atelier" not in content and "DE****3000" not in content
