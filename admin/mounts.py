@@ -45,13 +45,14 @@ def _tables(role: Role) -> list[TableConfig]:
                     queue.assigned_at,
                     queue.created_at,
                 ],
-                visible_filters=[queue.ticket, queue.kind, queue.status, queue.company_name],
+                visible_filters=[queue.ticket_id, queue.kind, queue.status],
                 link_column=queue.ticket,
                 order_by=[OrderBy(column=queue.created_at, ascending=True)],
             )
         ]
     if role is Role.TEAM_LEAD:
         requests, triage, review = screens.AllRequests, screens.Triage, screens.ReviewQueue
+        names = screens.StaffNames
         return [
             TableConfig(
                 triage,
@@ -59,7 +60,7 @@ def _tables(role: Role) -> list[TableConfig]:
                     triage.ticket,
                     triage.kind,
                     triage.status,
-                    triage.assignee,
+                    triage.assignee_id,
                     triage.unassigned,
                     triage.stale,
                     triage.expired,
@@ -67,9 +68,10 @@ def _tables(role: Role) -> list[TableConfig]:
                     triage.created_at,
                 ],
                 visible_filters=[
+                    triage.ticket_id,
                     triage.kind,
                     triage.status,
-                    triage.assignee,
+                    triage.assignee_id,
                     triage.unassigned,
                     triage.stale,
                     triage.expired,
@@ -83,11 +85,12 @@ def _tables(role: Role) -> list[TableConfig]:
                 visible_columns=[
                     review.ticket,
                     review.kind,
-                    review.processed_by,
+                    review.processed_by_id,
                     review.processed_at,
                     review.resolution_note,
                     review.company_name,
                 ],
+                visible_filters=[review.ticket_id, review.kind, review.processed_by_id],
                 link_column=review.ticket,
                 order_by=[OrderBy(column=review.processed_at, ascending=True)],
             ),
@@ -97,24 +100,25 @@ def _tables(role: Role) -> list[TableConfig]:
                     requests.ticket,
                     requests.kind,
                     requests.status,
-                    requests.assignee,
+                    requests.assignee_id,
                     requests.company_name,
-                    requests.processed_by,
-                    requests.reviewed_by,
+                    requests.processed_by_id,
+                    requests.reviewed_by_id,
                     requests.created_at,
                 ],
                 visible_filters=[
-                    requests.ticket,
+                    requests.ticket_id,
                     requests.kind,
                     requests.status,
-                    requests.assignee,
-                    requests.company_name,
-                    requests.processed_by,
-                    requests.reviewed_by,
+                    requests.assignee_id,
+                    requests.processed_by_id,
+                    requests.reviewed_by_id,
                 ],
                 link_column=requests.ticket,
                 order_by=_NEWEST_FIRST,
             ),
+            # The staff a lead assigns to and sees as makers and checkers: names and roles only.
+            TableConfig(names, link_column=names.username, exclude_visible_columns=[names.id]),
         ]
     staff, keys = screens.StaffAccounts, screens.ApiKeyList
     return [

@@ -1,16 +1,50 @@
 """The back office's screens: Piccolo tables over the read-model views of the migrations.
 
 Each view holds only what its screen may show: masked IBANs, no secrets, no password hashes.
-Staff are named by username, never by a foreign key, so piccolo-admin offers no related table.
+Staff appear through `StaffNames` (id, username, role), the one related table a lead's screens
+link to.
 """
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, Boolean, Date, Integer, Text, Timestamptz, Varchar
+from typing import Any
+
+from piccolo.columns import UUID, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.base import Column
+from piccolo.columns.readable import Readable
 from piccolo.table import Table
 
 from gateway.change_requests.states import Kind, Status
 from gateway.staff.roles import Role
+
+
+class Exact(Column):
+    """Text that filters by equality: piccolo-api filters Varchar and Text with ILIKE '%x%',
+    which no index can serve; statuses, kinds and ticket ids are matched whole."""
+
+    value_type = str
+
+    def __init__(self, choices: Any = None, **kwargs: Any) -> None:
+        super().__init__(choices=choices, **kwargs)
+
+    @property
+    def column_type(self) -> str:
+        return "VARCHAR"
+
+
+class StaffNames(Table, tablename="staff_names"):
+    id = Integer(primary_key=True)
+    username = Varchar()
+    role = Exact(choices=Role)
+    active = Boolean()
+
+    @classmethod
+    def get_readable(cls) -> Readable:
+        return Readable(template="%s", columns=[cls.username])
+
+
+def staff(help_text: str | None = None) -> ForeignKey[StaffNames]:
+    return ForeignKey(references=StaffNames, null=True, help_text=help_text)
 
 
 class MyQueue(Table, tablename="my_queue"):
@@ -18,8 +52,9 @@ class MyQueue(Table, tablename="my_queue"):
 
     id = UUID(primary_key=True)
     ticket = Varchar()
-    kind = Varchar(choices=Kind)
-    status = Varchar(choices=Status)
+    ticket_id = Exact(help_text="The ticket's number in the ticket tool, matched whole.")
+    kind = Exact(choices=Kind)
+    status = Exact(choices=Status)
     company_name = Varchar()
     zuora_account_id = Varchar()
     stripe_customer_id = Varchar()
@@ -48,17 +83,18 @@ class MyQueue(Table, tablename="my_queue"):
 class AllRequests(Table, tablename="all_requests"):
     id = UUID(primary_key=True)
     ticket = Varchar()
-    kind = Varchar(choices=Kind)
-    status = Varchar(choices=Status)
-    assignee = Varchar()
+    ticket_id = Exact(help_text="The ticket's number in the ticket tool, matched whole.")
+    kind = Exact(choices=Kind)
+    status = Exact(choices=Status)
+    assignee_id = staff()
     company_name = Varchar()
     iban = Varchar()
     target_tier = Varchar()
     contact_reasons = Text()
-    processed_by = Varchar()
+    processed_by_id = staff("Who processed it: the maker.")
     processed_at = Timestamptz(null=True)
     resolution_note = Text()
-    reviewed_by = Varchar()
+    reviewed_by_id = staff("Who approved or rejected it: the checker.")
     reviewed_at = Timestamptz(null=True)
     review_comment = Text()
     created_at = Timestamptz()
@@ -70,9 +106,10 @@ class Triage(Table, tablename="triage"):
 
     id = UUID(primary_key=True)
     ticket = Varchar()
-    kind = Varchar(choices=Kind)
-    status = Varchar(choices=Status)
-    assignee = Varchar()
+    ticket_id = Exact(help_text="The ticket's number in the ticket tool, matched whole.")
+    kind = Exact(choices=Kind)
+    status = Exact(choices=Status)
+    assignee_id = staff()
     unassigned = Boolean()
     stale = Boolean(help_text="Assigned, with no progress for longer than the stale limit.")
     expired = Boolean(help_text="Past the SLA, or waiting on the customer for too long.")
@@ -86,8 +123,9 @@ class Triage(Table, tablename="triage"):
 class ReviewQueue(Table, tablename="review_queue"):
     id = UUID(primary_key=True)
     ticket = Varchar()
-    kind = Varchar(choices=Kind)
-    processed_by = Varchar()
+    ticket_id = Exact(help_text="The ticket's number in the ticket tool, matched whole.")
+    kind = Exact(choices=Kind)
+    processed_by_id = staff("Who processed it: the maker.")
     processed_at = Timestamptz()
     resolution_note = Text()
     resolution_reasons = Text()
@@ -101,7 +139,7 @@ class StaffAccounts(Table, tablename="staff_accounts"):
     id = Integer(primary_key=True)
     username = Varchar()
     email = Varchar()
-    role = Varchar(choices=Role)
+    role = Exact(choices=Role)
     active = Boolean()
     mfa_enrolled = Boolean()
     locked = Boolean()

@@ -67,9 +67,15 @@ async def sign_in_first_time(
     ).to_be_visible()
 
 
+async def open_fresh(page: Page, url: str) -> None:
+    """Load the app at `url` as a pasted link would (a hash change alone keeps the old screen,
+    and a form keeps showing its last result)."""
+    await page.goto("about:blank")
+    await page.goto(url)
+
+
 async def submit_form(page: Page, server: LiveServer, mount: str, slug: str, **fields: str) -> None:
-    await page.goto(f"{server.base_url}/{mount}/#/forms/{slug}")
-    await page.reload()  # a form shows its last result until the page is loaded again
+    await open_fresh(page, f"{server.base_url}/{mount}/#/forms/{slug}")
     for name, value in fields.items():
         await page.fill(f"[name={name}]", value)
     await page.locator("[data-uitest=submit_custom_form_button]").click()
@@ -167,8 +173,7 @@ async def test_a_specialist_opening_another_specialists_request_by_url_gets_noth
         "response",
         lambda response: answers.append(response.status) if theirs["id"] in response.url else None,
     )
-    await page.goto(f"{live_server.base_url}/specialist/#/my_queue/{theirs['id']}")
-    await page.reload()  # boot the app at that address, as a pasted link would
+    await open_fresh(page, f"{live_server.base_url}/specialist/#/my_queue/{theirs['id']}")
     await page.wait_for_load_state("networkidle")
     assert answers and set(answers) == {404}, answers
     await screenshot(page, "13-other-specialists-request")

@@ -72,6 +72,7 @@ class Staff:
         )
 
     async def rows(self, table: str, **params: Any) -> list[dict[str, Any]]:
+        params = {"__readable": "true", **params}  # as the browser app asks
         response = await self.get(f"/{self.mount}/api/tables/{table}/", **params)
         assert response.status_code == 200, response.text
         rows: list[dict[str, Any]] = response.json()["rows"]

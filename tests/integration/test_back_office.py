@@ -78,7 +78,7 @@ async def test_a_specialist_claims_processes_and_a_lead_approves(
     reasons = await fetch("SELECT resolution_reasons FROM change_requests")
     assert reasons[0]["resolution_reasons"] == [BANK_REASON]
     [review] = await lee.rows("review_queue")
-    assert review["processed_by"] == "sam" and review["ticket"] == "zendesk #1001"
+    assert review["processed_by_id_readable"] == "sam" and review["ticket"] == "zendesk #1001"
 
     approved = await lee.form("approve-request", {"request": filed["id"]})
     assert approved.status_code == 200, approved.text
@@ -117,7 +117,8 @@ async def test_a_specialist_sees_only_their_own_requests_through_every_endpoint(
     assert ids.json() == {}
     assert list((await sasha.get(f"{table}/ids/")).json()) == [mine["id"]]
     # Filters cannot widen the view: asking for the other ticket finds nothing.
-    assert await sasha.rows("my_queue", ticket="2001") == []
+    assert await sasha.rows("my_queue", ticket_id="2001") == []
+    assert [row["id"] for row in await sasha.rows("my_queue", ticket_id="2002")] == [mine["id"]]
     assert await sasha.rows("my_queue", __visible_fields="id,ticket", kind="iban_change") == []
     # Opening the other specialist's request by URL gets nothing.
     by_url = await sasha.get(f"{table}/{theirs['id']}/")
