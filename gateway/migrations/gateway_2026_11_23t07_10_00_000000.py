@@ -2,6 +2,8 @@
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
+from gateway.db.raw_migration import sql_migration
+
 ID = "2026-11-23T07:10:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "constraints, indexes and the append-only audit trigger"
@@ -33,13 +35,4 @@ FORWARDS = [
 
 
 async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="gateway", description=DESCRIPTION)
-
-    async def run() -> None:
-        from gateway.db.connection import engine
-
-        for statement in FORWARDS:
-            await engine().run_ddl(statement)
-
-    manager.add_raw(run)
-    return manager
+    return sql_migration(ID, DESCRIPTION, FORWARDS)

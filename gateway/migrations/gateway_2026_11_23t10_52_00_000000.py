@@ -8,6 +8,8 @@ guard sets for each request (no setting, no rows). Triage thresholds arrive the 
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
+from gateway.db.raw_migration import sql_migration
+
 ID = "2026-11-23T10:52:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "back-office views and queue indexes"
@@ -115,13 +117,4 @@ FORWARDS = [
 
 
 async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="gateway", description=DESCRIPTION)
-
-    async def run() -> None:
-        from gateway.db.connection import engine
-
-        for statement in FORWARDS:
-            await engine().run_ddl(statement)
-
-    manager.add_raw(run)
-    return manager
+    return sql_migration(ID, DESCRIPTION, FORWARDS)

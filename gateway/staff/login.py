@@ -23,6 +23,7 @@ from gateway.crypto import Cipher
 from gateway.db.connection import fetch, transaction
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
+from gateway.staff.sessions import StaffSessions
 from gateway.staff.tables import StaffUser
 from settings import Settings
 
@@ -82,8 +83,8 @@ class StaffLogin:
     def __init__(self, settings: Settings, cipher: Cipher) -> None:
         self._settings = settings
         self._cipher = cipher
-        self._idle = timedelta(minutes=settings.staff_idle_minutes)
         self._absolute = timedelta(hours=settings.staff_session_hours)
+        self.sessions = StaffSessions(settings)
 
     # -- step 1: password ------------------------------------------------------------------
 
@@ -255,56 +256,18 @@ class StaffLogin:
     def _hash(self, value: str, purpose: str) -> str:
         return self._cipher.keyed_hash(value, purpose=f"staff.{purpose}")
 
-    # -- sessions ----------------------------------------------------------------------------
+    # -- sessions (see gateway.staff.sessions) ----------------------------------------------
 
     async def _open_session(self, user_id: int) -> str:
-        # piccolo-api's session rows hold naive local times; keep to its convention.
-        now = datetime.now()
-        token = secrets.token_urlsafe(32)
-        await fetch(
-            "INSERT INTO staff_sessions (token, user_id, expiry_date, max_expiry_date,"
-            " created_at, last_seen_at) VALUES ($1, $2, $3, $4, now(), now())",
-            token,
-            user_id,
-            now + self._idle,
-            now + self._absolute,
-        )
-        return token
+        return await self.sessions.open(user_id)
 
     async def resolve_session(self, token: str) -> StaffMember | None:
-        """The staff member of a live session, which this request keeps alive; else None."""
-        rows = await fetch(
-            "SELECT s.id AS session_id, s.expiry_date, s.max_expiry_date, u.id, u.username,"
-            " u.role FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id"
-            " WHERE s.token = $1 AND u.active AND u.totp_secret IS NOT NULL",
-            token,
-        )
-        if not rows:
-            return None
-        row, now = rows[0], datetime.now()
-        if row["expiry_date"] <= now or row["max_expiry_date"] <= now:
-            await fetch("DELETE FROM staff_sessions WHERE id = $1", row["session_id"])
-            return None
-        # Slide the idle limit, writing at most about once a minute.
-        if row["expiry_date"] - now < self._idle - timedelta(minutes=1):
-            await fetch(
-                "UPDATE staff_sessions SET expiry_date = LEAST($2::timestamp, max_expiry_date),"
-                " last_seen_at = now() WHERE id = $1",
-                row["session_id"],
-                now + self._idle,
-            )
-        return StaffMember(row["id"], row["username"], Role(row["role"]))
+        return await self.sessions.resolve(token)
 
     async def end_session(self, token: str) -> StaffMember | None:
-        rows = await fetch(
-            "DELETE FROM staff_sessions s USING staff_users u WHERE s.token = $1"
-            " AND u.id = s.user_id RETURNING u.id, u.username, u.role",
-            token,
-        )
-        if not rows:
-            return None
-        staff = StaffMember(rows[0]["id"], rows[0]["username"], Role(rows[0]["role"]))
-        await append(_audit("staff.logout.succeeded", staff.username))
+        staff = await self.sessions.end(token)
+        if staff is not None:
+            await append(_audit("staff.logout.succeeded", staff.username))
         return staff
 
 
