@@ -67,17 +67,17 @@ FORWARDS = [
     # the 15 rows on screen only, and filters on them use the indexed id.
     f"""
     CREATE VIEW all_requests AS
-    SELECT r.id, {_TICKET} AS ticket, r.ticket_id, r.kind, r.status, r.assignee_id,
+    SELECT r.id, {_TICKET} AS ticket, r.ticket_id, r.kind, r.status, r.assignee_id AS assignee,
            r.company_name, r.details->>'iban_masked' AS iban,
            r.details->'target_tier'->>'name' AS target_tier,
            array_to_string(r.contact_reasons, '; ') AS contact_reasons,
-           r.processed_by_id, r.processed_at, r.resolution_note,
-           r.reviewed_by_id, r.reviewed_at, r.review_comment, r.created_at, r.progress_at
+           r.processed_by_id AS processed_by, r.processed_at, r.resolution_note,
+           r.reviewed_by_id AS reviewed_by, r.reviewed_at, r.review_comment, r.created_at, r.progress_at
       FROM change_requests r
     """,
     f"""
     CREATE VIEW triage AS
-    SELECT r.id, {_TICKET} AS ticket, r.ticket_id, r.kind, r.status, r.assignee_id,
+    SELECT r.id, {_TICKET} AS ticket, r.ticket_id, r.kind, r.status, r.assignee_id AS assignee,
            r.assignee_id IS NULL AS unassigned, {_STALE} AS stale, {_EXPIRED} AS expired,
            NOT r.contact_reasons_fit_kind AS reasons_mismatch,
            array_to_string(r.contact_reasons, '; ') AS contact_reasons,
@@ -88,7 +88,7 @@ FORWARDS = [
     """,
     f"""
     CREATE VIEW review_queue AS
-    SELECT r.id, {_TICKET} AS ticket, r.ticket_id, r.kind, r.processed_by_id, r.processed_at,
+    SELECT r.id, {_TICKET} AS ticket, r.ticket_id, r.kind, r.processed_by_id AS processed_by, r.processed_at,
            r.resolution_note, array_to_string(r.resolution_reasons, '; ') AS resolution_reasons,
            r.company_name, r.details->>'iban_masked' AS iban,
            r.details->'target_tier'->>'name' AS target_tier, r.created_at

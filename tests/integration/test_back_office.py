@@ -78,7 +78,7 @@ async def test_a_specialist_claims_processes_and_a_lead_approves(
     reasons = await fetch("SELECT resolution_reasons FROM change_requests")
     assert reasons[0]["resolution_reasons"] == [BANK_REASON]
     [review] = await lee.rows("review_queue")
-    assert review["processed_by_id_readable"] == "sam" and review["ticket"] == "zendesk #1001"
+    assert review["processed_by_readable"] == "sam" and review["ticket"] == "zendesk #1001"
 
     approved = await lee.form("approve-request", {"request": filed["id"]})
     assert approved.status_code == 200, approved.text
