@@ -259,6 +259,10 @@ def admin_forms() -> list[FormConfig]:
         await staff_accounts.unlock(data.username, staff.actor)
         return f"{data.username} is unlocked."
 
+    async def reset_password(staff: StaffMember, data: Username) -> str:
+        password = await staff_accounts.reset_password(data.username, staff.actor)
+        return f"New temporary password for {data.username}, shown once: {password}"
+
     async def reset_mfa(staff: StaffMember, data: Username) -> str:
         await staff_accounts.reset_mfa(data.username, staff.actor)
         return f"{data.username} sets up a new authenticator at their next sign-in."
@@ -281,6 +285,7 @@ def admin_forms() -> list[FormConfig]:
         ("Change role", StaffRole, set_role, f"Ends the account's sessions. {ROLES}"),
         ("Deactivate staff account", Username, deactivate, "Ends every session at once."),
         ("Unlock staff account", Username, unlock, "After a lockout."),
+        ("Reset password", Username, reset_password, "Shown once; ends the account's sessions."),
         ("Reset MFA", Username, reset_mfa, "For a lost phone: enrol again at next sign-in."),
         ("Create API key", NewApiKey, new_key, f"The key is shown once. Scopes: {SCOPES}."),
         ("Revoke API key", RevokeApiKey, revoke, "Takes effect at once."),

@@ -91,6 +91,15 @@ def user_reset_mfa(username: str) -> None:
     typer.echo(f"{username} sets up a new authenticator at the next sign-in")
 
 
+@users_cli.command("reset-password")
+def user_reset_password(username: str) -> None:
+    """Give the account a new temporary password, printed this once; its sessions end."""
+    from gateway.staff.service import reset_password
+
+    password = _as_operator(lambda actor: reset_password(username, actor))
+    typer.echo(f"new temporary password for {username}, shown once:\n{password}")
+
+
 @users_cli.command("list")
 def user_list() -> None:
     """Accounts, roles and state. Never passwords or secrets."""

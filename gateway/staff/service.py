@@ -115,6 +115,18 @@ async def reset_mfa(username: str, actor: Actor) -> None:
         await _audit(actor, "staff.mfa.reset", username)
 
 
+async def reset_password(username: str, actor: Actor) -> str:
+    """A new temporary password, returned once; the account's sessions end."""
+    password = generate_password()
+    hashed = await to_thread.run_sync(StaffUser.hash_password, password)
+    async with transaction():
+        before = await _locked(username)
+        await fetch("UPDATE staff_users SET password = $2 WHERE id = $1", before["id"], hashed)
+        await fetch("DELETE FROM staff_sessions WHERE user_id = $1", before["id"])
+        await _audit(actor, "staff.password.reset", username)
+    return password
+
+
 async def _locked(username: str) -> dict[str, object]:
     rows = await fetch(
         "SELECT id, role, active FROM staff_users WHERE username = $1 FOR UPDATE",

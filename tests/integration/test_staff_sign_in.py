@@ -247,3 +247,14 @@ async def test_admin_creates_accounts_and_keys_whose_secrets_show_once(app: Lite
     assert settings_page.status_code == 200
     assert "BG_HASH_KEY" in settings_page.text
     assert "<td>set</td>" in settings_page.text or "<td>not set</td>" in settings_page.text
+
+
+async def test_an_admin_resets_a_forgotten_password(app: Litestar) -> None:
+    ada = await enrol(app, "ada", Role.ADMIN)
+    sam = await enrol(app, "sam", Role.SPECIALIST)
+    reset = await ada.form("reset-password", {"username": "sam"})
+    password = reset.json()["custom_form_success"].split("shown once: ")[1]
+    assert (await sam.get("/specialist/api/user/")).status_code == 401
+    assert (await submit_password(browser(app), "sam", PASSWORD)).status_code == 401
+    assert (await submit_password(browser(app), "sam", password)).status_code == 303
+    assert "staff.password.reset" in await actions_for("sam")
