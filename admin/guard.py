@@ -49,9 +49,18 @@ _BACK_TO_SIGN_IN = (
 )
 
 
+# Every table is read-only (changes go through the forms), so its add, save and delete buttons
+# would only ever answer "read-only": hide them.
+_READ_ONLY_STYLE = (
+    '<style>[data-uitest=create_button],[data-uitest=save_button],a.button[href$="/add"],'
+    "[data-uitest=delete_row_button]{display:none!important}</style>"
+)
+
+
 def _index_html() -> bytes:
     index = Path(piccolo_admin.__file__).parent / "dist" / "index.html"
-    return index.read_text().replace("</head>", f"{_BACK_TO_SIGN_IN}</head>").encode()
+    extra = _BACK_TO_SIGN_IN + _READ_ONLY_STYLE
+    return index.read_text().replace("</head>", f"{extra}</head>").encode()
 
 
 def _cookies(scope: Scope) -> dict[str, str]:
