@@ -105,6 +105,9 @@ class RoleGuard:
         self.index = _index_html()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":  # piccolo-admin has none; nothing gets past unchecked
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

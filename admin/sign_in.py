@@ -15,6 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import CookieParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from admin.throttle import SignInThrottle
 from gateway.staff.login import EnrolmentNeeded, Refused, SignedIn, StaffLogin
 from gateway.staff.roles import MOUNT_OF_ROLE
 from settings import Settings
@@ -64,6 +65,13 @@ def _enrolment_page(
     )
 
 
+TOO_MANY = "Too many sign-in attempts from this address; wait a minute and try again."
+
+
+def _address(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 class SignInController(Controller):
     path = "/staff"
     include_in_schema = False
@@ -82,8 +90,15 @@ class SignInController(Controller):
 
     @post("/login", status_code=303)
     async def check_password(
-        self, data: Form, settings: NamedDependency[Settings], login: NamedDependency[StaffLogin]
+        self,
+        request: Request[Any, Any, Any],
+        data: Form,
+        settings: NamedDependency[Settings],
+        login: NamedDependency[StaffLogin],
+        throttle: NamedDependency[SignInThrottle],
     ) -> Template | Redirect:
+        if not await throttle.allow(_address(request)):
+            return _page("login", settings, status_code=429, error=TOO_MANY)
         outcome = await login.check_password(data.get("username", ""), data.get("password", ""))
         if isinstance(outcome, Refused):
             return _page("login", settings, status_code=401, error=outcome.message)
@@ -107,11 +122,15 @@ class SignInController(Controller):
     @post("/code", status_code=303)
     async def check_code(
         self,
+        request: Request[Any, Any, Any],
+        throttle: NamedDependency[SignInThrottle],
         data: Form,
         settings: NamedDependency[Settings],
         login: NamedDependency[StaffLogin],
         challenge: Annotated[str | None, CookieParameter(name=CHALLENGE_COOKIE)] = None,
     ) -> Template | Redirect:
+        if not await throttle.allow(_address(request)):
+            return _page("code", settings, status_code=429, error=TOO_MANY)
         step = await login.challenge_state(challenge) if challenge else None
         if challenge is None or step is None:
             return Redirect("/staff/login", status_code=303)

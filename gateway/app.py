@@ -24,6 +24,7 @@ import gateway.db  # noqa: F401  (points Piccolo at our engine before any table 
 from admin.mounts import admin_mounts
 from admin.settings_page import settings_page
 from admin.sign_in import SignInController
+from admin.throttle import SignInThrottle
 from gateway.change_requests.controller import ChangeRequestController
 from gateway.change_requests.service import ChangeRequestService
 from gateway.crypto import Cipher
@@ -88,6 +89,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     label = " (SANDBOX: built-in provider emulators, no real money)" if settings.sandbox else ""
     login = StaffLogin(settings, cipher)
+    throttle = SignInThrottle(settings.staff_sign_ins_per_minute)
     return Litestar(
         route_handlers=[
             v1,
@@ -100,6 +102,7 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={
             "change_requests": Provide(lambda: change_requests, sync_to_thread=False),
             "login": Provide(lambda: login, sync_to_thread=False),
+            "throttle": Provide(lambda: throttle, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False),
         },
         template_config=TemplateConfig(

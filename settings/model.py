@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     staff_session_hours: int = Field(default=12, ge=1, le=24)
     staff_lockout_failures: int = Field(default=10, ge=3)
     staff_lockout_minutes: int = Field(default=30, ge=1)
+    # Sign-in attempts (password or code) per client address and minute, whatever the account.
+    staff_sign_ins_per_minute: int = Field(default=30, ge=1)
     # Share of processed requests a team lead must review: 100 reviews every one.
     review_sample_percent: int = Field(default=100, ge=0, le=100)
     triage_stale_hours: int = Field(default=24, ge=1)

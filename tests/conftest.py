@@ -10,6 +10,7 @@ os.environ["BG_LOG_LEVEL"] = "INFO"
 os.environ["BG_LOG_FORMAT"] = "json"
 # Tests fire many requests with one key; the limiter has a test of its own with a small budget.
 os.environ["BG_RATE_LIMIT_PER_MINUTE"] = "1000000"
+os.environ["BG_STAFF_SIGN_INS_PER_MINUTE"] = "1000000"
 
 # Database, app and live-server fixtures, shared by tests/integration and tests/browser.
 pytest_plugins = ["tests.database"]

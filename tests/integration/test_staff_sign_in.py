@@ -258,3 +258,14 @@ async def test_an_admin_resets_a_forgotten_password(app: Litestar) -> None:
     assert (await submit_password(browser(app), "sam", PASSWORD)).status_code == 401
     assert (await submit_password(browser(app), "sam", password)).status_code == 303
     assert "staff.password.reset" in await actions_for("sam")
+
+
+async def test_one_address_trying_many_sign_ins_is_slowed_down(app: Litestar) -> None:
+    from gateway.app import create_app
+    from settings import get_settings
+
+    strict = create_app(get_settings().model_copy(update={"staff_sign_ins_per_minute": 3}))
+    client = browser(strict)
+    answers = [(await submit_password(client, f"user{n}", "guess")).status_code for n in range(4)]
+    assert answers == [401, 401, 401, 429]
+    assert app is not strict
