@@ -95,6 +95,22 @@ async def _redirect(
     await _respond(send, 303, headers=[(b"location", location.encode()), *(extra or [])])
 
 
+def _secure_cookies(send: Send) -> Send:
+    """piccolo-admin sets its CSRF cookie without `Secure`; outside sandbox every cookie has it."""
+
+    async def secure_send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [
+                (name, value + b"; Secure")
+                if name.lower() == b"set-cookie" and b"secure" not in value.lower()
+                else (name, value)
+                for name, value in message["headers"]
+            ]
+        await send(message)
+
+    return secure_send
+
+
 class RoleGuard:
     def __init__(self, app: ASGIApp, role: Role, login: StaffLogin, settings: Settings) -> None:
         self.app = app
@@ -111,6 +127,8 @@ class RoleGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if not self.settings.sandbox:
+            send = _secure_cookies(send)
         path = scope["path"]
         if path.startswith(self.mount + "/") or path == self.mount:
             path = path[len(self.mount) :] or "/"

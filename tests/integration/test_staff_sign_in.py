@@ -269,3 +269,19 @@ async def test_one_address_trying_many_sign_ins_is_slowed_down(app: Litestar) ->
     answers = [(await submit_password(client, f"user{n}", "guess")).status_code for n in range(4)]
     assert answers == [401, 401, 401, 429]
     assert app is not strict
+
+
+async def test_outside_sandbox_every_back_office_cookie_is_secure(app: Litestar) -> None:
+    from gateway.app import create_app
+    from settings import get_settings
+
+    await enrol(app, "sam", Role.SPECIALIST)
+    from settings.model import Mode
+
+    production = create_app(get_settings().model_copy(update={"mode": Mode.PRODUCTION}))
+    client = browser(production)
+    login_page = await client.get("/staff/login")
+    assert "Secure" in login_page.headers["set-cookie"]
+    piccolo_page = await client.get("/specialist/public/meta/")  # sets piccolo's CSRF cookie
+    cookies = piccolo_page.headers.get_list("set-cookie")
+    assert cookies and all("Secure" in cookie for cookie in cookies)
