@@ -16,9 +16,13 @@ from typing import Any
 from schwifty.registry import get_iban_spec
 
 # Separators: any single space-like character (no-break space included) or a dash.
-_IBAN_CANDIDATE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[\s-]?[A-Za-z0-9]){11,30}")
-_CARD_CANDIDATE = re.compile(r"(?<!\d)(?<!\d[\s-])\d(?:[\s-]?\d){12,18}(?![\s-]?\d)")
-_SEPARATORS = re.compile(r"[\s-]")
+# People group IBANs and card numbers with spaces, dashes, dots or slashes, sometimes doubled.
+_SEP = r"[\s.\-/]"
+_IBAN_CANDIDATE = re.compile(
+    rf"(?<![A-Za-z0-9])[A-Za-z]{{2}}\d{{2}}(?:{_SEP}{{0,3}}[A-Za-z0-9]){{11,30}}"
+)
+_CARD_CANDIDATE = re.compile(rf"(?<!\d)(?<!\d{_SEP})\d(?:{_SEP}{{0,3}}\d){{12,18}}(?!{_SEP}?\d)")
+_SEPARATORS = re.compile(_SEP)
 _TWO_DIGITS = re.compile(r"\d\d")
 _LETTERS_AS_DIGITS = str.maketrans(
     {letter: str(10 + n) for n, letter in enumerate(string.ascii_uppercase)}

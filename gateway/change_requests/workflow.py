@@ -16,6 +16,7 @@ from audit import AuditEntry, append
 from gateway.change_requests.states import Kind, Status, Transition, next_status
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
+from gateway.sensitive import contains_card_number, contains_iban
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from settings import Settings
@@ -36,6 +37,21 @@ class WorkItem:
     kind: Kind
     status: Status
     processed_by_id: int | None = None
+
+
+def _refuse_sensitive_text(text: str) -> None:
+    """Notes and comments are shown on every back-office screen: no bank or card details."""
+    if contains_iban(text):
+        raise BillingError(
+            ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
+            "The text holds an IBAN. Leave it out: the request already carries the bank details, "
+            "masked, and a note is shown to everyone who opens the request.",
+        )
+    if contains_card_number(text):
+        raise BillingError(
+            ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
+            "The text holds a card number. Card numbers are never stored; leave it out.",
+        )
 
 
 def _require_role(staff: StaffMember, *roles: Role) -> None:
@@ -80,6 +96,7 @@ class WorkflowService:
     ) -> WorkItem:
         _require_role(staff, Role.SPECIALIST)
         self._check_reasons(reasons)
+        _refuse_sensitive_text(note)
         review = random.randrange(100) < self._settings.review_sample_percent  # noqa: S311
         async with transaction():
             item = await self._locked(staff, reference)
@@ -103,6 +120,7 @@ class WorkflowService:
         again, by someone other than whoever amended it."""
         _require_role(staff, Role.SPECIALIST, Role.TEAM_LEAD)
         self._check_reasons(reasons)
+        _refuse_sensitive_text(note)
         async with transaction():
             item = await self._locked(staff, reference)
             voided = item.status is Status.APPROVED
@@ -149,6 +167,7 @@ class WorkflowService:
     async def reject(self, staff: StaffMember, reference: str, comment: str) -> WorkItem:
         """Back to the specialist who did it, with the reviewer's comment."""
         _require_role(staff, Role.TEAM_LEAD)
+        _refuse_sensitive_text(comment)
         async with transaction():
             item = await self._locked(staff, reference)
             self._refuse_maker(staff, item)

@@ -296,3 +296,25 @@ async def test_with_sampled_review_unsampled_work_skips_the_review_queue(
     await never.mark_processed(sam, filed["id"], "Done", [BANK_REASON])
     assert await status_of(filed["id"]) == "processed"
     assert await team["lee"].rows("review_queue") == []
+
+
+async def test_notes_and_comments_never_carry_bank_or_card_details(
+    http: httpx.AsyncClient, api_key: str, team: dict[str, Staff]
+) -> None:
+    filed = await file(http, api_key, iban_change(ticket="9001"))
+    sam, lee = team["sam"], team["lee"]
+    await claim(sam)
+    for note in (f"Set {VALID_IBAN_COMPACT} in Zuora", "paid with 4242.4242.4242.4242"):
+        refused = await sam.form(
+            "mark-processed",
+            {"request": filed["id"], "resolution_note": note, "contact_reasons": "1"},
+        )
+        assert refused.status_code == 422
+        assert "leave it out" in refused.json()["custom_form_error"].lower()
+    assert await status_of(filed["id"]) == "in_progress"
+    await process(sam, filed["id"])
+    comment = await lee.form(
+        "reject-request", {"request": filed["id"], "comment": f"use {VALID_IBAN_COMPACT}"}
+    )
+    assert comment.status_code == 422
+    assert await status_of(filed["id"]) == "processed"

@@ -49,7 +49,7 @@ def test_no_generated_iban_survives_redaction(iban: str, before: str, after: str
     assert IBAN(iban).compact not in redacted.replace(" ", "")
 
 
-@given(card_numbers(), st.sampled_from(["", " ", "-"]))
+@given(card_numbers(), st.sampled_from(["", " ", "-", ".", "  ", " / "]))
 def test_no_generated_card_number_survives_redaction(card: str, separator: str) -> None:
     grouped = separator.join(card[i : i + 4] for i in range(0, len(card), 4))
     text = f"pay with {grouped} now"
@@ -72,3 +72,21 @@ def test_ibans_are_found_in_any_case_and_spacing() -> None:
     assert not contains_iban("FR7630006000011234567890188")  # checksum fails
     assert redact_text("DE89\u00a03704\u00a00044\u00a00532\u00a00130\u00a000") == "DE****3000"
     assert contains_card_number("4242\u00a04242\u00a04242\u00a04242")
+
+
+def test_ibans_grouped_with_dots_slashes_or_double_spaces_are_found() -> None:
+    for text in (
+        "FR76.3000.6000.0112.3456.7890.189",
+        "FR76  3000  6000  0112  3456  7890  189",
+        "FR76/3000/6000/0112/3456/7890/189",
+        "FR76 - 3000 - 6000 - 0112 - 3456 - 7890 - 189",
+    ):
+        assert contains_iban(text), text
+        assert redact_text(text) == "FR****0189", text
+
+
+@given(ibans(), st.sampled_from([".", "  ", "/", " - "]))
+def test_no_generated_iban_survives_in_any_grouping(iban: str, separator: str) -> None:
+    compact = IBAN(iban).compact
+    grouped = separator.join(compact[i : i + 4] for i in range(0, len(compact), 4))
+    assert compact not in re.sub(r"[\s./-]", "", redact_text(f"iban: {grouped}."))
