@@ -39,7 +39,14 @@ current_staff: contextvars.ContextVar[StaffMember | None] = contextvars.ContextV
 )
 
 SIGN_IN = "/staff/login"
-_BLOCKED = ("/api/mfa-setup/", "/api/change-password/", "/api/docs/", "/api/openapi.json")
+_BLOCKED = (
+    "/api/mfa-setup",
+    "/api/change-password",
+    "/api/docs",
+    "/api/openapi.json",
+    "/public/docs",
+    "/public/openapi.json",
+)
 _PUBLIC = ("/assets/", "/public/meta/", "/public/translations/")
 # When the SPA's session ends it shows its own login page, which is switched off: send the
 # browser to ours instead.

@@ -101,11 +101,29 @@ class StaffLogin:
             await append(_audit("staff.login.failed", username, reason="unknown or inactive"))
             return Refused(_WRONG)
         user = rows[0]
-        if user["locked"]:
+        # The attempt is counted before the slow hash, in one statement: guesses sent at the
+        # same time cannot all get in before the lock, and none is checked once it is locked.
+        # A lock that has run out starts the count again.
+        counted = await fetch(
+            "UPDATE staff_users SET"
+            " failed_logins = CASE WHEN locked_until <= now() THEN 1 ELSE failed_logins + 1 END,"
+            " locked_until = CASE WHEN locked_until <= now() THEN NULL ELSE locked_until END"
+            " WHERE id = $1 AND NOT COALESCE(locked_until > now(), false)"
+            " AND (failed_logins < $2 OR locked_until <= now()) RETURNING failed_logins",
+            user["id"],
+            self._settings.staff_lockout_failures,
+        )
+        if not counted:
             await append(_audit("staff.login.refused", username, reason="locked"))
-            return Refused(self._locked_message(user["locked_until"]))
+            return Refused(self._locked_message(user["locked_until"] if user["locked"] else None))
         if not await to_thread.run_sync(_verify_password, password[:512], user["password"]):
-            return await self._failure(user["id"], username, "wrong password")
+            return await self._failure(user["id"], username, "wrong password", counted=True)
+        # Right password: the attempt is not a failure after all. The count itself is cleared
+        # only once the second factor passes.
+        await fetch(
+            "UPDATE staff_users SET failed_logins = GREATEST(failed_logins - 1, 0) WHERE id = $1",
+            user["id"],
+        )
         return await self._open_challenge(user["id"], enrolled=user["enrolled"], username=username)
 
     async def _open_challenge(
@@ -162,6 +180,12 @@ class StaffLogin:
                 await append(_audit("staff.login.refused", user["username"], reason="locked"))
                 return Refused(self._locked_message(user["locked_until"]))
             enrolling = user["pending_totp_secret"] is not None
+            if enrolling and user["totp_secret"] is not None:
+                # Begun before the account enrolled elsewhere: it must not replace that factor.
+                await fetch(
+                    "DELETE FROM staff_login_challenges WHERE id = $1", user["challenge_id"]
+                )
+                return Refused("This sign-in is out of date; start again.")
             sealed = user["pending_totp_secret"] if enrolling else user["totp_secret"]
             secret = self._cipher.decrypt(sealed, context=TOTP_AAD)
             step = _matching_step(secret, code, after=0 if enrolling else user["totp_last_step"])
@@ -181,8 +205,8 @@ class StaffLogin:
                 step or 0,
             )
             await fetch(
-                "DELETE FROM staff_login_challenges WHERE id = $1 OR expires_at < now()",
-                user["challenge_id"],
+                "DELETE FROM staff_login_challenges WHERE staff_user = $1 OR expires_at < now()",
+                user["id"],
             )
             staff = StaffMember(user["id"], user["username"], Role(user["role"]))
             token = await self._open_session(staff.id)
@@ -223,20 +247,27 @@ class StaffLogin:
         )
         return bool(used)
 
-    async def _failure(self, user_id: int, username: str, reason: str) -> Refused:
+    async def _failure(
+        self, user_id: int, username: str, reason: str, *, counted: bool = False
+    ) -> Refused:
+        """Record a failure (`counted`: the attempt was already added) and lock the account at
+        the threshold."""
         rows = await fetch(
-            "UPDATE staff_users SET failed_logins = failed_logins + 1,"
-            " locked_until = CASE WHEN failed_logins + 1 >= $2"
+            "UPDATE staff_users SET failed_logins = failed_logins + $4,"
+            " locked_until = CASE WHEN failed_logins + $4 >= $2"
+            "   AND NOT COALESCE(locked_until > now(), false)"
             "   THEN now() + make_interval(mins => $3) ELSE locked_until END"
-            " WHERE id = $1 RETURNING failed_logins, locked_until",
+            " WHERE id = $1 RETURNING failed_logins, locked_until,"
+            " locked_until = now() + make_interval(mins => $3) AS lock_started",
             user_id,
             self._settings.staff_lockout_failures,
             self._settings.staff_lockout_minutes,
+            0 if counted else 1,
         )
         failures = rows[0]["failed_logins"]
         await append(_audit("staff.login.failed", username, reason=reason, failures=failures))
         if failures >= self._settings.staff_lockout_failures:
-            if failures == self._settings.staff_lockout_failures:
+            if rows[0]["lock_started"]:  # this failure locked it, not one at the same time
                 await append(
                     _audit(
                         "staff.lockout.started",
@@ -247,10 +278,11 @@ class StaffLogin:
             return Refused(self._locked_message(rows[0]["locked_until"]))
         return Refused(_WRONG)
 
-    def _locked_message(self, until: datetime) -> str:
+    def _locked_message(self, until: datetime | None) -> str:
+        when = f"until {until:%H:%M} UTC" if until else "for now"
         return (
             f"This account is locked after {self._settings.staff_lockout_failures} failed "
-            f"sign-ins, until {until:%H:%M} UTC. An admin can unlock it sooner."
+            f"sign-ins, {when}. An admin can unlock it sooner."
         )
 
     def _hash(self, value: str, purpose: str) -> str:

@@ -64,7 +64,7 @@ async def set_role(username: str, role: Role, actor: Actor) -> None:
         before = await _locked(username)
         await fetch("UPDATE staff_users SET role = $2 WHERE id = $1", before["id"], role.value)
         # A new role means new rights: sessions opened under the old role end now.
-        await fetch("DELETE FROM staff_sessions WHERE user_id = $1", before["id"])
+        await _end_sessions(before["id"])
         await _audit(
             actor,
             "staff.role.changed",
@@ -79,17 +79,15 @@ async def deactivate(username: str, actor: Actor) -> int:
     async with transaction():
         before = await _locked(username)
         await fetch("UPDATE staff_users SET active = false WHERE id = $1", before["id"])
-        ended = await fetch(
-            "DELETE FROM staff_sessions WHERE user_id = $1 RETURNING 1", before["id"]
-        )
+        ended = await _end_sessions(before["id"])
         await _audit(
             actor,
             "staff.deactivate.succeeded",
             username,
             before={"active": before["active"]},
-            after={"active": False, "sessions_ended": len(ended)},
+            after={"active": False, "sessions_ended": ended},
         )
-    return len(ended)
+    return ended
 
 
 async def unlock(username: str, actor: Actor) -> None:
@@ -111,7 +109,7 @@ async def reset_mfa(username: str, actor: Actor) -> None:
             before["id"],
         )
         await fetch("DELETE FROM staff_recovery_codes WHERE staff_user = $1", before["id"])
-        await fetch("DELETE FROM staff_sessions WHERE user_id = $1", before["id"])
+        await _end_sessions(before["id"])
         await _audit(actor, "staff.mfa.reset", username)
 
 
@@ -122,9 +120,16 @@ async def reset_password(username: str, actor: Actor) -> str:
     async with transaction():
         before = await _locked(username)
         await fetch("UPDATE staff_users SET password = $2 WHERE id = $1", before["id"], hashed)
-        await fetch("DELETE FROM staff_sessions WHERE user_id = $1", before["id"])
+        await _end_sessions(before["id"])
         await _audit(actor, "staff.password.reset", username)
     return password
+
+
+async def _end_sessions(user_id: object) -> int:
+    """End the account's sessions and any sign-in half done (a challenge would outlive a reset)."""
+    await fetch("DELETE FROM staff_login_challenges WHERE staff_user = $1", user_id)
+    ended = await fetch("DELETE FROM staff_sessions WHERE user_id = $1 RETURNING 1", user_id)
+    return len(ended)
 
 
 async def _locked(username: str) -> dict[str, object]:

@@ -4,6 +4,8 @@ deactivation, and one mount per role."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pyotp
 import pytest
 from litestar import Litestar
@@ -222,6 +224,8 @@ async def test_piccolo_admins_password_and_mfa_endpoints_are_closed(app: Litesta
     for path in ("/admin/api/change-password/", "/admin/api/mfa-setup/"):
         answer = await ada.client.post(path, json={}, headers=headers)
         assert answer.status_code == 403, path
+    for path in ("/admin/api/docs/", "/admin/public/docs/", "/admin/public/openapi.json"):
+        assert (await ada.client.get(path)).status_code == 403, path
 
 
 async def test_admin_creates_accounts_and_keys_whose_secrets_show_once(app: Litestar) -> None:
@@ -285,3 +289,73 @@ async def test_outside_sandbox_every_back_office_cookie_is_secure(app: Litestar)
     piccolo_page = await client.get("/specialist/public/meta/")  # sets piccolo's CSRF cookie
     cookies = piccolo_page.headers.get_list("set-cookie")
     assert cookies and all("Secure" in cookie for cookie in cookies)
+
+
+async def test_guesses_sent_at_once_get_no_more_tries_than_the_lockout_allows(
+    app: Litestar,
+) -> None:
+    await enrol(app, "sam", Role.SPECIALIST)
+    clients = [browser(app) for _ in range(25)]
+    pages = [await client.get("/staff/login") for client in clients]
+    answers = await asyncio.gather(
+        *(
+            client.post(
+                "/staff/login",
+                data={"_csrf_token": csrf_field(page), "username": "sam", "password": f"guess{n}"},
+            )
+            for n, (client, page) in enumerate(zip(clients, pages, strict=True))
+        )
+    )
+    assert all(answer.status_code == 401 for answer in answers)
+    actions = await actions_for("sam")
+    assert actions.count("staff.login.failed") == 10  # the other 15 were refused unchecked
+    assert actions.count("staff.login.refused") == 15
+    assert actions.count("staff.lockout.started") == 1
+
+
+async def test_while_ten_attempts_are_in_flight_even_the_right_password_waits(
+    app: Litestar,
+) -> None:
+    await enrol(app, "sam", Role.SPECIALIST)
+    await fetch("UPDATE staff_users SET failed_logins = 10, locked_until = NULL")
+    refused = await submit_password(browser(app), "sam", PASSWORD)
+    assert refused.status_code == 401 and "locked" in refused.text
+
+
+async def test_an_expired_lockout_starts_the_count_again(app: Litestar) -> None:
+    await enrol(app, "sam", Role.SPECIALIST)
+    await fetch(
+        "UPDATE staff_users SET failed_logins = 10, locked_until = now() - interval '1 second'"
+    )
+    assert (await submit_password(browser(app), "sam", "wrong password!")).status_code == 401
+    state = await fetch("SELECT failed_logins, locked_until FROM staff_users")
+    assert state[0]["failed_logins"] == 1 and state[0]["locked_until"] is None
+    assert (await submit_password(browser(app), "sam", PASSWORD)).status_code == 303
+
+
+async def test_an_unfinished_enrolment_cannot_replace_the_authenticator(app: Litestar) -> None:
+    await staff_accounts.create_staff("sam", "sam@example.com", Role.SPECIALIST, SYSTEM, PASSWORD)
+    first, second = browser(app), browser(app)
+    shown = []
+    for client in (first, second):
+        await submit_password(client, "sam", PASSWORD)
+        page = await client.get("/staff/code")
+        secret = page.text.split('data-testid="totp-secret">')[1].split("<")[0]
+        shown.append((secret, csrf_field(page)))
+    assert (await submit_code(first, pyotp.TOTP(shown[0][0]).now())).status_code == 200
+    # The second sign-in, begun before the first enrolled, no longer counts.
+    stale = await second.post(
+        "/staff/code", data={"_csrf_token": shown[1][1], "code": pyotp.TOTP(shown[1][0]).now()}
+    )
+    assert stale.status_code == 303 and stale.headers["location"] == "/staff/login"
+    assert "id" not in second.cookies
+    sessions = await fetch("SELECT count(*) AS n FROM staff_sessions")
+    assert sessions[0]["n"] == 1
+    # Even if it were still there, a stale enrolment is refused.
+    await submit_password(second, "sam", PASSWORD)
+    await fetch(
+        "UPDATE staff_login_challenges SET pending_totp_secret = $1",
+        (await fetch("SELECT totp_secret FROM staff_users"))[0]["totp_secret"],
+    )
+    refused = await submit_code(second, pyotp.TOTP(shown[0][0]).now())
+    assert refused.status_code == 401 and "out of date" in refused.text
