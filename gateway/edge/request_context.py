@@ -35,6 +35,8 @@ class RequestContextMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         request_id = request_id_for(scope)
         scope.setdefault("state", {})["request_id"] = request_id
+        # As asked for: by the time middleware runs, routing has cut a mount's prefix off "path".
+        path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
         status = 500
         started = time.perf_counter()
 
@@ -52,7 +54,7 @@ class RequestContextMiddleware(ASGIMiddleware):
                 _log.info(
                     "request",
                     method=scope.get("method"),
-                    path=scope["path"],
+                    path=path,
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )

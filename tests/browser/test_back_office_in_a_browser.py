@@ -124,6 +124,8 @@ async def test_a_specialist_signs_in_with_mfa_claims_and_marks_processed(
     await expect(page.locator("#success_message")).to_contain_text("is processed")
     await screenshot(page, "08-marked-processed")
     assert await status_of(filed["id"]) == "processed"
+    # The access log names the back office's paths in full.
+    assert '"path": "/specialist/api/forms/mark-processed' in live_server.log_path.read_text()
 
 
 async def test_a_lead_triages_and_approves_but_never_their_own_work(
