@@ -1,0 +1,203 @@
+"""What the gateway needs from a billing provider, in provider-neutral terms.
+
+Ports are capabilities, not one big interface: an adapter implements the ones its provider
+supports and says so in `capabilities`, which `GET /v1/capabilities` will show. Values are frozen
+dataclasses; money is integer minor units plus an ISO currency; a full IBAN appears only in
+`NewSepaMethod`, on its way into an adapter, and never comes back out.
+Every mutating call takes a keyword-only `idempotency_key`, derived by the caller per step
+(`<client key>:zuora:create-pm`), which the adapter forwards or uses to find its earlier work.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal, Protocol, runtime_checkable
+
+
+class Capability(enum.StrEnum):
+    ACCOUNTS = "accounts"
+    PAYMENT_METHODS = "payment_methods"
+    COLLECTIONS = "collections"
+    SUBSCRIPTIONS = "subscriptions"
+    REFUNDS = "refunds"
+    INVOICE_PDFS = "invoice_pdfs"
+
+
+@dataclass(frozen=True)
+class Money:
+    amount_minor: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class AccountLookup:
+    """Any one of these finds an account; several narrow it down."""
+
+    id: str | None = None
+    number: str | None = None
+    email: str | None = None
+    company_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    number: str
+    name: str
+    currency: str
+    bill_cycle_day: int | None
+    default_payment_method_id: str | None
+    status: str
+
+
+PaymentMethodKind = Literal["sepa_debit", "bank_transfer", "card", "other"]
+
+
+@dataclass(frozen=True)
+class PaymentMethod:
+    id: str
+    kind: PaymentMethodKind
+    active: bool
+    is_default: bool
+    masked: str | None  # "FR****0189" or "card ****4242": never more
+    holder: str | None = None
+    bank_name: str | None = None
+    bic: str | None = None
+    mandate_id: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A debit being collected right now: changing bank details under it makes it fail."""
+
+    id: str
+    amount: Money
+    status: str
+    payment_method_id: str | None
+    effective_on: date | None
+
+
+@dataclass(frozen=True)
+class NewSepaMethod:
+    iban: str = field(repr=False)  # compact, validated; kept out of reprs and logs
+    holder: str
+    email: str | None
+    mandate_id: str
+    mandate_signed_on: date
+    bic: str | None = None
+    bank_name: str | None = None
+
+
+@dataclass(frozen=True)
+class RecurringCharge:
+    id: str
+    name: str
+    quantity: int
+    unit_price: Money
+    billing_period: str
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    number: str
+    status: str
+    version: int
+    charges: tuple[RecurringCharge, ...]
+
+
+@dataclass(frozen=True)
+class QuantityChange:
+    subscription_id: str
+    charge_id: str
+    quantity: int
+    effective_on: date  # the customer's billing-cycle day
+
+
+@dataclass(frozen=True)
+class QuantityChangePreview:
+    effective_on: date
+    due_now: Money
+    new_recurring: Money
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    id: str
+    amount: Money
+    status: str
+
+
+@runtime_checkable
+class Accounts(Protocol):
+    async def find_account(self, lookup: AccountLookup) -> Account | None: ...
+
+
+@runtime_checkable
+class PaymentMethods(Protocol):
+    async def list_payment_methods(self, account_id: str) -> Sequence[PaymentMethod]: ...
+
+    async def create_sepa_payment_method(
+        self, account_id: str, method: NewSepaMethod, *, idempotency_key: str
+    ) -> PaymentMethod: ...
+
+    async def set_default_payment_method(
+        self, account_id: str, payment_method_id: str, *, idempotency_key: str
+    ) -> None: ...
+
+    async def close_payment_method(
+        self, payment_method_id: str, *, idempotency_key: str
+    ) -> None: ...
+
+
+@runtime_checkable
+class Collections(Protocol):
+    async def collections_in_flight(self, account_id: str) -> Sequence[Collection]: ...
+
+
+@runtime_checkable
+class Subscriptions(Protocol):
+    async def active_subscription(self, account_id: str) -> Subscription | None: ...
+
+    async def preview_quantity_change(self, change: QuantityChange) -> QuantityChangePreview: ...
+
+    async def apply_quantity_change(
+        self, change: QuantityChange, *, idempotency_key: str
+    ) -> Subscription: ...
+
+    async def cancel_subscription(
+        self, subscription_id: str, effective_on: date, *, idempotency_key: str
+    ) -> None: ...
+
+
+@runtime_checkable
+class Refunds(Protocol):
+    async def refund_payment(
+        self, payment_id: str, amount: Money, *, idempotency_key: str
+    ) -> RefundResult: ...
+
+
+@runtime_checkable
+class InvoicePdfs(Protocol):
+    async def invoice_pdf(self, invoice_id: str) -> bytes: ...
+
+
+PORT_OF_CAPABILITY: dict[Capability, type] = {
+    Capability.ACCOUNTS: Accounts,
+    Capability.PAYMENT_METHODS: PaymentMethods,
+    Capability.COLLECTIONS: Collections,
+    Capability.SUBSCRIPTIONS: Subscriptions,
+    Capability.REFUNDS: Refunds,
+    Capability.INVOICE_PDFS: InvoicePdfs,
+}
+
+
+def capabilities_of(adapter: object) -> frozenset[Capability]:
+    """What an adapter can do, read off the ports it implements."""
+    return frozenset(
+        capability for capability, port in PORT_OF_CAPABILITY.items() if isinstance(adapter, port)
+    )

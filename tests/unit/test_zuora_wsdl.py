@@ -1,0 +1,111 @@
+"""The project's own Zuora WSDL against Zuora's published a.84.0 WSDL: every operation, header,
+element and field the adapter can send or read must exist there, with the same type."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+from zeep import Client, Settings
+
+import adapters.zuora
+
+OURS = Path(adapters.zuora.__file__).parent / "zuora.wsdl"
+PUBLISHED = (
+    Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "zuora" / "zuora.a.84.0.wsdl"
+)
+BINDING = "{http://api.zuora.com/}SoapBinding"
+API, OBJECTS = "http://api.zuora.com/", "http://object.api.zuora.com/"
+
+
+def _client(path: Path) -> Client:
+    return Client(str(path), settings=Settings(strict=False))
+
+
+@pytest.fixture(scope="module")
+def published() -> Client:
+    if not PUBLISHED.exists():
+        pytest.skip(
+            f"Zuora's published WSDL is not at {PUBLISHED} (see ../shared/fixtures/SOURCES.md)"
+        )
+    return _client(PUBLISHED)
+
+
+@pytest.fixture(scope="module")
+def ours() -> Client:
+    return _client(OURS)
+
+
+def _fields(client: Client, qname: str) -> dict[str, str]:
+    """Element name -> type name of a complex type, inherited elements included."""
+    kind = client.wsdl.types.get_type(qname)
+    return {name: str(element.type.qname) for name, element in kind.elements}
+
+
+def _element_fields(client: Client, qname: str) -> dict[str, str]:
+    element = client.wsdl.types.get_element(qname)
+    return {name: str(child.type.qname) for name, child in element.type.elements}
+
+
+def _headers(operation: Any) -> set[str]:
+    header = operation.input.header
+    return {str(element.qname) for _, element in header.type.elements} if header else set()
+
+
+def test_every_operation_and_header_we_use_is_zuoras(ours: Client, published: Client) -> None:
+    theirs = published.wsdl.bindings[BINDING]._operations
+    for name, operation in ours.wsdl.bindings[BINDING]._operations.items():
+        assert name in theirs, f"Zuora has no operation {name}"
+        our_headers, their_headers = _headers(operation), _headers(theirs[name])
+        assert our_headers <= their_headers, f"{name}: headers {our_headers - their_headers}"
+        assert str(operation.input.body.qname) == str(theirs[name].input.body.qname)
+
+
+def test_every_request_and_response_element_matches(ours: Client, published: Client) -> None:
+    operations = ours.wsdl.bindings[BINDING]._operations
+    for name in operations:
+        for element in (f"{{{API}}}{name}", f"{{{API}}}{name}Response"):
+            mine, theirs = _element_fields(ours, element), _element_fields(published, element)
+            for field, kind in mine.items():
+                assert theirs.get(field) == kind, (
+                    f"{element}.{field}: {kind} vs {theirs.get(field)}"
+                )
+
+
+@pytest.mark.parametrize(
+    "type_name",
+    [
+        f"{{{OBJECTS}}}Account",
+        f"{{{OBJECTS}}}PaymentMethod",
+        f"{{{OBJECTS}}}Payment",
+        f"{{{API}}}LoginResult",
+        f"{{{API}}}SaveResult",
+        f"{{{API}}}DeleteResult",
+        f"{{{API}}}QueryResult",
+        f"{{{API}}}Error",
+    ],
+)
+def test_every_field_we_send_or_read_exists_with_the_same_type(
+    ours: Client, published: Client, type_name: str
+) -> None:
+    mine, theirs = _fields(ours, type_name), _fields(published, type_name)
+    assert mine, type_name
+    for field, kind in mine.items():
+        assert field in theirs, f"{type_name} has no field {field} in Zuora's WSDL"
+        assert theirs[field] == kind, f"{type_name}.{field}: ours {kind}, Zuora's {theirs[field]}"
+
+
+def _error_codes(path: Path) -> set[str]:
+    tree = etree.parse(str(path))
+    found = tree.xpath(
+        "//xs:simpleType[@name='ErrorCode']//xs:enumeration/@value",
+        namespaces={"xs": "http://www.w3.org/2001/XMLSchema"},
+    )
+    return {str(value) for value in found}
+
+
+def test_the_fault_codes_we_map_are_zuoras(published: Client) -> None:
+    mine, theirs = _error_codes(OURS), _error_codes(PUBLISHED)
+    assert mine and mine <= theirs, mine - theirs
