@@ -143,7 +143,7 @@ async def test_sign_in_sets_a_new_session_id_and_sign_out_ends_it(app: Litestar)
 @pytest.mark.parametrize("limit", ["expiry_date", "max_expiry_date"])
 async def test_idle_and_absolute_limits_end_a_session(app: Litestar, limit: str) -> None:
     sam = await enrol(app, "sam", Role.SPECIALIST)
-    await fetch(f"UPDATE staff_sessions SET {limit} = localtimestamp - interval '1 second'")  # noqa: S608
+    await fetch(f"UPDATE staff_sessions SET {limit} = localtimestamp - interval '1 second'")
     assert (await sam.get("/specialist/api/tables/my_queue/")).status_code == 401
     assert (await sam.client.get("/specialist/")).headers["location"] == "/staff/login"
 

@@ -1,0 +1,89 @@
+"""The part of ZOQL the gateway writes: select fields from one object, `=` and `!=` conditions
+joined by `and`, results in pages with a query locator."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.zuora.emulator.state import Tenant, ZObject, ZuoraError
+
+_QUERY = re.compile(r"^\s*select\s+(.+?)\s+from\s+(\w+)(?:\s+where\s+(.+?))?\s*$", re.I | re.S)
+_CONDITION = re.compile(r"^\s*(\w+)\s*(=|!=)\s*('(?:[^'\\]|\\.)*'|\S+)\s*$")
+_AND = re.compile(r"\s+and\s+", re.I)
+
+
+@dataclass
+class Page:
+    records: list[tuple[str, ZObject]]  # (object type, fields)
+    locator: str | None
+    size: int
+
+
+def _value(text: str) -> Any:
+    if text.startswith("'"):
+        return text[1:-1].replace("\\'", "'")
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "null":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ZuoraError("MALFORMED_QUERY", f"cannot understand the value {text}") from None
+
+
+def _matches(record: ZObject, conditions: list[tuple[str, str, Any]]) -> bool:
+    for name, operator, expected in conditions:
+        actual = record.get(name)
+        equal = str(actual) == str(expected) if expected is not None else actual is None
+        if equal != (operator == "="):
+            return False
+    return True
+
+
+class QueryEngine:
+    def __init__(self, tenant: Tenant) -> None:
+        self._tenant = tenant
+        self._pending: dict[str, tuple[str, list[tuple[str, ZObject]], int]] = {}
+
+    def query(self, text: str, batch_size: int = 2000) -> Page:
+        parsed = _QUERY.match(text)
+        if not parsed:
+            raise ZuoraError("MALFORMED_QUERY", "You have an error in your ZOQL syntax")
+        fields = [name.strip() for name in parsed.group(1).split(",")]
+        kind, where = parsed.group(2), parsed.group(3)
+        conditions = []
+        for part in _AND.split(where) if where else []:
+            condition = _CONDITION.match(part)
+            if not condition:
+                raise ZuoraError("MALFORMED_QUERY", f"cannot understand the condition {part}")
+            conditions.append((condition.group(1), condition.group(2), _value(condition.group(3))))
+        table = self._tenant.table(kind)
+        hidden = [name for name in fields if name.startswith("_")]
+        if hidden:
+            raise ZuoraError("INVALID_FIELD", f"invalid field for query: {kind}.{hidden[0]}")
+        selected = [
+            (kind, {name: record.get(name) for name in [*fields, "Id"] if name in record})
+            for record in sorted(table.values(), key=lambda record: str(record["Id"]))
+            if _matches(record, conditions)
+        ]
+        return self._page(kind, selected, 0, batch_size)
+
+    def query_more(self, locator: str, batch_size: int = 2000) -> Page:
+        pending = self._pending.pop(locator, None)
+        if pending is None:
+            raise ZuoraError("INVALID_VALUE", "invalid query locator")
+        kind, records, offset = pending
+        return self._page(kind, records, offset, batch_size)
+
+    def _page(self, kind: str, records: list[tuple[str, ZObject]], offset: int, size: int) -> Page:
+        end = offset + size
+        locator = None
+        if end < len(records):
+            locator = secrets.token_hex(8)
+            self._pending[locator] = (kind, records, end)
+        return Page(records[offset:end], locator, len(records))
