@@ -50,6 +50,11 @@ class ErrorCode(enum.StrEnum):
     STAFF_NOT_FOUND = "staff_not_found"
     STAFF_USERNAME_TAKEN = "staff_username_taken"
     CONTACT_REASON_UNKNOWN = "contact_reason_unknown"
+    # providers
+    PROVIDER_UNAVAILABLE = "provider_unavailable"
+    PROVIDER_REJECTED = "provider_rejected"
+    PROVIDER_CONFLICT = "provider_conflict"
+    PROVIDER_NOT_FOUND = "provider_not_found"
     # operations
     SERVICE_UNAVAILABLE = "service_unavailable"
     INTERNAL_ERROR = "internal_error"
@@ -92,6 +97,10 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.STAFF_NOT_FOUND: 404,
     ErrorCode.STAFF_USERNAME_TAKEN: 409,
     ErrorCode.CONTACT_REASON_UNKNOWN: 422,
+    ErrorCode.PROVIDER_UNAVAILABLE: 503,
+    ErrorCode.PROVIDER_REJECTED: 422,
+    ErrorCode.PROVIDER_CONFLICT: 409,
+    ErrorCode.PROVIDER_NOT_FOUND: 404,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
 }

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from zeep import Client, Settings
 from zeep.exceptions import Fault
@@ -155,6 +156,11 @@ def test_faults_name_zuoras_codes(emulator: tuple[str, Tenant], wsdl: Path) -> N
     with pytest.raises(Fault) as bad_login:
         zuora.service.login(username="api@example.com", password="wrong")
     assert "Invalid login" in str(bad_login.value)
+    assert httpx.post(f"{base}/_emulator/faults", json={"lock_competition": 1}).status_code == 204
+    with pytest.raises(Fault) as locked:
+        zuora.call("query", queryString="select Id from Account")
+    assert "lock competition" in str(locked.value)
+    assert httpx.post(f"{base}/_emulator/faults", json={"nonsense": 1}).status_code == 400
     assert post(base, "/_emulator/expire-sessions") == 204
     with pytest.raises(Fault) as expired:
         zuora.call("query", queryString="select Id from Account")

@@ -54,7 +54,19 @@ class SoapFace:
         self.tenant = tenant
         self.queries = QueryEngine(tenant)
 
-    def handle(self, body: bytes) -> tuple[int, bytes]:
+    def handle(self, body: bytes) -> tuple[int, bytes, bool]:
+        """The HTTP status and body, and whether a write was committed."""
+        name = ""
+        try:
+            envelope = etree.fromstring(body)
+            call = envelope.find(f"{{{SOAP_ENV}}}Body")
+            name = _local(call[0]) if call is not None and len(call) else ""
+        except etree.XMLSyntaxError:
+            pass
+        status, answer = self._handle(body)
+        return status, answer, status == 200 and name in ("create", "update", "delete")
+
+    def _handle(self, body: bytes) -> tuple[int, bytes]:
         try:
             envelope = etree.fromstring(body)
         except etree.XMLSyntaxError:
@@ -68,6 +80,11 @@ class SoapFace:
             if name != "login":
                 session = envelope.findtext(f".//{{{API}}}SessionHeader/{{{API}}}session")
                 self.tenant.check_session(session)
+                if self.tenant.faults.lock_competition > 0:
+                    self.tenant.faults.lock_competition -= 1
+                    raise ZuoraError(
+                        "LOCK_COMPETITION", "Operation failed due to a lock competition"
+                    )
             handler = getattr(self, f"_{name}", None)
             if handler is None:
                 raise ZuoraError("UNKNOWN_ERROR", f"operation {name} is not emulated")

@@ -31,6 +31,17 @@ def new_id() -> str:
 
 
 @dataclass
+class Faults:
+    """Switches for tests and demos; each counts down as it fires."""
+
+    latency_seconds: float = 0.0  # every call waits this long first
+    server_errors: int = 0  # the next N calls answer HTTP 503 and change nothing
+    lock_competition: int = 0  # the next N calls fail with LOCK_COMPETITION, changing nothing
+    slow_after_commit_seconds: float = 0.0  # the next write commits, then answers this late
+    slow_after_commit: int = 0  # ... for this many writes
+
+
+@dataclass
 class Tenant:
     username: str = "api@example.com"
     password: str = "emulator-password"  # noqa: S105 (the emulator's own, sandbox only)
@@ -39,6 +50,7 @@ class Tenant:
         default_factory=lambda: {"Account": {}, "PaymentMethod": {}, "Payment": {}}
     )
     sessions: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
+    faults: Faults = field(default_factory=Faults)
 
     # -- sessions ----------------------------------------------------------------------------
 

@@ -1,0 +1,83 @@
+"""Zuora objects to the provider-neutral values of `adapters.ports`, and back."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from adapters.ports import Account, Collection, Money, PaymentMethod, PaymentMethodKind
+
+PAYMENT_METHOD_FIELDS = (
+    "Id, AccountId, Type, BankTransferType, BankTransferAccountNumberMask, "
+    "BankTransferAccountName, BankName, BusinessIdentificationCode, Country, MandateID, "
+    "PaymentMethodStatus, CreatedDate"
+)
+ACCOUNT_FIELDS = "Id, AccountNumber, Name, Currency, BillCycleDay, DefaultPaymentMethodId, Status"
+PAYMENT_FIELDS = "Id, AccountId, Amount, Status, PaymentMethodId, EffectiveDate"
+IN_FLIGHT_STATUSES = ("Processing",)
+
+
+def to_minor_units(amount: Any, currency: str) -> int:
+    """Zuora's decimals to integer minor units (two decimals for the currencies in use)."""
+    return int((Decimal(str(amount)) * 100).quantize(Decimal(1)))
+
+
+def _kind(record: Any) -> PaymentMethodKind:
+    if record.Type == "BankTransfer" and record.BankTransferType == "SEPA":
+        return "sepa_debit"
+    if record.Type == "CreditCard":
+        return "card"
+    if record.Type in ("ACH", "BankTransfer"):
+        return "bank_transfer"
+    return "other"
+
+
+def _masked(record: Any) -> str | None:
+    last4 = (record.BankTransferAccountNumberMask or "")[-4:]
+    if last4:
+        return f"{(record.Country or '??')[:2].upper()}****{last4}"
+    return None
+
+
+def from_zuora_payment_method(record: Any, default_id: str | None) -> PaymentMethod:
+    return PaymentMethod(
+        id=str(record.Id),
+        kind=_kind(record),
+        active=record.PaymentMethodStatus != "Closed",
+        is_default=record.Id == default_id,
+        masked=_masked(record),
+        holder=record.BankTransferAccountName,
+        bank_name=record.BankName,
+        bic=record.BusinessIdentificationCode,
+        mandate_id=record.MandateID,
+        created_at=record.CreatedDate,
+    )
+
+
+def from_zuora_account(record: Any) -> Account:
+    return Account(
+        id=str(record.Id),
+        number=str(record.AccountNumber),
+        name=str(record.Name),
+        currency=str(record.Currency),
+        bill_cycle_day=int(record.BillCycleDay) if record.BillCycleDay is not None else None,
+        default_payment_method_id=record.DefaultPaymentMethodId,
+        status=str(record.Status),
+    )
+
+
+def from_zuora_payment(record: Any, currency: str) -> Collection:
+    effective = record.EffectiveDate
+    return Collection(
+        id=str(record.Id),
+        amount=Money(to_minor_units(record.Amount, currency), currency),
+        status=str(record.Status),
+        payment_method_id=record.PaymentMethodId,
+        effective_on=effective if isinstance(effective, date) else None,
+    )
+
+
+def zoql_text(value: str) -> str:
+    """A value inside single quotes in ZOQL."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
