@@ -71,7 +71,8 @@ def mask_card(digits: str) -> str:
 
 
 def _iban_spans(text: str) -> Iterator[tuple[int, int, str]]:
-    for match in _IBAN_CANDIDATE.finditer(text):
+    position = 0
+    while match := _IBAN_CANDIDATE.search(text, position):
         positions = [
             match.start() + i for i, ch in enumerate(match.group()) if not _SEPARATORS.match(ch)
         ]
@@ -79,6 +80,10 @@ def _iban_spans(text: str) -> Iterator[tuple[int, int, str]]:
         length = IBAN_LENGTHS.get(compact[:2], 0)
         if length and len(compact) >= length and iban_checksum_ok(compact[:length]):
             yield match.start(), positions[length - 1] + 1, compact[:length]
+            position = positions[length - 1] + 1
+        else:
+            # Not an IBAN from here ("AA00 DE89 3704 ..."): one may still start further in.
+            position = match.start() + 1
 
 
 def _card_spans(text: str) -> Iterator[tuple[int, int, str]]:

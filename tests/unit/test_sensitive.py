@@ -90,3 +90,8 @@ def test_no_generated_iban_survives_in_any_grouping(iban: str, separator: str) -
     compact = IBAN(iban).compact
     grouped = separator.join(compact[i : i + 4] for i in range(0, len(compact), 4))
     assert compact not in re.sub(r"[\s./-]", "", redact_text(f"iban: {grouped}."))
+
+
+def test_an_iban_right_after_iban_like_noise_is_still_found() -> None:
+    assert redact_text("AA00 DE41 3704 0044 0000 0000 01") == "AA00 DE****0001"
+    assert redact_text("ref XY12 FR76 3000 6000 0112 3456 7890 189") == "ref XY12 FR****0189"
