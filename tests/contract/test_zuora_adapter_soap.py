@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,7 @@ from adapters.zuora.emulator.state import Faults, Tenant
 from adapters.zuora.soap_session import DEFAULT_WSDL, SoapConfig, ZuoraSoap
 from gateway.errors import BillingError, ErrorCode
 from tests.emulators import serve
-from tests.unit.test_zuora_wsdl import PUBLISHED
+from tests.reference_files import ZUORA_WSDL, require
 
 IBAN = "FR7630006000011234567890189"
 OLD_IBAN = "DE89370400440532013000"
@@ -33,8 +32,7 @@ def emulator() -> Iterator[tuple[str, Tenant]]:
 async def zuora(
     request: pytest.FixtureRequest, emulator: tuple[str, Tenant]
 ) -> AsyncIterator[ZuoraAdapter]:
-    if request.param == "Zuora's WSDL" and not PUBLISHED.exists():
-        pytest.skip(f"Zuora's published WSDL is not at {PUBLISHED}")
+    wsdl = DEFAULT_WSDL if request.param == "own WSDL" else require(ZUORA_WSDL)
     base, tenant = emulator
     tenant.faults = Faults()
     soap = ZuoraSoap(
@@ -42,7 +40,7 @@ async def zuora(
             url=f"{base}{SOAP_PATH}",
             username=tenant.username,
             password=tenant.password,
-            wsdl=DEFAULT_WSDL if request.param == "own WSDL" else Path(PUBLISHED),
+            wsdl=wsdl,
             timeout_seconds=0.5,
             max_backoff_seconds=0.05,
         )

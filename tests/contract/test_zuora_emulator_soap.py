@@ -14,8 +14,9 @@ from zeep.exceptions import Fault
 
 from adapters.zuora.emulator.app import SOAP_PATH, create_emulator
 from adapters.zuora.emulator.state import Tenant
+from adapters.zuora.soap_session import DEFAULT_WSDL as OURS
 from tests.emulators import post, serve
-from tests.unit.test_zuora_wsdl import OURS, PUBLISHED
+from tests.reference_files import ZUORA_WSDL, require
 
 BINDING = "{http://api.zuora.com/}SoapBinding"
 IBAN = "FR7630006000011234567890189"
@@ -30,9 +31,7 @@ def emulator() -> Iterator[tuple[str, Tenant]]:
 
 @pytest.fixture(params=["ours", "published"])
 def wsdl(request: pytest.FixtureRequest) -> Path:
-    if request.param == "published" and not PUBLISHED.exists():
-        pytest.skip(f"Zuora's published WSDL is not at {PUBLISHED}")
-    return OURS if request.param == "ours" else PUBLISHED
+    return OURS if request.param == "ours" else require(ZUORA_WSDL)
 
 
 class Session:

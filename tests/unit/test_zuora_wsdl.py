@@ -11,11 +11,9 @@ from lxml import etree
 from zeep import Client, Settings
 
 import adapters.zuora
+from tests.reference_files import ZUORA_WSDL, require
 
-OURS = Path(adapters.zuora.__file__).parent / "zuora.wsdl"
-PUBLISHED = (
-    Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "zuora" / "zuora.a.84.0.wsdl"
-)
+OURS = Path(adapters.zuora.__file__).parent / "zuora.wsdl"  # what the adapter loads by default
 BINDING = "{http://api.zuora.com/}SoapBinding"
 API, OBJECTS = "http://api.zuora.com/", "http://object.api.zuora.com/"
 
@@ -26,11 +24,7 @@ def _client(path: Path) -> Client:
 
 @pytest.fixture(scope="module")
 def published() -> Client:
-    if not PUBLISHED.exists():
-        pytest.skip(
-            f"Zuora's published WSDL is not at {PUBLISHED} (see ../shared/fixtures/SOURCES.md)"
-        )
-    return _client(PUBLISHED)
+    return _client(require(ZUORA_WSDL))
 
 
 @pytest.fixture(scope="module")
@@ -107,5 +101,5 @@ def _error_codes(path: Path) -> set[str]:
 
 
 def test_the_fault_codes_we_map_are_zuoras(published: Client) -> None:
-    mine, theirs = _error_codes(OURS), _error_codes(PUBLISHED)
+    mine, theirs = _error_codes(OURS), _error_codes(ZUORA_WSDL)
     assert mine and mine <= theirs, mine - theirs
