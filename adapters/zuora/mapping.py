@@ -18,8 +18,9 @@ PAYMENT_FIELDS = "Id, AccountId, Amount, Status, PaymentMethodId, EffectiveDate"
 IN_FLIGHT_STATUSES = ("Processing",)
 
 
-def to_minor_units(amount: Any, currency: str) -> int:
-    """Zuora's decimals to integer minor units (two decimals for the currencies in use)."""
+def to_minor_units(amount: Any) -> int:
+    """Zuora's decimals to integer minor units. Two decimals: the euro, the only currency the
+    tier table uses; a zero-decimal currency would need its exponent here."""
     return int((Decimal(str(amount)) * 100).quantize(Decimal(1)))
 
 
@@ -71,7 +72,7 @@ def from_zuora_payment(record: Any, currency: str) -> Collection:
     effective = record.EffectiveDate
     return Collection(
         id=str(record.Id),
-        amount=Money(to_minor_units(record.Amount, currency), currency),
+        amount=Money(to_minor_units(record.Amount), currency),
         status=str(record.Status),
         payment_method_id=record.PaymentMethodId,
         effective_on=effective if isinstance(effective, date) else None,

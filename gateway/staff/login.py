@@ -209,7 +209,7 @@ class StaffLogin:
                 user["id"],
             )
             staff = StaffMember(user["id"], user["username"], Role(user["role"]))
-            token = await self._open_session(staff.id)
+            token = await self.sessions.open(staff.id)
             await append(
                 _audit(
                     "staff.login.succeeded",
@@ -289,9 +289,6 @@ class StaffLogin:
         return self._cipher.keyed_hash(value, purpose=f"staff.{purpose}")
 
     # -- sessions (see gateway.staff.sessions) ----------------------------------------------
-
-    async def _open_session(self, user_id: int) -> str:
-        return await self.sessions.open(user_id)
 
     async def resolve_session(self, token: str) -> StaffMember | None:
         return await self.sessions.resolve(token)
