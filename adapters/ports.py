@@ -10,6 +10,7 @@ Every mutating call takes a keyword-only `idempotency_key`, derived by the calle
 
 from __future__ import annotations
 
+import calendar
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -94,17 +95,23 @@ class NewSepaMethod:
 
 @dataclass(frozen=True)
 class RecurringCharge:
+    """One recurring charge as it will bill from `effective_from` on. `id` is the provider's
+    stable charge number (it survives new subscription versions)."""
+
     id: str
     name: str
     quantity: int
     unit_price: Money
     billing_period: str
+    effective_from: date | None = None
 
 
 @dataclass(frozen=True)
 class Subscription:
+    """`id` is the subscription number, stable across versions; `version` counts amendments."""
+
     id: str
-    number: str
+    account_id: str
     status: str
     version: int
     charges: tuple[RecurringCharge, ...]
@@ -115,14 +122,18 @@ class QuantityChange:
     subscription_id: str
     charge_id: str
     quantity: int
-    effective_on: date  # the customer's billing-cycle day
+    effective_on: date  # the customer's next billing-cycle day
 
 
 @dataclass(frozen=True)
 class QuantityChangePreview:
+    """What the customer will see: the first invoice after the change, and the monthly
+    recurring amount before and after it."""
+
     effective_on: date
-    due_now: Money
-    new_recurring: Money
+    next_invoice: Money
+    recurring_before: Money
+    recurring_after: Money
 
 
 @dataclass(frozen=True)
@@ -201,3 +212,15 @@ def capabilities_of(adapter: object) -> frozenset[Capability]:
     return frozenset(
         capability for capability, port in PORT_OF_CAPABILITY.items() if isinstance(adapter, port)
     )
+
+
+def next_bill_cycle_date(bill_cycle_day: int, after: date) -> date:
+    """The first billing-cycle day strictly after `after`; a day past a month's end (31 in
+    April) falls on that month's last day, as Zuora and Stripe both bill."""
+    year, month = after.year, after.month
+    while True:
+        last = calendar.monthrange(year, month)[1]
+        candidate = date(year, month, min(bill_cycle_day, last))
+        if candidate > after:
+            return candidate
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)

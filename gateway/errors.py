@@ -51,6 +51,7 @@ class ErrorCode(enum.StrEnum):
     STAFF_USERNAME_TAKEN = "staff_username_taken"
     CONTACT_REASON_UNKNOWN = "contact_reason_unknown"
     # providers
+    NOT_ON_BILLING_DAY = "not_on_billing_day"
     PROVIDER_UNAVAILABLE = "provider_unavailable"
     PROVIDER_REJECTED = "provider_rejected"
     PROVIDER_CONFLICT = "provider_conflict"
@@ -97,6 +98,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.STAFF_NOT_FOUND: 404,
     ErrorCode.STAFF_USERNAME_TAKEN: 409,
     ErrorCode.CONTACT_REASON_UNKNOWN: 422,
+    ErrorCode.NOT_ON_BILLING_DAY: 422,
     ErrorCode.PROVIDER_UNAVAILABLE: 503,
     ErrorCode.PROVIDER_REJECTED: 422,
     ErrorCode.PROVIDER_CONFLICT: 409,

@@ -1,175 +1,207 @@
-"""ZuoraAdapter: the provider-neutral ports over Zuora's SOAP API.
+"""ZuoraAdapter: the provider-neutral ports over Zuora, through either transport (SOAP or REST).
 
 The IBAN change, as a careful specialist does it in Zuora: create a payment method of type bank
 transfer, SEPA, with the holder and mandate; make it the account's default; close the old one
-(the default cannot be closed before it is switched). Each step can be repeated safely: the new
-method carries the gateway's mandate reference, so a create whose answer was lost is found again
-instead of made twice.
+(the default cannot be closed before it is switched). The tier change: preview the quantity
+change on the customer's next billing-cycle day, then apply it there, so nothing is prorated.
+
+Every write can be repeated safely. Before a write that Zuora might already have made (its answer
+was lost), the adapter looks for it by a marker it set: the mandate reference on a payment
+method, a name derived from the idempotency key on an amendment or order, a reference on a refund.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
+from typing import TypeVar
 
 from adapters.ports import (
     Account,
     AccountLookup,
     Collection,
+    Money,
     NewSepaMethod,
     PaymentMethod,
+    QuantityChange,
+    QuantityChangePreview,
+    RefundResult,
+    Subscription,
+    next_bill_cycle_date,
 )
 from adapters.zuora.errors import from_zuora_error
-from adapters.zuora.mapping import (
-    ACCOUNT_FIELDS,
-    IN_FLIGHT_STATUSES,
-    PAYMENT_FIELDS,
-    PAYMENT_METHOD_FIELDS,
-    from_zuora_account,
-    from_zuora_payment,
-    from_zuora_payment_method,
-    zoql_text,
-)
-from adapters.zuora.soap_session import UnknownOutcomeError, ZuoraSoap
+from adapters.zuora.transport import UnknownOutcomeError, ZuoraTransport
+from gateway.errors import BillingError, ErrorCode
 
-CREATE_ATTEMPTS = 3
+WRITE_ATTEMPTS = 3
+T = TypeVar("T")
+
+
+def marker_of(idempotency_key: str, *what: object) -> str:
+    """A short, stable reference for a write, stored on what Zuora makes. It covers what is
+    written as well as the key, so a key reused for another change never hides that change
+    (and Zuora's name and reference fields are short, and should not show a client's key)."""
+    text = "|".join([idempotency_key, *map(str, what)])
+    return "BG-" + hashlib.sha256(text.encode()).hexdigest()[:24].upper()
 
 
 class ZuoraAdapter:
     provider = "zuora"
 
-    def __init__(self, soap: ZuoraSoap) -> None:
-        self._soap = soap
+    def __init__(self, transport: ZuoraTransport) -> None:
+        self.transport = transport
+
+    async def close(self) -> None:
+        await self.transport.close()
 
     # -- accounts ------------------------------------------------------------------------------
 
     async def find_account(self, lookup: AccountLookup) -> Account | None:
-        conditions = [
-            f"{name} = {zoql_text(value)}"
-            for name, value in (
-                ("Id", lookup.id),
-                ("AccountNumber", lookup.number),
-                ("Name", lookup.company_name),
-            )
-            if value
-        ]
-        if not conditions:
-            return None
-        records = await self._query(
-            f"select {ACCOUNT_FIELDS} from Account where {' and '.join(conditions)}",
-            "looking up the account",
-        )
-        return from_zuora_account(records[0]) if len(records) == 1 else None
+        return await self.transport.find_account(lookup)
 
     # -- payment methods -----------------------------------------------------------------------
 
     async def list_payment_methods(self, account_id: str) -> Sequence[PaymentMethod]:
-        account = await self._account(account_id)
-        records = await self._query(
-            f"select {PAYMENT_METHOD_FIELDS} from PaymentMethod"
-            f" where AccountId = {zoql_text(account_id)}",
-            "listing payment methods",
-        )
-        return [
-            from_zuora_payment_method(record, account.default_payment_method_id)
-            for record in records
-        ]
+        return await self.transport.payment_methods(await self._account(account_id))
 
     async def create_sepa_payment_method(
         self, account_id: str, method: NewSepaMethod, *, idempotency_key: str
     ) -> PaymentMethod:
-        """`idempotency_key` documents the step; Zuora SOAP has none, so the mandate reference
-        (unique per change, set by the caller) is what finds an earlier attempt."""
+        """The mandate reference (unique per change, set by the caller) finds an earlier attempt;
+        REST also sends `idempotency_key` so that Zuora itself answers a repeat."""
         account = await self._account(account_id)
-        step = "creating the SEPA payment method"
-        for _ in range(CREATE_ATTEMPTS):
-            earlier = await self._by_mandate(account_id, method.mandate_id)
-            if earlier is not None:
-                return from_zuora_payment_method(earlier, account.default_payment_method_id)
-            try:
-                results = await self._soap.call(
-                    "create", step, repeatable=False, zObjects=[self._sepa(account_id, method)]
-                )
-            except UnknownOutcomeError:
-                continue  # it may have been made: look again before another create
-            await self._saved(results, step)
-        found = await self._by_mandate(account_id, method.mandate_id)
-        if found is None:
-            raise from_zuora_error("SERVER_UNAVAILABLE", step)
-        return from_zuora_payment_method(found, account.default_payment_method_id)
 
-    def _sepa(self, account_id: str, method: NewSepaMethod) -> Any:
-        return self._soap.make(
-            "PaymentMethod",
-            AccountId=account_id,
-            Type="BankTransfer",
-            BankTransferType="SEPA",
-            IBAN=method.iban,
-            BankTransferAccountName=method.holder,
-            Email=method.email,
-            BusinessIdentificationCode=method.bic,
-            Country=method.iban[:2],
-            MandateID=method.mandate_id,
-            MandateReceived="Yes",
-            MandateCreationDate=method.mandate_signed_on,
-            ExistingMandate="No",
-        )
+        async def earlier() -> PaymentMethod | None:
+            return await self.transport.payment_method_by_mandate(account, method.mandate_id)
+
+        async def create() -> None:
+            await self.transport.create_sepa(account, method, idempotency_key)
+
+        return await self._exactly_once(earlier, create, "creating the SEPA payment method")
 
     async def set_default_payment_method(
         self, account_id: str, payment_method_id: str, *, idempotency_key: str
     ) -> None:
-        step = "making the new payment method the account's default"
-        account = self._soap.make(
-            "Account", Id=account_id, DefaultPaymentMethodId=payment_method_id
-        )
-        await self._saved(await self._soap.call("update", step, zObjects=[account]), step)
+        account = await self._account(account_id)
+        if account.default_payment_method_id != payment_method_id:
+            await self.transport.set_default(account, payment_method_id, idempotency_key)
 
     async def close_payment_method(self, payment_method_id: str, *, idempotency_key: str) -> None:
-        step = "closing the old payment method"
-        closed = self._soap.make(
-            "PaymentMethod", Id=payment_method_id, PaymentMethodStatus="Closed"
-        )
-        await self._saved(await self._soap.call("update", step, zObjects=[closed]), step)
+        await self.transport.close_payment_method(payment_method_id, idempotency_key)
 
     # -- collections ---------------------------------------------------------------------------
 
     async def collections_in_flight(self, account_id: str) -> Sequence[Collection]:
-        account = await self._account(account_id)
-        statuses = " or ".join(f"Status = {zoql_text(status)}" for status in IN_FLIGHT_STATUSES)
-        records = await self._query(
-            f"select {PAYMENT_FIELDS} from Payment where AccountId = {zoql_text(account_id)}"
-            f" and {statuses}",
-            "looking for collections in flight",
+        return await self.transport.payments_in_flight(await self._account(account_id))
+
+    # -- subscriptions -------------------------------------------------------------------------
+
+    async def active_subscription(self, account_id: str) -> Subscription | None:
+        return await self.transport.active_subscription(await self._account(account_id))
+
+    async def preview_quantity_change(self, change: QuantityChange) -> QuantityChangePreview:
+        subscription = await self._checked(change)
+        return await self.transport.preview_update(subscription, change)
+
+    async def apply_quantity_change(
+        self, change: QuantityChange, *, idempotency_key: str
+    ) -> Subscription:
+        subscription = await self._checked(change)
+        marker = marker_of(
+            idempotency_key, change.subscription_id, change.charge_id, change.quantity
         )
-        return [from_zuora_payment(record, account.currency) for record in records]
+
+        async def earlier() -> Subscription | None:
+            if await self.transport.change_made(marker):
+                return await self.transport.subscription(change.subscription_id)
+            return None
+
+        async def apply() -> None:
+            await self.transport.update_product(subscription, change, marker, idempotency_key)
+
+        return await self._exactly_once(earlier, apply, "applying the quantity change")
+
+    async def cancel_subscription(
+        self, subscription_id: str, effective_on: date, *, idempotency_key: str
+    ) -> None:
+        subscription = await self.transport.subscription(subscription_id)
+        marker = marker_of(idempotency_key, subscription_id, effective_on)
+
+        async def earlier() -> bool | None:
+            return True if await self.transport.change_made(marker) else None
+
+        async def cancel() -> None:
+            await self.transport.cancel(subscription, effective_on, marker, idempotency_key)
+
+        await self._exactly_once(earlier, cancel, "cancelling the subscription")
+
+    # -- refunds and invoices ------------------------------------------------------------------
+
+    async def refund_payment(
+        self, payment_id: str, amount: Money, *, idempotency_key: str
+    ) -> RefundResult:
+        marker = marker_of(idempotency_key, payment_id, amount)
+
+        async def earlier() -> RefundResult | None:
+            return await self.transport.refund_by_marker(payment_id, marker)
+
+        async def refund() -> None:
+            await self.transport.refund(payment_id, amount, marker, idempotency_key)
+
+        return await self._exactly_once(earlier, refund, "refunding the payment")
+
+    async def invoice_pdf(self, invoice_id: str) -> bytes:
+        return await self.transport.invoice_pdf(invoice_id)
 
     # -- helpers -------------------------------------------------------------------------------
 
     async def _account(self, account_id: str) -> Account:
-        account = await self.find_account(AccountLookup(id=account_id))
+        account = await self.transport.find_account(AccountLookup(id=account_id))
         if account is None:
             raise from_zuora_error("INVALID_ID", "looking up the account")
         return account
 
-    async def _by_mandate(self, account_id: str, mandate_id: str) -> Any | None:
-        records = await self._query(
-            f"select {PAYMENT_METHOD_FIELDS} from PaymentMethod"
-            f" where AccountId = {zoql_text(account_id)} and MandateID = {zoql_text(mandate_id)}",
-            "looking for an earlier attempt",
-        )
-        return records[0] if records else None
-
-    async def _query(self, zoql: str, step: str) -> list[Any]:
-        result = await self._soap.call("query", step, queryString=zoql)
-        records = list(result.records or [])
-        while not result.done:
-            result = await self._soap.call("queryMore", step, queryLocator=result.queryLocator)
-            records += list(result.records or [])
-        return records
+    async def _checked(self, change: QuantityChange) -> Subscription:
+        """The subscription, once the change is one a careful specialist would make: a charge
+        that is on it, a positive quantity, on the customer's next billing-cycle day."""
+        subscription = await self.transport.subscription(change.subscription_id)
+        if change.charge_id not in {charge.id for charge in subscription.charges}:
+            raise BillingError(
+                ErrorCode.PROVIDER_NOT_FOUND,
+                f"The subscription {subscription.id} has no recurring charge {change.charge_id}.",
+            )
+        if change.quantity < 1:
+            raise BillingError(ErrorCode.VALIDATION_FAILED, "The new quantity must be at least 1.")
+        account = await self._account(subscription.account_id)
+        if account.bill_cycle_day is not None:
+            due = next_bill_cycle_date(account.bill_cycle_day, date.today())
+            if change.effective_on != due:
+                raise BillingError(
+                    ErrorCode.NOT_ON_BILLING_DAY,
+                    f"A tier change takes effect on the customer's next billing-cycle day, "
+                    f"{due.isoformat()}, not {change.effective_on.isoformat()}.",
+                    extra={"effective_on": due.isoformat()},
+                )
+        return subscription
 
     @staticmethod
-    async def _saved(results: Any, step: str) -> str:
-        [result] = results
-        if not result.Success:
-            raise from_zuora_error(str(result.Errors[0].Code), step)
-        return str(result.Id)
+    async def _exactly_once(
+        earlier: Callable[[], Awaitable[T | None]],
+        write: Callable[[], Awaitable[None]],
+        step: str,
+    ) -> T:
+        """Look for the write's result; make it only if it is not there; when its answer is
+        lost, look again before another try. Returns what Zuora holds afterwards."""
+        for _ in range(WRITE_ATTEMPTS):
+            found = await earlier()
+            if found is not None:
+                return found
+            try:
+                await write()
+            except UnknownOutcomeError:
+                continue  # it may have been made: look again before another write
+        found = await earlier()
+        if found is None:
+            raise from_zuora_error("SERVER_UNAVAILABLE", step)
+        return found

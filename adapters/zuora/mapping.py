@@ -6,7 +6,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from adapters.ports import Account, Collection, Money, PaymentMethod, PaymentMethodKind
+from adapters.ports import (
+    Account,
+    Collection,
+    Money,
+    PaymentMethod,
+    PaymentMethodKind,
+    RecurringCharge,
+    RefundResult,
+)
 
 PAYMENT_METHOD_FIELDS = (
     "Id, AccountId, Type, BankTransferType, BankTransferAccountNumberMask, "
@@ -15,6 +23,12 @@ PAYMENT_METHOD_FIELDS = (
 )
 ACCOUNT_FIELDS = "Id, AccountNumber, Name, Currency, BillCycleDay, DefaultPaymentMethodId, Status"
 PAYMENT_FIELDS = "Id, AccountId, Amount, Status, PaymentMethodId, EffectiveDate"
+SUBSCRIPTION_FIELDS = "Id, Name, AccountId, Status, Version"
+CHARGE_FIELDS = (
+    "Id, RatePlanId, Name, ChargeNumber, Quantity, Price, BillingPeriod, "
+    "ProductRatePlanChargeId, EffectiveStartDate"
+)
+REFUND_FIELDS = "Id, AccountId, Amount, Status, RefundNumber"
 IN_FLIGHT_STATUSES = ("Processing",)
 
 
@@ -22,6 +36,25 @@ def to_minor_units(amount: Any) -> int:
     """Zuora's decimals to integer minor units. Two decimals: the euro, the only currency the
     tier table uses; a zero-decimal currency would need its exponent here."""
     return int((Decimal(str(amount)) * 100).quantize(Decimal(1)))
+
+
+def to_decimal(amount_minor: int) -> Decimal:
+    return Decimal(amount_minor) / 100
+
+
+def monthly_total(charges: Any) -> int:
+    """Minor units per month of monthly charges: quantity times unit price."""
+    return sum(
+        charge.quantity * charge.unit_price.amount_minor
+        for charge in charges
+        if charge.billing_period == "Month"
+    )
+
+
+def _date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 def _kind(record: Any) -> PaymentMethodKind:
@@ -82,3 +115,22 @@ def from_zuora_payment(record: Any, currency: str) -> Collection:
 def zoql_text(value: str) -> str:
     """A value inside single quotes in ZOQL."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def from_zuora_charge(record: Any, currency: str) -> RecurringCharge:
+    return RecurringCharge(
+        id=str(record.ChargeNumber),
+        name=str(record.Name),
+        quantity=int(Decimal(str(record.Quantity or 0))),
+        unit_price=Money(to_minor_units(record.Price or 0), currency),
+        billing_period=str(record.BillingPeriod),
+        effective_from=_date(record.EffectiveStartDate),
+    )
+
+
+def from_zuora_refund(record: Any, currency: str) -> RefundResult:
+    return RefundResult(
+        id=str(record.Id),
+        amount=Money(to_minor_units(record.Amount), currency),
+        status=str(record.Status),
+    )

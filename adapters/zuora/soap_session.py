@@ -25,6 +25,7 @@ from zeep.proxy import AsyncServiceProxy
 from zeep.transports import AsyncTransport
 
 from adapters.zuora.errors import TRANSIENT, from_zuora_error
+from adapters.zuora.transport import UnknownOutcomeError
 
 DEFAULT_WSDL = Path(__file__).parent / "zuora.wsdl"
 BINDING = "{http://api.zuora.com/}SoapBinding"
@@ -49,10 +50,6 @@ def fault_code(fault: Fault) -> str:
             if str(node.tag).endswith("FaultCode") and node.text:
                 return str(node.text)
     return str(fault.code or "").rsplit(":", 1)[-1] or "UNKNOWN_ERROR"
-
-
-class UnknownOutcomeError(Exception):
-    """A write was sent and no answer came back: Zuora may or may not have made the change."""
 
 
 def _refused(error: BaseException) -> bool:

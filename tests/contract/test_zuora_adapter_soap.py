@@ -13,6 +13,7 @@ from adapters.zuora.adapter import ZuoraAdapter
 from adapters.zuora.emulator.app import SOAP_PATH, create_emulator
 from adapters.zuora.emulator.state import Faults, Tenant
 from adapters.zuora.soap_session import DEFAULT_WSDL, SoapConfig, ZuoraSoap
+from adapters.zuora.soap_transport import SoapTransport
 from gateway.errors import BillingError, ErrorCode
 from tests.emulators import serve
 from tests.reference_files import ZUORA_WSDL, require
@@ -45,8 +46,9 @@ async def zuora(
             max_backoff_seconds=0.05,
         )
     )
-    yield ZuoraAdapter(soap)
-    await soap.close()
+    adapter = ZuoraAdapter(SoapTransport(soap))
+    yield adapter
+    await adapter.close()
 
 
 def customer(tenant: Tenant) -> tuple[str, str]:
@@ -192,3 +194,28 @@ async def test_collections_in_flight_in_minor_units(
     [collection] = await zuora.collections_in_flight(account)
     assert collection.amount.amount_minor == 4900 and collection.amount.currency == "EUR"
     assert collection.payment_method_id == old
+
+
+async def test_tier_change_previewed_then_applied_on_the_billing_day(
+    zuora: ZuoraAdapter, emulator: tuple[str, Tenant]
+) -> None:
+    from adapters.ports import QuantityChange, next_bill_cycle_date
+    from adapters.zuora.emulator.seed import add_customer
+
+    _base, tenant = emulator
+    c = add_customer(tenant, account_number=f"T{len(tenant.objects['Account'])}", name="Tier SARL", iban=OLD_IBAN, bill_cycle_day=5, seats=10)
+    subscription = await zuora.active_subscription(c.account_id)
+    assert subscription is not None and subscription.version == 1
+    [charge] = subscription.charges
+    assert charge.quantity == 10 and charge.unit_price.amount_minor == 2900
+    day = next_bill_cycle_date(5, date.today())
+    change = QuantityChange(subscription.id, charge.id, 15, day)
+    preview = await zuora.preview_quantity_change(change)
+    assert preview.next_invoice.amount_minor == 15 * 2900
+    assert preview.recurring_before.amount_minor == 10 * 2900
+    assert preview.recurring_after.amount_minor == 15 * 2900
+    applied = await zuora.apply_quantity_change(change, idempotency_key="tier-1")
+    assert applied.version == 2 and applied.charges[0].quantity == 15
+    assert applied.charges[0].effective_from == day
+    again = await zuora.apply_quantity_change(change, idempotency_key="tier-1")
+    assert again.version == 2

@@ -68,19 +68,25 @@ def test_every_request_and_response_element_matches(ours: Client, published: Cli
                 )
 
 
-@pytest.mark.parametrize(
-    "type_name",
-    [
-        f"{{{OBJECTS}}}Account",
-        f"{{{OBJECTS}}}PaymentMethod",
-        f"{{{OBJECTS}}}Payment",
-        f"{{{API}}}LoginResult",
-        f"{{{API}}}SaveResult",
-        f"{{{API}}}DeleteResult",
-        f"{{{API}}}QueryResult",
-        f"{{{API}}}Error",
-    ],
-)
+def _our_complex_types() -> list[str]:
+    """Every named complex type our WSDL declares, read from the file itself."""
+    tree = etree.parse(str(OURS))
+    xs = {"xs": "http://www.w3.org/2001/XMLSchema"}
+    names = []
+    for schema in tree.xpath("//xs:schema", namespaces=xs):
+        namespace = schema.get("targetNamespace")
+        for kind in schema.xpath("xs:complexType[@name]", namespaces=xs):
+            names.append(f"{{{namespace}}}{kind.get('name')}")
+    return names
+
+
+def test_the_type_list_covers_what_the_adapter_uses() -> None:
+    names = {name.rsplit("}", 1)[1] for name in _our_complex_types()}
+    assert {"Account", "PaymentMethod", "Subscription", "RatePlanCharge", "Amendment"} <= names
+    assert {"AmendRequest", "AmendResult", "PreviewOptions", "Refund", "Invoice"} <= names
+
+
+@pytest.mark.parametrize("type_name", _our_complex_types())
 def test_every_field_we_send_or_read_exists_with_the_same_type(
     ours: Client, published: Client, type_name: str
 ) -> None:

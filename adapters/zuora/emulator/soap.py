@@ -1,12 +1,14 @@
 """The emulator's SOAP face: Zuora's document/literal envelopes for login, query, queryMore,
-create, update and delete, and Zuora's faults."""
+create, update, delete and amend (UpdateProduct, Cancellation, with preview), and Zuora's faults."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from lxml import etree
 
+from adapters.zuora.emulator.amendments import Amendments, ChargeUpdate, Outcome, as_date
 from adapters.zuora.emulator.state import Tenant, ZObject, ZuoraError
 from adapters.zuora.emulator.zoql import Page, QueryEngine
 
@@ -53,6 +55,7 @@ class SoapFace:
     def __init__(self, tenant: Tenant) -> None:
         self.tenant = tenant
         self.queries = QueryEngine(tenant)
+        self.amendments = Amendments(tenant)
 
     def handle(self, body: bytes) -> tuple[int, bytes, bool]:
         """The HTTP status and body, and whether a write was committed."""
@@ -64,7 +67,7 @@ class SoapFace:
         except etree.XMLSyntaxError:
             pass
         status, answer = self._handle(body)
-        return status, answer, status == 200 and name in ("create", "update", "delete")
+        return status, answer, status == 200 and name in ("create", "update", "delete", "amend")
 
     def _handle(self, body: bytes) -> tuple[int, bytes]:
         try:
@@ -136,6 +139,71 @@ class SoapFace:
                 self._error(result, "errors", error)
                 etree.SubElement(result, f"{{{API}}}success").text = "false"
         return response
+
+    def _amend(self, operation: etree._Element, _envelope: etree._Element) -> etree._Element:
+        response = etree.Element(f"{{{API}}}amendResponse", nsmap=NSMAP)
+        for request in operation.findall(f"{{{API}}}requests"):
+            result = etree.SubElement(response, f"{{{API}}}results")
+            preview = (request.findtext(f".//{{{API}}}EnablePreviewMode") or "").lower() == "true"
+            try:
+                # One amendment per request: what the gateway sends.
+                amendment = request.find(f"{{{API}}}Amendments")
+                if amendment is None:
+                    raise ZuoraError("MISSING_REQUIRED_VALUE", "An amend request needs an amendment.")
+                self._amendment_result(result, self._apply(amendment, preview), preview)
+            except ZuoraError as error:
+                if error.code in _CALL_FAULTS:
+                    raise
+                self._error(result, "Errors", error)
+                etree.SubElement(result, f"{{{API}}}Success").text = "false"
+        return response
+
+    def _apply(self, amendment: etree._Element, preview: bool) -> Outcome:
+        def field(name: str) -> str:
+            return amendment.findtext(f"{{{OBJECTS}}}{name}") or ""
+
+        subscription_id = field("SubscriptionId")
+        if self.amendments.current(subscription_id)["Id"] != subscription_id:
+            raise ZuoraError(
+                "INVALID_VALUE", "The subscription has been amended: use its latest version."
+            )
+        effective = as_date(field("EffectiveDate") or field("ContractEffectiveDate"))
+        kind = field("Type")
+        if kind == "Cancellation" and not preview:
+            return self.amendments.cancel(subscription_id, effective, name=field("Name"))
+        if kind != "UpdateProduct":
+            raise ZuoraError("INVALID_VALUE", f"The amendment type {kind} is not emulated.")
+        updates = [
+            ChargeUpdate(
+                quantity=Decimal(charge.findtext(f"{{{OBJECTS}}}Quantity") or "0"),
+                charge_number=charge.findtext(f"{{{OBJECTS}}}ChargeNumber"),
+                product_rate_plan_charge_id=charge.findtext(
+                    f"{{{OBJECTS}}}ProductRatePlanChargeId"
+                ),
+            )
+            for charge in amendment.iterfind(f".//{{{API}}}RatePlanCharge")
+        ]
+        return self.amendments.update_product(
+            subscription_id, updates, effective, preview=preview, name=field("Name")
+        )
+
+    @staticmethod
+    def _amendment_result(result: etree._Element, outcome: Outcome, preview: bool) -> None:
+        if outcome.amendment_id:
+            etree.SubElement(result, f"{{{API}}}AmendmentIds").text = outcome.amendment_id
+        if preview:
+            data = etree.SubElement(result, f"{{{API}}}InvoiceDatas")
+            invoice = etree.SubElement(data, f"{{{API}}}Invoice")
+            for name, value in sorted(outcome.invoice.items()):
+                etree.SubElement(invoice, f"{{{OBJECTS}}}{name}").text = _text(value)
+            for item in outcome.invoice_items:
+                node = etree.SubElement(data, f"{{{API}}}InvoiceItem")
+                for name, value in sorted(item.items()):
+                    etree.SubElement(node, f"{{{OBJECTS}}}{name}").text = _text(value)
+        else:
+            etree.SubElement(result, f"{{{API}}}SubscriptionId").text = outcome.subscription["Id"]
+        etree.SubElement(result, f"{{{API}}}Success").text = "true"
+        etree.SubElement(result, f"{{{API}}}TotalDeltaMrr").text = _text(outcome.delta_mrr)
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""The emulator's Zuora tenant: accounts, payment methods and payments, with Zuora's rules.
+"""The emulator's Zuora tenant: accounts, payment methods, payments, refunds, invoices and
+subscriptions (see `amendments.py` for how they change), with Zuora's rules.
 
 One state serves both the SOAP and the REST faces, as one tenant would. Rules kept from Zuora:
 an account's default payment method cannot be deleted or closed, a closed method cannot become
@@ -10,10 +11,23 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 ZObject = dict[str, Any]
 SESSION_SECONDS = 8 * 3600
+OBJECT_KINDS = (
+    "Account",
+    "PaymentMethod",
+    "Payment",
+    "Refund",
+    "Invoice",
+    "Subscription",
+    "RatePlan",
+    "RatePlanCharge",
+    "Amendment",
+)
 
 
 class ZuoraError(Exception):
@@ -47,7 +61,7 @@ class Tenant:
     password: str = "emulator-password"  # noqa: S105 (the emulator's own, sandbox only)
     session_seconds: int = SESSION_SECONDS
     objects: dict[str, dict[str, ZObject]] = field(
-        default_factory=lambda: {"Account": {}, "PaymentMethod": {}, "Payment": {}}
+        default_factory=lambda: {kind: {} for kind in OBJECT_KINDS}
     )
     sessions: dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
     faults: Faults = field(default_factory=Faults)
@@ -81,6 +95,8 @@ class Tenant:
         record = {key: value for key, value in fields.items() if key != "Id"}
         if kind == "PaymentMethod":
             self._check_new_payment_method(record)
+        if kind == "Refund":
+            self._check_new_refund(record)
         record["Id"] = new_id()
         table[record["Id"]] = record
         return str(record["Id"])
@@ -132,3 +148,27 @@ class Tenant:
             record["_IBAN"] = iban  # kept like Zuora does, never returned by a query
         record.setdefault("PaymentMethodStatus", "Active")
         record.setdefault("Active", True)
+
+    def _check_new_refund(self, record: ZObject) -> None:
+        payment = self._existing("Payment", record.get("PaymentId"))
+        amount = Decimal(str(record.get("Amount") or 0))
+        refunded = sum(
+            (
+                Decimal(str(refund["Amount"]))
+                for refund in self.table("Refund").values()
+                if refund.get("PaymentId") == payment["Id"]
+            ),
+            Decimal(0),
+        )
+        if amount <= 0 or amount + refunded > Decimal(str(payment["Amount"])):
+            raise ZuoraError(
+                "INVALID_VALUE",
+                "The refund amount must be positive and at most the payment's unrefunded amount.",
+                field_name="Amount",
+            )
+        if payment.get("Status") != "Processed":
+            raise ZuoraError("INVALID_VALUE", "Only a processed payment can be refunded.")
+        record["AccountId"] = payment["AccountId"]
+        record["Status"] = "Processed"
+        record["RefundNumber"] = f"R-{len(self.table('Refund')) + 1:08d}"
+        record["RefundDate"] = date.today().isoformat()

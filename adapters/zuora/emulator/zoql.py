@@ -36,10 +36,18 @@ def _value(text: str) -> Any:
         raise ZuoraError("MALFORMED_QUERY", f"cannot understand the value {text}") from None
 
 
+def _comparable(value: Any) -> str:
+    """Stored values come typed (set up in Python) or as text (sent over SOAP): compare text."""
+    return str(value).lower() if isinstance(value, bool) or value in ("true", "false") else str(value)
+
+
 def _matches(record: ZObject, conditions: list[tuple[str, str, Any]]) -> bool:
     for name, operator, expected in conditions:
         actual = record.get(name)
-        equal = str(actual) == str(expected) if expected is not None else actual is None
+        if expected is None:
+            equal = actual is None
+        else:
+            equal = _comparable(actual) == _comparable(expected)
         if equal != (operator == "="):
             return False
     return True

@@ -1,0 +1,363 @@
+"""ZuoraTransport over the SOAP API: ZOQL queries (paged with queryMore), create/update of
+zObjects, and `amend` for subscription changes, with preview.
+
+SOAP has no idempotency keys: a write that is not safe to repeat carries a marker (the mandate
+id, the amendment's Name, the refund's ReferenceID) that the adapter looks up before repeating.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from adapters.ports import (
+    Account,
+    AccountLookup,
+    Collection,
+    Money,
+    NewSepaMethod,
+    PaymentMethod,
+    QuantityChange,
+    QuantityChangePreview,
+    RefundResult,
+    Subscription,
+)
+from adapters.zuora.errors import from_zuora_error
+from adapters.zuora.mapping import (
+    ACCOUNT_FIELDS,
+    CHARGE_FIELDS,
+    IN_FLIGHT_STATUSES,
+    PAYMENT_FIELDS,
+    PAYMENT_METHOD_FIELDS,
+    REFUND_FIELDS,
+    SUBSCRIPTION_FIELDS,
+    from_zuora_account,
+    from_zuora_charge,
+    from_zuora_payment,
+    from_zuora_payment_method,
+    from_zuora_refund,
+    monthly_total,
+    to_decimal,
+    to_minor_units,
+    zoql_text,
+)
+from adapters.zuora.soap_session import ZuoraSoap
+
+
+class SoapTransport:
+    name = "soap"
+
+    def __init__(self, soap: ZuoraSoap) -> None:
+        self._soap = soap
+
+    async def close(self) -> None:
+        await self._soap.close()
+
+    # -- accounts and payment methods ----------------------------------------------------------
+
+    async def find_account(self, lookup: AccountLookup) -> Account | None:
+        conditions = [
+            f"{name} = {zoql_text(value)}"
+            for name, value in (
+                ("Id", lookup.id),
+                ("AccountNumber", lookup.number),
+                ("Name", lookup.company_name),
+            )
+            if value
+        ]
+        if not conditions:
+            return None
+        records = await self._query(
+            f"select {ACCOUNT_FIELDS} from Account where {' and '.join(conditions)}",
+            "looking up the account",
+        )
+        return from_zuora_account(records[0]) if len(records) == 1 else None
+
+    async def payment_methods(self, account: Account) -> Sequence[PaymentMethod]:
+        records = await self._query(
+            f"select {PAYMENT_METHOD_FIELDS} from PaymentMethod"
+            f" where AccountId = {zoql_text(account.id)}",
+            "listing payment methods",
+        )
+        return [
+            from_zuora_payment_method(record, account.default_payment_method_id)
+            for record in records
+        ]
+
+    async def payment_method_by_mandate(
+        self, account: Account, mandate_id: str
+    ) -> PaymentMethod | None:
+        records = await self._query(
+            f"select {PAYMENT_METHOD_FIELDS} from PaymentMethod"
+            f" where AccountId = {zoql_text(account.id)} and MandateID = {zoql_text(mandate_id)}",
+            "looking for an earlier attempt",
+        )
+        if not records:
+            return None
+        return from_zuora_payment_method(records[0], account.default_payment_method_id)
+
+    async def create_sepa(self, account: Account, method: NewSepaMethod, key: str) -> None:
+        step = "creating the SEPA payment method"
+        sepa = self._soap.make(
+            "PaymentMethod",
+            AccountId=account.id,
+            Type="BankTransfer",
+            BankTransferType="SEPA",
+            IBAN=method.iban,
+            BankTransferAccountName=method.holder,
+            Email=method.email,
+            BusinessIdentificationCode=method.bic,
+            Country=method.iban[:2],
+            MandateID=method.mandate_id,
+            MandateReceived="Yes",
+            MandateCreationDate=method.mandate_signed_on,
+            ExistingMandate="No",
+        )
+        await self._saved(await self._soap.call("create", step, repeatable=False, zObjects=[sepa]), step)
+
+    async def set_default(self, account: Account, payment_method_id: str, key: str) -> None:
+        step = "making the new payment method the account's default"
+        change = self._soap.make("Account", Id=account.id, DefaultPaymentMethodId=payment_method_id)
+        await self._saved(await self._soap.call("update", step, zObjects=[change]), step)
+
+    async def close_payment_method(self, payment_method_id: str, key: str) -> None:
+        step = "closing the old payment method"
+        closed = self._soap.make("PaymentMethod", Id=payment_method_id, PaymentMethodStatus="Closed")
+        await self._saved(await self._soap.call("update", step, zObjects=[closed]), step)
+
+    async def payments_in_flight(self, account: Account) -> Sequence[Collection]:
+        statuses = " or ".join(f"Status = {zoql_text(status)}" for status in IN_FLIGHT_STATUSES)
+        records = await self._query(
+            f"select {PAYMENT_FIELDS} from Payment where AccountId = {zoql_text(account.id)}"
+            f" and {statuses}",
+            "looking for collections in flight",
+        )
+        return [from_zuora_payment(record, account.currency) for record in records]
+
+    # -- subscriptions -------------------------------------------------------------------------
+
+    async def active_subscription(self, account: Account) -> Subscription | None:
+        records = await self._query(
+            f"select {SUBSCRIPTION_FIELDS} from Subscription"
+            f" where AccountId = {zoql_text(account.id)} and Status = 'Active'",
+            "reading the active subscription",
+        )
+        if not records:
+            return None
+        return await self._with_charges(records[0], account.currency)
+
+    async def subscription(self, number: str) -> Subscription:
+        version = await self._latest_version(number)
+        account = await self._account_currency(str(version.AccountId))
+        return await self._with_charges(version, account)
+
+    async def preview_update(
+        self, subscription: Subscription, change: QuantityChange
+    ) -> QuantityChangePreview:
+        step = "previewing the quantity change"
+        amendment = await self._update_product(subscription, change, name=None)
+        [result] = await self._soap.call(
+            "amend",
+            step,
+            requests=[
+                {
+                    "Amendments": [amendment],
+                    "AmendOptions": {"GenerateInvoice": False, "ProcessPayments": False},
+                    "PreviewOptions": {
+                        "EnablePreviewMode": True,
+                        "NumberOfPeriods": 1,
+                        "PreviewType": "InvoiceItem",
+                    },
+                }
+            ],
+        )
+        self._succeeded(result, step)
+        currency = subscription.charges[0].unit_price.currency
+        before = monthly_total(subscription.charges)
+        invoices = result.InvoiceDatas or []
+        next_invoice = to_minor_units(invoices[0].Invoice.Amount) if invoices else 0
+        delta = to_minor_units(result.TotalDeltaMrr or 0)
+        return QuantityChangePreview(
+            effective_on=change.effective_on,
+            next_invoice=Money(next_invoice, currency),
+            recurring_before=Money(before, currency),
+            recurring_after=Money(before + delta, currency),
+        )
+
+    async def change_made(self, marker: str) -> bool:
+        records = await self._query(
+            f"select Id from Amendment where Name = {zoql_text(marker)}",
+            "looking for an earlier amendment",
+        )
+        return bool(records)
+
+    async def update_product(
+        self, subscription: Subscription, change: QuantityChange, marker: str, key: str
+    ) -> None:
+        amendment = await self._update_product(subscription, change, name=marker)
+        await self._amend(amendment, "applying the quantity change")
+
+    async def cancel(
+        self, subscription: Subscription, effective_on: date, marker: str, key: str
+    ) -> None:
+        version = await self._latest_version(subscription.id)
+        amendment = self._soap.make(
+            "Amendment",
+            Name=marker,
+            Type="Cancellation",
+            Status="Completed",
+            SubscriptionId=version.Id,
+            ContractEffectiveDate=effective_on,
+            EffectiveDate=effective_on,
+        )
+        await self._amend(amendment, "cancelling the subscription")
+
+    # -- refunds and invoices ------------------------------------------------------------------
+
+    async def refund_by_marker(self, payment_id: str, marker: str) -> RefundResult | None:
+        records = await self._query(
+            f"select {REFUND_FIELDS} from Refund where PaymentId = {zoql_text(payment_id)}"
+            f" and ReferenceID = {zoql_text(marker)}",
+            "looking for an earlier refund",
+        )
+        if not records:
+            return None
+        account = await self._account_currency(str(records[0].AccountId))
+        return from_zuora_refund(records[0], account)
+
+    async def refund(self, payment_id: str, amount: Money, marker: str, key: str) -> None:
+        step = "refunding the payment"
+        refund = self._soap.make(
+            "Refund",
+            PaymentId=payment_id,
+            Amount=to_decimal(amount.amount_minor),
+            Type="Electronic",
+            ReferenceID=marker,
+            Comment="Refunded through billing-gateway",
+        )
+        await self._saved(
+            await self._soap.call("create", step, repeatable=False, zObjects=[refund]), step
+        )
+
+    async def invoice_pdf(self, invoice_id: str) -> bytes:
+        # Zuora returns an invoice's PDF, base64, when Body is queried for one invoice at a time.
+        records = await self._query(
+            f"select Body from Invoice where Id = {zoql_text(invoice_id)}", "reading the invoice PDF"
+        )
+        if not records or not records[0].Body:
+            raise from_zuora_error("INVALID_ID", "reading the invoice PDF")
+        return base64.b64decode(records[0].Body)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    async def _latest_version(self, number: str) -> Any:
+        records = await self._query(
+            f"select {SUBSCRIPTION_FIELDS} from Subscription where Name = {zoql_text(number)}"
+            " and Status != 'Expired'",
+            "reading the subscription",
+        )
+        if not records:
+            raise from_zuora_error("INVALID_ID", "reading the subscription")
+        return records[0]
+
+    async def _account_currency(self, account_id: str) -> str:
+        account = await self.find_account(AccountLookup(id=account_id))
+        if account is None:
+            raise from_zuora_error("INVALID_ID", "looking up the account")
+        return account.currency
+
+    async def _charges(self, version_id: str) -> list[Any]:
+        plans = await self._query(
+            f"select Id from RatePlan where SubscriptionId = {zoql_text(version_id)}",
+            "reading the subscription's rate plans",
+        )
+        charges: list[Any] = []
+        for plan in plans:
+            charges += await self._query(
+                f"select {CHARGE_FIELDS} from RatePlanCharge where RatePlanId = {zoql_text(plan.Id)}"
+                " and IsLastSegment = true and ChargeType = 'Recurring'",
+                "reading the subscription's charges",
+            )
+        return charges
+
+    async def _with_charges(self, version: Any, currency: str) -> Subscription:
+        charges = await self._charges(str(version.Id))
+        return Subscription(
+            id=str(version.Name),
+            account_id=str(version.AccountId),
+            status=str(version.Status),
+            version=int(version.Version),
+            charges=tuple(from_zuora_charge(charge, currency) for charge in charges),
+        )
+
+    async def _update_product(
+        self, subscription: Subscription, change: QuantityChange, *, name: str | None
+    ) -> Any:
+        version = await self._latest_version(subscription.id)
+        charge = next(
+            (c for c in await self._charges(str(version.Id)) if c.ChargeNumber == change.charge_id),
+            None,
+        )
+        if charge is None:
+            raise from_zuora_error("INVALID_VALUE", "finding the charge to change")
+        effective = change.effective_on
+        return self._soap.make(
+            "Amendment",
+            Name=name or f"Preview {change.charge_id}",
+            Type="UpdateProduct",
+            Status="Completed",
+            SubscriptionId=version.Id,
+            ContractEffectiveDate=effective,
+            ServiceActivationDate=effective,
+            CustomerAcceptanceDate=effective,
+            EffectiveDate=effective,
+            RatePlanData={
+                "RatePlan": self._soap.make(
+                    "RatePlan", AmendmentSubscriptionRatePlanId=charge.RatePlanId
+                ),
+                "RatePlanChargeData": [
+                    {
+                        "RatePlanCharge": self._soap.make(
+                            "RatePlanCharge",
+                            ProductRatePlanChargeId=charge.ProductRatePlanChargeId,
+                            Quantity=change.quantity,
+                        )
+                    }
+                ],
+            },
+        )
+
+    async def _amend(self, amendment: Any, step: str) -> None:
+        [result] = await self._soap.call(
+            "amend",
+            step,
+            repeatable=False,
+            requests=[
+                {
+                    "Amendments": [amendment],
+                    "AmendOptions": {"GenerateInvoice": False, "ProcessPayments": False},
+                }
+            ],
+        )
+        self._succeeded(result, step)
+
+    async def _query(self, zoql: str, step: str) -> list[Any]:
+        result = await self._soap.call("query", step, queryString=zoql)
+        records = list(result.records or [])
+        while not result.done:
+            result = await self._soap.call("queryMore", step, queryLocator=result.queryLocator)
+            records += list(result.records or [])
+        return records
+
+    @staticmethod
+    def _succeeded(result: Any, step: str) -> None:
+        if not result.Success:
+            raise from_zuora_error(str(result.Errors[0].Code), step)
+
+    @classmethod
+    async def _saved(cls, results: Any, step: str) -> str:
+        [result] = results
+        cls._succeeded(result, step)
+        return str(result.Id)
