@@ -22,6 +22,12 @@ _TABLE: dict[str, tuple[ErrorCode, str]] = {
         "Zuora refused: the account's default payment method cannot be closed or deleted. "
         "Make another method the default first.",
     ),
+    # REST only: a reason code of category 30, which names no rule.
+    "RULE_RESTRICTION": (
+        ErrorCode.PROVIDER_CONFLICT,
+        "Zuora refused by one of its rules (for example, the account's default payment method "
+        "cannot be closed or deleted: make another method the default first).",
+    ),
     "INVALID_ID": (
         ErrorCode.PROVIDER_NOT_FOUND,
         "Zuora has no such object; check the account or payment method id.",
@@ -69,3 +75,33 @@ def from_zuora_error(code: str, step: str) -> BillingError:
         )
     error_code, detail = mapped
     return BillingError(error_code, detail, extra={"provider": "zuora", "provider_code": code})
+
+
+# REST reason codes are eight digits: a resource code, then a two-digit category.
+_REST_CATEGORY: dict[int, str] = {
+    10: "NO_PERMISSION",
+    11: "INVALID_LOGIN",
+    20: "INVALID_VALUE",
+    21: "INVALID_VALUE",
+    22: "MISSING_REQUIRED_VALUE",
+    23: "MISSING_REQUIRED_VALUE",
+    30: "RULE_RESTRICTION",
+    40: "INVALID_ID",
+    50: "LOCK_COMPETITION",
+    61: "TEMPORARY_ERROR",
+    70: "REQUEST_EXCEEDED_RATE",
+}
+TRANSIENT_REST_CATEGORIES = frozenset({50, 61, 70})
+
+
+def rest_category(reason_code: int) -> int:
+    return reason_code % 100
+
+
+def from_zuora_reason(reason_code: int, step: str) -> BillingError:
+    """A BillingError for a REST reason code, through the same table as SOAP's codes; the raw
+    reason code is kept for the audit trail."""
+    soap_code = _REST_CATEGORY.get(rest_category(reason_code))
+    error = from_zuora_error(soap_code or "UNKNOWN_ERROR", step)
+    error.extra["provider_code"] = str(reason_code)
+    return error

@@ -64,6 +64,18 @@ def _lost(error: BaseException) -> bool:
     return isinstance(error, httpx.TransportError)
 
 
+class _CheckedTransport(AsyncTransport):
+    """zeep parses whatever comes back as SOAP; a proxy's 502/503 page is not, so it becomes a
+    TransportError (a refusal worth retrying) before zeep tries."""
+
+    async def post(self, address: str, message: bytes, headers: dict[str, str]) -> Any:
+        response = await super().post(address, message, headers)
+        is_xml = "xml" in response.headers.get("content-type", "")
+        if response.status_code >= 400 and not is_xml:
+            raise SoapHttpError(status_code=response.status_code, content=response.content)
+        return response
+
+
 class ZuoraSoap:
     def __init__(self, config: SoapConfig) -> None:
         self._config = config
@@ -71,7 +83,7 @@ class ZuoraSoap:
         self._client = AsyncClient(
             str(config.wsdl),
             settings=Settings(strict=False),  # real tenants return fields a WSDL may not know
-            transport=AsyncTransport(client=self._http),
+            transport=_CheckedTransport(client=self._http),
         )
         # AsyncClient.create_service hands back a synchronous proxy; this one awaits.
         self._service = AsyncServiceProxy(

@@ -115,7 +115,9 @@ class SoapTransport:
             MandateCreationDate=method.mandate_signed_on,
             ExistingMandate="No",
         )
-        await self._saved(await self._soap.call("create", step, repeatable=False, zObjects=[sepa]), step)
+        await self._saved(
+            await self._soap.call("create", step, repeatable=False, zObjects=[sepa]), step
+        )
 
     async def set_default(self, account: Account, payment_method_id: str, key: str) -> None:
         step = "making the new payment method the account's default"
@@ -124,7 +126,9 @@ class SoapTransport:
 
     async def close_payment_method(self, payment_method_id: str, key: str) -> None:
         step = "closing the old payment method"
-        closed = self._soap.make("PaymentMethod", Id=payment_method_id, PaymentMethodStatus="Closed")
+        closed = self._soap.make(
+            "PaymentMethod", Id=payment_method_id, PaymentMethodStatus="Closed"
+        )
         await self._saved(await self._soap.call("update", step, zObjects=[closed]), step)
 
     async def payments_in_flight(self, account: Account) -> Sequence[Collection]:
@@ -244,7 +248,8 @@ class SoapTransport:
     async def invoice_pdf(self, invoice_id: str) -> bytes:
         # Zuora returns an invoice's PDF, base64, when Body is queried for one invoice at a time.
         records = await self._query(
-            f"select Body from Invoice where Id = {zoql_text(invoice_id)}", "reading the invoice PDF"
+            f"select Body from Invoice where Id = {zoql_text(invoice_id)}",
+            "reading the invoice PDF",
         )
         if not records or not records[0].Body:
             raise from_zuora_error("INVALID_ID", "reading the invoice PDF")
@@ -276,7 +281,8 @@ class SoapTransport:
         charges: list[Any] = []
         for plan in plans:
             charges += await self._query(
-                f"select {CHARGE_FIELDS} from RatePlanCharge where RatePlanId = {zoql_text(plan.Id)}"
+                f"select {CHARGE_FIELDS} from RatePlanCharge"
+                f" where RatePlanId = {zoql_text(plan.Id)}"
                 " and IsLastSegment = true and ChargeType = 'Recurring'",
                 "reading the subscription's charges",
             )

@@ -54,7 +54,9 @@ class Amendments:
         if named is None:
             raise ZuoraError("INVALID_VALUE", f"The subscription {key} is invalid.")
         latest = [
-            s for s in versions if s["OriginalId"] == named["OriginalId"] and s["Status"] != "Expired"
+            s
+            for s in versions
+            if s["OriginalId"] == named["OriginalId"] and s["Status"] != "Expired"
         ]
         return latest[0]
 
@@ -146,7 +148,9 @@ class Amendments:
                 None,
             )
             if charge is None:
-                raise ZuoraError("INVALID_VALUE", "The charge to update is not on the subscription.")
+                raise ZuoraError(
+                    "INVALID_VALUE", "The charge to update is not on the subscription."
+                )
             if update.quantity <= 0:
                 raise ZuoraError("INVALID_VALUE", "The quantity must be greater than zero.")
             if effective < as_date(charge["EffectiveStartDate"]):

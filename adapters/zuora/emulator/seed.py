@@ -109,7 +109,11 @@ def add_customer(
     }
     plan_id = tenant.create(
         "RatePlan",
-        {"SubscriptionId": subscription_id, "Name": "Seats, monthly", "ProductRatePlanId": new_id()},
+        {
+            "SubscriptionId": subscription_id,
+            "Name": "Seats, monthly",
+            "ProductRatePlanId": new_id(),
+        },
     )
     charge_number = f"C-{sequence:08d}"
     tenant.create(
@@ -178,6 +182,8 @@ def add_customer(
 
 def seed_demo(tenant: Tenant) -> list[Customer]:
     return [
-        add_customer(tenant, account_number=number, name=name, iban=iban, bill_cycle_day=day, seats=seats)
+        add_customer(
+            tenant, account_number=number, name=name, iban=iban, bill_cycle_day=day, seats=seats
+        )
         for number, name, iban, day, seats in DEMO_CUSTOMERS
     ]

@@ -149,7 +149,9 @@ class SoapFace:
                 # One amendment per request: what the gateway sends.
                 amendment = request.find(f"{{{API}}}Amendments")
                 if amendment is None:
-                    raise ZuoraError("MISSING_REQUIRED_VALUE", "An amend request needs an amendment.")
+                    raise ZuoraError(
+                        "MISSING_REQUIRED_VALUE", "An amend request needs an amendment."
+                    )
                 self._amendment_result(result, self._apply(amendment, preview), preview)
             except ZuoraError as error:
                 if error.code in _CALL_FAULTS:

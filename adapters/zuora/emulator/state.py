@@ -59,6 +59,8 @@ class Faults:
 class Tenant:
     username: str = "api@example.com"
     password: str = "emulator-password"  # noqa: S105 (the emulator's own, sandbox only)
+    client_id: str = "emulator-client"
+    client_secret: str = "emulator-secret"  # noqa: S105 (the emulator's own, sandbox only)
     session_seconds: int = SESSION_SECONDS
     objects: dict[str, dict[str, ZObject]] = field(
         default_factory=lambda: {kind: {} for kind in OBJECT_KINDS}
@@ -74,6 +76,11 @@ class Tenant:
         token = secrets.token_urlsafe(24)
         self.sessions[token] = time.monotonic() + self.session_seconds
         return token
+
+    def oauth_token(self, client_id: str, client_secret: str) -> str:
+        if (client_id, client_secret) != (self.client_id, self.client_secret):
+            raise ZuoraError("INVALID_LOGIN", "Invalid client credentials.")
+        return self.login(self.username, self.password)
 
     def check_session(self, token: str | None) -> None:
         expires = self.sessions.get(token or "")

@@ -38,16 +38,15 @@ def _value(text: str) -> Any:
 
 def _comparable(value: Any) -> str:
     """Stored values come typed (set up in Python) or as text (sent over SOAP): compare text."""
-    return str(value).lower() if isinstance(value, bool) or value in ("true", "false") else str(value)
+    return (
+        str(value).lower() if isinstance(value, bool) or value in ("true", "false") else str(value)
+    )
 
 
 def _matches(record: ZObject, conditions: list[tuple[str, str, Any]]) -> bool:
     for name, operator, expected in conditions:
         actual = record.get(name)
-        if expected is None:
-            equal = actual is None
-        else:
-            equal = _comparable(actual) == _comparable(expected)
+        equal = actual is None if expected is None else _comparable(actual) == _comparable(expected)
         if equal != (operator == "="):
             return False
     return True

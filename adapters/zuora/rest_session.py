@@ -1,0 +1,223 @@
+"""Zuora's REST API through httpx: an OAuth token (client credentials) renewed before it expires
+or when Zuora says it is no longer valid; calls retried with backoff and jitter when Zuora is busy
+(lock competition, rate limits, 5xx) or the network fails; `Idempotency-Key` on every POST and
+PATCH that writes, so that a repeat is answered by Zuora instead of made twice; and a
+`Zuora-Track-Id` on every call, logged with Zuora's own request id, so that one call can be found
+in Zuora's logs and in ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import structlog
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from adapters.zuora.errors import (
+    TRANSIENT_REST_CATEGORIES,
+    from_zuora_error,
+    from_zuora_reason,
+    rest_category,
+)
+from adapters.zuora.transport import UnknownOutcomeError
+from gateway.errors import BillingError
+
+log = structlog.get_logger("adapters.zuora.rest")
+REFRESH_MARGIN_SECONDS = 60
+BUSY_STATUSES = frozenset({429, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RestConfig:
+    url: str  # https://rest.sandbox.eu.zuora.com, or the emulator
+    client_id: str
+    client_secret: str
+    timeout_seconds: float = 30.0
+    attempts: int = 4
+    max_backoff_seconds: float = 4.0
+    zuora_version: str = "2024-05-20"
+
+
+def derived_key(key: str, purpose: str) -> str:
+    """The Idempotency-Key for one step of one request: stable across retries and processes,
+    under Zuora's 255 characters, and not the client's key itself."""
+    return hashlib.sha256(f"{key}|{purpose}".encode()).hexdigest()
+
+
+class _BusyError(Exception):
+    """Zuora refused without changing anything; worth another try after a pause."""
+
+    def __init__(self, error: BillingError) -> None:
+        super().__init__(error.detail)
+        self.error = error
+
+
+def _lost(error: BaseException) -> bool:
+    return isinstance(error, httpx.TransportError)
+
+
+@dataclass
+class RecordedCall:
+    """What the audit trail needs of one call: Zuora can find it by either id."""
+
+    method: str
+    path: str
+    status: int
+    track_id: str
+    request_id: str | None
+
+
+class ZuoraRest:
+    def __init__(self, config: RestConfig) -> None:
+        self._config = config
+        self._http = httpx.AsyncClient(base_url=config.url, timeout=config.timeout_seconds)
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._signing_in = asyncio.Lock()
+        self.last_call: RecordedCall | None = None
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        step: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """The JSON answer (or the bytes of a file), once Zuora says `success`.
+
+        A POST without an idempotency key is taken as a write only if `idempotency_key` is None
+        and the path is not a read in disguise (`/preview`, `/action/query`): such a write is
+        never repeated blindly; a lost answer raises UnknownOutcomeError instead.
+        """
+        reads = method in ("GET", "PUT", "DELETE") or path.endswith(("/preview", "/action/query"))
+        repeatable = reads or idempotency_key is not None
+
+        def retryable(error: BaseException) -> bool:
+            return isinstance(error, _BusyError) or (repeatable and _lost(error))
+
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(retryable),
+                stop=stop_after_attempt(self._config.attempts),
+                wait=wait_exponential_jitter(
+                    multiplier=0.1,
+                    max=self._config.max_backoff_seconds,
+                    jitter=min(0.5, self._config.max_backoff_seconds),
+                ),
+                reraise=True,
+            ):
+                with attempt:
+                    return await self._signed_in(method, path, step, json, params, idempotency_key)
+        except _BusyError as busy:
+            raise busy.error from None
+        except httpx.TransportError:
+            if not repeatable:
+                raise UnknownOutcomeError(step) from None
+            raise from_zuora_error("SERVER_UNAVAILABLE", step) from None
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    async def _signed_in(
+        self,
+        method: str,
+        path: str,
+        step: str,
+        body: Any,
+        params: dict[str, Any] | None,
+        idempotency_key: str | None,
+    ) -> Any:
+        token = await self._sign_in()
+        response = await self._send(method, path, body, params, idempotency_key, token)
+        if response.status_code == 401:
+            # Tokens expire (and can be revoked): sign in again once and repeat the call.
+            token = await self._sign_in(stale=token)
+            response = await self._send(method, path, body, params, idempotency_key, token)
+        return self._answer(response, step)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        params: dict[str, Any] | None,
+        idempotency_key: str | None,
+        token: str,
+    ) -> httpx.Response:
+        track_id = f"bg-{uuid.uuid4().hex}"  # Zuora: at most 64 characters, no : ; " '
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Zuora-Track-Id": track_id,
+            "Zuora-Version": self._config.zuora_version,
+            "Accept": "application/json",
+        }
+        if idempotency_key and method in ("POST", "PATCH"):
+            headers["Idempotency-Key"] = idempotency_key
+        started = time.perf_counter()
+        response = await self._http.request(method, path, json=body, params=params, headers=headers)
+        self.last_call = RecordedCall(
+            method, path, response.status_code, track_id, response.headers.get("Zuora-Request-Id")
+        )
+        log.info(
+            "zuora.rest.call",
+            method=method,
+            path=path,
+            status=response.status_code,
+            track_id=track_id,
+            zuora_request_id=self.last_call.request_id,
+            elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return response
+
+    def _answer(self, response: httpx.Response, step: str) -> Any:
+        if response.status_code in BUSY_STATUSES:
+            raise _BusyError(from_zuora_error("SERVER_UNAVAILABLE", step))
+        if response.headers.get("content-type", "").startswith("application/pdf"):
+            return response.content
+        try:
+            answer = response.json()
+        except ValueError:
+            raise from_zuora_error("SERVER_UNAVAILABLE", step) from None
+        # HTTP 200 does not mean success on Zuora: the body says so.
+        if isinstance(answer, dict) and answer.get("success") is False:
+            reasons = answer.get("reasons") or [{"code": 0}]
+            code = int(reasons[0].get("code") or 0)
+            error = from_zuora_reason(code, step)
+            if rest_category(code) in TRANSIENT_REST_CATEGORIES:
+                raise _BusyError(error)
+            raise error
+        if response.status_code >= 400:
+            raise from_zuora_error("SERVER_UNAVAILABLE", step)
+        return answer
+
+    async def _sign_in(self, stale: str | None = None) -> str:
+        async with self._signing_in:
+            fresh = self._token and time.monotonic() < self._token_expires
+            if not fresh or self._token == stale:
+                response = await self._http.post(
+                    "/oauth/token",
+                    data={
+                        "client_id": self._config.client_id,
+                        "client_secret": self._config.client_secret,
+                        "grant_type": "client_credentials",
+                    },
+                )
+                if response.status_code in BUSY_STATUSES:
+                    raise _BusyError(from_zuora_error("SERVER_UNAVAILABLE", "signing in to Zuora"))
+                if response.status_code != 200:
+                    raise from_zuora_error("INVALID_LOGIN", "signing in to Zuora")
+                token = response.json()
+                self._token = str(token["access_token"])
+                lifetime = float(token.get("expires_in", 3600))
+                self._token_expires = time.monotonic() + lifetime - REFRESH_MARGIN_SECONDS
+            return str(self._token)
