@@ -14,7 +14,9 @@ from gateway.staff.login import StaffLogin
 from gateway.staff.roles import Role
 from settings import Settings
 
-SECRET_FIELDS = frozenset({"encryption_keys", "hash_key", "database_url"})
+SECRET_FIELDS = frozenset(
+    {"encryption_keys", "hash_key", "database_url", "zuora_password", "zuora_client_secret"}
+)
 
 
 def visible_settings(settings: NamedDependency[Settings]) -> list[tuple[str, str]]:

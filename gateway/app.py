@@ -25,6 +25,7 @@ from admin.mounts import admin_mounts
 from admin.settings_page import settings_page
 from admin.sign_in import SignInController
 from admin.throttle import SignInThrottle
+from gateway.billing.controller import BillingController
 from gateway.change_requests.controller import ChangeRequestController
 from gateway.change_requests.service import ChangeRequestService
 from gateway.crypto import Cipher
@@ -38,6 +39,7 @@ from gateway.edge.request_context import RequestContextMiddleware
 from gateway.errors import BillingError
 from gateway.health import HealthController
 from gateway.jobs import job_app
+from gateway.providers import Providers, providers_from_settings
 from gateway.staff.login import StaffLogin
 from gateway.staff.roles import MOUNT_OF_ROLE
 from settings import Settings
@@ -49,7 +51,9 @@ class MetricsController(PrometheusController):
     include_in_schema = False
 
 
-def _lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+def _lifespan(
+    settings: Settings, providers: Providers
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         await start_pool(settings.db_pool_max)
@@ -65,6 +69,7 @@ def _lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextMa
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
                 await job_app.close_async()
+            await providers.close()
             await close_pool()
 
     return lifespan
@@ -73,9 +78,10 @@ def _lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextMa
 def create_app(settings: Settings) -> Litestar:
     cipher = Cipher(settings.keys)
     change_requests = ChangeRequestService(settings, cipher)
+    providers = providers_from_settings(settings)
     v1 = Router(
         path="/v1",
-        route_handlers=[ChangeRequestController],
+        route_handlers=[ChangeRequestController, BillingController],
         middleware=[
             ApiKeyAuthMiddleware(ApiKeyRateLimiter(settings.rate_limit_per_minute)),
             BodyGuardMiddleware(settings.max_body_bytes),
@@ -104,6 +110,7 @@ def create_app(settings: Settings) -> Litestar:
             "login": Provide(lambda: login, sync_to_thread=False),
             "throttle": Provide(lambda: throttle, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False),
+            "providers": Provide(lambda: providers, sync_to_thread=False),
         },
         template_config=TemplateConfig(
             directory=Path(admin.__file__).parent / "templates", engine=JinjaTemplateEngine
@@ -136,7 +143,7 @@ def create_app(settings: Settings) -> Litestar:
             components=Components(security_schemes=security_components()),
         ),
         plugins=[StrictStructSchemaPlugin()],
-        lifespan=[_lifespan(settings)],
+        lifespan=[_lifespan(settings, providers)],
         request_max_body_size=settings.max_body_bytes,
         debug=False,
         logging_config=None,  # gateway.log configures logging for the whole process

@@ -86,6 +86,7 @@ def serve(
     from gateway.db.server import ensure_database
 
     asyncio.run(ensure_database())
+    _start_sandbox_emulators(settings)
     if with_worker:
         os.environ["BG_RUN_WORKER_IN_PROCESS"] = "true"
         reset_settings()  # gateway.asgi reads the settings again in this process
@@ -94,6 +95,49 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
+        log_config=None,
+        access_log=False,
+    )
+
+
+def _start_sandbox_emulators(settings: Settings) -> None:
+    """In sandbox, serve the Zuora emulator (seeded with the demo customers) beside the API,
+    unless Zuora's URLs point elsewhere."""
+    if not settings.sandbox or settings.zuora_soap_url or settings.zuora_rest_url:
+        return
+    from adapters.serving import BackgroundServer
+    from adapters.zuora.emulator.app import create_emulator
+    from adapters.zuora.emulator.seed import seed_demo
+    from adapters.zuora.emulator.state import Tenant
+
+    tenant = Tenant()
+    seed_demo(tenant)
+    server = BackgroundServer(create_emulator(tenant), settings.zuora_emulator_port)
+    try:
+        server.start()
+    except RuntimeError as error:
+        typer.echo(f"{error}: is BG_ZUORA_EMULATOR_PORT in use?", err=True)
+        raise typer.Exit(2) from None
+
+
+@cli.command()
+def emulator(
+    port: Annotated[int | None, typer.Option(help="default BG_ZUORA_EMULATOR_PORT")] = None,
+) -> None:
+    """Serve only the Zuora emulator (SOAP and REST, demo customers) on 127.0.0.1."""
+    settings = _settings()
+    import uvicorn
+
+    from adapters.zuora.emulator.app import create_emulator
+    from adapters.zuora.emulator.seed import seed_demo
+    from adapters.zuora.emulator.state import Tenant
+
+    tenant = Tenant()
+    seed_demo(tenant)
+    uvicorn.run(
+        create_emulator(tenant),
+        host="127.0.0.1",
+        port=port or settings.zuora_emulator_port,
         log_config=None,
         access_log=False,
     )
@@ -130,10 +174,24 @@ def run() -> None:
         f"  API        {base}/v1\n"
         f"  API docs   {base}/schema  (Swagger UI: {base}/schema/swagger)\n"
         f"  health     {base}/health/ready\n"
-        f"  metrics    {base}/metrics\n" + (demo_sign_in_help(base) if settings.sandbox else "")
+        f"  metrics    {base}/metrics\n"
+        + (_sandbox_zuora_help(settings) + demo_sign_in_help(base) if settings.sandbox else "")
     )
     sys.stdout.flush()
     serve(host=None, port=None, workers=1, with_worker=True)
+
+
+def _sandbox_zuora_help(settings: Settings) -> str:
+    if settings.zuora_soap_url or settings.zuora_rest_url:
+        return ""
+    from gateway.providers import emulator_base
+
+    return (
+        f"  Zuora      SANDBOX emulator at {emulator_base(settings)} "
+        f"({settings.zuora_transport.value.upper()}; demo accounts A00000101-A00000103)\n"
+        f'             try: curl -H "Authorization: Bearer $BG_API_KEY" '
+        f"http://{settings.host}:{settings.port}/v1/customers/zuora/A00000101\n"
+    )
 
 
 def _parse_scopes(values: list[str]) -> list[Any]:

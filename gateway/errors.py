@@ -52,6 +52,8 @@ class ErrorCode(enum.StrEnum):
     CONTACT_REASON_UNKNOWN = "contact_reason_unknown"
     # providers
     NOT_ON_BILLING_DAY = "not_on_billing_day"
+    PROVIDER_NOT_CONFIGURED = "provider_not_configured"
+    CUSTOMER_NOT_FOUND = "customer_not_found"
     PROVIDER_UNAVAILABLE = "provider_unavailable"
     PROVIDER_REJECTED = "provider_rejected"
     PROVIDER_CONFLICT = "provider_conflict"
@@ -99,6 +101,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.STAFF_USERNAME_TAKEN: 409,
     ErrorCode.CONTACT_REASON_UNKNOWN: 422,
     ErrorCode.NOT_ON_BILLING_DAY: 422,
+    ErrorCode.PROVIDER_NOT_CONFIGURED: 404,
+    ErrorCode.CUSTOMER_NOT_FOUND: 404,
     ErrorCode.PROVIDER_UNAVAILABLE: 503,
     ErrorCode.PROVIDER_REJECTED: 422,
     ErrorCode.PROVIDER_CONFLICT: 409,

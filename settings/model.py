@@ -24,6 +24,11 @@ class Mode(enum.StrEnum):
     PRODUCTION = "production"
 
 
+class ZuoraTransportName(enum.StrEnum):
+    SOAP = "soap"
+    REST = "rest"
+
+
 class PlanTier(BaseModel, frozen=True):
     """One row of the seat-tier table: configuration, not code (product.md)."""
 
@@ -98,6 +103,19 @@ class Settings(BaseSettings):
     contact_reasons: Annotated[dict[str, tuple[str, ...]], NoDecode] = DEFAULT_CONTACT_REASONS
     # Host names the back office is reached by; checked against Origin/Referer over HTTPS.
     admin_hosts: Annotated[tuple[str, ...], NoDecode] = ("127.0.0.1", "localhost")
+    # Zuora: SOAP, or REST for tenants in the EU and APAC data centres and tenants with Orders.
+    # In sandbox every value left unset points at the built-in emulator.
+    zuora_transport: ZuoraTransportName = ZuoraTransportName.SOAP
+    zuora_soap_url: str | None = None  # e.g. https://apisandbox.zuora.com/apps/services/a/84.0
+    zuora_rest_url: str | None = None  # e.g. https://rest.sandbox.eu.zuora.com
+    zuora_username: str | None = None
+    zuora_password: str | None = Field(default=None, repr=False)
+    zuora_client_id: str | None = None
+    zuora_client_secret: str | None = Field(default=None, repr=False)
+    zuora_wsdl: Path | None = None  # the tenant's full WSDL; default: the project's own
+    zuora_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    # Where `billing-gateway run` serves the Zuora emulator in sandbox (loopback only).
+    zuora_emulator_port: int = Field(default=8010, ge=1, le=65535)
 
     @field_validator("contact_reasons", mode="before")
     @classmethod
@@ -143,6 +161,8 @@ class Settings(BaseSettings):
             ]
             if missing:
                 raise ValueError(f"production mode needs {', '.join(missing)}")
+        if self.zuora_wsdl is not None and not self.zuora_wsdl.is_file():
+            raise ValueError(f"BG_ZUORA_WSDL: no file at {self.zuora_wsdl}")
         if bool(self.encryption_keys) != bool(self.hash_key):
             raise ValueError("BG_ENCRYPTION_KEYS and BG_HASH_KEY are given together or not at all")
         if self.encryption_keys and self.hash_key:

@@ -156,6 +156,8 @@ def live_server(
         "DATABASE_URL": database_url,
         "BG_LOG_LEVEL": "DEBUG",
         "BG_LOG_FORMAT": "json",
+        # The live server serves its own sandbox Zuora emulator, on a port of its own.
+        "BG_ZUORA_EMULATOR_PORT": str(_free_port()),
     }
     with log_path.open("w") as log:
         process = subprocess.Popen(

@@ -37,6 +37,7 @@ from adapters.zuora.mapping import (
     zoql_text,
 )
 from adapters.zuora.rest_session import ZuoraRest, derived_key
+from adapters.zuora.transport import TransportName
 from gateway.errors import BillingError, ErrorCode
 
 PAGE_SIZE = 40  # Zuora's largest page for payments
@@ -68,7 +69,7 @@ def _masked(method: dict[str, Any]) -> str | None:
 
 
 class RestTransport:
-    name = "rest"
+    name: TransportName = "rest"
 
     def __init__(self, rest: ZuoraRest) -> None:
         self._rest = rest

@@ -44,10 +44,11 @@ from adapters.zuora.mapping import (
     zoql_text,
 )
 from adapters.zuora.soap_session import ZuoraSoap
+from adapters.zuora.transport import TransportName
 
 
 class SoapTransport:
-    name = "soap"
+    name: TransportName = "soap"
 
     def __init__(self, soap: ZuoraSoap) -> None:
         self._soap = soap

@@ -46,7 +46,7 @@ _DESCRIPTIONS = {
     422: "Refused by a rule (card_number_not_accepted, iban_*, downgrade_not_allowed, "
     "idempotency_key_reused, ...)",
     429: "Rate limited; see Retry-After",
-    503: "Not ready",
+    503: "Not ready, or the billing provider is unavailable (provider_unavailable)",
 }
 
 

@@ -2,8 +2,9 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from settings import Mode, SettingsError, get_settings, reset_settings
+from settings import Mode, Settings, SettingsError, get_settings, reset_settings
 
 
 @pytest.fixture(autouse=True)
@@ -86,3 +87,16 @@ def test_malformed_keys_stop_the_start_naming_the_variable(monkeypatch: pytest.M
     monkeypatch.setenv("BG_HASH_KEY", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==")
     with pytest.raises(SettingsError, match="BG_ENCRYPTION_KEYS"):
         get_settings()
+
+
+def test_every_secret_setting_is_hidden_on_the_admin_settings_page() -> None:
+    from admin.settings_page import SECRET_FIELDS
+
+    hidden_from_repr = {name for name, field in Settings.model_fields.items() if not field.repr}
+    assert hidden_from_repr <= SECRET_FIELDS, hidden_from_repr - SECRET_FIELDS
+
+
+def test_zuora_defaults_to_soap_and_a_tenant_wsdl_must_exist(tmp_path: Path) -> None:
+    assert Settings().zuora_transport == "soap"
+    with pytest.raises(ValidationError, match="BG_ZUORA_WSDL"):
+        Settings(zuora_wsdl=tmp_path / "missing.wsdl")

@@ -12,11 +12,12 @@ from datetime import date, timedelta
 
 from adapters.zuora.emulator.state import Tenant, new_id
 
+# The customers of the gateway's sandbox demo (gateway/demo.py), under the same references:
+# account number, company, current IBAN (published test numbers), bill-cycle day, seats.
 DEMO_CUSTOMERS = (
-    # account number, company, IBAN (test numbers), bill-cycle day, seats
-    ("A00000001", "Atelier Lumière SARL", "FR1420041010050500013M02606", 5, 10),
-    ("A00000002", "Brauhaus Nord GmbH", "DE89370400440532013000", 1, 25),
-    ("A00000003", "Estudio Sol SL", "ES9121000418450200051332", 15, 3),
+    ("A00000101", "Atelier Lumière SARL", "FR1420041010050500013M02606", 5, 3),
+    ("A00000102", "Brasserie du Port SAS", "DE89370400440532013000", 1, 1),
+    ("A00000103", "Estudio Sol SL", "ES9121000418450200051332", 15, 8),
 )
 
 
@@ -96,7 +97,7 @@ def add_customer(
     tenant.update("Account", {"Id": account_id, "DefaultPaymentMethodId": method_id})
     sequence = len(tenant.table("Subscription")) + 1
     subscription_id = new_id()
-    subscription_number = f"A-S{sequence:08d}"
+    subscription_number = f"A-S{account_number[1:]}"
     tenant.table("Subscription")[subscription_id] = {
         "Id": subscription_id,
         "OriginalId": subscription_id,

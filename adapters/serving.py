@@ -1,0 +1,32 @@
+"""Serve an emulator's ASGI app with uvicorn in a daemon thread on a loopback port: how the
+sandbox runs the provider emulators beside the gateway, and how tests talk to them over HTTP."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+
+class BackgroundServer:
+    def __init__(self, app: Any, port: int, host: str = "127.0.0.1") -> None:
+        self.base = f"http://{host}:{port}"
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        )
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def start(self, timeout_seconds: float = 10) -> BackgroundServer:
+        self._thread.start()
+        deadline = time.monotonic() + timeout_seconds
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the emulator could not start on {self.base}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)

@@ -1,0 +1,61 @@
+"""The billing providers the gateway talks to, built once from settings.
+
+In sandbox, every Zuora value left unset points at the built-in emulator that
+`billing-gateway run` serves on 127.0.0.1:BG_ZUORA_EMULATOR_PORT, with the emulator's own
+credentials. In production Zuora is configured only when its URL and credentials are given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from adapters.zuora.adapter import ZuoraAdapter
+from adapters.zuora.emulator.app import SOAP_PATH
+from adapters.zuora.emulator.state import Tenant
+from adapters.zuora.rest_session import RestConfig, ZuoraRest
+from adapters.zuora.rest_transport import RestTransport
+from adapters.zuora.soap_session import DEFAULT_WSDL, SoapConfig, ZuoraSoap
+from adapters.zuora.soap_transport import SoapTransport
+from settings import Settings
+from settings.model import ZuoraTransportName
+
+
+@dataclass
+class Providers:
+    zuora: ZuoraAdapter | None
+
+    async def close(self) -> None:
+        if self.zuora is not None:
+            await self.zuora.close()
+
+
+def emulator_base(settings: Settings) -> str:
+    return f"http://127.0.0.1:{settings.zuora_emulator_port}"
+
+
+def zuora_from_settings(settings: Settings) -> ZuoraAdapter | None:
+    emulator = Tenant()  # only its default credentials are read, for sandbox
+    sandbox = settings.sandbox
+    timeout = settings.zuora_timeout_seconds
+    if settings.zuora_transport is ZuoraTransportName.REST:
+        url = settings.zuora_rest_url or (emulator_base(settings) if sandbox else None)
+        client_id = settings.zuora_client_id or (emulator.client_id if sandbox else None)
+        secret = settings.zuora_client_secret or (emulator.client_secret if sandbox else None)
+        if not (url and client_id and secret):
+            return None
+        return ZuoraAdapter(
+            RestTransport(ZuoraRest(RestConfig(url, client_id, secret, timeout_seconds=timeout)))
+        )
+    url = settings.zuora_soap_url or (f"{emulator_base(settings)}{SOAP_PATH}" if sandbox else None)
+    username = settings.zuora_username or (emulator.username if sandbox else None)
+    password = settings.zuora_password or (emulator.password if sandbox else None)
+    if not (url and username and password):
+        return None
+    config = SoapConfig(
+        url, username, password, settings.zuora_wsdl or DEFAULT_WSDL, timeout_seconds=timeout
+    )
+    return ZuoraAdapter(SoapTransport(ZuoraSoap(config)))
+
+
+def providers_from_settings(settings: Settings) -> Providers:
+    return Providers(zuora=zuora_from_settings(settings))
