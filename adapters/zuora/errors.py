@@ -74,7 +74,11 @@ def from_zuora_error(code: str, step: str) -> BillingError:
             extra={"provider": "zuora", "provider_code": code},
         )
     error_code, detail = mapped
-    return BillingError(error_code, detail, extra={"provider": "zuora", "provider_code": code})
+    # A busy Zuora is worth another try in a few seconds: say when, as 429s and 503s should.
+    retry = {"Retry-After": "5"} if code in TRANSIENT else None
+    return BillingError(
+        error_code, detail, extra={"provider": "zuora", "provider_code": code}, headers=retry
+    )
 
 
 # REST reason codes are eight digits: a resource code, then a two-digit category.

@@ -22,6 +22,7 @@ from adapters.zuora.adapter import ZuoraAdapter
 from adapters.zuora.emulator.app import SOAP_PATH, create_emulator
 from adapters.zuora.emulator.rest import RestFace
 from adapters.zuora.emulator.seed import Customer, add_customer
+from adapters.zuora.emulator.soap import SoapFace
 from adapters.zuora.emulator.state import Faults, Tenant
 from adapters.zuora.rest_session import RestConfig, ZuoraRest
 from adapters.zuora.rest_transport import RestTransport
@@ -36,8 +37,8 @@ OLD_IBAN = "DE89370400440532013000"
 
 
 class Emulator:
-    def __init__(self, base: str, tenant: Tenant, rest: RestFace) -> None:
-        self.base, self.tenant, self.rest = base, tenant, rest
+    def __init__(self, base: str, tenant: Tenant, rest: RestFace, soap: SoapFace) -> None:
+        self.base, self.tenant, self.rest, self.soap = base, tenant, rest, soap
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def emulator() -> Iterator[Emulator]:
     tenant = Tenant()
     app = create_emulator(tenant)
     with serve(app) as base:
-        yield Emulator(base, tenant, app.state.rest)
+        yield Emulator(base, tenant, app.state.rest, app.state.soap)
 
 
 @pytest.fixture(params=["soap, own WSDL", "soap, Zuora's WSDL", "rest"])
@@ -323,3 +324,37 @@ async def test_rest_calls_carry_a_track_id_zuora_echoes(emulator: Emulator) -> N
         assert call.request_id and call.status == 200
     finally:
         await rest.close()
+
+
+async def test_every_soap_message_the_adapter_sends_is_valid_for_zuoras_wsdl(
+    emulator: Emulator,
+) -> None:
+    """Zuora's published WSDL, parsed strictly (an unknown element or a wrong type fails),
+    reads every request of the IBAN change, the tier change, a refund and an invoice PDF."""
+    from lxml import etree
+    from zeep import Client, Settings
+
+    published = Client(str(require(ZUORA_WSDL)), settings=Settings(strict=True))
+    operations = published.wsdl.bindings["{http://api.zuora.com/}SoapBinding"]._operations
+    tenant, face = emulator.tenant, emulator.soap
+    config = SoapConfig(f"{emulator.base}{SOAP_PATH}", tenant.username, tenant.password)
+    zuora = ZuoraAdapter(SoapTransport(ZuoraSoap(config)))
+    c = customer(tenant)
+    face.received.clear()
+    try:
+        await iban_change(zuora, c, "BG-WSDL")
+        change = tier_change(c, 11)
+        await zuora.preview_quantity_change(change)
+        await zuora.apply_quantity_change(change, idempotency_key="wsdl")
+        await zuora.refund_payment(c.processed_payment_id, Money(100, "EUR"), idempotency_key="w")
+        await zuora.invoice_pdf(c.invoice_id)
+    finally:
+        await zuora.close()
+    seen = set()
+    for body in face.received:
+        envelope = etree.fromstring(body)
+        call = envelope.find("{http://schemas.xmlsoap.org/soap/envelope/}Body")[0]
+        name = etree.QName(call).localname
+        operations[name].input.deserialize(envelope)  # raises on anything Zuora's WSDL lacks
+        seen.add(name)
+    assert {"login", "query", "create", "update", "amend"} <= seen

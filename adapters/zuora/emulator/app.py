@@ -91,6 +91,7 @@ def create_emulator(tenant: Tenant | None = None) -> Litestar:
     )
     app.state.tenant = face.tenant
     app.state.rest = rest
+    app.state.soap = face
     return app
 
 

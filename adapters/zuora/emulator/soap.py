@@ -3,6 +3,7 @@ create, update, delete and amend (UpdateProduct, Cancellation, with preview), an
 
 from __future__ import annotations
 
+from collections import deque
 from decimal import Decimal
 from typing import Any
 
@@ -56,9 +57,11 @@ class SoapFace:
         self.tenant = tenant
         self.queries = QueryEngine(tenant)
         self.amendments = Amendments(tenant)
+        self.received: deque[bytes] = deque(maxlen=500)  # request bodies, for tests to check
 
     def handle(self, body: bytes) -> tuple[int, bytes, bool]:
         """The HTTP status and body, and whether a write was committed."""
+        self.received.append(body)
         name = ""
         try:
             envelope = etree.fromstring(body)
