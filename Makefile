@@ -6,7 +6,7 @@ APP_STAMP := $(VENV)/.installed-app
 DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format typecheck pytest bench screenshots clean
+.PHONY: help run test lint format typecheck pytest bench cassettes screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ pytest: $(DEV_STAMP) ## the test suite (unit, integration, contract, browser)
 bench: $(DEV_STAMP) ## performance figures side by side (see bench/README.md)
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/back_office.py
+
+cassettes: $(DEV_STAMP) ## re-record the Zuora cassettes the tests replay (from the emulator)
+	$(BIN)/python -m tests.remote.record_emulator_cassettes
 
 screenshots: $(DEV_STAMP) ## refresh docs/screenshots from the browser tests (needs Chromium)
 	BG_SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest tests/browser

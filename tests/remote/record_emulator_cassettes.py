@@ -1,0 +1,41 @@
+"""Record the cassettes that `test_zuora_cassettes.py` replays: the IBAN change and the tier
+change through each transport, against the emulator over loopback HTTP.
+
+    .venv/bin/python -m tests.remote.record_emulator_cassettes   (or: make cassettes)
+
+Re-record when the adapter's conversation with Zuora changes on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from adapters.zuora.emulator.app import create_emulator
+from adapters.zuora.emulator.seed import seed_demo
+from adapters.zuora.emulator.state import Tenant
+from tests.emulators import serve
+from tests.remote.adapters import zuora_adapter
+from tests.remote.cassettes import CASSETTES, zuora_vcr
+from tests.remote.flows import iban_and_tier_change
+
+
+async def record(transport: str) -> None:
+    tenant = Tenant()
+    seed_demo(tenant)
+    secret = tenant.client_secret if transport == "rest" else tenant.password
+    user = tenant.client_id if transport == "rest" else tenant.username
+    with serve(create_emulator(tenant)) as base:
+        path = CASSETTES / f"emulator-{transport}.yaml"
+        path.unlink(missing_ok=True)
+        with zuora_vcr(record_mode="all", rewrite_host=True).use_cassette(path.name):
+            zuora = zuora_adapter(transport, base, user, secret)
+            try:
+                await iban_and_tier_change(zuora, "A00000101", seats=4)
+            finally:
+                await zuora.close()
+    print(f"recorded {path}")
+
+
+if __name__ == "__main__":
+    for name in ("soap", "rest"):
+        asyncio.run(record(name))
