@@ -43,9 +43,10 @@ typecheck: $(DEV_STAMP) ## mypy --strict
 pytest: $(DEV_STAMP) ## the test suite (unit, integration, contract, browser)
 	$(BIN)/pytest
 
-bench: $(DEV_STAMP) ## performance figures side by side (see bench/README.md)
+bench: $(DEV_STAMP) ## performance figures side by side (see the README, Tests and benchmarks)
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/back_office.py
+	$(BIN)/python bench/zuora_adapter.py
 
 cassettes: $(DEV_STAMP) ## re-record the Zuora cassettes the tests replay (from the emulator)
 	$(BIN)/python -m tests.remote.record_emulator_cassettes

@@ -123,17 +123,27 @@ def _start_sandbox_emulators(settings: Settings) -> None:
 @cli.command()
 def emulator(
     port: Annotated[int | None, typer.Option(help="default BG_ZUORA_EMULATOR_PORT")] = None,
+    extra_customers: Annotated[
+        int, typer.Option(min=0, help="also B00000001, B00000002, ... (for benchmarks)")
+    ] = 0,
 ) -> None:
     """Serve only the Zuora emulator (SOAP and REST, demo customers) on 127.0.0.1."""
     settings = _settings()
     import uvicorn
 
     from adapters.zuora.emulator.app import create_emulator
-    from adapters.zuora.emulator.seed import seed_demo
+    from adapters.zuora.emulator.seed import add_customer, seed_demo
     from adapters.zuora.emulator.state import Tenant
 
     tenant = Tenant()
     seed_demo(tenant)
+    for number in range(1, extra_customers + 1):
+        add_customer(
+            tenant,
+            account_number=f"B{number:08d}",
+            name=f"Customer {number}",
+            iban="DE89370400440532013000",
+        )
     uvicorn.run(
         create_emulator(tenant),
         host="127.0.0.1",

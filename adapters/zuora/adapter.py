@@ -68,24 +68,23 @@ class ZuoraAdapter:
     async def create_sepa_payment_method(
         self, account_id: str, method: NewSepaMethod, *, idempotency_key: str
     ) -> PaymentMethod:
-        """The mandate reference (unique per change, set by the caller) finds an earlier attempt;
-        REST also sends `idempotency_key` so that Zuora itself answers a repeat."""
-        account = await self._account(account_id)
+        """The mandate reference (unique per change, set by the caller) finds an earlier attempt,
+        before the create and after it (the answer is what Zuora stored, masked); REST also sends
+        `idempotency_key`, so that Zuora itself answers a repeat."""
 
         async def earlier() -> PaymentMethod | None:
-            return await self.transport.payment_method_by_mandate(account, method.mandate_id)
+            return await self.transport.payment_method_by_mandate(account_id, method.mandate_id)
 
         async def create() -> None:
-            await self.transport.create_sepa(account, method, idempotency_key)
+            await self.transport.create_sepa(account_id, method, idempotency_key)
 
         return await self._exactly_once(earlier, create, "creating the SEPA payment method")
 
     async def set_default_payment_method(
         self, account_id: str, payment_method_id: str, *, idempotency_key: str
     ) -> None:
-        account = await self._account(account_id)
-        if account.default_payment_method_id != payment_method_id:
-            await self.transport.set_default(account, payment_method_id, idempotency_key)
+        # Setting the same default twice changes nothing: no read first.
+        await self.transport.set_default(account_id, payment_method_id, idempotency_key)
 
     async def close_payment_method(self, payment_method_id: str, *, idempotency_key: str) -> None:
         await self.transport.close_payment_method(payment_method_id, idempotency_key)

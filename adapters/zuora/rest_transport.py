@@ -114,8 +114,11 @@ class RestTransport:
         return account
 
     async def payment_methods(self, account: Account) -> Sequence[PaymentMethod]:
+        return await self._methods(account.id)
+
+    async def _methods(self, account_id: str) -> list[PaymentMethod]:
         answer = await self._rest.request(
-            "GET", f"/v1/accounts/{account.id}/payment-methods", "listing payment methods"
+            "GET", f"/v1/accounts/{account_id}/payment-methods", "listing payment methods"
         )
         default = answer.get("defaultPaymentMethodId")
         groups = ("creditcard", "debitcard", "ach", "banktransfer", "paypal")
@@ -142,14 +145,14 @@ class RestTransport:
         )
 
     async def payment_method_by_mandate(
-        self, account: Account, mandate_id: str
+        self, account_id: str, mandate_id: str
     ) -> PaymentMethod | None:
-        methods = await self.payment_methods(account)
+        methods = await self._methods(account_id)
         return next((method for method in methods if method.mandate_id == mandate_id), None)
 
-    async def create_sepa(self, account: Account, method: NewSepaMethod, key: str) -> None:
+    async def create_sepa(self, account_id: str, method: NewSepaMethod, key: str) -> None:
         body = {
-            "accountKey": account.id,
+            "accountKey": account_id,
             "type": "SEPA",
             "IBAN": method.iban,
             "businessIdentificationCode": method.bic,
@@ -174,10 +177,10 @@ class RestTransport:
             idempotency_key=derived_key(key, "create-payment-method"),
         )
 
-    async def set_default(self, account: Account, payment_method_id: str, key: str) -> None:
+    async def set_default(self, account_id: str, payment_method_id: str, key: str) -> None:
         await self._rest.request(
             "PUT",
-            f"/v1/accounts/{account.id}",
+            f"/v1/accounts/{account_id}",
             "making the new payment method the account's default",
             json={"defaultPaymentMethodId": payment_method_id},
         )

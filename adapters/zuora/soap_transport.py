@@ -88,22 +88,25 @@ class SoapTransport:
         ]
 
     async def payment_method_by_mandate(
-        self, account: Account, mandate_id: str
+        self, account_id: str, mandate_id: str
     ) -> PaymentMethod | None:
         records = await self._query(
             f"select {PAYMENT_METHOD_FIELDS} from PaymentMethod"
-            f" where AccountId = {zoql_text(account.id)} and MandateID = {zoql_text(mandate_id)}",
+            f" where AccountId = {zoql_text(account_id)} and MandateID = {zoql_text(mandate_id)}",
             "looking for an earlier attempt",
         )
         if not records:
             return None
-        return from_zuora_payment_method(records[0], account.default_payment_method_id)
+        # A PaymentMethod does not say whether it is the default; its account does.
+        account = await self.find_account(AccountLookup(id=account_id))
+        default = account.default_payment_method_id if account else None
+        return from_zuora_payment_method(records[0], default)
 
-    async def create_sepa(self, account: Account, method: NewSepaMethod, key: str) -> None:
+    async def create_sepa(self, account_id: str, method: NewSepaMethod, key: str) -> None:
         step = "creating the SEPA payment method"
         sepa = self._soap.make(
             "PaymentMethod",
-            AccountId=account.id,
+            AccountId=account_id,
             Type="BankTransfer",
             BankTransferType="SEPA",
             IBAN=method.iban,
@@ -120,9 +123,9 @@ class SoapTransport:
             await self._soap.call("create", step, repeatable=False, zObjects=[sepa]), step
         )
 
-    async def set_default(self, account: Account, payment_method_id: str, key: str) -> None:
+    async def set_default(self, account_id: str, payment_method_id: str, key: str) -> None:
         step = "making the new payment method the account's default"
-        change = self._soap.make("Account", Id=account.id, DefaultPaymentMethodId=payment_method_id)
+        change = self._soap.make("Account", Id=account_id, DefaultPaymentMethodId=payment_method_id)
         await self._saved(await self._soap.call("update", step, zObjects=[change]), step)
 
     async def close_payment_method(self, payment_method_id: str, key: str) -> None:
