@@ -13,8 +13,18 @@ import uvicorn
 class BackgroundServer:
     def __init__(self, app: Any, port: int, host: str = "127.0.0.1") -> None:
         self.base = f"http://{host}:{port}"
+        # No log settings of its own: uvicorn would set them on its loggers for the whole
+        # process, and silence the API server's own start-up lines.
         self._server = uvicorn.Server(
-            uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+            uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                log_config=None,
+                log_level=None,
+                access_log=False,
+                lifespan="off",
+            )
         )
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 

@@ -127,7 +127,9 @@ def test_run_serves_the_demo_with_a_printed_key(tmp_path: Path) -> None:
         assert process.stdout is not None
         deadline = time.monotonic() + 90
         # the API is up, and the job worker runs in the same process
-        while not ("Uvicorn running" in output and "Starting worker" in output) and (
+        # (the sandbox's Zuora emulator starts first, and says "Uvicorn running" on its own port)
+        api_up = f"Uvicorn running on http://127.0.0.1:{port}"
+        while not (api_up in output and "Starting worker" in output) and (
             time.monotonic() < deadline
         ):
             line = process.stdout.readline()
