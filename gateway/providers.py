@@ -7,7 +7,9 @@ credentials. In production Zuora is configured only when its URL and credentials
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from adapters.zuora.adapter import ZuoraAdapter
 from adapters.zuora.emulator.app import SOAP_PATH
@@ -22,11 +24,16 @@ from settings.model import ZuoraTransportName
 
 @dataclass
 class Providers:
-    zuora: ZuoraAdapter | None
+    """The configured adapters by provider name ("zuora", later "stripe")."""
+
+    adapters: dict[str, Any]
+
+    def get(self, name: str) -> Any | None:
+        return self.adapters.get(name)
 
     async def close(self) -> None:
-        if self.zuora is not None:
-            await self.zuora.close()
+        for adapter in self.adapters.values():
+            await adapter.close()
 
 
 def emulator_base(settings: Settings) -> str:
@@ -57,5 +64,12 @@ def zuora_from_settings(settings: Settings) -> ZuoraAdapter | None:
     return ZuoraAdapter(SoapTransport(ZuoraSoap(config)))
 
 
+# One line per provider: adding one is a new folder under adapters/ and a line here.
+PROVIDER_BUILDERS: dict[str, Callable[[Settings], Any | None]] = {
+    "zuora": zuora_from_settings,
+}
+
+
 def providers_from_settings(settings: Settings) -> Providers:
-    return Providers(zuora=zuora_from_settings(settings))
+    built = {name: build(settings) for name, build in PROVIDER_BUILDERS.items()}
+    return Providers({name: adapter for name, adapter in built.items() if adapter is not None})

@@ -52,6 +52,10 @@ class ZuoraAdapter:
     def __init__(self, transport: ZuoraTransport) -> None:
         self.transport = transport
 
+    @property
+    def transport_name(self) -> str:
+        return self.transport.name
+
     async def close(self) -> None:
         await self.transport.close()
 

@@ -180,6 +180,21 @@ class ZuoraRest:
         return response
 
     def _answer(self, response: httpx.Response, step: str) -> Any:
+        try:
+            return self._read(response, step)
+        except BillingError as error:
+            # Zuora's support finds a call by its request id; problem bodies carry it.
+            request_id = response.headers.get("Zuora-Request-Id")
+            if request_id:
+                error.extra["provider_request_id"] = request_id
+            raise
+        except _BusyError as busy:
+            request_id = response.headers.get("Zuora-Request-Id")
+            if request_id:
+                busy.error.extra["provider_request_id"] = request_id
+            raise
+
+    def _read(self, response: httpx.Response, step: str) -> Any:
         if response.status_code in BUSY_STATUSES:
             raise _BusyError(from_zuora_error("SERVER_UNAVAILABLE", step))
         if response.headers.get("content-type", "").startswith("application/pdf"):

@@ -10,8 +10,7 @@ adapter's marker as their order number, which `GET /v1/orders/{number}` finds ag
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from typing import Any
 
 from adapters.ports import (
@@ -21,7 +20,6 @@ from adapters.ports import (
     Money,
     NewSepaMethod,
     PaymentMethod,
-    PaymentMethodKind,
     QuantityChange,
     QuantityChangePreview,
     RecurringCharge,
@@ -36,36 +34,17 @@ from adapters.zuora.mapping import (
     to_minor_units,
     zoql_text,
 )
+from adapters.zuora.rest_mapping import (
+    from_rest_account,
+    from_rest_payment_method,
+    from_rest_subscription,
+    rest_date,
+)
 from adapters.zuora.rest_session import ZuoraRest, derived_key
 from adapters.zuora.transport import TransportName
 from gateway.errors import BillingError, ErrorCode
 
 PAGE_SIZE = 40  # Zuora's largest page for payments
-
-
-def _date(value: Any) -> date | None:
-    return date.fromisoformat(str(value)[:10]) if value else None
-
-
-def _datetime(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
-def _kind(method: dict[str, Any]) -> PaymentMethodKind:
-    if method.get("type") == "BankTransfer":
-        return "sepa_debit" if method.get("bankTransferType") == "SEPA" else "bank_transfer"
-    if method.get("type") in ("CreditCard", "DebitCard"):
-        return "card"
-    return "bank_transfer" if method.get("type") == "ACH" else "other"
-
-
-def _masked(method: dict[str, Any]) -> str | None:
-    last4 = str(method.get("IBAN") or method.get("accountNumber") or "")[-4:]
-    country = str((method.get("accountHolderInfo") or {}).get("country") or "??")[:2].upper()
-    return f"{country}****{last4}" if last4 else None
 
 
 class RestTransport:
@@ -99,16 +78,7 @@ class RestTransport:
             if error.code is ErrorCode.PROVIDER_NOT_FOUND:
                 return None
             raise
-        basic, billing = answer["basicInfo"], answer["billingAndPayment"]
-        account = Account(
-            id=str(basic["id"]),
-            number=str(basic["accountNumber"]),
-            name=str(basic["name"]),
-            currency=str(billing["currency"]),
-            bill_cycle_day=billing.get("billCycleDay"),
-            default_payment_method_id=billing.get("defaultPaymentMethodId"),
-            status=str(basic["status"]),
-        )
+        account = from_rest_account(answer)
         if lookup.number and account.number != lookup.number:
             return None
         return account
@@ -123,26 +93,10 @@ class RestTransport:
         default = answer.get("defaultPaymentMethodId")
         groups = ("creditcard", "debitcard", "ach", "banktransfer", "paypal")
         return [
-            self._method(method, default) for group in groups for method in answer.get(group) or []
+            from_rest_payment_method(method, default)
+            for group in groups
+            for method in answer.get(group) or []
         ]
-
-    @staticmethod
-    def _method(method: dict[str, Any], default: str | None) -> PaymentMethod:
-        holder = method.get("accountHolderInfo") or {}
-        mandate = method.get("mandateInfo") or {}
-        created = method.get("createdDate")
-        return PaymentMethod(
-            id=str(method["id"]),
-            kind=_kind(method),
-            active=method.get("status") != "Closed",
-            is_default=method["id"] == default,
-            masked=_masked(method),
-            holder=holder.get("accountHolderName"),
-            bank_name=method.get("bankName"),
-            bic=method.get("businessIdentificationCode"),
-            mandate_id=mandate.get("mandateId"),
-            created_at=None if created is None else _datetime(created),
-        )
 
     async def payment_method_by_mandate(
         self, account_id: str, mandate_id: str
@@ -209,7 +163,7 @@ class RestTransport:
                     amount=Money(to_minor_units(payment["amount"]), account.currency),
                     status=str(payment["status"]),
                     payment_method_id=payment.get("paymentMethodId"),
-                    effective_on=_date(payment.get("effectiveDate")),
+                    effective_on=rest_date(payment.get("effectiveDate")),
                 )
                 for payment in answer.get("payments") or []
                 if payment.get("status") in IN_FLIGHT_STATUSES
@@ -225,37 +179,13 @@ class RestTransport:
             "GET", f"/v1/subscriptions/accounts/{account.id}", "reading the active subscription"
         )
         active = [s for s in answer.get("subscriptions") or [] if s.get("status") == "Active"]
-        return self._subscription(active[0]) if active else None
+        return from_rest_subscription(active[0]) if active else None
 
     async def subscription(self, number: str) -> Subscription:
         answer = await self._rest.request(
             "GET", f"/v1/subscriptions/{number}", "reading the subscription"
         )
-        return self._subscription(answer)
-
-    @staticmethod
-    def _subscription(record: dict[str, Any]) -> Subscription:
-        currency = str(record.get("currency") or "EUR")
-        charges = tuple(
-            RecurringCharge(
-                id=str(charge["number"]),
-                name=str(charge["name"]),
-                quantity=int(Decimal(str(charge.get("quantity") or 0))),
-                unit_price=Money(to_minor_units(charge.get("price") or 0), currency),
-                billing_period=str(charge.get("billingPeriod")),
-                effective_from=_date(charge.get("effectiveStartDate")),
-            )
-            for plan in record.get("ratePlans") or []
-            for charge in plan.get("ratePlanCharges") or []
-            if charge.get("type", "Recurring") == "Recurring"
-        )
-        return Subscription(
-            id=str(record["subscriptionNumber"]),
-            account_id=str(record["accountId"]),
-            status=str(record["status"]),
-            version=int(record.get("version") or 1),
-            charges=charges,
-        )
+        return from_rest_subscription(answer)
 
     async def _order(
         self, subscription: Subscription, action: dict[str, Any], effective: date

@@ -41,6 +41,7 @@ class SoapConfig:
     timeout_seconds: float = 30.0
     attempts: int = 4
     max_backoff_seconds: float = 4.0
+    query_batch_size: int | None = None  # records per query page; None: Zuora's 2000
 
 
 def fault_code(fault: Fault) -> str:
@@ -143,7 +144,9 @@ class ZuoraSoap:
             return await self._invoke(operation, arguments, await self._sign_in(stale=session))
 
     async def _invoke(self, operation: str, arguments: dict[str, Any], session: str) -> Any:
-        headers = {"SessionHeader": {"session": session}}
+        headers: dict[str, Any] = {"SessionHeader": {"session": session}}
+        if self._config.query_batch_size and operation in ("query", "queryMore"):
+            headers["QueryOptions"] = {"batchSize": self._config.query_batch_size}
         return await getattr(self._service, operation)(**arguments, _soapheaders=headers)
 
     async def _sign_in(self, stale: str | None = None) -> str:

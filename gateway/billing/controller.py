@@ -13,6 +13,7 @@ from litestar.params import FromPath, PathParameter
 from adapters.ports import (
     Account,
     AccountLookup,
+    Capability,
     Collection,
     Money,
     PaymentMethod,
@@ -39,6 +40,13 @@ from gateway.providers import Providers
 from settings import Settings
 
 READ = {SCOPE_OPT: Scope.BILLING_READ.value}
+# What a customer's billing state is read through.
+NEEDED = {
+    Capability.ACCOUNTS,
+    Capability.PAYMENT_METHODS,
+    Capability.SUBSCRIPTIONS,
+    Capability.COLLECTIONS,
+}
 
 
 def _money(money: Money) -> MoneyOut:
@@ -112,17 +120,17 @@ class BillingController(Controller):
     async def capabilities(
         self, providers: NamedDependency[Providers], settings: NamedDependency[Settings]
     ) -> Capabilities:
-        found = []
-        if providers.zuora is not None:
-            found.append(
+        return Capabilities(
+            providers=[
                 ProviderCapabilities(
-                    provider="zuora",
-                    transport=providers.zuora.transport.name,
+                    provider=name,
+                    transport=adapter.transport_name,
                     sandbox=settings.sandbox,
-                    capabilities=sorted(capabilities_of(providers.zuora)),
+                    capabilities=sorted(capabilities_of(adapter)),
                 )
-            )
-        return Capabilities(providers=found)
+                for name, adapter in sorted(providers.adapters.items())
+            ]
+        )
 
     @get(
         "/customers/{provider:str}/{reference:str}",
@@ -137,26 +145,26 @@ class BillingController(Controller):
         reference: Annotated[str, PathParameter(max_length=100, pattern=r"^[A-Za-z0-9_\-]+$")],
         providers: NamedDependency[Providers],
     ) -> CustomerState:
-        if provider != "zuora" or providers.zuora is None:
+        adapter = providers.get(provider)
+        if adapter is None or not capabilities_of(adapter) >= NEEDED:
             raise BillingError(
                 ErrorCode.PROVIDER_NOT_CONFIGURED,
                 f"No provider {provider!r} is configured here; GET /v1/capabilities lists them.",
             )
-        zuora = providers.zuora
-        account = await zuora.find_account(AccountLookup(number=reference))
-        account = account or await zuora.find_account(AccountLookup(id=reference))
+        account = await adapter.find_account(AccountLookup(number=reference))
+        account = account or await adapter.find_account(AccountLookup(id=reference))
         if account is None:
             raise BillingError(
                 ErrorCode.CUSTOMER_NOT_FOUND,
-                f"Zuora has no account with the number or id {reference}.",
+                f"{provider.capitalize()} has no account with the number or id {reference}.",
             )
         methods, subscription, collections = await asyncio.gather(
-            zuora.list_payment_methods(account.id),
-            zuora.active_subscription(account.id),
-            zuora.collections_in_flight(account.id),
+            adapter.list_payment_methods(account.id),
+            adapter.active_subscription(account.id),
+            adapter.collections_in_flight(account.id),
         )
         return CustomerState(
-            provider="zuora",
+            provider=provider,
             account=_account(account),
             payment_methods=[_method(method) for method in methods],
             subscription=_subscription(subscription, account) if subscription else None,

@@ -34,6 +34,10 @@ class Problem(Struct, kw_only=True):
     existing_id: str | None = None
     required_scope: str | None = None
     current_status: str | None = None
+    provider: str | None = None  # provider_* problems: which provider answered
+    provider_code: str | None = None  # its own error code, as it sent it
+    provider_request_id: str | None = None  # the id its support finds the call by
+    effective_on: str | None = None  # not_on_billing_day: the day that would be accepted
 
 
 _DESCRIPTIONS = {

@@ -184,6 +184,8 @@ async def test_zuora_refusals_come_back_in_the_gateways_words(
         await zuora.close_payment_method(c.payment_method_id, idempotency_key="k")
     assert default.value.code is ErrorCode.PROVIDER_CONFLICT
     assert default.value.extra["provider_code"] in ("CANNOT_DELETE", "50000030")
+    if zuora.transport_name == "rest":  # Zuora's support finds the call by this id
+        assert default.value.extra["provider_request_id"]
     tenant.faults.lock_competition = 10
     with pytest.raises(BillingError) as busy:
         await zuora.list_payment_methods(c.account_id)
@@ -358,3 +360,30 @@ async def test_every_soap_message_the_adapter_sends_is_valid_for_zuoras_wsdl(
         operations[name].input.deserialize(envelope)  # raises on anything Zuora's WSDL lacks
         seen.add(name)
     assert {"login", "query", "create", "update", "amend"} <= seen
+
+
+async def test_soap_queries_are_paged_with_query_more(emulator: Emulator) -> None:
+    tenant = emulator.tenant
+    c = customer(tenant)
+    for number in range(4):
+        tenant.create(
+            "PaymentMethod",
+            {
+                "AccountId": c.account_id,
+                "Type": "BankTransfer",
+                "BankTransferType": "SEPA",
+                "IBAN": OLD_IBAN,
+                "MandateID": f"PAGE-{number}",
+            },
+        )
+    config = SoapConfig(
+        f"{emulator.base}{SOAP_PATH}", tenant.username, tenant.password, query_batch_size=2
+    )
+    zuora = ZuoraAdapter(SoapTransport(ZuoraSoap(config)))
+    emulator.soap.received.clear()
+    try:
+        methods = await zuora.list_payment_methods(c.account_id)
+    finally:
+        await zuora.close()
+    assert len(methods) == 5
+    assert sum(b"queryMore" in body for body in emulator.soap.received) == 2

@@ -28,9 +28,12 @@ NEEDED = (
 )
 missing = [name for name in NEEDED if not os.environ.get(name)]
 
-pytestmark = pytest.mark.skipif(
-    bool(missing), reason=f"no Zuora sandbox credentials given ({', '.join(missing)} unset)"
-)
+pytestmark = [
+    pytest.mark.remote,
+    pytest.mark.skipif(
+        bool(missing), reason=f"no Zuora sandbox credentials given ({', '.join(missing)} unset)"
+    ),
+]
 
 
 async def test_reading_a_real_account_and_previewing_a_tier_change() -> None:

@@ -14,7 +14,7 @@ from adapters.zuora.mapping import (
     monthly_total,
     to_minor_units,
 )
-from adapters.zuora.rest_transport import RestTransport
+from adapters.zuora.rest_mapping import from_rest_payment_method, from_rest_subscription
 
 REST_BANK_TRANSFER = {
     "id": "2c92c0f86f0d43b6016f0e5c9a3a5f2b",
@@ -59,14 +59,14 @@ REST_SUBSCRIPTION = {
 
 
 def test_a_rest_sepa_method_is_masked_to_country_and_last_four() -> None:
-    method = RestTransport._method(REST_BANK_TRANSFER, "2c92c0f86f0d43b6016f0e5c9a3a5f2b")
+    method = from_rest_payment_method(REST_BANK_TRANSFER, "2c92c0f86f0d43b6016f0e5c9a3a5f2b")
     assert method.kind == "sepa_debit" and method.masked == "DE****3000"
     assert method.is_default and method.active and method.mandate_id == "M-1"
     assert method.created_at is not None and method.created_at.year == 2024
 
 
 def test_a_rest_subscription_keeps_recurring_charges_by_number() -> None:
-    subscription = RestTransport._subscription(REST_SUBSCRIPTION)
+    subscription = from_rest_subscription(REST_SUBSCRIPTION)
     assert (subscription.id, subscription.version) == ("A-S00000181", 3)
     [seat] = subscription.charges
     assert seat.id == "C-00000595" and seat.quantity == 4

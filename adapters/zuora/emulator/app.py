@@ -12,7 +12,8 @@ from litestar import Litestar, Request, Response, post, route
 from litestar.exceptions import ValidationException
 from litestar.params import JSONBody
 
-from adapters.zuora.emulator.rest import Answer, RestFace
+from adapters.zuora.emulator.rest import RestFace
+from adapters.zuora.emulator.rest_shapes import Answer
 from adapters.zuora.emulator.soap import SoapFace
 from adapters.zuora.emulator.state import Faults, Tenant
 

@@ -16,61 +16,22 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
 from adapters.zuora.emulator.amendments import Amendments, ChargeUpdate, Outcome, as_date
+from adapters.zuora.emulator.rest_shapes import (
+    CATEGORY,
+    STATUS_OF_CATEGORY,
+    Answer,
+    as_json,
+    method_json,
+    money,
+    reason_code,
+)
 from adapters.zuora.emulator.state import Tenant, ZObject, ZuoraError
 from adapters.zuora.emulator.zoql import QueryEngine
-
-# Zuora's SOAP-style codes as REST reason categories (the code's last two digits).
-_CATEGORY = {
-    "INVALID_VALUE": 20,
-    "MISSING_REQUIRED_VALUE": 22,
-    "CANNOT_DELETE": 30,
-    "DUPLICATE_VALUE": 30,
-    "INVALID_ID": 40,
-    "LOCK_COMPETITION": 50,
-    "INVALID_LOGIN": 11,
-    "INVALID_SESSION": 11,
-    "MALFORMED_QUERY": 20,
-    "INVALID_FIELD": 21,
-    "INVALID_TYPE": 20,
-}
-_STATUS_OF_CATEGORY = {11: 401, 20: 400, 21: 400, 22: 400, 40: 404, 50: 409, 90: 400}
-
-
-@dataclass
-class Answer:
-    status: int
-    body: bytes
-    media_type: str = "application/json"
-    committed: bool = False
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def reason_code(error: ZuoraError, resource: int = 500000) -> int:
-    return resource * 100 + _CATEGORY.get(error.code, 60)
-
-
-def _json(payload: Any, status: int = 200, *, committed: bool = False) -> Answer:
-    return Answer(status, json.dumps(payload, default=_plain).encode(), committed=committed)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(type(value))
-
-
-def _money(value: Any) -> float:
-    return float(Decimal(str(value or 0)))
-
 
 Route = Callable[..., Answer]
 
@@ -105,15 +66,15 @@ class RestFace:
 
     def token(self, form: dict[str, str]) -> Answer:
         if form.get("grant_type") != "client_credentials":
-            return _json({"error": "unsupported_grant_type"}, 400)
+            return as_json({"error": "unsupported_grant_type"}, 400)
         try:
             token = self.tenant.oauth_token(
                 form.get("client_id", ""), form.get("client_secret", "")
             )
         except ZuoraError:
-            return _json({"error": "invalid_client"}, 401)
+            return as_json({"error": "invalid_client"}, 401)
         seconds = self.tenant.session_seconds
-        return _json(
+        return as_json(
             {
                 "access_token": token,
                 "token_type": "bearer",
@@ -177,7 +138,7 @@ class RestFace:
 
     def _account(self, key: str, **_: Any) -> Answer:
         account = self._find_account(key)
-        return _json(
+        return as_json(
             {
                 "basicInfo": {
                     "id": account["Id"],
@@ -200,7 +161,7 @@ class RestFace:
         if "defaultPaymentMethodId" in payload:
             changes["DefaultPaymentMethodId"] = payload["defaultPaymentMethodId"]
         self.tenant.update("Account", changes)
-        return _json({"success": True}, committed=True)
+        return as_json({"success": True}, committed=True)
 
     def _payment_methods(self, key: str, **_: Any) -> Answer:
         account = self._find_account(key)
@@ -210,34 +171,8 @@ class RestFace:
             if method.get("AccountId") != account["Id"]:
                 continue
             group = "banktransfer" if method.get("Type") == "BankTransfer" else "creditcard"
-            groups[group].append(self._method_json(method, account, default))
-        return _json({"defaultPaymentMethodId": default, **groups, "success": True})
-
-    @staticmethod
-    def _method_json(method: ZObject, account: ZObject, default: Any) -> dict[str, Any]:
-        return {
-            "id": method["Id"],
-            "type": method.get("Type"),
-            "bankTransferType": method.get("BankTransferType"),
-            "status": method.get("PaymentMethodStatus", "Active"),
-            "isDefault": method["Id"] == default,
-            "accountKey": account["Id"],
-            "IBAN": method.get("BankTransferAccountNumberMask"),
-            "businessIdentificationCode": method.get("BusinessIdentificationCode"),
-            "accountHolderInfo": {
-                "accountHolderName": method.get("BankTransferAccountName"),
-                "email": method.get("Email"),
-                "country": method.get("Country"),
-            },
-            "bankName": method.get("BankName"),
-            "mandateInfo": {
-                "mandateId": method.get("MandateID"),
-                "mandateReceivedStatus": method.get("MandateReceived"),
-                "mandateCreationDate": method.get("MandateCreationDate"),
-                "existingMandateStatus": method.get("ExistingMandate"),
-            },
-            "createdDate": method.get("CreatedDate"),
-        }
+            groups[group].append(method_json(method, account, default))
+        return as_json({"defaultPaymentMethodId": default, **groups, "success": True})
 
     def _create_payment_method(self, *, payload: dict[str, Any], **_: Any) -> Answer:
         if payload.get("type") != "SEPA":
@@ -267,13 +202,13 @@ class RestFace:
             self.tenant.update(
                 "Account", {"Id": account["Id"], "DefaultPaymentMethodId": method_id}
             )
-        return _json({"id": method_id, "success": True}, committed=True)
+        return as_json({"id": method_id, "success": True}, committed=True)
 
     def _delete_payment_method(self, method_id: str, **_: Any) -> Answer:
         # Zuora keeps a deleted method for its history; the emulator marks it Closed, after the
         # same rule as SOAP: the account's default cannot go.
         self.tenant.update("PaymentMethod", {"Id": method_id, "PaymentMethodStatus": "Closed"})
-        return _json({"success": True}, committed=True)
+        return as_json({"success": True}, committed=True)
 
     # -- payments and refunds ------------------------------------------------------------------
 
@@ -292,7 +227,7 @@ class RestFace:
                 {
                     "id": p["Id"],
                     "accountId": p.get("AccountId"),
-                    "amount": _money(p.get("Amount")),
+                    "amount": money(p.get("Amount")),
                     "status": p.get("Status"),
                     "paymentMethodId": p.get("PaymentMethodId"),
                     "effectiveDate": p.get("EffectiveDate"),
@@ -306,7 +241,7 @@ class RestFace:
             result["nextPage"] = (
                 f"/v1/payments?accountId={account_id or ''}&page={page + 1}&pageSize={size}"
             )
-        return _json(result)
+        return as_json(result)
 
     def _refund(self, payment_id: str, *, payload: dict[str, Any], **_: Any) -> Answer:
         refund_id = self.tenant.create(
@@ -320,13 +255,13 @@ class RestFace:
             },
         )
         refund = self.tenant.table("Refund")[refund_id]
-        return _json(
+        return as_json(
             {
                 "id": refund_id,
                 "number": refund["RefundNumber"],
                 "status": refund["Status"],
                 "type": refund["Type"],
-                "amount": _money(refund["Amount"]),
+                "amount": money(refund["Amount"]),
                 "paymentId": payment_id,
                 "refundDate": refund["RefundDate"],
                 "success": True,
@@ -336,7 +271,7 @@ class RestFace:
 
     # -- subscriptions and orders --------------------------------------------------------------
 
-    def _subscription_json(self, version: ZObject) -> dict[str, Any]:
+    def _subscriptionas_json(self, version: ZObject) -> dict[str, Any]:
         account = self.tenant.table("Account").get(version["AccountId"], {})
         plans = []
         for plan in self.amendments.rate_plans(version["Id"]):
@@ -347,8 +282,8 @@ class RestFace:
                     "name": charge["Name"],
                     "type": charge.get("ChargeType"),
                     "model": "PerUnit",
-                    "quantity": _money(charge["Quantity"]),
-                    "price": _money(charge["Price"]),
+                    "quantity": money(charge["Quantity"]),
+                    "price": money(charge["Price"]),
                     "billingPeriod": charge.get("BillingPeriod"),
                     "productRatePlanChargeId": charge.get("ProductRatePlanChargeId"),
                     "effectiveStartDate": charge.get("EffectiveStartDate"),
@@ -379,14 +314,14 @@ class RestFace:
     def _subscriptions(self, key: str, **_: Any) -> Answer:
         account = self._find_account(key)
         versions = [
-            self._subscription_json(s)
+            self._subscriptionas_json(s)
             for s in self.tenant.table("Subscription").values()
             if s["AccountId"] == account["Id"] and s["Status"] != "Expired"
         ]
-        return _json({"subscriptions": versions, "success": True})
+        return as_json({"subscriptions": versions, "success": True})
 
     def _subscription(self, key: str, **_: Any) -> Answer:
-        return _json({**self._subscription_json(self.amendments.current(key)), "success": True})
+        return as_json({**self._subscriptionas_json(self.amendments.current(key)), "success": True})
 
     def _apply_order(self, payload: dict[str, Any], *, preview: bool) -> tuple[Outcome, str]:
         [subscription] = payload["subscriptions"]
@@ -429,7 +364,7 @@ class RestFace:
             ],
         }
         self.orders[order_number] = order
-        return _json({**order, "success": True}, committed=True)
+        return as_json({**order, "success": True}, committed=True)
 
     def _preview_order(self, *, payload: dict[str, Any], **_: Any) -> Answer:
         outcome, number = self._apply_order(payload, preview=True)
@@ -438,25 +373,25 @@ class RestFace:
             {
                 "serviceStartDate": item["ServiceStartDate"],
                 "serviceEndDate": item["ServiceEndDate"],
-                "amountWithoutTax": _money(item["ChargeAmount"]),
+                "amountWithoutTax": money(item["ChargeAmount"]),
                 "taxAmount": 0,
                 "chargeName": item["ChargeName"],
                 "chargeNumber": item["ChargeNumber"],
-                "unitPrice": _money(item["UnitPrice"]),
+                "unitPrice": money(item["UnitPrice"]),
                 "subscriptionNumber": number,
                 "processingType": "Charge",
-                "additionalInfo": {"quantity": _money(item["Quantity"])},
+                "additionalInfo": {"quantity": money(item["Quantity"])},
             }
             for item in outcome.invoice_items
         ]
-        return _json(
+        return as_json(
             {
                 "success": True,
                 "previewResult": {
                     "invoices": [
                         {
-                            "amount": _money(invoice["Amount"]),
-                            "amountWithoutTax": _money(invoice["AmountWithoutTax"]),
+                            "amount": money(invoice["Amount"]),
+                            "amountWithoutTax": money(invoice["AmountWithoutTax"]),
                             "taxAmount": 0,
                             "targetDate": invoice["TargetDate"],
                             "invoiceItems": items,
@@ -470,7 +405,7 @@ class RestFace:
         order = self.orders.get(order_number)
         if order is None:
             raise ZuoraError("INVALID_ID", f"Cannot find entity by key: '{order_number}'.")
-        return _json({"order": order, "success": True})
+        return as_json({"order": order, "success": True})
 
     # -- invoices and queries ------------------------------------------------------------------
 
@@ -485,7 +420,7 @@ class RestFace:
         files = [
             {"id": invoice["Id"], "pdfFileUrl": f"/v1/files/{invoice['Id']}", "versionNumber": 1}
         ]
-        return _json({"invoiceFiles": files if invoice.get("Body") else [], "success": True})
+        return as_json({"invoiceFiles": files if invoice.get("Body") else [], "success": True})
 
     def _file(self, file_id: str, **_: Any) -> Answer:
         invoice = self._invoice(file_id)
@@ -493,7 +428,7 @@ class RestFace:
 
     def _action_query(self, *, payload: dict[str, Any], **_: Any) -> Answer:
         page = self.queries.query(str(payload.get("queryString", "")))
-        return _json(
+        return as_json(
             {
                 "records": [fields for _kind, fields in page.records],
                 "size": page.size,
@@ -505,15 +440,15 @@ class RestFace:
     # -- refusals ------------------------------------------------------------------------------
 
     def _refusal(self, error: ZuoraError) -> Answer:
-        category = _CATEGORY.get(error.code, 60)
+        category = CATEGORY.get(error.code, 60)
         # A rule restriction (category 30) answers HTTP 200 with success false, as Zuora can.
         return self._reasons(
-            _STATUS_OF_CATEGORY.get(category, 200), reason_code(error), error.message
+            STATUS_OF_CATEGORY.get(category, 200), reason_code(error), error.message
         )
 
     @staticmethod
     def _reasons(status: int, code: int, message: str) -> Answer:
-        return _json(
+        return as_json(
             {
                 "success": False,
                 "processId": "EMULATOR",

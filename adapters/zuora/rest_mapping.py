@@ -1,0 +1,98 @@
+"""Zuora REST answers to the neutral values of `adapters.ports`: masked data only, money in
+minor units, charges named by their stable number."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from adapters.ports import (
+    Account,
+    Money,
+    PaymentMethod,
+    PaymentMethodKind,
+    RecurringCharge,
+    Subscription,
+)
+from adapters.zuora.mapping import to_minor_units
+
+
+def rest_date(value: Any) -> date | None:
+    return date.fromisoformat(str(value)[:10]) if value else None
+
+
+def rest_datetime(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def rest_kind(method: dict[str, Any]) -> PaymentMethodKind:
+    if method.get("type") == "BankTransfer":
+        return "sepa_debit" if method.get("bankTransferType") == "SEPA" else "bank_transfer"
+    if method.get("type") in ("CreditCard", "DebitCard"):
+        return "card"
+    return "bank_transfer" if method.get("type") == "ACH" else "other"
+
+
+def rest_masked(method: dict[str, Any]) -> str | None:
+    last4 = str(method.get("IBAN") or method.get("accountNumber") or "")[-4:]
+    country = str((method.get("accountHolderInfo") or {}).get("country") or "??")[:2].upper()
+    return f"{country}****{last4}" if last4 else None
+
+
+def from_rest_account(answer: dict[str, Any]) -> Account:
+    basic, billing = answer["basicInfo"], answer["billingAndPayment"]
+    return Account(
+        id=str(basic["id"]),
+        number=str(basic["accountNumber"]),
+        name=str(basic["name"]),
+        currency=str(billing["currency"]),
+        bill_cycle_day=billing.get("billCycleDay"),
+        default_payment_method_id=billing.get("defaultPaymentMethodId"),
+        status=str(basic["status"]),
+    )
+
+
+def from_rest_payment_method(method: dict[str, Any], default: str | None) -> PaymentMethod:
+    holder = method.get("accountHolderInfo") or {}
+    mandate = method.get("mandateInfo") or {}
+    created = method.get("createdDate")
+    return PaymentMethod(
+        id=str(method["id"]),
+        kind=rest_kind(method),
+        active=method.get("status") != "Closed",
+        is_default=method["id"] == default,
+        masked=rest_masked(method),
+        holder=holder.get("accountHolderName"),
+        bank_name=method.get("bankName"),
+        bic=method.get("businessIdentificationCode"),
+        mandate_id=mandate.get("mandateId"),
+        created_at=None if created is None else rest_datetime(created),
+    )
+
+
+def from_rest_subscription(record: dict[str, Any]) -> Subscription:
+    currency = str(record.get("currency") or "EUR")
+    charges = tuple(
+        RecurringCharge(
+            id=str(charge["number"]),
+            name=str(charge["name"]),
+            quantity=int(Decimal(str(charge.get("quantity") or 0))),
+            unit_price=Money(to_minor_units(charge.get("price") or 0), currency),
+            billing_period=str(charge.get("billingPeriod")),
+            effective_from=rest_date(charge.get("effectiveStartDate")),
+        )
+        for plan in record.get("ratePlans") or []
+        for charge in plan.get("ratePlanCharges") or []
+        if charge.get("type", "Recurring") == "Recurring"
+    )
+    return Subscription(
+        id=str(record["subscriptionNumber"]),
+        account_id=str(record["accountId"]),
+        status=str(record["status"]),
+        version=int(record.get("version") or 1),
+        charges=charges,
+    )
