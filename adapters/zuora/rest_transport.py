@@ -59,17 +59,9 @@ class RestTransport:
     # -- accounts and payment methods ----------------------------------------------------------
 
     async def find_account(self, lookup: AccountLookup) -> Account | None:
-        key = lookup.id or lookup.number
+        key = lookup.id or lookup.number or await self._account_id_by_query(lookup)
         if key is None:
-            if lookup.company_name is None:
-                return None
-            records = await self._query(
-                f"select Id from Account where Name = {zoql_text(lookup.company_name)}",
-                "looking up the account",
-            )
-            if len(records) != 1:
-                return None
-            key = str(records[0]["Id"])
+            return None
         try:
             answer = await self._rest.request(
                 "GET", f"/v1/accounts/{key}", "looking up the account"
@@ -81,7 +73,28 @@ class RestTransport:
         account = from_rest_account(answer)
         if lookup.number and account.number != lookup.number:
             return None
+        if lookup.company_name and account.name != lookup.company_name:
+            return None
         return account
+
+    async def _account_id_by_query(self, lookup: AccountLookup) -> str | None:
+        """By company name (the Account) or email (its bill-to Contact), through ZOQL."""
+        step = "looking up the account"
+        owners: set[str] | None = None
+        if lookup.company_name:
+            zoql = f"select Id from Account where Name = {zoql_text(lookup.company_name)}"
+            owners = {str(record["Id"]) for record in await self._query(zoql, step)}
+        if lookup.email:
+            by_email = {
+                str(record["AccountId"])
+                for field in ("WorkEmail", "PersonalEmail")
+                for record in await self._query(
+                    f"select AccountId from Contact where {field} = {zoql_text(lookup.email)}",
+                    step,
+                )
+            }
+            owners = by_email if owners is None else owners & by_email
+        return owners.pop() if owners and len(owners) == 1 else None
 
     async def payment_methods(self, account: Account) -> Sequence[PaymentMethod]:
         return await self._methods(account.id)

@@ -68,6 +68,12 @@ class SoapTransport:
             )
             if value
         ]
+        if lookup.email:
+            # An account's email is its bill-to contact's: find the account through it.
+            owner = await self._account_id_of_email(lookup.email)
+            if owner is None:
+                return None
+            conditions.append(f"Id = {zoql_text(owner)}")
         if not conditions:
             return None
         records = await self._query(
@@ -75,6 +81,17 @@ class SoapTransport:
             "looking up the account",
         )
         return from_zuora_account(records[0]) if len(records) == 1 else None
+
+    async def _account_id_of_email(self, email: str) -> str | None:
+        owners = {
+            str(record.AccountId)
+            for field in ("WorkEmail", "PersonalEmail")
+            for record in await self._query(
+                f"select AccountId from Contact where {field} = {zoql_text(email)}",
+                "looking up the account by email",
+            )
+        }
+        return owners.pop() if len(owners) == 1 else None
 
     async def payment_methods(self, account: Account) -> Sequence[PaymentMethod]:
         records = await self._query(

@@ -124,6 +124,10 @@ async def test_the_full_iban_change(zuora: ZuoraAdapter, emulator: Emulator) -> 
     assert IBAN not in repr(methods) and OLD_IBAN not in repr(methods)
     found = await zuora.find_account(AccountLookup(number=c.account_number))
     assert found is not None and found.default_payment_method_id == new_id
+    email = f"billing@{c.account_number.lower()}.example"
+    by_email = await zuora.find_account(AccountLookup(email=email))
+    assert by_email is not None and by_email.id == c.account_id
+    assert await zuora.find_account(AccountLookup(email="nobody@example.com")) is None
     assert capabilities_of(zuora) == set(Capability)
 
 

@@ -81,6 +81,15 @@ def add_customer(
             "Status": "Active",
         },
     )
+    tenant.create(
+        "Contact",
+        {
+            "AccountId": account_id,
+            "FirstName": "Billing",
+            "LastName": name,
+            "WorkEmail": f"billing@{account_number.lower()}.example",
+        },
+    )
     method_id = tenant.create(
         "PaymentMethod",
         {

@@ -19,6 +19,7 @@ ZObject = dict[str, Any]
 SESSION_SECONDS = 8 * 3600
 OBJECT_KINDS = (
     "Account",
+    "Contact",
     "PaymentMethod",
     "Payment",
     "Refund",
