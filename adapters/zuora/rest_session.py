@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 import structlog
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from adapters.retry import provider_retrying
 from adapters.zuora.errors import (
     TRANSIENT_REST_CATEGORIES,
     from_zuora_error,
@@ -108,15 +108,10 @@ class ZuoraRest:
             return isinstance(error, _BusyError) or (repeatable and _lost(error))
 
         try:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception(retryable),
-                stop=stop_after_attempt(self._config.attempts),
-                wait=wait_exponential_jitter(
-                    multiplier=0.1,
-                    max=self._config.max_backoff_seconds,
-                    jitter=min(0.5, self._config.max_backoff_seconds),
-                ),
-                reraise=True,
+            async for attempt in provider_retrying(
+                retryable,
+                attempts=self._config.attempts,
+                max_backoff_seconds=self._config.max_backoff_seconds,
             ):
                 with attempt:
                     return await self._signed_in(method, path, step, json, params, idempotency_key)

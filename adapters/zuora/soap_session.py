@@ -12,18 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 from zeep import AsyncClient, Settings
 from zeep.exceptions import Fault
 from zeep.exceptions import TransportError as SoapHttpError
 from zeep.proxy import AsyncServiceProxy
 from zeep.transports import AsyncTransport
 
+from adapters.retry import provider_retrying
 from adapters.zuora.errors import TRANSIENT, from_zuora_error
 from adapters.zuora.transport import UnknownOutcomeError
 
@@ -111,15 +106,10 @@ class ZuoraSoap:
             return _refused(error) or (repeatable and _lost(error))
 
         try:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception(retryable),
-                stop=stop_after_attempt(self._config.attempts),
-                wait=wait_exponential_jitter(
-                    multiplier=0.1,
-                    max=self._config.max_backoff_seconds,
-                    jitter=min(0.5, self._config.max_backoff_seconds),
-                ),
-                reraise=True,
+            async for attempt in provider_retrying(
+                retryable,
+                attempts=self._config.attempts,
+                max_backoff_seconds=self._config.max_backoff_seconds,
             ):
                 with attempt:
                     return await self._signed_in_call(operation, arguments)
