@@ -41,6 +41,7 @@ class AccountLookup:
     number: str | None = None
     email: str | None = None
     company_name: str | None = None
+    backoffice_id: str | None = None  # the shop's id in the company's own back office
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class PaymentMethod:
     bic: str | None = None
     mandate_id: str | None = None
     created_at: datetime | None = None
+    bank_code: str | None = None
+    fingerprint: str | None = None  # the provider's: same bank account or card, same value
 
 
 @dataclass(frozen=True)

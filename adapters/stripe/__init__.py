@@ -1,0 +1,1 @@
+"""Stripe: the adapter over stripe-python, and a stateful Stripe emulator."""

@@ -1,0 +1,184 @@
+"""StripeAdapter: the provider-neutral ports over stripe-python's StripeClient (async).
+
+The SEPA change for a customer, as a careful specialist does it in Stripe: a SetupIntent for
+`sepa_debit` with the IBAN and the mandate (offline acceptance: the change was taken by phone or
+mail), confirmed at once, which attaches the new method to the customer; then the new method
+becomes the invoice default; then the old one is detached. Every POST carries a key derived from
+the caller's idempotency key and the step, so Stripe answers a repeat instead of acting twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import stripe
+from stripe.params import SetupIntentCreateParams
+
+from adapters.ports import Account, AccountLookup, NewSepaMethod, PaymentMethod
+from adapters.retry import provider_retrying
+from adapters.stripe.client import derived_key
+from adapters.stripe.errors import from_stripe_error
+from adapters.stripe.mapping import from_stripe_customer, from_stripe_payment_method, plain
+from gateway.errors import BillingError, ErrorCode
+
+T = TypeVar("T")
+RATE_LIMIT_ATTEMPTS = 4
+
+
+def _search_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+class StripeAdapter:
+    provider = "stripe"
+    transport_name = "api"
+
+    def __init__(self, client: stripe.StripeClient) -> None:
+        self._stripe = client.v1
+
+    async def close(self) -> None:
+        return None  # stripe-python's httpx client is closed with the process
+
+    async def _call(self, step: str, call: Callable[[], Awaitable[T]]) -> T:
+        """Run `call`; stripe-python retries 5xx and lost connections itself (with the same
+        idempotency key), and rate limits (429) are retried here after a pause."""
+        try:
+            async for attempt in provider_retrying(
+                lambda error: isinstance(error, stripe.RateLimitError),
+                attempts=RATE_LIMIT_ATTEMPTS,
+                max_backoff_seconds=2.0,
+            ):
+                with attempt:
+                    return await call()
+        except stripe.StripeError as error:
+            raise from_stripe_error(error, step) from None
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    # -- accounts ------------------------------------------------------------------------------
+
+    async def find_account(self, lookup: AccountLookup) -> Account | None:
+        step = "looking up the customer"
+        customer_id = lookup.id or (
+            lookup.number if (lookup.number or "").startswith("cus_") else None
+        )
+        if customer_id:
+            try:
+                found = await self._call(
+                    step, lambda: self._stripe.customers.retrieve_async(customer_id)
+                )
+            except BillingError as error:
+                if error.code is ErrorCode.PROVIDER_NOT_FOUND:
+                    return None
+                raise
+            return None if getattr(found, "deleted", False) else from_stripe_customer(found)
+        clauses = [
+            f"{field}:'{_search_text(value)}'"
+            for field, value in (
+                ("email", lookup.email),
+                ("name", lookup.company_name),
+                ("metadata['backoffice_id']", lookup.backoffice_id),
+            )
+            if value
+        ]
+        if not clauses:
+            return None
+        result = await self._call(
+            step,
+            lambda: self._stripe.customers.search_async(params={"query": " AND ".join(clauses)}),
+        )
+        matches = list(result.data)
+        return from_stripe_customer(matches[0]) if len(matches) == 1 else None
+
+    async def _customer(self, customer_id: str) -> Any:
+        return await self._call(
+            "looking up the customer", lambda: self._stripe.customers.retrieve_async(customer_id)
+        )
+
+    # -- payment methods -----------------------------------------------------------------------
+
+    async def list_payment_methods(self, account_id: str) -> Sequence[PaymentMethod]:
+        customer = await self._customer(account_id)
+        default = (plain(customer).get("invoice_settings") or {}).get("default_payment_method")
+        methods = await self._call(
+            "listing payment methods",
+            lambda: self._stripe.customers.payment_methods.list_async(
+                account_id, params={"limit": 100}
+            ),
+        )
+        return [from_stripe_payment_method(method, default) for method in methods.data]
+
+    async def create_sepa_payment_method(
+        self, account_id: str, method: NewSepaMethod, *, idempotency_key: str
+    ) -> PaymentMethod:
+        step = "creating the SEPA payment method"
+        if not method.email:
+            raise BillingError(
+                ErrorCode.VALIDATION_FAILED,
+                "Stripe needs the account holder's email for a SEPA mandate; ask the customer.",
+            )
+        signed_at = int(time.mktime(method.mandate_signed_on.timetuple()))
+        params: SetupIntentCreateParams = {
+            "customer": account_id,
+            "payment_method_data": {
+                "type": "sepa_debit",
+                "sepa_debit": {"iban": method.iban},
+                # sepa_debit needs the holder's name and email (Stripe's rule)
+                "billing_details": {"name": method.holder, "email": method.email},
+                "metadata": {"mandate_reference": method.mandate_id},
+            },
+            "mandate_data": {
+                "customer_acceptance": {
+                    "type": "offline",
+                    "accepted_at": signed_at,
+                }
+            },
+            "confirm": True,
+            "usage": "off_session",
+            "metadata": {"mandate_reference": method.mandate_id},
+        }
+        intent = await self._call(
+            step,
+            lambda: self._stripe.setup_intents.create_async(
+                params=params,
+                options={"idempotency_key": derived_key(idempotency_key, "setup-intent")},
+            ),
+        )
+        if intent.status != "succeeded":
+            raise BillingError(
+                ErrorCode.PROVIDER_REJECTED,
+                f"Stripe did not confirm the SEPA mandate (status {intent.status}).",
+                extra={"provider": "stripe", "provider_code": str(intent.status)},
+            )
+        created = await self._call(
+            step, lambda: self._stripe.payment_methods.retrieve_async(str(intent["payment_method"]))
+        )
+        return from_stripe_payment_method(created, None)
+
+    async def set_default_payment_method(
+        self, account_id: str, payment_method_id: str, *, idempotency_key: str
+    ) -> None:
+        await self._call(
+            "making the new payment method the invoice default",
+            lambda: self._stripe.customers.update_async(
+                account_id,
+                params={"invoice_settings": {"default_payment_method": payment_method_id}},
+                options={"idempotency_key": derived_key(idempotency_key, "default")},
+            ),
+        )
+
+    async def close_payment_method(self, payment_method_id: str, *, idempotency_key: str) -> None:
+        step = "detaching the old payment method"
+        method = await self._call(
+            step, lambda: self._stripe.payment_methods.retrieve_async(payment_method_id)
+        )
+        if method.customer is None:
+            return  # already detached: the step is done
+        await self._call(
+            step,
+            lambda: self._stripe.payment_methods.detach_async(
+                payment_method_id,
+                options={"idempotency_key": derived_key(idempotency_key, "detach")},
+            ),
+        )

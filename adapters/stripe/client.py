@@ -1,0 +1,57 @@
+"""stripe-python's StripeClient as the gateway uses it: async httpx, a pinned API version,
+explicit network retries (the SDK reuses the request's idempotency key when it retries), and
+only the gateway's own idempotency keys on the wire.
+
+stripe-python adds a random Idempotency-Key to every POST that has none. The gateway derives a
+key per step from the client's key instead, so that a repeat days later, from another process,
+is still recognised; `OwnKeysOnly` drops any key that is not one of those (they start with
+`bg-`), so a forgotten key shows up as a missing one in the tests, not as a random one in
+production.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+
+API_VERSION = "2026-10-28.endive"  # the version stripe-python 16.1 is built for
+KEY_PREFIX = "bg-"
+
+
+@dataclass(frozen=True)
+class StripeConfig:
+    api_key: str
+    api_base: str | None = None  # None: Stripe itself; the emulator's URL in sandbox
+    timeout_seconds: float = 30.0
+    max_network_retries: int = 2
+
+
+def derived_key(key: str, step: str) -> str:
+    """The Idempotency-Key for one step of one request (Stripe allows 255 characters)."""
+    return KEY_PREFIX + hashlib.sha256(f"{key}|{step}".encode()).hexdigest()[:48]
+
+
+class OwnKeysOnly(stripe.HTTPXClient):
+    async def request_async(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
+    ) -> tuple[bytes, int, Mapping[str, str]]:
+        sent = dict(headers)
+        if not sent.get("Idempotency-Key", "").startswith(KEY_PREFIX):
+            sent.pop("Idempotency-Key", None)
+        return await super().request_async(method, url, sent, post_data)
+
+
+def stripe_client(config: StripeConfig) -> stripe.StripeClient:
+    stripe.enable_telemetry = False  # no timing headers about earlier calls
+    addresses = {"api": config.api_base} if config.api_base else None
+    return stripe.StripeClient(
+        config.api_key,
+        base_addresses=addresses,  # type: ignore[arg-type]
+        http_client=OwnKeysOnly(timeout=config.timeout_seconds, allow_sync_methods=False),
+        max_network_retries=config.max_network_retries,
+        stripe_version=API_VERSION,
+    )

@@ -1,0 +1,207 @@
+"""The emulator's HTTP face: Stripe's routes, its bearer-key check, its idempotency (a repeated
+`Idempotency-Key` replays the first answer; the same key with other parameters is refused with
+`idempotency_error`), its list envelope and pagination, and a log of every request's method,
+path and parameter names, which the tests check against Stripe's OpenAPI description."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.stripe.emulator.customers import Customers, Params
+from adapters.stripe.emulator.forms import decode
+from adapters.stripe.emulator.state import StripeAccount, StripeError, StripeObject, public
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict[str, Any]
+    committed: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    params: Params
+    stripe_account: str | None
+    idempotency_key: str | None
+
+
+Handler = Callable[..., Any]
+
+
+def _page(records: list[StripeObject], url: str, params: Params) -> dict[str, Any]:
+    ordered = sorted(records, key=lambda record: (-record["created"], record["id"]))
+    after = params.get("starting_after")
+    if after:
+        ids = [record["id"] for record in ordered]
+        if after not in ids:
+            raise StripeError(400, f"No such object: '{after}'", param="starting_after")
+        ordered = ordered[ids.index(after) + 1 :]
+    limit = max(1, min(int(params.get("limit") or 10), 100))
+    return {
+        "object": "list",
+        "data": [public(record) for record in ordered[:limit]],
+        "has_more": len(ordered) > limit,
+        "url": url,
+    }
+
+
+class StripeFace:
+    def __init__(self, account: StripeAccount) -> None:
+        self.account = account
+        self.customers = Customers(account)
+        self.requests: deque[LoggedRequest] = deque(maxlen=2000)
+        self._replays: dict[str, tuple[str, str, Params, Answer]] = {}
+        c = self.customers
+        self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = [
+            # (method, path, handler, whether it writes)
+            ("POST", re.compile(r"/v1/customers"), lambda p: c.create_customer(p), True),
+            ("GET", re.compile(r"/v1/customers"), self._list_customers, False),
+            ("GET", re.compile(r"/v1/customers/search"), self._search_customers, False),
+            (
+                "GET",
+                re.compile(r"/v1/customers/(cus_\w+)"),
+                lambda p, i: account.get("customer", i),
+                False,
+            ),
+            ("POST", re.compile(r"/v1/customers/(cus_\w+)"), self._update_customer, True),
+            (
+                "GET",
+                re.compile(r"/v1/customers/(cus_\w+)/payment_methods"),
+                self._customer_methods,
+                False,
+            ),
+            ("POST", re.compile(r"/v1/payment_methods"), c.create_payment_method, True),
+            (
+                "GET",
+                re.compile(r"/v1/payment_methods/(pm_\w+)"),
+                lambda p, i: account.get("payment_method", i),
+                False,
+            ),
+            (
+                "POST",
+                re.compile(r"/v1/payment_methods/(pm_\w+)/attach"),
+                lambda p, i: c.attach(i, str(p.get("customer") or "")),
+                True,
+            ),
+            (
+                "POST",
+                re.compile(r"/v1/payment_methods/(pm_\w+)/detach"),
+                lambda p, i: c.detach(i),
+                True,
+            ),
+            ("POST", re.compile(r"/v1/setup_intents"), c.create_setup_intent, True),
+            (
+                "GET",
+                re.compile(r"/v1/setup_intents/(seti_\w+)"),
+                lambda p, i: account.get("setup_intent", i),
+                False,
+            ),
+            (
+                "GET",
+                re.compile(r"/v1/mandates/(mandate_\w+)"),
+                lambda p, i: account.get("mandate", i),
+                False,
+            ),
+        ]
+
+    def handle(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> Answer:
+        request_id = f"req_{secrets.token_hex(7)}"
+        answer = self._handle(method, path, query, headers, body)
+        answer.headers["Request-Id"] = request_id
+        return answer
+
+    def _handle(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> Answer:
+        if headers.get("authorization") != f"Bearer {self.account.api_key}":
+            return Answer(
+                401,
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": "Invalid API Key provided.",
+                    }
+                },
+            )
+        try:
+            params = decode(query if method in ("GET", "DELETE") else body.decode())
+        except (ValueError, UnicodeDecodeError) as unreadable:
+            return Answer(400, {"error": StripeError(400, str(unreadable)).body})
+        self.requests.append(
+            LoggedRequest(
+                method,
+                path,
+                params,
+                headers.get("stripe-account"),
+                headers.get("idempotency-key"),
+            )
+        )
+        key = headers.get("idempotency-key") if method == "POST" else None
+        if key:
+            earlier = self._replays.get(key)
+            if earlier is not None:
+                if earlier[:3] != (method, path, params):
+                    reused = StripeError(
+                        400,
+                        "Keys for idempotent requests can only be used with the same parameters "
+                        "they were first used with.",
+                        type="idempotency_error",
+                    )
+                    return Answer(400, {"error": reused.body})
+                replay = earlier[3]
+                return Answer(replay.status, replay.body, headers={"Idempotent-Replayed": "true"})
+        answer = self._route(method, path, params)
+        if key and answer.status < 500:
+            self._replays[key] = (method, path, params, answer)
+        return answer
+
+    def _route(self, method: str, path: str, params: Params) -> Answer:
+        for route_method, pattern, handler, writes in self._routes:
+            found = pattern.fullmatch(path)
+            if found and route_method == method:
+                try:
+                    result = handler(params, *found.groups())
+                except StripeError as error:
+                    return Answer(error.status, {"error": error.body})
+                body = (
+                    result if "object" in result and result["object"] == "list" else public(result)
+                )
+                return Answer(200, body, committed=writes)
+        unknown = StripeError(404, f"Unrecognized request URL ({method}: {path}).")
+        return Answer(404, {"error": unknown.body})
+
+    # -- lists ---------------------------------------------------------------------------------
+
+    def _list_customers(self, params: Params) -> dict[str, Any]:
+        found = self.account.all("customer")
+        if params.get("email"):
+            found = [c for c in found if (c["email"] or "").lower() == params["email"].lower()]
+        return _page(found, "/v1/customers", params)
+
+    def _search_customers(self, params: Params) -> dict[str, Any]:
+        found = self.customers.search_customers(str(params.get("query") or ""))
+        page = _page(found, "/v1/customers/search", params)
+        return {**page, "object": "search_result", "next_page": None}
+
+    def _update_customer(self, params: Params, customer_id: str) -> StripeObject:
+        return self.customers.update_customer(customer_id, params)
+
+    def _customer_methods(self, params: Params, customer_id: str) -> dict[str, Any]:
+        found = self.customers.customer_methods(customer_id, params.get("type"))
+        return _page(found, f"/v1/customers/{customer_id}/payment_methods", params)
+
+
+def dumps(body: dict[str, Any]) -> bytes:
+    return json.dumps(body).encode()

@@ -1,0 +1,66 @@
+"""Stripe's errors in the project's vocabulary: one table by exception class and error code,
+keeping Stripe's code and request id for the audit trail."""
+
+from __future__ import annotations
+
+import stripe
+
+from gateway.errors import BillingError, ErrorCode
+
+_BY_CODE: dict[str, tuple[ErrorCode, str]] = {
+    "resource_missing": (ErrorCode.PROVIDER_NOT_FOUND, "Stripe has no such object."),
+    "invalid_bank_account_iban": (
+        ErrorCode.PROVIDER_REJECTED,
+        "Stripe refused the IBAN; check it with the customer.",
+    ),
+    "payment_method_unexpected_state": (
+        ErrorCode.PROVIDER_CONFLICT,
+        "The payment method is not in a state that allows this (already attached or detached).",
+    ),
+    "parameter_missing": (ErrorCode.PROVIDER_REJECTED, "Stripe needs a value that was not given."),
+}
+
+
+def from_stripe_error(error: stripe.StripeError, step: str) -> BillingError:
+    details = error.error
+    code = (details.code if details else None) or error.code or type(error).__name__
+    extra = {"provider": "stripe", "provider_code": code}
+    if error.request_id:
+        extra["provider_request_id"] = error.request_id
+    if isinstance(error, stripe.CardError):
+        decline = details.decline_code if details else None
+        return BillingError(
+            ErrorCode.PROVIDER_REJECTED,
+            f"The bank or card network declined {step}" + (f" ({decline})." if decline else "."),
+            extra=extra,
+        )
+    if isinstance(error, (stripe.RateLimitError, stripe.APIConnectionError, stripe.APIError)):
+        return BillingError(
+            ErrorCode.PROVIDER_UNAVAILABLE,
+            "Stripe is busy or unavailable right now; "
+            "the request can be retried with the same key.",
+            extra=extra,
+            headers={"Retry-After": "5"},
+        )
+    if isinstance(error, (stripe.AuthenticationError, stripe.PermissionError)):
+        return BillingError(
+            ErrorCode.PROVIDER_UNAVAILABLE,
+            "The gateway cannot use Stripe: check BG_STRIPE_API_KEY and its permissions.",
+            extra=extra,
+        )
+    if isinstance(error, stripe.IdempotencyError):
+        return BillingError(
+            ErrorCode.PROVIDER_CONFLICT,
+            f"Stripe saw this step ({step}) before with other values; it was not repeated.",
+            extra=extra,
+        )
+    mapped = _BY_CODE.get(code)
+    if mapped is not None:
+        return BillingError(mapped[0], mapped[1], extra=extra)
+    if isinstance(error, stripe.InvalidRequestError):
+        return BillingError(ErrorCode.PROVIDER_REJECTED, f"Stripe refused {step}.", extra=extra)
+    return BillingError(
+        ErrorCode.INTERNAL_ERROR,
+        f"Stripe answered {step} with an error the gateway does not know.",
+        extra=extra,
+    )
