@@ -18,7 +18,7 @@ from stripe.params import SetupIntentCreateParams
 
 from adapters.ports import Account, AccountLookup, NewSepaMethod, PaymentMethod
 from adapters.retry import provider_retrying
-from adapters.stripe.client import derived_key
+from adapters.stripe.client import StripeConfig, derived_key, stripe_client
 from adapters.stripe.errors import from_stripe_error
 from adapters.stripe.mapping import from_stripe_customer, from_stripe_payment_method, plain
 from gateway.errors import BillingError, ErrorCode
@@ -35,11 +35,12 @@ class StripeAdapter:
     provider = "stripe"
     transport_name = "api"
 
-    def __init__(self, client: stripe.StripeClient) -> None:
+    def __init__(self, config: StripeConfig) -> None:
+        client, self._http = stripe_client(config)
         self._stripe = client.v1
 
     async def close(self) -> None:
-        return None  # stripe-python's httpx client is closed with the process
+        await self._http.close_async()  # type: ignore[no-untyped-call]
 
     async def _call(self, step: str, call: Callable[[], Awaitable[T]]) -> T:
         """Run `call`; stripe-python retries 5xx and lost connections itself (with the same

@@ -45,13 +45,16 @@ class OwnKeysOnly(stripe.HTTPXClient):
         return await super().request_async(method, url, sent, post_data)
 
 
-def stripe_client(config: StripeConfig) -> stripe.StripeClient:
+def stripe_client(config: StripeConfig) -> tuple[stripe.StripeClient, OwnKeysOnly]:
+    """The client, and its HTTP client (to close when the gateway stops)."""
     stripe.enable_telemetry = False  # no timing headers about earlier calls
     addresses = {"api": config.api_base} if config.api_base else None
-    return stripe.StripeClient(
+    http = OwnKeysOnly(timeout=config.timeout_seconds, allow_sync_methods=False)
+    client = stripe.StripeClient(
         config.api_key,
         base_addresses=addresses,  # type: ignore[arg-type]
-        http_client=OwnKeysOnly(timeout=config.timeout_seconds, allow_sync_methods=False),
+        http_client=http,
         max_network_retries=config.max_network_retries,
         stripe_version=API_VERSION,
     )
+    return client, http

@@ -12,7 +12,7 @@ import stripe
 
 from adapters.ports import AccountLookup, NewSepaMethod
 from adapters.stripe.adapter import StripeAdapter
-from adapters.stripe.client import KEY_PREFIX, StripeConfig, stripe_client
+from adapters.stripe.client import KEY_PREFIX, StripeConfig
 from adapters.stripe.emulator.app import create_stripe_emulator
 from adapters.stripe.emulator.face import StripeFace
 from adapters.stripe.emulator.forms import parameter_names
@@ -46,7 +46,9 @@ async def adapter(
     config = StripeConfig(
         emulator.account.api_key, emulator.base, timeout_seconds=0.5, max_network_retries=3
     )
-    yield StripeAdapter(stripe_client(config))
+    adapter = StripeAdapter(config)
+    yield adapter
+    await adapter.close()
 
 
 def customer(emulator: Emulator, shop: str) -> tuple[str, str]:
@@ -177,7 +179,7 @@ async def test_busy_answers_are_ridden_out(
 async def test_refusals_come_back_in_the_gateways_words(
     adapter: StripeAdapter, emulator: Emulator
 ) -> None:
-    customer_id, old = customer(emulator, "shop-6")
+    customer_id, _old = customer(emulator, "shop-6")
     bad = NewSepaMethod(
         iban="FR7630006000011234567890188",
         holder="X",
@@ -190,7 +192,7 @@ async def test_refusals_come_back_in_the_gateways_words(
     assert refused.value.code is ErrorCode.PROVIDER_REJECTED
     assert refused.value.extra["provider_code"] == "invalid_bank_account_iban"
     assert refused.value.extra["provider_request_id"].startswith("req_")
-    other_id, other_old = customer(emulator, "shop-6b")
+    _other_id, other_old = customer(emulator, "shop-6b")
     with pytest.raises(BillingError) as not_theirs:
         await adapter.set_default_payment_method(customer_id, other_old, idempotency_key="x")
     assert not_theirs.value.code is ErrorCode.PROVIDER_NOT_FOUND
