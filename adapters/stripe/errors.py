@@ -55,6 +55,8 @@ def from_stripe_error(error: stripe.StripeError, step: str) -> BillingError:
             extra=extra,
         )
     mapped = _BY_CODE.get(code)
+    if mapped is None and error.http_status == 404:
+        mapped = _BY_CODE["resource_missing"]  # a 404 is a missing object, coded or not
     if mapped is not None:
         return BillingError(mapped[0], mapped[1], extra=extra)
     if isinstance(error, stripe.InvalidRequestError):

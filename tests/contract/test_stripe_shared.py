@@ -1,0 +1,120 @@
+"""The Stripe contract both ways: the same tests against the project's Stripe emulator and
+against localstripe (a stateful fake Stripe the project did not write), for the operations
+localstripe supports: finding a customer by id, making a payment method the invoice default,
+and detaching the old one (repeatable). Set-up goes through stripe-python directly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import stripe
+
+from adapters.ports import AccountLookup
+from adapters.stripe.adapter import StripeAdapter
+from adapters.stripe.client import StripeConfig
+from adapters.stripe.emulator.app import create_stripe_emulator
+from adapters.stripe.emulator.state import API_KEY
+from tests.emulators import free_port, serve
+
+IBANS = ("DE89370400440532013000", "FR7630006000011234567890189")
+
+
+@dataclass(frozen=True)
+class StripeServer:
+    name: str
+    base: str
+    api_key: str
+
+
+@pytest.fixture(scope="module")
+def emulator_server() -> Iterator[StripeServer]:
+    with serve(create_stripe_emulator()) as base:
+        yield StripeServer("emulator", base, API_KEY)
+
+
+@pytest.fixture(scope="module")
+def localstripe_server() -> Iterator[StripeServer]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.localstripe_server", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{base}/v1/balance", headers={"Authorization": "Bearer sk_test_x"})
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        raise RuntimeError("localstripe did not start")
+    yield StripeServer("localstripe", base, "sk_test_localstripe")
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(params=["emulator", "localstripe"])
+def server(request: pytest.FixtureRequest) -> StripeServer:
+    return request.getfixturevalue(f"{request.param}_server")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def adapter(server: StripeServer) -> AsyncIterator[StripeAdapter]:
+    adapter = StripeAdapter(StripeConfig(server.api_key, server.base, timeout_seconds=5))
+    yield adapter
+    await adapter.close()
+
+
+async def customer_with_two_methods(server: StripeServer) -> tuple[str, str, str]:
+    """A customer with two attached SEPA methods, the first its invoice default."""
+    client = stripe.StripeClient(
+        server.api_key,
+        base_addresses={"api": server.base},
+        http_client=stripe.HTTPXClient(allow_sync_methods=False),
+    )
+    created = await client.v1.customers.create_async(
+        params={"email": "shared@example.com", "name": "Shared contract"}
+    )
+    methods = []
+    for iban in IBANS:
+        method = await client.v1.payment_methods.create_async(
+            params={
+                "type": "sepa_debit",
+                "sepa_debit": {"iban": iban},
+                "billing_details": {"name": "Shared contract", "email": "shared@example.com"},
+            }
+        )
+        await client.v1.payment_methods.attach_async(method.id, params={"customer": created.id})
+        methods.append(method.id)
+    await client.v1.customers.update_async(
+        created.id, params={"invoice_settings": {"default_payment_method": methods[0]}}
+    )
+    return created.id, methods[0], methods[1]
+
+
+async def test_find_the_customer_by_id(adapter: StripeAdapter, server: StripeServer) -> None:
+    customer_id, old, _new = await customer_with_two_methods(server)
+    found = await adapter.find_account(AccountLookup(id=customer_id))
+    assert found is not None and found.id == customer_id
+    assert found.default_payment_method_id == old
+    assert await adapter.find_account(AccountLookup(id="cus_doesnotexist00")) is None
+
+
+async def test_switch_the_default_then_detach_the_old_one(
+    adapter: StripeAdapter, server: StripeServer
+) -> None:
+    customer_id, old, new = await customer_with_two_methods(server)
+    await adapter.set_default_payment_method(customer_id, new, idempotency_key="shared-1")
+    await adapter.close_payment_method(old, idempotency_key="shared-1")
+    await adapter.close_payment_method(old, idempotency_key="shared-1")  # repeat: nothing more
+    found = await adapter.find_account(AccountLookup(id=customer_id))
+    assert found is not None and found.default_payment_method_id == new
