@@ -15,7 +15,14 @@ from gateway.staff.roles import Role
 from settings import Settings
 
 SECRET_FIELDS = frozenset(
-    {"encryption_keys", "hash_key", "database_url", "zuora_password", "zuora_client_secret"}
+    {
+        "encryption_keys",
+        "hash_key",
+        "database_url",
+        "zuora_password",
+        "zuora_client_secret",
+        "stripe_api_key",
+    }
 )
 
 

@@ -86,7 +86,8 @@ def serve(
     from gateway.db.server import ensure_database
 
     asyncio.run(ensure_database())
-    _start_sandbox_emulators(settings)
+    _start_zuora_emulator(settings)
+    _start_stripe_emulator(settings)
     if with_worker:
         os.environ["BG_RUN_WORKER_IN_PROCESS"] = "true"
         reset_settings()  # gateway.asgi reads the settings again in this process
@@ -100,23 +101,40 @@ def serve(
     )
 
 
-def _start_sandbox_emulators(settings: Settings) -> None:
+def _start_zuora_emulator(settings: Settings) -> None:
     """In sandbox, serve the Zuora emulator (seeded with the demo customers) beside the API,
     unless Zuora's URLs point elsewhere."""
     if not settings.sandbox or settings.zuora_soap_url or settings.zuora_rest_url:
         return
-    from adapters.serving import BackgroundServer
     from adapters.zuora.emulator.app import create_emulator
     from adapters.zuora.emulator.seed import seed_demo
     from adapters.zuora.emulator.state import Tenant
 
     tenant = Tenant()
     seed_demo(tenant)
-    server = BackgroundServer(create_emulator(tenant), settings.zuora_emulator_port)
+    _start_emulator(create_emulator(tenant), settings.zuora_emulator_port, "BG_ZUORA_EMULATOR_PORT")
+
+
+def _start_stripe_emulator(settings: Settings) -> None:
+    if not settings.sandbox or settings.stripe_api_key:
+        return
+    from adapters.stripe.emulator.app import create_stripe_emulator
+    from adapters.stripe.emulator.seed import seed_demo
+    from adapters.stripe.emulator.state import StripeAccount
+
+    account = StripeAccount()
+    seed_demo(account)
+    port = settings.stripe_emulator_port
+    _start_emulator(create_stripe_emulator(account), port, "BG_STRIPE_EMULATOR_PORT")
+
+
+def _start_emulator(app: Any, port: int, variable: str) -> None:
+    from adapters.serving import BackgroundServer
+
     try:
-        server.start()
+        BackgroundServer(app, port).start()
     except RuntimeError as error:
-        typer.echo(f"{error}: is BG_ZUORA_EMULATOR_PORT in use?", err=True)
+        typer.echo(f"{error}: is {variable} in use?", err=True)
         raise typer.Exit(2) from None
 
 
@@ -185,18 +203,24 @@ def run() -> None:
         f"  API docs   {base}/schema  (Swagger UI: {base}/schema/swagger)\n"
         f"  health     {base}/health/ready\n"
         f"  metrics    {base}/metrics\n"
-        + (_sandbox_zuora_help(settings) + demo_sign_in_help(base) if settings.sandbox else "")
+        + (_sandbox_providers_help(settings) + demo_sign_in_help(base) if settings.sandbox else "")
     )
     sys.stdout.flush()
     serve(host=None, port=None, workers=1, with_worker=True)
 
 
-def _sandbox_zuora_help(settings: Settings) -> str:
-    if settings.zuora_soap_url or settings.zuora_rest_url:
-        return ""
-    from gateway.providers import emulator_base
+def _sandbox_providers_help(settings: Settings) -> str:
+    from gateway.providers import emulator_base, stripe_emulator_base
 
-    return (
+    stripe_line = (
+        ""
+        if settings.stripe_api_key
+        else f"  Stripe     SANDBOX emulator at {stripe_emulator_base(settings)} "
+        "(demo customers cus_DemoAtelier01, cus_DemoBrasserie2)\n"
+    )
+    if settings.zuora_soap_url or settings.zuora_rest_url:
+        return stripe_line
+    return stripe_line + (
         f"  Zuora      SANDBOX emulator at {emulator_base(settings)} "
         f"({settings.zuora_transport.value.upper()}; demo accounts A00000101-A00000103)\n"
         f'             try: curl -H "Authorization: Bearer $BG_API_KEY" '

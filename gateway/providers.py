@@ -2,7 +2,8 @@
 
 In sandbox, every Zuora value left unset points at the built-in emulator that
 `billing-gateway run` serves on 127.0.0.1:BG_ZUORA_EMULATOR_PORT, with the emulator's own
-credentials. In production Zuora is configured only when its URL and credentials are given.
+credentials, and Stripe without BG_STRIPE_API_KEY points at the Stripe emulator on
+BG_STRIPE_EMULATOR_PORT. In production a provider is configured only when its credentials are.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.stripe.adapter import StripeAdapter
+from adapters.stripe.client import StripeConfig
+from adapters.stripe.emulator.state import API_KEY as STRIPE_EMULATOR_KEY
 from adapters.zuora.adapter import ZuoraAdapter
 from adapters.zuora.emulator.app import SOAP_PATH
 from adapters.zuora.emulator.state import Tenant
@@ -40,6 +44,26 @@ def emulator_base(settings: Settings) -> str:
     return f"http://127.0.0.1:{settings.zuora_emulator_port}"
 
 
+def stripe_emulator_base(settings: Settings) -> str:
+    return f"http://127.0.0.1:{settings.stripe_emulator_port}"
+
+
+def stripe_from_settings(settings: Settings) -> StripeAdapter | None:
+    use_emulator = settings.sandbox and not settings.stripe_api_key
+    api_key = STRIPE_EMULATOR_KEY if use_emulator else settings.stripe_api_key
+    if not api_key:
+        return None
+    base = stripe_emulator_base(settings) if use_emulator else settings.stripe_api_base
+    return StripeAdapter(
+        StripeConfig(
+            api_key,
+            base,
+            timeout_seconds=settings.stripe_timeout_seconds,
+            max_network_retries=settings.stripe_max_network_retries,
+        )
+    )
+
+
 def zuora_from_settings(settings: Settings) -> ZuoraAdapter | None:
     emulator = Tenant()  # only its default credentials are read, for sandbox
     sandbox = settings.sandbox
@@ -67,6 +91,7 @@ def zuora_from_settings(settings: Settings) -> ZuoraAdapter | None:
 # One line per provider: adding one is a new folder under adapters/ and a line here.
 PROVIDER_BUILDERS: dict[str, Callable[[Settings], Any | None]] = {
     "zuora": zuora_from_settings,
+    "stripe": stripe_from_settings,
 }
 
 

@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     zuora_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     # Where `billing-gateway run` serves the Zuora emulator in sandbox (loopback only).
     zuora_emulator_port: int = Field(default=8010, ge=1, le=65535)
+    # Stripe: a restricted or secret key; in sandbox, unset means the built-in emulator.
+    stripe_api_key: str | None = Field(default=None, repr=False)
+    stripe_api_base: str | None = None  # another Stripe-compatible server (tests, proxies)
+    stripe_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    stripe_max_network_retries: int = Field(default=2, ge=0, le=10)
+    stripe_emulator_port: int = Field(default=8011, ge=1, le=65535)
 
     @field_validator("contact_reasons", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ os.environ["BG_RATE_LIMIT_PER_MINUTE"] = "1000000"
 os.environ["BG_STAFF_SIGN_INS_PER_MINUTE"] = "1000000"
 # The in-process app's sandbox Zuora: tests that need it serve an emulator on this port.
 os.environ["BG_ZUORA_EMULATOR_PORT"] = str(free_port())
+os.environ["BG_STRIPE_EMULATOR_PORT"] = str(free_port())
 
 # Database, app and live-server fixtures, shared by tests/integration and tests/browser.
 pytest_plugins = ["tests.database"]

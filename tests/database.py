@@ -158,6 +158,7 @@ def live_server(
         "BG_LOG_FORMAT": "json",
         # The live server serves its own sandbox Zuora emulator, on a port of its own.
         "BG_ZUORA_EMULATOR_PORT": str(_free_port()),
+        "BG_STRIPE_EMULATOR_PORT": str(_free_port()),
     }
     with log_path.open("w") as log:
         process = subprocess.Popen(

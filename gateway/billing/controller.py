@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
@@ -40,13 +40,10 @@ from gateway.providers import Providers
 from settings import Settings
 
 READ = {SCOPE_OPT: Scope.BILLING_READ.value}
-# What a customer's billing state is read through.
-NEEDED = {
-    Capability.ACCOUNTS,
-    Capability.PAYMENT_METHODS,
-    Capability.SUBSCRIPTIONS,
-    Capability.COLLECTIONS,
-}
+T = TypeVar("T")
+# What a customer's billing state needs at least; subscriptions and debits in flight are read
+# where the adapter can.
+NEEDED = {Capability.ACCOUNTS, Capability.PAYMENT_METHODS}
 
 
 def _money(money: Money) -> MoneyOut:
@@ -107,6 +104,10 @@ def _collection(collection: Collection) -> CollectionOut:
     )
 
 
+async def _nothing(value: T) -> T:
+    return value
+
+
 class BillingController(Controller):
     tags = ["billing"]
     security = SECURITY
@@ -151,17 +152,27 @@ class BillingController(Controller):
                 ErrorCode.PROVIDER_NOT_CONFIGURED,
                 f"No provider {provider!r} is configured here; GET /v1/capabilities lists them.",
             )
-        account = await adapter.find_account(AccountLookup(number=reference))
-        account = account or await adapter.find_account(AccountLookup(id=reference))
+        account = None
+        for lookup in (
+            AccountLookup(number=reference),
+            AccountLookup(id=reference),
+            AccountLookup(backoffice_id=reference),
+        ):
+            account = account or await adapter.find_account(lookup)
         if account is None:
             raise BillingError(
                 ErrorCode.CUSTOMER_NOT_FOUND,
                 f"{provider.capitalize()} has no account with the number or id {reference}.",
             )
+        capabilities = capabilities_of(adapter)
         methods, subscription, collections = await asyncio.gather(
             adapter.list_payment_methods(account.id),
-            adapter.active_subscription(account.id),
-            adapter.collections_in_flight(account.id),
+            adapter.active_subscription(account.id)
+            if Capability.SUBSCRIPTIONS in capabilities
+            else _nothing(None),
+            adapter.collections_in_flight(account.id)
+            if Capability.COLLECTIONS in capabilities
+            else _nothing([]),
         )
         return CustomerState(
             provider=provider,

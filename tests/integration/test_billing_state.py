@@ -15,9 +15,12 @@ async def test_capabilities_name_the_configured_provider(
     async with httpx.AsyncClient(base_url=live_server.base_url) as client:
         answer = await client.get("/v1/capabilities", headers=auth(api_key))
     assert answer.status_code == 200, answer.text
-    [zuora] = answer.json()["providers"]
+    stripe, zuora = answer.json()["providers"]
     assert zuora["provider"] == "zuora" and zuora["transport"] == "soap" and zuora["sandbox"]
     assert set(zuora["capabilities"]) >= {"payment_methods", "subscriptions", "refunds"}
+    assert stripe["provider"] == "stripe" and {"accounts", "payment_methods"} <= set(
+        stripe["capabilities"]
+    )
 
 
 async def test_a_demo_customers_billing_state_masked(live_server: LiveServer, api_key: str) -> None:
@@ -51,3 +54,16 @@ async def test_unknown_customer_and_provider_and_missing_scope(
     assert (missing.status_code, missing.json()["code"]) == (404, "customer_not_found")
     assert (other.status_code, other.json()["code"]) == (404, "provider_not_configured")
     assert (forbidden.status_code, forbidden.json()["code"]) == (403, "forbidden")
+
+
+async def test_a_demo_stripe_customer_by_id_and_by_back_office_id(
+    live_server: LiveServer, api_key: str
+) -> None:
+    async with httpx.AsyncClient(base_url=live_server.base_url, timeout=10) as client:
+        by_id = await client.get("/v1/customers/stripe/cus_DemoAtelier01", headers=auth(api_key))
+        by_shop = await client.get("/v1/customers/stripe/shop-101", headers=auth(api_key))
+    assert by_id.status_code == 200, by_id.text
+    assert by_id.json() == by_shop.json()
+    [method] = by_id.json()["payment_methods"]
+    assert method["masked"] == "FR****2606" and method["is_default"]
+    assert by_id.json()["subscription"] is None and by_id.json()["collections_in_flight"] == []

@@ -27,7 +27,7 @@ class Customers:
 
     # -- customers ---------------------------------------------------------------------------
 
-    def create_customer(self, params: Params) -> StripeObject:
+    def create_customer(self, params: Params, object_id: str | None = None) -> StripeObject:
         settings = params.get("invoice_settings") or {}
         return self.account.new(
             "cus",
@@ -50,6 +50,7 @@ class Customers:
                 "default_source": None,
                 "delinquent": False,
             },
+            object_id,
         )
 
     def update_customer(self, customer_id: str, params: Params) -> StripeObject:

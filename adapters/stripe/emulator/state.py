@@ -62,9 +62,12 @@ class StripeAccount:
     faults: Faults = field(default_factory=Faults)
     _fingerprint_key: bytes = field(default_factory=lambda: secrets.token_bytes(16))
 
-    def new(self, prefix: str, kind: str, fields: StripeObject) -> StripeObject:
+    def new(
+        self, prefix: str, kind: str, fields: StripeObject, object_id: str | None = None
+    ) -> StripeObject:
         record = {
-            "id": f"{prefix}_{secrets.token_urlsafe(18).replace('-', 'x').replace('_', 'y')}",
+            "id": object_id
+            or f"{prefix}_{secrets.token_urlsafe(18).replace('-', 'x').replace('_', 'y')}",
             "object": kind,
             "created": int(time.time()),
             "livemode": False,

@@ -1,0 +1,41 @@
+"""Customers for the Stripe emulator: what `make run` shows in sandbox, under the references
+the gateway's demo requests use (gateway/demo.py)."""
+
+from __future__ import annotations
+
+from adapters.stripe.emulator.customers import Customers
+from adapters.stripe.emulator.state import StripeAccount
+
+# customer id, company, back-office id, current IBAN (published test numbers)
+DEMO_CUSTOMERS = (
+    ("cus_DemoAtelier01", "Atelier Lumière SARL", "shop-101", "FR1420041010050500013M02606"),
+    ("cus_DemoBrasserie2", "Brasserie du Port SAS", "shop-102", "DE89370400440532013000"),
+)
+
+
+def add_customer(
+    account: StripeAccount, customer_id: str | None, name: str, backoffice_id: str, iban: str
+) -> str:
+    """A customer paying by SEPA debit (its invoice default); returns the customer's id."""
+    customers = Customers(account)
+    email = f"billing@{backoffice_id}.example"
+    created = customers.create_customer(
+        {"name": name, "email": email, "metadata": {"backoffice_id": backoffice_id}}, customer_id
+    )
+    method = customers.create_payment_method(
+        {
+            "type": "sepa_debit",
+            "sepa_debit": {"iban": iban},
+            "billing_details": {"name": name, "email": email},
+        }
+    )
+    customers.attach(method["id"], created["id"])
+    customers.update_customer(
+        created["id"], {"invoice_settings": {"default_payment_method": method["id"]}}
+    )
+    return str(created["id"])
+
+
+def seed_demo(account: StripeAccount) -> None:
+    for customer_id, name, backoffice_id, iban in DEMO_CUSTOMERS:
+        add_customer(account, customer_id, name, backoffice_id, iban)
