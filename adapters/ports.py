@@ -25,6 +25,8 @@ class Capability(enum.StrEnum):
     SUBSCRIPTIONS = "subscriptions"
     REFUNDS = "refunds"
     INVOICE_PDFS = "invoice_pdfs"
+    INVOICE_LINKS = "invoice_links"
+    INVOICE_VOIDING = "invoice_voiding"
 
 
 @dataclass(frozen=True)
@@ -120,12 +122,18 @@ class Subscription:
     charges: tuple[RecurringCharge, ...]
 
 
+Proration = Literal["create_prorations", "always_invoice", "none"]
+
+
 @dataclass(frozen=True)
 class QuantityChange:
     subscription_id: str
     charge_id: str
     quantity: int
-    effective_on: date  # the customer's next billing-cycle day
+    effective_on: date  # Zuora: the next billing-cycle day; Stripe: today, or within the period
+    # Stripe's explicit choice (Zuora changes on the billing day, so nothing is prorated):
+    # on the next invoice, invoiced now, or not at all.
+    proration: Proration = "create_prorations"
 
 
 @dataclass(frozen=True)
@@ -200,6 +208,25 @@ class InvoicePdfs(Protocol):
     async def invoice_pdf(self, invoice_id: str) -> bytes: ...
 
 
+@dataclass(frozen=True)
+class DocumentLinks:
+    """Where the customer (or an agent) downloads an invoice and its receipt."""
+
+    invoice_pdf: str | None
+    hosted_invoice: str | None
+    receipt: str | None
+
+
+@runtime_checkable
+class InvoiceLinks(Protocol):
+    async def invoice_links(self, invoice_id: str) -> DocumentLinks: ...
+
+
+@runtime_checkable
+class InvoiceVoiding(Protocol):
+    async def void_invoice(self, invoice_id: str, *, idempotency_key: str) -> None: ...
+
+
 PORT_OF_CAPABILITY: dict[Capability, type] = {
     Capability.ACCOUNTS: Accounts,
     Capability.PAYMENT_METHODS: PaymentMethods,
@@ -207,6 +234,8 @@ PORT_OF_CAPABILITY: dict[Capability, type] = {
     Capability.SUBSCRIPTIONS: Subscriptions,
     Capability.REFUNDS: Refunds,
     Capability.INVOICE_PDFS: InvoicePdfs,
+    Capability.INVOICE_LINKS: InvoiceLinks,
+    Capability.INVOICE_VOIDING: InvoiceVoiding,
 }
 
 

@@ -12,6 +12,7 @@ production.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,11 @@ class StripeConfig:
 def derived_key(key: str, step: str) -> str:
     """The Idempotency-Key for one step of one request (Stripe allows 255 characters)."""
     return KEY_PREFIX + hashlib.sha256(f"{key}|{step}".encode()).hexdigest()[:48]
+
+
+def fresh_key(step: str) -> str:
+    """A key for a POST that reads (a preview): ours, and never replayed."""
+    return f"{KEY_PREFIX}{step}-{uuid.uuid4().hex}"
 
 
 class OwnKeysOnly(stripe.HTTPXClient):

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 import stripe
 
-from adapters.ports import AccountLookup, NewSepaMethod
+from adapters.ports import AccountLookup, Money, NewSepaMethod, QuantityChange
 from adapters.stripe.adapter import StripeAdapter
 from adapters.stripe.client import KEY_PREFIX, StripeConfig
 from adapters.stripe.emulator.app import create_stripe_emulator
@@ -212,6 +212,16 @@ async def test_every_request_is_in_stripes_description_and_every_post_has_our_ke
     await adapter.find_account(AccountLookup(backoffice_id="shop-7", email="shop-7@example.com"))
     await sepa_change(adapter, customer_id, old, "S-7")
     await adapter.list_payment_methods(customer_id)
+    subscription_id, item_id, invoice_id = subscriber(emulator, "shop-7b")
+    change = QuantityChange(subscription_id, item_id, 3, date.today())
+    await adapter.preview_quantity_change(change)
+    await adapter.apply_quantity_change(change, idempotency_key="S-7b")
+    payment = emulator.account.get("invoice", invoice_id)["payment_intent"]
+    await adapter.refund_payment(payment, Money(100, "EUR"), idempotency_key="S-7c")
+    await adapter.invoice_links(invoice_id)
+    future = date.fromordinal(date.today().toordinal() + 10)
+    await adapter.cancel_subscription(subscription_id, future, idempotency_key="S-7d")
+    await adapter.cancel_subscription(subscription_id, date.today(), idempotency_key="S-7e")
     seen = list(emulator.face.requests)
     assert {(request.method, request.path.split("/")[2]) for request in seen} >= {
         ("POST", "setup_intents"),
@@ -224,3 +234,94 @@ async def test_every_request_is_in_stripes_description_and_every_post_has_our_ke
         assert not unknown, f"{request.method} {request.path}: {unknown}"
         if request.method == "POST":
             assert (request.idempotency_key or "").startswith(KEY_PREFIX), request
+
+
+# -- seats, cancellation, refunds, invoices ----------------------------------------------------
+
+
+def subscriber(emulator: Emulator, shop: str, seats: int = 2) -> tuple[str, str, str]:
+    """A customer with a monthly subscription of `seats` at 49 EUR, and a paid invoice."""
+    customer_id, _old = customer(emulator, shop)
+    billing = emulator.face.billing
+    price = billing.create_price("Seats", 4900, "eur")
+    subscription = billing.create_subscription(customer_id, price["id"], seats)
+    invoice = billing.pay_invoice_now(subscription["id"])
+    return subscription["id"], subscription["items"]["data"][0]["id"], invoice["id"]
+
+
+async def test_a_seat_change_previewed_then_applied_with_the_same_proration(
+    adapter: StripeAdapter, emulator: Emulator
+) -> None:
+    subscription_id, item_id, _invoice = subscriber(emulator, "seats-1", seats=2)
+    change = QuantityChange(subscription_id, item_id, 4, date.today())
+    preview = await adapter.preview_quantity_change(change)
+    assert preview.recurring_before == Money(2 * 4900, "EUR")
+    assert preview.recurring_after == Money(4 * 4900, "EUR")
+    # two thirds of the period left: prorations of +2 seats for 2/3 of a month, then 4 seats
+    assert 4 * 4900 < preview.next_invoice.amount_minor < 4 * 4900 + 2 * 4900
+    item = emulator.account.get("subscription_item", item_id)
+    assert item["quantity"] == 2  # a preview changes nothing
+    applied = await adapter.apply_quantity_change(change, idempotency_key="seats-1")
+    assert applied.charges[0].quantity == 4
+    upcoming = emulator.face.billing.preview({"subscription": subscription_id})
+    assert upcoming["amount_due"] == preview.next_invoice.amount_minor
+    again = await adapter.apply_quantity_change(change, idempotency_key="seats-1")
+    assert again == applied
+    assert len(emulator.account.get("subscription", subscription_id)["pending_invoice_items"]) == 2
+
+
+async def test_a_seat_change_without_proration_bills_the_new_seats_next_period(
+    adapter: StripeAdapter, emulator: Emulator
+) -> None:
+    subscription_id, item_id, _invoice = subscriber(emulator, "seats-2", seats=2)
+    change = QuantityChange(subscription_id, item_id, 3, date.today(), proration="none")
+    preview = await adapter.preview_quantity_change(change)
+    assert preview.next_invoice == Money(3 * 4900, "EUR")
+    active = await adapter.active_subscription(
+        emulator.account.get("subscription", subscription_id)["customer"]
+    )
+    assert active is not None and active.id == subscription_id
+
+
+async def test_cancel_now_once(adapter: StripeAdapter, emulator: Emulator) -> None:
+    subscription_id, _item, _invoice = subscriber(emulator, "cancel-1")
+    await adapter.cancel_subscription(subscription_id, date.today(), idempotency_key="c-1")
+    await adapter.cancel_subscription(subscription_id, date.today(), idempotency_key="c-1")
+    assert emulator.account.get("subscription", subscription_id)["status"] == "canceled"
+
+
+async def test_refunds_never_exceed_what_is_left(
+    adapter: StripeAdapter, emulator: Emulator
+) -> None:
+    _subscription, _item, invoice_id = subscriber(emulator, "refund-1", seats=2)
+    payment = emulator.account.get("invoice", invoice_id)["payment_intent"]
+    first = await adapter.refund_payment(payment, Money(5000, "EUR"), idempotency_key="r-1")
+    again = await adapter.refund_payment(payment, Money(5000, "EUR"), idempotency_key="r-1")
+    assert first == again and first.amount == Money(5000, "EUR")
+    with pytest.raises(BillingError) as too_much:
+        await adapter.refund_payment(payment, Money(4801, "EUR"), idempotency_key="r-2")
+    assert too_much.value.code is ErrorCode.REFUND_EXCEEDS_PAYMENT
+    assert too_much.value.extra["refundable"]["amount_minor"] == 4800
+    rest = await adapter.refund_payment(payment, Money(4800, "EUR"), idempotency_key="r-3")
+    assert rest.amount == Money(4800, "EUR")
+    assert emulator.account.get(
+        "charge", emulator.account.get("payment_intent", payment)["latest_charge"]
+    )["refunded"]
+
+
+async def test_invoices_void_when_open_and_links_for_the_customer(
+    adapter: StripeAdapter, emulator: Emulator
+) -> None:
+    subscription_id, _item, paid_id = subscriber(emulator, "invoice-1")
+    links = await adapter.invoice_links(paid_id)
+    assert links.invoice_pdf and links.hosted_invoice and links.receipt
+    with pytest.raises(BillingError) as paid:
+        await adapter.void_invoice(paid_id, idempotency_key="v-1")
+    assert paid.value.code is ErrorCode.PROVIDER_CONFLICT
+    subscription = emulator.account.get("subscription", subscription_id)
+    open_invoice = emulator.face.billing._invoice(
+        subscription["customer"], subscription_id, [{"amount": 4900, "description": "x"}], "open"
+    )
+    await adapter.void_invoice(open_invoice["id"], idempotency_key="v-2")
+    await adapter.void_invoice(open_invoice["id"], idempotency_key="v-2")
+    assert emulator.account.get("invoice", open_invoice["id"])["status"] == "void"

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.stripe.emulator.billing import Billing
 from adapters.stripe.emulator.customers import Customers, Params
 from adapters.stripe.emulator.forms import decode
 from adapters.stripe.emulator.state import StripeAccount, StripeError, StripeObject, public
@@ -59,9 +60,10 @@ class StripeFace:
     def __init__(self, account: StripeAccount) -> None:
         self.account = account
         self.customers = Customers(account)
+        self.billing = Billing(account)
         self.requests: deque[LoggedRequest] = deque(maxlen=2000)
         self._replays: dict[str, tuple[str, str, Params, Answer]] = {}
-        c = self.customers
+        c, b = self.customers, self.billing
         self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = [
             # (method, path, handler, whether it writes)
             ("POST", re.compile(r"/v1/customers"), lambda p: c.create_customer(p), True),
@@ -110,6 +112,48 @@ class StripeFace:
                 "GET",
                 re.compile(r"/v1/mandates/(mandate_\w+)"),
                 lambda p, i: account.get("mandate", i),
+                False,
+            ),
+            ("GET", re.compile(r"/v1/subscriptions"), self._list_subscriptions, False),
+            (
+                "GET",
+                re.compile(r"/v1/subscriptions/(sub_\w+)"),
+                lambda p, i: account.get("subscription", i),
+                False,
+            ),
+            ("DELETE", re.compile(r"/v1/subscriptions/(sub_\w+)"), lambda p, i: b.cancel(i), True),
+            (
+                "POST",
+                re.compile(r"/v1/subscriptions/(sub_\w+)"),
+                lambda p, i: b.schedule_cancel(i, p),
+                True,
+            ),
+            (
+                "POST",
+                re.compile(r"/v1/subscription_items/(si_\w+)"),
+                lambda p, i: b.update_item(i, p),
+                True,
+            ),
+            ("POST", re.compile(r"/v1/invoices/create_preview"), b.preview, False),
+            (
+                "GET",
+                re.compile(r"/v1/invoices/(in_\w+)"),
+                lambda p, i: account.get("invoice", i),
+                False,
+            ),
+            ("POST", re.compile(r"/v1/invoices/(in_\w+)/void"), lambda p, i: b.void(i), True),
+            ("POST", re.compile(r"/v1/refunds"), b.refund, True),
+            ("GET", re.compile(r"/v1/refunds"), self._list_refunds, False),
+            (
+                "GET",
+                re.compile(r"/v1/payment_intents/(pi_\w+)"),
+                lambda p, i: account.get("payment_intent", i),
+                False,
+            ),
+            (
+                "GET",
+                re.compile(r"/v1/charges/(ch_\w+)"),
+                lambda p, i: account.get("charge", i),
                 False,
             ),
         ]
@@ -197,6 +241,23 @@ class StripeFace:
 
     def _update_customer(self, params: Params, customer_id: str) -> StripeObject:
         return self.customers.update_customer(customer_id, params)
+
+    def _list_refunds(self, params: Params) -> dict[str, Any]:
+        found = [
+            refund
+            for refund in self.account.all("refund")
+            if params.get("payment_intent") in (None, refund["payment_intent"])
+        ]
+        return _page(found, "/v1/refunds", params)
+
+    def _list_subscriptions(self, params: Params) -> dict[str, Any]:
+        found = [
+            subscription
+            for subscription in self.account.all("subscription")
+            if params.get("customer") in (None, subscription["customer"])
+            and (params.get("status") or "active") in ("all", subscription["status"])
+        ]
+        return _page(found, "/v1/subscriptions", params)
 
     def _customer_methods(self, params: Params, customer_id: str) -> dict[str, Any]:
         found = self.customers.customer_methods(customer_id, params.get("type"))
