@@ -27,6 +27,7 @@ class Capability(enum.StrEnum):
     INVOICE_PDFS = "invoice_pdfs"
     INVOICE_LINKS = "invoice_links"
     INVOICE_VOIDING = "invoice_voiding"
+    PAYOUT_ACCOUNTS = "payout_accounts"
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,24 @@ class RefundResult:
     status: str
 
 
+@dataclass(frozen=True)
+class ConnectedAccount:
+    """A partner paid out through the platform (Stripe Connect)."""
+
+    id: str
+    legal_name: str | None  # the company's registered name: who a payout account must belong to
+    trading_name: str | None  # the shop's name, which is not the holder of its bank account
+    country: str | None
+    default_currency: str | None
+
+
+@dataclass(frozen=True)
+class NewBankAccount:
+    iban: str = field(repr=False)  # compact, validated; kept out of reprs and logs
+    holder: str
+    currency: str
+
+
 @runtime_checkable
 class Accounts(Protocol):
     async def find_account(self, lookup: AccountLookup) -> Account | None: ...
@@ -227,6 +246,27 @@ class InvoiceVoiding(Protocol):
     async def void_invoice(self, invoice_id: str, *, idempotency_key: str) -> None: ...
 
 
+@runtime_checkable
+class PayoutAccounts(Protocol):
+    """A partner's bank accounts for payouts ("Informations sur les virements")."""
+
+    async def find_connected_account(self, lookup: AccountLookup) -> ConnectedAccount | None: ...
+
+    async def list_payout_accounts(self, account_id: str) -> Sequence[PaymentMethod]: ...
+
+    async def add_payout_account(
+        self, account_id: str, bank: NewBankAccount, *, idempotency_key: str
+    ) -> PaymentMethod: ...
+
+    async def make_default_payout_account(
+        self, account_id: str, bank_account_id: str, *, idempotency_key: str
+    ) -> None: ...
+
+    async def remove_payout_account(
+        self, account_id: str, bank_account_id: str, *, idempotency_key: str
+    ) -> None: ...
+
+
 PORT_OF_CAPABILITY: dict[Capability, type] = {
     Capability.ACCOUNTS: Accounts,
     Capability.PAYMENT_METHODS: PaymentMethods,
@@ -236,6 +276,7 @@ PORT_OF_CAPABILITY: dict[Capability, type] = {
     Capability.INVOICE_PDFS: InvoicePdfs,
     Capability.INVOICE_LINKS: InvoiceLinks,
     Capability.INVOICE_VOIDING: InvoiceVoiding,
+    Capability.PAYOUT_ACCOUNTS: PayoutAccounts,
 }
 
 

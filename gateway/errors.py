@@ -54,6 +54,7 @@ class ErrorCode(enum.StrEnum):
     NOT_ON_BILLING_DAY = "not_on_billing_day"
     PROVIDER_NOT_CONFIGURED = "provider_not_configured"
     REFUND_EXCEEDS_PAYMENT = "refund_exceeds_payment"
+    HOLDER_NOT_LEGAL_NAME = "holder_not_legal_name"
     CUSTOMER_NOT_FOUND = "customer_not_found"
     PROVIDER_UNAVAILABLE = "provider_unavailable"
     PROVIDER_REJECTED = "provider_rejected"
@@ -104,6 +105,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_ON_BILLING_DAY: 422,
     ErrorCode.PROVIDER_NOT_CONFIGURED: 404,
     ErrorCode.REFUND_EXCEEDS_PAYMENT: 422,
+    ErrorCode.HOLDER_NOT_LEGAL_NAME: 422,
     ErrorCode.CUSTOMER_NOT_FOUND: 404,
     ErrorCode.PROVIDER_UNAVAILABLE: 503,
     ErrorCode.PROVIDER_REJECTED: 422,

@@ -20,6 +20,7 @@ from adapters.ports import Account, AccountLookup, NewSepaMethod, PaymentMethod
 from adapters.retry import provider_retrying
 from adapters.stripe.billing import StripeBilling
 from adapters.stripe.client import StripeConfig, derived_key, stripe_client
+from adapters.stripe.connect import StripeConnect
 from adapters.stripe.errors import from_stripe_error
 from adapters.stripe.mapping import from_stripe_customer, from_stripe_payment_method, plain
 from gateway.errors import BillingError, ErrorCode
@@ -32,7 +33,7 @@ def _search_text(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
-class StripeAdapter(StripeBilling):
+class StripeAdapter(StripeBilling, StripeConnect):
     provider = "stripe"
     transport_name = "api"
 

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 import stripe
 
-from adapters.ports import AccountLookup, Money, NewSepaMethod, QuantityChange
+from adapters.ports import AccountLookup, Money, NewBankAccount, NewSepaMethod, QuantityChange
 from adapters.stripe.adapter import StripeAdapter
 from adapters.stripe.client import KEY_PREFIX, StripeConfig
 from adapters.stripe.emulator.app import create_stripe_emulator
@@ -222,6 +222,13 @@ async def test_every_request_is_in_stripes_description_and_every_post_has_our_ke
     future = date.fromordinal(date.today().toordinal() + 10)
     await adapter.cancel_subscription(subscription_id, future, idempotency_key="S-7d")
     await adapter.cancel_subscription(subscription_id, date.today(), idempotency_key="S-7e")
+    account_id, old_bank = partner(emulator, "partner7")
+    await adapter.find_connected_account(AccountLookup(backoffice_id="partner7"))
+    bank = NewBankAccount(iban=IBAN, holder="Brasserie du Port SAS", currency="EUR")
+    added = await adapter.add_payout_account(account_id, bank, idempotency_key="S-7f")
+    await adapter.make_default_payout_account(account_id, added.id, idempotency_key="S-7f")
+    await adapter.remove_payout_account(account_id, old_bank, idempotency_key="S-7f")
+    await adapter.list_payout_accounts(account_id)
     seen = list(emulator.face.requests)
     assert {(request.method, request.path.split("/")[2]) for request in seen} >= {
         ("POST", "setup_intents"),
@@ -325,3 +332,59 @@ async def test_invoices_void_when_open_and_links_for_the_customer(
     await adapter.void_invoice(open_invoice["id"], idempotency_key="v-2")
     await adapter.void_invoice(open_invoice["id"], idempotency_key="v-2")
     assert emulator.account.get("invoice", open_invoice["id"])["status"] == "void"
+
+
+# -- Connect payout accounts -------------------------------------------------------------------
+
+
+def partner(emulator: Emulator, shop: str) -> tuple[str, str]:
+    """A Connect partner (legal name vs trading name) paid out to one bank account."""
+    connect = emulator.face.connect
+    account = connect.create_account(
+        "Brasserie du Port SAS", "Le Petit Port", {"backoffice_id": shop}, f"acct_{shop}"
+    )
+    old = connect.add_bank(
+        account["id"],
+        {
+            "external_account": {
+                "object": "bank_account",
+                "account_number": OLD_IBAN,
+                "currency": "eur",
+                "account_holder_name": "Brasserie du Port SAS",
+            }
+        },
+    )
+    return account["id"], old["id"]
+
+
+async def test_payout_account_change_for_a_partner(
+    adapter: StripeAdapter, emulator: Emulator
+) -> None:
+    account_id, old = partner(emulator, "partner1")
+    found = await adapter.find_connected_account(AccountLookup(backoffice_id="partner1"))
+    assert found is not None and found.legal_name == "Brasserie du Port SAS"
+    assert found.trading_name == "Le Petit Port"
+    bank = NewBankAccount(iban=IBAN, holder="BRASSERIE DU PORT S.A.S.", currency="EUR")
+    added = await adapter.add_payout_account(account_id, bank, idempotency_key="p-1")
+    again = await adapter.add_payout_account(account_id, bank, idempotency_key="p-1")
+    assert added.id == again.id and added.masked == "FR****0189"
+    await adapter.make_default_payout_account(account_id, added.id, idempotency_key="p-1")
+    await adapter.remove_payout_account(account_id, old, idempotency_key="p-1")
+    await adapter.remove_payout_account(account_id, old, idempotency_key="p-1")  # done already
+    [only] = await adapter.list_payout_accounts(account_id)
+    assert only.id == added.id and only.is_default and IBAN not in repr(only)
+
+
+async def test_a_payout_account_must_be_in_the_legal_name(
+    adapter: StripeAdapter, emulator: Emulator
+) -> None:
+    account_id, old = partner(emulator, "partner2")
+    shop_name = NewBankAccount(iban=IBAN, holder="Le Petit Port", currency="EUR")
+    with pytest.raises(BillingError) as refused:
+        await adapter.add_payout_account(account_id, shop_name, idempotency_key="p-2")
+    assert refused.value.code is ErrorCode.HOLDER_NOT_LEGAL_NAME
+    assert "trading name" in refused.value.detail
+    with pytest.raises(BillingError) as default:
+        await adapter.remove_payout_account(account_id, old, idempotency_key="p-2")
+    assert default.value.code is ErrorCode.PROVIDER_REJECTED
+    assert len(await adapter.list_payout_accounts(account_id)) == 1

@@ -128,7 +128,11 @@ async def test_the_full_iban_change(zuora: ZuoraAdapter, emulator: Emulator) -> 
     by_email = await zuora.find_account(AccountLookup(email=email))
     assert by_email is not None and by_email.id == c.account_id
     assert await zuora.find_account(AccountLookup(email="nobody@example.com")) is None
-    assert capabilities_of(zuora) == set(Capability) - {"invoice_links", "invoice_voiding"}
+    assert capabilities_of(zuora) == set(Capability) - {
+        "invoice_links",
+        "invoice_voiding",
+        "payout_accounts",
+    }
 
 
 async def test_repeating_every_step_changes_nothing_more(

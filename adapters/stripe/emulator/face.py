@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.stripe.emulator.billing import Billing
+from adapters.stripe.emulator.connect import Connect
 from adapters.stripe.emulator.customers import Customers, Params
 from adapters.stripe.emulator.forms import decode
 from adapters.stripe.emulator.state import StripeAccount, StripeError, StripeObject, public
@@ -61,9 +62,10 @@ class StripeFace:
         self.account = account
         self.customers = Customers(account)
         self.billing = Billing(account)
+        self.connect = Connect(account)
         self.requests: deque[LoggedRequest] = deque(maxlen=2000)
         self._replays: dict[str, tuple[str, str, Params, Answer]] = {}
-        c, b = self.customers, self.billing
+        c, b, k = self.customers, self.billing, self.connect
         self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = [
             # (method, path, handler, whether it writes)
             ("POST", re.compile(r"/v1/customers"), lambda p: c.create_customer(p), True),
@@ -115,6 +117,37 @@ class StripeFace:
                 False,
             ),
             ("GET", re.compile(r"/v1/subscriptions"), self._list_subscriptions, False),
+            (
+                "GET",
+                re.compile(r"/v1/accounts/(acct_\w+)"),
+                lambda p, i: k.retrieve_account(i),
+                False,
+            ),
+            ("GET", re.compile(r"/v1/accounts"), self._list_accounts, False),
+            (
+                "GET",
+                re.compile(r"/v1/accounts/(acct_\w+)/external_accounts"),
+                lambda p, i: _page(k.list_banks(i), f"/v1/accounts/{i}/external_accounts", p),
+                False,
+            ),
+            (
+                "POST",
+                re.compile(r"/v1/accounts/(acct_\w+)/external_accounts"),
+                lambda p, i: k.add_bank(i, p),
+                True,
+            ),
+            (
+                "POST",
+                re.compile(r"/v1/accounts/(acct_\w+)/external_accounts/(ba_\w+)"),
+                lambda p, i, b_id: k.update_bank(i, b_id, p),
+                True,
+            ),
+            (
+                "DELETE",
+                re.compile(r"/v1/accounts/(acct_\w+)/external_accounts/(ba_\w+)"),
+                lambda p, i, b_id: k.delete_bank(i, b_id),
+                True,
+            ),
             (
                 "GET",
                 re.compile(r"/v1/subscriptions/(sub_\w+)"),
@@ -241,6 +274,9 @@ class StripeFace:
 
     def _update_customer(self, params: Params, customer_id: str) -> StripeObject:
         return self.customers.update_customer(customer_id, params)
+
+    def _list_accounts(self, params: Params) -> dict[str, Any]:
+        return _page(self.account.all("account"), "/v1/accounts", params)
 
     def _list_refunds(self, params: Params) -> dict[str, Any]:
         found = [
