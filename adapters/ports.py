@@ -28,6 +28,7 @@ class Capability(enum.StrEnum):
     INVOICE_LINKS = "invoice_links"
     INVOICE_VOIDING = "invoice_voiding"
     PAYOUT_ACCOUNTS = "payout_accounts"
+    BLOCKLIST_MIRROR = "blocklist_mirror"
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,27 @@ class PayoutAccounts(Protocol):
     ) -> None: ...
 
 
+BlockedItemType = Literal[
+    "card_fingerprint", "card_bin", "ip_address", "email", "sepa_debit_fingerprint"
+]
+
+
+@runtime_checkable
+class BlocklistMirror(Protocol):
+    """The provider's own copy of the gateway's fraud-stop lists (Stripe Radar value lists):
+    one list per item type, items added and removed as the gateway's lists change."""
+
+    async def ensure_block_list(self, item_type: BlockedItemType) -> str: ...
+
+    async def add_blocked(
+        self, item_type: BlockedItemType, value: str, *, idempotency_key: str
+    ) -> None: ...
+
+    async def remove_blocked(self, item_type: BlockedItemType, value: str) -> None: ...
+
+    async def blocked_values(self, item_type: BlockedItemType) -> Sequence[str]: ...
+
+
 PORT_OF_CAPABILITY: dict[Capability, type] = {
     Capability.ACCOUNTS: Accounts,
     Capability.PAYMENT_METHODS: PaymentMethods,
@@ -277,6 +299,7 @@ PORT_OF_CAPABILITY: dict[Capability, type] = {
     Capability.INVOICE_LINKS: InvoiceLinks,
     Capability.INVOICE_VOIDING: InvoiceVoiding,
     Capability.PAYOUT_ACCOUNTS: PayoutAccounts,
+    Capability.BLOCKLIST_MIRROR: BlocklistMirror,
 }
 
 

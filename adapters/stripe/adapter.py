@@ -23,6 +23,7 @@ from adapters.stripe.client import StripeConfig, derived_key, stripe_client
 from adapters.stripe.connect import StripeConnect
 from adapters.stripe.errors import from_stripe_error
 from adapters.stripe.mapping import from_stripe_customer, from_stripe_payment_method, plain
+from adapters.stripe.radar import StripeRadar
 from gateway.errors import BillingError, ErrorCode
 
 T = TypeVar("T")
@@ -33,7 +34,7 @@ def _search_text(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
-class StripeAdapter(StripeBilling, StripeConnect):
+class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
     provider = "stripe"
     transport_name = "api"
 

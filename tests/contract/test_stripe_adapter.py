@@ -10,7 +10,14 @@ from datetime import date
 import pytest
 import stripe
 
-from adapters.ports import AccountLookup, Money, NewBankAccount, NewSepaMethod, QuantityChange
+from adapters.ports import (
+    AccountLookup,
+    BlockedItemType,
+    Money,
+    NewBankAccount,
+    NewSepaMethod,
+    QuantityChange,
+)
 from adapters.stripe.adapter import StripeAdapter
 from adapters.stripe.client import KEY_PREFIX, StripeConfig
 from adapters.stripe.emulator.app import create_stripe_emulator
@@ -229,6 +236,8 @@ async def test_every_request_is_in_stripes_description_and_every_post_has_our_ke
     await adapter.make_default_payout_account(account_id, added.id, idempotency_key="S-7f")
     await adapter.remove_payout_account(account_id, old_bank, idempotency_key="S-7f")
     await adapter.list_payout_accounts(account_id)
+    await adapter.add_blocked("ip_address", "198.51.100.9", idempotency_key="S-7g")
+    await adapter.remove_blocked("ip_address", "198.51.100.9")
     seen = list(emulator.face.requests)
     assert {(request.method, request.path.split("/")[2]) for request in seen} >= {
         ("POST", "setup_intents"),
@@ -388,3 +397,30 @@ async def test_a_payout_account_must_be_in_the_legal_name(
         await adapter.remove_payout_account(account_id, old, idempotency_key="p-2")
     assert default.value.code is ErrorCode.PROVIDER_REJECTED
     assert len(await adapter.list_payout_accounts(account_id)) == 1
+
+
+# -- Radar value lists --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("item_type", "value"),
+    [
+        ("card_fingerprint", "Xt5EWLLDS7FJjR1c"),
+        ("card_bin", "424242"),
+        ("ip_address", "203.0.113.7"),
+        ("email", "fraud@example.com"),
+        ("sepa_debit_fingerprint", "a1b2c3d4e5f6a7b8"),
+    ],
+)
+async def test_radar_lists_mirror_blocked_items(
+    adapter: StripeAdapter, emulator: Emulator, item_type: BlockedItemType, value: str
+) -> None:
+    kind = item_type
+    await adapter.add_blocked(kind, value, idempotency_key=f"block-{value}")
+    await adapter.add_blocked(kind, value, idempotency_key=f"block-{value}")
+    assert list(await adapter.blocked_values(kind)) == [value]
+    lists = [v for v in emulator.account.all("radar.value_list") if v["item_type"] == item_type]
+    assert len(lists) == 1 and lists[0]["alias"] == f"billing_gateway_block_{item_type}"
+    await adapter.remove_blocked(kind, value)
+    await adapter.remove_blocked(kind, value)
+    assert list(await adapter.blocked_values(kind)) == []

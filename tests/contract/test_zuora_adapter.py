@@ -132,6 +132,7 @@ async def test_the_full_iban_change(zuora: ZuoraAdapter, emulator: Emulator) -> 
         "invoice_links",
         "invoice_voiding",
         "payout_accounts",
+        "blocklist_mirror",
     }
 
 

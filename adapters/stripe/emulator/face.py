@@ -17,6 +17,7 @@ from adapters.stripe.emulator.billing import Billing
 from adapters.stripe.emulator.connect import Connect
 from adapters.stripe.emulator.customers import Customers, Params
 from adapters.stripe.emulator.forms import decode
+from adapters.stripe.emulator.radar import Radar
 from adapters.stripe.emulator.state import StripeAccount, StripeError, StripeObject, public
 
 
@@ -63,9 +64,10 @@ class StripeFace:
         self.customers = Customers(account)
         self.billing = Billing(account)
         self.connect = Connect(account)
+        self.radar = Radar(account)
         self.requests: deque[LoggedRequest] = deque(maxlen=2000)
         self._replays: dict[str, tuple[str, str, Params, Answer]] = {}
-        c, b, k = self.customers, self.billing, self.connect
+        c, b, k, r = self.customers, self.billing, self.connect, self.radar
         self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = [
             # (method, path, handler, whether it writes)
             ("POST", re.compile(r"/v1/customers"), lambda p: c.create_customer(p), True),
@@ -117,6 +119,26 @@ class StripeFace:
                 False,
             ),
             ("GET", re.compile(r"/v1/subscriptions"), self._list_subscriptions, False),
+            ("POST", re.compile(r"/v1/radar/value_lists"), r.create_list, True),
+            (
+                "GET",
+                re.compile(r"/v1/radar/value_lists"),
+                lambda p: _page(r.lists(p), "/v1/radar/value_lists", p),
+                False,
+            ),
+            ("POST", re.compile(r"/v1/radar/value_list_items"), r.add_item, True),
+            (
+                "GET",
+                re.compile(r"/v1/radar/value_list_items"),
+                lambda p: _page(r.items(p), "/v1/radar/value_list_items", p),
+                False,
+            ),
+            (
+                "DELETE",
+                re.compile(r"/v1/radar/value_list_items/(rsli_\w+)"),
+                lambda p, i: r.delete_item(i),
+                True,
+            ),
             (
                 "GET",
                 re.compile(r"/v1/accounts/(acct_\w+)"),
