@@ -22,6 +22,7 @@ SECRET_FIELDS = frozenset(
         "zuora_password",
         "zuora_client_secret",
         "stripe_api_key",
+        "stripe_webhook_secrets",
     }
 )
 

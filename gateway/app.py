@@ -42,6 +42,7 @@ from gateway.jobs import job_app
 from gateway.providers import Providers, providers_from_settings
 from gateway.staff.login import StaffLogin
 from gateway.staff.roles import MOUNT_OF_ROLE
+from gateway.webhooks.controller import WebhookController
 from settings import Settings
 
 
@@ -57,9 +58,9 @@ def _lifespan(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         await start_pool(settings.db_pool_max)
+        await job_app.open_async()  # requests defer jobs (webhook events), workers run them
         worker: asyncio.Task[None] | None = None
         if settings.run_worker_in_process:
-            await job_app.open_async()
             worker = asyncio.create_task(job_app.run_worker_async(install_signal_handlers=False))
         try:
             yield
@@ -68,7 +69,7 @@ def _lifespan(
                 worker.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
-                await job_app.close_async()
+            await job_app.close_async()
             await providers.close()
             await close_pool()
 
@@ -81,7 +82,7 @@ def create_app(settings: Settings) -> Litestar:
     providers = providers_from_settings(settings)
     v1 = Router(
         path="/v1",
-        route_handlers=[ChangeRequestController, BillingController],
+        route_handlers=[ChangeRequestController, BillingController, WebhookController],
         middleware=[
             ApiKeyAuthMiddleware(ApiKeyRateLimiter(settings.rate_limit_per_minute)),
             BodyGuardMiddleware(settings.max_body_bytes),

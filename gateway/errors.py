@@ -55,6 +55,9 @@ class ErrorCode(enum.StrEnum):
     PROVIDER_NOT_CONFIGURED = "provider_not_configured"
     REFUND_EXCEEDS_PAYMENT = "refund_exceeds_payment"
     HOLDER_NOT_LEGAL_NAME = "holder_not_legal_name"
+    WEBHOOK_SIGNATURE_INVALID = "webhook_signature_invalid"
+    WEBHOOK_TIMESTAMP_OUT_OF_RANGE = "webhook_timestamp_out_of_range"
+    WEBHOOK_NOT_CONFIGURED = "webhook_not_configured"
     CUSTOMER_NOT_FOUND = "customer_not_found"
     PROVIDER_UNAVAILABLE = "provider_unavailable"
     PROVIDER_REJECTED = "provider_rejected"
@@ -106,6 +109,10 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PROVIDER_NOT_CONFIGURED: 404,
     ErrorCode.REFUND_EXCEEDS_PAYMENT: 422,
     ErrorCode.HOLDER_NOT_LEGAL_NAME: 422,
+    # The sender failed to prove it is the provider: unauthenticated, as a missing API key is.
+    ErrorCode.WEBHOOK_SIGNATURE_INVALID: 401,
+    ErrorCode.WEBHOOK_TIMESTAMP_OUT_OF_RANGE: 401,
+    ErrorCode.WEBHOOK_NOT_CONFIGURED: 503,
     ErrorCode.CUSTOMER_NOT_FOUND: 404,
     ErrorCode.PROVIDER_UNAVAILABLE: 503,
     ErrorCode.PROVIDER_REJECTED: 422,

@@ -122,11 +122,22 @@ class Settings(BaseSettings):
     stripe_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     stripe_max_network_retries: int = Field(default=2, ge=0, le=10)
     stripe_emulator_port: int = Field(default=8011, ge=1, le=65535)
+    # Webhook signing secrets (whsec_...), comma-separated: during a rotation, the new and the
+    # old one are both accepted. In sandbox, unset means the Stripe emulator's.
+    stripe_webhook_secrets: Annotated[tuple[str, ...], NoDecode] = Field(default=(), repr=False)
+    webhook_tolerance_seconds: int = Field(default=300, ge=30, le=3600)
 
     @field_validator("contact_reasons", mode="before")
     @classmethod
     def _parse_reasons(cls, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("stripe_webhook_secrets", mode="before")
+    @classmethod
+    def _parse_secrets(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(secret.strip() for secret in value.split(",") if secret.strip())
+        return value
 
     @field_validator("admin_hosts", mode="before")
     @classmethod

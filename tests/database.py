@@ -36,6 +36,7 @@ TABLES = (
     "staff_sessions",
     "staff_recovery_codes",
     "staff_login_challenges",
+    "webhook_events",
     "procrastinate_jobs",
     "procrastinate_events",
     "procrastinate_periodic_defers",

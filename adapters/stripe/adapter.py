@@ -60,6 +60,20 @@ class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
             raise from_stripe_error(error, step) from None
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
+    async def current_object(self, object_type: str, object_id: str) -> dict[str, Any] | None:
+        """An object's state now, for events that arrive out of order."""
+        services = {
+            "setup_intent": self._stripe.setup_intents,
+            "payment_method": self._stripe.payment_methods,
+            "mandate": self._stripe.mandates,
+            "payout": self._stripe.payouts,
+        }
+        service = services.get(object_type)
+        if service is None:
+            return None
+        found = await self._call("re-reading the object", lambda: service.retrieve_async(object_id))
+        return plain(found)
+
     # -- accounts ------------------------------------------------------------------------------
 
     async def find_account(self, lookup: AccountLookup) -> Account | None:

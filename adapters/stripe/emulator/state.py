@@ -15,6 +15,7 @@ from typing import Any
 
 StripeObject = dict[str, Any]
 API_KEY = "sk_test_emulator"  # the emulator's own key, sandbox only
+WEBHOOK_SECRET = "whsec_emulator"  # noqa: S105 (the emulator's own, sandbox only)
 
 
 class StripeError(Exception):

@@ -1,0 +1,1 @@
+"""Provider events in: verified, kept once in the inbox, processed once by a job."""

@@ -1,0 +1,109 @@
+"""Process one inbox event, once: work out which change request it concerns, take the object's
+state from the event (or, when an older event arrives after a newer one, from Stripe itself, so
+that a stale event never undoes newer news), record it on the request and in the audit trail.
+
+Events that concern a change request carry its id in the Stripe object's metadata
+(`change_request_id`), which the gateway sets when it makes the object.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from audit.entry import SYSTEM, AuditEntry
+from audit.store import append
+from gateway.db.connection import fetch, transaction
+from gateway.log import get_logger
+
+_log = get_logger("gateway.webhooks")
+# Stripe events about a change request's work, and what the specialist should read from them.
+CONCERNING = {
+    "setup_intent.succeeded": "mandate confirmed",
+    "setup_intent.setup_failed": "mandate setup failed",
+    "payment_method.attached": "payment method attached",
+    "mandate.updated": "mandate updated",
+    "payout.failed": "payout failed",
+}
+
+_LOCK = """
+SELECT id, event_id, event_type, object_id, event_created, payload
+  FROM webhook_events WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED
+"""
+_NEWER_SEEN = """
+SELECT 1 FROM webhook_events
+ WHERE provider = 'stripe' AND object_id = $1 AND processed_at IS NOT NULL
+   AND event_created > $2 LIMIT 1
+"""
+_DONE = "UPDATE webhook_events SET processed_at = now(), outcome = $2 WHERE id = $1"
+
+
+class ObjectReader:
+    """Reads an object's current state from the provider (the Stripe adapter does)."""
+
+    async def current_object(self, object_type: str, object_id: str) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+
+async def process_event(row_id: UUID, reader: ObjectReader | None) -> str | None:
+    """The outcome, or None when another worker has it or it was processed already."""
+    async with transaction():
+        rows = await fetch(_LOCK, row_id)
+        if not rows:
+            return None
+        row = rows[0]
+        event = json.loads(row["payload"])
+        data_object = (event.get("data") or {}).get("object") or {}
+        stale = bool(await fetch(_NEWER_SEEN, row["object_id"], row["event_created"]))
+        if stale and reader is not None and row["object_id"]:
+            current = await reader.current_object(str(data_object.get("object")), row["object_id"])
+            data_object = current or data_object
+        outcome = await _apply(row["event_type"], row["event_id"], data_object, stale)
+        await fetch(_DONE, row_id, outcome)
+    _log.info("webhook event processed", event_id=row["event_id"], outcome=outcome)
+    return outcome
+
+
+async def _apply(event_type: str, event_id: str, data_object: dict[str, Any], stale: bool) -> str:
+    what = CONCERNING.get(event_type)
+    if what is None:
+        return "ignored"
+    request_id = (data_object.get("metadata") or {}).get("change_request_id")
+    if not request_id:
+        return "no_change_request"
+    found = await fetch(
+        "SELECT id, details FROM change_requests WHERE id::text = $1 FOR UPDATE", request_id
+    )
+    if not found:
+        return "change_request_not_found"
+    news = {
+        "event": event_type,
+        "event_id": event_id,
+        "what": what,
+        "object": data_object.get("id"),
+        "status": data_object.get("status"),
+        "reread_from_stripe": stale,
+        "at": datetime.now(UTC).isoformat(),
+    }
+    await fetch(
+        """UPDATE change_requests
+              SET details = jsonb_set(details, '{provider_events}',
+                  COALESCE(details->'provider_events', '[]'::jsonb) || $2::jsonb),
+                  updated_at = now()
+            WHERE id = $1""",
+        found[0]["id"],
+        json.dumps([news]),
+    )
+    await append(
+        AuditEntry(
+            action="change_request.provider_event.recorded",
+            actor=SYSTEM,
+            target_type="change_request",
+            target_id=str(found[0]["id"]),
+            after=news,
+            provider_request_ids={"stripe_event": event_id},
+        )
+    )
+    return "recorded"
