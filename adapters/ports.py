@@ -98,6 +98,7 @@ class NewSepaMethod:
     mandate_signed_on: date
     bic: str | None = None
     bank_name: str | None = None
+    change_request_id: str | None = None  # names the request in the provider's metadata
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ def serve(
 
     asyncio.run(ensure_database())
     _start_zuora_emulator(settings)
-    _start_stripe_emulator(settings)
+    _start_stripe_emulator(settings, api_port=port or settings.port)
     if with_worker:
         os.environ["BG_RUN_WORKER_IN_PROCESS"] = "true"
         reset_settings()  # gateway.asgi reads the settings again in this process
@@ -115,15 +115,19 @@ def _start_zuora_emulator(settings: Settings) -> None:
     _start_emulator(create_emulator(tenant), settings.zuora_emulator_port, "BG_ZUORA_EMULATOR_PORT")
 
 
-def _start_stripe_emulator(settings: Settings) -> None:
+def _start_stripe_emulator(settings: Settings, api_port: int) -> None:
+    """In sandbox without a Stripe key, the Stripe emulator, seeded, sending its signed events
+    to this gateway's webhook endpoint as Stripe would."""
     if not settings.sandbox or settings.stripe_api_key:
         return
     from adapters.stripe.emulator.app import create_stripe_emulator
     from adapters.stripe.emulator.seed import seed_demo
-    from adapters.stripe.emulator.state import StripeAccount
+    from adapters.stripe.emulator.state import WEBHOOK_SECRET, StripeAccount
 
     account = StripeAccount()
     seed_demo(account)
+    webhooks = f"http://127.0.0.1:{api_port}/v1/webhooks/stripe"
+    account.webhook_endpoints.append((webhooks, WEBHOOK_SECRET))
     port = settings.stripe_emulator_port
     _start_emulator(create_stripe_emulator(account), port, "BG_STRIPE_EMULATOR_PORT")
 

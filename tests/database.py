@@ -137,6 +137,7 @@ def auth(key: str, idempotency_key: str | None = None) -> dict[str, str]:
 class LiveServer:
     base_url: str
     log_path: Path
+    stripe_emulator: str  # the server's own sandbox Stripe emulator
 
 
 def _free_port() -> int:
@@ -150,7 +151,7 @@ def live_server(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     """The real server (`billing-gateway serve`) on a loopback port, logging JSON to a file."""
-    port = _free_port()
+    port, stripe_port = _free_port(), _free_port()
     log_path = tmp_path_factory.mktemp("live") / "server.log"
     environment = {
         **os.environ,
@@ -159,7 +160,7 @@ def live_server(
         "BG_LOG_FORMAT": "json",
         # The live server serves its own sandbox Zuora emulator, on a port of its own.
         "BG_ZUORA_EMULATOR_PORT": str(_free_port()),
-        "BG_STRIPE_EMULATOR_PORT": str(_free_port()),
+        "BG_STRIPE_EMULATOR_PORT": str(stripe_port),
     }
     with log_path.open("w") as log:
         process = subprocess.Popen(
@@ -179,7 +180,7 @@ def live_server(
     else:
         process.kill()
         raise RuntimeError(f"the server did not start:\n{log_path.read_text()}")
-    yield LiveServer(base_url, log_path)
+    yield LiveServer(base_url, log_path, f"http://127.0.0.1:{stripe_port}")
     process.terminate()
     process.wait(timeout=15)
 

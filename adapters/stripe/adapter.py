@@ -30,6 +30,14 @@ T = TypeVar("T")
 RATE_LIMIT_ATTEMPTS = 4
 
 
+def _metadata(method: NewSepaMethod) -> dict[str, str]:
+    """What names the change on Stripe's side: webhooks about it find the request by this."""
+    tags = {"mandate_reference": method.mandate_id}
+    if method.change_request_id:
+        tags["change_request_id"] = method.change_request_id
+    return tags
+
+
 def _search_text(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
 
@@ -144,7 +152,7 @@ class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
                 "sepa_debit": {"iban": method.iban},
                 # sepa_debit needs the holder's name and email (Stripe's rule)
                 "billing_details": {"name": method.holder, "email": method.email},
-                "metadata": {"mandate_reference": method.mandate_id},
+                "metadata": _metadata(method),
             },
             "mandate_data": {
                 "customer_acceptance": {
@@ -154,7 +162,7 @@ class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
             },
             "confirm": True,
             "usage": "off_session",
-            "metadata": {"mandate_reference": method.mandate_id},
+            "metadata": _metadata(method),
         }
         intent = await self._call(
             step,

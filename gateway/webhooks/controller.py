@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 
 from gateway.edge.auth import PUBLIC_OPT
 from gateway.edge.body_guard import IDEMPOTENCY_OPT
@@ -50,8 +50,8 @@ class WebhookController(Controller):
         settings: NamedDependency[Settings],
         stripe_signature: Annotated[
             str | None,
-            Parameter(
-                header="Stripe-Signature",
+            HeaderParameter(
+                name="Stripe-Signature",
                 description="t=<unix time>,v1=<HMAC-SHA256 hex> as Stripe sends it",
             ),
         ] = None,

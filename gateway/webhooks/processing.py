@@ -60,17 +60,37 @@ async def process_event(row_id: UUID, reader: ObjectReader | None) -> str | None
         if stale and reader is not None and row["object_id"]:
             current = await reader.current_object(str(data_object.get("object")), row["object_id"])
             data_object = current or data_object
-        outcome = await _apply(row["event_type"], row["event_id"], data_object, stale)
+        request_id = await _change_request_of(data_object, reader)
+        outcome = await _apply(row["event_type"], row["event_id"], data_object, stale, request_id)
         await fetch(_DONE, row_id, outcome)
     _log.info("webhook event processed", event_id=row["event_id"], outcome=outcome)
     return outcome
 
 
-async def _apply(event_type: str, event_id: str, data_object: dict[str, Any], stale: bool) -> str:
+async def _change_request_of(
+    data_object: dict[str, Any], reader: ObjectReader | None
+) -> str | None:
+    """The request named in the object's metadata, or in its payment method's (a mandate has
+    no metadata of its own)."""
+    named = (data_object.get("metadata") or {}).get("change_request_id")
+    method_id = data_object.get("payment_method")
+    if named or not isinstance(method_id, str) or reader is None:
+        return str(named) if named else None
+    method = await reader.current_object("payment_method", method_id)
+    named = ((method or {}).get("metadata") or {}).get("change_request_id")
+    return str(named) if named else None
+
+
+async def _apply(
+    event_type: str,
+    event_id: str,
+    data_object: dict[str, Any],
+    stale: bool,
+    request_id: str | None,
+) -> str:
     what = CONCERNING.get(event_type)
     if what is None:
         return "ignored"
-    request_id = (data_object.get("metadata") or {}).get("change_request_id")
     if not request_id:
         return "no_change_request"
     found = await fetch(

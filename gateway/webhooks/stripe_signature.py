@@ -58,12 +58,3 @@ def verify_stripe_signature(
         ErrorCode.WEBHOOK_SIGNATURE_INVALID,
         "No configured webhook secret signed this event.",
     )
-
-
-def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
-    """The header Stripe sends with `payload` (for the emulator and the tests)."""
-    moment = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(
-        secret.encode(), str(moment).encode() + b"." + payload, hashlib.sha256
-    ).hexdigest()
-    return f"t={moment},v1={digest}"

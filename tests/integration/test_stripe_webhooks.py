@@ -5,17 +5,19 @@ newer one is decided by re-reading the object from Stripe."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from datetime import date
 from typing import Any
 
 import httpx
 import pytest
 
+from adapters.stripe.emulator.signing import sign
 from gateway.db.connection import fetch
 from gateway.webhooks.processing import ObjectReader, process_event
-from gateway.webhooks.stripe_signature import sign
-from tests.database import auth
+from tests.database import LiveServer, auth
 from tests.payloads import iban_change
 
 SECRET = "whsec_emulator"  # the sandbox's: the emulator's secret
@@ -179,3 +181,61 @@ async def test_an_older_event_after_a_newer_one_is_decided_by_stripe(
         ("evt_newer", "inactive"),
         ("evt_older", "inactive"),  # not "active": the stale payload did not win
     ]
+
+
+async def test_the_sandbox_emulator_signs_and_delivers_to_the_real_server(
+    live_server: LiveServer, api_key: str
+) -> None:
+    """The real server in sandbox, its Stripe emulator, the Stripe adapter: a SEPA change for a
+    change request makes Stripe events, which arrive signed at /v1/webhooks/stripe, are kept
+    once, and once processed, are on the request and in the audit trail."""
+    from adapters.ports import NewSepaMethod
+    from adapters.stripe.adapter import StripeAdapter
+    from adapters.stripe.client import StripeConfig
+    from adapters.stripe.emulator.state import API_KEY
+
+    async with httpx.AsyncClient(base_url=live_server.base_url, timeout=10) as client:
+        filed = await client.post(
+            "/v1/change-requests", json=iban_change(), headers=auth(api_key, "e2e-webhook")
+        )
+    request_id = filed.json()["id"]
+    stripe = StripeAdapter(StripeConfig(API_KEY, live_server.stripe_emulator))
+    try:
+        await stripe.create_sepa_payment_method(
+            "cus_DemoAtelier01",
+            NewSepaMethod(
+                iban="FR7630006000011234567890189",
+                holder="Atelier Lumière SARL",
+                email="compta@atelier.example",
+                mandate_id="BG-E2E",
+                mandate_signed_on=date(2026, 11, 23),
+                change_request_id=request_id,
+            ),
+            idempotency_key="e2e-webhook:stripe:setup",
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            rows = await fetch("SELECT id, event_type FROM webhook_events ORDER BY event_created")
+            if {"setup_intent.succeeded", "mandate.updated"} <= {r["event_type"] for r in rows}:
+                break
+            await asyncio.sleep(0.1)
+        reader = AdapterReader(stripe)
+        outcomes = {row["event_type"]: await process_event(row["id"], reader) for row in rows}
+    finally:
+        await stripe.close()
+    assert outcomes["setup_intent.succeeded"] == "recorded"
+    assert outcomes["payment_method.attached"] == "recorded"
+    assert outcomes["mandate.updated"] == "recorded"  # found through its payment method
+    details = (await fetch("SELECT details FROM change_requests WHERE id::text = $1", request_id))[
+        0
+    ]
+    seen = {news["what"] for news in json.loads(details["details"])["provider_events"]}
+    assert seen == {"mandate confirmed", "payment method attached", "mandate updated"}
+
+
+class AdapterReader(ObjectReader):
+    def __init__(self, adapter: Any) -> None:
+        self.adapter = adapter
+
+    async def current_object(self, object_type: str, object_id: str) -> dict[str, Any] | None:
+        return await self.adapter.current_object(object_type, object_id)  # type: ignore[no-any-return]

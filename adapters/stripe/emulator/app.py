@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 from litestar import Litestar, Request, Response, post, route
 from litestar.exceptions import ValidationException
 from litestar.params import JSONBody
 
 from adapters.stripe.emulator.face import Answer, StripeFace, dumps
-from adapters.stripe.emulator.state import Faults, StripeAccount, StripeError
+from adapters.stripe.emulator.signing import sign
+from adapters.stripe.emulator.state import Faults, StripeAccount, StripeError, public
 
 
 def _response(answer: Answer) -> Response[bytes]:
@@ -23,8 +25,34 @@ def _response(answer: Answer) -> Response[bytes]:
     )
 
 
+async def _deliver(events: list[dict[str, Any]], endpoints: list[tuple[str, str]]) -> None:
+    """Send events to every endpoint in order, signed as Stripe signs them; retry a few times
+    when the endpoint is down or answers 5xx, as Stripe does (over days, there)."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        for event in events:
+            payload = dumps(public(event))
+            for url, secret in endpoints:
+                for attempt in range(4):
+                    try:
+                        answer = await client.post(
+                            url,
+                            content=payload,
+                            headers={
+                                "Content-Type": "application/json; charset=utf-8",
+                                "Stripe-Signature": sign(payload, secret),
+                                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+                            },
+                        )
+                        if answer.status_code < 500:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    await asyncio.sleep(0.2 * 2**attempt)
+
+
 def create_stripe_emulator(account: StripeAccount | None = None) -> Litestar:
     face = StripeFace(account or StripeAccount())
+    deliveries: set[asyncio.Task[None]] = set()  # kept so that they are not collected early
 
     def faults() -> Faults:
         return face.account.faults  # read each time: tests swap in fresh switches
@@ -46,6 +74,7 @@ def create_stripe_emulator(account: StripeAccount | None = None) -> Litestar:
                 )
                 return _response(Answer(status, {"error": error.body}))
         headers = {name.lower(): value for name, value in request.headers.items()}
+        emitted = len(face.account.events)
         answer = face.handle(
             request.method,
             request.url.path,
@@ -53,6 +82,13 @@ def create_stripe_emulator(account: StripeAccount | None = None) -> Litestar:
             headers,
             await request.body(),
         )
+        new_events = face.account.events[emitted:]
+        if new_events and face.account.webhook_endpoints:
+            task = asyncio.create_task(
+                _deliver(list(new_events), list(face.account.webhook_endpoints))
+            )
+            deliveries.add(task)
+            task.add_done_callback(deliveries.discard)
         if answer.committed and switches.slow_after_commit > 0:
             switches.slow_after_commit -= 1
             await asyncio.sleep(switches.slow_after_commit_seconds)
@@ -66,7 +102,14 @@ def create_stripe_emulator(account: StripeAccount | None = None) -> Litestar:
                 raise ValidationException(f"unknown fault switch {name!r}")
             setattr(switches, name, type(getattr(switches, name))(value))
 
-    app = Litestar(route_handlers=[api, set_faults], debug=False, logging_config=None)
+    @post("/_emulator/webhooks", status_code=204)
+    async def set_webhook_endpoint(data: JSONBody[dict[str, str]]) -> None:
+        """Where to send events, and the secret to sign them with (Stripe's dashboard)."""
+        face.account.webhook_endpoints.append((data["url"], data["secret"]))
+
+    app = Litestar(
+        route_handlers=[api, set_faults, set_webhook_endpoint], debug=False, logging_config=None
+    )
     app.state.face = face
     app.state.account = face.account
     return app

@@ -165,6 +165,7 @@ class Customers:
                 code="payment_method_unexpected_state",
             )
         method["customer"] = customer_id
+        self.account.emit("payment_method.attached", method)
         return method
 
     def detach(self, method_id: str) -> StripeObject:
@@ -180,6 +181,7 @@ class Customers:
         if customer and customer["invoice_settings"]["default_payment_method"] == method_id:
             customer["invoice_settings"]["default_payment_method"] = None
         method["customer"] = None
+        self.account.emit("payment_method.detached", method)
         return method
 
     def customer_methods(self, customer_id: str, kind: str | None) -> list[StripeObject]:
@@ -267,6 +269,8 @@ class Customers:
                 },
             )
             intent["mandate"] = mandate["id"]
+            self.account.emit("mandate.updated", mandate)
         if intent["customer"]:
             self.attach(method["id"], intent["customer"])
         intent["status"] = "succeeded"
+        self.account.emit("setup_intent.succeeded", intent)

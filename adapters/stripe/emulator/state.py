@@ -61,6 +61,8 @@ class StripeAccount:
     api_key: str = API_KEY
     objects: dict[str, StripeObject] = field(default_factory=dict)
     faults: Faults = field(default_factory=Faults)
+    webhook_endpoints: list[tuple[str, str]] = field(default_factory=list)  # (url, secret)
+    events: list[StripeObject] = field(default_factory=list)  # emitted, oldest first
     _fingerprint_key: bytes = field(default_factory=lambda: secrets.token_bytes(16))
 
     def new(
@@ -85,6 +87,22 @@ class StripeAccount:
 
     def all(self, kind: str) -> list[StripeObject]:
         return [record for record in self.objects.values() if record["object"] == kind]
+
+    def emit(self, kind: str, data_object: StripeObject) -> StripeObject:
+        """An event as Stripe sends it, kept for delivery (see `app.py`)."""
+        event = self.new(
+            "evt",
+            "event",
+            {
+                "type": kind,
+                "api_version": None,
+                "data": {"object": public(data_object)},
+                "pending_webhooks": len(self.webhook_endpoints),
+                "request": {"id": None, "idempotency_key": None},
+            },
+        )
+        self.events.append(event)
+        return event
 
     def fingerprint(self, secret: str) -> str:
         """Stable per value and per account, as Stripe's fingerprints are: same IBAN, same one."""
