@@ -1,0 +1,42 @@
+"""The webhook signature check against Stripe's own library, both ways, and its edges."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import stripe
+
+from adapters.stripe.emulator.signing import sign
+from gateway.errors import BillingError, ErrorCode
+from gateway.webhooks.stripe_signature import verify_stripe_signature
+
+BODY = b'{"id": "evt_1", "object": "event", "type": "setup_intent.succeeded"}'
+
+
+def test_our_signature_is_the_one_stripes_library_accepts() -> None:
+    stripe.WebhookSignature.verify_header(BODY.decode(), sign(BODY, "whsec_a"), "whsec_a", 300)
+
+
+def test_stripes_signature_is_one_we_accept() -> None:
+    moment = int(time.time())
+    digest = stripe.WebhookSignature._compute_signature(f"{moment}.{BODY.decode()}", "whsec_a")
+    verify_stripe_signature(
+        BODY, f"t={moment},v1=deadbeef,v1={digest}", ["whsec_a"], tolerance_seconds=300
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "code"),
+    [
+        (None, ErrorCode.WEBHOOK_SIGNATURE_INVALID),
+        ("v1=abc", ErrorCode.WEBHOOK_SIGNATURE_INVALID),
+        (sign(BODY, "whsec_other"), ErrorCode.WEBHOOK_SIGNATURE_INVALID),
+        (sign(BODY, "whsec_a", int(time.time()) - 400), ErrorCode.WEBHOOK_TIMESTAMP_OUT_OF_RANGE),
+        (sign(BODY, "whsec_a", int(time.time()) + 400), ErrorCode.WEBHOOK_TIMESTAMP_OUT_OF_RANGE),
+    ],
+)
+def test_refusals(header: str | None, code: ErrorCode) -> None:
+    with pytest.raises(BillingError) as refused:
+        verify_stripe_signature(BODY, header, ["whsec_a"], tolerance_seconds=300)
+    assert refused.value.code is code
