@@ -48,7 +48,7 @@ bench: $(DEV_STAMP) ## performance figures side by side (see the README, Tests a
 	$(BIN)/python bench/back_office.py
 	$(BIN)/python bench/zuora_adapter.py
 
-cassettes: $(DEV_STAMP) ## re-record the Zuora cassettes the tests replay (from the emulator)
+cassettes: $(DEV_STAMP) ## re-record the provider cassettes the tests replay (from the emulators)
 	$(BIN)/python -m tests.remote.record_emulator_cassettes
 
 screenshots: $(DEV_STAMP) ## refresh docs/screenshots from the browser tests (needs Chromium)

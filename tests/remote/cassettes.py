@@ -1,7 +1,8 @@
-"""vcrpy for Zuora: record what the adapter says and hears, scrubbed of everything secret or
-personal (passwords, sessions, OAuth secrets and tokens, IBANs), and replay it offline.
+"""vcrpy for the provider adapters: record what an adapter says and hears, scrubbed of
+everything secret or personal (passwords, sessions, API keys, OAuth secrets and tokens, IBANs),
+and replay it offline.
 
-Cassettes match on method, path and query, not host: those recorded from the emulator (on a
+Cassettes match on method, path and query, not host: those recorded from an emulator (on a
 random port) are rewritten to `http://zuora.invalid`, which is where a replaying adapter points.
 Requests that match the same way are answered in the order they were recorded.
 """
@@ -52,7 +53,7 @@ def _scrub_body(body: bytes | str | None) -> bytes | str | None:
 
 
 def _scrub_request(request: Request, rewrite_host: bool) -> Request:
-    for header in ("Authorization", "authorization"):
+    for header in ("Authorization", "authorization", "X-Stripe-Client-User-Agent"):
         if header in request.headers:
             request.headers[header] = SCRUBBED
     request.body = _scrub_body(request.body)

@@ -1,5 +1,6 @@
-"""Record the cassettes that `test_zuora_cassettes.py` replays: the IBAN change and the tier
-change through each transport, against the emulator over loopback HTTP.
+"""Record the cassettes that `test_*_cassettes.py` replay: the IBAN change and the tier change
+through each Zuora transport, and the SEPA change through Stripe, against the emulators over
+loopback HTTP.
 
     .venv/bin/python -m tests.remote.record_emulator_cassettes   (or: make cassettes)
 
@@ -10,6 +11,11 @@ from __future__ import annotations
 
 import asyncio
 
+from adapters.stripe.adapter import StripeAdapter
+from adapters.stripe.client import StripeConfig
+from adapters.stripe.emulator.app import create_stripe_emulator
+from adapters.stripe.emulator.seed import seed_demo as seed_stripe
+from adapters.stripe.emulator.state import StripeAccount
 from adapters.zuora.emulator.app import create_emulator
 from adapters.zuora.emulator.seed import seed_demo
 from adapters.zuora.emulator.state import Tenant
@@ -17,6 +23,7 @@ from tests.emulators import serve
 from tests.remote.adapters import zuora_adapter
 from tests.remote.cassettes import CASSETTES, zuora_vcr
 from tests.remote.flows import iban_and_tier_change
+from tests.remote.stripe_flows import sepa_change
 
 
 async def record(transport: str) -> None:
@@ -36,6 +43,22 @@ async def record(transport: str) -> None:
     print(f"recorded {path}")
 
 
+async def record_stripe() -> None:
+    account = StripeAccount()
+    seed_stripe(account)
+    with serve(create_stripe_emulator(account)) as base:
+        path = CASSETTES / "emulator-stripe.yaml"
+        path.unlink(missing_ok=True)
+        with zuora_vcr(record_mode="all", rewrite_host=True).use_cassette(path.name):
+            stripe = StripeAdapter(StripeConfig(account.api_key, base))
+            try:
+                await sepa_change(stripe, "shop-101")
+            finally:
+                await stripe.close()
+    print(f"recorded {path}")
+
+
 if __name__ == "__main__":
     for name in ("soap", "rest"):
         asyncio.run(record(name))
+    asyncio.run(record_stripe())

@@ -36,7 +36,13 @@ async def test_the_recorded_conversation_replays(transport: str) -> None:
 @pytest.mark.parametrize("path", sorted(CASSETTES.glob("*.yaml")), ids=lambda path: path.name)
 def test_cassettes_hold_no_secret_and_no_iban(path: object) -> None:
     text = CASSETTES.joinpath(str(path)).read_text()
-    for secret in ("emulator-password", "emulator-secret", "api@example.com", NEW_IBAN):
+    for secret in (
+        "emulator-password",
+        "emulator-secret",
+        "api@example.com",
+        "sk_test_emulator",
+        NEW_IBAN,
+    ):
         assert secret not in text
     assert not re.search(r"Bearer [A-Za-z0-9_\-]{8,}", text)
     assert "FR76 3000" not in text
