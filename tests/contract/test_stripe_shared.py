@@ -1,15 +1,19 @@
 """The Stripe contract both ways: the same tests against the project's Stripe emulator and
 against localstripe (a stateful fake Stripe the project did not write), for the operations
 localstripe supports: finding a customer by id, making a payment method the invoice default,
-and detaching the old one (repeatable). Set-up goes through stripe-python directly."""
+detaching the old one (repeatable), and signed webhooks, which the gateway's check must accept
+from either signer. Set-up goes through stripe-python directly."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +24,7 @@ from adapters.stripe.adapter import StripeAdapter
 from adapters.stripe.client import StripeConfig
 from adapters.stripe.emulator.app import create_stripe_emulator
 from adapters.stripe.emulator.state import API_KEY
+from gateway.webhooks.stripe_signature import verify_stripe_signature
 from tests.emulators import free_port, serve
 
 IBANS = ("DE89370400440532013000", "FR7630006000011234567890189")
@@ -118,3 +123,61 @@ async def test_switch_the_default_then_detach_the_old_one(
     await adapter.close_payment_method(old, idempotency_key="shared-1")  # repeat: nothing more
     found = await adapter.find_account(AccountLookup(id=customer_id))
     assert found is not None and found.default_payment_method_id == new
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[tuple[str, dict[str, list[tuple[str | None, bytes]]]]]:
+    """Webhook endpoints (`/hook/<server>`) that keep what they receive: (signature, body)."""
+    from litestar import Litestar, Request, post
+
+    received: dict[str, list[tuple[str | None, bytes]]] = {}
+
+    @post("/hook/{name:str}", status_code=200)
+    async def hook(request: Request[Any, Any, Any], name: str) -> None:
+        signature = request.headers.get("stripe-signature")
+        received.setdefault(name, []).append((signature, await request.body()))
+
+    with serve(Litestar(route_handlers=[hook])) as base:
+        yield f"{base}/hook", received
+
+
+async def test_signed_webhooks_pass_the_gateways_check(
+    adapter: StripeAdapter,
+    server: StripeServer,
+    receiver: tuple[str, dict[str, list[tuple[str | None, bytes]]]],
+) -> None:
+    url, by_server = receiver
+    url = f"{url}/{server.name}"
+    received = by_server.setdefault(server.name, [])
+    secret = f"whsec_{server.name}"
+    configure = (
+        f"{server.base}/_emulator/webhooks"
+        if server.name == "emulator"
+        else f"{server.base}/_config/webhooks/shared"
+    )
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(
+            configure,
+            json={"url": url, "secret": secret} if server.name == "emulator" else None,
+            data=None if server.name == "emulator" else {"url": url, "secret": secret},
+        )
+    assert answer.status_code < 300, answer.text
+    customer_id, _old, new = await customer_with_two_methods(server)
+    await adapter.set_default_payment_method(customer_id, new, idempotency_key="shared-hook")
+
+    def updates_of_this_customer() -> list[tuple[str | None, bytes]]:
+        return [
+            (signature, body)
+            for signature, body in received
+            if json.loads(body).get("type") == "customer.updated"
+            and json.loads(body)["data"]["object"]["id"] == customer_id
+            and json.loads(body)["data"]["object"]["invoice_settings"]["default_payment_method"]
+            == new
+        ]
+
+    deadline = time.monotonic() + 10  # localstripe waits a second before it sends
+    while time.monotonic() < deadline and not updates_of_this_customer():  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    assert updates_of_this_customer(), f"{server.name} sent no customer.updated"
+    for signature, body in received:  # every delivery this signer made
+        verify_stripe_signature(body, signature, [secret], tolerance_seconds=300)

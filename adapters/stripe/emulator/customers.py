@@ -73,6 +73,7 @@ class Customers:
                 customer[name] = params[name] or None
         if "metadata" in params:
             customer["metadata"] = {**customer["metadata"], **(params["metadata"] or {})}
+        self.account.emit("customer.updated", customer)
         return customer
 
     def search_customers(self, query: str) -> list[StripeObject]:
