@@ -248,6 +248,15 @@ class InvoiceVoiding(Protocol):
     async def void_invoice(self, invoice_id: str, *, idempotency_key: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class Payout:
+    id: str
+    amount: Money
+    status: str  # paid, pending, in_transit, canceled, failed
+    bank_account_id: str | None
+    failure_code: str | None
+
+
 @runtime_checkable
 class PayoutAccounts(Protocol):
     """A partner's bank accounts for payouts ("Informations sur les virements")."""
@@ -267,6 +276,8 @@ class PayoutAccounts(Protocol):
     async def remove_payout_account(
         self, account_id: str, bank_account_id: str, *, idempotency_key: str
     ) -> None: ...
+
+    async def recent_payouts(self, account_id: str) -> Sequence[Payout]: ...
 
 
 BlockedItemType = Literal[

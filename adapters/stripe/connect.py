@@ -10,7 +10,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.ports import AccountLookup, ConnectedAccount, NewBankAccount, PaymentMethod
+from adapters.ports import (
+    AccountLookup,
+    ConnectedAccount,
+    Money,
+    NewBankAccount,
+    PaymentMethod,
+    Payout,
+)
 from adapters.stripe.client import derived_key
 from adapters.stripe.mapping import plain
 from gateway.errors import BillingError, ErrorCode
@@ -154,3 +161,23 @@ class StripeConnect:
             if error.code is ErrorCode.PROVIDER_NOT_FOUND:
                 return  # deleted already: the step is done
             raise
+
+    async def recent_payouts(self, account_id: str) -> Sequence[Payout]:
+        """The partner's last payouts: a failed one after a bank change means the new account
+        is wrong. Payouts are the connected account's own objects: read with Stripe-Account."""
+        found = await self._call(
+            "reading the partner's payouts",
+            lambda: self._stripe.payouts.list_async(
+                params={"limit": 10}, options={"stripe_account": account_id}
+            ),
+        )
+        return [
+            Payout(
+                id=str(payout["id"]),
+                amount=Money(int(payout["amount"]), str(payout["currency"]).upper()),
+                status=str(payout["status"]),
+                bank_account_id=payout.get("destination"),
+                failure_code=payout.get("failure_code"),
+            )
+            for payout in (plain(item) for item in found.data)
+        ]

@@ -60,7 +60,9 @@ async def process_event(row_id: UUID, reader: ObjectReader | None) -> str | None
         if stale and reader is not None and row["object_id"]:
             current = await reader.current_object(str(data_object.get("object")), row["object_id"])
             data_object = current or data_object
-        request_id = await _change_request_of(data_object, reader)
+        request_id = await _change_request_of(data_object, reader) or await _open_request_of(
+            event.get("account")
+        )
         outcome = await _apply(row["event_type"], row["event_id"], data_object, stale, request_id)
         await fetch(_DONE, row_id, outcome)
     _log.info("webhook event processed", event_id=row["event_id"], outcome=outcome)
@@ -79,6 +81,19 @@ async def _change_request_of(
     method = await reader.current_object("payment_method", method_id)
     named = ((method or {}).get("metadata") or {}).get("change_request_id")
     return str(named) if named else None
+
+
+async def _open_request_of(connected_account: Any) -> str | None:
+    """A Connect event (a failed payout) concerns the partner's latest bank-details request."""
+    if not isinstance(connected_account, str):
+        return None
+    rows = await fetch(
+        """SELECT id::text AS id FROM change_requests
+            WHERE stripe_connect_account_id = $1 AND kind = 'iban_change'
+            ORDER BY created_at DESC LIMIT 1""",
+        connected_account,
+    )
+    return str(rows[0]["id"]) if rows else None
 
 
 async def _apply(

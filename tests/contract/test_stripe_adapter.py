@@ -424,3 +424,18 @@ async def test_radar_lists_mirror_blocked_items(
     await adapter.remove_blocked(kind, value)
     await adapter.remove_blocked(kind, value)
     assert list(await adapter.blocked_values(kind)) == []
+
+
+async def test_a_partners_payouts_are_read_as_the_connected_account(
+    adapter: StripeAdapter, emulator: Emulator
+) -> None:
+    account_id, bank = partner(emulator, "partner9")
+    payout = emulator.face.connect.create_payout(account_id, 12_345, bank)
+    emulator.face.connect.fail_payout(payout["id"])
+    emulator.face.requests.clear()
+    [seen] = await adapter.recent_payouts(account_id)
+    assert (seen.id, seen.status, seen.failure_code) == (payout["id"], "failed", "account_closed")
+    assert seen.amount == Money(12_345, "EUR") and seen.bank_account_id == bank
+    [request] = emulator.face.requests
+    assert request.stripe_account == account_id  # the Stripe-Account header
+    assert not unknown_parameters(request.method, request.path, parameter_names(request.params))

@@ -18,7 +18,7 @@ from adapters.stripe.emulator.signing import sign
 from gateway.db.connection import fetch
 from gateway.webhooks.processing import ObjectReader, process_event
 from tests.database import LiveServer, auth
-from tests.payloads import iban_change
+from tests.payloads import iban_change, with_change
 
 SECRET = "whsec_emulator"  # the sandbox's: the emulator's secret
 
@@ -239,3 +239,32 @@ class AdapterReader(ObjectReader):
 
     async def current_object(self, object_type: str, object_id: str) -> dict[str, Any] | None:
         return await self.adapter.current_object(object_type, object_id)  # type: ignore[no-any-return]
+
+
+async def test_a_failed_payout_is_recorded_on_the_partners_request(
+    http: httpx.AsyncClient, api_key: str
+) -> None:
+    body = with_change(
+        iban_change(targets=["stripe_connect_payout"]),
+        "customer.stripe_connect_account_id",
+        "acct_partner_x",
+    )
+    filed = await http.post("/v1/change-requests", json=body, headers=auth(api_key, "payout"))
+    assert filed.status_code == 201, filed.text
+    payout = {
+        "id": "po_1",
+        "object": "payout",
+        "status": "failed",
+        "failure_code": "account_closed",
+    }
+    raw = json.loads(event("evt_payout", "payout.failed", payout))
+    raw["account"] = "acct_partner_x"  # Connect events name the connected account
+    delivered = json.dumps(raw).encode()
+    assert (await deliver(http, delivered, sign(delivered, SECRET))).status_code == 200
+    [row] = await fetch("SELECT id FROM webhook_events")
+    assert await process_event(row["id"], None) == "recorded"
+    details = (
+        await fetch("SELECT details FROM change_requests WHERE id = $1::uuid", filed.json()["id"])
+    )[0]
+    [news] = json.loads(details["details"])["provider_events"]
+    assert (news["what"], news["status"]) == ("payout failed", "failed")

@@ -102,13 +102,26 @@ def create_stripe_emulator(account: StripeAccount | None = None) -> Litestar:
                 raise ValidationException(f"unknown fault switch {name!r}")
             setattr(switches, name, type(getattr(switches, name))(value))
 
+    @post("/_emulator/payouts/{payout_id:str}/fail", status_code=204)
+    async def fail_payout(payout_id: str) -> None:
+        """The partner's bank sends a payout back (a closed account): payout.failed follows."""
+        emitted = len(face.account.events)
+        face.connect.fail_payout(payout_id)
+        events = face.account.events[emitted:]
+        if face.account.webhook_endpoints:
+            task = asyncio.create_task(_deliver(events, list(face.account.webhook_endpoints)))
+            deliveries.add(task)
+            task.add_done_callback(deliveries.discard)
+
     @post("/_emulator/webhooks", status_code=204)
     async def set_webhook_endpoint(data: JSONBody[dict[str, str]]) -> None:
         """Where to send events, and the secret to sign them with (Stripe's dashboard)."""
         face.account.webhook_endpoints.append((data["url"], data["secret"]))
 
     app = Litestar(
-        route_handlers=[api, set_faults, set_webhook_endpoint], debug=False, logging_config=None
+        route_handlers=[api, set_faults, set_webhook_endpoint, fail_payout],
+        debug=False,
+        logging_config=None,
     )
     app.state.face = face
     app.state.account = face.account

@@ -132,3 +132,45 @@ class Connect:
         for other in self._banks(bank["account"]):
             if other["currency"] == bank["currency"]:
                 other["default_for_currency"] = other["id"] == bank["id"]
+
+    # -- payouts (read with the Stripe-Account header: they are the connected account's) ------
+
+    def create_payout(self, account_id: str, amount: int, bank_id: str) -> StripeObject:
+        self._bank(account_id, bank_id)
+        return self.account.new(
+            "po",
+            "payout",
+            {
+                "_account": account_id,
+                "amount": amount,
+                "currency": "eur",
+                "destination": bank_id,
+                "status": "in_transit",
+                "failure_code": None,
+                "failure_message": None,
+                "arrival_date": None,
+                "method": "standard",
+                "type": "bank_account",
+            },
+        )
+
+    def fail_payout(self, payout_id: str, code: str = "account_closed") -> StripeObject:
+        """What the bank does to a payout sent to a closed account; Stripe tells the platform."""
+        payout = self.account.get("payout", payout_id)
+        payout["status"] = "failed"
+        payout["failure_code"] = code
+        payout["failure_message"] = "The bank account has been closed."
+        event = self.account.emit("payout.failed", payout)
+        event["account"] = payout["_account"]  # a Connect event names its account
+        return payout
+
+    def payouts(self, account_id: str | None, params: Params) -> list[StripeObject]:
+        if account_id is None:
+            raise StripeError(
+                400, "The emulator keeps payouts on connected accounts: send Stripe-Account."
+            )
+        return [
+            payout
+            for payout in self.account.all("payout")
+            if payout["_account"] == account_id and params.get("status") in (None, payout["status"])
+        ]

@@ -66,6 +66,7 @@ class StripeFace:
         self.connect = Connect(account)
         self.radar = Radar(account)
         self.requests: deque[LoggedRequest] = deque(maxlen=2000)
+        self.stripe_account: str | None = None
         self._replays: dict[str, tuple[str, str, Params, Answer]] = {}
         c, b, k, r = self.customers, self.billing, self.connect, self.radar
         self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = [
@@ -146,6 +147,12 @@ class StripeFace:
                 False,
             ),
             ("GET", re.compile(r"/v1/accounts"), self._list_accounts, False),
+            (
+                "GET",
+                re.compile(r"/v1/payouts"),
+                lambda p: _page(k.payouts(self.stripe_account, p), "/v1/payouts", p),
+                False,
+            ),
             (
                 "GET",
                 re.compile(r"/v1/accounts/(acct_\w+)/external_accounts"),
@@ -261,12 +268,14 @@ class StripeFace:
                     return Answer(400, {"error": reused.body})
                 replay = earlier[3]
                 return Answer(replay.status, replay.body, headers={"Idempotent-Replayed": "true"})
+        self.stripe_account = headers.get("stripe-account")
         answer = self._route(method, path, params)
         if key and answer.status < 500:
             self._replays[key] = (method, path, params, answer)
         return answer
 
     def _route(self, method: str, path: str, params: Params) -> Answer:
+        # Read by the few handlers that act on a connected account (the Stripe-Account header).
         for route_method, pattern, handler, writes in self._routes:
             found = pattern.fullmatch(path)
             if found and route_method == method:

@@ -3,6 +3,7 @@ the gateway's demo requests use (gateway/demo.py)."""
 
 from __future__ import annotations
 
+from adapters.stripe.emulator.connect import Connect
 from adapters.stripe.emulator.customers import Customers
 from adapters.stripe.emulator.state import StripeAccount
 
@@ -36,6 +37,31 @@ def add_customer(
     return str(created["id"])
 
 
+def add_partner(account: StripeAccount) -> str:
+    """The demo's Connect partner: a company whose shop trades under another name."""
+    connect = Connect(account)
+    partner = connect.create_account(
+        "Brasserie du Port SAS",
+        "Le Petit Port",
+        {"backoffice_id": "shop-102"},
+        "acct_DemoBrasserie",
+    )
+    bank = connect.add_bank(
+        partner["id"],
+        {
+            "external_account": {
+                "object": "bank_account",
+                "account_number": "FR1420041010050500013M02606",
+                "currency": "eur",
+                "account_holder_name": "Brasserie du Port SAS",
+            }
+        },
+    )
+    connect.create_payout(partner["id"], 184_250, bank["id"])["status"] = "paid"
+    return str(partner["id"])
+
+
 def seed_demo(account: StripeAccount) -> None:
     for customer_id, name, backoffice_id, iban in DEMO_CUSTOMERS:
         add_customer(account, customer_id, name, backoffice_id, iban)
+    add_partner(account)
