@@ -185,9 +185,13 @@ class StripeBilling:
         intent = plain(
             await self._call(step, lambda: self._stripe.payment_intents.retrieve_async(payment_id))
         )
-        charge = plain(
-            await self._call(
-                step, lambda: self._stripe.charges.retrieve_async(str(intent["latest_charge"]))
+        latest = intent["latest_charge"]
+        # An id, or the charge itself where the server expands it (as with `expand`).
+        charge = (
+            latest
+            if isinstance(latest, dict)
+            else plain(
+                await self._call(step, lambda: self._stripe.charges.retrieve_async(str(latest)))
             )
         )
         key = derived_key(idempotency_key, "refund")

@@ -1,8 +1,9 @@
 """The Stripe contract both ways: the same tests against the project's Stripe emulator and
 against localstripe (a stateful fake Stripe the project did not write), for the operations
 localstripe supports: finding a customer by id, making a payment method the invoice default,
-detaching the old one (repeatable), and signed webhooks, which the gateway's check must accept
-from either signer. Set-up goes through stripe-python directly."""
+detaching the old one (repeatable), refunds in parts, and signed webhooks, which the gateway's
+check must accept from either signer. Set-up goes through stripe-python where the server
+allows it."""
 
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ import httpx
 import pytest
 import stripe
 
-from adapters.ports import AccountLookup
+from adapters.ports import AccountLookup, Money
 from adapters.stripe.adapter import StripeAdapter
 from adapters.stripe.client import StripeConfig
 from adapters.stripe.emulator.app import create_stripe_emulator
 from adapters.stripe.emulator.state import API_KEY
+from gateway.errors import BillingError, ErrorCode
 from gateway.webhooks.stripe_signature import verify_stripe_signature
 from tests.emulators import free_port, serve
 
@@ -35,12 +37,14 @@ class StripeServer:
     name: str
     base: str
     api_key: str
+    face: Any = None  # the emulator's state, for set-up localstripe does through the API
 
 
 @pytest.fixture(scope="module")
 def emulator_server() -> Iterator[StripeServer]:
-    with serve(create_stripe_emulator()) as base:
-        yield StripeServer("emulator", base, API_KEY)
+    app = create_stripe_emulator()
+    with serve(app) as base:
+        yield StripeServer("emulator", base, API_KEY, app.state.face)
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +185,47 @@ async def test_signed_webhooks_pass_the_gateways_check(
     assert updates_of_this_customer(), f"{server.name} sent no customer.updated"
     for signature, body in received:  # every delivery this signer made
         verify_stripe_signature(body, signature, [secret], tolerance_seconds=300)
+
+
+async def paid(server: StripeServer, amount: int) -> str:
+    """A succeeded payment of `amount` euro cents; its PaymentIntent id."""
+    if server.face is not None:  # the emulator takes payments through invoices only
+        customer_id, _old, _new = await customer_with_two_methods(server)
+        price = server.face.billing.create_price("Seats", amount, "eur")
+        subscription = server.face.billing.create_subscription(customer_id, price["id"], 1)
+        return str(server.face.billing.pay_invoice_now(subscription["id"])["payment_intent"])
+    client = stripe.StripeClient(
+        server.api_key,
+        base_addresses={"api": server.base},
+        http_client=stripe.HTTPXClient(allow_sync_methods=False),
+    )
+    method = await client.v1.payment_methods.create_async(
+        params={
+            "type": "card",
+            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+        }
+    )
+    intent = await client.v1.payment_intents.create_async(
+        params={
+            "amount": amount,
+            "currency": "eur",
+            "payment_method": method.id,
+            "confirm": True,
+        }
+    )
+    assert intent.status == "succeeded", intent.status
+    return str(intent.id)
+
+
+async def test_refunds_in_parts_never_beyond_the_payment(
+    adapter: StripeAdapter, server: StripeServer
+) -> None:
+    payment = await paid(server, 4900)
+    first = await adapter.refund_payment(payment, Money(1900, "EUR"), idempotency_key="sr-1")
+    again = await adapter.refund_payment(payment, Money(1900, "EUR"), idempotency_key="sr-1")
+    assert first == again and first.amount == Money(1900, "EUR")
+    with pytest.raises(BillingError) as too_much:
+        await adapter.refund_payment(payment, Money(3001, "EUR"), idempotency_key="sr-2")
+    assert too_much.value.code is ErrorCode.REFUND_EXCEEDS_PAYMENT
+    rest = await adapter.refund_payment(payment, Money(3000, "EUR"), idempotency_key="sr-3")
+    assert rest.amount == Money(3000, "EUR")
