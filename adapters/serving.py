@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
+from litestar import post
+from litestar.exceptions import ValidationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import JSONBody
 
 
 class BackgroundServer:
@@ -40,3 +45,18 @@ class BackgroundServer:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=5)
+
+
+def fault_switches_handler(current: Callable[[], Any]) -> HTTPRouteHandler:
+    """`POST /_emulator/faults` for an emulator whose switches `current()` returns (read at each
+    request: tests swap in fresh ones). Unknown names are refused; values take the switch's type."""
+
+    @post("/_emulator/faults", status_code=204)
+    async def set_faults(data: JSONBody[dict[str, float]]) -> None:
+        switches = current()
+        for name, value in data.items():
+            if name.startswith("_") or not hasattr(switches, name):
+                raise ValidationException(f"unknown fault switch {name!r}")
+            setattr(switches, name, type(getattr(switches, name))(value))
+
+    return set_faults

@@ -31,7 +31,7 @@ async def test_a_demo_customers_billing_state_masked(live_server: LiveServer, ap
     assert state["account"]["number"] == "A00000101"
     assert state["account"]["name"] == "Atelier Lumière SARL"
     [method] = state["payment_methods"]
-    assert method["masked"] == "FR****2606" and method["is_default"] and method["active"]
+    assert method["masked"] == "DE****3000" and method["is_default"] and method["active"]
     assert "FR1420041010050500013M02606" not in answer.text
     [charge] = state["subscription"]["charges"]
     assert charge["quantity"] == 3 and charge["unit_price"] == {
@@ -60,10 +60,11 @@ async def test_a_demo_stripe_customer_by_id_and_by_back_office_id(
     live_server: LiveServer, api_key: str
 ) -> None:
     async with httpx.AsyncClient(base_url=live_server.base_url, timeout=10) as client:
-        by_id = await client.get("/v1/customers/stripe/cus_DemoAtelier01", headers=auth(api_key))
-        by_shop = await client.get("/v1/customers/stripe/shop-101", headers=auth(api_key))
+        # (Brasserie: other tests change Atelier's methods on this server's emulator)
+        by_id = await client.get("/v1/customers/stripe/cus_DemoBrasserie2", headers=auth(api_key))
+        by_shop = await client.get("/v1/customers/stripe/shop-102", headers=auth(api_key))
     assert by_id.status_code == 200, by_id.text
     assert by_id.json() == by_shop.json()
     [method] = by_id.json()["payment_methods"]
-    assert method["masked"] == "FR****2606" and method["is_default"]
+    assert method["masked"] == "DE****3000" and method["is_default"]
     assert by_id.json()["subscription"] is None and by_id.json()["collections_in_flight"] == []

@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 from litestar import Litestar, Request, Response, post, route
-from litestar.exceptions import ValidationException
 from litestar.params import JSONBody
 
+from adapters.serving import fault_switches_handler
 from adapters.stripe.emulator.face import Answer, StripeFace, dumps
 from adapters.stripe.emulator.signing import sign
 from adapters.stripe.emulator.state import Faults, StripeAccount, StripeError, public
@@ -54,6 +54,12 @@ def create_stripe_emulator(account: StripeAccount | None = None) -> Litestar:
     face = StripeFace(account or StripeAccount())
     deliveries: set[asyncio.Task[None]] = set()  # kept so that they are not collected early
 
+    def send(events: list[dict[str, Any]]) -> None:
+        if events and face.account.webhook_endpoints:
+            task = asyncio.create_task(_deliver(list(events), list(face.account.webhook_endpoints)))
+            deliveries.add(task)
+            task.add_done_callback(deliveries.discard)
+
     def faults() -> Faults:
         return face.account.faults  # read each time: tests swap in fresh switches
 
@@ -82,36 +88,20 @@ def create_stripe_emulator(account: StripeAccount | None = None) -> Litestar:
             headers,
             await request.body(),
         )
-        new_events = face.account.events[emitted:]
-        if new_events and face.account.webhook_endpoints:
-            task = asyncio.create_task(
-                _deliver(list(new_events), list(face.account.webhook_endpoints))
-            )
-            deliveries.add(task)
-            task.add_done_callback(deliveries.discard)
+        send(face.account.events[emitted:])
         if answer.committed and switches.slow_after_commit > 0:
             switches.slow_after_commit -= 1
             await asyncio.sleep(switches.slow_after_commit_seconds)
         return _response(answer)
 
-    @post("/_emulator/faults", status_code=204)
-    async def set_faults(data: JSONBody[dict[str, float]]) -> None:
-        switches = faults()
-        for name, value in data.items():
-            if not hasattr(switches, name):
-                raise ValidationException(f"unknown fault switch {name!r}")
-            setattr(switches, name, type(getattr(switches, name))(value))
+    set_faults = fault_switches_handler(faults)
 
     @post("/_emulator/payouts/{payout_id:str}/fail", status_code=204)
     async def fail_payout(payout_id: str) -> None:
         """The partner's bank sends a payout back (a closed account): payout.failed follows."""
         emitted = len(face.account.events)
         face.connect.fail_payout(payout_id)
-        events = face.account.events[emitted:]
-        if face.account.webhook_endpoints:
-            task = asyncio.create_task(_deliver(events, list(face.account.webhook_endpoints)))
-            deliveries.add(task)
-            task.add_done_callback(deliveries.discard)
+        send(face.account.events[emitted:])
 
     @post("/_emulator/webhooks", status_code=204)
     async def set_webhook_endpoint(data: JSONBody[dict[str, str]]) -> None:

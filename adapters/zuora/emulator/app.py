@@ -9,9 +9,8 @@ import secrets
 from typing import Any
 
 from litestar import Litestar, Request, Response, post, route
-from litestar.exceptions import ValidationException
-from litestar.params import JSONBody
 
+from adapters.serving import fault_switches_handler
 from adapters.zuora.emulator.rest import RestFace
 from adapters.zuora.emulator.rest_shapes import Answer
 from adapters.zuora.emulator.soap import SoapFace
@@ -73,13 +72,7 @@ def create_emulator(tenant: Tenant | None = None) -> Litestar:
             answer.headers["Zuora-Track-Id"] = headers["zuora-track-id"]
         return _response(answer)
 
-    @post("/_emulator/faults", status_code=204)
-    async def set_faults(data: JSONBody[dict[str, float]]) -> None:
-        switches = faults()
-        for name, value in data.items():
-            if not hasattr(switches, name):
-                raise ValidationException(f"unknown fault switch {name!r}")
-            setattr(switches, name, type(getattr(switches, name))(value))
+    set_faults = fault_switches_handler(faults)
 
     @post("/_emulator/expire-sessions", status_code=204)
     async def expire_sessions() -> None:
