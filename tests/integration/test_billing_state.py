@@ -31,7 +31,7 @@ async def test_a_demo_customers_billing_state_masked(live_server: LiveServer, ap
     assert state["account"]["number"] == "A00000101"
     assert state["account"]["name"] == "Atelier Lumière SARL"
     [method] = state["payment_methods"]
-    assert method["masked"] == "DE****3000" and method["is_default"] and method["active"]
+    assert method["masked"] == "FR****2606" and method["is_default"] and method["active"]
     assert "FR1420041010050500013M02606" not in answer.text
     [charge] = state["subscription"]["charges"]
     assert charge["quantity"] == 3 and charge["unit_price"] == {
