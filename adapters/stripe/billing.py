@@ -27,11 +27,22 @@ def _timestamp(day: date) -> int:
     return calendar.timegm(day.timetuple())
 
 
+def _plan_as_price(plan: dict[str, Any]) -> dict[str, Any]:
+    """A legacy Plan (older accounts, localstripe) read as the Price that replaced it."""
+    return {
+        "product": plan.get("product"),
+        "nickname": plan.get("nickname"),
+        "unit_amount": plan.get("amount"),
+        "currency": plan.get("currency", "eur"),
+        "recurring": {"interval": plan.get("interval", "month")},
+    }
+
+
 def from_stripe_subscription(stripe_subscription: Any) -> Subscription:
     subscription = plain(stripe_subscription)
     charges = []
     for item in subscription["items"]["data"]:
-        price = item["price"]
+        price = item.get("price") or _plan_as_price(item.get("plan") or {})
         interval = (price.get("recurring") or {}).get("interval", "month")
         charges.append(
             RecurringCharge(

@@ -1,8 +1,9 @@
 """The Stripe contract both ways: the same tests against the project's Stripe emulator and
 against localstripe (a stateful fake Stripe the project did not write), for the operations
 localstripe supports: finding a customer by id, making a payment method the invoice default,
-detaching the old one (repeatable), refunds in parts, and signed webhooks, which the gateway's
-check must accept from either signer. Set-up goes through stripe-python where the server
+detaching the old one (repeatable), reading and cancelling a single-item subscription with a
+quantity, refunds in parts, and signed webhooks, which the gateway's check must accept from
+either signer. Set-up goes through stripe-python where the server
 allows it."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import httpx
@@ -229,3 +231,38 @@ async def test_refunds_in_parts_never_beyond_the_payment(
     assert too_much.value.code is ErrorCode.REFUND_EXCEEDS_PAYMENT
     rest = await adapter.refund_payment(payment, Money(3000, "EUR"), idempotency_key="sr-3")
     assert rest.amount == Money(3000, "EUR")
+
+
+async def subscribed(server: StripeServer, seats: int) -> tuple[str, str]:
+    """A customer with one monthly subscription of `seats`: (customer id, subscription id)."""
+    customer_id, _old, _new = await customer_with_two_methods(server)
+    if server.face is not None:
+        price = server.face.billing.create_price("Seats", 4900, "eur")
+        subscription = server.face.billing.create_subscription(customer_id, price["id"], seats)
+        return customer_id, str(subscription["id"])
+    client = stripe.StripeClient(
+        server.api_key,
+        base_addresses={"api": server.base},
+        http_client=stripe.HTTPXClient(allow_sync_methods=False),
+    )
+    product = await client.v1.products.create_async(params={"name": "Seats"})
+    plan = await client.v1.plans.create_async(  # localstripe has plans, not prices
+        params={"product": product.id, "amount": 4900, "currency": "eur", "interval": "month"}
+    )
+    created = await client.v1.subscriptions.create_async(
+        params={"customer": customer_id, "items": [{"plan": plan.id, "quantity": seats}]}
+    )
+    return customer_id, str(created.id)
+
+
+async def test_the_active_subscription_and_its_cancellation(
+    adapter: StripeAdapter, server: StripeServer
+) -> None:
+    customer_id, subscription_id = await subscribed(server, seats=3)
+    active = await adapter.active_subscription(customer_id)
+    assert active is not None and active.id == subscription_id
+    [seats] = active.charges
+    assert (seats.quantity, seats.unit_price) == (3, Money(4900, "EUR"))
+    await adapter.cancel_subscription(subscription_id, date.today(), idempotency_key="sc-1")
+    await adapter.cancel_subscription(subscription_id, date.today(), idempotency_key="sc-1")
+    assert await adapter.active_subscription(customer_id) is None
