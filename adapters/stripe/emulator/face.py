@@ -39,6 +39,7 @@ class LoggedRequest:
 
 
 Handler = Callable[..., Any]
+Route = tuple[str, re.Pattern[str], Handler, bool]  # method, path, handler, whether it writes
 
 
 def _page(records: list[StripeObject], url: str, params: Params) -> dict[str, Any]:
@@ -69,17 +70,12 @@ class StripeFace:
         self.stripe_account: str | None = None
         self._replays: dict[str, tuple[str, str, Params, Answer]] = {}
         c, b, k, r = self.customers, self.billing, self.connect, self.radar
-        self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = [
+        self._routes: list[Route] = [
             # (method, path, handler, whether it writes)
             ("POST", re.compile(r"/v1/customers"), lambda p: c.create_customer(p), True),
             ("GET", re.compile(r"/v1/customers"), self._list_customers, False),
             ("GET", re.compile(r"/v1/customers/search"), self._search_customers, False),
-            (
-                "GET",
-                re.compile(r"/v1/customers/(cus_\w+)"),
-                lambda p, i: account.get("customer", i),
-                False,
-            ),
+            self._retrieve("customers", "cus", "customer"),
             ("POST", re.compile(r"/v1/customers/(cus_\w+)"), self._update_customer, True),
             (
                 "GET",
@@ -88,12 +84,7 @@ class StripeFace:
                 False,
             ),
             ("POST", re.compile(r"/v1/payment_methods"), c.create_payment_method, True),
-            (
-                "GET",
-                re.compile(r"/v1/payment_methods/(pm_\w+)"),
-                lambda p, i: account.get("payment_method", i),
-                False,
-            ),
+            self._retrieve("payment_methods", "pm", "payment_method"),
             (
                 "POST",
                 re.compile(r"/v1/payment_methods/(pm_\w+)/attach"),
@@ -107,18 +98,8 @@ class StripeFace:
                 True,
             ),
             ("POST", re.compile(r"/v1/setup_intents"), c.create_setup_intent, True),
-            (
-                "GET",
-                re.compile(r"/v1/setup_intents/(seti_\w+)"),
-                lambda p, i: account.get("setup_intent", i),
-                False,
-            ),
-            (
-                "GET",
-                re.compile(r"/v1/mandates/(mandate_\w+)"),
-                lambda p, i: account.get("mandate", i),
-                False,
-            ),
+            self._retrieve("setup_intents", "seti", "setup_intent"),
+            self._retrieve("mandates", "mandate", "mandate"),
             ("GET", re.compile(r"/v1/subscriptions"), self._list_subscriptions, False),
             ("POST", re.compile(r"/v1/radar/value_lists"), r.create_list, True),
             (
@@ -177,12 +158,7 @@ class StripeFace:
                 lambda p, i, b_id: k.delete_bank(i, b_id),
                 True,
             ),
-            (
-                "GET",
-                re.compile(r"/v1/subscriptions/(sub_\w+)"),
-                lambda p, i: account.get("subscription", i),
-                False,
-            ),
+            self._retrieve("subscriptions", "sub", "subscription"),
             ("DELETE", re.compile(r"/v1/subscriptions/(sub_\w+)"), lambda p, i: b.cancel(i), True),
             (
                 "POST",
@@ -197,28 +173,18 @@ class StripeFace:
                 True,
             ),
             ("POST", re.compile(r"/v1/invoices/create_preview"), b.preview, False),
-            (
-                "GET",
-                re.compile(r"/v1/invoices/(in_\w+)"),
-                lambda p, i: account.get("invoice", i),
-                False,
-            ),
+            self._retrieve("invoices", "in", "invoice"),
             ("POST", re.compile(r"/v1/invoices/(in_\w+)/void"), lambda p, i: b.void(i), True),
             ("POST", re.compile(r"/v1/refunds"), b.refund, True),
             ("GET", re.compile(r"/v1/refunds"), self._list_refunds, False),
-            (
-                "GET",
-                re.compile(r"/v1/payment_intents/(pi_\w+)"),
-                lambda p, i: account.get("payment_intent", i),
-                False,
-            ),
-            (
-                "GET",
-                re.compile(r"/v1/charges/(ch_\w+)"),
-                lambda p, i: account.get("charge", i),
-                False,
-            ),
+            self._retrieve("payment_intents", "pi", "payment_intent"),
+            self._retrieve("charges", "ch", "charge"),
         ]
+
+    def _retrieve(self, collection: str, prefix: str, kind: str) -> Route:
+        """`GET /v1/<collection>/<id>`: one object of `kind`, or Stripe's 404."""
+        pattern = re.compile(rf"/v1/{collection}/({prefix}_\w+)")
+        return ("GET", pattern, lambda _params, object_id: self.account.get(kind, object_id), False)
 
     def handle(
         self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
