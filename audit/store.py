@@ -1,38 +1,90 @@
-"""Append-only store. A database trigger refuses UPDATE and DELETE on `audit_records`."""
+"""Append-only store. A database trigger refuses UPDATE and DELETE on `audit_records`.
+
+Each entry keeps its metadata in clear (time, actor, action, target, request id, subject), so
+that it can be listed and filtered, and its payload (role, reason, before/after, the providers'
+request ids) encrypted under its subject's data key, bound to that metadata. Entries are chained
+after they commit (`audit/chain.py`): writers never wait for one another.
+"""
 
 from __future__ import annotations
+
+import functools
+from typing import Any
 
 import msgspec
 import structlog
 
 from audit.entry import AuditEntry
+from audit.keys import SYSTEM_SUBJECT, SubjectKeys
 from gateway.db.connection import fetch
 from gateway.sensitive import redact_text, redact_value
+from settings import get_settings
 
 _INSERT = (
     "INSERT INTO audit_records (occurred_at, actor_type, actor_id, action, target_type,"
-    " target_id, request_id, data) VALUES (now(), $1, $2, $3, $4, $5, $6, $7::jsonb)"
+    " target_id, request_id, subject, payload)"
+    " VALUES (now(), $1, $2, $3, $4, $5, $6, $7, $8)"
 )
 
 
+@functools.cache
+def subject_keys() -> SubjectKeys:
+    return SubjectKeys(get_settings().keys)
+
+
+def associated_data(row: dict[str, Any]) -> bytes:
+    """What a payload is bound to: moving it to another entry makes it undecryptable."""
+    return "|".join(
+        str(row.get(name) or "")
+        for name in ("actor_type", "actor_id", "action", "target_type", "target_id", "subject")
+    ).encode()
+
+
 async def append(entry: AuditEntry) -> None:
-    """Write one entry inside the current transaction (if any), with sensitive data masked."""
+    """Write one entry inside the current transaction (if any), masked, then encrypted."""
     request_id = entry.request_id or structlog.contextvars.get_contextvars().get("request_id")
-    data = {
+    subject = entry.subject or SYSTEM_SUBJECT
+    row = {
+        "actor_type": entry.actor.kind,
+        "actor_id": entry.actor.id,
+        "action": entry.action,
+        "target_type": entry.target_type,
+        "target_id": redact_text(entry.target_id),
+        "subject": subject,
+    }
+    payload = {
         "actor_role": entry.actor.role,
-        "subject": entry.subject,
         "reason": entry.reason,
         "before": entry.before,
         "after": entry.after,
         "provider_request_ids": entry.provider_request_ids,
     }
+    sealed = await subject_keys().encrypt(
+        subject, msgspec.json.encode(redact_value(payload)), associated_data(row)
+    )
     await fetch(
         _INSERT,
-        entry.actor.kind,
-        entry.actor.id,
-        entry.action,
-        entry.target_type,
-        redact_text(entry.target_id),
+        row["actor_type"],
+        row["actor_id"],
+        row["action"],
+        row["target_type"],
+        row["target_id"],
         request_id,
-        msgspec.json.encode(redact_value(data)).decode(),
+        subject,
+        sealed,
     )
+
+
+async def read_payload(row: dict[str, Any]) -> dict[str, Any] | None:
+    """The decrypted payload of an entry row; None when its subject was forgotten. Entries from
+    before encryption carry their masked payload in `data`."""
+    from audit.keys import SubjectForgottenError
+
+    if row.get("payload") is None:
+        data = row.get("data")
+        return msgspec.json.decode(data) if isinstance(data, str | bytes) else data
+    try:
+        plain = await subject_keys().decrypt(row["subject"], row["payload"], associated_data(row))
+    except SubjectForgottenError:
+        return None
+    return dict(msgspec.json.decode(plain))

@@ -11,6 +11,7 @@ import pytest
 from litestar import Litestar
 
 from audit.entry import SYSTEM
+from audit.store import read_payload
 from gateway.db.connection import fetch
 from gateway.staff import service as staff_accounts
 from gateway.staff.roles import Role
@@ -175,9 +176,11 @@ async def test_a_role_change_ends_sessions_and_is_audited(app: Litestar) -> None
     await staff_accounts.set_role("sam", Role.TEAM_LEAD, SYSTEM)
     assert (await sam.get("/specialist/api/user/")).status_code == 401
     entries = await fetch(
-        "SELECT data FROM audit_records WHERE action = 'staff.role.changed' AND target_id = 'sam'"
+        "SELECT * FROM audit_records WHERE action = 'staff.role.changed' AND target_id = 'sam'"
     )
-    assert len(entries) == 1 and '"team_lead"' in entries[0]["data"]
+    assert len(entries) == 1 and "team_lead" not in str(entries[0])  # encrypted at rest
+    payload = await read_payload(entries[0])
+    assert payload is not None and payload["after"] == {"role": "team_lead"}
 
 
 async def test_each_role_reaches_only_its_own_mount(app: Litestar) -> None:

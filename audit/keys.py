@@ -1,0 +1,131 @@
+"""A data key per subject (a customer, or "system"), wrapped by the key-encryption key: the
+active key of BG_ENCRYPTION_KEYS. Payloads are AES-256-GCM under their subject's data key and
+tagged `v1:aes256gcm:<data key id>:<base64 nonce+ciphertext>`.
+
+Forgetting a subject destroys its wrapped key: its payloads can no longer be read by anyone, and
+nothing else changes (the chain covers ciphertexts, which stay). Rotating the key-encryption key
+re-wraps each data key; the data keys, and so the payloads, never change.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from gateway.db.connection import fetch
+from settings.keys import KeyMaterial
+
+SYSTEM_SUBJECT = "system"
+_FORMAT = "v1:aes256gcm"
+
+
+class SubjectForgottenError(Exception):
+    """The subject's data key was destroyed: its payloads read as erased."""
+
+
+@dataclass(frozen=True)
+class DataKey:
+    key_id: str
+    aead: AESGCM
+
+
+def _wrap(kek: bytes, data_key: bytes, subject: str) -> str:
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(kek).encrypt(nonce, data_key, f"audit.subject_key:{subject}".encode())
+    return base64.b64encode(nonce + sealed).decode()
+
+
+def _unwrap(kek: bytes, wrapped: str, subject: str) -> bytes:
+    raw = base64.b64decode(wrapped)
+    return AESGCM(kek).decrypt(raw[:12], raw[12:], f"audit.subject_key:{subject}".encode())
+
+
+class SubjectKeys:
+    """Data keys by subject, unwrapped once per process and kept in memory."""
+
+    def __init__(self, keys: KeyMaterial) -> None:
+        self._keys = keys
+        self._cache: dict[str, DataKey] = {}
+
+    async def for_writing(self, subject: str) -> DataKey:
+        known = self._cache.get(subject)
+        if known is not None:
+            return known
+        data_key = secrets.token_bytes(32)
+        kek_id = self._keys.active_key_id
+        await fetch(
+            "INSERT INTO audit_subject_keys (subject, key_id, wrapped_key, kek_id)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (subject) DO NOTHING",
+            subject,
+            f"dk-{secrets.token_hex(6)}",
+            _wrap(self._keys.encryption_keys[kek_id], data_key, subject),
+            kek_id,
+        )
+        return await self.for_reading(subject)
+
+    async def for_reading(self, subject: str) -> DataKey:
+        known = self._cache.get(subject)
+        if known is not None:
+            return known
+        rows = await fetch(
+            "SELECT key_id, wrapped_key, kek_id FROM audit_subject_keys WHERE subject = $1",
+            subject,
+        )
+        if not rows or rows[0]["wrapped_key"] is None:
+            raise SubjectForgottenError(subject)
+        row = rows[0]
+        kek = self._keys.encryption_keys[row["kek_id"]]
+        found = DataKey(row["key_id"], AESGCM(_unwrap(kek, row["wrapped_key"], subject)))
+        self._cache[subject] = found
+        return found
+
+    def forget_cached(self, subject: str) -> None:
+        self._cache.pop(subject, None)
+
+    async def encrypt(self, subject: str, plaintext: bytes, associated: bytes) -> str:
+        data_key = await self.for_writing(subject)
+        nonce = secrets.token_bytes(12)
+        sealed = data_key.aead.encrypt(nonce, plaintext, associated)
+        return f"{_FORMAT}:{data_key.key_id}:{base64.b64encode(nonce + sealed).decode()}"
+
+    async def decrypt(self, subject: str, token: str, associated: bytes) -> bytes:
+        data_key = await self.for_reading(subject)
+        raw = base64.b64decode(token.rsplit(":", 1)[1])
+        return data_key.aead.decrypt(raw[:12], raw[12:], associated)
+
+    async def rewrap_all(self) -> int:
+        """Re-wrap every live data key under the active key-encryption key. Each row is one
+        statement: stopped half-way and run again, it carries on where it stopped."""
+        active = self._keys.active_key_id
+        done = 0
+        rows = await fetch(
+            "SELECT subject, wrapped_key, kek_id FROM audit_subject_keys"
+            " WHERE wrapped_key IS NOT NULL AND kek_id <> $1 ORDER BY subject",
+            active,
+        )
+        for row in rows:
+            data_key = _unwrap(
+                self._keys.encryption_keys[row["kek_id"]], row["wrapped_key"], row["subject"]
+            )
+            await fetch(
+                "UPDATE audit_subject_keys SET wrapped_key = $2, kek_id = $3"
+                " WHERE subject = $1 AND kek_id = $4",
+                row["subject"],
+                _wrap(self._keys.encryption_keys[active], data_key, row["subject"]),
+                active,
+                row["kek_id"],
+            )
+            done += 1
+        return done
+
+    async def forget(self, subject: str) -> bool:
+        rows = await fetch(
+            "UPDATE audit_subject_keys SET wrapped_key = NULL, forgotten_at = now()"
+            " WHERE subject = $1 AND wrapped_key IS NOT NULL RETURNING subject",
+            subject,
+        )
+        self.forget_cached(subject)
+        return bool(rows)
