@@ -23,6 +23,7 @@ SECRET_FIELDS = frozenset(
         "zuora_client_secret",
         "stripe_api_key",
         "stripe_webhook_secrets",
+        "audit_signing_key",
     }
 )
 

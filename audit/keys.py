@@ -85,14 +85,19 @@ class SubjectKeys:
     def forget_cached(self, subject: str) -> None:
         self._cache.pop(subject, None)
 
-    async def encrypt(self, subject: str, plaintext: bytes, associated: bytes) -> str:
+    async def encrypt(self, subject: str, plaintext: bytes, associated: bytes) -> tuple[str, str]:
+        """(the data key's id, the tagged ciphertext)."""
         data_key = await self.for_writing(subject)
         nonce = secrets.token_bytes(12)
         sealed = data_key.aead.encrypt(nonce, plaintext, associated)
-        return f"{_FORMAT}:{data_key.key_id}:{base64.b64encode(nonce + sealed).decode()}"
+        token = f"{_FORMAT}:{data_key.key_id}:{base64.b64encode(nonce + sealed).decode()}"
+        return data_key.key_id, token
 
     async def decrypt(self, subject: str, token: str, associated: bytes) -> bytes:
         data_key = await self.for_reading(subject)
+        if token.split(":")[2] != data_key.key_id:  # cached key replaced since: read it again
+            self.forget_cached(subject)
+            data_key = await self.for_reading(subject)
         raw = base64.b64decode(token.rsplit(":", 1)[1])
         return data_key.aead.decrypt(raw[:12], raw[12:], associated)
 

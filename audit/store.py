@@ -15,7 +15,7 @@ import msgspec
 import structlog
 
 from audit.entry import AuditEntry
-from audit.keys import SYSTEM_SUBJECT, SubjectKeys
+from audit.keys import SYSTEM_SUBJECT, SubjectForgottenError, SubjectKeys
 from gateway.db.connection import fetch
 from gateway.sensitive import redact_text, redact_value
 from settings import get_settings
@@ -23,8 +23,15 @@ from settings import get_settings
 _INSERT = (
     "INSERT INTO audit_records (occurred_at, actor_type, actor_id, action, target_type,"
     " target_id, request_id, subject, payload)"
-    " VALUES (now(), $1, $2, $3, $4, $5, $6, $7, $8)"
+    " SELECT now(), $1, $2, $3, $4, $5, $6, $7::varchar, $8"
 )
+# The data key this process holds must still be the subject's live key (another process may
+# have forgotten the subject since): otherwise nothing is written, and the key is looked up again.
+_LIVE_KEY = (
+    " WHERE EXISTS (SELECT 1 FROM audit_subject_keys"
+    " WHERE subject = $7::varchar AND key_id = $9 AND wrapped_key IS NOT NULL) RETURNING id"
+)
+ERASED = "erased"  # the payload of an entry about a subject already forgotten
 
 
 @functools.cache
@@ -59,27 +66,35 @@ async def append(entry: AuditEntry) -> None:
         "after": entry.after,
         "provider_request_ids": entry.provider_request_ids,
     }
-    sealed = await subject_keys().encrypt(
-        subject, msgspec.json.encode(redact_value(payload)), associated_data(row)
-    )
-    await fetch(
-        _INSERT,
-        row["actor_type"],
-        row["actor_id"],
-        row["action"],
-        row["target_type"],
-        row["target_id"],
-        request_id,
-        subject,
-        sealed,
-    )
+    metadata = [row[name] for name in ("actor_type", "actor_id", "action", "target_type")]
+    plain = msgspec.json.encode(redact_value(payload))
+    keys = subject_keys()
+    for _attempt in range(2):
+        try:
+            key_id, sealed = await keys.encrypt(subject, plain, associated_data(row))
+        except SubjectForgottenError:
+            await fetch(_INSERT, *metadata, row["target_id"], request_id, subject, ERASED)
+            return
+        written = await fetch(
+            _INSERT + _LIVE_KEY,
+            *metadata,
+            row["target_id"],
+            request_id,
+            subject,
+            sealed,
+            key_id,
+        )
+        if written:
+            return
+        keys.forget_cached(subject)  # stale: forgotten or replaced elsewhere
+    raise RuntimeError(f"no live data key for audit subject {subject!r}")
 
 
 async def read_payload(row: dict[str, Any]) -> dict[str, Any] | None:
     """The decrypted payload of an entry row; None when its subject was forgotten. Entries from
     before encryption carry their masked payload in `data`."""
-    from audit.keys import SubjectForgottenError
-
+    if row.get("payload") == ERASED:
+        return None
     if row.get("payload") is None:
         data = row.get("data")
         return msgspec.json.decode(data) if isinstance(data, str | bytes) else data

@@ -311,7 +311,9 @@ def _operator() -> str:
 
 
 def main() -> None:
+    from gateway.cli_audit import audit_cli
     from gateway.cli_users import users_cli
 
     cli.add_typer(users_cli, name="user")
+    cli.add_typer(audit_cli, name="audit")
     cli()

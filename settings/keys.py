@@ -57,3 +57,25 @@ def load_or_create_sandbox_keys(path: Path) -> KeyMaterial:
             json.dump(material, handle)
     stored = json.loads(path.read_text())
     return parse_key_ring(stored["encryption_keys"], stored["hash_key"])
+
+
+def load_or_create_sandbox_signing_key(path: Path) -> bytes:
+    """The sandbox's Ed25519 seed for audit checkpoints, kept beside its other keys (added to
+    an older keys file the first time it is needed)."""
+    load_or_create_sandbox_keys(path)
+    stored = json.loads(path.read_text())
+    if "audit_signing_key" not in stored:
+        stored["audit_signing_key"] = base64.b64encode(secrets.token_bytes(32)).decode()
+        replacement = path.with_suffix(".tmp")
+        descriptor = os.open(replacement, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(stored, handle)
+        replacement.replace(path)
+    return parse_signing_key(stored["audit_signing_key"])
+
+
+def parse_signing_key(value: str) -> bytes:
+    seed = _decode(value, "BG_AUDIT_SIGNING_KEY", 32)
+    if len(seed) != 32:
+        raise ValueError("BG_AUDIT_SIGNING_KEY must be 32 bytes (an Ed25519 seed), base64")
+    return seed

@@ -16,7 +16,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from settings.keys import KeyMaterial, load_or_create_sandbox_keys, parse_key_ring
+from settings.keys import (
+    KeyMaterial,
+    load_or_create_sandbox_keys,
+    load_or_create_sandbox_signing_key,
+    parse_key_ring,
+    parse_signing_key,
+)
 
 
 class Mode(enum.StrEnum):
@@ -85,6 +91,10 @@ class Settings(BaseSettings):
     encryption_keys: Annotated[str | None, NoDecode] = Field(default=None, repr=False)
     # Key for keyed hashes (IBAN look-up, API-key digests), base64 of at least 32 bytes.
     hash_key: str | None = Field(default=None, repr=False)
+    # Ed25519 seed (base64, 32 bytes) that signs audit checkpoints.
+    audit_signing_key: str | None = Field(default=None, repr=False)
+    # A signed checkpoint after this many new entries (and at least each minute with any).
+    audit_checkpoint_every: int = Field(default=1000, ge=1)
     plan_tiers: Annotated[tuple[PlanTier, ...], NoDecode] = DEFAULT_PLAN_TIERS
     # Contracts signed before this date must be re-signed before an upsell (terms changed then).
     contract_terms_changed_on: date = date(2019, 4, 1)
@@ -172,6 +182,7 @@ class Settings(BaseSettings):
                 for name, value in (
                     ("BG_ENCRYPTION_KEYS", self.encryption_keys),
                     ("BG_HASH_KEY", self.hash_key),
+                    ("BG_AUDIT_SIGNING_KEY", self.audit_signing_key),
                     ("DATABASE_URL", self.database_url),
                 )
                 if not value
@@ -198,6 +209,12 @@ class Settings(BaseSettings):
         if self.encryption_keys and self.hash_key:
             return parse_key_ring(self.encryption_keys, self.hash_key)
         return load_or_create_sandbox_keys(self.data_dir / "keys.json")
+
+    @functools.cached_property
+    def audit_signing_seed(self) -> bytes:
+        if self.audit_signing_key:
+            return parse_signing_key(self.audit_signing_key)
+        return load_or_create_sandbox_signing_key(self.data_dir / "keys.json")
 
     @property
     def all_contact_reasons(self) -> tuple[str, ...]:
