@@ -18,7 +18,9 @@ def test_production_refuses_to_start_without_keys(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("BG_MODE", "production")
     monkeypatch.setenv("DATABASE_URL", "postgresql://db/x")
     monkeypatch.delenv("BG_ENCRYPTION_KEYS", raising=False)
-    with pytest.raises(SettingsError, match="BG_ENCRYPTION_KEYS, BG_HASH_KEY"):
+    with pytest.raises(
+        SettingsError, match="BG_ENCRYPTION_KEYS, BG_HASH_KEY, BG_AUDIT_SIGNING_KEY"
+    ):
         get_settings()
 
 
@@ -85,6 +87,7 @@ def test_malformed_keys_stop_the_start_naming_the_variable(monkeypatch: pytest.M
     monkeypatch.setenv("DATABASE_URL", "postgresql://db/x")
     monkeypatch.setenv("BG_ENCRYPTION_KEYS", "k1:not-base64!")
     monkeypatch.setenv("BG_HASH_KEY", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==")
+    monkeypatch.setenv("BG_AUDIT_SIGNING_KEY", "c2lnbmluZy1zZWVkLXNpZ25pbmctc2VlZC0zMmJ5dGU=")
     with pytest.raises(SettingsError, match="BG_ENCRYPTION_KEYS"):
         get_settings()
 
