@@ -93,8 +93,6 @@ class Settings(BaseSettings):
     hash_key: str | None = Field(default=None, repr=False)
     # Ed25519 seed (base64, 32 bytes) that signs audit checkpoints.
     audit_signing_key: str | None = Field(default=None, repr=False)
-    # A signed checkpoint after this many new entries (and at least each minute with any).
-    audit_checkpoint_every: int = Field(default=1000, ge=1)
     plan_tiers: Annotated[tuple[PlanTier, ...], NoDecode] = DEFAULT_PLAN_TIERS
     # Contracts signed before this date must be re-signed before an upsell (terms changed then).
     contract_terms_changed_on: date = date(2019, 4, 1)

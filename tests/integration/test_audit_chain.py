@@ -242,3 +242,14 @@ async def test_rotation_rewraps_every_key_and_survives_a_stop_half_way(
         plain = await fresh.decrypt(row["subject"], row["payload"], associated_data(row))
         assert plain  # every payload still reads under the re-wrapped keys
     assert base64.b64encode(new_key)
+
+
+async def test_the_minute_job_seals_and_signs(tmp_path: Path) -> None:
+    from audit.jobs import seal_and_checkpoint
+
+    await write(3)
+    assert await seal_and_checkpoint(0) == 3
+    [checkpoint] = await fetch("SELECT seq FROM audit_checkpoints")
+    assert checkpoint["seq"] == 3
+    assert await seal_and_checkpoint(0) == 0  # nothing new: no new checkpoint
+    assert len(await fetch("SELECT seq FROM audit_checkpoints")) == 1
