@@ -14,7 +14,6 @@ FORWARDS = [
     "ALTER TABLE audit_records ALTER COLUMN data DROP NOT NULL",
     "ALTER TABLE audit_records ADD COLUMN subject varchar(200)",
     "ALTER TABLE audit_records ADD COLUMN payload text",
-    "CREATE INDEX audit_records_subject ON audit_records (subject)",
     """
     CREATE TABLE audit_subject_keys (
         subject varchar(200) PRIMARY KEY,
