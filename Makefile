@@ -47,6 +47,7 @@ bench: $(DEV_STAMP) ## performance figures side by side (see the README, Tests a
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/back_office.py
 	$(BIN)/python bench/zuora_adapter.py
+	$(BIN)/python bench/audit.py
 
 cassettes: $(DEV_STAMP) ## re-record the provider cassettes the tests replay (from the emulators)
 	$(BIN)/python -m tests.remote.record_emulator_cassettes
