@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from admin.guard import current_staff
+from audit.reading import read_audit_entry
 from gateway.api_keys.scopes import Scope
 from gateway.api_keys.service import issue_key, revoke_key
 from gateway.change_requests.states import Kind, Transition
@@ -113,6 +114,11 @@ class NewApiKey(BaseModel):
 class RevokeApiKey(BaseModel):
     prefix: str = Field(min_length=1, max_length=16, description="As shown in the key list.")
     reason: str = Field(min_length=3, max_length=500)
+
+
+class AuditEntryRef(BaseModel):
+    seq: int = Field(description="The entry's number in the audit trail (its seq).")
+    why: str = Field(description="Why you need to read it: kept with the reading.")
 
 
 class Resolution(BaseModel):
@@ -296,3 +302,17 @@ def admin_forms() -> list[FormConfig]:
         )
         for name, model, work, text in forms
     ]
+
+
+def audit_reading_form(role: Role) -> FormConfig:
+    """Read one entry's payload. The reading is itself an audit entry (who, which, why)."""
+
+    async def read(staff: StaffMember, data: AuditEntryRef) -> str:
+        return await read_audit_entry(data.seq, data.why, staff.actor)
+
+    return FormConfig(
+        name="Decrypt audit entry",
+        pydantic_model=AuditEntryRef,
+        endpoint=_action(role, read),
+        description="Shows one entry's reason and before/after; your reading is recorded.",
+    )

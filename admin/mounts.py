@@ -17,7 +17,7 @@ from piccolo_admin.endpoints import FormConfig, TableConfig, create_admin
 from piccolo_api.crud.endpoints import OrderBy
 
 from admin import screens
-from admin.forms import admin_forms, lead_forms, specialist_forms
+from admin.forms import admin_forms, audit_reading_form, lead_forms, specialist_forms
 from admin.guard import RoleGuard
 from gateway.change_requests.workflow import WorkflowService
 from gateway.staff.login import StaffLogin
@@ -119,6 +119,7 @@ def _tables(role: Role) -> list[TableConfig]:
             ),
             # The staff a lead assigns to and sees as makers and checkers: names and roles only.
             TableConfig(names, link_column=names.username, exclude_visible_columns=[names.id]),
+            _audit_screen(),
         ]
     staff, keys = screens.StaffAccounts, screens.ApiKeyList
     return [
@@ -126,15 +127,34 @@ def _tables(role: Role) -> list[TableConfig]:
         # row schema does not describe.
         TableConfig(staff, link_column=staff.username, exclude_visible_columns=[staff.id]),
         TableConfig(keys, link_column=keys.prefix, exclude_visible_columns=[keys.id]),
+        _audit_screen(),
     ]
+
+
+def _audit_screen() -> TableConfig:
+    entries = screens.AuditEntries
+    return TableConfig(
+        entries,
+        exclude_visible_columns=[entries.id],
+        visible_filters=[
+            entries.action,
+            entries.actor_type,
+            entries.actor_id,
+            entries.target_type,
+            entries.target_id,
+            entries.subject,
+        ],
+        link_column=entries.seq,
+        order_by=[OrderBy(column=entries.occurred_at, ascending=False)],
+    )
 
 
 def _forms(role: Role, settings: Settings, workflow: WorkflowService) -> list[FormConfig]:
     if role is Role.SPECIALIST:
         return specialist_forms(settings, workflow)
     if role is Role.TEAM_LEAD:
-        return lead_forms(settings, workflow)
-    return admin_forms()
+        return [*lead_forms(settings, workflow), audit_reading_form(role)]
+    return [*admin_forms(), audit_reading_form(role)]
 
 
 def admin_mounts(settings: Settings, login: StaffLogin) -> list[ASGIRouteHandler]:

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from piccolo.columns import UUID, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    UUID,
+    BigInt,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.base import Column
 from piccolo.columns.readable import Readable
 from piccolo.table import Table
@@ -160,3 +170,19 @@ class ApiKeyList(Table, tablename="api_key_list"):
     expires_at = Timestamptz(null=True)
     revoked_at = Timestamptz(null=True)
     last_used_at = Timestamptz(null=True)
+
+
+class AuditEntries(Table, tablename="audit_entries"):
+    """The audit trail, metadata only; `seq` is empty until the sealer has chained the entry."""
+
+    id = BigInt(primary_key=True)
+    seq = BigInt(null=True)
+    occurred_at = Timestamptz()
+    actor_type = Exact()
+    actor_id = Exact()
+    action = Exact()
+    target_type = Exact()
+    target_id = Exact()
+    request_id = Varchar(null=True)
+    subject = Exact(null=True)
+    payload_state = Varchar()
