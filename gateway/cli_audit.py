@@ -138,3 +138,71 @@ def forget(subject: str, reason: Annotated[str, typer.Option(help="for the recor
         return destroyed
 
     typer.echo(f"forgot {subject}" if _run(work) else f"{subject} had nothing to forget")
+
+
+@audit_cli.command("export")
+def export(
+    since: Annotated[str | None, typer.Option(help="from this time (ISO 8601)")] = None,
+    until: Annotated[str | None, typer.Option(help="before this time (ISO 8601)")] = None,
+    action: Annotated[str | None, typer.Option(help="only this action")] = None,
+    subject: Annotated[str | None, typer.Option(help="only this subject")] = None,
+    decrypt: Annotated[
+        bool, typer.Option(help="include payloads (recorded in the trail as a reading)")
+    ] = False,
+    reason: Annotated[str | None, typer.Option(help="why, required with --decrypt")] = None,
+) -> None:
+    """Entries as JSON lines on standard output, oldest first: metadata, and with --decrypt the
+    payloads (erased ones stay erased)."""
+    import json
+    from datetime import datetime
+
+    from audit.entry import Actor, AuditEntry
+    from audit.store import append, read_payload
+    from gateway.cli import _operator
+    from gateway.db.connection import fetch, transaction
+
+    if decrypt and not reason:
+        typer.echo("--decrypt needs --reason: the reading is recorded with it", err=True)
+        raise typer.Exit(2)
+
+    async def work() -> int:
+        rows = await fetch(
+            "SELECT c.seq, r.* FROM audit_records r LEFT JOIN audit_chain c ON c.entry_id = r.id"
+            " WHERE ($1::timestamptz IS NULL OR r.occurred_at >= $1)"
+            " AND ($2::timestamptz IS NULL OR r.occurred_at < $2)"
+            " AND ($3::text IS NULL OR r.action = $3) AND ($4::text IS NULL OR r.subject = $4)"
+            " ORDER BY r.id",
+            datetime.fromisoformat(since) if since else None,
+            datetime.fromisoformat(until) if until else None,
+            action,
+            subject,
+        )
+        if decrypt:
+            async with transaction():
+                await append(
+                    AuditEntry(
+                        action="audit.export.decrypted",
+                        actor=Actor(kind="staff", id=_operator(), role="cli"),
+                        target_type="audit",
+                        target_id=f"{len(rows)} entries",
+                        reason=reason,
+                        after={
+                            "since": since,
+                            "until": until,
+                            "action": action,
+                            "subject": subject,
+                        },
+                    )
+                )
+        for row in rows:
+            line = {
+                key: (value.isoformat() if hasattr(value, "isoformat") else value)
+                for key, value in row.items()
+                if key not in ("payload", "data")
+            }
+            if decrypt:
+                line["payload"] = await read_payload(row)
+            typer.echo(json.dumps(line, ensure_ascii=False, default=str))
+        return len(rows)
+
+    _run(work)
