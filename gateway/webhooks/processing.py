@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from audit.entry import SYSTEM, AuditEntry
-from audit.store import append
+from gateway.change_requests.provider_events import record_provider_event
 from gateway.db.connection import fetch, transaction
 from gateway.log import get_logger
 
@@ -108,11 +107,6 @@ async def _apply(
         return "ignored"
     if not request_id:
         return "no_change_request"
-    found = await fetch(
-        "SELECT id, details FROM change_requests WHERE id::text = $1 FOR UPDATE", request_id
-    )
-    if not found:
-        return "change_request_not_found"
     news = {
         "event": event_type,
         "event_id": event_id,
@@ -122,23 +116,6 @@ async def _apply(
         "reread_from_stripe": stale,
         "at": datetime.now(UTC).isoformat(),
     }
-    await fetch(
-        """UPDATE change_requests
-              SET details = jsonb_set(details, '{provider_events}',
-                  COALESCE(details->'provider_events', '[]'::jsonb) || $2::jsonb),
-                  updated_at = now()
-            WHERE id = $1""",
-        found[0]["id"],
-        json.dumps([news]),
-    )
-    await append(
-        AuditEntry(
-            action="change_request.provider_event.recorded",
-            actor=SYSTEM,
-            target_type="change_request",
-            target_id=str(found[0]["id"]),
-            after=news,
-            provider_request_ids={"stripe_event": event_id},
-        )
-    )
+    if not await record_provider_event(request_id, news, event_id):
+        return "change_request_not_found"
     return "recorded"
