@@ -21,13 +21,18 @@ SEAL_LOCK = 0x61756474  # "audt": one sealer at a time, across processes
 _BATCH = 5000
 
 _HEAD = "SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1"
+# Ids first (an index-only anti-join), then the rows: sorting whole rows would spill to disk.
 _UNSEALED = """
+WITH pending AS (
+    SELECT r.id FROM audit_records r
+     WHERE r.id > $2 AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.entry_id = r.id)
+     ORDER BY r.id
+     LIMIT $1
+)
 SELECT r.id, r.occurred_at, r.actor_type, r.actor_id, r.action, r.target_type, r.target_id,
        r.request_id, r.subject, r.payload, r.data::text AS data
-  FROM audit_records r
- WHERE r.id > $2 AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.entry_id = r.id)
+  FROM pending JOIN audit_records r USING (id)
  ORDER BY r.id
- LIMIT $1
 """
 # Entries commit out of id order, but not by much: a quick seal looks only this far below the
 # newest sealed entry; the minute job looks at everything, so a long transaction is still sealed.

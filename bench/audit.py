@@ -53,12 +53,13 @@ def entry(number: int) -> Any:
     )
 
 
-async def _sealer(seconds: float) -> int:
+async def _sealer(seconds: float, start: Any) -> int:
     """The sealer, as the worker runs it, chaining while the writers write."""
     from audit.chain import seal_pending
     from gateway.db.connection import close_pool, start_pool
 
     await start_pool(2)
+    await asyncio.to_thread(start.wait)
     stop, sealed = time.perf_counter() + seconds, 0
     while time.perf_counter() < stop:
         sealed += await seal_pending(everything=False)
@@ -67,15 +68,17 @@ async def _sealer(seconds: float) -> int:
     return sealed
 
 
-async def _writers(kind: str, writers: int, seconds: float, offset: int) -> int:
+async def _writers(kind: str, writers: int, seconds: float, offset: int, start: Any) -> int:
     if kind == "sealer":
-        return await _sealer(seconds)
+        return await _sealer(seconds, start)
     import msgspec
 
     from audit.store import append
     from gateway.db.connection import close_pool, fetch, start_pool
 
     await start_pool(writers + 1)
+    await asyncio.gather(*(fetch("SELECT 1") for _ in range(writers)))  # connections open
+    await asyncio.to_thread(start.wait)  # start-up is not timed
     stop = time.perf_counter() + seconds
     counts = [0] * writers
 
@@ -110,39 +113,41 @@ async def _writers(kind: str, writers: int, seconds: float, offset: int) -> int:
     return sum(counts)
 
 
-def _process(kind: str, writers: int, seconds: float, offset: int, url: str, out: Any) -> None:
+def _process(
+    kind: str, writers: int, seconds: float, offset: int, url: str, out: Any, start: Any
+) -> None:
     os.environ["DATABASE_URL"] = url
     import gateway.db  # noqa: F401  (points Piccolo at the database)
 
-    out.put((kind, asyncio.run(_writers(kind, writers, seconds, offset))))
+    out.put((kind, asyncio.run(_writers(kind, writers, seconds, offset, start))))
 
 
 def run_writers(kind: str, processes: int, writers: int, seconds: float, url: str) -> float:
-    queue: Any = multiprocessing.get_context("spawn").Queue()
-    started = time.perf_counter()
-    workers = [
-        multiprocessing.get_context("spawn").Process(
-            target=_process, args=(kind, writers, seconds, index * 100_000_000, url, queue)
-        )
-        for index in range(processes)
-    ]
+    """Appends per second over the timed window, which opens once every process has imported
+    and connected (a barrier), so that start-up is not counted."""
+    context = multiprocessing.get_context("spawn")
+    kinds = [kind] * processes
     if kind == "audit":  # the sealer runs alongside; what it seals is not counted as appends
-        workers.append(
-            multiprocessing.get_context("spawn").Process(
-                target=_process, args=("sealer", 1, seconds, 0, url, queue)
-            )
+        kinds.append("sealer")
+    queue: Any = context.Queue()
+    start = context.Barrier(len(kinds))
+    workers = [
+        context.Process(
+            target=_process,
+            args=(who, writers, seconds, index * 100_000_000, url, queue, start),
         )
+        for index, who in enumerate(kinds)
+    ]
     for worker in workers:
         worker.start()
     results = [queue.get() for _ in workers]
+    for worker in workers:
+        worker.join()
     total = sum(count for who, count in results if who != "sealer")
     sealed = sum(count for who, count in results if who == "sealer")
     if kind == "audit":
         print(f"  (the sealer chained {sealed} of {total} entries while they were written)")
-    for worker in workers:
-        worker.join()
-    elapsed = time.perf_counter() - started
-    return total / max(elapsed - 1.0, seconds)  # minus start-up, at most the run itself
+    return total / seconds
 
 
 async def _seal_and_verify(url: str) -> dict[str, float]:

@@ -22,8 +22,15 @@ async def fetch_value(sql: str, *args: Any) -> Any:
     return next(iter(rows[0].values())) if rows else None
 
 
+async def _keep_session(connection: Any) -> None:
+    """Nothing to undo when a connection goes back to the pool: the gateway keeps no session
+    state (settings are `SET LOCAL`, advisory locks are per transaction, and LISTEN uses a
+    connection of its own). asyncpg still rolls back an open transaction first. Its default
+    reset is a second round trip after every statement."""
+
+
 async def start_pool(max_size: int) -> None:
-    await engine().start_connection_pool(min_size=1, max_size=max_size)
+    await engine().start_connection_pool(min_size=1, max_size=max_size, reset=_keep_session)
 
 
 async def close_pool() -> None:
