@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import fcntl
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,23 +73,66 @@ async def write_checkpoint(seed: bytes, folder: Path) -> Checkpoint | None:
     checkpoint = Checkpoint(
         **{**unsigned.__dict__, "signature": base64.b64encode(signature).decode()}
     )
-    stored = await fetch(
-        "INSERT INTO audit_checkpoints (seq, head_hash, public_key, signature)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT (seq) DO NOTHING RETURNING seq",
+    await fetch(
+        "INSERT INTO audit_checkpoints (seq, head_hash, signed_at, public_key, signature)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING",
         checkpoint.seq,
         checkpoint.head_hash,
+        datetime.fromisoformat(checkpoint.signed_at),
         checkpoint.public_key,
         checkpoint.signature,
     )
-    if stored:
-        await asyncio.to_thread(_append_line, folder / "checkpoints.jsonl", checkpoint.to_json())
+    await copy_to_file(folder / "checkpoints.jsonl")
     return checkpoint
 
 
-def _append_line(path: Path, line: str) -> None:
+async def copy_to_file(path: Path) -> int:
+    """Append to the file every stored checkpoint it lacks; how many lines that added.
+
+    The row commits before its line is written: a crash in between, or a retry that finds the
+    row already there, is made good here, by the next run."""
+    stored = await fetch("SELECT seq FROM audit_checkpoints")
+    missing = {int(row["seq"]) for row in stored} - await asyncio.to_thread(_seqs_in, path)
+    if not missing:
+        return 0
+    rows = await fetch(
+        "SELECT seq, head_hash, signed_at, public_key, signature FROM audit_checkpoints"
+        " WHERE seq = ANY($1::bigint[]) ORDER BY seq",
+        sorted(missing),
+    )
+    lines = [
+        Checkpoint(**{**row, "signed_at": row["signed_at"].isoformat()}).to_json() for row in rows
+    ]
+    return await asyncio.to_thread(_append_lines, path, lines)
+
+
+def _seqs_in(path: Path) -> set[int]:
+    seqs: set[int] = set()
+    if path.exists():
+        with path.open() as file:
+            for line in file:
+                if line.endswith("\n"):  # a line a crash cut short is not there
+                    seqs.add(int(json.loads(line)["seq"]))
+    return seqs
+
+
+def _append_lines(path: Path, lines: list[str]) -> int:
+    """Append the lines whose seq the file still lacks, holding the file's lock: two writers at
+    once (the minute job, the command) add each line once."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as file:
-        file.write(line + "\n")
+    with path.open("a+") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)  # released when the file closes
+        file.seek(0)
+        kept = file.read()
+        if kept and not kept.endswith("\n"):  # drop a line a crash cut short
+            kept = kept[: kept.rfind("\n") + 1]
+            file.truncate(len(kept.encode()))
+        known = {int(json.loads(line)["seq"]) for line in kept.splitlines() if line.strip()}
+        added = [line for line in lines if json.loads(line)["seq"] not in known]
+        file.write("".join(line + "\n" for line in added))
+        file.flush()
+        os.fsync(file.fileno())
+    return len(added)
 
 
 def read_checkpoints(path: Path) -> list[Checkpoint]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -101,9 +102,14 @@ class SubjectKeys:
         raw = base64.b64decode(token.rsplit(":", 1)[1])
         return data_key.aead.decrypt(raw[:12], raw[12:], associated)
 
-    async def rewrap_all(self) -> int:
+    async def rewrap_all(
+        self, *, before_first: Callable[[str, int], Awaitable[None]] | None = None
+    ) -> int:
         """Re-wrap every live data key under the active key-encryption key. Each row is one
-        statement: stopped half-way and run again, it carries on where it stopped."""
+        statement: stopped half-way and run again, it carries on where it stopped.
+
+        `before_first(active key id, keys to re-wrap)` runs, and must commit, before the first
+        of them is re-wrapped: the caller records there that a rotation is under way."""
         active = self._keys.active_key_id
         done = 0
         rows = await fetch(
@@ -111,6 +117,8 @@ class SubjectKeys:
             " WHERE wrapped_key IS NOT NULL AND kek_id <> $1 ORDER BY subject",
             active,
         )
+        if before_first is not None:
+            await before_first(active, len(rows))
         for row in rows:
             data_key = _unwrap(
                 self._keys.encryption_keys[row["kek_id"]], row["wrapped_key"], row["subject"]

@@ -99,8 +99,22 @@ def rotate_keys() -> None:
     from audit.store import append, subject_keys
     from gateway.db.connection import transaction
 
+    async def started(kek_id: str, pending: int) -> None:
+        # Committed before the first key is re-wrapped: a run that dies half-way still left
+        # a record of what it set out to do (the rerun records its own, for what is left).
+        async with transaction():
+            await append(
+                AuditEntry(
+                    action="audit.keys.rotation_started",
+                    actor=SYSTEM,
+                    target_type="audit",
+                    target_id="subject_keys",
+                    after={"kek_id": kek_id, "to_rewrap": pending},
+                )
+            )
+
     async def work() -> int:
-        done = await subject_keys().rewrap_all()
+        done = await subject_keys().rewrap_all(before_first=started)
         async with transaction():
             await append(
                 AuditEntry(

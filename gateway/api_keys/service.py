@@ -91,8 +91,12 @@ async def list_keys() -> list[ApiKey]:
 
 
 async def revoke_key(prefix: str, *, actor: Actor, reason: str) -> ApiKey:
+    """Revoke the key and record it. The row is locked first: of two revokes at once, the
+    second waits for the first to commit, then finds the key already revoked and, as for any
+    key revoked before, gets it back as it is (revoked at the first one's time), with no entry
+    of its own."""
     async with engine().transaction():
-        found = await ApiKey.objects().where(ApiKey.prefix == prefix).first()
+        found = await ApiKey.objects().where(ApiKey.prefix == prefix).lock_rows().first()
         if found is None:
             raise BillingError(ErrorCode.NOT_FOUND, f"No API key has the prefix {prefix!r}.")
         row: ApiKey = found

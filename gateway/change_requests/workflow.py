@@ -37,6 +37,19 @@ class WorkItem:
     kind: Kind
     status: Status
     processed_by_id: int | None = None
+    subject: str | None = None  # the customer, as the audit trail keys it
+
+
+def _subject(row: dict[str, Any]) -> str | None:
+    """The customer reference entries about this request are keyed by: the same choice as
+    `_subject()` in gateway/change_requests/service.py, so that `audit forget` erases them."""
+    chosen: str | None = (
+        row["backoffice_id"]
+        or row["zuora_account_id"]
+        or row["stripe_customer_id"]
+        or row["stripe_connect_account_id"]
+    )
+    return chosen
 
 
 def _refuse_sensitive_text(text: str) -> None:
@@ -208,7 +221,8 @@ class WorkflowService:
         system, _, ticket_id = reference.rpartition("#")
         rows = await fetch(
             "SELECT id, ticket_system || ' #' || ticket_id AS ticket, kind, status, assignee_id,"
-            " processed_by_id FROM change_requests"
+            " processed_by_id, backoffice_id, zuora_account_id, stripe_customer_id,"
+            " stripe_connect_account_id FROM change_requests"
             " WHERE (id = $1 OR ($1 IS NULL AND ticket_id = $2"
             "        AND ($3 = '' OR ticket_system = $3)))"
             "   AND (NOT $4 OR assignee_id = $5)"
@@ -238,6 +252,7 @@ class WorkflowService:
             Kind(row["kind"]),
             Status(row["status"]),
             row["processed_by_id"],
+            _subject(row),
         )
 
     @staticmethod
@@ -276,7 +291,7 @@ class WorkflowService:
             after,
         )
         processed_by = changes.get("processed_by_id", item.processed_by_id)
-        return WorkItem(item.id, item.ticket, item.kind, target, processed_by)
+        return WorkItem(item.id, item.ticket, item.kind, target, processed_by, item.subject)
 
     async def _audit(
         self,
@@ -292,6 +307,7 @@ class WorkflowService:
                 actor=staff.actor,
                 target_type="change_request",
                 target_id=str(item.id),
+                subject=item.subject,
                 before=before,
                 after=after,
             )

@@ -104,6 +104,12 @@ class StaffLogin:
         # The attempt is counted before the slow hash, in one statement: guesses sent at the
         # same time cannot all get in before the lock, and none is checked once it is locked.
         # A lock that has run out starts the count again.
+        # It commits on its own, before the hash (never move it into a transaction with what
+        # follows): concurrent guesses see the count at once rather than queueing on a row lock
+        # held over the hash, and a crash during the hash still leaves the attempt counted. It
+        # is provisional, so it has no entry of its own: the outcome records it, in one
+        # transaction with its own change (`staff.login.failed`, or
+        # `staff.login.password_accepted`, which gives the attempt back).
         counted = await fetch(
             "UPDATE staff_users SET"
             " failed_logins = CASE WHEN locked_until <= now() THEN 1 ELSE failed_logins + 1 END,"
@@ -120,15 +126,20 @@ class StaffLogin:
             return await self._failure(user["id"], username, "wrong password", counted=True)
         # Right password: the attempt is not a failure after all. The count itself is cleared
         # only once the second factor passes.
-        await fetch(
-            "UPDATE staff_users SET failed_logins = GREATEST(failed_logins - 1, 0) WHERE id = $1",
-            user["id"],
-        )
-        return await self._open_challenge(user["id"], enrolled=user["enrolled"], username=username)
+        async with transaction():
+            await fetch(
+                "UPDATE staff_users SET failed_logins = GREATEST(failed_logins - 1, 0)"
+                " WHERE id = $1",
+                user["id"],
+            )
+            return await self._open_challenge(
+                user["id"], enrolled=user["enrolled"], username=username
+            )
 
     async def _open_challenge(
         self, user_id: int, *, enrolled: bool, username: str
     ) -> PasswordOutcome:
+        """A challenge for the second step, and its entry, in the caller's transaction."""
         token = secrets.token_urlsafe(32)
         secret = None if enrolled else pyotp.random_base32()
         await fetch(
@@ -138,6 +149,14 @@ class StaffLogin:
             user_id,
             self._cipher.encrypt(secret, context=TOTP_AAD) if secret else None,
             CHALLENGE_MINUTES,
+        )
+        # Neither the challenge token nor the pending secret: only what comes next.
+        await append(
+            _audit(
+                "staff.login.password_accepted",
+                username,
+                next_step="code" if secret is None else "enrolment",
+            )
         )
         if secret is None:
             return CodeNeeded(token)
@@ -251,23 +270,24 @@ class StaffLogin:
         self, user_id: int, username: str, reason: str, *, counted: bool = False
     ) -> Refused:
         """Record a failure (`counted`: the attempt was already added) and lock the account at
-        the threshold."""
-        rows = await fetch(
-            "UPDATE staff_users SET failed_logins = failed_logins + $4,"
-            " locked_until = CASE WHEN failed_logins + $4 >= $2"
-            "   AND NOT COALESCE(locked_until > now(), false)"
-            "   THEN now() + make_interval(mins => $3) ELSE locked_until END"
-            " WHERE id = $1 RETURNING failed_logins, locked_until,"
-            " locked_until = now() + make_interval(mins => $3) AS lock_started",
-            user_id,
-            self._settings.staff_lockout_failures,
-            self._settings.staff_lockout_minutes,
-            0 if counted else 1,
-        )
-        failures = rows[0]["failed_logins"]
-        await append(_audit("staff.login.failed", username, reason=reason, failures=failures))
-        if failures >= self._settings.staff_lockout_failures:
-            if rows[0]["lock_started"]:  # this failure locked it, not one at the same time
+        the threshold. The count, the lock and their entries commit together."""
+        async with transaction():
+            rows = await fetch(
+                "UPDATE staff_users SET failed_logins = failed_logins + $4,"
+                " locked_until = CASE WHEN failed_logins + $4 >= $2"
+                "   AND NOT COALESCE(locked_until > now(), false)"
+                "   THEN now() + make_interval(mins => $3) ELSE locked_until END"
+                " WHERE id = $1 RETURNING failed_logins, locked_until,"
+                " locked_until = now() + make_interval(mins => $3) AS lock_started",
+                user_id,
+                self._settings.staff_lockout_failures,
+                self._settings.staff_lockout_minutes,
+                0 if counted else 1,
+            )
+            failures = rows[0]["failed_logins"]
+            await append(_audit("staff.login.failed", username, reason=reason, failures=failures))
+            locked = failures >= self._settings.staff_lockout_failures
+            if locked and rows[0]["lock_started"]:  # this failure locked it, not a concurrent one
                 await append(
                     _audit(
                         "staff.lockout.started",
@@ -275,6 +295,7 @@ class StaffLogin:
                         minutes=self._settings.staff_lockout_minutes,
                     )
                 )
+        if locked:
             return Refused(self._locked_message(rows[0]["locked_until"]))
         return Refused(_WRONG)
 
@@ -294,9 +315,11 @@ class StaffLogin:
         return await self.sessions.resolve(token)
 
     async def end_session(self, token: str) -> StaffMember | None:
-        staff = await self.sessions.end(token)
-        if staff is not None:
-            await append(_audit("staff.logout.succeeded", staff.username))
+        """End the session and record it, in one transaction."""
+        async with transaction():
+            staff = await self.sessions.end(token)
+            if staff is not None:
+                await append(_audit("staff.logout.succeeded", staff.username))
         return staff
 
 

@@ -61,6 +61,8 @@ class StaffSessions:
         return StaffMember(row["id"], row["username"], Role(row["role"]))
 
     async def end(self, token: str) -> StaffMember | None:
+        """Delete the session, in the caller's transaction: `StaffLogin.end_session` writes
+        `staff.logout.succeeded` in the same one."""
         rows = await fetch(
             "DELETE FROM staff_sessions s USING staff_users u WHERE s.token = $1"
             " AND u.id = s.user_id RETURNING u.id, u.username, u.role",

@@ -45,6 +45,7 @@ async def test_first_sign_in_enrols_an_authenticator_and_shows_recovery_codes_on
     assert sam.secret not in stored[0]["totp_secret"]
     assert await actions_for("sam") == [
         "staff.create.succeeded",
+        "staff.login.password_accepted",
         "staff.mfa.enrolled",
         "staff.login.succeeded",
     ]
