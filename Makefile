@@ -48,6 +48,8 @@ bench: $(DEV_STAMP) ## performance figures side by side (see the README, Tests a
 	$(BIN)/python bench/back_office.py
 	$(BIN)/python bench/zuora_adapter.py
 	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/fraud_matcher.py
+	$(BIN)/python bench/fraud_screening.py
 
 cassettes: $(DEV_STAMP) ## re-record the provider cassettes the tests replay (from the emulators)
 	$(BIN)/python -m tests.remote.record_emulator_cassettes

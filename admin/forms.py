@@ -31,7 +31,7 @@ SCOPES = ", ".join(Scope)
 ROLES = "Role: specialist, team_lead or admin."
 
 
-def _action(
+def staff_action(
     role: Role, work: Callable[[StaffMember, Model], Awaitable[str]]
 ) -> Callable[[Request, Model], Coroutine[Any, Any, str]]:
     """Run `work` as the signed-in staff member of `role`; a refusal is shown on the form.
@@ -158,7 +158,7 @@ def _amend_form(role: Role, settings: Settings, workflow: WorkflowService) -> Fo
     return FormConfig(
         name="Amend resolution",
         pydantic_model=Resolution,
-        endpoint=_action(role, amend),
+        endpoint=staff_action(role, amend),
         description="Correct a processed request. An approval it had is voided, and whoever "
         f"amends it cannot approve it. {REQUEST_HELP} Contact reasons: {_reason_list(settings)}.",
     )
@@ -183,21 +183,21 @@ def specialist_forms(settings: Settings, workflow: WorkflowService) -> list[Form
         FormConfig(
             name="Claim next request",
             pydantic_model=ClaimNext,
-            endpoint=_action(Role.SPECIALIST, claim),
+            endpoint=staff_action(Role.SPECIALIST, claim),
             description="Take the oldest unassigned request and start it. Kind: any, "
             "iban_change or plan_change.",
         ),
         FormConfig(
             name="Update status",
             pydantic_model=UpdateStatus,
-            endpoint=_action(Role.SPECIALIST, update),
+            endpoint=staff_action(Role.SPECIALIST, update),
             description=f"{REQUEST_HELP} Step: start, wait_for_customer, resume, or rework "
             "(a request a team lead sent back).",
         ),
         FormConfig(
             name="Mark processed",
             pydantic_model=Resolution,
-            endpoint=_action(Role.SPECIALIST, processed),
+            endpoint=staff_action(Role.SPECIALIST, processed),
             description="Record what you did; it goes to a team lead for review. "
             f"{REQUEST_HELP} Contact reasons, by number and comma-separated: "
             f"{_reason_list(settings)}.",
@@ -223,20 +223,20 @@ def lead_forms(settings: Settings, workflow: WorkflowService) -> list[FormConfig
         FormConfig(
             name="Assign request",
             pydantic_model=Assign,
-            endpoint=_action(Role.TEAM_LEAD, assign),
+            endpoint=staff_action(Role.TEAM_LEAD, assign),
             description=f"Assign or reassign an open request to a specialist. {REQUEST_HELP}",
         ),
         FormConfig(
             name="Approve request",
             pydantic_model=Approve,
-            endpoint=_action(Role.TEAM_LEAD, approve),
+            endpoint=staff_action(Role.TEAM_LEAD, approve),
             description="Approve processed work from the review queue. You cannot approve work "
             f"you processed yourself. {REQUEST_HELP}",
         ),
         FormConfig(
             name="Reject request",
             pydantic_model=Reject,
-            endpoint=_action(Role.TEAM_LEAD, reject),
+            endpoint=staff_action(Role.TEAM_LEAD, reject),
             description="Send processed work back to its specialist with a comment. "
             f"{REQUEST_HELP}",
         ),
@@ -298,7 +298,10 @@ def admin_forms() -> list[FormConfig]:
     ]
     return [
         FormConfig(
-            name=name, pydantic_model=model, endpoint=_action(Role.ADMIN, work), description=text
+            name=name,
+            pydantic_model=model,
+            endpoint=staff_action(Role.ADMIN, work),
+            description=text,
         )
         for name, model, work, text in forms
     ]
@@ -313,6 +316,6 @@ def audit_reading_form(role: Role) -> FormConfig:
     return FormConfig(
         name="Decrypt audit entry",
         pydantic_model=AuditEntryRef,
-        endpoint=_action(role, read),
+        endpoint=staff_action(role, read),
         description="Shows one entry's reason and before/after; your reading is recorded.",
     )

@@ -18,6 +18,7 @@ from piccolo_api.crud.endpoints import OrderBy
 
 from admin import screens
 from admin.forms import admin_forms, audit_reading_form, lead_forms, specialist_forms
+from admin.fraud_forms import fraud_forms
 from admin.guard import RoleGuard
 from gateway.change_requests.workflow import WorkflowService
 from gateway.staff.login import StaffLogin
@@ -119,6 +120,7 @@ def _tables(role: Role) -> list[TableConfig]:
             ),
             # The staff a lead assigns to and sees as makers and checkers: names and roles only.
             TableConfig(names, link_column=names.username, exclude_visible_columns=[names.id]),
+            *_fraud_screens(),
             _audit_screen(),
         ]
     staff, keys = screens.StaffAccounts, screens.ApiKeyList
@@ -127,7 +129,36 @@ def _tables(role: Role) -> list[TableConfig]:
         # row schema does not describe.
         TableConfig(staff, link_column=staff.username, exclude_visible_columns=[staff.id]),
         TableConfig(keys, link_column=keys.prefix, exclude_visible_columns=[keys.id]),
+        *_fraud_screens(),
         _audit_screen(),
+    ]
+
+
+def _fraud_screens() -> list[TableConfig]:
+    """Team leads and admins: the blocklist (display only, never an IBAN's stored hash) and the
+    bulk unblocks waiting for a second person."""
+    entries, bulk = screens.Blocklist, screens.BulkUnblockList
+    return [
+        TableConfig(
+            entries,
+            exclude_visible_columns=[entries.id],
+            visible_filters=[
+                entries.kind,
+                entries.active,
+                entries.source_ticket,
+                entries.display,
+                entries.entry_id,
+            ],
+            link_column=entries.entry_id,
+            order_by=[OrderBy(column=entries.created_at, ascending=False)],
+        ),
+        TableConfig(
+            bulk,
+            exclude_visible_columns=[bulk.id],
+            visible_filters=[bulk.status, bulk.bulk_unblock_id],
+            link_column=bulk.bulk_unblock_id,
+            order_by=[OrderBy(column=bulk.requested_at, ascending=False)],
+        ),
     ]
 
 
@@ -153,8 +184,8 @@ def _forms(role: Role, settings: Settings, workflow: WorkflowService) -> list[Fo
     if role is Role.SPECIALIST:
         return specialist_forms(settings, workflow)
     if role is Role.TEAM_LEAD:
-        return [*lead_forms(settings, workflow), audit_reading_form(role)]
-    return [*admin_forms(), audit_reading_form(role)]
+        return [*lead_forms(settings, workflow), *fraud_forms(role), audit_reading_form(role)]
+    return [*admin_forms(), *fraud_forms(role), audit_reading_form(role)]
 
 
 def admin_mounts(settings: Settings, login: StaffLogin) -> list[ASGIRouteHandler]:

@@ -7,6 +7,7 @@ link to.
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from piccolo.columns import (
@@ -21,6 +22,7 @@ from piccolo.columns import (
     Varchar,
 )
 from piccolo.columns.base import Column
+from piccolo.columns.choices import Choice
 from piccolo.columns.readable import Readable
 from piccolo.table import Table
 
@@ -186,3 +188,56 @@ class AuditEntries(Table, tablename="audit_entries"):
     request_id = Varchar(null=True)
     subject = Exact(null=True)
     payload_state = Varchar()
+
+
+class EntryKind(enum.Enum):
+    """The blocklist's kinds (gateway.fraud.normalise.KINDS), named as a fraud analyst says them."""
+
+    CARD_FINGERPRINT = Choice(value="card_fingerprint", display_name="Card fingerprint")
+    CARD_BIN = Choice(value="card_bin", display_name="Card BIN")
+    IP = Choice(value="ip", display_name="IP address")
+    IP_RANGE = Choice(value="ip_range", display_name="IP range")
+    EMAIL = Choice(value="email", display_name="Email")
+    IBAN = Choice(value="iban", display_name="IBAN")
+    CUSTOMER = Choice(value="customer", display_name="Customer")
+
+
+class Blocklist(Table, tablename="blocklist"):
+    """Fraud-stop entries, live and past. The view holds `display` only: an IBAN as country and
+    last four; what the gateway stores for it (a keyed hash) never reaches a screen."""
+
+    id = BigInt(primary_key=True)
+    entry_id = BigInt(help_text="Give it to Unblock entry or Bulk unblock.")
+    kind = Exact(choices=EntryKind)
+    display = Varchar(help_text="What is blocked; an IBAN as country and last four only.")
+    reason = Text()
+    source_ticket = Exact(null=True, help_text="The ticket the block came from, matched whole.")
+    author = Varchar()
+    created_at = Timestamptz()
+    expires_at = Timestamptz(null=True)
+    active = Boolean(help_text="Blocking now: neither unblocked nor expired.")
+    removed_at = Timestamptz(null=True)
+    removed_by = Varchar(null=True)
+    removal_reason = Text(null=True)
+
+
+class BulkUnblockStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class BulkUnblockList(Table, tablename="bulk_unblock_list"):
+    """Bulk unblocks: pending until a team lead or admin other than the one who asked approves."""
+
+    id = BigInt(primary_key=True)
+    bulk_unblock_id = BigInt(help_text="Give it to Approve bulk unblock or Reject bulk unblock.")
+    status = Exact(choices=BulkUnblockStatus)
+    entries = Text(help_text="The blocklist entries it unblocks.")
+    entry_count = Integer()
+    reason = Text()
+    requested_by = Varchar()
+    requested_at = Timestamptz()
+    decided_by = Varchar(null=True)
+    decided_at = Timestamptz(null=True)
+    completed_at = Timestamptz(null=True, help_text="When every entry was unblocked.")

@@ -37,6 +37,8 @@ from gateway.edge.problems import exception_to_problem
 from gateway.edge.rate_limit import ApiKeyRateLimiter
 from gateway.edge.request_context import RequestContextMiddleware
 from gateway.errors import BillingError
+from gateway.fraud.controller import BlocklistController, FraudScreenController
+from gateway.fraud.wiring import blocklist_imports, blocklist_service
 from gateway.health import HealthController
 from gateway.jobs import job_app
 from gateway.providers import Providers, providers_from_settings
@@ -58,6 +60,8 @@ def _lifespan(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         await start_pool(settings.db_pool_max)
+        mirror = blocklist_service().mirror
+        await mirror.ensure_started()  # ready means the blocklist is loaded
         await job_app.open_async()  # requests defer jobs (webhook events), workers run them
         worker: asyncio.Task[None] | None = None
         if settings.run_worker_in_process:
@@ -70,6 +74,7 @@ def _lifespan(
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
             await job_app.close_async()
+            await mirror.stop()
             await providers.close()
             await close_pool()
 
@@ -78,11 +83,18 @@ def _lifespan(
 
 def create_app(settings: Settings) -> Litestar:
     cipher = Cipher(settings.keys)
-    change_requests = ChangeRequestService(settings, cipher)
+    blocklist = blocklist_service()
+    change_requests = ChangeRequestService(settings, cipher, blocklist)
     providers = providers_from_settings(settings)
     v1 = Router(
         path="/v1",
-        route_handlers=[ChangeRequestController, BillingController, WebhookController],
+        route_handlers=[
+            ChangeRequestController,
+            BillingController,
+            WebhookController,
+            BlocklistController,
+            FraudScreenController,
+        ],
         middleware=[
             ApiKeyAuthMiddleware(ApiKeyRateLimiter(settings.rate_limit_per_minute)),
             BodyGuardMiddleware(settings.max_body_bytes),
@@ -108,6 +120,8 @@ def create_app(settings: Settings) -> Litestar:
         ],
         dependencies={
             "change_requests": Provide(lambda: change_requests, sync_to_thread=False),
+            "blocklist": Provide(lambda: blocklist, sync_to_thread=False),
+            "blocklist_imports": Provide(blocklist_imports, sync_to_thread=False),
             "login": Provide(lambda: login, sync_to_thread=False),
             "throttle": Provide(lambda: throttle, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False),

@@ -21,6 +21,7 @@ from gateway.change_requests.schemas import (
 )
 from gateway.change_requests.service import ChangeRequestService
 from gateway.crypto import Cipher
+from gateway.fraud.wiring import blocklist_service
 from gateway.staff.roles import Role
 from gateway.staff.service import create_staff
 from gateway.staff.tables import StaffUser
@@ -80,7 +81,7 @@ async def seed_demo(settings: Settings) -> None:
         return
     issued = await issue_key(DEMO_KEY_NAME, list(ALL_SCOPES), actor=SYSTEM)
     client = ApiClient(issued.id, issued.name, frozenset(issued.scopes), None)
-    service = ChangeRequestService(settings, Cipher(settings.keys))
+    service = ChangeRequestService(settings, Cipher(settings.keys), blocklist_service())
     await service.create(
         IbanChangeCreate(
             ticket=TicketRef(

@@ -50,6 +50,16 @@ class ErrorCode(enum.StrEnum):
     STAFF_NOT_FOUND = "staff_not_found"
     STAFF_USERNAME_TAKEN = "staff_username_taken"
     CONTACT_REASON_UNKNOWN = "contact_reason_unknown"
+    # fraud-stop
+    BLOCKED_BY_FRAUD_STOP = "blocked_by_fraud_stop"
+    BLOCKLIST_VALUE_INVALID = "blocklist_value_invalid"
+    BLOCKLIST_ENTRY_EXISTS = "blocklist_entry_exists"
+    BLOCKLIST_ENTRY_NOT_FOUND = "blocklist_entry_not_found"
+    BLOCKLIST_ENTRY_ALREADY_REMOVED = "blocklist_entry_already_removed"
+    BLOCKLIST_IMPORT_NOT_FOUND = "blocklist_import_not_found"
+    BLOCKLIST_IMPORT_INVALID = "blocklist_import_invalid"
+    BLOCKLIST_EXPIRY_IN_PAST = "blocklist_expiry_in_past"
+    SCREEN_NOTHING_GIVEN = "screen_nothing_given"
     # providers
     NOT_ON_BILLING_DAY = "not_on_billing_day"
     PROVIDER_NOT_CONFIGURED = "provider_not_configured"
@@ -105,6 +115,15 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.STAFF_NOT_FOUND: 404,
     ErrorCode.STAFF_USERNAME_TAKEN: 409,
     ErrorCode.CONTACT_REASON_UNKNOWN: 422,
+    ErrorCode.BLOCKED_BY_FRAUD_STOP: 422,
+    ErrorCode.BLOCKLIST_VALUE_INVALID: 422,
+    ErrorCode.BLOCKLIST_ENTRY_EXISTS: 409,
+    ErrorCode.BLOCKLIST_ENTRY_NOT_FOUND: 404,
+    ErrorCode.BLOCKLIST_ENTRY_ALREADY_REMOVED: 409,
+    ErrorCode.BLOCKLIST_IMPORT_NOT_FOUND: 404,
+    ErrorCode.BLOCKLIST_IMPORT_INVALID: 422,
+    ErrorCode.BLOCKLIST_EXPIRY_IN_PAST: 422,
+    ErrorCode.SCREEN_NOTHING_GIVEN: 422,
     ErrorCode.NOT_ON_BILLING_DAY: 422,
     ErrorCode.PROVIDER_NOT_CONFIGURED: 404,
     ErrorCode.REFUND_EXCEEDS_PAYMENT: 422,

@@ -16,5 +16,11 @@ def _pool_from_environment(**options: Any) -> AsyncConnectionPool:
 
 job_app = procrastinate.App(
     connector=procrastinate.PsycopgConnector(pool_factory=_pool_from_environment, max_size=4),
-    import_paths=["gateway.idempotency.jobs", "gateway.webhooks.jobs", "audit.jobs"],
+    import_paths=[
+        "gateway.idempotency.jobs",
+        "gateway.webhooks.jobs",
+        "audit.jobs",
+        "gateway.fraud.jobs",
+        "gateway.fraud.radar_jobs",
+    ],
 )

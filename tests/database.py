@@ -7,6 +7,7 @@ folder is used, exactly as `make run` would.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -40,6 +41,9 @@ TABLES = (
     "staff_recovery_codes",
     "staff_login_challenges",
     "webhook_events",
+    "blocklist_entries",
+    "blocklist_imports",
+    "blocklist_bulk_unblocks",
     "procrastinate_jobs",
     "procrastinate_events",
     "procrastinate_periodic_defers",
@@ -69,6 +73,9 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
     await start_pool(10)
     await migrate()
     yield url
+    from gateway.fraud.wiring import blocklist_service
+
+    await blocklist_service().mirror.stop()
     await close_pool()
     connection = await asyncpg.connect(server_url)
     try:
@@ -100,6 +107,7 @@ async def clean(http: httpx.AsyncClient) -> None:
     """Empty every table before a test. The audit table refuses TRUNCATE to the application,
     so the test session switches its triggers off for this statement only."""
     from gateway.db.connection import engine
+    from gateway.fraud.wiring import blocklist_service
 
     # A request of the previous test may still be finishing on the live server; if it and
     # the TRUNCATE deadlock and PostgreSQL picks the TRUNCATE, try again.
@@ -108,6 +116,7 @@ async def clean(http: httpx.AsyncClient) -> None:
             async with engine().transaction():
                 await engine().run_ddl("SET LOCAL session_replication_role = replica")
                 await engine().run_ddl(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+            await blocklist_service().mirror.reload()  # TRUNCATE notifies no process
             return
         except asyncpg.exceptions.DeadlockDetectedError:
             if attempt == 2:
@@ -149,13 +158,10 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
+@contextlib.contextmanager
+def serving(database_url: str, log_path: Path) -> Iterator[LiveServer]:
     """The real server (`billing-gateway serve`) on a loopback port, logging JSON to a file."""
     port, stripe_port = _free_port(), _free_port()
-    log_path = tmp_path_factory.mktemp("live") / "server.log"
     environment = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -183,9 +189,19 @@ def live_server(
     else:
         process.kill()
         raise RuntimeError(f"the server did not start:\n{log_path.read_text()}")
-    yield LiveServer(base_url, log_path, f"http://127.0.0.1:{stripe_port}")
-    process.terminate()
-    process.wait(timeout=15)
+    try:
+        yield LiveServer(base_url, log_path, f"http://127.0.0.1:{stripe_port}")
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    with serving(database_url, tmp_path_factory.mktemp("live") / "server.log") as server:
+        yield server
 
 
 @pytest.fixture(autouse=True, scope="session")

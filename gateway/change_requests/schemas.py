@@ -51,6 +51,8 @@ class Requester(Strict, kw_only=True):
     name: Text100
     email: Email | None = None
     agent_id: Text100 | None = None
+    # The IP address the customer wrote from, as the ticket tool saw it: screened by fraud-stop.
+    ip: Annotated[str, Meta(max_length=64, pattern=r"^[0-9A-Fa-f:.]+$")] | None = None
 
 
 class IbanChangeDetails(Strict, kw_only=True):

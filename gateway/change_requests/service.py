@@ -39,6 +39,7 @@ from gateway.crypto import Cipher
 from gateway.db.connection import engine, fetch
 from gateway.db.rows import insert_row
 from gateway.errors import BillingError, ErrorCode
+from gateway.fraud.service import BlocklistService
 from gateway.idempotency.context import IdempotencyContext
 from gateway.sensitive import contains_iban, strings_in
 from settings import Settings
@@ -83,9 +84,10 @@ def _refuse_ibans_in_free_text(fields: dict[str, Any]) -> None:
 
 
 class ChangeRequestService:
-    def __init__(self, settings: Settings, cipher: Cipher) -> None:
+    def __init__(self, settings: Settings, cipher: Cipher, blocklist: BlocklistService) -> None:
         self._settings = settings
         self._cipher = cipher
+        self._blocklist = blocklist
 
     async def create(
         self,
@@ -146,7 +148,40 @@ class ChangeRequestService:
             await self._fill_iban_change(row, request)
         else:
             self._fill_plan_change(row, request)
+        await self._refuse_if_blocked(request, row)
         return row
+
+    async def _refuse_if_blocked(self, request: ChangeRequestCreate, row: ChangeRequest) -> None:
+        """Fraud-stop: the customer's references, the emails, the IBAN and the IP the customer
+        wrote from are screened; any live block refuses the whole request (nothing is stored)."""
+        customer = request.customer
+        queries = [
+            ("customer", reference)
+            for reference in (
+                customer.backoffice_id,
+                customer.zuora_account_id,
+                customer.stripe_customer_id,
+                customer.stripe_connect_account_id,
+            )
+            if reference
+        ]
+        emails = {request.requester.email}
+        if isinstance(request, IbanChangeCreate):
+            emails.add(request.payload.account_holder_email)
+        queries += [("email", email) for email in emails if email]
+        if row.iban_hash:
+            queries.append(("iban_hash", row.iban_hash))
+        if request.requester.ip:
+            queries.append(("ip", request.requester.ip))
+        result = await self._blocklist.screen_values(queries)
+        if result.matches:
+            raise BillingError(
+                ErrorCode.BLOCKED_BY_FRAUD_STOP,
+                "Refused by fraud-stop: "
+                + " ".join(match.why for match in result.matches)
+                + " A team lead can review the block in the back office.",
+                extra={"blocklist_entry_ids": [match.entry_id for match in result.matches]},
+            )
 
     async def _fill_iban_change(self, row: ChangeRequest, request: IbanChangeCreate) -> None:
         payload = request.payload

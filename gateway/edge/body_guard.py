@@ -23,6 +23,7 @@ from gateway.idempotency.context import IdempotencyContext, remember
 from gateway.sensitive import contains_card_number, strings_in
 
 IDEMPOTENCY_OPT = "idempotent"  # route opt; False for POSTs that dedupe otherwise (webhooks)
+BODY_LIMIT_OPT = "max_body_bytes"  # route opt: a larger limit for bulk uploads
 _KEY_SHAPE = re.compile(r"^[\x21-\x7e]{1,255}$")
 # Failures that happen before the endpoint starts working leave no result to replay.
 _NOT_STORED = {
@@ -120,7 +121,7 @@ class BodyGuardMiddleware(ASGIMiddleware):
         if scope.get("method") != "POST":
             await next_app(scope, receive, send)
             return
-        body = await read_body(receive, self._limit)
+        body = await read_body(receive, scope["route_handler"].opt.get(BODY_LIMIT_OPT, self._limit))
         parsed = _decode_json(body)
         if _holds_card_number(body, parsed):
             raise BillingError(

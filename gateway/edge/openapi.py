@@ -38,6 +38,7 @@ class Problem(Struct, kw_only=True):
     provider_code: str | None = None  # its own error code, as it sent it
     provider_request_id: str | None = None  # the id its support finds the call by
     effective_on: str | None = None  # not_on_billing_day: the day that would be accepted
+    blocklist_entry_ids: list[int] | None = None  # blocked_by_fraud_stop: the matching entries
 
 
 _DESCRIPTIONS = {

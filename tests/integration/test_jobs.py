@@ -23,5 +23,10 @@ async def test_a_deferred_purge_runs_in_the_worker(http: httpx.AsyncClient, api_
     jobs = await fetch("SELECT task_name, status FROM procrastinate_jobs")
     assert {"task_name": "idempotency.purge_expired", "status": "succeeded"} in jobs
     assert all(job["status"] == "succeeded" for job in jobs)
-    periodic = {"webhooks.sweep", "audit.seal_and_checkpoint"}
+    periodic = {
+        "webhooks.sweep",
+        "audit.seal_and_checkpoint",
+        "fraud.import_sweep",
+        "fraud.radar_sync",
+    }
     assert {job["task_name"] for job in jobs} <= {"idempotency.purge_expired", *periodic}

@@ -1,0 +1,1 @@
+"""Fraud stops: blocklist values in canonical form and the in-process matcher that screens them."""

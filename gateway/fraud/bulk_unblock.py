@@ -1,0 +1,181 @@
+"""Bulk unblock under maker-checker (ASVS 2.3.5): one team lead or admin asks, another approves,
+and only then is each entry unblocked, one by one through `BlocklistService` (each audited).
+
+The approval is committed before the first entry is unblocked: a recovery point. Should the
+process stop half-way, the request stays approved without `completed_at`, and approving it
+again (by anyone but its maker) unblocks the entries still live; entries already unblocked,
+by this request or by someone else meanwhile, count as done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from audit import AuditEntry, append
+from gateway.db.connection import fetch, transaction
+from gateway.errors import BillingError, ErrorCode
+from gateway.fraud.service import BlocklistService, _refuse_sensitive_free_text
+from gateway.staff.member import StaffMember
+from gateway.staff.roles import Role
+
+MAX_ENTRIES = 1000
+TARGET = "blocklist_bulk_unblock"
+_DONE = (ErrorCode.BLOCKLIST_ENTRY_ALREADY_REMOVED, ErrorCode.BLOCKLIST_ENTRY_NOT_FOUND)
+_LOCK = """
+SELECT b.*, maker.username AS maker FROM blocklist_bulk_unblocks b
+  LEFT JOIN staff_users maker ON maker.id = b.requested_by_id
+ WHERE b.id = $1 FOR UPDATE OF b
+"""
+
+
+@dataclass(frozen=True)
+class BulkUnblock:
+    id: int
+    entry_ids: list[int]
+
+
+@dataclass(frozen=True)
+class BulkUnblockOutcome:
+    id: int
+    unblocked: list[int]  # by this approval
+    already_unblocked: list[int]  # before it: by an earlier try, or by someone else
+
+
+def _require_lead_or_admin(staff: StaffMember) -> None:
+    if staff.role not in (Role.TEAM_LEAD, Role.ADMIN):
+        raise BillingError(ErrorCode.ROLE_NOT_ALLOWED, "Only a team lead or admin can do this.")
+
+
+def _ids(numbers: list[int]) -> str:
+    return ", ".join(str(number) for number in numbers)
+
+
+class BulkUnblockService:
+    def __init__(self, blocklist: BlocklistService) -> None:
+        self._blocklist = blocklist
+
+    async def request(self, staff: StaffMember, entry_ids: list[int], reason: str) -> BulkUnblock:
+        """File a bulk unblock; nothing is unblocked until another lead or admin approves."""
+        _require_lead_or_admin(staff)
+        _refuse_sensitive_free_text(reason)
+        ids = list(dict.fromkeys(entry_ids))
+        if not ids or len(ids) > MAX_ENTRIES:
+            raise BillingError(
+                ErrorCode.VALIDATION_FAILED,
+                f"Give between 1 and {MAX_ENTRIES} entry ids; split a longer list.",
+            )
+        async with transaction():
+            rows = await fetch(
+                "SELECT id, removed_at FROM blocklist_entries WHERE id = ANY($1::bigint[])", ids
+            )
+            found = {row["id"]: row["removed_at"] for row in rows}
+            if missing := [entry_id for entry_id in ids if entry_id not in found]:
+                raise BillingError(
+                    ErrorCode.BLOCKLIST_ENTRY_NOT_FOUND,
+                    f"No blocklist entry has the id {_ids(missing)}; nothing was filed.",
+                )
+            if removed := [entry_id for entry_id in ids if found[entry_id] is not None]:
+                raise BillingError(
+                    ErrorCode.BLOCKLIST_ENTRY_ALREADY_REMOVED,
+                    f"Entry {_ids(removed)} is already unblocked: leave it out; nothing was filed.",
+                )
+            [row] = await fetch(
+                "INSERT INTO blocklist_bulk_unblocks (entry_ids, reason, requested_by_id)"
+                " VALUES ($1, $2, $3) RETURNING id",
+                ids,
+                reason,
+                staff.id,
+            )
+            await self._audit(staff, row["id"], "requested", reason, {"entry_ids": ids})
+        return BulkUnblock(row["id"], ids)
+
+    async def approve(self, staff: StaffMember, bulk_id: int) -> BulkUnblockOutcome:
+        _require_lead_or_admin(staff)
+        async with transaction():
+            row = await self._locked(bulk_id)
+            if row["requested_by_id"] == staff.id:
+                raise BillingError(
+                    ErrorCode.MAKER_CANNOT_REVIEW,
+                    "You asked for this bulk unblock, so another team lead or admin must "
+                    "approve it.",
+                )
+            if row["decision"] == "rejected":
+                raise BillingError(
+                    ErrorCode.INVALID_TRANSITION,
+                    f"Bulk unblock {bulk_id} was rejected; file a new one if it is still needed.",
+                )
+            if row["decision"] is None:
+                await fetch(
+                    "UPDATE blocklist_bulk_unblocks SET decision = 'approved',"
+                    " decided_by_id = $2, decided_at = now() WHERE id = $1",
+                    bulk_id,
+                    staff.id,
+                )
+                after = {"decision": "approved", "entry_ids": row["entry_ids"]}
+                await self._audit(staff, bulk_id, "approved", row["reason"], after)
+        reason = f"{row['reason']} (bulk unblock {bulk_id}, asked by {row['maker']})"
+        unblocked, already = [], []
+        for entry_id in row["entry_ids"]:
+            try:
+                await self._blocklist.unblock(entry_id, reason, staff.actor)
+                unblocked.append(entry_id)
+            except BillingError as error:
+                if error.code not in _DONE:
+                    raise
+                already.append(entry_id)
+        async with transaction():
+            done = await fetch(
+                "UPDATE blocklist_bulk_unblocks SET completed_at = now()"
+                " WHERE id = $1 AND completed_at IS NULL RETURNING id",
+                bulk_id,
+            )
+            if done:
+                after = {"unblocked": unblocked, "already_unblocked": already}
+                await self._audit(staff, bulk_id, "completed", None, after)
+        return BulkUnblockOutcome(bulk_id, unblocked, already)
+
+    async def reject(self, staff: StaffMember, bulk_id: int, reason: str) -> BulkUnblock:
+        """Turn a pending bulk unblock down; its maker may withdraw it this way too."""
+        _require_lead_or_admin(staff)
+        _refuse_sensitive_free_text(reason)
+        async with transaction():
+            row = await self._locked(bulk_id)
+            if row["decision"] is not None:
+                raise BillingError(
+                    ErrorCode.INVALID_TRANSITION,
+                    f"Bulk unblock {bulk_id} is already {row['decision']}; nothing changed.",
+                )
+            await fetch(
+                "UPDATE blocklist_bulk_unblocks SET decision = 'rejected', decided_by_id = $2,"
+                " decided_at = now() WHERE id = $1",
+                bulk_id,
+                staff.id,
+            )
+            await self._audit(staff, bulk_id, "rejected", reason, {"decision": "rejected"})
+        return BulkUnblock(bulk_id, row["entry_ids"])
+
+    async def _locked(self, bulk_id: int) -> dict[str, Any]:
+        rows = await fetch(_LOCK, bulk_id)
+        if not rows:
+            raise BillingError(ErrorCode.NOT_FOUND, f"No bulk unblock has the number {bulk_id}.")
+        return rows[0]
+
+    async def _audit(
+        self,
+        staff: StaffMember,
+        bulk_id: int,
+        verb: str,
+        reason: str | None,
+        after: dict[str, Any],
+    ) -> None:
+        await append(
+            AuditEntry(
+                action=f"blocklist.bulk_unblock.{verb}",
+                actor=staff.actor,
+                target_type=TARGET,
+                target_id=str(bulk_id),
+                reason=reason,
+                after=after,
+            )
+        )

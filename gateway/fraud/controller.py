@@ -1,0 +1,160 @@
+"""HTTP handlers for /v1/blocklist and /v1/fraud/screen: parse, call the service, respond."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from gateway.api_keys.scopes import Scope
+from gateway.change_requests.schemas import PRINTABLE
+from gateway.edge.auth import SCOPE_OPT, client_of
+from gateway.edge.body_guard import BODY_LIMIT_OPT, IDEMPOTENCY_OPT
+from gateway.edge.openapi import AUTHENTICATED, MUTATING, SECURITY, IdempotencyKey, problems
+from gateway.fraud.imports import BlocklistImports
+from gateway.fraud.schemas import (
+    BlocklistEntryCreate,
+    BlocklistEntryRead,
+    BlocklistEntryRemove,
+    BlocklistImportCreate,
+    BlocklistImportRead,
+    BlocklistPage,
+    EntryKind,
+    ScreenRequest,
+    ScreenResult,
+)
+from gateway.fraud.service import BlocklistService, EntryFilters
+
+READ = {SCOPE_OPT: Scope.FRAUD_READ.value}
+IMPORT_BODY_BYTES = 2 * 1024 * 1024  # 10,000 rows of CSV fit with room to spare
+WRITE = {SCOPE_OPT: Scope.FRAUD_WRITE.value}
+
+
+class BlocklistController(Controller):
+    path = "/blocklist"
+    tags = ["fraud-stop"]
+    security = SECURITY
+
+    @post(
+        "/entries",
+        opt=WRITE,
+        status_code=201,
+        responses=problems(*MUTATING),
+        summary="Block a card fingerprint, BIN, IP, IP range, email, IBAN or customer",
+    )
+    async def block(
+        self,
+        data: JSONBody[BlocklistEntryCreate],
+        request: Request[Any, Any, Any],
+        blocklist: NamedDependency[BlocklistService],
+        idempotency_key: IdempotencyKey,
+    ) -> BlocklistEntryRead:
+        return await blocklist.block(data, client_of(request.scope).actor)
+
+    @get("/entries", opt=READ, responses=problems(*AUTHENTICATED, 422), summary="List entries")
+    async def list_entries(
+        self,
+        blocklist: NamedDependency[BlocklistService],
+        kind: FromQuery[EntryKind | None] = None,
+        value: Annotated[
+            str | None,
+            QueryParameter(max_length=200, pattern=PRINTABLE, description="exact value, with kind"),
+        ] = None,
+        source_ticket: Annotated[
+            str | None, QueryParameter(max_length=130, pattern=PRINTABLE)
+        ] = None,
+        include_removed: Annotated[
+            bool, QueryParameter(description="also unblocked and expired entries (history)")
+        ] = False,
+        cursor: Annotated[
+            str | None, QueryParameter(max_length=300, pattern=r"^[A-Za-z0-9_-]*$")
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
+    ) -> BlocklistPage:
+        filters = EntryFilters(
+            kind=kind,
+            value=value,
+            source_ticket=source_ticket,
+            include_removed=include_removed,
+            cursor=cursor,
+            limit=limit,
+        )
+        return await blocklist.list(filters)
+
+    @get(
+        "/entries/{entry_id:int}",
+        opt=READ,
+        responses=problems(*AUTHENTICATED, 404),
+        summary="One entry, with its history",
+    )
+    async def read(
+        self, entry_id: FromPath[int], blocklist: NamedDependency[BlocklistService]
+    ) -> BlocklistEntryRead:
+        return await blocklist.get(entry_id)
+
+    @delete(
+        "/entries/{entry_id:int}",
+        opt=WRITE,
+        status_code=200,
+        responses=problems(*MUTATING, 404),
+        summary="Unblock an entry (a reason is required; the entry is kept as history)",
+    )
+    async def unblock(
+        self,
+        entry_id: FromPath[int],
+        data: JSONBody[BlocklistEntryRemove],
+        request: Request[Any, Any, Any],
+        blocklist: NamedDependency[BlocklistService],
+    ) -> BlocklistEntryRead:
+        return await blocklist.unblock(entry_id, data.reason, client_of(request.scope).actor)
+
+    @post(
+        "/imports",
+        opt={**WRITE, BODY_LIMIT_OPT: IMPORT_BODY_BYTES},
+        request_max_body_size=IMPORT_BODY_BYTES,
+        status_code=202,
+        responses=problems(*MUTATING),
+        summary="Bulk import entries (JSON or CSV); each row is blocked or refused on its own",
+    )
+    async def start_import(
+        self,
+        data: JSONBody[BlocklistImportCreate],
+        request: Request[Any, Any, Any],
+        blocklist_imports: NamedDependency[BlocklistImports],
+        idempotency_key: IdempotencyKey,
+    ) -> BlocklistImportRead:
+        return await blocklist_imports.queue(data, client_of(request.scope).actor)
+
+    @get(
+        "/imports/{import_id:uuid}",
+        opt=READ,
+        responses=problems(*AUTHENTICATED, 404),
+        summary="An import's progress and its per-row results",
+    )
+    async def read_import(
+        self, import_id: FromPath[UUID], blocklist_imports: NamedDependency[BlocklistImports]
+    ) -> BlocklistImportRead:
+        return await blocklist_imports.get(import_id)
+
+
+class FraudScreenController(Controller):
+    path = "/fraud"
+    tags = ["fraud-stop"]
+    security = SECURITY
+
+    # A screen changes nothing, so a repeat is harmless: no Idempotency-Key (it is a POST only
+    # so that an IBAN or email never sits in a URL or an access log).
+    @post(
+        "/screen",
+        opt={SCOPE_OPT: Scope.FRAUD_SCREEN.value, IDEMPOTENCY_OPT: False},
+        status_code=200,
+        responses=problems(*AUTHENTICATED, 413, 422),
+        summary="Allow or block: screen an IP, card fingerprint, BIN, email, IBAN or customer",
+    )
+    async def screen(
+        self, data: JSONBody[ScreenRequest], blocklist: NamedDependency[BlocklistService]
+    ) -> ScreenResult:
+        return await blocklist.screen(data)

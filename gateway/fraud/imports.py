@@ -1,0 +1,220 @@
+"""Bulk blocklist imports: rows are read and checked when the import is filed (an IBAN is
+hashed there, so no IBAN is ever stored in clear, even in a queued import), then a background
+job blocks them one by one and records each row's outcome. A job stopped half-way and run
+again finds the rows it already blocked (their entries name the import) and carries on."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from audit import Actor, AuditEntry, append
+from gateway.db.connection import fetch, transaction
+from gateway.errors import BillingError, ErrorCode
+from gateway.fraud.schemas import (
+    BlocklistEntryCreate,
+    BlocklistImportCreate,
+    BlocklistImportRead,
+    ImportRowResult,
+)
+from gateway.fraud.service import BlocklistService
+from gateway.log import get_logger
+
+_log = get_logger("fraud")
+CSV_COLUMNS = ("kind", "value", "reason", "source_ticket", "expires_at")
+MAX_ROWS = 10_000
+
+
+def _csv_rows(text: str) -> list[dict[str, Any]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = {"kind", "value", "reason"} - set(reader.fieldnames or [])
+    if missing:
+        raise BillingError(
+            ErrorCode.BLOCKLIST_IMPORT_INVALID,
+            "The CSV's first line must name its columns: kind,value,reason and optionally "
+            f"source_ticket,expires_at (missing: {', '.join(sorted(missing))}).",
+        )
+    return [
+        {name: (row.get(name) or None) for name in CSV_COLUMNS}
+        for row in reader
+        if any((value or "").strip() for value in row.values() if isinstance(value, str))
+    ]
+
+
+def _refused(number: int, error: BillingError | msgspec.ValidationError) -> Any:
+    code = error.code.value if isinstance(error, BillingError) else "validation_failed"
+    detail = error.detail if isinstance(error, BillingError) else str(error)
+    return msgspec.to_builtins(
+        ImportRowResult(row=number, outcome="refused", code=code, detail=detail)
+    )
+
+
+class BlocklistImports:
+    def __init__(self, blocklist: BlocklistService) -> None:
+        self._blocklist = blocklist
+
+    async def queue(self, body: BlocklistImportCreate, actor: Actor) -> BlocklistImportRead:
+        if (body.entries is None) == (body.csv is None):
+            raise BillingError(
+                ErrorCode.BLOCKLIST_IMPORT_INVALID, "Give either entries (JSON) or csv, not both."
+            )
+        raw = (
+            [msgspec.to_builtins(entry) for entry in body.entries]
+            if body.entries is not None
+            else _csv_rows(body.csv or "")
+        )
+        if not raw or len(raw) > MAX_ROWS:
+            raise BillingError(
+                ErrorCode.BLOCKLIST_IMPORT_INVALID,
+                f"An import holds 1 to {MAX_ROWS} rows; this one has {len(raw)}.",
+            )
+        rows = [self._checked(number, item) for number, item in enumerate(raw, start=1)]
+        import_id = uuid.uuid4()
+        async with transaction():
+            await fetch(
+                "INSERT INTO blocklist_imports (id, status, rows, total, author_type, author_id)"
+                " VALUES ($1, 'queued', $2::jsonb, $3, $4, $5)",
+                import_id,
+                msgspec.json.encode(rows).decode(),
+                len(rows),
+                actor.kind,
+                actor.id,
+            )
+            await append(
+                AuditEntry(
+                    action="blocklist.import.queued",
+                    actor=actor,
+                    target_type="blocklist_import",
+                    target_id=str(import_id),
+                    after={"rows": len(rows)},
+                )
+            )
+        await self._defer(import_id)
+        return await self.get(import_id)
+
+    def _checked(self, number: int, item: dict[str, Any]) -> dict[str, Any]:
+        """The row as the job will block it (IBAN hashed), or its refusal."""
+        try:
+            entry = msgspec.convert(item, BlocklistEntryCreate, strict=False)
+            value, display = self._blocklist.stored_form(entry.kind, entry.value)
+        except (BillingError, msgspec.ValidationError) as error:
+            return {"result": _refused(number, error)}
+        row = msgspec.to_builtins(entry)
+        row.update(value=value, display=display)
+        return {"row": number, "entry": row}
+
+    async def _defer(self, import_id: uuid.UUID) -> None:
+        """Hand the import to a job; if the queue is unreachable, the minute sweep finds it."""
+        from gateway.fraud.jobs import run_import
+
+        try:
+            await run_import.defer_async(import_id=str(import_id))
+        except Exception as error:
+            _log.warning("blocklist import not deferred; the sweep will run it", error=str(error))
+
+    async def unfinished(self) -> list[uuid.UUID]:
+        """Imports whose job never started, or stopped half-way (its process died)."""
+        rows = await fetch(
+            "SELECT id FROM blocklist_imports WHERE (status = 'queued' AND created_at <"
+            " now() - interval '1 minute') OR (status = 'running' AND created_at <"
+            " now() - interval '15 minutes') ORDER BY created_at"
+        )
+        return [row["id"] for row in rows]
+
+    async def get(self, import_id: uuid.UUID) -> BlocklistImportRead:
+        rows = await fetch("SELECT * FROM blocklist_imports WHERE id = $1", import_id)
+        if not rows:
+            raise BillingError(
+                ErrorCode.BLOCKLIST_IMPORT_NOT_FOUND, f"No blocklist import has the id {import_id}."
+            )
+        row = rows[0]
+        results = msgspec.json.decode(row["results"]) if row["results"] else None
+        return BlocklistImportRead(
+            id=row["id"],
+            status=row["status"],
+            total=row["total"],
+            blocked=row["blocked"],
+            refused=row["refused"],
+            created_at=row["created_at"],
+            finished_at=row["finished_at"],
+            results=msgspec.convert(results, list[ImportRowResult]) if results else None,
+        )
+
+    async def run(self, import_id: uuid.UUID) -> int:
+        """Block every checked row; the number of rows done."""
+        [job] = await fetch(
+            "UPDATE blocklist_imports SET status = 'running' WHERE id = $1"
+            " RETURNING rows, author_type, author_id",
+            import_id,
+        )
+        actor = Actor(kind=job["author_type"], id=job["author_id"])
+        results = [
+            await self._run_row(import_id, item, actor) for item in msgspec.json.decode(job["rows"])
+        ]
+        blocked = sum(1 for result in results if result["outcome"] != "refused")
+        async with transaction():
+            await fetch(
+                "UPDATE blocklist_imports SET status = 'done', results = $2::jsonb, blocked = $3,"
+                " refused = $4, finished_at = now() WHERE id = $1",
+                import_id,
+                msgspec.json.encode(results).decode(),
+                blocked,
+                len(results) - blocked,
+            )
+            await append(
+                AuditEntry(
+                    action="blocklist.import.finished",
+                    actor=actor,
+                    target_type="blocklist_import",
+                    target_id=str(import_id),
+                    after={"blocked": blocked, "refused": len(results) - blocked},
+                )
+            )
+        return len(results)
+
+    async def _run_row(self, import_id: uuid.UUID, item: dict[str, Any], actor: Actor) -> Any:
+        """The row's result, as stored (plain JSON)."""
+        if "result" in item:
+            return dict(item["result"])
+        entry = item["entry"]
+        number = item["row"]
+        done_before = await fetch(
+            "SELECT id FROM blocklist_entries WHERE import_id = $1 AND kind = $2 AND value = $3",
+            import_id,
+            entry["kind"],
+            entry["value"],
+        )
+        if done_before:
+            return msgspec.to_builtins(
+                ImportRowResult(row=number, outcome="blocked", entry_id=done_before[0]["id"])
+            )
+        create = BlocklistEntryCreate(
+            kind=entry["kind"],
+            value=entry["value"],
+            reason=entry["reason"],
+            source_ticket=entry.get("source_ticket"),
+            expires_at=datetime.fromisoformat(entry["expires_at"])
+            if entry.get("expires_at")
+            else None,
+        )
+        try:
+            read = await self._blocklist.block(
+                create, actor, import_id=import_id, stored=(entry["value"], entry["display"])
+            )
+        except BillingError as error:
+            if error.code is ErrorCode.BLOCKLIST_ENTRY_EXISTS:
+                existing = (error.extra or {}).get("existing_id")
+                return msgspec.to_builtins(
+                    ImportRowResult(
+                        row=number,
+                        outcome="already_blocked",
+                        entry_id=int(existing) if existing else None,
+                    )
+                )
+            return _refused(number, error)
+        return msgspec.to_builtins(ImportRowResult(row=number, outcome="blocked", entry_id=read.id))

@@ -1,0 +1,164 @@
+"""Blocklist values in the one canonical form that the database and the matcher both hold.
+
+Every function raises `InvalidBlocklistValue` with a sentence a support agent can act on.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+
+KINDS: tuple[str, ...] = (
+    "card_fingerprint",
+    "card_bin",
+    "ip",
+    "ip_range",
+    "email",
+    "iban",
+    "customer",
+)
+OPAQUE_MAX_LENGTH = 200
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class InvalidBlocklistValue(ValueError):  # noqa: N818  (the name the service imports)
+    """A value that cannot be a blocklist entry (or a query) of the kind given."""
+
+
+def normalise(kind: str, value: str) -> str:
+    """The canonical form of `value` as a `kind` entry, as stored and as matched."""
+    try:
+        normaliser = NORMALISERS[kind]
+    except KeyError:
+        raise unknown_kind(kind) from None
+    return normaliser(value)
+
+
+def unknown_kind(kind: str) -> InvalidBlocklistValue:
+    return InvalidBlocklistValue(
+        f"{kind!r} is not a kind of blocklist entry; use one of {', '.join(KINDS)}"
+    )
+
+
+def canonical_address(value: str) -> Address:
+    """One address; an IPv4-mapped IPv6 address (::ffff:1.2.3.4) is its IPv4 address."""
+    text = value.strip()
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        hint = "; to block a network, use an ip_range entry" if "/" in text else ""
+        raise InvalidBlocklistValue(f"{value!r} is not an IPv4 or IPv6 address{hint}") from None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id is not None:
+            raise InvalidBlocklistValue(
+                f"{value!r} names a network interface (%{address.scope_id}); "
+                "give the address without it"
+            )
+        return address.ipv4_mapped or address
+    return address
+
+
+def canonical_network(value: str) -> Network:
+    """One network, host bits clear; ::ffff:a.b.c.d/n (n >= 96) is the IPv4 a.b.c.d/(n-96)."""
+    text = value.strip()
+    if "%" in text:
+        raise InvalidBlocklistValue(
+            f"{value!r} names a network interface (after %); give the network without it"
+        )
+    try:
+        return _unmapped(ipaddress.ip_network(text, strict=True))
+    except ValueError:
+        pass
+    try:
+        meant = _unmapped(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        raise InvalidBlocklistValue(f"{value!r} is not an IPv4 or IPv6 network") from None
+    raise InvalidBlocklistValue(
+        f"{value!r} has host bits set, so it is not a network; did you mean {meant}?"
+    )
+
+
+def _unmapped(network: Network) -> Network:
+    if isinstance(network, ipaddress.IPv6Network) and network.prefixlen >= 96:
+        mapped = network.network_address.ipv4_mapped
+        if mapped is not None:
+            return ipaddress.IPv4Network((mapped, network.prefixlen - 96))
+    return network
+
+
+def normalise_ip(value: str) -> str:
+    return str(canonical_address(value))
+
+
+def normalise_ip_range(value: str) -> str:
+    return str(canonical_network(value))
+
+
+def normalise_card_bin(value: str) -> str:
+    """6 or 8 digits; spaces are removed."""
+    if (len(value) == 8 or len(value) == 6) and value.isascii() and value.isdigit():
+        return value  # the form queries nearly always arrive in
+    digits = "".join(value.split())
+    if (len(digits) == 8 or len(digits) == 6) and digits.isascii() and digits.isdigit():
+        return digits
+    raise InvalidBlocklistValue(
+        f"{value!r} is not a card BIN; give the first 6 or 8 digits of the card number"
+    )
+
+
+def normalise_email(value: str) -> str:
+    """Trimmed, lower case, without the +tag of the local part, the domain in ASCII (IDNA)."""
+    text = value.strip().lower()
+    if text.count("@") != 1:
+        raise InvalidBlocklistValue(f"{value!r} is not an email address: it needs exactly one @")
+    local, _, domain = text.partition("@")
+    if "+" in local:  # a+tag@x and a@x reach the same mailbox
+        local = local[: local.index("+")]
+    if not local:
+        raise InvalidBlocklistValue(f"{value!r} is not an email address: nothing before the @")
+    if not domain.isascii():
+        domain = _ascii_domain(value, domain)
+    if "." not in domain or domain[0] == "." or domain[-1] == "." or ".." in domain:
+        raise InvalidBlocklistValue(
+            f"{value!r} is not an email address: its domain needs a dot between two names"
+        )
+    return f"{local}@{domain}"
+
+
+def _ascii_domain(value: str, domain: str) -> str:
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InvalidBlocklistValue(
+            f"{value!r} is not an email address: its domain is not a valid domain name"
+        ) from None
+
+
+def _opaque(label: str) -> Callable[[str], str]:
+    """Provider fingerprints, customer references and IBAN hashes: compared as given."""
+
+    def normalise_opaque(value: str) -> str:
+        text = value.strip()
+        if not text:
+            raise InvalidBlocklistValue(f"the {label} is empty; paste the value to block")
+        if len(text) > OPAQUE_MAX_LENGTH:
+            raise InvalidBlocklistValue(
+                f"the {label} has {len(text)} characters; "
+                f"the most a {label} can have is {OPAQUE_MAX_LENGTH}"
+            )
+        return text
+
+    return normalise_opaque
+
+
+NORMALISERS: dict[str, Callable[[str], str]] = {
+    "card_fingerprint": _opaque("card fingerprint"),
+    "card_bin": normalise_card_bin,
+    "ip": normalise_ip,
+    "ip_range": normalise_ip_range,
+    "email": normalise_email,
+    "iban": _opaque("IBAN hash"),
+    "customer": _opaque("customer reference"),
+}

@@ -1,0 +1,28 @@
+"""One sentence per match, for the support agent: what was screened and what it matched.
+Never repeats an IBAN given in clear: it names the entry's masked form instead."""
+
+from __future__ import annotations
+
+_NOUN = {
+    "card_fingerprint": "card fingerprint",
+    "card_bin": "card BIN",
+    "ip": "IP address",
+    "ip_range": "IP range",
+    "email": "email address",
+    "iban": "IBAN",
+    "customer": "customer",
+}
+
+
+def explain(screened_kind: str, screened_value: str, entry_kind: str, display: str) -> str:
+    if screened_kind == "iban":
+        return f"The IBAN given is blocked (on the list as {display})."
+    if entry_kind == "ip_range":
+        return f"The IP address {screened_value} is inside the blocked range {display}."
+    if entry_kind == "card_bin" and display != screened_value.replace(" ", ""):
+        return f"The card BIN {screened_value} starts with the blocked BIN {display}."
+    if entry_kind == "email" and display != screened_value:
+        return (
+            f"The email address {screened_value} is blocked as {display} (case and +tags ignored)."
+        )
+    return f"The {_NOUN[entry_kind]} {display} is blocked."

@@ -1,0 +1,343 @@
+"""Fraud-stop: blocking and unblocking (audited, history kept), listing, and screening against
+this process's matcher. Changes reach every other process through the mirror's LISTEN."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from asyncpg.exceptions import UniqueViolationError
+
+from audit import Actor, AuditEntry, append
+from gateway.change_requests import bank_details
+from gateway.crypto import Cipher
+from gateway.db.connection import fetch, transaction
+from gateway.errors import BillingError, ErrorCode
+from gateway.fraud.matcher import InvalidBlocklistValue, normalise
+from gateway.fraud.mirror import BlocklistMirror
+from gateway.fraud.schemas import (
+    BlocklistEntryCreate,
+    BlocklistEntryRead,
+    BlocklistPage,
+    ScreenMatch,
+    ScreenRequest,
+    ScreenResult,
+)
+from gateway.fraud.screening import explain
+from gateway.sensitive import contains_card_number, contains_iban
+
+IBAN_HASH_PURPOSE = "iban"  # the same keyed hash as change_requests.iban_hash
+SCREENED_FIELDS = ("ip", "card_fingerprint", "card_bin", "email", "iban", "customer")
+
+_INSERT = """
+INSERT INTO blocklist_entries (kind, value, display, reason, source_ticket, author_type,
+                               author_id, expires_at, import_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING *, extract(epoch FROM expires_at)::float8 AS expires, true AS live
+"""
+# An expired entry no longer blocks; it is closed so that the value can be blocked again.
+_CLOSE_EXPIRED = """
+UPDATE blocklist_entries
+   SET removed_at = now(), removed_by_type = 'system', removed_by_id = 'expiry',
+       removal_reason = 'expired'
+ WHERE kind = $1 AND value = $2 AND removed_at IS NULL AND expires_at <= now()
+"""
+_REMOVE = """
+UPDATE blocklist_entries
+   SET removed_at = now(), removed_by_type = $2, removed_by_id = $3, removal_reason = $4
+ WHERE id = $1 AND removed_at IS NULL
+RETURNING *, extract(epoch FROM expires_at)::float8 AS expires, false AS live
+"""
+
+
+@dataclass(frozen=True)
+class EntryFilters:
+    kind: str | None = None
+    value: str | None = None  # exact, normalised as an entry of `kind` would be
+    source_ticket: str | None = None
+    include_removed: bool = False
+    cursor: str | None = None
+    limit: int = 50
+
+
+def _invalid(error: InvalidBlocklistValue) -> BillingError:
+    return BillingError(ErrorCode.BLOCKLIST_VALUE_INVALID, f"{error}.".replace("..", "."))
+
+
+def _refuse_sensitive_free_text(*texts: str | None) -> None:
+    """Reasons and tickets are shown as given: no IBAN or card number may sit in them."""
+    for text in texts:
+        if text and contains_card_number(text):
+            raise BillingError(
+                ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
+                "A reason or ticket holds what looks like a card number. The gateway never "
+                "accepts card numbers: block the card by its fingerprint or BIN instead.",
+            )
+        if text and contains_iban(text):
+            raise BillingError(
+                ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
+                "A reason or ticket holds an IBAN. Remove it: block the IBAN as an entry of "
+                "kind iban, where it is kept only as a keyed hash.",
+            )
+
+
+def _actor_name(kind: str | None, actor_id: str | None) -> str | None:
+    return f"{kind}:{actor_id}" if kind else None
+
+
+def to_read(row: dict[str, Any]) -> BlocklistEntryRead:
+    expires_at = row["expires_at"]
+    return BlocklistEntryRead(
+        id=row["id"],
+        kind=row["kind"],
+        display=row["display"],
+        reason=row["reason"],
+        source_ticket=row["source_ticket"],
+        author=f"{row['author_type']}:{row['author_id']}",
+        created_at=row["created_at"],
+        expires_at=expires_at,
+        active=row["removed_at"] is None and (expires_at is None or expires_at > datetime.now(UTC)),
+        removed_at=row["removed_at"],
+        removed_by=_actor_name(row["removed_by_type"], row["removed_by_id"]),
+        removal_reason=row["removal_reason"],
+    )
+
+
+def _encode_cursor(row: BlocklistEntryRead) -> str:
+    raw = json.dumps([row.created_at.isoformat(), row.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        created_at, entry_id = json.loads(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        )
+        return datetime.fromisoformat(created_at), int(entry_id)
+    except (ValueError, TypeError):
+        raise BillingError(
+            ErrorCode.INVALID_CURSOR,
+            "The cursor is not one this API gave out; start again without it.",
+        ) from None
+
+
+class BlocklistService:
+    def __init__(self, cipher: Cipher, mirror: BlocklistMirror) -> None:
+        self._cipher = cipher
+        self.mirror = mirror
+
+    # -- values -----------------------------------------------------------------------------
+
+    def stored_form(self, kind: str, value: str) -> tuple[str, str]:
+        """(what the database and the matcher hold, what people see). An IBAN is validated,
+        then kept only as its keyed hash and shown as country + last 4."""
+        if kind == "iban":
+            iban = bank_details.validate_iban(value, None)
+            return self._cipher.keyed_hash(iban.compact, purpose=IBAN_HASH_PURPOSE), iban.masked
+        try:
+            canonical = normalise(kind, value)
+        except InvalidBlocklistValue as error:
+            raise _invalid(error) from None
+        return canonical, canonical
+
+    def iban_query(self, value: str) -> str:
+        """An IBAN to screen, as its keyed hash (an invalid one simply matches nothing)."""
+        compact = "".join(value.split()).replace(".", "").upper()
+        return self._cipher.keyed_hash(compact, purpose=IBAN_HASH_PURPOSE)
+
+    # -- blocking and unblocking ------------------------------------------------------------
+
+    async def block(
+        self,
+        entry: BlocklistEntryCreate,
+        actor: Actor,
+        *,
+        import_id: Any = None,
+        stored: tuple[str, str] | None = None,
+    ) -> BlocklistEntryRead:
+        """Block one value; `stored` is its stored form when already worked out (an import
+        hashes IBANs when it is filed)."""
+        if entry.expires_at is not None and entry.expires_at <= datetime.now(UTC):
+            raise BillingError(
+                ErrorCode.BLOCKLIST_EXPIRY_IN_PAST,
+                "expires_at is in the past: give a future time, or none for a block that lasts.",
+            )
+        _refuse_sensitive_free_text(entry.reason, entry.source_ticket)
+        value, display = stored or self.stored_form(entry.kind, entry.value)
+        try:
+            async with transaction():
+                await fetch(_CLOSE_EXPIRED, entry.kind, value)
+                [row] = await fetch(
+                    _INSERT,
+                    entry.kind,
+                    value,
+                    display,
+                    entry.reason,
+                    entry.source_ticket,
+                    actor.kind,
+                    actor.id,
+                    entry.expires_at,
+                    import_id,
+                )
+                await append(
+                    AuditEntry(
+                        action="blocklist.entry.created",
+                        actor=actor,
+                        target_type="blocklist_entry",
+                        target_id=str(row["id"]),
+                        reason=entry.reason,
+                        after={
+                            "kind": entry.kind,
+                            "display": display,
+                            "source_ticket": entry.source_ticket,
+                            "expires_at": entry.expires_at.isoformat()
+                            if entry.expires_at
+                            else None,
+                        },
+                    )
+                )
+        except UniqueViolationError:
+            [existing] = await fetch(
+                "SELECT id FROM blocklist_entries WHERE kind = $1 AND value = $2"
+                " AND removed_at IS NULL",
+                entry.kind,
+                value,
+            )
+            raise BillingError(
+                ErrorCode.BLOCKLIST_ENTRY_EXISTS,
+                f"This {entry.kind} is already blocked (entry {existing['id']}); unblock that "
+                "entry first to change its reason or expiry.",
+                extra={"existing_id": str(existing["id"])},
+            ) from None
+        self.mirror.apply([row])  # this process sees its own change at once
+        return to_read(row)
+
+    async def unblock(self, entry_id: int, reason: str, actor: Actor) -> BlocklistEntryRead:
+        _refuse_sensitive_free_text(reason)
+        async with transaction():
+            rows = await fetch(_REMOVE, entry_id, actor.kind, actor.id, reason)
+            if not rows:
+                raise await self._why_not_removable(entry_id)
+            row = rows[0]
+            await append(
+                AuditEntry(
+                    action="blocklist.entry.removed",
+                    actor=actor,
+                    target_type="blocklist_entry",
+                    target_id=str(entry_id),
+                    reason=reason,
+                    before={"kind": row["kind"], "display": row["display"], "active": True},
+                    after={"active": False},
+                )
+            )
+        self.mirror.apply([row])
+        return to_read(row)
+
+    async def _why_not_removable(self, entry_id: int) -> BillingError:
+        rows = await fetch("SELECT removed_at FROM blocklist_entries WHERE id = $1", entry_id)
+        if not rows:
+            return BillingError(
+                ErrorCode.BLOCKLIST_ENTRY_NOT_FOUND, f"No blocklist entry has the id {entry_id}."
+            )
+        return BillingError(
+            ErrorCode.BLOCKLIST_ENTRY_ALREADY_REMOVED,
+            f"Blocklist entry {entry_id} was already unblocked on "
+            f"{rows[0]['removed_at']:%Y-%m-%d %H:%M} UTC; nothing changed.",
+        )
+
+    # -- reading ----------------------------------------------------------------------------
+
+    async def get(self, entry_id: int) -> BlocklistEntryRead:
+        """A live (or expired) entry; an unblocked one is gone here, as after any DELETE, and
+        stays in the list's history (`include_removed`) and the audit trail."""
+        rows = await fetch(
+            "SELECT * FROM blocklist_entries WHERE id = $1 AND removed_at IS NULL", entry_id
+        )
+        if not rows:
+            raise BillingError(
+                ErrorCode.BLOCKLIST_ENTRY_NOT_FOUND,
+                f"No blocklist entry has the id {entry_id}, or it was unblocked (see the list "
+                "with include_removed=true).",
+            )
+        return to_read(rows[0])
+
+    async def list(self, filters: EntryFilters) -> BlocklistPage:
+        conditions: list[str] = ["TRUE"]
+        args: list[Any] = []
+        if not filters.include_removed:
+            conditions.append("removed_at IS NULL AND (expires_at IS NULL OR expires_at > now())")
+        if filters.kind:
+            args.append(filters.kind)
+            conditions.append(f"kind = ${len(args)}")
+            if filters.value:
+                args.append(self.stored_form(filters.kind, filters.value)[0])
+                conditions.append(f"value = ${len(args)}")
+        if filters.source_ticket:
+            args.append(filters.source_ticket)
+            conditions.append(f"source_ticket = ${len(args)}")
+        if filters.cursor:
+            created_at, entry_id = _decode_cursor(filters.cursor)
+            args += [created_at, entry_id]
+            conditions.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
+        args.append(filters.limit + 1)
+        rows = await fetch(
+            f"SELECT * FROM blocklist_entries WHERE {' AND '.join(conditions)}"  # noqa: S608
+            f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
+            *args,
+        )
+        items = [to_read(row) for row in rows[: filters.limit]]
+        more = len(rows) > filters.limit
+        return BlocklistPage(items=items, next_cursor=_encode_cursor(items[-1]) if more else None)
+
+    # -- screening --------------------------------------------------------------------------
+
+    async def screen(self, request: ScreenRequest) -> ScreenResult:
+        queries = {name: getattr(request, name) for name in SCREENED_FIELDS}
+        if not any(queries.values()):
+            raise BillingError(
+                ErrorCode.SCREEN_NOTHING_GIVEN,
+                "Give at least one of ip, card_fingerprint, card_bin, email, iban or customer "
+                "to screen.",
+            )
+        return await self.screen_values([(k, v) for k, v in queries.items() if v])
+
+    async def screen_values(self, queries: Iterable[tuple[str, str]]) -> ScreenResult:
+        """(screened field, value) pairs; an IBAN in clear (hashed here) or, as `iban_hash`,
+        already hashed."""
+        await self.mirror.ensure_started()
+        matcher = self.mirror.matcher
+        hits: dict[int, tuple[str, str]] = {}
+        for field, value in queries:
+            kind, query = field, value
+            if field == "iban":
+                query = self.iban_query(value)
+            elif field == "iban_hash":
+                kind = "iban"
+            try:
+                for entry_id in matcher.match(kind, query):
+                    hits.setdefault(entry_id, (kind, value))
+            except InvalidBlocklistValue as error:
+                raise _invalid(error) from None
+        if not hits:
+            return ScreenResult(decision="allow", matches=[])
+        rows = await fetch(
+            "SELECT id, kind, display, reason, source_ticket FROM blocklist_entries"
+            " WHERE id = ANY($1::bigint[]) ORDER BY id",
+            list(hits),
+        )
+        matches = [
+            ScreenMatch(
+                entry_id=row["id"],
+                kind=row["kind"],
+                display=row["display"],
+                reason=row["reason"],
+                source_ticket=row["source_ticket"],
+                why=explain(hits[row["id"]][0], hits[row["id"]][1], row["kind"], row["display"]),
+            )
+            for row in rows
+        ]
+        return ScreenResult(decision="block" if matches else "allow", matches=matches)
