@@ -4,8 +4,8 @@ Seeds a fresh database with 1,000,000 entries (card fingerprints, emails, BINs, 
 IPv4/IPv6 ranges), starts the real server (`billing-gateway serve`, which loads them into each
 worker's matcher), then loads it from a second process, `wrk` over loopback: requests/s and
 latency for `POST /v1/fraud/screen` (a mix of IPs, fingerprints and emails, one in ten blocked)
-and for /health/live. Also times how long a block made through the API takes to be enforced by
-the server (every worker), polling the screen.
+and for /health/live. Then starts a second server process and times how long a block made
+through the first takes to be enforced by the second (PostgreSQL's notification, then a re-read).
 
     .venv/bin/python bench/fraud_screening.py --seconds 10
 Exits non-zero under 2,000 screens/s, at a p99 of 50 ms or more, or when any answer is not 2xx.
@@ -22,6 +22,7 @@ import json
 import os
 import random
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -102,7 +103,7 @@ def bodies() -> list[str]:
 def wrk(base: str, key: str, screen: bool, seconds: float, connections: int) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as file:
         file.write("\n".join(bodies()))
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:.0f}s", "--latency"]
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:.0f}s", "--latency"]
     if screen:
         command += ["-s", str(ROOT / "bench" / "screen.lua")]
     target = base if screen else f"{base}/health/live"
@@ -128,32 +129,46 @@ def wrk(base: str, key: str, screen: bool, seconds: float, connections: int) -> 
     }
 
 
-async def propagation(base: str, key: str, workers: int) -> float:
-    """Seconds from a block's 201 until every worker answers block (each poll may reach any)."""
+async def propagation(first: str, second: str, key: str) -> float:
+    """Seconds from a block's 201 on one server process until another one enforces it."""
     ip = f"203.0.113.{random.randrange(1, 250)}"
-    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-        created = await client.post(
+    async with (
+        httpx.AsyncClient(base_url=first, timeout=10) as writer,
+        httpx.AsyncClient(base_url=second, timeout=10) as reader,
+    ):
+        created = await writer.post(
             "/v1/blocklist/entries",
             json={"kind": "ip", "value": ip, "reason": "bench"},
             headers={"Authorization": f"Bearer {key}", "Idempotency-Key": uuid.uuid4().hex},
         )
         assert created.status_code == 201, created.text
-        started, in_a_row = time.perf_counter(), 0
-        while in_a_row < 20 * workers:  # many blocks in a row: every worker has it
-            answer = await client.post(
+        started = time.perf_counter()
+        while True:
+            answer = await reader.post(
                 "/v1/fraud/screen", json={"ip": ip}, headers={"Authorization": f"Bearer {key}"}
             )
-            in_a_row = in_a_row + 1 if answer.json()["decision"] == "block" else 0
+            if answer.json()["decision"] == "block":
+                return time.perf_counter() - started
             if time.perf_counter() - started > 10:
-                raise SystemExit("a block was not enforced by every worker within 10 s")
-        return time.perf_counter() - started
+                raise SystemExit("a block was not enforced by the other process within 10 s")
+
+
+def start_server_beside(url: str) -> tuple[subprocess.Popen[bytes], str]:
+    """A second server process on the same database, with sandbox emulators of its own."""
+    for name in ("BG_ZUORA_EMULATOR_PORT", "BG_STRIPE_EMULATOR_PORT"):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            os.environ[name] = str(probe.getsockname()[1])
+    return start_server(url, 1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2)
+    # Two cores carry the server, PostgreSQL and wrk: one worker, as each extra one competes
+    # with them for the same cores (run with --workers 2 to see the difference).
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1)
     arguments = parser.parse_args()
     server_url, url, key = asyncio.run(prepare_database())
     try:
@@ -164,7 +179,12 @@ def main() -> None:
         try:
             trivial = wrk(base, key, False, arguments.seconds, arguments.connections)
             screen = wrk(base, key, True, arguments.seconds, arguments.connections)
-            spread = asyncio.run(propagation(base, key, arguments.workers))
+            other, other_base = start_server_beside(url)
+            try:
+                spread = asyncio.run(propagation(base, other_base, key))
+            finally:
+                other.terminate()
+                other.wait(timeout=30)
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -176,7 +196,7 @@ def main() -> None:
         "server_ready_s": round(ready, 1),
         "screen": screen,
         "trivial": trivial,
-        "block_enforced_everywhere_s": round(spread, 3),
+        "block_enforced_elsewhere_s": round(spread, 3),
     }
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else None
     print(
@@ -190,7 +210,7 @@ def main() -> None:
             f"  {label:<22} {row['per_s']:>8.0f}   {row['not_2xx']:>7.0f}"
             f"   {row['p50_ms']:>6.2f}   {row['p99_ms']:>6.2f}"
         )
-    print(f"  a block enforced by every worker after {spread * 1000:.0f} ms")
+    print(f"  a block made on one server process enforced by another after {spread * 1000:.0f} ms")
     if previous:
         print(f"  previous run: {json.dumps(previous)}")
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
