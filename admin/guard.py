@@ -59,7 +59,7 @@ _BACK_TO_SIGN_IN = (
 # Every table is read-only (changes go through the forms), so its add, save and delete buttons
 # would only ever answer "read-only": hide them.
 _READ_ONLY_STYLE = (
-    '<style>[data-uitest=create_button],[data-uitest=save_button],a.button[href$="/add"],'
+    '<style>[data-uitest=create_button],[data-uitest=save_button],a.button[href$="/add/"],'
     "[data-uitest=delete_row_button]{display:none!important}</style>"
 )
 

@@ -55,7 +55,8 @@ async def _record(report: DriftReport, timestamp: int) -> None:
     global _last_report
     _last_report = report
     outcome = "succeeded" if report.complete else "failed"
-    log = _log.info if report.complete else _log.warning
+    # A pass that found nothing to do is the usual minute: debug, not a line a minute.
+    log = _log.warning if not report.complete else _log.info if report.changed else _log.debug
     log(f"radar sync {outcome}", scheduled_at=timestamp, **_log_fields(report))
     if report.changed or not report.complete:
         await append(

@@ -65,7 +65,10 @@ class EntryFilters:
 
 
 def _invalid(error: InvalidBlocklistValue) -> BillingError:
-    return BillingError(ErrorCode.BLOCKLIST_VALUE_INVALID, f"{error}.".replace("..", "."))
+    sentence = str(error)
+    return BillingError(
+        ErrorCode.BLOCKLIST_VALUE_INVALID, sentence if sentence[-1:] in ".?!" else f"{sentence}."
+    )
 
 
 def _refuse_sensitive_free_text(*texts: str | None) -> None:

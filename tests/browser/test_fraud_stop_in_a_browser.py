@@ -58,6 +58,8 @@ async def test_a_lead_fraud_stops_a_request_and_sees_what_was_blocked(
         await open_fresh(page, f"{live_server.base_url}/lead/#/blocklist")
         await expect(page.get_by_text("fp_Stolen42")).to_be_visible()
         await expect(page.get_by_text("DE****3000")).to_be_visible()
+        # read-only: changes go through the forms, so the table offers no "Add Row"
+        await expect(page.locator("a.button", has_text="Add Row")).to_be_hidden()
         await screenshot(page, "20-lead-blocklist")
         [iban_hash] = [
             row["iban_hash"] for row in await fetch("SELECT iban_hash FROM change_requests")
