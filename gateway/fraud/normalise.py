@@ -111,20 +111,22 @@ def normalise_card_bin(value: str) -> str:
 def normalise_email(value: str) -> str:
     """Trimmed, lower case, without the +tag of the local part, the domain in ASCII (IDNA)."""
     text = value.strip().lower()
-    if text.count("@") != 1:
+    local, at, domain = text.partition("@")
+    if not at or "@" in domain:
         raise InvalidBlocklistValue(f"{value!r} is not an email address: it needs exactly one @")
-    local, _, domain = text.partition("@")
-    if "+" in local:  # a+tag@x and a@x reach the same mailbox
+    tagged = "+" in local
+    if tagged:  # a+tag@x and a@x reach the same mailbox
         local = local[: local.index("+")]
     if not local:
         raise InvalidBlocklistValue(f"{value!r} is not an email address: nothing before the @")
+    canonical = not tagged and domain.isascii()  # as most queries are: no new string to make
     if not domain.isascii():
         domain = _ascii_domain(value, domain)
     if "." not in domain or domain[0] == "." or domain[-1] == "." or ".." in domain:
         raise InvalidBlocklistValue(
             f"{value!r} is not an email address: its domain needs a dot between two names"
         )
-    return f"{local}@{domain}"
+    return text if canonical else f"{local}@{domain}"
 
 
 def _ascii_domain(value: str, domain: str) -> str:
