@@ -17,21 +17,13 @@ from admin.forms import REQUEST_HELP, staff_action
 from gateway.db.connection import fetch
 from gateway.errors import BillingError, ErrorCode
 from gateway.fraud.bulk_unblock import BulkUnblockService
-from gateway.fraud.schemas import BlocklistEntryCreate, EntryKind
+from gateway.fraud.schemas import BIGINT_MAX, BlocklistEntryCreate, EntryKind
+from gateway.fraud.screening import NOUN
 from gateway.fraud.wiring import blocklist_service
 from gateway.sensitive import contains_card_number, contains_iban
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 
-NOUN = {
-    "card_fingerprint": "card fingerprint",
-    "card_bin": "card BIN",
-    "ip": "IP address",
-    "ip_range": "IP range",
-    "email": "email",
-    "iban": "IBAN",
-    "customer": "customer",
-}
 # What the API screens a filed request's customer by (ChangeRequestService._refuse_if_blocked).
 CUSTOMER_REFERENCES = (
     "backoffice_id",
@@ -65,7 +57,7 @@ class FraudStop(BaseModel):
 
 
 class UnblockEntry(BaseModel):
-    entry_id: int = Field(description="As shown in the Blocklist screen.")
+    entry_id: int = Field(ge=1, le=BIGINT_MAX, description="As shown in the Blocklist screen.")
     reason: str = Field(min_length=3, max_length=500)
 
 
@@ -77,11 +69,15 @@ class BulkUnblockCreate(BaseModel):
 
 
 class BulkUnblockRef(BaseModel):
-    bulk_unblock_id: int = Field(description="As shown in the Bulk unblocks screen.")
+    bulk_unblock_id: int = Field(
+        ge=1, le=BIGINT_MAX, description="As shown in the Bulk unblocks screen."
+    )
 
 
 class BulkUnblockReject(BaseModel):
-    bulk_unblock_id: int = Field(description="As shown in the Bulk unblocks screen.")
+    bulk_unblock_id: int = Field(
+        ge=1, le=BIGINT_MAX, description="As shown in the Bulk unblocks screen."
+    )
     reason: str = Field(min_length=3, max_length=500)
 
 
@@ -183,7 +179,7 @@ async def fraud_stop(staff: StaffMember, data: FraudStop) -> str:
 def _entry_ids(text: str) -> list[int]:
     ids = []
     for part in re.split(r"[\s,;]+", text.strip()):
-        if not part.isdigit():
+        if not part.isdigit() or not 1 <= int(part) <= BIGINT_MAX:
             raise ValueError(f"{part!r} is not an entry id: give the numbers, comma-separated.")
         ids.append(int(part))
     return ids

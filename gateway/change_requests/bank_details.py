@@ -72,8 +72,13 @@ def _bic(given: str | None, iban: IBAN) -> str | None:
     return str(bic)
 
 
+def compact_iban(raw: str) -> str:
+    """The IBAN without the spaces and dashes people write it with: what is hashed and stored."""
+    return re.sub(r"[\s-]", "", raw).upper()
+
+
 def validate_iban(raw: str, given_bic: str | None) -> ValidatedIban:
-    compact = re.sub(r"[\s-]", "", raw).upper()
+    compact = compact_iban(raw)
     _structure(compact)
     in_sepa = _country_and_length(compact)
     if not iban_checksum_ok(compact):

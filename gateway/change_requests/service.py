@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from asyncpg.exceptions import UniqueViolationError
@@ -39,10 +39,13 @@ from gateway.crypto import Cipher
 from gateway.db.connection import engine, fetch
 from gateway.db.rows import insert_row
 from gateway.errors import BillingError, ErrorCode
-from gateway.fraud.service import BlocklistService
+from gateway.fraud.screening import NOUN
 from gateway.idempotency.context import IdempotencyContext
 from gateway.sensitive import contains_iban, strings_in
 from settings import Settings
+
+if TYPE_CHECKING:  # fraud-stop hashes IBANs as this module does, so it imports from here
+    from gateway.fraud.service import BlocklistService
 
 IBAN_CONTEXT = "change_request.iban"
 IBAN_HASH_PURPOSE = "iban"
@@ -175,12 +178,15 @@ class ChangeRequestService:
             queries.append(("ip", request.requester.ip))
         result = await self._blocklist.screen_values(queries)
         if result.matches:
+            kinds = sorted({NOUN[match.kind] for match in result.matches})
+            ids = [match.entry_id for match in result.matches]
             raise BillingError(
                 ErrorCode.BLOCKED_BY_FRAUD_STOP,
-                "Refused by fraud-stop: "
-                + " ".join(match.why for match in result.matches)
-                + " A team lead can review the block in the back office.",
-                extra={"blocklist_entry_ids": [match.entry_id for match in result.matches]},
+                f"Refused by fraud-stop: the {' and the '.join(kinds)} given "
+                f"{'is' if len(ids) == 1 else 'are'} blocked "
+                f"({'entry' if len(ids) == 1 else 'entries'} {', '.join(map(str, ids))}). "
+                "A team lead can review the block in the back office.",
+                extra={"blocklist_entry_ids": ids},
             )
 
     async def _fill_iban_change(self, row: ChangeRequest, request: IbanChangeCreate) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from audit import AuditEntry, append
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
-from gateway.fraud.service import BlocklistService, _refuse_sensitive_free_text
+from gateway.fraud.service import BlocklistService, refuse_sensitive_free_text
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 
@@ -58,7 +58,7 @@ class BulkUnblockService:
     async def request(self, staff: StaffMember, entry_ids: list[int], reason: str) -> BulkUnblock:
         """File a bulk unblock; nothing is unblocked until another lead or admin approves."""
         _require_lead_or_admin(staff)
-        _refuse_sensitive_free_text(reason)
+        refuse_sensitive_free_text(reason)
         ids = list(dict.fromkeys(entry_ids))
         if not ids or len(ids) > MAX_ENTRIES:
             raise BillingError(
@@ -138,7 +138,7 @@ class BulkUnblockService:
     async def reject(self, staff: StaffMember, bulk_id: int, reason: str) -> BulkUnblock:
         """Turn a pending bulk unblock down; its maker may withdraw it this way too."""
         _require_lead_or_admin(staff)
-        _refuse_sensitive_free_text(reason)
+        refuse_sensitive_free_text(reason)
         async with transaction():
             row = await self._locked(bulk_id)
             if row["decision"] is not None:

@@ -22,10 +22,12 @@ from gateway.fraud.schemas import (
     BlocklistImportRead,
     ImportRowResult,
 )
-from gateway.fraud.service import BlocklistService
+from gateway.fraud.service import BlocklistService, refuse_sensitive_free_text
 from gateway.log import get_logger
 
 _log = get_logger("fraud")
+# A running import whose job has said nothing for this long died with its process.
+_STALLED = "status = 'running' AND started_at < now() - interval '15 minutes'"
 CSV_COLUMNS = ("kind", "value", "reason", "source_ticket", "expires_at")
 MAX_ROWS = 10_000
 
@@ -98,9 +100,11 @@ class BlocklistImports:
         return await self.get(import_id)
 
     def _checked(self, number: int, item: dict[str, Any]) -> dict[str, Any]:
-        """The row as the job will block it (IBAN hashed), or its refusal."""
+        """The row as the job will block it (IBAN hashed), or its refusal: nothing of a refused
+        row is kept but its number and why."""
         try:
             entry = msgspec.convert(item, BlocklistEntryCreate, strict=False)
+            refuse_sensitive_free_text(entry.reason, entry.source_ticket)
             value, display = self._blocklist.stored_form(entry.kind, entry.value)
         except (BillingError, msgspec.ValidationError) as error:
             return {"result": _refused(number, error)}
@@ -120,9 +124,8 @@ class BlocklistImports:
     async def unfinished(self) -> list[uuid.UUID]:
         """Imports whose job never started, or stopped half-way (its process died)."""
         rows = await fetch(
-            "SELECT id FROM blocklist_imports WHERE (status = 'queued' AND created_at <"
-            " now() - interval '1 minute') OR (status = 'running' AND created_at <"
-            " now() - interval '15 minutes') ORDER BY created_at"
+            "SELECT id FROM blocklist_imports WHERE (status = 'queued' AND created_at <"  # noqa: S608
+            f" now() - interval '1 minute') OR ({_STALLED}) ORDER BY created_at"
         )
         return [row["id"] for row in rows]
 
@@ -147,11 +150,15 @@ class BlocklistImports:
 
     async def run(self, import_id: uuid.UUID) -> int:
         """Block every checked row; the number of rows done."""
-        [job] = await fetch(
-            "UPDATE blocklist_imports SET status = 'running' WHERE id = $1"
+        claimed = await fetch(
+            "UPDATE blocklist_imports SET status = 'running', started_at = now()"  # noqa: S608
+            f" WHERE id = $1 AND (status = 'queued' OR ({_STALLED}))"
             " RETURNING rows, author_type, author_id",
             import_id,
         )
+        if not claimed:  # done, or another job is running it
+            return 0
+        [job] = claimed
         actor = Actor(kind=job["author_type"], id=job["author_id"])
         results = [
             await self._run_row(import_id, item, actor) for item in msgspec.json.decode(job["rows"])

@@ -2,8 +2,10 @@
 
 At start: LISTEN on `bg_blocklist` first, then load every live entry, so no change falls between
 the two. After that, each committed change arrives as a notification naming the changed ids
-(see the migration's trigger); the rows are read again, so notifications may come in any order
-or twice. A dropped connection is reopened and the whole list loaded again.
+(see the migration's trigger). One consumer reads those rows again, in turn, so notifications
+may come in any order or twice and the last read always reflects the last commit; a read that
+fails is retried. A dropped connection is reopened (one reconnect at a time) and the whole list
+loaded again.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ _BY_IDS = (
     "SELECT id, kind, value, extract(epoch FROM expires_at)::float8 AS expires,"
     " removed_at IS NULL AS live FROM blocklist_entries WHERE id = ANY($1::bigint[])"
 )
-_RECONNECT_SECONDS = 1.0
+_RETRY_SECONDS = 1.0
 _log = get_logger("fraud")
 
 
@@ -36,60 +38,80 @@ class BlocklistMirror:
     def __init__(self, matcher: Matcher) -> None:
         self.matcher = matcher
         self._connection: asyncpg.Connection | None = None
-        self._started: asyncio.Lock | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._lock = asyncio.Lock()  # one load at a time: start, reconnect or reload
+        self._pending: set[int] = set()  # ids notified and not read again yet
+        self._loading = False  # while a load runs, notified ids wait for it
+        self._consumer: asyncio.Task[None] | None = None
+        self._reconnecting: asyncio.Task[None] | None = None
         self._stopping = False
-        self._held: list[int] | None = None  # ids notified while a load is running
+
+    @property
+    def listening(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed()
 
     async def ensure_started(self) -> None:
         """Start once, on first use (the app's lifespan starts it; in-process test clients
-        run no lifespan)."""
-        if self._connection is not None and not self._connection.is_closed():
+        run no lifespan). Raises OSError or asyncpg.PostgresError when PostgreSQL is down."""
+        if self.listening:
             return
-        if self._started is None:
-            self._started = asyncio.Lock()
-        async with self._started:
-            if self._connection is None or self._connection.is_closed():
+        async with self._lock:
+            if not self.listening:
                 await self._connect_and_load()
 
     async def _connect_and_load(self) -> None:
-        self._held = []
+        """Under `_lock`."""
+        self._loading = True
         connection = await asyncpg.connect(engine().config["dsn"])
-        await connection.add_listener(CHANNEL, self._notified)
+        try:
+            await connection.add_listener(CHANNEL, self._notified)
+            self.matcher = await _load(connection)  # screens read `mirror.matcher`: atomic swap
+        except BaseException:
+            with contextlib.suppress(OSError, asyncpg.PostgresError):
+                await connection.close()
+            raise
+        finally:
+            self._loading = False
         connection.add_termination_listener(self._lost)
-        self.matcher = await _load(connection)  # screens read `mirror.matcher`: an atomic swap
-        _out_of_the_collectors_way()
         self._connection = connection
-        held, self._held = self._held, None
-        if held:  # changed after the load's snapshot was taken
-            await self.refresh(held)
+        _out_of_the_collectors_way()
+        self._wake_consumer()  # ids notified during the load: changed after its snapshot
         _log.info("blocklist loaded", entries=len(self.matcher))
 
     def _notified(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
-        ids = [int(part) for part in payload.split(",") if part]
-        if self._held is not None:
-            self._held.extend(ids)
-        else:
-            self._spawn(self.refresh(ids))
+        self._pending.update(int(part) for part in payload.split(",") if part)
+        if not self._loading:
+            self._wake_consumer()
+
+    def _wake_consumer(self) -> None:
+        if self._pending and (self._consumer is None or self._consumer.done()):
+            self._consumer = asyncio.get_running_loop().create_task(self._consume())
+
+    async def _consume(self) -> None:
+        while self._pending and not self._stopping:
+            ids, self._pending = self._pending, set()
+            try:
+                await self.refresh(sorted(ids))
+            except (OSError, asyncpg.PostgresError) as error:
+                self._pending |= ids  # read them again once PostgreSQL answers
+                _log.warning("blocklist change not read yet; retrying", error=str(error))
+                await asyncio.sleep(_RETRY_SECONDS)
 
     def _lost(self, _connection: Any) -> None:
-        if not self._stopping:
-            _log.warning("blocklist listener lost its connection; reconnecting")
-            self._spawn(self._reconnect())
+        if self._stopping or (self._reconnecting and not self._reconnecting.done()):
+            return
+        _log.warning("blocklist listener lost its connection; reconnecting")
+        self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
 
     async def _reconnect(self) -> None:
         while not self._stopping:
             try:
-                await self._connect_and_load()
+                async with self._lock:
+                    if not self.listening:
+                        await self._connect_and_load()
                 return
             except (OSError, asyncpg.PostgresError) as error:
                 _log.warning("blocklist listener cannot reconnect yet", error=str(error))
-                await asyncio.sleep(_RECONNECT_SECONDS)
-
-    def _spawn(self, work: Any) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+                await asyncio.sleep(_RETRY_SECONDS)
 
     async def refresh(self, entry_ids: list[int]) -> None:
         """Read these entries again and apply what they are now: live, removed or gone."""
@@ -105,18 +127,20 @@ class BlocklistMirror:
         self.matcher.remove(row["id"] for row in rows if not row["live"])
 
     async def reload(self) -> None:
-        """Load the whole list again: after a TRUNCATE, which notifies nothing."""
+        """Load the whole list again, on the pool: for a TRUNCATE, which notifies nothing."""
         pool = engine().pool
         assert pool is not None, "start_pool() first"
-        async with pool.acquire() as connection:
+        async with self._lock, pool.acquire() as connection:
             self.matcher = await _load(connection)
         _out_of_the_collectors_way()
 
     async def stop(self) -> None:
         self._stopping = True
-        for task in list(self._tasks):
-            task.cancel()
-        if self._connection is not None and not self._connection.is_closed():
+        for task in (self._consumer, self._reconnecting):
+            if task is not None:
+                task.cancel()
+        if self.listening:
+            assert self._connection is not None
             with contextlib.suppress(OSError, asyncpg.PostgresError):
                 await self._connection.close()
         self._connection = None

@@ -14,6 +14,7 @@ EntryKind = Literal["card_fingerprint", "card_bin", "ip", "ip_range", "email", "
 Reason = Annotated[str, text(500)]
 SourceTicket = Annotated[str, text(130)]
 Value = Annotated[str, text(200)]
+BIGINT_MAX = 2**63 - 1  # entry ids are PostgreSQL bigints
 
 
 class BlocklistEntryCreate(Strict, kw_only=True):

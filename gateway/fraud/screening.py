@@ -3,7 +3,7 @@ Never repeats an IBAN given in clear: it names the entry's masked form instead."
 
 from __future__ import annotations
 
-_NOUN = {
+NOUN = {
     "card_fingerprint": "card fingerprint",
     "card_bin": "card BIN",
     "ip": "IP address",
@@ -25,4 +25,4 @@ def explain(screened_kind: str, screened_value: str, entry_kind: str, display: s
         return (
             f"The email address {screened_value} is blocked as {display} (case and +tags ignored)."
         )
-    return f"The {_NOUN[entry_kind]} {display} is blocked."
+    return f"The {NOUN[entry_kind]} {display} is blocked."

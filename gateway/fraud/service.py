@@ -10,16 +10,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from asyncpg.exceptions import UniqueViolationError
 
 from audit import Actor, AuditEntry, append
+from audit.entry import SYSTEM
 from gateway.change_requests import bank_details
+from gateway.change_requests.service import IBAN_HASH_PURPOSE  # one hash: blocks match requests
 from gateway.crypto import Cipher
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
 from gateway.fraud.matcher import InvalidBlocklistValue, normalise
 from gateway.fraud.mirror import BlocklistMirror
 from gateway.fraud.schemas import (
+    BIGINT_MAX,
     BlocklistEntryCreate,
     BlocklistEntryRead,
     BlocklistPage,
@@ -30,7 +34,6 @@ from gateway.fraud.schemas import (
 from gateway.fraud.screening import explain
 from gateway.sensitive import contains_card_number, contains_iban
 
-IBAN_HASH_PURPOSE = "iban"  # the same keyed hash as change_requests.iban_hash
 SCREENED_FIELDS = ("ip", "card_fingerprint", "card_bin", "email", "iban", "customer")
 
 _INSERT = """
@@ -45,6 +48,7 @@ UPDATE blocklist_entries
    SET removed_at = now(), removed_by_type = 'system', removed_by_id = 'expiry',
        removal_reason = 'expired'
  WHERE kind = $1 AND value = $2 AND removed_at IS NULL AND expires_at <= now()
+RETURNING id, display
 """
 _REMOVE = """
 UPDATE blocklist_entries
@@ -71,7 +75,24 @@ def _invalid(error: InvalidBlocklistValue) -> BillingError:
     )
 
 
-def _refuse_sensitive_free_text(*texts: str | None) -> None:
+def refuse_sensitive_value(kind: str, value: str) -> None:
+    """A value of any other kind is stored and shown as given: it may hold no IBAN or card
+    number (and neither is repeated in the refusal)."""
+    if contains_card_number(value):
+        raise BillingError(
+            ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
+            "The value looks like a card number. The gateway never accepts card numbers: block "
+            "the card by the provider's fingerprint or by its BIN.",
+        )
+    if contains_iban(value):
+        raise BillingError(
+            ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
+            f"The value of this {kind} entry holds an IBAN. Block an IBAN as an entry of kind "
+            "iban, where it is kept only as a keyed hash.",
+        )
+
+
+def refuse_sensitive_free_text(*texts: str | None) -> None:
     """Reasons and tickets are shown as given: no IBAN or card number may sit in them."""
     for text in texts:
         if text and contains_card_number(text):
@@ -86,6 +107,18 @@ def _refuse_sensitive_free_text(*texts: str | None) -> None:
                 "A reason or ticket holds an IBAN. Remove it: block the IBAN as an entry of "
                 "kind iban, where it is kept only as a keyed hash.",
             )
+
+
+def _subject(kind: str, value: str) -> str | None:
+    """A blocked customer's entries are filed under that customer, so `audit forget` reaches
+    them; other values (a card, an IP) belong to no one the gateway knows."""
+    return value if kind == "customer" else None
+
+
+def _no_entry(entry_id: int) -> BillingError:
+    return BillingError(
+        ErrorCode.BLOCKLIST_ENTRY_NOT_FOUND, f"No blocklist entry has the id {entry_id}."
+    )
 
 
 def _actor_name(kind: str | None, actor_id: str | None) -> str | None:
@@ -141,6 +174,7 @@ class BlocklistService:
         if kind == "iban":
             iban = bank_details.validate_iban(value, None)
             return self._cipher.keyed_hash(iban.compact, purpose=IBAN_HASH_PURPOSE), iban.masked
+        refuse_sensitive_value(kind, value)
         try:
             canonical = normalise(kind, value)
         except InvalidBlocklistValue as error:
@@ -149,8 +183,7 @@ class BlocklistService:
 
     def iban_query(self, value: str) -> str:
         """An IBAN to screen, as its keyed hash (an invalid one simply matches nothing)."""
-        compact = "".join(value.split()).replace(".", "").upper()
-        return self._cipher.keyed_hash(compact, purpose=IBAN_HASH_PURPOSE)
+        return self._cipher.keyed_hash(bank_details.compact_iban(value), purpose=IBAN_HASH_PURPOSE)
 
     # -- blocking and unblocking ------------------------------------------------------------
 
@@ -169,11 +202,21 @@ class BlocklistService:
                 ErrorCode.BLOCKLIST_EXPIRY_IN_PAST,
                 "expires_at is in the past: give a future time, or none for a block that lasts.",
             )
-        _refuse_sensitive_free_text(entry.reason, entry.source_ticket)
+        refuse_sensitive_free_text(entry.reason, entry.source_ticket)
         value, display = stored or self.stored_form(entry.kind, entry.value)
         try:
             async with transaction():
-                await fetch(_CLOSE_EXPIRED, entry.kind, value)
+                for closed in await fetch(_CLOSE_EXPIRED, entry.kind, value):
+                    await append(
+                        AuditEntry(
+                            action="blocklist.entry.expired",
+                            actor=SYSTEM,
+                            target_type="blocklist_entry",
+                            target_id=str(closed["id"]),
+                            reason="expired; the value is blocked again",
+                            before={"kind": entry.kind, "display": closed["display"]},
+                        )
+                    )
                 [row] = await fetch(
                     _INSERT,
                     entry.kind,
@@ -192,6 +235,7 @@ class BlocklistService:
                         actor=actor,
                         target_type="blocklist_entry",
                         target_id=str(row["id"]),
+                        subject=_subject(entry.kind, value),
                         reason=entry.reason,
                         after={
                             "kind": entry.kind,
@@ -204,23 +248,27 @@ class BlocklistService:
                     )
                 )
         except UniqueViolationError:
-            [existing] = await fetch(
+            existing = await fetch(
                 "SELECT id FROM blocklist_entries WHERE kind = $1 AND value = $2"
                 " AND removed_at IS NULL",
                 entry.kind,
                 value,
             )
+            if not existing:  # unblocked between the two statements: block it now
+                return await self.block(entry, actor, import_id=import_id, stored=stored)
             raise BillingError(
                 ErrorCode.BLOCKLIST_ENTRY_EXISTS,
-                f"This {entry.kind} is already blocked (entry {existing['id']}); unblock that "
-                "entry first to change its reason or expiry.",
-                extra={"existing_id": str(existing["id"])},
+                f"This {entry.kind} is already blocked (entry {existing[0]['id']}); unblock "
+                "that entry first to change its reason or expiry.",
+                extra={"existing_id": str(existing[0]["id"])},
             ) from None
         self.mirror.apply([row])  # this process sees its own change at once
         return to_read(row)
 
     async def unblock(self, entry_id: int, reason: str, actor: Actor) -> BlocklistEntryRead:
-        _refuse_sensitive_free_text(reason)
+        refuse_sensitive_free_text(reason)
+        if not 1 <= entry_id <= BIGINT_MAX:  # no such id can exist
+            raise _no_entry(entry_id)
         async with transaction():
             rows = await fetch(_REMOVE, entry_id, actor.kind, actor.id, reason)
             if not rows:
@@ -232,6 +280,7 @@ class BlocklistService:
                     actor=actor,
                     target_type="blocklist_entry",
                     target_id=str(entry_id),
+                    subject=_subject(row["kind"], row["value"]),
                     reason=reason,
                     before={"kind": row["kind"], "display": row["display"], "active": True},
                     after={"active": False},
@@ -243,9 +292,7 @@ class BlocklistService:
     async def _why_not_removable(self, entry_id: int) -> BillingError:
         rows = await fetch("SELECT removed_at FROM blocklist_entries WHERE id = $1", entry_id)
         if not rows:
-            return BillingError(
-                ErrorCode.BLOCKLIST_ENTRY_NOT_FOUND, f"No blocklist entry has the id {entry_id}."
-            )
+            return _no_entry(entry_id)
         return BillingError(
             ErrorCode.BLOCKLIST_ENTRY_ALREADY_REMOVED,
             f"Blocklist entry {entry_id} was already unblocked on "
@@ -257,8 +304,12 @@ class BlocklistService:
     async def get(self, entry_id: int) -> BlocklistEntryRead:
         """A live (or expired) entry; an unblocked one is gone here, as after any DELETE, and
         stays in the list's history (`include_removed`) and the audit trail."""
-        rows = await fetch(
-            "SELECT * FROM blocklist_entries WHERE id = $1 AND removed_at IS NULL", entry_id
+        rows = (
+            await fetch(
+                "SELECT * FROM blocklist_entries WHERE id = $1 AND removed_at IS NULL", entry_id
+            )
+            if 1 <= entry_id <= BIGINT_MAX
+            else []
         )
         if not rows:
             raise BillingError(
@@ -273,6 +324,12 @@ class BlocklistService:
         args: list[Any] = []
         if not filters.include_removed:
             conditions.append("removed_at IS NULL AND (expires_at IS NULL OR expires_at > now())")
+        if filters.value and filters.kind in (None, "iban"):
+            raise BillingError(
+                ErrorCode.BLOCKLIST_VALUE_INVALID,
+                "value needs kind (and an IBAN is never looked up in a URL: screen it with "
+                "POST /v1/fraud/screen instead).",
+            )
         if filters.kind:
             args.append(filters.kind)
             conditions.append(f"kind = ${len(args)}")
@@ -311,7 +368,14 @@ class BlocklistService:
     async def screen_values(self, queries: Iterable[tuple[str, str]]) -> ScreenResult:
         """(screened field, value) pairs; an IBAN in clear (hashed here) or, as `iban_hash`,
         already hashed."""
-        await self.mirror.ensure_started()
+        try:
+            await self.mirror.ensure_started()
+        except (OSError, asyncpg.PostgresError):
+            raise BillingError(
+                ErrorCode.SERVICE_UNAVAILABLE,
+                "The fraud-stop lists cannot be read right now; retry in a few seconds.",
+                headers={"Retry-After": "5"},
+            ) from None
         matcher = self.mirror.matcher
         hits: dict[int, tuple[str, str]] = {}
         for field, value in queries:

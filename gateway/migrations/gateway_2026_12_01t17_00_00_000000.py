@@ -36,6 +36,9 @@ FORWARDS = [
     "CREATE UNIQUE INDEX blocklist_entries_one_live ON blocklist_entries (kind, value)"
     " WHERE removed_at IS NULL",
     "CREATE INDEX blocklist_entries_created ON blocklist_entries (created_at DESC, id DESC)",
+    # an import run again finds the rows it already blocked
+    "CREATE INDEX blocklist_entries_import ON blocklist_entries (import_id, kind, value)"
+    " WHERE import_id IS NOT NULL",
     """
     CREATE TABLE blocklist_imports (
         id uuid PRIMARY KEY,
@@ -48,6 +51,7 @@ FORWARDS = [
         author_type varchar(20) NOT NULL,
         author_id varchar(100) NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
+        started_at timestamptz,
         finished_at timestamptz
     )
     """,

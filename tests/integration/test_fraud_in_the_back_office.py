@@ -87,7 +87,7 @@ async def test_a_lead_stops_a_requests_card_and_ip_in_one_action(
     assert said.startswith("FRAUD-STOP for zendesk #1001: blocked card fingerprint fp_Stolen42")
     for shown in (f"IP address {IP}", f"IP address {REQUESTER_IP}", "IBAN DE****3000"):
         assert shown in said
-    assert "email camille@example.com" in said and "customer shop-101" in said
+    assert "email address camille@example.com" in said and "customer shop-101" in said
     assert VALID_IBAN_COMPACT not in said
 
     verdict = await screen(http, screening_key, card_fingerprint=CARD, ip=IP)
