@@ -44,6 +44,17 @@ class BlocklistMirror:
         self._consumer: asyncio.Task[None] | None = None
         self._reconnecting: asyncio.Task[None] | None = None
         self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the connection serves
+
+    def _follow_the_running_loop(self) -> None:
+        """A CLI command (the demo seed) may have started the mirror on an event loop that has
+        since closed: its connection is dead with it. Start afresh on this loop."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop = loop
+            self._connection = None
+            self._consumer = self._reconnecting = None
+            self._lock = asyncio.Lock()
 
     @property
     def listening(self) -> bool:
@@ -52,6 +63,7 @@ class BlocklistMirror:
     async def ensure_started(self) -> None:
         """Start once, on first use (the app's lifespan starts it; in-process test clients
         run no lifespan). Raises OSError or asyncpg.PostgresError when PostgreSQL is down."""
+        self._follow_the_running_loop()
         if self.listening:
             return
         async with self._lock:
@@ -128,6 +140,7 @@ class BlocklistMirror:
 
     async def reload(self) -> None:
         """Load the whole list again, on the pool: for a TRUNCATE, which notifies nothing."""
+        self._follow_the_running_loop()
         pool = engine().pool
         assert pool is not None, "start_pool() first"
         async with self._lock, pool.acquire() as connection:
@@ -135,6 +148,8 @@ class BlocklistMirror:
         _out_of_the_collectors_way()
 
     async def stop(self) -> None:
+        if self._loop is not asyncio.get_running_loop():
+            return  # started on another loop, gone with it
         self._stopping = True
         for task in (self._consumer, self._reconnecting):
             if task is not None:

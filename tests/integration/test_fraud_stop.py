@@ -297,3 +297,23 @@ async def test_the_matcher_follows_changes_after_its_connection_drops(
         await asyncio.sleep(0.01)
     assert (await screen(http, api_key, ip="192.0.2.99"))["decision"] == "block"
     assert blocklist_service().mirror.listening
+
+
+async def test_a_mirror_first_started_by_a_command_listens_again_in_the_server() -> None:
+    """`make run` seeds the demo (which screens) on one event loop, then serves on another."""
+    from gateway.fraud.matcher import Matcher
+    from gateway.fraud.mirror import BlocklistMirror
+
+    mirror = BlocklistMirror(Matcher())
+    await asyncio.to_thread(lambda: asyncio.run(mirror.ensure_started()))  # the seed's loop
+    await mirror.ensure_started()  # the server's loop
+    await fetch(
+        "INSERT INTO blocklist_entries (kind, value, display, reason, author_type, author_id)"
+        " VALUES ('email', 'late@example.com', 'late@example.com', 'x', 'system', 'test')"
+    )
+    for _ in range(100):
+        if mirror.matcher.blocked("email", "late@example.com"):
+            break
+        await asyncio.sleep(0.01)
+    assert mirror.matcher.blocked("email", "late@example.com")
+    await mirror.stop()
