@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.fraud import matcher as matcher_module
+from gateway.fraud import networks as networks_module
 from gateway.fraud.matcher import KINDS, InvalidBlocklistValue, Matcher, normalise
 
 NOW = 1_700_000_000.0
@@ -239,7 +239,7 @@ def test_random_changes_and_queries_agree_with_a_naive_scan(
 def test_agreement_holds_when_rebuilds_come_after_a_change_or_two(
     operations: list[tuple[str, Any]],
 ) -> None:
-    with mock.patch.object(matcher_module, "MIN_CHANGES_BEFORE_REBUILD", 1):
+    with mock.patch.object(networks_module, "MIN_CHANGES_BEFORE_REBUILD", 1):
         run_against_reference(operations)
 
 
@@ -266,18 +266,18 @@ def test_many_networks_then_removals_stay_right_through_the_small_union_and_rebu
     rng = random.Random(7)
     matcher, held = Matcher(), dict[int, Network]()
     with (
-        mock.patch.object(matcher_module, "MIN_CHANGES_BEFORE_REBUILD", 256),
+        mock.patch.object(networks_module, "MIN_CHANGES_BEFORE_REBUILD", 256),
         mock.patch.object(
-            matcher_module._Family,
+            networks_module._Family,
             "rebuild",
             autospec=True,
-            side_effect=matcher_module._Family.rebuild,
+            side_effect=networks_module._Family.rebuild,
         ) as v4_rebuilds,
         mock.patch.object(
-            matcher_module._V6Family,
+            networks_module._V6Family,
             "rebuild",
             autospec=True,
-            side_effect=matcher_module._V6Family.rebuild,
+            side_effect=networks_module._V6Family.rebuild,
         ) as v6_rebuilds,
     ):
         for batch_size in [1, 10, 300, 1, 1200, 50]:
