@@ -1,46 +1,26 @@
 """Fraud-stop in the back office, for team leads and admins: FRAUD-STOP (block a request's or a
 customer's card, IP and the rest in one go), unblock one entry, and bulk unblocks, which a second
-lead or admin approves. Blocking and unblocking go through `BlocklistService`, which audits each
-change; the maker-checker rule lives in `gateway.fraud.bulk_unblock`, on the server."""
+lead or admin approves. The forms parse and answer: FRAUD-STOP itself is `gateway.fraud.fraud_stop`,
+blocking and unblocking go through `BlocklistService`, which audits each change, and the
+maker-checker rule lives in `gateway.fraud.bulk_unblock`, on the server."""
 
 from __future__ import annotations
 
 import re
-import uuid
-from dataclasses import dataclass
-from typing import cast
 
 from piccolo_admin.endpoints import FormConfig
 from pydantic import BaseModel, Field
 
 from admin.forms import REQUEST_HELP, staff_action
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
 from gateway.fraud.bulk_unblock import BulkUnblockService
-from gateway.fraud.schemas import BIGINT_MAX, BlocklistEntryCreate, EntryKind
+from gateway.fraud.fraud_stop import FraudStopResult, StoppedValue
+from gateway.fraud.schemas import BIGINT_MAX
 from gateway.fraud.screening import NOUN
-from gateway.fraud.wiring import blocklist_service
-from gateway.sensitive import contains_card_number, contains_iban
+from gateway.fraud.wiring import blocklist_service, fraud_stop
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 
-# What the API screens a filed request's customer by (ChangeRequestService._refuse_if_blocked).
-CUSTOMER_REFERENCES = (
-    "backoffice_id",
-    "zuora_account_id",
-    "stripe_customer_id",
-    "stripe_connect_account_id",
-)
 CUSTOMER_HELP = "A customer reference: back-office id, Zuora account, Stripe customer or account."
-_REQUEST = """
-SELECT ticket_system || ' #' || ticket_id AS ticket, backoffice_id, zuora_account_id,
-       stripe_customer_id, stripe_connect_account_id, requester->>'email' AS email,
-       requester->>'ip' AS ip, details->>'account_holder_email' AS holder_email, iban_hash,
-       details->>'iban_masked' AS iban_masked
-  FROM change_requests
- WHERE (id = $1 OR ($1 IS NULL AND ticket_id = $2 AND ($3 = '' OR ticket_system = $3)))
- ORDER BY created_at DESC LIMIT 2
-"""
 
 
 class FraudStop(BaseModel):
@@ -81,99 +61,21 @@ class BulkUnblockReject(BaseModel):
     reason: str = Field(min_length=3, max_length=500)
 
 
-@dataclass(frozen=True)
-class Target:
-    kind: str
-    value: str | None
-    stored: tuple[str, str] | None = None  # (stored value, display) when already worked out
-
-
 def _given(text: str | None) -> str | None:
     return (text or "").strip() or None
 
 
-def _refuse_sensitive(**fields: str | None) -> None:
-    """Fingerprints and customer references are stored as given: no card number, no IBAN."""
-    for name, text in fields.items():
-        label = name.replace("_", " ")
-        if text and contains_card_number(text):
-            raise BillingError(
-                ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-                f"The {label} looks like a card number, which the gateway never accepts: give "
-                "the provider's card fingerprint instead.",
-            )
-        if text and contains_iban(text):
-            raise BillingError(
-                ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-                f"The {label} holds an IBAN. Leave it out: FRAUD-STOP on the request blocks "
-                "its IBAN, kept only as a keyed hash.",
-            )
+def _listed(values: tuple[StoppedValue, ...]) -> str:
+    return "; ".join(
+        f"{NOUN[value.kind]} {value.display} (entry {value.entry_id})" for value in values
+    )
 
 
-async def _request_targets(reference: str) -> tuple[str, list[Target]]:
-    """What a change request gives to block: its IBAN (as the keyed hash it is stored as), the
-    requester's email and IP, the account holder's email, and every customer reference."""
-    try:
-        request_id: uuid.UUID | None = uuid.UUID(reference)
-    except ValueError:
-        request_id = None
-    system, _, ticket_id = reference.rpartition("#")
-    rows = await fetch(_REQUEST, request_id, ticket_id.strip(), system.strip().lower())
-    if len(rows) != 1:
-        raise BillingError(
-            ErrorCode.CHANGE_REQUEST_NOT_FOUND if not rows else ErrorCode.VALIDATION_FAILED,
-            f"{'No request' if not rows else 'Several requests match'} {reference!r}. "
-            "Use the request id, or the ticket as shown in the list (for example: zendesk #1001).",
-        )
-    row = rows[0]
-    targets = [Target("email", row[name]) for name in ("email", "holder_email") if row[name]]
-    if row["ip"]:
-        targets.append(Target("ip", row["ip"]))
-    if row["iban_hash"]:
-        targets.append(Target("iban", None, (row["iban_hash"], row["iban_masked"] or "IBAN")))
-    targets += [Target("customer", row[name]) for name in CUSTOMER_REFERENCES if row[name]]
-    return row["ticket"], targets
-
-
-async def fraud_stop(staff: StaffMember, data: FraudStop) -> str:
-    card, ip, customer = _given(data.card_fingerprint), _given(data.ip), _given(data.customer)
-    _refuse_sensitive(card_fingerprint=card, customer=customer)
-    reference, ticket, targets = _given(data.request), _given(data.ticket), []
-    if card:
-        targets.append(Target("card_fingerprint", card))
-    if ip:
-        targets.append(Target("ip", ip))
-    if customer:
-        targets.append(Target("customer", customer))
-    if reference:
-        ticket, from_request = await _request_targets(reference)
-        targets += from_request
-    if not targets:
-        raise ValueError("Give a request or a customer, and the card fingerprint and IP to stop.")
-    service = blocklist_service()
-    # Every value is checked before the first is blocked: a typo blocks nothing.
-    chosen: dict[tuple[str, str], str] = {}
-    for target in targets:
-        value, display = target.stored or service.stored_form(target.kind, target.value or "")
-        chosen.setdefault((target.kind, value), display)
-    blocked, already = [], []
-    for (kind, value), display in chosen.items():
-        entry = BlocklistEntryCreate(
-            kind=cast("EntryKind", kind),  # one of the kinds: stored_form checked it
-            value=display,  # unused: `stored` is what is kept
-            reason=data.reason,
-            source_ticket=ticket,
-        )
-        try:
-            created = await service.block(entry, staff.actor, stored=(value, display))
-            blocked.append(f"{NOUN[kind]} {display} (entry {created.id})")
-        except BillingError as error:
-            if error.code is not ErrorCode.BLOCKLIST_ENTRY_EXISTS:
-                raise
-            already.append(f"{NOUN[kind]} {display} (entry {error.extra['existing_id']})")
-    answer = f"FRAUD-STOP{f' for {ticket}' if ticket else ''}: "
-    answer += f"blocked {'; '.join(blocked)}." if blocked else "nothing new to block."
-    return answer + (f" Already blocked: {'; '.join(already)}." if already else "")
+def _fraud_stop_answer(result: FraudStopResult) -> str:
+    answer = f"FRAUD-STOP{f' for {result.ticket}' if result.ticket else ''}: "
+    answer += f"blocked {_listed(result.blocked)}." if result.blocked else "nothing new to block."
+    already = result.already_blocked
+    return answer + (f" Already blocked: {_listed(already)}." if already else "")
 
 
 def _entry_ids(text: str) -> list[int]:
@@ -191,6 +93,18 @@ def _ids(numbers: list[int]) -> str:
 
 def fraud_forms(role: Role) -> list[FormConfig]:
     bulk = BulkUnblockService(blocklist_service())
+
+    async def stop(staff: StaffMember, data: FraudStop) -> str:
+        result = await fraud_stop().stop(
+            staff.actor,
+            request=_given(data.request),
+            card_fingerprint=_given(data.card_fingerprint),
+            ip=_given(data.ip),
+            customer=_given(data.customer),
+            reason=data.reason,
+            ticket=_given(data.ticket),
+        )
+        return _fraud_stop_answer(result)
 
     async def unblock(staff: StaffMember, data: UnblockEntry) -> str:
         entry = await blocklist_service().unblock(data.entry_id, data.reason, staff.actor)
@@ -220,7 +134,7 @@ def fraud_forms(role: Role) -> list[FormConfig]:
         FormConfig(
             name="FRAUD-STOP",
             pydantic_model=FraudStop,
-            endpoint=staff_action(role, fraud_stop),
+            endpoint=staff_action(role, stop),
             description="Blocks in one go the card fingerprint and IP you give and, from the "
             "request, its IBAN (kept as a keyed hash, shown masked), the requester's email and "
             "IP, and every customer reference; or a customer you name. What is already blocked "

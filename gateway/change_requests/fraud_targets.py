@@ -1,0 +1,64 @@
+"""What a filed change request gives fraud-stop to block: the values the API screens a request
+by (ChangeRequestService._refuse_if_blocked), read by the request's id or its ticket."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from gateway.db.connection import fetch
+from gateway.errors import BillingError, ErrorCode
+
+# The customer references, in the order the API screens them.
+CUSTOMER_REFERENCES = (
+    "backoffice_id",
+    "zuora_account_id",
+    "stripe_customer_id",
+    "stripe_connect_account_id",
+)
+_BLOCKABLE = """
+SELECT ticket_system || ' #' || ticket_id AS ticket, backoffice_id, zuora_account_id,
+       stripe_customer_id, stripe_connect_account_id, requester->>'email' AS requester_email,
+       requester->>'ip' AS requester_ip, details->>'account_holder_email' AS holder_email,
+       iban_hash, details->>'iban_masked' AS iban_masked
+  FROM change_requests
+ WHERE (id = $1 OR ($1 IS NULL AND ticket_id = $2 AND ($3 = '' OR ticket_system = $3)))
+ ORDER BY created_at DESC LIMIT 2
+"""
+
+
+@dataclass(frozen=True)
+class FraudTargets:
+    ticket: str  # as the list shows it: "zendesk #1001"
+    requester_email: str | None
+    requester_ip: str | None
+    holder_email: str | None
+    iban_hash: str | None  # the keyed hash the request keeps; the IBAN itself never leaves
+    iban_masked: str | None
+    customer_references: tuple[str, ...]
+
+
+async def read_fraud_targets(reference: str) -> FraudTargets:
+    """The request named by its id or its ticket ("zendesk #1001", or just "1001")."""
+    try:
+        request_id: uuid.UUID | None = uuid.UUID(reference)
+    except ValueError:
+        request_id = None
+    system, _, ticket_id = reference.rpartition("#")
+    rows = await fetch(_BLOCKABLE, request_id, ticket_id.strip(), system.strip().lower())
+    if len(rows) != 1:
+        raise BillingError(
+            ErrorCode.CHANGE_REQUEST_NOT_FOUND if not rows else ErrorCode.VALIDATION_FAILED,
+            f"{'No request' if not rows else 'Several requests match'} {reference!r}. "
+            "Use the request id, or the ticket as shown in the list (for example: zendesk #1001).",
+        )
+    row = rows[0]
+    return FraudTargets(
+        ticket=row["ticket"],
+        requester_email=row["requester_email"],
+        requester_ip=row["requester_ip"],
+        holder_email=row["holder_email"],
+        iban_hash=row["iban_hash"],
+        iban_masked=row["iban_masked"],
+        customer_references=tuple(row[name] for name in CUSTOMER_REFERENCES if row[name]),
+    )
