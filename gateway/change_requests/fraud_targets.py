@@ -37,6 +37,18 @@ class FraudTargets:
     iban_masked: str | None
     customer_references: tuple[str, ...]
 
+    def screen_queries(self) -> list[tuple[str, str]]:
+        """What fraud-stop screens the request by, as the API screened it when it was filed."""
+        queries = [("customer", reference) for reference in self.customer_references]
+        queries += [
+            ("email", email) for email in {self.requester_email, self.holder_email} if email
+        ]
+        if self.iban_hash:
+            queries.append(("iban_hash", self.iban_hash))
+        if self.requester_ip:
+            queries.append(("ip", self.requester_ip))
+        return queries
+
 
 async def read_fraud_targets(reference: str) -> FraudTargets:
     """The request named by its id or its ticket ("zendesk #1001", or just "1001")."""

@@ -39,7 +39,7 @@ from gateway.crypto import Cipher
 from gateway.db.connection import engine, fetch
 from gateway.db.rows import insert_row
 from gateway.errors import BillingError, ErrorCode
-from gateway.fraud.screening import NOUN
+from gateway.fraud.screening import blocked_refusal
 from gateway.idempotency.context import IdempotencyContext
 from gateway.sensitive import contains_iban, strings_in
 from settings import Settings
@@ -178,16 +178,7 @@ class ChangeRequestService:
             queries.append(("ip", request.requester.ip))
         result = await self._blocklist.screen_values(queries)
         if result.matches:
-            kinds = sorted({NOUN[match.kind] for match in result.matches})
-            ids = [match.entry_id for match in result.matches]
-            raise BillingError(
-                ErrorCode.BLOCKED_BY_FRAUD_STOP,
-                f"Refused by fraud-stop: the {' and the '.join(kinds)} given "
-                f"{'is' if len(ids) == 1 else 'are'} blocked "
-                f"({'entry' if len(ids) == 1 else 'entries'} {', '.join(map(str, ids))}). "
-                "A team lead can review the block in the back office.",
-                extra={"blocklist_entry_ids": ids},
-            )
+            raise blocked_refusal(result.matches)
 
     async def _fill_iban_change(self, row: ChangeRequest, request: IbanChangeCreate) -> None:
         payload = request.payload

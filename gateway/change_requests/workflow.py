@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from audit import AuditEntry, append
+from gateway.change_requests.fraud_targets import read_fraud_targets
 from gateway.change_requests.states import Kind, Status, Transition, next_status
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
+from gateway.fraud.schemas import ScreenMatch
+from gateway.fraud.screening import blocked_refusal
 from gateway.sensitive import contains_card_number, contains_iban
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
@@ -73,6 +76,15 @@ def _require_role(staff: StaffMember, *roles: Role) -> None:
         raise BillingError(ErrorCode.ROLE_NOT_ALLOWED, f"Only a {allowed} can do this.")
 
 
+async def _fraud_stop_matches(item: WorkItem) -> list[ScreenMatch]:
+    """A request filed before one of its values was blocked is screened again when it is
+    processed: the gateway never applies a change that uses a blocked value."""
+    from gateway.fraud.wiring import blocklist_service  # fraud-stop builds on this package
+
+    targets = await read_fraud_targets(str(item.id))
+    return (await blocklist_service().screen_values(targets.screen_queries())).matches
+
+
 class WorkflowService:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -113,18 +125,26 @@ class WorkflowService:
         review = random.randrange(100) < self._settings.review_sample_percent  # noqa: S311
         async with transaction():
             item = await self._locked(staff, reference)
-            return await self._move(
-                staff,
-                item,
-                Transition.MARK_PROCESSED,
-                processed_by_id=staff.id,
-                processed_at=_NOW,
-                resolution_note=note,
-                resolution_reasons=reasons,
-                review_required=review,
-                reviewed_by_id=None,
-                reviewed_at=None,
-            )
+            blocked = await _fraud_stop_matches(item)
+            if not blocked:
+                return await self._move(
+                    staff,
+                    item,
+                    Transition.MARK_PROCESSED,
+                    processed_by_id=staff.id,
+                    processed_at=_NOW,
+                    resolution_note=note,
+                    resolution_reasons=reasons,
+                    review_required=review,
+                    reviewed_by_id=None,
+                    reviewed_at=None,
+                )
+        # Blocked since it was filed: nothing changed; the refusal is on record.
+        refusal = blocked_refusal(blocked)
+        await self._audit(
+            staff, item, "change_request.process.refused", {}, {"code": refusal.code.value}
+        )
+        raise refusal
 
     async def amend(
         self, staff: StaffMember, reference: str, note: str, reasons: list[str]

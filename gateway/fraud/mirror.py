@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import gc
+from collections.abc import Coroutine
 from typing import Any
 
 import asyncpg
@@ -96,14 +98,14 @@ class BlocklistMirror:
 
     def _wake_consumer(self) -> None:
         if self._pending and (self._consumer is None or self._consumer.done()):
-            self._consumer = asyncio.get_running_loop().create_task(self._consume())
+            self._consumer = _detached(self._consume())
 
     async def _consume(self) -> None:
         while self._pending and not self._stopping:
             ids, self._pending = self._pending, set()
             try:
                 await self.refresh(sorted(ids))
-            except (OSError, asyncpg.PostgresError) as error:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 self._pending |= ids  # read them again once PostgreSQL answers
                 _log.warning("blocklist change not read yet; retrying", error=str(error))
                 await asyncio.sleep(_RETRY_SECONDS)
@@ -112,7 +114,7 @@ class BlocklistMirror:
         if self._stopping or (self._reconnecting and not self._reconnecting.done()):
             return
         _log.warning("blocklist listener lost its connection; reconnecting")
-        self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
+        self._reconnecting = _detached(self._reconnect())
 
     async def _reconnect(self) -> None:
         while not self._stopping:
@@ -159,6 +161,13 @@ class BlocklistMirror:
             with contextlib.suppress(OSError, asyncpg.PostgresError):
                 await self._connection.close()
         self._connection = None
+
+
+def _detached(work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """A task with a context of its own: the mirror may first start inside a caller's
+    transaction, whose connection its later reads must never use (Piccolo finds the current
+    transaction in a context variable, which a task would otherwise inherit)."""
+    return asyncio.get_running_loop().create_task(work, context=contextvars.Context())
 
 
 async def _load(connection: Any) -> Matcher:

@@ -3,6 +3,11 @@ Never repeats an IBAN given in clear: it names the entry's masked form instead."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from gateway.errors import BillingError, ErrorCode
+from gateway.fraud.schemas import ScreenMatch
+
 NOUN = {
     "card_fingerprint": "card fingerprint",
     "card_bin": "card BIN",
@@ -12,6 +17,21 @@ NOUN = {
     "iban": "IBAN",
     "customer": "customer",
 }
+
+
+def blocked_refusal(matches: Sequence[ScreenMatch]) -> BillingError:
+    """The refusal of a change that uses blocked values: which kinds and which entries, never
+    the values themselves (the detail of a problem holds no personal data)."""
+    kinds = sorted({NOUN[match.kind] for match in matches})
+    ids = [match.entry_id for match in matches]
+    return BillingError(
+        ErrorCode.BLOCKED_BY_FRAUD_STOP,
+        f"Refused by fraud-stop: the {' and the '.join(kinds)} given "
+        f"{'is' if len(ids) == 1 else 'are'} blocked "
+        f"({'entry' if len(ids) == 1 else 'entries'} {', '.join(map(str, ids))}). "
+        "A team lead can review the block in the back office.",
+        extra={"blocklist_entry_ids": ids},
+    )
 
 
 def explain(screened_kind: str, screened_value: str, entry_kind: str, display: str) -> str:

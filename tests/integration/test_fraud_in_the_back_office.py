@@ -307,3 +307,30 @@ async def test_a_bulk_unblock_of_unknown_or_unblocked_entries_is_not_filed(
     assert missing.status_code == 422
     nothing = await team["lena"].form("approve-bulk-unblock", {"bulk_unblock_id": 424242})
     assert nothing.status_code == 422 and "No bulk unblock" in nothing.json()["custom_form_error"]
+
+
+async def test_a_request_blocked_after_filing_cannot_be_marked_processed(
+    http: httpx.AsyncClient, team: dict[str, Staff]
+) -> None:
+    key = await issue_test_key()
+    filed = (await file(http, key, suspicious_request("7001"))).json()
+    claimed = await team["sam"].form("claim-next-request", {"kind": "any"})
+    assert claimed.status_code == 200, claimed.text
+    # a lead blocks the requester's IP while the specialist works on the request
+    assert (await fraud_stop(team["lee"], ip=REQUESTER_IP)).status_code == 200
+    answer = await team["sam"].form(
+        "mark-processed",
+        {
+            "request": filed["id"],
+            "resolution_note": "Done in both consoles",
+            "contact_reasons": "1",
+        },
+    )
+    assert answer.status_code == 422, answer.text
+    assert "Refused by fraud-stop: the IP address given is blocked" in answer.text
+    [row] = await fetch("SELECT status FROM change_requests WHERE id = $1", uuid.UUID(filed["id"]))
+    assert row["status"] == "in_progress"
+    refusals = await fetch(
+        "SELECT actor_id FROM audit_records WHERE action = 'change_request.process.refused'"
+    )
+    assert len(refusals) == 1

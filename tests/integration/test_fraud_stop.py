@@ -317,3 +317,25 @@ async def test_a_mirror_first_started_by_a_command_listens_again_in_the_server()
         await asyncio.sleep(0.01)
     assert mirror.matcher.blocked("email", "late@example.com")
     await mirror.stop()
+
+
+async def test_a_mirror_first_started_inside_a_transaction_follows_later_changes() -> None:
+    """A change request being processed screens inside its transaction; the mirror's later
+    reads must not inherit that (finished) transaction."""
+    from gateway.db.connection import transaction
+    from gateway.fraud.matcher import Matcher
+    from gateway.fraud.mirror import BlocklistMirror
+
+    mirror = BlocklistMirror(Matcher())
+    async with transaction():
+        await mirror.ensure_started()
+    await fetch(
+        "INSERT INTO blocklist_entries (kind, value, display, reason, author_type, author_id)"
+        " VALUES ('customer', 'shop-late', 'shop-late', 'x', 'system', 'test')"
+    )
+    for _ in range(100):
+        if mirror.matcher.blocked("customer", "shop-late"):
+            break
+        await asyncio.sleep(0.01)
+    assert mirror.matcher.blocked("customer", "shop-late")
+    await mirror.stop()
