@@ -9,9 +9,11 @@ import uuid
 import structlog
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.errors import BillingError
 from gateway.log import get_logger
 from gateway.sensitive import redact_text
 
@@ -50,6 +52,12 @@ class RequestContextMiddleware(ASGIMiddleware):
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await next_app(scope, receive, send_with_id)
+            except BillingError as refused:  # answered by the exception handler, outside
+                status = refused.status
+                raise
+            except HTTPException as failed:
+                status = failed.status_code
+                raise
             finally:
                 _log.info(
                     "request",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
+import pytest
 
 from tests.database import auth
 
@@ -67,3 +70,21 @@ async def test_an_oversized_body_is_413(http: httpx.AsyncClient, api_key: str) -
     )
     assert response.status_code == 413
     assert response.json()["code"] == "body_too_large"
+
+
+async def test_the_access_log_gives_the_status_a_refused_request_got(
+    http: httpx.AsyncClient, api_key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A body refused by the middleware (a card number) is answered by the exception handler;
+    the access log must say 422, as the client saw, not 500."""
+    caplog.set_level(logging.INFO, logger="gateway.access")
+    response = await http.post(
+        "/v1/fraud/screen", json={"card_fingerprint": "4242424242424242"}, headers=auth(api_key)
+    )
+    assert response.status_code == 422
+    logged = [
+        record.msg
+        for record in caplog.records
+        if record.name == "gateway.access" and isinstance(record.msg, dict)
+    ]
+    assert [line["status"] for line in logged if line["path"] == "/v1/fraud/screen"] == [422]
