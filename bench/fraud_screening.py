@@ -21,7 +21,6 @@ import ipaddress
 import json
 import os
 import random
-import re
 import socket
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from intake import ROOT, drop_database, prepare_database, start_server
+from intake import ROOT, drop_database, prepare_database, start_server, wrk_figures
 
 RESULTS = ROOT / "bench" / "results" / "fraud_screening.json"
 TARGET_RATE, TARGET_P99_MS = 2_000.0, 50.0
@@ -108,25 +107,7 @@ def wrk(base: str, key: str, screen: bool, seconds: float, connections: int) -> 
         command += ["-s", str(ROOT / "bench" / "screen.lua")]
     target = base if screen else f"{base}/health/live"
     environment = {**os.environ, "BENCH_KEY": key, "BENCH_BODIES": file.name}
-    output = subprocess.run(
-        [*command, target], env=environment, capture_output=True, text=True, check=True
-    ).stdout
-
-    def milliseconds(label: str) -> float:
-        found = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", output)
-        assert found, output
-        value, unit = float(found.group(1)), found.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    failed = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    assert rate, output
-    return {
-        "per_s": float(rate.group(1)),
-        "not_2xx": float(failed.group(1)) if failed else 0.0,
-        "p50_ms": milliseconds("50%"),
-        "p99_ms": milliseconds("99%"),
-    }
+    return wrk_figures([*command, target], environment)
 
 
 async def propagation(first: str, second: str, key: str) -> float:

@@ -155,8 +155,13 @@ def wrk(base: str, key: str, trivial: bool, seconds: float, connections: int) ->
         command += ["-s", str(ROOT / "bench" / "intake.lua")]
     target = f"{base}/health/live" if trivial else base
     environment = {**os.environ, "BENCH_KEY": key, "BENCH_IBANS": ibans.name}
+    return wrk_figures([*command, target], environment)
+
+
+def wrk_figures(command: list[str], environment: dict[str, str]) -> dict[str, float]:
+    """Run wrk with --latency and read its rate, failures and percentiles."""
     output = subprocess.run(
-        [*command, target], env=environment, capture_output=True, text=True, check=True
+        command, env=environment, capture_output=True, text=True, check=True
     ).stdout
 
     def milliseconds(label: str) -> float:
