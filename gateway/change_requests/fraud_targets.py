@@ -1,21 +1,14 @@
-"""What a filed change request gives fraud-stop to block: the values the API screens a request
-by (ChangeRequestService._refuse_if_blocked), read by the request's id or its ticket."""
+"""What a change request gives fraud-stop to block and to screen (`FraudTargets`: at filing,
+at processing, and for a FRAUD-STOP), read by the request's id or its ticket."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
+from gateway.change_requests.references import CUSTOMER_REFERENCES, parse_request_reference
 from gateway.db.connection import fetch
 from gateway.errors import BillingError, ErrorCode
 
-# The customer references, in the order the API screens them.
-CUSTOMER_REFERENCES = (
-    "backoffice_id",
-    "zuora_account_id",
-    "stripe_customer_id",
-    "stripe_connect_account_id",
-)
 _BLOCKABLE = """
 SELECT ticket_system || ' #' || ticket_id AS ticket, backoffice_id, zuora_account_id,
        stripe_customer_id, stripe_connect_account_id, requester->>'email' AS requester_email,
@@ -52,12 +45,8 @@ class FraudTargets:
 
 async def read_fraud_targets(reference: str) -> FraudTargets:
     """The request named by its id or its ticket ("zendesk #1001", or just "1001")."""
-    try:
-        request_id: uuid.UUID | None = uuid.UUID(reference)
-    except ValueError:
-        request_id = None
-    system, _, ticket_id = reference.rpartition("#")
-    rows = await fetch(_BLOCKABLE, request_id, ticket_id.strip(), system.strip().lower())
+    named = parse_request_reference(reference)
+    rows = await fetch(_BLOCKABLE, named.request_id, named.ticket_id, named.ticket_system)
     if len(rows) != 1:
         raise BillingError(
             ErrorCode.CHANGE_REQUEST_NOT_FOUND if not rows else ErrorCode.VALIDATION_FAILED,

@@ -15,7 +15,9 @@ from audit import Actor, AuditEntry, append
 from gateway.api_keys.service import ApiClient
 from gateway.change_requests import bank_details, plan_policy
 from gateway.change_requests.contact_reasons import reasons_fit_kind
+from gateway.change_requests.fraud_targets import FraudTargets
 from gateway.change_requests.mapping import decode_cursor, encode_cursor, to_read
+from gateway.change_requests.references import CUSTOMER_REFERENCES, subject_of
 from gateway.change_requests.schemas import (
     ChangeRequestCreate,
     ChangeRequestPage,
@@ -62,12 +64,7 @@ class ListFilters:
 
 
 def _subject(customer: CustomerRefs) -> str | None:
-    return (
-        customer.backoffice_id
-        or customer.zuora_account_id
-        or customer.stripe_customer_id
-        or customer.stripe_connect_account_id
-    )
+    return subject_of(msgspec.structs.asdict(customer))
 
 
 def _not_found(request_id: uuid.UUID) -> BillingError:
@@ -156,27 +153,24 @@ class ChangeRequestService:
 
     async def _refuse_if_blocked(self, request: ChangeRequestCreate, row: ChangeRequest) -> None:
         """Fraud-stop: the customer's references, the emails, the IBAN and the IP the customer
-        wrote from are screened; any live block refuses the whole request (nothing is stored)."""
-        customer = request.customer
-        queries = [
-            ("customer", reference)
-            for reference in (
-                customer.backoffice_id,
-                customer.zuora_account_id,
-                customer.stripe_customer_id,
-                customer.stripe_connect_account_id,
-            )
-            if reference
-        ]
-        emails = {request.requester.email}
-        if isinstance(request, IbanChangeCreate):
-            emails.add(request.payload.account_holder_email)
-        queries += [("email", email) for email in emails if email]
-        if row.iban_hash:
-            queries.append(("iban_hash", row.iban_hash))
-        if request.requester.ip:
-            queries.append(("ip", request.requester.ip))
-        result = await self._blocklist.screen_values(queries)
+        wrote from are screened, as a filed request is screened again when it is processed;
+        any live block refuses the whole request (nothing is stored)."""
+        references = msgspec.structs.asdict(request.customer)
+        holder_email = (
+            request.payload.account_holder_email if isinstance(request, IbanChangeCreate) else None
+        )
+        filed = FraudTargets(
+            ticket=f"{request.ticket.system} #{request.ticket.id}",
+            requester_email=request.requester.email,
+            requester_ip=request.requester.ip,
+            holder_email=holder_email,
+            iban_hash=row.iban_hash,
+            iban_masked=None,
+            customer_references=tuple(
+                references[name] for name in CUSTOMER_REFERENCES if references[name]
+            ),
+        )
+        result = await self._blocklist.screen_values(filed.screen_queries())
         if result.matches:
             raise blocked_refusal(result.matches)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from audit import AuditEntry, append
 from gateway.change_requests.fraud_targets import read_fraud_targets
+from gateway.change_requests.references import parse_request_reference, subject_of
 from gateway.change_requests.states import Kind, Status, Transition, next_status
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
@@ -41,18 +42,6 @@ class WorkItem:
     status: Status
     processed_by_id: int | None = None
     subject: str | None = None  # the customer, as the audit trail keys it
-
-
-def _subject(row: dict[str, Any]) -> str | None:
-    """The customer reference entries about this request are keyed by: the same choice as
-    `_subject()` in gateway/change_requests/service.py, so that `audit forget` erases them."""
-    chosen: str | None = (
-        row["backoffice_id"]
-        or row["zuora_account_id"]
-        or row["stripe_customer_id"]
-        or row["stripe_connect_account_id"]
-    )
-    return chosen
 
 
 def _refuse_sensitive_text(text: str) -> None:
@@ -234,11 +223,7 @@ class WorkflowService:
         """
         reference = reference.strip()
         scoped = within_own_queue and staff.role is Role.SPECIALIST
-        try:
-            request_id: uuid.UUID | None = uuid.UUID(reference)
-        except ValueError:
-            request_id = None
-        system, _, ticket_id = reference.rpartition("#")
+        named = parse_request_reference(reference)
         rows = await fetch(
             "SELECT id, ticket_system || ' #' || ticket_id AS ticket, kind, status, assignee_id,"
             " processed_by_id, backoffice_id, zuora_account_id, stripe_customer_id,"
@@ -247,9 +232,9 @@ class WorkflowService:
             "        AND ($3 = '' OR ticket_system = $3)))"
             "   AND (NOT $4 OR assignee_id = $5)"
             " ORDER BY created_at DESC LIMIT 2 FOR NO KEY UPDATE",
-            request_id,
-            ticket_id.strip(),
-            system.strip().lower(),
+            named.request_id,
+            named.ticket_id,
+            named.ticket_system,
             scoped,
             staff.id,
         )
@@ -272,7 +257,7 @@ class WorkflowService:
             Kind(row["kind"]),
             Status(row["status"]),
             row["processed_by_id"],
-            _subject(row),
+            subject_of(row),
         )
 
     @staticmethod
