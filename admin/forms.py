@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from admin.free_text import FormModel, refuse_card_or_iban
 from admin.guard import current_staff
 from audit.reading import read_audit_entry
 from gateway.api_keys.scopes import Scope
@@ -41,6 +42,7 @@ def staff_action(
         staff = current_staff.get()
         if staff is None or staff.role is not role:
             raise HTTPException(status_code=403, detail="Sign in with the right role.")
+        refuse_card_or_iban(data)
         try:
             return await work(staff, data)
         except BillingError as error:
@@ -62,66 +64,73 @@ def _parse(kind: type[EnumType], value: str) -> EnumType:
         raise ValueError(f"Choose one of: {', '.join(str(item.value) for item in kind)}.") from None
 
 
-class ClaimNext(BaseModel):
+class ClaimNext(FormModel):
     kind: str = "any"
 
 
-class UpdateStatus(BaseModel):
+class UpdateStatus(FormModel):
     request: str = Field(description=REQUEST_HELP, min_length=1, max_length=200)
     step: str = Field(min_length=1, max_length=40)
 
 
-class Assign(BaseModel):
+class Assign(FormModel):
     request: str = Field(description=REQUEST_HELP, min_length=1, max_length=200)
     specialist: str = Field(description="The specialist's username.", min_length=1)
 
 
-class Approve(BaseModel):
+class Approve(FormModel):
     request: str = Field(description=REQUEST_HELP, min_length=1, max_length=200)
 
 
-class Reject(BaseModel):
+class Reject(FormModel):
     request: str = Field(description=REQUEST_HELP, min_length=1, max_length=200)
     comment: str = Field(
         description="What to fix; the specialist sees it.", min_length=3, max_length=2000
     )
 
 
-class StaffRole(BaseModel):
+class StaffRole(FormModel):
     username: str = Field(min_length=1, max_length=100)
     role: str = Field(min_length=1, max_length=20)
 
 
-class NewStaff(BaseModel):
+class NewStaff(FormModel):
     username: str = Field(min_length=1, max_length=100)
     email: str = Field(min_length=3, max_length=255)
     role: str = Field(min_length=1, max_length=20)
 
 
-class Username(BaseModel):
+class Username(FormModel):
     username: str = Field(min_length=1, max_length=100)
 
 
-class NewApiKey(BaseModel):
+class NewApiKey(FormModel):
     name: str = Field(min_length=1, max_length=100, description="The support tool it is for.")
+    client: str | None = Field(
+        default=None,
+        max_length=100,
+        description="The organisation it belongs to (default: the name). Its keys share its "
+        "requests: give the old key's client when rotating.",
+    )
     scopes: str = Field(
-        default=",".join(Scope),
+        # all-clients is given only on purpose: a key normally sees its own client's requests
+        default=",".join(s for s in Scope if s is not Scope.CHANGE_REQUESTS_ALL_CLIENTS),
         description="Comma-separated: " + ", ".join(Scope),
     )
     expires_in_days: int | None = Field(default=365, ge=1, le=3650)
 
 
-class RevokeApiKey(BaseModel):
+class RevokeApiKey(FormModel):
     prefix: str = Field(min_length=1, max_length=16, description="As shown in the key list.")
     reason: str = Field(min_length=3, max_length=500)
 
 
-class AuditEntryRef(BaseModel):
+class AuditEntryRef(FormModel):
     seq: int = Field(description="The entry's number in the audit trail (its seq).")
     why: str = Field(description="Why you need to read it: kept with the reading.")
 
 
-class Resolution(BaseModel):
+class Resolution(FormModel):
     request: str = Field(min_length=1, max_length=200)
     resolution_note: str = Field(min_length=3, max_length=2000)
     contact_reasons: str = Field(min_length=1, max_length=400)
@@ -279,8 +288,13 @@ def admin_forms() -> list[FormConfig]:
         except ValueError:
             raise ValueError(f"Unknown scope; the scopes are: {SCOPES}.") from None
         expires = timedelta(days=data.expires_in_days) if data.expires_in_days else None
-        issued = await issue_key(data.name, scopes, expires_in=expires, actor=staff.actor)
-        return f"API key for {issued.name}, shown once — copy it now: {issued.secret}"
+        issued = await issue_key(
+            data.name, scopes, expires_in=expires, client=data.client or None, actor=staff.actor
+        )
+        return (
+            f"API key for {issued.name} (client {issued.client}), shown once — copy it now: "
+            f"{issued.secret}"
+        )
 
     async def revoke(staff: StaffMember, data: RevokeApiKey) -> str:
         await revoke_key(data.prefix, actor=staff.actor, reason=data.reason)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 
 from piccolo_admin.endpoints import FormConfig
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from admin.forms import REQUEST_HELP, staff_action
+from admin.free_text import FormModel
 from gateway.fraud.bulk_unblock import BulkUnblockService
 from gateway.fraud.fraud_stop import FraudStopResult, StoppedValue
 from gateway.fraud.schemas import BIGINT_MAX
@@ -23,7 +24,7 @@ from gateway.staff.roles import Role
 CUSTOMER_HELP = "A customer reference: back-office id, Zuora account, Stripe customer or account."
 
 
-class FraudStop(BaseModel):
+class FraudStop(FormModel):
     request: str | None = Field(default=None, max_length=200, description=REQUEST_HELP)
     customer: str | None = Field(default=None, max_length=200, description=CUSTOMER_HELP)
     card_fingerprint: str | None = Field(
@@ -36,25 +37,26 @@ class FraudStop(BaseModel):
     reason: str = Field(min_length=3, max_length=500, description="Shown with every entry.")
 
 
-class UnblockEntry(BaseModel):
+class UnblockEntry(FormModel):
     entry_id: int = Field(ge=1, le=BIGINT_MAX, description="As shown in the Blocklist screen.")
     reason: str = Field(min_length=3, max_length=500)
 
 
-class BulkUnblockCreate(BaseModel):
+class BulkUnblockCreate(FormModel):
+    NOT_FREE_TEXT = frozenset({"entry_ids"})  # kept only as the numbers it lists
     entry_ids: str = Field(
         min_length=1, max_length=20_000, description="Entry ids, comma-separated: 12, 13, 14."
     )
     reason: str = Field(min_length=3, max_length=500)
 
 
-class BulkUnblockRef(BaseModel):
+class BulkUnblockRef(FormModel):
     bulk_unblock_id: int = Field(
         ge=1, le=BIGINT_MAX, description="As shown in the Bulk unblocks screen."
     )
 
 
-class BulkUnblockReject(BaseModel):
+class BulkUnblockReject(FormModel):
     bulk_unblock_id: int = Field(
         ge=1, le=BIGINT_MAX, description="As shown in the Bulk unblocks screen."
     )

@@ -19,7 +19,8 @@ from piccolo_api.crud.endpoints import OrderBy
 from admin import screens
 from admin.forms import admin_forms, audit_reading_form, lead_forms, specialist_forms
 from admin.fraud_forms import fraud_forms
-from admin.guard import RoleGuard
+from admin.guard import ASGIApp, RoleGuard
+from admin.outage import OutagePage
 from gateway.change_requests.workflow import WorkflowService
 from gateway.staff.login import StaffLogin
 from gateway.staff.roles import MOUNT_OF_ROLE, Role
@@ -209,11 +210,11 @@ def admin_mounts(settings: Settings, login: StaffLogin) -> list[ASGIRouteHandler
             allowed_hosts=list(settings.admin_hosts),
             sidebar_links={"Settings": "/staff/settings"} if role is Role.ADMIN else {},
         )
-        handlers.append(_mount(path, RoleGuard(app, role, login, settings)))
+        handlers.append(_mount(path, OutagePage(RoleGuard(app, role, login, settings))))
     return handlers
 
 
-def _mount(path: str, guard: RoleGuard) -> ASGIRouteHandler:
+def _mount(path: str, guard: ASGIApp) -> ASGIRouteHandler:
     @asgi(path, is_mount=True, is_static=True, include_in_schema=False, copy_scope=True)
     async def back_office(scope: Any, receive: Any, send: Any) -> None:
         # Litestar hands a mount its remaining path without the trailing slash, which the

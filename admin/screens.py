@@ -90,6 +90,10 @@ class MyQueue(Table, tablename="my_queue"):
     assigned_at = Timestamptz(null=True)
     progress_at = Timestamptz()
     created_at = Timestamptz()
+    same_iban_elsewhere = Text(
+        help_text="Other open requests with this IBAN: ticket, customer, requester, client. "
+        "The filer was told only that another customer has it."
+    )
 
 
 class AllRequests(Table, tablename="all_requests"):
@@ -166,6 +170,7 @@ class ApiKeyList(Table, tablename="api_key_list"):
     id = UUID(primary_key=True)
     prefix = Varchar()
     name = Varchar()
+    client = Varchar(help_text="The organisation the key belongs to; it sees its requests.")
     scopes = Text()
     rate_limit_per_minute = Integer(null=True)
     created_at = Timestamptz()

@@ -19,6 +19,7 @@ SECRET_FIELDS = frozenset(
         "encryption_keys",
         "hash_key",
         "database_url",
+        "migration_database_url",
         "zuora_password",
         "zuora_client_secret",
         "stripe_api_key",

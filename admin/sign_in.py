@@ -16,6 +16,7 @@ from litestar.params import CookieParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from admin.throttle import SignInThrottle
+from gateway.edge.failure_limit import TooManyFailuresError
 from gateway.staff.login import EnrolmentNeeded, Refused, SignedIn, StaffLogin
 from gateway.staff.roles import MOUNT_OF_ROLE
 from settings import Settings
@@ -69,7 +70,14 @@ TOO_MANY = "Too many sign-in attempts from this address; wait a minute and try a
 
 
 def _address(request: Request[Any, Any, Any]) -> str:
+    # The peer, or the client a trusted proxy names (uvicorn applies BG_TRUSTED_PROXIES).
     return request.client.host if request.client else "unknown"
+
+
+def _too_many(name: str, settings: Settings, over: TooManyFailuresError) -> Template:
+    page = _page(name, settings, status_code=429, error=TOO_MANY)
+    page.headers["Retry-After"] = str(over.retry_after_seconds)
+    return page
 
 
 class SignInController(Controller):
@@ -97,9 +105,13 @@ class SignInController(Controller):
         login: NamedDependency[StaffLogin],
         throttle: NamedDependency[SignInThrottle],
     ) -> Template | Redirect:
-        if not await throttle.allow(_address(request)):
-            return _page("login", settings, status_code=429, error=TOO_MANY)
-        outcome = await login.check_password(data.get("username", ""), data.get("password", ""))
+        try:
+            async with throttle.attempt(_address(request)) as attempt:
+                username, password = data.get("username", ""), data.get("password", "")
+                outcome = await login.check_password(username, password)
+                attempt.failed = isinstance(outcome, Refused)
+        except TooManyFailuresError as over:
+            return _too_many("login", settings, over)
         if isinstance(outcome, Refused):
             return _page("login", settings, status_code=401, error=outcome.message)
         cookie = _cookie(settings, CHALLENGE_COOKIE, outcome.challenge, 300, path="/staff")
@@ -129,12 +141,15 @@ class SignInController(Controller):
         login: NamedDependency[StaffLogin],
         challenge: Annotated[str | None, CookieParameter(name=CHALLENGE_COOKIE)] = None,
     ) -> Template | Redirect:
-        if not await throttle.allow(_address(request)):
-            return _page("code", settings, status_code=429, error=TOO_MANY)
-        step = await login.challenge_state(challenge) if challenge else None
-        if challenge is None or step is None:
-            return Redirect("/staff/login", status_code=303)
-        outcome = await login.check_code(challenge, data.get("code", ""))
+        try:
+            async with throttle.attempt(_address(request)) as attempt:
+                step = await login.challenge_state(challenge) if challenge else None
+                if challenge is None or step is None:
+                    return Redirect("/staff/login", status_code=303)
+                outcome = await login.check_code(challenge, data.get("code", ""))
+                attempt.failed = isinstance(outcome, Refused)
+        except TooManyFailuresError as over:
+            return _too_many("code", settings, over)
         if isinstance(outcome, Refused):
             if isinstance(step, EnrolmentNeeded):
                 return _enrolment_page(settings, step, outcome.message)

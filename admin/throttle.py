@@ -1,17 +1,12 @@
-"""Sign-in attempts per client address: the lockout protects one account, this protects the
-server from one address trying many accounts (and from paying a password hash for each)."""
+"""Failed sign-in attempts per client address: the lockout protects one account, this protects
+the server from one address trying many accounts (and from paying a password hash for each).
+A right password or code uses up nothing; once an address is over, it waits out the minute."""
 
 from __future__ import annotations
 
-from limits import RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from gateway.edge.failure_limit import FailureLimit
 
 
-class SignInThrottle:
+class SignInThrottle(FailureLimit):
     def __init__(self, per_minute: int) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._window = RateLimitItemPerMinute(per_minute)
-
-    async def allow(self, address: str) -> bool:
-        return await self._limiter.hit(self._window, "staff-sign-in", address)
+        super().__init__(per_minute, "staff-sign-in")

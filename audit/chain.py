@@ -3,21 +3,28 @@
 Writers insert entries without waiting for each other; a sealer then gives committed entries,
 in the order it finds them, the next sequence numbers (no gaps: it alone writes `audit_chain`,
 under an advisory lock) and a hash over the previous hash, the entry's metadata and its
-ciphertext. `verify()` walks the chain and names the first entry that does not match: a flipped
-byte, an entry deleted, swapped or cut off at the end, or a whole chain rewritten consistently
-(caught against a signed checkpoint kept elsewhere).
+ciphertext (and the entry's MAC). `verify()` walks the chain and names the first entry that does
+not match: a flipped byte, an entry deleted, swapped or cut off at the end, one whose MAC the
+gateway did not make (forged or edited with database rights alone, even with the chain
+recomputed after), or a copy; a whole chain rewritten consistently is caught against a signed
+checkpoint kept elsewhere. It also lists entries dated well before one sealed ahead of them.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from audit.mac import mac_matches
 from gateway.db.connection import fetch, transaction
 
 GENESIS = "0" * 64
 SEAL_LOCK = 0x61756474  # "audt": one sealer at a time, across processes
+# Entries are sealed in the order they commit, which is not quite the order they were written
+# in, and writers' clocks differ a little: only a larger step back in time is reported.
+TIME_TOLERANCE = timedelta(minutes=5)
 _BATCH = 5000
 
 _HEAD = "SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1"
@@ -30,7 +37,7 @@ WITH pending AS (
      LIMIT $1
 )
 SELECT r.id, r.occurred_at, r.actor_type, r.actor_id, r.action, r.target_type, r.target_id,
-       r.request_id, r.subject, r.payload, r.data::text AS data
+       r.request_id, r.subject, r.payload, r.data::text AS data, r.mac
   FROM pending JOIN audit_records r USING (id)
  ORDER BY r.id
 """
@@ -44,7 +51,7 @@ SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])
 _CHAIN = """
 SELECT c.seq, c.entry_id, c.prev_hash, c.hash,
        r.id, r.occurred_at, r.actor_type, r.actor_id, r.action, r.target_type, r.target_id,
-       r.request_id, r.subject, r.payload, r.data::text AS data
+       r.request_id, r.subject, r.payload, r.data::text AS data, r.mac
   FROM audit_chain c LEFT JOIN audit_records r ON r.id = c.entry_id
  WHERE c.seq > $1
  ORDER BY c.seq
@@ -74,6 +81,8 @@ def entry_hash(prev_hash: str, seq: int, row: dict[str, Any]) -> str:
         ),
         str(row.get("payload") or row.get("data") or ""),
     ]
+    if row.get("mac"):  # entries from before MACs hash as they always did
+        parts.append(str(row["mac"]))
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -107,33 +116,120 @@ async def seal_pending(batch: int = _BATCH, *, everything: bool = True) -> int:
 
 
 @dataclass(frozen=True)
+class TimeSlip:
+    """An entry dated well before one sealed ahead of it: a writer's clock, or a forgery."""
+
+    seq: int
+    after_seq: int
+    by: timedelta
+
+
+@dataclass(frozen=True)
 class Verdict:
     entries: int
     head_seq: int
     head_hash: str
     first_bad_seq: int | None = None
     problem: str | None = None
+    legacy: int = 0  # entries from before MACs, at the start of the chain
+    backwards: tuple[TimeSlip, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
 
-async def verify(batch: int = 20000) -> Verdict:
-    """Walk the whole chain; the first entry that breaks it, or the head it reaches."""
-    expected_seq, prev, checked = 1, GENESIS, 0
+async def verify(batch: int = 20000, *, after: tuple[int, str] = (0, GENESIS)) -> Verdict:
+    """Walk the chain from the start, or `after=(seq, hash)` a signed checkpoint: the first entry
+    that breaks it (or whose MAC does not match), or the head it reaches."""
+    walk = _Walk(*after, copies=await _copies(after[0]))
+    if after[0] > 0:  # past the legacy prefix once an entry there has a MAC
+        rows = await fetch(_CHAIN, after[0] - 1, 1)
+        walk.seen_mac = bool(rows and rows[0]["mac"])
     while True:
-        rows = await fetch(_CHAIN, expected_seq - 1, batch)
+        rows = await fetch(_CHAIN, walk.expected_seq - 1, batch)
         if not rows:
-            return Verdict(checked, expected_seq - 1, prev)
+            return walk.verdict()
         for row in rows:
-            seq = row["seq"]
-            if seq != expected_seq:
-                return Verdict(checked, expected_seq - 1, prev, expected_seq, "missing entry")
-            if row["id"] is None:
-                return Verdict(checked, seq - 1, prev, seq, "entry deleted")
-            if row["prev_hash"] != prev:
-                return Verdict(checked, seq - 1, prev, seq, "link to the previous entry broken")
-            if entry_hash(prev, seq, row) != row["hash"]:
-                return Verdict(checked, seq - 1, prev, seq, "entry altered")
-            prev, expected_seq, checked = row["hash"], seq + 1, checked + 1
+            broken = walk.check(row)
+            if broken is not None:
+                return walk.verdict(*broken)
+
+
+_COPIES = """
+SELECT c.seq, twin_c.seq AS twin_seq, twin.id AS twin_id
+  FROM audit_chain c
+  JOIN audit_records r ON r.id = c.entry_id
+  JOIN audit_records twin ON twin.mac = r.mac AND twin.id <> r.id
+  LEFT JOIN audit_chain twin_c ON twin_c.entry_id = twin.id
+ WHERE c.seq > $1 AND (twin_c.seq IS NULL OR twin_c.seq < c.seq)
+"""
+
+
+async def _copies(after_seq: int) -> dict[int, str]:
+    """Entries whose MAC another entry has (a unique index refuses them; dropped, it lets one
+    in), by seq: what each is a copy of."""
+    return {
+        row["seq"]: f"entry {row['twin_seq']}"
+        if row["twin_seq"]
+        else f"unsealed entry (id {row['twin_id']})"
+        for row in await fetch(_COPIES, after_seq)
+    }
+
+
+class _Walk:
+    def __init__(self, seq: int, prev: str, copies: dict[int, str]) -> None:
+        self.expected_seq, self.prev, self.checked = seq + 1, prev, 0
+        self.copies = copies
+        self.seen_mac = False
+        self.legacy = 0
+        self.latest: tuple[datetime, int] | None = None
+        self.backwards: list[TimeSlip] = []
+
+    def check(self, row: dict[str, Any]) -> tuple[int, str] | None:
+        """(the seq, what is wrong) when this row breaks the chain; else it moves on."""
+        seq = row["seq"]
+        if seq != self.expected_seq:
+            return self.expected_seq, "missing entry"
+        if row["id"] is None:
+            return seq, "entry deleted"
+        if row["prev_hash"] != self.prev:
+            return seq, "link to the previous entry broken"
+        if entry_hash(self.prev, seq, row) != row["hash"]:
+            return seq, "entry altered"
+        problem = self._check_mac(row)
+        if problem is not None:
+            return seq, problem
+        self._check_time(row)
+        self.prev, self.expected_seq, self.checked = row["hash"], seq + 1, self.checked + 1
+        return None
+
+    def _check_mac(self, row: dict[str, Any]) -> str | None:
+        if row["mac"] is None:
+            if self.seen_mac:
+                return "no MAC: not written by the gateway"
+            self.legacy += 1
+            return None
+        self.seen_mac = True
+        if not mac_matches(row):
+            return "MAC does not match: forged or changed without the gateway's key"
+        twin = self.copies.get(row["seq"])
+        return f"a copy of {twin}" if twin else None
+
+    def _check_time(self, row: dict[str, Any]) -> None:
+        occurred: datetime = row["occurred_at"]
+        if self.latest is not None and occurred < self.latest[0] - TIME_TOLERANCE:
+            self.backwards.append(TimeSlip(row["seq"], self.latest[1], self.latest[0] - occurred))
+        if self.latest is None or occurred > self.latest[0]:
+            self.latest = (occurred, row["seq"])
+
+    def verdict(self, bad_seq: int | None = None, problem: str | None = None) -> Verdict:
+        return Verdict(
+            self.checked,
+            self.expected_seq - 1,
+            self.prev,
+            bad_seq,
+            problem,
+            self.legacy,
+            tuple(self.backwards),
+        )

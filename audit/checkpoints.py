@@ -21,7 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from audit.chain import seal_pending
+from audit.chain import GENESIS, Verdict, seal_pending, verify
 from gateway.db.connection import fetch
 
 
@@ -56,15 +56,44 @@ def signed_by(checkpoint: Checkpoint, public_key: str) -> bool:
     return True
 
 
+class ChainBrokenError(Exception):
+    """The chain does not verify from the last signed checkpoint: nothing is signed."""
+
+    def __init__(self, from_seq: int, first_bad_seq: int | None, problem: str) -> None:
+        super().__init__(f"entry {first_bad_seq}: {problem}" if first_bad_seq else problem)
+        self.from_seq, self.first_bad_seq, self.problem = from_seq, first_bad_seq, problem
+
+
+async def verified_head(seed: bytes) -> Verdict:
+    """The chain verified from the last stored checkpoint (which must be signed by `seed` and
+    still match), up to its head; ChainBrokenError otherwise."""
+    rows = await fetch(
+        "SELECT seq, head_hash, signed_at::text AS signed_at, public_key, signature"
+        " FROM audit_checkpoints ORDER BY seq DESC LIMIT 1"
+    )
+    after = (0, GENESIS)
+    if rows:
+        last = Checkpoint(**rows[0])
+        problem = await against_checkpoints([last], public_key_of(seed))
+        if problem is not None:
+            raise ChainBrokenError(last.seq, None, problem)
+        after = (last.seq, last.head_hash)
+    verdict = await verify(after=after)
+    if not verdict.ok:
+        raise ChainBrokenError(after[0], verdict.first_bad_seq, str(verdict.problem))
+    return verdict
+
+
 async def write_checkpoint(seed: bytes, folder: Path) -> Checkpoint | None:
-    """Seal what is pending, then sign the head; None when the chain is empty."""
+    """Seal what is pending, verify the chain from the last checkpoint, then sign the head it
+    reached; None when the chain is empty. A chain that does not verify is never signed."""
     await seal_pending()
-    head = await fetch("SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1")
-    if not head:
+    head = await verified_head(seed)
+    if head.head_seq == 0:
         return None
     unsigned = Checkpoint(
-        seq=int(head[0]["seq"]),
-        head_hash=str(head[0]["hash"]),
+        seq=head.head_seq,
+        head_hash=head.head_hash,
         signed_at=datetime.now(UTC).isoformat(),
         public_key=public_key_of(seed),
         signature="",

@@ -1,10 +1,13 @@
-"""Each minute: chain what was written since, and sign a checkpoint if the chain grew."""
+"""Each minute: chain what was written since, and sign a checkpoint if the chain grew, but never
+over a chain that does not verify from the last checkpoint: that is refused, loudly."""
 
 from __future__ import annotations
 
 from audit.chain import seal_pending
-from audit.checkpoints import write_checkpoint
-from gateway.db.connection import fetch
+from audit.checkpoints import ChainBrokenError, write_checkpoint
+from audit.entry import SYSTEM, AuditEntry
+from audit.store import append
+from gateway.db.connection import fetch, transaction
 from gateway.jobs import job_app
 from gateway.log import get_logger
 from settings import get_settings
@@ -18,8 +21,34 @@ async def seal_and_checkpoint(timestamp: int) -> int:
     sealed = await seal_pending()
     last = await fetch("SELECT max(seq) AS seq FROM audit_checkpoints")
     head = await fetch("SELECT max(seq) AS seq FROM audit_chain")
-    if (head[0]["seq"] or 0) > (last[0]["seq"] or 0):
+    # Behind the head: sign. Ahead of it (a checkpoint the chain does not reach, or one not
+    # ours): write_checkpoint refuses, naming it, rather than the job falling silent.
+    if (head[0]["seq"] or 0) != (last[0]["seq"] or 0):
         settings = get_settings()
-        await write_checkpoint(settings.audit_signing_seed, settings.data_dir / "audit")
+        try:
+            await write_checkpoint(settings.audit_signing_seed, settings.data_dir / "audit")
+        except ChainBrokenError as broken:
+            await _refuse(broken)
     _log.info("audit sealed", entries=sealed, scheduled_at=timestamp)
     return sealed
+
+
+async def _refuse(broken: ChainBrokenError) -> None:
+    """Every minute it stays broken, in the log at CRITICAL; in the trail itself as well."""
+    _log.critical(
+        "audit chain does not verify: no checkpoint signed; run `billing-gateway audit verify`",
+        from_checkpoint=broken.from_seq,
+        first_bad_seq=broken.first_bad_seq,
+        problem=broken.problem,
+    )
+    async with transaction():
+        await append(
+            AuditEntry(
+                action="audit.checkpoint.refused",
+                actor=SYSTEM,
+                target_type="audit",
+                target_id="chain",
+                reason=broken.problem,
+                after={"from_checkpoint": broken.from_seq, "first_bad_seq": broken.first_bad_seq},
+            )
+        )

@@ -1,14 +1,17 @@
-"""Append-only store. A database trigger refuses UPDATE and DELETE on `audit_records`.
+"""Append-only store. A database trigger refuses UPDATE and DELETE on `audit_records`, and the
+application's role may only SELECT and INSERT there (`gateway.db.roles`).
 
 Each entry keeps its metadata in clear (time, actor, action, target, request id, subject), so
 that it can be listed and filtered, and its payload (role, reason, before/after, the providers'
-request ids) encrypted under its subject's data key, bound to that metadata. Entries are chained
-after they commit (`audit/chain.py`): writers never wait for one another.
+request ids) encrypted under its subject's data key, bound to that metadata. A MAC under a key
+the database never sees covers both (`audit/mac.py`). Entries are chained after they commit
+(`audit/chain.py`): writers never wait for one another.
 """
 
 from __future__ import annotations
 
 import functools
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -16,20 +19,21 @@ import structlog
 
 from audit.entry import AuditEntry
 from audit.keys import SYSTEM_SUBJECT, SubjectForgottenError, SubjectKeys
+from audit.mac import entry_mac
 from gateway.db.connection import fetch
 from gateway.sensitive import redact_text, redact_value
 from settings import get_settings
 
 _INSERT = (
-    "INSERT INTO audit_records (occurred_at, actor_type, actor_id, action, target_type,"
-    " target_id, request_id, subject, payload)"
-    " SELECT now(), $1, $2, $3, $4, $5, $6, $7::varchar, $8"
+    "INSERT INTO audit_records (actor_type, actor_id, action, target_type, target_id,"
+    " request_id, subject, payload, occurred_at, mac)"
+    " SELECT $1, $2, $3, $4, $5, $6, $7::varchar, $8, $9, $10"
 )
 # The data key this process holds must still be the subject's live key (another process may
 # have forgotten the subject since): otherwise nothing is written, and the key is looked up again.
 _LIVE_KEY = (
     " WHERE EXISTS (SELECT 1 FROM audit_subject_keys"
-    " WHERE subject = $7::varchar AND key_id = $9 AND wrapped_key IS NOT NULL) RETURNING id"
+    " WHERE subject = $7::varchar AND key_id = $11 AND wrapped_key IS NOT NULL) RETURNING id"
 )
 ERASED = "erased"  # the payload of an entry about a subject already forgotten
 
@@ -66,28 +70,35 @@ async def append(entry: AuditEntry) -> None:
         "after": entry.after,
         "provider_request_ids": entry.provider_request_ids,
     }
-    metadata = [row[name] for name in ("actor_type", "actor_id", "action", "target_type")]
     plain = msgspec.json.encode(redact_value(payload))
     keys = subject_keys()
     for _attempt in range(2):
         try:
             key_id, sealed = await keys.encrypt(subject, plain, associated_data(row))
         except SubjectForgottenError:
-            await fetch(_INSERT, *metadata, row["target_id"], request_id, subject, ERASED)
+            await fetch(_INSERT, *_columns(row, request_id, ERASED))
             return
-        written = await fetch(
-            _INSERT + _LIVE_KEY,
-            *metadata,
-            row["target_id"],
-            request_id,
-            subject,
-            sealed,
-            key_id,
-        )
-        if written:
+        if await fetch(_INSERT + _LIVE_KEY, *_columns(row, request_id, sealed), key_id):
             return
         keys.forget_cached(subject)  # stale: forgotten or replaced elsewhere
     raise RuntimeError(f"no live data key for audit subject {subject!r}")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _columns(row: dict[str, Any], request_id: str | None, payload: str) -> list[Any]:
+    """The values of `_INSERT`, in its order, the MAC over them last."""
+    entry = {**row, "request_id": request_id, "payload": payload, "occurred_at": now()}
+    names = ("actor_type", "actor_id", "action", "target_type", "target_id", "request_id")
+    return [
+        *(entry[name] for name in names),
+        entry["subject"],
+        payload,
+        entry["occurred_at"],
+        entry_mac(entry),
+    ]
 
 
 async def read_payload(row: dict[str, Any]) -> dict[str, Any] | None:

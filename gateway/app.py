@@ -32,14 +32,18 @@ from gateway.crypto import Cipher
 from gateway.db.connection import close_pool, start_pool
 from gateway.edge.auth import ApiKeyAuthMiddleware
 from gateway.edge.body_guard import BodyGuardMiddleware
+from gateway.edge.json_depth_guard import JsonDepthGuardMiddleware
 from gateway.edge.openapi import StrictStructSchemaPlugin, security_components
 from gateway.edge.problems import exception_to_problem
 from gateway.edge.rate_limit import ApiKeyRateLimiter
 from gateway.edge.request_context import RequestContextMiddleware
+from gateway.edge.url_guard import UrlGuardMiddleware
 from gateway.errors import BillingError
 from gateway.fraud.controller import BlocklistController, FraudScreenController
 from gateway.fraud.wiring import blocklist_imports, blocklist_service
 from gateway.health import HealthController
+from gateway.idempotency.lease import lease
+from gateway.job_worker import SupervisedWorker
 from gateway.jobs import job_app
 from gateway.providers import Providers, providers_from_settings
 from gateway.staff.login import StaffLogin
@@ -62,10 +66,13 @@ def _lifespan(
         await start_pool(settings.db_pool_max)
         mirror = blocklist_service().mirror
         await mirror.ensure_started()  # ready means the blocklist is loaded
+        await lease.ensure_held()  # this process's idempotency claims can be seen to be alive
         await job_app.open_async()  # requests defer jobs (webhook events), workers run them
         worker: asyncio.Task[None] | None = None
         if settings.run_worker_in_process:
-            worker = asyncio.create_task(job_app.run_worker_async(install_signal_handlers=False))
+            # Readiness reads it: 503 while it waits for the database or restarts.
+            _app.state.job_worker = supervised = SupervisedWorker(job_app)
+            worker = asyncio.create_task(supervised.run())
         try:
             yield
         finally:
@@ -74,6 +81,7 @@ def _lifespan(
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
             await job_app.close_async()
+            await lease.stop()
             await mirror.stop()
             await providers.close()
             await close_pool()
@@ -97,7 +105,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         middleware=[
             ApiKeyAuthMiddleware(ApiKeyRateLimiter(settings.rate_limit_per_minute)),
-            BodyGuardMiddleware(settings.max_body_bytes),
+            BodyGuardMiddleware(settings.max_body_bytes, settings.max_json_depth),
         ],
     )
     metrics = PrometheusConfig(
@@ -141,7 +149,12 @@ def create_app(settings: Settings) -> Litestar:
             exclude=["^/v1/", "^/health/", "^/metrics", "^/schema"]
             + [f"^{mount}(/|$)" for mount in MOUNT_OF_ROLE.values()],
         ),
-        middleware=[RequestContextMiddleware(), metrics.middleware],
+        middleware=[
+            RequestContextMiddleware(),
+            UrlGuardMiddleware(),
+            JsonDepthGuardMiddleware(settings.max_body_bytes, settings.max_json_depth),
+            metrics.middleware,
+        ],
         exception_handlers={
             BillingError: exception_to_problem,
             HTTPException: exception_to_problem,

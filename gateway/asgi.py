@@ -1,6 +1,7 @@
 """ASGI entry point for servers that import the app (`uvicorn gateway.asgi:app --workers N`).
 
-DATABASE_URL must be set: the CLI sets it before starting such workers.
+DATABASE_URL must be set: the CLI sets it before starting such workers. Such a server must also
+take `gateway.serving.uvicorn_options` (header caps, trusted proxies), as `serve` does.
 """
 
 from gateway.app import create_app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -84,6 +85,7 @@ def serve(
     import uvicorn
 
     from gateway.db.server import ensure_database
+    from gateway.serving import uvicorn_options
 
     asyncio.run(ensure_database())
     _start_zuora_emulator(settings)
@@ -98,6 +100,7 @@ def serve(
         workers=workers,
         log_config=None,
         access_log=False,
+        **uvicorn_options(settings),
     )
 
 
@@ -177,13 +180,19 @@ def emulator(
 
 @cli.command()
 def worker() -> None:
-    """Run background jobs (idempotency-key purge, and later webhooks, syncs, checkpoints)."""
+    """Run background jobs (webhooks, audit sealing, imports, syncs, purges); carries on by
+    itself after a database outage. SIGTERM or Ctrl-C stop it once running jobs finish."""
     _settings()
+    from gateway.job_worker import SupervisedWorker
     from gateway.jobs import job_app
 
     async def work() -> None:
+        supervised = SupervisedWorker(job_app)
+        loop = asyncio.get_running_loop()
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(stop_signal, supervised.stop)
         async with job_app.open_async():
-            await job_app.run_worker_async()
+            await supervised.run()
 
     _run(work)
 
@@ -249,6 +258,13 @@ def api_key_create(
     scope: Annotated[list[str], typer.Option(help="repeat for each scope")],
     expires_in_days: Annotated[int | None, typer.Option(min=1)] = None,
     rate_limit: Annotated[int | None, typer.Option(min=1, help="requests a minute")] = None,
+    client: Annotated[
+        str | None,
+        typer.Option(
+            help="the organisation it belongs to, e.g. 'zendesk-acme' (default: the name); its "
+            "keys share its change requests, so give the old key's client when rotating"
+        ),
+    ] = None,
 ) -> None:
     """Issue a key; its secret is printed this once and never again."""
     _settings()
@@ -263,10 +279,14 @@ def api_key_create(
             scopes,
             expires_in=expires,
             rate_limit_per_minute=rate_limit,
+            client=client,
             actor=Actor(kind="staff", id=_operator(), role="cli"),
         )
     )
-    typer.echo(f"API key for {issued.name} (prefix {issued.prefix}), shown once:\n{issued.secret}")
+    typer.echo(
+        f"API key for {issued.name} (client {issued.client}, prefix {issued.prefix}), shown "
+        f"once:\n{issued.secret}"
+    )
 
 
 @api_keys_cli.command("list")
@@ -278,7 +298,8 @@ def api_key_list() -> None:
     for key in _run(list_keys):
         state = "revoked" if key.revoked_at else "active"
         typer.echo(
-            f"{key.prefix}  {state:7}  {key.name:20}  {','.join(key.scopes)}  "
+            f"{key.prefix}  {state:7}  {key.name:20}  client={key.client}  "
+            f"{','.join(key.scopes)}  "
             f"expires={key.expires_at or '-'}  last_used={key.last_used_at or '-'}"
         )
 

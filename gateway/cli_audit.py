@@ -37,14 +37,19 @@ def seal() -> None:
 
 @audit_cli.command("checkpoint")
 def checkpoint() -> None:
-    """Seal, then sign the chain's head (appended to <data dir>/audit/checkpoints.jsonl)."""
-    from audit.checkpoints import write_checkpoint
+    """Seal, then sign the chain's head (appended to <data dir>/audit/checkpoints.jsonl), once
+    it verifies from the last checkpoint."""
+    from audit.checkpoints import ChainBrokenError, write_checkpoint
     from settings import get_settings
 
     async def work() -> Any:
         return await write_checkpoint(get_settings().audit_signing_seed, _folder())
 
-    signed = _run(work)
+    try:
+        signed = _run(work)
+    except ChainBrokenError as broken:
+        typer.echo(f"NOT SIGNED: the chain does not verify: {broken}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(signed.to_json() if signed else "the audit trail is empty")
 
 
@@ -54,7 +59,8 @@ def verify(
         Path | None, typer.Option(help="a checkpoints.jsonl kept outside the database")
     ] = None,
 ) -> None:
-    """Check the whole chain (and the signed checkpoints); name the first bad entry."""
+    """Check the whole chain (and the signed checkpoints); name the first bad entry. Then the
+    guards: triggers, the gateway's database role, quiet erasures, unsealed entries' MACs."""
     from audit.chain import verify as verify_chain
     from audit.checkpoints import (
         against_checkpoints,
@@ -62,9 +68,10 @@ def verify(
         read_checkpoints,
         stored_checkpoints,
     )
+    from audit.guards import describe_backwards, guard_problems, unsealed_problems
     from settings import get_settings
 
-    async def work() -> tuple[Any, str | None, int]:
+    async def work() -> tuple[Any, str | None, int, list[str]]:
         verdict = await verify_chain()
         kept = read_checkpoints(checkpoint) if checkpoint else await stored_checkpoints()
         problem = None
@@ -72,9 +79,13 @@ def verify(
             problem = await against_checkpoints(
                 kept, public_key_of(get_settings().audit_signing_seed)
             )
-        return verdict, problem, len(kept)
+        return verdict, problem, len(kept), await guard_problems() + await unsealed_problems()
 
-    verdict, problem, kept = _run(work)
+    verdict, problem, kept, guards = _run(work)
+    for warning in describe_backwards(verdict):
+        typer.echo(f"WARNING: {warning}", err=True)
+    for guard in guards:
+        typer.echo(f"GUARD: {guard}", err=True)
     if not verdict.ok:
         typer.echo(
             f"BROKEN at entry {verdict.first_bad_seq}: {verdict.problem}"
@@ -85,10 +96,13 @@ def verify(
     if problem:
         typer.echo(f"BROKEN: {problem}", err=True)
         raise typer.Exit(1)
+    legacy = f" ({verdict.legacy} from before MACs: chain only)" if verdict.legacy else ""
     typer.echo(
-        f"ok: {verdict.entries} entries, head {verdict.head_seq} {verdict.head_hash[:16]}…,"
-        f" {kept} signed checkpoints agree"
+        f"{'ok' if not guards else 'chain ok, guards NOT'}: {verdict.entries} entries{legacy},"
+        f" head {verdict.head_seq} {verdict.head_hash[:16]}…, {kept} signed checkpoints agree"
     )
+    if guards:
+        raise typer.Exit(1)
 
 
 @audit_cli.command("rotate-keys")
@@ -133,23 +147,10 @@ def rotate_keys() -> None:
 @audit_cli.command("forget")
 def forget(subject: str, reason: Annotated[str, typer.Option(help="for the record")]) -> None:
     """Destroy SUBJECT's data key: their payloads read as erased; the chain still verifies."""
-    from audit.entry import SYSTEM, AuditEntry
-    from audit.store import append, subject_keys
-    from gateway.db.connection import transaction
+    from audit.erasure import forget_subject
 
     async def work() -> bool:
-        async with transaction():
-            destroyed = await subject_keys().forget(subject)
-            await append(
-                AuditEntry(
-                    action="audit.subject.forgotten" if destroyed else "audit.subject.forget_noop",
-                    actor=SYSTEM,
-                    target_type="audit_subject",
-                    target_id=subject,
-                    reason=reason,
-                )
-            )
-        return destroyed
+        return await forget_subject(subject, reason)
 
     typer.echo(f"forgot {subject}" if _run(work) else f"{subject} had nothing to forget")
 

@@ -1,4 +1,5 @@
-"""The sandbox demo: an API key with every scope, and requests from two demo customers."""
+"""The sandbox demo: an API key of one client (every scope but all-clients), and requests from
+two demo customers filed with it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import date
 import typer
 
 from audit.entry import SYSTEM
-from gateway.api_keys.scopes import ALL_SCOPES
+from gateway.api_keys.scopes import ALL_SCOPES, Scope
 from gateway.api_keys.service import ApiClient, issue_key
 from gateway.api_keys.tables import ApiKey
 from gateway.change_requests.schemas import (
@@ -28,6 +29,7 @@ from gateway.staff.tables import StaffUser
 from settings import Settings
 
 DEMO_KEY_NAME = "demo"
+DEMO_CLIENT = "demo-support"  # the demo support tool's organisation: its keys share requests
 # Sandbox only, on 127.0.0.1: one well-known password so the demo can be picked up any time.
 DEMO_PASSWORD = "sandbox-demo-password"  # noqa: S105 (sandbox demo, printed by `run`)
 DEMO_STAFF = (
@@ -79,8 +81,10 @@ async def seed_demo(settings: Settings) -> None:
             "`billing-gateway api-key create` issues another)"
         )
         return
-    issued = await issue_key(DEMO_KEY_NAME, list(ALL_SCOPES), actor=SYSTEM)
-    client = ApiClient(issued.id, issued.name, frozenset(issued.scopes), None)
+    # Every scope but all-clients: the demo key is one support tool's, as a real one would be.
+    scopes: list[Scope] = [s for s in ALL_SCOPES if s is not Scope.CHANGE_REQUESTS_ALL_CLIENTS]
+    issued = await issue_key(DEMO_KEY_NAME, scopes, client=DEMO_CLIENT, actor=SYSTEM)
+    client = ApiClient(issued.id, issued.name, frozenset(issued.scopes), None, issued.client)
     service = ChangeRequestService(settings, Cipher(settings.keys), blocklist_service())
     await service.create(
         IbanChangeCreate(
@@ -118,6 +122,7 @@ async def seed_demo(settings: Settings) -> None:
         idempotency=None,
     )
     typer.echo(
-        "\nDemo API key (every scope), shown this once; keep it:\n\n"
+        f"\nDemo API key (client {DEMO_CLIENT}; every scope but all-clients), shown this once; "
+        "keep it:\n\n"
         f"    export BG_API_KEY={issued.secret}\n"
     )

@@ -11,6 +11,8 @@ class ErrorCode(enum.StrEnum):
     VALIDATION_FAILED = "validation_failed"
     MALFORMED_BODY = "malformed_body"
     BODY_TOO_LARGE = "body_too_large"
+    BODY_TOO_DEEP = "body_too_deep"
+    REQUEST_HEADERS_TOO_LARGE = "request_headers_too_large"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     CARD_NUMBER_NOT_ACCEPTED = "card_number_not_accepted"
@@ -26,6 +28,7 @@ class ErrorCode(enum.StrEnum):
     # bank details
     IBAN_INVALID = "iban_invalid"
     IBAN_CHECKSUM_FAILED = "iban_checksum_failed"
+    IBAN_NATIONAL_CHECK_FAILED = "iban_national_check_failed"
     IBAN_WRONG_LENGTH = "iban_wrong_length"
     IBAN_UNKNOWN_COUNTRY = "iban_unknown_country"
     IBAN_NOT_SEPA = "iban_not_sepa"
@@ -82,6 +85,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.VALIDATION_FAILED: 400,
     ErrorCode.MALFORMED_BODY: 400,
     ErrorCode.BODY_TOO_LARGE: 413,
+    ErrorCode.BODY_TOO_DEEP: 400,
+    ErrorCode.REQUEST_HEADERS_TOO_LARGE: 431,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.CARD_NUMBER_NOT_ACCEPTED: 422,
@@ -94,6 +99,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS: 409,
     ErrorCode.IBAN_INVALID: 422,
     ErrorCode.IBAN_CHECKSUM_FAILED: 422,
+    ErrorCode.IBAN_NATIONAL_CHECK_FAILED: 422,
     ErrorCode.IBAN_WRONG_LENGTH: 422,
     ErrorCode.IBAN_UNKNOWN_COUNTRY: 422,
     ErrorCode.IBAN_NOT_SEPA: 422,

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from typing import Any
+
+from litestar import Controller, Request, get
 from msgspec import Struct
 
-from gateway.db.connection import fetch_value
+from gateway.db.connection import fetch
 from gateway.edge.auth import PUBLIC_OPT
 from gateway.edge.openapi import problems
 from gateway.errors import BillingError, ErrorCode
+from gateway.job_worker import STALE_AFTER_SECONDS, SupervisedWorker
+
+# One round trip: the database answers, and Procrastinate's heartbeats (one row per worker).
+_HEARTBEATS = """
+SELECT extract(epoch FROM now() - max(last_heartbeat))::float8 AS newest,
+       extract(epoch FROM now() - max(last_heartbeat) FILTER (WHERE id = $1))::float8 AS ours
+  FROM procrastinate_workers
+"""
 
 
-class HealthStatus(Struct):
+class HealthStatus(Struct, omit_defaults=True):
     status: str
+    # Seconds since the freshest job worker's heartbeat, wherever it runs; absent when no
+    # worker is registered.
+    worker_heartbeat_age_seconds: float | None = None
+    warning: str | None = None
 
 
 class HealthController(Controller):
@@ -24,14 +38,36 @@ class HealthController(Controller):
     async def live(self) -> HealthStatus:
         return HealthStatus(status="ok")
 
-    @get("/ready", summary="The database answers", responses=problems(503))
-    async def ready(self) -> HealthStatus:
+    @get(
+        "/ready",
+        summary="The database answers, and this process's job worker runs (when it has one)",
+        responses=problems(503),
+    )
+    async def ready(self, request: Request[Any, Any, Any]) -> HealthStatus:
+        in_process: SupervisedWorker | None = request.app.state.get("job_worker")
+        ours = in_process.worker_id if in_process is not None else None
         try:
-            await fetch_value("SELECT 1")
+            rows = await fetch(_HEARTBEATS, ours or 0)
         except Exception:
-            raise BillingError(
-                ErrorCode.SERVICE_UNAVAILABLE,
-                "The database does not answer; the gateway cannot serve requests.",
-                headers={"Retry-After": "5"},
+            raise _unavailable(
+                "The database does not answer; the gateway cannot serve requests."
             ) from None
-        return HealthStatus(status="ready")
+        newest, own_age = rows[0]["newest"], rows[0]["ours"]
+        if in_process is not None and (own_age is None or own_age > STALE_AFTER_SECONDS):
+            raise _unavailable(
+                f"The job worker of this process is {in_process.state.value}: webhooks, audit "
+                "sealing and imports wait until it runs again (it reconnects by itself)."
+            )
+        if newest is not None and newest <= STALE_AFTER_SECONDS:
+            return HealthStatus(status="ready", worker_heartbeat_age_seconds=round(newest, 1))
+        # Still ready to serve the API; jobs wait for a worker (which may run elsewhere).
+        return HealthStatus(
+            status="ready",
+            worker_heartbeat_age_seconds=round(newest, 1) if newest is not None else None,
+            warning=f"No job worker has sent a heartbeat for {STALE_AFTER_SECONDS:.0f} s: "
+            "webhooks, audit sealing and imports wait; start `billing-gateway worker`.",
+        )
+
+
+def _unavailable(detail: str) -> BillingError:
+    return BillingError(ErrorCode.SERVICE_UNAVAILABLE, detail, headers={"Retry-After": "5"})

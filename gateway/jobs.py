@@ -15,7 +15,15 @@ def _pool_from_environment(**options: Any) -> AsyncConnectionPool:
 
 
 job_app = procrastinate.App(
-    connector=procrastinate.PsycopgConnector(pool_factory=_pool_from_environment, max_size=4),
+    connector=procrastinate.PsycopgConnector(
+        pool_factory=_pool_from_environment,
+        max_size=4,
+        # While PostgreSQL is down: a deferral (webhooks, imports) gives up after 5 s, not 30,
+        # and the pool gives up a connection after 2 s of tries instead of backing off for up
+        # to 5 minutes, so that it connects again at once when asked after the database is back.
+        timeout=5.0,
+        reconnect_timeout=2.0,
+    ),
     import_paths=[
         "gateway.idempotency.jobs",
         "gateway.webhooks.jobs",

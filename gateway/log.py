@@ -77,6 +77,9 @@ def configure_logging(
     # form body of each POST at DEBUG: an IBAN among it); the adapters log their own, with ids.
     for chatty in ("httpx", "httpcore", "zeep", "stripe"):
         logging.getLogger(chatty).setLevel("WARNING")
+    # piccolo-admin logs each failure's whole traceback ("Server error") and re-raises it to the
+    # gateway's exception handler, which logs it once, bounded, and never for a client's mistake.
+    logging.getLogger("piccolo_admin.endpoints").setLevel("CRITICAL")
 
 
 def get_logger(name: str) -> Any:

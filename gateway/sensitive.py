@@ -1,48 +1,227 @@
 """Find and mask IBANs and card numbers in any text: one definition for logs, errors and input.
 
-An IBAN is anything shaped like one, of its country's length, whose mod-97 checksum holds; a card
-number is a run of 13 to 19 digits (one space-like character or dash allowed between them) that
-passes the Luhn check. IBANs are masked first so that the digits inside an IBAN are never
-mistaken for a card number.
+Detection runs on a folded copy of the text, so that a number in another spelling is the same
+number: each character is NFKC-normalised (full-width letters and digits, ligatures), a digit
+of any script becomes its ASCII digit, invisible characters (format characters such as
+zero-width spaces and soft hyphens, combining marks, control characters) are dropped, and
+spaces, dashes and the like become their ASCII separators. What is found is mapped back onto
+the original text, which is otherwise left exactly as written.
+
+A card number is a chain of 13 to 19 digits, at most five separator characters between any
+two ("4539 - - 5787"), that passes the Luhn check. An IBAN is two letters and two check digits
+followed by a BBAN of its country's structure and length (schwifty's registry): with a valid
+checksum, or, written as IBANs are (its first four characters together), a mistyped one (the
+checksum fails, or an all-digit BBAN is a digit short), so that a mistyped IBAN is never taken
+for a card number, nor let into free text. IBANs are found first, so that the digits inside
+one are never mistaken for a card number; ids (UUIDs, hex digests) are neither. Escapes as a
+repr writes them ("\\xad", "\\u0664") are read as the characters they stand for.
 """
 
 from __future__ import annotations
 
 import re
 import string
-from collections.abc import Iterator
-from typing import Any
+import unicodedata
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 from schwifty.registry import get_iban_spec
 
-# Separators: any single space-like character (no-break space included) or a dash.
-# People group IBANs and card numbers with spaces, dashes, dots or slashes, sometimes doubled.
-_SEP = r"[\s.\-/]"
+# Separators in the folded text. People group numbers with spaces, dashes, dots, slashes,
+# commas, underscores or bars, sometimes several ("4539 - - 5787"): a run of up to five.
+# Not colons: "2026-12-04 19:07:15" is a time, not 14 digits.
+_SEPARATORS = " \t\n\r\v\f.,_-/\\'|"
+_SEP = r"[ \t\n\r\v\f.,_\-/\\'|]"
+_SEP_RE = re.compile(_SEP)
+_SEP_RUN = re.compile(f"({_SEP}+)")
+_RUN = 5
+# Only whole chains of 13 digits or more match: a shorter chain's tails are shorter still.
+_LONG_CHAIN = re.compile(rf"(?<![0-9])[0-9](?:{_SEP}{{0,{_RUN}}}+[0-9]){{12,}}+")
+# Two letters, two digits, then the BBAN, with separator runs anywhere ("D E 8 9 3 7 …").
 _IBAN_CANDIDATE = re.compile(
-    rf"(?<![A-Za-z0-9])[A-Za-z]{{2}}\d{{2}}(?:{_SEP}{{0,3}}[A-Za-z0-9]){{11,30}}"
+    rf"(?<![A-Za-z0-9])[A-Za-z]{_SEP}{{0,{_RUN}}}+[A-Za-z]"
+    rf"(?:{_SEP}{{0,{_RUN}}}+[0-9]){{2}}(?:{_SEP}{{0,{_RUN}}}+[A-Za-z0-9]){{10,32}}"
 )
-_CARD_CANDIDATE = re.compile(rf"(?<!\d)(?<!\d{_SEP})\d(?:{_SEP}{{0,3}}\d){{12,18}}(?!{_SEP}?\d)")
-_SEPARATORS = re.compile(_SEP)
-_TWO_DIGITS = re.compile(r"\d\d")
+# Ids: a UUID, or 32 hex characters or more (a dashless UUID, a digest). Their digits can
+# chance to form a Luhn-valid run (one UUID in a few hundred): an id is not a card number.
+_HEX_ID = re.compile(
+    r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{12}|(?=[0-9]*[a-fA-F])[0-9a-fA-F]{32,})(?![0-9A-Za-z])"
+)
+_ESCAPE = re.compile(
+    r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U000[0-9a-fA-F]{5}|U0010[0-9a-fA-F]{4})"
+)
+_NOT_IN_IDS = re.compile(r"[^0-9A-Za-z-]")
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_TWO_DIGITS = re.compile(r"[0-9][^0-9]*[0-9]")
+_NOT_DIGIT = re.compile(r"[^0-9]")
+_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")  # every ASCII one
 _LETTERS_AS_DIGITS = str.maketrans(
     {letter: str(10 + n) for n, letter in enumerate(string.ascii_uppercase)}
 )
+_MIN_CARD, _MAX_CARD = 13, 19
+_CARD_GROUPINGS = {(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4)}  # as printed on cards
+_MIN_MISTYPED_DIGITS = 10  # a mistyped IBAN's BBAN still has these: "MD12 appointment" has none
 
 
-def _iban_lengths() -> dict[str, int]:
-    """IBAN length by country, for every country schwifty knows: a candidate is checked only
-    at its country's exact length, which keeps redaction fast and precise."""
-    lengths = {}
+# -- folding --------------------------------------------------------------------------------
+
+# Letters of other scripts that a reader takes for Latin capitals (and a few small letters).
+_LOOKALIKES = {
+    chr(code): latin
+    for codes, latins in (
+        ((0x410, 0x412, 0x415, 0x41A, 0x41C, 0x41D, 0x41E, 0x420, 0x421, 0x422), "ABEKMHOPCT"),
+        ((0x425, 0x423, 0x406, 0x408, 0x405), "XYIJS"),  # Cyrillic capitals
+        ((0x391, 0x392, 0x395, 0x396, 0x397, 0x399, 0x39A, 0x39C, 0x39D, 0x39F), "ABEZHIKMNO"),
+        ((0x3A1, 0x3A4, 0x3A5, 0x3A7), "PTYX"),  # Greek capitals
+        ((0x430, 0x435, 0x43E, 0x440, 0x441, 0x443, 0x445, 0x456, 0x458, 0x455), "aeopcyxijs"),
+    )
+    for code, latin in zip(codes, latins, strict=True)
+}
+# Filler letters that render as nothing (Hangul fillers, the Braille blank).
+_INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _fold_one(char: str) -> str:
+    if char.isascii():
+        return "" if _ASCII_CONTROL.match(char) else char
+    if char.isdecimal():
+        return str(unicodedata.decimal(char))
+    category = unicodedata.category(char)
+    if category in ("Cf", "Cc", "Mn", "Me", "Cs") or char in _INVISIBLE_LETTERS:
+        return ""
+    if category in ("Zs", "Zl", "Zp"):
+        return " "
+    if category == "Pd" or char in "\u2212\u2043\u2010":
+        return "-"
+    if category == "Pc":
+        return "_"
+    if category in ("Po", "Pi", "Pf"):  # the Arabic comma, middle dots, quotes
+        return ","
+    if char in "\u2044\u2215\u29f8":  # fraction and division slashes
+        return "/"
+    return _LOOKALIKES.get(char, char)
+
+
+class _Folding(dict[int, str]):
+    """str.translate table, filled on first sight of each character."""
+
+    def __missing__(self, code: int) -> str:
+        folded = "".join(_fold_one(c) for c in unicodedata.normalize("NFKC", chr(code)))
+        self[code] = folded
+        return folded
+
+
+_FOLD = _Folding()
+
+
+def _digit_like_class() -> str:
+    """A regex class of every character that folds to a digit: any script's decimal digits and
+    the few others NFKC turns into one (superscripts, circled and parenthesised numbers)."""
+    others = "".join(
+        chr(code)
+        for code in range(0x80, 0x20000)
+        if unicodedata.category(chr(code)) == "No"
+        and any(char.isdecimal() for char in unicodedata.normalize("NFKC", chr(code)))
+    )
+    return rf"[\d{re.escape(others)}]"
+
+
+_DIGIT_LIKE = _digit_like_class()
+_TWO_DIGIT_LIKE = re.compile(rf"{_DIGIT_LIKE}.*?{_DIGIT_LIKE}", re.DOTALL)
+
+
+class _Folded(NamedTuple):
+    text: str
+    # folded index -> where its character starts, and ends, in the original; None: the same
+    origin: Callable[[], tuple[list[int], list[int]]] | None
+
+
+def _unchanged(text: str) -> bool:
+    """The common cases, plain ASCII and accented names, have nothing to fold."""
+    if not text.isascii() and any(
+        _FOLD[ord(char)] != char for char in set(text) if not char.isascii()
+    ):
+        return False
+    return not _ASCII_CONTROL.search(text)
+
+
+def _folded(text: str) -> _Folded:
+    if "\\" in text and _ESCAPE.search(text):
+        return _unescaped(text)
+    if _unchanged(text):
+        return _Folded(text, None)
+
+    def origin() -> tuple[list[int], list[int]]:
+        starts = [i for i, char in enumerate(text) for _ in _FOLD[ord(char)]]
+        return starts, [i + 1 for i in starts]
+
+    return _Folded(text.translate(_FOLD), origin)
+
+
+def _unescaped(text: str) -> _Folded:
+    """Folded, with each escape ("\\xad", "\\u0664") read as the character it stands for.
+    Error messages quote bad values as reprs ("Invalid enum value '4\\xad5\\xad3…'"), which
+    would otherwise hide the digits from detection while a reader still sees them."""
+
+    def origin() -> tuple[list[int], list[int]]:  # only once something is found: rare
+        starts: list[int] = []
+        ends: list[int] = []
+        cursor = 0
+        for match in [*_ESCAPE.finditer(text), None]:
+            stop = match.start() if match else len(text)
+            for i in range(cursor, stop):
+                width = len(_FOLD[ord(text[i])])
+                starts += [i] * width
+                ends += [i + 1] * width
+            if match:
+                width = len(_FOLD[int(match.group()[2:], 16)])
+                starts += [match.start()] * width
+                ends += [match.end()] * width
+                cursor = match.end()
+        return starts, ends
+
+    unescaped = _ESCAPE.sub(lambda match: chr(int(match.group()[2:], 16)), text)
+    return _Folded(unescaped if _unchanged(unescaped) else unescaped.translate(_FOLD), origin)
+
+
+def normalised(text: str) -> str:
+    """The folded copy detection runs on: never stored in place of what people wrote."""
+    return _folded(text).text
+
+
+def without_separators(text: str) -> str:
+    """Folded, without separators: an IBAN or a BIN as typed (in full-width digits, say)."""
+    return _SEP_RE.sub("", normalised(text))
+
+
+# -- checks ---------------------------------------------------------------------------------
+
+
+class _IbanSpec(NamedTuple):
+    length: int
+    bban: re.Pattern[str]
+    digits_only: bool
+
+
+def _iban_specs() -> dict[str, _IbanSpec]:
+    """Every country schwifty knows: a candidate is checked at its country's exact length and
+    BBAN structure, which keeps detection fast and precise."""
+    specs = {}
     for first in string.ascii_uppercase:
         for second in string.ascii_uppercase:
             try:
-                lengths[first + second] = get_iban_spec(first + second).iban_length
+                spec = get_iban_spec(first + second)
             except Exception:  # noqa: S112  (most letter pairs are not IBAN countries)
                 continue
-    return lengths
+            specs[first + second] = _IbanSpec(
+                spec.iban_length, spec.regex, set(re.sub(r"\d|!", "", spec.bban_spec)) == {"n"}
+            )
+    return specs
 
 
-IBAN_LENGTHS = _iban_lengths()
+_IBAN_SPECS = _iban_specs()
+IBAN_LENGTHS = {country: spec.length for country, spec in _IBAN_SPECS.items()}
 
 
 def iban_checksum_ok(compact: str) -> bool:
@@ -70,83 +249,248 @@ def mask_card(digits: str) -> str:
     return f"[card ****{digits[-4:]}]"
 
 
-def _iban_spans(text: str) -> Iterator[tuple[int, int, str]]:
-    position = 0
-    while match := _IBAN_CANDIDATE.search(text, position):
-        positions = [
-            match.start() + i for i, ch in enumerate(match.group()) if not _SEPARATORS.match(ch)
-        ]
-        compact = "".join(text[p] for p in positions).upper()
-        length = IBAN_LENGTHS.get(compact[:2], 0)
-        if length and len(compact) >= length and iban_checksum_ok(compact[:length]):
-            yield match.start(), positions[length - 1] + 1, compact[:length]
-            position = positions[length - 1] + 1
+def _iban_length(compact: str, written_together: bool) -> int:
+    """How many of `compact`'s characters are an IBAN, valid or mistyped; 0 if none. The BBAN
+    must have its country's structure: "IS12 days late and the customer…" has a 1-in-97 chance
+    of a valid checksum, but not 22 digits."""
+    spec = _IBAN_SPECS.get(compact[:2])
+    if spec is None or not compact[2:4].isdigit():
+        return 0
+    length = spec.length
+    if len(compact) >= length and spec.bban.match(compact[4:length]):
+        if iban_checksum_ok(compact[:length]):
+            return length
+        digits = sum(char.isdigit() for char in compact[4:length])
+        if written_together and digits >= _MIN_MISTYPED_DIGITS:
+            return length  # mistyped: a character is wrong
+    if written_together and spec.digits_only and len(compact) >= length - 1:
+        short = compact[4 : length - 1]
+        if short.isdigit() and (len(compact) == length - 1 or not compact[length - 1].isdigit()):
+            return length - 1  # mistyped: a digit is missing
+    return 0
+
+
+class _Ids:
+    """Where the ids are (UUIDs, digests), looked up only once a candidate needs it: their
+    characters can chance to form an IBAN or a card number, and an id is neither."""
+
+    def __init__(self, folded: str) -> None:
+        self._folded = folded
+        self._spans: list[tuple[int, int]] | None = None
+
+    def hold(self, start: int, end: int) -> bool:
+        if _NOT_IN_IDS.search(self._folded, start, end):  # "DE89 3704…": spaces, no id
+            return False
+        if self._spans is None:
+            self._spans = [m.span() for m in _HEX_ID.finditer(self._folded)]
+        return any(s <= start and end <= e for s, e in self._spans)
+
+
+def _iban_spans(
+    folded: str, match: re.Match[str] | None, ids: _Ids
+) -> Iterator[tuple[int, int, str]]:
+    """(start, end, compact IBAN) in the folded text, from the first candidate on."""
+    while match is not None:
+        start, group = match.start(), match.group()
+        if (group[0] + group[1:].lstrip(_SEPARATORS)[0]).upper() not in _IBAN_SPECS:
+            match = _IBAN_CANDIDATE.search(folded, start + 1)  # "ip,203…": most stop here
+            continue
+        compact = _SEP_RE.sub("", group).upper()
+        length = _iban_length(compact, written_together=compact[:4] == group[:4].upper())
+        end = start
+        if length:  # where its last character is, in the folded text
+            end = start + [i for i, ch in enumerate(group) if ch not in _SEPARATORS][length - 1] + 1
+        if length and not ids.hold(start, end):
+            yield start, end, compact[:length]
+            match = _IBAN_CANDIDATE.search(folded, end)
         else:
             # Not an IBAN from here ("AA00 DE89 3704 ..."): one may still start further in.
-            position = match.start() + 1
+            match = _IBAN_CANDIDATE.search(folded, start + 1)
 
 
-def _card_spans(text: str) -> Iterator[tuple[int, int, str]]:
-    for match in _CARD_CANDIDATE.finditer(text):
-        digits = _SEPARATORS.sub("", match.group())
-        if luhn_ok(digits):
-            yield match.start(), match.end(), digits
+def _card_spans(
+    folded: str, ibans: list[tuple[int, int, str]], ids: _Ids
+) -> Iterator[tuple[int, int, str]]:
+    if ibans:  # blanked out, so that a number next to an IBAN is a chain of its own
+        pieces, cursor = [], 0
+        for start, end, _ in ibans:
+            pieces += [folded[cursor:start], "#" * (end - start)]
+            cursor = end
+        folded = "".join([*pieces, folded[cursor:]])
+    for match in _LONG_CHAIN.finditer(folded):
+        if ids.hold(*match.span()):  # the tail of a UUID ("a716-446655440000"), say
+            continue
+        for first, last, digits in _cards_in_chain(match.group()):
+            start, end = match.start() + first, match.start() + last
+            if not ids.hold(start, end):
+                yield start, end, digits
 
 
-def _replace(text: str, spans: Iterator[tuple[int, int, str]], mask: Any) -> str:
-    pieces, cursor = [], 0
-    for start, end, value in spans:
-        pieces.append(text[cursor:start])
-        pieces.append(mask(value))
-        cursor = end
-    if not pieces:
-        return text
-    pieces.append(text[cursor:])
-    return "".join(pieces)
+def _cards_in_chain(chain: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, digits) of each card number in a chain of digit groups: the whole chain,
+    or a run of its groups set off from the rest by another separator ("ref 1, 4539 5787 6362
+    1486") or grouped as cards are ("ref 1 4539 5787 6362 1486"). Groups joined by a comma and
+    a space are a list, not a card number, if any has more than four digits ("invoices 954721,
+    718311, 841962")."""
+    parts = _SEP_RUN.split(chain)
+    groups, seps = parts[0::2], parts[1::2]
+    offsets = [0]
+    for group, sep in zip(groups, seps, strict=False):
+        offsets.append(offsets[-1] + len(group) + len(sep))
+
+    def card(i: int, j: int) -> str | None:
+        digits = "".join(groups[i : j + 1])
+        inner = seps[i:j]
+        if not _MIN_CARD <= len(digits) <= _MAX_CARD:
+            return None
+        if any(", " in sep for sep in inner) and max(map(len, groups[i : j + 1])) > 4:
+            return None
+        return digits if luhn_ok(digits) else None
+
+    whole = card(0, len(groups) - 1)
+    if whole:
+        yield 0, len(chain), whole
+        return
+    i = 0
+    while i < len(groups):
+        for j in range(i, len(groups)):
+            if sum(map(len, groups[i : j + 1])) > _MAX_CARD:
+                break
+            inner = set(seps[i:j])
+            outer = {seps[i - 1]} if i > 0 else set()
+            outer |= {seps[j]} if j < len(seps) else set()
+            shape = tuple(map(len, groups[i : j + 1]))
+            if len(inner) > 1 or (inner & outer and shape not in _CARD_GROUPINGS):
+                continue  # a run of groups stands apart from its neighbours, or is a card's
+            digits = card(i, j)
+            if digits:
+                yield offsets[i], offsets[j] + len(groups[j]), digits
+                i = j
+                break
+        i += 1
+
+
+class _Found(NamedTuple):
+    ibans: list[tuple[int, int, str]]
+    cards: list[tuple[int, int, str]]
+    folded: _Folded
+
+
+def _find(text: str, *, cards: bool = True) -> _Found | None:
+    # Both need two digits at least: most text stops at this first look.
+    if not (_TWO_DIGITS if text.isascii() else _TWO_DIGIT_LIKE).search(text):
+        return None
+    folded = _folded(text)
+    body = folded.text
+    ids = _Ids(body)
+    first = _IBAN_CANDIDATE.search(body)
+    ibans = list(_iban_spans(body, first, ids)) if first else []
+    found = list(_card_spans(body, ibans, ids)) if cards else []
+    if not ibans and not found:
+        return None
+    return _Found(ibans, found, folded)
+
+
+# -- the API --------------------------------------------------------------------------------
 
 
 def redact_text(text: str) -> str:
     """Mask every IBAN and card number in `text`; text without any comes back unchanged."""
-    if not _TWO_DIGITS.search(text):  # both need digits in a row: most text stops here
+    found = _find(text)
+    if found is None:
         return text
-    if _IBAN_CANDIDATE.search(text):
-        text = _replace(text, _iban_spans(text), mask_iban)
-    if _CARD_CANDIDATE.search(text):
-        text = _replace(text, _card_spans(text), mask_card)
-    return text
+    starts, ends = found.folded.origin() if found.folded.origin else (None, None)
+    spans = sorted(
+        [(s, e, mask_iban(v)) for s, e, v in found.ibans]
+        + [(s, e, mask_card(v)) for s, e, v in found.cards]
+    )
+    pieces, cursor = [], 0
+    for start, end, mask in spans:
+        first, last = (starts[start], ends[end - 1]) if starts and ends else (start, end)
+        pieces += [text[cursor:first], mask]
+        cursor = last
+    pieces.append(text[cursor:])
+    return "".join(pieces)
 
 
 def contains_iban(text: str) -> bool:
-    """Whether `text` holds an IBAN in any case or spacing (what `redact_text` would mask)."""
-    return bool(_TWO_DIGITS.search(text)) and any(True for _ in _iban_spans(text))
+    """Whether `text` holds an IBAN, valid or mistyped, in any spelling (what `redact_text`
+    would mask)."""
+    found = _find(text, cards=False)
+    return found is not None and bool(found.ibans)
 
 
 def contains_card_number(text: str) -> bool:
-    if not _CARD_CANDIDATE.search(text):  # runs on every POST body and string in it
-        return False
-    without_ibans = _replace(text, _iban_spans(text), mask_iban)
-    return any(True for _ in _card_spans(without_ibans))
+    found = _find(text)
+    return found is not None and bool(found.cards)
 
 
-def strings_in(value: Any) -> list[str]:
-    """Every string inside nested dicts (keys included), lists and tuples."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [
-            text for key, item in value.items() for text in (*strings_in(key), *strings_in(item))
-        ]
-    if isinstance(value, list | tuple):
-        return [text for item in value for text in strings_in(item)]
-    return []
+def sensitive_kind(text: str) -> str | None:
+    """What `text` holds, if anything: "card_number" (looked for first) or "iban"."""
+    found = _find(text)
+    if found is None:
+        return None
+    return "card_number" if found.cards else "iban" if found.ibans else None
+
+
+def sensitive_kind_of_token(token: str) -> str | None:
+    """`sensitive_kind` for an id or key (a header), where no punctuation is prose: any of it
+    separates ("4539:5787:6362:1486" is a card number there)."""
+    return sensitive_kind(_PUNCTUATION.sub("-", token))
+
+
+def strings_in(value: Any, *, numbers: bool = False) -> list[str]:
+    """Every string inside nested dicts (keys included), lists and tuples, in order, and with
+    `numbers` every number as written (a card number sent as a JSON number). Walks an explicit
+    stack: no depth of nesting can raise RecursionError."""
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif numbers and isinstance(item, int | float) and not isinstance(item, bool):
+            found.append(str(item))
+        elif isinstance(item, dict):
+            stack.extend(reversed([part for pair in item.items() for part in pair]))
+        elif isinstance(item, list | tuple):
+            stack.extend(reversed(item))
+    return found
+
+
+_CONTAINERS = (dict, list, tuple)
 
 
 def redact_value(value: Any) -> Any:
-    """Redact strings anywhere inside nested dicts, lists and tuples."""
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, dict):
-        return {key: redact_value(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(redact_value(item) for item in value)
-    return value
+    """Redact strings anywhere inside nested dicts, lists and tuples (keys are kept), with an
+    explicit stack: no depth of nesting can raise RecursionError."""
+    if not isinstance(value, _CONTAINERS):
+        return redact_text(value) if isinstance(value, str) else value
+    # Each frame: the container, its (key, item) pairs still to do, and what is built so far.
+    stack: list[tuple[Any, Iterator[tuple[Any, Any]], list[tuple[Any, Any]]]] = []
+
+    def push(container: Any) -> None:
+        pairs = iter(container.items() if isinstance(container, dict) else enumerate(container))
+        stack.append((container, pairs, []))
+
+    push(value)
+    pending_key: list[Any] = []  # the key each open child container will be stored under
+    while True:
+        container, pairs, built = stack[-1]
+        pair = next(pairs, None)
+        if pair is not None:
+            key, item = pair
+            if isinstance(item, _CONTAINERS):
+                pending_key.append(key)
+                push(item)
+            else:
+                built.append((key, redact_text(item) if isinstance(item, str) else item))
+            continue
+        stack.pop()
+        if isinstance(container, dict):
+            result: Any = dict(built)
+        else:
+            result = type(container)(item for _, item in built)
+        if not stack:
+            return result
+        stack[-1][2].append((pending_key.pop(), result))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import ipaddress
 import json
 from datetime import date
 from pathlib import Path
@@ -78,6 +79,8 @@ class Settings(BaseSettings):
 
     mode: Mode = Mode.SANDBOX
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    # The owner role's URL, for `migrate`: the application's role (DATABASE_URL) owns nothing.
+    migration_database_url: str | None = Field(default=None, repr=False)
     data_dir: Path = Path(".data")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -85,6 +88,16 @@ class Settings(BaseSettings):
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     db_pool_max: int = Field(default=10, ge=1, le=200)
     max_body_bytes: int = Field(default=65_536, ge=1024)
+    # How deep a JSON body may nest; each level is a recursion in every parser and walk.
+    max_json_depth: int = Field(default=32, ge=4, le=200)
+    # Request line plus headers, and header fields, a request may carry: past either, the server
+    # answers 431 and closes the connection before the app sees the request.
+    max_header_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
+    max_header_fields: int = Field(default=100, ge=10, le=10_000)
+    # Addresses or CIDR ranges of the reverse proxies in front of the gateway, comma-separated.
+    # Only a peer listed here may name the client (X-Forwarded-For, X-Forwarded-Proto); empty
+    # means none may, and per-address limits count the peer itself.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     rate_limit_per_minute: int = Field(default=1200, ge=1)
     idempotency_ttl_hours: int = Field(default=72, ge=72)
     # Ring of AES-256 keys for data at rest, "id:base64,id:base64"; the first one encrypts.
@@ -146,6 +159,22 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(secret.strip() for secret in value.split(",") if secret.strip())
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [proxy.strip() for proxy in value.split(",") if proxy.strip()]
+        networks = []
+        for proxy in value:
+            try:
+                networks.append(str(ipaddress.ip_network(proxy, strict=False)))
+            except ValueError:
+                raise ValueError(
+                    f"{proxy!r} is not an IP address or CIDR range (a wildcard would let any "
+                    "client choose the address its limits are counted against)"
+                ) from None
+        return tuple(networks)
 
     @field_validator("admin_hosts", mode="before")
     @classmethod

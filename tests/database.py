@@ -25,7 +25,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from gateway.db.server import create_database_if_missing, start_embedded_server, with_database
+from gateway.db.server import start_embedded_server, with_database
 from settings import get_settings, reset_settings
 
 TABLES = (
@@ -59,12 +59,24 @@ def server_url() -> Iterator[str]:
     yield start_embedded_server(Path(tempfile.mkdtemp(prefix="bg-test-pg-")))
 
 
+_superuser_url: str | None = None  # the test database, as the server's admin
+
+
 @pytest.fixture(scope="session")
 async def database_url(server_url: str) -> AsyncIterator[str]:
+    """The run's database, migrated by an owner role; the app and every test's own SQL run as
+    the application's role, so that each test also proves its grants are enough. Both roles are
+    the run's own (roles are server-wide), dropped with the database."""
+    global _superuser_url
+    from gateway.db.roles import create_roles, with_user
+
     name = f"bg_test_{secrets.token_hex(4)}"
-    await create_database_if_missing(server_url, name)
-    url = with_database(server_url, name)
+    owner, app_role = f"{name}_owner", f"{name}_app"
+    await create_roles(server_url, name, owner, app_role)
+    _superuser_url = with_database(server_url, name)
+    url = with_user(_superuser_url, app_role)
     os.environ["DATABASE_URL"] = url
+    os.environ["BG_MIGRATION_DATABASE_URL"] = with_user(_superuser_url, owner)
     reset_settings()
     from gateway.db.connection import close_pool, start_pool
     from gateway.db.migrate import migrate
@@ -74,12 +86,28 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
     await migrate()
     yield url
     from gateway.fraud.wiring import blocklist_service
+    from gateway.idempotency.lease import lease
 
     await blocklist_service().mirror.stop()
+    await lease.stop()
     await close_pool()
     connection = await asyncpg.connect(server_url)
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for role in (app_role, owner):
+            await connection.execute(f'DROP ROLE IF EXISTS "{role}"')
+    finally:
+        await connection.close()
+
+
+@contextlib.asynccontextmanager
+async def superuser() -> AsyncIterator[asyncpg.Connection]:
+    """The test database as the server's admin: what an attacker with the database's keys to
+    the kingdom could do, and each test's cleanup."""
+    assert _superuser_url is not None, "the database_url fixture first"
+    connection = await asyncpg.connect(_superuser_url)
+    try:
+        yield connection
     finally:
         await connection.close()
 
@@ -104,23 +132,23 @@ async def http(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def clean(http: httpx.AsyncClient) -> None:
-    """Empty every table before a test. The audit table refuses TRUNCATE to the application,
-    so the test session switches its triggers off for this statement only."""
-    from gateway.db.connection import engine
+    """Empty every table before a test. The application's role may not TRUNCATE, and the audit
+    tables refuse it to anyone, so the server's admin does it with triggers off."""
     from gateway.fraud.wiring import blocklist_service
 
     # A request of the previous test may still be finishing on the live server; if it and
     # the TRUNCATE deadlock and PostgreSQL picks the TRUNCATE, try again.
-    for attempt in range(3):
-        try:
-            async with engine().transaction():
-                await engine().run_ddl("SET LOCAL session_replication_role = replica")
-                await engine().run_ddl(f"TRUNCATE {', '.join(TABLES)} CASCADE")
-            await blocklist_service().mirror.reload()  # TRUNCATE notifies no process
-            return
-        except asyncpg.exceptions.DeadlockDetectedError:
-            if attempt == 2:
-                raise
+    async with superuser() as connection:
+        for attempt in range(3):
+            try:
+                async with connection.transaction():
+                    await connection.execute("SET LOCAL session_replication_role = replica")
+                    await connection.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+                break
+            except asyncpg.exceptions.DeadlockDetectedError:
+                if attempt == 2:
+                    raise
+    await blocklist_service().mirror.reload()  # TRUNCATE notifies no process
 
 
 @pytest.fixture

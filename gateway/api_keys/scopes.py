@@ -4,6 +4,8 @@ import enum
 class Scope(enum.StrEnum):
     CHANGE_REQUESTS_READ = "change-requests:read"
     CHANGE_REQUESTS_WRITE = "change-requests:write"
+    # Read and cancel the requests of every client, not only the key's own client's.
+    CHANGE_REQUESTS_ALL_CLIENTS = "change-requests:all-clients"
     FRAUD_SCREEN = "fraud:screen"
     FRAUD_READ = "fraud:read"
     FRAUD_WRITE = "fraud:write"

@@ -27,16 +27,22 @@ class ApiClient:
     name: str
     scopes: frozenset[str]
     rate_limit_per_minute: int | None
+    client: str  # the organisation the key belongs to: it sees that client's requests
 
     @property
     def actor(self) -> Actor:
         return Actor(kind="api_key", id=str(self.id), role=self.name)
+
+    @property
+    def sees_all_clients(self) -> bool:
+        return Scope.CHANGE_REQUESTS_ALL_CLIENTS.value in self.scopes
 
 
 @dataclass(frozen=True)
 class IssuedKey:
     id: uuid.UUID
     name: str
+    client: str
     prefix: str
     secret: str  # the whole key; shown once, never stored
     scopes: tuple[str, ...]
@@ -59,13 +65,18 @@ async def issue_key(
     *,
     expires_in: timedelta | None = None,
     rate_limit_per_minute: int | None = None,
+    client: str | None = None,
     actor: Actor,
 ) -> IssuedKey:
+    """`client` names the organisation (default: the key's own name); give the earlier key's
+    client when rotating, so that the new key keeps its requests."""
+    client = client or name
     prefix = secrets.token_hex(4)
     secret = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     expires_at = datetime.now(UTC) + expires_in if expires_in else None
     row = ApiKey(
         name=name,
+        client=client,
         prefix=prefix,
         secret_digest=_digest(secret),
         scopes=[scope.value for scope in scopes],
@@ -80,10 +91,10 @@ async def issue_key(
                 actor=actor,
                 target_type="api_key",
                 target_id=str(row.id),
-                after={"name": name, "prefix": prefix, "scopes": row.scopes},
+                after={"name": name, "client": client, "prefix": prefix, "scopes": row.scopes},
             )
         )
-    return IssuedKey(row.id, name, prefix, secret, tuple(row.scopes), expires_at)
+    return IssuedKey(row.id, name, client, prefix, secret, tuple(row.scopes), expires_at)
 
 
 async def list_keys() -> list[ApiKey]:
@@ -125,8 +136,8 @@ async def authenticate(presented: str | None) -> ApiClient:
         raise BillingError(ErrorCode.UNAUTHENTICATED, _REJECTED)
     # Plain SQL: this runs on every request, and the query builder costs more than the query.
     rows = await fetch(
-        "SELECT id, name, secret_digest, scopes, rate_limit_per_minute, expires_at, revoked_at,"
-        " last_used_at FROM api_keys WHERE prefix = $1",
+        "SELECT id, name, client, secret_digest, scopes, rate_limit_per_minute, expires_at,"
+        " revoked_at, last_used_at FROM api_keys WHERE prefix = $1",
         prefix,
     )
     row = rows[0] if rows else None
@@ -140,4 +151,10 @@ async def authenticate(presented: str | None) -> ApiClient:
         raise BillingError(ErrorCode.UNAUTHENTICATED, _REJECTED)
     if row["last_used_at"] is None or now - row["last_used_at"] > LAST_USED_RESOLUTION:
         await ApiKey.update({ApiKey.last_used_at: now}).where(ApiKey.id == row["id"])
-    return ApiClient(row["id"], row["name"], frozenset(row["scopes"]), row["rate_limit_per_minute"])
+    return ApiClient(
+        row["id"],
+        row["name"],
+        frozenset(row["scopes"]),
+        row["rate_limit_per_minute"],
+        row["client"],
+    )

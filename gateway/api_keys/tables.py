@@ -8,6 +8,9 @@ class ApiKey(Table, tablename="api_keys"):
 
     id = UUID(primary_key=True)
     name = Varchar(length=100)
+    # The support tool's organisation the key belongs to; its keys share the client's requests,
+    # so a rotated key keeps them.
+    client = Varchar(length=100)
     prefix = Varchar(length=16, unique=True, index=True)
     secret_digest = Varchar(length=64)
     scopes = Array(base_column=Varchar(length=40))

@@ -8,7 +8,7 @@ from typing import Annotated, TypeVar
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, PathParameter
+from litestar.params import PathParameter
 
 from adapters.ports import (
     Account,
@@ -142,7 +142,7 @@ class BillingController(Controller):
     )
     async def customer(
         self,
-        provider: FromPath[str],
+        provider: Annotated[str, PathParameter(max_length=40, pattern=r"^[a-z][a-z0-9_]*$")],
         reference: Annotated[str, PathParameter(max_length=100, pattern=r"^[A-Za-z0-9_\-]+$")],
         providers: NamedDependency[Providers],
     ) -> CustomerState:

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from gateway.api_keys.scopes import Scope
 from gateway.change_requests.schemas import (
+    PRINTABLE,
     ChangeRequestCancel,
     ChangeRequestCreate,
     ChangeRequestPage,
@@ -19,7 +20,14 @@ from gateway.change_requests.schemas import (
 from gateway.change_requests.service import ChangeRequestService, ListFilters
 from gateway.change_requests.states import Kind, Status
 from gateway.edge.auth import SCOPE_OPT, client_of
-from gateway.edge.openapi import AUTHENTICATED, MUTATING, SECURITY, IdempotencyKey, problems
+from gateway.edge.openapi import (
+    AUTHENTICATED,
+    MUTATING,
+    SECURITY,
+    IdempotencyKey,
+    conflicts,
+    problems,
+)
 from gateway.idempotency.context import idempotency_of
 
 READ = {SCOPE_OPT: Scope.CHANGE_REQUESTS_READ.value}
@@ -35,7 +43,7 @@ class ChangeRequestController(Controller):
         "/",
         opt=WRITE,
         status_code=201,
-        responses=problems(*MUTATING),
+        responses={**problems(*MUTATING), **conflicts("duplicate_open_request")},
         summary="File an IBAN-change or plan-change request",
     )
     async def create(
@@ -52,22 +60,29 @@ class ChangeRequestController(Controller):
     @get("/", opt=READ, responses=problems(*AUTHENTICATED, 422), summary="List change requests")
     async def list_requests(
         self,
+        request: Request[Any, Any, Any],
         change_requests: NamedDependency[ChangeRequestService],
         status: FromQuery[Status | None] = None,
         kind: FromQuery[Kind | None] = None,
         ticket: Annotated[
-            str | None, QueryParameter(max_length=130, description="ticket id, or system:id")
+            str | None,
+            QueryParameter(
+                max_length=130, pattern=PRINTABLE, description="ticket id, or system:id"
+            ),
         ] = None,
         customer: Annotated[
-            str | None, QueryParameter(max_length=200, description="any customer reference")
+            str | None,
+            QueryParameter(max_length=200, pattern=PRINTABLE, description="any customer reference"),
         ] = None,
-        cursor: Annotated[str | None, QueryParameter(max_length=300)] = None,
+        cursor: Annotated[
+            str | None, QueryParameter(max_length=300, pattern=r"^[A-Za-z0-9_-]*$")
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
     ) -> ChangeRequestPage:
         filters = ListFilters(
             status=status, kind=kind, ticket=ticket, customer=customer, cursor=cursor, limit=limit
         )
-        return await change_requests.list(filters)
+        return await change_requests.list(filters, client_of(request.scope))
 
     @get(
         "/{request_id:uuid}",
@@ -76,15 +91,18 @@ class ChangeRequestController(Controller):
         summary="One change request (masked data only)",
     )
     async def read(
-        self, request_id: FromPath[UUID], change_requests: NamedDependency[ChangeRequestService]
+        self,
+        request_id: FromPath[UUID],
+        request: Request[Any, Any, Any],
+        change_requests: NamedDependency[ChangeRequestService],
     ) -> ChangeRequestRead:
-        return await change_requests.get(request_id)
+        return await change_requests.get(request_id, client_of(request.scope))
 
     @post(
         "/{request_id:uuid}/cancel",
         opt=WRITE,
         status_code=200,
-        responses=problems(*MUTATING, 404),
+        responses={**problems(*MUTATING, 404), **conflicts("invalid_transition")},
         summary="Withdraw a request (customer changed mind)",
     )
     async def cancel(
@@ -96,5 +114,5 @@ class ChangeRequestController(Controller):
         idempotency_key: IdempotencyKey,
     ) -> ChangeRequestRead:
         return await change_requests.cancel(
-            request_id, data.reason, client_of(request.scope).actor, idempotency_of(request.scope)
+            request_id, data.reason, client_of(request.scope), idempotency_of(request.scope)
         )

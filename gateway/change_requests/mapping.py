@@ -1,11 +1,7 @@
-"""Rows of `change_requests` to response structs and back; cursors for keyset pagination."""
+"""Rows of `change_requests` to response structs and back."""
 
 from __future__ import annotations
 
-import base64
-import json
-import uuid
-from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -18,7 +14,6 @@ from gateway.change_requests.schemas import (
     Requester,
     TicketRef,
 )
-from gateway.errors import BillingError, ErrorCode
 
 Summary = IbanChangeSummary | PlanChangeSummary
 
@@ -46,20 +41,3 @@ def to_read(row: dict[str, Any]) -> ChangeRequestRead:
         cancelled_at=row["cancelled_at"],
         cancellation_reason=row["cancellation_reason"],
     )
-
-
-def encode_cursor(created_at: datetime, request_id: uuid.UUID) -> str:
-    raw = json.dumps([created_at.isoformat(), str(request_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, request_id = json.loads(raw)
-        return datetime.fromisoformat(created_at), uuid.UUID(request_id)
-    except (ValueError, TypeError):
-        raise BillingError(
-            ErrorCode.INVALID_CURSOR,
-            "The cursor is not one this API gave out; start again without it.",
-        ) from None

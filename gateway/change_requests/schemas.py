@@ -107,7 +107,10 @@ class IbanChangeSummary(Struct, kw_only=True, tag="iban_change", tag_field="kind
     account_holder: str
     account_holder_email: str | None
     targets: list[str]
+    # The filing client's own open requests with this IBAN (it may read them anyway).
     other_requests_with_same_iban: list[UUID]
+    # Another customer's open request has this IBAN: who, only staff see (the back office).
+    iban_on_file_for_another_customer: bool = False
 
 
 class TierSummary(Struct, kw_only=True):

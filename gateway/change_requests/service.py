@@ -9,15 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from asyncpg.exceptions import UniqueViolationError
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from piccolo.query import WhereRaw
 
-from audit import Actor, AuditEntry, append
+from audit import AuditEntry, append
 from gateway.api_keys.service import ApiClient
 from gateway.change_requests import bank_details, plan_policy
 from gateway.change_requests.contact_reasons import reasons_fit_kind
 from gateway.change_requests.fraud_targets import FraudTargets
-from gateway.change_requests.mapping import decode_cursor, encode_cursor, to_read
+from gateway.change_requests.mapping import to_read
 from gateway.change_requests.references import CUSTOMER_REFERENCES, subject_of
+from gateway.change_requests.same_iban import same_iban
 from gateway.change_requests.schemas import (
     ChangeRequestCreate,
     ChangeRequestPage,
@@ -38,12 +40,14 @@ from gateway.change_requests.states import (
 )
 from gateway.change_requests.tables import ChangeRequest
 from gateway.crypto import Cipher
-from gateway.db.connection import engine, fetch
+from gateway.db.connection import engine
 from gateway.db.rows import insert_row
 from gateway.errors import BillingError, ErrorCode
 from gateway.fraud.screening import blocked_refusal
+from gateway.idempotency.answers import AnswerSlot, earlier_answer, slot_for, store_answer
 from gateway.idempotency.context import IdempotencyContext
-from gateway.sensitive import contains_iban, strings_in
+from gateway.pagination import decode_cursor, encode_cursor
+from gateway.sensitive import contains_iban, redact_text, sensitive_kind, strings_in
 from settings import Settings
 
 if TYPE_CHECKING:  # fraud-stop hashes IBANs as this module does, so it imports from here
@@ -64,13 +68,21 @@ class ListFilters:
 
 
 def _subject(customer: CustomerRefs) -> str | None:
-    return subject_of(msgspec.structs.asdict(customer))
+    subject = subject_of(msgspec.structs.asdict(customer))
+    # A refused filing is audited too: never under the card number or IBAN it was refused for.
+    return None if subject is None or sensitive_kind(subject) else subject
 
 
 def _not_found(request_id: uuid.UUID) -> BillingError:
+    # Another client's request is "not found" too: a 403 would tell that it exists.
     return BillingError(
         ErrorCode.CHANGE_REQUEST_NOT_FOUND, f"No change request has the id {request_id}."
     )
+
+
+def _visible_to(client: ApiClient) -> list[Any]:
+    """A key reads and cancels its own client's requests; the all-clients scope lifts that."""
+    return [] if client.sees_all_clients else [ChangeRequest.client == client.client]
 
 
 def _refuse_ibans_in_free_text(fields: dict[str, Any]) -> None:
@@ -95,7 +107,7 @@ class ChangeRequestService:
         client: ApiClient,
         idempotency: IdempotencyContext | None,
     ) -> ChangeRequestRead:
-        if idempotency and idempotency.recovering:  # did the attempt that died commit?
+        if idempotency and idempotency.recovering:  # filed before answers were stored with it?
             earlier = await self._find_by_idempotency_key(client, idempotency.key)
             if earlier is not None:
                 return earlier
@@ -107,13 +119,14 @@ class ChangeRequestService:
                     action="change_request.create.refused",
                     actor=client.actor,
                     target_type="ticket",
-                    target_id=f"{request.ticket.system}:{request.ticket.id}",
+                    target_id=redact_text(f"{request.ticket.system}:{request.ticket.id}"),
                     subject=_subject(request.customer),
                     reason=refused.code.value,
                 )
             )
             raise
-        return await self._insert(row, client, _subject(request.customer))
+        answer = slot_for(client.id, idempotency)
+        return await self._insert(row, client, _subject(request.customer), answer)
 
     async def _new_row(
         self, request: ChangeRequestCreate, client: ApiClient, idempotency_key: str | None
@@ -141,11 +154,12 @@ class ChangeRequestService:
                 self._settings, kind, request.contact_reasons
             ),
             api_key=client.id,
+            client=client.client,
             idempotency_key=idempotency_key,
             **msgspec.structs.asdict(customer),
         )
         if isinstance(request, IbanChangeCreate):
-            await self._fill_iban_change(row, request)
+            await self._fill_iban_change(row, request, client)
         else:
             self._fill_plan_change(row, request)
         await self._refuse_if_blocked(request, row)
@@ -174,16 +188,15 @@ class ChangeRequestService:
         if result.matches:
             raise blocked_refusal(result.matches)
 
-    async def _fill_iban_change(self, row: ChangeRequest, request: IbanChangeCreate) -> None:
+    async def _fill_iban_change(
+        self, row: ChangeRequest, request: IbanChangeCreate, client: ApiClient
+    ) -> None:
         payload = request.payload
         iban = bank_details.validate_iban(payload.iban, payload.bic)
         row.iban_ciphertext = self._cipher.encrypt(iban.compact, context=IBAN_CONTEXT)
         row.iban_hash = self._cipher.keyed_hash(iban.compact, purpose=IBAN_HASH_PURPOSE)
-        same_iban = await fetch(
-            "SELECT id FROM change_requests WHERE iban_hash = $1 AND status <> $2"
-            " ORDER BY created_at LIMIT 20",
-            row.iban_hash,
-            Status.CANCELLED.value,
+        on_file = await same_iban(
+            row.iban_hash, client.client, msgspec.structs.asdict(request.customer)
         )
         row.details = msgspec.to_builtins(
             IbanChangeSummary(
@@ -194,7 +207,8 @@ class ChangeRequestService:
                 account_holder=payload.account_holder,
                 account_holder_email=payload.account_holder_email,
                 targets=sorted(set(payload.targets)),
-                other_requests_with_same_iban=[item["id"] for item in same_iban],
+                other_requests_with_same_iban=on_file.own_requests,
+                iban_on_file_for_another_customer=on_file.another_customer,
             )
         )
 
@@ -222,10 +236,13 @@ class ChangeRequestService:
         )
 
     async def _insert(
-        self, row: ChangeRequest, client: ApiClient, subject: str | None
+        self, row: ChangeRequest, client: ApiClient, subject: str | None, answer: AnswerSlot | None
     ) -> ChangeRequestRead:
         try:
             async with engine().transaction():
+                earlier = await earlier_answer(answer, ChangeRequestRead)
+                if earlier is not None:  # a retry that took over from a slow first attempt
+                    return earlier
                 await insert_row(row)
                 await append(
                     AuditEntry(
@@ -237,15 +254,18 @@ class ChangeRequestService:
                         after={"kind": row.kind, "status": row.status, "details": row.details},
                     )
                 )
+                filed = to_read(row.to_dict())
+                await store_answer(answer, HTTP_201_CREATED, filed)
         except UniqueViolationError:
             await self._raise_duplicate(row)
             raise
-        return to_read(row.to_dict())
+        return filed
 
     async def _raise_duplicate(self, row: ChangeRequest) -> None:
         existing = (
             await ChangeRequest.select(ChangeRequest.id)
             .where(
+                ChangeRequest.client == row.client,
                 ChangeRequest.kind == row.kind,
                 ChangeRequest.ticket_system == row.ticket_system,
                 ChangeRequest.ticket_id == row.ticket_id,
@@ -272,12 +292,12 @@ class ChangeRequestService:
             )
             .first()
         )
-        return await self.get(found["id"]) if found else None
+        return await self.get(found["id"], client) if found else None
 
-    async def get(self, request_id: uuid.UUID) -> ChangeRequestRead:
+    async def get(self, request_id: uuid.UUID, client: ApiClient) -> ChangeRequestRead:
         row = (
             await ChangeRequest.select(*_READ_COLUMNS)
-            .where(ChangeRequest.id == request_id)
+            .where(ChangeRequest.id == request_id, *_visible_to(client))
             .output(load_json=True)
             .first()
         )
@@ -285,9 +305,9 @@ class ChangeRequestService:
             raise _not_found(request_id)
         return to_read(row)
 
-    async def list(self, filters: ListFilters) -> ChangeRequestPage:
+    async def list(self, filters: ListFilters, client: ApiClient) -> ChangeRequestPage:
         query = ChangeRequest.select(*_READ_COLUMNS).output(load_json=True)
-        conditions: list[Any] = []
+        conditions: list[Any] = _visible_to(client)
         if filters.status:
             conditions.append(ChangeRequest.status == filters.status)
         if filters.kind:
@@ -306,7 +326,7 @@ class ChangeRequestService:
                 )
             )
         if filters.cursor:
-            created_at, last_id = decode_cursor(filters.cursor)
+            created_at, last_id = decode_cursor(filters.cursor, uuid.UUID)
             conditions.append(WhereRaw("(created_at, id) < ({}, {})", created_at, last_id))
         if conditions:
             query = query.where(*conditions)
@@ -325,18 +345,22 @@ class ChangeRequestService:
         self,
         request_id: uuid.UUID,
         reason: str,
-        actor: Actor,
+        client: ApiClient,
         idempotency: IdempotencyContext | None = None,
     ) -> ChangeRequestRead:
         _refuse_ibans_in_free_text({"reason": reason})
-        if idempotency and idempotency.recovering:  # the attempt that died may have cancelled it
-            current = await self.get(request_id)
-            if current.status is Status.CANCELLED and current.cancellation_reason == reason:
+        if idempotency and idempotency.recovering:  # cancelled before answers were stored?
+            current = await self.get(request_id, client)
+            if current.status == Status.CANCELLED and current.cancellation_reason == reason:
                 return current
+        answer = slot_for(client.id, idempotency)
         async with engine().transaction():
+            earlier = await earlier_answer(answer, ChangeRequestRead)
+            if earlier is not None:  # a retry that took over from a slow first attempt
+                return earlier
             row = (
                 await ChangeRequest.select(ChangeRequest.status)
-                .where(ChangeRequest.id == request_id)
+                .where(ChangeRequest.id == request_id, *_visible_to(client))
                 .lock_rows("NO KEY UPDATE")
                 .first()
             )
@@ -355,7 +379,7 @@ class ChangeRequestService:
             await append(
                 AuditEntry(
                     action="change_request.cancel.succeeded",
-                    actor=actor,
+                    actor=client.actor,
                     target_type="change_request",
                     target_id=str(request_id),
                     reason=reason,
@@ -363,11 +387,14 @@ class ChangeRequestService:
                     after={"status": target.value},
                 )
             )
-        return await self.get(request_id)
+            cancelled = await self.get(request_id, client)
+            await store_answer(answer, HTTP_200_OK, cancelled)
+        return cancelled
 
 
 _READ_COLUMNS = [
     column
     for column in ChangeRequest._meta.columns
-    if column._meta.name not in {"iban_ciphertext", "iban_hash", "api_key", "idempotency_key"}
+    if column._meta.name
+    not in {"iban_ciphertext", "iban_hash", "api_key", "client", "idempotency_key"}
 ]

@@ -40,6 +40,8 @@ class ChangeRequest(Table, tablename="change_requests"):
     iban_ciphertext = Text(null=True, default=None)
     iban_hash = Varchar(length=64, null=True, default=None, index=True)
     api_key = ForeignKey(references=ApiKey, on_delete=OnDelete.restrict)
+    # The filing key's client: only that client's keys (or an all-clients key) read it.
+    client = Varchar(length=100)
     idempotency_key = Varchar(length=255, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

@@ -179,28 +179,32 @@ class WorkflowService:
 
     async def approve(self, staff: StaffMember, reference: str) -> WorkItem:
         _require_role(staff, Role.TEAM_LEAD)
-        async with transaction():
-            item = await self._locked(staff, reference)
-            self._refuse_maker(staff, item)
-            return await self._move(
-                staff, item, Transition.APPROVE, reviewed_by_id=staff.id, reviewed_at=_NOW
-            )
+        return await self._review(staff, reference, Transition.APPROVE)
 
     async def reject(self, staff: StaffMember, reference: str, comment: str) -> WorkItem:
         """Back to the specialist who did it, with the reviewer's comment."""
         _require_role(staff, Role.TEAM_LEAD)
         _refuse_sensitive_text(comment)
-        async with transaction():
-            item = await self._locked(staff, reference)
-            self._refuse_maker(staff, item)
-            return await self._move(
-                staff,
-                item,
-                Transition.REJECT,
-                reviewed_by_id=staff.id,
-                reviewed_at=_NOW,
-                review_comment=comment,
-            )
+        return await self._review(staff, reference, Transition.REJECT, review_comment=comment)
+
+    async def _review(
+        self, staff: StaffMember, reference: str, transition: Transition, **changes: Any
+    ) -> WorkItem:
+        """Approve or reject, never by the request's maker. A refused review of a request is
+        recorded once its transaction has rolled back, as every refusal is."""
+        item: WorkItem | None = None
+        try:
+            async with transaction():
+                item = await self._locked(staff, reference)
+                self._refuse_maker(staff, item)
+                return await self._move(
+                    staff, item, transition, reviewed_by_id=staff.id, reviewed_at=_NOW, **changes
+                )
+        except BillingError as refusal:
+            if item is not None:
+                after = {"code": refusal.code.value}
+                await self._audit(staff, item, f"change_request.{transition}.refused", {}, after)
+            raise
 
     # -- helpers ---------------------------------------------------------------------------
 

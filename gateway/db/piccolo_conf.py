@@ -3,15 +3,15 @@
 import os
 
 from piccolo.conf.apps import AppRegistry
-from piccolo.engine.postgres import PostgresEngine
 
+from gateway.db.sturdy import SturdyPostgresEngine
 from settings import get_settings
 
 _url = os.environ.get("DATABASE_URL")
 if not _url:
     raise RuntimeError("DATABASE_URL is not set: call gateway.db.server.ensure_database() first")
 
-DB = PostgresEngine(config={"dsn": _url}, log_queries=False)
+DB = SturdyPostgresEngine(config={"dsn": _url}, log_queries=False)
 POOL_MAX_SIZE = get_settings().db_pool_max
 
 APP_REGISTRY = AppRegistry(apps=["gateway.db.piccolo_app"])

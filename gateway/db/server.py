@@ -11,6 +11,8 @@ import asyncpg
 from settings import get_settings
 
 EMBEDDED_DATABASE = "billing_gateway"
+SANDBOX_OWNER = "billing_gateway_owner"  # migrations; owns every object
+SANDBOX_APP = "billing_gateway_app"  # the gateway itself
 _embedded_handle: Any = None  # keeps the server alive while this process runs
 
 
@@ -46,8 +48,17 @@ async def ensure_database() -> str:
     """Resolve DATABASE_URL once per process and export it for Piccolo and Procrastinate."""
     url = os.environ.get("DATABASE_URL") or get_settings().database_url
     if not url:
-        admin_url = start_embedded_server(get_settings().data_dir)
-        await create_database_if_missing(admin_url, EMBEDDED_DATABASE)
-        url = with_database(admin_url, EMBEDDED_DATABASE)
+        url = await _embedded_database(start_embedded_server(get_settings().data_dir))
     os.environ["DATABASE_URL"] = url
     return url
+
+
+async def _embedded_database(admin_url: str) -> str:
+    """The sandbox's database, with an owner role that migrations run as and the application's
+    role (`gateway.db.roles`); the application's URL."""
+    from gateway.db.roles import create_roles, with_user
+
+    await create_roles(admin_url, EMBEDDED_DATABASE, SANDBOX_OWNER, SANDBOX_APP)
+    database_url = with_database(admin_url, EMBEDDED_DATABASE)
+    os.environ["BG_MIGRATION_DATABASE_URL"] = with_user(database_url, SANDBOX_OWNER)
+    return with_user(database_url, SANDBOX_APP)

@@ -38,12 +38,8 @@ class ApiKeyAuthMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         peer = scope.get("client")
         address = peer[0] if peer else "unknown"
-        await self._limiter.check_failures(address)
-        try:
+        async with self._limiter.authentication(address):
             client = await authenticate(_bearer(scope))
-        except BillingError:
-            await self._limiter.count_failure(address)
-            raise
         await self._limiter.check(str(client.id), client.rate_limit_per_minute)
         # Deny by default: a /v1 route that names no scope is open to no key.
         needed = scope["route_handler"].opt.get(SCOPE_OPT, "undeclared")

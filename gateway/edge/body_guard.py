@@ -6,6 +6,7 @@ body is never parsed, stored or logged.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -17,10 +18,13 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.edge.auth import client_of
+from gateway.edge.json_depth import DEFAULT_MAX_DEPTH, refuse_deep_json
+from gateway.edge.unavailable import send_unavailable
 from gateway.errors import BillingError, ErrorCode
 from gateway.idempotency import service as idempotency
 from gateway.idempotency.context import IdempotencyContext, remember
-from gateway.sensitive import contains_card_number, strings_in
+from gateway.idempotency.finishing import pending as pending_touches
+from gateway.sensitive import contains_card_number, sensitive_kind_of_token, strings_in
 
 IDEMPOTENCY_OPT = "idempotent"  # route opt; False for POSTs that dedupe otherwise (webhooks)
 BODY_LIMIT_OPT = "max_body_bytes"  # route opt: a larger limit for bulk uploads
@@ -36,6 +40,7 @@ _NOT_STORED = {
     ErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS,
 }
 _NOT_JSON: Any = object()
+_OTHER_BODY_METHODS = {"DELETE", "PUT", "PATCH"}
 
 
 async def read_body(receive: Receive, limit: int) -> bytes:
@@ -57,20 +62,35 @@ async def read_body(receive: Receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _decode_json(body: bytes) -> Any:
-    """The body parsed once, for both the card scan and the fingerprint; _NOT_JSON if it isn't."""
+def _decode_json(body: bytes, max_depth: int) -> Any:
+    """The body parsed once, for both the card scan and the fingerprint; _NOT_JSON if it isn't.
+    Too deep is refused first: the parser and every walk over its result recurse per level."""
+    refuse_deep_json(body, max_depth)
     try:
-        return json.loads(body)
+        return json.loads(body, object_pairs_hook=_unique_keys)
     except ValueError:
         return _NOT_JSON
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A key given twice would hide its first value from every check (the parser keeps the
+    last): refused, since no client of ours means two values by one name."""
+    built = dict(pairs)
+    if len(built) != len(pairs):
+        raise BillingError(
+            ErrorCode.MALFORMED_BODY,
+            "The JSON body names a field twice in one object; send each field once.",
+        )
+    return built
+
+
 def _holds_card_number(body: bytes, parsed: Any) -> bool:
-    """Look at the raw text and at every decoded JSON string: escapes such as \\u0034 would
-    otherwise hide digits from a scan of the raw bytes."""
-    if contains_card_number(body.decode("utf-8", "replace")):
-        return True
-    return parsed is not _NOT_JSON and any(contains_card_number(t) for t in strings_in(parsed))
+    """A JSON body is scanned string by string (and number by number) once parsed: escapes
+    such as \\u0034 would hide digits from a scan of the raw bytes, and a raw \\t would join
+    an IBAN's digits to the letter t. Anything else is scanned as text."""
+    if parsed is _NOT_JSON:
+        return contains_card_number(body.decode("utf-8", "replace"))
+    return any(contains_card_number(text) for text in strings_in(parsed, numbers=True))
 
 
 def fingerprint(method: str, path: str, body: bytes, parsed: Any) -> str:
@@ -93,6 +113,20 @@ def _idempotency_key(scope: Scope) -> str:
                     "The Idempotency-Key header must be 1 to 255 printable characters without "
                     "spaces; a UUID is a good choice.",
                 )
+            # The key is stored and logged as given: no card number or IBAN, in any spelling.
+            found = sensitive_kind_of_token(key)
+            if found == "card_number":
+                raise BillingError(
+                    ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
+                    "The Idempotency-Key header looks like a card number, which the gateway "
+                    "never accepts; send a new UUID as the key.",
+                )
+            if found == "iban":
+                raise BillingError(
+                    ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
+                    "The Idempotency-Key header holds an IBAN, which is kept only encrypted in "
+                    "payload.iban; send a new UUID as the key.",
+                )
             return key
     raise BillingError(
         ErrorCode.IDEMPOTENCY_KEY_MISSING,
@@ -111,24 +145,34 @@ def _problem_code(content_type: str, body: bytes) -> str | None:
     return code if isinstance(code, str) else None
 
 
+def _card_number_refused() -> BillingError:
+    return BillingError(
+        ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
+        "The request holds what looks like a card number. The gateway never accepts "
+        "card numbers: remove it and refer to cards by the provider's fingerprint.",
+    )
+
+
 class BodyGuardMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
-    def __init__(self, max_body_bytes: int) -> None:
+    def __init__(self, max_body_bytes: int, max_json_depth: int = DEFAULT_MAX_DEPTH) -> None:
         self._limit = max_body_bytes
+        self._max_depth = max_json_depth
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if scope.get("method") != "POST":
+            if scope.get("method") in _OTHER_BODY_METHODS:  # e.g. DELETE with a JSON reason
+                body = await read_body(receive, self._limit)
+                if _holds_card_number(body, _decode_json(body, self._max_depth)):
+                    raise _card_number_refused()
+                receive = _replaying(body)
             await next_app(scope, receive, send)
             return
         body = await read_body(receive, scope["route_handler"].opt.get(BODY_LIMIT_OPT, self._limit))
-        parsed = _decode_json(body)
+        parsed = _decode_json(body, self._max_depth)
         if _holds_card_number(body, parsed):
-            raise BillingError(
-                ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-                "The request holds what looks like a card number. The gateway never accepts "
-                "card numbers: remove it and refer to cards by the provider's fingerprint.",
-            )
+            raise _card_number_refused()
         replay_receive = _replaying(body)
         if scope["route_handler"].opt.get(IDEMPOTENCY_OPT, True) is False:
             await next_app(scope, replay_receive, send)
@@ -148,6 +192,7 @@ class BodyGuardMiddleware(ASGIMiddleware):
         key = _idempotency_key(scope)
         client = client_of(scope)
         path = scope["path"]
+        await pending_touches.settle(client.id, key)  # a dict look-up unless an outage left one
         outcome = await idempotency.claim(client.id, key, request_fingerprint, "POST", path)
         if isinstance(outcome, idempotency.Mismatch):
             raise BillingError(
@@ -168,21 +213,29 @@ class BodyGuardMiddleware(ASGIMiddleware):
         # The response is held back until it is stored, so that a client retrying the moment
         # it hears back gets the replay, never a 409.
         held: list[Any] = []
+        # Each last touch on the claim survives a database outage (kept and retried until
+        # PostgreSQL answers), so that the key is free for a retry within seconds of recovery.
+        touch = functools.partial(pending_touches.apply, client.id, key)
         try:
             await next_app(scope, receive, _hold(held))
         except BaseException:
-            await idempotency.abandon(outcome)
+            await touch(functools.partial(idempotency.abandon, outcome))
             raise
         start = held[0]
         status = start["status"]
         content_type = MutableScopeHeaders.from_message(start).get("content-type", "")
         response_body = b"".join(m.get("body", b"") for m in held[1:])
         if status >= 500:
-            await idempotency.abandon(outcome)
+            await touch(functools.partial(idempotency.abandon, outcome))
         elif _problem_code(content_type, response_body) in _NOT_STORED:
-            await idempotency.release(outcome)
-        else:
-            await idempotency.complete(outcome, status, content_type, response_body)
+            await touch(functools.partial(idempotency.release, outcome))
+        elif not await touch(
+            functools.partial(idempotency.complete, outcome, status, content_type, response_body)
+        ):
+            # Done, but not stored: a 503 (not an answer a retry could not replay). The retry
+            # gets the stored answer, or resumes from the service's recovery point.
+            await send_unavailable(scope, send)
+            return
         for message in held:
             await send(message)
 

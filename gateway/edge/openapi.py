@@ -46,7 +46,8 @@ _DESCRIPTIONS = {
     401: "Missing, unknown, revoked or expired API key (unauthenticated)",
     403: "The API key lacks the scope (forbidden)",
     404: "Not found",
-    409: "Conflict (duplicate_open_request, idempotency_request_in_progress, invalid_transition)",
+    409: "Conflict: idempotency_request_in_progress (retry later) or a state conflict (do not "
+    "retry); see each route",
     413: "Body too large",
     422: "Refused by a rule (card_number_not_accepted, iban_*, downgrade_not_allowed, "
     "idempotency_key_reused, ...)",
@@ -66,8 +67,36 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-AUTHENTICATED = (400, 401, 403, 429)
+# 422: a card number or IBAN in the URL; 503: the database does not answer (Retry-After).
+AUTHENTICATED = (400, 401, 403, 422, 429, 503)
 MUTATING = (*AUTHENTICATED, 409, 413, 422)
+
+_RETRY_LATER = (
+    "Retry later: `idempotency_request_in_progress` (with Retry-After) means the first request "
+    "with this Idempotency-Key is still running; send the same request again, unchanged, after "
+    "Retry-After seconds and it gets the first request's answer."
+)
+
+
+def conflicts(*codes: str, idempotent: bool = True) -> dict[int, ResponseSpec]:
+    """The 409 of one route, telling "try again later" from "conflict" by `code`; merge it over
+    `problems(...)`. `idempotent` routes (every POST) can also answer the retry-later 409."""
+    parts = [_RETRY_LATER] if idempotent else []
+    if codes:
+        parts.append(
+            "Conflict, do not retry: "
+            + ", ".join(f"`{code}`" for code in codes)
+            + " means the resource's state forbids this request (the detail says why, and "
+            "`existing_id` or `current_status` what is in the way); a retry gets the same answer."
+        )
+    return {
+        409: ResponseSpec(
+            data_container=Problem,
+            description=" ".join(parts),
+            media_type="application/problem+json",
+        )
+    }
+
 
 IdempotencyKey = Annotated[
     str,

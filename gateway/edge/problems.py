@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -14,6 +15,8 @@ from litestar.exceptions import (
 )
 from litestar.types import Scope
 
+from gateway.db.outage import is_database_outage, unavailable
+from gateway.edge.fault_log import short_traceback, where_raised
 from gateway.edge.request_context import request_id_for
 from gateway.errors import HTTP_STATUS, BillingError, ErrorCode
 from gateway.log import get_logger
@@ -26,6 +29,8 @@ TITLES: dict[ErrorCode, str] = {
     ErrorCode.VALIDATION_FAILED: "The request is not valid",
     ErrorCode.MALFORMED_BODY: "The request body is not valid JSON",
     ErrorCode.BODY_TOO_LARGE: "The request body is too large",
+    ErrorCode.BODY_TOO_DEEP: "The request body nests too deep",
+    ErrorCode.REQUEST_HEADERS_TOO_LARGE: "The request headers are too large",
     ErrorCode.NOT_FOUND: "Nothing is here",
     ErrorCode.METHOD_NOT_ALLOWED: "This method is not allowed here",
     ErrorCode.UNAUTHENTICATED: "Authentication needed",
@@ -149,7 +154,33 @@ def exception_to_problem(request: Request[Any, Any, Any], exc: Exception) -> Res
         return problem_response(
             code, detail, scope=request.scope, extra=extra, headers=dict(exc.headers or {})
         )
-    _log.exception("unhandled error", path=request.scope.get("path"))
+    if is_database_outage(exc):  # not our bug, and over once PostgreSQL answers again
+        _log.warning("database unreachable", path=request.scope.get("path"), error=repr(exc))
+        outage = unavailable()
+        return problem_response(
+            outage.code, outage.detail, scope=request.scope, headers=outage.headers
+        )
+    if isinstance(exc, asyncpg.DataError):  # class 22: a value PostgreSQL refused (NUL, range)
+        # a check is missing upstream: say where, but no traceback and no value (it is input)
+        _log.warning(
+            "value refused by the database",
+            path=request.scope.get("path"),
+            sqlstate=exc.sqlstate,
+            where=where_raised(exc),
+        )
+        return problem_response(
+            ErrorCode.VALIDATION_FAILED,
+            "A value in the request is out of range or holds a character the database refuses "
+            "(such as NUL); correct it and send the request again.",
+            scope=request.scope,
+        )
+    # our bug: the innermost frames, bounded (a RecursionError has a thousand)
+    _log.error(
+        "unhandled error",
+        path=request.scope.get("path"),
+        error=type(exc).__name__,
+        traceback=short_traceback(exc),
+    )
     return problem_response(
         ErrorCode.INTERNAL_ERROR,
         "Something went wrong on our side; retry later and quote the request_id if it persists.",

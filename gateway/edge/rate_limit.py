@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
+from gateway.edge.failure_limit import FailureLimit, TooManyFailuresError
 from gateway.errors import BillingError, ErrorCode
 
 # Failed authentications allowed per client address and minute: enough for a misconfigured
@@ -24,7 +27,9 @@ class ApiKeyRateLimiter:
     def __init__(self, default_per_minute: int) -> None:
         self._default = default_per_minute
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._failures = RateLimitItemPerMinute(FAILED_AUTHENTICATIONS_PER_MINUTE)
+        self._failures = FailureLimit(
+            FAILED_AUTHENTICATIONS_PER_MINUTE, "failed-auth", count_in_flight=False
+        )
 
     def __deepcopy__(self, _memo: dict[int, object]) -> ApiKeyRateLimiter:
         # Litestar copies middleware while building routes; every copy must share one window.
@@ -35,17 +40,24 @@ class ApiKeyRateLimiter:
         if not await self._limiter.hit(item, key_id):
             await self._refuse(item, (key_id,), "This API key is over its limit")
 
-    async def check_failures(self, address: str) -> None:
-        """Refuse an address that failed authentication too often, before looking at its key."""
-        if not await self._limiter.test(self._failures, "failed-auth", address):
-            await self._refuse(
-                self._failures,
-                ("failed-auth", address),
-                "Too many requests with a bad API key came from this address: the limit is",
-            )
-
-    async def count_failure(self, address: str) -> None:
-        await self._limiter.hit(self._failures, "failed-auth", address)
+    @asynccontextmanager
+    async def authentication(self, address: str) -> AsyncIterator[None]:
+        """Around the key check: refuses an address over its failure allowance, whatever key it
+        sends now, and counts the check as a failure when it ends in `unauthenticated`."""
+        try:
+            async with self._failures.attempt(address) as attempt:
+                try:
+                    yield
+                except BillingError as error:
+                    attempt.failed = error.code is ErrorCode.UNAUTHENTICATED
+                    raise
+        except TooManyFailuresError as over:
+            raise BillingError(
+                ErrorCode.RATE_LIMITED,
+                "Too many requests with a bad API key came from this address: the limit is "
+                f"{over.per_minute} a minute; retry in {over.retry_after_seconds} s.",
+                headers={"Retry-After": str(over.retry_after_seconds)},
+            ) from None
 
     async def _refuse(
         self, item: RateLimitItemPerMinute, identifiers: tuple[str, ...], reason: str

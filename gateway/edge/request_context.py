@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from urllib.parse import unquote
 
 import structlog
 from litestar.datastructures import MutableScopeHeaders
@@ -13,20 +14,23 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.db.outage import is_database_outage
 from gateway.errors import BillingError
 from gateway.log import get_logger
-from gateway.sensitive import redact_text
+from gateway.sensitive import sensitive_kind_of_token
 
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _log = get_logger("gateway.access")
 
 
 def request_id_for(scope: Scope) -> str:
-    """The caller's X-Request-ID if plausible and free of sensitive data, else a new one."""
+    """The caller's X-Request-ID if plausible and free of sensitive data, else a new one.
+    The id goes unmasked into every log line of the request and back in the response, so it
+    is checked as any text is: a card number or IBAN in any spelling ("4539_5787_…") is no id."""
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             candidate = value.decode("latin-1")
-            if _ACCEPTABLE_ID.match(candidate) and redact_text(candidate) == candidate:
+            if _ACCEPTABLE_ID.match(candidate) and sensitive_kind_of_token(candidate) is None:
                 return candidate
     return uuid.uuid4().hex
 
@@ -38,7 +42,8 @@ class RequestContextMiddleware(ASGIMiddleware):
         request_id = request_id_for(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         # As asked for: by the time middleware runs, routing has cut a mount's prefix off "path".
-        path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
+        # Percent-decoded, so that the log's redaction sees what "%E2%80%8B" stands for.
+        path = unquote(scope.get("raw_path", b"").decode("latin-1")) or scope["path"]
         status = 500
         started = time.perf_counter()
 
@@ -57,6 +62,9 @@ class RequestContextMiddleware(ASGIMiddleware):
                 raise
             except HTTPException as failed:
                 status = failed.status_code
+                raise
+            except Exception as failed:
+                status = 503 if is_database_outage(failed) else 500
                 raise
             finally:
                 _log.info(

@@ -92,6 +92,35 @@ class BulkUnblockService:
 
     async def approve(self, staff: StaffMember, bulk_id: int) -> BulkUnblockOutcome:
         _require_lead_or_admin(staff)
+        try:
+            row = await self._decide_approval(staff, bulk_id)
+        except BillingError as refusal:  # on record once rolled back, as every refusal is
+            code = {"code": refusal.code.value}
+            await self._audit(staff, bulk_id, "approval_refused", None, code)
+            raise
+        reason = f"{row['reason']} (bulk unblock {bulk_id}, asked by {row['maker']})"
+        unblocked, already = [], []
+        for entry_id in row["entry_ids"]:
+            try:
+                await self._blocklist.unblock(entry_id, reason, staff.actor)
+                unblocked.append(entry_id)
+            except BillingError as error:
+                if error.code not in _DONE:
+                    raise
+                already.append(entry_id)
+        async with transaction():
+            done = await fetch(
+                "UPDATE blocklist_bulk_unblocks SET completed_at = now()"
+                " WHERE id = $1 AND completed_at IS NULL RETURNING id",
+                bulk_id,
+            )
+            if done:
+                after = {"unblocked": unblocked, "already_unblocked": already}
+                await self._audit(staff, bulk_id, "completed", None, after)
+        return BulkUnblockOutcome(bulk_id, unblocked, already)
+
+    async def _decide_approval(self, staff: StaffMember, bulk_id: int) -> dict[str, Any]:
+        """The approval itself, committed: the recovery point before any entry is unblocked."""
         async with transaction():
             row = await self._locked(bulk_id)
             if row["requested_by_id"] == staff.id:
@@ -114,26 +143,7 @@ class BulkUnblockService:
                 )
                 after = {"decision": "approved", "entry_ids": row["entry_ids"]}
                 await self._audit(staff, bulk_id, "approved", row["reason"], after)
-        reason = f"{row['reason']} (bulk unblock {bulk_id}, asked by {row['maker']})"
-        unblocked, already = [], []
-        for entry_id in row["entry_ids"]:
-            try:
-                await self._blocklist.unblock(entry_id, reason, staff.actor)
-                unblocked.append(entry_id)
-            except BillingError as error:
-                if error.code not in _DONE:
-                    raise
-                already.append(entry_id)
-        async with transaction():
-            done = await fetch(
-                "UPDATE blocklist_bulk_unblocks SET completed_at = now()"
-                " WHERE id = $1 AND completed_at IS NULL RETURNING id",
-                bulk_id,
-            )
-            if done:
-                after = {"unblocked": unblocked, "already_unblocked": already}
-                await self._audit(staff, bulk_id, "completed", None, after)
-        return BulkUnblockOutcome(bulk_id, unblocked, already)
+        return row
 
     async def reject(self, staff: StaffMember, bulk_id: int, reason: str) -> BulkUnblock:
         """Turn a pending bulk unblock down; its maker may withdraw it this way too."""

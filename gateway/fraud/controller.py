@@ -13,7 +13,14 @@ from gateway.api_keys.scopes import Scope
 from gateway.change_requests.schemas import PRINTABLE
 from gateway.edge.auth import SCOPE_OPT, client_of
 from gateway.edge.body_guard import BODY_LIMIT_OPT, IDEMPOTENCY_OPT
-from gateway.edge.openapi import AUTHENTICATED, MUTATING, SECURITY, IdempotencyKey, problems
+from gateway.edge.openapi import (
+    AUTHENTICATED,
+    MUTATING,
+    SECURITY,
+    IdempotencyKey,
+    conflicts,
+    problems,
+)
 from gateway.fraud.imports import BlocklistImports
 from gateway.fraud.schemas import (
     BlocklistEntryCreate,
@@ -27,6 +34,8 @@ from gateway.fraud.schemas import (
     ScreenResult,
 )
 from gateway.fraud.service import BlocklistService, EntryFilters
+from gateway.idempotency.answers import slot_for
+from gateway.idempotency.context import idempotency_of
 
 READ = {SCOPE_OPT: Scope.FRAUD_READ.value}
 IMPORT_BODY_BYTES = 2 * 1024 * 1024  # 10,000 rows of CSV fit with room to spare
@@ -42,7 +51,7 @@ class BlocklistController(Controller):
         "/entries",
         opt=WRITE,
         status_code=201,
-        responses=problems(*MUTATING),
+        responses={**problems(*MUTATING), **conflicts("blocklist_entry_exists")},
         summary="Block a card fingerprint, BIN, IP, IP range, email, IBAN or customer",
     )
     async def block(
@@ -52,7 +61,9 @@ class BlocklistController(Controller):
         blocklist: NamedDependency[BlocklistService],
         idempotency_key: IdempotencyKey,
     ) -> BlocklistEntryRead:
-        return await blocklist.block(data, client_of(request.scope).actor)
+        client = client_of(request.scope)
+        answer = slot_for(client.id, idempotency_of(request.scope))
+        return await blocklist.block(data, client.actor, answer=answer)
 
     @get("/entries", opt=READ, responses=problems(*AUTHENTICATED, 422), summary="List entries")
     async def list_entries(
@@ -99,8 +110,14 @@ class BlocklistController(Controller):
         "/entries/{entry_id:int}",
         opt=WRITE,
         status_code=200,
-        responses=problems(*MUTATING, 404),
+        responses={
+            **problems(*MUTATING, 404),
+            **conflicts("blocklist_entry_already_removed", idempotent=False),
+        },
         summary="Unblock an entry (a reason is required; the entry is kept as history)",
+        description="Repeating it with the same reason (by the same key) is the same request "
+        "and gets the first answer again, so a client whose answer was lost may retry; another "
+        "reason finds the entry already removed (409).",
     )
     async def unblock(
         self,
@@ -109,14 +126,15 @@ class BlocklistController(Controller):
         request: Request[Any, Any, Any],
         blocklist: NamedDependency[BlocklistService],
     ) -> BlocklistEntryRead:
-        return await blocklist.unblock(entry_id, data.reason, client_of(request.scope).actor)
+        actor = client_of(request.scope).actor
+        return await blocklist.unblock(entry_id, data.reason, actor, repeatable=True)
 
     @post(
         "/imports",
         opt={**WRITE, BODY_LIMIT_OPT: IMPORT_BODY_BYTES},
         request_max_body_size=IMPORT_BODY_BYTES,
         status_code=202,
-        responses=problems(*MUTATING),
+        responses={**problems(*MUTATING), **conflicts()},
         summary="Bulk import entries (JSON or CSV); each row is blocked or refused on its own",
     )
     async def start_import(
@@ -126,7 +144,9 @@ class BlocklistController(Controller):
         blocklist_imports: NamedDependency[BlocklistImports],
         idempotency_key: IdempotencyKey,
     ) -> BlocklistImportRead:
-        return await blocklist_imports.queue(data, client_of(request.scope).actor)
+        client = client_of(request.scope)
+        answer = slot_for(client.id, idempotency_of(request.scope))
+        return await blocklist_imports.queue(data, client.actor, answer=answer)
 
     @get(
         "/imports/{import_id:uuid}",

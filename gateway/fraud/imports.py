@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+from litestar.status_codes import HTTP_202_ACCEPTED
 
 from audit import Actor, AuditEntry, append
 from gateway.db.connection import fetch, transaction
@@ -23,7 +24,9 @@ from gateway.fraud.schemas import (
     ImportRowResult,
 )
 from gateway.fraud.service import BlocklistService, refuse_sensitive_free_text
+from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
 from gateway.log import get_logger
+from gateway.sensitive import redact_text
 
 _log = get_logger("fraud")
 # A running import whose job has said nothing for this long died with its process.
@@ -33,26 +36,49 @@ MAX_ROWS = 10_000
 
 
 def _csv_rows(text: str) -> list[dict[str, Any]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = {"kind", "value", "reason"} - set(reader.fieldnames or [])
-    if missing:
+    # newline="": the csv module reads line ends itself, so a \r inside a quoted field is data
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        missing = {"kind", "value", "reason"} - set(reader.fieldnames or [])
+        if missing:
+            raise BillingError(
+                ErrorCode.BLOCKLIST_IMPORT_INVALID,
+                "The CSV's first line must name its columns: kind,value,reason and optionally "
+                f"source_ticket,expires_at (missing: {', '.join(sorted(missing))}).",
+            )
+        return [
+            {name: (row.get(name) or None) for name in CSV_COLUMNS}
+            for row in reader
+            if any((value or "").strip() for value in row.values() if isinstance(value, str))
+        ]
+    except csv.Error:
         raise BillingError(
             ErrorCode.BLOCKLIST_IMPORT_INVALID,
-            "The CSV's first line must name its columns: kind,value,reason and optionally "
-            f"source_ticket,expires_at (missing: {', '.join(sorted(missing))}).",
-        )
-    return [
-        {name: (row.get(name) or None) for name in CSV_COLUMNS}
-        for row in reader
-        if any((value or "").strip() for value in row.values() if isinstance(value, str))
-    ]
+            f"The CSV cannot be read at line {reader.line_num}: quote any field that holds a "
+            "comma, a quote or a line break, and end each row with a line break.",
+        ) from None
 
 
 def _refused(number: int, error: BillingError | msgspec.ValidationError) -> Any:
     code = error.code.value if isinstance(error, BillingError) else "validation_failed"
-    detail = error.detail if isinstance(error, BillingError) else str(error)
+    # msgspec repeats a bad value ("Invalid enum value '…'"): the row is stored, so masked.
+    detail = redact_text(error.detail if isinstance(error, BillingError) else str(error))
     return msgspec.to_builtins(
         ImportRowResult(row=number, outcome="refused", code=code, detail=detail)
+    )
+
+
+def _to_read(row: dict[str, Any]) -> BlocklistImportRead:
+    results = msgspec.json.decode(row["results"]) if row["results"] else None
+    return BlocklistImportRead(
+        id=row["id"],
+        status=row["status"],
+        total=row["total"],
+        blocked=row["blocked"],
+        refused=row["refused"],
+        created_at=row["created_at"],
+        finished_at=row["finished_at"],
+        results=msgspec.convert(results, list[ImportRowResult]) if results else None,
     )
 
 
@@ -60,7 +86,9 @@ class BlocklistImports:
     def __init__(self, blocklist: BlocklistService) -> None:
         self._blocklist = blocklist
 
-    async def queue(self, body: BlocklistImportCreate, actor: Actor) -> BlocklistImportRead:
+    async def queue(
+        self, body: BlocklistImportCreate, actor: Actor, *, answer: AnswerSlot | None = None
+    ) -> BlocklistImportRead:
         if (body.entries is None) == (body.csv is None):
             raise BillingError(
                 ErrorCode.BLOCKLIST_IMPORT_INVALID, "Give either entries (JSON) or csv, not both."
@@ -78,9 +106,12 @@ class BlocklistImports:
         rows = [self._checked(number, item) for number, item in enumerate(raw, start=1)]
         import_id = uuid.uuid4()
         async with transaction():
-            await fetch(
+            earlier = await earlier_answer(answer, BlocklistImportRead)
+            if earlier is not None:  # a retry that took over from a slow first attempt
+                return earlier
+            [row] = await fetch(
                 "INSERT INTO blocklist_imports (id, status, rows, total, author_type, author_id)"
-                " VALUES ($1, 'queued', $2::jsonb, $3, $4, $5)",
+                " VALUES ($1, 'queued', $2::jsonb, $3, $4, $5) RETURNING *",
                 import_id,
                 msgspec.json.encode(rows).decode(),
                 len(rows),
@@ -96,13 +127,19 @@ class BlocklistImports:
                     after={"rows": len(rows)},
                 )
             )
+            queued = _to_read(row)
+            await store_answer(answer, HTTP_202_ACCEPTED, queued)
         await self._defer(import_id)
-        return await self.get(import_id)
+        return queued
 
     def _checked(self, number: int, item: dict[str, Any]) -> dict[str, Any]:
         """The row as the job will block it (IBAN hashed), or its refusal: nothing of a refused
         row is kept but its number and why."""
         try:
+            # Every column but the value first: msgspec's refusal would quote a bad kind.
+            refuse_sensitive_free_text(
+                *(text for name, text in item.items() if name != "value" and isinstance(text, str))
+            )
             entry = msgspec.convert(item, BlocklistEntryCreate, strict=False)
             refuse_sensitive_free_text(entry.reason, entry.source_ticket)
             value, display = self._blocklist.stored_form(entry.kind, entry.value)
@@ -135,18 +172,7 @@ class BlocklistImports:
             raise BillingError(
                 ErrorCode.BLOCKLIST_IMPORT_NOT_FOUND, f"No blocklist import has the id {import_id}."
             )
-        row = rows[0]
-        results = msgspec.json.decode(row["results"]) if row["results"] else None
-        return BlocklistImportRead(
-            id=row["id"],
-            status=row["status"],
-            total=row["total"],
-            blocked=row["blocked"],
-            refused=row["refused"],
-            created_at=row["created_at"],
-            finished_at=row["finished_at"],
-            results=msgspec.convert(results, list[ImportRowResult]) if results else None,
-        )
+        return _to_read(rows[0])
 
     async def run(self, import_id: uuid.UUID) -> int:
         """Block every checked row; the number of rows done."""

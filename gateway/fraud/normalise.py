@@ -8,6 +8,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 
+from gateway.sensitive import sensitive_kind, without_separators
+
 KINDS: tuple[str, ...] = (
     "card_fingerprint",
     "card_bin",
@@ -21,6 +23,12 @@ OPAQUE_MAX_LENGTH = 200
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _shown(value: str) -> str:
+    """The value as a refusal quotes it; never a card number or IBAN. Its repr would escape
+    the invisible characters between digits ("4\\xad5\\xad3…") past any later redaction."""
+    return "The value" if sensitive_kind(value) else repr(value)
 
 
 class InvalidBlocklistValue(ValueError):  # noqa: N818  (the name the service imports)
@@ -38,7 +46,7 @@ def normalise(kind: str, value: str) -> str:
 
 def unknown_kind(kind: str) -> InvalidBlocklistValue:
     return InvalidBlocklistValue(
-        f"{kind!r} is not a kind of blocklist entry; use one of {', '.join(KINDS)}"
+        f"{_shown(kind)} is not a kind of blocklist entry; use one of {', '.join(KINDS)}"
     )
 
 
@@ -49,11 +57,13 @@ def canonical_address(value: str) -> Address:
         address = ipaddress.ip_address(text)
     except ValueError:
         hint = "; to block a network, use an ip_range entry" if "/" in text else ""
-        raise InvalidBlocklistValue(f"{value!r} is not an IPv4 or IPv6 address{hint}") from None
+        raise InvalidBlocklistValue(
+            f"{_shown(value)} is not an IPv4 or IPv6 address{hint}"
+        ) from None
     if isinstance(address, ipaddress.IPv6Address):
         if address.scope_id is not None:
             raise InvalidBlocklistValue(
-                f"{value!r} names a network interface (%{address.scope_id}); "
+                f"{_shown(value)} names a network interface (%{address.scope_id}); "
                 "give the address without it"
             )
         return address.ipv4_mapped or address
@@ -65,7 +75,7 @@ def canonical_network(value: str) -> Network:
     text = value.strip()
     if "%" in text:
         raise InvalidBlocklistValue(
-            f"{value!r} names a network interface (after %); give the network without it"
+            f"{_shown(value)} names a network interface (after %); give the network without it"
         )
     try:
         return _unmapped(ipaddress.ip_network(text, strict=True))
@@ -74,9 +84,9 @@ def canonical_network(value: str) -> Network:
     try:
         meant = _unmapped(ipaddress.ip_network(text, strict=False))
     except ValueError:
-        raise InvalidBlocklistValue(f"{value!r} is not an IPv4 or IPv6 network") from None
+        raise InvalidBlocklistValue(f"{_shown(value)} is not an IPv4 or IPv6 network") from None
     raise InvalidBlocklistValue(
-        f"{value!r} has host bits set, so it is not a network; did you mean {meant}?"
+        f"{_shown(value)} has host bits set, so it is not a network; did you mean {meant}?"
     )
 
 
@@ -97,14 +107,14 @@ def normalise_ip_range(value: str) -> str:
 
 
 def normalise_card_bin(value: str) -> str:
-    """6 or 8 digits; spaces are removed."""
+    """6 or 8 digits; separators are removed, digits of any script read as digits."""
     if (len(value) == 8 or len(value) == 6) and value.isascii() and value.isdigit():
         return value  # the form queries nearly always arrive in
-    digits = "".join(value.split())
+    digits = without_separators(value)
     if (len(digits) == 8 or len(digits) == 6) and digits.isascii() and digits.isdigit():
         return digits
     raise InvalidBlocklistValue(
-        f"{value!r} is not a card BIN; give the first 6 or 8 digits of the card number"
+        f"{_shown(value)} is not a card BIN; give the first 6 or 8 digits of the card number"
     )
 
 
@@ -113,18 +123,22 @@ def normalise_email(value: str) -> str:
     text = value.strip().lower()
     local, at, domain = text.partition("@")
     if not at or "@" in domain:
-        raise InvalidBlocklistValue(f"{value!r} is not an email address: it needs exactly one @")
+        raise InvalidBlocklistValue(
+            f"{_shown(value)} is not an email address: it needs exactly one @"
+        )
     tagged = "+" in local
     if tagged:  # a+tag@x and a@x reach the same mailbox
         local = local[: local.index("+")]
     if not local:
-        raise InvalidBlocklistValue(f"{value!r} is not an email address: nothing before the @")
+        raise InvalidBlocklistValue(
+            f"{_shown(value)} is not an email address: nothing before the @"
+        )
     canonical = not tagged and domain.isascii()  # as most queries are: no new string to make
     if not domain.isascii():
         domain = _ascii_domain(value, domain)
     if "." not in domain or domain[0] == "." or domain[-1] == "." or ".." in domain:
         raise InvalidBlocklistValue(
-            f"{value!r} is not an email address: its domain needs a dot between two names"
+            f"{_shown(value)} is not an email address: its domain needs a dot between two names"
         )
     return text if canonical else f"{local}@{domain}"
 
@@ -134,7 +148,7 @@ def _ascii_domain(value: str, domain: str) -> str:
         return domain.encode("idna").decode("ascii")
     except UnicodeError:
         raise InvalidBlocklistValue(
-            f"{value!r} is not an email address: its domain is not a valid domain name"
+            f"{_shown(value)} is not an email address: its domain is not a valid domain name"
         ) from None
 
 

@@ -3,8 +3,6 @@ this process's matcher. Changes reach every other process through the mirror's L
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,6 +10,7 @@ from typing import Any
 
 import asyncpg
 from asyncpg.exceptions import UniqueViolationError
+from litestar.status_codes import HTTP_201_CREATED
 
 from audit import Actor, AuditEntry, append
 from audit.entry import SYSTEM
@@ -32,6 +31,8 @@ from gateway.fraud.schemas import (
     ScreenResult,
 )
 from gateway.fraud.screening import explain
+from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
+from gateway.pagination import decode_cursor, encode_cursor
 from gateway.sensitive import contains_card_number, contains_iban
 
 SCREENED_FIELDS = ("ip", "card_fingerprint", "card_bin", "email", "iban", "customer")
@@ -55,6 +56,12 @@ UPDATE blocklist_entries
    SET removed_at = now(), removed_by_type = $2, removed_by_id = $3, removal_reason = $4
  WHERE id = $1 AND removed_at IS NULL
 RETURNING *, extract(epoch FROM expires_at)::float8 AS expires, false AS live
+"""
+
+_REMOVED_BY = """
+SELECT *, extract(epoch FROM expires_at)::float8 AS expires, false AS live
+  FROM blocklist_entries
+ WHERE id = $1 AND removed_by_type = $2 AND removed_by_id = $3 AND removal_reason = $4
 """
 
 
@@ -143,24 +150,6 @@ def to_read(row: dict[str, Any]) -> BlocklistEntryRead:
     )
 
 
-def _encode_cursor(row: BlocklistEntryRead) -> str:
-    raw = json.dumps([row.created_at.isoformat(), row.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        created_at, entry_id = json.loads(
-            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        )
-        return datetime.fromisoformat(created_at), int(entry_id)
-    except (ValueError, TypeError):
-        raise BillingError(
-            ErrorCode.INVALID_CURSOR,
-            "The cursor is not one this API gave out; start again without it.",
-        ) from None
-
-
 class BlocklistService:
     def __init__(self, cipher: Cipher, mirror: BlocklistMirror) -> None:
         self._cipher = cipher
@@ -194,9 +183,10 @@ class BlocklistService:
         *,
         import_id: Any = None,
         stored: tuple[str, str] | None = None,
+        answer: AnswerSlot | None = None,
     ) -> BlocklistEntryRead:
         """Block one value; `stored` is its stored form when already worked out (an import
-        hashes IBANs when it is filed)."""
+        hashes IBANs when it is filed). The answer is stored in `answer` with the block."""
         if entry.expires_at is not None and entry.expires_at <= datetime.now(UTC):
             raise BillingError(
                 ErrorCode.BLOCKLIST_EXPIRY_IN_PAST,
@@ -206,6 +196,9 @@ class BlocklistService:
         value, display = stored or self.stored_form(entry.kind, entry.value)
         try:
             async with transaction():
+                earlier = await earlier_answer(answer, BlocklistEntryRead)
+                if earlier is not None:  # a retry that took over from a slow first attempt
+                    return earlier
                 for closed in await fetch(_CLOSE_EXPIRED, entry.kind, value):
                     await append(
                         AuditEntry(
@@ -247,6 +240,8 @@ class BlocklistService:
                         },
                     )
                 )
+                read = to_read(row)
+                await store_answer(answer, HTTP_201_CREATED, read)
         except UniqueViolationError:
             existing = await fetch(
                 "SELECT id FROM blocklist_entries WHERE kind = $1 AND value = $2"
@@ -255,7 +250,9 @@ class BlocklistService:
                 value,
             )
             if not existing:  # unblocked between the two statements: block it now
-                return await self.block(entry, actor, import_id=import_id, stored=stored)
+                return await self.block(
+                    entry, actor, import_id=import_id, stored=stored, answer=answer
+                )
             raise BillingError(
                 ErrorCode.BLOCKLIST_ENTRY_EXISTS,
                 f"This {entry.kind} is already blocked (entry {existing[0]['id']}); unblock "
@@ -263,15 +260,26 @@ class BlocklistService:
                 extra={"existing_id": str(existing[0]["id"])},
             ) from None
         self.mirror.apply([row])  # this process sees its own change at once
-        return to_read(row)
+        return read
 
-    async def unblock(self, entry_id: int, reason: str, actor: Actor) -> BlocklistEntryRead:
+    async def unblock(
+        self, entry_id: int, reason: str, actor: Actor, *, repeatable: bool = False
+    ) -> BlocklistEntryRead:
+        """`repeatable` (the API's DELETE, which carries no Idempotency-Key): a repeat by the
+        same actor with the same reason is the same request and gets the first answer again,
+        so a client whose answer was lost may simply retry. Otherwise, and for anyone else, the
+        entry is already removed."""
         refuse_sensitive_free_text(reason)
         if not 1 <= entry_id <= BIGINT_MAX:  # no such id can exist
             raise _no_entry(entry_id)
         async with transaction():
             rows = await fetch(_REMOVE, entry_id, actor.kind, actor.id, reason)
             if not rows:
+                repeated = repeatable and await fetch(
+                    _REMOVED_BY, entry_id, actor.kind, actor.id, reason
+                )
+                if repeated:
+                    return to_read(repeated[0])
                 raise await self._why_not_removable(entry_id)
             row = rows[0]
             await append(
@@ -340,7 +348,7 @@ class BlocklistService:
             args.append(filters.source_ticket)
             conditions.append(f"source_ticket = ${len(args)}")
         if filters.cursor:
-            created_at, entry_id = _decode_cursor(filters.cursor)
+            created_at, entry_id = decode_cursor(filters.cursor, int)
             args += [created_at, entry_id]
             conditions.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
         args.append(filters.limit + 1)
@@ -351,7 +359,8 @@ class BlocklistService:
         )
         items = [to_read(row) for row in rows[: filters.limit]]
         more = len(rows) > filters.limit
-        return BlocklistPage(items=items, next_cursor=_encode_cursor(items[-1]) if more else None)
+        next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
+        return BlocklistPage(items=items, next_cursor=next_cursor)
 
     # -- screening --------------------------------------------------------------------------
 

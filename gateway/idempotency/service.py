@@ -1,4 +1,7 @@
-"""Claim, complete and release idempotency keys; PostgreSQL's unique index picks one winner."""
+"""Claim, complete and release idempotency keys; PostgreSQL's unique index picks one winner.
+
+A claim names the process holding it (its lease, see `lease.py`). A retry that finds the claim
+running takes it over at once when that process is gone, and after `LOCK_TIMEOUT` otherwise."""
 
 from __future__ import annotations
 
@@ -7,9 +10,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gateway.db.connection import fetch
+from gateway.idempotency.lease import LEASE_NAMESPACE, lease
 
 # A request holding a key for longer than this died mid-way; a retry may take it over.
 LOCK_TIMEOUT = timedelta(seconds=60)
+# `stale`: the claim may be taken over, its time being up or its holder's lease not held. The
+# shared try-lock succeeds only when no session holds the lease; it conflicts with no other
+# check and ends with the statement. CASE keeps the lock check to running claims.
+_FIND = """
+SELECT id, fingerprint, state, response_status, response_content_type, response_body,
+       CASE WHEN state <> 'running' THEN false WHEN locked_at < now() - $2::interval THEN true
+            WHEN holder IS NULL THEN false ELSE pg_try_advisory_xact_lock_shared($3, holder)
+       END AS stale
+  FROM idempotency_keys WHERE api_key = $1 AND key = $4
+"""
+_TAKE_OVER = """
+UPDATE idempotency_keys SET locked_at = now(), holder = $4
+ WHERE id = $1 AND state = 'running'
+   AND CASE WHEN locked_at < now() - $2::interval THEN true WHEN holder IS NULL THEN false
+            ELSE pg_try_advisory_xact_lock_shared($3, holder) END
+RETURNING id, locked_at
+"""
 
 
 @dataclass(frozen=True)
@@ -44,10 +65,12 @@ Outcome = Claimed | Replay | InProgress | Mismatch
 async def claim(
     api_key_id: uuid.UUID, key: str, fingerprint: str, method: str, path: str
 ) -> Outcome:
+    await lease.ensure_held()  # no round trip once held
     for _ in range(3):  # a released key can vanish between our insert and select
         inserted = await fetch(
             "INSERT INTO idempotency_keys (id, api_key, key, fingerprint, method, path, state,"
-            " locked_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'running', now(), now())"
+            " locked_at, created_at, holder)"
+            " VALUES ($1, $2, $3, $4, $5, $6, 'running', now(), now(), $7)"
             " ON CONFLICT (api_key, key) DO NOTHING RETURNING id, locked_at",
             uuid.uuid4(),
             api_key_id,
@@ -55,17 +78,11 @@ async def claim(
             fingerprint,
             method,
             path,
+            lease.id,
         )
         if inserted:
             return Claimed(inserted[0]["id"], recovered=False, locked_at=inserted[0]["locked_at"])
-        rows = await fetch(
-            "SELECT id, fingerprint, state, response_status, response_content_type,"
-            " response_body, locked_at < now() - $1::interval AS stale"
-            " FROM idempotency_keys WHERE api_key = $2 AND key = $3",
-            LOCK_TIMEOUT,
-            api_key_id,
-            key,
-        )
+        rows = await fetch(_FIND, api_key_id, LOCK_TIMEOUT, LEASE_NAMESPACE, key)
         if not rows:
             continue
         row = rows[0]
@@ -76,12 +93,7 @@ async def claim(
                 row["response_status"], row["response_content_type"], row["response_body"]
             )
         if row["stale"]:
-            taken = await fetch(
-                "UPDATE idempotency_keys SET locked_at = now() WHERE id = $1 AND state = 'running'"
-                " AND locked_at < now() - $2::interval RETURNING id, locked_at",
-                row["id"],
-                LOCK_TIMEOUT,
-            )
+            taken = await fetch(_TAKE_OVER, row["id"], LOCK_TIMEOUT, LEASE_NAMESPACE, lease.id)
             if taken:
                 return Claimed(row["id"], recovered=True, locked_at=taken[0]["locked_at"])
         return InProgress()

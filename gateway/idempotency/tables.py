@@ -20,5 +20,6 @@ class IdempotencyRecord(Table, tablename="idempotency_keys"):
     response_content_type = Varchar(length=100, null=True, default=None)
     response_body = Bytea(null=True, default=None)
     locked_at = Timestamptz(default=TimestamptzNow())
+    holder = Integer(null=True, default=None)  # lease id of the process holding a running claim
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     completed_at = Timestamptz(null=True, default=None)

@@ -4,7 +4,6 @@ stored; a genuine one is kept once and handed to a job."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from litestar import Controller, Request, post
@@ -13,6 +12,7 @@ from litestar.params import HeaderParameter
 
 from gateway.edge.auth import PUBLIC_OPT
 from gateway.edge.body_guard import IDEMPOTENCY_OPT
+from gateway.edge.json_depth import loads_within_depth
 from gateway.edge.openapi import problems
 from gateway.errors import BillingError, ErrorCode
 from gateway.log import get_logger
@@ -70,7 +70,8 @@ class WebhookController(Controller):
             tolerance_seconds=settings.webhook_tolerance_seconds,
         )
         try:
-            event = json.loads(body)
+            # The body guard refused a deep body already; parse as carefully here all the same.
+            event = loads_within_depth(body, settings.max_json_depth)
             assert isinstance(event, dict) and event.get("object") == "event" and event.get("id")
         except (ValueError, AssertionError):
             raise BillingError(

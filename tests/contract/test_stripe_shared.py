@@ -143,7 +143,8 @@ def receiver() -> Iterator[tuple[str, dict[str, list[tuple[str | None, bytes]]]]
         signature = request.headers.get("stripe-signature")
         received.setdefault(name, []).append((signature, await request.body()))
 
-    with serve(Litestar(route_handlers=[hook])) as base:
+    # logging_config=None: Litestar's default would replace the process's (redacting) handlers
+    with serve(Litestar(route_handlers=[hook], logging_config=None)) as base:
         yield f"{base}/hook", received
 
 

@@ -188,6 +188,20 @@ async def test_the_maker_cannot_approve_their_own_work(
     assert own.status_code == 403
     assert "another team lead" in own.json()["detail"]
     assert await status_of(filed["id"]) == "processed"
+    refused = await fetch(  # the refused attempt is on record, as every refusal is
+        "SELECT actor_id FROM audit_records WHERE target_id = $1"
+        " AND action = 'change_request.approve.refused'",
+        filed["id"],
+    )
+    assert [row["actor_id"] for row in refused] == ["lee"]
+    own_rejection = await lee.form("reject-request", {"request": filed["id"], "comment": "Redo it"})
+    assert own_rejection.status_code == 403
+    rejected = await fetch(
+        "SELECT 1 FROM audit_records WHERE target_id = $1"
+        " AND action = 'change_request.reject.refused'",
+        filed["id"],
+    )
+    assert len(rejected) == 1
     assert (await lena.form("approve-request", {"request": filed["id"]})).status_code == 200
     assert await status_of(filed["id"]) == "approved"
 

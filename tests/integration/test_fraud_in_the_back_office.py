@@ -252,6 +252,7 @@ async def test_a_bulk_unblock_waits_for_a_second_person(
     assert (await screen(http, key, card_fingerprint=CARD, ip=IP))["decision"] == "allow"
     assert await audit_actions("blocklist_bulk_unblock") == [
         ("blocklist.bulk_unblock.requested", "lee"),
+        ("blocklist.bulk_unblock.approval_refused", "lee"),  # the maker, refused: on record
         ("blocklist.bulk_unblock.approved", "lena"),
         ("blocklist.bulk_unblock.completed", "lena"),
     ]

@@ -339,3 +339,16 @@ async def test_a_mirror_first_started_inside_a_transaction_follows_later_changes
         await asyncio.sleep(0.01)
     assert mirror.matcher.blocked("customer", "shop-late")
     await mirror.stop()
+
+
+async def test_a_card_number_in_an_unblock_reason_is_refused_and_the_entry_stays(
+    http: Client, api_key: str
+) -> None:
+    entry = (await block(http, api_key, kind="ip", value="198.51.100.10")).json()
+    path = f"/v1/blocklist/entries/{entry['id']}"
+    for reason in ["card 4242 4242 4242 4242", "card 4242\u200b4242\u200b4242\u200b4242"]:
+        refused = await http.request("DELETE", path, json={"reason": reason}, headers=auth(api_key))
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "card_number_not_accepted"
+        assert "4242" not in refused.text
+    assert (await screen(http, api_key, ip="198.51.100.10"))["decision"] == "block"

@@ -167,8 +167,9 @@ async def test_keys_are_bound_to_the_path(http: httpx.AsyncClient, api_key: str)
 async def test_a_failure_after_commit_is_finished_by_the_retry(
     http: httpx.AsyncClient, api_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A 5xx after the change committed keeps the key; the retry resumes from the recovery
-    point and answers with the request that was filed, instead of filing it twice."""
+    """A 5xx keeps the key; the retry resumes from the recovery point and answers with one
+    filed request, never two. (Building the answer now happens inside the filing's transaction,
+    with the answer stored beside it, so this failure rolls the filing back.)"""
     from gateway.change_requests import service
 
     real_to_read = service.to_read

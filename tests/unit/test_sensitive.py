@@ -1,6 +1,8 @@
 import re
+from typing import Any
 
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from schwifty import IBAN
 
@@ -12,7 +14,10 @@ from gateway.sensitive import (
     mask_iban,
     redact_text,
     redact_value,
+    strings_in,
 )
+from tests.spellings import CARD, CARD_SPELLINGS, IBAN_SPELLINGS, digits_of, spelled
+from tests.spellings import IBAN as IBAN_TEXT
 from tests.strategies import card_numbers, ibans
 
 
@@ -69,7 +74,10 @@ def test_ibans_are_found_in_any_case_and_spacing() -> None:
     assert contains_iban("GB82WEST12345698765432")
     assert contains_iban("fr7630006000011234567890189")
     assert contains_iban("DE89\u00a03704\u00a00044\u00a00532\u00a00130\u00a000")
-    assert not contains_iban("FR7630006000011234567890188")  # checksum fails
+    assert not contains_iban("FR76300060000112345678901")  # two characters short: no IBAN
+    assert not contains_iban("FR76 3000 6000 0112 3456 7890 1")  # nor spaced out
+    # Mistyped (the checksum fails) but written as an IBAN: still bank details (finding 9)
+    assert contains_iban("FR7630006000011234567890188")
     assert redact_text("DE89\u00a03704\u00a00044\u00a00532\u00a00130\u00a000") == "DE****3000"
     assert contains_card_number("4242\u00a04242\u00a04242\u00a04242")
 
@@ -95,3 +103,120 @@ def test_no_generated_iban_survives_in_any_grouping(iban: str, separator: str) -
 def test_an_iban_right_after_iban_like_noise_is_still_found() -> None:
     assert redact_text("AA00 DE41 3704 0044 0000 0000 01") == "AA00 DE****0001"
     assert redact_text("ref XY12 FR76 3000 6000 0112 3456 7890 189") == "ref XY12 FR****0189"
+
+
+# -- issue 13, finding 1: every other spelling is found ------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(CARD_SPELLINGS))
+def test_a_card_number_is_found_in_every_spelling(name: str) -> None:
+    text = f"customer says: {CARD_SPELLINGS[name]} thanks"
+    assert contains_card_number(text), name
+    assert CARD not in digits_of(redact_text(text)), name
+
+
+@pytest.mark.parametrize("name", sorted(IBAN_SPELLINGS))
+def test_an_iban_is_found_in_every_spelling(name: str) -> None:
+    text = f"new account {IBAN_SPELLINGS[name]} please"
+    assert contains_iban(text), name
+    assert not contains_card_number(text), name
+    redacted = redact_text(text)
+    assert IBAN_TEXT[4:] not in digits_of(redacted), name
+    assert redacted.startswith("new account ") and redacted.endswith(" please"), redacted
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), before=st.sampled_from(["", "card ", "IBAN: ", "Müller, "]))
+def test_no_spelling_hypothesis_makes_up_hides_a_card_or_an_iban(
+    data: st.DataObject, before: str
+) -> None:
+    card = data.draw(card_numbers())
+    text = f"{before}{data.draw(spelled(card))} ok"
+    assert contains_card_number(text), repr(text)
+    assert card not in digits_of(redact_text(text)), repr(text)
+    iban = IBAN(data.draw(ibans())).compact
+    text = f"{before}{data.draw(spelled(iban))} ok"
+    assert contains_iban(text), repr(text)
+    assert iban[4:] not in digits_of(redact_text(text)), repr(text)
+
+
+def test_redaction_keeps_the_text_around_a_spelled_number_as_written() -> None:
+    text = "Åsa Ñúñez, محمد: ٤٥٣٩\u200b٥٧٨٧ ٦٣٦٢\u00ad١٤٨٦ — réf. ①②"  # noqa: RUF001
+    assert redact_text(text) == "Åsa Ñúñez, محمد: [card ****1486] — réf. ①②"
+
+
+def test_ordinary_text_in_any_script_is_left_alone() -> None:
+    for text in (
+        "Atelier Lumière SARL",
+        "محمد بن سلمان، شارع ٤٥",
+        "Zoë Ångström <zoe@example.com>",
+        "phone +49 30 1234 5678",
+        "order 2024-11-05, invoice 12345",
+        "２０２６年１２月４日",
+        "ids 12, 13, 14",
+        "2026-12-04T19:07:15.123456+00:00",
+        "550e8400-e29b-41d4-a716-446655440000",
+    ):
+        assert redact_text(text) == text, text
+        assert not contains_card_number(text) and not contains_iban(text), text
+
+
+def test_separator_runs_are_bounded_so_far_apart_numbers_are_not_joined() -> None:
+    assert not contains_card_number("4539 5787      6362 1486")  # six spaces: two numbers
+
+
+def test_digits_of_a_uuid_or_a_digest_are_not_a_card_number() -> None:
+    # One UUID in a few hundred holds a Luhn-valid run: it is an id (an Idempotency-Key, a
+    # request id), not a card number.
+    assert not contains_card_number("a4539578-7636-2148-6abc-abcdefabcdef")
+    assert not contains_card_number("key ab4539578763621486cdefabcdefabcd.")
+    assert contains_card_number("ab4539578763621486cd")  # too short for an id: a card
+
+
+# -- issue 13, finding 9: a mistyped IBAN is an IBAN, not a card number ---------------------
+
+
+def test_a_mistyped_iban_whose_digits_pass_luhn_is_not_taken_for_a_card() -> None:
+    mistyped = "BE68 5390 0754 7934"  # BE68 5390 0754 7034 with one digit mistyped
+    assert luhn_ok("68539007547934")
+    assert not iban_checksum_ok(mistyped.replace(" ", ""))
+    assert not contains_card_number(f"iban: {mistyped}")
+    assert contains_iban(f"iban: {mistyped}")  # still bank details: never in free text
+    assert redact_text(f"iban: {mistyped}") == "iban: BE****7934"
+
+
+def test_a_card_number_merely_near_an_iban_is_still_found() -> None:
+    assert contains_card_number(f"{IBAN_TEXT} and card 4539 5787 6362 1486")
+
+
+# -- strings_in and redact_value never recurse ----------------------------------------------
+
+
+def test_deep_structures_are_walked_without_recursion() -> None:
+    deep: Any = "4539578763621486"
+    for _ in range(100_000):
+        deep = [deep]
+    assert strings_in(deep) == ["4539578763621486"]
+    redacted = redact_value({"k": deep})["k"]
+    for _ in range(100_000):
+        redacted = redacted[0]
+    assert redacted == "[card ****1486]"
+
+
+def test_a_number_quoted_as_a_repr_is_still_found() -> None:
+    # Validation errors quote bad values as reprs, escaping the invisible characters.
+    quoted = "Invalid enum value " + repr(CARD_SPELLINGS["soft_hyphen"])
+    assert "\\xad" in quoted
+    assert redact_text(quoted) == "Invalid enum value '[card ****1486]'"
+    assert contains_iban(repr(IBAN_SPELLINGS["zero_width_space"]))
+
+
+def test_a_card_number_next_to_another_number_is_still_found() -> None:
+    assert redact_text("ref 1, 4539 5787 6362 1486") == "ref 1, [card ****1486]"
+    assert redact_text("ref 12 4539-5787-6362-1486") == "ref 12 [card ****1486]"
+    assert redact_text(f"{IBAN_TEXT}, 4539 5787 6362 1486") == "FR****0189, [card ****1486]"
+
+
+def test_a_list_of_numbers_is_not_a_card_number() -> None:
+    for text in ("invoices 954721, 718311, 841962", "call 030 1234 5678, 030 8765 4321"):
+        assert redact_text(text) == text

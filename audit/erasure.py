@@ -1,0 +1,24 @@
+"""Forgetting a subject: their data key destroyed and the erasure on record, in one transaction
+(`audit verify` reports a key gone without such an entry)."""
+
+from __future__ import annotations
+
+from audit.entry import SYSTEM, AuditEntry
+from audit.store import append, subject_keys
+from gateway.db.connection import transaction
+
+
+async def forget_subject(subject: str, reason: str) -> bool:
+    """True when a live key was destroyed; recorded either way."""
+    async with transaction():
+        destroyed = await subject_keys().forget(subject)
+        await append(
+            AuditEntry(
+                action="audit.subject.forgotten" if destroyed else "audit.subject.forget_noop",
+                actor=SYSTEM,
+                target_type="audit_subject",
+                target_id=subject,
+                reason=reason,
+            )
+        )
+    return destroyed

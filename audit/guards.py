@@ -1,0 +1,132 @@
+"""What `audit verify` checks besides the chain: that the guards are still in place (the
+append-only triggers, switched on and still refusing; the unique MACs; a database role for the
+gateway that cannot lift them), that every destroyed data key has its erasure on record, and
+that entries not sealed yet still carry the gateway's MAC."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from audit.chain import Verdict
+from audit.mac import mac_matches
+from gateway.db.connection import fetch
+
+GUARD_FUNCTION = "audit_records_append_only"
+# pg_trigger.tgtype bits: row 1, before 2, delete 8, update 16, truncate 32.
+_ROW_UPDATE_DELETE, _TRUNCATE = 1 | 2 | 8 | 16, 2 | 32
+GUARDS = {
+    ("audit_records", "audit_records_no_update_or_delete"): _ROW_UPDATE_DELETE,
+    ("audit_records", "audit_records_no_truncate"): _TRUNCATE,
+    ("audit_chain", "audit_chain_no_update_or_delete"): _ROW_UPDATE_DELETE,
+    ("audit_chain", "audit_chain_no_truncate"): _TRUNCATE,
+    ("audit_checkpoints", "audit_checkpoints_no_update_or_delete"): _ROW_UPDATE_DELETE,
+    ("audit_checkpoints", "audit_checkpoints_no_truncate"): _TRUNCATE,
+}
+GUARDED = sorted({table for table, _ in GUARDS})
+_STATES = {"D": "is disabled", "R": "fires only for replication: off in ordinary sessions"}
+
+_TRIGGERS = """
+SELECT c.relname, t.tgname, t.tgenabled::text AS tgenabled, t.tgtype, p.proname, p.prosrc
+  FROM pg_trigger t
+  JOIN pg_class c ON c.oid = t.tgrelid
+  JOIN pg_proc p ON p.oid = t.tgfoid
+ WHERE NOT t.tgisinternal AND c.relname = ANY($1::text[])
+   AND c.relnamespace = current_schema()::regnamespace
+"""
+_UNIQUE_MACS = """
+SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+ WHERE c.relname = 'audit_records_mac' AND i.indisunique AND i.indisvalid
+"""
+_ROLE = """
+SELECT current_user AS role, r.rolsuper AS superuser,
+       array(SELECT c.relname::text FROM pg_class c
+              WHERE c.relname = ANY($1::text[]) AND c.relowner = r.oid) AS owns,
+       array(SELECT t || ' ' || p FROM unnest($1::text[]) t, unnest(ARRAY['UPDATE', 'DELETE',
+              'TRUNCATE']) p WHERE has_table_privilege(t, p)) AS may
+  FROM pg_roles r WHERE r.rolname = current_user
+"""
+# Keys destroyed (or whose row is gone) with no `audit.subject.forgotten` entry for them.
+_KEYS_GONE = """
+WITH gone AS (
+    SELECT subject FROM audit_subject_keys WHERE wrapped_key IS NULL
+    UNION
+    SELECT DISTINCT r.subject FROM audit_records r
+     WHERE r.payload IS NOT NULL AND r.payload <> 'erased'
+       AND NOT EXISTS (SELECT 1 FROM audit_subject_keys k WHERE k.subject = r.subject)
+)
+SELECT subject FROM gone
+ WHERE NOT EXISTS (SELECT 1 FROM audit_records e WHERE e.action = 'audit.subject.forgotten'
+                     AND e.target_type = 'audit_subject' AND e.target_id = gone.subject)
+ ORDER BY subject
+"""
+_UNSEALED = """
+SELECT r.* FROM audit_records r
+ WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.entry_id = r.id) ORDER BY r.id
+"""
+
+
+async def guard_problems() -> list[str]:
+    """Each guard that is missing, switched off or changed; each quiet erasure."""
+    problems = await _trigger_problems()
+    if not await fetch(_UNIQUE_MACS):
+        problems.append("guard index audit_records_mac on audit_records is missing")
+    problems += await _role_problems()
+    problems += [
+        f"the data key of subject {row['subject']} is gone without an erasure entry"
+        for row in await fetch(_KEYS_GONE)
+    ]
+    return problems
+
+
+async def _trigger_problems() -> list[str]:
+    found = {(row["relname"], row["tgname"]): row for row in await fetch(_TRIGGERS, GUARDED)}
+    problems, functions = [], set()
+    for (table, name), tgtype in GUARDS.items():
+        row = found.get((table, name))
+        if row is None:
+            problems.append(f"guard {name} on {table} is missing")
+        elif row["tgtype"] != tgtype or row["proname"] != GUARD_FUNCTION:
+            problems.append(f"guard {name} on {table} was changed: it no longer guards")
+        elif row["tgenabled"] in _STATES:
+            problems.append(f"guard {name} on {table} {_STATES[row['tgenabled']]}")
+        if row is not None and "RAISE EXCEPTION" not in row["prosrc"].upper():
+            functions.add(row["proname"])
+    problems += [f"guard function {name}() no longer refuses changes" for name in functions]
+    return sorted(problems)
+
+
+async def _role_problems() -> list[str]:
+    [row] = await fetch(_ROLE, GUARDED)
+    role, lifts = row["role"], "its own credentials can switch these guards off"
+    if row["superuser"]:
+        return [f"the gateway's database role {role} is a superuser: {lifts}"]
+    return [
+        f"the gateway's database role {role} owns {table}: {lifts}" for table in row["owns"]
+    ] + [
+        f"the gateway's database role {role} may {grant.split()[1]} {grant.split()[0]}"
+        for grant in row["may"]
+    ]
+
+
+async def unsealed_problems() -> list[str]:
+    """Entries not sealed yet whose MAC the gateway did not make (no chain vouches for them)."""
+    rows = await fetch(_UNSEALED)
+    any_mac = bool(await fetch("SELECT 1 FROM audit_records WHERE mac IS NOT NULL LIMIT 1"))
+    problems = []
+    for row in rows:
+        if row["mac"] is None and any_mac:
+            problems.append(f"unsealed entry (id {row['id']}): no MAC: not written by the gateway")
+        elif row["mac"] is not None and not mac_matches(row):
+            problems.append(
+                f"unsealed entry (id {row['id']}): MAC does not match:"
+                " forged or changed without the gateway's key"
+            )
+    return problems
+
+
+def describe_backwards(verdict: Verdict) -> list[str]:
+    return [
+        f"entry {slip.seq} is dated before entry {slip.after_seq} although sealed after it"
+        f" (by {timedelta(seconds=round(slip.by.total_seconds()))})"
+        for slip in verdict.backwards
+    ]

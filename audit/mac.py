@@ -1,0 +1,70 @@
+"""A MAC on every entry, computed by the application in the transaction that writes it, under a
+key the database never sees (derived from BG_HASH_KEY). Someone with database rights alone can
+insert rows and edit them, triggers off, and even recompute the hash chain; they cannot make a
+MAC that matches, so `audit verify` names such an entry, sealed or not.
+
+The MAC covers a random nonce (the entry's id is not known before it is inserted; the nonce makes
+each MAC unique, so a copied row shows as a copy), the time, the metadata and the ciphertext
+(which carries its data key's id).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from settings import get_settings
+
+_VERSION = "v1"
+_EPOCH, _MICROSECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
+FIELDS = (
+    "actor_type",
+    "actor_id",
+    "action",
+    "target_type",
+    "target_id",
+    "request_id",
+    "subject",
+    "payload",
+)
+
+
+def derive_key(hash_key: bytes) -> bytes:
+    """A key of its own (HKDF): a MAC and an IBAN's keyed hash never share one."""
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"billing-gateway audit entry mac"
+    ).derive(hash_key)
+
+
+@functools.cache
+def _keyed() -> Any:
+    return hmac.new(derive_key(get_settings().keys.hash_key), digestmod=hashlib.sha256)
+
+
+def _digest(nonce: str, row: dict[str, Any]) -> str:
+    occurred: datetime = row["occurred_at"]  # as microseconds: what PostgreSQL keeps, exactly
+    content = [nonce, (occurred - _EPOCH) // _MICROSECOND, *(row.get(name) for name in FIELDS)]
+    keyed = _keyed().copy()
+    keyed.update(msgspec.json.encode(content))
+    return str(keyed.hexdigest())
+
+
+def entry_mac(row: dict[str, Any]) -> str:
+    nonce = secrets.token_hex(16)
+    return f"{_VERSION}:{nonce}:{_digest(nonce, row)}"
+
+
+def mac_matches(row: dict[str, Any]) -> bool:
+    version, _, rest = str(row.get("mac") or "").partition(":")
+    nonce, _, digest = rest.partition(":")
+    if version != _VERSION or not nonce or not digest:
+        return False
+    return hmac.compare_digest(digest, _digest(nonce, row))

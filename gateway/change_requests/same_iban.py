@@ -1,0 +1,38 @@
+"""What a filer learns when its IBAN is already on file: its own client's requests with that
+IBAN (it may read them anyway), and whether another customer's request has it, with no word
+about who. Staff see the whole picture in the back office (the `my_queue` view)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from uuid import UUID
+
+from gateway.change_requests.references import CUSTOMER_REFERENCES
+from gateway.change_requests.states import Status
+from gateway.db.connection import fetch
+
+_SAME_IBAN = f"""
+SELECT id, client, {", ".join(CUSTOMER_REFERENCES)} FROM change_requests
+ WHERE iban_hash = $1 AND status <> $2 ORDER BY created_at, id LIMIT 200
+"""  # noqa: S608 (column names are constants)
+
+
+@dataclass(frozen=True)
+class SameIban:
+    own_requests: list[UUID]
+    another_customer: bool
+
+
+def _same_customer(row: Mapping[str, object], customer: Mapping[str, object]) -> bool:
+    """Two requests are for one customer when they share a provider or back-office reference.
+    A company name alone proves nothing (anyone may type it), so it is not compared."""
+    return any(customer.get(name) and row[name] == customer[name] for name in CUSTOMER_REFERENCES)
+
+
+async def same_iban(iban_hash: str, client: str, customer: Mapping[str, object]) -> SameIban:
+    rows = await fetch(_SAME_IBAN, iban_hash, Status.CANCELLED.value)
+    return SameIban(
+        own_requests=[row["id"] for row in rows if row["client"] == client],
+        another_customer=any(not _same_customer(row, customer) for row in rows),
+    )

@@ -1,0 +1,68 @@
+"""Failed attempts per client address and minute, in a moving window kept by `limits`.
+
+Only failures use up an address's allowance, so a busy client that gets its key or password right
+is never slowed down; once an address is over, every attempt from it is refused, right or wrong,
+until the window has moved on. Where a single guess is worth having (a staff password), attempts
+still being checked count as failures until they end, so a burst sent all at once gets no more
+tries than the allowance. An API key (128 random bits) is not worth guessing in a burst, and
+counting in-flight checks would refuse a busy client's valid keys, so that limit counts only
+finished failures.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from limits import RateLimitItemPerMinute
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+
+class TooManyFailuresError(Exception):
+    def __init__(self, per_minute: int, retry_after_seconds: int) -> None:
+        super().__init__(f"over {per_minute} failures a minute; retry in {retry_after_seconds} s")
+        self.per_minute = per_minute
+        self.retry_after_seconds = retry_after_seconds
+
+
+@dataclass
+class Attempt:
+    failed: bool = False
+
+
+class FailureLimit:
+    def __init__(self, per_minute: int, namespace: str, *, count_in_flight: bool = True) -> None:
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._window = RateLimitItemPerMinute(per_minute)
+        self._namespace = namespace
+        self._count_in_flight = count_in_flight
+        self._pending: Counter[str] = Counter()
+
+    @asynccontextmanager
+    async def attempt(self, address: str) -> AsyncIterator[Attempt]:
+        """Admit one attempt from `address` or raise `TooManyFailuresError`; the caller sets
+        `failed` on the yielded attempt when it fails."""
+        self._pending[address] += 1  # before any await: concurrent attempts see each other
+        attempt = Attempt()
+        try:
+            cost = self._pending[address] if self._count_in_flight else 1
+            if not await self._limiter.test(self._window, self._namespace, address, cost=cost):
+                raise TooManyFailuresError(self._window.amount, await self._retry_after(address))
+            yield attempt
+        finally:
+            try:
+                if attempt.failed:  # counted before it stops being pending
+                    await self._limiter.hit(self._window, self._namespace, address)
+            finally:
+                self._pending[address] -= 1
+                if not self._pending[address]:
+                    del self._pending[address]
+
+    async def _retry_after(self, address: str) -> int:
+        stats = await self._limiter.get_window_stats(self._window, self._namespace, address)
+        return max(1, math.ceil(stats.reset_time - time.time()))

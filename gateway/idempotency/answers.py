@@ -1,0 +1,69 @@
+"""Every mutating service's recovery point: its answer is stored under the request's
+Idempotency-Key in the same transaction as the change it reports.
+
+A process killed after the commit (or a database gone before the body guard could store the
+answer) then leaves a key that replays the original answer byte for byte, never one that runs
+the change again and meets its own earlier work as a conflict. The body guard still stores the
+answer it sends (the same bytes); for refusals, which change nothing, it is the only writer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TypeVar
+
+import msgspec
+
+from gateway.db.connection import fetch
+from gateway.idempotency.context import IdempotencyContext
+
+Answer = TypeVar("Answer", bound=msgspec.Struct)
+# What Litestar sends for a struct; the body guard stores the same.
+CONTENT_TYPE = "application/json"
+
+
+@dataclass(frozen=True)
+class AnswerSlot:
+    """Where a request's answer is kept: its API key and its Idempotency-Key."""
+
+    api_key_id: uuid.UUID
+    key: str
+
+
+def slot_for(api_key_id: uuid.UUID, context: IdempotencyContext | None) -> AnswerSlot | None:
+    """None for work that has no Idempotency-Key (the back office, jobs, the demo seed)."""
+    return AnswerSlot(api_key_id, context.key) if context else None
+
+
+async def earlier_answer(slot: AnswerSlot | None, answer_type: type[Answer]) -> Answer | None:
+    """Call first inside the service's transaction. Locks the key's record until the commit,
+    so that of two attempts holding one key (a slow one and the retry that took it over) only
+    one changes anything; the other gets this: the answer the first one committed."""
+    if slot is None:
+        return None
+    rows = await fetch(
+        "SELECT state, response_status, response_body FROM idempotency_keys"
+        " WHERE api_key = $1 AND key = $2 FOR NO KEY UPDATE",
+        slot.api_key_id,
+        slot.key,
+    )
+    if not rows or rows[0]["state"] != "done" or not 200 <= rows[0]["response_status"] < 300:
+        return None  # nothing committed (a refusal stored by a racing attempt is redone)
+    return msgspec.json.decode(rows[0]["response_body"], type=answer_type)
+
+
+async def store_answer(slot: AnswerSlot | None, status: int, answer: msgspec.Struct) -> None:
+    """Call last inside the service's transaction, with the answer the handler returns."""
+    if slot is None:
+        return
+    await fetch(
+        "UPDATE idempotency_keys SET state = 'done', response_status = $3,"
+        " response_content_type = $4, response_body = $5, completed_at = now()"
+        " WHERE api_key = $1 AND key = $2",
+        slot.api_key_id,
+        slot.key,
+        status,
+        CONTENT_TYPE,
+        msgspec.json.encode(answer),
+    )

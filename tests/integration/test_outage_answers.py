@@ -1,0 +1,60 @@
+"""Where a lost database connection meets a request, the client gets a 503 problem with
+Retry-After: in the API-key look-up (a middleware, outside the handlers) and when the answer of a
+request that did its work cannot be stored (past the handler, where Litestar would send a bare
+text/plain 500). A retry with the same key then gets the original answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from gateway.idempotency import service as idempotency
+from tests.database import auth
+from tests.payloads import iban_change
+
+URL = "/v1/change-requests"
+
+
+def _lost(*_args: Any, **_kwargs: Any) -> Any:
+    raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+
+
+def _is_unavailable(answer: httpx.Response) -> bool:
+    return (
+        answer.status_code == 503
+        and answer.headers["content-type"].startswith("application/problem+json")
+        and answer.json()["code"] == "service_unavailable"
+        and int(answer.headers["retry-after"]) > 0
+    )
+
+
+async def test_the_key_look_up_meeting_an_outage_answers_503(
+    http: httpx.AsyncClient, api_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("gateway.edge.auth.authenticate", _lost)
+    assert _is_unavailable(await http.get(URL, headers=auth(api_key)))
+
+
+async def test_an_answer_that_cannot_be_stored_is_a_503_and_the_retry_gets_the_answer(
+    http: httpx.AsyncClient, api_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = idempotency.complete
+    failed_once: list[bool] = []
+
+    async def complete_after_the_database_went(*args: Any) -> None:
+        if not failed_once:
+            failed_once.append(True)
+            _lost()
+        await store(*args)
+
+    monkeypatch.setattr(idempotency, "complete", complete_after_the_database_went)
+    body = iban_change()
+    first = await http.post(URL, json=body, headers=auth(api_key, "answer-not-stored"))
+    assert _is_unavailable(first)
+    retry = await http.post(URL, json=body, headers=auth(api_key, "answer-not-stored"))
+    assert retry.status_code == 201 and retry.headers["idempotent-replayed"] == "true"
+    listed = await http.get(URL, headers=auth(api_key))
+    assert [item["id"] for item in listed.json()["items"]] == [retry.json()["id"]]

@@ -1,0 +1,92 @@
+"""Per-address failure limits, and the setting that says who may name a client's address."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from gateway.edge.failure_limit import FailureLimit, TooManyFailuresError
+from gateway.serving import uvicorn_options
+from settings import SettingsError, get_settings, reset_settings
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():  # type: ignore[no-untyped-def]
+    reset_settings()
+    yield
+    reset_settings()
+
+
+async def test_a_burst_of_wrong_guesses_gets_no_more_tries_than_the_allowance() -> None:
+    limit = FailureLimit(per_minute=3, namespace="test")
+    checked = 0
+
+    async def guess() -> bool:
+        nonlocal checked
+        try:
+            async with limit.attempt("192.0.2.1") as attempt:
+                checked += 1
+                await asyncio.sleep(0.01)  # the slow check (a password hash) of a wrong guess
+                attempt.failed = True
+            return True
+        except TooManyFailuresError:
+            return False
+
+    admitted = await asyncio.gather(*(guess() for _ in range(20)))
+    assert sum(admitted) == checked == 3
+
+
+async def test_a_busy_client_with_many_checks_in_flight_is_not_refused_where_bursts_are_free() -> (
+    None
+):
+    # API keys: 200 valid requests at once from one address behind a NAT must all pass.
+    limit = FailureLimit(per_minute=3, namespace="test", count_in_flight=False)
+
+    async def valid_key() -> bool:
+        try:
+            async with limit.attempt("192.0.2.1"):
+                await asyncio.sleep(0.01)
+            return True
+        except TooManyFailuresError:
+            return False
+
+    assert all(await asyncio.gather(*(valid_key() for _ in range(200))))
+
+
+async def test_successes_use_up_nothing_and_an_address_over_the_limit_waits() -> None:
+    limit = FailureLimit(per_minute=2, namespace="test")
+    for _ in range(10):
+        async with limit.attempt("192.0.2.1"):
+            pass  # right key or password
+    for _ in range(2):
+        async with limit.attempt("192.0.2.1") as attempt:
+            attempt.failed = True
+    with pytest.raises(TooManyFailuresError) as refused:
+        async with limit.attempt("192.0.2.1"):
+            pass
+    assert 1 <= refused.value.retry_after_seconds <= 60
+    async with limit.attempt("192.0.2.2"):
+        pass  # another address is untouched
+
+
+def test_no_proxy_is_trusted_unless_configured() -> None:
+    options = uvicorn_options(get_settings())
+    assert options["proxy_headers"] is False
+    assert options["forwarded_allow_ips"] == []
+
+
+def test_trusted_proxies_are_addresses_or_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BG_TRUSTED_PROXIES", "10.0.0.5, 10.1.0.0/16,::1")
+    options = uvicorn_options(get_settings())
+    assert options["proxy_headers"] is True
+    assert options["forwarded_allow_ips"] == ["10.0.0.5/32", "10.1.0.0/16", "::1/128"]
+
+
+@pytest.mark.parametrize("value", ["*", "proxy.internal", "10.0.0.300"])
+def test_a_wildcard_or_host_name_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("BG_TRUSTED_PROXIES", value)
+    with pytest.raises(SettingsError, match="BG_TRUSTED_PROXIES"):
+        get_settings()
