@@ -109,8 +109,8 @@ class NewApiKey(FormModel):
     client: str | None = Field(
         default=None,
         max_length=100,
-        description="The organisation it belongs to (default: the name). Its keys share its "
-        "requests: give the old key's client when rotating.",
+        description="The organisation it belongs to (default: a client of its own). Its keys "
+        "share its requests: give the old key's client when rotating.",
     )
     scopes: str = Field(
         # all-clients is given only on purpose: a key normally sees its own client's requests

@@ -1,26 +1,37 @@
 """What `audit verify` checks besides the chain: that the guards are still in place (the
-append-only triggers, switched on and still refusing; the unique MACs; a database role for the
-gateway that cannot lift them), that every destroyed data key has its erasure on record, and
-that entries not sealed yet still carry the gateway's MAC."""
+append-only triggers and the data keys' forget-or-rotate trigger, switched on and still refusing;
+the unique MACs; a database role for the gateway that cannot lift them), that every destroyed
+data key has its erasure on record, that every live data key still unwraps under the key ring,
+and that entries not sealed yet still carry the gateway's MAC."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from audit.chain import Verdict
+from audit.keys import unreadable_keys
 from audit.mac import mac_matches
 from gateway.db.connection import fetch
+from settings import get_settings
+from settings.keys import KeyMaterial
 
 GUARD_FUNCTION = "audit_records_append_only"
+KEYS_GUARD_FUNCTION = "audit_subject_keys_guard"
 # pg_trigger.tgtype bits: row 1, before 2, delete 8, update 16, truncate 32.
-_ROW_UPDATE_DELETE, _TRUNCATE = 1 | 2 | 8 | 16, 2 | 32
+_ROW_UPDATE_DELETE, _TRUNCATE, _ROW_UPDATE = 1 | 2 | 8 | 16, 2 | 32, 1 | 2 | 16
+_APPEND_ONLY = (_ROW_UPDATE_DELETE, GUARD_FUNCTION)
+# (table, trigger) -> (when it fires, the function it runs)
 GUARDS = {
-    ("audit_records", "audit_records_no_update_or_delete"): _ROW_UPDATE_DELETE,
-    ("audit_records", "audit_records_no_truncate"): _TRUNCATE,
-    ("audit_chain", "audit_chain_no_update_or_delete"): _ROW_UPDATE_DELETE,
-    ("audit_chain", "audit_chain_no_truncate"): _TRUNCATE,
-    ("audit_checkpoints", "audit_checkpoints_no_update_or_delete"): _ROW_UPDATE_DELETE,
-    ("audit_checkpoints", "audit_checkpoints_no_truncate"): _TRUNCATE,
+    ("audit_records", "audit_records_no_update_or_delete"): _APPEND_ONLY,
+    ("audit_records", "audit_records_no_truncate"): (_TRUNCATE, GUARD_FUNCTION),
+    ("audit_chain", "audit_chain_no_update_or_delete"): _APPEND_ONLY,
+    ("audit_chain", "audit_chain_no_truncate"): (_TRUNCATE, GUARD_FUNCTION),
+    ("audit_checkpoints", "audit_checkpoints_no_update_or_delete"): _APPEND_ONLY,
+    ("audit_checkpoints", "audit_checkpoints_no_truncate"): (_TRUNCATE, GUARD_FUNCTION),
+    ("audit_subject_keys", "audit_subject_keys_forget_or_rotate_only"): (
+        _ROW_UPDATE,
+        KEYS_GUARD_FUNCTION,
+    ),
 }
 GUARDED = sorted({table for table, _ in GUARDS})
 _STATES = {"D": "is disabled", "R": "fires only for replication: off in ordinary sessions"}
@@ -65,8 +76,9 @@ SELECT r.* FROM audit_records r
 """
 
 
-async def guard_problems() -> list[str]:
-    """Each guard that is missing, switched off or changed; each quiet erasure."""
+async def guard_problems(keys: KeyMaterial | None = None) -> list[str]:
+    """Each guard that is missing, switched off or changed; each quiet erasure; each live data
+    key that does not unwrap under `keys` (by default BG_ENCRYPTION_KEYS)."""
     problems = await _trigger_problems()
     if not await fetch(_UNIQUE_MACS):
         problems.append("guard index audit_records_mac on audit_records is missing")
@@ -75,17 +87,31 @@ async def guard_problems() -> list[str]:
         f"the data key of subject {row['subject']} is gone without an erasure entry"
         for row in await fetch(_KEYS_GONE)
     ]
-    return problems
+    return problems + await _unwrap_problems(keys)
+
+
+async def _unwrap_problems(keys: KeyMaterial | None) -> list[str]:
+    if keys is None:
+        keys = get_settings().keys
+    unreadable = "its payloads cannot be read"
+    return [
+        f"the data key of subject {key.subject} does not unwrap with BG_ENCRYPTION_KEYS:"
+        f" {unreadable}"
+        if key.missing_kek_id is None
+        else f"the data key of subject {key.subject} is wrapped by key {key.missing_kek_id},"
+        f" which BG_ENCRYPTION_KEYS does not hold: {unreadable}"
+        for key in await unreadable_keys(keys)
+    ]
 
 
 async def _trigger_problems() -> list[str]:
     found = {(row["relname"], row["tgname"]): row for row in await fetch(_TRIGGERS, GUARDED)}
     problems, functions = [], set()
-    for (table, name), tgtype in GUARDS.items():
+    for (table, name), (tgtype, function) in GUARDS.items():
         row = found.get((table, name))
         if row is None:
             problems.append(f"guard {name} on {table} is missing")
-        elif row["tgtype"] != tgtype or row["proname"] != GUARD_FUNCTION:
+        elif row["tgtype"] != tgtype or row["proname"] != function:
             problems.append(f"guard {name} on {table} was changed: it no longer guards")
         elif row["tgenabled"] in _STATES:
             problems.append(f"guard {name} on {table} {_STATES[row['tgenabled']]}")

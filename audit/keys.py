@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gateway.db.connection import fetch
@@ -40,8 +41,41 @@ def _wrap(kek: bytes, data_key: bytes, subject: str) -> str:
 
 
 def _unwrap(kek: bytes, wrapped: str, subject: str) -> bytes:
+    return _unwrap_with(AESGCM(kek), wrapped, subject)
+
+
+def _unwrap_with(kek: AESGCM, wrapped: str, subject: str) -> bytes:
     raw = base64.b64decode(wrapped)
-    return AESGCM(kek).decrypt(raw[:12], raw[12:], f"audit.subject_key:{subject}".encode())
+    return kek.decrypt(raw[:12], raw[12:], f"audit.subject_key:{subject}".encode())
+
+
+@dataclass(frozen=True)
+class UnreadableKey:
+    subject: str
+    missing_kek_id: str | None  # the key-encryption key the ring lacks; None: the key is damaged
+
+
+async def unreadable_keys(keys: KeyMaterial) -> list[UnreadableKey]:
+    """Each live data key that does not unwrap under `keys` (a rotation may have written garbage:
+    the database cannot tell). Names subjects and key ids only, never key material."""
+    rows = await fetch(
+        "SELECT subject, wrapped_key, kek_id FROM audit_subject_keys"
+        " WHERE wrapped_key IS NOT NULL ORDER BY subject"
+    )
+    keks = {key_id: AESGCM(kek) for key_id, kek in keys.encryption_keys.items()}
+    unreadable = []
+    for row in rows:
+        kek = keks.get(row["kek_id"])
+        if kek is None:
+            unreadable.append(UnreadableKey(row["subject"], row["kek_id"]))
+            continue
+        try:
+            data_key = _unwrap_with(kek, row["wrapped_key"], row["subject"])
+        except (InvalidTag, ValueError):  # ValueError: not base64, or too short
+            data_key = b""
+        if len(data_key) != 32:
+            unreadable.append(UnreadableKey(row["subject"], None))
+    return unreadable
 
 
 class SubjectKeys:

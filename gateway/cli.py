@@ -261,8 +261,9 @@ def api_key_create(
     client: Annotated[
         str | None,
         typer.Option(
-            help="the organisation it belongs to, e.g. 'zendesk-acme' (default: the name); its "
-            "keys share its change requests, so give the old key's client when rotating"
+            help="the organisation it belongs to, e.g. 'zendesk-acme' (default: a client of its "
+            "own, '<name>-<prefix>'); its keys share its change requests, so give the old "
+            "key's client when rotating"
         ),
     ] = None,
 ) -> None:

@@ -60,7 +60,8 @@ def verify(
     ] = None,
 ) -> None:
     """Check the whole chain (and the signed checkpoints); name the first bad entry. Then the
-    guards: triggers, the gateway's database role, quiet erasures, unsealed entries' MACs."""
+    guards: triggers, the gateway's database role, quiet erasures, data keys that no longer
+    unwrap with BG_ENCRYPTION_KEYS (named by subject), unsealed entries' MACs."""
     from audit.chain import verify as verify_chain
     from audit.checkpoints import (
         against_checkpoints,

@@ -12,6 +12,14 @@ So this supervisor waits until the job queue answers again (backoff with jitter)
 after the worker that stopped (its interrupted jobs go back to the queue; its registration goes)
 and starts a new one; `state` and Procrastinate's own heartbeat row (`procrastinate_workers`,
 one per worker) are what readiness reads.
+
+Only its own worker's jobs: after an outage every worker's heartbeat is old, yet another
+process's stopping worker may still be running a job (a Radar sync talks to Stripe, not to the
+database), and queueing that job again would run it twice. Jobs of workers that are really gone
+(a process killed) go back to the queue once their worker has been silent for
+`GONE_AFTER_SECONDS`, far longer than a job keeps running after its worker's last heartbeat;
+Procrastinate prunes registrations with that same threshold, so a restarting worker never
+unregisters, and thereby orphans, a live process's worker.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import enum
 import time
 
 import procrastinate
+from procrastinate.jobs import Job
 from procrastinate.worker import Worker
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
 
@@ -28,7 +37,8 @@ from gateway.db.outage import is_database_outage
 from gateway.log import get_logger
 
 HEARTBEAT_SECONDS = 5.0  # Procrastinate's heartbeat interval for our workers
-STALE_AFTER_SECONDS = 30.0  # a heartbeat older than this: the worker is gone (Procrastinate's)
+STALE_AFTER_SECONDS = 30.0  # a heartbeat older than this: the worker is not running now
+GONE_AFTER_SECONDS = 15 * 60.0  # silent this long, even through an outage: its process is gone
 _SHORTEST_RUN_SECONDS = 1.0
 _log = get_logger("gateway.jobs")
 
@@ -86,7 +96,7 @@ class SupervisedWorker:
             app=self._app,
             install_signal_handlers=False,  # the owner stops it (`stop()` or cancelling)
             update_heartbeat_interval=HEARTBEAT_SECONDS,
-            stalled_worker_timeout=STALE_AFTER_SECONDS,
+            stalled_worker_timeout=GONE_AFTER_SECONDS,  # pruned at start-up when older
         )
         self._worker = worker
         _log.info("job worker starting", restarts=self.restarts)
@@ -124,17 +134,24 @@ class SupervisedWorker:
                 raise
 
     async def _requeue_interrupted_jobs(self) -> None:
-        """What Procrastinate's shutdown could not do while the database was gone: unregister
-        the stopped worker, and put the jobs it was running (and any other worker's that went
-        silent) back in the queue (Procrastinate's recipe for stalled jobs). Best effort: a
-        failure here must not keep the worker from starting."""
+        """What Procrastinate's shutdown could not do while the database was gone: put the jobs
+        the stopped worker was running back in the queue (before unregistering it, which would
+        make them anonymous), unregister it; and queue again the jobs of workers gone for good.
+        Best effort: a failure here must not keep the worker from starting."""
         manager = self._app.job_manager
         try:
             if self._left_behind is not None:
+                for job in await manager.list_jobs_async(
+                    worker_id=self._left_behind, status="doing"
+                ):
+                    await self._queue_again(job)
                 await manager.unregister_worker(self._left_behind)
                 self._left_behind = None
-            for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALE_AFTER_SECONDS):
-                await manager.retry_job(job)
-                _log.info("interrupted job queued again", job_id=job.id, task=job.task_name)
+            for job in await manager.get_stalled_jobs(seconds_since_heartbeat=GONE_AFTER_SECONDS):
+                await self._queue_again(job)
         except Exception as error:
             _log.warning("interrupted jobs not queued again yet", error=repr(error))
+
+    async def _queue_again(self, job: Job) -> None:
+        await self._app.job_manager.retry_job(job)
+        _log.info("interrupted job queued again", job_id=job.id, task=job.task_name)

@@ -7,12 +7,13 @@ zero-width spaces and soft hyphens, combining marks, control characters) are dro
 spaces, dashes and the like become their ASCII separators. What is found is mapped back onto
 the original text, which is otherwise left exactly as written.
 
-A card number is a chain of 13 to 19 digits, at most five separator characters between any
-two ("4539 - - 5787"), that passes the Luhn check. An IBAN is two letters and two check digits
-followed by a BBAN of its country's structure and length (schwifty's registry): with a valid
-checksum, or, written as IBANs are (its first four characters together), a mistyped one (the
-checksum fails, or an all-digit BBAN is a digit short), so that a mistyped IBAN is never taken
-for a card number, nor let into free text. IBANs are found first, so that the digits inside
+A card number is a chain of 13 to 19 digits, at most eight separator characters between any
+two ("4539 - - - 5787"), that passes the Luhn check. An IBAN is two letters and two check
+digits followed by a BBAN of its country's structure and length (schwifty's registry): with a
+valid checksum, or, written as IBANs are (its first four characters together), a mistyped one
+(the checksum fails, or an all-digit BBAN is a digit short), so that a mistyped IBAN is never
+taken for a card number, nor let into free text; glued to the word before it ("IBANDE89…"),
+only a valid one that ends the word. IBANs are found first, so that the digits inside
 one are never mistaken for a card number; ids (UUIDs, hex digests) are neither. Escapes as a
 repr writes them ("\\xad", "\\u0664") are read as the characters they stand for.
 """
@@ -23,25 +24,23 @@ import re
 import string
 import unicodedata
 from collections.abc import Callable, Iterator
+from heapq import merge
+from itertools import accumulate, groupby, islice
 from typing import Any, NamedTuple
 
 from schwifty.registry import get_iban_spec
 
 # Separators in the folded text. People group numbers with spaces, dashes, dots, slashes,
-# commas, underscores or bars, sometimes several ("4539 - - 5787"): a run of up to five.
+# commas, underscores, bars, pluses, semicolons, asterisks, tildes, hashes or equals signs,
+# sometimes several ("4539 - - - 5787"): a run of up to eight.
 # Not colons: "2026-12-04 19:07:15" is a time, not 14 digits.
-_SEPARATORS = " \t\n\r\v\f.,_-/\\'|"
-_SEP = r"[ \t\n\r\v\f.,_\-/\\'|]"
+_SEPARATORS = " \t\n\r\v\f.,_-/\\'|+;*~#="
+_SEP = r"[ \t\n\r\v\f.,_\-/\\'|+;*~#=]"
 _SEP_RE = re.compile(_SEP)
 _SEP_RUN = re.compile(f"({_SEP}+)")
-_RUN = 5
+_RUN = 8
 # Only whole chains of 13 digits or more match: a shorter chain's tails are shorter still.
 _LONG_CHAIN = re.compile(rf"(?<![0-9])[0-9](?:{_SEP}{{0,{_RUN}}}+[0-9]){{12,}}+")
-# Two letters, two digits, then the BBAN, with separator runs anywhere ("D E 8 9 3 7 …").
-_IBAN_CANDIDATE = re.compile(
-    rf"(?<![A-Za-z0-9])[A-Za-z]{_SEP}{{0,{_RUN}}}+[A-Za-z]"
-    rf"(?:{_SEP}{{0,{_RUN}}}+[0-9]){{2}}(?:{_SEP}{{0,{_RUN}}}+[A-Za-z0-9]){{10,32}}"
-)
 # Ids: a UUID, or 32 hex characters or more (a dashless UUID, a digest). Their digits can
 # chance to form a Luhn-valid run (one UUID in a few hundred): an id is not a card number.
 _HEX_ID = re.compile(
@@ -53,6 +52,7 @@ _ESCAPE = re.compile(
 )
 _NOT_IN_IDS = re.compile(r"[^0-9A-Za-z-]")
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_ALNUM = frozenset(string.ascii_letters + string.digits)
 _TWO_DIGITS = re.compile(r"[0-9][^0-9]*[0-9]")
 _NOT_DIGIT = re.compile(r"[^0-9]")
 _PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")  # every ASCII one
@@ -61,6 +61,10 @@ _LETTERS_AS_DIGITS = str.maketrans(
 )
 _MIN_CARD, _MAX_CARD = 13, 19
 _CARD_GROUPINGS = {(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4)}  # as printed on cards
+_GROUPINGS_BY_SECOND = {  # what to try after a group of four, by the next group's length
+    second: sorted(list(shape) for shape in _CARD_GROUPINGS if shape[1] == second)
+    for second in {shape[1] for shape in _CARD_GROUPINGS}
+}
 _MIN_MISTYPED_DIGITS = 10  # a mistyped IBAN's BBAN still has these: "MD12 appointment" has none
 
 
@@ -100,14 +104,32 @@ def _fold_one(char: str) -> str:
         return ","
     if char in "\u2044\u2215\u29f8":  # fraction and division slashes
         return "/"
+    if char in "\u2219\u22c5":  # the bullet and dot operators, as a middle dot
+        return "."
     return _LOOKALIKES.get(char, char)
 
 
+# Characters that fold to themselves are kept only as a working set of this many: sending
+# every code point once would otherwise grow the process by ~160 MB for good. The ~10,300
+# that fold to something else (all of Unicode has no more) are always kept.
+_FOLD_CACHE_LIMIT = 20_000
+
+
 class _Folding(dict[int, str]):
-    """str.translate table, filled on first sight of each character."""
+    """str.translate table, filled on first sight of each character (a dict, so that a
+    character seen before is looked up at C speed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._changed: dict[int, str] = {}
 
     def __missing__(self, code: int) -> str:
         folded = "".join(_fold_one(c) for c in unicodedata.normalize("NFKC", chr(code)))
+        if folded != chr(code):
+            self._changed[code] = folded
+        elif len(self) >= len(self._changed) + _FOLD_CACHE_LIMIT:
+            self.clear()  # str.translate looks characters up one by one: safe to trim here
+            self.update(self._changed)
         self[code] = folded
         return folded
 
@@ -224,13 +246,51 @@ _IBAN_SPECS = _iban_specs()
 IBAN_LENGTHS = {country: spec.length for country, spec in _IBAN_SPECS.items()}
 
 
+# Two letters, two digits, then the BBAN, with separator runs anywhere ("D E 8 9 3 7 …").
+_BBAN = rf"(?:{_SEP}{{0,{_RUN}}}+[A-Za-z0-9]){{10,32}}"
+_SPACED_IBAN = re.compile(
+    rf"(?<![A-Za-z0-9])[A-Za-z]{_SEP}{{0,{_RUN}}}+[A-Za-z](?:{_SEP}{{0,{_RUN}}}+[0-9]){{2}}{_BBAN}"
+)
+# Or glued to the word before it ("IBANDE89…", "refFR14…"), its first four characters
+# together, where it must then be valid (see _iban_spans). Found from its check digits: a
+# search that skips to digits keeps ordinary text as fast to scan as before.
+_GLUED_IBAN = re.compile(rf"[0-9]{{2}}(?<=[A-Za-z0-9][A-Za-z]{{2}}[0-9]{{2}}){_BBAN}")
+
+
+class _Candidates:
+    """The next IBAN candidate of either kind, each kind searched for again only once the
+    candidate it found has been passed: text with many ("AB12CD34…") is scanned once."""
+
+    def __init__(self, folded: str) -> None:
+        self._folded = folded
+        self._spaced = _SPACED_IBAN.search(folded)
+        self._glued = _GLUED_IBAN.search(folded)
+
+    def first(self, start: int = 0) -> tuple[int, str] | None:
+        """Where the first candidate at `start` or after starts, and its text."""
+        if self._spaced is not None and self._spaced.start() < start:
+            self._spaced = _SPACED_IBAN.search(self._folded, start)
+        if self._glued is not None and self._glued.start() - 2 < start:
+            self._glued = _GLUED_IBAN.search(self._folded, start + 2)
+        spaced, glued = self._spaced, self._glued
+        if glued is not None and (spaced is None or glued.start() - 2 < spaced.start()):
+            return glued.start() - 2, self._folded[glued.start() - 2 : glued.end()]
+        return (spaced.start(), spaced.group()) if spaced else None
+
+
 def iban_checksum_ok(compact: str) -> bool:
     """ISO 13616 mod-97 check on an upper-case IBAN without spaces."""
     digits = (compact[4:] + compact[:4]).translate(_LETTERS_AS_DIGITS)
     return digits.isdigit() and int(digits) % 97 == 1
 
 
+_DOUBLED = str.maketrans("0123456789", "0246813579")  # a digit doubled, its digits summed
+
+
 def luhn_ok(digits: str) -> bool:
+    if digits.isascii() and digits.isdigit():  # at C speed: chains check one per group
+        doubled = digits[-2::-2].translate(_DOUBLED)
+        return (sum((digits[-1::-2] + doubled).encode()) - 48 * len(digits)) % 10 == 0
     total = 0
     for position, char in enumerate(reversed(digits)):
         value = int(char)
@@ -286,26 +346,32 @@ class _Ids:
         return any(s <= start and end <= e for s, e in self._spans)
 
 
-def _iban_spans(
-    folded: str, match: re.Match[str] | None, ids: _Ids
-) -> Iterator[tuple[int, int, str]]:
-    """(start, end, compact IBAN) in the folded text, from the first candidate on."""
-    while match is not None:
-        start, group = match.start(), match.group()
+def _iban_spans(folded: str, candidates: _Candidates, ids: _Ids) -> Iterator[tuple[int, int, str]]:
+    """(start, end, compact IBAN) in the folded text."""
+    candidate = candidates.first()
+    while candidate is not None:
+        start, group = candidate
         if (group[0] + group[1:].lstrip(_SEPARATORS)[0]).upper() not in _IBAN_SPECS:
-            match = _IBAN_CANDIDATE.search(folded, start + 1)  # "ip,203…": most stop here
+            candidate = candidates.first(start + 1)  # "ip,203…": most stop here
             continue
         compact = _SEP_RE.sub("", group).upper()
-        length = _iban_length(compact, written_together=compact[:4] == group[:4].upper())
+        together = compact[:4] == group[:4].upper()
+        # Glued to the word before it ("IBANDE89…"), only a valid IBAN that ends the word
+        # counts: else one API key or token in a few thousand would be taken for an IBAN, and
+        # with its first four apart, words for bank details ("Fax 0313…" for "AX03 13…").
+        glued = start > 0 and folded[start - 1] in _ALNUM
+        length = _iban_length(compact, written_together=together and not glued)
         end = start
         if length:  # where its last character is, in the folded text
             end = start + [i for i, ch in enumerate(group) if ch not in _SEPARATORS][length - 1] + 1
+            if glued and end < len(folded) and folded[end] in _ALNUM:
+                length = 0  # glued on both sides: inside a token ("…Om30009ECV1wC7Iu…")
         if length and not ids.hold(start, end):
             yield start, end, compact[:length]
-            match = _IBAN_CANDIDATE.search(folded, end)
+            candidate = candidates.first(end)
         else:
             # Not an IBAN from here ("AA00 DE89 3704 ..."): one may still start further in.
-            match = _IBAN_CANDIDATE.search(folded, start + 1)
+            candidate = candidates.first(start + 1)
 
 
 def _card_spans(
@@ -314,7 +380,7 @@ def _card_spans(
     if ibans:  # blanked out, so that a number next to an IBAN is a chain of its own
         pieces, cursor = [], 0
         for start, end, _ in ibans:
-            pieces += [folded[cursor:start], "#" * (end - start)]
+            pieces += [folded[cursor:start], "\x00" * (end - start)]  # folding drops NULs
             cursor = end
         folded = "".join([*pieces, folded[cursor:]])
     for match in _LONG_CHAIN.finditer(folded):
@@ -331,43 +397,74 @@ def _cards_in_chain(chain: str) -> Iterator[tuple[int, int, str]]:
     or a run of its groups set off from the rest by another separator ("ref 1, 4539 5787 6362
     1486") or grouped as cards are ("ref 1 4539 5787 6362 1486"). Groups joined by a comma and
     a space are a list, not a card number, if any has more than four digits ("invoices 954721,
-    718311, 841962")."""
+    718311, 841962").
+
+    Linear in the chain: only a few runs of groups can be a card, found without trying every
+    window ("1 1 1 1 …", 64 KB of it, took a second that way): a single group of 13 to 19
+    digits, a whole run of groups between two other separators, or groups shaped as cards are
+    printed, all with one separator. A card glued to more digits (a card number and its expiry,
+    "45395787636214861225") is left alone on purpose: any 13 to 19 digits of a long number pass
+    the Luhn check one time in ten, so every long number (an order id, a phone number with its
+    country code) would be taken for a card."""
     parts = _SEP_RUN.split(chain)
     groups, seps = parts[0::2], parts[1::2]
-    offsets = [0]
-    for group, sep in zip(groups, seps, strict=False):
-        offsets.append(offsets[-1] + len(group) + len(sep))
+    lengths = list(map(len, groups))
+    offsets = [0, *accumulate(map(len, parts))][0::2]  # where each group starts
+    before = [0, *accumulate(lengths)]  # digits before each group
 
     def card(i: int, j: int) -> str | None:
+        if not _MIN_CARD <= before[j + 1] - before[i] <= _MAX_CARD:
+            return None
+        if max(lengths[i : j + 1]) > 4 and any(", " in sep for sep in seps[i:j]):
+            return None
         digits = "".join(groups[i : j + 1])
-        inner = seps[i:j]
-        if not _MIN_CARD <= len(digits) <= _MAX_CARD:
-            return None
-        if any(", " in sep for sep in inner) and max(map(len, groups[i : j + 1])) > 4:
-            return None
         return digits if luhn_ok(digits) else None
 
-    whole = card(0, len(groups) - 1)
+    # A semicolon ends a field ("4022;2015-09-25;+31 798…", a CSV row): it joins groups only
+    # as the one separator of a whole chain ("4539;5787;6362;1486") or of a printed card.
+    mixed = any(";" in sep for sep in seps) and len(set(seps)) > 1
+    whole = None if mixed else card(0, len(groups) - 1)
     if whole:
         yield 0, len(chain), whole
         return
-    i = 0
-    while i < len(groups):
-        for j in range(i, len(groups)):
-            if sum(map(len, groups[i : j + 1])) > _MAX_CARD:
-                break
-            inner = set(seps[i:j])
-            outer = {seps[i - 1]} if i > 0 else set()
-            outer |= {seps[j]} if j < len(seps) else set()
-            shape = tuple(map(len, groups[i : j + 1]))
-            if len(inner) > 1 or (inner & outer and shape not in _CARD_GROUPINGS):
-                continue  # a run of groups stands apart from its neighbours, or is a card's
-            digits = card(i, j)
-            if digits:
-                yield offsets[i], offsets[j] + len(groups[j]), digits
-                i = j
-                break
-        i += 1
+
+    # The runs of groups i..j that may be a card, in order, each found at C speed or lazily,
+    # so that finding the first card of a long chain costs little.
+    def singles() -> Iterator[tuple[int, int]]:
+        if max(lengths) >= _MIN_CARD:
+            yield from ((i, i) for i, n in enumerate(lengths) if _MIN_CARD <= n <= _MAX_CARD)
+
+    def runs() -> Iterator[tuple[int, int]]:  # groups start..stop, joined by one separator
+        stop = 0
+        for sep, run in groupby(seps):
+            start, stop = stop, stop + len(list(run))
+            if ";" not in sep and _MIN_CARD <= before[stop + 1] - before[start] <= _MAX_CARD:
+                yield start, stop
+
+    def printed() -> Iterator[tuple[int, int]]:  # shaped as cards are printed
+        for i in _indices(lengths, 4):
+            second = lengths[i + 1] if i + 1 < len(lengths) else 0
+            for shape in _GROUPINGS_BY_SECOND.get(second, ()):
+                j = i + len(shape) - 1
+                if lengths[i : j + 1] == shape and seps[i:j].count(seps[i]) == j - i:
+                    yield i, j
+
+    resume = 0
+    for i, j in merge(singles(), runs(), printed()):
+        if i >= resume and (digits := card(i, j)):
+            yield offsets[i], offsets[j] + lengths[j], digits
+            resume = j + 1
+
+
+def _indices(values: list[int], value: int) -> Iterator[int]:
+    """Where `value` is in `values`, searched at C speed: most chains have few."""
+    index = -1
+    while True:
+        try:
+            index = values.index(value, index + 1)
+        except ValueError:
+            return
+        yield index
 
 
 class _Found(NamedTuple):
@@ -376,16 +473,19 @@ class _Found(NamedTuple):
     folded: _Folded
 
 
-def _find(text: str, *, cards: bool = True) -> _Found | None:
+def _find(text: str, *, cards: bool = True, all_cards: bool = True) -> _Found | None:
+    """Every IBAN (each one's digits are not a card number) and every card number, or with
+    `all_cards` False only the first: a yes-or-no question stops at it."""
     # Both need two digits at least: most text stops at this first look.
     if not (_TWO_DIGITS if text.isascii() else _TWO_DIGIT_LIKE).search(text):
         return None
     folded = _folded(text)
     body = folded.text
     ids = _Ids(body)
-    first = _IBAN_CANDIDATE.search(body)
-    ibans = list(_iban_spans(body, first, ids)) if first else []
-    found = list(_card_spans(body, ibans, ids)) if cards else []
+    candidates = _Candidates(body)
+    ibans = list(_iban_spans(body, candidates, ids))
+    spans = _card_spans(body, ibans, ids) if cards else iter(())
+    found = list(spans if all_cards else islice(spans, 1))
     if not ibans and not found:
         return None
     return _Found(ibans, found, folded)
@@ -421,13 +521,13 @@ def contains_iban(text: str) -> bool:
 
 
 def contains_card_number(text: str) -> bool:
-    found = _find(text)
+    found = _find(text, all_cards=False)
     return found is not None and bool(found.cards)
 
 
 def sensitive_kind(text: str) -> str | None:
     """What `text` holds, if anything: "card_number" (looked for first) or "iban"."""
-    found = _find(text)
+    found = _find(text, all_cards=False)
     if found is None:
         return None
     return "card_number" if found.cards else "iban" if found.ibans else None

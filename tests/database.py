@@ -162,7 +162,10 @@ async def issue_test_key(scopes: list[str] | None = None, **options: Any) -> str
     from gateway.api_keys.service import issue_key
 
     chosen = [Scope(s) for s in scopes] if scopes is not None else list(ALL_SCOPES)
-    issued = await issue_key("test-tool", chosen, actor=SYSTEM, **options)
+    # one client for the tests' keys, as one support tool's keys would be
+    issued = await issue_key(
+        "test-tool", chosen, actor=SYSTEM, **{"client": "test-tool", **options}
+    )
     return issued.secret
 
 

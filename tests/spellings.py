@@ -53,6 +53,15 @@ SEPARATORS = {
     "minus_sign": "\u2212",
     "fullwidth_hyphen": "\uff0d",
     "arabic_comma": "\u060c",
+    # issue 13 review: the separators that still hid a number
+    "pluses": "+",
+    "semicolons": ";",
+    "asterisks": "*",
+    "tildes": "~",
+    "hashes": "#",
+    "equals_signs": "=",
+    "bullet_operator": "\u2219",
+    "seven_character_run": " - - - ",
 }
 
 
@@ -87,12 +96,13 @@ IBAN_SPELLINGS = spellings(IBAN)
 @st.composite
 def spelled(draw: st.DrawFn, value: str) -> str:
     """`value` in a spelling hypothesis makes up: any digit script per digit, full-width
-    letters, and between any two characters nothing, one separator run (at most five
+    letters, and between any two characters nothing, one separator run (at most eight
     characters, as the detectors allow) or any number of invisible characters."""
     gaps = st.one_of(
         st.just(""),
-        # not ", ": between groups of more than four digits it makes a list ("954721, 718311")
-        st.sampled_from([sep for sep in SEPARATORS.values() if sep != ", "]),
+        # not ", ": between groups of more than four digits it makes a list ("954721, 718311");
+        # nor ";", which joins groups only as a number's one separator (it ends a CSV field)
+        st.sampled_from([sep for sep in SEPARATORS.values() if sep not in (", ", ";")]),
         st.lists(st.sampled_from(list(INVISIBLE.values())), min_size=1, max_size=8).map("".join),
     )
     pieces = []

@@ -68,10 +68,12 @@ async def issue_key(
     client: str | None = None,
     actor: Actor,
 ) -> IssuedKey:
-    """`client` names the organisation (default: the key's own name); give the earlier key's
-    client when rotating, so that the new key keeps its requests."""
-    client = client or name
+    """`client` names the organisation; give the earlier key's client when rotating, so that the
+    new key keeps its requests. Without one the key is a client of its own (its name and
+    prefix): a name is free text, and two organisations naming their keys "zendesk" must not
+    share each other's requests."""
     prefix = secrets.token_hex(4)
+    client = client or f"{name}-{prefix}"
     secret = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     expires_at = datetime.now(UTC) + expires_in if expires_in else None
     row = ApiKey(

@@ -21,7 +21,8 @@ from gateway.db.server import with_database
 
 # Read and append only: the hash chain, the entries and the signed checkpoints.
 APPEND_ONLY = ("audit_records", "audit_chain", "audit_checkpoints")
-# Forgetting a subject and re-wrapping its data key change these columns, and nothing else.
+# Forgetting a subject and re-wrapping its data key change these columns, and nothing else;
+# the trigger audit_subject_keys_forget_or_rotate_only lets only those two shapes through.
 SUBJECT_KEYS = "audit_subject_keys"
 SUBJECT_KEY_COLUMNS = ("wrapped_key", "kek_id", "forgotten_at")
 

@@ -209,7 +209,8 @@ class BodyGuardMiddleware(ASGIMiddleware):
         if isinstance(outcome, idempotency.Replay):
             await _send_replay(send, outcome)
             return
-        remember(scope, IdempotencyContext(key, recovering=outcome.recovered))
+        context = IdempotencyContext(key, recovering=outcome.recovered)
+        remember(scope, context)
         # The response is held back until it is stored, so that a client retrying the moment
         # it hears back gets the replay, never a 409.
         held: list[Any] = []
@@ -229,6 +230,8 @@ class BodyGuardMiddleware(ASGIMiddleware):
             await touch(functools.partial(idempotency.abandon, outcome))
         elif _problem_code(content_type, response_body) in _NOT_STORED:
             await touch(functools.partial(idempotency.release, outcome))
+        elif context.stored.is_exactly(status, content_type, response_body):
+            pass  # the service stored this answer in the transaction of its change
         elif not await touch(
             functools.partial(idempotency.complete, outcome, status, content_type, response_body)
         ):

@@ -11,6 +11,7 @@ finished failures.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections import Counter
@@ -21,6 +22,20 @@ from dataclasses import dataclass
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
+
+
+def bucket_of(address: str) -> str:
+    """Who an address stands for: an IPv6 host commonly holds a whole /64 and could change
+    address at every try, so IPv6 counts by /64; an IPv4-mapped address as its IPv4."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # "unknown", a test client's name
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return address
 
 
 class TooManyFailuresError(Exception):
@@ -47,6 +62,7 @@ class FailureLimit:
     async def attempt(self, address: str) -> AsyncIterator[Attempt]:
         """Admit one attempt from `address` or raise `TooManyFailuresError`; the caller sets
         `failed` on the yielded attempt when it fails."""
+        address = bucket_of(address)
         self._pending[address] += 1  # before any await: concurrent attempts see each other
         attempt = Attempt()
         try:

@@ -10,14 +10,18 @@ from __future__ import annotations
 import traceback
 from pathlib import Path
 
+from gateway.sensitive import redact_text
+
 MAX_FRAMES = 20
 MAX_CHARS = 8_000
 _PROJECT = str(Path(__file__).resolve().parents[2])
 
 
 def short_traceback(error: BaseException) -> str:
-    """The innermost frames of each exception in the chain, cut to MAX_CHARS from the end."""
-    text = "".join(traceback.format_exception(error, limit=-MAX_FRAMES))
+    """The innermost frames of each exception in the chain, cut to MAX_CHARS from the end.
+    Masked before the cut: a cut through a card number an error message echoed would leave
+    digits too few to be recognised, and the log's own redaction would pass them."""
+    text = redact_text("".join(traceback.format_exception(error, limit=-MAX_FRAMES)))
     return text if len(text) <= MAX_CHARS else "[...]\n" + text[-MAX_CHARS:]
 
 

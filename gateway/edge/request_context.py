@@ -20,19 +20,35 @@ from gateway.log import get_logger
 from gateway.sensitive import sensitive_kind_of_token
 
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+# A UUID (any case, with or without dashes): what most tools send, digits and all.
+_UUID = re.compile(
+    r"^(?:[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12})$"
+)
+# Anything else may hold at most this many digits: too few for a card number (13) or an IBAN's
+# account part, whatever letters or punctuation are glued around them ("IBANDE89…").
+_MAX_DIGITS_IN_AN_ID = 12
 _log = get_logger("gateway.access")
 
 
 def request_id_for(scope: Scope) -> str:
     """The caller's X-Request-ID if plausible and free of sensitive data, else a new one.
     The id goes unmasked into every log line of the request and back in the response, so it
-    is checked as any text is: a card number or IBAN in any spelling ("4539_5787_…") is no id."""
+    is checked as any text is: a card number or IBAN in any spelling ("4539_5787_…") is no id,
+    and an id that is not a UUID may not hold enough digits to be one."""
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             candidate = value.decode("latin-1")
-            if _ACCEPTABLE_ID.match(candidate) and sensitive_kind_of_token(candidate) is None:
+            if _acceptable_id(candidate):
                 return candidate
     return uuid.uuid4().hex
+
+
+def _acceptable_id(candidate: str) -> bool:
+    if not _ACCEPTABLE_ID.match(candidate) or sensitive_kind_of_token(candidate) is not None:
+        return False
+    return (
+        bool(_UUID.match(candidate)) or sum(c.isdigit() for c in candidate) <= _MAX_DIGITS_IN_AN_ID
+    )
 
 
 class RequestContextMiddleware(ASGIMiddleware):

@@ -10,13 +10,13 @@ answer it sends (the same bytes); for refusals, which change nothing, it is the 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import msgspec
 
 from gateway.db.connection import fetch
-from gateway.idempotency.context import IdempotencyContext
+from gateway.idempotency.context import IdempotencyContext, StoredAnswer
 
 Answer = TypeVar("Answer", bound=msgspec.Struct)
 # What Litestar sends for a struct; the body guard stores the same.
@@ -29,11 +29,13 @@ class AnswerSlot:
 
     api_key_id: uuid.UUID
     key: str
+    # Told what was stored, so that the body guard need not store the same bytes again.
+    stored: StoredAnswer = field(default_factory=StoredAnswer, compare=False)
 
 
 def slot_for(api_key_id: uuid.UUID, context: IdempotencyContext | None) -> AnswerSlot | None:
     """None for work that has no Idempotency-Key (the back office, jobs, the demo seed)."""
-    return AnswerSlot(api_key_id, context.key) if context else None
+    return AnswerSlot(api_key_id, context.key, context.stored) if context else None
 
 
 async def earlier_answer(slot: AnswerSlot | None, answer_type: type[Answer]) -> Answer | None:
@@ -57,6 +59,7 @@ async def store_answer(slot: AnswerSlot | None, status: int, answer: msgspec.Str
     """Call last inside the service's transaction, with the answer the handler returns."""
     if slot is None:
         return
+    body = msgspec.json.encode(answer)
     await fetch(
         "UPDATE idempotency_keys SET state = 'done', response_status = $3,"
         " response_content_type = $4, response_body = $5, completed_at = now()"
@@ -65,5 +68,6 @@ async def store_answer(slot: AnswerSlot | None, status: int, answer: msgspec.Str
         slot.key,
         status,
         CONTENT_TYPE,
-        msgspec.json.encode(answer),
+        body,
     )
+    slot.stored.status, slot.stored.content_type, slot.stored.body = status, CONTENT_TYPE, body

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar.types import Scope
 
 _STATE_KEY = "idempotency"
+
+
+@dataclass
+class StoredAnswer:
+    """The answer a service stored with its change, in its own transaction: when the response
+    is those very bytes, the body guard has nothing left to store (one round trip fewer)."""
+
+    status: int | None = None
+    content_type: str | None = None
+    body: bytes | None = None
+
+    def is_exactly(self, status: int, content_type: str, body: bytes) -> bool:
+        return (self.status, self.content_type, self.body) == (status, content_type, body)
 
 
 @dataclass(frozen=True)
@@ -16,6 +29,7 @@ class IdempotencyContext:
     # An earlier attempt with this key died mid-way: its work may have committed, so the
     # service looks for it (its recovery point) before doing anything again.
     recovering: bool
+    stored: StoredAnswer = field(default_factory=StoredAnswer, compare=False)
 
 
 def remember(scope: Scope, context: IdempotencyContext) -> None:

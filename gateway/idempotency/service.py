@@ -1,7 +1,8 @@
 """Claim, complete and release idempotency keys; PostgreSQL's unique index picks one winner.
 
 A claim names the process holding it (its lease, see `lease.py`). A retry that finds the claim
-running takes it over at once when that process is gone, and after `LOCK_TIMEOUT` otherwise."""
+running takes it over at once when that process is gone, and after `LOCK_TIMEOUT` otherwise (or
+when the claim names no process: made while the lease was being taken again)."""
 
 from __future__ import annotations
 
@@ -65,8 +66,10 @@ Outcome = Claimed | Replay | InProgress | Mismatch
 async def claim(
     api_key_id: uuid.UUID, key: str, fingerprint: str, method: str, path: str
 ) -> Outcome:
-    await lease.ensure_held()  # no round trip once held
-    for _ in range(3):  # a released key can vanish between our insert and select
+    holder = lease.holder()  # never waits: None while the lease is being taken again
+    # Three rounds: a released key can vanish between our insert and select, and a claim we
+    # found stale can be finished by its first attempt before our takeover (then we replay).
+    for _ in range(3):
         inserted = await fetch(
             "INSERT INTO idempotency_keys (id, api_key, key, fingerprint, method, path, state,"
             " locked_at, created_at, holder)"
@@ -78,7 +81,7 @@ async def claim(
             fingerprint,
             method,
             path,
-            lease.id,
+            holder,
         )
         if inserted:
             return Claimed(inserted[0]["id"], recovered=False, locked_at=inserted[0]["locked_at"])
@@ -93,9 +96,10 @@ async def claim(
                 row["response_status"], row["response_content_type"], row["response_body"]
             )
         if row["stale"]:
-            taken = await fetch(_TAKE_OVER, row["id"], LOCK_TIMEOUT, LEASE_NAMESPACE, lease.id)
+            taken = await fetch(_TAKE_OVER, row["id"], LOCK_TIMEOUT, LEASE_NAMESPACE, holder)
             if taken:
                 return Claimed(row["id"], recovered=True, locked_at=taken[0]["locked_at"])
+            continue  # finished, released or taken over meanwhile: look again
         return InProgress()
     return InProgress()
 
@@ -114,9 +118,10 @@ async def complete(claim: Claimed, status: int, content_type: str, body: bytes) 
 
 
 async def release(claim: Claimed) -> None:
-    """Forget a key whose request changed nothing, so the client may retry with it."""
+    """Forget a key whose request changed nothing, so the client may retry with it. Only a
+    running claim: an answer already stored under the key is never deleted."""
     await fetch(
-        "DELETE FROM idempotency_keys WHERE id = $1 AND locked_at = $2",
+        "DELETE FROM idempotency_keys WHERE id = $1 AND locked_at = $2 AND state = 'running'",
         claim.record_id,
         claim.locked_at,
     )

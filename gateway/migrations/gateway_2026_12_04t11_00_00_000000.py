@@ -2,7 +2,8 @@
 
 A key sees its own client's requests only (unless it has `change-requests:all-clients`); several
 keys of one client share them, so a rotated key keeps its requests. Existing keys become each
-their own client, named after the key (what an operator already knows them by); existing
+their own client, named after the key (what an operator already knows them by) or, where two
+keys share a name, after the key and its prefix; existing
 requests get their filing key's client, which every request has recorded (`api_key` is
 required), so `legacy` (readable only with the all-clients scope) is a fallback that should
 stay empty.
@@ -34,7 +35,10 @@ _SHARE_A_REFERENCE = (
 
 FORWARDS = [
     "ALTER TABLE api_keys ADD COLUMN client varchar(100)",
-    "UPDATE api_keys SET client = name",
+    # Named after the key where that name is unique; two keys sharing a name (free text) may be
+    # two organisations' tools, so each of those becomes a client of its own.
+    "UPDATE api_keys k SET client = CASE WHEN (SELECT count(*) FROM api_keys o"
+    " WHERE o.name = k.name) = 1 THEN k.name ELSE k.name || '-' || k.prefix END",
     "ALTER TABLE api_keys ALTER COLUMN client SET NOT NULL",
     "ALTER TABLE change_requests ADD COLUMN client varchar(100)",
     "UPDATE change_requests r SET client = k.client FROM api_keys k WHERE k.id = r.api_key",

@@ -379,3 +379,206 @@ async def test_the_verify_command_reports_the_guards(chain: None, tmp_path: Path
     assert process.returncode == 1, text
     assert "10 entries" in text
     assert "the data key of subject cus_1 is gone without an erasure entry" in text
+
+
+# -- data keys: only forgotten or re-wrapped, and every live one unwraps --------------------------
+
+
+async def _readable(subject: str) -> bool:
+    from audit.store import read_payload
+
+    rows = await fetch("SELECT * FROM audit_records WHERE subject = $1 ORDER BY id", subject)
+    return all([await read_payload(row) is not None for row in rows]) and bool(rows)
+
+
+def _rotated_ring() -> Any:
+    import secrets
+
+    from settings import get_settings
+
+    old = get_settings().keys
+    return type(old)({"next": secrets.token_bytes(32), **old.encryption_keys}, "next", old.hash_key)
+
+
+async def test_the_application_role_cannot_damage_or_bring_back_a_data_key(chain: None) -> None:
+    from audit.erasure import forget_subject
+    from audit.store import subject_keys
+
+    await write(2, subject="cus_2")
+    for statement in (
+        "UPDATE audit_subject_keys SET wrapped_key = 'x' WHERE subject = 'cus_1'",
+        "UPDATE audit_subject_keys SET wrapped_key = 'x', kek_id = kek_id WHERE subject = 'cus_1'",
+        "UPDATE audit_subject_keys SET kek_id = 'other' WHERE subject = 'cus_1'",
+        "UPDATE audit_subject_keys SET wrapped_key = NULL WHERE subject = 'cus_1'",
+        "UPDATE audit_subject_keys SET forgotten_at = now() WHERE subject = 'cus_1'",
+        "UPDATE audit_subject_keys SET wrapped_key = 'x', forgotten_at = now()"
+        " WHERE subject = 'cus_1'",
+        "UPDATE audit_subject_keys SET wrapped_key = NULL, forgotten_at = now(),"
+        " kek_id = 'other' WHERE subject = 'cus_1'",
+    ):
+        error = await refused_to_the_application(statement)
+        assert "only forgetting a subject or re-wrapping its key" in error, (statement, error)
+    subject_keys().forget_cached("cus_1")
+    assert await _readable("cus_1")  # nothing above got through
+
+    [before] = await fetch("SELECT * FROM audit_subject_keys WHERE subject = 'cus_2'")
+    assert await forget_subject("cus_2", "GDPR erasure, ticket 4711")
+    for statement in (  # a forgotten key never comes back, and is forgotten once
+        f"UPDATE audit_subject_keys SET wrapped_key = '{before['wrapped_key']}',"
+        " forgotten_at = NULL WHERE subject = 'cus_2'",
+        f"UPDATE audit_subject_keys SET wrapped_key = '{before['wrapped_key']}'"
+        " WHERE subject = 'cus_2'",
+        "UPDATE audit_subject_keys SET forgotten_at = NULL WHERE subject = 'cus_2'",
+        "UPDATE audit_subject_keys SET forgotten_at = now() + interval '1 day'"
+        " WHERE subject = 'cus_2'",
+        "UPDATE audit_subject_keys SET kek_id = 'other' WHERE subject = 'cus_2'",
+    ):
+        error = await refused_to_the_application(statement)
+        assert "only forgetting a subject or re-wrapping its key" in error, (statement, error)
+    subject_keys().forget_cached("cus_2")
+    assert not await _readable("cus_2")
+    assert await guard_report() == []
+
+
+async def test_forgetting_and_rotating_still_work_under_the_guard(chain: None) -> None:
+    from audit.erasure import forget_subject
+    from audit.guards import guard_problems
+    from audit.keys import SubjectKeys
+    from audit.store import subject_keys
+
+    await write(2, subject="cus_2")
+    await write(2, subject="cus_3")
+    assert await forget_subject("cus_2", "GDPR erasure, ticket 4711")
+    assert not await forget_subject("cus_2", "asked twice")  # nothing left to forget
+    subject_keys().forget_cached("cus_2")
+    assert not await _readable("cus_2") and await _readable("cus_3")
+
+    rotated = _rotated_ring()
+    assert await SubjectKeys(rotated).rewrap_all() == 3  # cus_1, cus_3 and system
+    assert await SubjectKeys(rotated).rewrap_all() == 0
+    kek_ids = await fetch(
+        "SELECT DISTINCT kek_id FROM audit_subject_keys WHERE wrapped_key IS NOT NULL"
+    )
+    assert kek_ids == [{"kek_id": "next"}]
+    assert await guard_problems(rotated) == []
+    # and a rotation back to the old key-encryption key is a rotation too
+    from settings import get_settings
+
+    old = get_settings().keys
+    back = type(old)({**rotated.encryption_keys}, old.active_key_id, old.hash_key)
+    assert await SubjectKeys(back).rewrap_all() == 3
+    subject_keys().forget_cached("cus_3")
+    assert await _readable("cus_3")
+    assert await guard_report() == []
+
+
+async def test_a_data_key_that_does_not_unwrap_is_reported(chain: None) -> None:
+    import secrets
+
+    from audit.keys import _wrap
+
+    await write(1, subject="cus_2")
+    await write(1, subject="cus_3")
+    garbage = "Z2FyYmFnZSBrZXkgbWF0ZXJpYWwgZ2FyYmFnZSBrZXk="
+    await as_superuser(
+        "UPDATE audit_subject_keys SET wrapped_key = $1 WHERE subject = 'cus_1'", garbage
+    )
+    foreign = _wrap(secrets.token_bytes(32), secrets.token_bytes(32), "cus_2")
+    await as_superuser(
+        "UPDATE audit_subject_keys SET wrapped_key = $1 WHERE subject = 'cus_2'", foreign
+    )
+    # the shape of a rotation passes the trigger, with the gateway's own role: verify names it
+    await fetch(
+        "UPDATE audit_subject_keys SET kek_id = 'gone', wrapped_key = 'x' WHERE subject = 'cus_3'"
+    )
+    report = await guard_report()
+    assert report == [
+        "the data key of subject cus_1 does not unwrap with BG_ENCRYPTION_KEYS:"
+        " its payloads cannot be read",
+        "the data key of subject cus_2 does not unwrap with BG_ENCRYPTION_KEYS:"
+        " its payloads cannot be read",
+        "the data key of subject cus_3 is wrapped by key gone, which BG_ENCRYPTION_KEYS"
+        " does not hold: its payloads cannot be read",
+    ]
+    assert garbage not in " ".join(report) and foreign not in " ".join(report)
+
+
+async def test_unwrapping_six_thousand_data_keys_is_quick() -> None:
+    import secrets
+    import time
+
+    from audit.keys import _wrap
+    from settings import get_settings
+
+    keys = get_settings().keys
+    kek = keys.encryption_keys[keys.active_key_id]
+    subjects = [f"cus_{n}" for n in range(6000)]
+    await fetch(
+        "INSERT INTO audit_subject_keys (subject, key_id, wrapped_key, kek_id)"
+        " SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::text[], $4::varchar[])",
+        subjects,
+        [f"dk-{n}" for n in range(6000)],
+        [_wrap(kek, secrets.token_bytes(32), subject) for subject in subjects],
+        [keys.active_key_id] * 6000,
+    )
+    await as_superuser("UPDATE audit_subject_keys SET wrapped_key = 'x' WHERE subject = 'cus_4321'")
+    started = time.monotonic()
+    report = await guard_report()
+    elapsed = time.monotonic() - started
+    assert report == [
+        "the data key of subject cus_4321 does not unwrap with BG_ENCRYPTION_KEYS:"
+        " its payloads cannot be read"
+    ]
+    assert elapsed < 2, elapsed
+
+
+async def test_the_data_key_guard_switched_off_is_reported() -> None:
+    async with superuser() as connection:
+        await connection.execute(
+            "ALTER TABLE audit_subject_keys DISABLE TRIGGER"
+            " audit_subject_keys_forget_or_rotate_only"
+        )
+        try:
+            assert await guard_report() == [
+                "guard audit_subject_keys_forget_or_rotate_only on audit_subject_keys is disabled"
+            ]
+        finally:
+            await connection.execute(
+                "ALTER TABLE audit_subject_keys ENABLE TRIGGER"
+                " audit_subject_keys_forget_or_rotate_only"
+            )
+        await connection.execute(
+            "DROP TRIGGER audit_subject_keys_forget_or_rotate_only ON audit_subject_keys"
+        )
+        try:
+            assert await guard_report() == [
+                "guard audit_subject_keys_forget_or_rotate_only on audit_subject_keys is missing"
+            ]
+        finally:
+            await connection.execute(
+                "CREATE TRIGGER audit_subject_keys_forget_or_rotate_only BEFORE UPDATE ON"
+                " audit_subject_keys FOR EACH ROW EXECUTE FUNCTION audit_subject_keys_guard()"
+            )
+    assert await guard_report() == []
+
+
+async def test_the_verify_command_names_a_data_key_that_does_not_unwrap(chain: None) -> None:
+    garbage = "Z2FyYmFnZSBrZXkgbWF0ZXJpYWwgZ2FyYmFnZSBrZXk="
+    await as_superuser(
+        "UPDATE audit_subject_keys SET wrapped_key = $1 WHERE subject = 'cus_1'", garbage
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gateway",
+        "audit",
+        "verify",
+        env={**os.environ, "BG_LOG_FORMAT": "console"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=120)
+    text = output.decode()
+    assert process.returncode == 1, text
+    assert "the data key of subject cus_1 does not unwrap with BG_ENCRYPTION_KEYS" in text
+    assert garbage not in text

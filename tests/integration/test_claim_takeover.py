@@ -7,17 +7,21 @@ does) is what PostgreSQL sees when the process dies.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from gateway.db.connection import fetch, fetch_value
 from gateway.edge.body_guard import fingerprint
-from gateway.idempotency.lease import LEASE_NAMESPACE
+from gateway.idempotency import service
+from gateway.idempotency.lease import LEASE_NAMESPACE, lease
 from tests.database import auth
 from tests.payloads import iban_change
 
@@ -82,3 +86,103 @@ async def test_a_live_process_keeps_its_key(http: httpx.AsyncClient, api_key: st
         assert await fetch_value("SELECT count(*) FROM change_requests") == 0
     finally:
         await lease.close()
+
+
+async def _until(check: Callable[[], Awaitable[object]], seconds: float = 10) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if await check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"not within {seconds} s")
+
+
+async def _lease_held() -> bool:
+    return lease.held
+
+
+async def test_posts_go_on_while_a_lost_lease_session_lives_on(
+    http: httpx.AsyncClient, api_key: str
+) -> None:
+    """The lease's connection is lost on this side (a NAT or conntrack drop, a half-open TCP
+    connection) while its session lives on in PostgreSQL, keeping the old id locked. Played by
+    another session that queues for the id and so holds it the moment the lease lets go."""
+    await lease.ensure_held()
+    old_id, lease_connection = lease.id, lease._connection
+    assert old_id is not None and lease_connection is not None
+    old_session = await asyncpg.connect(await _dsn())
+    try:
+        holding = asyncio.create_task(
+            old_session.execute("SELECT pg_advisory_lock($1, $2)", LEASE_NAMESPACE, old_id)
+        )
+        await _until(  # queued behind the lease's session
+            lambda: fetch_value(
+                "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                " AND classid::bigint = $1 AND objid::bigint = $2",
+                LEASE_NAMESPACE,
+                old_id,
+            )
+        )
+        lease_connection.terminate()  # lost on this side only
+        await holding  # the old id stays locked, by a session that is not the lease's
+
+        started = time.monotonic()
+        answer = await asyncio.wait_for(
+            http.post(URL, json=iban_change(), headers=auth(api_key, "after-the-drop")), 10
+        )
+        took = time.monotonic() - started
+        assert answer.status_code == 201, answer.text
+        assert took < 2, f"the POST waited {took:.1f} s for the lease"
+
+        await _until(_lease_held)
+        assert lease.id != old_id  # taken again, under a new id
+        later = await http.post(URL, json=iban_change(), headers=auth(api_key, "later"))
+        assert later.status_code == 201, later.text
+        assert (
+            await fetch_value("SELECT holder FROM idempotency_keys WHERE key = 'later'") == lease.id
+        )
+    finally:
+        await old_session.close()
+
+
+async def _client_id() -> uuid.UUID:
+    client_id = await fetch_value("SELECT id FROM api_keys LIMIT 1")
+    assert isinstance(client_id, uuid.UUID)
+    return client_id
+
+
+@pytest.mark.usefixtures("api_key")
+async def test_a_retry_that_loses_the_takeover_to_the_first_attempt_gets_its_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The retry finds the claim's holder gone, but the first attempt stores its answer just
+    before the retry's takeover: the retry replays that answer, not 409 in progress."""
+    client_id = await _client_id()
+    first = await service.claim(client_id, "raced", "fp", "POST", URL)
+    assert isinstance(first, service.Claimed)
+    await fetch(  # abandoned by its process, as `abandon` leaves it
+        "UPDATE idempotency_keys SET holder = NULL, locked_at = '-infinity' WHERE key = 'raced'"
+    )
+
+    async def first_attempt_finishes_first(query: str, *args: Any) -> list[Any]:
+        if query == service._TAKE_OVER:
+            await fetch(
+                "UPDATE idempotency_keys SET state = 'done', response_status = 201,"
+                " response_content_type = 'application/json', response_body = '{}'"
+                " WHERE key = 'raced'"
+            )
+        return await fetch(query, *args)
+
+    monkeypatch.setattr(service, "fetch", first_attempt_finishes_first)
+    retry = await service.claim(client_id, "raced", "fp", "POST", URL)
+    assert retry == service.Replay(201, "application/json", b"{}")
+
+
+@pytest.mark.usefixtures("api_key")
+async def test_a_late_release_never_deletes_a_stored_answer() -> None:
+    client_id = await _client_id()
+    claimed = await service.claim(client_id, "answered", "fp", "POST", URL)
+    assert isinstance(claimed, service.Claimed)
+    await service.complete(claimed, 201, "application/json", b'{"id": 1}')
+    await service.release(claimed)  # e.g. a touch kept through an outage, run late
+    retry = await service.claim(client_id, "answered", "fp", "POST", URL)
+    assert retry == service.Replay(201, "application/json", b'{"id": 1}')

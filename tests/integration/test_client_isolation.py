@@ -69,8 +69,18 @@ async def test_another_clients_key_cannot_read_list_or_cancel_a_request(http: Cl
     assert [item["id"] for item in listed] == [filed["id"]]
 
 
+async def test_two_keys_that_only_share_a_name_are_two_clients(http: Client) -> None:
+    # a key's name is free text: two organisations may both call theirs "zendesk"
+    first = await key_of("zendesk")
+    second = await key_of("zendesk")
+    filed = (await file(http, first, iban_change(ticket="ISO-9"))).json()
+    read = await http.get(f"/v1/change-requests/{filed['id']}", headers=auth(second))
+    assert read.status_code == 404, read.text
+    assert (await http.get("/v1/change-requests", headers=auth(second))).json()["items"] == []
+
+
 async def test_a_rotated_key_of_the_same_client_keeps_its_requests(http: Client) -> None:
-    old = await key_of("zendesk-acme")
+    old = await key_of("zendesk-acme", client="zendesk-acme")
     filed = (await file(http, old, iban_change(ticket="ISO-2"))).json()
     rotated = await key_of("zendesk-acme-2027", client="zendesk-acme")
     read = await http.get(f"/v1/change-requests/{filed['id']}", headers=auth(rotated))

@@ -188,3 +188,36 @@ async def test_a_failure_after_commit_is_finished_by_the_retry(
     assert await count_requests() == 1
     again = await http.post(URL, json=body, headers=auth(api_key, "after-commit"))
     assert again.content == retry.content
+
+
+async def test_an_answer_stored_with_its_change_is_not_stored_twice(
+    http: httpx.AsyncClient, api_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The filing service stores its answer in its own transaction: the body guard then skips
+    its own write (one round trip fewer per filing), and the replay is still byte for byte."""
+    from gateway.idempotency import service
+
+    completed: list[int] = []
+    original = service.complete
+
+    async def counting(*args: object, **kwargs: object) -> None:
+        completed.append(1)
+        await original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service, "complete", counting)
+    headers = auth(api_key, str(uuid.uuid4()))
+    first = await http.post(
+        "/v1/change-requests", json=iban_change(ticket="T-ONCE"), headers=headers
+    )
+    assert first.status_code == 201, first.text
+    assert completed == []
+    again = await http.post(
+        "/v1/change-requests", json=iban_change(ticket="T-ONCE"), headers=headers
+    )
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert again.content == first.content
+    # an answer no service stored (a refusal that changed nothing is released, a conflict kept)
+    conflict = await http.post(
+        "/v1/change-requests", json=iban_change(ticket="T-ONCE"), headers=auth(api_key, "k2")
+    )
+    assert conflict.status_code == 409 and completed == [1]

@@ -342,6 +342,19 @@ async def test_request_ids_are_replaced(
     assert await _stored(secret) == []
 
 
+GLUED_IDS = ["IBANDE89370400440532013000", "ref45395787636214861234", "4539578763621486x"]
+FINE_IDS = ["550e8400-e29b-41d4-a716-446655440000", "550E8400E29B41D4A716446655440000", "req-42"]
+
+
+async def test_request_ids_glued_to_a_number_are_replaced_and_ordinary_ids_kept(
+    http: httpx.AsyncClient, api_key: str
+) -> None:
+    for sent in GLUED_IDS + FINE_IDS:
+        answer = await http.get("/health/live", headers={"X-Request-ID": sent})
+        echoed = answer.headers["x-request-id"]
+        assert (echoed == sent) is (sent in FINE_IDS), (sent, echoed)
+
+
 # -- the back office ----------------------------------------------------------------------
 
 

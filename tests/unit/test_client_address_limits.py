@@ -90,3 +90,17 @@ def test_a_wildcard_or_host_name_stops_the_start(
     monkeypatch.setenv("BG_TRUSTED_PROXIES", value)
     with pytest.raises(SettingsError, match="BG_TRUSTED_PROXIES"):
         get_settings()
+
+
+async def test_an_ipv6_host_cannot_dodge_the_limit_by_changing_address_in_its_64() -> None:
+    limit = FailureLimit(per_minute=2, namespace="test")
+    for host in ("2001:db8:1:2::1", "2001:db8:1:2::2"):
+        async with limit.attempt(host) as attempt:
+            attempt.failed = True
+    with pytest.raises(TooManyFailuresError):
+        async with limit.attempt("2001:db8:1:2:ffff::9"):
+            pass
+    async with limit.attempt("2001:db8:1:3::1"):  # another /64: another network
+        pass
+    async with limit.attempt("::ffff:192.0.2.1"):  # an IPv4-mapped address counts as its IPv4
+        pass

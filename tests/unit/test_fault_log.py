@@ -16,3 +16,14 @@ def test_a_recursion_error_logs_its_last_frames_only() -> None:
     assert len(text) <= MAX_CHARS + 10
     assert text.rstrip().endswith("maximum recursion depth exceeded")
     assert where_raised(raised.value).startswith("tests/unit/test_fault_log.py:")
+
+
+def test_a_card_number_an_error_echoed_is_masked_before_the_cut() -> None:
+    # the cut would fall inside the number: the digits kept would be too few to be recognised
+    card = "4539578763621486"
+    padding = "x" * (MAX_CHARS - 10)
+    try:
+        raise ValueError(f"bad value {card} {padding}")
+    except ValueError as error:
+        text = short_traceback(error)
+    assert "578763621486" not in text and "63621" not in text
