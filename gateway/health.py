@@ -8,6 +8,7 @@ from litestar import Controller, Request, get
 from msgspec import Struct
 
 from gateway.db.connection import fetch
+from gateway.db.outage import RETRY_AFTER_SECONDS
 from gateway.edge.auth import PUBLIC_OPT
 from gateway.edge.openapi import problems
 from gateway.errors import BillingError, ErrorCode
@@ -70,4 +71,6 @@ class HealthController(Controller):
 
 
 def _unavailable(detail: str) -> BillingError:
-    return BillingError(ErrorCode.SERVICE_UNAVAILABLE, detail, headers={"Retry-After": "5"})
+    return BillingError(
+        ErrorCode.SERVICE_UNAVAILABLE, detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )

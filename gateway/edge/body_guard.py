@@ -166,14 +166,14 @@ class BodyGuardMiddleware(ASGIMiddleware):
                 body = await read_body(receive, self._limit)
                 if _holds_card_number(body, _decode_json(body, self._max_depth)):
                     raise _card_number_refused()
-                receive = _replaying(body)
+                receive = replaying(body, receive)
             await next_app(scope, receive, send)
             return
         body = await read_body(receive, scope["route_handler"].opt.get(BODY_LIMIT_OPT, self._limit))
         parsed = _decode_json(body, self._max_depth)
         if _holds_card_number(body, parsed):
             raise _card_number_refused()
-        replay_receive = _replaying(body)
+        replay_receive = replaying(body, receive)
         if scope["route_handler"].opt.get(IDEMPOTENCY_OPT, True) is False:
             await next_app(scope, replay_receive, send)
             return
@@ -250,18 +250,19 @@ def _hold(held: list[Any]) -> Send:
     return hold
 
 
-def _replaying(body: bytes) -> Receive:
-    """A `receive` that hands the already-read body to the app below."""
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """Hands the app below the body already read, then whatever the client sends next (a
+    disconnect)."""
     sent = False
 
-    async def receive() -> Any:
+    async def replay() -> Any:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
+        return await receive()
 
-    return receive
+    return replay
 
 
 async def _send_replay(send: Send, replay: idempotency.Replay) -> None:

@@ -5,13 +5,11 @@ the sign-in pages, and any mount added later.
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from gateway.edge.body_guard import read_body
+from gateway.edge.body_guard import read_body, replaying
 from gateway.edge.json_depth import refuse_deep_json
 
 _BODY_GUARDED = "/v1/"  # the body guard reads, caps and parses these with per-route limits
@@ -33,18 +31,4 @@ class JsonDepthGuardMiddleware(ASGIMiddleware):
         # any content type: FastAPI (under piccolo-admin) parses a body without one as JSON
         body = await read_body(receive, self._limit)
         refuse_deep_json(body, self._max_depth)
-        await next_app(scope, _replaying(body, receive), send)
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """Hands the app the body already read, then whatever the client sends next (a disconnect)."""
-    sent = False
-
-    async def replay() -> Any:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
+        await next_app(scope, replaying(body, receive), send)
