@@ -24,9 +24,9 @@ _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _UUID = re.compile(
     r"^(?:[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12})$"
 )
-# Anything else may hold at most this many digits: too few for a card number (13) or an IBAN's
-# account part, whatever letters or punctuation are glued around them ("IBANDE89…").
-_MAX_DIGITS_IN_AN_ID = 12
+# Anything else may hold no run of this many digits (punctuation between them ignored): a card
+# number has 13 or more, and so does an IBAN glued to other text ("IBANDE89…").
+_DIGIT_RUN = re.compile(r"[0-9](?:[._:\-]*[0-9]){12}")
 _log = get_logger("gateway.access")
 
 
@@ -46,9 +46,7 @@ def request_id_for(scope: Scope) -> str:
 def _acceptable_id(candidate: str) -> bool:
     if not _ACCEPTABLE_ID.match(candidate) or sensitive_kind_of_token(candidate) is not None:
         return False
-    return (
-        bool(_UUID.match(candidate)) or sum(c.isdigit() for c in candidate) <= _MAX_DIGITS_IN_AN_ID
-    )
+    return bool(_UUID.match(candidate)) or not _DIGIT_RUN.search(candidate)
 
 
 class RequestContextMiddleware(ASGIMiddleware):
