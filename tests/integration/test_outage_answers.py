@@ -50,11 +50,16 @@ async def test_an_answer_that_cannot_be_stored_is_a_503_and_the_retry_gets_the_a
             _lost()
         await store(*args)
 
-    monkeypatch.setattr(idempotency, "complete", complete_after_the_database_went)
+    # A filing's answer is stored with the filing itself; the body guard stores the answers no
+    # service did, such as this conflict (the same ticket already has an open request).
     body = iban_change()
+    filed = await http.post(URL, json=body, headers=auth(api_key, "answer-stored-with-it"))
+    assert filed.status_code == 201, filed.text
+    monkeypatch.setattr(idempotency, "complete", complete_after_the_database_went)
     first = await http.post(URL, json=body, headers=auth(api_key, "answer-not-stored"))
     assert _is_unavailable(first)
     retry = await http.post(URL, json=body, headers=auth(api_key, "answer-not-stored"))
-    assert retry.status_code == 201 and retry.headers["idempotent-replayed"] == "true"
+    assert retry.status_code == 409 and retry.headers["idempotent-replayed"] == "true"
+    assert retry.json()["code"] == "duplicate_open_request"
     listed = await http.get(URL, headers=auth(api_key))
-    assert [item["id"] for item in listed.json()["items"]] == [retry.json()["id"]]
+    assert [item["id"] for item in listed.json()["items"]] == [filed.json()["id"]]
