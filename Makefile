@@ -6,7 +6,7 @@ APP_STAMP := $(VENV)/.installed-app
 DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format typecheck pytest bench cassettes screenshots clean
+.PHONY: help run test lint format typecheck pytest bench cassettes screenshots clean zuora-sdk
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ typecheck: $(DEV_STAMP) ## mypy --strict
 pytest: $(DEV_STAMP) ## the test suite (unit, integration, contract, browser)
 	$(BIN)/pytest
 
+zuora-sdk: $(DEV_STAMP) ## Zuora's Python SDK in its own venv (.venv-zuora-sdk), for the contract test
+	$(BIN)/python -c 'from tests.zuora_sdk import sdk_python; print(sdk_python())'
+
 bench: $(DEV_STAMP) ## performance figures side by side (see the README, Tests and benchmarks)
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/back_office.py
@@ -50,6 +53,7 @@ bench: $(DEV_STAMP) ## performance figures side by side (see the README, Tests a
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/fraud_matcher.py
 	$(BIN)/python bench/fraud_screening.py
+	$(BIN)/python bench/apply.py
 
 cassettes: $(DEV_STAMP) ## re-record the provider cassettes the tests replay (from the emulators)
 	$(BIN)/python -m tests.remote.record_emulator_cassettes
@@ -58,4 +62,4 @@ screenshots: $(DEV_STAMP) ## refresh docs/screenshots from the browser tests (ne
 	BG_SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest tests/browser
 
 clean: ## remove the virtual environment and the sandbox data (database, keys)
-	rm -rf $(VENV) .data .artifacts .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-zuora-sdk .venv-zuora-sdk.lock .data .artifacts .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -29,6 +29,7 @@ class Capability(enum.StrEnum):
     INVOICE_VOIDING = "invoice_voiding"
     PAYOUT_ACCOUNTS = "payout_accounts"
     BLOCKLIST_MIRROR = "blocklist_mirror"
+    CONTACTS = "contacts"
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Collection:
     status: str
     payment_method_id: str | None
     effective_on: date | None
+    method_masked: str | None = None  # the method debited, "DE****3000", when the adapter knows
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class NewSepaMethod:
     bic: str | None = None
     bank_name: str | None = None
     change_request_id: str | None = None  # names the request in the provider's metadata
+    # The holder's address: Stripe needs it for IBANs of SEPA countries outside the EEA.
+    holder_address: PostalAddress | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,9 @@ class QuantityChange:
     # Stripe's explicit choice (Zuora changes on the billing day, so nothing is prorated):
     # on the next invoice, invoiced now, or not at all.
     proration: Proration = "create_prorations"
+    # Stripe: the exact proration moment (unix seconds) the preview used; None: computed from
+    # `effective_on`. Applying with the preview's value bills exactly what was previewed.
+    proration_date: int | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,8 @@ class QuantityChangePreview:
     next_invoice: Money
     recurring_before: Money
     recurring_after: Money
+    proration: Proration | None = None  # Stripe: the behaviour the preview used
+    proration_date: int | None = None  # Stripe: the moment it prorated to (unix seconds)
 
 
 @dataclass(frozen=True)
@@ -280,6 +289,30 @@ class PayoutAccounts(Protocol):
     async def recent_payouts(self, account_id: str) -> Sequence[Payout]: ...
 
 
+@dataclass(frozen=True)
+class PostalAddress:
+    line1: str | None
+    city: str | None
+    postal_code: str | None
+    country: str | None  # ISO 3166 alpha-2
+    line2: str | None = None
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Who the provider bills: Zuora's bill-to contact, a Stripe customer's name, email and
+    address. Compared with what a support agent verified before a bank-detail change."""
+
+    name: str | None
+    email: str | None
+    address: PostalAddress | None
+
+
+@runtime_checkable
+class Contacts(Protocol):
+    async def contact_of(self, account_id: str) -> Contact | None: ...
+
+
 BlockedItemType = Literal[
     "card_fingerprint", "card_bin", "ip_address", "email", "sepa_debit_fingerprint"
 ]
@@ -312,6 +345,7 @@ PORT_OF_CAPABILITY: dict[Capability, type] = {
     Capability.INVOICE_VOIDING: InvoiceVoiding,
     Capability.PAYOUT_ACCOUNTS: PayoutAccounts,
     Capability.BLOCKLIST_MIRROR: BlocklistMirror,
+    Capability.CONTACTS: Contacts,
 }
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import piccolo_admin
 
+from admin.work_links import OPEN_ON_WORK_PAGE
 from gateway.db.connection import engine, fetch
 from gateway.staff.login import StaffLogin
 from gateway.staff.member import StaffMember
@@ -66,7 +67,7 @@ _READ_ONLY_STYLE = (
 
 def _index_html() -> bytes:
     index = Path(piccolo_admin.__file__).parent / "dist" / "index.html"
-    extra = _BACK_TO_SIGN_IN + _READ_ONLY_STYLE
+    extra = _BACK_TO_SIGN_IN + _READ_ONLY_STYLE + OPEN_ON_WORK_PAGE
     return index.read_text().replace("</head>", f"{extra}</head>").encode()
 
 

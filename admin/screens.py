@@ -76,8 +76,9 @@ class MyQueue(Table, tablename="my_queue"):
     bic = Varchar()
     account_holder = Varchar()
     targets = Varchar()
-    collection_in_flight = Varchar(help_text="Is a direct debit being collected right now?")
-    other_active_bank_methods = Varchar()
+    # Sentences of the pre-checks, which can be longer than a Varchar's 255 characters.
+    collection_in_flight = Text(help_text="Is a direct debit being collected right now?")
+    other_active_bank_methods = Text()
     subscription_ref = Varchar()
     current_tier = Varchar()
     target_tier = Varchar()

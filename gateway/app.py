@@ -25,6 +25,7 @@ from admin.mounts import admin_mounts
 from admin.settings_page import settings_page
 from admin.sign_in import SignInController
 from admin.throttle import SignInThrottle
+from admin.work_page import WorkPageController
 from gateway.billing.controller import BillingController
 from gateway.change_requests.controller import ChangeRequestController
 from gateway.change_requests.service import ChangeRequestService
@@ -41,6 +42,9 @@ from gateway.edge.url_guard import UrlGuardMiddleware
 from gateway.errors import BillingError
 from gateway.fraud.controller import BlocklistController, FraudScreenController
 from gateway.fraud.wiring import blocklist_imports, blocklist_service
+from gateway.fulfilment.checks import ChecksService
+from gateway.fulfilment.controller import ApplyController, PlansController
+from gateway.fulfilment.wiring import build_fulfilment
 from gateway.health import HealthController
 from gateway.idempotency.lease import lease
 from gateway.job_worker import SupervisedWorker
@@ -92,12 +96,17 @@ def _lifespan(
 def create_app(settings: Settings) -> Litestar:
     cipher = Cipher(settings.keys)
     blocklist = blocklist_service()
-    change_requests = ChangeRequestService(settings, cipher, blocklist)
     providers = providers_from_settings(settings)
+    fulfilment = build_fulfilment(settings, providers, cipher)  # the in-process worker's too
+    # A Connect payout holder is checked against the partner's legal name at intake too.
+    holder_check = ChecksService(settings, providers, cipher).check_holder
+    change_requests = ChangeRequestService(settings, cipher, blocklist, holder_check=holder_check)
     v1 = Router(
         path="/v1",
         route_handlers=[
             ChangeRequestController,
+            ApplyController,
+            PlansController,
             BillingController,
             WebhookController,
             BlocklistController,
@@ -124,6 +133,7 @@ def create_app(settings: Settings) -> Litestar:
             MetricsController,
             SignInController,
             settings_page,
+            WorkPageController,
             *admin_mounts(settings, login),
         ],
         dependencies={
@@ -134,6 +144,7 @@ def create_app(settings: Settings) -> Litestar:
             "throttle": Provide(lambda: throttle, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "providers": Provide(lambda: providers, sync_to_thread=False),
+            "fulfilment": Provide(lambda: fulfilment, sync_to_thread=False),
         },
         template_config=TemplateConfig(
             directory=Path(admin.__file__).parent / "templates", engine=JinjaTemplateEngine

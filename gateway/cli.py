@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -106,21 +107,29 @@ def serve(
 
 def _start_zuora_emulator(settings: Settings) -> None:
     """In sandbox, serve the Zuora emulator (seeded with the demo customers) beside the API,
-    unless Zuora's URLs point elsewhere."""
+    unless Zuora's URLs point elsewhere; its tenant is kept in `<data dir>/emulators/zuora.json`
+    across restarts, as the gateway's database is."""
     if not settings.sandbox or settings.zuora_soap_url or settings.zuora_rest_url:
         return
     from adapters.zuora.emulator.app import create_emulator
-    from adapters.zuora.emulator.seed import seed_demo
-    from adapters.zuora.emulator.state import Tenant
+    from adapters.zuora.emulator.persistence import StateFileError
+    from adapters.zuora.emulator.seed import seat_tiers_of, seed_demo
 
-    tenant = Tenant()
-    seed_demo(tenant)
-    _start_emulator(create_emulator(tenant), settings.zuora_emulator_port, "BG_ZUORA_EMULATOR_PORT")
+    try:
+        emulator = create_emulator(
+            state_file=settings.data_dir / "emulators" / "zuora.json",
+            seed=lambda fresh: seed_demo(fresh, seat_tiers_of(settings.plan_tiers)),
+        )
+    except StateFileError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    _start_emulator(emulator, settings.zuora_emulator_port, "BG_ZUORA_EMULATOR_PORT")
 
 
 def _start_stripe_emulator(settings: Settings, api_port: int) -> None:
     """In sandbox without a Stripe key, the Stripe emulator, seeded, sending its signed events
-    to this gateway's webhook endpoint as Stripe would."""
+    to this gateway's webhook endpoint as Stripe would; its account is kept in
+    `<data dir>/emulators/stripe.json` across restarts, as the gateway's database is."""
     if not settings.sandbox or settings.stripe_api_key:
         return
     from adapters.stripe.emulator.app import create_stripe_emulator
@@ -128,11 +137,15 @@ def _start_stripe_emulator(settings: Settings, api_port: int) -> None:
     from adapters.stripe.emulator.state import WEBHOOK_SECRET, StripeAccount
 
     account = StripeAccount()
-    seed_demo(account)
     webhooks = f"http://127.0.0.1:{api_port}/v1/webhooks/stripe"
     account.webhook_endpoints.append((webhooks, WEBHOOK_SECRET))
     port = settings.stripe_emulator_port
-    _start_emulator(create_stripe_emulator(account), port, "BG_STRIPE_EMULATOR_PORT")
+    emulator = create_stripe_emulator(
+        account,
+        state_file=settings.data_dir / "emulators" / "stripe.json",
+        seed=lambda fresh: seed_demo(fresh, settings.plan_tiers),
+    )
+    _start_emulator(emulator, port, "BG_STRIPE_EMULATOR_PORT")
 
 
 def _start_emulator(app: Any, port: int, variable: str) -> None:
@@ -151,26 +164,36 @@ def emulator(
     extra_customers: Annotated[
         int, typer.Option(min=0, help="also B00000001, B00000002, ... (for benchmarks)")
     ] = 0,
+    state_file: Annotated[
+        Path | None, typer.Option(help="keep the tenant in this JSON file (default: in memory)")
+    ] = None,
 ) -> None:
     """Serve only the Zuora emulator (SOAP and REST, demo customers) on 127.0.0.1."""
     settings = _settings()
     import uvicorn
 
     from adapters.zuora.emulator.app import create_emulator
-    from adapters.zuora.emulator.seed import add_customer, seed_demo
+    from adapters.zuora.emulator.persistence import StateFileError
+    from adapters.zuora.emulator.seed import add_customer, seat_tiers_of, seed_demo
     from adapters.zuora.emulator.state import Tenant
 
-    tenant = Tenant()
-    seed_demo(tenant)
-    for number in range(1, extra_customers + 1):
-        add_customer(
-            tenant,
-            account_number=f"B{number:08d}",
-            name=f"Customer {number}",
-            iban="DE89370400440532013000",
-        )
+    def seed(tenant: Tenant) -> None:
+        seed_demo(tenant, seat_tiers_of(settings.plan_tiers))
+        for number in range(1, extra_customers + 1):
+            add_customer(
+                tenant,
+                account_number=f"B{number:08d}",
+                name=f"Customer {number}",
+                iban="DE89370400440532013000",
+            )
+
+    try:
+        app = create_emulator(state_file=state_file, seed=seed)
+    except StateFileError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
     uvicorn.run(
-        create_emulator(tenant),
+        app,
         host="127.0.0.1",
         port=port or settings.zuora_emulator_port,
         log_config=None,

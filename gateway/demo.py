@@ -1,9 +1,24 @@
-"""The sandbox demo: an API key of one client (every scope but all-clients), and requests from
-two demo customers filed with it."""
+"""The sandbox demo: an API key of one client (every scope but all-clients), staff of every role,
+and requests filed with that key on which each flow of Apply can be tried from start to finish
+against the sandbox emulators (their demo customers carry the same references):
+
+- zendesk #1001: IBAN change at Zuora A00000101 and Stripe cus_DemoAtelier01 (old SEPA methods
+  replaced);
+- zendesk #1002: IBAN change at Zuora A00000102, a customer with a direct debit being collected:
+  refused with `collection_in_flight` while it lasts;
+- zendesk #1003: payout account change of Stripe Connect acct_DemoBrasserie (a team lead
+  approves the plan before it runs);
+- intercom #2002: upsell at Zuora A00000102 on a contract from 2018 (the contract gate);
+- intercom #2003: upsell at Zuora A00000103, business to enterprise;
+- intercom #2004: upsell of a Stripe subscription of cus_DemoAtelier01.
+
+Two team leads: whoever applied or amended a request never approves it, so a request a lead
+amended needs the other one.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import typer
 
@@ -12,12 +27,15 @@ from gateway.api_keys.scopes import ALL_SCOPES, Scope
 from gateway.api_keys.service import ApiClient, issue_key
 from gateway.api_keys.tables import ApiKey
 from gateway.change_requests.schemas import (
+    ChangeRequestCreate,
     CustomerRefs,
     IbanChangeCreate,
     IbanChangeDetails,
+    IdentityChecked,
     PlanChangeCreate,
     PlanChangeDetails,
     Requester,
+    Target,
     TicketRef,
 )
 from gateway.change_requests.service import ChangeRequestService
@@ -36,6 +54,7 @@ DEMO_STAFF = (
     ("sam", "sam@example.com", Role.SPECIALIST),
     ("sasha", "sasha@example.com", Role.SPECIALIST),
     ("lee", "lee@example.com", Role.TEAM_LEAD),
+    ("lou", "lou@example.com", Role.TEAM_LEAD),
     ("ada", "ada@example.com", Role.ADMIN),
 )
 # Demo customers, the same references the provider emulators will hold.
@@ -52,11 +71,106 @@ BRASSERIE = CustomerRefs(
     backoffice_id="shop-102",
     company_name="Brasserie du Port SAS",
 )
+ESTUDIO = CustomerRefs(
+    zuora_account_id="A00000103", backoffice_id="shop-103", company_name="Estudio Sol SL"
+)
 AGENT = Requester(name="Camille (support)", email="camille@example.com", agent_id="agent-7")
+BANK_DETAILS = "Billing > Payment method > Bank details change"
+PAYOUT_DETAILS = "Account > Partner > Payout details"
+UPSELL = "Account > Subscription > Upsell"
+# The Stripe emulator's demo subscription of cus_DemoAtelier01 (adapters/stripe/emulator/seed.py).
+STRIPE_DEMO_SUBSCRIPTION = "sub_DemoAtelier01"
+
+
+def _iban_change(
+    ticket: str,
+    customer: CustomerRefs,
+    iban: str,
+    targets: list[Target],
+    reason: str,
+    identity: IdentityChecked,
+) -> IbanChangeCreate:
+    holder = customer.company_name or ""
+    return IbanChangeCreate(
+        ticket=TicketRef(
+            system="zendesk", id=ticket, url=f"https://example.zendesk.com/agent/tickets/{ticket}"
+        ),
+        customer=customer,
+        requester=AGENT,
+        contact_reasons=[reason],
+        identity=identity,
+        payload=IbanChangeDetails(
+            iban=iban,
+            account_holder=holder,
+            account_holder_email=f"compta@{customer.backoffice_id}.example",
+            targets=targets,
+        ),
+    )
+
+
+def _upsell(
+    ticket: str, customer: CustomerRefs, subscription: str, tiers: tuple[str, str], signed: date
+) -> PlanChangeCreate:
+    return PlanChangeCreate(
+        ticket=TicketRef(system="intercom", id=ticket),
+        customer=customer,
+        requester=AGENT,
+        contact_reasons=[UPSELL],
+        identity=IdentityChecked(name=customer.company_name),
+        payload=PlanChangeDetails(
+            subscription_ref=subscription,
+            current_tier=tiers[0],
+            target_tier=tiers[1],
+            consent_channel="recorded_call",
+            contract_signed_on=signed,
+        ),
+    )
+
+
+def demo_requests() -> list[ChangeRequestCreate]:
+    """One request per flow, each on a customer of the emulators' demo (published test IBANs)."""
+    both: list[Target] = ["zuora_collection", "stripe_customer_debit"]
+    # What the agent verified, as the emulators hold it (the Stripe customer's email).
+    atelier = IdentityChecked(name=ATELIER.company_name, email="billing@shop-101.example")
+    brasserie = IdentityChecked(name=BRASSERIE.company_name)
+    partner = IdentityChecked(
+        name=BRASSERIE.company_name,
+        id_document="national_id_card",
+        proof_of_address_dated=date.today() - timedelta(days=20),
+    )
+    return [
+        _iban_change("1001", ATELIER, "FR7630006000011234567890189", both, BANK_DETAILS, atelier),
+        _iban_change(
+            "1002", BRASSERIE, "NL91ABNA0417164300", ["zuora_collection"], BANK_DETAILS, brasserie
+        ),
+        # The holder is the Connect account's legal name, as Stripe holds it.
+        _iban_change(
+            "1003",
+            BRASSERIE,
+            "DE02120300000000202051",
+            ["stripe_connect_payout"],
+            PAYOUT_DETAILS,
+            partner,
+        ),
+        _upsell("2002", BRASSERIE, "A-S00000102", ("solo", "team"), date(2018, 11, 5)),
+        _upsell("2003", ESTUDIO, "A-S00000103", ("business", "enterprise"), date(2021, 3, 1)),
+        _upsell(
+            "2004",
+            CustomerRefs(
+                stripe_customer_id="cus_DemoAtelier01",
+                backoffice_id="shop-101",
+                company_name=ATELIER.company_name,
+            ),
+            STRIPE_DEMO_SUBSCRIPTION,
+            ("team", "business"),
+            date(2022, 6, 1),
+        ),
+    ]
 
 
 async def seed_demo_staff() -> None:
-    """One account per role (two specialists, to show that each sees only their own queue)."""
+    """Every role: two specialists (each sees only their own queue) and two team leads (the
+    one who applied or amended a request never approves it: the other one does)."""
     for username, email, role in DEMO_STAFF:
         if not await StaffUser.exists().where(StaffUser.username == username):
             await create_staff(username, email, role, SYSTEM, password=DEMO_PASSWORD)
@@ -86,41 +200,8 @@ async def seed_demo(settings: Settings) -> None:
     issued = await issue_key(DEMO_KEY_NAME, scopes, client=DEMO_CLIENT, actor=SYSTEM)
     client = ApiClient(issued.id, issued.name, frozenset(issued.scopes), None, issued.client)
     service = ChangeRequestService(settings, Cipher(settings.keys), blocklist_service())
-    await service.create(
-        IbanChangeCreate(
-            ticket=TicketRef(
-                system="zendesk", id="1001", url="https://example.zendesk.com/agent/tickets/1001"
-            ),
-            customer=ATELIER,
-            requester=AGENT,
-            contact_reasons=["Billing > Payment method > Bank details change"],
-            payload=IbanChangeDetails(
-                iban="FR7630006000011234567890189",
-                account_holder="Atelier Lumière SARL",
-                account_holder_email="compta@atelier-lumiere.example",
-                targets=["zuora_collection", "stripe_customer_debit"],
-            ),
-        ),
-        client,
-        idempotency=None,
-    )
-    await service.create(
-        PlanChangeCreate(
-            ticket=TicketRef(system="intercom", id="2002"),
-            customer=BRASSERIE,
-            requester=AGENT,
-            contact_reasons=["Account > Subscription > Upsell"],
-            payload=PlanChangeDetails(
-                subscription_ref="A-S00000102",
-                current_tier="solo",
-                target_tier="team",
-                consent_channel="recorded_call",
-                contract_signed_on=date(2018, 11, 5),
-            ),
-        ),
-        client,
-        idempotency=None,
-    )
+    for filing in demo_requests():
+        await service.create(filing, client, idempotency=None)
     typer.echo(
         f"\nDemo API key (client {DEMO_CLIENT}; every scope but all-clients), shown this once; "
         "keep it:\n\n"

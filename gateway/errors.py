@@ -35,6 +35,7 @@ class ErrorCode(enum.StrEnum):
     IBAN_OUTSIDE_IBAN_FIELD = "iban_outside_iban_field"
     BIC_INVALID = "bic_invalid"
     BIC_MISMATCH = "bic_mismatch"
+    HOLDER_ADDRESS_REQUIRED = "holder_address_required"
     # plans
     UNKNOWN_TIER = "unknown_tier"
     TIER_UNCHANGED = "tier_unchanged"
@@ -76,6 +77,18 @@ class ErrorCode(enum.StrEnum):
     PROVIDER_REJECTED = "provider_rejected"
     PROVIDER_CONFLICT = "provider_conflict"
     PROVIDER_NOT_FOUND = "provider_not_found"
+    # apply (fulfilment)
+    PREVIEW_CHANGED = "preview_changed"
+    APPROVAL_REQUIRED = "approval_required"
+    FULFILMENT_STEP_NOT_FOUND = "fulfilment_step_not_found"
+    # pre-checks (gateway/fulfilment/checks.py)
+    COLLECTION_IN_FLIGHT = "collection_in_flight"
+    NEEDS_NEW_CONTRACT = "needs_new_contract"
+    CURRENT_TIER_MISMATCH = "current_tier_mismatch"
+    IDENTITY_MISMATCH = "identity_mismatch"
+    ACKNOWLEDGEMENT_REQUIRED = "acknowledgement_required"
+    ACCOUNT_NOT_FOUND = "account_not_found"
+    CHECKS_BLOCKED = "checks_blocked"
     # operations
     SERVICE_UNAVAILABLE = "service_unavailable"
     INTERNAL_ERROR = "internal_error"
@@ -106,6 +119,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.IBAN_OUTSIDE_IBAN_FIELD: 422,
     ErrorCode.BIC_INVALID: 422,
     ErrorCode.BIC_MISMATCH: 422,
+    ErrorCode.HOLDER_ADDRESS_REQUIRED: 422,
     ErrorCode.UNKNOWN_TIER: 422,
     ErrorCode.TIER_UNCHANGED: 422,
     ErrorCode.DOWNGRADE_NOT_ALLOWED: 422,
@@ -143,6 +157,16 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PROVIDER_REJECTED: 422,
     ErrorCode.PROVIDER_CONFLICT: 409,
     ErrorCode.PROVIDER_NOT_FOUND: 404,
+    ErrorCode.PREVIEW_CHANGED: 409,
+    ErrorCode.APPROVAL_REQUIRED: 409,
+    ErrorCode.FULFILMENT_STEP_NOT_FOUND: 404,
+    ErrorCode.COLLECTION_IN_FLIGHT: 409,
+    ErrorCode.NEEDS_NEW_CONTRACT: 409,
+    ErrorCode.CURRENT_TIER_MISMATCH: 409,
+    ErrorCode.IDENTITY_MISMATCH: 409,
+    ErrorCode.ACKNOWLEDGEMENT_REQUIRED: 409,
+    ErrorCode.ACCOUNT_NOT_FOUND: 422,
+    ErrorCode.CHECKS_BLOCKED: 409,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
 }

@@ -30,5 +30,7 @@ job_app = procrastinate.App(
         "audit.jobs",
         "gateway.fraud.jobs",
         "gateway.fraud.radar_jobs",
+        "gateway.fulfilment.check_jobs",
+        "gateway.fulfilment.jobs",
     ],
 )

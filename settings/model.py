@@ -12,7 +12,7 @@ import ipaddress
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -70,6 +70,17 @@ DEFAULT_CONTACT_REASONS: dict[str, tuple[str, ...]] = {
 }
 
 
+ReviewMoment = Literal["before", "after"]
+# A payout account change is the classic account takeover: a team lead approves it first.
+DEFAULT_REVIEW_POLICY: dict[str, ReviewMoment] = {
+    "iban_change:zuora_collection": "after",
+    "iban_change:stripe_customer_debit": "after",
+    "iban_change:stripe_connect_payout": "before",
+    "plan_change:zuora_subscription": "after",
+    "plan_change:stripe_subscription": "after",
+}
+
+
 class SettingsError(Exception):
     """Raised with a message that names each bad variable and what is wrong with it."""
 
@@ -119,6 +130,20 @@ class Settings(BaseSettings):
     staff_sign_ins_per_minute: int = Field(default=30, ge=1)
     # Share of processed requests a team lead must review: 100 reviews every one.
     review_sample_percent: int = Field(default=100, ge=0, le=100)
+    # Per "<kind>:<target>": "before" (a team lead approves the exact plan before it runs) or
+    # "after" (reviewed once applied, sampled by review_sample_percent). JSON in BG_REVIEW_POLICY.
+    review_policy: Annotated[dict[str, ReviewMoment], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_REVIEW_POLICY)
+    )
+    # How long an Apply may keep retrying an unavailable provider before its run fails.
+    apply_deadline_seconds: int = Field(default=600, ge=10, le=86_400)
+    # Calls per second the gateway allows itself per provider (below the provider's own limit).
+    provider_calls_per_second: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=lambda: {"zuora": 20.0, "stripe": 25.0}
+    )
+    # Failures in a row that open a provider's circuit, and how long it stays open.
+    provider_circuit_failures: int = Field(default=5, ge=1, le=1000)
+    provider_circuit_open_seconds: int = Field(default=30, ge=1, le=3600)
     triage_stale_hours: int = Field(default=24, ge=1)
     triage_expire_days: int = Field(default=3, ge=1)
     contact_reasons: Annotated[dict[str, tuple[str, ...]], NoDecode] = DEFAULT_CONTACT_REASONS
@@ -152,6 +177,22 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_reasons(cls, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("provider_calls_per_second", mode="before")
+    @classmethod
+    def _parse_rates(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("review_policy", mode="before")
+    @classmethod
+    def _parse_policy(cls, value: Any) -> Any:
+        # Given pairs override the defaults; a pair left out keeps its default.
+        given = json.loads(value) if isinstance(value, str) else value
+        return {**DEFAULT_REVIEW_POLICY, **given}
+
+    def review_moment(self, kind: str, target: str) -> ReviewMoment:
+        """When a team lead looks at a change of `kind` on `target`; unknown pairs: after."""
+        return self.review_policy.get(f"{kind}:{target}", "after")
 
     @field_validator("stripe_webhook_secrets", mode="before")
     @classmethod

@@ -11,14 +11,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import stripe
 from stripe.params import SetupIntentCreateParams
 
-from adapters.ports import Account, AccountLookup, NewSepaMethod, PaymentMethod
+from adapters.ports import (
+    Account,
+    AccountLookup,
+    Collection,
+    Contact,
+    Money,
+    NewSepaMethod,
+    PaymentMethod,
+    PostalAddress,
+)
 from adapters.retry import provider_retrying
 from adapters.stripe.billing import StripeBilling
+from adapters.stripe.calls import CallLog, StripeCall, under_key
 from adapters.stripe.client import StripeConfig, derived_key, stripe_client
 from adapters.stripe.connect import StripeConnect
 from adapters.stripe.errors import from_stripe_error
@@ -38,6 +49,38 @@ def _metadata(method: NewSepaMethod) -> dict[str, str]:
     return tags
 
 
+def _billing_details(method: NewSepaMethod) -> dict[str, Any]:
+    """sepa_debit needs the holder's name and email (Stripe's rule), and the address for IBANs
+    of SEPA countries outside the EEA (GB, CH, MC, SM, VA, AD, GI)."""
+    details: dict[str, Any] = {"name": method.holder, "email": method.email}
+    if method.holder_address is not None:
+        details["address"] = _address(method.holder_address)
+    return details
+
+
+def _address(address: PostalAddress) -> dict[str, str]:
+    fields = {
+        "line1": address.line1,
+        "line2": address.line2,
+        "city": address.city,
+        "postal_code": address.postal_code,
+        "country": address.country,
+    }
+    return {name: value for name, value in fields.items() if value}
+
+
+def _postal(address: Any) -> PostalAddress | None:
+    if not isinstance(address, dict) or not any(address.values()):
+        return None
+    return PostalAddress(
+        line1=address.get("line1"),
+        line2=address.get("line2"),
+        city=address.get("city"),
+        postal_code=address.get("postal_code"),
+        country=address.get("country"),
+    )
+
+
 def _search_text(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
 
@@ -47,8 +90,14 @@ class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
     transport_name = "api"
 
     def __init__(self, config: StripeConfig) -> None:
-        client, self._http = stripe_client(config)
+        self._calls = CallLog()
+        client, self._http = stripe_client(config, self._calls)
         self._stripe = client.v1
+
+    def last_write(self, idempotency_key: str) -> StripeCall | None:
+        """The Stripe request that settled the write made under `idempotency_key` (the key
+        given to the write port): its `provider_request_id` is Stripe's `Request-Id`."""
+        return self._calls.last(idempotency_key)
 
     async def close(self) -> None:
         await self._http.close_async()  # type: ignore[no-untyped-call]
@@ -68,8 +117,11 @@ class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
             raise from_stripe_error(error, step) from None
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
-    async def current_object(self, object_type: str, object_id: str) -> dict[str, Any] | None:
-        """An object's state now, for events that arrive out of order."""
+    async def current_object(
+        self, object_type: str, object_id: str, account: str | None = None
+    ) -> dict[str, Any] | None:
+        """An object's state now, for events that arrive out of order; `account` is the
+        connected account of a Connect event (its payouts are read as that account)."""
         services = {
             "setup_intent": self._stripe.setup_intents,
             "payment_method": self._stripe.payment_methods,
@@ -79,7 +131,11 @@ class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
         service = services.get(object_type)
         if service is None:
             return None
-        found = await self._call("re-reading the object", lambda: service.retrieve_async(object_id))
+        options = {"stripe_account": account} if account else {}
+        found = await self._call(
+            "re-reading the object",
+            lambda: service.retrieve_async(object_id, options=options),
+        )
         return plain(found)
 
     # -- accounts ------------------------------------------------------------------------------
@@ -117,6 +173,36 @@ class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
         matches = list(result.data)
         return from_stripe_customer(matches[0]) if len(matches) == 1 else None
 
+    async def contact_of(self, account_id: str) -> Contact | None:
+        """Who Stripe bills (a customer: name, email, address) or pays out to (a Connect
+        account `acct_...`: the company's legal name, email and registered address)."""
+        try:
+            if account_id.startswith("acct_"):
+                account = plain(
+                    await self._call(
+                        "reading the partner's account",
+                        lambda: self._stripe.accounts.retrieve_async(account_id),
+                    )
+                )
+                company = account.get("company") or {}
+                return Contact(
+                    name=company.get("name"),
+                    email=account.get("email"),
+                    address=_postal(company.get("address")),
+                )
+            customer = plain(await self._customer(account_id))
+        except BillingError as error:
+            if error.code is ErrorCode.PROVIDER_NOT_FOUND:
+                return None
+            raise
+        if customer.get("deleted"):
+            return None
+        return Contact(
+            name=customer.get("name"),
+            email=customer.get("email"),
+            address=_postal(customer.get("address")),
+        )
+
     async def _customer(self, customer_id: str) -> Any:
         return await self._call(
             "looking up the customer", lambda: self._stripe.customers.retrieve_async(customer_id)
@@ -135,6 +221,34 @@ class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
         )
         return [from_stripe_payment_method(method, default) for method in methods.data]
 
+    async def collections_in_flight(self, account_id: str) -> Sequence[Collection]:
+        """SEPA debits the customer's bank has not answered yet (`processing`): a new mandate
+        under them would make them fail."""
+        intents = await self._call(
+            "reading the debits being collected",
+            lambda: self._stripe.payment_intents.list_async(
+                params={"customer": account_id, "limit": 100}
+            ),
+        )
+        collections = []
+        for intent in (plain(found) for found in intents.data):
+            if intent.get("status") != "processing":
+                continue
+            if "sepa_debit" not in (intent.get("payment_method_types") or []):
+                continue
+            method = intent.get("payment_method")
+            collections.append(
+                Collection(
+                    id=str(intent["id"]),
+                    amount=Money(int(intent["amount"]), str(intent["currency"]).upper()),
+                    status="processing",
+                    payment_method_id=method if isinstance(method, str) else None,
+                    effective_on=datetime.fromtimestamp(int(intent["created"]), UTC).date(),
+                )
+            )
+        return collections
+
+    @under_key
     async def create_sepa_payment_method(
         self, account_id: str, method: NewSepaMethod, *, idempotency_key: str
     ) -> PaymentMethod:
@@ -150,8 +264,7 @@ class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
             "payment_method_data": {
                 "type": "sepa_debit",
                 "sepa_debit": {"iban": method.iban},
-                # sepa_debit needs the holder's name and email (Stripe's rule)
-                "billing_details": {"name": method.holder, "email": method.email},
+                "billing_details": _billing_details(method),  # type: ignore[typeddict-item]
                 "metadata": _metadata(method),
             },
             "mandate_data": {
@@ -182,6 +295,7 @@ class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
         )
         return from_stripe_payment_method(created, None)
 
+    @under_key
     async def set_default_payment_method(
         self, account_id: str, payment_method_id: str, *, idempotency_key: str
     ) -> None:
@@ -194,6 +308,7 @@ class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
             ),
         )
 
+    @under_key
     async def close_payment_method(self, payment_method_id: str, *, idempotency_key: str) -> None:
         step = "detaching the old payment method"
         method = await self._call(

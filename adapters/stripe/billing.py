@@ -18,6 +18,7 @@ from adapters.ports import (
     RefundResult,
     Subscription,
 )
+from adapters.stripe.calls import under_key
 from adapters.stripe.client import derived_key, fresh_key
 from adapters.stripe.mapping import plain
 from gateway.errors import BillingError, ErrorCode
@@ -96,8 +97,9 @@ class StripeBilling:
         )
 
     async def _change(self, change: QuantityChange) -> tuple[Any, Any, int]:
-        """The subscription, the item to change, and the proration date: the start of
-        `effective_on` (UTC), or the period's start if that is earlier."""
+        """The subscription, the item to change, and the proration date: the preview's when the
+        change carries it, else the start of `effective_on` (UTC), or the period's start if
+        that is earlier."""
         subscription = await self._subscription(change.subscription_id)
         item = next(
             (item for item in subscription["items"]["data"] if item["id"] == change.charge_id),
@@ -111,7 +113,14 @@ class StripeBilling:
         if change.quantity < 1:
             raise BillingError(ErrorCode.VALIDATION_FAILED, "The new quantity must be at least 1.")
         start, end = int(item["current_period_start"]), int(item["current_period_end"])
-        at = max(_timestamp(change.effective_on), start)
+        at = change.proration_date or max(_timestamp(change.effective_on), start)
+        if change.proration_date is not None and not start <= at <= end:
+            raise BillingError(
+                ErrorCode.PREVIEW_CHANGED,
+                "The subscription's billing period moved on since the preview; preview the "
+                "change again.",
+                extra={"proration_date": at, "period": {"start": start, "end": end}},
+            )
         if at > end:
             raise BillingError(
                 ErrorCode.NOT_ON_BILLING_DAY,
@@ -148,8 +157,11 @@ class StripeBilling:
             next_invoice=Money(int(plain(preview)["amount_due"]), currency),
             recurring_before=Money(before, currency),
             recurring_after=Money(after, currency),
+            proration=change.proration,
+            proration_date=at,
         )
 
+    @under_key
     async def apply_quantity_change(
         self, change: QuantityChange, *, idempotency_key: str
     ) -> Subscription:
@@ -168,6 +180,7 @@ class StripeBilling:
         )
         return from_stripe_subscription(await self._subscription(change.subscription_id))
 
+    @under_key
     async def cancel_subscription(
         self, subscription_id: str, effective_on: date, *, idempotency_key: str
     ) -> None:
@@ -189,6 +202,7 @@ class StripeBilling:
 
     # -- refunds and invoices ------------------------------------------------------------------
 
+    @under_key
     async def refund_payment(
         self, payment_id: str, amount: Money, *, idempotency_key: str
     ) -> RefundResult:
@@ -247,6 +261,7 @@ class StripeBilling:
                 return _refund_result(plain(refund))
         return None
 
+    @under_key
     async def void_invoice(self, invoice_id: str, *, idempotency_key: str) -> None:
         step = "voiding the invoice"
         invoice = plain(

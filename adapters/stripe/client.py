@@ -16,8 +16,11 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import stripe
+
+from adapters.stripe.calls import CallLog, StripeCall
 
 API_VERSION = "2026-10-28.endive"  # the version stripe-python 16.1 is built for
 KEY_PREFIX = "bg-"
@@ -42,20 +45,44 @@ def fresh_key(step: str) -> str:
 
 
 class OwnKeysOnly(stripe.HTTPXClient):
+    """stripe-python's httpx client, sending only the gateway's keys and noting each answer's
+    `Request-Id` in the adapter's call log (see `calls.py`)."""
+
+    def __init__(self, calls: CallLog, **options: Any) -> None:
+        super().__init__(**options)
+        self.calls = calls
+
     async def request_async(
         self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
     ) -> tuple[bytes, int, Mapping[str, str]]:
         sent = dict(headers)
         if not sent.get("Idempotency-Key", "").startswith(KEY_PREFIX):
             sent.pop("Idempotency-Key", None)
-        return await super().request_async(method, url, sent, post_data)
+        body, status, answered = await super().request_async(method, url, sent, post_data)
+        self.calls.record(
+            StripeCall(
+                provider_request_id=_header(answered, "Request-Id"),
+                method=method.upper(),
+                path=urlsplit(url).path,
+                status=status,
+                write=method.upper() in ("POST", "DELETE"),
+                idempotency_key=sent.get("Idempotency-Key"),
+            )
+        )
+        return body, status, answered
 
 
-def stripe_client(config: StripeConfig) -> tuple[stripe.StripeClient, OwnKeysOnly]:
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
+
+
+def stripe_client(
+    config: StripeConfig, calls: CallLog | None = None
+) -> tuple[stripe.StripeClient, OwnKeysOnly]:
     """The client, and its HTTP client (to close when the gateway stops)."""
     stripe.enable_telemetry = False  # no timing headers about earlier calls
     addresses = {"api": config.api_base} if config.api_base else None
-    http = OwnKeysOnly(timeout=config.timeout_seconds, allow_sync_methods=False)
+    http = OwnKeysOnly(calls or CallLog(), timeout=config.timeout_seconds, allow_sync_methods=False)
     client = stripe.StripeClient(
         config.api_key,
         base_addresses=addresses,  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from adapters.ports import (
     PaymentMethod,
     Payout,
 )
+from adapters.stripe.calls import under_key
 from adapters.stripe.client import derived_key
 from adapters.stripe.mapping import plain
 from gateway.errors import BillingError, ErrorCode
@@ -98,6 +99,7 @@ class StripeConnect:
             if plain(bank).get("object") == "bank_account"  # not the partner's debit cards
         ]
 
+    @under_key
     async def add_payout_account(
         self, account_id: str, bank: NewBankAccount, *, idempotency_key: str
     ) -> PaymentMethod:
@@ -133,6 +135,7 @@ class StripeConnect:
         )
         return from_stripe_bank_account(created)
 
+    @under_key
     async def make_default_payout_account(
         self, account_id: str, bank_account_id: str, *, idempotency_key: str
     ) -> None:
@@ -146,6 +149,7 @@ class StripeConnect:
             ),
         )
 
+    @under_key
     async def remove_payout_account(
         self, account_id: str, bank_account_id: str, *, idempotency_key: str
     ) -> None:

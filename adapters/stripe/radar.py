@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from adapters.ports import BlockedItemType
+from adapters.stripe.calls import under_key
 from adapters.stripe.client import derived_key
 from adapters.stripe.mapping import plain
 
@@ -51,6 +52,7 @@ class StripeRadar:
         )
         return items.data[0] if items.data else None
 
+    @under_key
     async def add_blocked(
         self, item_type: BlockedItemType, value: str, *, idempotency_key: str
     ) -> None:

@@ -7,7 +7,11 @@ change on the customer's next billing-cycle day, then apply it there, so nothing
 
 Every write can be repeated safely. Before a write that Zuora might already have made (its answer
 was lost), the adapter looks for it by a marker it set: the mandate reference on a payment
-method, a name derived from the idempotency key on an amendment or order, a reference on a refund.
+method, a name derived from the idempotency key on an amendment or order, the comment on a refund.
+
+Every call made inside a write carries a `Zuora-Track-Id` derived from its idempotency key, and
+`last_write(key)` names the call that settled it (Zuora's request id and the track id), for the
+fulfilment layer's record and audit trail.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from adapters.ports import (
     Account,
     AccountLookup,
     Collection,
+    Contact,
     Money,
     NewSepaMethod,
     PaymentMethod,
@@ -30,11 +35,14 @@ from adapters.ports import (
     Subscription,
     next_bill_cycle_date,
 )
+from adapters.zuora.calls import ProviderCall, operation
 from adapters.zuora.errors import from_zuora_error
 from adapters.zuora.transport import UnknownOutcomeError, ZuoraTransport
 from gateway.errors import BillingError, ErrorCode
 
 WRITE_ATTEMPTS = 3
+HOLDER_MAX_LENGTH = 60  # Zuora's accountHolderName (REST) and BankTransferAccountName (SOAP)
+MANDATE_ID_MAX_LENGTH = 36  # Zuora's mandateId
 T = TypeVar("T")
 
 
@@ -59,10 +67,19 @@ class ZuoraAdapter:
     async def close(self) -> None:
         await self.transport.close()
 
+    def last_write(self, idempotency_key: str) -> ProviderCall | None:
+        """The call that settled the write made under `idempotency_key` in this process: the
+        write itself, or the look-up that found it already made. None if no call was made."""
+        return self.transport.calls.last(idempotency_key)
+
     # -- accounts ------------------------------------------------------------------------------
 
     async def find_account(self, lookup: AccountLookup) -> Account | None:
         return await self.transport.find_account(lookup)
+
+    async def contact_of(self, account_id: str) -> Contact | None:
+        """The account's bill-to contact (name, email, postal address), as Zuora keeps it."""
+        return await self.transport.bill_to_contact(account_id)
 
     # -- payment methods -----------------------------------------------------------------------
 
@@ -75,6 +92,7 @@ class ZuoraAdapter:
         """The mandate reference (unique per change, set by the caller) finds an earlier attempt,
         before the create and after it (the answer is what Zuora stored, masked); REST also sends
         `idempotency_key`, so that Zuora itself answers a repeat."""
+        self._fits_zuora(method)
 
         async def earlier() -> PaymentMethod | None:
             return await self.transport.payment_method_by_mandate(account_id, method.mandate_id)
@@ -82,16 +100,19 @@ class ZuoraAdapter:
         async def create() -> None:
             await self.transport.create_sepa(account_id, method, idempotency_key)
 
-        return await self._exactly_once(earlier, create, "creating the SEPA payment method")
+        with operation(idempotency_key):
+            return await self._exactly_once(earlier, create, "creating the SEPA payment method")
 
     async def set_default_payment_method(
         self, account_id: str, payment_method_id: str, *, idempotency_key: str
     ) -> None:
         # Setting the same default twice changes nothing: no read first.
-        await self.transport.set_default(account_id, payment_method_id, idempotency_key)
+        with operation(idempotency_key):
+            await self.transport.set_default(account_id, payment_method_id, idempotency_key)
 
     async def close_payment_method(self, payment_method_id: str, *, idempotency_key: str) -> None:
-        await self.transport.close_payment_method(payment_method_id, idempotency_key)
+        with operation(idempotency_key):
+            await self.transport.close_payment_method(payment_method_id, idempotency_key)
 
     # -- collections ---------------------------------------------------------------------------
 
@@ -110,6 +131,12 @@ class ZuoraAdapter:
     async def apply_quantity_change(
         self, change: QuantityChange, *, idempotency_key: str
     ) -> Subscription:
+        with operation(idempotency_key):
+            return await self._apply_quantity_change(change, idempotency_key)
+
+    async def _apply_quantity_change(
+        self, change: QuantityChange, idempotency_key: str
+    ) -> Subscription:
         subscription = await self._checked(change)
         marker = marker_of(
             idempotency_key, change.subscription_id, change.charge_id, change.quantity
@@ -127,6 +154,12 @@ class ZuoraAdapter:
 
     async def cancel_subscription(
         self, subscription_id: str, effective_on: date, *, idempotency_key: str
+    ) -> None:
+        with operation(idempotency_key):
+            await self._cancel_subscription(subscription_id, effective_on, idempotency_key)
+
+    async def _cancel_subscription(
+        self, subscription_id: str, effective_on: date, idempotency_key: str
     ) -> None:
         subscription = await self.transport.subscription(subscription_id)
         marker = marker_of(idempotency_key, subscription_id, effective_on)
@@ -152,7 +185,8 @@ class ZuoraAdapter:
         async def refund() -> None:
             await self.transport.refund(payment_id, amount, marker, idempotency_key)
 
-        return await self._exactly_once(earlier, refund, "refunding the payment")
+        with operation(idempotency_key):
+            return await self._exactly_once(earlier, refund, "refunding the payment")
 
     async def invoice_pdf(self, invoice_id: str) -> bytes:
         return await self.transport.invoice_pdf(invoice_id)
@@ -164,6 +198,24 @@ class ZuoraAdapter:
         if account is None:
             raise from_zuora_error("INVALID_ID", "looking up the account")
         return account
+
+    @staticmethod
+    def _fits_zuora(method: NewSepaMethod) -> None:
+        """Zuora refuses a longer holder name or mandate id: say so before calling it."""
+        if len(method.holder) > HOLDER_MAX_LENGTH:
+            raise BillingError(
+                ErrorCode.VALIDATION_FAILED,
+                f"Zuora keeps at most {HOLDER_MAX_LENGTH} characters of an account holder's "
+                "name: file the request again with the holder's name as the bank has it, "
+                "shortened to fit.",
+                extra={"field": "account_holder", "max_length": HOLDER_MAX_LENGTH},
+            )
+        if len(method.mandate_id) > MANDATE_ID_MAX_LENGTH:
+            raise BillingError(
+                ErrorCode.VALIDATION_FAILED,
+                f"Zuora keeps mandate references of at most {MANDATE_ID_MAX_LENGTH} characters.",
+                extra={"field": "mandate_id", "max_length": MANDATE_ID_MAX_LENGTH},
+            )
 
     async def _checked(self, change: QuantityChange) -> Subscription:
         """The subscription, once the change is one a careful specialist would make: a charge

@@ -9,9 +9,11 @@ from typing import Any
 from adapters.ports import (
     Account,
     Collection,
+    Contact,
     Money,
     PaymentMethod,
     PaymentMethodKind,
+    PostalAddress,
     RecurringCharge,
     RefundResult,
 )
@@ -22,14 +24,24 @@ PAYMENT_METHOD_FIELDS = (
     "PaymentMethodStatus, CreatedDate"
 )
 ACCOUNT_FIELDS = "Id, AccountNumber, Name, Currency, BillCycleDay, DefaultPaymentMethodId, Status"
-PAYMENT_FIELDS = "Id, AccountId, Amount, Status, PaymentMethodId, EffectiveDate"
+PAYMENT_FIELDS = (
+    "Id, AccountId, Amount, Status, GatewayState, PaymentMethodId, EffectiveDate, Source, "
+    "SourceName"
+)
 SUBSCRIPTION_FIELDS = "Id, Name, AccountId, Status, Version"
 CHARGE_FIELDS = (
-    "Id, RatePlanId, Name, ChargeNumber, Quantity, Price, BillingPeriod, "
+    "Id, RatePlanId, Name, ChargeNumber, ChargeModel, Quantity, Price, MRR, BillingPeriod, "
     "ProductRatePlanChargeId, EffectiveStartDate"
 )
+TIER_FIELDS = "Id, RatePlanChargeId, Tier, StartingUnit, EndingUnit, Price, PriceFormat"
 REFUND_FIELDS = "Id, AccountId, Amount, Status, RefundNumber"
-IN_FLIGHT_STATUSES = ("Processing",)
+CONTACT_FIELDS = (
+    "Id, FirstName, LastName, WorkEmail, PersonalEmail, Address1, Address2, City, PostalCode, "
+    "Country"
+)
+# A direct debit sent to the bank and not yet answered: Zuora's payment gateway state (the
+# payment's Status says Processed or Processing whatever the bank later does).
+SUBMITTED = "Submitted"
 
 
 def to_minor_units(amount: Any) -> int:
@@ -43,7 +55,8 @@ def to_decimal(amount_minor: int) -> Decimal:
 
 
 def monthly_total(charges: Any) -> int:
-    """Minor units per month of monthly charges: quantity times unit price."""
+    """Minor units per month of monthly charges priced per unit: quantity times unit price
+    (a charge priced by tiers is not; `adapters.zuora.pricing` prices both)."""
     return sum(
         charge.quantity * charge.unit_price.amount_minor
         for charge in charges
@@ -101,15 +114,47 @@ def from_zuora_account(record: Any) -> Account:
     )
 
 
-def from_zuora_payment(record: Any, currency: str) -> Collection:
-    effective = record.EffectiveDate
+def from_zuora_payment(record: Any, currency: str, method_masked: str | None) -> Collection:
+    """A payment whose debit is in flight; its status names the gateway state and, when a
+    payment run made it, the run (SOAP has no PaymentRun object, only the payment's source)."""
+    status = str(getattr(record, "GatewayState", None) or SUBMITTED)
+    if getattr(record, "Source", None) == "PaymentRun" and getattr(record, "SourceName", None):
+        status = f"{status} (payment run {record.SourceName})"
     return Collection(
         id=str(record.Id),
         amount=Money(to_minor_units(record.Amount), currency),
-        status=str(record.Status),
+        status=status,
         payment_method_id=record.PaymentMethodId,
-        effective_on=effective if isinstance(effective, date) else None,
+        effective_on=_date(record.EffectiveDate),
+        method_masked=method_masked,
     )
+
+
+def from_zuora_contact(field: Any) -> Contact:
+    """A bill-to contact from a ZOQL record; `field(name)` reads one field of it (REST records
+    are dicts, SOAP's zObjects), None when Zuora left it out."""
+    name = " ".join(str(part) for part in (field("FirstName"), field("LastName")) if part)
+    email = field("WorkEmail") or field("PersonalEmail")
+    parts = {name: field(name) for name in ("Address1", "Address2", "City", "PostalCode")}
+    country = field("Country")
+    # Zuora keeps a country's name or ISO code; only a two-letter code is ISO 3166 alpha-2.
+    alpha2 = str(country).upper() if country and len(str(country)) == 2 else None
+    address = None
+    if any(parts.values()) or alpha2:
+        address = PostalAddress(
+            line1=parts["Address1"],
+            city=parts["City"],
+            postal_code=parts["PostalCode"],
+            country=alpha2,
+            line2=parts["Address2"],
+        )
+    return Contact(name=name or None, email=email, address=address)
+
+
+def refund_comment(marker: str) -> str:
+    """The comment a refund carries, which finds it again: Zuora keeps a refund's `Comment`
+    (255 characters) for the client's own words, and a ZOQL query can filter on it."""
+    return f"Refunded through billing-gateway, ref {marker}"
 
 
 def zoql_text(value: str) -> str:
@@ -117,12 +162,16 @@ def zoql_text(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def from_zuora_charge(record: Any, currency: str) -> RecurringCharge:
+def from_zuora_charge(
+    record: Any, currency: str, unit_price: Decimal | None = None
+) -> RecurringCharge:
+    """`unit_price`: for a tiered charge, the price of its tier (it has no `Price`)."""
+    price = record.Price if unit_price is None else unit_price
     return RecurringCharge(
         id=str(record.ChargeNumber),
         name=str(record.Name),
         quantity=int(Decimal(str(record.Quantity or 0))),
-        unit_price=Money(to_minor_units(record.Price or 0), currency),
+        unit_price=Money(to_minor_units(price or 0), currency),
         billing_period=str(record.BillingPeriod),
         effective_from=_date(record.EffectiveStartDate),
     )

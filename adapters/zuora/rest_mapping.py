@@ -16,6 +16,8 @@ from adapters.ports import (
     Subscription,
 )
 from adapters.zuora.mapping import to_minor_units
+from adapters.zuora.pricing import rest_pricing
+from gateway.errors import BillingError
 
 
 def rest_date(value: Any) -> date | None:
@@ -30,6 +32,8 @@ def rest_datetime(value: Any) -> datetime | None:
 
 
 def rest_kind(method: dict[str, Any]) -> PaymentMethodKind:
+    if method.get("type") == "SEPA":
+        return "sepa_debit"
     if method.get("type") == "BankTransfer":
         return "sepa_debit" if method.get("bankTransferType") == "SEPA" else "bank_transfer"
     if method.get("type") in ("CreditCard", "DebitCard"):
@@ -38,9 +42,13 @@ def rest_kind(method: dict[str, Any]) -> PaymentMethodKind:
 
 
 def rest_masked(method: dict[str, Any]) -> str | None:
-    last4 = str(method.get("IBAN") or method.get("accountNumber") or "")[-4:]
-    country = str((method.get("accountHolderInfo") or {}).get("country") or "??")[:2].upper()
-    return f"{country}****{last4}" if last4 else None
+    """Country and last four: the country from the masked IBAN when Zuora leaves it showing,
+    else the holder's."""
+    shown = str(method.get("IBAN") or method.get("accountNumber") or "")
+    last4 = shown[-4:]
+    holder_country = (method.get("accountHolderInfo") or {}).get("country")
+    country = shown[:2] if shown[:2].isalpha() else str(holder_country or "??")[:2]
+    return f"{country.upper()}****{last4}" if last4 else None
 
 
 def from_rest_account(answer: dict[str, Any]) -> Account:
@@ -67,11 +75,21 @@ def from_rest_payment_method(method: dict[str, Any], default: str | None) -> Pay
         is_default=method["id"] == default,
         masked=rest_masked(method),
         holder=holder.get("accountHolderName"),
-        bank_name=method.get("bankName"),
+        # Zuora's list gives no bank name (the gateway derives it from the BIC or bank code).
         bic=method.get("businessIdentificationCode"),
         mandate_id=mandate.get("mandateId"),
         created_at=None if created is None else rest_datetime(created),
+        bank_code=method.get("bankCode"),
     )
+
+
+def rest_unit_price(charge: dict[str, Any]) -> Decimal:
+    """`price`, or for a charge priced by tiers (`price` null) the price of the tier its
+    quantity falls in, as Zuora's invoice items show it."""
+    try:
+        return rest_pricing(charge).unit_price(Decimal(str(charge.get("quantity") or 0)))
+    except BillingError:  # a model the gateway does not price: keep what Zuora says
+        return Decimal(str(charge.get("price") or 0))
 
 
 def from_rest_subscription(record: dict[str, Any]) -> Subscription:
@@ -81,7 +99,7 @@ def from_rest_subscription(record: dict[str, Any]) -> Subscription:
             id=str(charge["number"]),
             name=str(charge["name"]),
             quantity=int(Decimal(str(charge.get("quantity") or 0))),
-            unit_price=Money(to_minor_units(charge.get("price") or 0), currency),
+            unit_price=Money(to_minor_units(rest_unit_price(charge)), currency),
             billing_period=str(charge.get("billingPeriod")),
             effective_from=rest_date(charge.get("effectiveStartDate")),
         )

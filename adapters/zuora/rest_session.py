@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ import httpx
 import structlog
 
 from adapters.retry import provider_retrying
+from adapters.zuora.calls import CallLog, ProviderCall, new_track_id
 from adapters.zuora.errors import (
     TRANSIENT_REST_CATEGORIES,
     from_zuora_error,
@@ -58,19 +58,23 @@ class _BusyError(Exception):
         self.error = error
 
 
+def _busy(response: httpx.Response, step: str) -> _BusyError:
+    """Zuora (or what is in front of it) is busy: wait what it says (its 429s and 503s may say
+    Retry-After), else the gateway's default."""
+    busy = from_zuora_error("SERVER_UNAVAILABLE", step)
+    retry_after = response.headers.get("Retry-After", "")
+    if retry_after.isdigit():
+        busy.headers["Retry-After"] = retry_after
+    return _BusyError(busy)
+
+
 def _lost(error: BaseException) -> bool:
     return isinstance(error, httpx.TransportError)
 
 
-@dataclass
-class RecordedCall:
-    """What the audit trail needs of one call: Zuora can find it by either id."""
-
-    method: str
-    path: str
-    status: int
-    track_id: str
-    request_id: str | None
+def is_write(method: str, path: str) -> bool:
+    """Whether a call changes something at Zuora: previews and queries are POSTs that do not."""
+    return method != "GET" and not path.endswith(("/preview", "/action/query"))
 
 
 class ZuoraRest:
@@ -80,7 +84,8 @@ class ZuoraRest:
         self._token: str | None = None
         self._token_expires = 0.0
         self._signing_in = asyncio.Lock()
-        self.last_call: RecordedCall | None = None
+        self.calls = CallLog()
+        self.last_call: ProviderCall | None = None
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -149,7 +154,7 @@ class ZuoraRest:
         idempotency_key: str | None,
         token: str,
     ) -> httpx.Response:
-        track_id = f"bg-{uuid.uuid4().hex}"  # Zuora: at most 64 characters, no : ; " '
+        track_id = new_track_id()
         headers = {
             "Authorization": f"Bearer {token}",
             "Zuora-Track-Id": track_id,
@@ -160,16 +165,22 @@ class ZuoraRest:
             headers["Idempotency-Key"] = idempotency_key
         started = time.perf_counter()
         response = await self._http.request(method, path, json=body, params=params, headers=headers)
-        self.last_call = RecordedCall(
-            method, path, response.status_code, track_id, response.headers.get("Zuora-Request-Id")
+        self.last_call = ProviderCall(
+            provider_request_id=response.headers.get("Zuora-Request-Id"),
+            track_id=track_id,
+            method=method,
+            path=path,
+            status=response.status_code,
+            write=is_write(method, path),
         )
+        self.calls.record(self.last_call)
         log.info(
             "zuora.rest.call",
             method=method,
             path=path,
             status=response.status_code,
             track_id=track_id,
-            zuora_request_id=self.last_call.request_id,
+            zuora_request_id=self.last_call.provider_request_id,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
         )
         return response
@@ -191,7 +202,7 @@ class ZuoraRest:
 
     def _read(self, response: httpx.Response, step: str) -> Any:
         if response.status_code in BUSY_STATUSES:
-            raise _BusyError(from_zuora_error("SERVER_UNAVAILABLE", step))
+            raise _busy(response, step)
         if response.headers.get("content-type", "").startswith("application/pdf"):
             return response.content
         try:
@@ -223,11 +234,16 @@ class ZuoraRest:
                     },
                 )
                 if response.status_code in BUSY_STATUSES:
-                    raise _BusyError(from_zuora_error("SERVER_UNAVAILABLE", "signing in to Zuora"))
+                    raise _busy(response, "signing in to Zuora")
                 if response.status_code != 200:
                     raise from_zuora_error("INVALID_LOGIN", "signing in to Zuora")
-                token = response.json()
-                self._token = str(token["access_token"])
-                lifetime = float(token.get("expires_in", 3600))
+                try:
+                    token = response.json()
+                    self._token = str(token["access_token"])
+                    lifetime = float(token.get("expires_in", 3600))
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    # A 200 that is not Zuora's token (a maintenance page in front of it).
+                    failure = from_zuora_error("SERVER_UNAVAILABLE", "signing in to Zuora")
+                    raise _BusyError(failure) from None
                 self._token_expires = time.monotonic() + lifetime - REFRESH_MARGIN_SECONDS
             return str(self._token)

@@ -11,29 +11,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import partial
 from typing import Any
 
 from adapters.ports import (
     Account,
     AccountLookup,
     Collection,
+    Contact,
     Money,
     NewSepaMethod,
     PaymentMethod,
     QuantityChange,
     QuantityChangePreview,
-    RecurringCharge,
     RefundResult,
     Subscription,
 )
 from adapters.zuora.errors import from_zuora_error
 from adapters.zuora.mapping import (
-    IN_FLIGHT_STATUSES,
-    monthly_total,
+    CONTACT_FIELDS,
+    SUBMITTED,
+    from_zuora_contact,
+    refund_comment,
     to_decimal,
     to_minor_units,
     zoql_text,
 )
+from adapters.zuora.pricing import PricedCharge, monthly_minor, priced, rest_pricing
 from adapters.zuora.rest_mapping import (
     from_rest_account,
     from_rest_payment_method,
@@ -45,6 +49,8 @@ from adapters.zuora.transport import TransportName
 from gateway.errors import BillingError, ErrorCode
 
 PAGE_SIZE = 40  # Zuora's largest page for payments
+# A payment run that has not finished collecting: Pending (not started) or Processing.
+RUNS_IN_FLIGHT = ("Pending", "Processing")
 
 
 class RestTransport:
@@ -52,6 +58,7 @@ class RestTransport:
 
     def __init__(self, rest: ZuoraRest) -> None:
         self._rest = rest
+        self.calls = rest.calls
 
     async def close(self) -> None:
         await self._rest.close()
@@ -99,6 +106,18 @@ class RestTransport:
     async def payment_methods(self, account: Account) -> Sequence[PaymentMethod]:
         return await self._methods(account.id)
 
+    async def bill_to_contact(self, account_id: str) -> Contact | None:
+        step = "reading the bill-to contact"
+        accounts = await self._query(
+            f"select Id, BillToId from Account where Id = {zoql_text(account_id)}", step
+        )
+        if not accounts:
+            return None
+        owner = accounts[0].get("BillToId")
+        where = f"Id = {zoql_text(owner)}" if owner else f"AccountId = {zoql_text(account_id)}"
+        records = await self._query(f"select {CONTACT_FIELDS} from Contact where {where}", step)
+        return from_zuora_contact(records[0].get) if records else None
+
     async def _methods(self, account_id: str) -> list[PaymentMethod]:
         answer = await self._rest.request(
             "GET", f"/v1/accounts/{account_id}/payment-methods", "listing payment methods"
@@ -118,24 +137,23 @@ class RestTransport:
         return next((method for method in methods if method.mandate_id == mandate_id), None)
 
     async def create_sepa(self, account_id: str, method: NewSepaMethod, key: str) -> None:
-        body = {
+        # Only what Zuora's SEPA request model has: its `mandateInfo` takes the mandate id (its
+        # status and reason are the payment gateway's to report). The signature date and the
+        # "received" flag have no REST field for SEPA (ACH's model has them, SEPA's does not: a
+        # tenant would drop them silently); the fulfilment step's inputs keep the date.
+        holder = {"accountHolderName": method.holder, "country": method.iban[:2]}
+        if method.email:
+            holder["email"] = method.email
+        body: dict[str, Any] = {
             "accountKey": account_id,
             "type": "SEPA",
             "IBAN": method.iban,
-            "businessIdentificationCode": method.bic,
-            "accountHolderInfo": {
-                "accountHolderName": method.holder,
-                "email": method.email,
-                "country": method.iban[:2],
-            },
-            "mandateInfo": {
-                "mandateId": method.mandate_id,
-                "mandateReceivedStatus": True,
-                "existingMandateStatus": False,
-                "mandateCreationDate": method.mandate_signed_on.isoformat(),
-            },
+            "accountHolderInfo": holder,
+            "mandateInfo": {"mandateId": method.mandate_id},
             "makeDefault": False,  # switched as its own step, after the method exists
         }
+        if method.bic:
+            body["businessIdentificationCode"] = method.bic
         await self._rest.request(
             "POST",
             "/v1/payment-methods",
@@ -160,39 +178,100 @@ class RestTransport:
         )
 
     async def payments_in_flight(self, account: Account) -> Sequence[Collection]:
+        """Payments whose debit is with the bank (`gatewayState` Submitted, whatever their
+        status), then the account's payment runs still Pending or Processing that have made
+        no such payment yet (a Processing run's debits are its submitted payments)."""
+        submitted = [
+            payment
+            for payment in await self._pages("/v1/payments", "payments", {"accountId": account.id})
+            if payment.get("gatewayState") == SUBMITTED
+        ]
+        runs = await self._runs_in_flight(account)
+        if not submitted and not runs:
+            return []
+        masks = {method.id: method.masked for method in await self._methods(account.id)}
+        found = [
+            Collection(
+                id=str(payment["id"]),
+                amount=Money(to_minor_units(payment["amount"]), account.currency),
+                status=SUBMITTED,
+                payment_method_id=payment.get("paymentMethodId"),
+                effective_on=rest_date(payment.get("effectiveDate")),
+                method_masked=masks.get(str(payment.get("paymentMethodId"))),
+            )
+            for payment in submitted
+        ]
+        for run in runs:
+            if run.get("status") == "Processing" and submitted:
+                continue  # already listed, as the payments it submitted
+            found.append(await self._run_collection(run, account, masks))
+        return found
+
+    async def _runs_in_flight(self, account: Account) -> list[dict[str, Any]]:
+        """The account's own payment runs (`accountId`) that are Pending or Processing. A run
+        over many accounts (by batch or billing day) names none; its debits show once it has
+        submitted them, as payments."""
+        runs: list[dict[str, Any]] = []
+        for status in RUNS_IN_FLIGHT:
+            runs += [
+                run
+                for run in await self._pages("/v1/payment-runs", "paymentRuns", {"status": status})
+                if run.get("accountId") == account.id
+            ]
+        return runs
+
+    async def _run_collection(
+        self, run: dict[str, Any], account: Account, masks: dict[str, str | None]
+    ) -> Collection:
+        """A run that has not submitted its debit yet: it will collect the account's open
+        balance from its default method on its target date."""
+        answer = await self._rest.request(
+            "GET", f"/v1/accounts/{account.id}", "reading what the payment run will collect"
+        )
+        metrics = answer.get("metrics") or {}
+        balance = metrics.get("totalInvoiceBalance", metrics.get("balance")) or 0
+        method = account.default_payment_method_id
+        return Collection(
+            id=str(run.get("number") or run["id"]),
+            amount=Money(to_minor_units(balance), account.currency),
+            status=f"payment run {run.get('status')}",
+            payment_method_id=method,
+            effective_on=rest_date(run.get("targetDate")),
+            method_masked=masks.get(str(method)),
+        )
+
+    async def _pages(self, path: str, key: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every item of a paged list (`page`, `pageSize`, `nextPage` while more remain)."""
         step = "looking for collections in flight"
-        found: list[Collection] = []
+        items: list[dict[str, Any]] = []
         page = 1
         while True:
             answer = await self._rest.request(
-                "GET",
-                "/v1/payments",
-                step,
-                params={"accountId": account.id, "page": page, "pageSize": PAGE_SIZE},
+                "GET", path, step, params={**params, "page": page, "pageSize": PAGE_SIZE}
             )
-            found += [
-                Collection(
-                    id=str(payment["id"]),
-                    amount=Money(to_minor_units(payment["amount"]), account.currency),
-                    status=str(payment["status"]),
-                    payment_method_id=payment.get("paymentMethodId"),
-                    effective_on=rest_date(payment.get("effectiveDate")),
-                )
-                for payment in answer.get("payments") or []
-                if payment.get("status") in IN_FLIGHT_STATUSES
-            ]
+            items += answer.get(key) or []
             if not answer.get("nextPage"):
-                return found
+                return items
             page += 1
 
     # -- subscriptions -------------------------------------------------------------------------
 
     async def active_subscription(self, account: Account) -> Subscription | None:
-        answer = await self._rest.request(
-            "GET", f"/v1/subscriptions/accounts/{account.id}", "reading the active subscription"
-        )
-        active = [s for s in answer.get("subscriptions") or [] if s.get("status") == "Active"]
-        return from_rest_subscription(active[0]) if active else None
+        page = 1
+        while True:  # Zuora lists an account's subscriptions in pages
+            answer = await self._rest.request(
+                "GET",
+                f"/v1/subscriptions/accounts/{account.id}",
+                "reading the active subscription",
+                params={"page": page, "pageSize": PAGE_SIZE},
+            )
+            subscriptions = answer.get("subscriptions") or []
+            active = [s for s in subscriptions if s.get("status") == "Active"]
+            if active:
+                return from_rest_subscription(active[0])
+            if not answer.get("nextPage"):
+                return None
+            page += 1
 
     async def subscription(self, number: str) -> Subscription:
         answer = await self._rest.request(
@@ -203,6 +282,8 @@ class RestTransport:
     async def _order(
         self, subscription: Subscription, action: dict[str, Any], effective: date
     ) -> dict[str, Any]:
+        """The body both `/v1/orders` and its preview take; placing adds processing options,
+        which Zuora's preview request does not have."""
         account = await self.find_account(AccountLookup(id=subscription.account_id))
         if account is None:
             raise from_zuora_error("INVALID_ID", "looking up the subscription's account")
@@ -210,12 +291,51 @@ class RestTransport:
             "orderDate": effective.isoformat(),
             "existingAccountNumber": account.number,
             "subscriptions": [{"subscriptionNumber": subscription.id, "orderActions": [action]}],
-            "processingOptions": {"runBilling": False, "collectPayment": False},
         }
 
+    async def _subscription_json(self, number: str) -> dict[str, Any]:
+        answer: dict[str, Any] = await self._rest.request(
+            "GET", f"/v1/subscriptions/{number}", "reading the subscription's charges"
+        )
+        return answer
+
     @staticmethod
-    def _update_product(change: QuantityChange) -> dict[str, Any]:
+    def _rate_plan_of(answer: dict[str, Any], subscription_number: str, charge_number: str) -> str:
+        """The id of the subscription's rate plan that holds the charge: an UpdateProduct
+        order action names the rate plan it updates."""
+        for plan in answer.get("ratePlans") or []:
+            numbers = {charge.get("number") for charge in plan.get("ratePlanCharges") or []}
+            if charge_number in numbers:
+                return str(plan["id"])
+        raise BillingError(
+            ErrorCode.PROVIDER_NOT_FOUND,
+            f"The subscription {subscription_number} has no recurring charge {charge_number}.",
+        )
+
+    @staticmethod
+    def _priced(answer: dict[str, Any]) -> list[PricedCharge]:
+        """The recurring charges with their model and tiers (`price` is null on a tiered
+        charge: its tiers price it)."""
+        return [
+            priced(
+                str(charge["number"]),
+                charge.get("quantity"),
+                charge.get("billingPeriod"),
+                partial(rest_pricing, charge),
+                charge.get("mrr"),
+            )
+            for plan in answer.get("ratePlans") or []
+            for charge in plan.get("ratePlanCharges") or []
+            if charge.get("type", "Recurring") == "Recurring"
+        ]
+
+    async def _update_product(
+        self, change: QuantityChange, answer: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         when = change.effective_on.isoformat()
+        if answer is None:
+            answer = await self._subscription_json(change.subscription_id)
+        rate_plan = self._rate_plan_of(answer, change.subscription_id, change.charge_id)
         return {
             "type": "UpdateProduct",
             "triggerDates": [
@@ -223,19 +343,22 @@ class RestTransport:
                 for name in ("ContractEffective", "ServiceActivation", "CustomerAcceptance")
             ],
             "updateProduct": {
+                "ratePlanId": rate_plan,
                 "chargeUpdates": [
                     {
                         "chargeNumber": change.charge_id,
                         "pricing": {"recurringPerUnit": {"quantity": change.quantity}},
                     }
-                ]
+                ],
             },
         }
 
     async def preview_update(
         self, subscription: Subscription, change: QuantityChange
     ) -> QuantityChangePreview:
-        body = await self._order(subscription, self._update_product(change), change.effective_on)
+        current = await self._subscription_json(change.subscription_id)
+        action = await self._update_product(change, current)
+        body = await self._order(subscription, action, change.effective_on)
         body["previewOptions"] = {
             "previewThruType": "NumberOfPeriods",
             "previewNumberOfPeriods": 1,
@@ -246,17 +369,14 @@ class RestTransport:
         )
         invoices = (answer.get("previewResult") or {}).get("invoices") or []
         currency = subscription.charges[0].unit_price.currency
-        after = tuple(
-            RecurringCharge(c.id, c.name, change.quantity, c.unit_price, c.billing_period)
-            if c.id == change.charge_id
-            else c
-            for c in subscription.charges
-        )
+        charges = self._priced(current)
         return QuantityChangePreview(
             effective_on=change.effective_on,
             next_invoice=Money(to_minor_units(invoices[0]["amount"]) if invoices else 0, currency),
-            recurring_before=Money(monthly_total(subscription.charges), currency),
-            recurring_after=Money(monthly_total(after), currency),
+            recurring_before=Money(monthly_minor(charges, change.charge_id, None), currency),
+            recurring_after=Money(
+                monthly_minor(charges, change.charge_id, change.quantity), currency
+            ),
         )
 
     async def change_made(self, marker: str) -> bool:
@@ -271,7 +391,8 @@ class RestTransport:
     async def update_product(
         self, subscription: Subscription, change: QuantityChange, marker: str, key: str
     ) -> None:
-        body = await self._order(subscription, self._update_product(change), change.effective_on)
+        action = await self._update_product(change)
+        body = await self._order(subscription, action, change.effective_on)
         await self._place(body, marker, key, "applying the quantity change")
 
     async def cancel(
@@ -295,7 +416,11 @@ class RestTransport:
             "POST",
             "/v1/orders",
             step,
-            json={**body, "orderNumber": marker},
+            json={
+                **body,
+                "orderNumber": marker,
+                "processingOptions": {"runBilling": False, "collectPayment": False},
+            },
             idempotency_key=derived_key(key, "order"),
         )
 
@@ -304,7 +429,8 @@ class RestTransport:
     async def refund_by_marker(self, payment_id: str, marker: str) -> RefundResult | None:
         records = await self._query(
             "select Id, Amount, Status, AccountId from Refund"
-            f" where PaymentId = {zoql_text(payment_id)} and ReferenceID = {zoql_text(marker)}",
+            f" where PaymentId = {zoql_text(payment_id)}"
+            f" and Comment = {zoql_text(refund_comment(marker))}",
             "looking for an earlier refund",
         )
         if not records:
@@ -326,8 +452,9 @@ class RestTransport:
             json={
                 "type": "Electronic",
                 "totalAmount": float(to_decimal(amount.amount_minor)),
-                "referenceId": marker,
-                "comment": "Refunded through billing-gateway",
+                # `referenceId` is the gateway's transaction id (Zuora's payment gateway's, not
+                # ours); the comment is the refund's field for the client's own words.
+                "comment": refund_comment(marker),
             },
             idempotency_key=derived_key(key, "refund"),
         )

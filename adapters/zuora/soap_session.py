@@ -7,24 +7,34 @@ work first: SOAP has no idempotency keys.
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 from zeep import AsyncClient, Settings
-from zeep.exceptions import Fault
-from zeep.exceptions import TransportError as SoapHttpError
+from zeep.exceptions import Fault, UnexpectedElementError, XMLParseError, XMLSyntaxError
 from zeep.proxy import AsyncServiceProxy
 from zeep.transports import AsyncTransport
 
 from adapters.retry import provider_retrying
+from adapters.zuora.calls import CallLog, ProviderCall, new_track_id
 from adapters.zuora.errors import TRANSIENT, from_zuora_error
 from adapters.zuora.transport import UnknownOutcomeError
+from gateway.errors import BillingError
 
 DEFAULT_WSDL = Path(__file__).parent / "zuora.wsdl"
 BINDING = "{http://api.zuora.com/}SoapBinding"
 OBJECTS = "http://object.api.zuora.com/"
+WRITES = frozenset({"create", "update", "delete", "amend", "subscribe", "generate", "execute"})
+# Statuses by which a server in front of Zuora says it did not pass the call on.
+NOT_PASSED_ON = frozenset({429, 503})
+DEFAULT_RETRY_AFTER_SECONDS = 5
+# zeep's errors for an answer it cannot read (its errors for a request it cannot write are the
+# gateway's bugs, and stay internal errors).
+UNREADABLE = (XMLSyntaxError, XMLParseError, UnexpectedElementError)
+_operation: ContextVar[str] = ContextVar("zuora_soap_operation", default="")
 
 
 @dataclass(frozen=True)
@@ -39,9 +49,33 @@ class SoapConfig:
     query_batch_size: int | None = None  # records per query page; None: Zuora's 2000
 
 
+class SoapUnavailableError(Exception):
+    """An HTTP answer that is not SOAP: a proxy's or load balancer's page, a bare 503."""
+
+    def __init__(self, status: int, retry_after: str | None) -> None:
+        super().__init__(f"HTTP {status} without a SOAP envelope")
+        self.status = status
+        self.retry_after = retry_after
+
+    @property
+    def passed_on(self) -> bool:
+        """Whether the call may have reached Zuora: a 503 or 429 says it did not; a 502, a
+        504 or a garbled 200 cannot say (the proxy may have timed out on a call Zuora made)."""
+        return self.status not in NOT_PASSED_ON and not 400 <= self.status < 500
+
+
+def is_soap(response: httpx.Response) -> bool:
+    """Whether an answer is a SOAP envelope, by its first bytes (cheap, and enough: zeep
+    parses it properly next). zeep reads anything else as a broken fault."""
+    head = response.content[:512].lstrip()
+    return "xml" in response.headers.get("content-type", "") and (
+        b":Envelope" in head or b"<Envelope" in head
+    )
+
+
 def fault_code(fault: Fault) -> str:
     """Zuora's error code from a fault: in the detail, else in the faultcode (`fns:CODE`)."""
-    if fault.detail is not None:
+    if fault.detail is not None and hasattr(fault.detail, "iter"):
         for node in fault.detail.iter():
             if str(node.tag).endswith("FaultCode") and node.text:
                 return str(node.text)
@@ -49,26 +83,58 @@ def fault_code(fault: Fault) -> str:
 
 
 def _refused(error: BaseException) -> bool:
-    """Zuora said no without changing anything: busy, locked, or an HTTP 5xx from in front."""
+    """Zuora said no without changing anything: busy, locked, or a 503/429 from in front."""
     if isinstance(error, Fault):
         return fault_code(error) in TRANSIENT
-    return isinstance(error, SoapHttpError)
+    return isinstance(error, SoapUnavailableError) and not error.passed_on
 
 
 def _lost(error: BaseException) -> bool:
-    """The call may or may not have reached Zuora: a network failure or a timeout."""
-    return isinstance(error, httpx.TransportError)
+    """The call may or may not have reached Zuora: a network failure, a timeout, a gateway
+    error from in front, or an answer zeep cannot read."""
+    if isinstance(error, SoapUnavailableError):
+        return error.passed_on
+    return isinstance(error, (httpx.TransportError, *UNREADABLE))
+
+
+def _unavailable(step: str, error: BaseException | None = None) -> BillingError:
+    """Zuora cannot be reached or answered nothing usable: a 503 with Retry-After (the
+    server's own when it gave one), never an internal error."""
+    failure = from_zuora_error("SERVER_UNAVAILABLE", step)
+    retry_after = getattr(error, "retry_after", None)
+    seconds = retry_after if retry_after and retry_after.isdigit() else None
+    failure.headers["Retry-After"] = seconds or str(DEFAULT_RETRY_AFTER_SECONDS)
+    if isinstance(error, SoapUnavailableError):
+        failure.extra["http_status"] = error.status
+    return failure
 
 
 class _CheckedTransport(AsyncTransport):
-    """zeep parses whatever comes back as SOAP; a proxy's 502/503 page is not, so it becomes a
-    TransportError (a refusal worth retrying) before zeep tries."""
+    """zeep parses whatever comes back as SOAP, and fails on anything else with errors of its
+    own (AttributeError on a bare 503 whose content type says XML): an answer that is not a
+    SOAP envelope becomes SoapUnavailableError before zeep sees it. Each message carries a
+    `Zuora-Track-Id`, and the call is written in the call log."""
+
+    def __init__(self, client: httpx.AsyncClient, calls: CallLog) -> None:
+        super().__init__(client=client)
+        self.calls = calls
 
     async def post(self, address: str, message: bytes, headers: dict[str, str]) -> Any:
-        response = await super().post(address, message, headers)
-        is_xml = "xml" in response.headers.get("content-type", "")
-        if response.status_code >= 400 and not is_xml:
-            raise SoapHttpError(status_code=response.status_code, content=response.content)
+        track_id = new_track_id()
+        response = await super().post(address, message, {**headers, "Zuora-Track-Id": track_id})
+        operation = _operation.get()
+        self.calls.record(
+            ProviderCall(
+                provider_request_id=response.headers.get("Zuora-Request-Id"),
+                track_id=track_id,
+                method=operation,
+                path=address,
+                status=response.status_code,
+                write=operation in WRITES,
+            )
+        )
+        if not is_soap(response):
+            raise SoapUnavailableError(response.status_code, response.headers.get("Retry-After"))
         return response
 
 
@@ -76,10 +142,11 @@ class ZuoraSoap:
     def __init__(self, config: SoapConfig) -> None:
         self._config = config
         self._http = httpx.AsyncClient(timeout=config.timeout_seconds)
+        self.calls = CallLog()
         self._client = AsyncClient(
             str(config.wsdl),
             settings=Settings(strict=False),  # real tenants return fields a WSDL may not know
-            transport=_CheckedTransport(client=self._http),
+            transport=_CheckedTransport(self._http, self.calls),
         )
         # AsyncClient.create_service hands back a synchronous proxy; this one awaits.
         self._service = AsyncServiceProxy(
@@ -115,12 +182,10 @@ class ZuoraSoap:
                     return await self._signed_in_call(operation, arguments)
         except Fault as fault:
             raise from_zuora_error(fault_code(fault), step) from None
-        except httpx.TransportError:
-            if not repeatable:
+        except (httpx.TransportError, SoapUnavailableError, *UNREADABLE) as error:
+            if _lost(error) and not repeatable:
                 raise UnknownOutcomeError(step) from None
-            raise from_zuora_error("SERVER_UNAVAILABLE", step) from None
-        except SoapHttpError:
-            raise from_zuora_error("SERVER_UNAVAILABLE", step) from None
+            raise _unavailable(step, error) from None
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _signed_in_call(self, operation: str, arguments: dict[str, Any]) -> Any:
@@ -137,7 +202,11 @@ class ZuoraSoap:
         headers: dict[str, Any] = {"SessionHeader": {"session": session}}
         if self._config.query_batch_size and operation in ("query", "queryMore"):
             headers["QueryOptions"] = {"batchSize": self._config.query_batch_size}
-        return await getattr(self._service, operation)(**arguments, _soapheaders=headers)
+        named = _operation.set(operation)  # read by the transport, in this same task
+        try:
+            return await getattr(self._service, operation)(**arguments, _soapheaders=headers)
+        finally:
+            _operation.reset(named)
 
     async def _sign_in(self, stale: str | None = None) -> str:
         async with self._signing_in:

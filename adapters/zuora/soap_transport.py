@@ -2,7 +2,7 @@
 zObjects, and `amend` for subscription changes, with preview.
 
 SOAP has no idempotency keys: a write that is not safe to repeat carries a marker (the mandate
-id, the amendment's Name, the refund's ReferenceID) that the adapter looks up before repeating.
+id, the amendment's Name, the refund's Comment) that the adapter looks up before repeating.
 """
 
 from __future__ import annotations
@@ -10,12 +10,15 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from adapters.ports import (
     Account,
     AccountLookup,
     Collection,
+    Contact,
     Money,
     NewSepaMethod,
     PaymentMethod,
@@ -28,23 +31,34 @@ from adapters.zuora.errors import from_zuora_error
 from adapters.zuora.mapping import (
     ACCOUNT_FIELDS,
     CHARGE_FIELDS,
-    IN_FLIGHT_STATUSES,
+    CONTACT_FIELDS,
     PAYMENT_FIELDS,
     PAYMENT_METHOD_FIELDS,
     REFUND_FIELDS,
+    SUBMITTED,
     SUBSCRIPTION_FIELDS,
+    TIER_FIELDS,
     from_zuora_account,
     from_zuora_charge,
+    from_zuora_contact,
     from_zuora_payment,
     from_zuora_payment_method,
     from_zuora_refund,
-    monthly_total,
+    refund_comment,
     to_decimal,
     to_minor_units,
     zoql_text,
 )
+from adapters.zuora.pricing import (
+    ChargePricing,
+    PricedCharge,
+    monthly_minor,
+    priced,
+    soap_pricing,
+)
 from adapters.zuora.soap_session import ZuoraSoap
 from adapters.zuora.transport import TransportName
+from gateway.errors import BillingError
 
 
 class SoapTransport:
@@ -52,6 +66,7 @@ class SoapTransport:
 
     def __init__(self, soap: ZuoraSoap) -> None:
         self._soap = soap
+        self.calls = soap.calls
 
     async def close(self) -> None:
         await self._soap.close()
@@ -104,6 +119,21 @@ class SoapTransport:
             for record in records
         ]
 
+    async def bill_to_contact(self, account_id: str) -> Contact | None:
+        step = "reading the bill-to contact"
+        accounts = await self._query(
+            f"select Id, BillToId from Account where Id = {zoql_text(account_id)}", step
+        )
+        if not accounts:
+            return None
+        owner = getattr(accounts[0], "BillToId", None)
+        where = f"Id = {zoql_text(owner)}" if owner else f"AccountId = {zoql_text(account_id)}"
+        records = await self._query(f"select {CONTACT_FIELDS} from Contact where {where}", step)
+        if not records:
+            return None
+        record = records[0]
+        return from_zuora_contact(lambda name: getattr(record, name, None))
+
     async def payment_method_by_mandate(
         self, account_id: str, mandate_id: str
     ) -> PaymentMethod | None:
@@ -153,13 +183,21 @@ class SoapTransport:
         await self._saved(await self._soap.call("update", step, zObjects=[closed]), step)
 
     async def payments_in_flight(self, account: Account) -> Sequence[Collection]:
-        statuses = " or ".join(f"Status = {zoql_text(status)}" for status in IN_FLIGHT_STATUSES)
+        """Payments whose debit the gateway has sent to the bank (GatewayState Submitted).
+        SOAP has no PaymentRun object: a payment run shows here once it has made its payments
+        (each names its run as Source/SourceName); a run still Pending is seen over REST only."""
         records = await self._query(
             f"select {PAYMENT_FIELDS} from Payment where AccountId = {zoql_text(account.id)}"
-            f" and {statuses}",
+            f" and GatewayState = {zoql_text(SUBMITTED)}",
             "looking for collections in flight",
         )
-        return [from_zuora_payment(record, account.currency) for record in records]
+        if not records:
+            return []
+        masks = {method.id: method.masked for method in await self.payment_methods(account)}
+        return [
+            from_zuora_payment(record, account.currency, masks.get(str(record.PaymentMethodId)))
+            for record in records
+        ]
 
     # -- subscriptions -------------------------------------------------------------------------
 
@@ -182,7 +220,9 @@ class SoapTransport:
         self, subscription: Subscription, change: QuantityChange
     ) -> QuantityChangePreview:
         step = "previewing the quantity change"
-        amendment = await self._update_product(subscription, change, name=None)
+        version = await self._latest_version(subscription.id)
+        charges = await self._charges(str(version.Id))
+        amendment = self._update_product(version, charges, change, name=None)
         [result] = await self._soap.call(
             "amend",
             step,
@@ -200,15 +240,18 @@ class SoapTransport:
         )
         self._succeeded(result, step)
         currency = subscription.charges[0].unit_price.currency
-        before = monthly_total(subscription.charges)
+        # Before and after from each charge's model and tiers (a tiered charge has no Price);
+        # the next invoice is Zuora's own preview.
+        priced_charges = await self._priced(charges)
         invoices = result.InvoiceDatas or []
         next_invoice = to_minor_units(invoices[0].Invoice.Amount) if invoices else 0
-        delta = to_minor_units(result.TotalDeltaMrr or 0)
         return QuantityChangePreview(
             effective_on=change.effective_on,
             next_invoice=Money(next_invoice, currency),
-            recurring_before=Money(before, currency),
-            recurring_after=Money(before + delta, currency),
+            recurring_before=Money(monthly_minor(priced_charges, change.charge_id, None), currency),
+            recurring_after=Money(
+                monthly_minor(priced_charges, change.charge_id, change.quantity), currency
+            ),
         )
 
     async def change_made(self, marker: str) -> bool:
@@ -221,7 +264,9 @@ class SoapTransport:
     async def update_product(
         self, subscription: Subscription, change: QuantityChange, marker: str, key: str
     ) -> None:
-        amendment = await self._update_product(subscription, change, name=marker)
+        version = await self._latest_version(subscription.id)
+        charges = await self._charges(str(version.Id))
+        amendment = self._update_product(version, charges, change, name=marker)
         await self._amend(amendment, "applying the quantity change")
 
     async def cancel(
@@ -244,7 +289,7 @@ class SoapTransport:
     async def refund_by_marker(self, payment_id: str, marker: str) -> RefundResult | None:
         records = await self._query(
             f"select {REFUND_FIELDS} from Refund where PaymentId = {zoql_text(payment_id)}"
-            f" and ReferenceID = {zoql_text(marker)}",
+            f" and Comment = {zoql_text(refund_comment(marker))}",
             "looking for an earlier refund",
         )
         if not records:
@@ -259,8 +304,8 @@ class SoapTransport:
             PaymentId=payment_id,
             Amount=to_decimal(amount.amount_minor),
             Type="Electronic",
-            ReferenceID=marker,
-            Comment="Refunded through billing-gateway",
+            # ReferenceID is the payment gateway's transaction id; the comment is ours.
+            Comment=refund_comment(marker),
         )
         await self._saved(
             await self._soap.call("create", step, repeatable=False, zObjects=[refund]), step
@@ -309,24 +354,66 @@ class SoapTransport:
             )
         return charges
 
+    async def _tiers(self, charges: list[Any]) -> dict[str, list[Any]]:
+        """RatePlanChargeTier records of the charges priced by tiers, by charge id (a charge
+        priced per unit has none, and is not asked for)."""
+        tiered = [
+            str(charge.Id)
+            for charge in charges
+            if str(getattr(charge, "ChargeModel", None) or "").startswith(("Volume", "Tiered"))
+        ]
+        found: dict[str, list[Any]] = {charge_id: [] for charge_id in tiered}
+        if not tiered:
+            return found
+        ids = " or ".join(f"RatePlanChargeId = {zoql_text(charge_id)}" for charge_id in tiered)
+        for tier in await self._query(
+            f"select {TIER_FIELDS} from RatePlanChargeTier where {ids}",
+            "reading the charge's price tiers",
+        ):
+            found.setdefault(str(tier.RatePlanChargeId), []).append(tier)
+        return found
+
+    async def _priced(self, charges: list[Any]) -> list[PricedCharge]:
+        tiers = await self._tiers(charges)
+        return [
+            priced(
+                str(charge.ChargeNumber),
+                charge.Quantity,
+                charge.BillingPeriod,
+                partial(soap_pricing, charge, tiers.get(str(charge.Id), [])),
+                getattr(charge, "MRR", None),
+            )
+            for charge in charges
+        ]
+
     async def _with_charges(self, version: Any, currency: str) -> Subscription:
         charges = await self._charges(str(version.Id))
+        pricing = {p.number: p.pricing for p in await self._priced(charges)}
+
+        def unit_price(charge: Any) -> Decimal | None:
+            found = pricing.get(str(charge.ChargeNumber))
+            if not (isinstance(found, ChargePricing) and found.tiered):
+                return None
+            try:
+                return found.unit_price(Decimal(str(charge.Quantity or 0)))
+            except BillingError:  # a quantity outside its tiers: shown, not priced
+                return None
+
         return Subscription(
             id=str(version.Name),
             account_id=str(version.AccountId),
             status=str(version.Status),
             version=int(version.Version),
-            charges=tuple(from_zuora_charge(charge, currency) for charge in charges),
+            charges=tuple(
+                from_zuora_charge(charge, currency, unit_price(charge)) for charge in charges
+            ),
         )
 
-    async def _update_product(
-        self, subscription: Subscription, change: QuantityChange, *, name: str | None
+    def _update_product(
+        self, version: Any, charges: list[Any], change: QuantityChange, *, name: str | None
     ) -> Any:
-        version = await self._latest_version(subscription.id)
-        charge = next(
-            (c for c in await self._charges(str(version.Id)) if c.ChargeNumber == change.charge_id),
-            None,
-        )
+        """The UpdateProduct amendment of the latest `version`, whose `charges` are given."""
+        charge = next((c for c in charges if c.ChargeNumber == change.charge_id), None)
         if charge is None:
             raise from_zuora_error("INVALID_VALUE", "finding the charge to change")
         effective = change.effective_on

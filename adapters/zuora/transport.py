@@ -19,6 +19,7 @@ from adapters.ports import (
     Account,
     AccountLookup,
     Collection,
+    Contact,
     Money,
     NewSepaMethod,
     PaymentMethod,
@@ -27,6 +28,7 @@ from adapters.ports import (
     RefundResult,
     Subscription,
 )
+from adapters.zuora.calls import CallLog
 
 TransportName = Literal["soap", "rest"]
 
@@ -37,10 +39,13 @@ class UnknownOutcomeError(Exception):
 
 class ZuoraTransport(Protocol):
     name: TransportName
+    calls: CallLog  # the last call per write, for `ZuoraAdapter.last_write`
 
     async def find_account(self, lookup: AccountLookup) -> Account | None: ...
 
     async def payment_methods(self, account: Account) -> Sequence[PaymentMethod]: ...
+
+    async def bill_to_contact(self, account_id: str) -> Contact | None: ...
 
     async def payment_method_by_mandate(
         self, account_id: str, mandate_id: str

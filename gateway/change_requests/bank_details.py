@@ -189,6 +189,22 @@ def _bic(given: str | None, iban: IBAN) -> str | None:
     return str(bic)
 
 
+# SEPA countries outside the EEA: a debit from their accounts must carry the holder's address
+# (EPC rulebook since 2016; Stripe refuses such a SEPA method without it).
+ADDRESS_REQUIRED_COUNTRIES = frozenset({"GB", "CH", "MC", "SM", "VA", "AD", "GI"})
+
+
+def require_holder_address(country: str, address_given: bool) -> None:
+    if country in ADDRESS_REQUIRED_COUNTRIES and not address_given:
+        raise BillingError(
+            ErrorCode.HOLDER_ADDRESS_REQUIRED,
+            f"Accounts in {country} are in the SEPA zone but outside the EEA, so the debit must "
+            "carry the account holder's address. Ask the customer for it (line 1, city, postal "
+            "code, country) and send it as payload.account_holder_address.",
+            extra={"iban_country": country},
+        )
+
+
 def compact_iban(raw: str) -> str:
     """The IBAN without the spaces, dots, dashes and slashes people write it with: what is hashed
     and stored. Folded as detection folds it (full-width letters and digits, digits of any

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -28,6 +29,7 @@ from gateway.edge.openapi import (
     conflicts,
     problems,
 )
+from gateway.fulfilment.service import FulfilmentService
 from gateway.idempotency.context import idempotency_of
 
 READ = {SCOPE_OPT: Scope.CHANGE_REQUESTS_READ.value}
@@ -95,8 +97,12 @@ class ChangeRequestController(Controller):
         request_id: FromPath[UUID],
         request: Request[Any, Any, Any],
         change_requests: NamedDependency[ChangeRequestService],
+        fulfilment: NamedDependency[FulfilmentService],
     ) -> ChangeRequestRead:
-        return await change_requests.get(request_id, client_of(request.scope))
+        read = await change_requests.get(request_id, client_of(request.scope))
+        # What Apply did at the providers, step by step (gateway/fulfilment); null before.
+        runs = await fulfilment.view(request_id)
+        return msgspec.structs.replace(read, fulfilment=runs if runs.runs else None)
 
     @post(
         "/{request_id:uuid}/cancel",

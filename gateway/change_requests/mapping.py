@@ -14,6 +14,7 @@ from gateway.change_requests.schemas import (
     Requester,
     TicketRef,
 )
+from gateway.fulfilment.schemas import Checks
 
 Summary = IbanChangeSummary | PlanChangeSummary
 
@@ -26,7 +27,19 @@ CUSTOMER_COLUMNS = (
 )
 
 
+def _checks_of(stored: Any) -> Checks | None:
+    """The pre-checks last stored; checks stored in an older shape read as not checked yet
+    (the next refresh, at the latest right before Apply, replaces them)."""
+    if not stored:
+        return None
+    try:
+        return msgspec.convert(stored, Checks)
+    except msgspec.ValidationError:
+        return None
+
+
 def to_read(row: dict[str, Any]) -> ChangeRequestRead:
+    checks = _checks_of(row.get("checks"))
     return ChangeRequestRead(
         id=row["id"],
         kind=row["kind"],
@@ -40,4 +53,6 @@ def to_read(row: dict[str, Any]) -> ChangeRequestRead:
         updated_at=row["updated_at"],
         cancelled_at=row["cancelled_at"],
         cancellation_reason=row["cancellation_reason"],
+        checks=checks,
+        preview=checks.preview if checks else None,
     )

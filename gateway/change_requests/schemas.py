@@ -10,6 +10,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from gateway.change_requests.states import Kind, Status
+from gateway.fulfilment.schemas import Checks, FulfilmentRead, PlanPreview
 
 # No control characters: they have no place in names or notes, and PostgreSQL refuses NUL.
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
@@ -61,6 +62,9 @@ class IbanChangeDetails(Strict, kw_only=True):
     account_holder_email: Email | None = None
     bic: Annotated[str, Meta(min_length=8, max_length=11, pattern=r"^[A-Za-z0-9 ]+$")] | None = None
     targets: Annotated[list[Target], Meta(min_length=1, max_length=3)]
+    # The holder's address, as the bank has it: required for IBANs of SEPA countries outside
+    # the EEA (GB, CH, MC, SM, VA, AD, GI), whose debits carry it (SEPA rulebook; Stripe).
+    account_holder_address: IdentityAddress | None = None
 
 
 class PlanChangeDetails(Strict, kw_only=True):
@@ -73,6 +77,28 @@ class PlanChangeDetails(Strict, kw_only=True):
 
 
 ContactReasons = Annotated[list[Text200], Meta(max_length=10)]
+IdDocument = Literal["passport", "national_id_card", "driving_licence", "residence_permit"]
+
+
+class IdentityAddress(Strict, kw_only=True):
+    line1: Text200
+    line2: Text200 | None = None
+    city: Text100
+    postal_code: Annotated[str, text(20)]
+    country: Annotated[str, Meta(pattern=r"^[A-Z]{2}$")]
+
+
+class IdentityChecked(Strict, kw_only=True):
+    """Which facts the agent verified with the customer (the runbooks' customer verification),
+    as the customer gave them: the gateway compares them with the providers' records. For a
+    Connect partner's payout account, also the ID document seen and the date of a proof of
+    address (under 3 months old)."""
+
+    name: Text200 | None = None
+    email: Email | None = None
+    postal_address: IdentityAddress | None = None
+    id_document: IdDocument | None = None
+    proof_of_address_dated: date | None = None
 
 
 class Filing(Strict, kw_only=True, tag_field="kind"):
@@ -82,6 +108,7 @@ class Filing(Strict, kw_only=True, tag_field="kind"):
     customer: CustomerRefs
     requester: Requester
     contact_reasons: ContactReasons = msgspec.field(default_factory=list)
+    identity: IdentityChecked | None = None
 
 
 class IbanChangeCreate(Filing, kw_only=True, tag="iban_change"):
@@ -111,6 +138,7 @@ class IbanChangeSummary(Struct, kw_only=True, tag="iban_change", tag_field="kind
     other_requests_with_same_iban: list[UUID]
     # Another customer's open request has this IBAN: who, only staff see (the back office).
     iban_on_file_for_another_customer: bool = False
+    account_holder_address: IdentityAddress | None = None
 
 
 class TierSummary(Struct, kw_only=True):
@@ -145,6 +173,11 @@ class ChangeRequestRead(Struct, kw_only=True):
     updated_at: datetime
     cancelled_at: datetime | None
     cancellation_reason: str | None
+    # Apply (gateway/fulfilment): the live pre-checks, the plan change's price preview, and
+    # every run with its steps (on GET of one request and on Apply's answer).
+    checks: Checks | None = None
+    preview: PlanPreview | None = None
+    fulfilment: FulfilmentRead | None = None
 
 
 class ChangeRequestPage(Struct, kw_only=True):

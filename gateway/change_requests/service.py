@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import calendar
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -27,6 +29,7 @@ from gateway.change_requests.schemas import (
     CustomerRefs,
     IbanChangeCreate,
     IbanChangeSummary,
+    IdentityChecked,
     PlanChangeCreate,
     PlanChangeSummary,
     TierSummary,
@@ -40,7 +43,7 @@ from gateway.change_requests.states import (
 )
 from gateway.change_requests.tables import ChangeRequest
 from gateway.crypto import Cipher
-from gateway.db.connection import engine
+from gateway.db.connection import engine, fetch
 from gateway.db.rows import insert_row
 from gateway.errors import BillingError, ErrorCode
 from gateway.fraud.screening import blocked_refusal
@@ -95,11 +98,63 @@ def _refuse_ibans_in_free_text(fields: dict[str, Any]) -> None:
         )
 
 
+# Raises when a Connect payout holder is not the partner's legal name (account id, holder);
+# passes when the account cannot be read now (it is checked again before applying).
+HolderCheck = Callable[[str, str], Awaitable[None]]
+PROOF_OF_ADDRESS_MONTHS = 3
+
+
+def _months_before(day: date, months: int) -> date:
+    month = day.month - months
+    year = day.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _identity(identity: IdentityChecked) -> dict[str, Any]:
+    """The facts the agent checked, as stored; a proof of address must be recent."""
+    proof = identity.proof_of_address_dated
+    today = datetime.now(UTC).date()
+    if proof is not None and not _months_before(today, PROOF_OF_ADDRESS_MONTHS) <= proof <= today:
+        raise BillingError(
+            ErrorCode.VALIDATION_FAILED,
+            f"The proof of address is dated {proof.isoformat()}: it must be dated within the "
+            f"last {PROOF_OF_ADDRESS_MONTHS} months (and not in the future). Ask the customer "
+            "for a recent one.",
+        )
+    return dict(msgspec.to_builtins(identity))
+
+
+async def _refuse_if_applied(request_id: uuid.UUID) -> None:
+    """A request any step of which reached a provider is not withdrawn: it was done (a
+    rejected review sends it back to the specialist instead)."""
+    reached = await fetch(
+        "SELECT 1 FROM fulfilment_steps s JOIN fulfilment_runs r ON r.id = s.run_id"
+        " WHERE r.change_request_id = $1 AND s.status <> 'pending' LIMIT 1",
+        request_id,
+    )
+    if reached:
+        raise BillingError(
+            ErrorCode.INVALID_TRANSITION,
+            "This request was applied at a provider, so it cannot be cancelled; file a new "
+            "request to change it back.",
+            extra={"current_status": Status.REJECTED.value},
+        )
+
+
 class ChangeRequestService:
-    def __init__(self, settings: Settings, cipher: Cipher, blocklist: BlocklistService) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        cipher: Cipher,
+        blocklist: BlocklistService,
+        *,
+        holder_check: HolderCheck | None = None,
+    ) -> None:
         self._settings = settings
         self._cipher = cipher
         self._blocklist = blocklist
+        self._holder_check = holder_check
 
     async def create(
         self,
@@ -162,6 +217,9 @@ class ChangeRequestService:
             await self._fill_iban_change(row, request, client)
         else:
             self._fill_plan_change(row, request)
+        if request.identity is not None:
+            filed: dict[str, Any] = row.details  # type: ignore[assignment]  # JSONB: a dict here
+            row.details = {**filed, "identity": _identity(request.identity)}
         await self._refuse_if_blocked(request, row)
         return row
 
@@ -193,6 +251,12 @@ class ChangeRequestService:
     ) -> None:
         payload = request.payload
         iban = bank_details.validate_iban(payload.iban, payload.bic)
+        bank_details.require_holder_address(
+            iban.country, payload.account_holder_address is not None
+        )
+        partner = request.customer.stripe_connect_account_id
+        if self._holder_check and partner and "stripe_connect_payout" in payload.targets:
+            await self._holder_check(partner, payload.account_holder)
         row.iban_ciphertext = self._cipher.encrypt(iban.compact, context=IBAN_CONTEXT)
         row.iban_hash = self._cipher.keyed_hash(iban.compact, purpose=IBAN_HASH_PURPOSE)
         on_file = await same_iban(
@@ -209,6 +273,7 @@ class ChangeRequestService:
                 targets=sorted(set(payload.targets)),
                 other_requests_with_same_iban=on_file.own_requests,
                 iban_on_file_for_another_customer=on_file.another_customer,
+                account_holder_address=payload.account_holder_address,
             )
         )
 
@@ -367,6 +432,7 @@ class ChangeRequestService:
             if row is None:
                 raise _not_found(request_id)
             target = next_status(Status(row["status"]), Transition.CANCEL)
+            await _refuse_if_applied(request_id)
             now = datetime.now(UTC)
             await ChangeRequest.update(
                 {

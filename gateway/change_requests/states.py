@@ -13,17 +13,24 @@ class Status(enum.StrEnum):
     ASSIGNED = "assigned"
     IN_PROGRESS = "in_progress"
     WAITING_CUSTOMER = "waiting_customer"
-    PROCESSED = "processed"
-    APPROVED = "approved"
+    AWAITING_APPROVAL = "awaiting_approval"  # a plan waits for a team lead (policy "before")
+    APPLYING = "applying"  # steps are running at the providers
+    APPLIED = "applied"  # every step reached its provider (or a lead settled it by hand)
+    APPLY_FAILED = "apply_failed"  # a step failed for good; a team lead retries or settles it
+    PROCESSED = "processed"  # old rows only (done by hand before Apply); nothing leads here now
+    APPROVED = "approved"  # applied and reviewed by a team lead
     REJECTED = "rejected"
     CANCELLED = "cancelled"
 
 
-# Work not yet done: a second request of the same kind for the same ticket is refused, and the
-# customer may still withdraw it. Keep in step with the partial unique index in the migrations.
-OPEN_STATUSES = frozenset(
+# Before anything was sent to a provider: the specialist's own work.
+_BEFORE_APPLY = frozenset(
     {Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING_CUSTOMER, Status.REJECTED}
 )
+
+# Work not yet done: a second request of the same kind for the same ticket is refused.
+# Keep in step with the partial unique index in the migrations.
+OPEN_STATUSES = _BEFORE_APPLY | {Status.AWAITING_APPROVAL, Status.APPLYING, Status.APPLY_FAILED}
 
 
 class Transition(enum.StrEnum):
@@ -31,26 +38,46 @@ class Transition(enum.StrEnum):
     START = "start"
     WAIT_FOR_CUSTOMER = "wait_for_customer"
     RESUME = "resume"
-    MARK_PROCESSED = "mark_processed"
-    APPROVE = "approve"
+    APPLY = "apply"  # the steps start at the providers
+    REQUEST_APPROVAL = "request_approval"  # the plan waits for a team lead first
+    APPROVE_PLAN = "approve_plan"  # a team lead (never the maker) lets the plan run
+    REFUSE_PLAN = "refuse_plan"  # ... or sends it back, with a comment
+    APPLY_SUCCEEDED = "apply_succeeded"
+    APPLY_FAILED = "apply_failed"
+    RETRY_APPLY = "retry_apply"  # a team lead runs the failed step again
+    SETTLE_BY_HAND = "settle_by_hand"  # a team lead did the failed step in the console
+    APPROVE = "approve"  # review of applied work
     REJECT = "reject"  # the reviewer sends it back, with a comment
     REWORK = "rework"  # the specialist takes a rejected request up again
-    CANCEL = "cancel"  # the customer withdrew
-    AMEND = "amend"  # the resolution is edited after processing; an approval is voided
+    CANCEL = "cancel"  # the customer withdrew (only before anything reached a provider)
+    AMEND = "amend"  # the resolution is edited after applying; an approval is voided
 
+
+_ENTERS_APPLY = frozenset({Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS})
+# Old rows marked processed by hand are still reviewed.
+_REVIEWABLE = frozenset({Status.APPLIED, Status.PROCESSED})
 
 # transition -> (the statuses it may start from, the status it leads to)
 TRANSITIONS: dict[Transition, tuple[frozenset[Status], Status]] = {
-    Transition.ASSIGN: (OPEN_STATUSES, Status.ASSIGNED),
+    Transition.ASSIGN: (_BEFORE_APPLY, Status.ASSIGNED),
     Transition.START: (frozenset({Status.ASSIGNED}), Status.IN_PROGRESS),
     Transition.WAIT_FOR_CUSTOMER: (frozenset({Status.IN_PROGRESS}), Status.WAITING_CUSTOMER),
     Transition.RESUME: (frozenset({Status.WAITING_CUSTOMER}), Status.IN_PROGRESS),
-    Transition.MARK_PROCESSED: (frozenset({Status.IN_PROGRESS}), Status.PROCESSED),
-    Transition.APPROVE: (frozenset({Status.PROCESSED}), Status.APPROVED),
-    Transition.REJECT: (frozenset({Status.PROCESSED}), Status.REJECTED),
+    Transition.APPLY: (_ENTERS_APPLY, Status.APPLYING),
+    Transition.REQUEST_APPROVAL: (_ENTERS_APPLY, Status.AWAITING_APPROVAL),
+    Transition.APPROVE_PLAN: (frozenset({Status.AWAITING_APPROVAL}), Status.APPLYING),
+    Transition.REFUSE_PLAN: (frozenset({Status.AWAITING_APPROVAL}), Status.REJECTED),
+    Transition.APPLY_SUCCEEDED: (frozenset({Status.APPLYING}), Status.APPLIED),
+    Transition.APPLY_FAILED: (frozenset({Status.APPLYING}), Status.APPLY_FAILED),
+    Transition.RETRY_APPLY: (frozenset({Status.APPLY_FAILED}), Status.APPLYING),
+    Transition.SETTLE_BY_HAND: (frozenset({Status.APPLY_FAILED}), Status.APPLYING),
+    Transition.APPROVE: (_REVIEWABLE, Status.APPROVED),
+    Transition.REJECT: (_REVIEWABLE, Status.REJECTED),
     Transition.REWORK: (frozenset({Status.REJECTED}), Status.IN_PROGRESS),
-    Transition.CANCEL: (OPEN_STATUSES, Status.CANCELLED),
-    Transition.AMEND: (frozenset({Status.PROCESSED, Status.APPROVED}), Status.PROCESSED),
+    # A rejected request whose change reached a provider is refused by the service, which
+    # knows about its runs.
+    Transition.CANCEL: (_BEFORE_APPLY | {Status.AWAITING_APPROVAL}, Status.CANCELLED),
+    Transition.AMEND: (frozenset({Status.APPLIED, Status.APPROVED}), Status.APPLIED),
 }
 
 
@@ -60,7 +87,8 @@ def next_status(current: Status, transition: Transition) -> Status:
     if current not in sources:
         raise BillingError(
             ErrorCode.INVALID_TRANSITION,
-            f"A request that is {current.value} cannot {transition.value.replace('_', ' ')}; "
+            f"A request that is {current.value.replace('_', ' ')} cannot "
+            f"{transition.value.replace('_', ' ')}; "
             f"that is possible only from: {', '.join(sorted(sources))}.",
             extra={"current_status": current.value},
         )

@@ -7,23 +7,22 @@ here, on the server, whatever screen or HTTP call asked for the step.
 
 from __future__ import annotations
 
-import random
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from audit import AuditEntry, append
-from gateway.change_requests.fraud_targets import read_fraud_targets
 from gateway.change_requests.references import parse_request_reference, subject_of
 from gateway.change_requests.states import Kind, Status, Transition, next_status
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
-from gateway.fraud.schemas import ScreenMatch
-from gateway.fraud.screening import blocked_refusal
+from gateway.log import get_logger
 from gateway.sensitive import contains_card_number, contains_iban
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from settings import Settings
+
+_log = get_logger("workflow")
 
 # A specialist moves their own request with these; the others belong to claim, process, review.
 SPECIALIST_STEPS = (
@@ -65,13 +64,18 @@ def _require_role(staff: StaffMember, *roles: Role) -> None:
         raise BillingError(ErrorCode.ROLE_NOT_ALLOWED, f"Only a {allowed} can do this.")
 
 
-async def _fraud_stop_matches(item: WorkItem) -> list[ScreenMatch]:
-    """A request filed before one of its values was blocked is screened again when it is
-    processed: the gateway never applies a change that uses a blocked value."""
-    from gateway.fraud.wiring import blocklist_service  # fraud-stop builds on this package
+async def _defer_checks(request_id: uuid.UUID) -> None:
+    """The live pre-checks, read from the providers by a job once the claim is committed (by
+    name: change requests never import fulfilment). A queue that cannot be reached now costs
+    only freshness: Apply refreshes the checks again before it plans."""
+    from gateway.jobs import job_app
 
-    targets = await read_fraud_targets(str(item.id))
-    return (await blocklist_service().screen_values(targets.screen_queries())).matches
+    try:
+        await job_app.configure_task("fulfilment.refresh_checks").defer_async(
+            request_id=str(request_id), moment="claim"
+        )
+    except Exception as error:
+        _log.warning("pre-checks not deferred after a claim", error=str(error))
 
 
 class WorkflowService:
@@ -94,7 +98,9 @@ class WorkflowService:
                 )
             item = await self._locked(staff, str(rows[0]["id"]), within_own_queue=False)
             item = await self._move(staff, item, Transition.ASSIGN, assignee_id=staff.id)
-            return await self._move(staff, item, Transition.START)
+            item = await self._move(staff, item, Transition.START)
+        await _defer_checks(item.id)
+        return item
 
     async def step(self, staff: StaffMember, reference: str, transition: Transition) -> WorkItem:
         """Start, wait for the customer, resume, or take a rejected request up again."""
@@ -108,32 +114,14 @@ class WorkflowService:
     async def mark_processed(
         self, staff: StaffMember, reference: str, note: str, reasons: list[str]
     ) -> WorkItem:
+        """Replaced by Apply (gateway/fulfilment): a request is done when the providers did
+        it, never because someone said so."""
         _require_role(staff, Role.SPECIALIST)
-        self._check_reasons(reasons)
-        _refuse_sensitive_text(note)
-        review = random.randrange(100) < self._settings.review_sample_percent  # noqa: S311
-        async with transaction():
-            item = await self._locked(staff, reference)
-            blocked = await _fraud_stop_matches(item)
-            if not blocked:
-                return await self._move(
-                    staff,
-                    item,
-                    Transition.MARK_PROCESSED,
-                    processed_by_id=staff.id,
-                    processed_at=_NOW,
-                    resolution_note=note,
-                    resolution_reasons=reasons,
-                    review_required=review,
-                    reviewed_by_id=None,
-                    reviewed_at=None,
-                )
-        # Blocked since it was filed: nothing changed; the refusal is on record.
-        refusal = blocked_refusal(blocked)
-        await self._audit(
-            staff, item, "change_request.process.refused", {}, {"code": refusal.code.value}
+        raise BillingError(
+            ErrorCode.INVALID_TRANSITION,
+            "Requests are no longer marked processed by hand: open the request's work page and "
+            "apply it; the gateway makes the change at Zuora and Stripe and records each step.",
         )
-        raise refusal
 
     async def amend(
         self, staff: StaffMember, reference: str, note: str, reasons: list[str]
@@ -269,7 +257,7 @@ class WorkflowService:
         if item.processed_by_id == staff.id:
             raise BillingError(
                 ErrorCode.MAKER_CANNOT_REVIEW,
-                "You processed this request, so another team lead must review it.",
+                "You applied this request, so another team lead must review it.",
             )
 
     async def _move(

@@ -86,7 +86,7 @@ async def status_of(request_id: str) -> str:
     return str(rows[0]["status"])
 
 
-async def test_a_specialist_signs_in_with_mfa_claims_and_marks_processed(
+async def test_a_specialist_signs_in_with_mfa_claims_and_opens_the_work_page(
     page: Page, live_server: LiveServer, screenshot: Shot
 ) -> None:
     await new_account("sam", Role.SPECIALIST)
@@ -99,33 +99,21 @@ async def test_a_specialist_signs_in_with_mfa_claims_and_marks_processed(
     await screenshot(page, "05-claim-next-request")
     await page.locator("[data-uitest=submit_custom_form_button]").click()
     await expect(page.locator("#success_message")).to_contain_text("zendesk #1001")
+    assert await status_of(filed["id"]) == "in_progress"
 
     await page.goto(f"{live_server.base_url}/specialist/#/my_queue")
     await expect(page.get_by_text("zendesk #1001")).to_be_visible()
     await screenshot(page, "06-my-queue")
 
+    # The ticket opens the request's work page (tests/browser/test_work_page_in_a_browser.py).
     await page.get_by_text("zendesk #1001").click()
-    await expect(page.locator("[name=iban]")).to_have_value("DE****3000")
-    await expect(page.locator("[name=bic]")).to_have_value("COBADEFFXXX")
-    await expect(page.locator("[name=account_holder]")).to_have_value("Atelier Lumière SARL")
-    await expect(page.locator("[name=collection_in_flight]")).to_have_value("not checked yet")
+    await expect(page).to_have_url(f"{live_server.base_url}/staff/requests/{filed['id']}")
+    for shown in ("DE****3000", "COBADEFFXXX", "Atelier Lumière SARL", "Not checked yet"):
+        await expect(page.get_by_text(shown).first).to_be_visible()
     await screenshot(page, "07-request-detail")
     assert VALID_IBAN_COMPACT not in (await page.content()).replace(" ", "")
-
-    await submit_form(
-        page,
-        live_server,
-        "specialist",
-        "mark-processed",
-        request="zendesk #1001",
-        resolution_note="New SEPA mandate in Zuora and Stripe; old method closed.",
-        contact_reasons="1",
-    )
-    await expect(page.locator("#success_message")).to_contain_text("is processed")
-    await screenshot(page, "08-marked-processed")
-    assert await status_of(filed["id"]) == "processed"
     # The access log names the back office's paths in full.
-    assert '"path": "/specialist/api/forms/mark-processed' in live_server.log_path.read_text()
+    assert '"path": "/specialist/api/forms/claim-next-request' in live_server.log_path.read_text()
 
 
 async def test_a_lead_triages_and_approves_but_never_their_own_work(

@@ -51,7 +51,7 @@ def sepa(customer: Customer, mandate: str) -> dict[str, Any]:
         "type": "SEPA",
         "IBAN": "FR7630006000011234567890189",
         "accountHolderInfo": {"accountHolderName": "Estudio Sol SL"},
-        "mandateInfo": {"mandateId": mandate, "mandateReceivedStatus": True},
+        "mandateInfo": {"mandateId": mandate},
     }
 
 
@@ -95,7 +95,7 @@ def test_the_default_cannot_be_deleted_and_http_200_is_not_success(
 
 
 def test_payments_come_in_pages(tenant: Tenant, zuora: httpx.Client, customer: Customer) -> None:
-    for _ in range(3):
+    for _ in range(4):  # and the seeded one: 5
         tenant.create(
             "Payment", {"AccountId": customer.account_id, "Amount": "1", "Status": "Processed"}
         )
@@ -105,6 +105,68 @@ def test_payments_come_in_pages(tenant: Tenant, zuora: httpx.Client, customer: C
     assert len(first["payments"]) == 3 and first["nextPage"]
     rest = zuora.get(first["nextPage"]).json()
     assert len(rest["payments"]) == 2 and "nextPage" not in rest
+
+
+def test_a_sepa_create_with_a_field_zuoras_model_lacks_is_refused(
+    tenant: Tenant, zuora: httpx.Client, customer: Customer
+) -> None:
+    """Zuora's SEPA model has no mandate date or status: a tenant drops them silently, the
+    emulator refuses them with Zuora's unknown-field category (21), naming the field."""
+    body = sepa(customer, "M-DATE")
+    body["mandateInfo"]["mandateCreationDate"] = "2026-11-23"
+    answer = zuora.post("/v1/payment-methods", json=body)
+    assert answer.status_code == 400 and answer.json()["success"] is False
+    [reason] = answer.json()["reasons"]
+    assert reason["code"] % 100 == 21 and "mandateInfo.mandateCreationDate" in reason["message"]
+    assert not [m for m in tenant.objects["PaymentMethod"].values() if m["MandateID"] == "M-DATE"]
+
+
+def rate_plan_id(zuora: httpx.Client, customer: Customer) -> str:
+    subscription = zuora.get(f"/v1/subscriptions/{customer.subscription_number}").json()
+    return str(subscription["ratePlans"][0]["id"])
+
+
+def update_product(customer: Customer, update: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "orderDate": "2030-01-05",
+        "existingAccountNumber": customer.account_number,
+        "subscriptions": [
+            {
+                "subscriptionNumber": customer.subscription_number,
+                "orderActions": [
+                    {
+                        "type": "UpdateProduct",
+                        "triggerDates": [
+                            {"name": "ContractEffective", "triggerDate": "2030-01-05"}
+                        ],
+                        "updateProduct": update,
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def test_an_update_product_that_names_no_rate_plan_is_refused(
+    zuora: httpx.Client, customer: Customer
+) -> None:
+    charges = [
+        {"chargeNumber": customer.charge_number, "pricing": {"recurringPerUnit": {"quantity": 9}}}
+    ]
+    unnamed = zuora.post(
+        "/v1/orders/preview", json=update_product(customer, {"chargeUpdates": charges})
+    )
+    assert unnamed.status_code == 400 and unnamed.json()["reasons"][0]["code"] % 100 == 22
+    other = {"ratePlanId": "2c92c0f8deadbeef", "chargeUpdates": charges}
+    wrong = zuora.post("/v1/orders", json=update_product(customer, other))
+    assert wrong.status_code == 400 and wrong.json()["reasons"][0]["code"] % 100 == 20
+    named = {"ratePlanId": rate_plan_id(zuora, customer), "chargeUpdates": charges}
+    previewed = update_product(customer, named)
+    previewed["processingOptions"] = {"runBilling": False}  # an order's, not a preview's
+    refused = zuora.post("/v1/orders/preview", json=previewed)
+    assert refused.status_code == 400 and refused.json()["reasons"][0]["code"] % 100 == 21
+    subscription = zuora.get(f"/v1/subscriptions/{customer.subscription_number}").json()
+    assert subscription["version"] == 1
 
 
 def test_an_order_makes_a_new_version_and_its_number_is_unique(
@@ -124,12 +186,13 @@ def test_an_order_makes_a_new_version_and_its_number_is_unique(
                             {"name": "ContractEffective", "triggerDate": "2030-01-05"}
                         ],
                         "updateProduct": {
+                            "ratePlanId": rate_plan_id(zuora, customer),
                             "chargeUpdates": [
                                 {
                                     "chargeNumber": customer.charge_number,
                                     "pricing": {"recurringPerUnit": {"quantity": 7}},
                                 }
-                            ]
+                            ],
                         },
                     }
                 ],

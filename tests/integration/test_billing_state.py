@@ -39,8 +39,12 @@ async def test_a_demo_customers_billing_state_masked(live_server: LiveServer, ap
         "currency": "EUR",
     }
     assert state["subscription"]["next_billing_day"].endswith("-05")
-    [debit] = state["collections_in_flight"]
-    assert debit["amount"] == {"amount_minor": 8700, "currency": "EUR"}
+    # A00000101 is the customer an IBAN change can be applied to: nothing is being collected.
+    assert state["collections_in_flight"] == []
+    async with httpx.AsyncClient(base_url=live_server.base_url, timeout=10) as client:
+        brasserie = await client.get("/v1/customers/zuora/A00000102", headers=auth(api_key))
+    [debit] = brasserie.json()["collections_in_flight"]  # the demo's debit in flight
+    assert debit["amount"] == {"amount_minor": 2900, "currency": "EUR"}
 
 
 async def test_unknown_customer_and_provider_and_missing_scope(
@@ -67,4 +71,8 @@ async def test_a_demo_stripe_customer_by_id_and_by_back_office_id(
     assert by_id.json() == by_shop.json()
     [method] = by_id.json()["payment_methods"]
     assert method["masked"] == "DE****3000" and method["is_default"]
-    assert by_id.json()["subscription"] is None and by_id.json()["collections_in_flight"] == []
+    # the demo upsell's subscription (one seat: solo) and its SEPA debit in flight
+    [seats] = by_id.json()["subscription"]["charges"]
+    assert seats["quantity"] == 1 and seats["unit_price"]["amount_minor"] == 2900
+    [debit] = by_id.json()["collections_in_flight"]
+    assert debit["amount"] == {"amount_minor": 2900, "currency": "EUR"}

@@ -28,5 +28,6 @@ async def test_a_deferred_purge_runs_in_the_worker(http: httpx.AsyncClient, api_
         "audit.seal_and_checkpoint",
         "fraud.import_sweep",
         "fraud.radar_sync",
+        "fulfilment.sweep",
     }
     assert {job["task_name"] for job in jobs} <= {"idempotency.purge_expired", *periodic}

@@ -109,3 +109,31 @@ def _error_codes(path: Path) -> set[str]:
 def test_the_fault_codes_we_map_are_zuoras(published: Client) -> None:
     mine, theirs = _error_codes(OURS), _error_codes(ZUORA_WSDL)
     assert mine and mine <= theirs, mine - theirs
+
+
+def _soap_selects() -> list[tuple[str, list[str]]]:
+    """(object, fields) of every ZOQL select the SOAP transport writes, its field lists
+    resolved from `adapters.zuora.mapping`."""
+    import re
+
+    import adapters.zuora.mapping as mapping
+    import adapters.zuora.soap_transport as transport
+
+    source = Path(transport.__file__).read_text()
+    selects = []
+    for fields, kind in re.findall(r"select (.+?) from (\w+)", source):
+        named = re.fullmatch(r"\{(\w+)\}", fields)
+        text = getattr(mapping, named.group(1)) if named else fields
+        selects.append((kind, [field.strip() for field in text.split(",")]))
+    return selects
+
+
+def test_every_field_the_soap_transport_selects_is_in_our_wsdl(ours: Client) -> None:
+    """zeep, not strict, drops a record's fields after one its WSDL lacks, silently (a bill-to
+    contact read as all None, a tier read as 0): every field selected must be declared."""
+    selects = _soap_selects()
+    assert {kind for kind, _ in selects} >= {"Payment", "RatePlanCharge", "RatePlanChargeTier"}
+    for kind, fields in selects:
+        declared = _fields(ours, f"{{{OBJECTS}}}{kind}")
+        missing = [field for field in fields if field not in declared]
+        assert not missing, f"{kind}: {missing} selected, not in adapters/zuora/zuora.wsdl"

@@ -21,6 +21,19 @@ PERIOD_SECONDS = 30 * 86400
 PRORATIONS = ("create_prorations", "always_invoice", "none")
 
 
+def refuse_payment_method_types(params: Params) -> None:
+    """Since 2026-09-30 (API version 2026-10-28.endive) Stripe picks the payment method types
+    from the account's settings and refuses the parameter on SetupIntents and PaymentIntents."""
+    if "payment_method_types" in params:
+        raise StripeError(
+            400,
+            "Received unknown parameter: payment_method_types. Since API version "
+            "2026-10-28.endive the payment method types come from your account's settings.",
+            code="parameter_unknown",
+            param="payment_method_types",
+        )
+
+
 def _int(value: Any, param: str) -> int:
     try:
         return int(value)
@@ -34,22 +47,38 @@ class Billing:
 
     # -- catalogue and subscriptions ---------------------------------------------------------
 
-    def create_price(self, product_name: str, unit_amount: int, currency: str) -> StripeObject:
+    def create_price(
+        self,
+        product_name: str,
+        unit_amount: int,
+        currency: str,
+        nickname: str | None = None,
+        price_id: str | None = None,
+    ) -> StripeObject:
         product = self.account.new("prod", "product", {"name": product_name, "active": True})
         return self.account.new(
             "price",
             "price",
             {
                 "product": product["id"],
+                "nickname": nickname,
                 "unit_amount": unit_amount,
                 "currency": currency,
                 "recurring": {"interval": "month", "interval_count": 1, "usage_type": "licensed"},
                 "type": "recurring",
                 "active": True,
             },
+            price_id,
         )
 
-    def create_subscription(self, customer_id: str, price_id: str, quantity: int) -> StripeObject:
+    def create_subscription(
+        self,
+        customer_id: str,
+        price_id: str,
+        quantity: int,
+        subscription_id: str | None = None,
+        item_id: str | None = None,
+    ) -> StripeObject:
         self.account.get("customer", customer_id, "customer")
         price = self.account.get("price", price_id, "items[0][price]")
         start = int(time.time()) - PERIOD_SECONDS // 3
@@ -65,6 +94,7 @@ class Billing:
                 "metadata": {},
                 "pending_invoice_items": [],
             },
+            subscription_id,
         )
         item = self.account.new(
             "si",
@@ -77,9 +107,23 @@ class Billing:
                 "current_period_end": start + PERIOD_SECONDS,
                 "metadata": {},
             },
+            item_id,
         )
         subscription["items"] = {"object": "list", "data": [item], "has_more": False}
         return subscription
+
+    def renew_periods(self, now: float | None = None) -> None:
+        """Stripe starts a subscription's next period when one ends; the sandbox's state file
+        outlives periods, so they are moved on when read (pending prorations are billed)."""
+        moment = time.time() if now is None else now
+        for item in self.account.all("subscription_item"):
+            subscription = self.account.objects.get(item["subscription"])
+            if subscription is None or subscription["status"] != "active":
+                continue
+            while item["current_period_end"] < moment:
+                item["current_period_start"] = item["current_period_end"]
+                item["current_period_end"] += PERIOD_SECONDS
+                subscription["pending_invoice_items"] = []
 
     def update_item(self, item_id: str, params: Params) -> StripeObject:
         item = self.account.get("subscription_item", item_id)
@@ -208,6 +252,105 @@ class Billing:
                 "metadata": params.get("metadata") or {},
             },
         )
+
+    # -- payment intents: the debits being collected -----------------------------------------
+
+    def create_payment_intent(self, params: Params) -> StripeObject:
+        """`POST /v1/payment_intents`: a debit of a customer's SEPA method. Confirmed, a SEPA
+        debit is `processing` for days (the bank has not answered yet), as at Stripe."""
+        refuse_payment_method_types(params)
+        amount = _int(params.get("amount"), "amount")
+        if amount < 1:
+            raise StripeError(400, "Amount must be at least 1 minor unit.", param="amount")
+        customer_id = str(params.get("customer") or "")
+        self.account.get("customer", customer_id, "customer")
+        method_id = str(params.get("payment_method") or "")
+        method = self.account.get("payment_method", method_id, "payment_method")
+        if method["customer"] != customer_id:
+            raise StripeError(
+                400,
+                f"The payment method {method_id} does not belong to the customer {customer_id}.",
+                code="payment_method_unexpected_state",
+                param="payment_method",
+            )
+        intent = self.account.new(
+            "pi",
+            "payment_intent",
+            {
+                "amount": amount,
+                "currency": str(params.get("currency") or "eur").lower(),
+                "customer": customer_id,
+                "payment_method": method_id,
+                "payment_method_types": [method["type"]],
+                "status": "requires_confirmation",
+                "latest_charge": None,
+                "metadata": params.get("metadata") or {},
+                "description": params.get("description"),
+            },
+        )
+        if str(params.get("confirm")).lower() == "true":
+            self._start_collecting(intent)
+        return intent
+
+    def start_debit(self, customer_id: str, amount: int, currency: str) -> StripeObject:
+        """A SEPA debit in flight on the customer's default (or first) SEPA method."""
+        customer = self.account.get("customer", customer_id, "customer")
+        methods = [
+            method
+            for method in self.account.all("payment_method")
+            if method["customer"] == customer_id and method["type"] == "sepa_debit"
+        ]
+        default = customer["invoice_settings"]["default_payment_method"]
+        chosen = next((m for m in methods if m["id"] == default), methods[0] if methods else None)
+        if chosen is None:
+            raise StripeError(400, f"The customer {customer_id} has no SEPA payment method.")
+        return self.create_payment_intent(
+            {
+                "customer": customer_id,
+                "amount": amount,
+                "currency": currency,
+                "payment_method": chosen["id"],
+                "confirm": "true",
+                "description": "Subscription payment (SEPA debit in flight)",
+            }
+        )
+
+    def settle_debits(self, customer_id: str | None) -> list[StripeObject]:
+        """The bank answered: every `processing` debit (of one customer, or all) succeeds."""
+        settled = []
+        for intent in self.account.all("payment_intent"):
+            if intent["status"] == "processing" and customer_id in (None, intent["customer"]):
+                intent["status"] = "succeeded"
+                charge = self.account.get("charge", intent["latest_charge"])
+                charge["status"], charge["paid"] = "succeeded", True
+                settled.append(intent)
+        return settled
+
+    def payment_intents(self, params: Params) -> list[StripeObject]:
+        return [
+            intent
+            for intent in self.account.all("payment_intent")
+            if params.get("customer") in (None, intent["customer"])
+        ]
+
+    def _start_collecting(self, intent: StripeObject) -> None:
+        charge = self.account.new(
+            "ch",
+            "charge",
+            {
+                "amount": intent["amount"],
+                "amount_refunded": 0,
+                "refunded": False,
+                "currency": intent["currency"],
+                "customer": intent["customer"],
+                "payment_intent": intent["id"],
+                "payment_method": intent["payment_method"],
+                "paid": False,
+                "status": "pending",
+            },
+        )
+        intent["latest_charge"] = charge["id"]
+        intent["status"] = "processing"
 
     # -- helpers -----------------------------------------------------------------------------
 

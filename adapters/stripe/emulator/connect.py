@@ -19,7 +19,13 @@ class Connect:
         self.account = account
 
     def create_account(
-        self, legal_name: str, trading_name: str, metadata: dict[str, str], object_id: str
+        self,
+        legal_name: str,
+        trading_name: str,
+        metadata: dict[str, str],
+        object_id: str,
+        email: str | None = None,
+        address: dict[str, str] | None = None,
     ) -> StripeObject:
         return self.account.new(
             "acct",
@@ -29,7 +35,8 @@ class Connect:
                 "business_type": "company",
                 "country": "FR",
                 "default_currency": "eur",
-                "company": {"name": legal_name},
+                "company": {"name": legal_name, "address": address},
+                "email": email,
                 "business_profile": {"name": trading_name},
                 "metadata": metadata,
                 "payouts_enabled": True,
@@ -101,7 +108,14 @@ class Connect:
 
     def update_bank(self, account_id: str, bank_id: str, params: Params) -> StripeObject:
         bank = self._bank(account_id, bank_id)
-        if str(params.get("default_for_currency")).lower() == "true":
+        if "default_for_currency" in params:
+            if str(params["default_for_currency"]).lower() != "true":
+                raise StripeError(
+                    400,
+                    "default_for_currency can only be set to true: make another external "
+                    "account the default instead.",
+                    param="default_for_currency",
+                )
             self._make_default(bank)
         if "account_holder_name" in params:
             bank["account_holder_name"] = params["account_holder_name"]
@@ -110,12 +124,22 @@ class Connect:
     def delete_bank(self, account_id: str, bank_id: str) -> StripeObject:
         bank = self._bank(account_id, bank_id)
         account = self.account.get("account", account_id, "account")
-        if bank["default_for_currency"] and bank["currency"] == account["default_currency"]:
+        others = [
+            other
+            for other in self._banks(account_id)
+            if other["currency"] == bank["currency"] and other["id"] != bank_id
+        ]
+        # Stripe's rule: the default for a currency goes only when it is the last account in
+        # that currency, and never for the account's default currency.
+        if bank["default_for_currency"] and (
+            others or bank["currency"] == account["default_currency"]
+        ):
             raise StripeError(
                 400,
-                "You cannot delete the default external account for your default currency. "
+                "You cannot delete the default external account for its currency. "
                 "Please make another external account the default using the "
                 "`default_for_currency` param, and then delete this one.",
+                param="id",
             )
         del self.account.objects[bank_id]
         return {"id": bank_id, "object": "bank_account", "deleted": True}
@@ -162,6 +186,13 @@ class Connect:
         payout["failure_message"] = "The bank account has been closed."
         event = self.account.emit("payout.failed", payout)
         event["account"] = payout["_account"]  # a Connect event names its account
+        return payout
+
+    def payout(self, account_id: str | None, payout_id: str) -> StripeObject:
+        """`GET /v1/payouts/{id}`: with Stripe-Account, only that account's payout."""
+        payout = self.account.get("payout", payout_id)
+        if account_id is not None and payout["_account"] != account_id:
+            raise StripeError(404, f"No such payout: '{payout_id}'", code="resource_missing")
         return payout
 
     def payouts(self, account_id: str | None, params: Params) -> list[StripeObject]:

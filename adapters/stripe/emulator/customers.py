@@ -12,9 +12,27 @@ from typing import Any
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
+from adapters.stripe.emulator.billing import refuse_payment_method_types
 from adapters.stripe.emulator.state import StripeAccount, StripeError, StripeObject
 
 Params = dict[str, Any]
+# SEPA countries outside the EEA: Stripe needs the holder's address for their IBANs.
+ADDRESS_REQUIRED_COUNTRIES = frozenset({"GB", "CH", "MC", "SM", "VA", "AD", "GI"})
+ADDRESS_FIELDS = ("line1", "city", "postal_code", "country")
+
+
+def _require_address(address: Any, country: str) -> None:
+    given = address if isinstance(address, dict) else {}
+    for name in ADDRESS_FIELDS:
+        if not str(given.get(name) or "").strip():
+            raise StripeError(
+                400,
+                f"A SEPA Debit payment method with an IBAN from {country} (outside the EEA) "
+                "needs the account holder's address: billing_details[address] with line1, "
+                "city, postal_code and country.",
+                code="parameter_missing",
+                param=f"billing_details[address][{name}]",
+            )
 
 
 def _bool(value: Any) -> bool:
@@ -44,7 +62,7 @@ class Customers:
                     "footer": None,
                     "rendering_options": None,
                 },
-                "address": None,
+                "address": params.get("address"),
                 "balance": 0,
                 "currency": None,
                 "default_source": None,
@@ -71,6 +89,8 @@ class Customers:
         for name in ("email", "name", "description", "phone"):
             if name in params:
                 customer[name] = params[name] or None
+        if "address" in params:
+            customer["address"] = params["address"] or None
         if "metadata" in params:
             customer["metadata"] = {**customer["metadata"], **(params["metadata"] or {})}
         self.account.emit("customer.updated", customer)
@@ -130,6 +150,8 @@ class Customers:
                 if not details.get("name")
                 else "billing_details[email]",
             )
+        if iban.country_code in ADDRESS_REQUIRED_COUNTRIES:
+            _require_address(details.get("address"), iban.country_code)
         compact = iban.compact
         return self.account.new(
             "pm",
@@ -196,11 +218,12 @@ class Customers:
     # -- setup intents and mandates ----------------------------------------------------------
 
     def create_setup_intent(self, params: Params) -> StripeObject:
+        refuse_payment_method_types(params)
         customer_id = params.get("customer")
         if customer_id:
             self.account.get("customer", customer_id, "customer")
-        # Without payment_method_types, Stripe offers what the account has switched on.
-        types = params.get("payment_method_types") or ["card", "sepa_debit"]
+        # Stripe offers what the account has switched on (its dashboard settings).
+        types = ["card", "sepa_debit"]
         intent = self.account.new(
             "seti",
             "setup_intent",

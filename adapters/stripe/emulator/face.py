@@ -5,6 +5,7 @@ path and parameter names, which the tests check against Stripe's OpenAPI descrip
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -36,9 +37,13 @@ class LoggedRequest:
     params: Params
     stripe_account: str | None
     idempotency_key: str | None
+    stripe_version: str | None = None
+    request_id: str | None = None  # the Request-Id it was answered with
 
 
 Handler = Callable[..., Any]
+_GROUP = re.compile(r"\([^)]*\)")
+_ID_SEGMENT = re.compile(r"/[a-z]+_[A-Za-z0-9]{6,}(?=/|$)")
 Route = tuple[str, re.Pattern[str], Handler, bool]  # method, path, handler, whether it writes
 
 
@@ -68,7 +73,9 @@ class StripeFace:
         self.radar = Radar(account)
         self.requests: deque[LoggedRequest] = deque(maxlen=2000)
         self.stripe_account: str | None = None
-        self._replays: dict[str, tuple[str, str, Params, Answer]] = {}
+        # Idempotency key -> (method, path, digest of the parameters, first answer); a digest,
+        # not the parameters, so that no IBAN is kept with the answers (or in the state file).
+        self._replays: dict[str, tuple[str, str, str, Answer]] = {}
         c, b, k, r = self.customers, self.billing, self.connect, self.radar
         self._routes: list[Route] = [
             # (method, path, handler, whether it writes)
@@ -136,6 +143,12 @@ class StripeFace:
             ),
             (
                 "GET",
+                re.compile(r"/v1/payouts/(po_\w+)"),
+                lambda p, i: k.payout(self.stripe_account, i),
+                False,
+            ),
+            (
+                "GET",
                 re.compile(r"/v1/accounts/(acct_\w+)/external_accounts"),
                 lambda p, i: _page(k.list_banks(i), f"/v1/accounts/{i}/external_accounts", p),
                 False,
@@ -178,24 +191,71 @@ class StripeFace:
             ("POST", re.compile(r"/v1/refunds"), b.refund, True),
             ("GET", re.compile(r"/v1/refunds"), self._list_refunds, False),
             self._retrieve("payment_intents", "pi", "payment_intent"),
+            ("POST", re.compile(r"/v1/payment_intents"), b.create_payment_intent, True),
+            (
+                "GET",
+                re.compile(r"/v1/payment_intents"),
+                lambda p: _page(b.payment_intents(p), "/v1/payment_intents", p),
+                False,
+            ),
             self._retrieve("charges", "ch", "charge"),
         ]
+
+    def saved_replays(self) -> dict[str, Any]:
+        """The idempotent answers as JSON, for the sandbox's state file."""
+        return {
+            key: [method, path, digest, answer.status, answer.body]
+            for key, (method, path, digest, answer) in self._replays.items()
+        }
+
+    def restore_replays(self, saved: dict[str, Any]) -> None:
+        for key, (method, path, digest, status, body) in saved.items():
+            self._replays[key] = (method, path, digest, Answer(status, body))
 
     def _retrieve(self, collection: str, prefix: str, kind: str) -> Route:
         """`GET /v1/<collection>/<id>`: one object of `kind`, or Stripe's 404."""
         pattern = re.compile(rf"/v1/{collection}/({prefix}_\w+)")
         return ("GET", pattern, lambda _params, object_id: self.account.get(kind, object_id), False)
 
+    def operations(self) -> frozenset[str]:
+        """Every operation's name, as the fault switches take them."""
+        return frozenset(
+            f"{method} {_GROUP.sub('*', pattern.pattern)}"
+            for method, pattern, _handler, _writes in self._routes
+        )
+
+    def operation_of(self, method: str, path: str) -> str:
+        """The operation's name for fault switches: method and path, ids as `*`
+        (`POST /v1/payment_methods/*/detach`)."""
+        for route_method, pattern, _handler, _writes in self._routes:
+            if route_method == method and pattern.fullmatch(path):
+                return f"{method} {_GROUP.sub('*', pattern.pattern)}"
+        return f"{method} {_ID_SEGMENT.sub('/*', path)}"
+
     def handle(
-        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: dict[str, str],
+        body: bytes,
+        failure: StripeError | None = None,
     ) -> Answer:
+        """One request; `failure` (a fault switch) is answered instead, changing nothing."""
         request_id = f"req_{secrets.token_hex(7)}"
-        answer = self._handle(method, path, query, headers, body)
+        answer = self._handle(method, path, query, headers, body, failure, request_id)
         answer.headers["Request-Id"] = request_id
         return answer
 
     def _handle(
-        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: dict[str, str],
+        body: bytes,
+        failure: StripeError | None,
+        request_id: str,
     ) -> Answer:
         if headers.get("authorization") != f"Bearer {self.account.api_key}":
             return Answer(
@@ -218,13 +278,17 @@ class StripeFace:
                 params,
                 headers.get("stripe-account"),
                 headers.get("idempotency-key"),
+                headers.get("stripe-version"),
+                request_id,
             )
         )
+        if failure is not None:
+            return Answer(failure.status, {"error": failure.body})
         key = headers.get("idempotency-key") if method == "POST" else None
         if key:
             earlier = self._replays.get(key)
             if earlier is not None:
-                if earlier[:3] != (method, path, params):
+                if earlier[:3] != (method, path, _digest(params)):
                     reused = StripeError(
                         400,
                         "Keys for idempotent requests can only be used with the same parameters "
@@ -237,10 +301,11 @@ class StripeFace:
         self.stripe_account = headers.get("stripe-account")
         answer = self._route(method, path, params)
         if key and answer.status < 500:
-            self._replays[key] = (method, path, params, answer)
+            self._replays[key] = (method, path, _digest(params), answer)
         return answer
 
     def _route(self, method: str, path: str, params: Params) -> Answer:
+        self.billing.renew_periods()
         # Read by the few handlers that act on a connected account (the Stripe-Account header).
         for route_method, pattern, handler, writes in self._routes:
             found = pattern.fullmatch(path)
@@ -295,6 +360,10 @@ class StripeFace:
     def _customer_methods(self, params: Params, customer_id: str) -> dict[str, Any]:
         found = self.customers.customer_methods(customer_id, params.get("type"))
         return _page(found, f"/v1/customers/{customer_id}/payment_methods", params)
+
+
+def _digest(params: Params) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
 
 
 def dumps(body: dict[str, Any]) -> bytes:

@@ -11,7 +11,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 StripeObject = dict[str, Any]
 API_KEY = "sk_test_emulator"  # the emulator's own key, sandbox only
@@ -45,6 +45,20 @@ def missing(kind: str, object_id: str, param: str = "id") -> StripeError:
     return StripeError(404, f"No such {kind}: '{object_id}'", code="resource_missing", param=param)
 
 
+FaultMode = Literal["fail", "slow", "lost_after_commit"]
+
+
+@dataclass
+class OperationFault:
+    """A fault on one operation (`POST /v1/customers/*`), for its next `times` calls."""
+
+    mode: FaultMode
+    times: int = 1
+    seconds: float = 0.0
+    status: int = 400  # `fail`: Stripe's refusal (400) by default; 500 or 503 for an outage
+    code: str | None = None
+
+
 @dataclass
 class Faults:
     """Switches for tests and demos; each counts down as it fires."""
@@ -54,6 +68,10 @@ class Faults:
     rate_limited: int = 0  # the next N requests answer 429 rate_limit, changing nothing
     slow_after_commit_seconds: float = 0.0  # the next write commits, then answers this late
     slow_after_commit: int = 0
+    # Stripe's rate limit: above this many requests in any one second, 429 `rate_limit` (0: off).
+    rate_limit_per_second: float = 0.0
+    # By operation name (`POST /v1/payment_methods/*/detach`); set by /_emulator/operation-faults.
+    _operations: dict[str, OperationFault] = field(default_factory=dict)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from adapters.zuora.emulator.pricing import charge_amount, copy_tiers, unit_price
 from adapters.zuora.emulator.state import Tenant, ZObject, ZuoraError, new_id
 
 
@@ -103,8 +104,8 @@ class Amendments:
             if quantity is None:
                 continue
             charge.update(IsLastSegment=False, EffectiveEndDate=effective.isoformat())
-            self._add(
-                "RatePlanCharge",
+            self._add_charge(
+                charge["Id"],
                 {
                     **charge,
                     "Quantity": str(quantity),
@@ -163,8 +164,9 @@ class Amendments:
     def _mrr(self, subscription_id: str, quantities: dict[str, Decimal]) -> Decimal:
         return sum(
             (
-                quantities.get(c["ChargeNumber"], Decimal(str(c["Quantity"])))
-                * Decimal(str(c["Price"]))
+                charge_amount(
+                    self.tenant, c, quantities.get(c["ChargeNumber"], Decimal(str(c["Quantity"])))
+                )
                 for c in self.last_segments(subscription_id)
             ),
             Decimal(0),
@@ -179,14 +181,13 @@ class Amendments:
         items = []
         for charge in self.last_segments(current["Id"]):
             quantity = quantities.get(charge["ChargeNumber"], Decimal(str(charge["Quantity"])))
-            price = Decimal(str(charge["Price"]))
             items.append(
                 {
                     "ChargeName": charge["Name"],
                     "ChargeNumber": charge["ChargeNumber"],
                     "Quantity": quantity,
-                    "UnitPrice": price,
-                    "ChargeAmount": quantity * price,
+                    "UnitPrice": unit_price(self.tenant, charge, quantity),
+                    "ChargeAmount": charge_amount(self.tenant, charge, quantity),
                     "TaxAmount": Decimal(0),
                     "ServiceStartDate": effective,
                     "ServiceEndDate": end,
@@ -233,8 +234,13 @@ class Amendments:
         for plan in self.rate_plans(current["Id"]):
             plan_id = self._add("RatePlan", {**plan, "SubscriptionId": version_id})
             for charge in self.charges(plan["Id"]):
-                self._add("RatePlanCharge", {**charge, "RatePlanId": plan_id})
+                self._add_charge(charge["Id"], {**charge, "RatePlanId": plan_id})
         return self.tenant.table("Subscription")[version_id]
+
+    def _add_charge(self, copied_from: str, fields: ZObject) -> str:
+        charge_id = self._add("RatePlanCharge", fields)
+        copy_tiers(self.tenant, copied_from, charge_id)
+        return charge_id
 
     def _add(self, kind: str, fields: ZObject) -> str:
         record = {**fields, "Id": new_id()}

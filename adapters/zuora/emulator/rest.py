@@ -21,6 +21,16 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from adapters.zuora.emulator.amendments import Amendments, ChargeUpdate, Outcome, as_date
+from adapters.zuora.emulator.debits import payment_run_routes
+from adapters.zuora.emulator.pricing import rest_charge
+from adapters.zuora.emulator.rest_requests import (
+    ORDER,
+    ORDER_PREVIEW,
+    REFUND,
+    SEPA_PAYMENT_METHOD,
+    rate_plan_of_update,
+    refuse_unknown_fields,
+)
 from adapters.zuora.emulator.rest_shapes import (
     CATEGORY,
     STATUS_OF_CATEGORY,
@@ -61,6 +71,7 @@ class RestFace:
             ("GET", re.compile(r"/v1/files/([^/]+)"), self._file),
             ("POST", re.compile(r"/v1/action/query"), self._action_query),
         ]
+        self._routes += payment_run_routes(tenant)
 
     # -- entry points --------------------------------------------------------------------------
 
@@ -151,9 +162,27 @@ class RestFace:
                     "currency": account.get("Currency"),
                     "defaultPaymentMethodId": account.get("DefaultPaymentMethodId"),
                 },
+                "metrics": self._metrics(account),
                 "success": True,
             }
         )
+
+    def _metrics(self, account: ZObject) -> dict[str, Any]:
+        """What the account owes: the open balance of its posted invoices (what a payment run
+        collects), as Zuora's `metrics` shows it."""
+        owed = sum(
+            (
+                Decimal(str(invoice.get("Balance") or 0))
+                for invoice in self.tenant.table("Invoice").values()
+                if invoice.get("AccountId") == account["Id"] and invoice.get("Status") == "Posted"
+            ),
+            Decimal(0),
+        )
+        return {
+            "balance": money(owed),
+            "totalInvoiceBalance": money(owed),
+            "currency": account.get("Currency"),
+        }
 
     def _update_account(self, key: str, *, payload: dict[str, Any], **_: Any) -> Answer:
         account = self._find_account(key)
@@ -177,6 +206,7 @@ class RestFace:
     def _create_payment_method(self, *, payload: dict[str, Any], **_: Any) -> Answer:
         if payload.get("type") != "SEPA":
             raise ZuoraError("INVALID_VALUE", "Only type SEPA is emulated.")
+        refuse_unknown_fields(payload, SEPA_PAYMENT_METHOD)
         account = self._find_account(str(payload.get("accountKey", "")))
         holder = payload.get("accountHolderInfo") or {}
         mandate = payload.get("mandateInfo") or {}
@@ -229,6 +259,7 @@ class RestFace:
                     "accountId": p.get("AccountId"),
                     "amount": money(p.get("Amount")),
                     "status": p.get("Status"),
+                    "gatewayState": p.get("GatewayState"),
                     "paymentMethodId": p.get("PaymentMethodId"),
                     "effectiveDate": p.get("EffectiveDate"),
                     "type": p.get("Type"),
@@ -244,6 +275,7 @@ class RestFace:
         return as_json(result)
 
     def _refund(self, payment_id: str, *, payload: dict[str, Any], **_: Any) -> Answer:
+        refuse_unknown_fields(payload, REFUND)
         refund_id = self.tenant.create(
             "Refund",
             {
@@ -276,19 +308,7 @@ class RestFace:
         plans = []
         for plan in self.amendments.rate_plans(version["Id"]):
             charges = [
-                {
-                    "id": charge["Id"],
-                    "number": charge["ChargeNumber"],
-                    "name": charge["Name"],
-                    "type": charge.get("ChargeType"),
-                    "model": "PerUnit",
-                    "quantity": money(charge["Quantity"]),
-                    "price": money(charge["Price"]),
-                    "billingPeriod": charge.get("BillingPeriod"),
-                    "productRatePlanChargeId": charge.get("ProductRatePlanChargeId"),
-                    "effectiveStartDate": charge.get("EffectiveStartDate"),
-                    "segment": charge.get("Segment"),
-                }
+                rest_charge(self.tenant, charge)
                 for charge in self.amendments.charges(plan["Id"])
                 if str(charge.get("IsLastSegment")).lower() == "true"
             ]
@@ -311,19 +331,27 @@ class RestFace:
             "ratePlans": plans,
         }
 
-    def _subscriptions(self, key: str, **_: Any) -> Answer:
+    def _subscriptions(self, key: str, *, params: dict[str, str], **_: Any) -> Answer:
+        # In pages, as Zuora lists them: 20 by default, at most 40, `nextPage` while more remain.
         account = self._find_account(key)
         versions = [
-            self._subscriptionas_json(s)
+            s
             for s in self.tenant.table("Subscription").values()
             if s["AccountId"] == account["Id"] and s["Status"] != "Expired"
         ]
-        return as_json({"subscriptions": versions, "success": True})
+        size = max(1, min(int(params.get("pageSize", "20")), 40))
+        page = max(1, int(params.get("page", "1")))
+        chunk = versions[(page - 1) * size : page * size]
+        answer = {"subscriptions": [self._subscriptionas_json(s) for s in chunk], "success": True}
+        if page * size < len(versions):
+            answer["nextPage"] = f"/v1/subscriptions/accounts/{key}?page={page + 1}&pageSize={size}"
+        return as_json(answer)
 
     def _subscription(self, key: str, **_: Any) -> Answer:
         return as_json({**self._subscriptionas_json(self.amendments.current(key)), "success": True})
 
     def _apply_order(self, payload: dict[str, Any], *, preview: bool) -> tuple[Outcome, str]:
+        refuse_unknown_fields(payload, ORDER_PREVIEW if preview else ORDER)
         [subscription] = payload["subscriptions"]
         [action] = subscription["orderActions"]
         number = subscription["subscriptionNumber"]
@@ -332,6 +360,9 @@ class RestFace:
             raise ZuoraError("INVALID_VALUE", "The subscription belongs to another account.")
         dates = {d["name"]: d["triggerDate"] for d in action.get("triggerDates", [])}
         if action["type"] == "UpdateProduct":
+            update = action["updateProduct"]
+            numbers = [str(charge.get("chargeNumber")) for charge in update["chargeUpdates"]]
+            rate_plan_of_update(self.tenant, update, numbers)
             effective = as_date(dates.get("ContractEffective") or payload["orderDate"])
             updates = [
                 ChargeUpdate(

@@ -64,7 +64,6 @@ def method_json(method: ZObject, account: ZObject, default: Any) -> dict[str, An
         "bankTransferType": method.get("BankTransferType"),
         "status": method.get("PaymentMethodStatus", "Active"),
         "isDefault": method["Id"] == default,
-        "accountKey": account["Id"],
         "IBAN": method.get("BankTransferAccountNumberMask"),
         "businessIdentificationCode": method.get("BusinessIdentificationCode"),
         "accountHolderInfo": {
@@ -72,7 +71,6 @@ def method_json(method: ZObject, account: ZObject, default: Any) -> dict[str, An
             "email": method.get("Email"),
             "country": method.get("Country"),
         },
-        "bankName": method.get("BankName"),
         "mandateInfo": {
             "mandateId": method.get("MandateID"),
             "mandateReceivedStatus": method.get("MandateReceived"),

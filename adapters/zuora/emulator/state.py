@@ -3,11 +3,13 @@ subscriptions (see `amendments.py` for how they change), with Zuora's rules.
 
 One state serves both the SOAP and the REST faces, as one tenant would. Rules kept from Zuora:
 an account's default payment method cannot be deleted or closed, a closed method cannot become
-the default, sessions expire, ids are 32 hex characters.
+the default, an account's default is one of its own methods, sessions expire, ids are 32 hex
+characters.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -27,7 +29,9 @@ OBJECT_KINDS = (
     "Subscription",
     "RatePlan",
     "RatePlanCharge",
+    "RatePlanChargeTier",
     "Amendment",
+    "PaymentRun",  # REST only (`/v1/payment-runs`), as on Zuora: SOAP has no such object
 )
 
 
@@ -54,6 +58,7 @@ class Faults:
     lock_competition: int = 0  # the next N calls fail with LOCK_COMPETITION, changing nothing
     slow_after_commit_seconds: float = 0.0  # the next write commits, then answers this late
     slow_after_commit: int = 0  # ... for this many writes
+    rate_limit_per_second: float = 0.0  # above it: REST 429 + Retry-After, SOAP a fault; 0 off
 
 
 @dataclass
@@ -118,6 +123,10 @@ class Tenant:
                 raise ZuoraError(
                     "INVALID_VALUE", "A closed payment method cannot be the default one."
                 )
+            if method.get("AccountId") not in (None, record["Id"]):
+                raise ZuoraError(
+                    "INVALID_VALUE", "The payment method does not belong to this account."
+                )
         if kind == "PaymentMethod" and changes.get("PaymentMethodStatus") == "Closed":
             self._refuse_if_default(record)
         record.update(changes)
@@ -153,7 +162,9 @@ class Tenant:
             iban = str(record.pop("IBAN")).replace(" ", "").upper()
             record["BankTransferAccountNumberMask"] = f"{'*' * (len(iban) - 4)}{iban[-4:]}"
             record["Country"] = record.get("Country") or iban[:2]
-            record["_IBAN"] = iban  # kept like Zuora does, never returned by a query
+            # Zuora keeps the IBAN; the emulator only a digest of it (its tenant is written to
+            # the sandbox's data folder, where no full IBAN may rest). Never returned by a query.
+            record["_IBANDigest"] = hashlib.sha256(iban.encode()).hexdigest()
         record.setdefault("PaymentMethodStatus", "Active")
         record.setdefault("Active", True)
 

@@ -1,5 +1,6 @@
 """The part of ZOQL the gateway writes: select fields from one object, `=` and `!=` conditions
-joined by `and`, results in pages with a query locator."""
+joined by `and` and `or` (`and` binds tighter, as in ZOQL), results in pages with a query
+locator. Objects that only REST has (PaymentRun) cannot be queried."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from adapters.zuora.emulator.state import Tenant, ZObject, ZuoraError
 _QUERY = re.compile(r"^\s*select\s+(.+?)\s+from\s+(\w+)(?:\s+where\s+(.+?))?\s*$", re.I | re.S)
 _CONDITION = re.compile(r"^\s*(\w+)\s*(=|!=)\s*('(?:[^'\\]|\\.)*'|\S+)\s*$")
 _AND = re.compile(r"\s+and\s+", re.I)
+_OR = re.compile(r"\s+or\s+", re.I)
+_NOT_IN_ZOQL = {"PaymentRun"}
+Condition = tuple[str, str, Any]
 
 
 @dataclass
@@ -43,13 +47,31 @@ def _comparable(value: Any) -> str:
     )
 
 
-def _matches(record: ZObject, conditions: list[tuple[str, str, Any]]) -> bool:
+def _matches_all(record: ZObject, conditions: list[Condition]) -> bool:
     for name, operator, expected in conditions:
         actual = record.get(name)
         equal = actual is None if expected is None else _comparable(actual) == _comparable(expected)
         if equal != (operator == "="):
             return False
     return True
+
+
+def _matches(record: ZObject, alternatives: list[list[Condition]]) -> bool:
+    return not alternatives or any(_matches_all(record, group) for group in alternatives)
+
+
+def _conditions(where: str | None) -> list[list[Condition]]:
+    """`a and b or c` as [[a, b], [c]]."""
+    alternatives = []
+    for alternative in _OR.split(where) if where else []:
+        group = []
+        for part in _AND.split(alternative):
+            condition = _CONDITION.match(part)
+            if not condition:
+                raise ZuoraError("MALFORMED_QUERY", f"cannot understand the condition {part}")
+            group.append((condition.group(1), condition.group(2), _value(condition.group(3))))
+        alternatives.append(group)
+    return alternatives
 
 
 class QueryEngine:
@@ -63,12 +85,9 @@ class QueryEngine:
             raise ZuoraError("MALFORMED_QUERY", "You have an error in your ZOQL syntax")
         fields = [name.strip() for name in parsed.group(1).split(",")]
         kind, where = parsed.group(2), parsed.group(3)
-        conditions = []
-        for part in _AND.split(where) if where else []:
-            condition = _CONDITION.match(part)
-            if not condition:
-                raise ZuoraError("MALFORMED_QUERY", f"cannot understand the condition {part}")
-            conditions.append((condition.group(1), condition.group(2), _value(condition.group(3))))
+        conditions = _conditions(where)
+        if kind in _NOT_IN_ZOQL:
+            raise ZuoraError("INVALID_TYPE", f"invalid type for query: {kind}")
         table = self._tenant.table(kind)
         hidden = [name for name in fields if name.startswith("_")]
         if hidden:

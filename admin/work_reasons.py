@@ -1,0 +1,55 @@
+"""The contact reasons a specialist chose on the work page when applying: the request's
+resolution reasons (what Mark Processed used to record with its note), audited."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from audit import AuditEntry, append
+from gateway.change_requests.references import subject_of
+from gateway.db.connection import fetch, transaction
+from gateway.errors import BillingError, ErrorCode
+from gateway.staff.member import StaffMember
+from settings import Settings
+
+
+def chosen_reasons(settings: Settings, chosen: Sequence[str]) -> list[str]:
+    """The reasons, each a known code, at least one; refused before anything is applied."""
+    known = settings.all_contact_reasons
+    reasons = list(dict.fromkeys(reason for reason in chosen if reason))
+    unknown = [reason for reason in reasons if reason not in known]
+    if unknown or not reasons:
+        raise BillingError(
+            ErrorCode.CONTACT_REASON_UNKNOWN,
+            "Choose at least one contact reason from the list"
+            + (f"; not known: {', '.join(unknown)}." if unknown else "."),
+        )
+    return reasons
+
+
+async def record_reasons(staff: StaffMember, request_id: uuid.UUID, reasons: list[str]) -> None:
+    """Stored on the request the staff member just applied (they are its maker)."""
+    async with transaction():
+        rows = await fetch(
+            "UPDATE change_requests SET resolution_reasons = $2, updated_at = now()"
+            " WHERE id = $1 AND processed_by_id = $3"
+            " RETURNING backoffice_id, zuora_account_id, stripe_customer_id,"
+            " stripe_connect_account_id",
+            request_id,
+            reasons,
+            staff.id,
+        )
+        if not rows:
+            return  # applied by someone else meanwhile: their reasons stand
+        await append(
+            AuditEntry(
+                action="change_request.contact_reasons.recorded",
+                actor=staff.actor,
+                target_type="change_request",
+                target_id=str(request_id),
+                subject=subject_of(rows[0]),
+                before={},
+                after={"resolution_reasons": reasons},
+            )
+        )

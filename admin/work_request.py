@@ -1,0 +1,184 @@
+"""The request as the work page shows it: masked values only, read for one staff member.
+
+A specialist reaches only the requests assigned to them; any other id is "not found", so that
+guessing ids tells them nothing (the same rule as their queue's view). A team lead reads every
+request.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from gateway.db.connection import fetch
+from gateway.staff.member import StaffMember
+from gateway.staff.roles import Role
+
+TARGET_NAMES = {
+    "zuora_collection": "Zuora (direct debit collection)",
+    "stripe_customer_debit": "Stripe customer (SEPA debit)",
+    "stripe_connect_payout": "Stripe Connect (payouts)",
+    "zuora_subscription": "Zuora subscription",
+    "stripe_subscription": "Stripe subscription",
+}
+
+STATUS_SENTENCES = {
+    "new": "New: nobody has taken it yet.",
+    "assigned": "Assigned: waiting for its specialist to start.",
+    "in_progress": "In progress: check it and apply it.",
+    "waiting_customer": "Waiting for the customer.",
+    "awaiting_approval": "Waiting for a team lead to approve the plan before it runs.",
+    "applying": "Applying: the gateway is carrying out the steps at the providers.",
+    "applied": "Applied at the providers; a team lead reviews it.",
+    "apply_failed": "A step failed: a team lead retries it or settles it by hand.",
+    "processed": "Processed by hand (before Apply existed); a team lead reviews it.",
+    "approved": "Applied and approved by a team lead.",
+    "rejected": "Sent back by a team lead: read the comment, fix it and apply again.",
+    "cancelled": "Cancelled: the customer withdrew.",
+}
+
+_SELECT = """
+SELECT r.id, r.kind, r.status, r.ticket_system, r.ticket_id, r.ticket_url, r.zuora_account_id,
+       r.stripe_customer_id, r.stripe_connect_account_id, r.backoffice_id, r.company_name,
+       r.requester, r.contact_reasons, r.details, r.checks, r.assignee_id, r.processed_by_id,
+       r.processed_at, r.resolution_note, r.resolution_reasons, r.reviewed_by_id, r.reviewed_at,
+       r.review_comment, r.created_at, r.updated_at,
+       a.username AS assignee, p.username AS maker, v.username AS reviewer
+  FROM change_requests r
+  LEFT JOIN staff_users a ON a.id = r.assignee_id
+  LEFT JOIN staff_users p ON p.id = r.processed_by_id
+  LEFT JOIN staff_users v ON v.id = r.reviewed_by_id
+ WHERE r.id = $1 AND (NOT $2 OR r.assignee_id = $3)
+"""
+
+
+@dataclass(frozen=True)
+class WorkRequest:
+    id: uuid.UUID
+    kind: str
+    status: str
+    ticket: str
+    ticket_url: str | None
+    company_name: str | None
+    references: list[tuple[str, str]]
+    requester: list[tuple[str, str]]
+    contact_reasons: list[str]
+    facts: list[tuple[str, str]]  # what was asked for, masked
+    targets: list[str]
+    assignee_id: int | None
+    assignee: str | None
+    maker_id: int | None
+    maker: str | None
+    reviewer: str | None
+    reviewed_at: datetime | None
+    review_comment: str | None
+    resolution_note: str | None
+    resolution_reasons: list[str]
+    checks_json: str | None  # the pre-checks as stored (JSON text)
+    created_at: datetime
+
+    @property
+    def status_sentence(self) -> str:
+        return STATUS_SENTENCES.get(self.status, self.status.replace("_", " "))
+
+    @property
+    def kind_name(self) -> str:
+        return "IBAN change" if self.kind == "iban_change" else "Plan change (upsell)"
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _iban_facts(details: dict[str, Any]) -> list[tuple[str, str]]:
+    facts = [
+        ("New IBAN", str(details.get("iban_masked", ""))),
+        ("Bank", str(details.get("bank_name") or "not known")),
+        ("BIC", str(details.get("bic") or "not known")),
+        ("Account holder", str(details.get("account_holder", ""))),
+    ]
+    if details.get("account_holder_email"):
+        facts.append(("Holder's email", str(details["account_holder_email"])))
+    if details.get("iban_on_file_for_another_customer"):
+        facts.append(("Same IBAN", "on file for another customer's open request"))
+    return facts
+
+
+def _plan_facts(details: dict[str, Any]) -> list[tuple[str, str]]:
+    tier = details.get("target_tier") or {}
+    seats = f"{tier.get('min_seats')} to {tier.get('max_seats')} seats" if tier else ""
+    return [
+        ("Subscription", str(details.get("subscription_ref", ""))),
+        ("Current tier (as filed)", str(details.get("current_tier") or "not given")),
+        ("Target tier", f"{tier.get('name', '')} ({seats})" if tier else ""),
+        ("Direction", str(details.get("direction", ""))),
+        ("Committed plan", _text(bool(details.get("committed")))),
+        ("Consent", str(details.get("consent_channel", "")).replace("_", " ")),
+        ("Contract signed on", str(details.get("contract_signed_on", ""))),
+    ]
+
+
+def _to_work_request(row: dict[str, Any]) -> WorkRequest:
+    details: dict[str, Any] = row["details"] or {}
+    requester: dict[str, Any] = row["requester"] or {}
+    references = [
+        (label, str(row[column]))
+        for label, column in (
+            ("Zuora account", "zuora_account_id"),
+            ("Stripe customer", "stripe_customer_id"),
+            ("Stripe Connect account", "stripe_connect_account_id"),
+            ("Back-office id", "backoffice_id"),
+        )
+        if row[column]
+    ]
+    iban = row["kind"] == "iban_change"
+    return WorkRequest(
+        id=row["id"],
+        kind=row["kind"],
+        status=row["status"],
+        ticket=f"{row['ticket_system']} #{row['ticket_id']}",
+        ticket_url=row["ticket_url"],
+        company_name=row["company_name"],
+        references=references,
+        requester=[
+            (label, str(requester[key]))
+            for label, key in (("Name", "name"), ("Email", "email"), ("Agent", "agent_id"))
+            if requester.get(key)
+        ],
+        contact_reasons=list(row["contact_reasons"] or []),
+        facts=_iban_facts(details) if iban else _plan_facts(details),
+        targets=[str(target) for target in details.get("targets", [])] if iban else [],
+        assignee_id=row["assignee_id"],
+        assignee=row["assignee"],
+        maker_id=row["processed_by_id"],
+        maker=row["maker"],
+        reviewer=row["reviewer"],
+        reviewed_at=row["reviewed_at"],
+        review_comment=row["review_comment"],
+        resolution_note=row["resolution_note"],
+        resolution_reasons=list(row["resolution_reasons"] or []),
+        checks_json=row["checks"],
+        created_at=row["created_at"],
+    )
+
+
+async def read_work_request(staff: StaffMember, request_id: uuid.UUID) -> WorkRequest | None:
+    """The request if `staff` may open it, else None (shown as "not found")."""
+    own_only = staff.role is Role.SPECIALIST
+    rows = await fetch(_SELECT, request_id, own_only, staff.id)
+    if not rows:
+        return None
+    row = rows[0]
+    for column in ("requester", "details"):
+        if isinstance(row[column], str):  # asyncpg hands JSONB over as text
+            row[column] = json.loads(row[column])
+    if row["checks"] is not None and not isinstance(row["checks"], str):
+        row["checks"] = json.dumps(row["checks"])
+    return _to_work_request(row)

@@ -1,0 +1,253 @@
+"""What the work page shows and offers, worked out in Python so that the template only lays it
+out: which actions the signed-in staff member has on this request now, the pre-checks read back
+from the request, the runs of its Apply, and the sentences for each outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import msgspec
+
+from admin.work_request import TARGET_NAMES, WorkRequest
+from gateway.fulfilment.schemas import Checks, FulfilmentRead, RunRead, StepRead
+from gateway.staff.member import StaffMember
+from gateway.staff.roles import Role
+from settings import Settings
+
+# The statuses Apply starts from (gateway.change_requests.states: APPLY, REQUEST_APPROVAL).
+APPLICABLE = frozenset({"new", "assigned", "in_progress"})
+REVIEWABLE = frozenset({"applied", "processed"})
+
+# What a successful action says, by the key the redirect carries (never text from the URL).
+DONE = {
+    "applying": "Applying: the steps run at the providers now; this page follows them.",
+    "awaiting_approval": "The plan waits for a team lead's approval; it runs once approved.",
+    "checks": "The pre-checks were read again from the providers.",
+    "contract": "Recorded: the new contract came back signed.",
+    "approved": "Approved.",
+    "rejected": "Sent back to its specialist with your comment.",
+    "plan_approved": "Plan approved: it runs at the providers now.",
+    "plan_refused": "Plan refused: the request is back with its specialist, with your comment.",
+    "retried": "The failed step runs again.",
+    "reworked": "The request is yours again: check it and apply it.",
+    "settled": "The step is marked as settled by hand; the run goes on.",
+}
+
+OPERATION_NAMES = {
+    "create_sepa_method": "Create the new SEPA method",
+    "set_default_method": "Make it the default",
+    "close_method": "Close the old method",
+    "add_payout_account": "Add the new payout account",
+    "default_payout_account": "Make it the default for payouts",
+    "remove_payout_account": "Remove the old payout account",
+    "change_quantity": "Change the seat quantity",
+}
+STEP_STATUS_NAMES = {
+    "pending": "waiting",
+    "calling": "calling the provider",
+    "succeeded": "done",
+    "failed": "failed",
+    "settled_by_hand": "settled by hand",
+}
+FACT_NAMES = {
+    "name": "Name",
+    "email": "Email",
+    "postal_address": "Postal address",
+    "id_document": "ID document",
+    "proof_of_address": "Proof of address",
+}
+FACT_STATES = {
+    "matched": "matched",
+    "different": "different",
+    "not_checked": "not checked",
+    "recorded": "recorded by the agent",
+}
+CONTRACT_WAYS = ("e-signature", "signed PDF by email", "paper, by post")
+
+
+def money(minor: int | None, currency: str) -> str:
+    if minor is None:
+        return ""
+    return f"{minor / 100:,.2f} {currency.upper()}"
+
+
+def shown_time(moment: datetime | date | None) -> str:
+    if moment is None:
+        return ""
+    if isinstance(moment, datetime):
+        return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return moment.isoformat()
+
+
+def read_checks(stored: str | None) -> Checks | None:
+    """The pre-checks as stored on the request; an unreadable old shape shows as not checked."""
+    if not stored:
+        return None
+    try:
+        return msgspec.json.decode(stored, type=Checks)
+    except msgspec.ValidationError:
+        return None
+
+
+def state_lines(state: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """A step's masked before/after as label and value lines."""
+    if not state:
+        return []
+    return [(str(key).replace("_", " "), _flat(value)) for key, value in state.items()]
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{key.replace('_', ' ')}: {_flat(item)}" for key, item in value.items())
+    if isinstance(value, list):
+        return "; ".join(_flat(item) for item in value) or "none"
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Actions:
+    """What the signed-in staff member may do on this request now. The services check it all
+    again; this only decides which buttons are shown."""
+
+    apply: bool = False
+    rework: bool = False
+    refresh: bool = False
+    record_contract: bool = False
+    approve_plan: bool = False
+    review: bool = False
+    step_actions: bool = False  # retry or settle a failed step
+    is_maker: bool = False
+
+
+def actions_for(
+    staff: StaffMember, request: WorkRequest, checks: Checks | None, runs: list[RunRead]
+) -> Actions:
+    lead = staff.role is Role.TEAM_LEAD
+    own = staff.role is Role.SPECIALIST and request.assignee_id == staff.id
+    last = runs[-1] if runs else None
+    maker = request.maker_id == staff.id or (
+        last is not None and last.started_by.get("id") == staff.username
+    )
+    contract_needed = checks is not None and any(
+        finding.code == "needs_new_contract" for finding in checks.findings
+    )
+    before_apply = request.status in APPLICABLE or request.status == "rejected"
+    return Actions(
+        apply=own and request.status in APPLICABLE,
+        rework=own and request.status == "rejected",
+        refresh=(own or lead) and before_apply,
+        record_contract=(own or lead)
+        and contract_needed
+        and checks is not None
+        and checks.contract_return is None
+        and before_apply,
+        approve_plan=lead and request.status == "awaiting_approval",
+        review=lead and request.status in REVIEWABLE,
+        step_actions=lead and request.status == "apply_failed",
+        is_maker=maker,
+    )
+
+
+@dataclass(frozen=True)
+class StepLine:
+    step: StepRead
+    target_name: str
+    operation_name: str
+    status_name: str
+    before: list[tuple[str, str]]
+    after: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class RunView:
+    run: RunRead
+    started_by: str
+    steps: list[StepLine] = field(default_factory=list)
+
+
+def run_views(fulfilment: FulfilmentRead | None) -> list[RunView]:
+    if fulfilment is None:
+        return []
+    return [
+        RunView(
+            run=run,
+            started_by=str(run.started_by.get("id") or run.started_by.get("name") or "unknown"),
+            steps=[
+                StepLine(
+                    step=step,
+                    target_name=TARGET_NAMES.get(step.target, step.target),
+                    operation_name=OPERATION_NAMES.get(step.operation, step.operation),
+                    status_name=STEP_STATUS_NAMES.get(step.status, step.status),
+                    before=state_lines(step.before),
+                    after=state_lines(step.after),
+                )
+                for step in run.steps
+            ],
+        )
+        for run in fulfilment.runs
+    ]
+
+
+def acknowledgeable(checks: Checks | None) -> list[tuple[str, str]]:
+    """The warnings Apply needs acknowledged, by code, each once."""
+    if checks is None:
+        return []
+    seen: dict[str, str] = {}
+    for finding in checks.findings:
+        if finding.needs_acknowledgement and finding.code not in seen:
+            seen[finding.code] = finding.sentence
+    return list(seen.items())
+
+
+def identity_differs(checks: Checks | None) -> bool:
+    if checks is None:
+        return False
+    return any(fact.state == "different" for fact in checks.identity) or any(
+        finding.code == "identity_mismatch" for finding in checks.findings
+    )
+
+
+def page_context(
+    settings: Settings,
+    staff: StaffMember,
+    request: WorkRequest,
+    fulfilment: FulfilmentRead | None,
+    *,
+    error: str | None = None,
+    done: str | None = None,
+) -> dict[str, Any]:
+    checks = read_checks(request.checks_json)
+    runs = run_views(fulfilment)
+    actions = actions_for(staff, request, checks, [view.run for view in runs])
+    lead = staff.role is Role.TEAM_LEAD
+    running = request.status == "applying" or any(
+        view.run.status == "running" for view in runs[-1:]
+    )
+    return {
+        "sandbox": settings.sandbox,
+        "staff": staff,
+        "lead": lead,
+        "back": "/lead/#/all_requests" if lead else "/specialist/#/my_queue",
+        "item": request,
+        "checks": checks,
+        "runs": runs,
+        "actions": actions,
+        "acknowledge": acknowledgeable(checks),
+        "identity_differs": identity_differs(checks),
+        "reasons": settings.contact_reasons.get(request.kind, ()),
+        "target_names": TARGET_NAMES,
+        "fact_names": FACT_NAMES,
+        "fact_states": FACT_STATES,
+        "contract_ways": CONTRACT_WAYS,
+        "money": money,
+        "shown_time": shown_time,
+        "refreshing": running,
+        "error": error,
+        "notice": DONE.get(done or ""),
+    }

@@ -1,0 +1,1 @@
+"""Applying change requests at the providers: pre-checks, plans, durable steps."""

@@ -1,0 +1,127 @@
+"""A change request as Apply reads, locks and moves it: one state machine (change_requests'
+states), and an audit entry with every move, keyed by the request's customer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from audit import AuditEntry, append
+from audit.entry import Actor
+from gateway.change_requests.references import subject_of
+from gateway.change_requests.states import Kind, Status, Transition, next_status
+from gateway.db.connection import fetch
+from gateway.errors import BillingError, ErrorCode
+from gateway.fulfilment.views import loaded
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    id: uuid.UUID
+    kind: Kind
+    status: Status
+    client: str
+    assignee_id: int | None
+    processed_by_id: int | None
+    details: dict[str, Any]
+    subject: str | None  # the customer, as the audit trail keys it
+    iban_ciphertext: str | None
+
+
+REQUEST_SQL = (
+    "SELECT id, kind, status, client, assignee_id, processed_by_id, details, iban_ciphertext,"
+    " backoffice_id, zuora_account_id, stripe_customer_id, stripe_connect_account_id"
+    " FROM change_requests WHERE id = $1"
+)
+
+
+def as_json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def not_found(request_id: uuid.UUID) -> BillingError:
+    return BillingError(
+        ErrorCode.CHANGE_REQUEST_NOT_FOUND, f"No change request has the id {request_id}."
+    )
+
+
+def request_of(row: dict[str, Any]) -> RequestRow:
+    return RequestRow(
+        id=row["id"],
+        kind=Kind(row["kind"]),
+        status=Status(row["status"]),
+        client=row["client"],
+        assignee_id=row["assignee_id"],
+        processed_by_id=row["processed_by_id"],
+        details=loaded(row["details"]) or {},
+        subject=subject_of(row),
+        iban_ciphertext=row["iban_ciphertext"],
+    )
+
+
+async def load_request(request_id: uuid.UUID) -> RequestRow:
+    rows = await fetch(REQUEST_SQL, request_id)
+    if not rows:
+        raise not_found(request_id)
+    return request_of(rows[0])
+
+
+async def lock_request(request_id: uuid.UUID) -> RequestRow:
+    rows = await fetch(REQUEST_SQL + " FOR NO KEY UPDATE", request_id)
+    if not rows:
+        raise not_found(request_id)
+    return request_of(rows[0])
+
+
+async def move(
+    request: RequestRow,
+    transition: Transition,
+    actor: Actor,
+    action: str,
+    *,
+    reason: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Status:
+    """The request's next status by `transition`, with its audit entry (in the caller's
+    transaction)."""
+    target = next_status(request.status, transition)
+    await fetch(
+        "UPDATE change_requests SET status = $2, updated_at = now(), progress_at = now()"
+        " WHERE id = $1",
+        request.id,
+        target.value,
+    )
+    await audit(
+        actor,
+        request,
+        action,
+        {"status": request.status.value},
+        {"status": target.value, **(extra or {})},
+        reason,
+    )
+    return target
+
+
+async def audit(
+    actor: Actor,
+    request: RequestRow,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    reason: str | None = None,
+) -> None:
+    await append(
+        AuditEntry(
+            action=action,
+            actor=actor,
+            target_type="change_request",
+            target_id=str(request.id),
+            subject=request.subject,
+            reason=reason,
+            before=before,
+            after=after,
+        )
+    )

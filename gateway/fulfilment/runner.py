@@ -1,0 +1,262 @@
+"""The worker's part of Apply: a run's steps, one after the other. Each step is marked
+`calling` (committed) before its provider call, called outside any transaction with its own
+idempotency key, and recorded with its audit entry in one transaction: a crash anywhere resumes
+at the step it stopped at; a call whose answer was lost is repeated with the same key (the
+adapters settle it at the provider), never reported as a failure. Only a provider's refusal
+fails a step; unavailability past the run's deadline stops the run with the step's outcome
+still unknown (`calling`), for a team lead to retry with the same key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from audit import AuditEntry, append
+from audit.entry import SYSTEM
+from gateway.change_requests.service import IBAN_CONTEXT
+from gateway.change_requests.states import Transition
+from gateway.crypto import Cipher
+from gateway.db.connection import fetch, transaction
+from gateway.errors import BillingError, ErrorCode
+from gateway.fulfilment.request_rows import (
+    RequestRow,
+    as_json,
+    load_request,
+    lock_request,
+    move,
+)
+from gateway.fulfilment.resilience import ProviderGuard, is_unavailable
+from gateway.fulfilment.steps import StepCall, StepOutcome, run_step
+from gateway.fulfilment.views import loaded
+from gateway.log import get_logger
+from gateway.providers import Providers
+
+_log = get_logger("gateway.fulfilment")
+
+
+class RunRunner:
+    def __init__(
+        self, providers: Providers, cipher: Cipher, guard: Callable[[], ProviderGuard]
+    ) -> None:
+        self._providers = providers
+        self._cipher = cipher
+        self._guard = guard
+
+    async def advance(self, run_id: uuid.UUID) -> str:
+        """Run the run's next steps until it is done, fails, or waits; returns its status."""
+        while True:
+            claimed = await self._claim_next_step(run_id)
+            if isinstance(claimed, str):
+                return claimed
+            await self._call_step(claimed)
+
+    async def _claim_next_step(self, run_id: uuid.UUID) -> dict[str, Any] | str:
+        async with transaction():
+            runs = await fetch(
+                "SELECT r.id, r.number, r.status, r.deadline_at, r.change_request_id"
+                " FROM fulfilment_runs r WHERE r.id = $1 FOR UPDATE",
+                run_id,
+            )
+            if not runs:
+                return "missing"
+            run = runs[0]
+            if run["status"] != "running":
+                return str(run["status"])
+            steps = await fetch(
+                "SELECT id, position, target, provider, operation, inputs, status, attempts,"
+                " idempotency_key, result FROM fulfilment_steps WHERE run_id = $1"
+                " ORDER BY position",
+                run_id,
+            )
+            following = next(
+                (s for s in steps if s["status"] not in ("succeeded", "settled_by_hand")), None
+            )
+            if following is None:
+                request = await lock_request(run["change_request_id"])
+                await finish_run(run_id, request)
+                return "succeeded"
+            if following["status"] == "failed":
+                return "failed"  # a lead retries or settles it
+            await fetch(
+                "UPDATE fulfilment_steps SET status = 'calling', attempts = attempts + 1,"
+                " started_at = coalesce(started_at, now()) WHERE id = $1",
+                following["id"],
+            )
+            await fetch("UPDATE fulfilment_runs SET updated_at = now() WHERE id = $1", run_id)
+            earlier = {
+                s["position"]: loaded(s["result"]) or {}
+                for s in steps
+                if s["status"] in ("succeeded", "settled_by_hand")
+            }
+            return {
+                **following,
+                "inputs": loaded(following["inputs"]),
+                "earlier": earlier,
+                "run_id": run_id,
+                "deadline_at": run["deadline_at"],
+                "request_id": run["change_request_id"],
+            }
+
+    async def _call_step(self, step: dict[str, Any]) -> None:
+        request = await load_request(step["request_id"])
+        adapter = self._providers.get(step["provider"])
+        call = StepCall(
+            request_id=str(request.id),
+            target=step["target"],
+            provider=step["provider"],
+            operation=step["operation"],
+            inputs=step["inputs"],
+            idempotency_key=step["idempotency_key"],
+            earlier_results=step["earlier"],
+        )
+
+        def iban() -> str:
+            if not request.iban_ciphertext:
+                raise BillingError(ErrorCode.INTERNAL_ERROR, "The request holds no IBAN.")
+            return self._cipher.decrypt(request.iban_ciphertext, context=IBAN_CONTEXT)
+
+        async def once() -> StepOutcome:
+            if adapter is None:
+                raise BillingError(
+                    ErrorCode.PROVIDER_NOT_CONFIGURED,
+                    f"The gateway has no {step['provider']} configured; this step cannot run.",
+                )
+            return await run_step(adapter, call, iban)
+
+        try:
+            outcome = await self._guard().call(step["provider"], once, deadline=step["deadline_at"])
+        except Exception as error:  # recorded below; never lost
+            await self._record_failure(step, request, error, _calls_of(adapter, call))
+            return
+        await self._record_success(step, request, outcome, _calls_of(adapter, call))
+
+    async def _record_success(
+        self,
+        step: dict[str, Any],
+        request: RequestRow,
+        outcome: StepOutcome,
+        calls: dict[str, str],
+    ) -> None:
+        request_id = next(iter(calls.values()), None)
+        async with transaction():
+            await fetch(
+                "UPDATE fulfilment_steps SET status = 'succeeded', result = $2::jsonb,"
+                " before = $3::jsonb, after = $4::jsonb, provider_request_id = $5,"
+                " error_code = NULL, error_message = NULL, finished_at = now() WHERE id = $1",
+                step["id"],
+                as_json(outcome.result),
+                as_json(outcome.before),
+                as_json(outcome.after),
+                request_id,
+            )
+            await fetch(
+                "UPDATE fulfilment_runs SET updated_at = now() WHERE id = $1", step["run_id"]
+            )
+            await self._audit_step(step, request, "fulfilment.step.succeeded", outcome, calls)
+
+    async def _record_failure(
+        self, step: dict[str, Any], request: RequestRow, error: Exception, calls: dict[str, str]
+    ) -> None:
+        """A refusal fails the step and the run. Unavailability past the deadline (or an
+        answer never received) leaves the step `calling`: its outcome is unknown, and a
+        retry repeats it with the same key; the run stops, visibly, as failed."""
+        # Only a provider's answer is known to have changed nothing; anything else may have
+        # happened after the call went out.
+        unknown = not isinstance(error, BillingError) or is_unavailable(error)
+        if isinstance(error, BillingError):
+            code, sentence = error.code.value, error.detail
+        else:
+            _log.warning("fulfilment step error", error=type(error).__name__, step=step["id"])
+            code = ErrorCode.INTERNAL_ERROR.value
+            sentence = (
+                "The step stopped on an unexpected error; whether it happened at the provider "
+                "is not known yet. A team lead's retry repeats it safely with the same key."
+            )
+        if is_unavailable(error):
+            sentence = (
+                f"{step['provider'].capitalize()} stayed unavailable until the run's deadline; "
+                "whether this step happened is not known yet. A team lead's retry repeats it "
+                "safely with the same key."
+            )
+        provider_request = (
+            error.extra.get("provider_request_id") if isinstance(error, BillingError) else None
+        ) or next(iter(calls.values()), None)
+        async with transaction():
+            await fetch(
+                "UPDATE fulfilment_steps SET status = $2::varchar, error_code = $3,"
+                " error_message = $4, provider_request_id = coalesce($5, provider_request_id),"
+                " finished_at = CASE WHEN $2::varchar = 'failed' THEN now() END WHERE id = $1",
+                step["id"],
+                "calling" if unknown else "failed",
+                code,
+                sentence,
+                provider_request,
+            )
+            locked = await lock_request(request.id)
+            await fetch(
+                "UPDATE fulfilment_runs SET status = 'failed', error_code = $2,"
+                " error_message = $3, finished_at = now(), updated_at = now() WHERE id = $1",
+                step["run_id"],
+                code,
+                sentence,
+            )
+            await self._audit_step(
+                step, request, "fulfilment.step.failed", None, calls, reason=code
+            )
+            await move(
+                locked,
+                Transition.APPLY_FAILED,
+                SYSTEM,
+                "change_request.apply.failed",
+                reason=code,
+                extra={"step": step["position"], "error_message": sentence},
+            )
+
+    async def _audit_step(
+        self,
+        step: dict[str, Any],
+        request: RequestRow,
+        action: str,
+        outcome: StepOutcome | None,
+        calls: dict[str, str],
+        reason: str | None = None,
+    ) -> None:
+        await append(
+            AuditEntry(
+                action=action,
+                actor=SYSTEM,
+                target_type="change_request",
+                target_id=str(request.id),
+                subject=request.subject,
+                reason=reason,
+                before=(outcome.before if outcome else {})
+                | {"step": step["position"], "target": step["target"]},
+                after=(outcome.after if outcome else {})
+                | {"operation": step["operation"], "provider": step["provider"]},
+                provider_request_ids=calls,
+            )
+        )
+
+
+async def finish_run(run_id: uuid.UUID, request: RequestRow) -> None:
+    """Every step reached its provider (or was settled by hand): the request is applied."""
+    await fetch(
+        "UPDATE fulfilment_runs SET status = 'succeeded', finished_at = now(),"
+        " updated_at = now() WHERE id = $1",
+        run_id,
+    )
+    await move(request, Transition.APPLY_SUCCEEDED, SYSTEM, "change_request.apply.succeeded")
+
+
+def _calls_of(adapter: Any, call: StepCall) -> dict[str, str]:
+    """The provider's ids for the call that settled the step (the adapters keep them by the
+    step's idempotency key): Stripe's request id, Zuora's request id and track id."""
+    last_write = getattr(adapter, "last_write", None)
+    found = last_write(call.idempotency_key) if callable(last_write) else None
+    if found is None:
+        return {}
+    ids = {f"{call.provider}_request_id": getattr(found, "provider_request_id", None)}
+    ids[f"{call.provider}_track_id"] = getattr(found, "track_id", None)
+    return {name: str(value) for name, value in ids.items() if value}
