@@ -183,11 +183,6 @@ def specialist_forms(settings: Settings, workflow: WorkflowService) -> list[Form
         item = await workflow.step(staff, data.request, _parse(Transition, data.step))
         return f"{item.ticket} is now {item.status.value.replace('_', ' ')}."
 
-    async def processed(staff: StaffMember, data: Resolution) -> str:
-        reasons = _reasons_from(settings, data.contact_reasons)
-        item = await workflow.mark_processed(staff, data.request, data.resolution_note, reasons)
-        return f"{item.ticket} is processed; a team lead reviews it next."
-
     return [
         FormConfig(
             name="Claim next request",
@@ -202,14 +197,6 @@ def specialist_forms(settings: Settings, workflow: WorkflowService) -> list[Form
             endpoint=staff_action(Role.SPECIALIST, update),
             description=f"{REQUEST_HELP} Step: start, wait_for_customer, resume, or rework "
             "(a request a team lead sent back).",
-        ),
-        FormConfig(
-            name="Mark processed",
-            pydantic_model=Resolution,
-            endpoint=staff_action(Role.SPECIALIST, processed),
-            description="Record what you did; it goes to a team lead for review. "
-            f"{REQUEST_HELP} Contact reasons, by number and comma-separated: "
-            f"{_reason_list(settings)}.",
         ),
         _amend_form(Role.SPECIALIST, settings, workflow),
     ]

@@ -36,6 +36,7 @@ class ErrorCode(enum.StrEnum):
     BIC_INVALID = "bic_invalid"
     BIC_MISMATCH = "bic_mismatch"
     HOLDER_ADDRESS_REQUIRED = "holder_address_required"
+    HOLDER_EMAIL_REQUIRED = "holder_email_required"
     # plans
     UNKNOWN_TIER = "unknown_tier"
     TIER_UNCHANGED = "tier_unchanged"
@@ -120,6 +121,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.BIC_INVALID: 422,
     ErrorCode.BIC_MISMATCH: 422,
     ErrorCode.HOLDER_ADDRESS_REQUIRED: 422,
+    ErrorCode.HOLDER_EMAIL_REQUIRED: 422,
     ErrorCode.UNKNOWN_TIER: 422,
     ErrorCode.TIER_UNCHANGED: 422,
     ErrorCode.DOWNGRADE_NOT_ALLOWED: 422,

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
+from collections.abc import Awaitable, Callable
 
 import procrastinate
 from procrastinate.jobs import Job
@@ -37,10 +38,23 @@ from gateway.db.outage import is_database_outage
 from gateway.log import get_logger
 
 HEARTBEAT_SECONDS = 5.0  # Procrastinate's heartbeat interval for our workers
+# Jobs at once per worker: Apply runs spend their time waiting for providers, and many applies
+# at once must keep each provider busy up to its rate limit (adapters/pacing.py). Tasks that
+# must not overlap say so with a Procrastinate lock, as they must across worker processes.
+CONCURRENCY = 8
 STALE_AFTER_SECONDS = 30.0  # a heartbeat older than this: the worker is not running now
 GONE_AFTER_SECONDS = 15 * 60.0  # silent this long, even through an outage: its process is gone
 _SHORTEST_RUN_SECONDS = 1.0
 _log = get_logger("gateway.jobs")
+# Run each time a worker starts (after the interrupted jobs went back to the queue): work that
+# needs no waiting for a tick, such as resuming fulfilment runs whose process died.
+_START_HOOKS: list[Callable[[], Awaitable[None]]] = []
+
+
+def on_worker_start(hook: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """Registers `hook` (from a module in the job app's import paths)."""
+    _START_HOOKS.append(hook)
+    return hook
 
 
 class WorkerState(enum.StrEnum):
@@ -87,6 +101,7 @@ class SupervisedWorker:
                 if self._stopping:
                     break
                 await self._requeue_interrupted_jobs()
+                await self._run_start_hooks()
                 await self._run_one_worker()
         finally:
             self._stopped = True
@@ -95,6 +110,7 @@ class SupervisedWorker:
         worker = Worker(
             app=self._app,
             install_signal_handlers=False,  # the owner stops it (`stop()` or cancelling)
+            concurrency=CONCURRENCY,
             update_heartbeat_interval=HEARTBEAT_SECONDS,
             stalled_worker_timeout=GONE_AFTER_SECONDS,  # pruned at start-up when older
         )
@@ -151,6 +167,13 @@ class SupervisedWorker:
                 await self._queue_again(job)
         except Exception as error:
             _log.warning("interrupted jobs not queued again yet", error=repr(error))
+
+    async def _run_start_hooks(self) -> None:
+        for hook in _START_HOOKS:
+            try:
+                await hook()
+            except Exception as error:  # best effort: the minute sweep does it later
+                _log.warning("worker start hook failed", hook=hook.__name__, error=repr(error))
 
     async def _queue_again(self, job: Job) -> None:
         await self._app.job_manager.retry_job(job)

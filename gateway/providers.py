@@ -60,6 +60,7 @@ def stripe_from_settings(settings: Settings) -> StripeAdapter | None:
             base,
             timeout_seconds=settings.stripe_timeout_seconds,
             max_network_retries=settings.stripe_max_network_retries,
+            calls_per_second=settings.provider_calls_per_second.get("stripe"),
         )
     )
 
@@ -68,6 +69,7 @@ def zuora_from_settings(settings: Settings) -> ZuoraAdapter | None:
     emulator = Tenant()  # only its default credentials are read, for sandbox
     sandbox = settings.sandbox
     timeout = settings.zuora_timeout_seconds
+    pace = settings.provider_calls_per_second.get("zuora")
     if settings.zuora_transport is ZuoraTransportName.REST:
         url = settings.zuora_rest_url or (emulator_base(settings) if sandbox else None)
         client_id = settings.zuora_client_id or (emulator.client_id if sandbox else None)
@@ -75,7 +77,13 @@ def zuora_from_settings(settings: Settings) -> ZuoraAdapter | None:
         if not (url and client_id and secret):
             return None
         return ZuoraAdapter(
-            RestTransport(ZuoraRest(RestConfig(url, client_id, secret, timeout_seconds=timeout)))
+            RestTransport(
+                ZuoraRest(
+                    RestConfig(
+                        url, client_id, secret, timeout_seconds=timeout, calls_per_second=pace
+                    )
+                )
+            )
         )
     url = settings.zuora_soap_url or (f"{emulator_base(settings)}{SOAP_PATH}" if sandbox else None)
     username = settings.zuora_username or (emulator.username if sandbox else None)
@@ -83,7 +91,12 @@ def zuora_from_settings(settings: Settings) -> ZuoraAdapter | None:
     if not (url and username and password):
         return None
     config = SoapConfig(
-        url, username, password, settings.zuora_wsdl or DEFAULT_WSDL, timeout_seconds=timeout
+        url,
+        username,
+        password,
+        settings.zuora_wsdl or DEFAULT_WSDL,
+        timeout_seconds=timeout,
+        calls_per_second=pace,
     )
     return ZuoraAdapter(SoapTransport(ZuoraSoap(config)))
 

@@ -1,8 +1,8 @@
 """What the Apply drills share: the two emulators served by the test process (so that they
 outlive a gateway killed with SIGKILL), each behind a recorder that counts the provider
 operations the gateway sends and can hold one call until its caller dies; the real gateway
-(`python -m gateway serve`, its job worker in the same process) pointed at them; and "time
-passes" for a dead process, done in the database rather than by waiting.
+(`python -m gateway serve`, its job worker in the same process) pointed at them. No clock is
+moved for a dead process: the drills wait as long as a real restart takes.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from adapters.zuora.emulator.seed import seed_demo as seed_zuora
 from adapters.zuora.emulator.state import Tenant
 from gateway.providers import Providers, providers_from_settings
 from settings import get_settings
-from tests.database import auth, superuser
+from tests.database import auth
 from tests.emulators import free_port
 
 Scope = MutableMapping[str, Any]
@@ -308,23 +308,6 @@ def gateway(database_url: str, log_dir: Path, extra_env: dict[str, str]) -> Iter
         yield process
     finally:
         process.stop()
-
-
-async def time_passes() -> None:
-    """What the wall clock would do for a dead gateway, done at once: its worker's heartbeat
-    grows older than the job worker's "gone" threshold (its running jobs go back to the queue
-    when a worker starts), its runs look stalled to the sweep, and the sweep's last tick is
-    forgotten, so that a starting worker runs the sweep at once rather than at the minute."""
-    async with superuser() as connection:
-        await connection.execute(
-            "UPDATE procrastinate_workers SET last_heartbeat = last_heartbeat - interval '1 hour'"
-        )
-        await connection.execute(
-            "UPDATE fulfilment_runs SET updated_at = updated_at - interval '5 minutes'"
-        )
-        await connection.execute(
-            "DELETE FROM procrastinate_periodic_defers WHERE task_name = 'fulfilment.sweep'"
-        )
 
 
 # -- the change itself ----------------------------------------------------------------------

@@ -28,6 +28,7 @@ def iban_change(ticket: str | None = None, **payload: Any) -> dict[str, Any]:
         "payload": {
             "iban": VALID_IBAN,
             "account_holder": "Atelier Lumière SARL",
+            "account_holder_email": "compta@shop-101.example",
             "targets": ["zuora_collection", "stripe_customer_debit"],
         },
     }

@@ -27,6 +27,7 @@ from adapters.ports import (
     PaymentMethod,
     PostalAddress,
 )
+from adapters.recent import RecentReads
 from adapters.retry import provider_retrying
 from adapters.stripe.billing import StripeBilling
 from adapters.stripe.calls import CallLog, StripeCall, under_key
@@ -93,6 +94,8 @@ class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
         self._calls = CallLog()
         client, self._http = stripe_client(config, self._calls)
         self._stripe = client.v1
+        # Customers read a moment ago, until the next write (the pre-checks need one 3 times).
+        self._customers = RecentReads[Any](writes=lambda: self._http.writes)
 
     def last_write(self, idempotency_key: str) -> StripeCall | None:
         """The Stripe request that settled the write made under `idempotency_key` (the key
@@ -147,9 +150,7 @@ class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
         )
         if customer_id:
             try:
-                found = await self._call(
-                    step, lambda: self._stripe.customers.retrieve_async(customer_id)
-                )
+                found = await self._customer(customer_id)
             except BillingError as error:
                 if error.code is ErrorCode.PROVIDER_NOT_FOUND:
                     return None
@@ -204,9 +205,13 @@ class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
         )
 
     async def _customer(self, customer_id: str) -> Any:
-        return await self._call(
+        recent = self._customers.get(customer_id)
+        if recent is not None:
+            return recent
+        found = await self._call(
             "looking up the customer", lambda: self._stripe.customers.retrieve_async(customer_id)
         )
+        return self._customers.put(customer_id, found)
 
     # -- payment methods -----------------------------------------------------------------------
 
@@ -276,6 +281,7 @@ class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
             "confirm": True,
             "usage": "off_session",
             "metadata": _metadata(method),
+            "expand": ["payment_method"],  # the method in the same answer: no second read
         }
         intent = await self._call(
             step,
@@ -290,9 +296,11 @@ class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
                 f"Stripe did not confirm the SEPA mandate (status {intent.status}).",
                 extra={"provider": "stripe", "provider_code": str(intent.status)},
             )
-        created = await self._call(
-            step, lambda: self._stripe.payment_methods.retrieve_async(str(intent["payment_method"]))
-        )
+        created = intent["payment_method"]
+        if isinstance(created, str):  # not expanded (an answer replayed from before)
+            created = await self._call(
+                step, lambda: self._stripe.payment_methods.retrieve_async(str(created))
+            )
         return from_stripe_payment_method(created, None)
 
     @under_key
@@ -311,15 +319,19 @@ class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
     @under_key
     async def close_payment_method(self, payment_method_id: str, *, idempotency_key: str) -> None:
         step = "detaching the old payment method"
-        method = await self._call(
-            step, lambda: self._stripe.payment_methods.retrieve_async(payment_method_id)
-        )
-        if method.customer is None:
-            return  # already detached: the step is done
-        await self._call(
-            step,
-            lambda: self._stripe.payment_methods.detach_async(
-                payment_method_id,
-                options={"idempotency_key": derived_key(idempotency_key, "detach")},
-            ),
-        )
+        try:
+            await self._call(
+                step,
+                lambda: self._stripe.payment_methods.detach_async(
+                    payment_method_id,
+                    options={"idempotency_key": derived_key(idempotency_key, "detach")},
+                ),
+            )
+        except BillingError as refused:
+            # Refused: read it only now; detached already (by hand, or under another key)
+            # means the step is done.
+            method = await self._call(
+                step, lambda: self._stripe.payment_methods.retrieve_async(payment_method_id)
+            )
+            if method.customer is not None:
+                raise refused from None

@@ -51,12 +51,14 @@ class CallLog:
     def __init__(self) -> None:
         self._calls: OrderedDict[str, StripeCall] = OrderedDict()
 
-    def record(self, call: StripeCall) -> None:
+    def record(self, call: StripeCall, *, replayed: bool = False) -> None:
+        """`replayed`: Stripe answered with the stored answer of an earlier request under the
+        same key (`Idempotent-Replayed`); that earlier request stays the one named."""
         key = _current_key.get()
         if key is None:
             return
         earlier = self._calls.get(key)
-        if earlier is not None and earlier.write and not call.write:
+        if earlier is not None and earlier.write and (replayed or not call.write):
             return  # a read after the write (reading what it made) does not replace it
         self._calls[key] = call
         self._calls.move_to_end(key)

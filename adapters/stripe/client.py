@@ -12,6 +12,7 @@ production.
 from __future__ import annotations
 
 import hashlib
+import ssl
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 
 import stripe
 
+from adapters.pacing import paced_client
 from adapters.stripe.calls import CallLog, StripeCall
 
 API_VERSION = "2026-10-28.endive"  # the version stripe-python 16.1 is built for
@@ -32,6 +34,7 @@ class StripeConfig:
     api_base: str | None = None  # None: Stripe itself; the emulator's URL in sandbox
     timeout_seconds: float = 30.0
     max_network_retries: int = 2
+    calls_per_second: float | None = None  # the process's pace for Stripe; None: unpaced
 
 
 def derived_key(key: str, step: str) -> str:
@@ -48,14 +51,23 @@ class OwnKeysOnly(stripe.HTTPXClient):
     """stripe-python's httpx client, sending only the gateway's keys and noting each answer's
     `Request-Id` in the adapter's call log (see `calls.py`)."""
 
-    def __init__(self, calls: CallLog, **options: Any) -> None:
+    def __init__(
+        self, calls: CallLog, calls_per_second: float | None = None, **options: Any
+    ) -> None:
         super().__init__(**options)
         self.calls = calls
+        self.writes = 0  # POSTs and DELETEs sent: what was read before one may be stale
+        # The same client stripe-python builds, over a transport that keeps Stripe's pace
+        # (its own client has no connection yet: nothing to close).
+        verify = ssl.create_default_context(cafile=stripe.ca_bundle_path)
+        self._client_async = paced_client("stripe", calls_per_second, verify=verify)
 
     async def request_async(
         self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
     ) -> tuple[bytes, int, Mapping[str, str]]:
         sent = dict(headers)
+        if method.upper() in ("POST", "DELETE"):
+            self.writes += 1
         if not sent.get("Idempotency-Key", "").startswith(KEY_PREFIX):
             sent.pop("Idempotency-Key", None)
         body, status, answered = await super().request_async(method, url, sent, post_data)
@@ -67,7 +79,8 @@ class OwnKeysOnly(stripe.HTTPXClient):
                 status=status,
                 write=method.upper() in ("POST", "DELETE"),
                 idempotency_key=sent.get("Idempotency-Key"),
-            )
+            ),
+            replayed=_header(answered, "Idempotent-Replayed") == "true",
         )
         return body, status, answered
 
@@ -82,7 +95,12 @@ def stripe_client(
     """The client, and its HTTP client (to close when the gateway stops)."""
     stripe.enable_telemetry = False  # no timing headers about earlier calls
     addresses = {"api": config.api_base} if config.api_base else None
-    http = OwnKeysOnly(calls or CallLog(), timeout=config.timeout_seconds, allow_sync_methods=False)
+    http = OwnKeysOnly(
+        calls or CallLog(),
+        config.calls_per_second,
+        timeout=config.timeout_seconds,
+        allow_sync_methods=False,
+    )
     client = stripe.StripeClient(
         config.api_key,
         base_addresses=addresses,  # type: ignore[arg-type]

@@ -35,10 +35,12 @@ from adapters.ports import (
     Subscription,
     next_bill_cycle_date,
 )
+from adapters.recent import RecentReads
 from adapters.zuora.calls import ProviderCall, operation
 from adapters.zuora.errors import from_zuora_error
 from adapters.zuora.transport import UnknownOutcomeError, ZuoraTransport
 from gateway.errors import BillingError, ErrorCode
+from gateway.sensitive import mask_iban
 
 WRITE_ATTEMPTS = 3
 HOLDER_MAX_LENGTH = 60  # Zuora's accountHolderName (REST) and BankTransferAccountName (SOAP)
@@ -54,11 +56,26 @@ def marker_of(idempotency_key: str, *what: object) -> str:
     return "BG-" + hashlib.sha256(text.encode()).hexdigest()[:24].upper()
 
 
+def _just_made(method_id: str, method: NewSepaMethod) -> PaymentMethod:
+    """The method Zuora just made, as its answer and the request tell it (masked)."""
+    return PaymentMethod(
+        id=method_id,
+        kind="sepa_debit",
+        active=True,
+        is_default=False,
+        masked=mask_iban(method.iban),
+        holder=method.holder,
+        bic=method.bic,
+        mandate_id=method.mandate_id,
+    )
+
+
 class ZuoraAdapter:
     provider = "zuora"
 
     def __init__(self, transport: ZuoraTransport) -> None:
         self.transport = transport
+        self._accounts = RecentReads[Account]()  # by id; any write forgets them all
 
     @property
     def transport_name(self) -> str:
@@ -75,7 +92,8 @@ class ZuoraAdapter:
     # -- accounts ------------------------------------------------------------------------------
 
     async def find_account(self, lookup: AccountLookup) -> Account | None:
-        return await self.transport.find_account(lookup)
+        found = await self.transport.find_account(lookup)
+        return self._accounts.put(found.id, found) if found is not None else None
 
     async def contact_of(self, account_id: str) -> Contact | None:
         """The account's bill-to contact (name, email, postal address), as Zuora keeps it."""
@@ -89,17 +107,26 @@ class ZuoraAdapter:
     async def create_sepa_payment_method(
         self, account_id: str, method: NewSepaMethod, *, idempotency_key: str
     ) -> PaymentMethod:
-        """The mandate reference (unique per change, set by the caller) finds an earlier attempt,
-        before the create and after it (the answer is what Zuora stored, masked); REST also sends
-        `idempotency_key`, so that Zuora itself answers a repeat."""
+        """The mandate reference (unique per change, set by the caller) finds an earlier attempt
+        before the create, and after a create whose answer was lost; a create Zuora answered
+        names the new method's id, and needs no second read. REST also sends `idempotency_key`,
+        so that Zuora itself answers a repeat."""
         self._fits_zuora(method)
+        made: list[PaymentMethod] = []
 
         async def earlier() -> PaymentMethod | None:
-            return await self.transport.payment_method_by_mandate(account_id, method.mandate_id)
+            return (
+                made[0]
+                if made
+                else await self.transport.payment_method_by_mandate(account_id, method.mandate_id)
+            )
 
         async def create() -> None:
-            await self.transport.create_sepa(account_id, method, idempotency_key)
+            made_id = await self.transport.create_sepa(account_id, method, idempotency_key)
+            if made_id:
+                made.append(_just_made(made_id, method))
 
+        self._accounts.clear()
         with operation(idempotency_key):
             return await self._exactly_once(earlier, create, "creating the SEPA payment method")
 
@@ -107,10 +134,12 @@ class ZuoraAdapter:
         self, account_id: str, payment_method_id: str, *, idempotency_key: str
     ) -> None:
         # Setting the same default twice changes nothing: no read first.
+        self._accounts.clear()
         with operation(idempotency_key):
             await self.transport.set_default(account_id, payment_method_id, idempotency_key)
 
     async def close_payment_method(self, payment_method_id: str, *, idempotency_key: str) -> None:
+        self._accounts.clear()
         with operation(idempotency_key):
             await self.transport.close_payment_method(payment_method_id, idempotency_key)
 
@@ -137,6 +166,7 @@ class ZuoraAdapter:
     async def _apply_quantity_change(
         self, change: QuantityChange, idempotency_key: str
     ) -> Subscription:
+        self._accounts.clear()
         subscription = await self._checked(change)
         marker = marker_of(
             idempotency_key, change.subscription_id, change.charge_id, change.quantity
@@ -194,7 +224,11 @@ class ZuoraAdapter:
     # -- helpers -------------------------------------------------------------------------------
 
     async def _account(self, account_id: str) -> Account:
-        account = await self.transport.find_account(AccountLookup(id=account_id))
+        """The account, as read a moment ago when it was (the pre-checks read it several
+        times in a row)."""
+        account = self._accounts.get(account_id) or await self.find_account(
+            AccountLookup(id=account_id)
+        )
         if account is None:
             raise from_zuora_error("INVALID_ID", "looking up the account")
         return account

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import structlog
 
+from adapters.pacing import paced_client
 from adapters.retry import provider_retrying
 from adapters.zuora.calls import CallLog, ProviderCall, new_track_id
 from adapters.zuora.errors import (
@@ -42,6 +43,7 @@ class RestConfig:
     attempts: int = 4
     max_backoff_seconds: float = 4.0
     zuora_version: str = "2024-05-20"
+    calls_per_second: float | None = None  # the process's pace for Zuora; None: unpaced
 
 
 def derived_key(key: str, purpose: str) -> str:
@@ -80,7 +82,9 @@ def is_write(method: str, path: str) -> bool:
 class ZuoraRest:
     def __init__(self, config: RestConfig) -> None:
         self._config = config
-        self._http = httpx.AsyncClient(base_url=config.url, timeout=config.timeout_seconds)
+        self._http = paced_client(
+            "zuora", config.calls_per_second, base_url=config.url, timeout=config.timeout_seconds
+        )
         self._token: str | None = None
         self._token_expires = 0.0
         self._signing_in = asyncio.Lock()

@@ -136,7 +136,7 @@ class RestTransport:
         methods = await self._methods(account_id)
         return next((method for method in methods if method.mandate_id == mandate_id), None)
 
-    async def create_sepa(self, account_id: str, method: NewSepaMethod, key: str) -> None:
+    async def create_sepa(self, account_id: str, method: NewSepaMethod, key: str) -> str | None:
         # Only what Zuora's SEPA request model has: its `mandateInfo` takes the mandate id (its
         # status and reason are the payment gateway's to report). The signature date and the
         # "received" flag have no REST field for SEPA (ACH's model has them, SEPA's does not: a
@@ -154,13 +154,15 @@ class RestTransport:
         }
         if method.bic:
             body["businessIdentificationCode"] = method.bic
-        await self._rest.request(
+        answer = await self._rest.request(
             "POST",
             "/v1/payment-methods",
             "creating the SEPA payment method",
             json=body,
             idempotency_key=derived_key(key, "create-payment-method"),
         )
+        made = answer.get("id") if isinstance(answer, dict) else None
+        return str(made) if made else None
 
     async def set_default(self, account_id: str, payment_method_id: str, key: str) -> None:
         await self._rest.request(

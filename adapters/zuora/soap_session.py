@@ -18,6 +18,7 @@ from zeep.exceptions import Fault, UnexpectedElementError, XMLParseError, XMLSyn
 from zeep.proxy import AsyncServiceProxy
 from zeep.transports import AsyncTransport
 
+from adapters.pacing import paced_client
 from adapters.retry import provider_retrying
 from adapters.zuora.calls import CallLog, ProviderCall, new_track_id
 from adapters.zuora.errors import TRANSIENT, from_zuora_error
@@ -47,6 +48,7 @@ class SoapConfig:
     attempts: int = 4
     max_backoff_seconds: float = 4.0
     query_batch_size: int | None = None  # records per query page; None: Zuora's 2000
+    calls_per_second: float | None = None  # the process's pace for Zuora; None: unpaced
 
 
 class SoapUnavailableError(Exception):
@@ -141,7 +143,8 @@ class _CheckedTransport(AsyncTransport):
 class ZuoraSoap:
     def __init__(self, config: SoapConfig) -> None:
         self._config = config
-        self._http = httpx.AsyncClient(timeout=config.timeout_seconds)
+        # zeep's AsyncTransport sends through this httpx client: every SOAP call is paced.
+        self._http = paced_client("zuora", config.calls_per_second, timeout=config.timeout_seconds)
         self.calls = CallLog()
         self._client = AsyncClient(
             str(config.wsdl),

@@ -51,7 +51,9 @@ class ZuoraTransport(Protocol):
         self, account_id: str, mandate_id: str
     ) -> PaymentMethod | None: ...
 
-    async def create_sepa(self, account_id: str, method: NewSepaMethod, key: str) -> None: ...
+    async def create_sepa(
+        self, account_id: str, method: NewSepaMethod, key: str
+    ) -> str | None: ...  # the new method's id, when Zuora's answer says it
 
     async def set_default(self, account_id: str, payment_method_id: str, key: str) -> None: ...
 

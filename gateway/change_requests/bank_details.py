@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from schwifty import BBAN, BIC, IBAN
@@ -202,6 +203,17 @@ def require_holder_address(country: str, address_given: bool) -> None:
             "carry the account holder's address. Ask the customer for it (line 1, city, postal "
             "code, country) and send it as payload.account_holder_address.",
             extra={"iban_country": country},
+        )
+
+
+def require_holder_email(targets: Sequence[str], email_given: bool) -> None:
+    """Stripe records a SEPA mandate only with the holder's email: a Stripe debit target without
+    it would stop Apply halfway, after the other provider has changed."""
+    if "stripe_customer_debit" in targets and not email_given:
+        raise BillingError(
+            ErrorCode.HOLDER_EMAIL_REQUIRED,
+            "A SEPA direct debit at Stripe needs the account holder's email for the mandate. "
+            "Ask the customer for it and send it as payload.account_holder_email.",
         )
 
 

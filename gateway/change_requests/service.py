@@ -254,6 +254,7 @@ class ChangeRequestService:
         bank_details.require_holder_address(
             iban.country, payload.account_holder_address is not None
         )
+        bank_details.require_holder_email(payload.targets, payload.account_holder_email is not None)
         partner = request.customer.stripe_connect_account_id
         if self._holder_check and partner and "stripe_connect_payout" in payload.targets:
             await self._holder_check(partner, payload.account_holder)

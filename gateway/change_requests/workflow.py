@@ -111,18 +111,6 @@ class WorkflowService:
             item = await self._locked(staff, reference)
             return await self._move(staff, item, transition)
 
-    async def mark_processed(
-        self, staff: StaffMember, reference: str, note: str, reasons: list[str]
-    ) -> WorkItem:
-        """Replaced by Apply (gateway/fulfilment): a request is done when the providers did
-        it, never because someone said so."""
-        _require_role(staff, Role.SPECIALIST)
-        raise BillingError(
-            ErrorCode.INVALID_TRANSITION,
-            "Requests are no longer marked processed by hand: open the request's work page and "
-            "apply it; the gateway makes the change at Zuora and Stripe and records each step.",
-        )
-
     async def amend(
         self, staff: StaffMember, reference: str, note: str, reasons: list[str]
     ) -> WorkItem:

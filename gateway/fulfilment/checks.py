@@ -410,14 +410,21 @@ class ChecksService:
         account = await self._account(adapter, provider, request.references)
         if account is None:
             return empty, [_account_not_found(target, provider)], None
-        methods = list(await adapter.list_payment_methods(account.id))
         findings: list[Finding] = []
-        collections: Sequence[Collection] = []
-        if isinstance(adapter, Collections):
-            collections = await adapter.collections_in_flight(account.id)
-        else:
+
+        async def in_flight() -> Sequence[Collection]:
+            if isinstance(adapter, Collections):
+                return await adapter.collections_in_flight(account.id)
             findings.append(_collections_not_checked(target, provider))
-        contact = await self._contact(adapter, account.id)
+            return []
+
+        # Three reads of one account, at once (the adapters reuse the account just read).
+        found_methods, collections, contact = await asyncio.gather(
+            adapter.list_payment_methods(account.id),
+            in_flight(),
+            self._contact(adapter, account.id),
+        )
+        methods = list(found_methods)
         state, found = self._bank_state(request, target, provider, account, methods, collections)
         record = record_of(
             f"{_provider_word(provider)} account {account.number}", [account.name], contact

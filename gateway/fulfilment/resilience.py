@@ -1,7 +1,7 @@
-"""How the gateway calls a provider during an Apply: never faster than the provider allows
-(a client-side rate limit per provider), never into an outage (a circuit per provider, which
-also lets Apply answer 503 with Retry-After at once), and retrying unavailability with backoff
-and jitter until the run's deadline. Refusals are not retried: they are answers.
+"""How the gateway calls a provider during an Apply: never into an outage (a circuit per
+provider, which also lets Apply answer 503 with Retry-After at once), and retrying
+unavailability with backoff and jitter until the run's deadline. Refusals are not retried:
+they are answers. The rate limit is below, on every HTTP call to a provider (adapters/pacing.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 import httpx
-from aiolimiter import AsyncLimiter
 from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
@@ -46,15 +45,6 @@ class ProviderGuard:
             default_ttl=self._open_seconds,
             exclude=[(Exception, _is_answer)],
         )
-        self._rates = settings.provider_calls_per_second
-        self._limiters: dict[str, AsyncLimiter] = {}
-
-    def _limiter(self, provider: str) -> AsyncLimiter:
-        if provider not in self._limiters:
-            rate = self._rates.get(provider, 10.0)
-            # Per tenth of a second: a burst never exceeds a tenth of the second's budget.
-            self._limiters[provider] = AsyncLimiter(max(1.0, rate / 10), 0.1)
-        return self._limiters[provider]
 
     async def retry_after(self, provider: str) -> int | None:
         """Seconds until `provider`'s circuit lets a call through again; None while closed."""
@@ -71,15 +61,14 @@ class ProviderGuard:
             raise _unavailable(provider, seconds)
 
     async def call_once(self, provider: str, call: Callable[[], Awaitable[T]]) -> T:
-        """One call under the rate limit and the circuit (an open circuit: 503 at once)."""
+        """One call under the circuit (an open circuit: 503 at once)."""
         await self.refuse_if_open(provider)
-        async with self._limiter(provider):
-            breaker = await self._breakers.get_breaker(provider)
-            try:
-                async with breaker:
-                    return await call()
-            except OpenedState:  # opened by a concurrent call in the meantime
-                raise _unavailable(provider, self._open_seconds) from None
+        breaker = await self._breakers.get_breaker(provider)
+        try:
+            async with breaker:
+                return await call()
+        except OpenedState:  # opened by a concurrent call in the meantime
+            raise _unavailable(provider, self._open_seconds) from None
 
     async def call(
         self, provider: str, call: Callable[[], Awaitable[T]], *, deadline: datetime

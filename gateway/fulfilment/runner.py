@@ -1,14 +1,18 @@
-"""The worker's part of Apply: a run's steps, one after the other. Each step is marked
-`calling` (committed) before its provider call, called outside any transaction with its own
-idempotency key, and recorded with its audit entry in one transaction: a crash anywhere resumes
-at the step it stopped at; a call whose answer was lost is repeated with the same key (the
-adapters settle it at the provider), never reported as a failure. Only a provider's refusal
-fails a step; unavailability past the run's deadline stops the run with the step's outcome
-still unknown (`calling`), for a team lead to retry with the same key.
+"""The worker's part of Apply: a run's steps, one after the other for each target, the targets
+side by side (a Zuora account and a Stripe customer do not wait for each other; a target's
+steps keep their order: the new method exists before it becomes the default, which comes
+before the old one closes). Each step is marked `calling` (committed) before its provider
+call, called outside any transaction with its own idempotency key, and recorded with its audit
+entry in one transaction: a crash anywhere resumes at the steps it stopped at; a call whose
+answer was lost is repeated with the same key (the adapters settle it at the provider), never
+reported as a failure. Only a provider's refusal fails a step; unavailability past the run's
+deadline stops the run with the step's outcome still unknown (`calling`), for a team lead to
+retry with the same key.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +20,7 @@ from typing import Any
 from audit import AuditEntry, append
 from audit.entry import SYSTEM
 from gateway.change_requests.service import IBAN_CONTEXT
-from gateway.change_requests.states import Transition
+from gateway.change_requests.states import Status, Transition
 from gateway.crypto import Cipher
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
@@ -45,14 +49,34 @@ class RunRunner:
         self._guard = guard
 
     async def advance(self, run_id: uuid.UUID) -> str:
-        """Run the run's next steps until it is done, fails, or waits; returns its status."""
+        """Run the run's next steps until it is done, fails, or waits; returns its status.
+        Each target's steps in order, the targets at once; a step failing stops every
+        target's next step (the calls under way finish and are recorded)."""
+        targets = [
+            row["target"]
+            for row in await fetch(
+                "SELECT target FROM fulfilment_steps WHERE run_id = $1"
+                " GROUP BY target ORDER BY min(position)",
+                run_id,
+            )
+        ]
+        await asyncio.gather(*(self._advance_target(run_id, target) for target in targets))
+        ended = await self._claim_next_step(run_id, None)
+        if isinstance(ended, str):
+            return ended
+        return "running"  # unreachable in practice: every target ran out of steps
+
+    async def _advance_target(self, run_id: uuid.UUID, target: str) -> None:
         while True:
-            claimed = await self._claim_next_step(run_id)
+            claimed = await self._claim_next_step(run_id, target)
             if isinstance(claimed, str):
-                return claimed
+                return
             await self._call_step(claimed)
 
-    async def _claim_next_step(self, run_id: uuid.UUID) -> dict[str, Any] | str:
+    async def _claim_next_step(self, run_id: uuid.UUID, target: str | None) -> dict[str, Any] | str:
+        """The next step of `target` (of any target: None), marked `calling`; or why there
+        is none: the run's status, or "target_done". The run's row lock orders the claims of
+        the targets advancing side by side."""
         async with transaction():
             runs = await fetch(
                 "SELECT r.id, r.number, r.status, r.deadline_at, r.change_request_id"
@@ -70,15 +94,25 @@ class RunRunner:
                 " ORDER BY position",
                 run_id,
             )
+            refused = next((s for s in steps if s["status"] == "failed"), None)
+            if refused is not None:  # a lead retried or settled another step: stop again
+                await self._stop_run(run, refused)
+                return "failed"
             following = next(
-                (s for s in steps if s["status"] not in ("succeeded", "settled_by_hand")), None
+                (
+                    s
+                    for s in steps
+                    if s["status"] not in ("succeeded", "settled_by_hand")
+                    and target in (None, s["target"])
+                ),
+                None,
             )
+            if following is None and target is not None:
+                return "target_done"
             if following is None:
                 request = await lock_request(run["change_request_id"])
                 await finish_run(run_id, request)
                 return "succeeded"
-            if following["status"] == "failed":
-                return "failed"  # a lead retries or settles it
             await fetch(
                 "UPDATE fulfilment_steps SET status = 'calling', attempts = attempts + 1,"
                 " started_at = coalesce(started_at, now()) WHERE id = $1",
@@ -98,6 +132,30 @@ class RunRunner:
                 "deadline_at": run["deadline_at"],
                 "request_id": run["change_request_id"],
             }
+
+    async def _stop_run(self, run: dict[str, Any], step: dict[str, Any]) -> None:
+        """The run goes back to `failed` on a step still refused (its error stays on it)."""
+        errors = await fetch(
+            "SELECT error_code, error_message FROM fulfilment_steps WHERE id = $1", step["id"]
+        )
+        code, sentence = errors[0]["error_code"], errors[0]["error_message"]
+        await fetch(
+            "UPDATE fulfilment_runs SET status = 'failed', error_code = $2, error_message = $3,"
+            " finished_at = now(), updated_at = now() WHERE id = $1",
+            run["id"],
+            code,
+            sentence,
+        )
+        request = await lock_request(run["change_request_id"])
+        if request.status is Status.APPLYING:
+            await move(
+                request,
+                Transition.APPLY_FAILED,
+                SYSTEM,
+                "change_request.apply.failed",
+                reason=code,
+                extra={"step": step["position"], "error_message": sentence},
+            )
 
     async def _call_step(self, step: dict[str, Any]) -> None:
         request = await load_request(step["request_id"])
@@ -195,9 +253,12 @@ class RunRunner:
                 provider_request,
             )
             locked = await lock_request(request.id)
+            # Another target's step may have stopped the run already, as it ran beside.
+            stopped_already = locked.status is not Status.APPLYING
             await fetch(
                 "UPDATE fulfilment_runs SET status = 'failed', error_code = $2,"
-                " error_message = $3, finished_at = now(), updated_at = now() WHERE id = $1",
+                " error_message = $3, finished_at = now(), updated_at = now()"
+                " WHERE id = $1 AND status = 'running'",
                 step["run_id"],
                 code,
                 sentence,
@@ -205,14 +266,15 @@ class RunRunner:
             await self._audit_step(
                 step, request, "fulfilment.step.failed", None, calls, reason=code
             )
-            await move(
-                locked,
-                Transition.APPLY_FAILED,
-                SYSTEM,
-                "change_request.apply.failed",
-                reason=code,
-                extra={"step": step["position"], "error_message": sentence},
-            )
+            if not stopped_already:
+                await move(
+                    locked,
+                    Transition.APPLY_FAILED,
+                    SYSTEM,
+                    "change_request.apply.failed",
+                    reason=code,
+                    extra={"step": step["position"], "error_message": sentence},
+                )
 
     async def _audit_step(
         self,

@@ -13,6 +13,8 @@ from playwright.async_api import Page, expect
 from audit.entry import SYSTEM
 from gateway.change_requests.workflow import WorkflowService
 from gateway.db.connection import fetch
+from gateway.fulfilment.service import Applier
+from gateway.fulfilment.wiring import fulfilment_service
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from gateway.staff.service import create_staff
@@ -117,7 +119,7 @@ async def test_a_specialist_signs_in_with_mfa_claims_and_opens_the_work_page(
 
 
 async def test_a_lead_triages_and_approves_but_never_their_own_work(
-    page: Page, live_server: LiveServer, screenshot: Shot
+    page: Page, live_server: LiveServer, screenshot: Shot, provider_emulators: None
 ) -> None:
     sam = await new_account("sam", Role.SPECIALIST)
     lee = await new_account("lee", Role.TEAM_LEAD)
@@ -125,9 +127,14 @@ async def test_a_lead_triages_and_approves_but_never_their_own_work(
     done_by_sam = await file_request(live_server, "2001")
     amended_by_lee = await file_request(live_server, "2002")
     await file_request(live_server, "2003")  # left unassigned: shows in triage
+    fulfilment = fulfilment_service()
     for request in (done_by_sam, amended_by_lee):
         await workflow.claim_next(sam)
-        await workflow.mark_processed(sam, request["id"], "Done", [BANK_REASON])
+        await fulfilment.apply(uuid.UUID(request["id"]), Applier.of_staff(sam))
+        [run] = await fetch(
+            "SELECT id FROM fulfilment_runs WHERE change_request_id = $1", uuid.UUID(request["id"])
+        )
+        assert await fulfilment.advance(run["id"]) == "succeeded"
     await workflow.amend(lee, amended_by_lee["id"], "Closed the old mandate too", [BANK_REASON])
 
     await sign_in_first_time(page, live_server, "lee")
@@ -146,7 +153,7 @@ async def test_a_lead_triages_and_approves_but_never_their_own_work(
     await submit_form(page, live_server, "lead", "approve-request", request="zendesk #2002")
     await expect(page.get_by_text(re.compile("another team lead must review it"))).to_be_visible()
     await screenshot(page, "12-maker-cannot-approve")
-    assert await status_of(amended_by_lee["id"]) == "processed"
+    assert await status_of(amended_by_lee["id"]) == "applied"
 
 
 async def test_a_specialist_opening_another_specialists_request_by_url_gets_nothing(

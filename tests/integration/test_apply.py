@@ -295,6 +295,50 @@ async def test_a_refusal_stops_the_run_and_a_lead_retries_or_settles_it(
     )
 
 
+async def test_targets_run_side_by_side_and_two_refusals_stop_the_run_once(
+    http: httpx.AsyncClient,
+    api_key: str,
+    emulators: tuple[str, str],
+    fulfilment: FulfilmentService,
+) -> None:
+    """Zuora and Stripe each refuse the new method: both first steps are under way at once
+    (Zuora's takes a look-up and a create) and both fail; the request fails once; a lead's
+    retry of one stops the run again on the other, still refused, until that one is retried
+    too."""
+    zuora, stripe = emulators
+    request_id = await file(http, api_key, atelier("zuora_collection", "stripe_customer_debit"))
+    await arm(zuora, {"operation": "create:PaymentMethod", "mode": "fail", "code": "INVALID_VALUE"})
+    await arm(stripe, {"operation": "POST /v1/setup_intents", "mode": "fail", "times": 5})
+    assert (await apply(http, api_key, request_id)).status_code == 202
+    assert await fulfilment.advance(await run_of(request_id)) == "failed"
+
+    failed = await read(http, api_key, request_id)
+    assert failed["status"] == "apply_failed"
+    steps = failed["fulfilment"]["runs"][0]["steps"]
+    refused = {s["provider"]: s for s in steps if s["status"] == "failed"}
+    assert {s["operation"] for s in refused.values()} == {"create_sepa_method"}
+    assert set(refused) == {"zuora", "stripe"}  # the second target did not wait for the first
+    assert {s["status"] for s in steps if s["operation"] != "create_sepa_method"} == {"pending"}
+
+    await fulfilment.retry_step(LEE, uuid.UUID(refused["zuora"]["id"]))
+    assert await fulfilment.advance(await run_of(request_id)) == "failed"
+    assert (await read(http, api_key, request_id))["status"] == "apply_failed"
+    async with httpx.AsyncClient() as client:
+        await client.delete(f"{stripe}/_emulator/operation-faults")
+    await fulfilment.retry_step(LEE, uuid.UUID(refused["stripe"]["id"]))
+    assert await fulfilment.advance(await run_of(request_id)) == "succeeded"
+    done = await read(http, api_key, request_id)
+    assert done["status"] == "applied"
+    actions = [
+        row["action"]
+        for row in await fetch(
+            "SELECT action FROM audit_records WHERE target_id = $1 ORDER BY id", request_id
+        )
+    ]
+    assert actions.count("change_request.apply.failed") == 2  # the first stop, and the second
+    assert actions.count("change_request.apply.succeeded") == 1
+
+
 @pytest.mark.parametrize(
     ("customer", "subscription", "tiers", "provider"),
     [
@@ -403,7 +447,7 @@ async def test_the_worker_runs_an_applied_request_and_the_sweep_resumes_a_stalle
     emulators: tuple[str, str],
     fulfilment: FulfilmentService,
 ) -> None:
-    from gateway.fulfilment.jobs import sweep_runs
+    from gateway.fulfilment.jobs import advancing, stalled_runs, sweep_runs
     from gateway.jobs import job_app
 
     deferred = await file(http, api_key, atelier("zuora_collection"))
@@ -417,6 +461,14 @@ async def test_the_worker_runs_an_applied_request_and_the_sweep_resumes_a_stalle
         " WHERE change_request_id = $1",
         uuid.UUID(stalled),
     )
+    stalled_run = await run_of(stalled)
+    # A live process advancing it holds its advisory lock: the sweep leaves it alone.
+    async with advancing(stalled_run) as held:
+        assert held
+        assert stalled_run not in await stalled_runs()
+        async with advancing(stalled_run) as second:
+            assert not second  # nor can a second job advance it meanwhile
+    assert stalled_run in await stalled_runs()  # the holder gone, the lock is free again
     async with job_app.open_async():
         await sweep_runs.defer_async(timestamp=0)
         await job_app.run_worker_async(
@@ -425,11 +477,13 @@ async def test_the_worker_runs_an_applied_request_and_the_sweep_resumes_a_stalle
     assert (await read(http, api_key, deferred))["status"] == "applied"
     assert (await read(http, api_key, stalled))["status"] == "applied"
     jobs = await fetch(
-        "SELECT task_name, status, lock FROM procrastinate_jobs"
+        "SELECT task_name, status, lock, queueing_lock FROM procrastinate_jobs"
         " WHERE task_name = 'fulfilment.advance_run'"
     )
     assert len(jobs) == 2 and {job["status"] for job in jobs} == {"succeeded"}
-    assert all(job["lock"].startswith("fulfilment:") for job in jobs)
+    # exclusion is the advisory lock, which dies with its process, not a job lock
+    assert all(job["lock"] is None for job in jobs)
+    assert all(job["queueing_lock"].startswith("fulfilment:") for job in jobs)
 
 
 async def test_a_debit_in_flight_or_a_value_blocked_since_filing_changes_nothing(

@@ -10,7 +10,12 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from admin.work_reasons import record_reasons
 from gateway.db.connection import fetch
+from gateway.errors import BillingError, ErrorCode
+from gateway.fulfilment.service import Applier
+from gateway.fulfilment.wiring import fulfilment_service
+from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from tests.database import auth
 from tests.integration.staff import Staff, enrol
@@ -39,19 +44,30 @@ async def claim(specialist: Staff, kind: str = "any") -> str:
     return str(answer.json()["custom_form_success"])
 
 
-async def process(specialist: Staff, request: str, reasons: str = BANK_REASON) -> httpx.Response:
-    return await specialist.form(
-        "mark-processed",
-        {
-            "request": request,
-            "resolution_note": "Done in both consoles",
-            "contact_reasons": reasons,
-        },
+async def member(staff: Staff | str) -> StaffMember:
+    username = staff if isinstance(staff, str) else staff.username
+    [row] = await fetch("SELECT id, role FROM staff_users WHERE username = $1", username)
+    return StaffMember(row["id"], username, Role(row["role"]))
+
+
+async def process(specialist: Staff, request: str, reasons: str = BANK_REASON) -> str:
+    """The specialist applies the request at the providers (as the work page's Apply does) and
+    the worker carries it out; the request's status afterwards."""
+    staff = await member(specialist)
+    fulfilment = fulfilment_service()
+    request_id = uuid.UUID(request)
+    await fulfilment.apply(request_id, Applier.of_staff(staff))
+    await record_reasons(staff, request_id, [reasons])
+    [run] = await fetch(
+        "SELECT id FROM fulfilment_runs WHERE change_request_id = $1 ORDER BY number DESC LIMIT 1",
+        request_id,
     )
+    await fulfilment.advance(run["id"])
+    return await status_of(request)
 
 
 @pytest.fixture
-async def team(app: Litestar) -> dict[str, Staff]:
+async def team(app: Litestar, provider_emulators: None) -> dict[str, Staff]:
     return {
         "sam": await enrol(app, "sam", Role.SPECIALIST),
         "sasha": await enrol(app, "sasha", Role.SPECIALIST),
@@ -73,8 +89,7 @@ async def test_a_specialist_claims_processes_and_a_lead_approves(
     assert row["account_holder"] == "Atelier Lumière SARL"
     assert row["collection_in_flight"] == "not checked yet"
 
-    done = await process(sam, "zendesk #1001", reasons="1")  # by its number in the list
-    assert done.status_code == 200, done.text
+    assert await process(sam, filed["id"]) == "applied"
     reasons = await fetch("SELECT resolution_reasons FROM change_requests")
     assert reasons[0]["resolution_reasons"] == [BANK_REASON]
     [review] = await lee.rows("review_queue")
@@ -90,13 +105,14 @@ async def test_a_specialist_claims_processes_and_a_lead_approves(
             "SELECT action FROM audit_records WHERE target_id = $1 ORDER BY id", filed["id"]
         )
     ]
-    assert actions == [
+    workflow = [action for action in actions if action.startswith("change_request.")]
+    assert workflow[:3] == [
         "change_request.create.succeeded",
         "change_request.assign.succeeded",
         "change_request.start.succeeded",
-        "change_request.mark_processed.succeeded",
-        "change_request.approve.succeeded",
     ]
+    assert workflow[-1] == "change_request.approve.succeeded"
+    assert "fulfilment.step.succeeded" in actions
 
 
 async def test_a_specialist_sees_only_their_own_requests_through_every_endpoint(
@@ -124,9 +140,11 @@ async def test_a_specialist_sees_only_their_own_requests_through_every_endpoint(
     by_url = await sasha.get(f"{table}/{theirs['id']}/")
     assert by_url.status_code == 404
     # Acting on it is refused as if it did not exist, and changes nothing.
-    refused = await process(sasha, theirs["id"])
-    assert refused.status_code == 422
-    assert "in your queue" in refused.json()["custom_form_error"]
+    with pytest.raises(BillingError) as refused:
+        await process(sasha, theirs["id"])
+    assert refused.value.code is ErrorCode.NOT_YOUR_REQUEST
+    assert "in your queue" in refused.value.detail
+    assert (await sasha.get(f"/staff/requests/{theirs['id']}")).status_code == 404
     assert await status_of(theirs["id"]) == "in_progress"
     # Nor can a specialist reach the other mounts, or write through the table API.
     assert (await sasha.get("/lead/api/tables/all_requests/")).status_code == 403
@@ -176,7 +194,7 @@ async def test_the_maker_cannot_approve_their_own_work(
         },
     )
     assert amended.status_code == 200, amended.text
-    assert await status_of(filed["id"]) == "processed"
+    assert await status_of(filed["id"]) == "applied"
     voided = await fetch(
         "SELECT count(*) AS n FROM audit_records WHERE target_id = $1"
         " AND action = 'change_request.approval.voided'",
@@ -187,7 +205,7 @@ async def test_the_maker_cannot_approve_their_own_work(
     own = await lee.form("approve-request", {"request": filed["id"]})
     assert own.status_code == 403
     assert "another team lead" in own.json()["detail"]
-    assert await status_of(filed["id"]) == "processed"
+    assert await status_of(filed["id"]) == "applied"
     refused = await fetch(  # the refused attempt is on record, as every refusal is
         "SELECT actor_id FROM audit_records WHERE target_id = $1"
         " AND action = 'change_request.approve.refused'",
@@ -223,7 +241,7 @@ async def test_a_specialist_amending_approved_work_sends_it_back_to_review(
         },
     )
     assert amended.status_code == 200, amended.text
-    assert await status_of(filed["id"]) == "processed"
+    assert await status_of(filed["id"]) == "applied"
     assert [row["id"] for row in await lee.rows("review_queue")] == [filed["id"]]
 
 
@@ -250,21 +268,13 @@ async def test_illegal_steps_are_refused_with_a_clear_message(
     http: httpx.AsyncClient, api_key: str, team: dict[str, Staff]
 ) -> None:
     filed = await file(http, api_key, iban_change(ticket="6001"))
-    sam, lee = team["sam"], team["lee"]
+    lee = team["lee"]
     assigned = await lee.form("assign-request", {"request": filed["id"], "specialist": "sam"})
     assert assigned.status_code == 200, assigned.text
-    early = await process(sam, filed["id"])  # assigned, not started
-    assert early.status_code == 422
-    assert "cannot mark processed" in early.json()["custom_form_error"]
     not_yet = await lee.form("approve-request", {"request": filed["id"]})
     assert "cannot approve" in not_yet.json()["custom_form_error"]
     to_lead = await lee.form("assign-request", {"request": filed["id"], "specialist": "lena"})
     assert "No active specialist" in to_lead.json()["custom_form_error"]
-    unknown_reason = await sam.form(
-        "mark-processed",
-        {"request": filed["id"], "resolution_note": "x" * 5, "contact_reasons": "Made up"},
-    )
-    assert unknown_reason.status_code == 422
     assert await status_of(filed["id"]) == "assigned"
 
 
@@ -296,19 +306,14 @@ async def test_triage_flags_unassigned_stale_expired_and_misrouted_requests(
 
 
 async def test_with_sampled_review_unsampled_work_skips_the_review_queue(
-    http: httpx.AsyncClient, api_key: str, team: dict[str, Staff]
+    http: httpx.AsyncClient, api_key: str, team: dict[str, Staff], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gateway.change_requests.workflow import WorkflowService
-    from gateway.staff.member import StaffMember
-    from settings import get_settings
-
+    fulfilment = fulfilment_service()
+    unsampled = fulfilment._settings.model_copy(update={"review_sample_percent": 0})
+    monkeypatch.setattr(fulfilment, "_settings", unsampled)
     filed = await file(http, api_key, iban_change(ticket="8001"))
-    sam_id = (await fetch("SELECT id FROM staff_users WHERE username = 'sam'"))[0]["id"]
-    sam = StaffMember(sam_id, "sam", Role.SPECIALIST)
-    never = WorkflowService(get_settings().model_copy(update={"review_sample_percent": 0}))
-    await never.claim_next(sam)
-    await never.mark_processed(sam, filed["id"], "Done", [BANK_REASON])
-    assert await status_of(filed["id"]) == "processed"
+    await claim(team["sam"])
+    assert await process(team["sam"], filed["id"]) == "applied"
     assert await team["lee"].rows("review_queue") == []
 
 
@@ -318,17 +323,17 @@ async def test_notes_and_comments_never_carry_bank_or_card_details(
     filed = await file(http, api_key, iban_change(ticket="9001"))
     sam, lee = team["sam"], team["lee"]
     await claim(sam)
+    await process(sam, filed["id"])
     for note in (f"Set {VALID_IBAN_COMPACT} in Zuora", "paid with 4242.4242.4242.4242"):
         refused = await sam.form(
-            "mark-processed",
+            "amend-resolution",
             {"request": filed["id"], "resolution_note": note, "contact_reasons": "1"},
         )
         assert refused.status_code == 422
         assert "leave it out" in refused.json()["custom_form_error"].lower()
-    assert await status_of(filed["id"]) == "in_progress"
-    await process(sam, filed["id"])
+    assert await status_of(filed["id"]) == "applied"
     comment = await lee.form(
         "reject-request", {"request": filed["id"], "comment": f"use {VALID_IBAN_COMPACT}"}
     )
     assert comment.status_code == 422
-    assert await status_of(filed["id"]) == "processed"
+    assert await status_of(filed["id"]) == "applied"

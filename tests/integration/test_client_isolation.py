@@ -38,6 +38,7 @@ def other_customer(ticket: str) -> dict[str, Any]:
     body["customer"] = {"backoffice_id": "shop-666", "company_name": "Mallory Trading Ltd"}
     body["requester"] = {"name": "Mallory", "email": "mallory@example.net"}
     body["payload"]["account_holder"] = "Mallory Trading Ltd"
+    body["payload"]["account_holder_email"] = "accounts@mallory.example"
     return body
 
 

@@ -13,7 +13,11 @@ from litestar import Litestar
 
 from admin.screens import EntryKind
 from gateway.db.connection import fetch
+from gateway.errors import BillingError, ErrorCode
 from gateway.fraud.normalise import KINDS
+from gateway.fulfilment.service import Applier
+from gateway.fulfilment.wiring import fulfilment_service
+from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from tests.database import auth, issue_test_key
 from tests.integration.staff import Staff, enrol
@@ -35,7 +39,8 @@ async def team(app: Litestar) -> dict[str, Staff]:
 
 
 def suspicious_request(ticket: str) -> dict[str, Any]:
-    body = iban_change(ticket=ticket)
+    body = iban_change(ticket=ticket, targets=["zuora_collection"])
+    del body["payload"]["account_holder_email"]  # what is blocked: the requester, not the holder
     body["requester"]["ip"] = REQUESTER_IP
     return body
 
@@ -310,8 +315,8 @@ async def test_a_bulk_unblock_of_unknown_or_unblocked_entries_is_not_filed(
     assert nothing.status_code == 422 and "No bulk unblock" in nothing.json()["custom_form_error"]
 
 
-async def test_a_request_blocked_after_filing_cannot_be_marked_processed(
-    http: httpx.AsyncClient, team: dict[str, Staff]
+async def test_a_request_blocked_after_filing_cannot_be_applied(
+    http: httpx.AsyncClient, team: dict[str, Staff], provider_emulators: None
 ) -> None:
     key = await issue_test_key()
     filed = (await file(http, key, suspicious_request("7001"))).json()
@@ -319,19 +324,16 @@ async def test_a_request_blocked_after_filing_cannot_be_marked_processed(
     assert claimed.status_code == 200, claimed.text
     # a lead blocks the requester's IP while the specialist works on the request
     assert (await fraud_stop(team["lee"], ip=REQUESTER_IP)).status_code == 200
-    answer = await team["sam"].form(
-        "mark-processed",
-        {
-            "request": filed["id"],
-            "resolution_note": "Done in both consoles",
-            "contact_reasons": "1",
-        },
-    )
-    assert answer.status_code == 422, answer.text
-    assert "Refused by fraud-stop: the IP address given is blocked" in answer.text
+    [sam] = await fetch("SELECT id FROM staff_users WHERE username = 'sam'")
+    specialist = StaffMember(sam["id"], "sam", Role.SPECIALIST)
+    with pytest.raises(BillingError) as refused:
+        await fulfilment_service().apply(uuid.UUID(filed["id"]), Applier.of_staff(specialist))
+    assert refused.value.code is ErrorCode.BLOCKED_BY_FRAUD_STOP
+    assert "Refused by fraud-stop: the IP address given is blocked" in refused.value.detail
     [row] = await fetch("SELECT status FROM change_requests WHERE id = $1", uuid.UUID(filed["id"]))
     assert row["status"] == "in_progress"
+    assert await fetch("SELECT 1 FROM fulfilment_runs") == []
     refusals = await fetch(
-        "SELECT actor_id FROM audit_records WHERE action = 'change_request.process.refused'"
+        "SELECT actor_id FROM audit_records WHERE action = 'change_request.apply.refused'"
     )
-    assert len(refusals) == 1
+    assert [refusal["actor_id"] for refusal in refusals] == ["sam"]

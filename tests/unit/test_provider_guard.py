@@ -1,5 +1,6 @@
 """A circuit per provider: outages open it (and Apply then answers 503 with Retry-After at
-once); refusals are answers and never open it; a rate limit per provider spaces the calls."""
+once); refusals are answers and never open it. (The rate limit is on every HTTP call to a
+provider, below this: tests/unit/test_pacing.py.)"""
 
 from __future__ import annotations
 
@@ -77,16 +78,3 @@ async def test_the_deadline_ends_the_retries() -> None:
     with pytest.raises(BillingError, match="down"):
         await circuits.call("zuora", down, deadline=datetime.now(UTC) + timedelta(seconds=1))
     assert time.monotonic() - started < 3
-
-
-async def test_the_rate_limit_spaces_calls_to_one_provider() -> None:
-    circuits = guard(provider_calls_per_second={"stripe": 20.0})
-
-    async def fine() -> None:
-        return None
-
-    started = time.monotonic()
-    for _ in range(8):
-        await circuits.call_once("stripe", fine)
-    # 20 a second, in tenths: 2 now, then 2 every 100 ms
-    assert time.monotonic() - started >= 0.25

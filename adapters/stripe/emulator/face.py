@@ -317,9 +317,21 @@ class StripeFace:
                 body = (
                     result if "object" in result and result["object"] == "list" else public(result)
                 )
-                return Answer(200, body, committed=writes)
+                return Answer(200, self._expanded(body, params), committed=writes)
         unknown = StripeError(404, f"Unrecognized request URL ({method}: {path}).")
         return Answer(404, {"error": unknown.body})
+
+    def _expanded(self, body: dict[str, Any], params: Params) -> dict[str, Any]:
+        """Stripe's `expand[]` for top-level fields: an id becomes the object it names."""
+        fields = params.get("expand") or []
+        if not isinstance(fields, list) or body.get("object") == "list":
+            return body
+        expanded = dict(body)
+        for name in fields:
+            value = body.get(str(name))
+            if isinstance(value, str) and value in self.account.objects:
+                expanded[str(name)] = public(self.account.objects[value])
+        return expanded
 
     # -- lists ---------------------------------------------------------------------------------
 
