@@ -472,6 +472,16 @@ async def test_the_sandbox_emulator_keeps_its_account_across_a_restart(tmp_path:
             assert method.fingerprint == created.fingerprint
         finally:
             await adapter.close()
+        # A seat change after the restart shows on its subscription, as before it.
+        headers = {"Authorization": f"Bearer {API_KEY}"}
+        async with httpx.AsyncClient(base_url=base, headers=headers) as client:
+            changed = await client.post(
+                "/v1/subscription_items/si_DemoAtelier01",
+                data={"quantity": "5", "proration_behavior": "none"},
+            )
+            assert changed.status_code == 200, changed.text
+            subscription = (await client.get("/v1/subscriptions/sub_DemoAtelier01")).json()
+        assert [item["quantity"] for item in subscription["items"]["data"]] == [5]
 
 
 async def test_the_contact_stripe_holds_for_a_customer_and_a_partner(

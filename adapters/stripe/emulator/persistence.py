@@ -60,4 +60,17 @@ def load(account: StripeAccount, path: Path) -> dict[str, Any] | None:
         raise ValueError(f"{path} was written by another version of the emulator; remove it")
     account._fingerprint_key = bytes.fromhex(state["fingerprint_key"])
     account.objects = dict(state["objects"])
+    _relink_embedded(account.objects)
     return dict(state.get("replays") or {})
+
+
+def _relink_embedded(objects: dict[str, Any]) -> None:
+    """In memory a subscription's `items.data` holds the subscription items themselves, so an
+    item's update shows on its subscription; JSON writes them twice, so share them again."""
+    for record in objects.values():
+        embedded = record.get("items") if isinstance(record, dict) else None
+        if isinstance(embedded, dict) and isinstance(embedded.get("data"), list):
+            embedded["data"] = [
+                objects.get(item.get("id"), item) if isinstance(item, dict) else item
+                for item in embedded["data"]
+            ]
