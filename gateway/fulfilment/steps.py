@@ -189,6 +189,14 @@ async def _change_quantity(adapter: Any, call: StepCall, iban: Decrypt) -> StepO
     )
     subscription = await port.apply_quantity_change(change, idempotency_key=call.idempotency_key)
     charge = next((c for c in subscription.charges if c.id == change.charge_id), None)
+    if charge is not None and charge.quantity != change.quantity:
+        # The provider took the call yet shows another quantity: never recorded as done.
+        raise BillingError(
+            ErrorCode.PROVIDER_REJECTED,
+            f"{call.provider.capitalize()} accepted the seat change but still shows "
+            f"{charge.quantity} seats instead of {change.quantity}; check the subscription "
+            "there before retrying.",
+        )
     return StepOutcome(
         result={
             "subscription_id": subscription.id,
