@@ -71,6 +71,6 @@ def _relink_embedded(objects: dict[str, Any]) -> None:
         embedded = record.get("items") if isinstance(record, dict) else None
         if isinstance(embedded, dict) and isinstance(embedded.get("data"), list):
             embedded["data"] = [
-                objects.get(item.get("id"), item) if isinstance(item, dict) else item
+                objects.get(str(item.get("id")), item) if isinstance(item, dict) else item
                 for item in embedded["data"]
             ]
