@@ -30,6 +30,8 @@ class Capability(enum.StrEnum):
     PAYOUT_ACCOUNTS = "payout_accounts"
     BLOCKLIST_MIRROR = "blocklist_mirror"
     CONTACTS = "contacts"
+    BILLING_HISTORY = "billing_history"
+    RECEIPTS = "receipts"
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,11 @@ class Subscription:
     status: str
     version: int
     charges: tuple[RecurringCharge, ...]
+    # The period paid for (Stripe's current period, Zuora's current term): what a cancellation
+    # leaves unused. None where the provider does not say.
+    current_period_start: date | None = None
+    current_period_end: date | None = None
+    prepaid: bool = False  # billed in advance for the whole period (a package paid up front)
 
 
 Proration = Literal["create_prorations", "always_invoice", "none"]
@@ -163,7 +170,50 @@ class QuantityChangePreview:
 class RefundResult:
     id: str
     amount: Money
-    status: str
+    status: str  # pending, succeeded, failed, canceled
+    payment_id: str | None = None
+    created_at: datetime | None = None
+
+
+InvoiceStatus = Literal["draft", "open", "paid", "void", "uncollectible"]
+PaymentStatus = Literal["processing", "succeeded", "failed", "canceled"]
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """An invoice as a correction sees it: what it bills, what is still due, what paid it."""
+
+    id: str
+    number: str | None
+    account_id: str
+    status: InvoiceStatus  # Zuora's Posted with a balance is "open", Canceled is "void"
+    total: Money
+    balance: Money  # still due
+    issued_on: date | None
+    due_on: date | None
+    subscription_id: str | None = None
+    payment_ids: tuple[str, ...] = ()
+    has_pdf: bool = True
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A payment and what has been refunded of it so far."""
+
+    id: str
+    account_id: str
+    amount: Money
+    refunded: Money
+    status: PaymentStatus
+    created_at: datetime | None
+    invoice_ids: tuple[str, ...] = ()
+    method_masked: str | None = None  # "card ****4242", "FR****0189": never more
+    has_receipt: bool = False
+
+    @property
+    def refundable(self) -> Money:
+        left = self.amount.amount_minor - self.refunded.amount_minor
+        return Money(left if self.status == "succeeded" else 0, self.amount.currency)
 
 
 @dataclass(frozen=True)
@@ -231,6 +281,31 @@ class Refunds(Protocol):
     async def refund_payment(
         self, payment_id: str, amount: Money, *, idempotency_key: str
     ) -> RefundResult: ...
+
+
+@runtime_checkable
+class BillingHistory(Protocol):
+    """What a correction can act on: a customer's invoices, payments and refunds, newest
+    first, and one of each by id (None when the provider has no such object)."""
+
+    async def list_invoices(self, account_id: str, *, limit: int = 50) -> Sequence[Invoice]: ...
+
+    async def get_invoice(self, invoice_id: str) -> Invoice | None: ...
+
+    async def list_payments(self, account_id: str, *, limit: int = 50) -> Sequence[Payment]: ...
+
+    async def get_payment(self, payment_id: str) -> Payment | None: ...
+
+    async def list_refunds(self, account_id: str, *, limit: int = 50) -> Sequence[RefundResult]: ...
+
+    async def list_subscriptions(self, account_id: str) -> Sequence[Subscription]: ...
+
+
+@runtime_checkable
+class Receipts(Protocol):
+    """A payment's receipt as the provider renders it (Stripe's receipt page)."""
+
+    async def receipt(self, payment_id: str) -> tuple[bytes, str]: ...  # body, media type
 
 
 @runtime_checkable
@@ -346,6 +421,8 @@ PORT_OF_CAPABILITY: dict[Capability, type] = {
     Capability.PAYOUT_ACCOUNTS: PayoutAccounts,
     Capability.BLOCKLIST_MIRROR: BlocklistMirror,
     Capability.CONTACTS: Contacts,
+    Capability.BILLING_HISTORY: BillingHistory,
+    Capability.RECEIPTS: Receipts,
 }
 
 

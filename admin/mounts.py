@@ -189,6 +189,16 @@ def _forms(role: Role, settings: Settings, workflow: WorkflowService) -> list[Fo
     return [*admin_forms(), *fraud_forms(role), audit_reading_form(role)]
 
 
+def _sidebar_links(role: Role) -> dict[str, str]:
+    """The back office's own pages, beside piccolo-admin's screens."""
+    links = {"Customers": "/staff/customers"}
+    if role is not Role.SPECIALIST:
+        links["Corrections queue"] = "/staff/corrections"
+    if role is Role.ADMIN:
+        links["Settings"] = "/staff/settings"
+    return links
+
+
 def admin_mounts(settings: Settings, login: StaffLogin) -> list[ASGIRouteHandler]:
     workflow = WorkflowService(settings)
     label = " (SANDBOX)" if settings.sandbox else ""
@@ -208,7 +218,7 @@ def admin_mounts(settings: Settings, login: StaffLogin) -> list[ASGIRouteHandler
             site_name=f"Back office · {role.value.replace('_', ' ')}{label}",
             auto_include_related=False,
             allowed_hosts=list(settings.admin_hosts),
-            sidebar_links={"Settings": "/staff/settings"} if role is Role.ADMIN else {},
+            sidebar_links=_sidebar_links(role),
         )
         handlers.append(_mount(path, OutagePage(RoleGuard(app, role, login, settings))))
     return handlers

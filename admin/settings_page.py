@@ -24,6 +24,8 @@ SECRET_FIELDS = frozenset(
         "zuora_client_secret",
         "stripe_api_key",
         "stripe_webhook_secrets",
+        "zuora_callout_secrets",
+        "zuora_callout_password",
         "audit_signing_key",
     }
 )

@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from adapters.money import format_money
 from admin.work_request import TARGET_NAMES, WorkRequest
 from gateway.fulfilment.schemas import Checks, FulfilmentRead, RunRead, StepRead
 from gateway.staff.member import StaffMember
@@ -70,7 +71,7 @@ CONTRACT_WAYS = ("e-signature", "signed PDF by email", "paper, by post")
 def money(minor: int | None, currency: str) -> str:
     if minor is None:
         return ""
-    return f"{minor / 100:,.2f} {currency.upper()}"
+    return format_money(minor, currency)
 
 
 def shown_time(moment: datetime | date | None) -> str:

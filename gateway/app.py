@@ -21,14 +21,19 @@ from litestar.template.config import TemplateConfig
 
 import admin
 import gateway.db  # noqa: F401  (points Piccolo at our engine before any table is used)
+from admin.corrections_page import CorrectionsPageController
+from admin.customer_page import CustomerPageController
 from admin.mounts import admin_mounts
 from admin.settings_page import settings_page
 from admin.sign_in import SignInController
 from admin.throttle import SignInThrottle
 from admin.work_page import WorkPageController
 from gateway.billing.controller import BillingController
+from gateway.billing.history_controller import HistoryController
 from gateway.change_requests.controller import ChangeRequestController
 from gateway.change_requests.service import ChangeRequestService
+from gateway.corrections.controller import CorrectionController
+from gateway.corrections.wiring import build_corrections
 from gateway.crypto import Cipher
 from gateway.db.connection import close_pool, start_pool
 from gateway.edge.auth import ApiKeyAuthMiddleware
@@ -98,6 +103,7 @@ def create_app(settings: Settings) -> Litestar:
     blocklist = blocklist_service()
     providers = providers_from_settings(settings)
     fulfilment = build_fulfilment(settings, providers, cipher)  # the in-process worker's too
+    corrections = build_corrections(settings, providers)  # the in-process worker's too
     # A Connect payout holder is checked against the partner's legal name at intake too.
     holder_check = ChecksService(settings, providers, cipher).check_holder
     change_requests = ChangeRequestService(settings, cipher, blocklist, holder_check=holder_check)
@@ -108,6 +114,8 @@ def create_app(settings: Settings) -> Litestar:
             ApplyController,
             PlansController,
             BillingController,
+            CorrectionController,
+            HistoryController,
             WebhookController,
             BlocklistController,
             FraudScreenController,
@@ -134,6 +142,8 @@ def create_app(settings: Settings) -> Litestar:
             SignInController,
             settings_page,
             WorkPageController,
+            CustomerPageController,
+            CorrectionsPageController,
             *admin_mounts(settings, login),
         ],
         dependencies={
@@ -145,6 +155,7 @@ def create_app(settings: Settings) -> Litestar:
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "providers": Provide(lambda: providers, sync_to_thread=False),
             "fulfilment": Provide(lambda: fulfilment, sync_to_thread=False),
+            "corrections": Provide(lambda: corrections, sync_to_thread=False),
         },
         template_config=TemplateConfig(
             directory=Path(admin.__file__).parent / "templates", engine=JinjaTemplateEngine

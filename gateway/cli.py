@@ -89,7 +89,7 @@ def serve(
     from gateway.serving import uvicorn_options
 
     asyncio.run(ensure_database())
-    _start_zuora_emulator(settings)
+    _start_zuora_emulator(settings, api_port=port or settings.port)
     _start_stripe_emulator(settings, api_port=port or settings.port)
     if with_worker:
         os.environ["BG_RUN_WORKER_IN_PROCESS"] = "true"
@@ -105,7 +105,7 @@ def serve(
     )
 
 
-def _start_zuora_emulator(settings: Settings) -> None:
+def _start_zuora_emulator(settings: Settings, api_port: int) -> None:
     """In sandbox, serve the Zuora emulator (seeded with the demo customers) beside the API,
     unless Zuora's URLs point elsewhere; its tenant is kept in `<data dir>/emulators/zuora.json`
     across restarts, as the gateway's database is."""
@@ -115,6 +115,7 @@ def _start_zuora_emulator(settings: Settings) -> None:
     from adapters.zuora.emulator.persistence import StateFileError
     from adapters.zuora.emulator.seed import seat_tiers_of, seed_demo
 
+    _call_out_to(settings, f"http://127.0.0.1:{api_port}/v1/webhooks/zuora")
     try:
         emulator = create_emulator(
             state_file=settings.data_dir / "emulators" / "zuora.json",
@@ -124,6 +125,19 @@ def _start_zuora_emulator(settings: Settings) -> None:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
     _start_emulator(emulator, settings.zuora_emulator_port, "BG_ZUORA_EMULATOR_PORT")
+
+
+def _call_out_to(settings: Settings, url: str) -> None:
+    """The emulator's callouts go to this gateway, signed as the gateway checks them."""
+    given = {
+        "URL": url,
+        "USERNAME": settings.zuora_callout_username,
+        "PASSWORD": settings.zuora_callout_password,
+        "SECRET": settings.zuora_callout_secrets[0] if settings.zuora_callout_secrets else None,
+    }
+    for name, value in given.items():
+        if value:
+            os.environ.setdefault(f"ZUORA_EMULATOR_CALLOUT_{name}", value)
 
 
 def _start_stripe_emulator(settings: Settings, api_port: int) -> None:

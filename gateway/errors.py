@@ -78,10 +78,24 @@ class ErrorCode(enum.StrEnum):
     PROVIDER_REJECTED = "provider_rejected"
     PROVIDER_CONFLICT = "provider_conflict"
     PROVIDER_NOT_FOUND = "provider_not_found"
+    PROVIDER_LACKS_CAPABILITY = "provider_lacks_capability"
+    NO_RECEIPT = "no_receipt"
     # apply (fulfilment)
     PREVIEW_CHANGED = "preview_changed"
     APPROVAL_REQUIRED = "approval_required"
     FULFILMENT_STEP_NOT_FOUND = "fulfilment_step_not_found"
+    # corrections (gateway/corrections/)
+    CORRECTION_NOT_FOUND = "correction_not_found"
+    INVOICE_NOT_OPEN = "invoice_not_open"
+    PAYMENT_NOT_REFUNDABLE = "payment_not_refundable"
+    SUBSCRIPTION_NOT_ACTIVE = "subscription_not_active"
+    NOTHING_TO_REFUND = "nothing_to_refund"
+    NO_OPEN_INVOICE = "no_open_invoice"
+    MAKER_CANNOT_APPROVE = "maker_cannot_approve"
+    PAYLOAD_CHANGED = "payload_changed"
+    CANCEL_DATE_INVALID = "cancel_date_invalid"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    REASON_REQUIRED = "reason_required"
     # pre-checks (gateway/fulfilment/checks.py)
     COLLECTION_IN_FLIGHT = "collection_in_flight"
     NEEDS_NEW_CONTRACT = "needs_new_contract"
@@ -159,9 +173,22 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PROVIDER_REJECTED: 422,
     ErrorCode.PROVIDER_CONFLICT: 409,
     ErrorCode.PROVIDER_NOT_FOUND: 404,
+    ErrorCode.PROVIDER_LACKS_CAPABILITY: 422,
+    ErrorCode.NO_RECEIPT: 404,
     ErrorCode.PREVIEW_CHANGED: 409,
     ErrorCode.APPROVAL_REQUIRED: 409,
     ErrorCode.FULFILMENT_STEP_NOT_FOUND: 404,
+    ErrorCode.CORRECTION_NOT_FOUND: 404,
+    ErrorCode.INVOICE_NOT_OPEN: 409,
+    ErrorCode.PAYMENT_NOT_REFUNDABLE: 409,
+    ErrorCode.SUBSCRIPTION_NOT_ACTIVE: 409,
+    ErrorCode.NOTHING_TO_REFUND: 409,
+    ErrorCode.NO_OPEN_INVOICE: 409,
+    ErrorCode.MAKER_CANNOT_APPROVE: 403,
+    ErrorCode.PAYLOAD_CHANGED: 409,
+    ErrorCode.CANCEL_DATE_INVALID: 422,
+    ErrorCode.CURRENCY_MISMATCH: 422,
+    ErrorCode.REASON_REQUIRED: 422,
     ErrorCode.COLLECTION_IN_FLIGHT: 409,
     ErrorCode.NEEDS_NEW_CONTRACT: 409,
     ErrorCode.CURRENT_TIER_MISMATCH: 409,

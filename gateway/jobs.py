@@ -32,5 +32,6 @@ job_app = procrastinate.App(
         "gateway.fraud.radar_jobs",
         "gateway.fulfilment.check_jobs",
         "gateway.fulfilment.jobs",
+        "gateway.corrections.jobs",
     ],
 )

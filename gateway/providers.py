@@ -61,6 +61,7 @@ def stripe_from_settings(settings: Settings) -> StripeAdapter | None:
             timeout_seconds=settings.stripe_timeout_seconds,
             max_network_retries=settings.stripe_max_network_retries,
             calls_per_second=settings.provider_calls_per_second.get("stripe"),
+            document_origins=(stripe_emulator_base(settings),) if use_emulator else (),
         )
     )
 

@@ -11,6 +11,7 @@ import functools
 import ipaddress
 import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -81,6 +82,16 @@ DEFAULT_REVIEW_POLICY: dict[str, ReviewMoment] = {
 }
 
 
+CorrectionKind = Literal["refund", "cancel_subscription", "void_invoice"]
+# Demo: a refund above 1000.00 EUR (100,000 JPY, 1000.000 KWD) waits for a team lead.
+DEFAULT_REFUND_APPROVAL_ABOVE: dict[str, int] = {
+    "EUR": 100_000,
+    "JPY": 100_000,
+    "KWD": 1_000_000,
+    "*": 100_000,
+}
+
+
 class SettingsError(Exception):
     """Raised with a message that names each bad variable and what is wrong with it."""
 
@@ -144,6 +155,19 @@ class Settings(BaseSettings):
     # Failures in a row that open a provider's circuit, and how long it stays open.
     provider_circuit_failures: int = Field(default=5, ge=1, le=1000)
     provider_circuit_open_seconds: int = Field(default=30, ge=1, le=3600)
+    # Corrections (refunds, cancellations, voids) that wait for a second person before they run:
+    # a refund strictly above the amount for its currency, in minor units ("*": any other
+    # currency), JSON in BG_CORRECTION_APPROVAL_REFUND_ABOVE; and kinds that always wait
+    # (refund, cancel_subscription, void_invoice), comma-separated in
+    # BG_CORRECTION_APPROVAL_ALWAYS.
+    correction_approval_refund_above: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_REFUND_APPROVAL_ABOVE)
+    )
+    correction_approval_always: Annotated[tuple[CorrectionKind, ...], NoDecode] = ()
+    # What a cancellation with `then: refund_remaining` keeps of a prepaid subscription: this
+    # percentage of the unused value (or of what is left of the payment).
+    cancellation_fee_percent: Decimal = Field(default=Decimal(30), ge=0, le=100)
+    cancellation_fee_applies_to: Literal["unused_value", "remaining_payment"] = "unused_value"
     triage_stale_hours: int = Field(default=24, ge=1)
     triage_expire_days: int = Field(default=3, ge=1)
     contact_reasons: Annotated[dict[str, tuple[str, ...]], NoDecode] = DEFAULT_CONTACT_REASONS
@@ -172,6 +196,11 @@ class Settings(BaseSettings):
     # old one are both accepted. In sandbox, unset means the Stripe emulator's.
     stripe_webhook_secrets: Annotated[tuple[str, ...], NoDecode] = Field(default=(), repr=False)
     webhook_tolerance_seconds: int = Field(default=300, ge=30, le=3600)
+    # Zuora callouts in (adapters/zuora/callouts.py): Basic user and password, and the HMAC
+    # secrets, comma-separated (two during a rotation). In sandbox, unset means the emulator's.
+    zuora_callout_secrets: Annotated[tuple[str, ...], NoDecode] = Field(default=(), repr=False)
+    zuora_callout_username: str | None = None
+    zuora_callout_password: str | None = Field(default=None, repr=False)
 
     @field_validator("contact_reasons", mode="before")
     @classmethod
@@ -194,7 +223,44 @@ class Settings(BaseSettings):
         """When a team lead looks at a change of `kind` on `target`; unknown pairs: after."""
         return self.review_policy.get(f"{kind}:{target}", "after")
 
-    @field_validator("stripe_webhook_secrets", mode="before")
+    @field_validator("correction_approval_refund_above", mode="before")
+    @classmethod
+    def _parse_refund_approval(cls, value: Any) -> Any:
+        given = json.loads(value) if isinstance(value, str) else value
+        if not isinstance(given, dict):
+            raise ValueError('a JSON object of currency to minor units, e.g. {"EUR": 100000}')
+        return given
+
+    @field_validator("correction_approval_refund_above")
+    @classmethod
+    def _check_refund_approval(cls, value: dict[str, int]) -> dict[str, int]:
+        from adapters.money import UnknownCurrencyError, exponent_of
+
+        checked: dict[str, int] = {}
+        for currency, amount in value.items():
+            if currency != "*":
+                try:
+                    exponent_of(currency)
+                except UnknownCurrencyError as error:
+                    raise ValueError(str(error)) from None
+            if amount < 0:
+                raise ValueError(f"{currency}: an amount in minor units, 0 or more")
+            checked["*" if currency == "*" else currency.upper()] = amount
+        if "*" not in checked:
+            raise ValueError('needs "*", the amount for every currency not listed')
+        return checked
+
+    @field_validator("correction_approval_always", mode="before")
+    @classmethod
+    def _parse_always(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return tuple(kind.strip() for kind in value.split(",") if kind.strip())
+        return value
+
+    @field_validator("stripe_webhook_secrets", "zuora_callout_secrets", mode="before")
     @classmethod
     def _parse_secrets(cls, value: Any) -> Any:
         if isinstance(value, str):

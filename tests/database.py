@@ -41,6 +41,9 @@ TABLES = (
     "staff_recovery_codes",
     "staff_login_challenges",
     "webhook_events",
+    "correction_steps",
+    "corrections",
+    "provider_watermarks",
     "blocklist_entries",
     "blocklist_imports",
     "blocklist_bulk_unblocks",
@@ -201,6 +204,8 @@ def serving(database_url: str, log_path: Path) -> Iterator[LiveServer]:
         # The live server serves its own sandbox Zuora emulator, on a port of its own.
         "BG_ZUORA_EMULATOR_PORT": str(_free_port()),
         "BG_STRIPE_EMULATOR_PORT": str(stripe_port),
+        # Its Zuora emulator calls out to nobody: a late callout would land in the next test.
+        "ZUORA_EMULATOR_CALLOUT_URL": "",
     }
     with log_path.open("w") as log:
         process = subprocess.Popen(

@@ -33,9 +33,12 @@ from adapters.stripe.billing import StripeBilling
 from adapters.stripe.calls import CallLog, StripeCall, under_key
 from adapters.stripe.client import StripeConfig, derived_key, stripe_client
 from adapters.stripe.connect import StripeConnect
+from adapters.stripe.documents import StripeDocuments
 from adapters.stripe.errors import from_stripe_error
+from adapters.stripe.history import StripeHistory
 from adapters.stripe.mapping import from_stripe_customer, from_stripe_payment_method, plain
 from adapters.stripe.radar import StripeRadar
+from adapters.stripe.refunds import StripeRefunds
 from gateway.errors import BillingError, ErrorCode
 
 T = TypeVar("T")
@@ -86,7 +89,9 @@ def _search_text(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
-class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
+class StripeAdapter(
+    StripeBilling, StripeRefunds, StripeHistory, StripeDocuments, StripeConnect, StripeRadar
+):
     provider = "stripe"
     transport_name = "api"
 
@@ -94,6 +99,8 @@ class StripeAdapter(StripeBilling, StripeConnect, StripeRadar):
         self._calls = CallLog()
         client, self._http = stripe_client(config, self._calls)
         self._stripe = client.v1
+        self._document_origins = config.document_origins
+        self._document_timeout = config.timeout_seconds
         # Customers read a moment ago, until the next write (the pre-checks need one 3 times).
         self._customers = RecentReads[Any](writes=lambda: self._http.writes)
 

@@ -1,6 +1,6 @@
 """The Stripe adapter's billing ports: subscriptions (seat changes with an explicit proration
-choice, previewed first with the same proration date), cancellation, refunds (never more than is
-left to refund), invoice voiding and document links. Mixed into StripeAdapter."""
+choice, previewed first with the same proration date), cancellation, invoice voiding and
+document links. Mixed into StripeAdapter."""
 
 from __future__ import annotations
 
@@ -14,13 +14,15 @@ from adapters.ports import (
     Money,
     QuantityChange,
     QuantityChangePreview,
-    RecurringCharge,
-    RefundResult,
     Subscription,
 )
 from adapters.stripe.calls import under_key
 from adapters.stripe.client import derived_key, fresh_key
 from adapters.stripe.mapping import plain
+from adapters.stripe.records import (
+    from_stripe_subscription,
+    invoice_payment_ids,
+)
 from gateway.errors import BillingError, ErrorCode
 
 
@@ -28,49 +30,7 @@ def _timestamp(day: date) -> int:
     return calendar.timegm(day.timetuple())
 
 
-def _plan_as_price(plan: dict[str, Any]) -> dict[str, Any]:
-    """A legacy Plan (older accounts, localstripe) read as the Price that replaced it."""
-    return {
-        "product": plan.get("product"),
-        "nickname": plan.get("nickname"),
-        "unit_amount": plan.get("amount"),
-        "currency": plan.get("currency", "eur"),
-        "recurring": {"interval": plan.get("interval", "month")},
-    }
-
-
-def from_stripe_subscription(stripe_subscription: Any) -> Subscription:
-    subscription = plain(stripe_subscription)
-    charges = []
-    for item in subscription["items"]["data"]:
-        price = item.get("price") or _plan_as_price(item.get("plan") or {})
-        interval = (price.get("recurring") or {}).get("interval", "month")
-        charges.append(
-            RecurringCharge(
-                id=str(item["id"]),
-                name=str(price.get("nickname") or price.get("product")),
-                quantity=int(item.get("quantity") or 0),
-                unit_price=Money(
-                    int(price.get("unit_amount") or 0), str(price["currency"]).upper()
-                ),
-                billing_period="Month" if interval == "month" else interval.capitalize(),
-            )
-        )
-    return Subscription(
-        id=str(subscription["id"]),
-        account_id=str(subscription["customer"]),
-        status=str(subscription["status"]),
-        version=1,  # Stripe keeps one version of a subscription
-        charges=tuple(charges),
-    )
-
-
-def _refund_result(refund: dict[str, Any]) -> RefundResult:
-    return RefundResult(
-        str(refund["id"]),
-        Money(int(refund["amount"]), str(refund["currency"]).upper()),
-        str(refund["status"]),
-    )
+VOIDABLE = ("open", "uncollectible")
 
 
 class StripeBilling:
@@ -184,6 +144,9 @@ class StripeBilling:
     async def cancel_subscription(
         self, subscription_id: str, effective_on: date, *, idempotency_key: str
     ) -> None:
+        """Now (today or earlier), at the end of the current period (its end date: Stripe's
+        `cancel_at_period_end`, exact to the second), or at the start of a day (UTC). Never
+        prorated by Stripe: what is refunded is the gateway's decision (a correction step)."""
         subscription = await self._subscription(subscription_id)
         if subscription["status"] == "canceled":
             return  # done already
@@ -191,75 +154,27 @@ class StripeBilling:
         if effective_on <= date.today():
             await self._call(step, lambda: self._stripe.subscriptions.cancel_async(subscription_id))
             return
+        period_end = from_stripe_subscription(subscription).current_period_end
+        params: dict[str, Any]
+        if effective_on == period_end:
+            if subscription.get("cancel_at_period_end"):
+                return  # scheduled already
+            params, operation = {"cancel_at_period_end": True}, "cancel-at-period-end"
+        else:
+            if subscription.get("cancel_at") == _timestamp(effective_on):
+                return
+            params = {"cancel_at": _timestamp(effective_on), "proration_behavior": "none"}
+            operation = "cancel-at"
         await self._call(
             step,
             lambda: self._stripe.subscriptions.update_async(
                 subscription_id,
-                params={"cancel_at": _timestamp(effective_on)},
-                options={"idempotency_key": derived_key(idempotency_key, "cancel-at")},
+                params=params,
+                options={"idempotency_key": derived_key(idempotency_key, operation)},
             ),
         )
 
-    # -- refunds and invoices ------------------------------------------------------------------
-
-    @under_key
-    async def refund_payment(
-        self, payment_id: str, amount: Money, *, idempotency_key: str
-    ) -> RefundResult:
-        step = "refunding the payment"
-        intent = plain(
-            await self._call(step, lambda: self._stripe.payment_intents.retrieve_async(payment_id))
-        )
-        latest = intent["latest_charge"]
-        # An id, or the charge itself where the server expands it (as with `expand`).
-        charge = (
-            latest
-            if isinstance(latest, dict)
-            else plain(
-                await self._call(step, lambda: self._stripe.charges.retrieve_async(str(latest)))
-            )
-        )
-        key = derived_key(idempotency_key, "refund")
-        earlier = await self._refund_made_with(payment_id, key)
-        if earlier is not None:
-            return earlier  # a repeat: what was refunded then, not a second refund
-        left = int(charge["amount"]) - int(charge["amount_refunded"])
-        if (
-            amount.currency.lower() != str(charge["currency"]).lower()
-            or not 0 < (amount.amount_minor) <= left
-        ):
-            raise BillingError(
-                ErrorCode.REFUND_EXCEEDS_PAYMENT,
-                f"A refund must be between 1 and {left} {str(charge['currency']).upper()} "
-                "minor units: what is left to refund on this payment.",
-                extra={"refundable": {"amount_minor": left, "currency": charge["currency"]}},
-            )
-        refund = plain(
-            await self._call(
-                step,
-                lambda: self._stripe.refunds.create_async(
-                    params={
-                        "payment_intent": payment_id,
-                        "amount": amount.amount_minor,
-                        "metadata": {"gateway_key": key},
-                    },
-                    options={"idempotency_key": key},
-                ),
-            )
-        )
-        return _refund_result(refund)
-
-    async def _refund_made_with(self, payment_id: str, key: str) -> RefundResult | None:
-        refunds = await self._call(
-            "looking for an earlier refund",
-            lambda: self._stripe.refunds.list_async(
-                params={"payment_intent": payment_id, "limit": 100}
-            ),
-        )
-        for refund in refunds.data:
-            if (plain(refund).get("metadata") or {}).get("gateway_key") == key:
-                return _refund_result(plain(refund))
-        return None
+    # -- invoices ------------------------------------------------------------------------------
 
     @under_key
     async def void_invoice(self, invoice_id: str, *, idempotency_key: str) -> None:
@@ -269,11 +184,13 @@ class StripeBilling:
         )
         if invoice["status"] == "void":
             return
-        if invoice["status"] != "open":
+        if invoice["status"] not in VOIDABLE:  # Stripe's rule: finalized and not paid
             raise BillingError(
-                ErrorCode.PROVIDER_CONFLICT,
-                f"Only an open invoice can be voided; this one is {invoice['status']} "
-                "(refund a paid invoice instead).",
+                ErrorCode.INVOICE_NOT_OPEN,
+                f"Stripe voids only open or uncollectible invoices; {invoice_id} is "
+                f"{invoice['status']}"
+                + (" (refund its payment instead)." if invoice["status"] == "paid" else "."),
+                extra={"provider": "stripe", "invoice_status": invoice["status"]},
             )
         await self._call(
             step,
@@ -283,12 +200,31 @@ class StripeBilling:
         )
 
     async def invoice_links(self, invoice_id: str) -> DocumentLinks:
+        """The invoice's PDF and hosted page, and the receipt of the payment that paid it
+        (the invoice's first InvoicePayment, or the older `charge`)."""
         step = "reading the invoice"
         invoice = plain(
-            await self._call(step, lambda: self._stripe.invoices.retrieve_async(invoice_id))
+            await self._call(
+                step,
+                lambda: self._stripe.invoices.retrieve_async(
+                    invoice_id, params={"expand": ["payments"]}
+                ),
+            )
         )
         receipt = None
-        if invoice.get("charge"):
+        paid_by = invoice_payment_ids(invoice)
+        if paid_by:
+            intent = plain(
+                await self._call(
+                    step,
+                    lambda: self._stripe.payment_intents.retrieve_async(
+                        paid_by[0], params={"expand": ["latest_charge"]}
+                    ),
+                )
+            )
+            charge = intent.get("latest_charge")
+            receipt = charge.get("receipt_url") if isinstance(charge, dict) else None
+        elif invoice.get("charge"):
             charge = plain(
                 await self._call(
                     step, lambda: self._stripe.charges.retrieve_async(str(invoice["charge"]))

@@ -35,6 +35,9 @@ class StripeConfig:
     timeout_seconds: float = 30.0
     max_network_retries: int = 2
     calls_per_second: float | None = None  # the process's pace for Stripe; None: unpaced
+    # Origins besides Stripe's own hosts that invoice PDFs and receipts may be fetched from
+    # ("http://127.0.0.1:8011": the emulator, in sandbox).
+    document_origins: tuple[str, ...] = ()
 
 
 def derived_key(key: str, step: str) -> str:

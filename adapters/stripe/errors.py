@@ -18,6 +18,16 @@ _BY_CODE: dict[str, tuple[ErrorCode, str]] = {
         "The payment method is not in a state that allows this (already attached or detached).",
     ),
     "parameter_missing": (ErrorCode.PROVIDER_REJECTED, "Stripe needs a value that was not given."),
+    # Another refund got there first: read the payment again for what is left.
+    "amount_too_large": (
+        ErrorCode.REFUND_EXCEEDS_PAYMENT,
+        "Stripe refused the refund: it is more than is left on the payment now; "
+        "read the payment again for what is left.",
+    ),
+    "charge_already_refunded": (
+        ErrorCode.REFUND_EXCEEDS_PAYMENT,
+        "Stripe refused the refund: the payment has been refunded in full already.",
+    ),
 }
 
 

@@ -36,8 +36,11 @@ from adapters.ports import (
     next_bill_cycle_date,
 )
 from adapters.recent import RecentReads
+from adapters.zuora.callout_history import CalloutHistoryReads
 from adapters.zuora.calls import ProviderCall, operation
+from adapters.zuora.corrections import ZuoraCorrections
 from adapters.zuora.errors import from_zuora_error
+from adapters.zuora.mapping import refund_comment
 from adapters.zuora.transport import UnknownOutcomeError, ZuoraTransport
 from gateway.errors import BillingError, ErrorCode
 from gateway.sensitive import mask_iban
@@ -70,7 +73,7 @@ def _just_made(method_id: str, method: NewSepaMethod) -> PaymentMethod:
     )
 
 
-class ZuoraAdapter:
+class ZuoraAdapter(CalloutHistoryReads, ZuoraCorrections):  # + callout_history, corrections
     provider = "zuora"
 
     def __init__(self, transport: ZuoraTransport) -> None:
@@ -210,9 +213,14 @@ class ZuoraAdapter:
         marker = marker_of(idempotency_key, payment_id, amount)
 
         async def earlier() -> RefundResult | None:
-            return await self.transport.refund_by_marker(payment_id, marker)
+            return await self._dialect.history.refund_with_comment(
+                payment_id, refund_comment(marker)
+            )
 
         async def refund() -> None:
+            # Never beyond what is left: refused in the gateway's words (what is left), after
+            # the look-up above has found no earlier refund under this key.
+            await self._check_refundable(payment_id, amount)
             await self.transport.refund(payment_id, amount, marker, idempotency_key)
 
         with operation(idempotency_key):

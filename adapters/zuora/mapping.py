@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from adapters.money import to_minor_units
 from adapters.ports import (
     Account,
     Collection,
@@ -21,17 +22,22 @@ from adapters.ports import (
 PAYMENT_METHOD_FIELDS = (
     "Id, AccountId, Type, BankTransferType, BankTransferAccountNumberMask, "
     "BankTransferAccountName, BankName, BusinessIdentificationCode, Country, MandateID, "
-    "PaymentMethodStatus, CreatedDate"
+    "PaymentMethodStatus, CreatedDate, CreditCardMaskNumber"
 )
 ACCOUNT_FIELDS = "Id, AccountNumber, Name, Currency, BillCycleDay, DefaultPaymentMethodId, Status"
 PAYMENT_FIELDS = (
     "Id, AccountId, Amount, Status, GatewayState, PaymentMethodId, EffectiveDate, Source, "
     "SourceName"
 )
-SUBSCRIPTION_FIELDS = "Id, Name, AccountId, Status, Version"
+# With the term and the charges' billing timing: the period paid for (`adapters.zuora.terms`).
+SUBSCRIPTION_FIELDS = (
+    "Id, Name, AccountId, Status, Version, TermType, TermStartDate, TermEndDate, CurrentTerm, "
+    "CurrentTermPeriodType"
+)
 CHARGE_FIELDS = (
     "Id, RatePlanId, Name, ChargeNumber, ChargeModel, Quantity, Price, MRR, BillingPeriod, "
-    "ProductRatePlanChargeId, EffectiveStartDate"
+    "ProductRatePlanChargeId, EffectiveStartDate, BillingTiming, ProcessedThroughDate, "
+    "ChargedThroughDate"
 )
 TIER_FIELDS = "Id, RatePlanChargeId, Tier, StartingUnit, EndingUnit, Price, PriceFormat"
 REFUND_FIELDS = "Id, AccountId, Amount, Status, RefundNumber"
@@ -42,16 +48,6 @@ CONTACT_FIELDS = (
 # A direct debit sent to the bank and not yet answered: Zuora's payment gateway state (the
 # payment's Status says Processed or Processing whatever the bank later does).
 SUBMITTED = "Submitted"
-
-
-def to_minor_units(amount: Any) -> int:
-    """Zuora's decimals to integer minor units. Two decimals: the euro, the only currency the
-    tier table uses; a zero-decimal currency would need its exponent here."""
-    return int((Decimal(str(amount)) * 100).quantize(Decimal(1)))
-
-
-def to_decimal(amount_minor: int) -> Decimal:
-    return Decimal(amount_minor) / 100
 
 
 def monthly_total(charges: Any) -> int:
@@ -81,6 +77,9 @@ def _kind(record: Any) -> PaymentMethodKind:
 
 
 def _masked(record: Any) -> str | None:
+    card = getattr(record, "CreditCardMaskNumber", None) or ""
+    if card:
+        return f"card ****{card[-4:]}"
     last4 = (record.BankTransferAccountNumberMask or "")[-4:]
     if last4:
         return f"{(record.Country or '??')[:2].upper()}****{last4}"
@@ -122,7 +121,7 @@ def from_zuora_payment(record: Any, currency: str, method_masked: str | None) ->
         status = f"{status} (payment run {record.SourceName})"
     return Collection(
         id=str(record.Id),
-        amount=Money(to_minor_units(record.Amount), currency),
+        amount=Money(to_minor_units(record.Amount, currency), currency),
         status=status,
         payment_method_id=record.PaymentMethodId,
         effective_on=_date(record.EffectiveDate),
@@ -171,7 +170,7 @@ def from_zuora_charge(
         id=str(record.ChargeNumber),
         name=str(record.Name),
         quantity=int(Decimal(str(record.Quantity or 0))),
-        unit_price=Money(to_minor_units(price or 0), currency),
+        unit_price=Money(to_minor_units(price or 0, currency), currency),
         billing_period=str(record.BillingPeriod),
         effective_from=_date(record.EffectiveStartDate),
     )
@@ -180,6 +179,6 @@ def from_zuora_charge(
 def from_zuora_refund(record: Any, currency: str) -> RefundResult:
     return RefundResult(
         id=str(record.Id),
-        amount=Money(to_minor_units(record.Amount), currency),
+        amount=Money(to_minor_units(record.Amount, currency), currency),
         status=str(record.Status),
     )

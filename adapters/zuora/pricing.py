@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from adapters.zuora.mapping import to_minor_units
+from adapters.money import to_minor_units
 from gateway.errors import BillingError, ErrorCode
 
 Model = Literal["per_unit", "flat_fee", "volume", "tiered"]
@@ -66,8 +66,8 @@ class ChargePricing:
                 total += tier.price if tier.flat_fee else tier.price * counted
         return total
 
-    def amount_minor(self, quantity: int | Decimal) -> int:
-        return to_minor_units(self.amount(quantity))
+    def amount_minor(self, quantity: int | Decimal, currency: str) -> int:
+        return to_minor_units(self.amount(quantity), currency)
 
     def unit_price(self, quantity: int | Decimal) -> Decimal:
         """The price an invoice item shows: `Price`, or the price of the tier the quantity
@@ -177,12 +177,12 @@ class PricedCharge:
     pricing: ChargePricing | BillingError  # the error: why the gateway cannot price it
     mrr: Decimal | None = None  # Zuora's monthly recurring revenue for it, when it says
 
-    def amount_minor(self, quantity: Decimal | None = None) -> int:
+    def amount_minor(self, currency: str, quantity: Decimal | None = None) -> int:
         if isinstance(self.pricing, BillingError):
             if quantity is None and self.mrr is not None:
-                return to_minor_units(self.mrr)  # unchanged: Zuora's own figure
+                return to_minor_units(self.mrr, currency)  # unchanged: Zuora's own figure
             raise self.pricing
-        return self.pricing.amount_minor(self.quantity if quantity is None else quantity)
+        return self.pricing.amount_minor(self.quantity if quantity is None else quantity, currency)
 
 
 def priced(
@@ -207,15 +207,17 @@ def priced(
     )
 
 
-def monthly_minor(charges: Iterable[PricedCharge], changed: str, quantity: int | None) -> int:
-    """The subscription's monthly recurring amount, in minor units, with the charge numbered
-    `changed` at `quantity` (None: as it is now)."""
+def monthly_minor(
+    charges: Iterable[PricedCharge], changed: str, quantity: int | None, currency: str
+) -> int:
+    """The subscription's monthly recurring amount, in minor units of `currency`, with the
+    charge numbered `changed` at `quantity` (None: as it is now)."""
     total = 0
     for charge in charges:
         if not charge.monthly:
             continue
         if charge.number == changed and quantity is not None:
-            total += charge.amount_minor(Decimal(quantity))
+            total += charge.amount_minor(currency, Decimal(quantity))
         else:
-            total += charge.amount_minor()
+            total += charge.amount_minor(currency)
     return total

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from adapters.money import to_minor_units
 from adapters.ports import (
     Account,
     Money,
@@ -15,8 +16,8 @@ from adapters.ports import (
     RecurringCharge,
     Subscription,
 )
-from adapters.zuora.mapping import to_minor_units
 from adapters.zuora.pricing import rest_pricing
+from adapters.zuora.terms import rest_term, with_term
 from gateway.errors import BillingError
 
 
@@ -43,7 +44,10 @@ def rest_kind(method: dict[str, Any]) -> PaymentMethodKind:
 
 def rest_masked(method: dict[str, Any]) -> str | None:
     """Country and last four: the country from the masked IBAN when Zuora leaves it showing,
-    else the holder's."""
+    else the holder's; a card's last four ("card ****4242")."""
+    card = str(method.get("cardNumber") or "")
+    if card:
+        return f"card ****{card[-4:]}"
     shown = str(method.get("IBAN") or method.get("accountNumber") or "")
     last4 = shown[-4:]
     holder_country = (method.get("accountHolderInfo") or {}).get("country")
@@ -99,7 +103,7 @@ def from_rest_subscription(record: dict[str, Any]) -> Subscription:
             id=str(charge["number"]),
             name=str(charge["name"]),
             quantity=int(Decimal(str(charge.get("quantity") or 0))),
-            unit_price=Money(to_minor_units(rest_unit_price(charge)), currency),
+            unit_price=Money(to_minor_units(rest_unit_price(charge), currency), currency),
             billing_period=str(charge.get("billingPeriod")),
             effective_from=rest_date(charge.get("effectiveStartDate")),
         )
@@ -107,10 +111,11 @@ def from_rest_subscription(record: dict[str, Any]) -> Subscription:
         for charge in plan.get("ratePlanCharges") or []
         if charge.get("type", "Recurring") == "Recurring"
     )
-    return Subscription(
+    subscription = Subscription(
         id=str(record["subscriptionNumber"]),
         account_id=str(record["accountId"]),
         status=str(record["status"]),
         version=int(record.get("version") or 1),
         charges=charges,
     )
+    return with_term(subscription, rest_term(record))

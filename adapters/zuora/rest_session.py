@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import httpx
+import msgspec
 import structlog
 
 from adapters.pacing import paced_client
@@ -32,6 +35,8 @@ from gateway.errors import BillingError
 log = structlog.get_logger("adapters.zuora.rest")
 REFRESH_MARGIN_SECONDS = 60
 BUSY_STATUSES = frozenset({429, 502, 503, 504})
+# Amounts go out as exact JSON numbers (a Decimal, never a float) and come back as Decimals.
+_BODY = msgspec.json.Encoder(decimal_format="number")
 
 
 @dataclass(frozen=True)
@@ -167,8 +172,14 @@ class ZuoraRest:
         }
         if idempotency_key and method in ("POST", "PATCH"):
             headers["Idempotency-Key"] = idempotency_key
+        content = None
+        if body is not None:
+            content = _BODY.encode(body)
+            headers["Content-Type"] = "application/json"
         started = time.perf_counter()
-        response = await self._http.request(method, path, json=body, params=params, headers=headers)
+        response = await self._http.request(
+            method, path, content=content, params=params, headers=headers
+        )
         self.last_call = ProviderCall(
             provider_request_id=response.headers.get("Zuora-Request-Id"),
             track_id=track_id,
@@ -210,7 +221,7 @@ class ZuoraRest:
         if response.headers.get("content-type", "").startswith("application/pdf"):
             return response.content
         try:
-            answer = response.json()
+            answer = json.loads(response.content, parse_float=Decimal)
         except ValueError:
             raise from_zuora_error("SERVER_UNAVAILABLE", step) from None
         # HTTP 200 does not mean success on Zuora: the body says so.

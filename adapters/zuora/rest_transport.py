@@ -14,6 +14,7 @@ from datetime import date
 from functools import partial
 from typing import Any
 
+from adapters.money import from_minor_units, to_minor_units
 from adapters.ports import (
     Account,
     AccountLookup,
@@ -33,8 +34,6 @@ from adapters.zuora.mapping import (
     SUBMITTED,
     from_zuora_contact,
     refund_comment,
-    to_decimal,
-    to_minor_units,
     zoql_text,
 )
 from adapters.zuora.pricing import PricedCharge, monthly_minor, priced, rest_pricing
@@ -85,12 +84,17 @@ class RestTransport:
         return account
 
     async def _account_id_by_query(self, lookup: AccountLookup) -> str | None:
-        """By company name (the Account) or email (its bill-to Contact), through ZOQL."""
+        """By company name or back-office id (CrmId) (the Account) or email (its bill-to
+        Contact), through ZOQL."""
         step = "looking up the account"
         owners: set[str] | None = None
         if lookup.company_name:
             zoql = f"select Id from Account where Name = {zoql_text(lookup.company_name)}"
             owners = {str(record["Id"]) for record in await self._query(zoql, step)}
+        if lookup.backoffice_id:
+            zoql = f"select Id from Account where CrmId = {zoql_text(lookup.backoffice_id)}"
+            by_crm = {str(record["Id"]) for record in await self._query(zoql, step)}
+            owners = by_crm if owners is None else owners & by_crm
         if lookup.email:
             by_email = {
                 str(record["AccountId"])
@@ -195,7 +199,7 @@ class RestTransport:
         found = [
             Collection(
                 id=str(payment["id"]),
-                amount=Money(to_minor_units(payment["amount"]), account.currency),
+                amount=Money(to_minor_units(payment["amount"], account.currency), account.currency),
                 status=SUBMITTED,
                 payment_method_id=payment.get("paymentMethodId"),
                 effective_on=rest_date(payment.get("effectiveDate")),
@@ -235,7 +239,7 @@ class RestTransport:
         method = account.default_payment_method_id
         return Collection(
             id=str(run.get("number") or run["id"]),
-            amount=Money(to_minor_units(balance), account.currency),
+            amount=Money(to_minor_units(balance, account.currency), account.currency),
             status=f"payment run {run.get('status')}",
             payment_method_id=method,
             effective_on=rest_date(run.get("targetDate")),
@@ -374,10 +378,14 @@ class RestTransport:
         charges = self._priced(current)
         return QuantityChangePreview(
             effective_on=change.effective_on,
-            next_invoice=Money(to_minor_units(invoices[0]["amount"]) if invoices else 0, currency),
-            recurring_before=Money(monthly_minor(charges, change.charge_id, None), currency),
+            next_invoice=Money(
+                to_minor_units(invoices[0]["amount"], currency) if invoices else 0, currency
+            ),
+            recurring_before=Money(
+                monthly_minor(charges, change.charge_id, None, currency), currency
+            ),
             recurring_after=Money(
-                monthly_minor(charges, change.charge_id, change.quantity), currency
+                monthly_minor(charges, change.charge_id, change.quantity, currency), currency
             ),
         )
 
@@ -442,7 +450,7 @@ class RestTransport:
         record = records[0]
         return RefundResult(
             str(record["Id"]),
-            Money(to_minor_units(record["Amount"]), currency),
+            Money(to_minor_units(record["Amount"], currency), currency),
             str(record["Status"]),
         )
 
@@ -453,7 +461,8 @@ class RestTransport:
             "refunding the payment",
             json={
                 "type": "Electronic",
-                "totalAmount": float(to_decimal(amount.amount_minor)),
+                # The exact decimal, sent as a JSON number (never a float: see rest_session).
+                "totalAmount": from_minor_units(amount.amount_minor, amount.currency),
                 # `referenceId` is the gateway's transaction id (Zuora's payment gateway's, not
                 # ours); the comment is the refund's field for the client's own words.
                 "comment": refund_comment(marker),

@@ -15,6 +15,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from adapters.money import from_minor_units, to_minor_units
 from adapters.ports import (
     Account,
     AccountLookup,
@@ -46,8 +47,6 @@ from adapters.zuora.mapping import (
     from_zuora_payment_method,
     from_zuora_refund,
     refund_comment,
-    to_decimal,
-    to_minor_units,
     zoql_text,
 )
 from adapters.zuora.pricing import (
@@ -58,6 +57,7 @@ from adapters.zuora.pricing import (
     soap_pricing,
 )
 from adapters.zuora.soap_session import ZuoraSoap
+from adapters.zuora.terms import soap_term, with_term
 from adapters.zuora.transport import TransportName
 from gateway.errors import BillingError
 
@@ -81,6 +81,7 @@ class SoapTransport:
                 ("Id", lookup.id),
                 ("AccountNumber", lookup.number),
                 ("Name", lookup.company_name),
+                ("CrmId", lookup.backoffice_id),  # where the back-office id is kept
             )
             if value
         ]
@@ -255,13 +256,16 @@ class SoapTransport:
         # the next invoice is Zuora's own preview.
         priced_charges = await self._priced(charges)
         invoices = result.InvoiceDatas or []
-        next_invoice = to_minor_units(invoices[0].Invoice.Amount) if invoices else 0
+        next_invoice = to_minor_units(invoices[0].Invoice.Amount, currency) if invoices else 0
         return QuantityChangePreview(
             effective_on=change.effective_on,
             next_invoice=Money(next_invoice, currency),
-            recurring_before=Money(monthly_minor(priced_charges, change.charge_id, None), currency),
+            recurring_before=Money(
+                monthly_minor(priced_charges, change.charge_id, None, currency), currency
+            ),
             recurring_after=Money(
-                monthly_minor(priced_charges, change.charge_id, change.quantity), currency
+                monthly_minor(priced_charges, change.charge_id, change.quantity, currency),
+                currency,
             ),
         )
 
@@ -313,7 +317,7 @@ class SoapTransport:
         refund = self._soap.make(
             "Refund",
             PaymentId=payment_id,
-            Amount=to_decimal(amount.amount_minor),
+            Amount=from_minor_units(amount.amount_minor, amount.currency),
             Type="Electronic",
             # ReferenceID is the payment gateway's transaction id; the comment is ours.
             Comment=refund_comment(marker),
@@ -410,7 +414,7 @@ class SoapTransport:
             except BillingError:  # a quantity outside its tiers: shown, not priced
                 return None
 
-        return Subscription(
+        subscription = Subscription(
             id=str(version.Name),
             account_id=str(version.AccountId),
             status=str(version.Status),
@@ -419,6 +423,7 @@ class SoapTransport:
                 from_zuora_charge(charge, currency, unit_price(charge)) for charge in charges
             ),
         )
+        return with_term(subscription, soap_term(version, charges))
 
     def _update_product(
         self, version: Any, charges: list[Any], change: QuantityChange, *, name: str | None

@@ -12,7 +12,6 @@ from litestar.params import PathParameter
 
 from adapters.ports import (
     Account,
-    AccountLookup,
     Capability,
     Collection,
     Money,
@@ -22,6 +21,7 @@ from adapters.ports import (
     next_bill_cycle_date,
 )
 from gateway.api_keys.scopes import Scope
+from gateway.billing.customers import configured_adapter, find_customer
 from gateway.billing.schemas import (
     AccountOut,
     Capabilities,
@@ -35,7 +35,6 @@ from gateway.billing.schemas import (
 )
 from gateway.edge.auth import SCOPE_OPT
 from gateway.edge.openapi import AUTHENTICATED, SECURITY, problems
-from gateway.errors import BillingError, ErrorCode
 from gateway.providers import Providers
 from settings import Settings
 
@@ -146,24 +145,8 @@ class BillingController(Controller):
         reference: Annotated[str, PathParameter(max_length=100, pattern=r"^[A-Za-z0-9_\-]+$")],
         providers: NamedDependency[Providers],
     ) -> CustomerState:
-        adapter = providers.get(provider)
-        if adapter is None or not capabilities_of(adapter) >= NEEDED:
-            raise BillingError(
-                ErrorCode.PROVIDER_NOT_CONFIGURED,
-                f"No provider {provider!r} is configured here; GET /v1/capabilities lists them.",
-            )
-        account = None
-        for lookup in (
-            AccountLookup(number=reference),
-            AccountLookup(id=reference),
-            AccountLookup(backoffice_id=reference),
-        ):
-            account = account or await adapter.find_account(lookup)
-        if account is None:
-            raise BillingError(
-                ErrorCode.CUSTOMER_NOT_FOUND,
-                f"{provider.capitalize()} has no account with the number or id {reference}.",
-            )
+        adapter = configured_adapter(providers, provider, NEEDED)
+        account = await find_customer(adapter, provider, reference)
         capabilities = capabilities_of(adapter)
         methods, subscription, collections = await asyncio.gather(
             adapter.list_payment_methods(account.id),

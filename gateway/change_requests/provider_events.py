@@ -24,7 +24,9 @@ UPDATE change_requests
 """
 
 
-async def record_provider_event(request_id: str, news: dict[str, Any], event_id: str) -> bool:
+async def record_provider_event(
+    request_id: str, news: dict[str, Any], event_id: str, *, provider: str = "stripe"
+) -> bool:
     """Append `news` to the request and audit it, in the caller's transaction; False when there
     is no such request."""
     found = await fetch(_LOCK, request_id)
@@ -39,7 +41,7 @@ async def record_provider_event(request_id: str, news: dict[str, Any], event_id:
             target_id=str(found[0]["id"]),
             subject=found[0]["subject"],
             after=news,
-            provider_request_ids={"stripe_event": event_id},
+            provider_request_ids={f"{provider}_event": event_id},
         )
     )
     return True

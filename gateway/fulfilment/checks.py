@@ -27,6 +27,7 @@ from uuid import UUID
 import msgspec
 from schwifty import IBAN
 
+from adapters.money import format_money
 from adapters.ports import (
     Account,
     AccountLookup,
@@ -76,7 +77,6 @@ PROVIDER_OF_TARGET = {
     "stripe_customer_debit": "stripe",
     "stripe_connect_payout": "stripe",
 }
-_ZERO_DECIMAL = frozenset({"JPY", "KRW", "CLP", "VND", "ISK"})
 _PAYOUT_MOVING = frozenset({"pending", "in_transit"})
 _IBAN_CONTEXT = "change_request.iban"  # gateway.change_requests.service.IBAN_CONTEXT
 
@@ -133,12 +133,6 @@ _REFERENCES = (
 
 
 # -- formatting --------------------------------------------------------------------------------
-
-
-def money(amount_minor: int, currency: str) -> str:
-    if currency.upper() in _ZERO_DECIMAL:
-        return f"{amount_minor} {currency.upper()}"
-    return f"{amount_minor / 100:.2f} {currency.upper()}"
 
 
 def masked_id(provider_id: str) -> str:
@@ -495,7 +489,7 @@ class ChecksService:
         ]
         if in_transit:
             listed = "; ".join(
-                f"{money(p.amount_minor, p.currency)} ({p.status.replace('_', ' ')}, payout "
+                f"{format_money(p.amount_minor, p.currency)} ({p.status.replace('_', ' ')}, payout "
                 f"{p.id_masked})"
                 for p in in_transit
             )
@@ -843,7 +837,7 @@ def _in_flight_finding(
     first = views[0]
     safe = max(view.safe_after for view in views)
     listed = "; ".join(
-        f"{money(v.amount_minor, v.currency)}"
+        f"{format_money(v.amount_minor, v.currency)}"
         + (f" from {v.method_masked}" if v.method_masked else "")
         + f" (payment {v.id_masked}"
         + (f", dated {v.on.isoformat()}" if v.on else "")
@@ -954,6 +948,8 @@ def _method_findings(
 
 def _preview_finding(target: str, preview: PlanPreview) -> Finding:
     currency = preview.currency
+    before = format_money(preview.recurring_before_minor, currency)
+    after = format_money(preview.recurring_after_minor, currency)
     return Finding(
         code="plan_preview",
         target=target,
@@ -961,9 +957,8 @@ def _preview_finding(target: str, preview: PlanPreview) -> Finding:
         sentence=(
             f"From {preview.effective_on.isoformat()}: {preview.quantity_before} → "
             f"{preview.quantity_after} seats (tier {preview.current_tier} → "
-            f"{preview.target_tier}); recurring {money(preview.recurring_before_minor, currency)}"
-            f" → {money(preview.recurring_after_minor, currency)}; next invoice "
-            f"{money(preview.next_invoice_minor, currency)}."
+            f"{preview.target_tier}); recurring {before} → {after}; next invoice "
+            f"{format_money(preview.next_invoice_minor, currency)}."
         ),
         detail={"preview_id": preview.id},
     )

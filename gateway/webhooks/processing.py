@@ -3,7 +3,8 @@ state from the event (or, when an older event arrives after a newer one, from St
 that a stale event never undoes newer news), record it on the request and in the audit trail.
 
 Events that concern a change request carry its id in the Stripe object's metadata
-(`change_request_id`), which the gateway sets when it makes the object.
+(`change_request_id`), which the gateway sets when it makes the object. Zuora's callouts are
+processed by zuora_processing.py (every callout re-reads its object from Zuora).
 """
 
 from __future__ import annotations
@@ -13,23 +14,19 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from adapters.stripe.events import CONCERNING
 from gateway.change_requests.provider_events import record_provider_event
+from gateway.corrections.stripe_news import record_stripe_news
 from gateway.db.connection import fetch, transaction
 from gateway.log import get_logger
+from gateway.webhooks.zuora_processing import ZuoraReader, process_zuora_event
 
 _log = get_logger("gateway.webhooks")
-# Stripe events about a change request's work, and what the specialist should read from them.
-CONCERNING = {
-    "setup_intent.succeeded": "mandate confirmed",
-    "setup_intent.setup_failed": "mandate setup failed",
-    "payment_method.attached": "payment method attached",
-    "mandate.updated": "mandate updated",
-    "payout.failed": "payout failed",
-}
 
 _LOCK = """
 SELECT id, event_id, event_type, object_id, event_created, payload
-  FROM webhook_events WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED
+  FROM webhook_events WHERE id = $1 AND provider = 'stripe' AND processed_at IS NULL
+   FOR UPDATE SKIP LOCKED
 """
 _NEWER_SEEN = """
 SELECT 1 FROM webhook_events
@@ -46,8 +43,17 @@ class ObjectReader:
         raise NotImplementedError
 
 
-async def process_event(row_id: UUID, reader: ObjectReader | None) -> str | None:
-    """The outcome, or None when another worker has it or it was processed already."""
+async def process_event(
+    row_id: UUID, reader: ObjectReader | None, zuora: ZuoraReader | None = None
+) -> str | None:
+    """The outcome, or None when another worker has it or it was processed already. `reader`
+    reads from Stripe, `zuora` from Zuora (default: the configured adapter)."""
+    if await _provider_of(row_id) == "zuora":
+        if zuora is None:
+            from gateway.webhooks.readers import zuora_reader
+
+            zuora = zuora_reader()
+        return await process_zuora_event(row_id, zuora)
     async with transaction():
         rows = await fetch(_LOCK, row_id)
         if not rows:
@@ -66,6 +72,11 @@ async def process_event(row_id: UUID, reader: ObjectReader | None) -> str | None
         await fetch(_DONE, row_id, outcome)
     _log.info("webhook event processed", event_id=row["event_id"], outcome=outcome)
     return outcome
+
+
+async def _provider_of(row_id: UUID) -> str | None:
+    rows = await fetch("SELECT provider FROM webhook_events WHERE id = $1", row_id)
+    return str(rows[0]["provider"]) if rows else None
 
 
 async def _change_request_of(
@@ -102,6 +113,9 @@ async def _apply(
     stale: bool,
     request_id: str | None,
 ) -> str:
+    corrected = await record_stripe_news(event_type, event_id, data_object, stale)
+    if corrected is not None:  # a correction's refund (gateway/corrections/stripe_news.py)
+        return corrected
     what = CONCERNING.get(event_type)
     if what is None:
         return "ignored"

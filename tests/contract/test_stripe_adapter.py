@@ -333,7 +333,7 @@ async def test_invoices_void_when_open_and_links_for_the_customer(
     assert links.invoice_pdf and links.hosted_invoice and links.receipt
     with pytest.raises(BillingError) as paid:
         await adapter.void_invoice(paid_id, idempotency_key="v-1")
-    assert paid.value.code is ErrorCode.PROVIDER_CONFLICT
+    assert paid.value.code is ErrorCode.INVOICE_NOT_OPEN
     subscription = emulator.account.get("subscription", subscription_id)
     open_invoice = emulator.face.billing._invoice(
         subscription["customer"], subscription_id, [{"amount": 4900, "description": "x"}], "open"

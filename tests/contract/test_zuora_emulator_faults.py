@@ -109,6 +109,7 @@ class Case:
             account["DefaultPaymentMethodId"],
             versions,
             len(refunds),
+            self.tenant.objects["Invoice"][self.customer.invoice_id]["Status"],
         )
 
 
@@ -129,6 +130,8 @@ def case(emulator: Emulator) -> Case:
             "MandateID": f"SPARE-{number}",
         },
     )
+    invoice = tenant.objects["Invoice"][customer.invoice_id]
+    invoice["Balance"] = invoice["Amount"]  # unpaid: Zuora lets an open invoice be unposted
     return Case(customer, spare, tenant)
 
 
@@ -225,6 +228,7 @@ REST_CALLS: dict[str, Call] = {
         lambda c: f"/v1/payments/{c.customer.processed_payment_id}/refunds",
         lambda c: {"type": "External", "totalAmount": 10, "comment": "fault test"},
     ),
+    "update:Invoice": _rest("PUT", lambda c: f"/v1/invoices/{c.customer.invoice_id}/unpost", None),
 }
 
 
@@ -316,6 +320,11 @@ SOAP_CALLS: dict[str, Call] = {
                     Type="External",
                 )
             ],
+        )[0]
+    ),
+    "update:Invoice": _soap(
+        lambda c, z: z.call(
+            "update", zObjects=[z.make("Invoice", Id=c.customer.invoice_id, Status="Draft")]
         )[0]
     ),
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl
@@ -20,6 +21,7 @@ from adapters.ports import Money, NewSepaMethod, QuantityChange, next_bill_cycle
 from adapters.zuora.adapter import ZuoraAdapter
 from adapters.zuora.emulator.app import create_emulator
 from adapters.zuora.emulator.seed import DEMO_SEAT_TIERS, Customer, add_customer
+from adapters.zuora.emulator.seed_corrections import CORRECTION_DEMOS, add_correction_demo
 from adapters.zuora.emulator.state import Tenant
 from adapters.zuora.rest_session import RestConfig, ZuoraRest
 from adapters.zuora.rest_transport import RestTransport
@@ -207,4 +209,34 @@ async def test_every_zuora_rest_call_is_one_zuoras_sdk_describes(
     checked = {call["path"] for call in calls if call["check_response"]}
     assert {"/v1/payments", "/v1/payment-runs", f"/v1/subscriptions/{c.subscription_number}"} <= (
         checked
+    )
+
+
+async def test_the_corrections_rest_calls_are_ones_zuoras_sdk_describes(
+    recorded: tuple[ZuoraAdapter, Recorder], tenant: Tenant
+) -> None:
+    """What a correction reads (ZOQL, an account's subscriptions with their term) and writes (a
+    refund, an invoice unposted then cancelled), checked as the flows above."""
+    zuora, recorder = recorded
+    card = add_correction_demo(tenant, replace(CORRECTION_DEMOS[0], suffix="SDK-CARD"))
+    invoiced = add_correction_demo(tenant, replace(CORRECTION_DEMOS[1], suffix="SDK-INVOICED"))
+    [payment] = await zuora.list_payments(card)
+    [method] = await zuora.list_payment_methods(card)  # a card, in the `creditcard` group
+    assert method.masked == "card ****4242"
+    await zuora.refund_payment(payment.id, Money(900, "EUR"), idempotency_key="sdk:partial")
+    await zuora.list_refunds(card)
+    [subscription] = await zuora.list_subscriptions(card)
+    assert subscription.current_period_end is not None
+    [invoice] = await zuora.list_invoices(invoiced)
+    await zuora.void_invoice(invoice.id, idempotency_key="sdk:void")
+    result = check_calls(recorder.calls)
+    assert not result["problems"], "\n".join(result["problems"])
+    assert {
+        "PUT /v1/invoices/{invoiceKey}/unpost -> no body",
+        "PUT /v1/invoices/{invoiceKey}/cancel -> no body",
+        "POST /v1/action/query -> ProxyActionqueryRequest",
+    } <= set(result["operations"])
+    assert any(
+        call["path"] == f"/v1/subscriptions/accounts/{card}" and call["check_response"]
+        for call in recorder.calls
     )

@@ -25,9 +25,11 @@ async def test_a_deferred_purge_runs_in_the_worker(http: httpx.AsyncClient, api_
     assert all(job["status"] == "succeeded" for job in jobs)
     periodic = {
         "webhooks.sweep",
+        "webhooks.zuora_history",
         "audit.seal_and_checkpoint",
         "fraud.import_sweep",
         "fraud.radar_sync",
         "fulfilment.sweep",
+        "corrections.sweep",
     }
     assert {job["task_name"] for job in jobs} <= {"idempotency.purge_expired", *periodic}

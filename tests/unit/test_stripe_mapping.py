@@ -7,10 +7,10 @@ import json
 import stripe
 
 from adapters.ports import Money
-from adapters.stripe.billing import from_stripe_subscription
 from adapters.stripe.connect import _comparable, from_stripe_account
 from adapters.stripe.errors import from_stripe_error
 from adapters.stripe.mapping import from_stripe_customer, from_stripe_payment_method
+from adapters.stripe.records import from_stripe_subscription
 from gateway.errors import ErrorCode
 
 SEPA_METHOD = {

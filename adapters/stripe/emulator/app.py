@@ -10,7 +10,8 @@ endpoints for tests and demos under `/_emulator/` (no Stripe key; loopback only)
 - `POST /_emulator/debit-in-flight` `{"account": "cus_...", "amount_minor": 4900, "currency":
   "EUR"}` starts a SEPA debit (`processing` PaymentIntent); `DELETE` (optionally
   `?account=cus_...`) settles it;
-- `POST /_emulator/payouts/{id}/fail`, `POST /_emulator/webhooks`.
+- `POST /_emulator/payouts/{id}/fail`, `POST /_emulator/webhooks`;
+- the document links of invoices and charges (see `files.py`).
 
 Started by `billing-gateway run`, the account lives in a state file (see `persistence.py`).
 """
@@ -33,6 +34,8 @@ from litestar.types import Receive, Scope, Send
 from adapters.serving import fault_switches_handler
 from adapters.stripe.emulator import persistence
 from adapters.stripe.emulator.face import Answer, StripeFace, dumps
+from adapters.stripe.emulator.files import document_handlers
+from adapters.stripe.emulator.invoicing import with_origin
 from adapters.stripe.emulator.signing import sign
 from adapters.stripe.emulator.state import (
     Faults,
@@ -54,12 +57,14 @@ def _response(answer: Answer) -> Response[bytes]:
     )
 
 
-async def _deliver(events: list[dict[str, Any]], endpoints: list[tuple[str, str]]) -> None:
+async def _deliver(
+    events: list[dict[str, Any]], endpoints: list[tuple[str, str]], origin: str
+) -> None:
     """Send events to every endpoint in order, signed as Stripe signs them; retry a few times
     when the endpoint is down or answers 5xx, as Stripe does (over days, there)."""
     async with httpx.AsyncClient(timeout=10) as client:
         for event in events:
-            payload = dumps(public(event))
+            payload = dumps(with_origin(public(event), origin))
             for url, secret in endpoints:
                 for attempt in range(4):
                     try:
@@ -180,7 +185,8 @@ def create_stripe_emulator(
 
     def send_events(events: list[dict[str, Any]]) -> None:
         if events and face.account.webhook_endpoints:
-            task = asyncio.create_task(_deliver(list(events), list(face.account.webhook_endpoints)))
+            endpoints = list(face.account.webhook_endpoints)
+            task = asyncio.create_task(_deliver(list(events), endpoints, face.origin))
             deliveries.add(task)
             task.add_done_callback(deliveries.discard)
 
@@ -323,6 +329,7 @@ def create_stripe_emulator(
             settle_debit,
             set_webhook_endpoint,
             fail_payout,
+            *document_handlers(face),
         ],
         debug=False,
         logging_config=None,

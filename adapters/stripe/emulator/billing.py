@@ -12,26 +12,16 @@ Periods are 30 days, which keeps proration arithmetic exact enough to check by h
 from __future__ import annotations
 
 import time
+from fractions import Fraction
 from typing import Any
 
+from adapters.stripe.emulator.debits import Debits
+from adapters.stripe.emulator.invoicing import create_invoice, invoice_fields
 from adapters.stripe.emulator.state import StripeAccount, StripeError, StripeObject
 
 Params = dict[str, Any]
 PERIOD_SECONDS = 30 * 86400
 PRORATIONS = ("create_prorations", "always_invoice", "none")
-
-
-def refuse_payment_method_types(params: Params) -> None:
-    """Since 2026-09-30 (API version 2026-10-28.endive) Stripe picks the payment method types
-    from the account's settings and refuses the parameter on SetupIntents and PaymentIntents."""
-    if "payment_method_types" in params:
-        raise StripeError(
-            400,
-            "Received unknown parameter: payment_method_types. Since API version "
-            "2026-10-28.endive the payment method types come from your account's settings.",
-            code="parameter_unknown",
-            param="payment_method_types",
-        )
 
 
 def _int(value: Any, param: str) -> int:
@@ -41,7 +31,7 @@ def _int(value: Any, param: str) -> int:
         raise StripeError(400, f"Invalid integer: {value}", param=param) from None
 
 
-class Billing:
+class Billing(Debits):
     def __init__(self, account: StripeAccount) -> None:
         self.account = account
 
@@ -54,6 +44,7 @@ class Billing:
         currency: str,
         nickname: str | None = None,
         price_id: str | None = None,
+        interval: str = "month",
     ) -> StripeObject:
         product = self.account.new("prod", "product", {"name": product_name, "active": True})
         return self.account.new(
@@ -64,7 +55,7 @@ class Billing:
                 "nickname": nickname,
                 "unit_amount": unit_amount,
                 "currency": currency,
-                "recurring": {"interval": "month", "interval_count": 1, "usage_type": "licensed"},
+                "recurring": {"interval": interval, "interval_count": 1, "usage_type": "licensed"},
                 "type": "recurring",
                 "active": True,
             },
@@ -78,10 +69,18 @@ class Billing:
         quantity: int,
         subscription_id: str | None = None,
         item_id: str | None = None,
+        *,
+        started_days_ago: int | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> StripeObject:
+        """Monthly prices run 30-day periods, yearly ones 365 days; the period started a third
+        of the way back unless `started_days_ago` says."""
         self.account.get("customer", customer_id, "customer")
         price = self.account.get("price", price_id, "items[0][price]")
-        start = int(time.time()) - PERIOD_SECONDS // 3
+        yearly = price["recurring"]["interval"] == "year"
+        length = 365 * 86400 if yearly else PERIOD_SECONDS
+        back = length // 3 if started_days_ago is None else started_days_ago * 86400
+        start = int(time.time()) - back
         subscription = self.account.new(
             "sub",
             "subscription",
@@ -91,7 +90,8 @@ class Billing:
                 "billing_cycle_anchor": start,
                 "cancel_at_period_end": False,
                 "canceled_at": None,
-                "metadata": {},
+                "cancel_at": None,
+                "metadata": dict(metadata or {}),
                 "pending_invoice_items": [],
             },
             subscription_id,
@@ -104,7 +104,7 @@ class Billing:
                 "price": price,
                 "quantity": quantity,
                 "current_period_start": start,
-                "current_period_end": start + PERIOD_SECONDS,
+                "current_period_end": start + length,
                 "metadata": {},
             },
             item_id,
@@ -120,10 +120,23 @@ class Billing:
             subscription = self.account.objects.get(item["subscription"])
             if subscription is None or subscription["status"] != "active":
                 continue
+            if self._ends_by(subscription, item, moment):
+                subscription["status"], subscription["canceled_at"] = "canceled", int(moment)
+                continue
+            length = item["current_period_end"] - item["current_period_start"]
             while item["current_period_end"] < moment:
                 item["current_period_start"] = item["current_period_end"]
-                item["current_period_end"] += PERIOD_SECONDS
+                item["current_period_end"] += length or PERIOD_SECONDS
                 subscription["pending_invoice_items"] = []
+
+    @staticmethod
+    def _ends_by(subscription: StripeObject, item: StripeObject, moment: float) -> bool:
+        """A cancellation scheduled for a moment that has passed (`cancel_at`, or the end of
+        the period with `cancel_at_period_end`) has taken effect."""
+        at = subscription.get("cancel_at")
+        if subscription.get("cancel_at_period_end"):
+            at = item["current_period_end"]
+        return at is not None and int(at) <= moment
 
     def update_item(self, item_id: str, params: Params) -> StripeObject:
         item = self.account.get("subscription_item", item_id)
@@ -159,11 +172,32 @@ class Billing:
     def schedule_cancel(self, subscription_id: str, params: Params) -> StripeObject:
         """`POST /v1/subscriptions/{id}` with `cancel_at`: the only update the gateway makes."""
         subscription = self.account.get("subscription", subscription_id)
-        unknown = set(params) - {"cancel_at", "metadata"}
+        unknown = set(params) - {
+            "cancel_at",
+            "cancel_at_period_end",
+            "proration_behavior",
+            "metadata",
+        }
         if unknown:
             raise StripeError(400, f"The emulator does not update {sorted(unknown)}.")
+        if subscription["status"] == "canceled":
+            raise StripeError(
+                400,
+                "A canceled subscription can only update its cancellation_details and metadata.",
+            )
+        self._proration(params)
         if "cancel_at" in params:
-            subscription["cancel_at"] = _int(params["cancel_at"], "cancel_at")
+            at = params["cancel_at"]
+            subscription["cancel_at"] = _int(at, "cancel_at") if at != "" else None
+            subscription["cancel_at_period_end"] = False
+        if "cancel_at_period_end" in params:
+            at_end = str(params["cancel_at_period_end"]).lower() == "true"
+            subscription["cancel_at_period_end"] = at_end
+            subscription["cancel_at"] = (
+                subscription["items"]["data"][0]["current_period_end"] if at_end else None
+            )
+        if "metadata" in params:
+            subscription["metadata"] = {**subscription["metadata"], **(params["metadata"] or {})}
         return subscription
 
     def preview(self, params: Params) -> StripeObject:
@@ -198,8 +232,14 @@ class Billing:
 
     # -- invoices, payments, refunds ---------------------------------------------------------
 
-    def pay_invoice_now(self, subscription_id: str) -> StripeObject:
-        """A paid invoice for the current period, with its payment: what a demo customer has."""
+    def pay_invoice_now(
+        self,
+        subscription_id: str,
+        status: str = "paid",
+        method_details: dict[str, Any] | None = None,
+    ) -> StripeObject:
+        """A paid invoice for the current period, with its payment (a card, unless
+        `method_details` says), what a demo customer has; or an `open` one, not paid yet."""
         subscription = self.account.get("subscription", subscription_id)
         lines = [
             {
@@ -210,17 +250,22 @@ class Billing:
             }
             for item in subscription["items"]["data"]
         ]
-        return self._invoice(subscription["customer"], subscription_id, lines, status="paid")
+        customer = subscription["customer"]
+        return self._invoice(customer, subscription_id, lines, status, method_details)
 
     def void(self, invoice_id: str) -> StripeObject:
+        """Stripe voids a finalized invoice that is not paid: open or uncollectible."""
         invoice = self.account.get("invoice", invoice_id)
-        if invoice["status"] != "open":
+        if invoice["status"] not in ("open", "uncollectible"):
             raise StripeError(
                 400,
-                f"You can only pass in open invoices. This invoice is {invoice['status']}.",
+                "You can only void open or uncollectible invoices. This invoice is "
+                f"{invoice['status']}.",
                 code="invoice_not_editable" if invoice["status"] == "paid" else None,
             )
         invoice["status"] = "void"
+        invoice["status_transitions"]["voided_at"] = int(time.time())
+        self.account.emit("invoice.voided", invoice)
         return invoice
 
     def refund(self, params: Params) -> StripeObject:
@@ -239,7 +284,7 @@ class Billing:
             )
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] == charge["amount"]
-        return self.account.new(
+        refund = self.account.new(
             "re",
             "refund",
             {
@@ -252,105 +297,9 @@ class Billing:
                 "metadata": params.get("metadata") or {},
             },
         )
-
-    # -- payment intents: the debits being collected -----------------------------------------
-
-    def create_payment_intent(self, params: Params) -> StripeObject:
-        """`POST /v1/payment_intents`: a debit of a customer's SEPA method. Confirmed, a SEPA
-        debit is `processing` for days (the bank has not answered yet), as at Stripe."""
-        refuse_payment_method_types(params)
-        amount = _int(params.get("amount"), "amount")
-        if amount < 1:
-            raise StripeError(400, "Amount must be at least 1 minor unit.", param="amount")
-        customer_id = str(params.get("customer") or "")
-        self.account.get("customer", customer_id, "customer")
-        method_id = str(params.get("payment_method") or "")
-        method = self.account.get("payment_method", method_id, "payment_method")
-        if method["customer"] != customer_id:
-            raise StripeError(
-                400,
-                f"The payment method {method_id} does not belong to the customer {customer_id}.",
-                code="payment_method_unexpected_state",
-                param="payment_method",
-            )
-        intent = self.account.new(
-            "pi",
-            "payment_intent",
-            {
-                "amount": amount,
-                "currency": str(params.get("currency") or "eur").lower(),
-                "customer": customer_id,
-                "payment_method": method_id,
-                "payment_method_types": [method["type"]],
-                "status": "requires_confirmation",
-                "latest_charge": None,
-                "metadata": params.get("metadata") or {},
-                "description": params.get("description"),
-            },
-        )
-        if str(params.get("confirm")).lower() == "true":
-            self._start_collecting(intent)
-        return intent
-
-    def start_debit(self, customer_id: str, amount: int, currency: str) -> StripeObject:
-        """A SEPA debit in flight on the customer's default (or first) SEPA method."""
-        customer = self.account.get("customer", customer_id, "customer")
-        methods = [
-            method
-            for method in self.account.all("payment_method")
-            if method["customer"] == customer_id and method["type"] == "sepa_debit"
-        ]
-        default = customer["invoice_settings"]["default_payment_method"]
-        chosen = next((m for m in methods if m["id"] == default), methods[0] if methods else None)
-        if chosen is None:
-            raise StripeError(400, f"The customer {customer_id} has no SEPA payment method.")
-        return self.create_payment_intent(
-            {
-                "customer": customer_id,
-                "amount": amount,
-                "currency": currency,
-                "payment_method": chosen["id"],
-                "confirm": "true",
-                "description": "Subscription payment (SEPA debit in flight)",
-            }
-        )
-
-    def settle_debits(self, customer_id: str | None) -> list[StripeObject]:
-        """The bank answered: every `processing` debit (of one customer, or all) succeeds."""
-        settled = []
-        for intent in self.account.all("payment_intent"):
-            if intent["status"] == "processing" and customer_id in (None, intent["customer"]):
-                intent["status"] = "succeeded"
-                charge = self.account.get("charge", intent["latest_charge"])
-                charge["status"], charge["paid"] = "succeeded", True
-                settled.append(intent)
-        return settled
-
-    def payment_intents(self, params: Params) -> list[StripeObject]:
-        return [
-            intent
-            for intent in self.account.all("payment_intent")
-            if params.get("customer") in (None, intent["customer"])
-        ]
-
-    def _start_collecting(self, intent: StripeObject) -> None:
-        charge = self.account.new(
-            "ch",
-            "charge",
-            {
-                "amount": intent["amount"],
-                "amount_refunded": 0,
-                "refunded": False,
-                "currency": intent["currency"],
-                "customer": intent["customer"],
-                "payment_intent": intent["id"],
-                "payment_method": intent["payment_method"],
-                "paid": False,
-                "status": "pending",
-            },
-        )
-        intent["latest_charge"] = charge["id"]
-        intent["status"] = "processing"
+        self.account.emit("refund.created", refund)
+        self.account.emit("charge.refunded", charge)
+        return refund
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -375,7 +324,7 @@ class Billing:
             raise StripeError(
                 400, "proration_date must be within the current period.", param="proration_date"
             )
-        share = (end - at) / (end - start)
+        share = Fraction(end - at, end - start)  # exact: no amount passes through a float
         unit = item["price"]["unit_amount"]
         return [
             {
@@ -395,54 +344,25 @@ class Billing:
     def _invoice_object(
         self, customer_id: str, subscription_id: str, lines: list[dict[str, Any]], status: str
     ) -> StripeObject:
-        total = sum(line["amount"] for line in lines)
-        return {
-            "object": "invoice",
-            "customer": customer_id,
-            "subscription": subscription_id,
-            "status": status,
-            "currency": "eur",
-            "subtotal": total,
-            "total": total,
-            "amount_due": max(total, 0),
-            "lines": {"object": "list", "data": lines, "has_more": False},
-        }
+        return invoice_fields(
+            customer_id, subscription_id, lines, status, self._currency_of(subscription_id)
+        )
 
     def _invoice(
-        self, customer_id: str, subscription_id: str, lines: list[dict[str, Any]], status: str
+        self,
+        customer_id: str,
+        subscription_id: str | None,
+        lines: list[dict[str, Any]],
+        status: str,
+        method_details: dict[str, Any] | None = None,
     ) -> StripeObject:
-        fields = self._invoice_object(customer_id, subscription_id, lines, status)
-        invoice = self.account.new("in", "invoice", fields)
-        invoice["hosted_invoice_url"] = f"https://emulator.invalid/invoices/{invoice['id']}"
-        invoice["invoice_pdf"] = f"https://emulator.invalid/invoices/{invoice['id']}/pdf"
-        invoice["payment_intent"] = None
-        if status == "paid" and invoice["amount_due"] > 0:
-            charge = self.account.new(
-                "ch",
-                "charge",
-                {
-                    "amount": invoice["amount_due"],
-                    "amount_refunded": 0,
-                    "refunded": False,
-                    "currency": "eur",
-                    "customer": customer_id,
-                    "paid": True,
-                    "status": "succeeded",
-                },
-            )
-            charge["receipt_url"] = f"https://emulator.invalid/receipts/{charge['id']}"
-            intent = self.account.new(
-                "pi",
-                "payment_intent",
-                {
-                    "amount": invoice["amount_due"],
-                    "currency": "eur",
-                    "customer": customer_id,
-                    "status": "succeeded",
-                    "latest_charge": charge["id"],
-                },
-            )
-            charge["payment_intent"] = intent["id"]
-            invoice["payment_intent"] = intent["id"]
-            invoice["charge"] = charge["id"]
-        return invoice
+        currency = self._currency_of(subscription_id)
+        return create_invoice(
+            self.account, customer_id, subscription_id, lines, status, currency, method_details
+        )
+
+    def _currency_of(self, subscription_id: str | None) -> str:
+        """A subscription bills in its price's currency."""
+        subscription = self.account.objects.get(subscription_id or "")
+        items = ((subscription or {}).get("items") or {}).get("data") or []
+        return str(items[0]["price"]["currency"]) if items else "eur"

@@ -12,7 +12,7 @@ from typing import Any
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
-from adapters.stripe.emulator.billing import refuse_payment_method_types
+from adapters.stripe.emulator.debits import refuse_payment_method_types
 from adapters.stripe.emulator.state import StripeAccount, StripeError, StripeObject
 
 Params = dict[str, Any]

@@ -18,6 +18,8 @@ from adapters.stripe.emulator.billing import Billing
 from adapters.stripe.emulator.connect import Connect
 from adapters.stripe.emulator.customers import Customers, Params
 from adapters.stripe.emulator.forms import decode
+from adapters.stripe.emulator.invoicing import EMULATOR_ORIGIN, with_origin
+from adapters.stripe.emulator.ledger import Ledger
 from adapters.stripe.emulator.radar import Radar
 from adapters.stripe.emulator.state import StripeAccount, StripeError, StripeObject, public
 
@@ -192,14 +194,11 @@ class StripeFace:
             ("GET", re.compile(r"/v1/refunds"), self._list_refunds, False),
             self._retrieve("payment_intents", "pi", "payment_intent"),
             ("POST", re.compile(r"/v1/payment_intents"), b.create_payment_intent, True),
-            (
-                "GET",
-                re.compile(r"/v1/payment_intents"),
-                lambda p: _page(b.payment_intents(p), "/v1/payment_intents", p),
-                False,
-            ),
             self._retrieve("charges", "ch", "charge"),
         ]
+        self.ledger = Ledger(account, _page)
+        self._routes[:0] = self.ledger.routes()
+        self.origin = EMULATOR_ORIGIN  # where the last request reached the emulator
 
     def saved_replays(self) -> dict[str, Any]:
         """The idempotent answers as JSON, for the sandbox's state file."""
@@ -243,9 +242,15 @@ class StripeFace:
     ) -> Answer:
         """One request; `failure` (a fault switch) is answered instead, changing nothing."""
         request_id = f"req_{secrets.token_hex(7)}"
+        if headers.get("host"):
+            self.origin = f"http://{headers['host']}"
         answer = self._handle(method, path, query, headers, body, failure, request_id)
-        answer.headers["Request-Id"] = request_id
-        return answer
+        # A copy: the stored answer a repeated key replays keeps the stored addresses.
+        shown = Answer(
+            answer.status, with_origin(answer.body, self.origin), answer.committed, answer.headers
+        )
+        shown.headers["Request-Id"] = request_id
+        return shown
 
     def _handle(
         self,

@@ -8,6 +8,7 @@ the gateway's demo requests use (gateway/demo.py).
   `collection_in_flight` until `DELETE /_emulator/debit-in-flight` settles it.
 - `acct_DemoBrasserie`: the Connect partner, legal name "Brasserie du Port SAS", trading as
   "Le Petit Port".
+- the corrections demo's six customers (`cus_wrong_plan_card`, ...): see `seed_corrections.py`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Protocol
 from adapters.stripe.emulator.billing import Billing
 from adapters.stripe.emulator.connect import Connect
 from adapters.stripe.emulator.customers import Customers
+from adapters.stripe.emulator.seed_corrections import seed_corrections
 from adapters.stripe.emulator.state import StripeAccount
 
 SEAT_PRICE_MINOR = 2900  # EUR a seat a month, as the Zuora demo's seat charge
@@ -170,7 +172,7 @@ def add_partner(account: StripeAccount) -> str:
 
 def seed_demo(account: StripeAccount, tiers: Sequence[SeatTier] = DEFAULT_TIERS) -> None:
     """The demo customers, their subscriptions (seats by `tiers`, the gateway's tier table),
-    the debit in flight and the Connect partner."""
+    the debit in flight, the Connect partner and the corrections demo's customers."""
     for customer in DEMO_CUSTOMERS:
         add_customer(
             account,
@@ -185,3 +187,4 @@ def seed_demo(account: StripeAccount, tiers: Sequence[SeatTier] = DEFAULT_TIERS)
         if customer.debit_in_flight_minor:
             Billing(account).start_debit(customer.id, customer.debit_in_flight_minor, "EUR")
     add_partner(account)
+    seed_corrections(account)

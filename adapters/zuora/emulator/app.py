@@ -27,6 +27,8 @@ from litestar.params import FromQuery, JSONBody
 
 from adapters.serving import fault_switches_handler
 from adapters.zuora.emulator import persistence
+from adapters.zuora.emulator.callout_control import callout_handlers
+from adapters.zuora.emulator.callouts import attach_callouts
 from adapters.zuora.emulator.debits import settle_debits, start_debit
 from adapters.zuora.emulator.faults import (
     DROP_HEADER,
@@ -41,6 +43,7 @@ from adapters.zuora.emulator.faults import (
 )
 from adapters.zuora.emulator.rest import RestFace
 from adapters.zuora.emulator.rest_shapes import Answer, as_json
+from adapters.zuora.emulator.seed_corrections import seed_corrections
 from adapters.zuora.emulator.soap import SoapFace
 from adapters.zuora.emulator.state import Faults, Tenant, ZuoraError
 
@@ -67,6 +70,9 @@ def create_emulator(
             seed(face.tenant)
         if state_file is not None:
             persistence.save(state_file, face.tenant, rest)
+    elif seed is not None and seed_corrections(face.tenant):  # kept before they were seeded
+        persistence.save(state_file, face.tenant, rest)
+    callouts = attach_callouts(face.tenant)  # after seeding: seeds make no callouts
 
     def faults() -> Faults:
         return face.tenant.faults  # read each time: tests swap in fresh switches
@@ -220,6 +226,7 @@ def create_emulator(
             clear_faults,
             debit_in_flight,
             debit_settled,
+            *callout_handlers(lambda: callouts),
         ],
         debug=False,
         logging_config=None,
@@ -228,6 +235,7 @@ def create_emulator(
     app.state.rest = rest
     app.state.soap = face
     app.state.operation_faults = operation_faults
+    app.state.callouts = callouts
     return DropMarked(app)
 
 

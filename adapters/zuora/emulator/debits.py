@@ -13,9 +13,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
+from adapters.money import from_minor_units
+from adapters.zuora.emulator.callouts import announce
 from adapters.zuora.emulator.rest_shapes import Answer, as_json, money
 from adapters.zuora.emulator.state import Tenant, ZObject, ZuoraError
 
@@ -83,7 +84,7 @@ def start_debit(
         "Payment",
         {
             "AccountId": account["Id"],
-            "Amount": str(Decimal(amount_minor) / 100),
+            "Amount": str(from_minor_units(amount_minor, str(account["Currency"]))),
             "Status": "Processing",
             "GatewayState": "Submitted",
             "PaymentMethodId": method_id,
@@ -108,6 +109,7 @@ def settle_debits(tenant: Tenant, account_key: str | None = None) -> int:
         if account_id not in (None, payment.get("AccountId")):
             continue
         payment.update(Status="Processed", GatewayState="Settled", SettledOn=_now())
+        announce(tenant, "Payment", payment)  # the PaymentProcessed callout
         settled += 1
     for run in tenant.table("PaymentRun").values():
         if run.get("Status") in IN_FLIGHT_RUN_STATUSES and account_id in (

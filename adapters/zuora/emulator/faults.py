@@ -37,6 +37,9 @@ OPERATIONS = {
     "amend:Subscription": "SOAP amend; REST POST /v1/orders",
     "preview:Subscription": "SOAP amend in preview mode; REST POST /v1/orders/preview",
     "create:Refund": "SOAP create Refund; REST POST /v1/payments/{id}/refunds",
+    "update:Invoice": (
+        "SOAP update Invoice (its Status); REST PUT /v1/invoices/{key}/unpost and /cancel"
+    ),
 }
 DROP_HEADER = "x-emulator-drop-connection"  # set by a handler, consumed by `drop_marked`
 
@@ -128,6 +131,8 @@ def rest_operation(method: str, path: str) -> str | None:
             return "preview:Subscription"
         case "POST", ["payments", _, "refunds"]:
             return "create:Refund"
+        case "PUT", ["invoices", _, "unpost" | "cancel"]:
+            return "update:Invoice"
     return None
 
 

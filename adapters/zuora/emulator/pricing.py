@@ -96,8 +96,11 @@ def unit_price(tenant: Tenant, charge: ZObject, quantity: Decimal) -> Decimal:
     return Decimal(str(tiers[-1]["Price"]))
 
 
-def _number(value: Any) -> float | None:
-    return None if value is None else float(Decimal(str(value)))
+def _number(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+REST_TIMING = {"In Advance": "IN_ADVANCE", "In Arrears": "IN_ARREARS"}  # SOAP's -> REST's
 
 
 def rest_charge(tenant: Tenant, charge: ZObject) -> dict[str, Any]:
@@ -113,6 +116,9 @@ def rest_charge(tenant: Tenant, charge: ZObject) -> dict[str, Any]:
         "quantity": _number(charge.get("Quantity")),
         "price": None if tiers else _number(charge.get("Price") or 0),
         "billingPeriod": charge.get("BillingPeriod"),
+        "billingTiming": REST_TIMING.get(str(charge.get("BillingTiming")), "IN_ADVANCE"),
+        "chargedThroughDate": charge.get("ChargedThroughDate"),
+        "processedThroughDate": charge.get("ProcessedThroughDate"),
         "productRatePlanChargeId": charge.get("ProductRatePlanChargeId"),
         "effectiveStartDate": charge.get("EffectiveStartDate"),
         "effectiveEndDate": charge.get("EffectiveEndDate"),

@@ -21,7 +21,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from adapters.zuora.emulator.amendments import Amendments, ChargeUpdate, Outcome, as_date
+from adapters.zuora.emulator.callout_history import callout_routes
 from adapters.zuora.emulator.debits import payment_run_routes
+from adapters.zuora.emulator.invoices import invoice_routes, term_json
 from adapters.zuora.emulator.pricing import rest_charge
 from adapters.zuora.emulator.rest_requests import (
     ORDER,
@@ -72,6 +74,8 @@ class RestFace:
             ("POST", re.compile(r"/v1/action/query"), self._action_query),
         ]
         self._routes += payment_run_routes(tenant)
+        self._routes += callout_routes(tenant)  # the callout history
+        self._routes += invoice_routes(tenant)
 
     # -- entry points --------------------------------------------------------------------------
 
@@ -130,7 +134,8 @@ class RestFace:
             match = pattern.fullmatch(path)
             if match and route_method == method:
                 try:
-                    payload = json.loads(body) if body else {}
+                    # Decimals, as Zuora reads amounts: 12.345 stays 12.345.
+                    payload = json.loads(body, parse_float=Decimal) if body else {}
                     params = {name: values[-1] for name, values in parse_qs(query).items()}
                     return handler(*match.groups(), payload=payload, params=params)
                 except ZuoraError as error:
@@ -262,6 +267,7 @@ class RestFace:
                     "gatewayState": p.get("GatewayState"),
                     "paymentMethodId": p.get("PaymentMethodId"),
                     "effectiveDate": p.get("EffectiveDate"),
+                    "refundAmount": money(p.get("RefundAmount")),
                     "type": p.get("Type"),
                 }
                 for p in chunk
@@ -328,6 +334,7 @@ class RestFace:
             "currency": account.get("Currency"),
             "status": version["Status"],
             "version": int(version["Version"]),
+            **term_json(version),
             "ratePlans": plans,
         }
 

@@ -3,11 +3,11 @@ reason code, and a payment method as `GET /v1/accounts/{key}/payment-methods` li
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from typing import Any
+
+import msgspec
 
 from adapters.zuora.emulator.state import ZObject, ZuoraError
 
@@ -41,23 +41,22 @@ def reason_code(error: ZuoraError, resource: int = 500000) -> int:
     return resource * 100 + CATEGORY.get(error.code, 60)
 
 
+# Amounts are Decimals written as exact JSON numbers (Zuora's own answers are decimal
+# numbers; a float would turn 12.345 KWD into whatever binary holds); dates in ISO form.
+_JSON = msgspec.json.Encoder(decimal_format="number")
+
+
 def as_json(payload: Any, status: int = 200, *, committed: bool = False) -> Answer:
-    return Answer(status, json.dumps(payload, default=plain).encode(), committed=committed)
+    return Answer(status, _JSON.encode(payload), committed=committed)
 
 
-def plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(type(value))
-
-
-def money(value: Any) -> float:
-    return float(Decimal(str(value or 0)))
+def money(value: Any) -> Decimal:
+    return Decimal(str(value or 0))
 
 
 def method_json(method: ZObject, account: ZObject, default: Any) -> dict[str, Any]:
+    if method.get("Type") == "CreditCard":
+        return card_json(method, default)
     return {
         "id": method["Id"],
         "type": method.get("Type"),
@@ -77,5 +76,21 @@ def method_json(method: ZObject, account: ZObject, default: Any) -> dict[str, An
             "mandateCreationDate": method.get("MandateCreationDate"),
             "existingMandateStatus": method.get("ExistingMandate"),
         },
+        "createdDate": method.get("CreatedDate"),
+    }
+
+
+def card_json(method: ZObject, default: Any) -> dict[str, Any]:
+    """A card in the `creditcard` group: masked, as Zuora lists it."""
+    return {
+        "id": method["Id"],
+        "type": "CreditCard",
+        "status": method.get("PaymentMethodStatus", "Active"),
+        "isDefault": method["Id"] == default,
+        "cardNumber": method.get("CreditCardMaskNumber"),
+        "creditCardType": method.get("CreditCardType"),
+        "expirationMonth": method.get("CreditCardExpirationMonth"),
+        "expirationYear": method.get("CreditCardExpirationYear"),
+        "accountHolderInfo": {"accountHolderName": method.get("CreditCardHolderName")},
         "createdDate": method.get("CreatedDate"),
     }

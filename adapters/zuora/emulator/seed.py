@@ -12,14 +12,19 @@ seats priced by the tier table, billed on the 15th.
 from __future__ import annotations
 
 import base64
+import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from adapters.money import from_minor_units, to_minor_units
+from adapters.ports import next_bill_cycle_date
 from adapters.zuora.emulator.debits import start_debit
+from adapters.zuora.emulator.documents import minimal_pdf
 from adapters.zuora.emulator.pricing import PER_UNIT, VOLUME, add_tiers, charge_amount
+from adapters.zuora.emulator.seed_corrections import seed_corrections
 from adapters.zuora.emulator.state import Tenant, new_id
 
 # (starting seat, ending seat or None, price, "FlatFee" | "PerUnit")
@@ -97,32 +102,6 @@ class Customer:
     invoice_id: str
 
 
-def minimal_pdf(text: str) -> bytes:
-    """A one-page PDF that viewers open: enough to prove the bytes came through untouched."""
-    content = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
 def add_customer(
     tenant: Tenant,
     *,
@@ -194,6 +173,7 @@ def add_customer(
         "Version": 1,
         "TermStartDate": started.isoformat(),
         "ContractEffectiveDate": started.isoformat(),
+        "TermType": "EVERGREEN",
     }
     plan_id = tenant.create(
         "RatePlan",
@@ -219,13 +199,15 @@ def add_customer(
             "Segment": 1,
             "IsLastSegment": True,
             "EffectiveStartDate": started.isoformat(),
+            "BillingTiming": "In Advance",
+            **billed_month(bill_cycle_day, today),
         },
     )
     if seat_tiers:
         add_tiers(tenant, charge_id, seat_tiers)
     charge = tenant.table("RatePlanCharge")[charge_id]
     monthly = charge_amount(tenant, charge, Decimal(seats))
-    amount = f"{monthly:.2f}"
+    amount = str(from_minor_units(to_minor_units(monthly, "EUR"), "EUR"))
     processed = tenant.create(
         "Payment",
         {
@@ -239,7 +221,7 @@ def add_customer(
         },
     )
     if debit_in_flight:
-        start_debit(tenant, account_number, int(monthly * 100), "EUR", on=today)
+        start_debit(tenant, account_number, to_minor_units(monthly, "EUR"), "EUR", on=today)
     invoice_number = f"INV{sequence:08d}"
     invoice_id = tenant.create(
         "Invoice",
@@ -249,10 +231,18 @@ def add_customer(
             "Amount": amount,
             "AmountWithoutTax": amount,
             "TaxAmount": "0",
+            "Balance": "0",  # paid by the processed payment
+            "PaymentAmount": amount,
             "Status": "Posted",
             "InvoiceDate": (today - timedelta(days=30)).isoformat(),
-            "Body": base64.b64encode(minimal_pdf(f"{name} {invoice_number}")).decode(),
+            "DueDate": (today - timedelta(days=30)).isoformat(),
+            "Body": base64.b64encode(
+                minimal_pdf(f"Invoice {invoice_number}", name, f"Total {amount} EUR")
+            ).decode(),
         },
+    )
+    tenant.create(
+        "InvoicePayment", {"InvoiceId": invoice_id, "PaymentId": processed, "Amount": amount}
     )
     return Customer(
         account_id,
@@ -265,6 +255,14 @@ def add_customer(
     )
 
 
+def billed_month(bill_cycle_day: int, today: date) -> dict[str, str]:
+    """The month the charge was last billed for, from its billing-cycle day to the next one."""
+    end = next_bill_cycle_date(bill_cycle_day, today)
+    start = end.replace(day=1) - timedelta(days=1)  # a day of the month before
+    start = start.replace(day=min(bill_cycle_day, calendar.monthrange(start.year, start.month)[1]))
+    return {"ProcessedThroughDate": start.isoformat(), "ChargedThroughDate": end.isoformat()}
+
+
 def seat_tiers_of(plan_tiers: Iterable[Any]) -> tuple[SeatTier, ...]:
     """The gateway's tier table (settings `plan_tiers`: min_seats, max_seats,
     monthly_price_minor) as the flat-fee tiers of a volume-priced seat charge."""
@@ -272,7 +270,7 @@ def seat_tiers_of(plan_tiers: Iterable[Any]) -> tuple[SeatTier, ...]:
         (
             int(tier.min_seats),
             int(tier.max_seats),
-            Decimal(int(tier.monthly_price_minor)) / 100,
+            from_minor_units(int(tier.monthly_price_minor), "EUR"),
             "FlatFee",
         )
         for tier in sorted(plan_tiers, key=lambda tier: int(tier.min_seats))
@@ -280,8 +278,9 @@ def seat_tiers_of(plan_tiers: Iterable[Any]) -> tuple[SeatTier, ...]:
 
 
 def seed_demo(tenant: Tenant, seat_tiers: Sequence[SeatTier] = DEMO_SEAT_TIERS) -> list[Customer]:
-    """The demo customers; `seat_tiers` from the gateway's tier table when it has one."""
-    return [
+    """The demo customers; `seat_tiers` from the gateway's tier table when it has one. The
+    customers of the corrections demo (`seed_corrections.py`) come with them."""
+    customers = [
         add_customer(
             tenant,
             account_number=demo.number,
@@ -296,3 +295,5 @@ def seed_demo(tenant: Tenant, seat_tiers: Sequence[SeatTier] = DEMO_SEAT_TIERS) 
         )
         for demo in DEMO_CUSTOMERS
     ]
+    seed_corrections(tenant)
+    return customers

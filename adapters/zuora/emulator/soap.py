@@ -254,7 +254,9 @@ class SoapFace:
         for kind, fields in page.records:
             record = etree.SubElement(result, f"{{{API}}}records")
             record.set(f"{{{XSI}}}type", f"ns2:{kind}")
-            for field_name in ["Id", *sorted(key for key in fields if key != "Id")]:
+            # In the WSDL's order (Zuora's: alphabetical, case aside), which zeep follows.
+            others = sorted((key for key in fields if key != "Id"), key=str.lower)
+            for field_name in ["Id", *others]:
                 if fields.get(field_name) is not None:
                     etree.SubElement(record, f"{{{OBJECTS}}}{field_name}").text = _text(
                         fields[field_name]

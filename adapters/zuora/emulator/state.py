@@ -13,9 +13,12 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+
+from adapters.money import exponent_of
+from adapters.zuora.emulator.callouts import announce
 
 ZObject = dict[str, Any]
 SESSION_SECONDS = 8 * 3600
@@ -26,6 +29,8 @@ OBJECT_KINDS = (
     "Payment",
     "Refund",
     "Invoice",
+    "InvoiceItem",  # what an invoice bills, and for which subscription
+    "InvoicePayment",  # how much of a payment went to an invoice
     "Subscription",
     "RatePlan",
     "RatePlanCharge",
@@ -112,6 +117,7 @@ class Tenant:
             self._check_new_refund(record)
         record["Id"] = new_id()
         table[record["Id"]] = record
+        announce(self, kind, record)  # a callout, if this is an event
         return str(record["Id"])
 
     def update(self, kind: str, fields: ZObject) -> str:
@@ -129,7 +135,10 @@ class Tenant:
                 )
         if kind == "PaymentMethod" and changes.get("PaymentMethodStatus") == "Closed":
             self._refuse_if_default(record)
+        if kind == "Invoice" and "Status" in changes:
+            check_invoice_status(record, str(changes["Status"]))
         record.update(changes)
+        announce(self, kind, record)  # a callout, if this is an event
         return str(record["Id"])
 
     def delete(self, kind: str, object_id: str) -> None:
@@ -165,29 +174,89 @@ class Tenant:
             # Zuora keeps the IBAN; the emulator only a digest of it (its tenant is written to
             # the sandbox's data folder, where no full IBAN may rest). Never returned by a query.
             record["_IBANDigest"] = hashlib.sha256(iban.encode()).hexdigest()
+        if record.get("Type") == "CreditCard":
+            # Only the mask is kept (as Zuora shows it): never a card number, even in a sandbox.
+            number = str(record.pop("CreditCardNumber", "") or "").replace(" ", "")
+            if len(number) < 12 and not record.get("CreditCardMaskNumber"):
+                raise ZuoraError("INVALID_VALUE", "A credit card method needs a card number.")
+            if number:
+                record["CreditCardMaskNumber"] = f"{'*' * (len(number) - 4)}{number[-4:]}"
         record.setdefault("PaymentMethodStatus", "Active")
         record.setdefault("Active", True)
 
     def _check_new_refund(self, record: ZObject) -> None:
+        """Zuora's rules: a processed payment, a positive amount, never beyond what is left
+        of it. The refund is processed at once (an electronic refund through the gateway) and
+        the payment's RefundAmount grows by it."""
         payment = self._existing("Payment", record.get("PaymentId"))
         amount = Decimal(str(record.get("Amount") or 0))
-        refunded = sum(
-            (
-                Decimal(str(refund["Amount"]))
-                for refund in self.table("Refund").values()
-                if refund.get("PaymentId") == payment["Id"]
+        refunded = max(
+            Decimal(str(payment.get("RefundAmount") or 0)),
+            sum(  # a state file kept before payments carried RefundAmount
+                (
+                    Decimal(str(refund["Amount"]))
+                    for refund in self.table("Refund").values()
+                    if refund.get("PaymentId") == payment["Id"]
+                ),
+                Decimal(0),
             ),
-            Decimal(0),
         )
-        if amount <= 0 or amount + refunded > Decimal(str(payment["Amount"])):
+        left = Decimal(str(payment["Amount"])) - refunded
+        if amount <= 0 or amount > left:
             raise ZuoraError(
                 "INVALID_VALUE",
-                "The refund amount must be positive and at most the payment's unrefunded amount.",
+                f"The refund amount must be positive and at most the payment's unrefunded "
+                f"amount, {left}.",
                 field_name="Amount",
             )
         if payment.get("Status") != "Processed":
             raise ZuoraError("INVALID_VALUE", "Only a processed payment can be refunded.")
+        account = self.table("Account").get(str(payment["AccountId"])) or {}
+        currency = str(account.get("Currency") or "EUR")
+        if amount != amount.quantize(Decimal(1).scaleb(-exponent_of(currency))):
+            raise ZuoraError(
+                "INVALID_VALUE",
+                f"The refund amount {amount} has more decimals than {currency} allows.",
+                field_name="Amount",
+            )
         record["AccountId"] = payment["AccountId"]
-        record["Status"] = "Processed"
+        record["Status"] = "Processed"  # the refund is processed here (callouts: RefundProcessed)
         record["RefundNumber"] = f"R-{len(self.table('Refund')) + 1:08d}"
         record["RefundDate"] = date.today().isoformat()
+        record["CreatedDate"] = now_text()
+        record.setdefault("PaymentMethodId", payment.get("PaymentMethodId"))
+        payment["RefundAmount"] = str(refunded + amount)
+
+
+def now_text() -> str:
+    """A Zuora dateTime, to the second."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def check_invoice_status(invoice: ZObject, status: str) -> None:
+    """Zuora's invoice life: Draft -> Posted; a posted invoice goes back to Draft (unposted)
+    only while nothing has been paid or credited on it (its balance is its amount); only a
+    draft can be Canceled; a canceled invoice stays canceled."""
+    current = invoice.get("Status")
+    if status == current:
+        return
+    if current == "Canceled":
+        raise ZuoraError("INVALID_VALUE", "The invoice is canceled and cannot change status.")
+    if status == "Draft" and current == "Posted":
+        balance = Decimal(str(invoice.get("Balance", invoice.get("Amount")) or 0))
+        if balance != Decimal(str(invoice.get("Amount") or 0)):
+            raise ZuoraError(
+                "INVALID_VALUE",
+                "The invoice has payments or credits applied and cannot be unposted.",
+            )
+        return
+    if status == "Canceled" and current == "Draft":
+        invoice["Balance"] = "0"
+        return
+    if status == "Posted" and current == "Draft":
+        return
+    raise ZuoraError(
+        "INVALID_VALUE",
+        f"An invoice cannot go from {current} to {status}"
+        + (": unpost it (Draft) first." if status == "Canceled" else "."),
+    )

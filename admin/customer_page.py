@@ -1,0 +1,239 @@
+"""The customer page ("System and Payment Manager" in the runbooks): find a customer at every
+provider, see both providers' side of it on one page, and correct it there.
+
+Specialists, team leads and admins open it. Every action is a plain form POST (CSRF-checked by
+the app's config, which covers /staff) to one dispatcher: refund, cancel and void file a
+correction through `CorrectionService` (once per form, see admin.form_tokens) and open it;
+FRAUD-STOP on the customer is for team leads and admins. Refusals show as their sentence.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Response, Template
+
+from adapters.money import format_money
+from adapters.ports import BillingHistory, InvoicePdfs, Money, Receipts
+from admin.customer_actions import CORRECTION_FORMS, THEN, WHEN, stop_customer
+from admin.customer_reads import find_by_id
+from admin.customer_search import search
+from admin.customer_view import customer_view
+from admin.form_tokens import file_once, form_token
+from admin.page_kit import NO_STORE, back_office, error_page, message, read_form, signed_in
+from admin.work_view import shown_time
+from gateway.corrections.service import Requester
+from gateway.corrections.wiring import correction_service
+from gateway.errors import HTTP_STATUS, BillingError
+from gateway.providers import Providers
+from gateway.staff.login import StaffLogin
+from gateway.staff.member import StaffMember
+from gateway.staff.roles import Role
+from settings import Settings
+
+PATH = "/staff/customers"
+TITLE = "Customers"
+NOT_FOUND = "No such customer at this provider. Search for it by email, company or reference."
+STOPPERS = frozenset({Role.TEAM_LEAD, Role.ADMIN})
+# A provider's receipt page, shown as a document of ours: none of its scripts run here.
+RECEIPT_POLICY = "sandbox; default-src 'none'; img-src data: https:; style-src 'unsafe-inline'"
+DONE = {"fraud_stop": "FRAUD-STOP done: the blocks are listed under Blocklist matches."}
+
+
+def _money(amount: Money | None) -> str:
+    return format_money(amount.amount_minor, amount.currency) if amount else ""
+
+
+async def _customer_page(
+    settings: Settings,
+    providers: Providers,
+    staff: StaffMember,
+    provider: str,
+    account_id: str,
+    *,
+    backoffice_id: str | None = None,
+    error: BillingError | None = None,
+    notice: str | None = None,
+) -> Template:
+    view = await customer_view(providers, provider, account_id, backoffice_id)
+    if view is None:
+        return message(TITLE, NOT_FOUND, 404)
+    context = {
+        "sandbox": settings.sandbox,
+        "staff": staff,
+        "back": back_office(staff),
+        "view": view,
+        "first": view.sides[0],
+        "can_stop": staff.role in STOPPERS,
+        "money": _money,
+        "format_money": format_money,
+        "shown_time": shown_time,
+        "new_token": lambda: str(uuid.uuid4()),
+        "when_choices": WHEN,
+        "then_choices": THEN,
+        "error": error.detail if error else None,
+        "notice": notice,
+    }
+    return Template(
+        template_name="customer.html",
+        context=context,
+        status_code=HTTP_STATUS[error.code] if error else 200,
+        headers=NO_STORE,
+    )
+
+
+class CustomerPageController(Controller):
+    path = PATH
+    include_in_schema = False
+    exception_handlers = {Exception: error_page}
+
+    @get("/")
+    async def find(
+        self,
+        request: Request[Any, Any, Any],
+        settings: NamedDependency[Settings],
+        login: NamedDependency[StaffLogin],
+        providers: NamedDependency[Providers],
+        q: FromQuery[str | None] = None,
+    ) -> Template | Redirect:
+        staff = await signed_in(request, login)
+        if staff is None:
+            return Redirect("/staff/login")
+        query = (q or "").strip()[:200]
+        result = await search(providers, query) if query else None
+        return Template(
+            template_name="customers.html",
+            context={
+                "sandbox": settings.sandbox,
+                "staff": staff,
+                "back": back_office(staff),
+                "query": query,
+                "result": result,
+            },
+            headers=NO_STORE,
+        )
+
+    @get("/{provider:str}/{account_id:str}")
+    async def show(
+        self,
+        request: Request[Any, Any, Any],
+        provider: FromPath[str],
+        account_id: FromPath[str],
+        settings: NamedDependency[Settings],
+        login: NamedDependency[StaffLogin],
+        providers: NamedDependency[Providers],
+        bo: FromQuery[str | None] = None,
+        done: FromQuery[str | None] = None,
+    ) -> Template | Redirect:
+        staff = await signed_in(request, login)
+        if staff is None:
+            return Redirect("/staff/login")
+        return await _customer_page(
+            settings,
+            providers,
+            staff,
+            provider,
+            account_id,
+            backoffice_id=(bo or "").strip()[:100] or None,
+            notice=DONE.get(done or ""),
+        )
+
+    @post("/{provider:str}/{account_id:str}/{action:str}", status_code=303)
+    async def act(
+        self,
+        request: Request[Any, Any, Any],
+        provider: FromPath[str],
+        account_id: FromPath[str],
+        action: FromPath[str],
+        settings: NamedDependency[Settings],
+        login: NamedDependency[StaffLogin],
+        providers: NamedDependency[Providers],
+    ) -> Template | Redirect:
+        """The one dispatcher of the page's forms."""
+        staff = await signed_in(request, login)
+        if staff is None:
+            return Redirect("/staff/login", status_code=303)
+        if action != "fraud-stop" and action not in CORRECTION_FORMS:
+            return message(TITLE, "No such action on the customer page.", 404)
+        if action == "fraud-stop" and staff.role not in STOPPERS:
+            return message(TITLE, "FRAUD-STOP is for team leads and admins.", 403)
+        adapter = providers.get(provider)
+        if adapter is None:
+            return message(TITLE, NOT_FOUND, 404)
+        form = await read_form(request)
+        page = f"{PATH}/{provider}/{account_id}"
+        try:
+            if action == "fraud-stop":
+                # Only a customer the provider has: a reference typed into the URL blocks nothing.
+                if await find_by_id(adapter, account_id) is None:
+                    return message(TITLE, NOT_FOUND, 404)
+                await stop_customer(staff, account_id, form)
+                return Redirect(f"{page}?done=fraud_stop", status_code=303)
+            order = CORRECTION_FORMS[action](provider, account_id, form)
+
+            async def file() -> uuid.UUID:
+                filed = await correction_service().file(order, Requester.of_staff(staff))
+                return filed.id
+
+            token = form_token(form.get("form_token", ""))
+            correction_id = await file_once(staff, token, action, file)
+        except BillingError as refusal:
+            return await _customer_page(
+                settings, providers, staff, provider, account_id, error=refusal
+            )
+        return Redirect(f"/staff/corrections/{correction_id}", status_code=303)
+
+    @get("/{provider:str}/{account_id:str}/invoices/{invoice_id:str}/pdf")
+    async def invoice_pdf(
+        self,
+        request: Request[Any, Any, Any],
+        provider: FromPath[str],
+        account_id: FromPath[str],
+        invoice_id: FromPath[str],
+        login: NamedDependency[StaffLogin],
+        providers: NamedDependency[Providers],
+    ) -> Response[bytes] | Template | Redirect:
+        """The provider's invoice PDF, streamed through the gateway (no vendor console)."""
+        if await signed_in(request, login) is None:
+            return Redirect("/staff/login")
+        adapter = providers.get(provider)
+        if not isinstance(adapter, InvoicePdfs) or not isinstance(adapter, BillingHistory):
+            return message(TITLE, "This provider gives no invoice PDFs here.", 404)
+        account = await find_by_id(adapter, account_id)
+        invoice = await adapter.get_invoice(invoice_id)
+        if account is None or invoice is None or invoice.account_id != account.id:
+            return message(TITLE, "No such invoice for this customer.", 404)
+        body = await adapter.invoice_pdf(invoice_id)
+        name = (invoice.number or invoice.id).replace('"', "")
+        return Response(
+            body,
+            media_type="application/pdf",
+            headers={**NO_STORE, "Content-Disposition": f'inline; filename="{name}.pdf"'},
+        )
+
+    @get("/{provider:str}/{account_id:str}/payments/{payment_id:str}/receipt")
+    async def receipt(
+        self,
+        request: Request[Any, Any, Any],
+        provider: FromPath[str],
+        account_id: FromPath[str],
+        payment_id: FromPath[str],
+        login: NamedDependency[StaffLogin],
+        providers: NamedDependency[Providers],
+    ) -> Response[bytes] | Template | Redirect:
+        if await signed_in(request, login) is None:
+            return Redirect("/staff/login")
+        adapter = providers.get(provider)
+        if not isinstance(adapter, Receipts) or not isinstance(adapter, BillingHistory):
+            return message(TITLE, "This provider gives no receipts: send the invoice PDF.", 404)
+        account = await find_by_id(adapter, account_id)
+        payment = await adapter.get_payment(payment_id)
+        if account is None or payment is None or payment.account_id != account.id:
+            return message(TITLE, "No such payment for this customer.", 404)
+        body, media_type = await adapter.receipt(payment_id)
+        headers = {**NO_STORE, "Content-Security-Policy": RECEIPT_POLICY}
+        return Response(body, media_type=media_type, headers=headers)

@@ -1,0 +1,1 @@
+"""Corrections: refunds, cancellations with their follow-up and voids, at either provider."""

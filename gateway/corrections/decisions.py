@@ -1,0 +1,117 @@
+"""A second person's decision on a correction waiting for approval: approved (bound to the
+payload hash the approver was shown, never by whoever filed it) or refused with a reason.
+Refused approvals are audited too."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from gateway.corrections.filing import refuse_sensitive_text
+from gateway.corrections.records import as_json, audit, load, stored_hash
+from gateway.db.connection import fetch, transaction
+from gateway.errors import BillingError, ErrorCode
+from gateway.staff.member import StaffMember
+from gateway.staff.roles import Role
+
+DECIDERS = frozenset({Role.TEAM_LEAD, Role.ADMIN})
+
+
+def _require_decider(staff: StaffMember) -> None:
+    if staff.role not in DECIDERS:
+        raise BillingError(
+            ErrorCode.ROLE_NOT_ALLOWED, "Only a team lead or an admin can approve or refuse."
+        )
+
+
+async def approve_correction(
+    correction_id: uuid.UUID, staff: StaffMember, payload_hash: str, deadline_seconds: int
+) -> None:
+    """The correction runs as approved: the payload the approver saw (by its hash), by
+    someone other than whoever filed it."""
+    _require_decider(staff)
+    seen = await load(correction_id)
+    try:
+        _check_approval(seen, staff, payload_hash)
+    except BillingError as refused:
+        after = {"payload_hash_given": payload_hash, "status": seen["status"]}
+        await audit(
+            staff.actor, seen, "correction.approve.refused", after, reason=refused.code.value
+        )
+        raise
+    async with transaction():
+        row = await load(correction_id, lock=True)
+        _check_approval(row, staff, payload_hash)  # again, under the row's lock
+        await fetch(
+            "UPDATE corrections SET status = 'running', approved_by_staff_id = $2,"
+            " approved_by = $3::jsonb, approved_hash = $4, decided_at = now(),"
+            " updated_at = now(), deadline_at = now() + make_interval(secs => $5)"
+            " WHERE id = $1",
+            correction_id,
+            staff.id,
+            as_json({"kind": "staff", "id": staff.username, "role": staff.role.value}),
+            payload_hash,
+            float(deadline_seconds),
+        )
+        await audit(
+            staff.actor,
+            row,
+            "correction.approve.succeeded",
+            {"status": "running", "payload_hash": payload_hash},
+            before={"status": row["status"]},
+        )
+
+
+def _check_approval(row: dict[str, Any], staff: StaffMember, payload_hash: str) -> None:
+    if row["status"] != "awaiting_approval":
+        raise _not_waiting(row)
+    if row["requested_by_staff_id"] == staff.id:
+        raise BillingError(
+            ErrorCode.MAKER_CANNOT_APPROVE,
+            "You filed this correction, so another team lead must approve it.",
+        )
+    if payload_hash != row["payload_hash"] or stored_hash(row) != row["payload_hash"]:
+        raise BillingError(
+            ErrorCode.PAYLOAD_CHANGED,
+            "What would run is not what you were shown (the payload changed since): "
+            "read the correction again, check its steps and approve that.",
+            extra={"payload_hash": row["payload_hash"]},
+        )
+
+
+async def refuse_correction(correction_id: uuid.UUID, staff: StaffMember, reason: str) -> None:
+    _require_decider(staff)
+    refuse_sensitive_text(reason)
+    if not reason.strip():
+        raise BillingError(
+            ErrorCode.VALIDATION_FAILED, "Say why it is refused: whoever filed it reads it."
+        )
+    async with transaction():
+        row = await load(correction_id, lock=True)
+        if row["status"] != "awaiting_approval":
+            raise _not_waiting(row)
+        await fetch(
+            "UPDATE corrections SET status = 'refused', refused_by_staff_id = $2,"
+            " refused_by = $3::jsonb, refusal_reason = $4, decided_at = now(),"
+            " finished_at = now(), updated_at = now() WHERE id = $1",
+            correction_id,
+            staff.id,
+            as_json({"kind": "staff", "id": staff.username, "role": staff.role.value}),
+            reason,
+        )
+        await audit(
+            staff.actor,
+            row,
+            "correction.refuse.succeeded",
+            {"status": "refused"},
+            before={"status": row["status"]},
+            reason=reason,
+        )
+
+
+def _not_waiting(row: dict[str, Any]) -> BillingError:
+    return BillingError(
+        ErrorCode.INVALID_TRANSITION,
+        f"This correction is {row['status'].replace('_', ' ')}, not waiting for approval.",
+        extra={"current_status": row["status"]},
+    )

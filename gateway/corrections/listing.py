@@ -1,0 +1,60 @@
+"""The list of corrections, newest first, by keyset on (created_at, id)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from gateway.corrections.records import COLUMNS, read_of, steps_of
+from gateway.corrections.schemas import CorrectionPage
+from gateway.db.connection import fetch
+from gateway.pagination import decode_cursor, encode_cursor
+
+MAX_LIMIT = 200
+
+
+async def list_corrections(
+    *,
+    status: str | None,
+    provider: str | None,
+    account_id: str | None,
+    client: str | None,
+    cursor: str | None,
+    limit: int,
+) -> CorrectionPage:
+    """`client`: only that client's (an API key's view); None: every correction."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    clauses: list[str] = []
+    values: list[Any] = []
+
+    def where(sql: str, value: Any) -> None:
+        values.append(value)
+        clauses.append(sql.replace("?", f"${len(values)}"))
+
+    if status is not None:
+        where("status = ?", status)
+    if provider is not None:
+        where("provider = ?", provider)
+    if account_id is not None:
+        where("account_id = ?", account_id)
+    if client is not None:
+        where("client = ?", client)
+    if cursor is not None:
+        created_at, last_id = decode_cursor(cursor, uuid.UUID)
+        values += [created_at, last_id]
+        clauses.append(f"(created_at, id) < (${len(values) - 1}, ${len(values)})")
+    values.append(limit + 1)
+    sql = (
+        f"SELECT {COLUMNS} FROM corrections"  # noqa: S608 (constants and $n placeholders)
+        + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
+        + f" ORDER BY created_at DESC, id DESC LIMIT ${len(values)}"
+    )
+    rows = [dict(row) for row in await fetch(sql, *values)]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    steps = await steps_of([row["id"] for row in rows])
+    last = rows[-1] if more and rows else None
+    return CorrectionPage(
+        items=[read_of(row, steps[row["id"]]) for row in rows],
+        next_cursor=encode_cursor(last["created_at"], last["id"]) if last else None,
+    )

@@ -1,0 +1,124 @@
+"""Which corrections wait for a second person, and what a prepaid cancellation refunds. Pure:
+settings and amounts in, a decision out; integers and Decimals only, never a float.
+
+Approval: a refund strictly above its currency's amount (minor units; "*" for any currency not
+listed) waits, and so does every correction of a kind listed as always waiting.
+
+Cancellation fee (`then: refund_remaining`, prepaid subscriptions only): the unused value is
+the last payment * unused days / days of the period (days from the cancellation date to the
+period's end), rounded half-even to the minor unit; the fee is the percentage of it (or of
+what is left to refund of the payment), rounded half-even; the refund is the unused value
+minus the fee, never below nothing nor above what is left to refund.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Literal
+
+from adapters.money import format_money
+from adapters.ports import Money
+
+FeeBase = Literal["unused_value", "remaining_payment"]
+ANY_CURRENCY = "*"
+
+
+@dataclass(frozen=True)
+class ApprovalPolicy:
+    refund_above: Mapping[str, int]  # currency (upper case) or "*" -> minor units
+    always: Collection[str] = ()  # kinds that always wait
+
+    def threshold(self, currency: str) -> int:
+        code = currency.upper()
+        return self.refund_above.get(code, self.refund_above.get(ANY_CURRENCY, 0))
+
+
+@dataclass(frozen=True)
+class ApprovalDecision:
+    required: bool
+    rule: str  # a sentence: the rule that applies, or that none does
+
+
+def approval_needed(
+    policy: ApprovalPolicy, kind: str, refunds: Sequence[Money]
+) -> ApprovalDecision:
+    """Whether a correction of `kind` refunding `refunds` waits for a second person."""
+    if kind in policy.always:
+        return ApprovalDecision(
+            True, f"Every {kind.replace('_', ' ')} is approved by a second person first."
+        )
+    totals: dict[str, int] = {}
+    for refund in refunds:
+        code = refund.currency.upper()
+        totals[code] = totals.get(code, 0) + refund.amount_minor
+    for currency, total in sorted(totals.items()):
+        limit = policy.threshold(currency)
+        if total > limit:
+            return ApprovalDecision(
+                True,
+                f"A refund above {format_money(limit, currency)} is approved by a second "
+                f"person first; this one refunds {format_money(total, currency)}.",
+            )
+    if totals:
+        limits = ", ".join(format_money(policy.threshold(c), c) for c in sorted(totals))
+        return ApprovalDecision(False, f"Refunds up to {limits} run at once.")
+    return ApprovalDecision(False, f"A {kind.replace('_', ' ')} runs at once.")
+
+
+@dataclass(frozen=True)
+class CancellationRefund:
+    payment_amount: Money
+    period_start: date
+    period_end: date
+    cancelled_on: date
+    days_total: int
+    days_unused: int
+    unused_value: Money
+    fee_percent: Decimal
+    fee_applies_to: FeeBase
+    fee: Money
+    refund: Money
+
+
+def _half_even(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def cancellation_refund(
+    payment: Money,
+    refundable_minor: int,
+    period_start: date,
+    period_end: date,
+    cancelled_on: date,
+    fee_percent: Decimal,
+    fee_applies_to: FeeBase,
+) -> CancellationRefund:
+    """What cancelling a prepaid period on `cancelled_on` refunds of its payment."""
+    if period_end <= period_start:
+        raise ValueError("the period ends before it starts")
+    if not Decimal(0) <= fee_percent <= Decimal(100):
+        raise ValueError("a fee percentage is between 0 and 100")
+    days_total = (period_end - period_start).days
+    start_of_unused = min(max(cancelled_on, period_start), period_end)
+    days_unused = (period_end - start_of_unused).days
+    unused = _half_even(Decimal(payment.amount_minor) * days_unused / days_total)
+    base = unused if fee_applies_to == "unused_value" else max(refundable_minor, 0)
+    fee = _half_even(Decimal(base) * fee_percent / Decimal(100))
+    refund = min(max(unused - fee, 0), max(refundable_minor, 0))
+    currency = payment.currency.upper()
+    return CancellationRefund(
+        payment_amount=Money(payment.amount_minor, currency),
+        period_start=period_start,
+        period_end=period_end,
+        cancelled_on=cancelled_on,
+        days_total=days_total,
+        days_unused=days_unused,
+        unused_value=Money(unused, currency),
+        fee_percent=fee_percent,
+        fee_applies_to=fee_applies_to,
+        fee=Money(fee, currency),
+        refund=Money(refund, currency),
+    )

@@ -1,0 +1,194 @@
+"""What corrections read and return: explicit structs, never ORM rows. Money is always
+{amount_minor, currency}, integer minor units of the currency's ISO 4217 exponent."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta, Struct
+
+# No control characters: they have no place in reasons, and PostgreSQL refuses NUL.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+_NO_SPACE = r"[^@\x00-\x20\x7f]+"
+
+Provider = Literal["zuora", "stripe"]
+Kind = Literal["refund", "cancel_subscription", "void_invoice"]
+Status = Literal["awaiting_approval", "running", "succeeded", "failed", "refused"]
+When = Literal["now", "end_of_term", "on_date"]
+Then = Literal["nothing", "refund_last_payment", "void_open_invoice", "refund_remaining"]
+Operation = Literal["refund_payment", "cancel_subscription", "void_invoice"]
+
+Reason = Annotated[str, Meta(min_length=1, max_length=1000, pattern=_PRINTABLE)]
+Ticket = Annotated[str, Meta(min_length=1, max_length=200, pattern=_PRINTABLE)]
+# Provider ids as both providers write them: never a quote, slash or space (ids end up in
+# ZOQL queries and URL paths).
+ProviderId = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_\-]+$")]
+Currency = Annotated[str, Meta(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$")]
+Email = Annotated[str, Meta(max_length=254, pattern=rf"^{_NO_SPACE}@{_NO_SPACE}\.{_NO_SPACE}$")]
+
+
+class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Unknown fields are refused: a typo must not pass silently."""
+
+
+class RequestedBy(Strict, kw_only=True):
+    """Who asked, as the support tool knows them (an API-key filing has no staff member)."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=100, pattern=_PRINTABLE)]
+    email: Email | None = None
+
+
+class RefundCreate(Strict, kw_only=True):
+    """`POST /v1/refunds`: all that is left of the payment, or `amount_minor` of it."""
+
+    provider: Provider
+    payment_id: ProviderId
+    reason: Reason
+    amount_minor: Annotated[int, Meta(ge=1, le=10**15)] | None = None
+    currency: Currency | None = None  # when given, it must be the payment's
+    ticket: Ticket | None = None
+    requested_by: RequestedBy | None = None
+
+
+class CancelBody(Strict, kw_only=True):
+    """The body of `POST /v1/subscriptions/{provider}/{ref}/cancel`. `customer`: the
+    subscription's customer (Zuora account number or id, Stripe customer id), needed where
+    the provider finds a subscription only through its customer."""
+
+    reason: Reason
+    when: When = "now"
+    on: date | None = None  # with when = on_date
+    then: Then = "nothing"
+    ticket: Ticket | None = None
+    customer: ProviderId | None = None
+    requested_by: RequestedBy | None = None
+
+
+class CancelCreate(Strict, kw_only=True):
+    provider: Provider
+    subscription_id: ProviderId
+    reason: Reason
+    when: When = "now"
+    on: date | None = None
+    then: Then = "nothing"
+    ticket: Ticket | None = None
+    customer: ProviderId | None = None
+    requested_by: RequestedBy | None = None
+
+
+class VoidBody(Strict, kw_only=True):
+    """The body of `POST /v1/invoices/{provider}/{ref}/void`."""
+
+    reason: Reason
+    ticket: Ticket | None = None
+    requested_by: RequestedBy | None = None
+
+
+class VoidCreate(Strict, kw_only=True):
+    provider: Provider
+    invoice_id: ProviderId
+    reason: Reason
+    ticket: Ticket | None = None
+    requested_by: RequestedBy | None = None
+
+
+class ApproveBody(Strict, kw_only=True):
+    payload_hash: Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
+
+
+class RefuseBody(Strict, kw_only=True):
+    reason: Reason
+
+
+class MoneyRead(Struct, kw_only=True):
+    amount_minor: int
+    currency: str
+
+
+class StepPayload(Struct, kw_only=True):
+    """One step as it will run: what the approver sees and the hash covers."""
+
+    position: int
+    operation: Operation
+    inputs: dict[str, Any]  # provider ids, dates, and money as {amount_minor, currency}
+
+
+class Computation(Struct, kw_only=True):
+    """A prepaid cancellation's refund: the unused part of the period, minus the fee."""
+
+    payment_amount: MoneyRead
+    period_start: date
+    period_end: date
+    cancelled_on: date
+    days_total: int
+    days_unused: int
+    unused_value: MoneyRead
+    fee_percent: str  # a decimal, exact ("30", "12.5")
+    fee_applies_to: Literal["unused_value", "remaining_payment"]
+    fee: MoneyRead
+    refund: MoneyRead
+
+
+class ApprovalRead(Struct, kw_only=True):
+    required: bool
+    rule: str  # the sentence of the policy that applies (or that none does)
+    approved_by: str | None = None
+    refused_by: str | None = None
+    refusal_reason: str | None = None
+    decided_at: datetime | None = None
+
+
+class StepRead(Struct, kw_only=True):
+    position: int
+    operation: str
+    status: str  # pending, calling, succeeded, failed
+    result: dict[str, Any] | None
+    provider_request_id: str | None
+    error_code: str | None
+    error_message: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RequesterRead(Struct, kw_only=True):
+    kind: str  # staff, api_key
+    name: str  # the staff member's user name, or the API key's name (and who it said asked)
+    email: str | None = None
+
+
+class CorrectionRead(Struct, kw_only=True):
+    id: UUID
+    kind: Kind
+    provider: Provider
+    account_id: str
+    status: Status
+    reason: str
+    ticket: str | None
+    payload: list[StepPayload]
+    payload_hash: str
+    computation: Computation | None
+    approval: ApprovalRead
+    steps: list[StepRead]
+    requested_by: RequesterRead
+    provider_events: list[dict[str, Any]]
+    created_at: datetime
+    updated_at: datetime
+    error_code: str | None
+    error_message: str | None
+
+
+class CorrectionPage(Struct, kw_only=True):
+    items: list[CorrectionRead]
+    next_cursor: str | None
+
+
+def money(amount_minor: int, currency: str) -> dict[str, Any]:
+    """Money inside a step's inputs (plain JSON, hashed as such)."""
+    return {"amount_minor": int(amount_minor), "currency": currency.upper()}
+
+
+def to_builtins(value: Any) -> Any:
+    return msgspec.to_builtins(value)
