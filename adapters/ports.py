@@ -300,6 +300,8 @@ class BillingHistory(Protocol):
 
     async def list_subscriptions(self, account_id: str) -> Sequence[Subscription]: ...
 
+    async def get_subscription(self, subscription_id: str) -> Subscription | None: ...
+
 
 @runtime_checkable
 class Receipts(Protocol):

@@ -43,7 +43,9 @@ WRONG_ROLE = "The Corrections queue is for team leads and admins."
 DONE = {
     "approved": "Approved: the correction runs at the provider now.",
     "refused": "Refused: nothing runs; the reason is kept with the correction.",
+    "retryd": "Retried: the correction runs again from the step that stopped it.",
 }
+DECISIONS = ("approve", "refuse", "retry")
 RECENT = 20
 
 
@@ -92,6 +94,8 @@ async def _decide(
     service = correction_service()
     if decision == "approve":
         return await service.approve(correction_id, staff, form.get("payload_hash", ""))
+    if decision == "retry":
+        return await service.retry(correction_id, staff)
     reason = free_text(form, "reason", "reason for refusing", required=True)
     return await service.refuse(correction_id, staff, reason)
 
@@ -148,14 +152,14 @@ class CorrectionsPageController(Controller):
         settings: NamedDependency[Settings],
         login: NamedDependency[StaffLogin],
     ) -> Template | Redirect:
-        """Approve or refuse: the one dispatcher of the queue's forms."""
+        """Approve, refuse or retry: the one dispatcher of the queue's forms."""
         staff = await signed_in(request, login)
         if staff is None:
             return Redirect("/staff/login", status_code=303)
         if staff.role not in DECIDERS:
             return message(TITLE, WRONG_ROLE, 403)
-        if decision not in ("approve", "refuse"):
-            return message(TITLE, "Approve or refuse: there is no other decision.", 404)
+        if decision not in DECISIONS:
+            return message(TITLE, "Approve, refuse or retry: there is no other decision.", 404)
         form = await read_form(request)
         try:
             await _decide(staff, correction_id, decision, form)

@@ -116,6 +116,9 @@ class FakeBilling:
     async def list_subscriptions(self, account_id: str) -> Sequence[Subscription]:
         return list(self.subscriptions.values())
 
+    async def get_subscription(self, subscription_id: str) -> Subscription | None:
+        return self.subscriptions.get(subscription_id)
+
     def _maybe_fail(self, operation: str) -> None:
         refusal = self.refuse_next.pop(operation, None)
         if refusal is not None:

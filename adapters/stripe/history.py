@@ -159,3 +159,13 @@ class StripeHistory:
             ),
         )
         return [from_stripe_subscription(subscription) for subscription in found.data]
+
+    async def get_subscription(self, subscription_id: str) -> Subscription | None:
+        """The subscription by its id, with its period; None when Stripe has no such one."""
+        found = await self._or_none(
+            lambda: self._call(
+                "reading the subscription",
+                lambda: self._stripe.subscriptions.retrieve_async(subscription_id),
+            )
+        )
+        return from_stripe_subscription(plain(found)) if found is not None else None

@@ -58,6 +58,15 @@ class ZuoraCorrections:
         paid for (`adapters.zuora.terms`)."""
         return await self._dialect.subscriptions(account_id)
 
+    async def get_subscription(self, subscription_id: str) -> Subscription | None:
+        """The subscription by its number (or id), latest version; None when Zuora has none."""
+        try:
+            return await self.transport.subscription(subscription_id)
+        except BillingError as error:
+            if error.code is ErrorCode.PROVIDER_NOT_FOUND:
+                return None
+            raise
+
     # -- voiding ----------------------------------------------------------------------------
 
     async def void_invoice(self, invoice_id: str, *, idempotency_key: str) -> None:

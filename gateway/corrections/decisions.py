@@ -115,3 +115,48 @@ def _not_waiting(row: dict[str, Any]) -> BillingError:
         f"This correction is {row['status'].replace('_', ' ')}, not waiting for approval.",
         extra={"current_status": row["status"]},
     )
+
+
+async def retry_correction(
+    correction_id: uuid.UUID, staff: StaffMember, deadline_seconds: int
+) -> None:
+    """A team lead runs a failed correction again from the step that stopped it, with that
+    step's own key: a step whose outcome was unknown (`calling`) is settled by the provider
+    (the adapters find a refund or void made under the key), never made twice."""
+    _require_decider(staff)
+    async with transaction():
+        row = await load(correction_id, lock=True)
+        if row["status"] != "failed":
+            raise BillingError(
+                ErrorCode.INVALID_TRANSITION,
+                f"Only a failed correction can be retried; this one is "
+                f"{row['status'].replace('_', ' ')}.",
+                extra={"current_status": row["status"]},
+            )
+        if row["error_code"] == ErrorCode.PAYLOAD_CHANGED.value:
+            raise BillingError(
+                ErrorCode.PAYLOAD_CHANGED,
+                "This correction stopped because its payload changed after approval; file it "
+                "again instead of retrying it.",
+            )
+        stopped = await fetch(
+            "UPDATE correction_steps SET status = 'pending', error_code = NULL,"
+            " error_message = NULL, finished_at = NULL"
+            " WHERE correction_id = $1 AND status IN ('failed', 'calling')"
+            " RETURNING position",
+            correction_id,
+        )
+        await fetch(
+            "UPDATE corrections SET status = 'running', error_code = NULL, error_message = NULL,"
+            " finished_at = NULL, updated_at = now(),"
+            " deadline_at = now() + make_interval(secs => $2) WHERE id = $1",
+            correction_id,
+            float(deadline_seconds),
+        )
+        await audit(
+            staff.actor,
+            row,
+            "correction.retry.succeeded",
+            {"status": "running", "steps": sorted(r["position"] for r in stopped)},
+            before={"status": row["status"], "error_code": row["error_code"]},
+        )

@@ -54,9 +54,9 @@ class RefundCreate(Strict, kw_only=True):
 
 
 class CancelBody(Strict, kw_only=True):
-    """The body of `POST /v1/subscriptions/{provider}/{ref}/cancel`. `customer`: the
-    subscription's customer (Zuora account number or id, Stripe customer id), needed where
-    the provider finds a subscription only through its customer."""
+    """The body of `POST /v1/subscriptions/{provider}/{ref}/cancel`. `customer` (optional):
+    the subscription's customer (Zuora account number or id, Stripe customer id, back-office
+    id); when given, the subscription is looked for among that customer's only."""
 
     reason: Reason
     when: When = "now"

@@ -17,7 +17,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from gateway.api_keys.service import ApiClient
-from gateway.corrections.decisions import approve_correction, refuse_correction
+from gateway.corrections.decisions import (
+    approve_correction,
+    refuse_correction,
+    retry_correction,
+)
 from gateway.corrections.facts import read_facts
 from gateway.corrections.filing import (
     Requester,
@@ -154,6 +158,12 @@ class CorrectionService:
         self, correction_id: uuid.UUID, staff: StaffMember, reason: str
     ) -> CorrectionRead:
         await refuse_correction(correction_id, staff, reason)
+        return await correction_read(correction_id)
+
+    async def retry(self, correction_id: uuid.UUID, staff: StaffMember) -> CorrectionRead:
+        """A team lead runs a failed correction again from the step that stopped it."""
+        await retry_correction(correction_id, staff, self._settings.apply_deadline_seconds)
+        await self._hand_to_worker(correction_id)
         return await correction_read(correction_id)
 
     # -- the worker's part ---------------------------------------------------------------------

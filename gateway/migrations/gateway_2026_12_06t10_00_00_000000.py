@@ -21,7 +21,7 @@ FORWARDS = [
         id uuid PRIMARY KEY,
         kind varchar(30) NOT NULL
             CHECK (kind IN ('refund', 'cancel_subscription', 'void_invoice')),
-        provider text NOT NULL CHECK (provider IN ('zuora', 'stripe')),
+        provider text NOT NULL CHECK (provider ~ '^[a-z][a-z0-9_]*$'),
         account_id text NOT NULL,
         object_id text NOT NULL,
         status varchar(20) NOT NULL
@@ -78,7 +78,7 @@ FORWARDS = [
         id uuid PRIMARY KEY,
         correction_id uuid NOT NULL REFERENCES corrections (id) ON DELETE RESTRICT,
         position integer NOT NULL CHECK (position >= 1),
-        provider text NOT NULL CHECK (provider IN ('zuora', 'stripe')),
+        provider text NOT NULL CHECK (provider ~ '^[a-z][a-z0-9_]*$'),
         operation text NOT NULL
             CHECK (operation IN ('refund_payment', 'cancel_subscription', 'void_invoice')),
         inputs jsonb NOT NULL,

@@ -118,6 +118,9 @@ async def test_the_card_customer_paid_once_and_nothing_is_refunded(
     assert subscription.current_period_start and subscription.current_period_end
     assert subscription.current_period_start < TODAY < subscription.current_period_end
     assert await adapter.list_refunds("cus_wrong_plan_card") == []
+    # by its id alone, as `POST /v1/subscriptions/stripe/{id}/cancel` finds it
+    assert await adapter.get_subscription(subscription.id) == subscription
+    assert await adapter.get_subscription("sub_no_such_one") is None
 
 
 async def test_the_invoiced_customer_has_an_open_invoice_and_no_payment(

@@ -151,6 +151,9 @@ async def test_subscriptions_carry_the_period_paid_for(
     assert monthly.current_period_end is not None and monthly.current_period_end > today
     assert capabilities_of(zuora) >= {Capability.BILLING_HISTORY, Capability.INVOICE_VOIDING}
     assert Capability.RECEIPTS not in capabilities_of(zuora)
+    # by its number alone, as `POST /v1/subscriptions/zuora/{number}/cancel` finds it
+    assert await zuora.get_subscription(package.id) == package
+    assert await zuora.get_subscription("A-S-NO-SUCH-ONE") is None
 
 
 # -- refunds ------------------------------------------------------------------------------------

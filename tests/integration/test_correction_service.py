@@ -250,6 +250,35 @@ async def test_a_refused_follow_up_fails_the_correction_and_is_recorded(
     assert "correction.step.failed" in await actions(str(filed.id))
 
 
+async def test_a_lead_retries_a_failed_correction_from_the_stopped_step_only(
+    service: CorrectionService, fake: FakeBilling
+) -> None:
+    fake.subscription("sub_card")
+    fake.paid("pay_sub", 4_900, sub="sub_card")
+    order = CancelCreate(
+        provider="stripe",
+        subscription_id="sub_card",
+        then="refund_last_payment",
+        reason="wrong plan",
+        customer="acct_fake",
+    )
+    filed = await service.file(order, Requester.of_api_key(TOOL))
+    fake.refuse_next["refund"] = BillingError(ErrorCode.PROVIDER_REJECTED, "Refused once.")
+    assert await service.advance(filed.id) == "failed"
+    with pytest.raises(BillingError) as not_a_lead:
+        await service.retry(filed.id, SAM)
+    assert not_a_lead.value.code is ErrorCode.ROLE_NOT_ALLOWED
+    retried = await service.retry(filed.id, LEE)
+    assert retried.status == "running" and retried.error_code is None
+    assert await service.advance(filed.id) == "succeeded"
+    # the cancel is not made again; the refund is made once, under the step's first key
+    assert fake.calls == ["cancel:sub_card", "refund:pay_sub:4900"]
+    with pytest.raises(BillingError) as again:
+        await service.retry(filed.id, LEE)
+    assert again.value.code is ErrorCode.INVALID_TRANSITION
+    assert "correction.retry.succeeded" in await actions(str(filed.id))
+
+
 async def test_an_api_key_sees_its_own_clients_corrections_only(
     service: CorrectionService,
 ) -> None:

@@ -355,7 +355,11 @@ class RestFace:
         return as_json(answer)
 
     def _subscription(self, key: str, **_: Any) -> Answer:
-        return as_json({**self._subscriptionas_json(self.amendments.current(key)), "success": True})
+        try:
+            current = self.amendments.current(key)
+        except ZuoraError:  # Zuora's REST answer for an unknown key: not found (category 40)
+            raise ZuoraError("INVALID_ID", f"Cannot find entity by key: '{key}'.") from None
+        return as_json({**self._subscriptionas_json(current), "success": True})
 
     def _apply_order(self, payload: dict[str, Any], *, preview: bool) -> tuple[Outcome, str]:
         refuse_unknown_fields(payload, ORDER_PREVIEW if preview else ORDER)
