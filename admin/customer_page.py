@@ -26,6 +26,7 @@ from admin.customer_view import customer_view
 from admin.form_tokens import file_once, form_token
 from admin.page_kit import NO_STORE, back_office, error_page, message, read_form, signed_in
 from admin.work_view import shown_time
+from gateway.billing.history_controller import base_media_type, masked_document
 from gateway.corrections.service import Requester
 from gateway.corrections.wiring import correction_service
 from gateway.errors import HTTP_STATUS, BillingError
@@ -236,4 +237,8 @@ class CustomerPageController(Controller):
             return message(TITLE, "No such payment for this customer.", 404)
         body, media_type = await adapter.receipt(payment_id)
         headers = {**NO_STORE, "Content-Security-Policy": RECEIPT_POLICY}
-        return Response(body, media_type=media_type, headers=headers)
+        return Response(
+            masked_document(body, media_type),
+            media_type=base_media_type(media_type),
+            headers=headers,
+        )

@@ -275,6 +275,10 @@ def _sandbox_providers_help(settings: Settings) -> str:
         f"({settings.zuora_transport.value.upper()}; demo accounts A00000101-A00000103)\n"
         f'             try: curl -H "Authorization: Bearer $BG_API_KEY" '
         f"http://{settings.host}:{settings.port}/v1/customers/zuora/A00000101\n"
+        "  corrections: both emulators also hold A-WRONG-CARD / cus_wrong_plan_card, "
+        "A-WRONG-INVOICED / cus_wrong_plan_invoiced,\n"
+        "             A-PREPAID / cus_prepaid_package, A-BIG-REFUND / cus_big_refund, "
+        "A-YEN / cus_yen, A-DINAR / cus_dinar (README: Billing corrections)\n"
     )
 
 

@@ -215,24 +215,27 @@ class HistoryController(Controller):
                 )
         body, media_type = await adapter.receipt(reference)
         return Response(
-            content=_masked_document(body, media_type),
-            media_type=media_type,
+            content=masked_document(body, media_type),
+            # the type alone: Litestar adds the charset of text types itself (utf-8, which
+            # `masked_document` writes)
+            media_type=base_media_type(media_type),
             headers={
                 "Content-Disposition": attachment(
-                    f"receipt-{reference}", EXTENSION_OF.get(_base(media_type), "bin")
+                    f"receipt-{reference}", EXTENSION_OF.get(base_media_type(media_type), "bin")
                 )
             },
         )
 
 
-def _base(media_type: str) -> str:
+def base_media_type(media_type: str) -> str:
+    """`text/html; charset=utf-8` -> `text/html`."""
     return media_type.split(";", 1)[0].strip().lower()
 
 
-def _masked_document(body: bytes, media_type: str) -> bytes:
+def masked_document(body: bytes, media_type: str) -> bytes:
     """A text receipt with any card number or IBAN masked: providers print the last four
     only, and the gateway makes sure of it."""
-    if not _base(media_type).startswith("text/"):
+    if not base_media_type(media_type).startswith("text/"):
         return body
     text = body.decode("utf-8", errors="replace")
     masked = redact_text(text)

@@ -138,7 +138,7 @@ async def test_a_stripe_card_payment_has_a_receipt(http: httpx.AsyncClient, api_
     assert payment["receipt"] == f"/v1/payments/stripe/{payment['id']}/receipt"
     receipt = await _get(http, api_key, payment["receipt"])
     assert receipt.status_code == 200, receipt.text
-    assert receipt.headers["content-type"].startswith("text/html")
+    assert receipt.headers["content-type"] == "text/html; charset=utf-8"
     assert "49.00" in receipt.text and "4242" in receipt.text
     assert receipt.headers["content-disposition"].startswith("attachment;")
 
