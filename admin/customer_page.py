@@ -18,7 +18,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from adapters.money import format_money
-from adapters.ports import BillingHistory, InvoicePdfs, Money, Receipts
+from adapters.ports import Money
 from admin.customer_actions import CORRECTION_FORMS, THEN, WHEN, stop_customer
 from admin.customer_reads import find_by_id
 from admin.customer_search import search
@@ -26,7 +26,7 @@ from admin.customer_view import customer_view
 from admin.form_tokens import file_once, form_token
 from admin.page_kit import NO_STORE, back_office, error_page, message, read_form, signed_in
 from admin.work_view import shown_time
-from gateway.billing.history_controller import base_media_type, masked_document
+from gateway.billing import documents
 from gateway.corrections.service import Requester
 from gateway.corrections.wiring import correction_service
 from gateway.errors import HTTP_STATUS, BillingError
@@ -188,57 +188,32 @@ class CustomerPageController(Controller):
             )
         return Redirect(f"/staff/corrections/{correction_id}", status_code=303)
 
-    @get("/{provider:str}/{account_id:str}/invoices/{invoice_id:str}/pdf")
-    async def invoice_pdf(
+    @get("/{provider:str}/{account_id:str}/{kind:str}/{object_id:str}/document")
+    async def document(
         self,
         request: Request[Any, Any, Any],
         provider: FromPath[str],
         account_id: FromPath[str],
-        invoice_id: FromPath[str],
+        kind: FromPath[str],
+        object_id: FromPath[str],
         login: NamedDependency[StaffLogin],
         providers: NamedDependency[Providers],
     ) -> Response[bytes] | Template | Redirect:
-        """The provider's invoice PDF, streamed through the gateway (no vendor console)."""
+        """An invoice's PDF (`kind` invoices) or a payment's receipt (`kind` payments) of
+        this customer, streamed through the gateway (no vendor console), shown in the
+        browser."""
         if await signed_in(request, login) is None:
             return Redirect("/staff/login")
         adapter = providers.get(provider)
-        if not isinstance(adapter, InvoicePdfs) or not isinstance(adapter, BillingHistory):
-            return message(TITLE, "This provider gives no invoice PDFs here.", 404)
-        account = await find_by_id(adapter, account_id)
-        invoice = await adapter.get_invoice(invoice_id)
-        if account is None or invoice is None or invoice.account_id != account.id:
-            return message(TITLE, "No such invoice for this customer.", 404)
-        body = await adapter.invoice_pdf(invoice_id)
-        name = (invoice.number or invoice.id).replace('"', "")
-        return Response(
-            body,
-            media_type="application/pdf",
-            headers={**NO_STORE, "Content-Disposition": f'inline; filename="{name}.pdf"'},
-        )
-
-    @get("/{provider:str}/{account_id:str}/payments/{payment_id:str}/receipt")
-    async def receipt(
-        self,
-        request: Request[Any, Any, Any],
-        provider: FromPath[str],
-        account_id: FromPath[str],
-        payment_id: FromPath[str],
-        login: NamedDependency[StaffLogin],
-        providers: NamedDependency[Providers],
-    ) -> Response[bytes] | Template | Redirect:
-        if await signed_in(request, login) is None:
-            return Redirect("/staff/login")
-        adapter = providers.get(provider)
-        if not isinstance(adapter, Receipts) or not isinstance(adapter, BillingHistory):
-            return message(TITLE, "This provider gives no receipts: send the invoice PDF.", 404)
-        account = await find_by_id(adapter, account_id)
-        payment = await adapter.get_payment(payment_id)
-        if account is None or payment is None or payment.account_id != account.id:
-            return message(TITLE, "No such payment for this customer.", 404)
-        body, media_type = await adapter.receipt(payment_id)
-        headers = {**NO_STORE, "Content-Security-Policy": RECEIPT_POLICY}
-        return Response(
-            masked_document(body, media_type),
-            media_type=base_media_type(media_type),
-            headers=headers,
-        )
+        read = {"invoices": documents.invoice_pdf, "payments": documents.receipt}.get(kind)
+        if adapter is None or read is None:
+            return message(TITLE, "No such document.", 404)
+        try:
+            document = await read(adapter, provider, object_id, account_id=account_id)
+        except BillingError as refusal:
+            return message(TITLE, refusal.detail, HTTP_STATUS[refusal.code])
+        inline = document.disposition.replace("attachment", "inline", 1)
+        headers = {**NO_STORE, "Content-Disposition": inline}
+        if document.media_type != documents.PDF:  # the provider's page, kept in a sandbox
+            headers["Content-Security-Policy"] = RECEIPT_POLICY
+        return Response(document.body, media_type=document.media_type, headers=headers)

@@ -18,4 +18,4 @@ os.environ["BG_ZUORA_EMULATOR_PORT"] = str(free_port())
 os.environ["BG_STRIPE_EMULATOR_PORT"] = str(free_port())
 
 # Database, app and live-server fixtures, shared by tests/integration and tests/browser.
-pytest_plugins = ["tests.database", "tests.emulators"]
+pytest_plugins = ["tests.database", "tests.emulators", "tests.drills"]

@@ -17,13 +17,14 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from schwifty import IBAN
 
 from adapters.ports import AccountLookup, PaymentMethod
@@ -412,3 +413,40 @@ async def holdings(providers: Providers, provider: str) -> Holdings:
     else:
         found = await adapter.find_account(AccountLookup(id=STRIPE_CUSTOMER))
     return Holdings(list(await adapter.list_payment_methods(found.id)))
+
+
+# -- the fixtures of the drill modules (a plugin of tests/conftest.py; a module takes `calm`
+# -- with `pytestmark = pytest.mark.usefixtures("calm")`) ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Emulators]:
+    with emulators() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def adapters(served: Emulators) -> AsyncIterator[Providers]:
+    built = served.providers()
+    yield built
+    await built.close()
+
+
+@pytest.fixture(scope="module")
+def live(
+    database_url: str, served: Emulators, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    with gateway(database_url, tmp_path_factory.mktemp("drills"), served.env()) as process:
+        yield process
+
+
+@pytest.fixture
+async def calm(served: Emulators) -> None:
+    """No fault left over from the test before, and fresh counts."""
+    async with httpx.AsyncClient(timeout=5) as client:
+        for base in (served.zuora, served.stripe):
+            await client.delete(f"{base}/_emulator/operation-faults")
+    for provider in ("zuora", "stripe"):
+        await served.switches(provider, latency_seconds=0, rate_limit_per_second=0)
+    served.zuora_calls.reset()
+    served.stripe_calls.reset()

@@ -14,11 +14,11 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, 
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import PathParameter, QueryParameter
 
-from adapters.ports import Capability, Invoice, Payment, capabilities_of
+from adapters.ports import Capability, capabilities_of
 from gateway.api_keys.scopes import Scope
+from gateway.billing import documents
 from gateway.billing.customers import configured_adapter, find_customer, require_capability
 from gateway.billing.history_mapping import (
-    attachment,
     customer_ref,
     invoice_out,
     payment_out,
@@ -27,16 +27,13 @@ from gateway.billing.history_mapping import (
 from gateway.billing.history_schemas import InvoiceList, PaymentList
 from gateway.edge.auth import SCOPE_OPT
 from gateway.edge.openapi import AUTHENTICATED, SECURITY, problems
-from gateway.errors import BillingError, ErrorCode
 from gateway.providers import Providers
-from gateway.sensitive import redact_text
 
 READ = {SCOPE_OPT: Scope.BILLING_READ.value}
 FIND_ACCOUNTS = frozenset({Capability.ACCOUNTS})
 # Refunds are read per customer, newest first: enough to cover the payments listed.
 REFUNDS_READ = 100
-PDF = "application/pdf"
-EXTENSION_OF = {PDF: "pdf", "text/html": "html", "text/plain": "txt"}
+PDF = documents.PDF
 
 ProviderName = Annotated[str, PathParameter(max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
 Reference = Annotated[str, PathParameter(max_length=100, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -65,23 +62,6 @@ class DocumentOperation(Operation):
         if isinstance(ok, OpenAPIResponse) and ok.content is not None:
             binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
             ok.content[PDF] = OpenAPIMediaType(schema=binary)
-
-
-def _not_found(provider: str, what: str, reference: str, listed_by: str) -> BillingError:
-    return BillingError(
-        ErrorCode.PROVIDER_NOT_FOUND,
-        f"{provider.capitalize()} has no {what} {reference}; "
-        f"GET /v1/customers/{provider}/{{customer}}/{listed_by} lists a customer's {listed_by}.",
-        extra={"provider": provider},
-    )
-
-
-def _no_receipt(provider: str) -> BillingError:
-    return BillingError(
-        ErrorCode.NO_RECEIPT,
-        f"{provider.capitalize()} keeps no receipt for a payment; send the invoice PDF instead.",
-        extra={"provider": provider},
-    )
 
 
 class HistoryController(Controller):
@@ -156,34 +136,7 @@ class HistoryController(Controller):
         self, provider: ProviderName, reference: Reference, providers: NamedDependency[Providers]
     ) -> Response[bytes]:
         adapter = configured_adapter(providers, provider, frozenset())
-        require_capability(adapter, provider, Capability.INVOICE_PDFS)
-        name = reference
-        if Capability.BILLING_HISTORY in capabilities_of(adapter):
-            invoice: Invoice | None = await adapter.get_invoice(reference)
-            if invoice is None:
-                raise _not_found(provider, "invoice", reference, "invoices")
-            if not invoice.has_pdf:
-                raise BillingError(
-                    ErrorCode.PROVIDER_NOT_FOUND,
-                    f"{provider.capitalize()} has no PDF of the {invoice.status} invoice "
-                    f"{reference} yet: it makes one once the invoice is finalized.",
-                    extra={"provider": provider},
-                )
-            name = invoice.number or invoice.id
-        pdf: bytes = await adapter.invoice_pdf(reference)
-        if not pdf.startswith(b"%PDF-"):  # an error page passed off as the document
-            raise BillingError(
-                ErrorCode.PROVIDER_UNAVAILABLE,
-                f"{provider.capitalize()} did not hand out the invoice's PDF just now; "
-                "try again in a minute.",
-                extra={"provider": provider},
-                headers={"Retry-After": "60"},
-            )
-        return Response(
-            content=pdf,
-            media_type=PDF,
-            headers={"Content-Disposition": attachment(f"invoice-{name}", "pdf")},
-        )
+        return _response(await documents.invoice_pdf(adapter, provider, reference))
 
     @get(
         "/payments/{provider:str}/{reference:str}/receipt",
@@ -199,44 +152,12 @@ class HistoryController(Controller):
         self, provider: ProviderName, reference: Reference, providers: NamedDependency[Providers]
     ) -> Response[bytes]:
         adapter = configured_adapter(providers, provider, frozenset())
-        capabilities = capabilities_of(adapter)
-        if Capability.RECEIPTS not in capabilities:
-            raise _no_receipt(provider)
-        if Capability.BILLING_HISTORY in capabilities:
-            payment: Payment | None = await adapter.get_payment(reference)
-            if payment is None:
-                raise _not_found(provider, "payment", reference, "payments")
-            if not payment.has_receipt:
-                raise BillingError(
-                    ErrorCode.NO_RECEIPT,
-                    f"{provider.capitalize()} has no receipt for the payment {reference} "
-                    f"(it is {payment.status}); send the invoice PDF instead.",
-                    extra={"provider": provider},
-                )
-        body, media_type = await adapter.receipt(reference)
-        return Response(
-            content=masked_document(body, media_type),
-            # the type alone: Litestar adds the charset of text types itself (utf-8, which
-            # `masked_document` writes)
-            media_type=base_media_type(media_type),
-            headers={
-                "Content-Disposition": attachment(
-                    f"receipt-{reference}", EXTENSION_OF.get(base_media_type(media_type), "bin")
-                )
-            },
-        )
+        return _response(await documents.receipt(adapter, provider, reference))
 
 
-def base_media_type(media_type: str) -> str:
-    """`text/html; charset=utf-8` -> `text/html`."""
-    return media_type.split(";", 1)[0].strip().lower()
-
-
-def masked_document(body: bytes, media_type: str) -> bytes:
-    """A text receipt with any card number or IBAN masked: providers print the last four
-    only, and the gateway makes sure of it."""
-    if not base_media_type(media_type).startswith("text/"):
-        return body
-    text = body.decode("utf-8", errors="replace")
-    masked = redact_text(text)
-    return body if masked == text else masked.encode()
+def _response(document: documents.Document) -> Response[bytes]:
+    return Response(
+        content=document.body,
+        media_type=document.media_type,
+        headers={"Content-Disposition": document.disposition},
+    )

@@ -1,58 +1,27 @@
-"""The corrections worker: one job per correction, and never two processes advancing the same
-correction at once (a PostgreSQL session advisory lock per correction, held on a connection of
-its own: released the moment its process dies, so a killed gateway's correction is resumed as
-soon as a worker runs again). `queueing_lock` keeps at most one job waiting per correction.
-
-Who resumes a correction nobody advances: each worker when it starts (a running correction
-whose lock is free is nobody's), and a sweep every minute for corrections `running` without
-step progress for `STALLED_AFTER_SECONDS` whose lock is free.
+"""The corrections worker: one job per correction, never two processes advancing the same
+correction at once (gateway/durable.py: an advisory lock per correction, resumed by each
+starting worker and a minute sweep). `queueing_lock` keeps at most one job waiting per
+correction.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from uuid import UUID
 
-import asyncpg
 from procrastinate.exceptions import AlreadyEnqueued
 
-from gateway.db.connection import engine, fetch
+from gateway.durable import LockedWork
 from gateway.job_worker import on_worker_start
 from gateway.jobs import job_app
 from gateway.log import get_logger
 
 QUEUE = "corrections"
 STALLED_AFTER_SECONDS = 30
-LOCK_TRIES = 10
-LOCK_PAUSE_SECONDS = 0.3
+CORRECTIONS = LockedWork("correction", "corrections")
+advancing = CORRECTIONS.advancing
+correction_lock = CORRECTIONS.lock_name
 _log = get_logger("gateway.corrections")
-_TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended('correction:' || $1::text, 0))"
-
-
-def correction_lock(correction_id: UUID | str) -> str:
-    return f"correction:{correction_id}"
-
-
-@contextlib.asynccontextmanager
-async def advancing(correction_id: UUID) -> AsyncIterator[bool]:
-    """Holds the correction's advisory lock on a connection of its own while the block runs;
-    yields False (at once, or after a short wait) when another session holds it."""
-    connection = await asyncpg.connect(engine().config["dsn"])
-    try:
-        for attempt in range(LOCK_TRIES):
-            if await connection.fetchval(_TRY_LOCK, str(correction_id)):
-                break
-            if attempt < LOCK_TRIES - 1:
-                await asyncio.sleep(LOCK_PAUSE_SECONDS)
-        else:
-            yield False
-            return
-        yield True
-    finally:
-        with contextlib.suppress(Exception):
-            await connection.close(timeout=5)
 
 
 @job_app.task(name="corrections.advance", queue=QUEUE, retry=3)
@@ -73,23 +42,11 @@ async def defer_correction(correction_id: UUID) -> None:
 
 
 async def stalled_corrections(seconds: float = STALLED_AFTER_SECONDS) -> list[UUID]:
-    """Running corrections without step progress for `seconds` that no session advances."""
-    rows = await fetch(
-        "SELECT id FROM (SELECT id, updated_at FROM corrections WHERE status = 'running'"
-        " AND updated_at <= now() - make_interval(secs => $1) ORDER BY updated_at LIMIT 500)"
-        " AS quiet WHERE CASE"
-        " WHEN pg_try_advisory_lock(hashtextextended('correction:' || id::text, 0))"
-        " THEN pg_advisory_unlock(hashtextextended('correction:' || id::text, 0))"
-        " ELSE false END ORDER BY updated_at",
-        float(seconds),
-    )
-    return [row["id"] for row in rows]
+    return await CORRECTIONS.stalled(seconds)
 
 
 async def resume_corrections(seconds: float) -> int:
-    stalled = await stalled_corrections(seconds)
-    for correction_id in stalled:
-        await defer_correction(correction_id)
+    stalled = await CORRECTIONS.resume(seconds, defer_correction)
     if stalled:
         _log.info("corrections resumed", corrections=len(stalled))
     return len(stalled)

@@ -13,7 +13,6 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -29,9 +28,7 @@ from tests.drills import (
     Emulators,
     Gateway,
     Holdings,
-    emulators,
     file_request,
-    gateway,
     holdings,
     ibans,
     wait_for_status,
@@ -41,37 +38,7 @@ from tests.drills import (
 IBANS = iter(ibans(80))  # one per change: successive changes on the same two customers
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[Emulators]:
-    with emulators() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-async def adapters(served: Emulators) -> AsyncIterator[Providers]:
-    built = served.providers()
-    yield built
-    await built.close()
-
-
-@pytest.fixture(scope="module")
-def live(
-    database_url: str, served: Emulators, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Gateway]:
-    with gateway(database_url, tmp_path_factory.mktemp("drills"), served.env()) as process:
-        yield process
-
-
-@pytest.fixture(autouse=True)
-async def calm(served: Emulators) -> None:
-    """No fault left over from the test before, and fresh counts."""
-    async with httpx.AsyncClient(timeout=5) as client:
-        for base in (served.zuora, served.stripe):
-            await client.delete(f"{base}/_emulator/operation-faults")
-    for provider in ("zuora", "stripe"):
-        await served.switches(provider, latency_seconds=0, rate_limit_per_second=0)
-    served.zuora_calls.reset()
-    served.stripe_calls.reset()
+pytestmark = pytest.mark.usefixtures("calm")  # no fault left over, fresh counts
 
 
 @pytest.fixture

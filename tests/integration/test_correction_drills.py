@@ -11,7 +11,6 @@ import asyncio
 import itertools
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -24,7 +23,7 @@ from gateway.billing.customers import find_customer
 from gateway.db.connection import fetch
 from gateway.providers import Providers
 from tests.database import auth
-from tests.drills import Emulators, Gateway, emulators, gateway, wait_until
+from tests.drills import Emulators, Gateway, wait_until
 
 # The write each step sends, as the emulators name their operations.
 WRITES = {
@@ -38,34 +37,7 @@ RECOVERY_SECONDS = 20
 _numbers = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[Emulators]:
-    with emulators() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-async def adapters(served: Emulators) -> AsyncIterator[Providers]:
-    built = served.providers()
-    yield built
-    await built.close()
-
-
-@pytest.fixture(scope="module")
-def live(
-    database_url: str, served: Emulators, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Gateway]:
-    with gateway(database_url, tmp_path_factory.mktemp("drills"), served.env()) as process:
-        yield process
-
-
-@pytest.fixture(autouse=True)
-async def calm(served: Emulators) -> None:
-    async with httpx.AsyncClient(timeout=5) as client:
-        for base in (served.zuora, served.stripe):
-            await client.delete(f"{base}/_emulator/operation-faults")
-    served.zuora_calls.reset()
-    served.stripe_calls.reset()
+pytestmark = pytest.mark.usefixtures("calm")  # no fault left over, fresh counts
 
 
 def fresh_customer(served: Emulators, provider: str) -> str:

@@ -233,7 +233,7 @@ async def test_cancel_and_void_forms_file_their_steps(
 async def test_an_invoice_pdf_opens_from_the_page(app: Litestar, provider: str) -> None:
     sam = await enrol(app, "sam", Role.SPECIALIST)
     page = await sam.get(STRIPE_PAGE)
-    links = re.findall(r'href="(/staff/customers/(\w+)/[^"]+/pdf)"', page.text)
+    links = re.findall(r'href="(/staff/customers/(\w+)/[^"]+/invoices/[^"]+/document)"', page.text)
     [link] = [html.unescape(link) for link, at in links if at == provider][:1]
     pdf = await sam.get(link)
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
@@ -243,7 +243,9 @@ async def test_an_invoice_pdf_opens_from_the_page(app: Litestar, provider: str) 
 async def test_an_invoice_is_not_shown_through_another_customers_page(app: Litestar) -> None:
     sam = await enrol(app, "sam", Role.SPECIALIST)
     page = await sam.get(STRIPE_PAGE)
-    [link] = re.findall(r'href="(/staff/customers/stripe/[^"]+/pdf)"', page.text)
+    [link] = re.findall(
+        r'href="(/staff/customers/stripe/[^"]+/invoices/[^"]+/document)"', page.text
+    )
     other = await sam.get(html.unescape(link).replace("cus_wrong_plan_card", "cus_big_refund"))
     assert other.status_code == 404 and "No such invoice for this customer" in other.text
 
@@ -251,7 +253,9 @@ async def test_an_invoice_is_not_shown_through_another_customers_page(app: Lites
 async def test_a_stripe_receipt_opens_and_the_back_office_links_the_pages(app: Litestar) -> None:
     lee = await enrol(app, "lee", Role.TEAM_LEAD)
     page = await lee.get(STRIPE_PAGE)
-    [link] = re.findall(r'href="(/staff/customers/stripe/[^"]+/receipt)"', page.text)
+    [link] = re.findall(
+        r'href="(/staff/customers/stripe/[^"]+/payments/[^"]+/document)"', page.text
+    )
     receipt = await lee.get(html.unescape(link))
     assert receipt.status_code == 200 and "sandbox" in receipt.headers["content-security-policy"]
     links = (await lee.get("/lead/api/links/")).json()

@@ -157,6 +157,9 @@ class KeepsHistory(FindsAccounts):
     async def list_subscriptions(self, account_id: str) -> Sequence[object]:
         return []
 
+    async def get_subscription(self, subscription_id: str) -> object | None:
+        return None
+
     async def invoice_pdf(self, invoice_id: str) -> bytes:
         return b"%PDF-1.4 invoice"
 
