@@ -26,6 +26,7 @@ STEP_STATUS_NAMES = {
     "calling": "calling the provider",
     "succeeded": "done",
     "failed": "failed",
+    "settled_by_hand": "settled by hand",
 }
 # Statuses whose page reloads itself: something is still to happen.
 LIVE = frozenset({"awaiting_approval", "running"})
@@ -87,11 +88,15 @@ def step_lines(correction: CorrectionRead) -> list[StepLine]:
                 inputs=input_lines(planned.inputs),
                 status=status,
                 status_name=STEP_STATUS_NAMES.get(status, status),
-                error_message=run.error_message if run else None,
+                error_message=(run.error_message or _settled(run)) if run else None,
                 result=input_lines(run.result or {}) if run else [],
             )
         )
     return lines
+
+
+def _settled(run: StepRead) -> str | None:
+    return f"Settled by hand: {run.settled_reason}" if run.settled_reason else None
 
 
 def _money(amount: MoneyRead) -> str:
@@ -110,7 +115,11 @@ def computation_lines(computation: Computation | None) -> list[tuple[str, str]]:
         ("Unused value", _money(computation.unused_value)),
         ("Fee", f"{computation.fee_percent} % of the {base}: {_money(computation.fee)}"),
         ("Refund", _money(computation.refund)),
-    ]
+    ] + (
+        [("Kept back (the provider's smallest step)", _money(computation.rounded_down))]
+        if computation.rounded_down and computation.rounded_down.amount_minor
+        else []
+    )
 
 
 def kind_name(correction: CorrectionRead) -> str:

@@ -44,8 +44,9 @@ DONE = {
     "approved": "Approved: the correction runs at the provider now.",
     "refused": "Refused: nothing runs; the reason is kept with the correction.",
     "retryd": "Retried: the correction runs again from the step that stopped it.",
+    "settled": "Settled by hand: the correction goes on from the next step.",
 }
-DECISIONS = ("approve", "refuse", "retry")
+DECISIONS = ("approve", "refuse", "retry", "settle")
 RECENT = 20
 
 
@@ -96,6 +97,10 @@ async def _decide(
         return await service.approve(correction_id, staff, form.get("payload_hash", ""))
     if decision == "retry":
         return await service.retry(correction_id, staff)
+    if decision == "settle":
+        reason = free_text(form, "reason", "what was done by hand", required=True)
+        reference = free_text(form, "provider_reference", "provider reference", required=False)
+        return await service.settle_by_hand(correction_id, staff, reason, reference or None)
     reason = free_text(form, "reason", "reason for refusing", required=True)
     return await service.refuse(correction_id, staff, reason)
 
@@ -152,17 +157,18 @@ class CorrectionsPageController(Controller):
         settings: NamedDependency[Settings],
         login: NamedDependency[StaffLogin],
     ) -> Template | Redirect:
-        """Approve, refuse or retry: the one dispatcher of the queue's forms."""
+        """Approve, refuse, retry or settle by hand: the one dispatcher of the forms."""
         staff = await signed_in(request, login)
         if staff is None:
             return Redirect("/staff/login", status_code=303)
         if staff.role not in DECIDERS:
             return message(TITLE, WRONG_ROLE, 403)
         if decision not in DECISIONS:
-            return message(TITLE, "Approve, refuse or retry: there is no other decision.", 404)
+            return message(TITLE, "There is no such decision on a correction.", 404)
         form = await read_form(request)
         try:
             await _decide(staff, correction_id, decision, form)
         except BillingError as refusal:
             return await _queue(settings, staff, error=refusal)
-        return Redirect(f"{PATH}?done={decision}d", status_code=303)
+        done = "settled" if decision == "settle" else f"{decision}d"
+        return Redirect(f"{PATH}?done={done}", status_code=303)

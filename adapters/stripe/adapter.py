@@ -22,7 +22,6 @@ from adapters.ports import (
     AccountLookup,
     Collection,
     Contact,
-    Money,
     NewSepaMethod,
     PaymentMethod,
     PostalAddress,
@@ -39,6 +38,7 @@ from adapters.stripe.history import StripeHistory
 from adapters.stripe.mapping import from_stripe_customer, from_stripe_payment_method, plain
 from adapters.stripe.radar import StripeRadar
 from adapters.stripe.refunds import StripeRefunds
+from adapters.stripe.units import from_stripe_amount, stripe_step
 from gateway.errors import BillingError, ErrorCode
 
 T = TypeVar("T")
@@ -103,6 +103,11 @@ class StripeAdapter(
         self._document_timeout = config.timeout_seconds
         # Customers read a moment ago, until the next write (the pre-checks need one 3 times).
         self._customers = RecentReads[Any](writes=lambda: self._http.writes)
+
+    @staticmethod
+    def amount_step(currency: str) -> int:
+        """The smallest amount Stripe takes in `currency`, in ISO minor units (KWD: 10)."""
+        return stripe_step(currency)
 
     def last_write(self, idempotency_key: str) -> StripeCall | None:
         """The Stripe request that settled the write made under `idempotency_key` (the key
@@ -252,7 +257,7 @@ class StripeAdapter(
             collections.append(
                 Collection(
                     id=str(intent["id"]),
-                    amount=Money(int(intent["amount"]), str(intent["currency"]).upper()),
+                    amount=from_stripe_amount(int(intent["amount"]), str(intent["currency"])),
                     status="processing",
                     payment_method_id=method if isinstance(method, str) else None,
                     effective_on=datetime.fromtimestamp(int(intent["created"]), UTC).date(),

@@ -23,6 +23,7 @@ from adapters.stripe.records import (
     from_stripe_subscription,
     invoice_payment_ids,
 )
+from adapters.stripe.units import from_stripe_amount
 from gateway.errors import BillingError, ErrorCode
 
 
@@ -110,11 +111,11 @@ class StripeBilling:
         current = from_stripe_subscription(subscription)
         currency = current.charges[0].unit_price.currency
         before = sum(c.quantity * c.unit_price.amount_minor for c in current.charges)
-        unit = int(item["price"]["unit_amount"])
+        unit = from_stripe_amount(int(item["price"]["unit_amount"]), currency).amount_minor
         after = before + (change.quantity - int(item["quantity"])) * unit
         return QuantityChangePreview(
             effective_on=change.effective_on,
-            next_invoice=Money(int(plain(preview)["amount_due"]), currency),
+            next_invoice=from_stripe_amount(int(plain(preview)["amount_due"]), currency),
             recurring_before=Money(before, currency),
             recurring_after=Money(after, currency),
             proration=change.proration,

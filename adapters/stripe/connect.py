@@ -13,7 +13,6 @@ from typing import Any
 from adapters.ports import (
     AccountLookup,
     ConnectedAccount,
-    Money,
     NewBankAccount,
     PaymentMethod,
     Payout,
@@ -21,6 +20,7 @@ from adapters.ports import (
 from adapters.stripe.calls import under_key
 from adapters.stripe.client import derived_key
 from adapters.stripe.mapping import plain
+from adapters.stripe.units import from_stripe_amount
 from gateway.errors import BillingError, ErrorCode
 
 
@@ -178,7 +178,7 @@ class StripeConnect:
         return [
             Payout(
                 id=str(payout["id"]),
-                amount=Money(int(payout["amount"]), str(payout["currency"]).upper()),
+                amount=from_stripe_amount(int(payout["amount"]), str(payout["currency"])),
                 status=str(payout["status"]),
                 bank_account_id=payout.get("destination"),
                 failure_code=payout.get("failure_code"),

@@ -24,6 +24,16 @@ _BY_CODE: dict[str, tuple[ErrorCode, str]] = {
         "Stripe refused the refund: it is more than is left on the payment now; "
         "read the payment again for what is left.",
     ),
+    # adapters/stripe/units.py refuses these amounts first; Stripe's word where one slips by.
+    "invalid_charge_amount_no_decimal_compatible": (
+        ErrorCode.VALIDATION_FAILED,
+        "Stripe takes ISK and UGX amounts in whole units only; round the amount to a whole unit.",
+    ),
+    "invalid_charge_amount": (
+        ErrorCode.VALIDATION_FAILED,
+        "Stripe refused the amount for its currency (BHD, JOD, KWD, OMR and TND amounts must "
+        "end in 0, e.g. 12.340 KWD); round it and try again.",
+    ),
     "charge_already_refunded": (
         ErrorCode.REFUND_EXCEEDS_PAYMENT,
         "Stripe refused the refund: the payment has been refunded in full already.",

@@ -1,7 +1,7 @@
 """Stripe's billing objects as the neutral values of `adapters.ports`: subscriptions (with the
 period paid for), invoices, payments (a PaymentIntent and its latest charge) and refunds.
-Amounts are Stripe's, already in minor units by the ISO exponent for the currencies the gateway
-bills in (JPY 0, EUR 2, KWD 3).
+Amounts arrive in Stripe's units and leave as ISO 4217 minor units (`adapters.stripe.units`:
+ISK, UGX and MGA differ).
 
 Where the pinned API version (2026-10-28.endive, after 2025-03-31.basil) moved a field, the new
 place is read first and the old one after, for older accounts and localstripe: a subscription's
@@ -21,7 +21,6 @@ from typing import Any
 from adapters.ports import (
     Invoice,
     InvoiceStatus,
-    Money,
     Payment,
     PaymentStatus,
     RecurringCharge,
@@ -29,6 +28,7 @@ from adapters.ports import (
     Subscription,
 )
 from adapters.stripe.mapping import plain
+from adapters.stripe.units import from_stripe_amount
 
 INVOICE_STATUSES: tuple[InvoiceStatus, ...] = ("draft", "open", "paid", "void", "uncollectible")
 
@@ -71,8 +71,8 @@ def from_stripe_subscription(stripe_subscription: Any) -> Subscription:
                 id=str(item["id"]),
                 name=str(price.get("nickname") or price.get("product")),
                 quantity=int(item.get("quantity") or 0),
-                unit_price=Money(
-                    int(price.get("unit_amount") or 0), str(price["currency"]).upper()
+                unit_price=from_stripe_amount(
+                    int(price.get("unit_amount") or 0), str(price["currency"])
                 ),
                 billing_period="Month" if interval == "month" else interval.capitalize(),
             )
@@ -96,7 +96,7 @@ def from_stripe_refund(stripe_refund: Any) -> RefundResult:
     refund = plain(stripe_refund)
     return RefundResult(
         id=str(refund["id"]),
-        amount=Money(int(refund["amount"]), str(refund["currency"]).upper()),
+        amount=from_stripe_amount(int(refund["amount"]), str(refund["currency"])),
         status=str(refund["status"]),
         payment_id=_id(refund.get("payment_intent")),
         created_at=_moment(refund.get("created")),
@@ -137,8 +137,8 @@ def from_stripe_invoice(stripe_invoice: Any) -> Invoice:
         number=invoice.get("number"),
         account_id=str(_id(invoice.get("customer"))),
         status=_invoice_status(status),
-        total=Money(int(invoice.get("total") or 0), currency),
-        balance=Money(int(remaining if remaining is not None else 0), currency),
+        total=from_stripe_amount(int(invoice.get("total") or 0), currency),
+        balance=from_stripe_amount(int(remaining if remaining is not None else 0), currency),
         issued_on=_day(transitions.get("finalized_at") or invoice.get("created")),
         due_on=_day(invoice.get("due_date")),
         subscription_id=_id(parent.get("subscription") or invoice.get("subscription")),
@@ -177,8 +177,8 @@ def from_stripe_payment(
     return Payment(
         id=str(intent["id"]),
         account_id=str(_id(intent.get("customer"))),
-        amount=Money(int(charge.get("amount") or intent["amount"]), currency),
-        refunded=Money(int(charge.get("amount_refunded") or 0), currency),
+        amount=from_stripe_amount(int(charge.get("amount") or intent["amount"]), currency),
+        refunded=from_stripe_amount(int(charge.get("amount_refunded") or 0), currency),
         status=_payment_status(intent, charge),
         created_at=_moment(intent.get("created")),
         invoice_ids=invoice_ids,

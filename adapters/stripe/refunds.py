@@ -12,11 +12,13 @@ from adapters.stripe.calls import under_key
 from adapters.stripe.client import derived_key
 from adapters.stripe.mapping import plain
 from adapters.stripe.records import from_stripe_refund
+from adapters.stripe.units import check_stripe_amount, from_stripe_amount, to_stripe_amount
 from gateway.errors import BillingError, ErrorCode
 
 
 def _check_refund(payment_id: str, charge: dict[str, Any], amount: Money) -> None:
-    """Only a succeeded charge, in its own currency, for no more than is left on it."""
+    """Only a succeeded charge, in its own currency, for no more than is left on it, in an
+    amount Stripe takes. The charge's amounts are read in ISO minor units, like `amount`."""
     currency = str(charge["currency"]).upper()
     if charge.get("status") != "succeeded":
         raise BillingError(
@@ -31,16 +33,19 @@ def _check_refund(payment_id: str, charge: dict[str, Any], amount: Money) -> Non
         )
     if amount.amount_minor < 1:
         raise BillingError(ErrorCode.VALIDATION_FAILED, "A refund must be at least 1 minor unit.")
-    left = int(charge["amount"]) - int(charge.get("amount_refunded") or 0)
+    paid = from_stripe_amount(int(charge["amount"]), currency).amount_minor
+    refunded = from_stripe_amount(int(charge.get("amount_refunded") or 0), currency).amount_minor
+    left = paid - refunded
     if amount.amount_minor > left:
         raise BillingError(
             ErrorCode.REFUND_EXCEEDS_PAYMENT,
             f"Only {format_money(left, currency)} is left to refund on the payment "
-            f"{payment_id} ({format_money(int(charge['amount']), currency)} paid, "
-            f"{format_money(int(charge['amount']) - left, currency)} refunded already); "
+            f"{payment_id} ({format_money(paid, currency)} paid, "
+            f"{format_money(refunded, currency)} refunded already); "
             f"{format_money(amount.amount_minor, currency)} is more than that.",
             extra={"refundable": {"amount_minor": left, "currency": currency}},
         )
+    check_stripe_amount(Money(amount.amount_minor, currency), action="refund")
 
 
 class StripeRefunds:
@@ -82,7 +87,7 @@ class StripeRefunds:
                 lambda: self._stripe.refunds.create_async(
                     params={
                         "payment_intent": payment_id,
-                        "amount": amount.amount_minor,
+                        "amount": to_stripe_amount(amount, action="refund"),
                         "metadata": {"gateway_key": key},
                     },
                     options={"idempotency_key": key},

@@ -160,3 +160,56 @@ async def retry_correction(
             {"status": "running", "steps": sorted(r["position"] for r in stopped)},
             before={"status": row["status"], "error_code": row["error_code"]},
         )
+
+
+async def settle_step_by_hand(
+    correction_id: uuid.UUID, staff: StaffMember, reason: str, provider_reference: str | None
+) -> None:
+    """A team lead's word that the stopped step was done at the provider by hand (checked in
+    its console): the step counts as done, with who, why and what it made, and the correction
+    goes on with its next step (or ends). Audited like every decision."""
+    _require_decider(staff)
+    refuse_sensitive_text(reason, provider_reference)
+    if not reason.strip():
+        raise BillingError(
+            ErrorCode.REASON_REQUIRED,
+            "Say what was done at the provider and how you checked it: it is kept with the step.",
+        )
+    async with transaction():
+        row = await load(correction_id, lock=True)
+        if row["status"] != "failed":
+            raise BillingError(
+                ErrorCode.INVALID_TRANSITION,
+                f"Only a step of a failed correction is settled by hand; this one is "
+                f"{row['status'].replace('_', ' ')}.",
+                extra={"current_status": row["status"]},
+            )
+        settled = await fetch(
+            "UPDATE correction_steps SET status = 'settled_by_hand', settled_by_staff_id = $2,"
+            " settled_reason = $3, finished_at = now(), error_code = NULL, error_message = NULL,"
+            " result = coalesce(result, '{}'::jsonb) || $4::jsonb"
+            " WHERE id = (SELECT id FROM correction_steps WHERE correction_id = $1"
+            " AND status IN ('failed', 'calling') ORDER BY position LIMIT 1)"
+            " RETURNING position, operation",
+            correction_id,
+            staff.id,
+            reason,
+            as_json({"settled_by": staff.username, "provider_reference": provider_reference}),
+        )
+        if not settled:
+            raise BillingError(
+                ErrorCode.INVALID_TRANSITION, "This correction has no stopped step to settle."
+            )
+        await fetch(
+            "UPDATE corrections SET status = 'running', error_code = NULL, error_message = NULL,"
+            " finished_at = NULL, updated_at = now() WHERE id = $1",
+            correction_id,
+        )
+        await audit(
+            staff.actor,
+            row,
+            "correction.step.settled_by_hand",
+            {"step": settled[0]["position"], "operation": settled[0]["operation"]},
+            before={"status": row["status"], "error_code": row["error_code"]},
+            reason=reason,
+        )

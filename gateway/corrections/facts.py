@@ -5,6 +5,7 @@ them). Read through the provider's circuit: an outage answers 503 with Retry-Aft
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
@@ -42,6 +43,12 @@ def history_of(adapter: Any, provider: str) -> BillingHistory:
 
 
 async def read_facts(adapter: Any, order: Order, guard: ProviderGuard) -> ProviderFacts:
+    facts = await _read_facts(adapter, order, guard)
+    step = getattr(adapter, "amount_step", None)  # a provider with a coarser smallest amount
+    return replace(facts, amount_step=step) if callable(step) else facts
+
+
+async def _read_facts(adapter: Any, order: Order, guard: ProviderGuard) -> ProviderFacts:
     provider = order.provider
     history = history_of(adapter, provider)
 
@@ -114,13 +121,4 @@ async def _with_reserved(facts: ProviderFacts, provider: str) -> ProviderFacts:
     ids = [p.id for p in ((facts.payment,) if facts.payment else facts.payments)]
     if not ids:
         return facts
-    reserved = await reserved_on(provider, ids)
-    return ProviderFacts(
-        facts.today,
-        payment=facts.payment,
-        invoice=facts.invoice,
-        subscription=facts.subscription,
-        payments=facts.payments,
-        invoices=facts.invoices,
-        reserved=reserved,
-    )
+    return replace(facts, reserved=await reserved_on(provider, ids))

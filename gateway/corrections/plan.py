@@ -78,6 +78,17 @@ def _refund(order: RefundCreate, facts: ProviderFacts) -> CorrectionPlan:
             f"{paid}, refunded {refunded}{pending}); {format_money(amount, currency)} was asked.",
             extra={"refundable": money(left, currency)},
         )
+    step = facts.amount_step(currency)
+    if amount % step:
+        lower = amount - amount % step
+        raise BillingError(
+            ErrorCode.VALIDATION_FAILED,
+            f"{order.provider.capitalize()} refunds {currency} in steps of "
+            f"{format_money(step, currency)}: refund {format_money(lower, currency)} or "
+            f"{format_money(lower + step, currency)} instead of "
+            f"{format_money(amount, currency)}.",
+            extra={"field": "amount_minor"},
+        )
     return CorrectionPlan(
         "refund",
         order.provider,

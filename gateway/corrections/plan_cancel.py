@@ -143,6 +143,7 @@ def _remaining(
         cancelled_on,
         fees.percent,
         fees.applies_to,
+        facts.amount_step(payment.amount.currency),
     )
     if computation.refund.amount_minor <= 0:
         raise BillingError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -63,6 +63,10 @@ class FeePolicy:
     applies_to: FeeBase
 
 
+def _any_amount(currency: str) -> int:
+    return 1
+
+
 @dataclass(frozen=True)
 class ProviderFacts:
     """What the provider holds right now, read for this order."""
@@ -75,6 +79,9 @@ class ProviderFacts:
     invoices: Sequence[Invoice] = ()  # the customer's, newest first
     # Minor units other unfinished corrections will refund, by payment id: not left any more.
     reserved: Mapping[str, int] = field(default_factory=dict)
+    # The smallest amount the provider refunds in a currency, in minor units (Stripe: 10 for
+    # KWD): a computed refund is rounded down to it, a typed one must be a multiple of it.
+    amount_step: Callable[[str], int] = _any_amount
 
     def left_on(self, payment: Payment) -> int:
         return max(payment.refundable.amount_minor - self.reserved.get(payment.id, 0), 0)
@@ -157,4 +164,5 @@ def computation_json(computation: CancellationRefund) -> dict[str, Any]:
         "fee_applies_to": computation.fee_applies_to,
         "fee": m(computation.fee),
         "refund": m(computation.refund),
+        "rounded_down": m(computation.rounded_down),
     }

@@ -81,6 +81,7 @@ class CancellationRefund:
     fee_applies_to: FeeBase
     fee: Money
     refund: Money
+    rounded_down: Money  # kept back so the refund is an amount the provider takes (KWD: 0.010)
 
 
 def _half_even(value: Decimal) -> int:
@@ -95,8 +96,10 @@ def cancellation_refund(
     cancelled_on: date,
     fee_percent: Decimal,
     fee_applies_to: FeeBase,
+    refund_step: int = 1,
 ) -> CancellationRefund:
-    """What cancelling a prepaid period on `cancelled_on` refunds of its payment."""
+    """What cancelling a prepaid period on `cancelled_on` refunds of its payment; the refund
+    rounded down to a multiple of `refund_step` minor units (never more than computed)."""
     if period_end <= period_start:
         raise ValueError("the period ends before it starts")
     if not Decimal(0) <= fee_percent <= Decimal(100):
@@ -107,7 +110,8 @@ def cancellation_refund(
     unused = _half_even(Decimal(payment.amount_minor) * days_unused / days_total)
     base = unused if fee_applies_to == "unused_value" else max(refundable_minor, 0)
     fee = _half_even(Decimal(base) * fee_percent / Decimal(100))
-    refund = min(max(unused - fee, 0), max(refundable_minor, 0))
+    computed = min(max(unused - fee, 0), max(refundable_minor, 0))
+    refund = computed - computed % max(refund_step, 1)
     currency = payment.currency.upper()
     return CancellationRefund(
         payment_amount=Money(payment.amount_minor, currency),
@@ -121,4 +125,5 @@ def cancellation_refund(
         fee_applies_to=fee_applies_to,
         fee=Money(fee, currency),
         refund=Money(refund, currency),
+        rounded_down=Money(computed - refund, currency),
     )

@@ -134,6 +134,7 @@ def read_of(row: dict[str, Any], steps: list[dict[str, Any]]) -> CorrectionRead:
                 error_message=s["error_message"],
                 started_at=s["started_at"],
                 finished_at=s["finished_at"],
+                settled_reason=s["settled_reason"],
             )
             for s in steps
         ],
@@ -151,7 +152,8 @@ async def steps_of(correction_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict
     if correction_ids:
         for step in await fetch(
             "SELECT correction_id, position, operation, status, result, provider_request_id,"
-            " error_code, error_message, started_at, finished_at FROM correction_steps"
+            " error_code, error_message, started_at, finished_at, settled_reason"
+            " FROM correction_steps"
             " WHERE correction_id = ANY($1::uuid[]) ORDER BY correction_id, position",
             correction_ids,
         ):

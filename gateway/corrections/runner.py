@@ -62,7 +62,8 @@ class CorrectionRunner:
                 if changed is not None:
                     await self._finish(row, "failed", ErrorCode.PAYLOAD_CHANGED.value, changed)
                     return "failed"
-            following = next((s for s in steps if s["status"] != "succeeded"), None)
+            done = ("succeeded", "settled_by_hand")
+            following = next((s for s in steps if s["status"] not in done), None)
             if following is None:
                 await self._finish(row, "succeeded", None, None)
                 return "succeeded"

@@ -130,6 +130,8 @@ class Computation(Struct, kw_only=True):
     fee_applies_to: Literal["unused_value", "remaining_payment"]
     fee: MoneyRead
     refund: MoneyRead
+    # kept back so the refund is an amount the provider takes (Stripe: KWD in 0.010 steps)
+    rounded_down: MoneyRead | None = None
 
 
 class ApprovalRead(Struct, kw_only=True):
@@ -144,13 +146,14 @@ class ApprovalRead(Struct, kw_only=True):
 class StepRead(Struct, kw_only=True):
     position: int
     operation: str
-    status: str  # pending, calling, succeeded, failed
+    status: str  # pending, calling, succeeded, failed, settled_by_hand
     result: dict[str, Any] | None
     provider_request_id: str | None
     error_code: str | None
     error_message: str | None
     started_at: datetime | None
     finished_at: datetime | None
+    settled_reason: str | None = None  # why a team lead settled it by hand
 
 
 class RequesterRead(Struct, kw_only=True):

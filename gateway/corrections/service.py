@@ -21,6 +21,7 @@ from gateway.corrections.decisions import (
     approve_correction,
     refuse_correction,
     retry_correction,
+    settle_step_by_hand,
 )
 from gateway.corrections.facts import read_facts
 from gateway.corrections.filing import (
@@ -163,6 +164,19 @@ class CorrectionService:
     async def retry(self, correction_id: uuid.UUID, staff: StaffMember) -> CorrectionRead:
         """A team lead runs a failed correction again from the step that stopped it."""
         await retry_correction(correction_id, staff, self._settings.apply_deadline_seconds)
+        await self._hand_to_worker(correction_id)
+        return await correction_read(correction_id)
+
+    async def settle_by_hand(
+        self,
+        correction_id: uuid.UUID,
+        staff: StaffMember,
+        reason: str,
+        provider_reference: str | None = None,
+    ) -> CorrectionRead:
+        """A team lead records that the stopped step was done at the provider by hand; the
+        correction goes on from the next step."""
+        await settle_step_by_hand(correction_id, staff, reason, provider_reference)
         await self._hand_to_worker(correction_id)
         return await correction_read(correction_id)
 

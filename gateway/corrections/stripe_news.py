@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters.stripe.units import from_stripe_amount
 from gateway.corrections.provider_events import record_correction_event
 
 # Stripe events about a correction's work, and what whoever filed it should read from them.
@@ -25,14 +26,18 @@ async def record_stripe_news(
     what = CORRECTION_EVENTS.get(event_type)
     if what is None:
         return None
+    currency = str(data_object.get("currency") or "").upper() or None
+    refunded = data_object.get("amount_refunded", data_object.get("amount"))
+    if currency is not None and isinstance(refunded, int):
+        refunded = from_stripe_amount(refunded, currency).amount_minor  # ISO minor units
     news = {
         "provider": "stripe",
         "event": event_type,
         "what": what,
         "object": data_object.get("id"),
         "status": data_object.get("status"),
-        "amount_refunded": data_object.get("amount_refunded", data_object.get("amount")),
-        "currency": str(data_object.get("currency") or "").upper() or None,
+        "amount_refunded": refunded,
+        "currency": currency,
         "reread_from_stripe": stale,
         "at": datetime.now(UTC).isoformat(),
     }

@@ -74,3 +74,5 @@ class CorrectionStep(Table, tablename="correction_steps"):
     error_message = Text(null=True, default=None)
     started_at = Timestamptz(null=True, default=None)
     finished_at = Timestamptz(null=True, default=None)
+    settled_by_staff_id = Integer(null=True, default=None)
+    settled_reason = Text(null=True, default=None)

@@ -83,7 +83,7 @@ FORWARDS = [
             CHECK (operation IN ('refund_payment', 'cancel_subscription', 'void_invoice')),
         inputs jsonb NOT NULL,
         status varchar(20) NOT NULL DEFAULT 'pending'
-            CHECK (status IN ('pending', 'calling', 'succeeded', 'failed')),
+            CHECK (status IN ('pending', 'calling', 'succeeded', 'failed', 'settled_by_hand')),
         attempts integer NOT NULL DEFAULT 0,
         idempotency_key text NOT NULL UNIQUE,
         result jsonb,
@@ -95,6 +95,12 @@ FORWARDS = [
         error_message text,
         started_at timestamptz,
         finished_at timestamptz,
+        -- a team lead's word that the step was done at the provider by hand
+        settled_by_staff_id integer,
+        settled_reason text,
+        CONSTRAINT correction_steps_settled_has_reason CHECK (
+            status <> 'settled_by_hand'
+            OR (settled_by_staff_id IS NOT NULL AND length(btrim(coalesce(settled_reason, ''))) > 0)),
         UNIQUE (correction_id, position)
     )
     """,

@@ -279,6 +279,38 @@ async def test_a_lead_retries_a_failed_correction_from_the_stopped_step_only(
     assert "correction.retry.succeeded" in await actions(str(filed.id))
 
 
+async def test_a_lead_settles_a_stopped_step_by_hand_and_the_correction_goes_on(
+    service: CorrectionService, fake: FakeBilling
+) -> None:
+    fake.subscription("sub_card")
+    fake.paid("pay_sub", 4_900, sub="sub_card")
+    order = CancelCreate(
+        provider="stripe",
+        subscription_id="sub_card",
+        then="refund_last_payment",
+        reason="wrong plan",
+    )
+    filed = await service.file(order, Requester.of_api_key(TOOL))
+    fake.refuse_next["cancel"] = BillingError(ErrorCode.PROVIDER_REJECTED, "Refused.")
+    assert await service.advance(filed.id) == "failed"
+    with pytest.raises(BillingError) as no_reason:
+        await service.settle_by_hand(filed.id, LEE, "  ")
+    assert no_reason.value.code is ErrorCode.REASON_REQUIRED
+    settled = await service.settle_by_hand(
+        filed.id, LEE, "cancelled in the Stripe dashboard, checked it shows canceled"
+    )
+    assert settled.status == "running"
+    assert await service.advance(filed.id) == "succeeded"
+    done = await service.read(filed.id)
+    assert [(s.operation, s.status) for s in done.steps] == [
+        ("cancel_subscription", "settled_by_hand"),
+        ("refund_payment", "succeeded"),
+    ]
+    assert done.steps[0].settled_reason and "dashboard" in done.steps[0].settled_reason
+    assert fake.calls == ["refund:pay_sub:4900"]  # the cancel was never called again
+    assert "correction.step.settled_by_hand" in await actions(str(filed.id))
+
+
 async def test_an_api_key_sees_its_own_clients_corrections_only(
     service: CorrectionService,
 ) -> None:

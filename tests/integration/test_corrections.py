@@ -302,7 +302,7 @@ async def test_a_repeated_post_with_one_key_answers_the_same_and_refunds_once(
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-@pytest.mark.parametrize(("name", "amount"), [("yen", 15_000), ("dinar", 12_345)])
+@pytest.mark.parametrize("name", ["yen", "dinar"])
 async def test_a_full_refund_in_yen_and_in_dinar_is_exact(
     http: httpx.AsyncClient,
     api_key: str,
@@ -310,8 +310,9 @@ async def test_a_full_refund_in_yen_and_in_dinar_is_exact(
     corrections: CorrectionService,
     provider: str,
     name: str,
-    amount: int,
 ) -> None:
+    # Stripe takes dinars in steps of 0.010 only, so its dinar customer paid 12.340 KWD.
+    amount = {"yen": 15_000, "dinar": 12_345 if provider == "zuora" else 12_340}[name]
     customer = Customer(adapters, provider, name)
     paid = await customer.payment()
     assert paid.amount.amount_minor == amount

@@ -209,3 +209,13 @@ def test_the_hash_changes_with_any_amount_and_only_with_what_runs() -> None:
 
 def test_step_keys_are_stable_per_correction_and_step() -> None:
     assert step_key("c1", "stripe", "refund_payment", 2) == "bg:corr:c1:stripe:refund_payment:2"
+
+
+def test_a_typed_refund_must_be_an_amount_the_provider_takes() -> None:
+    """A provider with a coarser smallest amount (Stripe, KWD: 0.010) refuses others: the
+    filing says which amounts it takes, before anything is stored."""
+    facts = ProviderFacts(TODAY, payment=payment(amount=4_900), amount_step=lambda _: 10)
+    error = refused(refund(1_235), facts)
+    assert error.code is ErrorCode.VALIDATION_FAILED
+    assert "in steps of 0.10 EUR: refund 12.30 EUR or 12.40 EUR" in error.detail
+    assert build_plan(refund(1_230), facts, FEES).refunds() == [Money(1_230, "EUR")]

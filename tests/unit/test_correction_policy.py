@@ -167,3 +167,21 @@ def test_the_policy_settings_are_validated_at_start(monkeypatch: pytest.MonkeyPa
             patched.setenv(variable, value)
             with pytest.raises(ValidationError):
                 Settings()
+
+
+def test_a_refund_is_rounded_down_to_the_providers_smallest_step() -> None:
+    """Stripe takes KWD in steps of 0.010: the refund keeps back what falls between."""
+    computed = cancellation_refund(
+        Money(12_340, "KWD"),
+        12_340,
+        date(2026, 1, 1),
+        date(2026, 1, 5),
+        date(2026, 1, 2),
+        Decimal(30),
+        "unused_value",
+        refund_step=10,
+    )
+    # 12340 * 3 / 4 = 9255; 30 % = 2776.5 -> 2776 (half to even); 9255 - 2776 = 6479 -> 6470
+    assert computed.refund == Money(6_470, "KWD")
+    assert computed.rounded_down == Money(9, "KWD")
+    assert computed.fee.amount_minor + computed.refund.amount_minor + 9 == 9_255

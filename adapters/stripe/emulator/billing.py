@@ -15,6 +15,7 @@ import time
 from fractions import Fraction
 from typing import Any
 
+from adapters.stripe.emulator.amounts import refuse_amount_stripe_refuses
 from adapters.stripe.emulator.debits import Debits
 from adapters.stripe.emulator.invoicing import create_invoice, invoice_fields
 from adapters.stripe.emulator.state import StripeAccount, StripeError, StripeObject
@@ -282,6 +283,7 @@ class Billing(Debits):
                 code="amount_too_large" if amount > left else None,
                 param="amount",
             )
+        refuse_amount_stripe_refuses(amount, charge["currency"])
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] == charge["amount"]
         refund = self.account.new(

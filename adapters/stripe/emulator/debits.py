@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.stripe.emulator.amounts import refuse_amount_stripe_refuses
 from adapters.stripe.emulator.invoicing import receipt_url
 from adapters.stripe.emulator.state import StripeAccount, StripeError, StripeObject
 
@@ -42,6 +43,8 @@ class Debits:
         amount = _int(params.get("amount"), "amount")
         if amount < 1:
             raise StripeError(400, "Amount must be at least 1 minor unit.", param="amount")
+        currency = str(params.get("currency") or "eur").lower()
+        refuse_amount_stripe_refuses(amount, currency)
         customer_id = str(params.get("customer") or "")
         self.account.get("customer", customer_id, "customer")
         method_id = str(params.get("payment_method") or "")
@@ -58,7 +61,7 @@ class Debits:
             "payment_intent",
             {
                 "amount": amount,
-                "currency": str(params.get("currency") or "eur").lower(),
+                "currency": currency,
                 "customer": customer_id,
                 "payment_method": method_id,
                 "payment_method_types": [method["type"]],

@@ -9,8 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.money import format_money
+from adapters.stripe.units import from_stripe_amount
 
 StripeObject = dict[str, Any]
+
+
+def _shown(amount: Any, currency: str) -> str:
+    """For people, as Stripe prints it: 5 ISK, not its API's `500`."""
+    return format_money(from_stripe_amount(int(amount), currency).amount_minor, currency)
 
 
 def _pdf_text(text: str) -> bytes:
@@ -62,9 +68,9 @@ def invoice_pdf(invoice: StripeObject, customer: StripeObject | None) -> bytes:
         "",
     ]
     for line in invoice["lines"]["data"]:
-        amount = format_money(int(line["amount"]), currency)
+        amount = _shown(line["amount"], currency)
         lines.append(f"{line.get('description') or 'Item'}: {amount}")
-    lines += ["", f"Total: {format_money(int(invoice['total']), currency)}"]
+    lines += ["", f"Total: {_shown(invoice['total'], currency)}"]
     return _pdf(lines)
 
 
@@ -79,8 +85,8 @@ def receipt_html(charge: StripeObject, customer: StripeObject | None) -> str:
         ("Receipt", str(charge["id"])),
         ("Customer", str((customer or {}).get("name") or charge.get("customer"))),
         ("Date", _day(charge.get("created"))),
-        ("Amount paid", format_money(int(charge["amount"]), currency)),
-        ("Refunded", format_money(int(charge.get("amount_refunded") or 0), currency)),
+        ("Amount paid", _shown(charge["amount"], currency)),
+        ("Refunded", _shown(charge.get("amount_refunded") or 0, currency)),
         ("Paid with", method),
     ]
     cells = "".join(

@@ -16,6 +16,7 @@ import hashlib
 import time
 from typing import Any
 
+from adapters.stripe.emulator.amounts import refuse_amount_stripe_refuses
 from adapters.stripe.emulator.state import StripeAccount, StripeObject
 
 EMULATOR_ORIGIN = "http://stripe-emulator.invalid"
@@ -105,6 +106,7 @@ def pay(
     description: str | None = None,
 ) -> tuple[StripeObject, StripeObject]:
     """A succeeded PaymentIntent and its charge (card ****4242 unless told otherwise)."""
+    refuse_amount_stripe_refuses(amount, currency)
     details = method_details or CARD_DETAILS
     charge = account.new(
         "ch",

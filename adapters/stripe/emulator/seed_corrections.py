@@ -9,7 +9,8 @@ emulator's ids (read them through the invoice and payment lists):
   91 days ago, marked `prepaid=true` in the subscription's metadata: cancel and refund the rest
   minus the fee;
 - `cus_big_refund`: EUR 2500.00 paid by SEPA debit, above the demo's approval threshold;
-- `cus_yen`: JPY 15000 by card; `cus_dinar`: KWD 12.345 (12345 minor units) by card.
+- `cus_yen`: JPY 15000 by card; `cus_dinar`: KWD 12.340 (12340 minor units) by card: not
+  the Zuora dinar's 12.345, which Stripe refuses (it takes dinars in steps of 0.010).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ CORRECTION_CUSTOMERS = (
         "billing@dinar-customer.example",
         "BO-DINAR",
         "kwd",
-        12345,
+        12340,
     ),
 )
 PREPAID_STARTED_DAYS_AGO = 91
