@@ -69,6 +69,22 @@ async def test_a_specialist_cannot_act_on_another_specialists_request(
     assert status["status"] == "in_progress"
 
 
+async def test_an_action_the_page_does_not_have_is_a_404_with_a_sentence(
+    app: Litestar, http: httpx.AsyncClient, api_key: str
+) -> None:
+    request_id = await _filed(http, api_key)
+    sam = await enrol(app, "sam", Role.SPECIALIST)
+    [row] = await fetch("SELECT id FROM staff_users WHERE username = 'sam'")
+    await WorkflowService(get_settings()).claim_next(StaffMember(row["id"], "sam", Role.SPECIALIST))
+    token = csrf_field(await sam.client.get("/staff/login"))
+    for address in (
+        f"/staff/requests/{request_id}/delete-everything",
+        f"/staff/requests/{request_id}/steps/{uuid.uuid4()}/apply",
+    ):
+        answer = await sam.client.post(address, data={"_csrf_token": token})
+        assert answer.status_code == 404 and "no such action" in answer.text
+
+
 async def test_an_unexpected_error_is_a_page_with_a_sentence(
     app: Litestar, http: httpx.AsyncClient, api_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,0 +1,182 @@
+"""What each form of the work page does: one function per action, called by the page's one
+dispatcher (admin/work_page.py) with the signed-in staff member and the form. The services
+decide who may do what; a refusal comes back as a BillingError whose sentence the page shows.
+Each action returns the word the page shows its result under (`?done=`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
+
+from admin.work_reasons import chosen_reasons, record_reasons
+from gateway.change_requests.states import Transition
+from gateway.change_requests.workflow import WorkflowService
+from gateway.errors import BillingError, ErrorCode
+from gateway.fulfilment.checks import ChecksService
+from gateway.fulfilment.service import Applier, FulfilmentService
+from gateway.sensitive import sensitive_kind
+from gateway.staff.member import StaffMember
+from settings import Settings
+
+Form = dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class WorkContext:
+    staff: StaffMember
+    request_id: uuid.UUID
+    step_id: uuid.UUID | None  # the step's actions (retry, settle) only
+    form: Form
+    settings: Settings
+    fulfilment: FulfilmentService
+    checks: ChecksService
+
+
+WorkAction = Callable[[WorkContext], Awaitable[str]]
+
+# Free text a staff member types (from a ticket) is stored, audited and shown to the team.
+FREE_TEXT = {
+    "comment": "comment",
+    "reason": "reason",
+    "identity_mismatch_reason": "reason you are sure",
+    "how": "way the contract came back",
+    "provider_id": "id",
+}
+
+
+def one(form: Form, name: str) -> str:
+    values = form.get(name) or [""]
+    return values[0]
+
+
+def free_text(form: Form, name: str) -> str:
+    """The field's text; a card number or an IBAN in it, in any spelling, is refused with a
+    sentence that never repeats it."""
+    value = one(form, name)
+    found = sensitive_kind(value)
+    if found is not None:
+        what = "a card number" if found == "card_number" else "an IBAN"
+        raise BillingError(
+            ErrorCode.CARD_NUMBER_NOT_ACCEPTED
+            if found == "card_number"
+            else ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
+            f"The {FREE_TEXT.get(name, name)} holds {what}. Leave it out: bank details live "
+            "only in the change request, encrypted, and card numbers are never stored.",
+        )
+    return value
+
+
+def required(form: Form, name: str) -> str:
+    value = free_text(form, name)
+    if len(value) < 3:
+        raise BillingError(
+            ErrorCode.VALIDATION_FAILED,
+            f"Write a {name} of a few words: it is kept with the request and shown to the team.",
+        )
+    return value
+
+
+def received_on(text: str) -> date:
+    try:
+        received = date.fromisoformat(text)
+    except ValueError:
+        raise BillingError(
+            ErrorCode.VALIDATION_FAILED,
+            "Give the day the signed contract came back (YYYY-MM-DD).",
+        ) from None
+    if received > date.today():
+        raise BillingError(
+            ErrorCode.VALIDATION_FAILED, "The day the contract came back cannot be in the future."
+        )
+    return received
+
+
+async def apply(ctx: WorkContext) -> str:
+    reasons = chosen_reasons(ctx.settings, ctx.form.get("reason", []))
+    try:
+        await ctx.fulfilment.apply(
+            ctx.request_id,
+            Applier.of_staff(ctx.staff),
+            one(ctx.form, "preview_id") or None,
+            frozenset(ctx.form.get("acknowledge", [])),
+            free_text(ctx.form, "identity_mismatch_reason") or None,
+        )
+    except BillingError as refusal:
+        # Policy "before": the plan is written down and waits for a team lead.
+        if refusal.code is not ErrorCode.APPROVAL_REQUIRED:
+            raise
+        await record_reasons(ctx.staff, ctx.request_id, reasons)
+        return "awaiting_approval"
+    await record_reasons(ctx.staff, ctx.request_id, reasons)
+    return "applying"
+
+
+async def rework(ctx: WorkContext) -> str:
+    """A request a team lead sent back: the specialist takes it up again, to apply anew."""
+    await WorkflowService(ctx.settings).step(ctx.staff, str(ctx.request_id), Transition.REWORK)
+    return "reworked"
+
+
+async def refresh_checks(ctx: WorkContext) -> str:
+    await ctx.checks.refresh(ctx.request_id, "manual")
+    return "checks"
+
+
+async def record_contract(ctx: WorkContext) -> str:
+    returned = received_on(one(ctx.form, "received_on"))
+    await ctx.checks.record_contract_return(
+        ctx.staff, ctx.request_id, free_text(ctx.form, "how"), returned
+    )
+    return "contract"
+
+
+async def approve_plan(ctx: WorkContext) -> str:
+    await ctx.fulfilment.approve_plan(ctx.staff, ctx.request_id)
+    return "plan_approved"
+
+
+async def refuse_plan(ctx: WorkContext) -> str:
+    await ctx.fulfilment.refuse_plan(ctx.staff, ctx.request_id, required(ctx.form, "comment"))
+    return "plan_refused"
+
+
+async def approve(ctx: WorkContext) -> str:
+    await WorkflowService(ctx.settings).approve(ctx.staff, str(ctx.request_id))
+    return "approved"
+
+
+async def reject(ctx: WorkContext) -> str:
+    comment = required(ctx.form, "comment")
+    await WorkflowService(ctx.settings).reject(ctx.staff, str(ctx.request_id), comment)
+    return "rejected"
+
+
+async def retry_step(ctx: WorkContext) -> str:
+    assert ctx.step_id is not None
+    await ctx.fulfilment.retry_step(ctx.staff, ctx.step_id)
+    return "retried"
+
+
+async def settle_step(ctx: WorkContext) -> str:
+    assert ctx.step_id is not None
+    reason = required(ctx.form, "reason")
+    created = free_text(ctx.form, "provider_id") or None
+    await ctx.fulfilment.settle_by_hand(ctx.staff, ctx.step_id, reason, created)
+    return "settled"
+
+
+# The forms' addresses: /staff/requests/{id}/{action} and /staff/requests/{id}/steps/{step}/{action}
+REQUEST_ACTIONS: dict[str, WorkAction] = {
+    "apply": apply,
+    "rework": rework,
+    "checks": refresh_checks,
+    "contract": record_contract,
+    "approve-plan": approve_plan,
+    "refuse-plan": refuse_plan,
+    "approve": approve,
+    "reject": reject,
+}
+STEP_ACTIONS: dict[str, WorkAction] = {"retry": retry_step, "settle": settle_step}
