@@ -39,6 +39,13 @@ def status_sentence(correction: CorrectionRead) -> str:
     if correction.status == "running":
         return "Running: the steps are carried out at the provider; this page follows them."
     if correction.status == "succeeded":
+        by_hand = [s.position for s in correction.steps if s.status == "settled_by_hand"]
+        if by_hand:
+            steps = ", ".join(str(position) for position in by_hand)
+            return (
+                "Succeeded: the gateway carried out every step at the provider but "
+                f"step {steps}, which a team lead settled by hand (their word, below)."
+            )
         return "Succeeded: every step is done at the provider."
     if correction.status == "refused":
         who = approval.refused_by or "a team lead"

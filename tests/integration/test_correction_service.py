@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from admin.correction_view import status_sentence
 from audit.entry import Actor
 from gateway.api_keys.service import ApiClient
 from gateway.corrections.provider_events import record_correction_event
@@ -307,6 +308,8 @@ async def test_a_lead_settles_a_stopped_step_by_hand_and_the_correction_goes_on(
         ("refund_payment", "succeeded"),
     ]
     assert done.steps[0].settled_reason and "dashboard" in done.steps[0].settled_reason
+    # the page never claims the gateway did what a person attests
+    assert "step 1, which a team lead settled by hand" in status_sentence(done)
     assert fake.calls == ["refund:pay_sub:4900"]  # the cancel was never called again
     assert "correction.step.settled_by_hand" in await actions(str(filed.id))
 
