@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from gateway.api_keys.scopes import Scope
+from gateway.change_requests.outcomes import outcomes_of
 from gateway.change_requests.schemas import (
     PRINTABLE,
     ChangeRequestCancel,
@@ -102,7 +103,11 @@ class ChangeRequestController(Controller):
         read = await change_requests.get(request_id, client_of(request.scope))
         # What Apply did at the providers, step by step (gateway/fulfilment); null before.
         runs = await fulfilment.view(request_id)
-        return msgspec.structs.replace(read, fulfilment=runs if runs.runs else None)
+        return msgspec.structs.replace(
+            read,
+            fulfilment=runs if runs.runs else None,
+            **await outcomes_of(request_id, runs.runs),  # who has it, review, outcome
+        )
 
     @post(
         "/{request_id:uuid}/cancel",

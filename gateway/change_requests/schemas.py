@@ -9,6 +9,12 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta, Struct
 
+from gateway.change_requests.outcomes import (
+    FulfilmentOutcome,
+    Resolution,
+    ReviewOutcome,
+    StaffName,
+)
 from gateway.change_requests.states import Kind, Status
 from gateway.fulfilment.schemas import Checks, FulfilmentRead, PlanPreview
 
@@ -178,6 +184,12 @@ class ChangeRequestRead(Struct, kw_only=True):
     checks: Checks | None = None
     preview: PlanPreview | None = None
     fulfilment: FulfilmentRead | None = None
+    # What a support tool answers the customer with (on GET of one request): who has it, how
+    # it was resolved, the review and the providers' outcome (gateway/change_requests/outcomes).
+    assignee: StaffName | None = None
+    resolution: Resolution | None = None
+    review: ReviewOutcome | None = None
+    outcome: FulfilmentOutcome | None = None
 
 
 class ChangeRequestPage(Struct, kw_only=True):

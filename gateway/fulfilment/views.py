@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from gateway.change_requests.mapping import to_read
+from gateway.change_requests.outcomes import outcomes_of
 from gateway.change_requests.schemas import ChangeRequestRead
 from gateway.db.connection import fetch
 from gateway.errors import BillingError, ErrorCode
@@ -72,7 +73,11 @@ async def request_read(request_id: uuid.UUID) -> ChangeRequestRead:
         )
     row = {key: loaded(value) if key in _JSON_COLUMNS else value for key, value in rows[0].items()}
     runs = await fulfilment_view(request_id)
-    return msgspec.structs.replace(to_read(row), fulfilment=runs if runs.runs else None)
+    return msgspec.structs.replace(
+        to_read(row),
+        fulfilment=runs if runs.runs else None,
+        **await outcomes_of(request_id, runs.runs),
+    )
 
 
 def step_read(step: dict[str, Any]) -> StepRead:

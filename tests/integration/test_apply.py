@@ -547,3 +547,44 @@ async def test_a_retry_with_the_same_key_gets_the_first_answer(
         uuid.UUID(request_id),
     )
     assert runs[0]["n"] == 1
+
+
+async def staff_member(username: str, role: Role) -> StaffMember:
+    from audit.entry import SYSTEM
+    from gateway.staff.service import create_staff
+
+    await create_staff(username, f"{username}@example.com", role, SYSTEM, password="x" * 16)
+    [row] = await fetch("SELECT id FROM staff_users WHERE username = $1", username)
+    return StaffMember(row["id"], username, role)
+
+
+async def test_a_support_tool_reads_who_has_it_the_outcome_and_the_review(
+    http: httpx.AsyncClient,
+    api_key: str,
+    emulators: tuple[str, str],
+    fulfilment: FulfilmentService,
+) -> None:
+    """GET answers what the customer asks, without another system: who has the request, what
+    happened at the providers, what the team lead's review said."""
+    from gateway.change_requests.workflow import WorkflowService
+
+    request_id = await file(http, api_key, atelier("zuora_collection"))
+    filed = await read(http, api_key, request_id)
+    assert filed["assignee"] is None and filed["outcome"] is None and filed["review"] is None
+    sam = await staff_member("sam", Role.SPECIALIST)
+    await WorkflowService(get_settings()).claim_next(sam)
+    assert (await read(http, api_key, request_id))["assignee"]["username"] == "sam"
+
+    assert (await apply(http, api_key, request_id)).status_code == 202
+    assert (await read(http, api_key, request_id))["outcome"]["outcome"] == "applying"
+    assert await fulfilment.advance(await run_of(request_id)) == "succeeded"
+    applied = await read(http, api_key, request_id)
+    assert applied["outcome"]["outcome"] == "applied" and applied["outcome"]["finished_at"]
+    assert applied["review"] == {"outcome": "pending", "by": None, "at": None, "comment": None}
+
+    lee = await staff_member("lee", Role.TEAM_LEAD)
+    await WorkflowService(get_settings()).approve(lee, request_id)
+    reviewed = await read(http, api_key, request_id)
+    assert reviewed["status"] == "approved"
+    assert reviewed["review"]["outcome"] == "approved"
+    assert reviewed["review"]["by"] == {"username": "lee", "display_name": "lee"}
