@@ -9,21 +9,16 @@ process (as tests/browser/test_work_page_in_a_browser.py does).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
 from collections.abc import AsyncIterator, Iterator
-from unittest import mock
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
 from gateway.db.connection import fetch
 from gateway.staff.roles import Role
-from settings import get_settings
-from tests.browser.conftest import Shot
+from tests.browser.conftest import Shot, another_desk, server_with_worker
 from tests.browser.test_back_office_in_a_browser import new_account, open_fresh, sign_in_first_time
-from tests.database import LiveServer, serving
+from tests.database import LiveServer
 
 RUN_TIMEOUT_MS = 45_000
 
@@ -32,22 +27,15 @@ RUN_TIMEOUT_MS = 45_000
 def correcting_server(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    data_dir = tmp_path_factory.mktemp("corrections")
-    shutil.copy(get_settings().data_dir / "keys.json", data_dir / "keys.json")
-    overrides = {"BG_RUN_WORKER_IN_PROCESS": "true", "BG_DATA_DIR": str(data_dir)}
-    with contextlib.ExitStack() as stack:
-        with mock.patch.dict(os.environ, overrides):  # read by the server process at its start
-            server = stack.enter_context(serving(database_url, data_dir / "server.log"))
+    with server_with_worker(database_url, tmp_path_factory.mktemp("corrections")) as server:
         yield server
 
 
 @pytest.fixture
 async def lead_b_page(chromium: Browser) -> AsyncIterator[Page]:
     """The second team lead, at another desk (their own cookies)."""
-    context = await chromium.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    yield await context.new_page()
-    await context.close()
+    async with another_desk(chromium) as page:
+        yield page
 
 
 @pytest.mark.parametrize("provider", ["stripe", "zuora"])

@@ -8,14 +8,10 @@ worker in process, with emulators of its own (a fresh data folder holding the ru
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from unittest import mock
 
 import httpx
 import msgspec
@@ -29,7 +25,7 @@ from gateway.demo import UPSELL, demo_requests
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from settings import get_settings
-from tests.browser.conftest import Shot
+from tests.browser.conftest import Shot, another_desk, server_with_worker
 from tests.browser.test_back_office_in_a_browser import (
     BANK_REASON,
     new_account,
@@ -38,7 +34,7 @@ from tests.browser.test_back_office_in_a_browser import (
     status_of,
     submit_form,
 )
-from tests.database import LiveServer, auth, issue_test_key, serving
+from tests.database import LiveServer, auth, issue_test_key
 from tests.payloads import VALID_IBAN, VALID_IBAN_COMPACT
 
 APPLY_TIMEOUT_MS = 45_000
@@ -48,30 +44,21 @@ APPLY_TIMEOUT_MS = 45_000
 def working_server(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    data_dir = tmp_path_factory.mktemp("work-page")
-    shutil.copy(get_settings().data_dir / "keys.json", data_dir / "keys.json")
-    overrides = {"BG_RUN_WORKER_IN_PROCESS": "true", "BG_DATA_DIR": str(data_dir)}
-    with contextlib.ExitStack() as stack:
-        with mock.patch.dict(os.environ, overrides):  # read by the server process at its start
-            server = stack.enter_context(serving(database_url, data_dir / "server.log"))
+    with server_with_worker(database_url, tmp_path_factory.mktemp("work-page")) as server:
         yield server
 
 
 @pytest.fixture
 async def second_page(chromium: Browser) -> AsyncIterator[Page]:
     """Another person at another desk (their own cookies)."""
-    context = await chromium.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    yield await context.new_page()
-    await context.close()
+    async with another_desk(chromium) as page:
+        yield page
 
 
 @pytest.fixture
 async def third_page(chromium: Browser) -> AsyncIterator[Page]:
-    context = await chromium.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    yield await context.new_page()
-    await context.close()
+    async with another_desk(chromium) as page:
+        yield page
 
 
 def demo_filing(ticket: str) -> dict[str, Any]:
