@@ -19,9 +19,10 @@ from gateway.errors import BillingError
 from gateway.fraud.schemas import ScreenMatch
 from gateway.fraud.wiring import blocklist_service
 from gateway.providers import Providers
+from gateway.tickets import display_ticket
 
 _OPEN_REQUESTS = """
-SELECT id, kind, status, ticket_system || ' #' || ticket_id AS ticket, company_name,
+SELECT id, kind, status, ticket, company_name,
        zuora_account_id, stripe_customer_id, backoffice_id, created_at
   FROM change_requests
  WHERE status = ANY($1::text[])
@@ -135,7 +136,7 @@ async def customer_view(
             row["id"],
             row["kind"],
             row["status"],
-            row["ticket"],
+            display_ticket(row["ticket"]),
             row["company_name"],
             row["created_at"],
         )

@@ -20,6 +20,10 @@ from gateway.staff.member import StaffMember
 WAIT_SECONDS = 10.0
 _POLL_SECONDS = 0.25
 _KEPT_DAYS = 7
+_FILING = (
+    "This form was sent already and is still being filed. Reload the customer page in a "
+    "moment: the correction shows there."
+)
 
 _CLAIM = """
 INSERT INTO staff_form_submissions (staff_user_id, token, action) VALUES ($1, $2, $3)
@@ -40,7 +44,9 @@ def form_token(text: str) -> uuid.UUID:
         ) from None
 
 
-async def _earlier(staff: StaffMember, token: uuid.UUID, action: str) -> uuid.UUID | None:
+async def _earlier(
+    staff: StaffMember, token: uuid.UUID, action: str, busy: str
+) -> uuid.UUID | None:
     """The correction an earlier submission of this form filed; None when it was refused (the
     token is free again). Waits while that submission is still filing."""
     loop = asyncio.get_running_loop()
@@ -57,11 +63,7 @@ async def _earlier(staff: StaffMember, token: uuid.UUID, action: str) -> uuid.UU
         if rows[0]["correction_id"] is not None:
             return uuid.UUID(str(rows[0]["correction_id"]))
         if loop.time() >= deadline:
-            raise BillingError(
-                ErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS,
-                "This form was sent already and is still being filed. Reload the customer "
-                "page in a moment: the correction shows there.",
-            )
+            raise BillingError(ErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS, busy)
         await asyncio.sleep(_POLL_SECONDS)
 
 
@@ -70,12 +72,16 @@ async def file_once(
     token: uuid.UUID,
     action: str,
     file: Callable[[], Awaitable[uuid.UUID]],
+    *,
+    busy: str = _FILING,
 ) -> uuid.UUID:
-    """The correction this form filed: filed now by `file`, or found from an earlier send."""
+    """The correction this form filed: filed now by `file`, or found from an earlier send.
+    Any other page's form done once (the id it made is kept in the same column) says in `busy`
+    what to do while an earlier send of it is still running."""
     for _ in range(3):  # a refused earlier submission frees the token: claim it then
         claimed = await fetch(_CLAIM, staff.id, token, action)
         if not claimed:
-            earlier = await _earlier(staff, token, action)
+            earlier = await _earlier(staff, token, action, busy)
             if earlier is not None:
                 return earlier
             continue

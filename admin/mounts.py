@@ -60,23 +60,23 @@ def _tables(role: Role) -> list[TableConfig]:
                 triage,
                 visible_columns=[
                     triage.ticket,
+                    triage.why,
                     triage.kind,
                     triage.status,
                     triage.assignee,
-                    triage.unassigned,
-                    triage.stale,
-                    triage.expired,
-                    triage.reasons_mismatch,
                     triage.created_at,
                 ],
                 visible_filters=[
                     triage.ticket_id,
+                    triage.why,
                     triage.kind,
                     triage.status,
                     triage.assignee,
                     triage.unassigned,
                     triage.stale,
                     triage.expired,
+                    triage.customer_silent,
+                    triage.returned,
                     triage.reasons_mismatch,
                 ],
                 link_column=triage.ticket,
@@ -194,6 +194,7 @@ def _sidebar_links(role: Role) -> dict[str, str]:
     links = {"Customers": "/staff/customers"}
     if role is not Role.SPECIALIST:
         links["Corrections queue"] = "/staff/corrections"
+        links["Notifications"] = "/staff/notifications"
     if role is Role.ADMIN:
         links["Settings"] = "/staff/settings"
     return links

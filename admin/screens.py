@@ -8,7 +8,7 @@ link to.
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Annotated, Any
 
 from piccolo.columns import (
     UUID,
@@ -25,9 +25,12 @@ from piccolo.columns.base import Column
 from piccolo.columns.choices import Choice
 from piccolo.columns.readable import Readable
 from piccolo.table import Table
+from pydantic import BeforeValidator
 
 from gateway.change_requests.states import Kind, Status
+from gateway.errors import BillingError
 from gateway.staff.roles import Role
+from gateway.tickets import canonical_ticket
 
 
 class Exact(Column):
@@ -42,6 +45,26 @@ class Exact(Column):
     @property
     def column_type(self) -> str:
         return "VARCHAR"
+
+
+def _as_stored_ticket(typed: Any) -> Any:
+    """The ticket a filter was typed with, as stored ("Zendesk #1001" -> zendesk:1001); text
+    that names no system is matched as typed (and finds nothing: name the system)."""
+    if not isinstance(typed, str):
+        return typed
+    try:
+        return canonical_ticket(typed)
+    except BillingError:
+        return typed.strip()
+
+
+class TicketFilter(Exact):
+    """A ticket ("zendesk:1001"), filtered by equality with what was typed in any spelling."""
+
+    value_type = Annotated[str, BeforeValidator(_as_stored_ticket)]
+
+
+_TICKET_HELP = "The ticket with its system, in any spelling: zendesk #1001, zendesk:1001."
 
 
 class StaffNames(Table, tablename="staff_names"):
@@ -64,7 +87,7 @@ class MyQueue(Table, tablename="my_queue"):
 
     id = UUID(primary_key=True)
     ticket = Varchar()
-    ticket_id = Exact(help_text="The ticket's number in the ticket tool, matched whole.")
+    ticket_id = TicketFilter(help_text=_TICKET_HELP)
     kind = Exact(choices=Kind)
     status = Exact(choices=Status)
     company_name = Varchar()
@@ -100,7 +123,7 @@ class MyQueue(Table, tablename="my_queue"):
 class AllRequests(Table, tablename="all_requests"):
     id = UUID(primary_key=True)
     ticket = Varchar()
-    ticket_id = Exact(help_text="The ticket's number in the ticket tool, matched whole.")
+    ticket_id = TicketFilter(help_text=_TICKET_HELP)
     kind = Exact(choices=Kind)
     status = Exact(choices=Status)
     assignee = staff()
@@ -119,18 +142,27 @@ class AllRequests(Table, tablename="all_requests"):
 
 
 class Triage(Table, tablename="triage"):
-    """Open requests that need a lead: unassigned, stale, expired, or misrouted."""
+    """Open requests that need a lead: unassigned, stale, returned by the ticket lifecycle
+    (expired, customer silent, specialist deactivated), or misrouted; `why` says which."""
 
     id = UUID(primary_key=True)
     ticket = Varchar()
-    ticket_id = Exact(help_text="The ticket's number in the ticket tool, matched whole.")
+    ticket_id = TicketFilter(help_text=_TICKET_HELP)
     kind = Exact(choices=Kind)
     status = Exact(choices=Status)
     assignee = staff()
+    why = Text(help_text="Why it is here, as a sentence; filter with a word of it.")
     unassigned = Boolean()
     stale = Boolean(help_text="Assigned, with no progress for longer than the stale limit.")
-    expired = Boolean(help_text="Past the SLA, or waiting on the customer for too long.")
+    expired = Boolean(
+        help_text="Came back unassigned: no action by its specialist for the expiry limit."
+    )
+    customer_silent = Boolean(
+        help_text="Waiting on the customer past the limit: close it or re-post it."
+    )
+    returned = Boolean(help_text="Came back unassigned: its specialist was deactivated.")
     reasons_mismatch = Boolean(help_text="Its contact reasons do not fit its kind.")
+    triage_reason_at = Timestamptz(null=True, help_text="When the lifecycle put it here.")
     contact_reasons = Text()
     company_name = Varchar()
     created_at = Timestamptz()
@@ -140,7 +172,7 @@ class Triage(Table, tablename="triage"):
 class ReviewQueue(Table, tablename="review_queue"):
     id = UUID(primary_key=True)
     ticket = Varchar()
-    ticket_id = Exact(help_text="The ticket's number in the ticket tool, matched whole.")
+    ticket_id = TicketFilter(help_text=_TICKET_HELP)
     kind = Exact(choices=Kind)
     processed_by = staff("Who processed it: the maker.")
     processed_at = Timestamptz()
@@ -217,7 +249,7 @@ class Blocklist(Table, tablename="blocklist"):
     kind = Exact(choices=EntryKind)
     display = Varchar(help_text="What is blocked; an IBAN as country and last four only.")
     reason = Text()
-    source_ticket = Exact(null=True, help_text="The ticket the block came from, matched whole.")
+    source_ticket = TicketFilter(null=True, help_text=f"Where the block came from. {_TICKET_HELP}")
     author = Varchar()
     created_at = Timestamptz()
     expires_at = Timestamptz(null=True)

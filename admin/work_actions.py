@@ -168,6 +168,28 @@ async def settle_step(ctx: WorkContext) -> str:
     return "settled"
 
 
+async def close(ctx: WorkContext) -> str:
+    """A team lead closes a request before Apply: cancelled, with the reason (a customer who
+    did not answer, by default)."""
+    reason = required(ctx.form, "reason")
+    await WorkflowService(ctx.settings).close(ctx.staff, str(ctx.request_id), reason)
+    return "closed"
+
+
+async def repost(ctx: WorkContext) -> str:
+    """A team lead puts a request waiting on a silent customer back in work with its
+    specialist."""
+    await WorkflowService(ctx.settings).repost(ctx.staff, str(ctx.request_id))
+    return "reposted"
+
+
+async def assign(ctx: WorkContext) -> str:
+    """A team lead gives the request to a specialist (or to another one)."""
+    specialist = one(ctx.form, "specialist")
+    await WorkflowService(ctx.settings).assign(ctx.staff, str(ctx.request_id), specialist)
+    return "assigned"
+
+
 # The forms' addresses: /staff/requests/{id}/{action} and /staff/requests/{id}/steps/{step}/{action}
 REQUEST_ACTIONS: dict[str, WorkAction] = {
     "apply": apply,
@@ -178,5 +200,8 @@ REQUEST_ACTIONS: dict[str, WorkAction] = {
     "refuse-plan": refuse_plan,
     "approve": approve,
     "reject": reject,
+    "close": close,
+    "repost": repost,
+    "assign": assign,
 }
 STEP_ACTIONS: dict[str, WorkAction] = {"retry": retry_step, "settle": settle_step}

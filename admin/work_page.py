@@ -21,7 +21,7 @@ from litestar.response import Redirect, Response, Template
 
 from admin.sign_in import SESSION_COOKIE
 from admin.work_actions import REQUEST_ACTIONS, STEP_ACTIONS, WorkAction, WorkContext
-from admin.work_request import WorkRequest, read_work_request
+from admin.work_request import WorkRequest, assignable_specialists, read_work_request
 from admin.work_view import page_context
 from gateway.crypto import Cipher
 from gateway.edge.problems import exception_to_problem
@@ -163,6 +163,7 @@ async def _page(
         await fulfilment.view(found.id),
         error=error.detail if error else None,
         done=done,
+        specialists=await assignable_specialists() if staff.role is Role.TEAM_LEAD else None,
     )
     return Template(
         template_name="work.html",

@@ -16,6 +16,7 @@ from typing import Any
 from gateway.db.connection import fetch
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
+from gateway.tickets import display_ticket
 
 TARGET_NAMES = {
     "zuora_collection": "Zuora (direct debit collection)",
@@ -41,11 +42,11 @@ STATUS_SENTENCES = {
 }
 
 _SELECT = """
-SELECT r.id, r.kind, r.status, r.ticket_system, r.ticket_id, r.ticket_url, r.zuora_account_id,
+SELECT r.id, r.kind, r.status, r.ticket, r.ticket_url, r.zuora_account_id,
        r.stripe_customer_id, r.stripe_connect_account_id, r.backoffice_id, r.company_name,
        r.requester, r.contact_reasons, r.details, r.checks, r.assignee_id, r.processed_by_id,
        r.processed_at, r.resolution_note, r.resolution_reasons, r.reviewed_by_id, r.reviewed_at,
-       r.review_comment, r.created_at, r.updated_at,
+       r.review_comment, r.created_at, r.updated_at, r.triage_reason, r.triage_reason_at,
        a.username AS assignee, p.username AS maker, v.username AS reviewer
   FROM change_requests r
   LEFT JOIN staff_users a ON a.id = r.assignee_id
@@ -79,6 +80,9 @@ class WorkRequest:
     resolution_reasons: list[str]
     checks_json: str | None  # the pre-checks as stored (JSON text)
     created_at: datetime
+    # Why the request is in Triage (gateway/change_requests/lifecycle.py), until acted on.
+    triage_reason: str | None = None
+    triage_reason_at: datetime | None = None
 
     @property
     def status_sentence(self) -> str:
@@ -143,7 +147,7 @@ def _to_work_request(row: dict[str, Any]) -> WorkRequest:
         id=row["id"],
         kind=row["kind"],
         status=row["status"],
-        ticket=f"{row['ticket_system']} #{row['ticket_id']}",
+        ticket=display_ticket(row["ticket"]),
         ticket_url=row["ticket_url"],
         company_name=row["company_name"],
         references=references,
@@ -166,6 +170,8 @@ def _to_work_request(row: dict[str, Any]) -> WorkRequest:
         resolution_reasons=list(row["resolution_reasons"] or []),
         checks_json=row["checks"],
         created_at=row["created_at"],
+        triage_reason=row["triage_reason"],
+        triage_reason_at=row["triage_reason_at"],
     )
 
 
@@ -182,3 +188,12 @@ async def read_work_request(staff: StaffMember, request_id: uuid.UUID) -> WorkRe
     if row["checks"] is not None and not isinstance(row["checks"], str):
         row["checks"] = json.dumps(row["checks"])
     return _to_work_request(row)
+
+
+async def assignable_specialists() -> list[str]:
+    """The usernames a team lead may give a request to: active specialists."""
+    rows = await fetch(
+        "SELECT username FROM staff_users WHERE active AND role = $1 ORDER BY username",
+        Role.SPECIALIST.value,
+    )
+    return [str(row["username"]) for row in rows]

@@ -20,6 +20,11 @@ from settings import Settings
 # The statuses Apply starts from (gateway.change_requests.states: APPLY, REQUEST_APPROVAL).
 APPLICABLE = frozenset({"new", "assigned", "in_progress"})
 REVIEWABLE = frozenset({"applied", "processed"})
+# Before anything was sent to a provider (gateway.change_requests.states._BEFORE_APPLY): a team
+# lead may close the request or give it to a specialist.
+BEFORE_APPLY = frozenset({"new", "assigned", "in_progress", "waiting_customer", "rejected"})
+CLOSE_REASON = "Customer did not answer"
+OPEN = BEFORE_APPLY | {"awaiting_approval", "applying", "apply_failed"}
 
 # What a successful action says, by the key the redirect carries (never text from the URL).
 DONE = {
@@ -34,6 +39,9 @@ DONE = {
     "retried": "The failed step runs again.",
     "reworked": "The request is yours again: check it and apply it.",
     "settled": "The step is marked as settled by hand; the run goes on.",
+    "closed": "Closed: the request is cancelled and its ticket is told why.",
+    "reposted": "Re-posted: back in progress with its specialist, who asks the customer again.",
+    "assigned": "Assigned: the request is in the specialist's queue.",
 }
 
 OPERATION_NAMES = {
@@ -124,6 +132,9 @@ class Actions:
     review: bool = False
     step_actions: bool = False  # retry or settle a failed step
     is_maker: bool = False
+    close: bool = False  # a lead cancels it, with a reason
+    repost: bool = False  # a lead puts a request waiting on the customer back in work
+    assign: bool = False  # a lead gives it to a specialist
 
 
 def actions_for(
@@ -139,6 +150,7 @@ def actions_for(
         finding.code == "needs_new_contract" for finding in checks.findings
     )
     before_apply = request.status in APPLICABLE or request.status == "rejected"
+    reached_provider = any(step.status != "pending" for run in runs for step in run.steps)
     return Actions(
         apply=own and request.status in APPLICABLE,
         rework=own and request.status == "rejected",
@@ -152,6 +164,9 @@ def actions_for(
         review=lead and request.status in REVIEWABLE,
         step_actions=lead and request.status == "apply_failed",
         is_maker=maker,
+        close=lead and request.status in BEFORE_APPLY and not reached_provider,
+        repost=lead and request.status == "waiting_customer",
+        assign=lead and request.status in BEFORE_APPLY,
     )
 
 
@@ -222,6 +237,7 @@ def page_context(
     *,
     error: str | None = None,
     done: str | None = None,
+    specialists: list[str] | None = None,
 ) -> dict[str, Any]:
     checks = read_checks(request.checks_json)
     runs = run_views(fulfilment)
@@ -251,4 +267,8 @@ def page_context(
         "refreshing": running,
         "error": error,
         "notice": DONE.get(done or ""),
+        # Why a lead sees it in Triage, while it is open and nobody has acted on it yet.
+        "triage_reason": request.triage_reason if lead and request.status in OPEN else None,
+        "specialists": specialists or [],
+        "close_reason": CLOSE_REASON,
     }

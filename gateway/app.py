@@ -13,7 +13,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -24,6 +23,7 @@ import gateway.db  # noqa: F401  (points Piccolo at our engine before any table 
 from admin.corrections_page import CorrectionsPageController
 from admin.customer_page import CustomerPageController
 from admin.mounts import admin_mounts
+from admin.notifications_page import NotificationsPageController
 from admin.settings_page import settings_page
 from admin.sign_in import SignInController
 from admin.throttle import SignInThrottle
@@ -38,8 +38,10 @@ from gateway.crypto import Cipher
 from gateway.db.connection import close_pool, start_pool
 from gateway.edge.auth import ApiKeyAuthMiddleware
 from gateway.edge.body_guard import BodyGuardMiddleware
+from gateway.edge.docs_ui import docs_render_plugins, docs_router
 from gateway.edge.json_depth_guard import JsonDepthGuardMiddleware
 from gateway.edge.openapi import StrictStructSchemaPlugin, security_components
+from gateway.edge.problem_pages import ProblemPagesController
 from gateway.edge.problems import exception_to_problem
 from gateway.edge.rate_limit import ApiKeyRateLimiter
 from gateway.edge.request_context import RequestContextMiddleware
@@ -54,6 +56,11 @@ from gateway.health import HealthController
 from gateway.idempotency.lease import lease
 from gateway.job_worker import SupervisedWorker
 from gateway.jobs import job_app
+from gateway.notifications.controller import (
+    NotificationDeliveryController,
+    NotificationEndpointController,
+)
+from gateway.notifications.wiring import build_notifications
 from gateway.providers import Providers, providers_from_settings
 from gateway.staff.login import StaffLogin
 from gateway.staff.roles import MOUNT_OF_ROLE
@@ -104,6 +111,7 @@ def create_app(settings: Settings) -> Litestar:
     providers = providers_from_settings(settings)
     fulfilment = build_fulfilment(settings, providers, cipher)  # the in-process worker's too
     corrections = build_corrections(settings, providers)  # the in-process worker's too
+    notifications = build_notifications(settings, cipher)  # the in-process worker's too
     # A Connect payout holder is checked against the partner's legal name at intake too.
     holder_check = ChecksService(settings, providers, cipher).check_holder
     change_requests = ChangeRequestService(settings, cipher, blocklist, holder_check=holder_check)
@@ -119,6 +127,8 @@ def create_app(settings: Settings) -> Litestar:
             WebhookController,
             BlocklistController,
             FraudScreenController,
+            NotificationEndpointController,
+            NotificationDeliveryController,
         ],
         middleware=[
             ApiKeyAuthMiddleware(ApiKeyRateLimiter(settings.rate_limit_per_minute)),
@@ -138,12 +148,14 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[
             v1,
             HealthController,
+            ProblemPagesController,
             MetricsController,
             SignInController,
             settings_page,
             WorkPageController,
             CustomerPageController,
             CorrectionsPageController,
+            NotificationsPageController,
             *admin_mounts(settings, login),
         ],
         dependencies={
@@ -156,6 +168,7 @@ def create_app(settings: Settings) -> Litestar:
             "providers": Provide(lambda: providers, sync_to_thread=False),
             "fulfilment": Provide(lambda: fulfilment, sync_to_thread=False),
             "corrections": Provide(lambda: corrections, sync_to_thread=False),
+            "notifications": Provide(lambda: notifications, sync_to_thread=False),
         },
         template_config=TemplateConfig(
             directory=Path(admin.__file__).parent / "templates", engine=JinjaTemplateEngine
@@ -189,7 +202,10 @@ def create_app(settings: Settings) -> Litestar:
             description="Provider-neutral billing operations for support tools. Every POST "
             "needs an Idempotency-Key; every error is application/problem+json "
             "with a stable `code`.",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            # Swagger UI from the gateway's own files (works offline), never a CDN.
+            render_plugins=docs_render_plugins(),
+            openapi_router=docs_router(),
+            create_examples=False,  # every example is written out (gateway/edge/openapi.py)
             components=Components(security_schemes=security_components()),
         ),
         plugins=[StrictStructSchemaPlugin()],

@@ -250,7 +250,8 @@ def run() -> None:
     typer.echo(
         f"\nbilling-gateway is starting in {settings.mode.value.upper()} mode\n"
         f"  API        {base}/v1\n"
-        f"  API docs   {base}/schema  (Swagger UI: {base}/schema/swagger)\n"
+        f"  API docs   {base}/schema  (served by the gateway: works offline)\n"
+        f"  problems   {base}/problems  (what each error code means)\n"
         f"  health     {base}/health/ready\n"
         f"  metrics    {base}/metrics\n"
         + (_sandbox_providers_help(settings) + demo_sign_in_help(base) if settings.sandbox else "")

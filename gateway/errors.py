@@ -55,6 +55,7 @@ class ErrorCode(enum.StrEnum):
     STAFF_NOT_FOUND = "staff_not_found"
     STAFF_USERNAME_TAKEN = "staff_username_taken"
     CONTACT_REASON_UNKNOWN = "contact_reason_unknown"
+    TICKET_INVALID = "ticket_invalid"
     # fraud-stop
     BLOCKED_BY_FRAUD_STOP = "blocked_by_fraud_stop"
     BLOCKLIST_VALUE_INVALID = "blocklist_value_invalid"
@@ -104,6 +105,14 @@ class ErrorCode(enum.StrEnum):
     ACKNOWLEDGEMENT_REQUIRED = "acknowledgement_required"
     ACCOUNT_NOT_FOUND = "account_not_found"
     CHECKS_BLOCKED = "checks_blocked"
+    # outgoing notifications (gateway/notifications/)
+    NOTIFICATION_ENDPOINT_NOT_FOUND = "notification_endpoint_not_found"
+    NOTIFICATION_DELIVERY_NOT_FOUND = "notification_delivery_not_found"
+    NOTIFICATION_HOST_NOT_ALLOWED = "notification_host_not_allowed"
+    NOTIFICATION_URL_INVALID = "notification_url_invalid"
+    NOTIFICATION_DELIVERY_PENDING = "notification_delivery_pending"
+    NOTIFICATION_ENDPOINT_EXISTS = "notification_endpoint_exists"
+    NOTIFICATION_EVENT_UNKNOWN = "notification_event_unknown"
     # operations
     SERVICE_UNAVAILABLE = "service_unavailable"
     INTERNAL_ERROR = "internal_error"
@@ -151,6 +160,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.STAFF_NOT_FOUND: 404,
     ErrorCode.STAFF_USERNAME_TAKEN: 409,
     ErrorCode.CONTACT_REASON_UNKNOWN: 422,
+    ErrorCode.TICKET_INVALID: 422,
     ErrorCode.BLOCKED_BY_FRAUD_STOP: 422,
     ErrorCode.BLOCKLIST_VALUE_INVALID: 422,
     ErrorCode.BLOCKLIST_ENTRY_EXISTS: 409,
@@ -196,6 +206,13 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.ACKNOWLEDGEMENT_REQUIRED: 409,
     ErrorCode.ACCOUNT_NOT_FOUND: 422,
     ErrorCode.CHECKS_BLOCKED: 409,
+    ErrorCode.NOTIFICATION_ENDPOINT_NOT_FOUND: 404,
+    ErrorCode.NOTIFICATION_DELIVERY_NOT_FOUND: 404,
+    ErrorCode.NOTIFICATION_HOST_NOT_ALLOWED: 422,
+    ErrorCode.NOTIFICATION_URL_INVALID: 422,
+    ErrorCode.NOTIFICATION_DELIVERY_PENDING: 409,
+    ErrorCode.NOTIFICATION_ENDPOINT_EXISTS: 409,
+    ErrorCode.NOTIFICATION_EVENT_UNKNOWN: 422,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
 }

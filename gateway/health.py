@@ -35,12 +35,13 @@ class HealthController(Controller):
     tags = ["operations"]
     opt = {PUBLIC_OPT: True}
 
-    @get("/live", summary="The process answers")
+    @get("/live", operation_id="getLiveness", summary="The process answers")
     async def live(self) -> HealthStatus:
         return HealthStatus(status="ok")
 
     @get(
         "/ready",
+        operation_id="getReadiness",
         summary="The database answers, and this process's job worker runs (when it has one)",
         responses=problems(503),
     )

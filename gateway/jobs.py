@@ -33,5 +33,7 @@ job_app = procrastinate.App(
         "gateway.fulfilment.check_jobs",
         "gateway.fulfilment.jobs",
         "gateway.corrections.jobs",
+        "gateway.change_requests.lifecycle_jobs",
+        "gateway.notifications.jobs",
     ],
 )

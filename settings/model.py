@@ -169,7 +169,11 @@ class Settings(BaseSettings):
     cancellation_fee_percent: Decimal = Field(default=Decimal(30), ge=0, le=100)
     cancellation_fee_applies_to: Literal["unused_value", "remaining_payment"] = "unused_value"
     triage_stale_hours: int = Field(default=24, ge=1)
+    # The ticket lifecycle (gateway/change_requests/lifecycle.py): an assigned request with no
+    # action by its assignee for triage_expire_days returns to Triage; one waiting on the
+    # customer for customer_silent_days is marked for a team lead to close or re-post.
     triage_expire_days: int = Field(default=3, ge=1)
+    customer_silent_days: int = Field(default=7, ge=1)
     contact_reasons: Annotated[dict[str, tuple[str, ...]], NoDecode] = DEFAULT_CONTACT_REASONS
     # Host names the back office is reached by; checked against Origin/Referer over HTTPS.
     admin_hosts: Annotated[tuple[str, ...], NoDecode] = ("127.0.0.1", "localhost")
@@ -201,6 +205,22 @@ class Settings(BaseSettings):
     zuora_callout_secrets: Annotated[tuple[str, ...], NoDecode] = Field(default=(), repr=False)
     zuora_callout_username: str | None = None
     zuora_callout_password: str | None = Field(default=None, repr=False)
+    # Outgoing notifications (gateway/notifications/): the hosts endpoints may point at
+    # ("host" or "host:port", comma-separated; empty: none, so no endpoint can be registered),
+    # the seconds between tries of a failing delivery (the last one spent, it is failed), how
+    # long an endpoint may fail before it is disabled, and how long one try may take.
+    notification_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    notification_retry_schedule: Annotated[tuple[float, ...], NoDecode] = (
+        5,
+        300,
+        1800,
+        7200,
+        18000,
+        36000,
+        36000,
+    )
+    notification_disable_after_hours: float = Field(default=120, gt=0)
+    notification_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     @field_validator("contact_reasons", mode="before")
     @classmethod
@@ -283,6 +303,27 @@ class Settings(BaseSettings):
                 ) from None
         return tuple(networks)
 
+    @field_validator("notification_allowed_hosts", mode="before")
+    @classmethod
+    def _parse_notification_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        return tuple(host.strip().lower() for host in value if host.strip())
+
+    @field_validator("notification_retry_schedule", mode="before")
+    @classmethod
+    def _parse_retry_schedule(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return tuple(value)
+
+    @field_validator("notification_retry_schedule")
+    @classmethod
+    def _check_retry_schedule(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not value or any(seconds <= 0 for seconds in value):
+            raise ValueError("seconds between tries, comma-separated, each above 0 (5,300,1800)")
+        return value
+
     @field_validator("admin_hosts", mode="before")
     @classmethod
     def _parse_hosts(cls, value: Any) -> Any:
@@ -336,6 +377,14 @@ class Settings(BaseSettings):
     @property
     def sandbox(self) -> bool:
         return self.mode is Mode.SANDBOX
+
+    @property
+    def notification_hosts(self) -> tuple[str, ...]:
+        """Where outgoing notifications may go. The sandbox, left unset, allows this machine
+        (a receiver tried beside `make run`); production allows only what it names."""
+        if not self.notification_allowed_hosts and self.sandbox:
+            return ("127.0.0.1", "localhost")
+        return self.notification_allowed_hosts
 
     @functools.cached_property
     def keys(self) -> KeyMaterial:

@@ -16,6 +16,8 @@ os.environ["BG_STAFF_SIGN_INS_PER_MINUTE"] = "1000000"
 # The in-process app's sandbox Zuora: tests that need it serve an emulator on this port.
 os.environ["BG_ZUORA_EMULATOR_PORT"] = str(free_port())
 os.environ["BG_STRIPE_EMULATOR_PORT"] = str(free_port())
+# Notification endpoints in tests point at receivers on loopback.
+os.environ.setdefault("BG_NOTIFICATION_ALLOWED_HOSTS", "127.0.0.1")
 
 # Database, app and live-server fixtures, shared by tests/integration and tests/browser.
 pytest_plugins = ["tests.database", "tests.emulators", "tests.drills"]

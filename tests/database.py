@@ -47,6 +47,8 @@ TABLES = (
     "blocklist_entries",
     "blocklist_imports",
     "blocklist_bulk_unblocks",
+    "notification_events",
+    "notification_endpoints",  # with their deliveries and attempts (CASCADE)
     "procrastinate_jobs",
     "procrastinate_events",
     "procrastinate_periodic_defers",

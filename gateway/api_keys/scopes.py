@@ -13,6 +13,8 @@ class Scope(enum.StrEnum):
     FRAUD_WRITE = "fraud:write"
     BILLING_READ = "billing:read"
     BILLING_WRITE = "billing:write"
+    # Register and manage outgoing notification endpoints, read and resend their deliveries.
+    NOTIFICATIONS_MANAGE = "notifications:manage"
 
 
 ALL_SCOPES = tuple(Scope)

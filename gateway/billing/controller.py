@@ -113,6 +113,7 @@ class BillingController(Controller):
 
     @get(
         "/capabilities",
+        operation_id="getCapabilities",
         opt=READ,
         responses=problems(*AUTHENTICATED),
         summary="Which provider supports which operation, as configured",
@@ -134,8 +135,11 @@ class BillingController(Controller):
 
     @get(
         "/customers/{provider:str}/{reference:str}",
+        operation_id="getCustomer",
         opt=READ,
-        responses=problems(*AUTHENTICATED, 404, 503),
+        responses=problems(
+            *AUTHENTICATED, 404, 503, codes=["customer_not_found", "provider_unavailable"]
+        ),
         summary="One customer's billing state: account, masked payment methods, "
         "subscription, debits in flight",
     )

@@ -70,8 +70,11 @@ class HistoryController(Controller):
 
     @get(
         "/customers/{provider:str}/{reference:str}/invoices",
+        operation_id="listCustomerInvoices",
         opt=READ,
-        responses=problems(*AUTHENTICATED, 404, 503),
+        responses=problems(
+            *AUTHENTICATED, 404, 503, codes=["customer_not_found", "provider_unavailable"]
+        ),
         summary="A customer's invoices, newest first: status, totals and balance in minor "
         "units, what paid them, and where their PDF is",
     )
@@ -94,8 +97,11 @@ class HistoryController(Controller):
 
     @get(
         "/customers/{provider:str}/{reference:str}/payments",
+        operation_id="listCustomerPayments",
         opt=READ,
-        responses=problems(*AUTHENTICATED, 404, 503),
+        responses=problems(
+            *AUTHENTICATED, 404, 503, codes=["customer_not_found", "provider_unavailable"]
+        ),
         summary="A customer's payments, newest first: amount, what has been refunded (each "
         "refund) and what is still refundable, the masked method, and where a receipt is",
     )
@@ -125,6 +131,7 @@ class HistoryController(Controller):
 
     @get(
         "/invoices/{provider:str}/{reference:str}/pdf",
+        operation_id="getInvoicePdf",
         opt=READ,
         media_type=PDF,
         response_headers=_attachment_header('attachment; filename="invoice-INV00000001.pdf"'),
@@ -140,11 +147,12 @@ class HistoryController(Controller):
 
     @get(
         "/payments/{provider:str}/{reference:str}/receipt",
+        operation_id="getPaymentReceipt",
         opt=READ,
         media_type="text/html",
         response_headers=_attachment_header('attachment; filename="receipt-ch_1A2b3C.html"'),
         operation_class=DocumentOperation,
-        responses=problems(*AUTHENTICATED, 404, 503),
+        responses=problems(*AUTHENTICATED, 404, 503, codes=["no_receipt", "provider_not_found"]),
         summary="The payment's receipt as the provider renders it (Stripe: its receipt page, "
         "HTML); 404 no_receipt where the provider keeps none (Zuora)",
     )

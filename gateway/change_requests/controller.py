@@ -44,9 +44,16 @@ class ChangeRequestController(Controller):
 
     @post(
         "/",
+        operation_id="createChangeRequest",
         opt=WRITE,
         status_code=201,
-        responses={**problems(*MUTATING), **conflicts("duplicate_open_request")},
+        responses={
+            **problems(
+                *MUTATING,
+                codes=["iban_checksum_failed", "blocked_by_fraud_stop", "idempotency_key_missing"],
+            ),
+            **conflicts("duplicate_open_request"),
+        },
         summary="File an IBAN-change or plan-change request",
     )
     async def create(
@@ -60,7 +67,13 @@ class ChangeRequestController(Controller):
             data, client_of(request.scope), idempotency_of(request.scope)
         )
 
-    @get("/", opt=READ, responses=problems(*AUTHENTICATED, 422), summary="List change requests")
+    @get(
+        "/",
+        operation_id="listChangeRequests",
+        opt=READ,
+        responses=problems(*AUTHENTICATED, 422, codes=["invalid_cursor"]),
+        summary="List change requests",
+    )
     async def list_requests(
         self,
         request: Request[Any, Any, Any],
@@ -70,7 +83,10 @@ class ChangeRequestController(Controller):
         ticket: Annotated[
             str | None,
             QueryParameter(
-                max_length=130, pattern=PRINTABLE, description="ticket id, or system:id"
+                max_length=300,
+                pattern=PRINTABLE,
+                description='the ticket in any spelling ("zendesk:1001", "zendesk #1001"), or '
+                "its id alone (any system)",
             ),
         ] = None,
         customer: Annotated[
@@ -89,8 +105,9 @@ class ChangeRequestController(Controller):
 
     @get(
         "/{request_id:uuid}",
+        operation_id="getChangeRequest",
         opt=READ,
-        responses=problems(*AUTHENTICATED, 404),
+        responses=problems(*AUTHENTICATED, 404, codes=["change_request_not_found"]),
         summary="One change request (masked data only)",
     )
     async def read(
@@ -111,9 +128,13 @@ class ChangeRequestController(Controller):
 
     @post(
         "/{request_id:uuid}/cancel",
+        operation_id="cancelChangeRequest",
         opt=WRITE,
         status_code=200,
-        responses={**problems(*MUTATING, 404), **conflicts("invalid_transition")},
+        responses={
+            **problems(*MUTATING, 404, codes=["change_request_not_found"]),
+            **conflicts("invalid_transition"),
+        },
         summary="Withdraw a request (customer changed mind)",
     )
     async def cancel(

@@ -5,19 +5,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.change_requests.references import CUSTOMER_REFERENCES, parse_request_reference
+from gateway.change_requests.references import (
+    CUSTOMER_REFERENCES,
+    MATCHES_REFERENCE,
+    parse_request_reference,
+)
 from gateway.db.connection import fetch
 from gateway.errors import BillingError, ErrorCode
+from gateway.tickets import display_ticket
 
-_BLOCKABLE = """
-SELECT ticket_system || ' #' || ticket_id AS ticket, backoffice_id, zuora_account_id,
+_BLOCKABLE = f"""
+SELECT ticket, backoffice_id, zuora_account_id,
        stripe_customer_id, stripe_connect_account_id, requester->>'email' AS requester_email,
        requester->>'ip' AS requester_ip, details->>'account_holder_email' AS holder_email,
        iban_hash, details->>'iban_masked' AS iban_masked
   FROM change_requests
- WHERE (id = $1 OR ($1 IS NULL AND ticket_id = $2 AND ($3 = '' OR ticket_system = $3)))
+ WHERE {MATCHES_REFERENCE}
  ORDER BY created_at DESC LIMIT 2
-"""
+"""  # noqa: S608 (a constant)
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,7 @@ class FraudTargets:
 async def read_fraud_targets(reference: str) -> FraudTargets:
     """The request named by its id or its ticket ("zendesk #1001", or just "1001")."""
     named = parse_request_reference(reference)
-    rows = await fetch(_BLOCKABLE, named.request_id, named.ticket_id, named.ticket_system)
+    rows = await fetch(_BLOCKABLE, named.request_id, named.ticket, named.ticket_id)
     if len(rows) != 1:
         raise BillingError(
             ErrorCode.CHANGE_REQUEST_NOT_FOUND if not rows else ErrorCode.VALIDATION_FAILED,
@@ -55,7 +60,7 @@ async def read_fraud_targets(reference: str) -> FraudTargets:
         )
     row = rows[0]
     return FraudTargets(
-        ticket=row["ticket"],
+        ticket=display_ticket(row["ticket"]),
         requester_email=row["requester_email"],
         requester_ip=row["requester_ip"],
         holder_email=row["holder_email"],

@@ -12,9 +12,9 @@ from gateway.change_requests.schemas import (
     IbanChangeSummary,
     PlanChangeSummary,
     Requester,
-    TicketRef,
 )
 from gateway.fulfilment.schemas import Checks
+from gateway.tickets import display_ticket
 
 Summary = IbanChangeSummary | PlanChangeSummary
 
@@ -44,7 +44,9 @@ def to_read(row: dict[str, Any]) -> ChangeRequestRead:
         id=row["id"],
         kind=row["kind"],
         status=row["status"],
-        ticket=TicketRef(system=row["ticket_system"], id=row["ticket_id"], url=row["ticket_url"]),
+        ticket=row["ticket"],
+        ticket_display=display_ticket(row["ticket"]),
+        ticket_url=row["ticket_url"],
         customer=CustomerRefs(**{column: row[column] for column in CUSTOMER_COLUMNS}),
         requester=msgspec.convert(row["requester"], Requester),
         contact_reasons=list(row["contact_reasons"]),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
@@ -40,10 +40,28 @@ class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
     """Unknown fields are refused: a typo must not pass silently."""
 
 
+TicketUrl = Annotated[str, Meta(max_length=500, pattern=r"^https?://[^\x00-\x20\x7f]+$")]
+# The ticket in any spelling: "zendesk:1001", "zendesk #1001", "Zendesk 1001" (stored as
+# "zendesk:1001", gateway/tickets.py).
+TicketText = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=300,
+        pattern=PRINTABLE,
+        description='The ticket as system and id in any spelling ("zendesk #1001"); stored and '
+        'answered as "zendesk:1001".',
+        examples=["zendesk:1001"],
+    ),
+]
+
+
 class TicketRef(Strict, kw_only=True):
+    """The ticket as its system and id (the id may be "1001", "#1001" or "zendesk #1001")."""
+
     system: TicketSystem
     id: Text100
-    url: Annotated[str, Meta(max_length=500, pattern=r"^https?://[^\x00-\x20\x7f]+$")] | None = None
+    url: TicketUrl | None = None
 
 
 class CustomerRefs(Strict, kw_only=True):
@@ -108,9 +126,12 @@ class IdentityChecked(Strict, kw_only=True):
 
 
 class Filing(Strict, kw_only=True, tag_field="kind"):
-    """What every change request carries; `kind` picks the payload."""
+    """What every change request carries; `kind` picks the payload. The ticket is given as
+    `{"system", "id", "url"}` or as one text in any spelling ("zendesk #1001"), its URL then
+    in `ticket_url`."""
 
-    ticket: TicketRef
+    ticket: TicketText | TicketRef
+    ticket_url: TicketUrl | None = None
     customer: CustomerRefs
     requester: Requester
     contact_reasons: ContactReasons = msgspec.field(default_factory=list)
@@ -118,10 +139,38 @@ class Filing(Strict, kw_only=True, tag_field="kind"):
 
 
 class IbanChangeCreate(Filing, kw_only=True, tag="iban_change"):
+    # Convention 2 of gateway/edge/openapi.py: masked, so a real IBAN goes where it is shown.
+    openapi_example: ClassVar[dict[str, Any]] = {
+        "kind": "iban_change",
+        "ticket": "zendesk:1001",
+        "ticket_url": "https://acme.zendesk.com/agent/tickets/1001",
+        "customer": {"zuora_account_id": "A00012345", "company_name": "Hoffmann Logistik GmbH"},
+        "requester": {"name": "Lena Hoffmann", "email": "lena.hoffmann@hoffmann-logistik.example"},
+        "contact_reasons": ["Billing > Payment method > Bank details change"],
+        "payload": {
+            "iban": "DE** **** **** **** **30 00",
+            "account_holder": "Hoffmann Logistik GmbH",
+            "targets": ["zuora_collection"],
+        },
+    }
     payload: IbanChangeDetails
 
 
 class PlanChangeCreate(Filing, kw_only=True, tag="plan_change"):
+    openapi_example: ClassVar[dict[str, Any]] = {
+        "kind": "plan_change",
+        "ticket": "zendesk:1002",
+        "customer": {"zuora_account_id": "A00012345"},
+        "requester": {"name": "Lena Hoffmann", "agent_id": "zd-agent-17"},
+        "contact_reasons": ["Account > Subscription > Upsell"],
+        "payload": {
+            "subscription_ref": "A-S00004211",
+            "current_tier": "team",
+            "target_tier": "business",
+            "consent_channel": "written",
+            "contract_signed_on": "2025-03-01",
+        },
+    }
     payload: PlanChangeDetails
 
 
@@ -129,6 +178,9 @@ ChangeRequestCreate = IbanChangeCreate | PlanChangeCreate
 
 
 class ChangeRequestCancel(Strict, kw_only=True):
+    openapi_example: ClassVar[dict[str, Any]] = {
+        "reason": "The customer wrote back: they keep their current bank account."
+    }
     reason: Annotated[str, text(500)]
 
 
@@ -170,7 +222,9 @@ class ChangeRequestRead(Struct, kw_only=True):
     id: UUID
     kind: Kind
     status: Status
-    ticket: TicketRef
+    ticket: Annotated[str, Meta(examples=["zendesk:1001"])]  # the one stored form, system:id
+    ticket_display: Annotated[str, Meta(examples=["zendesk #1001"])]  # as screens show it
+    ticket_url: str | None
     customer: CustomerRefs
     requester: Requester
     contact_reasons: list[str]

@@ -18,6 +18,7 @@ from audit import AuditEntry, append
 from gateway.api_keys.service import ApiClient
 from gateway.change_requests import bank_details, plan_policy
 from gateway.change_requests.contact_reasons import reasons_fit_kind
+from gateway.change_requests.filed_ticket import filed_ticket, ticket_as_written
 from gateway.change_requests.fraud_targets import FraudTargets
 from gateway.change_requests.mapping import to_read
 from gateway.change_requests.references import CUSTOMER_REFERENCES, subject_of
@@ -49,8 +50,14 @@ from gateway.errors import BillingError, ErrorCode
 from gateway.fraud.screening import blocked_refusal
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, slot_for, store_answer
 from gateway.idempotency.context import IdempotencyContext
+from gateway.notifications.change_request_events import (
+    record_change_request_event,
+    record_transition,
+)
+from gateway.notifications.events import EventType
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.sensitive import contains_iban, redact_text, sensitive_kind, strings_in
+from gateway.tickets import TICKET_ID_SQL, display_ticket, ticket_lookup
 from settings import Settings
 
 if TYPE_CHECKING:  # fraud-stop hashes IBANs as this module does, so it imports from here
@@ -174,7 +181,7 @@ class ChangeRequestService:
                     action="change_request.create.refused",
                     actor=client.actor,
                     target_type="ticket",
-                    target_id=redact_text(f"{request.ticket.system}:{request.ticket.id}"),
+                    target_id=redact_text(ticket_as_written(request)),
                     subject=_subject(request.customer),
                     reason=refused.code.value,
                 )
@@ -197,12 +204,12 @@ class ChangeRequestService:
                 "customer or Connect account, back-office id or company name).",
             )
         kind = Kind.IBAN_CHANGE if isinstance(request, IbanChangeCreate) else Kind.PLAN_CHANGE
+        ticket, ticket_url = filed_ticket(request)
         row = ChangeRequest(
             kind=kind,
             status=Status.NEW,
-            ticket_system=request.ticket.system,
-            ticket_id=request.ticket.id,
-            ticket_url=request.ticket.url,
+            ticket=ticket,
+            ticket_url=ticket_url,
             requester=msgspec.to_builtins(request.requester),
             contact_reasons=request.contact_reasons,
             contact_reasons_fit_kind=reasons_fit_kind(
@@ -232,7 +239,7 @@ class ChangeRequestService:
             request.payload.account_holder_email if isinstance(request, IbanChangeCreate) else None
         )
         filed = FraudTargets(
-            ticket=f"{request.ticket.system} #{request.ticket.id}",
+            ticket=display_ticket(row.ticket),
             requester_email=request.requester.email,
             requester_ip=request.requester.ip,
             holder_email=holder_email,
@@ -320,6 +327,7 @@ class ChangeRequestService:
                         after={"kind": row.kind, "status": row.status, "details": row.details},
                     )
                 )
+                await record_change_request_event(EventType.CHANGE_REQUEST_FILED, row.id)
                 filed = to_read(row.to_dict())
                 await store_answer(answer, HTTP_201_CREATED, filed)
         except UniqueViolationError:
@@ -333,8 +341,7 @@ class ChangeRequestService:
             .where(
                 ChangeRequest.client == row.client,
                 ChangeRequest.kind == row.kind,
-                ChangeRequest.ticket_system == row.ticket_system,
-                ChangeRequest.ticket_id == row.ticket_id,
+                ChangeRequest.ticket == row.ticket,
                 ChangeRequest.status.is_in(list(OPEN_STATUSES)),
             )
             .first()
@@ -342,7 +349,7 @@ class ChangeRequestService:
         if existing is not None:
             raise BillingError(
                 ErrorCode.DUPLICATE_OPEN_REQUEST,
-                f"Ticket {row.ticket_system}:{row.ticket_id} already has an open {row.kind} "
+                f"Ticket {display_ticket(row.ticket)} already has an open {row.kind} "
                 f"request ({existing['id']}); update or cancel that one instead.",
                 extra={"existing_id": str(existing["id"])},
             )
@@ -378,11 +385,12 @@ class ChangeRequestService:
             conditions.append(ChangeRequest.status == filters.status)
         if filters.kind:
             conditions.append(ChangeRequest.kind == filters.kind)
-        if filters.ticket:
-            system, _, ticket_id = filters.ticket.rpartition(":")
-            conditions.append(ChangeRequest.ticket_id == ticket_id)
-            if system:
-                conditions.append(ChangeRequest.ticket_system == system)
+        if filters.ticket:  # any spelling; "1001" alone matches that id in any system
+            wanted = ticket_lookup(filters.ticket)
+            if wanted.ticket is not None:
+                conditions.append(ChangeRequest.ticket == wanted.ticket)
+            else:
+                conditions.append(WhereRaw(f"{TICKET_ID_SQL} = {{}}", wanted.ticket_id))
         if filters.customer:
             conditions.append(
                 WhereRaw(
@@ -454,6 +462,7 @@ class ChangeRequestService:
                     after={"status": target.value},
                 )
             )
+            await record_transition(request_id, Transition.CANCEL)
             cancelled = await self.get(request_id, client)
             await store_answer(answer, HTTP_200_OK, cancelled)
         return cancelled

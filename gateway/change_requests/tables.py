@@ -26,8 +26,7 @@ class ChangeRequest(Table, tablename="change_requests"):
     id = UUID(primary_key=True)
     kind = Varchar(length=20, index=True)
     status = Varchar(length=20, index=True)
-    ticket_system = Varchar(length=20)
-    ticket_id = Varchar(length=100, index=True)
+    ticket = Text()  # "zendesk:1001": gateway.tickets.canonical_ticket, the one stored form
     ticket_url = Varchar(length=500, null=True, default=None)
     zuora_account_id = Varchar(length=100, null=True, default=None)
     stripe_customer_id = Varchar(length=100, null=True, default=None)
@@ -51,6 +50,11 @@ class ChangeRequest(Table, tablename="change_requests"):
     # never offers the staff table as a related table on a queue screen.
     contact_reasons_fit_kind = Boolean(default=True)
     progress_at = Timestamptz(default=TimestamptzNow())  # last step forward; triage finds stale
+    # Why the lifecycle put it in Triage (gateway/change_requests/lifecycle.py): a sentence, its
+    # kind (expired, customer_silent, staff_deactivated) and when; any action clears them.
+    triage_reason = Text(null=True, default=None)
+    triage_reason_at = Timestamptz(null=True, default=None)
+    triage_kind = Varchar(length=20, null=True, default=None)
     assignee_id = Integer(null=True, default=None, index=True)
     assigned_at = Timestamptz(null=True, default=None)
     processed_by_id = Integer(null=True, default=None)

@@ -12,14 +12,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from audit import AuditEntry, append
-from gateway.change_requests.references import parse_request_reference, subject_of
+from gateway.change_requests.references import (
+    MATCHES_REFERENCE,
+    parse_request_reference,
+    subject_of,
+)
+from gateway.change_requests.service import _refuse_if_applied
 from gateway.change_requests.states import Kind, Status, Transition, next_status
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
 from gateway.log import get_logger
+from gateway.notifications.change_request_events import record_transition
 from gateway.sensitive import contains_card_number, contains_iban
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
+from gateway.tickets import display_ticket
 from settings import Settings
 
 _log = get_logger("workflow")
@@ -33,10 +40,18 @@ SPECIALIST_STEPS = (
 )
 
 
+_LOCKED = (
+    "SELECT id, ticket, kind, status, assignee_id, processed_by_id, backoffice_id,"  # noqa: S608 (constants)
+    " zuora_account_id, stripe_customer_id, stripe_connect_account_id FROM change_requests"
+    f" WHERE {MATCHES_REFERENCE} AND (NOT $4 OR assignee_id = $5)"
+    " ORDER BY created_at DESC LIMIT 2 FOR NO KEY UPDATE"
+)
+
+
 @dataclass(frozen=True)
 class WorkItem:
     id: uuid.UUID
-    ticket: str
+    ticket: str  # as screens show it: "zendesk #1001"
     kind: Kind
     status: Status
     processed_by_id: int | None = None
@@ -153,6 +168,30 @@ class WorkflowService:
             item = await self._locked(staff, reference)
             return await self._move(staff, item, Transition.ASSIGN, assignee_id=assignees[0]["id"])
 
+    async def close(self, staff: StaffMember, reference: str, reason: str) -> WorkItem:
+        """A team lead closes a request nothing was applied of (the customer did not answer,
+        or withdrew): cancelled, with the reason the help desk is told."""
+        _require_role(staff, Role.TEAM_LEAD)
+        _refuse_sensitive_text(reason)
+        async with transaction():
+            item = await self._locked(staff, reference)
+            await _refuse_if_applied(item.id)
+            return await self._move(
+                staff,
+                item,
+                Transition.CANCEL,
+                cancelled_at=_NOW,
+                cancellation_reason=reason,
+            )
+
+    async def repost(self, staff: StaffMember, reference: str) -> WorkItem:
+        """A team lead puts a request waiting on a silent customer back in work with its
+        specialist (to ask the customer again); reassigning it is `assign`."""
+        _require_role(staff, Role.TEAM_LEAD)
+        async with transaction():
+            item = await self._locked(staff, reference)
+            return await self._move(staff, item, Transition.RESUME)
+
     async def approve(self, staff: StaffMember, reference: str) -> WorkItem:
         _require_role(staff, Role.TEAM_LEAD)
         return await self._review(staff, reference, Transition.APPROVE)
@@ -205,16 +244,10 @@ class WorkflowService:
         scoped = within_own_queue and staff.role is Role.SPECIALIST
         named = parse_request_reference(reference)
         rows = await fetch(
-            "SELECT id, ticket_system || ' #' || ticket_id AS ticket, kind, status, assignee_id,"
-            " processed_by_id, backoffice_id, zuora_account_id, stripe_customer_id,"
-            " stripe_connect_account_id FROM change_requests"
-            " WHERE (id = $1 OR ($1 IS NULL AND ticket_id = $2"
-            "        AND ($3 = '' OR ticket_system = $3)))"
-            "   AND (NOT $4 OR assignee_id = $5)"
-            " ORDER BY created_at DESC LIMIT 2 FOR NO KEY UPDATE",
+            _LOCKED,
             named.request_id,
+            named.ticket,
             named.ticket_id,
-            named.ticket_system,
             scoped,
             staff.id,
         )
@@ -233,7 +266,7 @@ class WorkflowService:
         row = rows[0]
         return WorkItem(
             row["id"],
-            row["ticket"],
+            display_ticket(row["ticket"]),
             Kind(row["kind"]),
             Status(row["status"]),
             row["processed_by_id"],
@@ -275,6 +308,7 @@ class WorkflowService:
             {"status": item.status},
             after,
         )
+        await record_transition(item.id, transition)
         processed_by = changes.get("processed_by_id", item.processed_by_id)
         return WorkItem(item.id, item.ticket, item.kind, target, processed_by, item.subject)
 

@@ -92,6 +92,7 @@ class CorrectionController(Controller):
 
     @post(
         "/refunds",
+        operation_id="createRefund",
         opt=WRITE,
         status_code=202,
         responses=FILED_RESPONSES,
@@ -113,6 +114,7 @@ class CorrectionController(Controller):
 
     @post(
         "/subscriptions/{provider:str}/{reference:str}/cancel",
+        operation_id="cancelSubscription",
         opt=WRITE,
         status_code=202,
         responses=FILED_RESPONSES,
@@ -147,6 +149,7 @@ class CorrectionController(Controller):
 
     @post(
         "/invoices/{provider:str}/{reference:str}/void",
+        operation_id="voidInvoice",
         opt=WRITE,
         status_code=202,
         responses=FILED_RESPONSES,
@@ -189,6 +192,7 @@ class CorrectionController(Controller):
 
     @get(
         "/corrections",
+        operation_id="listCorrections",
         opt=READ,
         responses=problems(*AUTHENTICATED),
         summary="Corrections, newest first (an API key sees its own client's)",
@@ -202,6 +206,15 @@ class CorrectionController(Controller):
         account_id: Annotated[
             str | None, QueryParameter(max_length=100, pattern=r"^[A-Za-z0-9_\-]+$")
         ] = None,
+        ticket: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=300,
+                pattern=r"^[^\x00-\x1f\x7f]*$",
+                description='the ticket in any spelling ("zendesk:77", "zendesk #77"), or its '
+                "id alone (any system)",
+            ),
+        ] = None,
         cursor: Annotated[
             str | None, QueryParameter(max_length=300, pattern=r"^[A-Za-z0-9_-]*$")
         ] = None,
@@ -211,6 +224,7 @@ class CorrectionController(Controller):
             status=status,
             provider=provider,
             account_id=account_id,
+            ticket=ticket,
             client=client_of(request.scope),
             cursor=cursor,
             limit=limit,
@@ -218,8 +232,9 @@ class CorrectionController(Controller):
 
     @get(
         "/corrections/{correction_id:uuid}",
+        operation_id="getCorrection",
         opt=READ,
-        responses=problems(*AUTHENTICATED, 404),
+        responses=problems(*AUTHENTICATED, 404, codes=["correction_not_found"]),
         summary="One correction: its payload, approval, steps and final state",
     )
     async def read(

@@ -11,6 +11,8 @@ from gateway.corrections.filing import refuse_sensitive_text
 from gateway.corrections.records import as_json, audit, load, stored_hash
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
+from gateway.notifications.correction_events import record_correction_event
+from gateway.notifications.events import EventType
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 
@@ -60,6 +62,7 @@ async def approve_correction(
             {"status": "running", "payload_hash": payload_hash},
             before={"status": row["status"]},
         )
+        await record_correction_event(EventType.CORRECTION_APPROVED, correction_id)
 
 
 def _check_approval(row: dict[str, Any], staff: StaffMember, payload_hash: str) -> None:
@@ -107,6 +110,7 @@ async def refuse_correction(correction_id: uuid.UUID, staff: StaffMember, reason
             before={"status": row["status"]},
             reason=reason,
         )
+        await record_correction_event(EventType.CORRECTION_REFUSED, correction_id)
 
 
 def _not_waiting(row: dict[str, Any]) -> BillingError:
@@ -160,6 +164,7 @@ async def retry_correction(
             {"status": "running", "steps": sorted(r["position"] for r in stopped)},
             before={"status": row["status"], "error_code": row["error_code"]},
         )
+        await record_correction_event(EventType.CORRECTION_RETRIED, correction_id)
 
 
 async def settle_step_by_hand(
@@ -213,3 +218,4 @@ async def settle_step_by_hand(
             before={"status": row["status"], "error_code": row["error_code"]},
             reason=reason,
         )
+        await record_correction_event(EventType.CORRECTION_STEP_SETTLED_BY_HAND, correction_id)

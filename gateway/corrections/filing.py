@@ -27,6 +27,8 @@ from gateway.corrections.schemas import (
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
+from gateway.notifications.correction_events import record_correction_event
+from gateway.notifications.events import EventType
 from gateway.sensitive import contains_card_number, contains_iban
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
@@ -150,6 +152,9 @@ async def store_correction(
             },
             reason=order.reason,
         )
+        await record_correction_event(EventType.CORRECTION_FILED, correction_id)
+        if status == "awaiting_approval":
+            await record_correction_event(EventType.CORRECTION_AWAITING_APPROVAL, correction_id)
         read = await correction_read(correction_id)
         await store_answer(answer, HTTP_202_ACCEPTED, read)
     return correction_id, read

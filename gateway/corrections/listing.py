@@ -9,6 +9,7 @@ from gateway.corrections.records import COLUMNS, read_of, steps_of
 from gateway.corrections.schemas import CorrectionPage
 from gateway.db.connection import fetch
 from gateway.pagination import decode_cursor, encode_cursor
+from gateway.tickets import TicketLookup
 
 MAX_LIMIT = 200
 
@@ -19,6 +20,7 @@ async def list_corrections(
     provider: str | None,
     account_id: str | None,
     client: str | None,
+    ticket: TicketLookup | None = None,
     cursor: str | None,
     limit: int,
 ) -> CorrectionPage:
@@ -39,6 +41,10 @@ async def list_corrections(
         where("account_id = ?", account_id)
     if client is not None:
         where("client = ?", client)
+    if ticket is not None and ticket.ticket is not None:
+        where("ticket = ?", ticket.ticket)
+    elif ticket is not None:  # the id alone: that id in any system
+        where("substr(ticket, strpos(ticket, ':') + 1) = ?", ticket.ticket_id)
     if cursor is not None:
         created_at, last_id = decode_cursor(cursor, uuid.UUID)
         values += [created_at, last_id]

@@ -21,6 +21,7 @@ from gateway.corrections.schemas import (
 )
 from gateway.db.connection import fetch
 from gateway.errors import BillingError, ErrorCode
+from gateway.tickets import display_ticket
 
 FINAL = frozenset({"succeeded", "failed", "refused"})
 COLUMNS = (
@@ -112,6 +113,7 @@ def read_of(row: dict[str, Any], steps: list[dict[str, Any]]) -> CorrectionRead:
         status=row["status"],
         reason=row["reason"],
         ticket=row["ticket"],
+        ticket_display=display_ticket(row["ticket"]) or None,
         payload=msgspec.convert(loaded(row["payload"]), list[StepPayload]),
         payload_hash=row["payload_hash"],
         computation=msgspec.convert(computation, Computation) if computation else None,

@@ -25,6 +25,8 @@ from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
 from gateway.fulfilment.resilience import ProviderGuard, is_unavailable
 from gateway.log import get_logger
+from gateway.notifications.correction_events import record_correction_event
+from gateway.notifications.events import EventType
 from gateway.providers import Providers
 
 _log = get_logger("gateway.corrections")
@@ -110,6 +112,10 @@ class CorrectionRunner:
             before={"status": row["status"]},
             reason=code,
         )
+        event = (
+            EventType.CORRECTION_SUCCEEDED if status == "succeeded" else EventType.CORRECTION_FAILED
+        )
+        await record_correction_event(event, row["id"])
 
     async def _call_step(self, step: dict[str, Any]) -> None:
         adapter = self._providers.get(step["provider"])

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
@@ -22,7 +22,10 @@ Then = Literal["nothing", "refund_last_payment", "void_open_invoice", "refund_re
 Operation = Literal["refund_payment", "cancel_subscription", "void_invoice"]
 
 Reason = Annotated[str, Meta(min_length=1, max_length=1000, pattern=_PRINTABLE)]
-Ticket = Annotated[str, Meta(min_length=1, max_length=200, pattern=_PRINTABLE)]
+# The ticket in any spelling ("zendesk #77"), stored and answered as "zendesk:77".
+Ticket = Annotated[
+    str, Meta(min_length=1, max_length=200, pattern=_PRINTABLE, examples=["zendesk:77"])
+]
 # Provider ids as both providers write them: never a quote, slash or space (ids end up in
 # ZOQL queries and URL paths).
 ProviderId = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -44,6 +47,16 @@ class RequestedBy(Strict, kw_only=True):
 class RefundCreate(Strict, kw_only=True):
     """`POST /v1/refunds`: all that is left of the payment, or `amount_minor` of it."""
 
+    openapi_example: ClassVar[dict[str, Any]] = {
+        "provider": "stripe",
+        "payment_id": "pi_3QxYz2LkdIwHu7ix0Ab1Cd2E",
+        "reason": "Charged twice for the March invoice; refunding the second payment.",
+        "amount_minor": 4900,
+        "currency": "EUR",
+        "ticket": "zendesk:1005",
+        "requested_by": {"name": "Sam Agent", "email": "sam.agent@support.example"},
+    }
+
     provider: Provider
     payment_id: ProviderId
     reason: Reason
@@ -57,6 +70,14 @@ class CancelBody(Strict, kw_only=True):
     """The body of `POST /v1/subscriptions/{provider}/{ref}/cancel`. `customer` (optional):
     the subscription's customer (Zuora account number or id, Stripe customer id, back-office
     id); when given, the subscription is looked for among that customer's only."""
+
+    openapi_example: ClassVar[dict[str, Any]] = {
+        "reason": "The customer closes the business at the end of the term.",
+        "when": "end_of_term",
+        "then": "nothing",
+        "ticket": "zendesk:1006",
+        "customer": "A00012345",
+    }
 
     reason: Reason
     when: When = "now"
@@ -81,6 +102,11 @@ class CancelCreate(Strict, kw_only=True):
 
 class VoidBody(Strict, kw_only=True):
     """The body of `POST /v1/invoices/{provider}/{ref}/void`."""
+
+    openapi_example: ClassVar[dict[str, Any]] = {
+        "reason": "Invoice raised for seats the customer had already removed.",
+        "ticket": "zendesk:1007",
+    }
 
     reason: Reason
     ticket: Ticket | None = None
@@ -144,6 +170,8 @@ class ApprovalRead(Struct, kw_only=True):
 
 
 class StepRead(Struct, kw_only=True):
+    # One name per schema in the OpenAPI document: generated clients make a class of each.
+    __schema_name__: ClassVar[str] = "CorrectionStepRead"
     position: int
     operation: str
     status: str  # pending, calling, succeeded, failed, settled_by_hand
@@ -169,7 +197,7 @@ class CorrectionRead(Struct, kw_only=True):
     account_id: str
     status: Status
     reason: str
-    ticket: str | None
+    ticket: str | None  # "zendesk:77": the one stored form
     payload: list[StepPayload]
     payload_hash: str
     computation: Computation | None
@@ -181,6 +209,7 @@ class CorrectionRead(Struct, kw_only=True):
     updated_at: datetime
     error_code: str | None
     error_message: str | None
+    ticket_display: str | None = None  # "zendesk #77", as screens show it
 
 
 class CorrectionPage(Struct, kw_only=True):

@@ -16,6 +16,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
+import msgspec
+
 from gateway.api_keys.service import ApiClient
 from gateway.corrections.decisions import (
     approve_correction,
@@ -54,6 +56,7 @@ from gateway.idempotency.answers import AnswerSlot, earlier_answer
 from gateway.log import get_logger
 from gateway.providers import Providers
 from gateway.staff.member import StaffMember
+from gateway.tickets import canonical_ticket_or_none, ticket_lookup
 from settings import Settings
 
 __all__ = ["CorrectionService", "Requester"]
@@ -102,6 +105,8 @@ class CorrectionService:
         target = f"{order.provider}:{object_of(order)}"
         try:
             refuse_sensitive_text(order.reason, order.ticket)
+            # One ticket format: "zendesk #77" is stored, matched and answered as zendesk:77.
+            order = msgspec.structs.replace(order, ticket=canonical_ticket_or_none(order.ticket))
             if not order.reason.strip():
                 raise BillingError(
                     ErrorCode.REASON_REQUIRED,
@@ -232,6 +237,7 @@ class CorrectionService:
         status: str | None = None,
         provider: str | None = None,
         account_id: str | None = None,
+        ticket: str | None = None,
         client: ApiClient | None = None,
         cursor: str | None = None,
         limit: int = 50,
@@ -241,6 +247,7 @@ class CorrectionService:
             status=status,
             provider=provider,
             account_id=account_id,
+            ticket=ticket_lookup(ticket) if ticket is not None else None,
             client=only,
             cursor=cursor,
             limit=limit,

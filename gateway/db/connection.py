@@ -10,6 +10,11 @@ from typing import Any
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
+from gateway.db.sturdy import AfterCommit, SturdyTransaction, run_callbacks
+from gateway.log import get_logger
+
+_log = get_logger("db")
+
 
 def engine() -> PostgresEngine:
     found = engine_finder()
@@ -56,3 +61,16 @@ async def transaction() -> AsyncIterator[None]:
     inside it always propagates."""
     async with engine().transaction():
         yield
+
+
+async def after_commit(callback: AfterCommit) -> None:
+    """Run `callback` once the outermost transaction open now commits (at once when none is
+    open); never after a rollback. A failing callback is logged, never raised. Works whichever
+    way the transaction was entered (`transaction()` here or `engine().transaction()`)."""
+    current = engine().current_transaction.get()
+    if current is None:
+        await run_callbacks([callback])
+    elif isinstance(current, SturdyTransaction):
+        current.after_commit.append(callback)
+    else:  # an engine without the hook: the callback's work must be caught up otherwise
+        _log.warning("after-commit callback dropped: the transaction has no hook")

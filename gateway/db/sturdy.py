@@ -10,12 +10,38 @@ connection ("connection has been released back to the pool") and the client got 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
+from gateway.log import get_logger
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+_log = get_logger("db")
+
+
+async def run_callbacks(callbacks: list[AfterCommit]) -> None:
+    """Each callback once, in order; a failing one is logged, never raised (the change it
+    follows is committed already)."""
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception as error:
+            _log.warning("an after-commit callback failed", error=repr(error))
+
 
 class SturdyTransaction(PostgresTransaction):
+    """Also runs the callbacks registered with `gateway.db.connection.after_commit` once the
+    outermost transaction has committed (never after a rollback)."""
+
+    __slots__ = ("after_commit",)
+
+    def __init__(self, engine: PostgresEngine, allow_nested: bool = True) -> None:
+        super().__init__(engine, allow_nested)
+        self.after_commit: list[AfterCommit] = []
+
     async def __aenter__(self) -> PostgresTransaction:
         if self._parent is not None:
             return self._parent
@@ -41,6 +67,9 @@ class SturdyTransaction(PostgresTransaction):
         finally:
             self.engine.current_transaction.reset(self.context)
             await self._give_back()
+        if self._committed:
+            callbacks, self.after_commit = self.after_commit, []
+            await run_callbacks(callbacks)
         return exception is None
 
     async def _give_back(self) -> None:

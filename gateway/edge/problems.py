@@ -7,6 +7,7 @@ from typing import Any
 import asyncpg
 import msgspec
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
 from litestar.exceptions import (
     HTTPException,
     MethodNotAllowedException,
@@ -20,25 +21,26 @@ from gateway.edge.fault_log import short_traceback, where_raised
 from gateway.edge.request_context import request_id_for
 from gateway.errors import HTTP_STATUS, BillingError, ErrorCode
 from gateway.log import get_logger
+from gateway.problem_types import problem_type_of
 from gateway.sensitive import redact_value
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://billing-gateway.dev/problems/"
+# `type` is the gateway's own page explaining the code (gateway/edge/problem_pages.py), as an
+# absolute URL built from the request's base: RFC 9457 allows a relative reference, but an
+# absolute one can be followed as it is, outside the request that produced it.
+PROBLEM_PAGES_PATH = "/problems"
 
-TITLES: dict[ErrorCode, str] = {
-    ErrorCode.VALIDATION_FAILED: "The request is not valid",
-    ErrorCode.MALFORMED_BODY: "The request body is not valid JSON",
-    ErrorCode.BODY_TOO_LARGE: "The request body is too large",
-    ErrorCode.BODY_TOO_DEEP: "The request body nests too deep",
-    ErrorCode.REQUEST_HEADERS_TOO_LARGE: "The request headers are too large",
-    ErrorCode.NOT_FOUND: "Nothing is here",
-    ErrorCode.METHOD_NOT_ALLOWED: "This method is not allowed here",
-    ErrorCode.UNAUTHENTICATED: "Authentication needed",
-    ErrorCode.FORBIDDEN: "Not allowed for this API key",
-    ErrorCode.RATE_LIMITED: "Too many requests",
-    ErrorCode.INTERNAL_ERROR: "Internal error",
-    ErrorCode.SERVICE_UNAVAILABLE: "Service unavailable",
-}
+
+def problem_type_url(scope: Scope, code: ErrorCode) -> str:
+    """`https://<host the client called>/problems/<code>`; relative when there is no request
+    to take the host from (a head refused before it was parsed)."""
+    path = f"{PROBLEM_PAGES_PATH}/{code.value}"
+    if "headers" not in scope:
+        return path
+    # scheme and host only: a mounted app's root_path is not where the gateway's pages live
+    base = ASGIConnection[Any, Any, Any, Any](scope).base_url
+    return f"{base.scheme}://{base.netloc}{path}"
+
 
 _log = get_logger("gateway.problems")
 
@@ -55,8 +57,8 @@ def problem_body(
     code: ErrorCode, detail: str, *, scope: Scope, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + code.value,
-        "title": TITLES.get(code, code.value.replace("_", " ").capitalize()),
+        "type": problem_type_url(scope, code),
+        "title": problem_type_of(code).title,
         "status": HTTP_STATUS[code],
         "detail": detail,
         "code": code.value,

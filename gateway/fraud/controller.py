@@ -49,6 +49,7 @@ class BlocklistController(Controller):
 
     @post(
         "/entries",
+        operation_id="createBlocklistEntry",
         opt=WRITE,
         status_code=201,
         responses={**problems(*MUTATING), **conflicts("blocklist_entry_exists")},
@@ -65,7 +66,13 @@ class BlocklistController(Controller):
         answer = slot_for(client.id, idempotency_of(request.scope))
         return await blocklist.block(data, client.actor, answer=answer)
 
-    @get("/entries", opt=READ, responses=problems(*AUTHENTICATED, 422), summary="List entries")
+    @get(
+        "/entries",
+        operation_id="listBlocklistEntries",
+        opt=READ,
+        responses=problems(*AUTHENTICATED, 422, codes=["invalid_cursor"]),
+        summary="List entries",
+    )
     async def list_entries(
         self,
         blocklist: NamedDependency[BlocklistService],
@@ -97,8 +104,9 @@ class BlocklistController(Controller):
 
     @get(
         "/entries/{entry_id:int}",
+        operation_id="getBlocklistEntry",
         opt=READ,
-        responses=problems(*AUTHENTICATED, 404),
+        responses=problems(*AUTHENTICATED, 404, codes=["blocklist_entry_not_found"]),
         summary="One entry, with its history",
     )
     async def read(
@@ -108,10 +116,11 @@ class BlocklistController(Controller):
 
     @delete(
         "/entries/{entry_id:int}",
+        operation_id="removeBlocklistEntry",
         opt=WRITE,
         status_code=200,
         responses={
-            **problems(*MUTATING, 404),
+            **problems(*MUTATING, 404, codes=["blocklist_entry_not_found"]),
             **conflicts("blocklist_entry_already_removed", idempotent=False),
         },
         summary="Unblock an entry (a reason is required; the entry is kept as history)",
@@ -131,6 +140,7 @@ class BlocklistController(Controller):
 
     @post(
         "/imports",
+        operation_id="createBlocklistImport",
         opt={**WRITE, BODY_LIMIT_OPT: IMPORT_BODY_BYTES},
         request_max_body_size=IMPORT_BODY_BYTES,
         status_code=202,
@@ -150,8 +160,9 @@ class BlocklistController(Controller):
 
     @get(
         "/imports/{import_id:uuid}",
+        operation_id="getBlocklistImport",
         opt=READ,
-        responses=problems(*AUTHENTICATED, 404),
+        responses=problems(*AUTHENTICATED, 404, codes=["blocklist_import_not_found"]),
         summary="An import's progress and its per-row results",
     )
     async def read_import(
@@ -169,9 +180,10 @@ class FraudScreenController(Controller):
     # so that an IBAN or email never sits in a URL or an access log).
     @post(
         "/screen",
+        operation_id="screenForFraud",
         opt={SCOPE_OPT: Scope.FRAUD_SCREEN.value, IDEMPOTENCY_OPT: False},
         status_code=200,
-        responses=problems(*AUTHENTICATED, 413, 422),
+        responses=problems(*AUTHENTICATED, 413, 422, codes=["screen_nothing_given"]),
         summary="Allow or block: screen an IP, card fingerprint, BIN, email, IBAN or customer",
     )
     async def screen(

@@ -14,6 +14,7 @@ from gateway.errors import BillingError, ErrorCode
 from gateway.fraud.schemas import BlocklistEntryCreate, EntryKind
 from gateway.fraud.service import BlocklistService, refuse_sensitive_free_text
 from gateway.sensitive import contains_card_number, contains_iban
+from gateway.tickets import canonical_ticket_or_none, display_ticket
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class StoppedValue:
 
 @dataclass(frozen=True)
 class FraudStopResult:
-    ticket: str | None  # the request's ticket, or the one given with the values
+    ticket: str | None  # the request's ticket, or the one given, as shown: "zendesk #1001"
     blocked: tuple[StoppedValue, ...]
     already_blocked: tuple[StoppedValue, ...]
 
@@ -103,6 +104,7 @@ class FraudStop:
             )
         chosen = self._check(targets)
         refuse_sensitive_free_text(reason, ticket)
+        ticket = canonical_ticket_or_none(ticket)  # stored as "zendesk:1001"
         blocked, already = [], []
         for (kind, value), display in chosen.items():
             entry = BlocklistEntryCreate(
@@ -119,7 +121,7 @@ class FraudStop:
                 already.append(StoppedValue(kind, display, int(error.extra["existing_id"])))
             else:
                 blocked.append(StoppedValue(kind, display, created.id))
-        return FraudStopResult(ticket, tuple(blocked), tuple(already))
+        return FraudStopResult(display_ticket(ticket) or None, tuple(blocked), tuple(already))
 
     def _check(self, targets: list[_Target]) -> dict[tuple[EntryKind, str], str]:
         """Each value once, in its stored form -> what people see; an invalid one refuses all."""

@@ -23,7 +23,7 @@ from gateway.fraud.schemas import (
     BlocklistImportRead,
     ImportRowResult,
 )
-from gateway.fraud.service import BlocklistService, refuse_sensitive_free_text
+from gateway.fraud.service import BlocklistService, refuse_sensitive_free_text, source_ticket
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
 from gateway.log import get_logger
 from gateway.sensitive import redact_text
@@ -142,6 +142,7 @@ class BlocklistImports:
             )
             entry = msgspec.convert(item, BlocklistEntryCreate, strict=False)
             refuse_sensitive_free_text(entry.reason, entry.source_ticket)
+            entry = msgspec.structs.replace(entry, source_ticket=source_ticket(entry.source_ticket))
             value, display = self._blocklist.stored_form(entry.kind, entry.value)
         except (BillingError, msgspec.ValidationError) as error:
             return {"result": _refused(number, error)}

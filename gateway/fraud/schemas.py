@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from msgspec import Meta, Struct
@@ -21,6 +21,14 @@ class BlocklistEntryCreate(Strict, kw_only=True):
     """One thing to block. A card is blocked by the provider's fingerprint (or its BIN), never
     by its number; an IBAN is kept only as a keyed hash and shown as country + last 4."""
 
+    openapi_example: ClassVar[dict[str, Any]] = {
+        "kind": "card_fingerprint",
+        "value": "Xt5EWLLDS7FJjR1c",
+        "reason": "Chargeback fraud: three disputed payments from this card in a week.",
+        "source_ticket": "zendesk:1003",
+        "expires_at": "2027-01-31T00:00:00Z",
+    }
+
     kind: EntryKind
     value: Value
     reason: Reason
@@ -29,6 +37,9 @@ class BlocklistEntryCreate(Strict, kw_only=True):
 
 
 class BlocklistEntryRemove(Strict, kw_only=True):
+    openapi_example: ClassVar[dict[str, Any]] = {
+        "reason": "The bank confirmed the disputes were the customer's own mistake."
+    }
     reason: Reason
 
 
@@ -37,7 +48,7 @@ class BlocklistEntryRead(Struct, kw_only=True):
     kind: EntryKind
     display: str  # the value; an IBAN masked to country + last 4
     reason: str
-    source_ticket: str | None
+    source_ticket: str | None  # "zendesk:1001": the one stored form
     author: str
     created_at: datetime
     expires_at: datetime | None
@@ -45,6 +56,7 @@ class BlocklistEntryRead(Struct, kw_only=True):
     removed_at: datetime | None
     removed_by: str | None
     removal_reason: str | None
+    source_ticket_display: str | None = None  # "zendesk #1001", as screens show it
 
 
 class BlocklistPage(Struct, kw_only=True):
@@ -55,6 +67,12 @@ class BlocklistPage(Struct, kw_only=True):
 class BlocklistImportCreate(Strict, kw_only=True):
     """Either `entries` or `csv` (a header line naming kind,value,reason and optionally
     source_ticket,expires_at). Each row is blocked or refused on its own."""
+
+    openapi_example: ClassVar[dict[str, Any]] = {
+        "csv": "kind,value,reason,source_ticket\n"
+        "email,mallory@fraud.example,Card testing from this address,zendesk:1004\n"
+        "ip_range,203.0.113.0/24,Card testing from this network,zendesk:1004\n"
+    }
 
     entries: Annotated[list[BlocklistEntryCreate], Meta(max_length=10_000)] | None = None
     csv: Annotated[str, Meta(max_length=1_000_000)] | None = None
@@ -81,6 +99,12 @@ class BlocklistImportRead(Struct, kw_only=True):
 
 class ScreenRequest(Strict, kw_only=True):
     """What to screen; give any of them. Nothing given is refused."""
+
+    openapi_example: ClassVar[dict[str, Any]] = {
+        "ip": "203.0.113.42",
+        "email": "lena.hoffmann@hoffmann-logistik.example",
+        "card_bin": "424242",
+    }
 
     ip: Annotated[str, text(64)] | None = None
     card_fingerprint: Value | None = None

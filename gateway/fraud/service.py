@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import msgspec
 from asyncpg.exceptions import UniqueViolationError
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -34,6 +35,13 @@ from gateway.fraud.screening import explain
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.sensitive import contains_card_number, contains_iban
+from gateway.tickets import (
+    TICKET_ID_SQL,
+    TicketError,
+    canonical_ticket_or_none,
+    display_ticket,
+    ticket_lookup,
+)
 
 SCREENED_FIELDS = ("ip", "card_fingerprint", "card_bin", "email", "iban", "customer")
 
@@ -132,6 +140,18 @@ def _actor_name(kind: str | None, actor_id: str | None) -> str | None:
     return f"{kind}:{actor_id}" if kind else None
 
 
+_SOURCE_TICKET_ID = TICKET_ID_SQL.replace("ticket", "source_ticket")
+_SOURCE_TICKET_MAX = 130  # the column's width
+
+
+def source_ticket(text: str | None) -> str | None:
+    """Where a block comes from, as one ticket: "zendesk #1001" is stored as zendesk:1001."""
+    ticket = canonical_ticket_or_none(text)
+    if ticket is not None and len(ticket) > _SOURCE_TICKET_MAX:
+        raise TicketError(f"The source ticket is too long (at most {_SOURCE_TICKET_MAX}).")
+    return ticket
+
+
 def to_read(row: dict[str, Any]) -> BlocklistEntryRead:
     expires_at = row["expires_at"]
     return BlocklistEntryRead(
@@ -140,6 +160,7 @@ def to_read(row: dict[str, Any]) -> BlocklistEntryRead:
         display=row["display"],
         reason=row["reason"],
         source_ticket=row["source_ticket"],
+        source_ticket_display=display_ticket(row["source_ticket"]) or None,
         author=f"{row['author_type']}:{row['author_id']}",
         created_at=row["created_at"],
         expires_at=expires_at,
@@ -193,6 +214,7 @@ class BlocklistService:
                 "expires_at is in the past: give a future time, or none for a block that lasts.",
             )
         refuse_sensitive_free_text(entry.reason, entry.source_ticket)
+        entry = msgspec.structs.replace(entry, source_ticket=source_ticket(entry.source_ticket))
         value, display = stored or self.stored_form(entry.kind, entry.value)
         try:
             async with transaction():
@@ -344,9 +366,11 @@ class BlocklistService:
             if filters.value:
                 args.append(self.stored_form(filters.kind, filters.value)[0])
                 conditions.append(f"value = ${len(args)}")
-        if filters.source_ticket:
-            args.append(filters.source_ticket)
-            conditions.append(f"source_ticket = ${len(args)}")
+        if filters.source_ticket:  # any spelling; the id alone matches it in any system
+            wanted = ticket_lookup(filters.source_ticket)
+            args.append(wanted.ticket or wanted.ticket_id)
+            column = "source_ticket" if wanted.ticket else _SOURCE_TICKET_ID
+            conditions.append(f"{column} = ${len(args)}")
         if filters.cursor:
             created_at, entry_id = decode_cursor(filters.cursor, int)
             args += [created_at, entry_id]

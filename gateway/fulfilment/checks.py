@@ -63,6 +63,8 @@ from gateway.fulfilment.schemas import (
     PlanPreview,
     TargetState,
 )
+from gateway.notifications.change_request_events import record_change_request_event
+from gateway.notifications.events import EventType
 from gateway.providers import Providers
 from gateway.sensitive import contains_card_number, contains_iban
 from gateway.staff.member import StaffMember
@@ -197,11 +199,14 @@ class ChecksService:
         """Read the providers (outside any transaction), store and return the checks."""
         request = await self.load_request(request_id)
         checks = await self.compute(request, moment)
-        await fetch(
-            "UPDATE change_requests SET checks = $2::jsonb WHERE id = $1",
-            request_id,
-            msgspec.json.encode(checks).decode(),
-        )
+        async with transaction():
+            await fetch(
+                "UPDATE change_requests SET checks = $2::jsonb WHERE id = $1",
+                request_id,
+                msgspec.json.encode(checks).decode(),
+            )
+            if moment != "apply":  # Apply tells of itself: applying, or why it was refused
+                await record_change_request_event(EventType.CHANGE_REQUEST_CHECKS_READY, request_id)
         return checks
 
     async def stored(self, request_id: UUID) -> Checks | None:

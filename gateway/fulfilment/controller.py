@@ -46,9 +46,17 @@ class ApplyController(Controller):
 
     @post(
         "/{request_id:uuid}/apply",
+        operation_id="applyChangeRequest",
         opt=APPLY,
         status_code=202,
-        responses={**problems(*MUTATING, 404), **conflicts(*APPLY_CONFLICTS)},
+        responses={
+            **problems(
+                *MUTATING,
+                404,
+                codes=["change_request_not_found", "blocked_by_fraud_stop", "provider_unavailable"],
+            ),
+            **conflicts(*APPLY_CONFLICTS),
+        },
         summary="Apply a request at the providers (IBAN change or plan change)",
         description="Checks the providers again, then starts the steps; the answer is the "
         "request, `applying`, with its steps under `fulfilment`. A plan change carries the "
@@ -80,7 +88,13 @@ class PlansController(Controller):
     tags = ["plans"]
     security = SECURITY
 
-    @get("/", opt=READ, responses=problems(*AUTHENTICATED), summary="The seat-tier table")
+    @get(
+        "/",
+        operation_id="listPlans",
+        opt=READ,
+        responses=problems(*AUTHENTICATED),
+        summary="The seat-tier table",
+    )
     async def plans(self, settings: NamedDependency[Settings]) -> PlanList:
         return PlanList(
             tiers=[PlanTierRead(**tier.model_dump()) for tier in settings.plan_tiers],

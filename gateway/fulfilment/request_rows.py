@@ -16,6 +16,7 @@ from gateway.change_requests.states import Kind, Status, Transition, next_status
 from gateway.db.connection import fetch
 from gateway.errors import BillingError, ErrorCode
 from gateway.fulfilment.views import loaded
+from gateway.notifications.change_request_events import record_transition
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ async def move(
         {"status": target.value, **(extra or {})},
         reason,
     )
+    await record_transition(request.id, transition)
     return target
 
 

@@ -6,7 +6,7 @@ Two owners write here: the pre-checks (first section) and the fulfilment core (s
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
@@ -199,6 +199,8 @@ RunStatus = Literal["waiting_approval", "running", "succeeded", "failed", "refus
 class StepRead(msgspec.Struct, kw_only=True):
     """One provider call of a run, as the API and the work screen show it."""
 
+    # One name per schema in the OpenAPI document: generated clients make a class of each.
+    __schema_name__: ClassVar[str] = "FulfilmentStepRead"
     id: UUID
     position: int
     target: str
@@ -245,6 +247,11 @@ class FulfilmentRead(msgspec.Struct, kw_only=True):
 class ApplyRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """`POST /v1/change-requests/{id}/apply`: the preview the caller was shown (plan changes),
     the warnings it acknowledges by code, and why an identity mismatch is accepted."""
+
+    openapi_example: ClassVar[dict[str, Any]] = {
+        "preview_id": "5f0c3a9e21b7",
+        "acknowledge": ["collections_not_checked"],
+    }
 
     preview_id: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")] | None = (
         None

@@ -51,6 +51,11 @@ from gateway.fulfilment.steps import mask_id
 from gateway.fulfilment.views import fulfilment_view, loaded, request_read
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
 from gateway.log import get_logger
+from gateway.notifications.change_request_events import (
+    record_change_request_event,
+    record_transition,
+)
+from gateway.notifications.events import EventType
 from gateway.providers import Providers
 from gateway.sensitive import contains_card_number, contains_iban
 from gateway.staff.member import StaffMember
@@ -273,6 +278,7 @@ class FulfilmentService:
                 {"status": locked.status.value},
                 after,
             )
+            await record_transition(request.id, transition)
             if not steps and not approval_first:  # the providers hold the change already
                 await finish_run(run_id, replace(locked, status=target))
             read = await self.request_read(request.id)
@@ -318,6 +324,11 @@ class FulfilmentService:
         targets = await read_fraud_targets(str(request.id))
         matches = (await blocklist.screen_values(targets.screen_queries())).matches
         if matches:
+            # The refusal rolls back whatever it stops; the support tool hears of it anyway.
+            async with transaction():
+                await record_change_request_event(
+                    EventType.CHANGE_REQUEST_BLOCKED_BY_FRAUD_STOP, request.id
+                )
             raise blocked_refusal(matches)
 
     def _facts(self, request: RequestRow, signed_on: date | None = None) -> RequestFacts:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from anyio import to_thread
 
 from audit import Actor, AuditEntry, append
+from gateway.change_requests.lifecycle import return_open_requests
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
 from gateway.staff.roles import Role
@@ -75,17 +76,19 @@ async def set_role(username: str, role: Role, actor: Actor) -> None:
 
 
 async def deactivate(username: str, actor: Actor) -> int:
-    """Returns how many sessions were ended."""
+    """Returns how many sessions were ended. The account's open requests (before Apply) go
+    back to Triage in the same transaction (gateway/change_requests/lifecycle.py)."""
     async with transaction():
         before = await _locked(username)
         await fetch("UPDATE staff_users SET active = false WHERE id = $1", before["id"])
         ended = await _end_sessions(before["id"])
+        returned = await return_open_requests(before["id"], username.strip().lower(), actor)
         await _audit(
             actor,
             "staff.deactivate.succeeded",
             username,
             before={"active": before["active"]},
-            after={"active": False, "sessions_ended": ended},
+            after={"active": False, "sessions_ended": ended, "requests_returned": returned},
         )
     return ended
 

@@ -65,9 +65,12 @@ class WebhookController(Controller):
 
     @post(
         "/stripe",
+        operation_id="receiveStripeEvent",
         opt={PUBLIC_OPT: True, IDEMPOTENCY_OPT: False},
         status_code=200,
-        responses=problems(400, 401, 413, 422, 503),
+        responses=problems(
+            400, 401, 413, 422, 503, codes=["webhook_signature_invalid", "webhook_not_configured"]
+        ),
         summary="Stripe events in (signed with Stripe-Signature)",
     )
     async def stripe_event(
@@ -110,9 +113,12 @@ class WebhookController(Controller):
 
     @post(
         "/zuora",
+        operation_id="receiveZuoraCallout",
         opt={PUBLIC_OPT: True, IDEMPOTENCY_OPT: False},
         status_code=200,
-        responses=problems(400, 401, 413, 422, 503),
+        responses=problems(
+            400, 401, 413, 422, 503, codes=["webhook_signature_invalid", "webhook_not_configured"]
+        ),
         summary="Zuora callouts in (Basic auth and X-Callout-Signature)",
         description=(
             "Authorization: Basic (BG_ZUORA_CALLOUT_USERNAME/PASSWORD); X-Callout-Timestamp: "

@@ -19,6 +19,7 @@ from gateway.change_requests.provider_events import record_provider_event
 from gateway.corrections.stripe_news import record_stripe_news
 from gateway.db.connection import fetch, transaction
 from gateway.log import get_logger
+from gateway.notifications.provider_events import record_provider_notice, stripe_notice
 from gateway.webhooks.zuora_processing import ZuoraReader, process_zuora_event
 
 _log = get_logger("gateway.webhooks")
@@ -69,6 +70,7 @@ async def process_event(
             event.get("account")
         )
         outcome = await _apply(row["event_type"], row["event_id"], data_object, stale, request_id)
+        await _notify(event, data_object, reader, request_id)
         await fetch(_DONE, row_id, outcome)
     _log.info("webhook event processed", event_id=row["event_id"], outcome=outcome)
     return outcome
@@ -91,6 +93,35 @@ async def _change_request_of(
     method = await reader.current_object("payment_method", method_id)
     named = ((method or {}).get("metadata") or {}).get("change_request_id")
     return str(named) if named else None
+
+
+async def _notify(
+    event: dict[str, Any],
+    data_object: dict[str, Any],
+    reader: ObjectReader | None,
+    request_id: str | None,
+) -> None:
+    """A payment failed, an invoice past due, a mandate cancelled, a payout failed: told to
+    the support tools (gateway/notifications/provider_events.py), in this transaction."""
+    customer = data_object.get("customer")
+    if not isinstance(customer, str):
+        customer = await _customer_of_method(data_object.get("payment_method"), reader)
+    if not isinstance(customer, str) and request_id:
+        rows = await fetch(
+            "SELECT stripe_customer_id FROM change_requests WHERE id::text = $1", request_id
+        )
+        customer = rows[0]["stripe_customer_id"] if rows else None
+    notice = stripe_notice(event, data_object, customer if isinstance(customer, str) else None)
+    if notice is not None:
+        await record_provider_notice(notice)
+
+
+async def _customer_of_method(method_id: Any, reader: ObjectReader | None) -> str | None:
+    if not isinstance(method_id, str) or reader is None:
+        return None
+    method = await reader.current_object("payment_method", method_id)
+    customer = (method or {}).get("customer")
+    return customer if isinstance(customer, str) else None
 
 
 async def _open_request_of(connected_account: Any) -> str | None:

@@ -23,6 +23,7 @@ from gateway.change_requests.provider_events import record_provider_event
 from gateway.corrections.provider_events import record_correction_event
 from gateway.db.connection import fetch, transaction
 from gateway.log import get_logger
+from gateway.notifications.provider_events import record_provider_notice, zuora_payment_failed
 
 _log = get_logger("gateway.webhooks")
 WHAT = {
@@ -131,6 +132,11 @@ async def _record(row: Any, found: dict[str, Any] | None) -> str:
         "at": datetime.now(UTC).isoformat(),
         **({"found": found} if found else {}),
     }
+    if event_type == "payment.failed":  # told to the support tools, in this transaction
+        account = payload.get("accountNumber") or row["account_id"]
+        notice = zuora_payment_failed(account, str(row["object_id"]), found)
+        if notice is not None:
+            await record_provider_notice(notice)
     recorded = False
     if row["object_type"] == "payment_method":
         for request in await fetch(_REQUESTS_OF_METHOD, row["object_id"]):

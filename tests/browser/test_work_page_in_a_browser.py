@@ -19,6 +19,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from adapters.stripe.emulator.state import API_KEY as STRIPE_EMULATOR_KEY
+from gateway.change_requests.schemas import TicketRef
 from gateway.change_requests.workflow import WorkflowService
 from gateway.db.connection import fetch
 from gateway.demo import UPSELL, demo_requests
@@ -63,7 +64,9 @@ async def third_page(chromium: Browser) -> AsyncIterator[Page]:
 
 def demo_filing(ticket: str) -> dict[str, Any]:
     """The sandbox demo's request for this ticket, as a support tool sends it."""
-    [filing] = [f for f in demo_requests() if f.ticket.id == ticket]
+    [filing] = [
+        f for f in demo_requests() if isinstance(f.ticket, TicketRef) and f.ticket.id == ticket
+    ]
     body: dict[str, Any] = msgspec.to_builtins(filing)
     return body
 

@@ -18,8 +18,11 @@ PASSWORD = "correct horse battery staple"
 MOUNT = {Role.SPECIALIST: "specialist", Role.TEAM_LEAD: "lead", Role.ADMIN: "admin"}
 
 
-def browser(app: Litestar) -> httpx.AsyncClient:
-    """A client with its own cookie jar, like a separate browser."""
+def browser(app: Litestar | str) -> httpx.AsyncClient:
+    """A client with its own cookie jar, like a separate browser: of the in-process app, or of
+    a live server at this base URL."""
+    if isinstance(app, str):
+        return httpx.AsyncClient(base_url=app)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1")
 
 
@@ -79,7 +82,7 @@ class Staff:
         return rows
 
 
-async def enrol(app: Litestar, username: str, role: Role) -> Staff:
+async def enrol(app: Litestar | str, username: str, role: Role) -> Staff:
     """Create the account, then sign in for the first time: scan (read) the key, confirm a
     code, keep the recovery codes."""
     await create_staff(username, f"{username}@example.com", role, SYSTEM, password=PASSWORD)

@@ -143,6 +143,13 @@ async def test_a_wrong_plan_card_subscription_is_cancelled_and_refunded_in_one_c
         "cancel_subscription",
         "refund_payment",
     ]
+    # one ticket format: filed as "zendesk #1001", stored and found as zendesk:1001
+    assert answer.json()["ticket"] == "zendesk:1001"
+    assert answer.json()["ticket_display"] == "zendesk #1001"
+    full_width = "\uff5a\uff45\uff4e\uff44\uff45\uff53\uff4b \uff03\uff11\uff10\uff10\uff11"
+    for typed in ("zendesk:1001", "Zendesk 1001", full_width, "1001"):
+        found = await http.get("/v1/corrections", params={"ticket": typed}, headers=auth(api_key))
+        assert [item["id"] for item in found.json()["items"]] == [answer.json()["id"]], typed
     done = await run(corrections, answer)
     assert done["status"] == "succeeded", done
     assert (await customer.subscription()).status.lower() in ("canceled", "cancelled")

@@ -101,7 +101,8 @@ async def test_a_refund_form_files_one_correction_however_often_it_is_sent(app: 
     sam = await enrol(app, "sam", Role.SPECIALIST)
     page = await sam.get(STRIPE_PAGE)
     address, hidden = action_form(page, "refund")
-    typed = {**hidden, "amount": "10.00", "reason": "Billed on the wrong plan", "ticket": "#1"}
+    typed = {**hidden, "amount": "10.00", "reason": "Billed on the wrong plan"}
+    typed["ticket"] = "zendesk #1"
     first = correction_id_of(await sam.client.post(address, data=typed))
     again = correction_id_of(await sam.client.post(address, data=typed))
     assert again == first
@@ -148,7 +149,11 @@ async def test_a_lead_stops_the_customer_and_the_page_shows_the_block(app: Lites
     page = await lee.get(STRIPE_PAGE)
     answer = await lee.client.post(
         f"{STRIPE_PAGE}/fraud-stop",
-        data={"_csrf_token": csrf_field(page), "reason": "Stolen card used", "ticket": "#9"},
+        data={
+            "_csrf_token": csrf_field(page),
+            "reason": "Stolen card used",
+            "ticket": "zendesk #9",
+        },
     )
     assert answer.status_code == 303
     after = await lee.client.get(answer.headers["location"])
@@ -259,6 +264,10 @@ async def test_a_stripe_receipt_opens_and_the_back_office_links_the_pages(app: L
     receipt = await lee.get(html.unescape(link))
     assert receipt.status_code == 200 and "sandbox" in receipt.headers["content-security-policy"]
     links = (await lee.get("/lead/api/links/")).json()
-    assert links == {"Customers": "/staff/customers", "Corrections queue": "/staff/corrections"}
+    assert links == {
+        "Customers": "/staff/customers",
+        "Corrections queue": "/staff/corrections",
+        "Notifications": "/staff/notifications",
+    }
     sam = await enrol(app, "sam", Role.SPECIALIST)
     assert (await sam.get("/specialist/api/links/")).json() == {"Customers": "/staff/customers"}

@@ -16,7 +16,8 @@ async def test_the_demo_has_two_team_leads_and_a_request_for_each_flow() -> None
     leads = await fetch("SELECT username FROM staff_users WHERE role = 'team_lead' ORDER BY 1")
     assert [row["username"] for row in leads] == ["lee", "lou"]
     rows = await fetch(
-        "SELECT ticket_system || ' #' || ticket_id AS ticket, kind, status,"
+        "SELECT split_part(ticket, ':', 1) || ' #' || split_part(ticket, ':', 2) AS ticket, kind,"
+        " status,"
         " zuora_account_id, stripe_customer_id, details FROM change_requests ORDER BY 1"
     )
     requests = {row["ticket"]: row for row in rows}

@@ -129,7 +129,7 @@ async def test_the_blocklist_screen_lists_filters_and_never_shows_an_ibans_hash(
     assert "value" not in schema.json()["properties"]
     [iban] = await lee.rows("blocklist", kind="iban")
     assert iban["display"] == "DE****3000" and iban["active"] is True
-    assert iban["author"] == "staff:lee" and iban["source_ticket"] == "zendesk #2001"
+    assert iban["author"] == "staff:lee" and iban["source_ticket"] == "zendesk:2001"
     by_ticket = await ada.rows("blocklist", source_ticket="zendesk #2002")
     assert [(row["kind"], row["display"]) for row in by_ticket] == [("customer", "cus_Other9")]
     assert await lee.rows("blocklist", source_ticket="2002") == []  # matched whole

@@ -31,5 +31,9 @@ async def test_a_deferred_purge_runs_in_the_worker(http: httpx.AsyncClient, api_
         "fraud.radar_sync",
         "fulfilment.sweep",
         "corrections.sweep",
+        "notifications.sweep",
+        "change_requests.lifecycle",
     }
-    assert {job["task_name"] for job in jobs} <= {"idempotency.purge_expired", *periodic}
+    # filing the request wrote its notification event, whose kick fans it out
+    kicked = {"notifications.dispatch"}
+    assert {job["task_name"] for job in jobs} <= {"idempotency.purge_expired", *kicked, *periodic}

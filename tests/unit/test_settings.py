@@ -103,3 +103,15 @@ def test_zuora_defaults_to_soap_and_a_tenant_wsdl_must_exist(tmp_path: Path) -> 
     assert Settings().zuora_transport == "soap"
     with pytest.raises(ValidationError, match="BG_ZUORA_WSDL"):
         Settings(zuora_wsdl=tmp_path / "missing.wsdl")
+
+
+def test_notifications_reach_this_machine_in_sandbox_and_only_named_hosts_in_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("BG_NOTIFICATION_ALLOWED_HOSTS", raising=False)
+    assert Settings(mode=Mode.SANDBOX).notification_hosts == ("127.0.0.1", "localhost")
+    # Production's required keys are beside the point here: built without validation.
+    production = Settings.model_construct(mode=Mode.PRODUCTION, notification_allowed_hosts=())
+    assert production.notification_hosts == ()
+    named = Settings(mode=Mode.SANDBOX, notification_allowed_hosts=("hooks.example.com",))
+    assert named.notification_hosts == ("hooks.example.com",)

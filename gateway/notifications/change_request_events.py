@@ -1,0 +1,238 @@
+"""A change request's events: its row read inside the transaction that moved it, turned into
+the masked data a support tool shows (status, ticket, customer references, masked IBAN or
+target tier, who has it, what failed) and a sentence ready for the ticket's internal note."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from gateway.change_requests.outcomes import StaffName, staff_names
+from gateway.change_requests.references import CUSTOMER_REFERENCES
+from gateway.change_requests.states import Transition
+from gateway.db.connection import fetch
+from gateway.notifications.events import EventType
+from gateway.notifications.outbox import record_event
+from gateway.notifications.wording import account_phrase, listed, loaded, ticket_fields
+
+E = EventType
+
+# The event each move of the state machine is told as.
+TRANSITION_EVENTS: dict[Transition, EventType] = {
+    Transition.ASSIGN: E.CHANGE_REQUEST_ASSIGNED,
+    Transition.START: E.CHANGE_REQUEST_STARTED,
+    Transition.WAIT_FOR_CUSTOMER: E.CHANGE_REQUEST_WAITING_CUSTOMER,
+    Transition.RESUME: E.CHANGE_REQUEST_RESUMED,
+    Transition.APPLY: E.CHANGE_REQUEST_APPLYING,
+    Transition.REQUEST_APPROVAL: E.CHANGE_REQUEST_AWAITING_APPROVAL,
+    Transition.APPROVE_PLAN: E.CHANGE_REQUEST_APPLYING,
+    Transition.REFUSE_PLAN: E.CHANGE_REQUEST_PLAN_REFUSED,
+    Transition.APPLY_SUCCEEDED: E.CHANGE_REQUEST_APPLIED,
+    Transition.APPLY_FAILED: E.CHANGE_REQUEST_APPLY_FAILED,
+    Transition.RETRY_APPLY: E.CHANGE_REQUEST_APPLYING,
+    Transition.SETTLE_BY_HAND: E.CHANGE_REQUEST_APPLYING,
+    Transition.APPROVE: E.CHANGE_REQUEST_APPROVED,
+    Transition.REJECT: E.CHANGE_REQUEST_REJECTED,
+    Transition.REWORK: E.CHANGE_REQUEST_REOPENED,
+    Transition.CANCEL: E.CHANGE_REQUEST_CANCELLED,
+    Transition.AMEND: E.CHANGE_REQUEST_AMENDED,
+}
+
+_LAST_RUN = (
+    "SELECT r.id, r.status, r.error_code, r.error_message,"
+    " array(SELECT DISTINCT s.provider FROM fulfilment_steps s WHERE s.run_id = r.id"
+    "       ORDER BY s.provider) AS providers,"
+    " (SELECT s.provider FROM fulfilment_steps s WHERE s.run_id = r.id AND s.status = 'failed'"
+    "  ORDER BY s.position LIMIT 1) AS failed_provider"
+    " FROM fulfilment_runs r WHERE r.change_request_id = $1 ORDER BY r.number DESC LIMIT 1"
+)
+
+
+async def record_transition(request_id: uuid.UUID, transition: Transition) -> uuid.UUID:
+    """The event of a move, in the caller's transaction (after the row's UPDATE)."""
+    return await record_change_request_event(TRANSITION_EVENTS[transition], request_id)
+
+
+async def record_change_request_event(
+    event: EventType,
+    request_id: uuid.UUID,
+    *,
+    note: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> uuid.UUID:
+    """Read the request as it is now (in the caller's transaction) and record `event` about
+    it; `note` replaces the standard sentence, `extra` adds masked fields."""
+    rows = await fetch("SELECT * FROM change_requests WHERE id = $1", request_id)
+    row = dict(rows[0])
+    data = await change_request_data(event, row)
+    if note is not None:
+        data["note"] = note
+    data.update(extra or {})
+    customer = {name: str(row[name]) for name in CUSTOMER_REFERENCES if row.get(name)}
+    return await record_event(
+        event,
+        subject_type="change_request",
+        subject_id=str(row["id"]),
+        client=row["client"],
+        data=data,
+        customer=customer or None,
+    )
+
+
+async def change_request_data(event: EventType, row: dict[str, Any]) -> dict[str, Any]:
+    details = loaded(row.get("details")) or {}
+    names = await staff_names(
+        [row.get("assignee_id"), row.get("processed_by_id"), row.get("reviewed_by_id")]
+    )
+    assignee = names.get(row["assignee_id"]) if row.get("assignee_id") else None
+    run = await _last_run(row["id"])
+    data: dict[str, Any] = {
+        **ticket_fields(_ticket_of(row)),
+        "status": row["status"],
+        "kind": row["kind"],
+        "customer": {name: row[name] for name in CUSTOMER_REFERENCES if row.get(name)},
+        "assignee": _staff(assignee),
+    }
+    if row["kind"] == "iban_change":
+        data["iban"] = {
+            "country": details.get("iban_country"),
+            "last4": str(details.get("iban_masked") or "")[-4:] or None,
+            "masked": details.get("iban_masked"),
+        }
+        data["targets"] = list(details.get("targets") or [])
+    else:
+        data["current_tier"] = details.get("current_tier")
+        data["target_tier"] = details.get("target_tier")
+    if run is not None and event in (E.CHANGE_REQUEST_APPLYING, E.CHANGE_REQUEST_APPLIED):
+        data["providers"] = list(run["providers"] or [])
+    if run is not None and event is E.CHANGE_REQUEST_APPLY_FAILED:
+        data["error"] = {"code": run["error_code"], "message": run["error_message"]}
+    if event is E.CHANGE_REQUEST_CHECKS_READY:
+        data["checks"] = _checks_summary(loaded(row.get("checks")))
+    data["note"] = _note(event, row, details, names, run, data)
+    return data
+
+
+def _ticket_of(row: dict[str, Any]) -> str | None:
+    """The canonical ticket ("zendesk:1001"), from the one column or, on rows of before it,
+    from the system and id."""
+    if row.get("ticket"):
+        return str(row["ticket"])
+    if row.get("ticket_system") and row.get("ticket_id"):
+        return f"{str(row['ticket_system']).lower()}:{row['ticket_id']}"
+    return None
+
+
+def _staff(name: StaffName | None) -> dict[str, str] | None:
+    return {"username": name.username, "display_name": name.display_name} if name else None
+
+
+async def _last_run(request_id: Any) -> dict[str, Any] | None:
+    rows = await fetch(_LAST_RUN, request_id)
+    return dict(rows[0]) if rows else None
+
+
+def _checks_summary(checks: dict[str, Any] | None) -> dict[str, Any]:
+    findings = list((checks or {}).get("findings") or [])
+    blocking = [f for f in findings if f.get("severity") == "blocking"]
+    return {
+        "blocking": [{"code": f.get("code"), "sentence": f.get("sentence")} for f in blocking],
+        "warnings": sum(1 for f in findings if f.get("severity") == "warning"),
+    }
+
+
+def _what(row: dict[str, Any], details: dict[str, Any]) -> str:
+    if row["kind"] == "iban_change":
+        return "bank details change"
+    target = (details.get("target_tier") or {}).get("name")
+    return f"plan change to {target}" if target else "plan change"
+
+
+def _name(names: dict[int, StaffName], staff_id: int | None, fallback: str) -> str:
+    found = names.get(staff_id) if staff_id is not None else None
+    return found.display_name if found else fallback
+
+
+def _note(
+    event: EventType,
+    row: dict[str, Any],
+    details: dict[str, Any],
+    names: dict[int, StaffName],
+    run: dict[str, Any] | None,
+    data: dict[str, Any],
+) -> str:
+    what = _what(row, details)
+    account = account_phrase(row)
+    assignee = _name(names, row.get("assignee_id"), "the specialist")
+    processor = _name(names, row.get("processed_by_id"), "a specialist")
+    reviewer = _name(names, row.get("reviewed_by_id"), "A team lead")
+    providers = listed([p.capitalize() for p in (run or {}).get("providers") or []])
+    masked = details.get("iban_masked")
+    about = f" (IBAN {masked})" if masked else ""
+    if event is E.CHANGE_REQUEST_FILED:
+        return f"The {what} for {account}{about} was filed; it waits in Triage for a specialist."
+    if event is E.CHANGE_REQUEST_ASSIGNED:
+        return f"The {what} for {account} is assigned to {assignee}."
+    if event is E.CHANGE_REQUEST_STARTED:
+        return f"{assignee} started work on the {what} for {account}."
+    if event is E.CHANGE_REQUEST_WAITING_CUSTOMER:
+        return f"{assignee} waits for the customer's answer before the {what} can go on."
+    if event is E.CHANGE_REQUEST_RESUMED:
+        return f"{assignee} resumed work on the {what} for {account}."
+    if event is E.CHANGE_REQUEST_CHECKS_READY:
+        blocking = data["checks"]["blocking"]
+        if blocking:
+            return (
+                f"Pre-checks read from the providers for the {what}: {len(blocking)} finding(s) "
+                f"stop it for now. First: {blocking[0]['sentence']}"
+            )
+        return f"Pre-checks read from the providers: the {what} for {account} can be applied."
+    if event is E.CHANGE_REQUEST_AWAITING_APPROVAL:
+        return f"The {what} for {account} waits for a team lead to approve its plan."
+    if event is E.CHANGE_REQUEST_PLAN_REFUSED:
+        return f"{reviewer} refused the plan of the {what}; {assignee} reworks it."
+    if event is E.CHANGE_REQUEST_APPLYING:
+        return f"The {what} for {account} is being applied at {providers or 'the providers'}."
+    if event is E.CHANGE_REQUEST_APPLIED:
+        review = (
+            "a team lead reviews it next." if row.get("review_required") else "no review needed."
+        )
+        where = f" at {providers}" if providers else ""
+        if row["kind"] == "iban_change":
+            done = f"Bank details changed{where} for {account}{about}"
+        else:
+            done = f"{what.capitalize()} made{where} for {account}"
+        return f"{done}. Applied by {processor}; {review}"
+    if event is E.CHANGE_REQUEST_APPLY_FAILED:
+        failed_at = (run or {}).get("failed_provider")
+        at = f" at {str(failed_at).capitalize()}" if failed_at else ""
+        reason = (run or {}).get("error_message") or "see the request in the back office."
+        return (
+            f"The {what} for {account} failed{at}: {reason} "
+            "A team lead retries it or settles it by hand."
+        )
+    if event is E.CHANGE_REQUEST_APPROVED:
+        return f"{reviewer} approved the {what} for {account}. Nothing more to do."
+    if event is E.CHANGE_REQUEST_REJECTED:
+        return f"{reviewer} sent the {what} back to {assignee} for rework after review."
+    if event is E.CHANGE_REQUEST_REOPENED:
+        return f"{assignee} took the {what} up again after the review."
+    if event is E.CHANGE_REQUEST_AMENDED:
+        return f"{processor} amended the resolution of the {what}; a team lead reviews it again."
+    if event is E.CHANGE_REQUEST_CANCELLED:
+        return f"The {what} for {account} was cancelled; nothing reached a provider."
+    if event is E.CHANGE_REQUEST_BLOCKED_BY_FRAUD_STOP:
+        return (
+            f"Apply was refused: a value of the {what} for {account} is on the fraud-stop list. "
+            "Do not retry; a team lead decides."
+        )
+    if event is E.CHANGE_REQUEST_EXPIRED:
+        return f"The {what} had no action for too long and is back in Triage, unassigned."
+    if event is E.CHANGE_REQUEST_CUSTOMER_SILENT:
+        return (
+            "The customer has not answered for too long; a team lead closes or re-posts "
+            f"the {what}."
+        )
+    if event is E.CHANGE_REQUEST_RETURNED_TO_TRIAGE:
+        return f"The {what} is back in Triage: its assignee is no longer active."
+    return f"The {what} for {account} is now {str(row['status']).replace('_', ' ')}."

@@ -1,0 +1,103 @@
+"""A correction's events (filed, decided, done, failed, retried, a step settled by hand): its
+row read inside the transaction that changed it, as masked data and a sentence for the ticket."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from gateway.change_requests.outcomes import staff_names
+from gateway.db.connection import fetch
+from gateway.notifications.events import EventType
+from gateway.notifications.outbox import record_event
+from gateway.notifications.wording import account_phrase, loaded, money_read, ticket_fields
+
+E = EventType
+
+# The provider's customer, under the name change requests give the same reference.
+_REFERENCE_OF = {"zuora": "zuora_account_id", "stripe": "stripe_customer_id"}
+
+
+async def record_correction_event(event: EventType, correction_id: uuid.UUID) -> uuid.UUID:
+    """Read the correction as it is now (in the caller's transaction) and record `event`."""
+    rows = await fetch(
+        "SELECT id, kind, provider, account_id, object_id, status, ticket, payload, client,"
+        " approval_required, approved_by_staff_id, refused_by_staff_id, requested_by_staff_id,"
+        " error_code, error_message FROM corrections WHERE id = $1",
+        correction_id,
+    )
+    row = dict(rows[0])
+    customer = {_REFERENCE_OF.get(row["provider"], f"{row['provider']}_account"): row["account_id"]}
+    data = await correction_data(event, row, customer)
+    return await record_event(
+        event,
+        subject_type="correction",
+        subject_id=str(row["id"]),
+        client=row["client"],
+        data=data,
+        customer=customer,
+    )
+
+
+def amounts_of(payload: Any) -> list[dict[str, Any]]:
+    """Every amount the correction's steps move, for people too."""
+    steps = payload.get("steps") if isinstance(payload, dict) else payload
+    found = []
+    for step in steps or []:
+        amount = (step.get("inputs") or {}).get("amount")
+        if isinstance(amount, dict) and "amount_minor" in amount:
+            found.append(money_read(amount["amount_minor"], amount["currency"]))
+    return found
+
+
+async def correction_data(
+    event: EventType, row: dict[str, Any], customer: dict[str, str]
+) -> dict[str, Any]:
+    amounts = amounts_of(loaded(row["payload"]))
+    data: dict[str, Any] = {
+        **ticket_fields(row["ticket"]),
+        "status": row["status"],
+        "kind": row["kind"],
+        "provider": row["provider"],
+        "customer": customer,
+        "object_id": row["object_id"],
+        "amounts": amounts,
+        "approval_required": row["approval_required"],
+    }
+    if event is E.CORRECTION_FAILED:
+        data["error"] = {"code": row["error_code"], "message": row["error_message"]}
+    names = await staff_names([row["approved_by_staff_id"], row["refused_by_staff_id"]])
+    approver = names.get(row["approved_by_staff_id"]) if row["approved_by_staff_id"] else None
+    refuser = names.get(row["refused_by_staff_id"]) if row["refused_by_staff_id"] else None
+    what = _what(row, amounts)
+    account = account_phrase(customer)
+    provider = str(row["provider"]).capitalize()
+    then = "it waits for a team lead's approval" if row["approval_required"] else "it runs now"
+    notes = {
+        E.CORRECTION_FILED: f"A {what} was filed for {account} at {provider}; {then}.",
+        E.CORRECTION_AWAITING_APPROVAL: f"The {what} for {account} waits for a team lead's "
+        "approval before it runs.",
+        E.CORRECTION_APPROVED: f"{approver.display_name if approver else 'A team lead'} approved "
+        f"the {what} for {account}; it runs now.",
+        E.CORRECTION_REFUSED: f"{refuser.display_name if refuser else 'A team lead'} refused the "
+        f"{what} for {account}; nothing was changed at {provider}.",
+        E.CORRECTION_SUCCEEDED: f"Done at {provider}: the {what} for {account}.",
+        E.CORRECTION_FAILED: f"The {what} for {account} failed at {provider}: "
+        f"{row['error_message'] or 'see the correction in the back office.'}",
+        E.CORRECTION_RETRIED: f"A team lead runs the {what} for {account} again.",
+        E.CORRECTION_STEP_SETTLED_BY_HAND: f"A team lead settled a step of the {what} for "
+        f"{account} by hand at {provider}; it goes on.",
+    }
+    data["note"] = notes.get(event, f"The {what} for {account} is now {row['status']}.")
+    return data
+
+
+def _what(row: dict[str, Any], amounts: list[dict[str, Any]]) -> str:
+    if row["kind"] == "refund":
+        total = " + ".join(amount["display"] for amount in amounts)
+        return f"refund of {total}" if total else "refund"
+    if row["kind"] == "void_invoice":
+        return f"void of invoice {row['object_id']}"
+    if amounts:
+        return f"cancellation of subscription {row['object_id']} (refund {amounts[0]['display']})"
+    return f"cancellation of subscription {row['object_id']}"

@@ -1,0 +1,124 @@
+"""The catalogue of outgoing notifications, the help-desk status each maps to, and the patterns
+an endpoint subscribes with ("change_request.*", "correction.*", "provider.*", "*")."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+from gateway.errors import BillingError, ErrorCode
+
+
+class EventType(enum.StrEnum):
+    CHANGE_REQUEST_FILED = "change_request.filed"
+    CHANGE_REQUEST_ASSIGNED = "change_request.assigned"
+    CHANGE_REQUEST_STARTED = "change_request.started"
+    CHANGE_REQUEST_WAITING_CUSTOMER = "change_request.waiting_customer"
+    CHANGE_REQUEST_RESUMED = "change_request.resumed"
+    CHANGE_REQUEST_CHECKS_READY = "change_request.checks_ready"
+    CHANGE_REQUEST_AWAITING_APPROVAL = "change_request.awaiting_approval"
+    CHANGE_REQUEST_PLAN_REFUSED = "change_request.plan_refused"
+    CHANGE_REQUEST_APPLYING = "change_request.applying"
+    CHANGE_REQUEST_APPLIED = "change_request.applied"
+    CHANGE_REQUEST_APPLY_FAILED = "change_request.apply_failed"
+    CHANGE_REQUEST_APPROVED = "change_request.approved"
+    CHANGE_REQUEST_REJECTED = "change_request.rejected"
+    CHANGE_REQUEST_REOPENED = "change_request.reopened"
+    CHANGE_REQUEST_AMENDED = "change_request.amended"
+    CHANGE_REQUEST_CANCELLED = "change_request.cancelled"
+    CHANGE_REQUEST_BLOCKED_BY_FRAUD_STOP = "change_request.blocked_by_fraud_stop"
+    CHANGE_REQUEST_EXPIRED = "change_request.expired"
+    CHANGE_REQUEST_CUSTOMER_SILENT = "change_request.customer_silent"
+    CHANGE_REQUEST_RETURNED_TO_TRIAGE = "change_request.returned_to_triage"
+    CORRECTION_FILED = "correction.filed"
+    CORRECTION_AWAITING_APPROVAL = "correction.awaiting_approval"
+    CORRECTION_APPROVED = "correction.approved"
+    CORRECTION_REFUSED = "correction.refused"
+    CORRECTION_SUCCEEDED = "correction.succeeded"
+    CORRECTION_FAILED = "correction.failed"
+    CORRECTION_RETRIED = "correction.retried"
+    CORRECTION_STEP_SETTLED_BY_HAND = "correction.step_settled_by_hand"
+    PROVIDER_PAYMENT_FAILED = "provider.payment_failed"
+    PROVIDER_INVOICE_PAST_DUE = "provider.invoice_past_due"
+    PROVIDER_MANDATE_CANCELLED = "provider.mandate_cancelled"
+    PROVIDER_PAYOUT_FAILED = "provider.payout_failed"
+
+
+EVENT_TYPES: tuple[str, ...] = tuple(event.value for event in EventType)
+
+NEW, OPEN, PENDING, SOLVED = "new", "open", "pending", "solved"
+
+# What the help desk's ticket should show after the event. A provider event opens a follow-up.
+HELPDESK_STATUS: dict[EventType, str] = {
+    EventType.CHANGE_REQUEST_FILED: NEW,
+    EventType.CHANGE_REQUEST_ASSIGNED: OPEN,
+    EventType.CHANGE_REQUEST_STARTED: OPEN,
+    EventType.CHANGE_REQUEST_WAITING_CUSTOMER: PENDING,
+    EventType.CHANGE_REQUEST_RESUMED: OPEN,
+    EventType.CHANGE_REQUEST_CHECKS_READY: OPEN,
+    EventType.CHANGE_REQUEST_AWAITING_APPROVAL: OPEN,
+    EventType.CHANGE_REQUEST_PLAN_REFUSED: OPEN,
+    EventType.CHANGE_REQUEST_APPLYING: OPEN,
+    EventType.CHANGE_REQUEST_APPLIED: SOLVED,
+    EventType.CHANGE_REQUEST_APPLY_FAILED: OPEN,
+    EventType.CHANGE_REQUEST_APPROVED: SOLVED,
+    EventType.CHANGE_REQUEST_REJECTED: OPEN,
+    EventType.CHANGE_REQUEST_REOPENED: OPEN,
+    EventType.CHANGE_REQUEST_AMENDED: OPEN,
+    EventType.CHANGE_REQUEST_CANCELLED: SOLVED,
+    EventType.CHANGE_REQUEST_BLOCKED_BY_FRAUD_STOP: OPEN,
+    EventType.CHANGE_REQUEST_EXPIRED: OPEN,
+    EventType.CHANGE_REQUEST_CUSTOMER_SILENT: PENDING,
+    EventType.CHANGE_REQUEST_RETURNED_TO_TRIAGE: OPEN,
+    EventType.CORRECTION_FILED: NEW,
+    EventType.CORRECTION_AWAITING_APPROVAL: OPEN,
+    EventType.CORRECTION_APPROVED: OPEN,
+    EventType.CORRECTION_REFUSED: SOLVED,
+    EventType.CORRECTION_SUCCEEDED: SOLVED,
+    EventType.CORRECTION_FAILED: OPEN,
+    EventType.CORRECTION_RETRIED: OPEN,
+    EventType.CORRECTION_STEP_SETTLED_BY_HAND: OPEN,
+    EventType.PROVIDER_PAYMENT_FAILED: NEW,
+    EventType.PROVIDER_INVOICE_PAST_DUE: NEW,
+    EventType.PROVIDER_MANDATE_CANCELLED: NEW,
+    EventType.PROVIDER_PAYOUT_FAILED: NEW,
+}
+
+_FAMILIES = frozenset(event.value.partition(".")[0] for event in EventType)
+
+
+def matches(pattern: str, event_type: str) -> bool:
+    """Whether an endpoint subscribed with `pattern` (an exact type, "family.*" or "*") wants
+    `event_type`."""
+    if pattern in ("*", event_type):
+        return True
+    family, dot, rest = pattern.partition(".")
+    return bool(dot) and rest == "*" and event_type.startswith(family + ".")
+
+
+def is_known_pattern(pattern: str) -> bool:
+    if pattern == "*" or pattern in EVENT_TYPES:
+        return True
+    family, _, rest = pattern.partition(".")
+    return rest == "*" and family in _FAMILIES
+
+
+def validate_patterns(patterns: Iterable[str]) -> list[str]:
+    """The subscription patterns, checked (duplicates dropped, order kept). Unknown types are
+    refused with a sentence naming them; an empty list is refused too."""
+    chosen = list(dict.fromkeys(pattern.strip() for pattern in patterns))
+    unknown = [pattern for pattern in chosen if not is_known_pattern(pattern)]
+    if unknown:
+        raise BillingError(
+            ErrorCode.NOTIFICATION_EVENT_UNKNOWN,
+            f"Unknown event types: {', '.join(repr(name) for name in unknown)}. Use exact "
+            "types from the catalogue (for example change_request.applied) or the patterns "
+            "change_request.*, correction.*, provider.* or *.",
+            extra={"unknown_events": unknown},
+        )
+    if not chosen:
+        raise BillingError(
+            ErrorCode.NOTIFICATION_EVENT_UNKNOWN,
+            "Choose at least one event type (for example change_request.* or *).",
+        )
+    return chosen

@@ -1,0 +1,80 @@
+"""The notification jobs: `notifications.dispatch` fans events out into deliveries (kicked
+after each committed event by the outbox, gateway/notifications/outbox.py), and
+`notifications.deliver` sends one endpoint's due deliveries in order (delivery.py).
+
+One deliver job runs per endpoint at a time (Procrastinate's `lock` per endpoint); at most one
+waits to run now and one waits for the next retry (two queueing locks). A minute sweep fans out
+what a lost kick left and kicks every endpoint whose next delivery is due.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import datetime
+
+from procrastinate.exceptions import AlreadyEnqueued
+
+from gateway.db.connection import fetch
+from gateway.jobs import job_app
+from gateway.log import get_logger
+
+QUEUE = "notifications"
+DISPATCH = "notifications.dispatch"
+_log = get_logger("gateway.notifications")
+
+
+@job_app.task(name=DISPATCH, queue=QUEUE, lock=DISPATCH, retry=2)
+async def dispatch_notifications() -> int:
+    from gateway.notifications.wiring import notification_service
+
+    return len(await notification_service().dispatch())
+
+
+@job_app.task(name="notifications.deliver", queue=QUEUE, retry=2)
+async def deliver_notifications(endpoint_id: str) -> str:
+    from gateway.notifications.wiring import notification_service
+
+    return await notification_service().deliver(uuid.UUID(endpoint_id))
+
+
+async def defer_dispatch() -> None:
+    with contextlib.suppress(AlreadyEnqueued):
+        await dispatch_notifications.configure(queueing_lock=DISPATCH).defer_async()
+
+
+async def defer_delivery(endpoint_id: uuid.UUID, at: datetime | None = None) -> None:
+    """The endpoint's deliver job now (`at` None) or at its next retry."""
+    waiting = "now" if at is None else "retry"
+    with contextlib.suppress(AlreadyEnqueued):
+        await deliver_notifications.configure(
+            lock=f"notifications.endpoint:{endpoint_id}",
+            queueing_lock=f"notifications.deliver-{waiting}:{endpoint_id}",
+            schedule_at=at,
+        ).defer_async(endpoint_id=str(endpoint_id))
+
+
+async def due_endpoints() -> list[uuid.UUID]:
+    """Enabled endpoints whose earliest pending delivery may be tried now."""
+    rows = await fetch(
+        "SELECT DISTINCT ON (d.endpoint_id) d.endpoint_id, d.next_attempt_at <= now() AS due"
+        " FROM notification_deliveries d"
+        " JOIN notification_events e ON e.id = d.event_id"
+        " JOIN notification_endpoints p ON p.id = d.endpoint_id AND p.enabled"
+        " WHERE d.status = 'pending' ORDER BY d.endpoint_id, e.position"
+    )
+    return [row["endpoint_id"] for row in rows if row["due"]]
+
+
+@job_app.periodic(cron="* * * * *")
+@job_app.task(name="notifications.sweep", queueing_lock="notifications.sweep", queue=QUEUE)
+async def sweep_notifications(timestamp: int) -> int:
+    waiting = await fetch("SELECT 1 FROM notification_events WHERE fanned_out_at IS NULL LIMIT 1")
+    if waiting:
+        await defer_dispatch()
+    due = await due_endpoints()
+    for endpoint_id in due:
+        await defer_delivery(endpoint_id)
+    if due or waiting:
+        _log.info("notifications swept", endpoints=len(due), events_waiting=bool(waiting))
+    return len(due)

@@ -1,0 +1,187 @@
+"""Provider news a support team acts on (a payment failed, an invoice past due, a mandate
+cancelled, a payout failed), told as events about the customer ("stripe:cus_1"), recorded in
+the transaction that marks the inbound webhook processed. They belong to no client: the
+customer references let the delivery reach the support tools that work for this customer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.change_requests.references import CUSTOMER_REFERENCES
+from gateway.db.connection import fetch
+from gateway.notifications.events import EventType
+from gateway.notifications.outbox import record_event
+from gateway.notifications.wording import account_phrase, money_read
+
+E = EventType
+_PROVIDER_NAMES = {"stripe": "Stripe", "zuora": "Zuora"}
+_FOLLOW_UP = "Open a follow-up with the customer."
+
+
+@dataclass(frozen=True)
+class ProviderNotice:
+    event: EventType
+    provider: str
+    reference: str  # the customer reference's column: stripe_customer_id, zuora_account_id, ...
+    account: str
+    object_type: str
+    object_id: str | None
+    status: str | None = None
+    amount: dict[str, Any] | None = None
+    failure_code: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def stripe_notice(
+    event: dict[str, Any], data_object: dict[str, Any], customer: str | None
+) -> ProviderNotice | None:
+    """The notice a Stripe event gives, if it is one a help desk acts on; `customer`: the
+    Stripe customer it concerns (a mandate names only its payment method). Only ids, amounts,
+    statuses and codes are read: never a payment method's details or Stripe's messages."""
+    event_type = str(event.get("type") or "")
+    kind = str(data_object.get("object") or event_type.partition(".")[0])
+    if event_type in ("invoice.payment_failed", "payment_intent.payment_failed"):
+        error = data_object.get("last_payment_error") or {}
+        return _stripe(
+            E.PROVIDER_PAYMENT_FAILED,
+            customer,
+            data_object,
+            kind,
+            amount_field="amount_due" if kind == "invoice" else "amount",
+            failure_code=error.get("decline_code") or error.get("code"),
+        )
+    previous = (event.get("data") or {}).get("previous_attributes") or {}
+    became_past_due = (
+        event_type == "customer.subscription.updated"
+        and data_object.get("status") == "past_due"
+        and "status" in previous
+        and previous.get("status") != "past_due"
+    )
+    if event_type == "invoice.overdue" or became_past_due:
+        field_name = "amount_remaining" if kind == "invoice" else None
+        return _stripe(E.PROVIDER_INVOICE_PAST_DUE, customer, data_object, kind, field_name)
+    if event_type == "mandate.updated" and data_object.get("status") == "inactive":
+        return _stripe(E.PROVIDER_MANDATE_CANCELLED, customer, data_object, kind)
+    account = event.get("account")
+    if event_type == "payout.failed" and isinstance(account, str):
+        return ProviderNotice(
+            E.PROVIDER_PAYOUT_FAILED,
+            "stripe",
+            "stripe_connect_account_id",
+            account,
+            "payout",
+            data_object.get("id"),
+            status=data_object.get("status"),
+            amount=_amount(data_object, "amount"),
+            failure_code=data_object.get("failure_code"),
+        )
+    return None
+
+
+def _stripe(
+    event: EventType,
+    customer: Any,
+    data_object: dict[str, Any],
+    kind: str,
+    amount_field: str | None = None,
+    failure_code: Any = None,
+) -> ProviderNotice | None:
+    if not isinstance(customer, str):
+        return None
+    return ProviderNotice(
+        event,
+        "stripe",
+        "stripe_customer_id",
+        customer,
+        kind,
+        data_object.get("id"),
+        status=data_object.get("status"),
+        amount=_amount(data_object, amount_field) if amount_field else None,
+        failure_code=str(failure_code) if failure_code else None,
+    )
+
+
+def _amount(data_object: dict[str, Any], amount_field: str) -> dict[str, Any] | None:
+    amount, currency = data_object.get(amount_field), data_object.get("currency")
+    if not isinstance(amount, int) or not isinstance(currency, str):
+        return None
+    return money_read(amount, currency)
+
+
+def zuora_payment_failed(
+    account_id: str | None, payment_id: str, found: dict[str, Any] | None
+) -> ProviderNotice | None:
+    """A Zuora payment that failed (as Zuora holds it now, when it could be read again)."""
+    if not account_id:
+        return None
+    amount = (found or {}).get("amount")
+    return ProviderNotice(
+        E.PROVIDER_PAYMENT_FAILED,
+        "zuora",
+        "zuora_account_id",
+        account_id,
+        "payment",
+        payment_id,
+        status=(found or {}).get("status"),
+        amount=money_read(amount["amount_minor"], amount["currency"]) if amount else None,
+    )
+
+
+async def record_provider_notice(notice: ProviderNotice) -> uuid.UUID:
+    """The event, in the caller's transaction; the customer's other references (as the
+    gateway's change requests hold them) come along for scoping."""
+    customer = {notice.reference: notice.account, **await _known_references(notice)}
+    provider = _PROVIDER_NAMES.get(notice.provider, notice.provider.capitalize())
+    data = {
+        "ticket": None,
+        "ticket_display": None,
+        "status": notice.status,
+        "provider": notice.provider,
+        "customer": customer,
+        "object": {"type": notice.object_type, "id": notice.object_id},
+        "amount": notice.amount,
+        "failure_code": notice.failure_code,
+        **notice.facts,
+        "note": _note(notice, provider, account_phrase({notice.reference: notice.account})),
+    }
+    return await record_event(
+        notice.event,
+        subject_type="customer",
+        subject_id=f"{notice.provider}:{notice.account}",
+        client=None,
+        data=data,
+        customer=customer,
+    )
+
+
+async def _known_references(notice: ProviderNotice) -> dict[str, str]:
+    if notice.reference not in CUSTOMER_REFERENCES:
+        return {}
+    rows = await fetch(
+        f"SELECT {', '.join(CUSTOMER_REFERENCES)} FROM change_requests"  # noqa: S608 (constant)
+        f" WHERE {notice.reference} = $1 ORDER BY created_at DESC LIMIT 1",
+        notice.account,
+    )
+    row = rows[0] if rows else {}
+    return {name: str(row[name]) for name in CUSTOMER_REFERENCES if row.get(name)}
+
+
+def _note(notice: ProviderNotice, provider: str, account: str) -> str:
+    amount = f" of {notice.amount['display']}" if notice.amount else ""
+    what = f"{notice.object_type.replace('_', ' ')} {notice.object_id or ''}".strip()
+    code = f" ({notice.failure_code})" if notice.failure_code else ""
+    if notice.event is E.PROVIDER_PAYMENT_FAILED:
+        return f"{provider}: a payment{amount} failed for {account} ({what}){code}. {_FOLLOW_UP}"
+    if notice.event is E.PROVIDER_INVOICE_PAST_DUE:
+        return f"{provider}: {what}{amount} is past due for {account}. {_FOLLOW_UP}"
+    if notice.event is E.PROVIDER_MANDATE_CANCELLED:
+        return (
+            f"{provider}: the direct debit mandate for {account} is no longer active ({what}); "
+            "the next collection will fail unless the customer gives a new mandate. " + _FOLLOW_UP
+        )
+    return (
+        f"{provider}: a payout{amount} to {account} failed ({what}){code}; check the partner's "
+        "bank details. " + _FOLLOW_UP
+    )

@@ -1,0 +1,395 @@
+"""Notification endpoints and their deliveries: register, change, disable, enable, rotate the
+secret, read, resend; what the API (controller.py) and the back office call. Every change is
+audited in its transaction. The secret (`whsec_...`) is stored only encrypted and returned
+once, by `register` and `rotate_secret`; every other answer is masked.
+
+Endpoints and deliveries are plain dicts (keys: see records.py's columns) with a `cursor` each:
+pass an item's `cursor` as `before` for the page after it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from audit import Actor
+from gateway.crypto import Cipher
+from gateway.db.connection import fetch, transaction
+from gateway.errors import BillingError, ErrorCode
+from gateway.log import get_logger
+from gateway.notifications.delivery import Deliverer, Later
+from gateway.notifications.events import validate_patterns
+from gateway.notifications.fanout import fan_out_all
+from gateway.notifications.records import (
+    ALL,
+    ENDPOINT_COLUMNS,
+    ClientView,
+    attempts_of,
+    audit,
+    delivery_of,
+    delivery_row,
+    endpoint_of,
+    endpoint_row,
+    list_delivery_rows,
+    list_endpoint_rows,
+    payload_of,
+)
+from gateway.notifications.signing import SECRET_CONTEXT, new_secret
+from gateway.notifications.urls import check_endpoint_url
+from settings import Settings
+
+__all__ = ["ALL", "NotificationService"]
+MAX_DESCRIPTION = 500
+MAX_REASON = 500
+_log = get_logger("gateway.notifications")
+
+
+def _actor_json(actor: Actor) -> str:
+    return msgspec.json.encode({"kind": actor.kind, "id": actor.id, "name": actor.role}).decode()
+
+
+def _description(text: str | None) -> str:
+    text = (text or "").strip()
+    if len(text) > MAX_DESCRIPTION or any(ord(c) < 32 and c not in "\t" for c in text):
+        raise BillingError(
+            ErrorCode.VALIDATION_FAILED,
+            f"The description is at most {MAX_DESCRIPTION} characters, on one line.",
+        )
+    return text
+
+
+class NotificationService:
+    def __init__(
+        self,
+        settings: Settings,
+        cipher: Cipher,
+        *,
+        later: Later | None = None,
+        deliverer: Deliverer | None = None,
+    ) -> None:
+        self._settings = settings
+        self._cipher = cipher
+        self._later = later
+        self.deliverer = deliverer or Deliverer(settings, cipher, self._defer_deliver)
+
+    # -- endpoints -----------------------------------------------------------------------------
+
+    async def register(
+        self,
+        url: str,
+        events: list[str],
+        description: str | None,
+        client: str | None,
+        actor: Actor,
+    ) -> tuple[dict[str, Any], str]:
+        """The endpoint and its secret; the secret is never shown again (rotate for a new one).
+        `client` None: the endpoint gets every client's events."""
+        check_endpoint_url(url, self._settings.notification_hosts)
+        patterns = validate_patterns(events)
+        text = _description(description)
+        secret = new_secret()
+        endpoint_id = uuid.uuid4()
+        await self._refuse_second(url, client)
+        try:
+            return await self._insert(endpoint_id, url, patterns, text, client, secret, actor)
+        except asyncpg.UniqueViolationError:  # registered at the same moment
+            await self._refuse_second(url, client)
+            raise
+
+    async def _insert(
+        self,
+        endpoint_id: uuid.UUID,
+        url: str,
+        patterns: list[str],
+        text: str,
+        client: str | None,
+        secret: str,
+        actor: Actor,
+    ) -> tuple[dict[str, Any], str]:
+        async with transaction():
+            rows = await fetch(
+                "INSERT INTO notification_endpoints"  # noqa: S608 (constants)
+                " (id, url, description, events, client, secret_ciphertext, created_by)"
+                f" VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) RETURNING {ENDPOINT_COLUMNS}",
+                endpoint_id,
+                url,
+                text,
+                patterns,
+                client,
+                self._cipher.encrypt(secret, context=SECRET_CONTEXT),
+                _actor_json(actor),
+            )
+            await audit(
+                actor,
+                endpoint_id,
+                "notification_endpoint.register.succeeded",
+                {"url": url, "events": patterns, "client": client, "description": text},
+            )
+        return endpoint_of(rows[0]), secret
+
+    async def _refuse_second(self, url: str, client: str | None) -> None:
+        rows = await fetch(
+            "SELECT id FROM notification_endpoints"
+            " WHERE coalesce(client, '') = coalesce($1, '') AND url = $2",
+            client,
+            url,
+        )
+        if rows:
+            raise BillingError(
+                ErrorCode.NOTIFICATION_ENDPOINT_EXISTS,
+                "An endpoint with this URL is registered already (existing_id); change it, or "
+                "rotate its secret if the first answer was lost.",
+                extra={"existing_id": str(rows[0]["id"])},
+            )
+
+    async def list_endpoints(
+        self, client: ClientView = ALL, *, limit: int = 50, before: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Newest first. `client`: ALL (every endpoint), a client's, or None (the endpoints
+        of every client)."""
+        return [
+            endpoint_of(row) for row in await list_endpoint_rows(client, limit=limit, before=before)
+        ]
+
+    async def get_endpoint(
+        self, endpoint_id: uuid.UUID, client: ClientView = ALL
+    ) -> dict[str, Any]:
+        return endpoint_of(await endpoint_row(endpoint_id, client))
+
+    async def update(
+        self,
+        endpoint_id: uuid.UUID,
+        *,
+        actor: Actor,
+        url: str | None = None,
+        events: list[str] | None = None,
+        description: str | None = None,
+        client: ClientView = ALL,
+    ) -> dict[str, Any]:
+        """Changes what is given (None: unchanged)."""
+        changes: dict[str, Any] = {}
+        if url is not None:
+            changes["url"] = check_endpoint_url(url, self._settings.notification_hosts)
+        if events is not None:
+            changes["events"] = validate_patterns(events)
+        if description is not None:
+            changes["description"] = _description(description)
+        try:
+            return await self._update(endpoint_id, changes, actor, client)
+        except asyncpg.UniqueViolationError:
+            await self._refuse_second(changes["url"], (await endpoint_row(endpoint_id))["client"])
+            raise
+
+    async def _update(
+        self, endpoint_id: uuid.UUID, changes: dict[str, Any], actor: Actor, client: ClientView
+    ) -> dict[str, Any]:
+        async with transaction():
+            before = await self._locked(endpoint_id, client)
+            if not changes:
+                return endpoint_of(before)
+            row = (
+                await fetch(
+                    "UPDATE notification_endpoints SET url = coalesce($2, url),"  # noqa: S608 (constants)
+                    " events = coalesce($3, events), description = coalesce($4, description),"
+                    f" updated_at = now() WHERE id = $1 RETURNING {ENDPOINT_COLUMNS}",
+                    endpoint_id,
+                    changes.get("url"),
+                    changes.get("events"),
+                    changes.get("description"),
+                )
+            )[0]
+            await audit(
+                actor,
+                endpoint_id,
+                "notification_endpoint.update.succeeded",
+                changes,
+                before={key: _plain(before[key]) for key in changes},
+            )
+        return endpoint_of(row)
+
+    async def disable(
+        self, endpoint_id: uuid.UUID, reason: str, actor: Actor, client: ClientView = ALL
+    ) -> dict[str, Any]:
+        """No more deliveries (pending ones wait); new events are not queued for it."""
+        reason = reason.strip()
+        if not reason or len(reason) > MAX_REASON:
+            raise BillingError(
+                ErrorCode.REASON_REQUIRED,
+                f"Say why the endpoint is disabled (at most {MAX_REASON} characters); admins "
+                "read it on the endpoint.",
+            )
+        async with transaction():
+            before = await self._locked(endpoint_id, client)
+            row = (
+                await fetch(
+                    "UPDATE notification_endpoints SET enabled = false,"  # noqa: S608 (constants)
+                    " disabled_at = CASE WHEN enabled THEN now() ELSE disabled_at END,"
+                    " disabled_reason = $2, updated_at = now()"
+                    f" WHERE id = $1 RETURNING {ENDPOINT_COLUMNS}",
+                    endpoint_id,
+                    reason,
+                )
+            )[0]
+            await audit(
+                actor,
+                endpoint_id,
+                "notification_endpoint.disable.succeeded",
+                {"enabled": False, "disabled_reason": reason},
+                before={"enabled": before["enabled"]},
+                reason=reason,
+            )
+        return endpoint_of(row)
+
+    async def enable(
+        self, endpoint_id: uuid.UUID, actor: Actor, client: ClientView = ALL
+    ) -> dict[str, Any]:
+        """Deliveries go on: the pending ones are due at once, in order."""
+        async with transaction():
+            before = await self._locked(endpoint_id, client)
+            row = (
+                await fetch(
+                    "UPDATE notification_endpoints SET enabled = true, disabled_at = NULL,"  # noqa: S608 (constants)
+                    " disabled_reason = NULL, failing_since = NULL, updated_at = now()"
+                    f" WHERE id = $1 RETURNING {ENDPOINT_COLUMNS}",
+                    endpoint_id,
+                )
+            )[0]
+            await fetch(
+                "UPDATE notification_deliveries SET next_attempt_at = now()"
+                " WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at > now()",
+                endpoint_id,
+            )
+            await audit(
+                actor,
+                endpoint_id,
+                "notification_endpoint.enable.succeeded",
+                {"enabled": True},
+                before={"enabled": before["enabled"], "disabled_reason": before["disabled_reason"]},
+            )
+        await self.kick(endpoint_id)
+        return endpoint_of(row)
+
+    async def rotate_secret(
+        self, endpoint_id: uuid.UUID, actor: Actor, client: ClientView = ALL
+    ) -> str:
+        """A new secret, returned once; every request from now on is signed with it."""
+        secret = new_secret()
+        async with transaction():
+            await self._locked(endpoint_id, client)
+            await fetch(
+                "UPDATE notification_endpoints SET secret_ciphertext = $2, updated_at = now()"
+                " WHERE id = $1",
+                endpoint_id,
+                self._cipher.encrypt(secret, context=SECRET_CONTEXT),
+            )
+            await audit(actor, endpoint_id, "notification_endpoint.rotate_secret.succeeded", {})
+        return secret
+
+    async def _locked(self, endpoint_id: uuid.UUID, client: ClientView) -> dict[str, Any]:
+        rows = await fetch(
+            f"SELECT {ENDPOINT_COLUMNS} FROM notification_endpoints"  # noqa: S608
+            " WHERE id = $1 FOR UPDATE",
+            endpoint_id,
+        )
+        if not rows or not (client is ALL or rows[0]["client"] == client):
+            from gateway.notifications.records import endpoint_not_found
+
+            raise endpoint_not_found(endpoint_id)
+        return rows[0]
+
+    # -- deliveries ----------------------------------------------------------------------------
+
+    async def list_deliveries(
+        self,
+        endpoint_id: uuid.UUID | None = None,
+        event_id: uuid.UUID | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        before: str | None = None,
+        client: ClientView = ALL,
+    ) -> list[dict[str, Any]]:
+        """Newest first; `before`: an item's `cursor`."""
+        rows = await list_delivery_rows(
+            endpoint_id=endpoint_id,
+            event_id=event_id,
+            status=status,
+            client=client,
+            limit=limit,
+            before=before,
+        )
+        return [delivery_of(row) for row in rows]
+
+    async def get_delivery(
+        self, delivery_id: uuid.UUID, client: ClientView = ALL
+    ) -> dict[str, Any]:
+        """The delivery with `attempt_history` (oldest first) and the `payload` it sends."""
+        delivery = delivery_of(await delivery_row(delivery_id, client))
+        delivery["attempt_history"] = await attempts_of(delivery_id)
+        delivery["payload"] = await payload_of(delivery["event_id"])
+        return delivery
+
+    async def resend(
+        self, delivery_id: uuid.UUID, actor: Actor, client: ClientView = ALL
+    ) -> dict[str, Any]:
+        """A fresh try of a delivered or failed delivery, now: the same `webhook-id` and body,
+        a new timestamp and signature. One try (not the retry schedule)."""
+        async with transaction():
+            row = await delivery_row(delivery_id, client)
+            updated = await fetch(
+                "UPDATE notification_deliveries SET status = 'pending', next_attempt_at = now(),"
+                " resend_requested = true WHERE id = $1 AND status <> 'pending' RETURNING id",
+                delivery_id,
+            )
+            if not updated:
+                raise BillingError(
+                    ErrorCode.NOTIFICATION_DELIVERY_PENDING,
+                    "This delivery is still waiting to be sent (see next_attempt_at); resend "
+                    "one that was delivered or has failed.",
+                    extra={"current_status": row["status"]},
+                )
+            await audit(
+                actor,
+                delivery_id,
+                "notification_delivery.resend.succeeded",
+                {"status": "pending", "event_id": str(row["event_id"])},
+                before={"status": row["status"]},
+                target_type="notification_delivery",
+            )
+        await self.kick(row["endpoint_id"])
+        return await self.get_delivery(delivery_id)
+
+    # -- the worker's part ---------------------------------------------------------------------
+
+    async def dispatch(self) -> set[uuid.UUID]:
+        """Fan out every waiting event and kick the endpoints that got deliveries."""
+        touched = await fan_out_all()
+        for endpoint_id in touched:
+            await self.kick(endpoint_id)
+        return touched
+
+    async def deliver(self, endpoint_id: uuid.UUID) -> str:
+        return await self.deliverer.deliver(endpoint_id)
+
+    async def kick(self, endpoint_id: uuid.UUID) -> None:
+        await self._defer_deliver(endpoint_id, None)
+
+    async def _defer_deliver(self, endpoint_id: uuid.UUID, at: datetime | None) -> None:
+        """Defer the endpoint's deliver job; if that fails (the queue is down), the minute
+        sweep finds the endpoint."""
+        try:
+            if self._later is not None:
+                await self._later(endpoint_id, at)
+            else:
+                from gateway.notifications.jobs import defer_delivery
+
+                await defer_delivery(endpoint_id, at)
+        except Exception as error:  # the sweep is the fallback
+            _log.warning("delivery not deferred", endpoint_id=str(endpoint_id), error=str(error))
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, list | tuple) else value
