@@ -254,8 +254,8 @@ def admin_forms() -> list[FormConfig]:
         return f"{data.username} is now {data.role}; their sessions were ended."
 
     async def deactivate(staff: StaffMember, data: Username) -> str:
-        ended = await staff_accounts.deactivate(data.username, staff.actor)
-        return f"{data.username} is deactivated; {ended} session(s) ended."
+        done = await staff_accounts.deactivate(data.username, staff.actor)
+        return done.sentence(data.username)
 
     async def unlock(staff: StaffMember, data: Username) -> str:
         await staff_accounts.unlock(data.username, staff.actor)

@@ -69,8 +69,8 @@ def user_deactivate(username: str) -> None:
     """Deactivate an account and end all its sessions at once."""
     from gateway.staff.service import deactivate
 
-    ended = _as_operator(lambda actor: deactivate(username, actor))
-    typer.echo(f"{username} is deactivated; {ended} session(s) ended")
+    done = _as_operator(lambda actor: deactivate(username, actor))
+    typer.echo(done.sentence(username))
 
 
 @users_cli.command("unlock")

@@ -75,9 +75,23 @@ async def set_role(username: str, role: Role, actor: Actor) -> None:
         )
 
 
-async def deactivate(username: str, actor: Actor) -> int:
-    """Returns how many sessions were ended. The account's open requests (before Apply) go
-    back to Triage in the same transaction (gateway/change_requests/lifecycle.py)."""
+@dataclass(frozen=True)
+class Deactivated:
+    sessions_ended: int
+    requests_returned: (
+        int  # its open requests, back in Triage (gateway/change_requests/lifecycle.py)
+    )
+
+    def sentence(self, username: str) -> str:
+        return (
+            f"{username} is deactivated; {self.sessions_ended} session(s) ended, "
+            f"{self.requests_returned} open request(s) back in Triage."
+        )
+
+
+async def deactivate(username: str, actor: Actor) -> Deactivated:
+    """Ends the account's sessions; its open requests (before Apply) go back to Triage, all
+    in one transaction."""
     async with transaction():
         before = await _locked(username)
         await fetch("UPDATE staff_users SET active = false WHERE id = $1", before["id"])
@@ -90,7 +104,7 @@ async def deactivate(username: str, actor: Actor) -> int:
             before={"active": before["active"]},
             after={"active": False, "sessions_ended": ended, "requests_returned": returned},
         )
-    return ended
+    return Deactivated(ended, returned)
 
 
 async def unlock(username: str, actor: Actor) -> None:

@@ -88,7 +88,10 @@ def test_user_commands_manage_staff_accounts(tmp_path: Path) -> None:
     )
     assert _gateway(tmp_path, "user", "set-role", "nina", "team_lead").returncode == 0
     deactivated = _gateway(tmp_path, "user", "deactivate", "nina")
-    assert "nina is deactivated; 0 session(s) ended" in deactivated.stdout
+    assert (
+        "nina is deactivated; 0 session(s) ended, 0 open request(s) back in Triage."
+        in deactivated.stdout
+    )
     listed = _gateway(tmp_path, "user", "list").stdout
     assert "team_lead" in listed and "inactive" in listed and password not in listed
     taken = _gateway(

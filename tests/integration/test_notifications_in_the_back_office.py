@@ -185,6 +185,8 @@ async def test_a_lead_resends_a_delivery_once_and_a_waiting_one_is_refused_with_
 
     page = await lee.get(f"{PAGE}/deliveries/{delivery}")
     assert "A refund of 10.00 EUR was filed." in page.text  # the body sent, masked
+    assert page.text.count('data-testid="payload"') == 1  # once, folded below the attempts
+    assert "<title>Delivery · billing-gateway back office</title>" in page.text
     address, hidden = action_form(page, "resend")
     waiting = await lee.client.post(address, data=hidden)
     assert waiting.status_code == 409 and "still waiting to be sent" in alert_of(waiting)

@@ -165,8 +165,8 @@ async def test_deactivation_ends_every_session_at_once(app: Litestar) -> None:
     second = browser(app)
     await submit_password(second, "sam", PASSWORD)
     await submit_code(second, sam.recovery_codes[0])
-    ended = await staff_accounts.deactivate("sam", SYSTEM)
-    assert ended == 2
+    done = await staff_accounts.deactivate("sam", SYSTEM)
+    assert done.sessions_ended == 2
     for client in (sam.client, second):
         assert (await client.get("/specialist/api/user/")).status_code == 401
     assert (await submit_password(browser(app), "sam", PASSWORD)).status_code == 401

@@ -281,8 +281,9 @@ async def test_deactivating_a_specialist_returns_their_open_requests_at_once(
     await fetch("UPDATE change_requests SET status = 'applied' WHERE id = $1", uuid.UUID(applied))
     admin = StaffMember(0, "ada", Role.ADMIN)
 
-    await deactivate("sam", admin.actor)
+    done = await deactivate("sam", admin.actor)
 
+    assert done.requests_returned == 3  # what the admin is told
     reason = "Returned: sam was deactivated"
     for request_id in (in_progress, waiting):
         assert await _request(request_id) == {
