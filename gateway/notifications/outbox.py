@@ -4,6 +4,7 @@ kicked (best effort: the minute sweep catches up on a kick that was lost)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -119,12 +120,24 @@ async def record_event(
             _json(payload),
             occurred_at,
         )
-        await after_commit(kick_dispatch)
+        await after_commit(_kick_in_the_background)
     return event_id
 
 
 def _json(value: Any) -> str:
     return msgspec.json.encode(value).decode()
+
+
+# Kicks under way, held so that the event loop does not drop them half-run.
+_KICKS: set[asyncio.Task[None]] = set()
+
+
+async def _kick_in_the_background() -> None:
+    """The answer to the caller never waits for the kick: with PostgreSQL gone, queueing a job
+    takes up to the job queue's 5 s timeout, which would hold back an answer already committed."""
+    task = asyncio.create_task(kick_dispatch())
+    _KICKS.add(task)
+    task.add_done_callback(_KICKS.discard)
 
 
 async def kick_dispatch() -> None:

@@ -370,5 +370,5 @@ async def test_the_actor_of_a_filing_is_kept(service: CorrectionService) -> None
         ),
         Requester(Actor("api_key", str(TOOL.id), TOOL.name), client=TOOL),
     )
-    assert filed.ticket == "zendesk #1001"
+    assert (filed.ticket, filed.ticket_display) == ("zendesk:1001", "zendesk #1001")
     assert filed.requested_by.kind == "api_key" and filed.requested_by.name == "support-tool"

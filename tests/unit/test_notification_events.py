@@ -64,7 +64,7 @@ def test_known_patterns_are_kept_once_in_order() -> None:
 def test_unknown_patterns_are_refused_by_name() -> None:
     with pytest.raises(BillingError) as refused:
         validate_patterns(["change_request.*", "change_request.done", "refund.*", "c*"])
-    assert refused.value.code is ErrorCode.VALIDATION_FAILED
+    assert refused.value.code is ErrorCode.NOTIFICATION_EVENT_UNKNOWN
     assert "'change_request.done'" in refused.value.detail
     assert "'refund.*'" in refused.value.detail and "'c*'" in refused.value.detail
     assert refused.value.extra["unknown_events"] == ["change_request.done", "refund.*", "c*"]
