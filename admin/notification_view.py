@@ -75,9 +75,13 @@ def disabled_first(endpoints: Sequence[Row]) -> tuple[list[Row], list[Row]]:
 
 
 def subject_shown(delivery: Row) -> str:
-    subject_type = str(delivery.get("subject_type") or "")
-    subject_id = str(delivery.get("subject_id") or "")
-    return f"{subject_type.replace('_', ' ')} {subject_id}".strip()
+    """The subject as people name it: its ticket when the body sent names one, else its id."""
+    subject_type = str(delivery.get("subject_type") or "").replace("_", " ")
+    body = delivery.get("payload")
+    data = body.get("data") if isinstance(body, dict) else None
+    ticket = data.get("ticket_display") if isinstance(data, dict) else None
+    named = ticket or str(delivery.get("subject_id") or "")
+    return f"{subject_type} {named}".strip()
 
 
 def view_helpers() -> dict[str, Any]:
