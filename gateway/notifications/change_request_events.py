@@ -226,13 +226,15 @@ def _note(
             f"Apply was refused: a value of the {what} for {account} is on the fraud-stop list. "
             "Do not retry; a team lead decides."
         )
+    why = str(row.get("triage_reason") or "").rstrip(".")  # the lifecycle's, as the lead reads it
+    why = f" {why}." if why else ""
     if event is E.CHANGE_REQUEST_EXPIRED:
-        return f"The {what} had no action for too long and is back in Triage, unassigned."
+        return f"The {what} for {account} is back in Triage, unassigned.{why}"
     if event is E.CHANGE_REQUEST_CUSTOMER_SILENT:
         return (
-            "The customer has not answered for too long; a team lead closes or re-posts "
-            f"the {what}."
+            f"The customer has not answered about the {what} for {account}; a team lead "
+            "closes or re-posts it."
         )
     if event is E.CHANGE_REQUEST_RETURNED_TO_TRIAGE:
-        return f"The {what} is back in Triage: its assignee is no longer active."
+        return f"The {what} for {account} is back in Triage, unassigned.{why}"
     return f"The {what} for {account} is now {str(row['status']).replace('_', ' ')}."

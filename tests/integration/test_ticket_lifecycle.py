@@ -5,6 +5,7 @@ back at once, and the lead sees why each item is in Triage."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
@@ -124,8 +125,9 @@ async def test_a_request_left_alone_past_the_limit_is_back_in_triage_unassigned(
         {"actor_type": SYSTEM.kind, "actor_id": SYSTEM.id}
     ]
     [event] = await _events(left_alone, "change_request.expired")
-    assert '"status": "new"' in event["payload"] or '"status":"new"' in event["payload"]
-    assert expected in event["payload"]
+    data = json.loads(event["payload"])["data"]
+    assert data["status"] == "new" and data["helpdesk_status"] == "open"
+    assert data["note"].endswith(f"is back in Triage, unassigned. {expected}.")  # for the ticket
 
     triage = {row["id"]: row for row in await team["lee"].rows("triage")}
     assert triage[left_alone]["why"] == expected
