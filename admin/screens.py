@@ -30,7 +30,7 @@ from pydantic import BeforeValidator
 from gateway.change_requests.states import Kind, Status
 from gateway.errors import BillingError
 from gateway.staff.roles import Role
-from gateway.tickets import canonical_ticket
+from gateway.tickets import ticket_lookup
 
 
 class Exact(Column):
@@ -47,24 +47,24 @@ class Exact(Column):
         return "VARCHAR"
 
 
-def _as_stored_ticket(typed: Any) -> Any:
-    """The ticket a filter was typed with, as stored ("Zendesk #1001" -> zendesk:1001); text
-    that names no system is matched as typed (and finds nothing: name the system)."""
+def _ticket_number(typed: Any) -> Any:
+    """The ticket's number in what was typed, any spelling ("Zendesk #1001", "zendesk:1001",
+    "1001" -> 1001): the views' `ticket_id` is the number, and the list shows each system."""
     if not isinstance(typed, str):
         return typed
     try:
-        return canonical_ticket(typed)
-    except BillingError:
+        return ticket_lookup(typed).ticket_id
+    except BillingError:  # no ticket at all (control characters...): it matches nothing
         return typed.strip()
 
 
 class TicketFilter(Exact):
-    """A ticket ("zendesk:1001"), filtered by equality with what was typed in any spelling."""
+    """A ticket's number, filtered by equality with what was typed in any spelling."""
 
-    value_type = Annotated[str, BeforeValidator(_as_stored_ticket)]
+    value_type = Annotated[str, BeforeValidator(_ticket_number)]
 
 
-_TICKET_HELP = "The ticket with its system, in any spelling: zendesk #1001, zendesk:1001."
+_TICKET_HELP = "The ticket's number, in any spelling: 1001, zendesk #1001, zendesk:1001."
 
 
 class StaffNames(Table, tablename="staff_names"):

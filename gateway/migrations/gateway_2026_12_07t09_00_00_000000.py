@@ -41,6 +41,9 @@ _OPEN = (
 )
 _ID_OF = "substr({t}, strpos({t}, ':') + 1)"
 _DISPLAY = "split_part({t}, ':', 1) || ' #' || " + _ID_OF
+# The back office's "Ticket Id" filter matches the ticket's number, whatever system: a lead types
+# "1001" (the index change_requests_ticket_id serves it).
+_NUMBER = _ID_OF.format(t="r.ticket")
 _TICKET = _DISPLAY.format(t="r.ticket")
 _STALE_HOURS = "COALESCE(NULLIF(current_setting('bg.stale_hours', true), ''), '24')::integer"
 _EXPIRE_DAYS = "COALESCE(NULLIF(current_setting('bg.expire_days', true), ''), '3')::integer"
@@ -102,7 +105,7 @@ AFTER_BACKFILL = [
     " WHERE source_ticket IS NOT NULL",
     f"""
     CREATE VIEW my_queue AS
-    SELECT r.id, {_TICKET} AS ticket, r.ticket AS ticket_id, r.kind, r.status, r.company_name,
+    SELECT r.id, {_TICKET} AS ticket, {_NUMBER} AS ticket_id, r.kind, r.status, r.company_name,
            r.zuora_account_id, r.stripe_customer_id, r.stripe_connect_account_id,
            r.details->>'iban_masked' AS iban, r.details->>'bank_name' AS bank_name,
            r.details->>'bic' AS bic, r.details->>'account_holder' AS account_holder,
@@ -134,7 +137,7 @@ AFTER_BACKFILL = [
     """,
     f"""
     CREATE VIEW all_requests AS
-    SELECT r.id, {_TICKET} AS ticket, r.ticket AS ticket_id, r.kind, r.status,
+    SELECT r.id, {_TICKET} AS ticket, {_NUMBER} AS ticket_id, r.kind, r.status,
            r.assignee_id AS assignee,
            r.company_name, r.details->>'iban_masked' AS iban,
            r.details->'target_tier'->>'name' AS target_tier,
@@ -146,7 +149,7 @@ AFTER_BACKFILL = [
     """,
     f"""
     CREATE VIEW triage AS
-    SELECT r.id, {_TICKET} AS ticket, r.ticket AS ticket_id, r.kind, r.status,
+    SELECT r.id, {_TICKET} AS ticket, {_NUMBER} AS ticket_id, r.kind, r.status,
            r.assignee_id AS assignee,
            r.assignee_id IS NULL AS unassigned, {_STALE} AS stale, {_EXPIRED} AS expired,
            NOT r.contact_reasons_fit_kind AS reasons_mismatch,
@@ -158,7 +161,7 @@ AFTER_BACKFILL = [
     """,
     f"""
     CREATE VIEW review_queue AS
-    SELECT r.id, {_TICKET} AS ticket, r.ticket AS ticket_id, r.kind,
+    SELECT r.id, {_TICKET} AS ticket, {_NUMBER} AS ticket_id, r.kind,
            r.processed_by_id AS processed_by, r.processed_at,
            r.resolution_note, array_to_string(r.resolution_reasons, '; ') AS resolution_reasons,
            r.company_name, r.details->>'iban_masked' AS iban,

@@ -78,7 +78,7 @@ FORWARDS = [
     "DROP VIEW triage",
     f"""
     CREATE VIEW triage AS
-    SELECT r.id, {_TICKET} AS ticket, r.ticket AS ticket_id, r.kind, r.status,
+    SELECT r.id, {_TICKET} AS ticket, substr(r.ticket, strpos(r.ticket, ':') + 1) AS ticket_id, r.kind, r.status,
            r.assignee_id AS assignee, r.assignee_id IS NULL AS unassigned,
            {_WHY} AS why, {_STALE} AS stale,
            r.triage_kind IS NOT DISTINCT FROM 'expired' AS expired,

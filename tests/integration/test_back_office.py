@@ -134,8 +134,9 @@ async def test_a_specialist_sees_only_their_own_requests_through_every_endpoint(
     assert list((await sasha.get(f"{table}/ids/")).json()) == [mine["id"]]
     # Filters cannot widen the view: asking for the other ticket finds nothing.
     assert await sasha.rows("my_queue", ticket_id="zendesk #2001") == []
-    # the ticket in any spelling
-    for typed in ("intercom:2002", "Intercom #2002", "INTERCOM 2002"):
+    # the ticket in any spelling, or only its number
+    full_width = "#\uff12\uff10\uff10\uff12"
+    for typed in ("intercom:2002", "Intercom #2002", "INTERCOM 2002", "2002", full_width):
         assert [row["id"] for row in await sasha.rows("my_queue", ticket_id=typed)] == [mine["id"]]
     assert await sasha.rows("my_queue", __visible_fields="id,ticket", kind="iban_change") == []
     # Opening the other specialist's request by URL gets nothing.
