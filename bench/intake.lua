@@ -19,6 +19,7 @@ request = function()
     .. '"customer":{"zuora_account_id":"A00000101","backoffice_id":"shop-101"},'
     .. '"requester":{"name":"Bench"},"contact_reasons":["Billing > Bank details"],'
     .. '"payload":{"iban":"' .. ibans[(counter % #ibans) + 1] .. '","account_holder":"Atelier",'
+    .. '"account_holder_email":"compta@atelier.example",'
     .. '"targets":["zuora_collection","stripe_customer_debit"]}}'
   return wrk.format("POST", "/v1/change-requests", {
     ["Authorization"] = "Bearer " .. key,

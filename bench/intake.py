@@ -62,6 +62,7 @@ def iban_change_body() -> dict[str, object]:
         "payload": {
             "iban": random_iban(),
             "account_holder": "Atelier",
+            "account_holder_email": "compta@atelier.example",  # Stripe's SEPA mandate needs it
             "targets": ["zuora_collection", "stripe_customer_debit"],
         },
     }

@@ -48,6 +48,7 @@ TABLES = (
     "blocklist_imports",
     "blocklist_bulk_unblocks",
     "notification_events",
+    "notification_sequences",
     "notification_endpoints",  # with their deliveries and attempts (CASCADE)
     "procrastinate_jobs",
     "procrastinate_events",

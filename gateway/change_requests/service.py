@@ -327,8 +327,11 @@ class ChangeRequestService:
                         after={"kind": row.kind, "status": row.status, "details": row.details},
                     )
                 )
-                await record_change_request_event(EventType.CHANGE_REQUEST_FILED, row.id)
-                filed = to_read(row.to_dict())
+                written = row.to_dict()
+                await record_change_request_event(
+                    EventType.CHANGE_REQUEST_FILED, row.id, row=written
+                )
+                filed = to_read(written)
                 await store_answer(answer, HTTP_201_CREATED, filed)
         except UniqueViolationError:
             await self._raise_duplicate(row)

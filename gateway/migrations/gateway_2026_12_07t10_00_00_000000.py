@@ -1,8 +1,9 @@
 """The notification outbox: one row per state change a support tool may hear about, written in
 the transaction that makes the change (an event exists exactly when the change committed).
 
-`position` orders the fan-out; `sequence` numbers the events of one subject 1..n; `payload` is
-the exact body sent to endpoints (masked data only).
+`position` orders the fan-out; `sequence` numbers the events of one subject 1..n, counted in
+`notification_sequences` (one row per subject, whose row lock orders two changes of one subject
+until the first commits); `payload` is the exact body sent to endpoints (masked data only).
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -35,7 +36,14 @@ FORWARDS = [
     CREATE INDEX notification_events_unfanned ON notification_events (position)
         WHERE fanned_out_at IS NULL
     """,
-    "CREATE INDEX notification_events_occurred ON notification_events (occurred_at)",
+    """
+    CREATE TABLE notification_sequences (
+        subject_type text NOT NULL,
+        subject_id text NOT NULL,
+        last_sequence integer NOT NULL,
+        PRIMARY KEY (subject_type, subject_id)
+    )
+    """,
 ]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.db.connection import after_commit, fetch, fetch_value, transaction
+from gateway.db.connection import after_commit, fetch, transaction
 from gateway.log import get_logger
 from gateway.notifications.events import HELPDESK_STATUS, EventType
 from gateway.sensitive import redact_value
@@ -25,14 +25,22 @@ _SUBJECT_URLS = {
     "correction": "/v1/corrections/{}",
 }
 
-_NEXT_SEQUENCE = (
-    "SELECT coalesce(max(sequence), 0) + 1 FROM notification_events"
-    " WHERE subject_type = $1 AND subject_id = $2"
+# One statement, one round trip: the subject's next number (its counter row stays locked until
+# the commit, so two changes of one subject are numbered in commit order), then the event with
+# that number written into its body.
+_INSERT = """
+WITH numbered AS (
+    INSERT INTO notification_sequences AS s (subject_type, subject_id, last_sequence)
+    VALUES ($3, $4, 1)
+    ON CONFLICT (subject_type, subject_id) DO UPDATE SET last_sequence = s.last_sequence + 1
+    RETURNING last_sequence
 )
-_INSERT = (
-    "INSERT INTO notification_events (id, type, subject_type, subject_id, sequence, client,"
-    " customer, payload, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9)"
-)
+INSERT INTO notification_events (id, type, subject_type, subject_id, sequence, client, customer,
+                                 payload, occurred_at)
+SELECT $1, $2, $3, $4, last_sequence, $5, $6::jsonb,
+       jsonb_set($7::jsonb, '{data,sequence}', to_jsonb(last_sequence)), $8
+  FROM numbered
+"""
 
 
 def subject_url(subject_type: str, subject_id: str) -> str | None:
@@ -88,33 +96,25 @@ async def record_event(
     data: dict[str, Any],
     customer: dict[str, str] | None = None,
 ) -> uuid.UUID:
-    """Write the event in the caller's transaction (one of its own when there is none): the
-    next sequence number of its subject (events of one subject are numbered one at a time,
-    under a lock on the subject until the commit), the payload, and a kick of the dispatch
-    job once the transaction commits."""
+    """Write the event in the caller's transaction (one of its own when there is none), with
+    the next sequence number of its subject, and kick the dispatch job once it commits."""
     event_id = uuid.uuid4()
     occurred_at = datetime.now(UTC)
+    payload = build_payload(
+        type,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        sequence=0,  # numbered by the statement
+        occurred_at=occurred_at,
+        data=data,
+    )
     async with transaction():
-        await fetch(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-            f"notification-subject:{subject_type}:{subject_id}",
-        )
-        sequence = int(await fetch_value(_NEXT_SEQUENCE, subject_type, subject_id))
-        payload = build_payload(
-            type,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            sequence=sequence,
-            occurred_at=occurred_at,
-            data=data,
-        )
         await fetch(
             _INSERT,
             event_id,
             type.value,
             subject_type,
             subject_id,
-            sequence,
             client,
             _json(customer) if customer else None,
             _json(payload),
@@ -128,16 +128,36 @@ def _json(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
-# Kicks under way, held so that the event loop does not drop them half-run.
-_KICKS: set[asyncio.Task[None]] = set()
+class _Kicker:
+    """One kick in flight per process, and one more after it when commits came meanwhile: a
+    burst of commits costs two queue round trips, not one each (the dispatch job fans out
+    every event waiting, so a kick that starts after a commit covers it)."""
+
+    def __init__(self) -> None:
+        self._wanted = False
+        self._task: asyncio.Task[None] | None = None
+
+    def kick(self) -> None:
+        self._wanted = True
+        task = self._task
+        # A task of another event loop (tests start several) never finishes in this one.
+        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+            return  # it kicks once more after its current round trip
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while self._wanted:
+            self._wanted = False
+            await kick_dispatch()
+
+
+_KICKER = _Kicker()
 
 
 async def _kick_in_the_background() -> None:
     """The answer to the caller never waits for the kick: with PostgreSQL gone, queueing a job
     takes up to the job queue's 5 s timeout, which would hold back an answer already committed."""
-    task = asyncio.create_task(kick_dispatch())
-    _KICKS.add(task)
-    task.add_done_callback(_KICKS.discard)
+    _KICKER.kick()
 
 
 async def kick_dispatch() -> None:

@@ -5,6 +5,7 @@ internal note, and masked data only. A change that rolls back leaves no event.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -348,3 +349,29 @@ async def test_a_zuora_debit_the_bank_refused_is_told_as_provider_news(
     data = event["payload"]["data"]
     assert data["amount"]["display"] == "49.00 EUR"
     assert data["note"].startswith("Zuora: a payment of 49.00 EUR failed for account A00000101")
+
+
+async def test_changes_of_one_subject_at_once_are_numbered_one_to_n_in_commit_order(
+    kicks: list[str],
+) -> None:
+    from gateway.notifications.events import EventType
+    from gateway.notifications.outbox import record_event
+
+    async def one_change(n: int) -> None:
+        async with transaction():
+            await record_event(
+                EventType.PROVIDER_PAYMENT_FAILED,
+                subject_type="customer",
+                subject_id="stripe:cus_many",
+                client=None,
+                data={"note": f"payment {n} failed"},
+            )
+            await asyncio.sleep(0.01)  # the others wait for this commit, none skips a number
+
+    await asyncio.gather(*(one_change(n) for n in range(12)))
+    rows = await fetch(
+        "SELECT sequence, (payload->'data'->>'sequence')::int AS in_body FROM notification_events"
+        " WHERE subject_id = 'stripe:cus_many' ORDER BY position"
+    )
+    assert [row["sequence"] for row in rows] == list(range(1, 13))
+    assert all(row["sequence"] == row["in_body"] for row in rows)
