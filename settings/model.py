@@ -221,6 +221,9 @@ class Settings(BaseSettings):
     )
     notification_disable_after_hours: float = Field(default=120, gt=0)
     notification_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Events whose every delivery is over (delivered or failed) are deleted after this many
+    # days, with their deliveries and attempts; longer than the retry schedule (27 h).
+    notification_retention_days: int = Field(default=30, ge=2, le=3650)
 
     @field_validator("contact_reasons", mode="before")
     @classmethod

@@ -18,6 +18,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from gateway.db.connection import fetch
 from gateway.jobs import job_app
 from gateway.log import get_logger
+from settings import get_settings
 
 QUEUE = "notifications"
 DISPATCH = "notifications.dispatch"
@@ -78,3 +79,34 @@ async def sweep_notifications(timestamp: int) -> int:
     if due or waiting:
         _log.info("notifications swept", endpoints=len(due), events_waiting=bool(waiting))
     return len(due)
+
+
+# Old events with nothing left to send; a pending delivery keeps its event whatever its age.
+_PURGE = """
+DELETE FROM notification_events e
+ WHERE e.id IN (
+    SELECT id FROM notification_events
+     WHERE occurred_at < now() - make_interval(days => $1) AND fanned_out_at IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM notification_deliveries d
+                        WHERE d.event_id = notification_events.id AND d.status = 'pending')
+     ORDER BY position LIMIT 5000)
+"""
+
+
+async def purge_old_events(days: int) -> int:
+    """Deletes, in batches, events past retention with their deliveries and attempts."""
+    removed = 0
+    while True:
+        rows = await fetch(_PURGE + " RETURNING 1", days)
+        removed += len(rows)
+        if len(rows) < 5000:
+            return removed
+
+
+@job_app.periodic(cron="41 * * * *")
+@job_app.task(name="notifications.purge", queueing_lock="notifications.purge", queue=QUEUE)
+async def purge_notifications(timestamp: int) -> int:
+    removed = await purge_old_events(get_settings().notification_retention_days)
+    if removed:
+        _log.info("old notification events purged", removed=removed, scheduled_at=timestamp)
+    return removed

@@ -18,7 +18,6 @@ from gateway.sensitive import redact_value
 
 _log = get_logger("notifications")
 
-DISPATCH_TASK = "notifications.dispatch"
 
 _SUBJECT_URLS = {
     "change_request": "/v1/change-requests/{}",
@@ -161,15 +160,11 @@ async def _kick_in_the_background() -> None:
 
 
 async def kick_dispatch() -> None:
-    """Ask the worker to fan the new events out now. One waiting dispatch job is enough (the
-    queueing lock); a queue that cannot be reached is left to the minute sweep."""
-    from procrastinate.exceptions import AlreadyEnqueued
-
-    from gateway.jobs import job_app
+    """Ask the worker to fan the new events out now; a queue that cannot be reached is left to
+    the minute sweep."""
+    from gateway.notifications.jobs import defer_dispatch
 
     try:
-        await job_app.configure_task(DISPATCH_TASK, queueing_lock=DISPATCH_TASK).defer_async()
-    except AlreadyEnqueued:
-        pass
+        await defer_dispatch()
     except Exception as error:
         _log.warning("notification dispatch not kicked", error=repr(error))

@@ -32,6 +32,7 @@ async def test_a_deferred_purge_runs_in_the_worker(http: httpx.AsyncClient, api_
         "fulfilment.sweep",
         "corrections.sweep",
         "notifications.sweep",
+        "notifications.purge",
         "change_requests.lifecycle",
     }
     # filing the request wrote its notification event, whose kick fans it out

@@ -450,3 +450,28 @@ async def test_the_worker_fans_out_and_delivers(receiver: Receiver) -> None:
     assert len(receiver.verified(secret)) == 1
     jobs = await fetch("SELECT task_name, status FROM procrastinate_jobs ORDER BY id")
     assert {"task_name": "notifications.deliver", "status": "succeeded"} in jobs
+
+
+async def test_old_events_with_nothing_left_to_send_are_purged_with_their_attempts(
+    receiver: Receiver,
+) -> None:
+    from gateway.notifications.jobs import purge_old_events
+
+    notifications = service()
+    endpoint, _ = await notifications.register(receiver.url, ["*"], "", "test-tool", TOOL)
+    sent, waiting, recent = await event("cr-1"), await event("cr-2"), await event("cr-3")
+    await notifications.dispatch()
+    await notifications.deliver(endpoint["id"])
+    await fetch(
+        "UPDATE notification_deliveries SET status = 'pending' WHERE event_id = $1", waiting
+    )
+    await fetch(
+        "UPDATE notification_events SET occurred_at = now() - interval '31 days'"
+        " WHERE id = ANY($1::uuid[])",
+        [sent, waiting],
+    )
+
+    assert await purge_old_events(30) == 1
+    left = await fetch("SELECT id FROM notification_events ORDER BY position")
+    assert [row["id"] for row in left] == [waiting, recent]  # a pending one stays, whatever its age
+    assert len(await attempts(endpoint["id"])) == 2  # the purged event's attempt went with it
