@@ -19,8 +19,21 @@ def _as_operator(work: Callable[[Any], Awaitable[Any]]) -> Any:
 
     _settings()
     operator = os.environ.get("USER") or os.environ.get("LOGNAME") or "operator"
+    actor = Actor(kind="staff", id=operator, role="cli")
+
+    async def notified() -> Any:
+        """The job queue open, so that what the command changes (a deactivation returns
+        requests to Triage) is notified now, not at the worker's next minute sweep."""
+        from gateway.jobs import job_app
+        from gateway.notifications.outbox import kicks_sent
+
+        async with job_app.open_async():
+            result = await work(actor)
+            await kicks_sent()
+            return result
+
     try:
-        return _run(lambda: work(Actor(kind="staff", id=operator, role="cli")))
+        return _run(notified)
     except BillingError as error:
         typer.echo(error.detail, err=True)
         raise typer.Exit(1) from None

@@ -149,8 +149,19 @@ class _Kicker:
             self._wanted = False
             await kick_dispatch()
 
+    async def sent(self) -> None:
+        task = self._task
+        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+            await task
+
 
 _KICKER = _Kicker()
+
+
+async def kicks_sent() -> None:
+    """Waits for the kick under way, if any: a short-lived process (the CLI) calls it before
+    it ends, so that its events are not left to the minute sweep."""
+    await _KICKER.sent()
 
 
 async def _kick_in_the_background() -> None:
