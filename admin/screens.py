@@ -30,7 +30,7 @@ from pydantic import BeforeValidator
 from gateway.change_requests.states import Kind, Status
 from gateway.errors import BillingError
 from gateway.staff.roles import Role
-from gateway.tickets import ticket_lookup
+from gateway.tickets import canonical_ticket, ticket_lookup
 
 
 class Exact(Column):
@@ -59,9 +59,27 @@ def _ticket_number(typed: Any) -> Any:
 
 
 class TicketFilter(Exact):
-    """A ticket's number, filtered by equality with what was typed in any spelling."""
+    """A ticket's number, filtered by equality with what was typed in any spelling. (Its value
+    type also reads the rows piccolo-api answers with: the views' column holds the number.)"""
 
     value_type = Annotated[str, BeforeValidator(_ticket_number)]
+
+
+def _as_stored_ticket(typed: Any) -> Any:
+    """The whole ticket in what was typed ("Zendesk #1001" -> zendesk:1001); the stored form
+    is left as it is, so that rows read back unchanged."""
+    if not isinstance(typed, str):
+        return typed
+    try:
+        return canonical_ticket(typed)
+    except BillingError:
+        return typed.strip()
+
+
+class WholeTicketFilter(Exact):
+    """A whole ticket (a blocklist entry's source), matched in any spelling with its system."""
+
+    value_type = Annotated[str, BeforeValidator(_as_stored_ticket)]
 
 
 _TICKET_HELP = "The ticket's number, in any spelling: 1001, zendesk #1001, zendesk:1001."
@@ -249,7 +267,9 @@ class Blocklist(Table, tablename="blocklist"):
     kind = Exact(choices=EntryKind)
     display = Varchar(help_text="What is blocked; an IBAN as country and last four only.")
     reason = Text()
-    source_ticket = TicketFilter(null=True, help_text=f"Where the block came from. {_TICKET_HELP}")
+    source_ticket = WholeTicketFilter(
+        null=True, help_text="Where the block came from, with its system: zendesk #1001."
+    )
     author = Varchar()
     created_at = Timestamptz()
     expires_at = Timestamptz(null=True)
