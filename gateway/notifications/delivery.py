@@ -208,10 +208,12 @@ class Deliverer:
                 delay.total_seconds() if delay is not None else None,
                 outcome.response_status,
             )
-            await self._note_failure(endpoint_id, outcome)
-            return rows[0]["next_attempt_at"] if delay is not None else None
+            disabled = await self._note_failure(endpoint_id, outcome)
+            # A disabled endpoint queues no retry: enabling it sends what waits.
+            return rows[0]["next_attempt_at"] if delay is not None and not disabled else None
 
-    async def _note_failure(self, endpoint_id: uuid.UUID, outcome: Outcome) -> None:
+    async def _note_failure(self, endpoint_id: uuid.UUID, outcome: Outcome) -> bool:
+        """Whether the endpoint is disabled now, failing for too long."""
         hours = self._settings.notification_disable_after_hours
         rows = await fetch(
             "UPDATE notification_endpoints SET failing_since = coalesce(failing_since, now())"
@@ -221,13 +223,14 @@ class Deliverer:
             hours * 3600,
         )
         if not rows or not rows[0]["overdue"]:
-            return
+            return False
         since = rows[0]["failing_since"].astimezone(UTC)
         reason = (
             f"Disabled by the gateway: no delivery succeeded for more than {hours:g} hours "
             f"(failing since {since:%Y-%m-%d %H:%M} UTC; last try: "
             f"{outcome.error or 'failed'}). Fix the receiver, then enable the endpoint: "
-            "its pending deliveries are sent then."
+            "its pending deliveries are sent then; events while it is disabled are not kept "
+            "for it."
         )
         await fetch(
             "UPDATE notification_endpoints SET enabled = false, disabled_at = now(),"
@@ -243,4 +246,5 @@ class Deliverer:
             before={"enabled": True},
             reason="failing_too_long",
         )
+        return True
         _log.warning("notification endpoint disabled", endpoint_id=str(endpoint_id))

@@ -52,6 +52,10 @@ async def defer_delivery(endpoint_id: uuid.UUID, at: datetime | None = None) -> 
             lock=f"notifications.endpoint:{endpoint_id}",
             queueing_lock=f"notifications.deliver-{waiting}:{endpoint_id}",
             schedule_at=at,
+            # Procrastinate holds a job back behind a waiting job of the same lock unless it
+            # has a higher priority, even one scheduled hours ahead: without it, an enable or
+            # a resend would wait for the endpoint's next retry.
+            priority=1 if at is None else 0,
         ).defer_async(endpoint_id=str(endpoint_id))
 
 

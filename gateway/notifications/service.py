@@ -40,6 +40,7 @@ from gateway.notifications.records import (
 )
 from gateway.notifications.signing import SECRET_CONTEXT, new_secret
 from gateway.notifications.urls import check_endpoint_url
+from gateway.sensitive import sensitive_kind
 from settings import Settings
 
 __all__ = ["ALL", "NotificationService"]
@@ -52,8 +53,24 @@ def _actor_json(actor: Actor) -> str:
     return msgspec.json.encode({"kind": actor.kind, "id": actor.id, "name": actor.role}).decode()
 
 
+def refuse_bank_or_card_details(label: str, text: str) -> None:
+    """Free text is stored and shown as given: no IBAN or card number, in any spelling."""
+    kind = sensitive_kind(text)
+    if kind == "iban":
+        raise BillingError(
+            ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
+            f"The {label} holds an IBAN. Leave it out: it is stored and shown as written.",
+        )
+    if kind == "card_number":
+        raise BillingError(
+            ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
+            f"The {label} holds a card number, which the gateway never stores. Leave it out.",
+        )
+
+
 def _description(text: str | None) -> str:
     text = (text or "").strip()
+    refuse_bank_or_card_details("description", text)
     if len(text) > MAX_DESCRIPTION or any(ord(c) < 32 and c not in "\t" for c in text):
         raise BillingError(
             ErrorCode.VALIDATION_FAILED,
@@ -216,6 +233,7 @@ class NotificationService:
     ) -> dict[str, Any]:
         """No more deliveries (pending ones wait); new events are not queued for it."""
         reason = reason.strip()
+        refuse_bank_or_card_details("reason", reason)
         if not reason or len(reason) > MAX_REASON:
             raise BillingError(
                 ErrorCode.REASON_REQUIRED,

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from urllib.parse import SplitResult, urlsplit
 
 from gateway.errors import BillingError, ErrorCode
+from gateway.sensitive import sensitive_kind
 
 MAX_URL_LENGTH = 2000
 _VISIBLE = re.compile(r"^[\x21-\x7e]+$")  # no spaces, controls or non-ASCII (punycode it)
@@ -24,6 +25,8 @@ def parse_endpoint_url(url: str) -> SplitResult:
         raise _invalid(f"The URL is longer than {MAX_URL_LENGTH} characters.")
     if not _VISIBLE.match(url):
         raise _invalid("The URL has spaces, control or non-ASCII characters; encode them.")
+    if sensitive_kind(url):  # it is stored and shown as written, and sent with every try
+        raise _invalid("The URL holds an IBAN or a card number; leave it out.")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises on a port that is not a number)

@@ -23,7 +23,9 @@ from standardwebhooks import Webhook
 from audit.entry import Actor
 from gateway.crypto import Cipher
 from gateway.db.connection import fetch
+from gateway.errors import BillingError, ErrorCode
 from gateway.notifications.service import NotificationService
+from gateway.sensitive import contains_iban
 from settings import get_settings
 from tests.database import auth, issue_test_key
 from tests.emulators import free_port
@@ -475,3 +477,45 @@ async def test_old_events_with_nothing_left_to_send_are_purged_with_their_attemp
     left = await fetch("SELECT id FROM notification_events ORDER BY position")
     assert [row["id"] for row in left] == [waiting, recent]  # a pending one stays, whatever its age
     assert len(await attempts(endpoint["id"])) == 2  # the purged event's attempt went with it
+
+
+async def test_a_send_now_is_not_held_behind_a_retry_waiting_hours_ahead(
+    receiver: Receiver,
+) -> None:
+    """An enable or a resend kicks the endpoint now, while its retry job waits for later: the
+    queue must not keep the first behind the second (they share the endpoint's job lock)."""
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.jobs import job_app
+    from gateway.notifications.jobs import defer_delivery
+
+    notifications = service()
+    endpoint, _ = await notifications.register(receiver.url, ["*"], "", "test-tool", TOOL)
+    event_id = await event()
+    async with job_app.open_async():
+        await notifications.dispatch()
+        await defer_delivery(endpoint["id"], datetime.now(UTC) + timedelta(hours=2))
+        await defer_delivery(endpoint["id"])
+        await job_app.run_worker_async(wait=False, install_signal_handlers=False)
+    assert receiver.ids() == [str(event_id)]
+
+
+async def test_notes_and_urls_holding_bank_or_card_details_are_refused() -> None:
+    notifications = service()
+    iban = "DE89 3704 0044 0532 0130 00"
+    with pytest.raises(BillingError) as refused:
+        await notifications.register(
+            "http://127.0.0.1:9/hook", ["*"], f"old payer {iban}", "test-tool", TOOL
+        )
+    assert refused.value.code is ErrorCode.IBAN_OUTSIDE_IBAN_FIELD
+    with pytest.raises(BillingError) as refused:
+        await notifications.register(
+            "http://127.0.0.1:9/hook?iban=DE89370400440532013000", ["*"], "", "test-tool", TOOL
+        )
+    assert refused.value.code is ErrorCode.NOTIFICATION_URL_INVALID
+    endpoint, _ = await notifications.register("http://127.0.0.1:9/hook", ["*"], "", None, TOOL)
+    with pytest.raises(BillingError) as refused:
+        await notifications.disable(endpoint["id"], f"moved, see {iban}", TOOL)
+    assert refused.value.code is ErrorCode.IBAN_OUTSIDE_IBAN_FIELD
+    stored = await fetch("SELECT description, disabled_reason, url FROM notification_endpoints")
+    assert all(not contains_iban(str(value)) for row in stored for value in row.values())
