@@ -32,6 +32,7 @@ class Capability(enum.StrEnum):
     CONTACTS = "contacts"
     BILLING_HISTORY = "billing_history"
     RECEIPTS = "receipts"
+    OFFLINE_PAYMENTS = "offline_payments"
 
 
 @dataclass(frozen=True)
@@ -303,6 +304,60 @@ class BillingHistory(Protocol):
     async def get_subscription(self, subscription_id: str) -> Subscription | None: ...
 
 
+OfflinePaymentStatus = Literal["recorded", "reversed"]
+
+
+@dataclass(frozen=True)
+class NewOfflinePayment:
+    """A payment made outside the provider (a cheque) to record there: against one open invoice,
+    or, with no invoice, as a credit the account's next invoice uses."""
+
+    account_id: str  # the provider's own id (Zuora account id, Stripe cus_...)
+    invoice_id: str | None
+    amount: Money  # in the invoice's (or the account's) currency, minor units
+    reference: str  # the number printed on the cheque
+    payment_number: str  # derived by the gateway, unique: the provider finds a repeat by it
+    effective_on: date
+    description: str  # "Cheque OP-20261205-0007", shown in the provider's console
+
+
+@dataclass(frozen=True)
+class OfflinePayment:
+    """An offline payment as the provider holds it, read back after each write."""
+
+    id: str  # Zuora's Payment id; Stripe's payment record (pr_...) or balance transaction
+    account_id: str
+    payment_number: str
+    reference: str
+    amount: Money
+    invoice_id: str | None
+    status: OfflinePaymentStatus
+    # The invoice's status as the provider states it after the write ("paid", "open", ...):
+    # a bounce says "open again" only when the provider does.
+    invoice_status: InvoiceStatus | None = None
+
+
+@runtime_checkable
+class OfflinePayments(Protocol):
+    async def record_offline_payment(
+        self, payment: NewOfflinePayment, *, idempotency_key: str
+    ) -> OfflinePayment:
+        """Record it once: a repeat with the same payment number returns the first, creating
+        nothing. Raises BillingError when the provider refuses (`invoice_not_open`, ...)."""
+        ...
+
+    async def find_offline_payment(
+        self, account_id: str, payment_number: str
+    ) -> OfflinePayment | None: ...
+
+    async def reverse_offline_payment(
+        self, account_id: str, payment_number: str, *, reason: str, idempotency_key: str
+    ) -> OfflinePayment:
+        """A bounced cheque: take the payment back, so that its invoice is due again (or the
+        credit is withdrawn). Reversing a reversed payment returns it as it is."""
+        ...
+
+
 @runtime_checkable
 class Receipts(Protocol):
     """A payment's receipt as the provider renders it (Stripe's receipt page)."""
@@ -425,6 +480,7 @@ PORT_OF_CAPABILITY: dict[Capability, type] = {
     Capability.CONTACTS: Contacts,
     Capability.BILLING_HISTORY: BillingHistory,
     Capability.RECEIPTS: Receipts,
+    Capability.OFFLINE_PAYMENTS: OfflinePayments,
 }
 
 

@@ -20,6 +20,7 @@ from litestar.template.config import TemplateConfig
 
 import admin
 import gateway.db  # noqa: F401  (points Piccolo at our engine before any table is used)
+from admin.cheques_page import ChequesPageController
 from admin.corrections_page import CorrectionsPageController
 from admin.customer_page import CustomerPageController
 from admin.mounts import admin_mounts
@@ -31,6 +32,8 @@ from admin.work_page import WorkPageController
 from gateway.billing.controller import BillingController
 from gateway.billing.history_controller import HistoryController
 from gateway.change_requests.controller import ChangeRequestController
+from gateway.cheques.controller import ChequeController
+from gateway.cheques.wiring import build_cheques
 from gateway.change_requests.service import ChangeRequestService
 from gateway.corrections.controller import CorrectionController
 from gateway.corrections.wiring import build_corrections
@@ -112,6 +115,7 @@ def create_app(settings: Settings) -> Litestar:
     fulfilment = build_fulfilment(settings, providers, cipher)  # the in-process worker's too
     corrections = build_corrections(settings, providers)  # the in-process worker's too
     notifications = build_notifications(settings, cipher)  # the in-process worker's too
+    cheques = build_cheques(settings, providers)  # the in-process worker's too
     # A Connect payout holder is checked against the partner's legal name at intake too.
     holder_check = ChecksService(settings, providers, cipher).check_holder
     change_requests = ChangeRequestService(settings, cipher, blocklist, holder_check=holder_check)
@@ -129,6 +133,7 @@ def create_app(settings: Settings) -> Litestar:
             FraudScreenController,
             NotificationEndpointController,
             NotificationDeliveryController,
+            ChequeController,
         ],
         middleware=[
             ApiKeyAuthMiddleware(ApiKeyRateLimiter(settings.rate_limit_per_minute)),
@@ -156,6 +161,7 @@ def create_app(settings: Settings) -> Litestar:
             CustomerPageController,
             CorrectionsPageController,
             NotificationsPageController,
+            ChequesPageController,
             *admin_mounts(settings, login),
         ],
         dependencies={
@@ -169,6 +175,7 @@ def create_app(settings: Settings) -> Litestar:
             "fulfilment": Provide(lambda: fulfilment, sync_to_thread=False),
             "corrections": Provide(lambda: corrections, sync_to_thread=False),
             "notifications": Provide(lambda: notifications, sync_to_thread=False),
+            "cheques": Provide(lambda: cheques, sync_to_thread=False),
         },
         template_config=TemplateConfig(
             directory=Path(admin.__file__).parent / "templates", engine=JinjaTemplateEngine

@@ -113,6 +113,17 @@ class ErrorCode(enum.StrEnum):
     NOTIFICATION_DELIVERY_PENDING = "notification_delivery_pending"
     NOTIFICATION_ENDPOINT_EXISTS = "notification_endpoint_exists"
     NOTIFICATION_EVENT_UNKNOWN = "notification_event_unknown"
+    # offline payments: cheques and their deposit batches (gateway/cheques/)
+    CHEQUE_NOT_FOUND = "cheque_not_found"
+    CHEQUE_BATCH_NOT_FOUND = "cheque_batch_not_found"
+    CHEQUE_ALREADY_RECORDED = "cheque_already_recorded"
+    CHEQUE_EXCEEDS_INVOICE = "cheque_exceeds_invoice"
+    CHEQUE_NOT_BOUNCEABLE = "cheque_not_bounceable"
+    CHEQUE_BATCH_CLOSED = "cheque_batch_closed"
+    CHEQUE_BATCH_BUSY = "cheque_batch_busy"
+    CHEQUE_BATCH_TOTAL_MISMATCH = "cheque_batch_total_mismatch"
+    CHEQUE_BATCH_SECOND_PERSON = "cheque_batch_second_person"
+    DEPOSITOR_UNKNOWN = "depositor_unknown"
     # operations
     SERVICE_UNAVAILABLE = "service_unavailable"
     INTERNAL_ERROR = "internal_error"
@@ -213,6 +224,16 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOTIFICATION_DELIVERY_PENDING: 409,
     ErrorCode.NOTIFICATION_ENDPOINT_EXISTS: 409,
     ErrorCode.NOTIFICATION_EVENT_UNKNOWN: 422,
+    ErrorCode.CHEQUE_NOT_FOUND: 404,
+    ErrorCode.CHEQUE_BATCH_NOT_FOUND: 404,
+    ErrorCode.CHEQUE_ALREADY_RECORDED: 409,
+    ErrorCode.CHEQUE_EXCEEDS_INVOICE: 422,
+    ErrorCode.CHEQUE_NOT_BOUNCEABLE: 409,
+    ErrorCode.CHEQUE_BATCH_CLOSED: 409,
+    ErrorCode.CHEQUE_BATCH_BUSY: 409,
+    ErrorCode.CHEQUE_BATCH_TOTAL_MISMATCH: 409,
+    ErrorCode.CHEQUE_BATCH_SECOND_PERSON: 403,
+    ErrorCode.DEPOSITOR_UNKNOWN: 422,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
 }

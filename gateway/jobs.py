@@ -35,5 +35,6 @@ job_app = procrastinate.App(
         "gateway.corrections.jobs",
         "gateway.change_requests.lifecycle_jobs",
         "gateway.notifications.jobs",
+        "gateway.cheques.jobs",
     ],
 )

@@ -526,7 +526,7 @@ PROBLEM_TYPES: dict[ErrorCode, ProblemType] = {
         "The endpoint subscribes to an event type the gateway does not send (`unknown_events` "
         "names them), or to none at all.",
         "Choose exact types from the catalogue (the README's Notifications section lists "
-        "them) or the patterns change_request.*, correction.*, provider.* or *.",
+        "them) or the patterns change_request.*, correction.*, provider.*, cheque.* or *.",
     ),
     ErrorCode.NOTIFICATION_DELIVERY_PENDING: ProblemType(
         "The delivery is still pending",

@@ -15,6 +15,8 @@ class Scope(enum.StrEnum):
     BILLING_WRITE = "billing:write"
     # Register and manage outgoing notification endpoints, read and resend their deliveries.
     NOTIFICATIONS_MANAGE = "notifications:manage"
+    # Record cheques, close their batches against the scanner's total, mark bounces, read reports.
+    PAYMENTS_OFFLINE = "payments:offline"
 
 
 ALL_SCOPES = tuple(Scope)

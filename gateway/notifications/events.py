@@ -42,6 +42,8 @@ class EventType(enum.StrEnum):
     PROVIDER_INVOICE_PAST_DUE = "provider.invoice_past_due"
     PROVIDER_MANDATE_CANCELLED = "provider.mandate_cancelled"
     PROVIDER_PAYOUT_FAILED = "provider.payout_failed"
+    CHEQUE_RECORDED = "cheque.recorded"
+    CHEQUE_BOUNCED = "cheque.bounced"
 
 
 EVENT_TYPES: tuple[str, ...] = tuple(event.value for event in EventType)
@@ -82,6 +84,9 @@ HELPDESK_STATUS: dict[EventType, str] = {
     EventType.PROVIDER_INVOICE_PAST_DUE: NEW,
     EventType.PROVIDER_MANDATE_CANCELLED: NEW,
     EventType.PROVIDER_PAYOUT_FAILED: NEW,
+    # A cheque paid the invoice a "not paid" follow-up is about; a bounce opens it again.
+    EventType.CHEQUE_RECORDED: SOLVED,
+    EventType.CHEQUE_BOUNCED: NEW,
 }
 
 _FAMILIES = frozenset(event.value.partition(".")[0] for event in EventType)
@@ -113,7 +118,7 @@ def validate_patterns(patterns: Iterable[str]) -> list[str]:
             ErrorCode.NOTIFICATION_EVENT_UNKNOWN,
             f"Unknown event types: {', '.join(repr(name) for name in unknown)}. Use exact "
             "types from the catalogue (for example change_request.applied) or the patterns "
-            "change_request.*, correction.*, provider.* or *.",
+            "change_request.*, correction.*, provider.*, cheque.* or *.",
             extra={"unknown_events": unknown},
         )
     if not chosen:
