@@ -54,6 +54,7 @@ bench: $(DEV_STAMP) ## performance figures side by side (see the README, Tests a
 	$(BIN)/python bench/fraud_matcher.py
 	$(BIN)/python bench/fraud_screening.py
 	$(BIN)/python bench/apply.py
+	$(BIN)/python bench/cheques.py
 
 cassettes: $(DEV_STAMP) ## re-record the provider cassettes the tests replay (from the emulators)
 	$(BIN)/python -m tests.remote.record_emulator_cassettes

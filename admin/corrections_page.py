@@ -40,6 +40,10 @@ PATH = "/staff/corrections"
 TITLE = "Corrections"
 DECIDERS = frozenset({Role.TEAM_LEAD, Role.ADMIN})
 WRONG_ROLE = "The Corrections queue is for team leads and admins."
+# Whoever may file a correction reads its page (a specialist follows what they filed). Named: a
+# role added later (operations) reads none.
+READERS = frozenset({Role.SPECIALIST, Role.TEAM_LEAD, Role.ADMIN})
+NOT_A_READER = "A correction's page is for specialists, team leads and admins."
 DONE = {
     "approved": "Approved: the correction runs at the provider now.",
     "refused": "Refused: nothing runs; the reason is kept with the correction.",
@@ -136,6 +140,8 @@ class CorrectionsPageController(Controller):
         staff = await signed_in(request, login)
         if staff is None:
             return Redirect("/staff/login")
+        if staff.role not in READERS:
+            return message(TITLE, NOT_A_READER, 403)
         try:
             correction = await correction_service().read(correction_id)
         except BillingError as error:

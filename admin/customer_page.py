@@ -1,10 +1,11 @@
 """The customer page ("System and Payment Manager" in the runbooks): find a customer at every
 provider, see both providers' side of it on one page, and correct it there.
 
-Specialists, team leads and admins open it. Every action is a plain form POST (CSRF-checked by
-the app's config, which covers /staff) to one dispatcher: refund, cancel and void file a
-correction through `CorrectionService` (once per form, see admin.form_tokens) and open it;
-FRAUD-STOP on the customer is for team leads and admins. Refusals show as their sentence.
+Specialists, team leads and admins open it; no other role does. Every action is a plain form
+POST (CSRF-checked by the app's config, which covers /staff) to one dispatcher: refund, cancel
+and void file a correction through `CorrectionService` (once per form, see admin.form_tokens)
+and open it; FRAUD-STOP on the customer is for team leads and admins. Refusals show as their
+sentence.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ PATH = "/staff/customers"
 TITLE = "Customers"
 NOT_FOUND = "No such customer at this provider. Search for it by email, company or reference."
 STOPPERS = frozenset({Role.TEAM_LEAD, Role.ADMIN})
+# Named, not "whoever is signed in": a role added later (operations) opens nothing here.
+READERS = frozenset({Role.SPECIALIST, Role.TEAM_LEAD, Role.ADMIN})
+WRONG_ROLE = "The customer page is for specialists, team leads and admins."
 # A provider's receipt page, shown as a document of ours: none of its scripts run here.
 RECEIPT_POLICY = "sandbox; default-src 'none'; img-src data: https:; style-src 'unsafe-inline'"
 DONE = {"fraud_stop": "FRAUD-STOP done: the blocks are listed under Blocklist matches."}
@@ -104,6 +108,8 @@ class CustomerPageController(Controller):
         staff = await signed_in(request, login)
         if staff is None:
             return Redirect("/staff/login")
+        if staff.role not in READERS:
+            return message(TITLE, WRONG_ROLE, 403)
         query = (q or "").strip()[:200]
         result = await search(providers, query) if query else None
         return Template(
@@ -133,6 +139,8 @@ class CustomerPageController(Controller):
         staff = await signed_in(request, login)
         if staff is None:
             return Redirect("/staff/login")
+        if staff.role not in READERS:
+            return message(TITLE, WRONG_ROLE, 403)
         return await _customer_page(
             settings,
             providers,
@@ -158,6 +166,8 @@ class CustomerPageController(Controller):
         staff = await signed_in(request, login)
         if staff is None:
             return Redirect("/staff/login", status_code=303)
+        if staff.role not in READERS:
+            return message(TITLE, WRONG_ROLE, 403)
         if action != "fraud-stop" and action not in CORRECTION_FORMS:
             return message(TITLE, "No such action on the customer page.", 404)
         if action == "fraud-stop" and staff.role not in STOPPERS:
@@ -202,8 +212,11 @@ class CustomerPageController(Controller):
         """An invoice's PDF (`kind` invoices) or a payment's receipt (`kind` payments) of
         this customer, streamed through the gateway (no vendor console), shown in the
         browser."""
-        if await signed_in(request, login) is None:
+        staff = await signed_in(request, login)
+        if staff is None:
             return Redirect("/staff/login")
+        if staff.role not in READERS:
+            return message(TITLE, WRONG_ROLE, 403)
         adapter = providers.get(provider)
         read = {"invoices": documents.invoice_pdf, "payments": documents.receipt}.get(kind)
         if adapter is None or read is None:

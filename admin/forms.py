@@ -29,7 +29,7 @@ from settings import Settings
 Model = TypeVar("Model", bound=BaseModel)
 REQUEST_HELP = "Request: its id, or its ticket as shown in the list (for example: zendesk #1001)."
 SCOPES = ", ".join(Scope)
-ROLES = "Role: specialist, team_lead or admin."
+ROLES = "Role: specialist, team_lead, admin or operations (enters and deposits mailed cheques)."
 
 
 def staff_action(
@@ -98,6 +98,13 @@ class NewStaff(FormModel):
     username: str = Field(min_length=1, max_length=100)
     email: str = Field(min_length=3, max_length=255)
     role: str = Field(min_length=1, max_length=20)
+    first_name: str = Field(
+        default="",
+        max_length=100,
+        description="Optional; with the last name, the initials an operations member's "
+        "cheques carry (else the username's first two letters).",
+    )
+    last_name: str = Field(default="", max_length=100)
 
 
 class Username(FormModel):
@@ -243,7 +250,14 @@ def lead_forms(settings: Settings, workflow: WorkflowService) -> list[FormConfig
 def admin_forms() -> list[FormConfig]:
     async def create(staff: StaffMember, data: NewStaff) -> str:
         role = _parse(Role, data.role)
-        account = await staff_accounts.create_staff(data.username, data.email, role, staff.actor)
+        account = await staff_accounts.create_staff(
+            data.username,
+            data.email,
+            role,
+            staff.actor,
+            first_name=data.first_name,
+            last_name=data.last_name,
+        )
         return (
             f"Created {account.username} ({account.role.value}). Temporary password, shown once: "
             f"{account.password} — they set up their authenticator at first sign-in."

@@ -124,14 +124,81 @@ def _tables(role: Role) -> list[TableConfig]:
             *_fraud_screens(),
             _audit_screen(),
         ]
-    staff, keys = screens.StaffAccounts, screens.ApiKeyList
+    if role is Role.OPERATIONS:
+        return _cheque_screens()
+    if role is Role.ADMIN:
+        staff, keys = screens.StaffAccounts, screens.ApiKeyList
+        return [
+            # The primary key stays out of the columns: piccolo-admin's list breaks on a column
+            # its row schema does not describe.
+            TableConfig(staff, link_column=staff.username, exclude_visible_columns=[staff.id]),
+            TableConfig(keys, link_column=keys.prefix, exclude_visible_columns=[keys.id]),
+            *_fraud_screens(),
+            _audit_screen(),
+        ]
+    raise ValueError(f"No back-office screens are defined for the {role.value} role.")
+
+
+def _cheque_screens() -> list[TableConfig]:
+    """The operations team: the cheques entered and their daily batches, read only (entering,
+    closing and bouncing are the cheque pages' forms, under /staff/cheques)."""
+    cheques, batches = screens.OpsCheques, screens.OpsChequeBatches
     return [
-        # The primary key stays out of the columns: piccolo-admin's list breaks on a column its
-        # row schema does not describe.
-        TableConfig(staff, link_column=staff.username, exclude_visible_columns=[staff.id]),
-        TableConfig(keys, link_column=keys.prefix, exclude_visible_columns=[keys.id]),
-        *_fraud_screens(),
-        _audit_screen(),
+        TableConfig(
+            cheques,
+            visible_columns=[
+                cheques.number,
+                cheques.reference,
+                cheques.status,
+                cheques.provider,
+                cheques.account,
+                cheques.invoice_number,
+                cheques.amount,
+                cheques.business_date,
+                cheques.batch,
+                cheques.depositor,
+                cheques.entered_at,
+            ],
+            visible_filters=[
+                cheques.status,
+                cheques.currency,
+                cheques.business_date,
+                cheques.number,
+                cheques.reference,
+                cheques.provider,
+                cheques.account_id,
+                cheques.batch,
+                cheques.depositor,
+            ],
+            link_column=cheques.number,
+            order_by=[OrderBy(column=cheques.entered_at, ascending=False)],
+        ),
+        TableConfig(
+            batches,
+            visible_columns=[
+                batches.name,
+                batches.business_date,
+                batches.currency,
+                batches.depositor,
+                batches.status,
+                batches.cheque_count,
+                batches.total,
+                batches.scanner_total,
+                batches.closed_by,
+                batches.closed_at,
+            ],
+            visible_filters=[
+                batches.status,
+                batches.currency,
+                batches.business_date,
+                batches.depositor,
+            ],
+            link_column=batches.name,
+            order_by=[
+                OrderBy(column=batches.business_date, ascending=False),
+                OrderBy(column=batches.created_at, ascending=False),
+            ],
+        ),
     ]
 
 
@@ -186,15 +253,24 @@ def _forms(role: Role, settings: Settings, workflow: WorkflowService) -> list[Fo
         return specialist_forms(settings, workflow)
     if role is Role.TEAM_LEAD:
         return [*lead_forms(settings, workflow), *fraud_forms(role), audit_reading_form(role)]
-    return [*admin_forms(), *fraud_forms(role), audit_reading_form(role)]
+    if role is Role.ADMIN:
+        return [*admin_forms(), *fraud_forms(role), audit_reading_form(role)]
+    return []  # operations: its forms are the cheque pages
 
 
 def _sidebar_links(role: Role) -> dict[str, str]:
-    """The back office's own pages, beside piccolo-admin's screens."""
-    links = {"Customers": "/staff/customers"}
-    if role is not Role.SPECIALIST:
+    """The back office's own pages, beside piccolo-admin's screens. Each role is named: a role
+    added later sees none of them until it is given its own."""
+    links = {}
+    if role in (Role.SPECIALIST, Role.TEAM_LEAD, Role.ADMIN):
+        links["Customers"] = "/staff/customers"
+    if role in (Role.TEAM_LEAD, Role.ADMIN):
         links["Corrections queue"] = "/staff/corrections"
         links["Notifications"] = "/staff/notifications"
+    if role in (Role.OPERATIONS, Role.TEAM_LEAD):
+        links["Cheques"] = "/staff/cheques"
+    if role is Role.OPERATIONS:
+        links["Cheque report"] = "/staff/cheques/report"
     if role is Role.ADMIN:
         links["Settings"] = "/staff/settings"
     return links

@@ -299,3 +299,77 @@ class BulkUnblockList(Table, tablename="bulk_unblock_list"):
     decided_by = Varchar(null=True)
     decided_at = Timestamptz(null=True)
     completed_at = Timestamptz(null=True, help_text="When every entry was unblocked.")
+
+
+def _currency_code(typed: Any) -> Any:
+    """A currency as typed ("eur ") is matched as its code (EUR)."""
+    return typed.strip().upper() if isinstance(typed, str) else typed
+
+
+class CurrencyFilter(Exact):
+    """An ISO 4217 code, filtered by equality in any case."""
+
+    value_type = Annotated[str, BeforeValidator(_currency_code)]
+
+
+class ChequeState(enum.StrEnum):
+    RECORDING = "recording"  # the provider write has not answered yet; a job finishes it
+    RECORDED = "recorded"
+    BOUNCING = "bouncing"
+    BOUNCED = "bounced"
+    FAILED = "failed"
+
+
+class BatchState(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ProviderName(enum.StrEnum):
+    ZUORA = "zuora"
+    STRIPE = "stripe"
+
+
+class OpsCheques(Table, tablename="ops_cheques"):
+    """Every cheque entered, as the operations team reads it: amounts as decimal text in their
+    currency, the batch by its name, empty text where there is nothing."""
+
+    id = UUID(primary_key=True)
+    number = Varchar(help_text="The gateway's number: the depositor's initials, day, sequence.")
+    reference = Varchar(help_text="The number printed on the cheque.")
+    status = Exact(choices=ChequeState)
+    provider = Exact(choices=ProviderName)
+    account = Varchar(help_text="The customer as the provider names it, with its id.")
+    account_id = Exact(help_text="The provider's account or customer id, whole.")
+    invoice_number = Varchar(help_text="Empty: a credit for the customer's next invoice.")
+    amount = Varchar()
+    amount_minor = BigInt()
+    currency = CurrencyFilter(help_text="The ISO code: EUR, USD, GBP...")
+    business_date = Date(help_text="The day it was entered, in the operations time zone.")
+    batch = Varchar()
+    depositor = Varchar()
+    invoice_status = Varchar(help_text="The invoice's status as the provider stated it.")
+    note = Text()
+    failure = Text(help_text="Why the provider refused it.")
+    bounce_reason = Text()
+    entered_at = Timestamptz()
+    recorded_at = Timestamptz(null=True)
+    bounced_at = Timestamptz(null=True)
+
+
+class OpsChequeBatches(Table, tablename="ops_cheque_batches"):
+    """The daily batches, one per day, currency and depositor (a closed one is followed by the
+    next number). Count and total are the recorded cheques: what the deposit slip lists."""
+
+    id = UUID(primary_key=True)
+    name = Varchar(help_text="Day, currency, depositor's initials, number: 2026-12-05 EUR OP #1.")
+    business_date = Date()
+    currency = CurrencyFilter(help_text="The ISO code: EUR, USD, GBP...")
+    depositor = Varchar()
+    status = Exact(choices=BatchState)
+    cheque_count = Integer(help_text="Recorded cheques; bounced and failed ones are not in it.")
+    total = Varchar(help_text="The recorded cheques' total.")
+    scanner_total = Varchar(help_text="The scanner's total given at closing.")
+    closed_by = Varchar()
+    closed_at = Timestamptz(null=True)
+    created_at = Timestamptz()

@@ -176,7 +176,10 @@ def _to_work_request(row: dict[str, Any]) -> WorkRequest:
 
 
 async def read_work_request(staff: StaffMember, request_id: uuid.UUID) -> WorkRequest | None:
-    """The request if `staff` may open it, else None (shown as "not found")."""
+    """The request if `staff` may open it, else None (shown as "not found"): a specialist their
+    own, a team lead any; no other role."""
+    if staff.role not in (Role.SPECIALIST, Role.TEAM_LEAD):
+        return None
     own_only = staff.role is Role.SPECIALIST
     rows = await fetch(_SELECT, request_id, own_only, staff.id)
     if not rows:

@@ -32,9 +32,11 @@ from admin.work_page import WorkPageController
 from gateway.billing.controller import BillingController
 from gateway.billing.history_controller import HistoryController
 from gateway.change_requests.controller import ChangeRequestController
-from gateway.cheques.controller import ChequeController
-from gateway.cheques.wiring import build_cheques
 from gateway.change_requests.service import ChangeRequestService
+from gateway.cheques.batch_controller import ChequeBatchController
+from gateway.cheques.controller import ChequeController
+from gateway.cheques.report_controller import ChequeReportController
+from gateway.cheques.wiring import build_cheques
 from gateway.corrections.controller import CorrectionController
 from gateway.corrections.wiring import build_corrections
 from gateway.crypto import Cipher
@@ -134,6 +136,8 @@ def create_app(settings: Settings) -> Litestar:
             NotificationEndpointController,
             NotificationDeliveryController,
             ChequeController,
+            ChequeBatchController,
+            ChequeReportController,
         ],
         middleware=[
             ApiKeyAuthMiddleware(ApiKeyRateLimiter(settings.rate_limit_per_minute)),

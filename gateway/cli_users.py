@@ -53,14 +53,22 @@ def _role(value: str) -> Any:
 def user_create(
     username: str,
     email: Annotated[str, typer.Option(help="the person's work email")],
-    role: Annotated[str, typer.Option(help="specialist, team_lead or admin")],
+    role: Annotated[str, typer.Option(help="specialist, team_lead, admin or operations")],
+    first_name: Annotated[
+        str, typer.Option(help="with --last-name, the initials on an operations member's cheques")
+    ] = "",
+    last_name: Annotated[str, typer.Option(help="the person's last name")] = "",
 ) -> None:
     """Create an account; its temporary password is printed this once. MFA is set up at first
     sign-in."""
     from gateway.staff.service import create_staff
 
     chosen = _role(role)
-    account = _as_operator(lambda actor: create_staff(username, email, chosen, actor))
+    account = _as_operator(
+        lambda actor: create_staff(
+            username, email, chosen, actor, first_name=first_name, last_name=last_name
+        )
+    )
     typer.echo(
         f"created {account.username} ({account.role.value}); temporary password, shown once:\n"
         f"{account.password}"
@@ -68,7 +76,10 @@ def user_create(
 
 
 @users_cli.command("set-role")
-def user_set_role(username: str, role: str) -> None:
+def user_set_role(
+    username: str,
+    role: Annotated[str, typer.Argument(help="specialist, team_lead, admin or operations")],
+) -> None:
     """Change an account's role; its open sessions end."""
     from gateway.staff.service import set_role
 

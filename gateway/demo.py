@@ -14,6 +14,11 @@ against the sandbox emulators (their demo customers carry the same references):
 
 Two team leads: whoever applied or amended a request never approves it, so a request a lead
 amended needs the other one.
+
+Two operations members, olga (Olga Petit) and omar (Omar Haddad): they enter the mailed cheques
+at /staff/cheques, numbered with their initials (OP-..., OH-...), and each closes the other's
+batches (closing needs a second person). The emulators' cheque customers (Zuora A-CHEQUE-EUR,
+-USD, -GBP; Stripe cus_cheque_eur, _usd, _gbp) each have three open invoices to pay.
 """
 
 from __future__ import annotations
@@ -56,7 +61,12 @@ DEMO_STAFF = (
     ("lee", "lee@example.com", Role.TEAM_LEAD),
     ("lou", "lou@example.com", Role.TEAM_LEAD),
     ("ada", "ada@example.com", Role.ADMIN),
+    ("olga", "olga@example.com", Role.OPERATIONS),
+    ("omar", "omar@example.com", Role.OPERATIONS),
 )
+# First and last names, where the demo needs them: an operations member's initials number
+# their cheques (OP-20261205-0001).
+DEMO_NAMES = {"olga": ("Olga", "Petit"), "omar": ("Omar", "Haddad")}
 # Demo customers, the same references the provider emulators will hold.
 ATELIER = CustomerRefs(
     zuora_account_id="A00000101",
@@ -169,11 +179,21 @@ def demo_requests() -> list[ChangeRequestCreate]:
 
 
 async def seed_demo_staff() -> None:
-    """Every role: two specialists (each sees only their own queue) and two team leads (the
-    one who applied or amended a request never approves it: the other one does)."""
+    """Every role: two specialists (each sees only their own queue), two team leads (the
+    one who applied or amended a request never approves it: the other one does) and two
+    operations members (the one who deposits a batch never closes it: the other one does)."""
     for username, email, role in DEMO_STAFF:
         if not await StaffUser.exists().where(StaffUser.username == username):
-            await create_staff(username, email, role, SYSTEM, password=DEMO_PASSWORD)
+            first, last = DEMO_NAMES.get(username, ("", ""))
+            await create_staff(
+                username,
+                email,
+                role,
+                SYSTEM,
+                password=DEMO_PASSWORD,
+                first_name=first,
+                last_name=last,
+            )
 
 
 def demo_sign_in_help(base_url: str) -> str:
@@ -181,6 +201,7 @@ def demo_sign_in_help(base_url: str) -> str:
     return (
         f"  back office {base_url}/staff/login\n"
         f"              accounts: {accounts}\n"
+        f"              olga and omar enter the mailed cheques at {base_url}/staff/cheques\n"
         f"              password: {DEMO_PASSWORD}\n"
         "              the first sign-in sets up an authenticator app (scan the QR code);\n"
         "              no phone? `billing-gateway user code <name>` prints the current code\n"

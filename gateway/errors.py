@@ -124,6 +124,8 @@ class ErrorCode(enum.StrEnum):
     CHEQUE_BATCH_TOTAL_MISMATCH = "cheque_batch_total_mismatch"
     CHEQUE_BATCH_SECOND_PERSON = "cheque_batch_second_person"
     DEPOSITOR_UNKNOWN = "depositor_unknown"
+    CURRENCY_UNKNOWN = "currency_unknown"
+    REPORT_PERIOD_INVALID = "report_period_invalid"
     # operations
     SERVICE_UNAVAILABLE = "service_unavailable"
     INTERNAL_ERROR = "internal_error"
@@ -234,6 +236,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.CHEQUE_BATCH_TOTAL_MISMATCH: 409,
     ErrorCode.CHEQUE_BATCH_SECOND_PERSON: 403,
     ErrorCode.DEPOSITOR_UNKNOWN: 422,
+    ErrorCode.CURRENCY_UNKNOWN: 422,
+    ErrorCode.REPORT_PERIOD_INVALID: 422,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
 }

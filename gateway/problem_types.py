@@ -539,6 +539,80 @@ PROBLEM_TYPES: dict[ErrorCode, ProblemType] = {
         "Change that endpoint instead, or rotate its secret if the first answer (with the "
         "secret) was lost.",
     ),
+    # offline payments: cheques and their deposit batches
+    ErrorCode.CHEQUE_NOT_FOUND: ProblemType(
+        "No such cheque",
+        "No cheque entered in the gateway has this id.",
+        "Check the id; GET /v1/cheques lists the cheques by day, batch or customer.",
+    ),
+    ErrorCode.CHEQUE_BATCH_NOT_FOUND: ProblemType(
+        "No such cheque batch",
+        "No cheque batch has this id.",
+        "Check the id; GET /v1/cheque-batches lists the batches by day, currency and depositor.",
+    ),
+    ErrorCode.CHEQUE_ALREADY_RECORDED: ProblemType(
+        "This cheque is already recorded",
+        "A cheque with the same reference for the same customer and provider was entered "
+        "before and was neither bounced nor failed; `cheque_id` names it.",
+        "Do not enter it again: read the cheque in `cheque_id`. If the customer really sent "
+        "two cheques with one reference, check the number printed on the second one.",
+    ),
+    ErrorCode.CHEQUE_EXCEEDS_INVOICE: ProblemType(
+        "The cheque is more than the invoice's balance",
+        "The cheque's amount is more than what is still due on the invoice; `detail` names "
+        "the balance.",
+        "Check the amount against the cheque; record it against the invoice for at most its "
+        "balance, or record it without an invoice as a credit for the next one.",
+    ),
+    ErrorCode.CHEQUE_NOT_BOUNCEABLE: ProblemType(
+        "This cheque cannot be marked bounced",
+        "Only a recorded cheque can bounce; this one is still being recorded, failed, or "
+        "bounced already.",
+        "Read the cheque: a bounced one needs nothing more, a failed one was never booked at "
+        "the provider, and one still recording can bounce once it is recorded.",
+    ),
+    ErrorCode.CHEQUE_BATCH_CLOSED: ProblemType(
+        "The cheque batch is closed",
+        "The batch was closed against the scanner's total; a closed batch does not change.",
+        "Nothing to do for this batch; new cheques go to the depositor's next batch by themselves.",
+    ),
+    ErrorCode.CHEQUE_BATCH_BUSY: ProblemType(
+        "A cheque of the batch is still being recorded",
+        "The provider has not confirmed a cheque of this batch yet, so the batch's total is "
+        "not final.",
+        "Wait a minute (the gateway finishes it by itself), then close the batch again.",
+    ),
+    ErrorCode.CHEQUE_BATCH_TOTAL_MISMATCH: ProblemType(
+        "The scanner's total differs from the batch's",
+        "The batch stays open: the scanner's total is not the total of the batch's recorded "
+        "cheques. `difference` is the batch's total minus the scanner's, and "
+        "`cheques_since_scan` lists the cheques entered after the scan.",
+        "Compare the cheques with the scan (the listed ones first: they were entered after "
+        "it), correct the cause, then scan again and close with the new total and a new "
+        "Idempotency-Key.",
+    ),
+    ErrorCode.CHEQUE_BATCH_SECOND_PERSON: ProblemType(
+        "A second person must close the batch",
+        "A batch is closed by an active operations member or team lead who is not its depositor.",
+        "Ask another operations member or a team lead to scan the cheques and close the batch.",
+    ),
+    ErrorCode.DEPOSITOR_UNKNOWN: ProblemType(
+        "The depositor is not an operations member",
+        "The `depositor` named is not the username of an active staff member with the "
+        "operations role.",
+        "Name the operations member who takes the cheque to the bank, by their back-office "
+        "username.",
+    ),
+    ErrorCode.CURRENCY_UNKNOWN: ProblemType(
+        "The currency is not an ISO 4217 code",
+        "The `currency` given is no currency the gateway knows (ISO 4217, three letters).",
+        "Give the currency written on the cheque or invoice: EUR, USD, GBP, ...",
+    ),
+    ErrorCode.REPORT_PERIOD_INVALID: ProblemType(
+        "The report's period is not valid",
+        "A report starts on or before the day it ends and covers at most 366 days.",
+        "Ask for a shorter period, with `date_from` on or before `date_to`.",
+    ),
     # operations
     ErrorCode.SERVICE_UNAVAILABLE: ProblemType(
         "Service unavailable",

@@ -224,6 +224,22 @@ class Settings(BaseSettings):
     # Events whose every delivery is over (delivered or failed) are deleted after this many
     # days, with their deliveries and attempts; longer than the retry schedule (27 h).
     notification_retention_days: int = Field(default=30, ge=2, le=3650)
+    # Offline payments (gateway/cheques/): the IANA time zone whose today is the business day a
+    # cheque is entered on (its number, its batch, the daily report), e.g. "Europe/Paris".
+    operations_time_zone: str = "UTC"
+
+    @field_validator("operations_time_zone")
+    @classmethod
+    def _check_time_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone name (e.g. UTC, Europe/Paris)"
+            ) from None
+        return value.strip()
 
     @field_validator("contact_reasons", mode="before")
     @classmethod

@@ -50,6 +50,7 @@ TABLES = (
     "notification_events",
     "notification_sequences",
     "notification_endpoints",  # with their deliveries and attempts (CASCADE)
+    "cheque_number_sequences",  # cheques, batches and scans go with staff_users (CASCADE)
     "procrastinate_jobs",
     "procrastinate_events",
     "procrastinate_periodic_defers",

@@ -36,6 +36,7 @@ from adapters.stripe.documents import StripeDocuments
 from adapters.stripe.errors import from_stripe_error
 from adapters.stripe.history import StripeHistory
 from adapters.stripe.mapping import from_stripe_customer, from_stripe_payment_method, plain
+from adapters.stripe.offline import StripeOfflinePayments
 from adapters.stripe.radar import StripeRadar
 from adapters.stripe.refunds import StripeRefunds
 from adapters.stripe.units import from_stripe_amount, stripe_step
@@ -90,7 +91,13 @@ def _search_text(value: str) -> str:
 
 
 class StripeAdapter(
-    StripeBilling, StripeRefunds, StripeHistory, StripeDocuments, StripeConnect, StripeRadar
+    StripeBilling,
+    StripeRefunds,
+    StripeHistory,
+    StripeDocuments,
+    StripeConnect,
+    StripeRadar,
+    StripeOfflinePayments,
 ):
     provider = "stripe"
     transport_name = "api"

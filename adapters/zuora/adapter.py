@@ -7,7 +7,8 @@ change on the customer's next billing-cycle day, then apply it there, so nothing
 
 Every write can be repeated safely. Before a write that Zuora might already have made (its answer
 was lost), the adapter looks for it by a marker it set: the mandate reference on a payment
-method, a name derived from the idempotency key on an amendment or order, the comment on a refund.
+method, a name derived from the idempotency key on an amendment or order, the comment on a refund,
+the gateway's payment number on a cheque (`offline_payments.py`).
 
 Every call made inside a write carries a `Zuora-Track-Id` derived from its idempotency key, and
 `last_write(key)` names the call that settled it (Zuora's request id and the track id), for the
@@ -38,9 +39,9 @@ from adapters.ports import (
 from adapters.recent import RecentReads
 from adapters.zuora.callout_history import CalloutHistoryReads
 from adapters.zuora.calls import ProviderCall, operation
-from adapters.zuora.corrections import ZuoraCorrections
 from adapters.zuora.errors import from_zuora_error
 from adapters.zuora.mapping import refund_comment
+from adapters.zuora.offline_payments import ZuoraOfflinePayments
 from adapters.zuora.transport import UnknownOutcomeError, ZuoraTransport
 from gateway.errors import BillingError, ErrorCode
 from gateway.sensitive import mask_iban
@@ -73,7 +74,8 @@ def _just_made(method_id: str, method: NewSepaMethod) -> PaymentMethod:
     )
 
 
-class ZuoraAdapter(CalloutHistoryReads, ZuoraCorrections):  # + callout_history, corrections
+# + callout_history, corrections, offline payments (cheques: corrections' reads, and more)
+class ZuoraAdapter(CalloutHistoryReads, ZuoraOfflinePayments):
     provider = "zuora"
 
     def __init__(self, transport: ZuoraTransport) -> None:

@@ -14,16 +14,18 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from adapters.ports import Invoice, Payment, RefundResult
+from adapters.ports import Invoice, OfflinePayment, Payment, RefundResult
 from adapters.zuora.history_mapping import (
     INVOICE_FIELDS,
     METHOD_FIELDS,
+    OFFLINE_PAYMENT_FIELDS,
     PAYMENT_FIELDS,
     REFUND_FIELDS,
     field,
     masked_method,
     newest_first,
     to_invoice,
+    to_offline_payment,
     to_payment,
     to_refund,
 )
@@ -142,6 +144,36 @@ class ZoqlHistory:
             "reading the payment methods",
         )
         return {str(field(record, "Id")): masked_method(record) for record in records}
+
+    # -- external payments (cheques) --------------------------------------------------------
+
+    async def offline_payment(self, account_id: str, number: str) -> OfflinePayment | None:
+        """The account's payment with this payment number, the invoice it paid and that
+        invoice's status as Zuora states it now; None when there is none."""
+        records = await self._query(
+            f"select {OFFLINE_PAYMENT_FIELDS} from Payment"
+            f" where AccountId = {zoql_text(account_id)} and PaymentNumber = {zoql_text(number)}",
+            "looking for the payment by its number",
+        )
+        if not records:
+            return None
+        record = records[0]
+        payment_id = str(field(record, "Id"))
+        links = await self._links("InvoicePayment", "PaymentId", [payment_id], "InvoiceId")
+        invoice_id = next(iter(links.get(payment_id, ())), None)
+        invoice = await self.invoice(invoice_id) if invoice_id else None
+        currency = invoice.total.currency if invoice else await self._currency(account_id)
+        return to_offline_payment(record, currency, invoice_id, invoice.status if invoice else None)
+
+    async def tenant_payment_method(self, kind: str) -> str | None:
+        """The id of the tenant's own payment method of this type (Check, Cash...): the one
+        that belongs to no account, which external payments are recorded with."""
+        records = await self._query(
+            f"select Id, Type from PaymentMethod where Type = {zoql_text(kind)}"
+            " and AccountId = null",
+            "looking up the tenant's payment method",
+        )
+        return str(field(records[0], "Id")) if records else None
 
     # -- refunds --------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from adapters.ports import (
     Invoice,
     InvoiceStatus,
     Money,
+    OfflinePayment,
     Payment,
     PaymentStatus,
     RefundResult,
@@ -30,6 +31,7 @@ PAYMENT_FIELDS = (
     "Id, AccountId, Amount, RefundAmount, Status, PaymentMethodId, EffectiveDate, CreatedDate"
 )
 REFUND_FIELDS = "Id, AccountId, PaymentId, Amount, Status, RefundDate, CreatedDate"
+OFFLINE_PAYMENT_FIELDS = "Id, AccountId, Amount, Status, Type, PaymentNumber, ReferenceId"
 METHOD_FIELDS = "Id, Type, CreditCardMaskNumber, BankTransferAccountNumberMask, Country"
 
 _PAYMENT_STATUS: dict[str, PaymentStatus] = {
@@ -151,6 +153,22 @@ def to_payment(
         invoice_ids=invoice_ids,
         method_masked=method_masked,
         has_receipt=False,  # Zuora renders no receipt for a payment
+    )
+
+
+def to_offline_payment(
+    record: Any, currency: str, invoice_id: str | None, invoice_state: InvoiceStatus | None
+) -> OfflinePayment:
+    """An external payment (a cheque) as the port names it: a canceled one is reversed."""
+    return OfflinePayment(
+        id=str(field(record, "Id")),
+        account_id=str(field(record, "AccountId")),
+        payment_number=str(field(record, "PaymentNumber") or ""),
+        reference=str(field(record, "ReferenceId") or ""),
+        amount=Money(minor(field(record, "Amount"), currency), currency),
+        invoice_id=invoice_id,
+        status="reversed" if field(record, "Status") == "Canceled" else "recorded",
+        invoice_status=invoice_state,
     )
 
 

@@ -1,7 +1,8 @@
 """ZuoraTransport over the REST API: accounts, payment methods (`POST /v1/payment-methods`, type
 SEPA), payments, refunds, subscriptions, Orders (`POST /v1/orders` with an UpdateProduct or
-CancelSubscription action, and `/v1/orders/preview`), invoice files, and ZOQL through
-`/v1/action/query` where no resource answers the question.
+CancelSubscription action, and `/v1/orders/preview`), invoice files, external payments (cheques:
+`POST /v1/payments`, `PUT /v1/payments/{id}/cancel`), and ZOQL through `/v1/action/query` where
+no resource answers the question.
 
 Every write carries an Idempotency-Key derived from the caller's key; orders also carry the
 adapter's marker as their order number, which `GET /v1/orders/{number}` finds again.
@@ -21,6 +22,7 @@ from adapters.ports import (
     Collection,
     Contact,
     Money,
+    NewOfflinePayment,
     NewSepaMethod,
     PaymentMethod,
     QuantityChange,
@@ -468,6 +470,37 @@ class RestTransport:
                 "comment": refund_comment(marker),
             },
             idempotency_key=derived_key(key, "refund"),
+        )
+
+    async def create_external_payment(
+        self, payment: NewOfflinePayment, method_id: str, key: str
+    ) -> None:
+        currency = payment.amount.currency
+        amount = from_minor_units(payment.amount.amount_minor, currency)
+        body: dict[str, Any] = {
+            "accountId": payment.account_id,
+            "type": "External",
+            "paymentMethodId": method_id,
+            "number": payment.payment_number,
+            "referenceId": payment.reference,
+            "amount": amount,
+            "currency": currency,
+            "effectiveDate": payment.effective_on.isoformat(),
+            "comment": payment.description,
+        }
+        if payment.invoice_id:
+            body["invoices"] = [{"invoiceId": payment.invoice_id, "amount": amount}]
+        await self._rest.request(
+            "POST",
+            "/v1/payments",
+            "recording the cheque",
+            json=body,
+            idempotency_key=derived_key(key, "external-payment"),
+        )
+
+    async def cancel_payment(self, payment_id: str, key: str) -> None:
+        await self._rest.request(
+            "PUT", f"/v1/payments/{payment_id}/cancel", "cancelling the cheque's payment"
         )
 
     async def invoice_pdf(self, invoice_id: str) -> bytes:

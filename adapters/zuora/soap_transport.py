@@ -22,6 +22,7 @@ from adapters.ports import (
     Collection,
     Contact,
     Money,
+    NewOfflinePayment,
     NewSepaMethod,
     PaymentMethod,
     QuantityChange,
@@ -325,6 +326,38 @@ class SoapTransport:
         await self._saved(
             await self._soap.call("create", step, repeatable=False, zObjects=[refund]), step
         )
+
+    async def create_external_payment(
+        self, payment: NewOfflinePayment, method_id: str, key: str
+    ) -> None:
+        step = "recording the cheque"
+        currency = payment.amount.currency
+        amount = from_minor_units(payment.amount.amount_minor, currency)
+        nothing = from_minor_units(0, currency)
+        made = self._soap.make(
+            "Payment",
+            AccountId=payment.account_id,
+            Amount=amount,
+            # Applied to the invoice, or (with none) kept as the account's credit balance.
+            AppliedInvoiceAmount=amount if payment.invoice_id else nothing,
+            AppliedCreditBalanceAmount=nothing if payment.invoice_id else amount,
+            InvoiceId=payment.invoice_id,
+            Comment=payment.description,
+            EffectiveDate=payment.effective_on,
+            PaymentMethodId=method_id,
+            PaymentNumber=payment.payment_number,
+            ReferenceId=payment.reference,
+            Status="Processed",
+            Type="External",
+        )
+        await self._saved(
+            await self._soap.call("create", step, repeatable=False, zObjects=[made]), step
+        )
+
+    async def cancel_payment(self, payment_id: str, key: str) -> None:
+        step = "cancelling the cheque's payment"
+        canceled = self._soap.make("Payment", Id=payment_id, Status="Canceled")
+        await self._saved(await self._soap.call("update", step, zObjects=[canceled]), step)
 
     async def invoice_pdf(self, invoice_id: str) -> bytes:
         # Zuora returns an invoice's PDF, base64, when Body is queried for one invoice at a time.

@@ -6,7 +6,8 @@ and finding earlier work before repeating a write.
 A transport's write raises `UnknownOutcomeError` when it cannot tell whether Zuora made the
 change (the answer was lost); the adapter then looks for the change by its marker before trying
 again. `marker` is a short reference derived from the caller's idempotency key, stored on the
-object Zuora makes (a mandate id, an amendment name, an order number, a refund reference).
+object Zuora makes (a mandate id, an amendment name, an order number, a refund reference); an
+external payment is found by the payment number the gateway gives it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from adapters.ports import (
     Collection,
     Contact,
     Money,
+    NewOfflinePayment,
     NewSepaMethod,
     PaymentMethod,
     QuantityChange,
@@ -84,5 +86,11 @@ class ZuoraTransport(Protocol):
     async def refund(self, payment_id: str, amount: Money, marker: str, key: str) -> None: ...
 
     async def invoice_pdf(self, invoice_id: str) -> bytes: ...
+
+    async def create_external_payment(
+        self, payment: NewOfflinePayment, method_id: str, key: str
+    ) -> None: ...  # a cheque: an External payment, with the tenant's Check method
+
+    async def cancel_payment(self, payment_id: str, key: str) -> None: ...
 
     async def close(self) -> None: ...

@@ -84,6 +84,7 @@ class ChequeRead(Struct, kw_only=True):
     status: ChequeStatus
     provider: Provider
     account_id: str
+    account_name: str | None  # as the provider names the customer
     invoice_id: str | None
     invoice_number: str | None
     credit: bool  # no invoice: a credit for the account's next invoice

@@ -1,12 +1,635 @@
-"""STUB: replaced by the helper building gateway/cheques (see /work/notes/spec-17.md)."""
+"""Offline payments: record a mailed cheque at Zuora or Stripe, group cheques in daily batches
+per currency and depositor, close a batch against the scanner's total (by a second person),
+bounce a cheque, and report per day and currency.
+
+Recording checks everything first (no card number anywhere, the depositor, the account and the
+invoice read fresh from the provider), then stores the cheque `recording` in its batch with its
+number, then writes it at the provider under the payment number (a repeat finds the first),
+then stores `recorded` with its audit entry, its notification and the answer under the
+Idempotency-Key: a process dying in between leaves a `recording` row that a retry of the same
+request, or the minute sweep, finishes. A bounce works the same way through `bouncing`.
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any
+
+import asyncpg
+from litestar.status_codes import HTTP_200_OK
+
+from adapters.ports import Account, Invoice
+from gateway.cheques import writing
+from gateway.cheques.batches import (
+    batch_counts,
+    cheques_since,
+    closer_of,
+    locked_batch,
+    open_batch,
+    refuse_depositor,
+    store_scan,
+)
+from gateway.cheques.checks import (
+    StaffRow,
+    depositor_named,
+    find_account,
+    find_invoice,
+    offline_adapter,
+    refuse_card_numbers,
+    refuse_credit_currency,
+    refuse_unknown_currency,
+    refuse_unpayable,
+    staff_by,
+)
+from gateway.cheques.listing import list_batches, list_cheques
+from gateway.cheques.numbers import (
+    business_date_in,
+    cheque_number,
+    initials,
+    next_sequence,
+    payment_number,
+)
+from gateway.cheques.records import (
+    CHEQUE_COLUMNS,
+    CHEQUE_FROM,
+    actor_json,
+    as_json,
+    audit,
+    batch_name,
+    batch_not_found,
+    cheque_read,
+    load_cheque,
+    read_batch,
+    read_cheque,
+)
+from gateway.cheques.reports import daily_report
+from gateway.cheques.schemas import (
+    BatchClose,
+    BatchPage,
+    BatchRead,
+    BatchStatus,
+    ChequeCreate,
+    ChequePage,
+    ChequeRead,
+    ChequeStatus,
+    Report,
+    SlipRead,
+)
+from gateway.corrections.filing import Requester, refuse_sensitive_text
+from gateway.db.connection import fetch, transaction
+from gateway.errors import BillingError, ErrorCode
+from gateway.fulfilment.resilience import ProviderGuard
+from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
+from gateway.log import get_logger
 from gateway.providers import Providers
+from gateway.staff.roles import Role
 from settings import Settings
+
+__all__ = ["ChequeService", "Requester"]
+_log = get_logger("gateway.cheques")
+Defer = Callable[[uuid.UUID], Awaitable[None]]
+SWEEP_BATCH = 100
+# Refusals whose text must not reach the audit trail: what was typed is left out.
+_SENSITIVE = (ErrorCode.CARD_NUMBER_NOT_ACCEPTED, ErrorCode.IBAN_OUTSIDE_IBAN_FIELD)
 
 
 class ChequeService:
-    def __init__(self, settings: Settings, providers: Providers) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        providers: Providers,
+        *,
+        guard: ProviderGuard | None = None,
+        defer: Defer | None = None,
+    ) -> None:
         self._settings = settings
         self._providers = providers
+        self.guard = guard or ProviderGuard(settings)
+        self._defer = defer
+
+    def business_date_now(self) -> date:
+        """Today in the operations team's time zone (BG_OPERATIONS_TIME_ZONE)."""
+        return business_date_in(self._settings.operations_time_zone)
+
+    # -- recording -----------------------------------------------------------------------------
+
+    async def record(
+        self, order: ChequeCreate, by: Requester, *, answer: AnswerSlot | None = None
+    ) -> ChequeRead:
+        """The cheque `recorded` (201), `recording` while the provider cannot be reached (202),
+        or a problem."""
+        if answer is not None:  # a retry: its first answer, or the row it left behind
+            async with transaction():
+                earlier = await earlier_answer(answer, ChequeRead)
+            if earlier is not None:
+                return earlier
+            resumed = await self._resume(answer)
+            if resumed is not None:
+                return resumed
+        try:
+            refuse_card_numbers(order.reference, order.note)
+            currency = order.currency.upper()
+            refuse_unknown_currency(currency)
+            depositor = await self._depositor(order, by)
+            adapter = offline_adapter(self._providers, order.provider)
+            # Before the provider is read: a cheque entered again has paid its invoice, which
+            # the read would answer as "not open" instead of naming the first entry.
+            await self._refuse_same_cheque(order.provider, order.account_id, order.reference)
+            await self.guard.refuse_if_open(order.provider)
+            account, invoice = await self._read_provider(adapter, order, currency)
+            cheque_id = await self._store(order, by, depositor, account, invoice, answer)
+        except BillingError as refused:
+            await self._audit_refused(order, by, refused)
+            raise
+        read = await writing.record_at_provider(self._providers, self.guard, cheque_id, answer)
+        if read.status == "recording":
+            await self._hand_to_worker(cheque_id)
+        return read
+
+    async def _resume(self, answer: AnswerSlot) -> ChequeRead | None:
+        """The cheque an earlier attempt with this Idempotency-Key stored, carried on."""
+        rows = await fetch(
+            "SELECT id, status, failure FROM cheques"
+            " WHERE api_key_id = $1 AND idempotency_key = $2",
+            answer.api_key_id,
+            answer.key,
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        if row["status"] == "failed":
+            raise BillingError(
+                ErrorCode.PROVIDER_REJECTED,
+                row["failure"] or "The provider refused this cheque.",
+                extra={"cheque_id": str(row["id"])},
+            )
+        if row["status"] == "recording":
+            read = await writing.record_at_provider(self._providers, self.guard, row["id"], answer)
+            if read.status == "recording":
+                await self._hand_to_worker(row["id"])
+            return read
+        return await read_cheque(row["id"])
+
+    async def _depositor(self, order: ChequeCreate, by: Requester) -> StaffRow:
+        """The signed-in operations member in the back office; `depositor` through the API."""
+        if by.staff_id is None:
+            return await depositor_named(order.depositor)
+        if by.role is not Role.OPERATIONS:
+            raise BillingError(
+                ErrorCode.ROLE_NOT_ALLOWED,
+                "Only operations members enter cheques: the cheque is numbered with the "
+                "initials of the member who deposits it.",
+            )
+        found = await staff_by(staff_id=by.staff_id)
+        if found is None or not found.active:
+            raise BillingError(
+                ErrorCode.ROLE_NOT_ALLOWED, "Your staff account is not active any more."
+            )
+        return found
+
+    async def _read_provider(
+        self, adapter: Any, order: ChequeCreate, currency: str
+    ) -> tuple[Account, Invoice | None]:
+        provider = order.provider
+
+        async def read(call: Callable[[], Awaitable[Any]]) -> Any:
+            return await self.guard.call_once(provider, call)
+
+        account: Account = await read(lambda: find_account(adapter, provider, order.account_id))
+        if order.invoice_id is None:
+            refuse_credit_currency(account, currency)
+            return account, None
+        invoice = await find_invoice(adapter, account, order.invoice_id, read)
+        refuse_unpayable(invoice, order.amount_minor, currency)
+        return account, invoice
+
+    async def _store(
+        self,
+        order: ChequeCreate,
+        by: Requester,
+        depositor: StaffRow,
+        account: Account,
+        invoice: Invoice | None,
+        answer: AnswerSlot | None,
+    ) -> uuid.UUID:
+        """The cheque `recording`, numbered, in its batch: one transaction."""
+        try:
+            async with transaction():
+                earlier = await earlier_answer(answer, ChequeRead)
+                if earlier is not None:
+                    return earlier.id
+                await self._refuse_same_cheque(order.provider, account.id, order.reference)
+                return await self._insert(order, by, depositor, account, invoice, answer)
+        except asyncpg.UniqueViolationError as clash:  # a racing request got there first
+            if clash.constraint_name == "cheques_of_request" and answer is not None:
+                rows = await fetch(
+                    "SELECT id FROM cheques WHERE api_key_id = $1 AND idempotency_key = $2",
+                    answer.api_key_id,
+                    answer.key,
+                )
+                return uuid.UUID(str(rows[0]["id"]))
+            if clash.constraint_name == "cheques_same_cheque":
+                await self._refuse_same_cheque(order.provider, account.id, order.reference)
+            raise
+
+    async def _refuse_same_cheque(self, provider: str, account_id: str, reference: str) -> None:
+        rows = await fetch(
+            "SELECT id, number FROM cheques WHERE provider = $1 AND account_id = $2"
+            " AND reference = $3 AND status NOT IN ('failed', 'bounced')",
+            provider,
+            account_id,
+            reference,
+        )
+        if rows:
+            raise BillingError(
+                ErrorCode.CHEQUE_ALREADY_RECORDED,
+                f"Cheque {reference} of this customer is already recorded as "
+                f"{rows[0]['number']}: the same cheque is entered once.",
+                extra={"cheque_id": str(rows[0]["id"])},
+            )
+
+    async def _insert(
+        self,
+        order: ChequeCreate,
+        by: Requester,
+        depositor: StaffRow,
+        account: Account,
+        invoice: Invoice | None,
+        answer: AnswerSlot | None,
+    ) -> uuid.UUID:
+        business_date = self.business_date_now()
+        currency = order.currency.upper()
+        mark = initials(depositor.username, depositor.first_name, depositor.last_name)
+        sequence = await next_sequence(depositor.id, business_date)
+        number = cheque_number(mark, business_date, sequence)
+        batch_id = await open_batch(business_date, currency, depositor, mark)
+        cheque_id = uuid.uuid4()
+        await fetch(
+            "INSERT INTO cheques (id, number, payment_number, reference, provider, account_id,"
+            " account_name, invoice_id, invoice_number, amount_minor, currency, business_date,"
+            " batch_id, depositor_staff_id, status, note, entered_by, client, api_key_id,"
+            " idempotency_key)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'recording',"
+            " $15, $16::jsonb, $17, $18, $19)",
+            cheque_id,
+            number,
+            payment_number(number),
+            order.reference,
+            order.provider,
+            account.id,
+            account.name,
+            invoice.id if invoice else None,
+            invoice.number if invoice else None,
+            order.amount_minor,
+            currency,
+            business_date,
+            batch_id,
+            depositor.id,
+            order.note,
+            as_json(actor_json(by.actor)),
+            by.client.client if by.client else None,
+            answer.api_key_id if answer else None,
+            answer.key if answer else None,
+        )
+        return cheque_id
+
+    async def _audit_refused(
+        self, order: ChequeCreate, by: Requester, refused: BillingError
+    ) -> None:
+        filed: dict[str, Any] = {
+            "provider": order.provider,
+            "account_id": order.account_id,
+            "invoice_id": order.invoice_id,
+            "amount": {"amount_minor": order.amount_minor, "currency": order.currency.upper()},
+            "depositor": order.depositor,
+        }
+        if refused.code not in _SENSITIVE:
+            filed["reference"] = order.reference
+        await audit(
+            by.actor,
+            "cheque",
+            f"{order.provider}:{order.account_id}",
+            "cheque.record.refused",
+            {"order": filed, "error": refused.detail if refused.code not in _SENSITIVE else None},
+            subject=order.account_id,
+            reason=refused.code.value,
+        )
+
+    # -- bouncing ------------------------------------------------------------------------------
+
+    async def bounce(
+        self, cheque_id: uuid.UUID, reason: str, by: Requester, *, answer: AnswerSlot | None = None
+    ) -> ChequeRead:
+        """The bank returned it: reversed at the provider (its invoice due again)."""
+        if answer is not None:
+            async with transaction():
+                earlier = await earlier_answer(answer, ChequeRead)
+            if earlier is not None:
+                return earlier
+        row = await load_cheque(cheque_id)
+        try:
+            if by.staff_id is not None and by.role not in (Role.OPERATIONS, Role.TEAM_LEAD):
+                raise BillingError(
+                    ErrorCode.ROLE_NOT_ALLOWED,
+                    "Only operations members and team leads mark a cheque bounced.",
+                )
+            refuse_sensitive_text(reason)
+            if not reason.strip():
+                raise BillingError(
+                    ErrorCode.REASON_REQUIRED,
+                    "Say why the bank returned the cheque: it is kept with the cheque and in "
+                    "the audit trail.",
+                )
+            offline_adapter(self._providers, row["provider"])
+            await self.guard.refuse_if_open(row["provider"])
+            async with transaction():
+                earlier = await earlier_answer(answer, ChequeRead)
+                if earlier is not None:
+                    return earlier
+                row = await load_cheque(cheque_id, lock=True)
+                if row["status"] != "bouncing":
+                    if row["status"] != "recorded":
+                        raise _not_bounceable(row)
+                    await fetch(
+                        "UPDATE cheques SET status = 'bouncing', bounce_reason = $2,"
+                        " bounced_by = $3::jsonb, updated_at = now() WHERE id = $1",
+                        cheque_id,
+                        reason.strip(),
+                        as_json(actor_json(by.actor)),
+                    )
+        except BillingError as refused:
+            if refused.code not in _SENSITIVE:
+                after = {"status": row["status"], "error": refused.detail}
+            else:
+                after = {"status": row["status"]}
+            await audit(
+                by.actor,
+                "cheque",
+                str(cheque_id),
+                "cheque.bounce.refused",
+                after,
+                subject=row["account_id"],
+                reason=refused.code.value,
+            )
+            raise
+        read = await writing.reverse_at_provider(self._providers, self.guard, cheque_id, answer)
+        if read.status == "bouncing":
+            await self._hand_to_worker(cheque_id)
+        return read
+
+    # -- batches -------------------------------------------------------------------------------
+
+    async def close_batch(
+        self,
+        batch_id: uuid.UUID,
+        body: BatchClose,
+        by: Requester,
+        *,
+        answer: AnswerSlot | None = None,
+    ) -> BatchRead:
+        """Closed when the scanner's total equals the batch's; otherwise it stays open and
+        409 `cheque_batch_total_mismatch` says by how much, and which cheques came after the
+        scan. Every attempt is kept as a scan row."""
+        mismatch: BillingError | None = None
+        try:
+            async with transaction():
+                earlier = await earlier_answer(answer, BatchRead)
+                if earlier is not None:
+                    return earlier
+                closer = await closer_of(by.staff_id, body.closed_by)
+                batch = await locked_batch(batch_id)
+                if batch is None:
+                    raise batch_not_found(batch_id)
+                refuse_depositor(batch, closer)
+                if batch["status"] == "closed":
+                    raise BillingError(
+                        ErrorCode.CHEQUE_BATCH_CLOSED,
+                        f"Batch {batch_name(batch)} is already closed (by "
+                        f"{batch['closed_by_username']}); new cheques go to a new batch.",
+                    )
+                counts = await batch_counts(batch_id)
+                if counts["busy"]:
+                    raise BillingError(
+                        ErrorCode.CHEQUE_BATCH_BUSY,
+                        f"{counts['busy']} cheque(s) of batch {batch_name(batch)} are still "
+                        "being written at the provider; close it again in a minute.",
+                        headers={"Retry-After": "30"},
+                    )
+                scanner = body.scanner_total_minor
+                scan = await store_scan(
+                    batch_id, scanner, counts, closer, by.actor, body.scanned_at
+                )
+                after = {
+                    "scanner_total_minor": scanner,
+                    "batch_total_minor": counts["total"],
+                    "cheque_count": counts["count"],
+                    "closed_by": closer.username,
+                }
+                if scanner == counts["total"]:
+                    await fetch(
+                        "UPDATE cheque_batches SET status = 'closed', closed_at = now(),"
+                        " closed_by_staff_id = $2, closed_by_username = $3,"
+                        " scanner_total_minor = $4 WHERE id = $1",
+                        batch_id,
+                        closer.id,
+                        closer.username,
+                        scanner,
+                    )
+                    await audit(
+                        by.actor,
+                        "cheque_batch",
+                        str(batch_id),
+                        "cheque_batch.close.succeeded",
+                        after,
+                    )
+                    read = await read_batch(batch_id)
+                    await store_answer(answer, HTTP_200_OK, read)
+                    return read
+                mismatch = _mismatch(
+                    batch,
+                    scanner,
+                    counts["total"],
+                    await cheques_since(batch_id, scan["id"], body.scanned_at),
+                )
+                # Kept with the scan row: the batch stays open, the difference is on record.
+                await audit(
+                    by.actor,
+                    "cheque_batch",
+                    str(batch_id),
+                    "cheque_batch.close.refused",
+                    after,
+                    reason=mismatch.code.value,
+                )
+        except BillingError as refused:
+            await audit(
+                by.actor,
+                "cheque_batch",
+                str(batch_id),
+                "cheque_batch.close.refused",
+                {"scanner_total_minor": body.scanner_total_minor, "error": refused.detail},
+                reason=refused.code.value,
+            )
+            raise
+        assert mismatch is not None  # the match returned above
+        raise mismatch
+
+    async def batch(self, batch_id: uuid.UUID) -> BatchRead:
+        return await read_batch(batch_id)
+
+    async def batches(
+        self,
+        *,
+        business_date: date | None = None,
+        status: BatchStatus | None = None,
+        currency: str | None = None,
+        depositor: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> BatchPage:
+        return await list_batches(
+            business_date=business_date,
+            status=status,
+            currency=currency,
+            depositor=depositor,
+            cursor=cursor,
+            limit=limit,
+        )
+
+    async def slip(self, batch_id: uuid.UUID) -> SlipRead:
+        """The batch and every cheque in it, oldest first (an open batch's too: the page
+        marks it "not closed")."""
+        batch = await read_batch(batch_id)
+        rows = await fetch(
+            f"SELECT {CHEQUE_COLUMNS} FROM {CHEQUE_FROM}"  # noqa: S608 (constants)
+            " WHERE c.batch_id = $1 ORDER BY c.entered_at, c.number",
+            batch_id,
+        )
+        return SlipRead(batch=batch, cheques=[cheque_read(row) for row in rows])
+
+    async def report(self, date_from: date, date_to: date, currency: str | None = None) -> Report:
+        return await daily_report(
+            date_from,
+            date_to,
+            currency.upper() if currency else None,
+            self._settings.operations_time_zone,
+        )
+
+    # -- the back-office form ------------------------------------------------------------------
+
+    async def open_invoices(self, provider: str, account_ref: str) -> tuple[Account, list[Invoice]]:
+        """The account (by id, number, email or back-office id) and its open invoices."""
+        adapter = offline_adapter(self._providers, provider)
+
+        async def read(call: Callable[[], Awaitable[Any]]) -> Any:
+            return await self.guard.call_once(provider, call)
+
+        account: Account = await read(lambda: find_account(adapter, provider, account_ref.strip()))
+        invoices = await read(lambda: adapter.list_invoices(account.id, limit=100))
+        return account, [
+            invoice
+            for invoice in invoices
+            if invoice.status == "open" and invoice.balance.amount_minor > 0
+        ]
+
+    # -- the worker's part ---------------------------------------------------------------------
+
+    async def finish(self, cheque_id: uuid.UUID) -> str:
+        return await writing.finish(self._providers, self.guard, cheque_id)
+
+    async def finish_unfinished(self, older_than_seconds: float = 30) -> int:
+        """The sweep: every cheque left `recording` or `bouncing` for `older_than_seconds`
+        (its process died, or the provider was down) carried on; how many it took."""
+        taken = await fetch(
+            "UPDATE cheques SET updated_at = now() WHERE id IN ("
+            " SELECT id FROM cheques WHERE status IN ('recording', 'bouncing')"
+            " AND updated_at <= now() - make_interval(secs => $1)"
+            " ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id",
+            float(older_than_seconds),
+            SWEEP_BATCH,
+        )
+        for row in taken:
+            try:
+                await self.finish(row["id"])
+            except Exception as error:  # the next sweep tries again
+                _log.warning("cheque not finished", cheque_id=str(row["id"]), error=str(error))
+        return len(taken)
+
+    async def _hand_to_worker(self, cheque_id: uuid.UUID) -> None:
+        """Defer its job; if that fails (the queue is down), the minute sweep finds it."""
+        if self._defer is None:
+            from gateway.cheques.jobs import defer_finish
+
+            defer: Defer = defer_finish
+        else:
+            defer = self._defer
+        try:
+            await defer(cheque_id)
+        except Exception as error:  # the sweep is the fallback
+            _log.warning("cheque not deferred", cheque_id=str(cheque_id), error=str(error))
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def read(self, cheque_id: uuid.UUID) -> ChequeRead:
+        return await read_cheque(cheque_id)
+
+    async def list(
+        self,
+        *,
+        business_date: date | None = None,
+        currency: str | None = None,
+        status: ChequeStatus | None = None,
+        batch_id: uuid.UUID | None = None,
+        provider: str | None = None,
+        account_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> ChequePage:
+        """Newest first."""
+        return await list_cheques(
+            business_date=business_date,
+            currency=currency,
+            status=status,
+            batch_id=batch_id,
+            provider=provider,
+            account_id=account_id,
+            cursor=cursor,
+            limit=limit,
+        )
+
+
+def _not_bounceable(row: dict[str, Any]) -> BillingError:
+    why = {
+        "recording": "is still being recorded at the provider; try again in a minute",
+        "bounced": "has already bounced",
+        "failed": "was never recorded at the provider (it failed)",
+    }.get(row["status"], f"is {row['status']}")
+    return BillingError(
+        ErrorCode.CHEQUE_NOT_BOUNCEABLE,
+        f"Cheque {row['number']} {why}: only a recorded cheque can bounce.",
+        extra={"status": row["status"]},
+    )
+
+
+def _mismatch(
+    batch: dict[str, Any], scanner: int, total: int, since: list[dict[str, Any]]
+) -> BillingError:
+    from adapters.money import format_money
+
+    currency = batch["currency"]
+    difference = total - scanner
+    listed = f"; {len(since)} cheque(s) were entered after the scan" if since else ""
+    return BillingError(
+        ErrorCode.CHEQUE_BATCH_TOTAL_MISMATCH,
+        f"The scanner's total ({format_money(scanner, currency)}) differs from batch "
+        f"{batch_name(batch)} ({format_money(total, currency)}) by "
+        f"{format_money(difference, currency)}{listed}. The batch stays open: find the "
+        "cheque missing or entered wrongly, then scan again.",
+        extra={
+            "batch_total": {"amount_minor": total, "currency": currency},
+            "scanner_total": {"amount_minor": scanner, "currency": currency},
+            "difference": {"amount_minor": difference, "currency": currency},
+            "cheques_since_scan": since,
+        },
+    )

@@ -54,6 +54,19 @@ class Requester:
         return cls(client.actor, client=client)
 
 
+# The staff roles that file corrections (the customer page); an API key files for its client.
+FILERS = frozenset({Role.SPECIALIST, Role.TEAM_LEAD, Role.ADMIN})
+
+
+def refuse_other_roles(requester: Requester) -> None:
+    """Named roles only: an operations member (or a role added later) files none."""
+    if requester.staff_id is not None and requester.role not in FILERS:
+        raise BillingError(
+            ErrorCode.ROLE_NOT_ALLOWED,
+            "Corrections are filed by specialists, team leads and admins.",
+        )
+
+
 def refuse_sensitive_text(*texts: str | None) -> None:
     """Reasons and tickets are shown on every screen and kept in the audit trail."""
     for text in texts:

@@ -31,6 +31,7 @@ from gateway.corrections.filing import (
     kind_of,
     object_of,
     order_json,
+    refuse_other_roles,
     refuse_sensitive_text,
     store_correction,
 )
@@ -104,6 +105,7 @@ class CorrectionService:
         on_behalf_of = order.requested_by or requester.on_behalf_of
         target = f"{order.provider}:{object_of(order)}"
         try:
+            refuse_other_roles(requester)
             refuse_sensitive_text(order.reason, order.ticket)
             # One ticket format: "zendesk #77" is stored, matched and answered as zendesk:77.
             order = msgspec.structs.replace(order, ticket=canonical_ticket_or_none(order.ticket))

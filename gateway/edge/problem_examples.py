@@ -57,6 +57,12 @@ _DETAILS: dict[ErrorCode, str] = {
     ErrorCode.INVALID_TRANSITION: "This request is applied; it can no longer be cancelled.",
     ErrorCode.PROVIDER_UNAVAILABLE: "Zuora is unavailable right now, so nothing was changed "
     "there; try again in 30 seconds.",
+    ErrorCode.CHEQUE_ALREADY_RECORDED: "Cheque 0001234 of this customer is already recorded as "
+    "OP-20261205-0007: the same cheque is entered once.",
+    ErrorCode.CHEQUE_BATCH_TOTAL_MISMATCH: "The scanner's total (3500.00 EUR) differs from "
+    "batch 2026-12-05 EUR OP #1 (3620.00 EUR) by 120.00 EUR; 1 cheque(s) were entered after "
+    "the scan. The batch stays open: find the cheque missing or entered wrongly, then scan "
+    "again.",
 }
 
 _EXTRAS: dict[ErrorCode, dict[str, Any]] = {
@@ -70,6 +76,21 @@ _EXTRAS: dict[ErrorCode, dict[str, Any]] = {
     ErrorCode.INVALID_TRANSITION: {"current_status": "applied"},
     ErrorCode.BLOCKED_BY_FRAUD_STOP: {"blocklist_entry_ids": [42]},
     ErrorCode.NOT_ON_BILLING_DAY: {"effective_on": "2026-01-15"},
+    ErrorCode.CHEQUE_ALREADY_RECORDED: {"cheque_id": "5d0e6a8e-3f1b-4c2a-9e7d-1b2c3d4e5f60"},
+    ErrorCode.CHEQUE_BATCH_TOTAL_MISMATCH: {
+        "batch_total": {"amount_minor": 362000, "currency": "EUR"},
+        "scanner_total": {"amount_minor": 350000, "currency": "EUR"},
+        "difference": {"amount_minor": 12000, "currency": "EUR"},
+        "cheques_since_scan": [
+            {
+                "id": "5d0e6a8e-3f1b-4c2a-9e7d-1b2c3d4e5f60",
+                "number": "OP-20261205-0007",
+                "reference": "0001234",
+                "amount": {"amount_minor": 12000, "currency": "EUR"},
+                "entered_at": "2026-12-05T16:41:09Z",
+            }
+        ],
+    },
     ErrorCode.PROVIDER_REJECTED: {
         "provider": "zuora",
         "provider_code": "53100020",

@@ -49,7 +49,9 @@ async def audience(event: dict[str, Any], endpoints: list[dict[str, Any]]) -> li
     chosen = [endpoint for endpoint in endpoints if wants(endpoint, event["type"])]
     if event["client"] is not None:
         clients = {event["client"]}
-    elif event["type"].startswith("provider."):
+    elif event["type"].startswith(("provider.", "cheque.")):
+        # The provider's news and a cheque entered by the operations team reach the support
+        # tools that filed work for the customer.
         clients = await clients_of_customer(loaded(event["customer"]))
     else:  # a staff-filed correction: only endpoints of every client
         clients = set()

@@ -22,6 +22,7 @@ _log = get_logger("notifications")
 _SUBJECT_URLS = {
     "change_request": "/v1/change-requests/{}",
     "correction": "/v1/corrections/{}",
+    "cheque": "/v1/cheques/{}",
 }
 
 # One statement, one round trip: the subject's next number (its counter row stays locked until

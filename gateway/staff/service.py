@@ -29,11 +29,22 @@ def generate_password() -> str:
 
 
 async def create_staff(
-    username: str, email: str, role: Role, actor: Actor, password: str | None = None
+    username: str,
+    email: str,
+    role: Role,
+    actor: Actor,
+    password: str | None = None,
+    *,
+    first_name: str = "",
+    last_name: str = "",
 ) -> NewStaffAccount:
+    """The account, with a temporary password unless one is given. First and last names are
+    optional; an operations member's cheques are numbered with their initials (else the first
+    two letters of the username)."""
     username = username.strip().lower()
     if not username or len(username) > 100:
         raise BillingError(ErrorCode.VALIDATION_FAILED, "A username has 1 to 100 characters.")
+    first_name, last_name = _person_name(first_name, "first"), _person_name(last_name, "last")
     password = password or generate_password()
     if len(password) < 12:
         raise BillingError(ErrorCode.VALIDATION_FAILED, "A password has at least 12 characters.")
@@ -50,14 +61,26 @@ async def create_staff(
         rows = await fetch(
             "INSERT INTO staff_users (username, password, first_name, last_name, email, active,"
             " admin, superuser, role, failed_logins, totp_last_step, created_at)"
-            " VALUES ($1, $2, '', '', $3, true, true, false, $4, 0, 0, now()) RETURNING id",
+            " VALUES ($1, $2, $5, $6, $3, true, true, false, $4, 0, 0, now()) RETURNING id",
             username,
             hashed,
             email,
             role.value,
+            first_name,
+            last_name,
         )
         await _audit(actor, "staff.create.succeeded", username, after={"role": role.value})
     return NewStaffAccount(rows[0]["id"], username, role, password)
+
+
+def _person_name(name: str, which: str) -> str:
+    name = " ".join(name.split())
+    if len(name) > 100 or any(not (char.isalpha() or char in " '-.") for char in name):
+        raise BillingError(
+            ErrorCode.VALIDATION_FAILED,
+            f"A {which} name has up to 100 letters, spaces, apostrophes, dashes or dots.",
+        )
+    return name
 
 
 async def set_role(username: str, role: Role, actor: Actor) -> None:

@@ -18,6 +18,7 @@ from adapters.stripe.client import API_VERSION, StripeConfig
 from adapters.stripe.emulator.app import create_stripe_emulator
 from adapters.stripe.emulator.face import StripeFace
 from adapters.stripe.emulator.seed import seed_demo
+from adapters.stripe.emulator.seed_cheques import CHEQUE_CUSTOMERS
 from adapters.stripe.emulator.state import API_KEY, StripeAccount
 from tests.emulators import serve
 
@@ -54,8 +55,10 @@ def test_invoices_are_listed_by_customer_subscription_and_status(emulator: Emula
     assert "payments" not in invoice  # included only when expanded, as at Stripe
     by_subscription = emulator.get("/v1/invoices", subscription="sub_wrong_plan_invoiced").json()
     assert [i["id"] for i in by_subscription["data"]] == [invoice["id"]]
-    open_ones = emulator.get("/v1/invoices", status="open").json()["data"]
-    assert {i["customer"] for i in open_ones} == {"cus_wrong_plan_invoiced"}
+    open_ones = emulator.get("/v1/invoices", status="open", limit="100").json()["data"]
+    cheques = {customer.id for customer in CHEQUE_CUSTOMERS}  # three open invoices each
+    assert {i["customer"] for i in open_ones} == {"cus_wrong_plan_invoiced", *cheques}
+    assert len(open_ones) == 1 + 3 * len(cheques)
     assert emulator.get("/v1/invoices", status="settled").status_code == 400
     paid = emulator.get(
         "/v1/invoices", customer="cus_wrong_plan_card", **{"expand[]": "data.payments"}

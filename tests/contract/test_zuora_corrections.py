@@ -21,6 +21,7 @@ from adapters.zuora.emulator import persistence
 from adapters.zuora.emulator.app import SOAP_PATH, create_emulator
 from adapters.zuora.emulator.rest import RestFace
 from adapters.zuora.emulator.seed import add_customer, seed_demo
+from adapters.zuora.emulator.seed_cheques import CHEQUE_DEMOS
 from adapters.zuora.emulator.seed_corrections import CORRECTION_DEMOS, add_correction_demo
 from adapters.zuora.emulator.state import Faults, Tenant
 from adapters.zuora.rest_session import RestConfig, ZuoraRest
@@ -294,7 +295,11 @@ def test_a_state_kept_before_the_corrections_demo_gets_its_customers(tmp_path: P
     restarted = Tenant()
     create_emulator(restarted, state_file=state_file, seed=seed_demo)
     numbers = {str(a["AccountNumber"]) for a in restarted.objects["Account"].values()}
-    assert numbers == {"A00000101"} | {f"A-{demo.suffix}" for demo in CORRECTION_DEMOS}
+    assert numbers == (
+        {"A00000101"}
+        | {f"A-{demo.suffix}" for demo in CORRECTION_DEMOS}
+        | {f"A-{demo.suffix}" for demo in CHEQUE_DEMOS}
+    )
     again = Tenant()  # and only once
     create_emulator(again, state_file=state_file, seed=seed_demo)
     assert len(again.objects["Account"]) == len(numbers)

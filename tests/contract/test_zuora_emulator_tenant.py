@@ -17,6 +17,7 @@ from zeep.exceptions import Fault
 
 from adapters.zuora.emulator.app import SOAP_PATH, create_emulator
 from adapters.zuora.emulator.seed import DEMO_CUSTOMERS, add_customer, seed_demo
+from adapters.zuora.emulator.seed_cheques import CHEQUE_DEMOS
 from adapters.zuora.emulator.seed_corrections import CORRECTION_DEMOS
 from adapters.zuora.emulator.state import Tenant
 from adapters.zuora.soap_session import DEFAULT_WSDL
@@ -306,7 +307,9 @@ def test_the_state_survives_a_restart_of_the_emulator(tmp_path: Path) -> None:
             ).json()
             assert replay["id"] == created["id"]  # the key's answer was kept too
             assert in_flight(rest, "A00000102") == ([], [])
-        assert len(again.objects["Account"]) == len(DEMO_CUSTOMERS) + len(CORRECTION_DEMOS)
+        assert len(again.objects["Account"]) == (
+            len(DEMO_CUSTOMERS) + len(CORRECTION_DEMOS) + len(CHEQUE_DEMOS)
+        )
 
 
 def test_an_unreadable_state_file_is_refused_rather_than_forgotten(tmp_path: Path) -> None:

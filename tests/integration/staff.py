@@ -15,7 +15,12 @@ from gateway.staff.roles import Role
 from gateway.staff.service import create_staff
 
 PASSWORD = "correct horse battery staple"
-MOUNT = {Role.SPECIALIST: "specialist", Role.TEAM_LEAD: "lead", Role.ADMIN: "admin"}
+MOUNT = {
+    Role.SPECIALIST: "specialist",
+    Role.TEAM_LEAD: "lead",
+    Role.ADMIN: "admin",
+    Role.OPERATIONS: "operations",
+}
 
 
 def browser(app: Litestar | str) -> httpx.AsyncClient:

@@ -268,6 +268,7 @@ async def test_a_stripe_receipt_opens_and_the_back_office_links_the_pages(app: L
         "Customers": "/staff/customers",
         "Corrections queue": "/staff/corrections",
         "Notifications": "/staff/notifications",
+        "Cheques": "/staff/cheques",
     }
     sam = await enrol(app, "sam", Role.SPECIALIST)
     assert (await sam.get("/specialist/api/links/")).json() == {"Customers": "/staff/customers"}

@@ -31,6 +31,7 @@ async def test_a_deferred_purge_runs_in_the_worker(http: httpx.AsyncClient, api_
         "fraud.radar_sync",
         "fulfilment.sweep",
         "corrections.sweep",
+        "cheques.sweep",
         "notifications.sweep",
         "notifications.purge",
         "change_requests.lifecycle",

@@ -20,6 +20,7 @@ from adapters.stripe.emulator.customers import Customers, Params
 from adapters.stripe.emulator.forms import decode
 from adapters.stripe.emulator.invoicing import EMULATOR_ORIGIN, with_origin
 from adapters.stripe.emulator.ledger import Ledger
+from adapters.stripe.emulator.offline import OffStripe
 from adapters.stripe.emulator.radar import Radar
 from adapters.stripe.emulator.state import StripeAccount, StripeError, StripeObject, public
 
@@ -197,7 +198,8 @@ class StripeFace:
             self._retrieve("charges", "ch", "charge"),
         ]
         self.ledger = Ledger(account, _page)
-        self._routes[:0] = self.ledger.routes()
+        self.offline = OffStripe(account, _page)
+        self._routes[:0] = [*self.ledger.routes(), *self.offline.routes()]
         self.origin = EMULATOR_ORIGIN  # where the last request reached the emulator
 
     def saved_replays(self) -> dict[str, Any]:

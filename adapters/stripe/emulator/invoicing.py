@@ -1,6 +1,7 @@
 """Invoices and the payments that settle them in the emulator, in the shape of Stripe's pinned
 API version: an invoice names its subscription under `parent.subscription_details` and its
-payments (InvoicePayment objects) only when `payments` is expanded; a PaymentIntent's latest
+payments (InvoicePayment objects: a PaymentIntent, or a PaymentRecord of a payment made outside
+Stripe, see `offline.py`) only when `payments` is expanded; a PaymentIntent's latest
 charge carries what has been refunded (`amount_refunded`), how it was paid
 (`payment_method_details`) and the receipt's address (`receipt_url`). The older top-level
 `subscription`, `payment_intent` and `charge` of an invoice are kept for older clients.
@@ -185,6 +186,9 @@ def with_payments(account: StripeAccount, invoice: StripeObject) -> StripeObject
     """The invoice with `payments` included (`expand[]=payments`), as InvoicePayments."""
     data = []
     for intent_id in invoice.get("_payments") or []:
+        if intent_id.startswith("pr_"):  # a payment made outside Stripe (a PaymentRecord)
+            data.append(_recorded_payment(account, invoice, intent_id))
+            continue
         intent = account.objects.get(intent_id) or {}
         data.append(
             {
@@ -200,3 +204,22 @@ def with_payments(account: StripeAccount, invoice: StripeObject) -> StripeObject
         )
     listed = {"object": "list", "data": data, "has_more": False}
     return {**invoice, "payments": listed}
+
+
+def _recorded_payment(
+    account: StripeAccount, invoice: StripeObject, record_id: str
+) -> StripeObject:
+    """The InvoicePayment of a PaymentRecord attached with `attach_payment`."""
+    record = account.objects.get(record_id) or {}
+    amount = int((record.get("amount_guaranteed") or {}).get("value") or 0)
+    return {
+        "object": "invoice_payment",
+        "id": f"inpay_{record_id.removeprefix('pr_')}",
+        "invoice": invoice["id"],
+        "amount_paid": amount,
+        "amount_requested": amount,
+        "currency": invoice["currency"],
+        "is_default": False,
+        "status": "paid",
+        "payment": {"type": "payment_record", "payment_record": record_id},
+    }

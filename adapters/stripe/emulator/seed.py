@@ -9,6 +9,8 @@ the gateway's demo requests use (gateway/demo.py).
 - `acct_DemoBrasserie`: the Connect partner, legal name "Brasserie du Port SAS", trading as
   "Le Petit Port".
 - the corrections demo's six customers (`cus_wrong_plan_card`, ...): see `seed_corrections.py`.
+- the cheques demo's three customers (`cus_cheque_eur`, `cus_cheque_usd`, `cus_cheque_gbp`),
+  each with three open invoices: see `seed_cheques.py`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Protocol
 from adapters.stripe.emulator.billing import Billing
 from adapters.stripe.emulator.connect import Connect
 from adapters.stripe.emulator.customers import Customers
+from adapters.stripe.emulator.seed_cheques import seed_cheques
 from adapters.stripe.emulator.seed_corrections import seed_corrections
 from adapters.stripe.emulator.state import StripeAccount
 
@@ -172,7 +175,8 @@ def add_partner(account: StripeAccount) -> str:
 
 def seed_demo(account: StripeAccount, tiers: Sequence[SeatTier] = DEFAULT_TIERS) -> None:
     """The demo customers, their subscriptions (seats by `tiers`, the gateway's tier table),
-    the debit in flight, the Connect partner and the corrections demo's customers."""
+    the debit in flight, the Connect partner, and the corrections and cheques demos'
+    customers."""
     for customer in DEMO_CUSTOMERS:
         add_customer(
             account,
@@ -188,3 +192,4 @@ def seed_demo(account: StripeAccount, tiers: Sequence[SeatTier] = DEFAULT_TIERS)
             Billing(account).start_debit(customer.id, customer.debit_in_flight_minor, "EUR")
     add_partner(account)
     seed_corrections(account)
+    seed_cheques(account)

@@ -43,6 +43,7 @@ from adapters.zuora.emulator.faults import (
 )
 from adapters.zuora.emulator.rest import RestFace
 from adapters.zuora.emulator.rest_shapes import Answer, as_json
+from adapters.zuora.emulator.seed_cheques import seed_cheques
 from adapters.zuora.emulator.seed_corrections import seed_corrections
 from adapters.zuora.emulator.soap import SoapFace
 from adapters.zuora.emulator.state import Faults, Tenant, ZuoraError
@@ -70,8 +71,10 @@ def create_emulator(
             seed(face.tenant)
         if state_file is not None:
             persistence.save(state_file, face.tenant, rest)
-    elif seed is not None and seed_corrections(face.tenant):  # kept before they were seeded
-        persistence.save(state_file, face.tenant, rest)
+    elif seed is not None:  # a state kept before the later demos were seeded gets them now
+        corrections = bool(seed_corrections(face.tenant))
+        if seed_cheques(face.tenant) or corrections:
+            persistence.save(state_file, face.tenant, rest)
     callouts = attach_callouts(face.tenant)  # after seeding: seeds make no callouts
 
     def faults() -> Faults:

@@ -1,6 +1,7 @@
 """The emulator's REST face, over the same tenant as the SOAP face: OAuth client credentials,
 accounts, payment methods (type SEPA), payments, refunds, subscriptions, Orders (UpdateProduct,
-CancelSubscription, and their preview), invoice files, and ZOQL through `/v1/action/query`.
+CancelSubscription, and their preview), invoice files, external payments (`external_payments.py`:
+cheques recorded and cancelled), and ZOQL through `/v1/action/query`.
 
 Shapes follow Zuora's v1 API: `success` plus `reasons: [{code, message}]`, where a code's last
 two digits are its category (20 invalid value, 30 rule restriction, 40 not found, 50 lock
@@ -23,6 +24,7 @@ from urllib.parse import parse_qs
 from adapters.zuora.emulator.amendments import Amendments, ChargeUpdate, Outcome, as_date
 from adapters.zuora.emulator.callout_history import callout_routes
 from adapters.zuora.emulator.debits import payment_run_routes
+from adapters.zuora.emulator.external_payments import payment_routes
 from adapters.zuora.emulator.invoices import invoice_routes, term_json
 from adapters.zuora.emulator.pricing import rest_charge
 from adapters.zuora.emulator.rest_requests import (
@@ -76,6 +78,7 @@ class RestFace:
         self._routes += payment_run_routes(tenant)
         self._routes += callout_routes(tenant)  # the callout history
         self._routes += invoice_routes(tenant)
+        self._routes += payment_routes(tenant)  # external payments: create, read, cancel
 
     # -- entry points --------------------------------------------------------------------------
 

@@ -78,6 +78,43 @@ REFUND: Shape = dict.fromkeys(
     ]
 )
 
+# CreatePaymentRequest (POST /v1/payments) and CreatePaymentInvoiceApplication.
+PAYMENT: Shape = {
+    **dict.fromkeys(
+        [
+            "accountId",
+            "accountNumber",
+            "number",
+            "amount",
+            "authTransactionId",
+            "comment",
+            "cryptogram",
+            "currency",
+            "customRates",
+            "debitMemos",
+            "effectiveDate",
+            "financeInformation",
+            "gatewayId",
+            "paymentGatewayNumber",
+            "gatewayOptions",
+            "gatewayOrderId",
+            "mitTransactionSource",
+            "paymentMethodId",
+            "paymentMethodType",
+            "paymentOption",
+            "paymentScheduleKey",
+            "prepayment",
+            "balanceRefresh",
+            "referenceId",
+            "softDescriptor",
+            "softDescriptorPhone",
+            "standalone",
+            "type",
+        ]
+    ),
+    "invoices": dict.fromkeys(("amount", "invoiceId", "invoiceNumber", "items")),
+}
+
 # The top level of CreateOrderRequest and PreviewOrderRequest: a preview takes no processing
 # options (it processes nothing), an order takes no preview options.
 _ORDER_COMMON = [

@@ -24,6 +24,7 @@ from adapters.ports import next_bill_cycle_date
 from adapters.zuora.emulator.debits import start_debit
 from adapters.zuora.emulator.documents import minimal_pdf
 from adapters.zuora.emulator.pricing import PER_UNIT, VOLUME, add_tiers, charge_amount
+from adapters.zuora.emulator.seed_cheques import seed_cheques
 from adapters.zuora.emulator.seed_corrections import seed_corrections
 from adapters.zuora.emulator.state import Tenant, new_id
 
@@ -279,7 +280,8 @@ def seat_tiers_of(plan_tiers: Iterable[Any]) -> tuple[SeatTier, ...]:
 
 def seed_demo(tenant: Tenant, seat_tiers: Sequence[SeatTier] = DEMO_SEAT_TIERS) -> list[Customer]:
     """The demo customers; `seat_tiers` from the gateway's tier table when it has one. The
-    customers of the corrections demo (`seed_corrections.py`) come with them."""
+    customers of the corrections demo (`seed_corrections.py`) and of the cheques demo
+    (`seed_cheques.py`) come with them."""
     customers = [
         add_customer(
             tenant,
@@ -296,4 +298,5 @@ def seed_demo(tenant: Tenant, seat_tiers: Sequence[SeatTier] = DEMO_SEAT_TIERS) 
         for demo in DEMO_CUSTOMERS
     ]
     seed_corrections(tenant)
+    seed_cheques(tenant)
     return customers

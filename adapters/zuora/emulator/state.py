@@ -4,7 +4,7 @@ subscriptions (see `amendments.py` for how they change), with Zuora's rules.
 One state serves both the SOAP and the REST faces, as one tenant would. Rules kept from Zuora:
 an account's default payment method cannot be deleted or closed, a closed method cannot become
 the default, an account's default is one of its own methods, sessions expire, ids are 32 hex
-characters.
+characters; external payments (cheques) follow `external_payments.py`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from types import ModuleType
 from typing import Any
 
 from adapters.money import exponent_of
@@ -115,8 +116,12 @@ class Tenant:
             self._check_new_payment_method(record)
         if kind == "Refund":
             self._check_new_refund(record)
+        if kind == "Payment":
+            external_payments().check_new_payment(self, record)
         record["Id"] = new_id()
         table[record["Id"]] = record
+        if kind == "Payment":
+            external_payments().apply_new_payment(self, record)
         announce(self, kind, record)  # a callout, if this is an event
         return str(record["Id"])
 
@@ -137,6 +142,8 @@ class Tenant:
             self._refuse_if_default(record)
         if kind == "Invoice" and "Status" in changes:
             check_invoice_status(record, str(changes["Status"]))
+        if kind == "Payment" and changes.get("Status") == "Canceled":
+            external_payments().cancel_payment(self, record)
         record.update(changes)
         announce(self, kind, record)  # a callout, if this is an event
         return str(record["Id"])
@@ -226,6 +233,13 @@ class Tenant:
         record["CreatedDate"] = now_text()
         record.setdefault("PaymentMethodId", payment.get("PaymentMethodId"))
         payment["RefundAmount"] = str(refunded + amount)
+
+
+def external_payments() -> ModuleType:
+    """The rules for payments made outside Zuora (they read the tenant: imported late)."""
+    from adapters.zuora.emulator import external_payments as rules
+
+    return rules
 
 
 def now_text() -> str:

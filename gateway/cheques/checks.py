@@ -1,0 +1,192 @@
+"""What a cheque must pass before anything is stored: no card number or IBAN in its text, a
+depositor who is an active operations member, the provider's adapter, the account read fresh,
+and the invoice it pays (open, the account's, in its currency, owing at least the amount)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from adapters.money import UnknownCurrencyError, exponent_of, format_money
+from adapters.ports import (
+    Account,
+    AccountLookup,
+    Accounts,
+    BillingHistory,
+    Invoice,
+    OfflinePayments,
+)
+from gateway.billing.customers import find_customer
+from gateway.db.connection import fetch
+from gateway.errors import BillingError, ErrorCode
+from gateway.fulfilment.resilience import ProviderGuard
+from gateway.providers import Providers
+from gateway.sensitive import contains_card_number, contains_iban, luhn_ok
+from gateway.staff.roles import Role
+
+T = TypeVar("T")
+_NOT_DIGITS = re.compile(r"\D")
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    id: int
+    username: str
+    first_name: str | None
+    last_name: str | None
+    role: str
+    active: bool
+
+
+def refuse_card_numbers(reference: str, note: str | None) -> None:
+    """A card number written on a mailed order is never stored: not in the reference, not in
+    the note (and never echoed back). A reference whose digits alone are a card number counts."""
+    digits = _NOT_DIGITS.sub("", reference)
+    if (
+        contains_card_number(reference)
+        or (13 <= len(digits) <= 19 and luhn_ok(digits))
+        or (note and contains_card_number(note))
+    ):
+        raise BillingError(
+            ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
+            "The cheque's reference or note holds a card number. Enter the number printed on "
+            "the cheque and leave card details out; destroy the card number on the order.",
+        )
+    if note and contains_iban(note):
+        raise BillingError(
+            ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
+            "The note holds an IBAN. Leave bank details out of the note.",
+        )
+
+
+def refuse_unknown_currency(currency: str) -> None:
+    try:
+        exponent_of(currency)
+    except UnknownCurrencyError:
+        raise BillingError(
+            ErrorCode.CURRENCY_UNKNOWN,
+            f"{currency} is not an ISO 4217 currency code: give the cheque's currency (EUR, "
+            "USD, GBP, ...).",
+            extra={"field": "currency"},
+        ) from None
+
+
+async def staff_by(*, staff_id: int | None = None, username: str | None = None) -> StaffRow | None:
+    rows = await fetch(
+        "SELECT id, username, first_name, last_name, role, active FROM staff_users"
+        " WHERE ($1::bigint IS NOT NULL AND id = $1) OR ($2::text IS NOT NULL AND username = $2)",
+        staff_id,
+        username.strip().lower() if username is not None else None,
+    )
+    return StaffRow(**rows[0]) if rows else None
+
+
+async def depositor_named(username: str) -> StaffRow:
+    """Through the API: `depositor` names an active operations member."""
+    found = await staff_by(username=username)
+    if found is None or not found.active or found.role != Role.OPERATIONS.value:
+        raise BillingError(
+            ErrorCode.DEPOSITOR_UNKNOWN,
+            f"No active operations member has the username {username!r}: name the member "
+            "who deposits the cheque (their initials number it).",
+            extra={"field": "depositor"},
+        )
+    return found
+
+
+def offline_adapter(providers: Providers, provider: str) -> Any:
+    """The provider's adapter, able to find accounts, read invoices and record cheques."""
+    adapter = providers.get(provider)
+    if adapter is None:
+        raise BillingError(
+            ErrorCode.PROVIDER_NOT_CONFIGURED,
+            f"The gateway has no {provider} configured.",
+            extra={"provider": provider},
+        )
+    if not (
+        isinstance(adapter, OfflinePayments)
+        and isinstance(adapter, Accounts)
+        and isinstance(adapter, BillingHistory)
+    ):
+        raise BillingError(
+            ErrorCode.PROVIDER_LACKS_CAPABILITY,
+            f"The gateway cannot record offline payments at {provider.capitalize()}: its "
+            "adapter has no offline_payments capability.",
+            extra={"provider": provider},
+        )
+    return adapter
+
+
+async def find_account(adapter: Any, provider: str, reference: str) -> Account:
+    """By the provider's id, account number, back-office id or (with an @) email."""
+    if "@" in reference:
+        found: Account | None = await adapter.find_account(AccountLookup(email=reference))
+        if found is None:
+            raise BillingError(
+                ErrorCode.CUSTOMER_NOT_FOUND,
+                f"{provider.capitalize()} has no account with the email {reference}.",
+            )
+        return found
+    return await find_customer(adapter, provider, reference)
+
+
+async def find_invoice(
+    adapter: Any,
+    account: Account,
+    reference: str,
+    read: Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]],
+) -> Invoice:
+    """The account's invoice by its id, or by its number among the account's invoices."""
+    invoice: Invoice | None = await read(lambda: adapter.get_invoice(reference))
+    if invoice is None or invoice.account_id != account.id:
+        listed = await read(lambda: adapter.list_invoices(account.id, limit=100))
+        invoice = next((i for i in listed if reference in (i.id, i.number)), None)
+    if invoice is None or invoice.account_id != account.id:
+        raise BillingError(
+            ErrorCode.PROVIDER_NOT_FOUND,
+            f"Account {account.number or account.id} has no invoice {reference}: choose one of "
+            "its open invoices, or record the cheque as a credit.",
+            extra={"field": "invoice_id"},
+        )
+    return invoice
+
+
+def refuse_unpayable(invoice: Invoice, amount_minor: int, currency: str) -> None:
+    name = invoice.number or invoice.id
+    if invoice.status != "open" or invoice.balance.amount_minor <= 0:
+        raise BillingError(
+            ErrorCode.INVOICE_NOT_OPEN,
+            f"Invoice {name} is {invoice.status}, not open: a cheque pays an open invoice, or "
+            "record it as a credit for the next one.",
+            extra={"invoice_status": invoice.status},
+        )
+    if invoice.balance.currency != currency:
+        raise BillingError(
+            ErrorCode.CURRENCY_MISMATCH,
+            f"Invoice {name} is in {invoice.balance.currency}, the cheque in {currency}: a cheque "
+            "pays an invoice in its own currency.",
+        )
+    if amount_minor > invoice.balance.amount_minor:
+        balance = invoice.balance.amount_minor
+        raise BillingError(
+            ErrorCode.CHEQUE_EXCEEDS_INVOICE,
+            f"The cheque ({format_money(amount_minor, currency)}) is more than invoice {name} "
+            f"still owes ({format_money(balance, currency)}): record the difference as a "
+            "credit in a second entry, or check the amount.",
+            extra={"balance": {"amount_minor": balance, "currency": currency}},
+        )
+
+
+def refuse_credit_currency(account: Account, currency: str) -> None:
+    if account.currency.upper() != currency:
+        raise BillingError(
+            ErrorCode.CURRENCY_MISMATCH,
+            f"Account {account.number or account.id} is billed in {account.currency}, the cheque "
+            f"is in {currency}: a credit must be in the account's currency.",
+        )
+
+
+async def read_through(guard: ProviderGuard, provider: str, call: Callable[[], Awaitable[T]]) -> T:
+    return await guard.call_once(provider, call)

@@ -1,0 +1,239 @@
+"""The provider's part of a cheque, written after the row that says it is under way: record
+it (`recording` -> `recorded`, or `failed` with a sentence when the provider refuses), or
+reverse it (`bouncing` -> `bounced`, or back to `recorded` when the provider refuses). An
+unreachable provider leaves the row as it is, for a retry or the minute sweep: repeating a
+write is safe, the provider finds the payment by its payment number.
+
+Each outcome is stored once (the update names the status it leaves), with its audit entry and
+notification in the same transaction."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from adapters.ports import Money, NewOfflinePayment, OfflinePayment
+from audit.entry import SYSTEM, Actor
+from gateway.cheques.checks import offline_adapter
+from gateway.cheques.events import record_cheque_event
+from gateway.cheques.records import (
+    audit,
+    cheque_audit_after,
+    cheque_read,
+    load_cheque,
+    loaded,
+)
+from gateway.cheques.schemas import ChequeRead
+from gateway.db.connection import fetch, transaction
+from gateway.errors import BillingError
+from gateway.fulfilment.resilience import ProviderGuard, is_unavailable
+from gateway.idempotency.answers import AnswerSlot, store_answer
+from gateway.log import get_logger
+from gateway.notifications.events import EventType
+from gateway.providers import Providers
+
+_log = get_logger("gateway.cheques")
+
+
+def new_payment(row: dict[str, Any]) -> NewOfflinePayment:
+    return NewOfflinePayment(
+        account_id=row["account_id"],
+        invoice_id=row["invoice_id"],
+        amount=Money(int(row["amount_minor"]), row["currency"]),
+        reference=row["reference"],
+        payment_number=row["payment_number"],
+        effective_on=row["business_date"],
+        description=f"Cheque {row['number']}",
+    )
+
+
+def bounce_key(row: dict[str, Any]) -> str:
+    return f"{row['payment_number']}:reverse"
+
+
+def _actor_of(value: Any) -> Actor:
+    found = loaded(value) or {}
+    if not found.get("kind"):
+        return SYSTEM
+    return Actor(kind=found["kind"], id=str(found.get("id", "")), role=found.get("role"))
+
+
+async def _lease(cheque_id: uuid.UUID, status: str) -> dict[str, Any] | None:
+    """Take the row for one provider call: the sweep leaves it alone for a while."""
+    rows = await fetch(
+        "UPDATE cheques SET updated_at = now() WHERE id = $1 AND status = $2 RETURNING id",
+        cheque_id,
+        status,
+    )
+    return await load_cheque(cheque_id) if rows else None
+
+
+async def record_at_provider(
+    providers: Providers,
+    guard: ProviderGuard,
+    cheque_id: uuid.UUID,
+    answer: AnswerSlot | None = None,
+) -> ChequeRead:
+    """A `recording` cheque written at the provider; the cheque as it is then. A refusal is
+    stored and raised; an outage leaves it `recording`."""
+    leased = await _lease(cheque_id, "recording")
+    if leased is None:
+        return cheque_read(await load_cheque(cheque_id))
+    row = leased
+    adapter = offline_adapter(providers, row["provider"])
+    try:
+        written: OfflinePayment = await guard.call_once(
+            row["provider"],
+            lambda: adapter.record_offline_payment(
+                new_payment(row), idempotency_key=row["payment_number"]
+            ),
+        )
+    except BillingError as refused:
+        if is_unavailable(refused):
+            return cheque_read(row)
+        await _failed(row, refused)
+        raise
+    except Exception as error:
+        if is_unavailable(error):
+            _log.info("cheque left recording", cheque_id=str(cheque_id), error=str(error))
+            return cheque_read(row)
+        raise
+    async with transaction():
+        done = await fetch(
+            "UPDATE cheques SET status = 'recorded', provider_payment_id = $2,"
+            " invoice_status = $3, recorded_at = now(), updated_at = now()"
+            " WHERE id = $1 AND status = 'recording' RETURNING id",
+            cheque_id,
+            written.id,
+            written.invoice_status,
+        )
+        row = await load_cheque(cheque_id)
+        if done:
+            await audit(
+                _actor_of(row["entered_by"]),
+                "cheque",
+                str(cheque_id),
+                "cheque.record.succeeded",
+                cheque_audit_after(row),
+                subject=row["account_id"],
+            )
+            await record_cheque_event(EventType.CHEQUE_RECORDED, cheque_id)
+        read = cheque_read(row)
+        await store_answer(answer, HTTP_201_CREATED, read)
+    return read
+
+
+async def _failed(row: dict[str, Any], refused: BillingError) -> None:
+    async with transaction():
+        done = await fetch(
+            "UPDATE cheques SET status = 'failed', failure = $2, updated_at = now()"
+            " WHERE id = $1 AND status = 'recording' RETURNING id",
+            row["id"],
+            refused.detail,
+        )
+        if done:
+            after = cheque_audit_after(await load_cheque(row["id"]))
+            await audit(
+                _actor_of(row["entered_by"]),
+                "cheque",
+                str(row["id"]),
+                "cheque.record.failed",
+                after,
+                subject=row["account_id"],
+                reason=refused.code.value,
+            )
+
+
+async def reverse_at_provider(
+    providers: Providers,
+    guard: ProviderGuard,
+    cheque_id: uuid.UUID,
+    answer: AnswerSlot | None = None,
+) -> ChequeRead:
+    """A `bouncing` cheque reversed at the provider; the cheque as it is then. A refusal puts
+    it back to `recorded` (audited) and is raised; an outage leaves it `bouncing`."""
+    leased = await _lease(cheque_id, "bouncing")
+    if leased is None:
+        return cheque_read(await load_cheque(cheque_id))
+    row = leased
+    adapter = offline_adapter(providers, row["provider"])
+    try:
+        reversed_: OfflinePayment = await guard.call_once(
+            row["provider"],
+            lambda: adapter.reverse_offline_payment(
+                row["account_id"],
+                row["payment_number"],
+                reason=row["bounce_reason"] or "bounced",
+                idempotency_key=bounce_key(row),
+            ),
+        )
+    except BillingError as refused:
+        if is_unavailable(refused):
+            return cheque_read(row)
+        await _not_reversed(row, refused)
+        raise
+    except Exception as error:
+        if is_unavailable(error):
+            _log.info("cheque left bouncing", cheque_id=str(cheque_id), error=str(error))
+            return cheque_read(row)
+        raise
+    async with transaction():
+        done = await fetch(
+            "UPDATE cheques SET status = 'bounced', invoice_status = $2, bounced_at = now(),"
+            " updated_at = now() WHERE id = $1 AND status = 'bouncing' RETURNING id",
+            cheque_id,
+            reversed_.invoice_status,
+        )
+        row = await load_cheque(cheque_id)
+        if done:
+            await audit(
+                _actor_of(row["bounced_by"]),
+                "cheque",
+                str(cheque_id),
+                "cheque.bounce.succeeded",
+                cheque_audit_after(row),
+                subject=row["account_id"],
+                before={"status": "recorded"},
+                reason=row["bounce_reason"],
+            )
+            await record_cheque_event(EventType.CHEQUE_BOUNCED, cheque_id)
+        read = cheque_read(row)
+        await store_answer(answer, HTTP_200_OK, read)
+    return read
+
+
+async def _not_reversed(row: dict[str, Any], refused: BillingError) -> None:
+    async with transaction():
+        done = await fetch(
+            "UPDATE cheques SET status = 'recorded', bounce_reason = NULL, bounced_by = NULL,"
+            " updated_at = now() WHERE id = $1 AND status = 'bouncing' RETURNING id",
+            row["id"],
+        )
+        if done:
+            await audit(
+                _actor_of(row["bounced_by"]),
+                "cheque",
+                str(row["id"]),
+                "cheque.bounce.refused",
+                {"status": "recorded", "error": refused.detail},
+                subject=row["account_id"],
+                reason=refused.code.value,
+            )
+
+
+async def finish(providers: Providers, guard: ProviderGuard, cheque_id: uuid.UUID) -> str:
+    """The worker's part: a `recording` or `bouncing` cheque carried on; its status then. A
+    refusal is stored (failed, or back to recorded), never raised: the job is done."""
+    row = await load_cheque(cheque_id)
+    try:
+        if row["status"] == "recording":
+            return (await record_at_provider(providers, guard, cheque_id)).status
+        if row["status"] == "bouncing":
+            return (await reverse_at_provider(providers, guard, cheque_id)).status
+    except BillingError as refused:
+        if is_unavailable(refused):
+            raise
+        _log.info("cheque refused by the provider", cheque_id=str(cheque_id), code=refused.code)
+    return str((await load_cheque(cheque_id))["status"])
