@@ -139,7 +139,7 @@ def batch_close(
     form: Form, staff: StaffMember, currency: str, business_date: date, time_zone: str
 ) -> BatchClose:
     """The scanner's total (decimal text in the batch's currency) and, when given, the time the
-    scanner ran on the batch's business day, in the operations time zone."""
+    scanner ran on `business_date` (today), in the operations time zone."""
     typed = form.get("scanner_total", "")
     if not typed:
         raise _invalid(

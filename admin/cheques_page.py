@@ -331,9 +331,8 @@ class ChequesPageController(Controller):
         service = cheque_service()
         try:
             batch = await service.batch(batch_id)
-            body = batch_close(
-                form, staff, batch.currency, batch.business_date, settings.operations_time_zone
-            )
+            today = service.business_date_now()  # the scanner ran today, whatever the batch's day
+            body = batch_close(form, staff, batch.currency, today, settings.operations_time_zone)
             await service.close_batch(batch_id, body, Requester.of_staff(staff))
         except BillingError as refusal:
             return await _batch_page(settings, staff, batch_id, error=refusal)

@@ -359,7 +359,7 @@ class OpsCheques(Table, tablename="ops_cheques"):
 
 class OpsChequeBatches(Table, tablename="ops_cheque_batches"):
     """The daily batches, one per day, currency and depositor (a closed one is followed by the
-    next number). Count and total are the recorded cheques: what the deposit slip lists."""
+    next number). Count and total: the recorded cheques while open, the deposit once closed."""
 
     id = UUID(primary_key=True)
     name = Varchar(help_text="Day, currency, depositor's initials, number: 2026-12-05 EUR OP #1.")
@@ -368,7 +368,7 @@ class OpsChequeBatches(Table, tablename="ops_cheque_batches"):
     depositor = Varchar()
     status = Exact(choices=BatchState)
     cheque_count = Integer(help_text="Recorded cheques; bounced and failed ones are not in it.")
-    total = Varchar(help_text="The recorded cheques' total.")
+    total = Varchar(help_text="The recorded cheques' total; once closed, what it deposited.")
     scanner_total = Varchar(help_text="The scanner's total given at closing.")
     closed_by = Varchar()
     closed_at = Timestamptz(null=True)

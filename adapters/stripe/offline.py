@@ -172,10 +172,42 @@ class StripeOfflinePayments:
         except BillingError as refused:
             if refused.code is not ErrorCode.PROVIDER_REJECTED:
                 raise
+            # The invoice would not take it (paid by card meanwhile, ...): the guaranteed
+            # record must not stay in Stripe's ledger as money received for nothing.
+            await self._withdraw_unattached(record, payment, idempotency_key)
             # Stripe's refusal, in the gateway's words where the invoice tells why.
             _refuse_unless_payable(await self._invoice(invoice_id), payment.amount)
             raise
         return _from_record(record, from_stripe_invoice(attached).status)
+
+    async def _withdraw_unattached(
+        self, record: dict[str, Any], payment: NewOfflinePayment, idempotency_key: str
+    ) -> None:
+        today = _day_start(datetime.now(UTC).date())
+        await self._call(
+            "withdrawing the cheque's unattached payment record",
+            lambda: self._stripe.payment_records.report_refund_async(
+                str(record["id"]),
+                params={
+                    "outcome": "refunded",
+                    "amount": {
+                        "currency": payment.amount.currency.lower(),
+                        "value": to_stripe_amount(payment.amount, action="record"),
+                    },
+                    "initiated_at": today,
+                    "refunded": {"refunded_at": today},
+                    "processor_details": {
+                        "type": "custom",
+                        "custom": {"refund_reference": f"{payment.payment_number}-UNATTACHED"},
+                    },
+                    "metadata": {
+                        NUMBER_KEY: payment.payment_number,
+                        "gateway_reversal": "unattached",
+                    },
+                },
+                options={"idempotency_key": derived_key(idempotency_key, "withdraw-unattached")},
+            ),
+        )
 
     async def _record_credit(
         self, payment: NewOfflinePayment, idempotency_key: str

@@ -54,10 +54,11 @@ def refuse_card_numbers(reference: str, note: str | None) -> None:
             "The cheque's reference or note holds a card number. Enter the number printed on "
             "the cheque and leave card details out; destroy the card number on the order.",
         )
-    if note and contains_iban(note):
+    if contains_iban(reference) or (note and contains_iban(note)):
         raise BillingError(
             ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-            "The note holds an IBAN. Leave bank details out of the note.",
+            "The cheque's reference or note holds an IBAN. Enter the number printed on the "
+            "cheque and leave bank details out.",
         )
 
 

@@ -18,6 +18,13 @@ _REFERENCE_OF = {"zuora": "zuora_account_id", "stripe": "stripe_customer_id"}
 
 
 def customer_of(row: dict[str, Any]) -> dict[str, str]:
+    """The customer as support tools name it (Zuora's account number, as change requests
+    give it), and Zuora's own id, which corrections keep."""
+    if row["provider"] == "zuora":
+        return {
+            "zuora_account_id": row.get("account_number") or row["account_id"],
+            "zuora_account_key": row["account_id"],
+        }
     return {_REFERENCE_OF[row["provider"]]: row["account_id"]}
 
 

@@ -1,5 +1,5 @@
 """How the gateway numbers a cheque: the depositor's initials, the business day and a
-sequence per depositor and day across currencies (`OP-20261205-0007`); the provider holds it
+sequence per initials and day across currencies (`OP-20261205-0007`); the provider holds it
 under `CHQ-` + that number, which is how it finds a repeated write. Also the business day
 itself: today in the operations team's time zone."""
 
@@ -45,14 +45,16 @@ def business_date_in(time_zone: str, now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(ZoneInfo(time_zone)).date()
 
 
-async def next_sequence(depositor_staff_id: int, business_date: date) -> int:
-    """The depositor's next number that day (1, 2, ...). Call inside the transaction that
-    stores the cheque: the row stays locked until it commits, so no two cheques share one."""
+async def next_sequence(depositor_initials: str, business_date: date) -> int:
+    """The next number of these initials that day (1, 2, ...): counted per initials, not per
+    person, since two depositors may share them (Olga Petit and Oscar Perez) and the number is
+    unique. Call inside the transaction that stores the cheque: the row stays locked until it
+    commits, so no two cheques share one."""
     value = await fetch_value(
-        "INSERT INTO cheque_number_sequences AS s (depositor_staff_id, business_date, last)"
-        " VALUES ($1, $2, 1) ON CONFLICT (depositor_staff_id, business_date)"
+        "INSERT INTO cheque_number_sequences AS s (initials, business_date, last)"
+        " VALUES ($1, $2, 1) ON CONFLICT (initials, business_date)"
         " DO UPDATE SET last = s.last + 1 RETURNING last",
-        depositor_staff_id,
+        depositor_initials,
         business_date,
     )
     return int(value)

@@ -18,7 +18,8 @@ from gateway.errors import BillingError, ErrorCode
 # A cheque's row, with its depositor's username from its batch.
 CHEQUE_COLUMNS = (
     "c.id, c.number, c.payment_number, c.reference, c.provider, c.account_id, c.account_name,"
-    " c.invoice_id, c.invoice_number, c.amount_minor, c.currency, c.business_date, c.batch_id,"
+    " c.account_number, c.invoice_id, c.invoice_number, c.amount_minor, c.currency,"
+    " c.business_date, c.batch_id,"
     " c.depositor_staff_id, c.status, c.provider_payment_id, c.invoice_status, c.note,"
     " c.failure, c.entered_by, c.client, c.api_key_id, c.idempotency_key, c.entered_at,"
     " c.recorded_at, c.bounce_reason, c.bounced_by, c.bounced_at, c.updated_at,"
@@ -38,12 +39,16 @@ SELECT b.id, b.business_date, b.currency, b.depositor_staff_id, b.depositor_user
        s.scanned_at AS scan_scanned_at
   FROM cheque_batches b
   CROSS JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE c.status IN ('recording', 'recorded', 'bouncing'))
-             AS cheque_count,
-           COALESCE(sum(c.amount_minor)
-             FILTER (WHERE c.status IN ('recording', 'recorded', 'bouncing')), 0) AS total_minor,
+    SELECT count(*) FILTER (WHERE d.counted) AS cheque_count,
+           COALESCE(sum(c.amount_minor) FILTER (WHERE d.counted), 0) AS total_minor,
            count(*) FILTER (WHERE c.status = 'bounced') AS bounced_count
-      FROM cheques c WHERE c.batch_id = b.id) t
+      FROM cheques c
+      -- A closed batch: what it deposited, fixed at the close (a later bounce is counted
+      -- apart). An open one: its cheques as they stand, not bounced or failed.
+      CROSS JOIN LATERAL (SELECT CASE WHEN b.status = 'closed' THEN c.deposited_at IS NOT NULL
+                                 ELSE c.status IN ('recording', 'recorded', 'bouncing') END
+                                 AS counted) d
+     WHERE c.batch_id = b.id) t
   LEFT JOIN LATERAL (
     SELECT * FROM cheque_batch_scans x WHERE x.batch_id = b.id ORDER BY x.id DESC LIMIT 1) s
     ON true
@@ -92,6 +97,7 @@ def cheque_read(row: dict[str, Any]) -> ChequeRead:
         provider=row["provider"],
         account_id=row["account_id"],
         account_name=row["account_name"],
+        account_number=row["account_number"],
         invoice_id=row["invoice_id"],
         invoice_number=row["invoice_number"],
         credit=row["invoice_id"] is None,

@@ -85,6 +85,7 @@ class ChequeRead(Struct, kw_only=True):
     provider: Provider
     account_id: str
     account_name: str | None  # as the provider names the customer
+    account_number: str | None  # Zuora's account number (A00000101); Stripe's id again
     invoice_id: str | None
     invoice_number: str | None
     credit: bool  # no invoice: a credit for the account's next invoice

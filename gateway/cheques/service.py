@@ -198,6 +198,9 @@ class ChequeService:
             return await self.guard.call_once(provider, call)
 
         account: Account = await read(lambda: find_account(adapter, provider, order.account_id))
+        # Named by its number, the customer is known by its id only now: the same cheque
+        # entered again is named before its paid invoice answers "not open".
+        await self._refuse_same_cheque(provider, account.id, order.reference)
         if order.invoice_id is None:
             refuse_credit_currency(account, currency)
             return account, None
@@ -262,7 +265,7 @@ class ChequeService:
         business_date = self.business_date_now()
         currency = order.currency.upper()
         mark = initials(depositor.username, depositor.first_name, depositor.last_name)
-        sequence = await next_sequence(depositor.id, business_date)
+        sequence = await next_sequence(mark, business_date)
         number = cheque_number(mark, business_date, sequence)
         batch_id = await open_batch(business_date, currency, depositor, mark)
         cheque_id = uuid.uuid4()
@@ -270,9 +273,9 @@ class ChequeService:
             "INSERT INTO cheques (id, number, payment_number, reference, provider, account_id,"
             " account_name, invoice_id, invoice_number, amount_minor, currency, business_date,"
             " batch_id, depositor_staff_id, status, note, entered_by, client, api_key_id,"
-            " idempotency_key)"
+            " idempotency_key, account_number)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'recording',"
-            " $15, $16::jsonb, $17, $18, $19)",
+            " $15, $16::jsonb, $17, $18, $19, $20)",
             cheque_id,
             number,
             payment_number(number),
@@ -292,6 +295,7 @@ class ChequeService:
             by.client.client if by.client else None,
             answer.api_key_id if answer else None,
             answer.key if answer else None,
+            account.number or None,
         )
         return cheque_id
 
@@ -349,16 +353,17 @@ class ChequeService:
                 if earlier is not None:
                     return earlier
                 row = await load_cheque(cheque_id, lock=True)
-                if row["status"] != "bouncing":
-                    if row["status"] != "recorded":
-                        raise _not_bounceable(row)
-                    await fetch(
-                        "UPDATE cheques SET status = 'bouncing', bounce_reason = $2,"
-                        " bounced_by = $3::jsonb, updated_at = now() WHERE id = $1",
-                        cheque_id,
-                        reason.strip(),
-                        as_json(actor_json(by.actor)),
-                    )
+                # A close of its batch counts it or not, never halfway: the close waits.
+                await fetch("SELECT 1 FROM cheque_batches WHERE id = $1 FOR SHARE", row["batch_id"])
+                if row["status"] != "recorded":
+                    raise _not_bounceable(row)
+                await fetch(
+                    "UPDATE cheques SET status = 'bouncing', bounce_reason = $2,"
+                    " bounced_by = $3::jsonb, updated_at = now() WHERE id = $1",
+                    cheque_id,
+                    reason.strip(),
+                    as_json(actor_json(by.actor)),
+                )
         except BillingError as refused:
             if refused.code not in _SENSITIVE:
                 after = {"status": row["status"], "error": refused.detail}
@@ -428,6 +433,13 @@ class ChequeService:
                     "closed_by": closer.username,
                 }
                 if scanner == counts["total"]:
+                    # What went to the bank: the slip of a closed batch lists these, also
+                    # when one of them bounces later.
+                    await fetch(
+                        "UPDATE cheques SET deposited_at = now()"
+                        " WHERE batch_id = $1 AND status = 'recorded'",
+                        batch_id,
+                    )
                     await fetch(
                         "UPDATE cheque_batches SET status = 'closed', closed_at = now(),"
                         " closed_by_staff_id = $2, closed_by_username = $3,"
@@ -498,12 +510,16 @@ class ChequeService:
         )
 
     async def slip(self, batch_id: uuid.UUID) -> SlipRead:
-        """The batch and every cheque in it, oldest first (an open batch's too: the page
-        marks it "not closed")."""
+        """The batch and the cheques it deposits, oldest first: a closed batch's as they went
+        to the bank (one that bounced later included), an open one's as they stand (the page
+        marks it "not closed"). Failed and bounced entries of an open batch are not in it."""
         batch = await read_batch(batch_id)
         rows = await fetch(
             f"SELECT {CHEQUE_COLUMNS} FROM {CHEQUE_FROM}"  # noqa: S608 (constants)
-            " WHERE c.batch_id = $1 ORDER BY c.entered_at, c.number",
+            " WHERE c.batch_id = $1 AND CASE WHEN b.status = 'closed'"
+            " THEN c.deposited_at IS NOT NULL"
+            " ELSE c.status IN ('recording', 'recorded', 'bouncing') END"
+            " ORDER BY c.entered_at, c.number",
             batch_id,
         )
         return SlipRead(batch=batch, cheques=[cheque_read(row) for row in rows])
@@ -545,6 +561,7 @@ class ChequeService:
             "UPDATE cheques SET updated_at = now() WHERE id IN ("
             " SELECT id FROM cheques WHERE status IN ('recording', 'bouncing')"
             " AND updated_at <= now() - make_interval(secs => $1)"
+            " AND (leased_until IS NULL OR leased_until < now())"
             " ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id",
             float(older_than_seconds),
             SWEEP_BATCH,
@@ -602,6 +619,8 @@ class ChequeService:
 def _not_bounceable(row: dict[str, Any]) -> BillingError:
     why = {
         "recording": "is still being recorded at the provider; try again in a minute",
+        "bouncing": "is being marked bounced already (the provider is reversing it); read it "
+        "again in a minute",
         "bounced": "has already bounced",
         "failed": "was never recorded at the provider (it failed)",
     }.get(row["status"], f"is {row['status']}")

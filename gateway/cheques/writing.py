@@ -60,14 +60,30 @@ def _actor_of(value: Any) -> Actor:
     return Actor(kind=found["kind"], id=str(found.get("id", "")), role=found.get("role"))
 
 
+# Longer than any one provider call with its retries: a process that died holding a lease
+# frees the cheque for the sweep after this.
+LEASE_SECONDS = 120
+
+
 async def _lease(cheque_id: uuid.UUID, status: str) -> dict[str, Any] | None:
-    """Take the row for one provider call: the sweep leaves it alone for a while."""
+    """Take the row for one provider call, or None while another request, job or the sweep
+    holds it: two writes of one cheque at once could meet at the provider as a conflict (an
+    idempotency key in flight) and undo each other's outcome."""
     rows = await fetch(
-        "UPDATE cheques SET updated_at = now() WHERE id = $1 AND status = $2 RETURNING id",
+        "UPDATE cheques SET updated_at = now(),"
+        " leased_until = now() + make_interval(secs => $3)"
+        " WHERE id = $1 AND status = $2 AND (leased_until IS NULL OR leased_until < now())"
+        " RETURNING id",
         cheque_id,
         status,
+        LEASE_SECONDS,
     )
     return await load_cheque(cheque_id) if rows else None
+
+
+async def _release(cheque_id: uuid.UUID) -> None:
+    """The provider could not be reached: the next retry or sweep may take it at once."""
+    await fetch("UPDATE cheques SET leased_until = NULL WHERE id = $1", cheque_id)
 
 
 async def record_at_provider(
@@ -92,10 +108,12 @@ async def record_at_provider(
         )
     except BillingError as refused:
         if is_unavailable(refused):
+            await _release(cheque_id)
             return cheque_read(row)
         await _failed(row, refused)
         raise
     except Exception as error:
+        await _release(cheque_id)
         if is_unavailable(error):
             _log.info("cheque left recording", cheque_id=str(cheque_id), error=str(error))
             return cheque_read(row)
@@ -103,7 +121,7 @@ async def record_at_provider(
     async with transaction():
         done = await fetch(
             "UPDATE cheques SET status = 'recorded', provider_payment_id = $2,"
-            " invoice_status = $3, recorded_at = now(), updated_at = now()"
+            " invoice_status = $3, recorded_at = now(), updated_at = now(), leased_until = NULL"
             " WHERE id = $1 AND status = 'recording' RETURNING id",
             cheque_id,
             written.id,
@@ -128,7 +146,8 @@ async def record_at_provider(
 async def _failed(row: dict[str, Any], refused: BillingError) -> None:
     async with transaction():
         done = await fetch(
-            "UPDATE cheques SET status = 'failed', failure = $2, updated_at = now()"
+            "UPDATE cheques SET status = 'failed', failure = $2, updated_at = now(),"
+            " leased_until = NULL"
             " WHERE id = $1 AND status = 'recording' RETURNING id",
             row["id"],
             refused.detail,
@@ -171,10 +190,12 @@ async def reverse_at_provider(
         )
     except BillingError as refused:
         if is_unavailable(refused):
+            await _release(cheque_id)
             return cheque_read(row)
         await _not_reversed(row, refused)
         raise
     except Exception as error:
+        await _release(cheque_id)
         if is_unavailable(error):
             _log.info("cheque left bouncing", cheque_id=str(cheque_id), error=str(error))
             return cheque_read(row)
@@ -182,7 +203,8 @@ async def reverse_at_provider(
     async with transaction():
         done = await fetch(
             "UPDATE cheques SET status = 'bounced', invoice_status = $2, bounced_at = now(),"
-            " updated_at = now() WHERE id = $1 AND status = 'bouncing' RETURNING id",
+            " updated_at = now(), leased_until = NULL"
+            " WHERE id = $1 AND status = 'bouncing' RETURNING id",
             cheque_id,
             reversed_.invoice_status,
         )
@@ -208,7 +230,8 @@ async def _not_reversed(row: dict[str, Any], refused: BillingError) -> None:
     async with transaction():
         done = await fetch(
             "UPDATE cheques SET status = 'recorded', bounce_reason = NULL, bounced_by = NULL,"
-            " updated_at = now() WHERE id = $1 AND status = 'bouncing' RETURNING id",
+            " updated_at = now(), leased_until = NULL"
+            " WHERE id = $1 AND status = 'bouncing' RETURNING id",
             row["id"],
         )
         if done:

@@ -56,7 +56,7 @@ FORWARDS = [
       reference text NOT NULL,
       provider text NOT NULL CHECK (provider IN ('zuora', 'stripe')),
       account_id text NOT NULL,
-      account_name text,
+      account_name text, account_number text,
       invoice_id text, invoice_number text,
       amount_minor bigint NOT NULL CHECK (amount_minor > 0),
       currency text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
@@ -73,6 +73,8 @@ FORWARDS = [
       entered_at timestamptz NOT NULL DEFAULT now(),
       recorded_at timestamptz,
       bounce_reason text, bounced_by jsonb, bounced_at timestamptz,
+      deposited_at timestamptz,                -- in its batch's deposit: recorded at the close
+      leased_until timestamptz,                -- a provider call for it is under way until then
       updated_at timestamptz NOT NULL DEFAULT now()
     )
     """,
@@ -96,8 +98,8 @@ FORWARDS = [
     " CHECK (subject_type IN ('change_request', 'correction', 'customer', 'cheque'))",
     """
     CREATE TABLE cheque_number_sequences (
-      depositor_staff_id bigint, business_date date,
-      last integer NOT NULL, PRIMARY KEY (depositor_staff_id, business_date)
+      initials text, business_date date,
+      last integer NOT NULL, PRIMARY KEY (initials, business_date)
     )
     """,
 ]

@@ -4,7 +4,8 @@
 amounts as decimal text in their currency ("120.00 EUR", "15000 JPY", "1.250 KWD", by the ISO
 4217 exponent, as adapters/money.py knows it), a batch by its name ("2026-12-05 EUR OP #1"),
 staff by username, and empty text rather than NULL. A batch's count and total are its
-`recorded` cheques only: those the deposit slip lists (the service's batch total).
+`recorded` cheques while it is open, and what it deposited once closed (a cheque that bounces
+later stays in the deposit it went to the bank with).
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -28,9 +29,12 @@ _BATCH_NAME = (
     "to_char(b.business_date, 'YYYY-MM-DD') || ' ' || b.currency || ' '"
     " || b.depositor_initials || ' #' || b.sequence"
 )
-# The batch's total counts its recorded cheques only (scalar subqueries: a page of batches, or
+# The batch's total: its recorded cheques, or once closed its deposit (scalar subqueries: a page of batches, or
 # their count, reads no cheque it does not show).
-_RECORDED = "c.batch_id = b.id AND c.status = 'recorded'"
+_RECORDED = (
+    "c.batch_id = b.id AND CASE WHEN b.status = 'closed' THEN c.deposited_at IS NOT NULL"
+    " ELSE c.status = 'recorded' END"
+)
 
 FORWARDS = [
     f"""

@@ -35,7 +35,9 @@ async def clients_of_customer(customer: dict[str, Any] | None) -> set[str]:
     zuora = customer.get("zuora_account_id")
     stripe = customer.get("stripe_customer_id")
     backoffice = customer.get("backoffice_id")
-    provider_ids = [str(value) for value in (zuora, stripe) if value]
+    # Zuora's own account id beside its number: corrections keep the id.
+    key = customer.get("zuora_account_key")
+    provider_ids = [str(value) for value in (zuora, stripe, key) if value]
     rows = await fetch(_CUSTOMER_CLIENTS, zuora, stripe, backoffice, provider_ids)
     return {row["client"] for row in rows if row["client"]}
 
@@ -47,11 +49,15 @@ def wants(endpoint: dict[str, Any], event_type: str) -> bool:
 async def audience(event: dict[str, Any], endpoints: list[dict[str, Any]]) -> list[uuid.UUID]:
     """The endpoints that get `event`."""
     chosen = [endpoint for endpoint in endpoints if wants(endpoint, event["type"])]
-    if event["client"] is not None:
+    if event["type"].startswith("cheque."):
+        # A cheque (entered by a scanner's key or in the back office) concerns the support
+        # tools that filed work for its customer, beside the key that entered it.
+        clients = await clients_of_customer(loaded(event["customer"]))
+        if event["client"] is not None:
+            clients.add(event["client"])
+    elif event["client"] is not None:
         clients = {event["client"]}
-    elif event["type"].startswith(("provider.", "cheque.")):
-        # The provider's news and a cheque entered by the operations team reach the support
-        # tools that filed work for the customer.
+    elif event["type"].startswith("provider."):
         clients = await clients_of_customer(loaded(event["customer"]))
     else:  # a staff-filed correction: only endpoints of every client
         clients = set()
