@@ -56,9 +56,10 @@ def recorded_sentence(cheque: ChequeRead) -> str:
     if cheque.status == "failed":
         return f"{head} was not recorded: {cheque.failure or 'the provider refused it.'}"
     if cheque.credit:
+        account = cheque.account_number or cheque.account_id
         return (
-            f"{head} is recorded at {at} as a credit on account {cheque.account_id}: the "
-            "account's next invoice uses it."
+            f"{head} is recorded at {at} as a credit on account {account}: the account's next "
+            "invoice uses it."
         )
     shown = cheque.invoice_status or "unknown"
     return f"{head} is recorded at {at}: invoice {invoice_name(cheque)} now shows as {shown}."
@@ -75,7 +76,7 @@ def bounced_sentence(cheque: ChequeRead) -> str:
     if cheque.credit:
         return (
             f"Cheque {cheque.number} is marked bounced: {at} no longer holds its credit on "
-            f"account {cheque.account_id}."
+            f"account {cheque.account_number or cheque.account_id}."
         )
     if cheque.invoice_status == "open":
         return (

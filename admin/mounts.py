@@ -142,7 +142,7 @@ def _tables(role: Role) -> list[TableConfig]:
 def _cheque_screens() -> list[TableConfig]:
     """The operations team: the cheques entered and their daily batches, read only (entering,
     closing and bouncing are the cheque pages' forms, under /staff/cheques)."""
-    cheques, batches = screens.OpsCheques, screens.OpsChequeBatches
+    cheques, batches = screens.MailedCheques, screens.DepositBatches
     return [
         TableConfig(
             cheques,

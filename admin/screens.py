@@ -330,7 +330,7 @@ class ProviderName(enum.StrEnum):
     STRIPE = "stripe"
 
 
-class OpsCheques(Table, tablename="ops_cheques"):
+class MailedCheques(Table, tablename="mailed_cheques"):
     """Every cheque entered, as the operations team reads it: amounts as decimal text in their
     currency, the batch by its name, empty text where there is nothing."""
 
@@ -357,7 +357,7 @@ class OpsCheques(Table, tablename="ops_cheques"):
     bounced_at = Timestamptz(null=True)
 
 
-class OpsChequeBatches(Table, tablename="ops_cheque_batches"):
+class DepositBatches(Table, tablename="deposit_batches"):
     """The daily batches, one per day, currency and depositor (a closed one is followed by the
     next number). Count and total: the recorded cheques while open, the deposit once closed."""
 

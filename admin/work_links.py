@@ -16,8 +16,8 @@ WORK_PAGE = "/staff/requests/"
 # The operations screens' rows, keyed by their id, and the page each opens.
 PAGE_OF_TABLE = {
     **{table: WORK_PAGE for table in REQUEST_TABLES},
-    "ops_cheques": "/staff/cheques/",
-    "ops_cheque_batches": "/staff/cheques/batches/",
+    "mailed_cheques": "/staff/cheques/",
+    "deposit_batches": "/staff/cheques/batches/",
 }
 
 

@@ -69,9 +69,19 @@ def migrate() -> None:
 def seed() -> None:
     """Add the sandbox demo (API key, customers, requests) if it is not there yet."""
     settings = _settings()
-    from gateway.demo import seed_demo
+    _run(lambda: _seed_with_jobs(settings))
 
-    _run(lambda: seed_demo(settings))
+
+async def _seed_with_jobs(settings: Settings) -> None:
+    """The demo seeded with the job queue open: its requests' events are queued for the worker
+    at once, not found by its minute sweep (and no warning per event)."""
+    from gateway.demo import seed_demo
+    from gateway.jobs import job_app
+    from gateway.notifications.outbox import kicks_sent
+
+    async with job_app.open_async():
+        await seed_demo(settings)
+        await kicks_sent()
 
 
 @cli.command()
@@ -239,11 +249,11 @@ def run() -> None:
     """Everything for a first look: database, migrations, demo data, API, worker."""
     settings = _settings()
     from gateway.db.migrate import migrate as run_migrations
-    from gateway.demo import demo_sign_in_help, seed_demo
+    from gateway.demo import demo_sign_in_help
 
     async def prepare() -> None:
         await run_migrations()
-        await seed_demo(settings)
+        await _seed_with_jobs(settings)
 
     _run(prepare)
     base = f"http://{settings.host}:{settings.port}"
@@ -280,6 +290,9 @@ def _sandbox_providers_help(settings: Settings) -> str:
         "A-WRONG-INVOICED / cus_wrong_plan_invoiced,\n"
         "             A-PREPAID / cus_prepaid_package, A-BIG-REFUND / cus_big_refund, "
         "A-YEN / cus_yen, A-DINAR / cus_dinar (README: Billing corrections)\n"
+        "  cheques:   A-CHEQUE-EUR / cus_cheque_eur, A-CHEQUE-USD / cus_cheque_usd,\n"
+        "             A-CHEQUE-GBP / cus_cheque_gbp, each with open invoices (README: Offline "
+        "payments)\n"
     )
 
 

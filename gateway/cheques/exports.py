@@ -92,7 +92,7 @@ def slip_csv(slip: SlipRead) -> str:
                 cheque.number,
                 cheque.reference,
                 cheque.provider,
-                cheque.account_id,
+                cheque.account_number or cheque.account_id,
                 cheque.account_name,
                 cheque.invoice_number or cheque.invoice_id or "credit",
                 decimal_text(amount, currency),

@@ -1,6 +1,6 @@
 """The operations back office's screens: read-only views over the cheques and their batches.
 
-`ops_cheques` and `ops_cheque_batches` hold what the operations team reads, as people read it:
+`mailed_cheques` and `deposit_batches` hold what the operations team reads, as people read it:
 amounts as decimal text in their currency ("120.00 EUR", "15000 JPY", "1.250 KWD", by the ISO
 4217 exponent, as adapters/money.py knows it), a batch by its name ("2026-12-05 EUR OP #1"),
 staff by username, and empty text rather than NULL. A batch's count and total are its
@@ -48,10 +48,12 @@ FORWARDS = [
     $$
     """,
     f"""
-    CREATE VIEW ops_cheques AS
+    CREATE VIEW mailed_cheques AS
     SELECT c.id, c.number, c.reference, c.status, c.provider,
-           CASE WHEN COALESCE(c.account_name, '') = '' THEN c.account_id
-                ELSE c.account_name || ' (' || c.account_id || ')' END AS account,
+           CASE WHEN COALESCE(c.account_name, '') = ''
+                THEN COALESCE(c.account_number, c.account_id)
+                ELSE c.account_name || ' (' || COALESCE(c.account_number, c.account_id) || ')'
+                END AS account,
            c.account_id,
            COALESCE(c.invoice_number, c.invoice_id, '') AS invoice_number,
            money_text(c.amount_minor, c.currency) AS amount, c.amount_minor, c.currency,
@@ -64,7 +66,7 @@ FORWARDS = [
       JOIN cheque_batches b ON b.id = c.batch_id
     """,
     f"""
-    CREATE VIEW ops_cheque_batches AS
+    CREATE VIEW deposit_batches AS
     SELECT b.id, {_BATCH_NAME} AS name, b.business_date, b.currency,
            b.depositor_username AS depositor, b.status,
            (SELECT count(*) FROM cheques c WHERE {_RECORDED})::integer AS cheque_count,

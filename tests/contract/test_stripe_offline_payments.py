@@ -415,11 +415,20 @@ async def test_stripes_refusal_at_attach_time_is_said_in_the_gateways_words(
             cheque(EUR, invoice_id, 4900, "OP-20261205-0015"), idempotency_key="k-race"
         )
     await racing
-    report, attach = emulator.writes_since(start)  # checked first, refused by Stripe after
+    # Checked first, refused by Stripe after; the record left unattached is then withdrawn.
+    report, attach, withdraw = emulator.writes_since(start)
     assert (report.path, attach.path) == (
         "/v1/payment_records/report_payment",
         f"/v1/invoices/{invoice_id}/attach_payment",
     )
+    assert withdraw.path.startswith("/v1/payment_records/") and withdraw.path.endswith(
+        "/report_refund"
+    )
+    assert withdraw.params["outcome"] == "refunded"
+    # Stripe's ledger no longer shows the cheque's money as received for nothing
+    record_id = withdraw.path.removeprefix("/v1/payment_records/").removesuffix("/report_refund")
+    record = emulator.account.get("payment_record", record_id)
+    assert record["amount_refunded"]["value"] == record["amount_guaranteed"]["value"] == 4900
     assert refused.value.code is ErrorCode.INVOICE_NOT_OPEN
     assert "is paid" in refused.value.detail
 

@@ -12,14 +12,17 @@ from typing import Any
 import pytest
 
 from adapters.ports import Invoice
+from audit.entry import SYSTEM
 from audit.store import read_payload
-from gateway.api_keys.service import ApiClient
+from gateway.api_keys.scopes import Scope
+from gateway.api_keys.service import ApiClient, issue_key
 from gateway.cheques.exports import slip_csv
 from gateway.cheques.schemas import BatchClose, ChequeCreate
 from gateway.cheques.service import ChequeService, Requester
 from gateway.db.connection import fetch
 from gateway.errors import BillingError, ErrorCode
 from gateway.idempotency.answers import AnswerSlot
+from gateway.notifications.fanout import audience
 from gateway.providers import Providers, providers_from_settings
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
@@ -217,7 +220,7 @@ async def test_the_sweep_finishes_a_cheque_its_process_left_recording(
     )
     assert closed.status == "closed" and closed.cheque_count == 2
     slip = slip_csv(await service.slip(first.batch_id))
-    assert first.number in slip and number in slip and "total,,,,,169.00,16900,EUR" in slip
+    assert first.number in slip and number in slip and "total,,,,,,169.00,16900,EUR" in slip
 
 
 async def test_the_report_sums_per_day_and_currency_across_providers(
@@ -238,3 +241,64 @@ async def test_the_report_sums_per_day_and_currency_across_providers(
         for d in report.days
     ]
     assert got == [("EUR", 2, 3_000, 0, 1), ("USD", 1, 3_000, 1, 1)]
+
+
+async def test_two_depositors_with_the_same_initials_get_distinct_numbers(
+    service: ChequeService, staff: dict[str, StaffMember]
+) -> None:
+    oscar = await add_staff("oscar", Role.OPERATIONS, "Oscar", "Perez")  # OP, as Olga Petit
+    account, _ = await service.open_invoices("zuora", USD)
+    day = service.business_date_now()
+    olgas = await service.record(
+        order("zuora", account.id, None, 100, "71", "USD"), by(staff["olga"])
+    )
+    oscars = await service.record(order("zuora", account.id, None, 200, "72", "USD"), by(oscar))
+    assert (olgas.number, oscars.number) == (f"OP-{day:%Y%m%d}-0001", f"OP-{day:%Y%m%d}-0002")
+    assert olgas.status == oscars.status == "recorded"
+
+
+async def file_change_request(client: str, **customer: str) -> None:
+    """A change request of `client` for the customer, as the API stores one."""
+    key = await issue_key(client, [Scope.CHANGE_REQUESTS_WRITE], actor=SYSTEM, client=client)
+    await fetch(
+        "INSERT INTO change_requests (id, kind, status, ticket, zuora_account_id,"
+        " stripe_customer_id, requester, contact_reasons, details, api_key, client)"
+        " VALUES ($1, 'iban_change', 'new', 'zendesk:1', $2, $3, '{}', '{}', '{}', $4, $5)",
+        uuid.uuid4(),
+        customer.get("zuora_account_id"),
+        customer.get("stripe_customer_id"),
+        key.id,
+        client,
+    )
+
+
+async def test_a_bounce_reaches_the_support_tools_that_filed_work_for_the_customer(
+    service: ChequeService, staff: dict[str, StaffMember]
+) -> None:
+    zuora, _ = await service.open_invoices("zuora", EUR)
+    stripe, _ = await service.open_invoices("stripe", EUR)
+    assert zuora.number and zuora.number != zuora.id
+    await file_change_request("helpdesk-z", zuora_account_id=zuora.number)  # as support names it
+    await file_change_request("helpdesk-s", stripe_customer_id=stripe.id)
+    await file_change_request("unrelated", zuora_account_id="A99999999")
+    olga = by(staff["olga"])
+    in_office = await service.record(order("zuora", zuora.id, None, 100, "61"), olga)
+    scanned = await service.record(
+        order("stripe", stripe.id, None, 100, "62"), Requester.of_api_key(TOOL)
+    )
+    endpoints: list[dict[str, Any]] = [
+        {"id": uuid.uuid4(), "events": ["cheque.*"], "client": client}
+        for client in ("helpdesk-z", "helpdesk-s", TOOL.client, "unrelated")
+    ]
+    reached: dict[str, set[str]] = {}
+    for cheque in (in_office, scanned):
+        await service.bounce(cheque.id, "no funds", olga)
+        [event] = await fetch(
+            "SELECT type, client, customer FROM notification_events"
+            " WHERE type = 'cheque.bounced' AND subject_id = $1",
+            str(cheque.id),
+        )
+        chosen = set(await audience(event, endpoints))
+        reached[cheque.provider] = {e["client"] for e in endpoints if e["id"] in chosen}
+    # in the back office (no client): the customer's tools; by the scanner's key: both
+    assert reached == {"zuora": {"helpdesk-z"}, "stripe": {"helpdesk-s", "bank-scanner"}}

@@ -327,12 +327,12 @@ async def test_a_batch_closes_only_against_the_right_total_and_by_a_second_perso
     rows = list(csv.reader(io.StringIO(as_csv.text)))
     assert ["total", "169.00", "16900"] in rows  # the header rows
     header = next(at for at, row in enumerate(rows) if row[:1] == ["number"])
-    listed = {(row[0], row[1], row[5], row[6]) for row in rows[header + 1 : -1]}
+    listed = {(row[0], row[1], row[6], row[7]) for row in rows[header + 1 : -1]}
     assert listed == {
         (first["number"], "100200", "120.00", str(MEDIUM)),
         (second["number"], "100201", "49.00", str(SMALL)),
     }
-    assert rows[-1][0] == "total" and rows[-1][5:8] == ["169.00", "16900", "EUR"]
+    assert rows[-1][0] == "total" and rows[-1][6:9] == ["169.00", "16900", "EUR"]
 
     # the next cheque of the day opens the depositor's next batch
     later = await record(

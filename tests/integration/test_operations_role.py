@@ -85,9 +85,11 @@ async def cheque(
     await fetch(
         "INSERT INTO cheques (id, number, payment_number, reference, provider, account_id,"
         " account_name, invoice_id, invoice_number, amount_minor, currency, business_date,"
-        " batch_id, depositor_staff_id, status, entered_by)"
+        " batch_id, depositor_staff_id, status, entered_by, deposited_at)"
         " SELECT $1, $2, 'CHQ-' || $2, 'REF-' || $2, 'zuora', 'A-CHEQUE-EUR', $3, $4, $4, $5,"
-        " $6, b.business_date, b.id, b.depositor_staff_id, $7, '{}'::jsonb"
+        " $6, b.business_date, b.id, b.depositor_staff_id, $7, '{}'::jsonb,"
+        # a closed batch deposited its recorded cheques, as the service's close marks them
+        " CASE WHEN b.status = 'closed' AND $7 = 'recorded' THEN now() END"
         " FROM cheque_batches b WHERE b.id = $8",
         uuid.uuid4(),
         number,
@@ -122,14 +124,14 @@ async def test_an_operations_member_signs_in_with_the_authenticator_and_lands_on
     # Nobody signed in: the mount sends the browser to sign in.
     stranger = browser(app)
     assert (await stranger.get("/operations/")).headers["location"] == "/staff/login"
-    assert (await stranger.get("/operations/api/tables/ops_cheques/")).status_code == 401
+    assert (await stranger.get("/operations/api/tables/mailed_cheques/")).status_code == 401
 
 
 async def test_the_operations_back_office_lists_cheques_and_batches_as_money(
     olga: Staff,
 ) -> None:
     tables = await olga.get("/operations/api/tables/")
-    assert sorted(tables.json()) == ["ops_cheque_batches", "ops_cheques"]
+    assert sorted(tables.json()) == ["deposit_batches", "mailed_cheques"]
     assert (await olga.get("/operations/api/forms/")).json() == []
     links = (await olga.get("/operations/api/links/")).json()
     assert links == {"Cheques": "/staff/cheques", "Cheque report": "/staff/cheques/report"}
@@ -144,7 +146,7 @@ async def test_the_operations_back_office_lists_cheques_and_batches_as_money(
     kwd = await batch(olga, "KWD")
     await cheque(kwd, "OP-20261205-0006", 1250, "KWD")
 
-    rows = {row["number"]: row for row in await olga.rows("ops_cheques", __page_size=50)}
+    rows = {row["number"]: row for row in await olga.rows("mailed_cheques", __page_size=50)}
     assert len(rows) == 6
     first = rows["OP-20261205-0001"]
     assert first["amount"] == "120.00 EUR"
@@ -161,20 +163,20 @@ async def test_the_operations_back_office_lists_cheques_and_batches_as_money(
     assert rows["OP-20261205-0005"]["amount"] == "15000 JPY"
     assert rows["OP-20261205-0006"]["amount"] == "1.250 KWD"
 
-    recorded = await olga.rows("ops_cheques", status="recorded")
+    recorded = await olga.rows("mailed_cheques", status="recorded")
     assert {row["number"] for row in recorded} == {
         "OP-20261205-0001",
         "OP-20261205-0002",
         "OP-20261205-0005",
         "OP-20261205-0006",
     }
-    in_yen = await olga.rows("ops_cheques", currency="jpy")  # matched as its code, any case
+    in_yen = await olga.rows("mailed_cheques", currency="jpy")  # matched as its code, any case
     assert [row["number"] for row in in_yen] == ["OP-20261205-0005"]
-    that_day = await olga.rows("ops_cheques", business_date=DAY.isoformat())
+    that_day = await olga.rows("mailed_cheques", business_date=DAY.isoformat())
     assert len(that_day) == 6
-    assert await olga.rows("ops_cheques", business_date="2026-12-06") == []
+    assert await olga.rows("mailed_cheques", business_date="2026-12-06") == []
 
-    batches = {row["currency"]: row for row in await olga.rows("ops_cheque_batches")}
+    batches = {row["currency"]: row for row in await olga.rows("deposit_batches")}
     # The recorded cheques only: not the bounced one, not the one still being recorded.
     assert batches["EUR"]["cheque_count"] == 2 and batches["EUR"]["total"] == "169.00 EUR"
     assert batches["EUR"]["name"] == "2026-12-05 EUR OP #1"
@@ -184,15 +186,15 @@ async def test_the_operations_back_office_lists_cheques_and_batches_as_money(
     assert batches["JPY"]["total"] == "15000 JPY" and batches["JPY"]["scanner_total"] == "15000 JPY"
     assert batches["JPY"]["status"] == "closed" and batches["JPY"]["closed_by"] == "omar"
     assert batches["KWD"]["total"] == "1.250 KWD"
-    closed = await olga.rows("ops_cheque_batches", status="closed")
+    closed = await olga.rows("deposit_batches", status="closed")
     assert [row["currency"] for row in closed] == ["JPY"]
-    assert [row["name"] for row in await olga.rows("ops_cheque_batches", currency="kwd")] == [
+    assert [row["name"] for row in await olga.rows("deposit_batches", currency="kwd")] == [
         "2026-12-05 KWD OP #1"
     ]
     # Read only: piccolo-admin's row editing answers no.
     token = olga.client.cookies.get("csrftoken") or ""
     edited = await olga.client.patch(
-        f"/operations/api/tables/ops_cheque_batches/{eur}/",
+        f"/operations/api/tables/deposit_batches/{eur}/",
         json={"status": "closed"},
         headers={"X-CSRFToken": token},
     )
@@ -226,7 +228,7 @@ async def test_specialists_and_leads_are_refused_at_operations(app: Litestar) ->
     for staff, home in ((sam, "/specialist/"), (lee, "/lead/")):
         index = await staff.get("/operations/")
         assert index.status_code == 303 and index.headers["location"] == home
-        for table in ("ops_cheques", "ops_cheque_batches"):
+        for table in ("mailed_cheques", "deposit_batches"):
             refused = await staff.get(f"/operations/api/tables/{table}/")
             assert refused.status_code == 403
             assert refused.json()["detail"] == "This back office is for the operations role."

@@ -29,6 +29,7 @@ def _cheque(number: str, reference: str, minor: int, currency: str = "EUR") -> C
         provider="zuora",
         account_id='=HYPERLINK("http://evil")',
         account_name="@SUM(A1:A9) SARL",
+        account_number=None,
         invoice_id="inv_1",
         invoice_number="INV00001",
         credit=False,

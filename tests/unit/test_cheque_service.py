@@ -4,14 +4,20 @@ real adapters and emulators are in tests/integration/test_cheque_service.py."""
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from adapters.ports import NewOfflinePayment, OfflinePayment
 from audit.store import read_payload
 from gateway.api_keys.service import ApiClient
+from gateway.cheques import writing
+from gateway.cheques.exports import slip_csv
 from gateway.cheques.schemas import BatchClose, ChequeCreate
 from gateway.cheques.service import ChequeService, Requester
 from gateway.db.connection import fetch
@@ -446,3 +452,159 @@ async def test_open_invoices_for_the_form(service: ChequeService, fake: FakeOffl
     with pytest.raises(BillingError) as unknown:
         await service.open_invoices("stripe", "cus_x")
     assert unknown.value.code is ErrorCode.PROVIDER_NOT_CONFIGURED
+
+
+async def test_two_depositors_with_the_same_initials_share_one_numbering(
+    service: ChequeService, staff: dict[str, StaffMember]
+) -> None:
+    oscar = await add_staff("oscar", Role.OPERATIONS, "Oscar", "Perez")  # OP, as Olga Petit
+    day = service.business_date_now()
+    olgas = await service.record(cheque("1"), by(staff["olga"]))
+    oscars = await service.record(cheque("2", 1_000, invoice=None), by(oscar))
+    assert olgas.number == f"OP-{day:%Y%m%d}-0001"
+    assert oscars.number == f"OP-{day:%Y%m%d}-0002" and oscars.status == "recorded"
+    assert olgas.batch_id != oscars.batch_id  # each deposits their own batch
+
+
+async def test_a_provider_call_under_way_holds_the_cheque_for_itself(
+    service: ChequeService, staff: dict[str, StaffMember], fake: FakeOffline
+) -> None:
+    fake.down = True
+    pending = await service.record(cheque(), by(staff["olga"]))
+    assert pending.status == "recording"
+    [row] = await fetch("SELECT leased_until FROM cheques")
+    assert row["leased_until"] is None  # the provider was unreachable: free for the sweep
+    fake.down = False
+    entered, gate, calls = asyncio.Event(), asyncio.Event(), []
+    write = fake.record_offline_payment
+
+    async def slow(payment: NewOfflinePayment, *, idempotency_key: str) -> OfflinePayment:
+        calls.append(payment.payment_number)
+        entered.set()
+        await gate.wait()
+        return await write(payment, idempotency_key=idempotency_key)
+
+    fake.record_offline_payment = slow  # type: ignore[method-assign]
+    providers = Providers({"zuora": fake})
+    first = asyncio.create_task(writing.record_at_provider(providers, service.guard, pending.id))
+    await asyncio.wait_for(entered.wait(), 5)
+    second = await asyncio.wait_for(
+        writing.record_at_provider(providers, service.guard, pending.id), 5
+    )
+    assert second.status == "recording" and calls == [pending.payment_number]
+    await fetch("UPDATE cheques SET updated_at = now() - interval '1 minute'")
+    assert await asyncio.wait_for(service.finish_unfinished(), 5) == 0  # leased: left alone
+    assert calls == [pending.payment_number]
+    gate.set()
+    assert (await first).status == "recorded"
+    [row] = await fetch("SELECT status, leased_until FROM cheques")
+    assert (row["status"], row["leased_until"]) == ("recorded", None)
+    assert fake.writes == [pending.payment_number]
+
+
+async def test_a_reversal_under_way_holds_the_cheque_and_an_expired_lease_frees_it(
+    service: ChequeService, staff: dict[str, StaffMember], fake: FakeOffline
+) -> None:
+    made = await service.record(cheque(), by(staff["olga"]))
+    fake.down = True
+    bouncing = await service.bounce(made.id, "no funds", by(staff["lee"]))
+    assert bouncing.status == "bouncing"
+    [row] = await fetch("SELECT leased_until FROM cheques")
+    assert row["leased_until"] is None  # released after the outage
+    fake.down = False
+    # another process holds it, calling the provider
+    await fetch(
+        "UPDATE cheques SET leased_until = now() + interval '1 minute',"
+        " updated_at = now() - interval '1 minute'"
+    )
+    providers = Providers({"zuora": fake})
+    held = await writing.reverse_at_provider(providers, service.guard, made.id)
+    assert held.status == "bouncing" and fake.payments[made.payment_number].status == "recorded"
+    assert await service.finish_unfinished() == 0
+    assert fake.invoices["inv_A-EUR_1"].balance.amount_minor == 0  # still paid
+    # that process died: once its lease runs out, the sweep takes the cheque
+    await fetch("UPDATE cheques SET leased_until = now() - interval '1 second'")
+    assert await service.finish_unfinished() == 1
+    done = await service.read(made.id)
+    assert done.status == "bounced" and fake.invoices["inv_A-EUR_1"].status == "open"
+
+
+async def test_a_cheque_being_bounced_is_not_bounced_twice(
+    service: ChequeService, staff: dict[str, StaffMember], fake: FakeOffline
+) -> None:
+    made = await service.record(cheque(), by(staff["olga"]))
+    fake.down = True
+    assert (await service.bounce(made.id, "no funds", by(staff["lee"]))).status == "bouncing"
+    with pytest.raises(BillingError) as twice:
+        await service.bounce(made.id, "no funds, again", by(staff["omar"]))
+    assert twice.value.code is ErrorCode.CHEQUE_NOT_BOUNCEABLE and twice.value.status == 409
+    assert "is being marked bounced already" in twice.value.detail
+    assert made.number in twice.value.detail
+    [row] = await fetch("SELECT status, bounce_reason FROM cheques")
+    assert (row["status"], row["bounce_reason"]) == ("bouncing", "no funds")
+
+
+async def test_a_closed_batch_keeps_what_it_deposited_when_a_cheque_bounces_later(
+    service: ChequeService, staff: dict[str, StaffMember]
+) -> None:
+    olga = by(staff["olga"])
+    first = await service.record(cheque("1"), olga)
+    second = await service.record(cheque("2", 4_900, invoice="inv_A-EUR_2"), olga)
+    await service.close_batch(
+        first.batch_id, BatchClose(scanner_total_minor=16_900, closed_by="omar"), by(staff["omar"])
+    )
+    deposited = await fetch("SELECT number FROM cheques WHERE deposited_at IS NOT NULL")
+    assert {row["number"] for row in deposited} == {first.number, second.number}
+    await service.bounce(second.id, "Returned by the bank: no funds.", by(staff["lee"]))
+    batch = await service.batch(first.batch_id)
+    assert (batch.status, batch.cheque_count, batch.total.amount_minor) == ("closed", 2, 16_900)
+    assert batch.bounced_count == 1
+    slip = await service.slip(first.batch_id)
+    assert [(c.number, c.status) for c in slip.cheques] == [
+        (first.number, "recorded"),
+        (second.number, "bounced"),
+    ]
+
+
+async def test_an_open_batchs_slip_lists_neither_failed_nor_bounced_cheques(
+    service: ChequeService, staff: dict[str, StaffMember], fake: FakeOffline
+) -> None:
+    olga = by(staff["olga"])
+    kept = await service.record(cheque("1", 1_000, invoice=None), olga)
+    fake.refuse_next = BillingError(ErrorCode.INVOICE_NOT_OPEN, "Zuora refused it.")
+    with pytest.raises(BillingError):
+        await service.record(cheque("2", 2_000, invoice=None), olga)
+    returned = await service.record(cheque("3", 3_000, invoice=None), olga)
+    await service.bounce(returned.id, "no funds", olga)
+    also = await service.record(cheque("4", 400, invoice=None), olga)
+    statuses = await fetch("SELECT status FROM cheques WHERE batch_id = $1", kept.batch_id)
+    assert sorted(row["status"] for row in statuses) == [
+        "bounced",
+        "failed",
+        "recorded",
+        "recorded",
+    ]
+    slip = await service.slip(kept.batch_id)
+    assert slip.batch.status == "open"
+    assert [c.number for c in slip.cheques] == [kept.number, also.number]
+    rows = list(csv.reader(io.StringIO(slip_csv(slip))))
+    header = next(at for at, row in enumerate(rows) if row[:1] == ["number"])
+    listed = rows[header + 1 : -1]
+    assert [row[0] for row in listed] == [kept.number, also.number]
+    assert rows[-1][0] == "total" and rows[-1][6:9] == ["14.00", "1400", "EUR"]
+    assert sum(int(row[7]) for row in listed) == int(rows[-1][7])
+
+
+async def test_an_iban_in_the_reference_is_refused_and_stored_nowhere(
+    service: ChequeService, staff: dict[str, StaffMember]
+) -> None:
+    with pytest.raises(BillingError) as refused:
+        await service.record(cheque("DE89 3704 0044 0532 0130 00"), by(staff["olga"]))
+    assert refused.value.code is ErrorCode.IBAN_OUTSIDE_IBAN_FIELD
+    assert "3704" not in refused.value.detail
+    assert (await fetch("SELECT count(*) AS n FROM cheques"))[0]["n"] == 0
+    for table in ("cheques", "cheque_batches", "notification_events", "idempotency_keys"):
+        rows = await fetch(f"SELECT count(*) AS n FROM {table} t WHERE t::text LIKE '%3704%'")
+        assert rows[0]["n"] == 0, table
+    [entry] = await fetch("SELECT * FROM audit_records WHERE action = 'cheque.record.refused'")
+    assert "3704" not in str(await read_payload(entry))
