@@ -26,9 +26,12 @@ from gateway.sensitive import contains_card_number, contains_iban, strings_in
 def test_every_event_type_has_a_help_desk_status() -> None:
     assert set(HELPDESK_STATUS) == set(EventType)
     assert set(HELPDESK_STATUS.values()) == {"new", "open", "pending", "solved"}
-    assert len(EVENT_TYPES) == len(set(EVENT_TYPES)) == 32
+    assert len(EVENT_TYPES) == len(set(EVENT_TYPES)) == 34
     assert HELPDESK_STATUS[EventType.CHANGE_REQUEST_WAITING_CUSTOMER] == "pending"
     assert HELPDESK_STATUS[EventType.PROVIDER_PAYMENT_FAILED] == "new"  # a new follow-up
+    # A cheque paid the invoice a "not paid" follow-up is about; its bounce opens a new one.
+    assert HELPDESK_STATUS[EventType.CHEQUE_RECORDED] == "solved"
+    assert HELPDESK_STATUS[EventType.CHEQUE_BOUNCED] == "new"
 
 
 def test_every_move_of_a_request_is_told() -> None:
