@@ -213,7 +213,7 @@ class StripeOfflinePayments:
         self, payment: NewOfflinePayment, idempotency_key: str
     ) -> OfflinePayment:
         step = "recording the cheque as a credit"
-        found = await self._credit_of(payment.account_id, payment.payment_number)
+        found = await self._credit_of(payment.account_id, payment.payment_number, newest_only=True)
         if found is not None:
             return _from_credit(*found)  # a repeat
         customer = plain(
@@ -356,14 +356,22 @@ class StripeOfflinePayments:
         return found
 
     async def _credit_of(
-        self, account_id: str, payment_number: str
+        self, account_id: str, payment_number: str, *, newest_only: bool = False
     ) -> tuple[dict[str, Any], bool] | None:
-        """The credit recorded under the number, and whether it was withdrawn since."""
-        transactions = await self._all(
-            lambda: self._stripe.customers.balance_transactions.list_async(
+        """The credit recorded under the number, and whether it was withdrawn since.
+        `newest_only`: the customer's last 100 transactions, enough to find a repeat of a write
+        just made (a retry, the sweep) without reading a long history for every new cheque."""
+
+        async def first_page() -> Any:
+            return await self._stripe.customers.balance_transactions.list_async(
                 account_id, params={"limit": 100}
             )
-        )
+
+        if newest_only:
+            page = await self._call(READING, first_page)
+            transactions = [plain(found) for found in page.data]
+        else:
+            transactions = await self._all(first_page)
         ours = [
             transaction
             for transaction in transactions
