@@ -254,7 +254,11 @@ async def prepare_database() -> tuple[str, str, str]:
     return server, url, key.secret
 
 
-def start_gateway(url: str, zuora: str, stripe: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_gateway(
+    url: str, zuora: str, stripe: str, calls_per_second: dict[str, float] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """The gateway against the emulators, pacing its provider calls at `calls_per_second`
+    (the emulators' limits by default)."""
     from adapters.stripe.emulator.state import API_KEY
     from adapters.zuora.emulator.app import SOAP_PATH
     from adapters.zuora.emulator.state import Tenant
@@ -273,7 +277,7 @@ def start_gateway(url: str, zuora: str, stripe: str) -> tuple[subprocess.Popen[b
         "BG_ZUORA_PASSWORD": credentials.password,
         "BG_STRIPE_API_KEY": API_KEY,
         "BG_STRIPE_API_BASE": stripe,
-        "BG_PROVIDER_CALLS_PER_SECOND": json.dumps(LIMITS),
+        "BG_PROVIDER_CALLS_PER_SECOND": json.dumps(calls_per_second or LIMITS),
         "BG_REVIEW_SAMPLE_PERCENT": "0",
     }
     process = subprocess.Popen(

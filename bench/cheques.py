@@ -38,7 +38,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.apply import free_port, prepare_database, start_emulators
+from bench.apply import prepare_database, start_emulators
+from bench.apply import start_gateway as start_apply_gateway
 from bench.intake import drop_database, percentile
 
 RESULTS = ROOT / "bench" / "results" / "cheques.json"
@@ -71,43 +72,8 @@ async def create_operations_staff(url: str) -> None:
 
 
 def start_gateway(url: str, zuora: str, stripe: str) -> tuple[subprocess.Popen[bytes], str]:
-    from adapters.stripe.emulator.state import API_KEY
-    from adapters.zuora.emulator.app import SOAP_PATH
-    from adapters.zuora.emulator.state import Tenant
-
-    credentials = Tenant()
-    port = free_port()
-    environment = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "BG_LOG_LEVEL": "WARNING",
-        "BG_LOG_FORMAT": "json",
-        "BG_RATE_LIMIT_PER_MINUTE": "10000000",
-        "BG_RUN_WORKER_IN_PROCESS": "true",
-        "BG_ZUORA_SOAP_URL": f"{zuora}{SOAP_PATH}",
-        "BG_ZUORA_USERNAME": credentials.username,
-        "BG_ZUORA_PASSWORD": credentials.password,
-        "BG_STRIPE_API_KEY": API_KEY,
-        "BG_STRIPE_API_BASE": stripe,
-        # The emulators have no limit here: the gateway's own pacing must not be the bench.
-        "BG_PROVIDER_CALLS_PER_SECOND": json.dumps({"zuora": 100000, "stripe": 100000}),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--port", str(port)],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise SystemExit("the gateway did not start")
+    # The emulators have no limit here: the gateway's own pacing must not be the bench.
+    return start_apply_gateway(url, zuora, stripe, {"zuora": 100000.0, "stripe": 100000.0})
 
 
 def headers(key: str) -> dict[str, str]:
