@@ -10,7 +10,8 @@ from typing import Any
 
 from audit.entry import Actor
 from gateway.cheques.checks import StaffRow, staff_by
-from gateway.cheques.records import actor_json, as_json
+from gateway.cheques.records import actor_json
+from gateway.corrections.records import as_json
 from gateway.db.connection import fetch
 from gateway.errors import BillingError, ErrorCode
 from gateway.staff.roles import Role

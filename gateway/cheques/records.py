@@ -6,11 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import msgspec
-
 from audit import AuditEntry, append
 from audit.entry import Actor
 from gateway.cheques.schemas import BatchRead, ChequeRead, ScanRead
+from gateway.corrections.records import loaded
 from gateway.corrections.schemas import MoneyRead
 from gateway.db.connection import fetch
 from gateway.errors import BillingError, ErrorCode
@@ -53,15 +52,6 @@ SELECT b.id, b.business_date, b.currency, b.depositor_staff_id, b.depositor_user
     SELECT * FROM cheque_batch_scans x WHERE x.batch_id = b.id ORDER BY x.id DESC LIMIT 1) s
     ON true
 """
-
-
-def as_json(value: Any) -> str:
-    return msgspec.json.encode(value).decode()
-
-
-def loaded(value: Any) -> Any:
-    """A JSONB value as asyncpg returns it (text), decoded."""
-    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
 
 def money(amount_minor: int, currency: str) -> MoneyRead:

@@ -55,7 +55,6 @@ from gateway.cheques.records import (
     CHEQUE_COLUMNS,
     CHEQUE_FROM,
     actor_json,
-    as_json,
     audit,
     batch_name,
     batch_not_found,
@@ -78,6 +77,7 @@ from gateway.cheques.schemas import (
     SlipRead,
 )
 from gateway.corrections.filing import Requester, refuse_sensitive_text
+from gateway.corrections.records import as_json
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
 from gateway.fulfilment.resilience import ProviderGuard
@@ -198,9 +198,10 @@ class ChequeService:
             return await self.guard.call_once(provider, call)
 
         account: Account = await read(lambda: find_account(adapter, provider, order.account_id))
-        # Named by its number, the customer is known by its id only now: the same cheque
-        # entered again is named before its paid invoice answers "not open".
-        await self._refuse_same_cheque(provider, account.id, order.reference)
+        if account.id != order.account_id:
+            # Named by its number, the customer is known by its id only now: the same cheque
+            # entered again is named before its paid invoice answers "not open".
+            await self._refuse_same_cheque(provider, account.id, order.reference)
         if order.invoice_id is None:
             refuse_credit_currency(account, currency)
             return account, None

@@ -10,6 +10,7 @@ notification in the same transaction."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -23,9 +24,9 @@ from gateway.cheques.records import (
     cheque_audit_after,
     cheque_read,
     load_cheque,
-    loaded,
 )
 from gateway.cheques.schemas import ChequeRead
+from gateway.corrections.records import loaded
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError
 from gateway.fulfilment.resilience import ProviderGuard, is_unavailable
@@ -86,6 +87,37 @@ async def _release(cheque_id: uuid.UUID) -> None:
     await fetch("UPDATE cheques SET leased_until = NULL WHERE id = $1", cheque_id)
 
 
+async def _call_provider(
+    guard: ProviderGuard,
+    row: dict[str, Any],
+    call: Callable[[], Awaitable[OfflinePayment]],
+    *,
+    on_refused: Callable[[dict[str, Any], BillingError], Awaitable[None]],
+) -> OfflinePayment | None:
+    """The leased cheque's one provider call under the circuit. A refusal is stored by
+    `on_refused` and raised; an unreachable provider frees the lease and answers None (the
+    cheque stays as it is, for a retry or the sweep)."""
+    try:
+        return await guard.call_once(row["provider"], call)
+    except BillingError as refused:
+        if is_unavailable(refused):
+            await _release(row["id"])
+            return None
+        await on_refused(row, refused)
+        raise
+    except Exception as error:
+        await _release(row["id"])
+        if is_unavailable(error):
+            _log.info(
+                "cheque left for a retry",
+                cheque_id=str(row["id"]),
+                status=row["status"],
+                error=str(error),
+            )
+            return None
+        raise
+
+
 async def record_at_provider(
     providers: Providers,
     guard: ProviderGuard,
@@ -99,25 +131,16 @@ async def record_at_provider(
         return cheque_read(await load_cheque(cheque_id))
     row = leased
     adapter = offline_adapter(providers, row["provider"])
-    try:
-        written: OfflinePayment = await guard.call_once(
-            row["provider"],
-            lambda: adapter.record_offline_payment(
-                new_payment(row), idempotency_key=row["payment_number"]
-            ),
-        )
-    except BillingError as refused:
-        if is_unavailable(refused):
-            await _release(cheque_id)
-            return cheque_read(row)
-        await _failed(row, refused)
-        raise
-    except Exception as error:
-        await _release(cheque_id)
-        if is_unavailable(error):
-            _log.info("cheque left recording", cheque_id=str(cheque_id), error=str(error))
-            return cheque_read(row)
-        raise
+    written = await _call_provider(
+        guard,
+        row,
+        lambda: adapter.record_offline_payment(
+            new_payment(row), idempotency_key=row["payment_number"]
+        ),
+        on_refused=_failed,
+    )
+    if written is None:
+        return cheque_read(row)
     async with transaction():
         done = await fetch(
             "UPDATE cheques SET status = 'recorded', provider_payment_id = $2,"
@@ -178,28 +201,19 @@ async def reverse_at_provider(
         return cheque_read(await load_cheque(cheque_id))
     row = leased
     adapter = offline_adapter(providers, row["provider"])
-    try:
-        reversed_: OfflinePayment = await guard.call_once(
-            row["provider"],
-            lambda: adapter.reverse_offline_payment(
-                row["account_id"],
-                row["payment_number"],
-                reason=row["bounce_reason"] or "bounced",
-                idempotency_key=bounce_key(row),
-            ),
-        )
-    except BillingError as refused:
-        if is_unavailable(refused):
-            await _release(cheque_id)
-            return cheque_read(row)
-        await _not_reversed(row, refused)
-        raise
-    except Exception as error:
-        await _release(cheque_id)
-        if is_unavailable(error):
-            _log.info("cheque left bouncing", cheque_id=str(cheque_id), error=str(error))
-            return cheque_read(row)
-        raise
+    reversed_ = await _call_provider(
+        guard,
+        row,
+        lambda: adapter.reverse_offline_payment(
+            row["account_id"],
+            row["payment_number"],
+            reason=row["bounce_reason"] or "bounced",
+            idempotency_key=bounce_key(row),
+        ),
+        on_refused=_not_reversed,
+    )
+    if reversed_ is None:
+        return cheque_read(row)
     async with transaction():
         done = await fetch(
             "UPDATE cheques SET status = 'bounced', invoice_status = $2, bounced_at = now(),"
