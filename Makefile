@@ -4,9 +4,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 APP_STAMP := $(VENV)/.installed-app
 DEV_STAMP := $(VENV)/.installed-dev
+PIP    := $(BIN)/python -m pip
+# Exact versions with their hashes, resolved from pyproject.toml's ranges by `make lock`:
+# app (the image), sandbox (`make run`: plus the embedded PostgreSQL), dev (`make test`).
+APP_LOCK     := requirements/app.lock
+SANDBOX_LOCK := requirements/sandbox.lock
+DEV_LOCK     := requirements/dev.lock
+COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format typecheck pytest bench cassettes screenshots clean zuora-sdk
+.PHONY: help run test lint format typecheck pytest bench cassettes screenshots clean zuora-sdk lock upgrade
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -16,12 +23,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(APP_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(APP_STAMP): pyproject.toml $(SANDBOX_LOCK) | $(BIN)/python
+	$(PIP) install --quiet --require-hashes -r $(SANDBOX_LOCK)
+	$(PIP) install --quiet --no-deps -e .
 	@touch $@
 
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(DEV_STAMP): pyproject.toml $(DEV_LOCK) | $(BIN)/python
+	$(PIP) install --quiet --require-hashes -r $(DEV_LOCK)
+	$(PIP) install --quiet --no-deps -e .
 	@touch $@ $(APP_STAMP)
 
 run: $(APP_STAMP) ## install, start the embedded database (unless DATABASE_URL), migrate, seed, serve
@@ -29,9 +38,12 @@ run: $(APP_STAMP) ## install, start the embedded database (unless DATABASE_URL),
 
 test: lint typecheck pytest ## install dev tools, then lint, type-check and run every test
 
-lint: $(DEV_STAMP) ## ruff: lint and format check
+lint: $(DEV_STAMP) ## ruff (lint, format), deptry (imports declared), hadolint, compose spec
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/deptry .
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec compose.yaml
 
 format: $(DEV_STAMP) ## ruff: fix what can be fixed and format
 	$(BIN)/ruff check --fix .
@@ -61,6 +73,16 @@ cassettes: $(DEV_STAMP) ## re-record the provider cassettes the tests replay (fr
 
 screenshots: $(DEV_STAMP) ## refresh docs/screenshots from the browser tests (needs Chromium)
 	BG_SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest tests/browser
+
+lock: $(DEV_STAMP) ## re-resolve requirements/*.lock after a change to pyproject.toml (keeps other versions)
+	$(COMPILE) -o $(APP_LOCK)
+	$(COMPILE) --extra sandbox -o $(SANDBOX_LOCK)
+	$(COMPILE) --extra sandbox --extra dev -o $(DEV_LOCK)
+
+upgrade: $(DEV_STAMP) ## move every locked package to the newest version pyproject.toml allows
+	$(COMPILE) --upgrade -o $(APP_LOCK)
+	$(COMPILE) --upgrade --extra sandbox -o $(SANDBOX_LOCK)
+	$(COMPILE) --upgrade --extra sandbox --extra dev -o $(DEV_LOCK)
 
 clean: ## remove the virtual environment and the sandbox data (database, keys)
 	rm -rf $(VENV) .venv-zuora-sdk .venv-zuora-sdk.lock .data .artifacts .mypy_cache .ruff_cache .pytest_cache .hypothesis

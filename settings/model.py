@@ -10,6 +10,7 @@ import enum
 import functools
 import ipaddress
 import json
+import os
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -224,6 +225,15 @@ class Settings(BaseSettings):
     # Events whose every delivery is over (delivered or failed) are deleted after this many
     # days, with their deliveries and attempts; longer than the retry schedule (27 h).
     notification_retention_days: int = Field(default=30, ge=2, le=3650)
+    # Where API-key rate limits, failed-authentication limits and the sign-in throttle are
+    # counted, so that every process and machine shares one budget: unset means the gateway's
+    # own PostgreSQL; otherwise a `limits` storage URI, e.g. "async+redis://127.0.0.1:6379/0",
+    # or "memory://" (this process only: one process, or a test).
+    limits_storage_uri: str | None = None
+    # Where signed audit checkpoints are copied, off the database's machine: a directory (a
+    # path; unset means <data dir>/audit), an http(s):// URL each checkpoint is POSTed to as
+    # JSON, or "stdout" (one JSON line each, for the log shipper).
+    audit_checkpoint_sink: str | None = None
     # Offline payments (gateway/cheques/): the IANA time zone whose today is the business day a
     # cheque is entered on (its number, its batch, the daily report), e.g. "Europe/Paris".
     operations_time_zone: str = "UTC"
@@ -440,8 +450,15 @@ def _explain(error: ValidationError) -> str:
 
 @functools.cache
 def get_settings() -> Settings:
+    """From the environment, then from files in BG_SECRETS_DIR named after the variables
+    (`/run/secrets/BG_HASH_KEY`, as compose and Kubernetes mount secrets)."""
+    secrets_dir = os.environ.get("BG_SECRETS_DIR") or None
+    if secrets_dir is not None and not Path(secrets_dir).is_dir():
+        raise SettingsError(
+            f"invalid configuration:\n  BG_SECRETS_DIR: no directory at {secrets_dir}"
+        )
     try:
-        return Settings()
+        return Settings(_secrets_dir=secrets_dir)
     except ValidationError as error:
         raise SettingsError(_explain(error)) from None
 
