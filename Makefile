@@ -67,6 +67,7 @@ bench: $(DEV_STAMP) ## performance figures side by side (see the README, Tests a
 	$(BIN)/python bench/fraud_screening.py
 	$(BIN)/python bench/apply.py
 	$(BIN)/python bench/cheques.py
+	$(BIN)/python bench/scale.py
 
 cassettes: $(DEV_STAMP) ## re-record the provider cassettes the tests replay (from the emulators)
 	$(BIN)/python -m tests.remote.record_emulator_cassettes

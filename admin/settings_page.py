@@ -27,6 +27,8 @@ SECRET_FIELDS = frozenset(
         "zuora_callout_secrets",
         "zuora_callout_password",
         "audit_signing_key",
+        "audit_checkpoint_sink",  # a URL may carry credentials
+        "limits_storage_uri",  # a Redis URL may carry a password
     }
 )
 

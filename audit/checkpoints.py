@@ -1,5 +1,5 @@
 """Signed checkpoints: an Ed25519 signature over (sequence, head hash), kept in the database and
-appended to a file (`<BG_DATA_DIR>/audit/checkpoints.jsonl`) that an operator copies elsewhere.
+copied off its machine by a sink (audit/sinks.py: a directory, an HTTP endpoint, or stdout).
 
 A checkpoint kept outside the database is what catches a chain rewritten consistently from some
 entry on, or cut short: the rewritten chain verifies on its own, but not against the hash the
@@ -8,11 +8,8 @@ checkpoint signed at that sequence.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import fcntl
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +19,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from audit.chain import GENESIS, Verdict, seal_pending, verify
+from audit.sinks import CheckpointSink, DirectorySink, SinkUnavailableError
 from gateway.db.connection import fetch
+from gateway.log import get_logger
+
+_log = get_logger("audit")
+# A new endpoint is sent the whole history, one POST each: in slices, so that the minute job,
+# which also seals, never spends hours on it.
+COPIES_PER_RUN = 1000
 
 
 @dataclass(frozen=True)
@@ -84,9 +88,10 @@ async def verified_head(seed: bytes) -> Verdict:
     return verdict
 
 
-async def write_checkpoint(seed: bytes, folder: Path) -> Checkpoint | None:
+async def write_checkpoint(seed: bytes, sink: CheckpointSink | Path) -> Checkpoint | None:
     """Seal what is pending, verify the chain from the last checkpoint, then sign the head it
-    reached; None when the chain is empty. A chain that does not verify is never signed."""
+    reached, store it and copy it to the sink (a Path: a directory); None when the chain is
+    empty. A chain that does not verify is never signed."""
     await seal_pending()
     head = await verified_head(seed)
     if head.head_seq == 0:
@@ -111,62 +116,54 @@ async def write_checkpoint(seed: bytes, folder: Path) -> Checkpoint | None:
         checkpoint.public_key,
         checkpoint.signature,
     )
-    await copy_to_file(folder / "checkpoints.jsonl")
+    await copy_off_host(DirectorySink(sink) if isinstance(sink, Path) else sink)
     return checkpoint
 
 
-async def copy_to_file(path: Path) -> int:
-    """Append to the file every stored checkpoint it lacks; how many lines that added.
+async def copy_off_host(sink: CheckpointSink) -> int:
+    """Copy to the sink the stored checkpoints it has not taken, oldest first, at most
+    COPIES_PER_RUN; how many it took (0 when it failed).
 
-    The row commits before its line is written: a crash in between, or a retry that finds the
-    row already there, is made good here, by the next run."""
+    The row commits before the copy: a crash in between, a sink that was down, or a retry that
+    finds the row already there, is made good here, by the next run. A sink that fails is
+    logged and left for that next run: sealing goes on, nothing is lost."""
     stored = await fetch("SELECT seq FROM audit_checkpoints")
-    missing = {int(row["seq"]) for row in stored} - await asyncio.to_thread(_seqs_in, path)
+    missing = {int(row["seq"]) for row in stored} - await sink.taken()
     if not missing:
         return 0
     rows = await fetch(
         "SELECT seq, head_hash, signed_at, public_key, signature FROM audit_checkpoints"
         " WHERE seq = ANY($1::bigint[]) ORDER BY seq",
-        sorted(missing),
+        sorted(missing)[:COPIES_PER_RUN],
     )
     lines = [
-        Checkpoint(**{**row, "signed_at": row["signed_at"].isoformat()}).to_json() for row in rows
+        (
+            int(row["seq"]),
+            Checkpoint(**{**row, "signed_at": row["signed_at"].isoformat()}).to_json(),
+        )
+        for row in rows
     ]
-    return await asyncio.to_thread(_append_lines, path, lines)
-
-
-def _seqs_in(path: Path) -> set[int]:
-    seqs: set[int] = set()
-    if path.exists():
-        with path.open() as file:
-            for line in file:
-                if line.endswith("\n"):  # a line a crash cut short is not there
-                    seqs.add(int(json.loads(line)["seq"]))
-    return seqs
-
-
-def _append_lines(path: Path, lines: list[str]) -> int:
-    """Append the lines whose seq the file still lacks, holding the file's lock: two writers at
-    once (the minute job, the command) add each line once."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as file:
-        fcntl.flock(file, fcntl.LOCK_EX)  # released when the file closes
-        file.seek(0)
-        kept = file.read()
-        if kept and not kept.endswith("\n"):  # drop a line a crash cut short
-            kept = kept[: kept.rfind("\n") + 1]
-            file.truncate(len(kept.encode()))
-        known = {int(json.loads(line)["seq"]) for line in kept.splitlines() if line.strip()}
-        added = [line for line in lines if json.loads(line)["seq"] not in known]
-        file.write("".join(line + "\n" for line in added))
-        file.flush()
-        os.fsync(file.fileno())
-    return len(added)
+    try:
+        await sink.take(lines)
+    except SinkUnavailableError as failed:
+        _log.warning(
+            "audit checkpoints not copied off the host; retried at the next run",
+            sink=failed.sink,
+            reason=failed.reason,
+            pending=len(missing),  # before this run: no second read of a failing sink
+        )
+        return 0
+    return len(lines)
 
 
 def read_checkpoints(path: Path) -> list[Checkpoint]:
+    """A kept copy: the directory sink's file, or the lines an HTTP receiver or the log shipper
+    kept (their `event` marker, or any other extra field, is ignored)."""
+    fields = Checkpoint.__dataclass_fields__
     return [
-        Checkpoint(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()
+        Checkpoint(**{key: value for key, value in json.loads(line).items() if key in fields})
+        for line in path.read_text().splitlines()
+        if line.strip()
     ]
 
 

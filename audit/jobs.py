@@ -1,11 +1,13 @@
 """Each minute: chain what was written since, and sign a checkpoint if the chain grew, but never
-over a chain that does not verify from the last checkpoint: that is refused, loudly."""
+over a chain that does not verify from the last checkpoint: that is refused, loudly. Every run
+also copies off the host what the sink has not taken yet (it was down, or a process died)."""
 
 from __future__ import annotations
 
 from audit.chain import seal_pending
-from audit.checkpoints import ChainBrokenError, write_checkpoint
+from audit.checkpoints import ChainBrokenError, copy_off_host, write_checkpoint
 from audit.entry import SYSTEM, AuditEntry
+from audit.sinks import configured_sink
 from audit.store import append
 from gateway.db.connection import fetch, transaction
 from gateway.jobs import job_app
@@ -21,14 +23,17 @@ async def seal_and_checkpoint(timestamp: int) -> int:
     sealed = await seal_pending()
     last = await fetch("SELECT max(seq) AS seq FROM audit_checkpoints")
     head = await fetch("SELECT max(seq) AS seq FROM audit_chain")
+    sink = configured_sink()
     # Behind the head: sign. Ahead of it (a checkpoint the chain does not reach, or one not
     # ours): write_checkpoint refuses, naming it, rather than the job falling silent.
     if (head[0]["seq"] or 0) != (last[0]["seq"] or 0):
-        settings = get_settings()
         try:
-            await write_checkpoint(settings.audit_signing_seed, settings.data_dir / "audit")
+            await write_checkpoint(get_settings().audit_signing_seed, sink)  # and copies it
         except ChainBrokenError as broken:
             await _refuse(broken)
+            await copy_off_host(sink)  # the checkpoints signed before still go out
+    else:
+        await copy_off_host(sink)  # what a sink that was down did not take
     _log.info("audit sealed", entries=sealed, scheduled_at=timestamp)
     return sealed
 

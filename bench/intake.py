@@ -98,10 +98,15 @@ async def prepare_database() -> tuple[str, str, str]:
 
 
 async def drop_database(server: str, url: str) -> None:
+    """Drop `url`'s database, connected to `server`'s. The name is the URL's path: the embedded
+    server's URLs end in `?host=<socket dir>/postgres`, and the text after the last slash named
+    the database the connection had open."""
     import asyncpg
 
+    from gateway.db.server import database_name
+
     connection = await asyncpg.connect(server)
-    name = url.rsplit("/", 1)[1].split("?")[0]
+    name = database_name(url)
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:

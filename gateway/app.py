@@ -15,7 +15,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusConfig
 from litestar.template.config import TemplateConfig
 
 import admin
@@ -45,6 +45,7 @@ from gateway.edge.auth import ApiKeyAuthMiddleware
 from gateway.edge.body_guard import BodyGuardMiddleware
 from gateway.edge.docs_ui import docs_render_plugins, docs_router
 from gateway.edge.json_depth_guard import JsonDepthGuardMiddleware
+from gateway.edge.limits_storage import limits_storage
 from gateway.edge.openapi import StrictStructSchemaPlugin, security_components
 from gateway.edge.problem_pages import ProblemPagesController
 from gateway.edge.problems import exception_to_problem
@@ -61,6 +62,8 @@ from gateway.health import HealthController
 from gateway.idempotency.lease import lease
 from gateway.job_worker import SupervisedWorker
 from gateway.jobs import job_app
+from gateway.metrics.controller import MetricsController
+from gateway.metrics.multiprocess import mark_dead_at_exit
 from gateway.notifications.controller import (
     NotificationDeliveryController,
     NotificationEndpointController,
@@ -73,17 +76,12 @@ from gateway.webhooks.controller import WebhookController
 from settings import Settings
 
 
-class MetricsController(PrometheusController):
-    """Prometheus text at /metrics; kept out of the API's OpenAPI document."""
-
-    include_in_schema = False
-
-
 def _lifespan(
     settings: Settings, providers: Providers
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        mark_dead_at_exit()  # this worker's live gauges leave /metrics with it
         await start_pool(settings.db_pool_max)
         mirror = blocklist_service().mirror
         await mirror.ensure_started()  # ready means the blocklist is loaded
@@ -121,6 +119,7 @@ def create_app(settings: Settings) -> Litestar:
     # A Connect payout holder is checked against the partner's legal name at intake too.
     holder_check = ChecksService(settings, providers, cipher).check_holder
     change_requests = ChangeRequestService(settings, cipher, blocklist, holder_check=holder_check)
+    limits = limits_storage(settings)  # one store, shared by every process
     v1 = Router(
         path="/v1",
         route_handlers=[
@@ -140,7 +139,7 @@ def create_app(settings: Settings) -> Litestar:
             ChequeReportController,
         ],
         middleware=[
-            ApiKeyAuthMiddleware(ApiKeyRateLimiter(settings.rate_limit_per_minute)),
+            ApiKeyAuthMiddleware(ApiKeyRateLimiter(settings.rate_limit_per_minute, limits)),
             BodyGuardMiddleware(settings.max_body_bytes, settings.max_json_depth),
         ],
     )
@@ -152,7 +151,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     label = " (SANDBOX: built-in provider emulators, no real money)" if settings.sandbox else ""
     login = StaffLogin(settings, cipher)
-    throttle = SignInThrottle(settings.staff_sign_ins_per_minute)
+    throttle = SignInThrottle(settings.staff_sign_ins_per_minute, limits)
     return Litestar(
         route_handlers=[
             v1,

@@ -45,7 +45,7 @@ def _run(work: Callable[[], Awaitable[Any]]) -> Any:
         from gateway.db.connection import close_pool, start_pool
         from gateway.db.server import ensure_database
 
-        await ensure_database()
+        await _database_or_exit(ensure_database())
         await start_pool(2)
         try:
             return await work()
@@ -53,6 +53,23 @@ def _run(work: Callable[[], Awaitable[Any]]) -> Any:
             await close_pool()
 
     return asyncio.run(main())
+
+
+async def _database_or_exit(resolving: Awaitable[str]) -> str:
+    """No database to be had (no DATABASE_URL, no embedded server installed): say so, exit 2."""
+    try:
+        return await resolving
+    except SettingsError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+
+
+def _exit_on_sigterm(signal_number: int, frame: Any) -> None:
+    """SIGTERM ends the process through Python (finally blocks, atexit): uvicorn re-raises it
+    after its graceful shutdown, and its default action would skip stopping the embedded
+    PostgreSQL. A stop that was asked for is a clean exit, 0, as the worker's is: an
+    orchestrator then sees a graceful stop, not a crash."""
+    raise SystemExit(0)
 
 
 @cli.command()
@@ -95,24 +112,29 @@ def serve(
     settings = _settings()
     import uvicorn
 
-    from gateway.db.server import ensure_database
+    from gateway.db.server import ensure_database, stop_embedded_server
     from gateway.serving import uvicorn_options
 
-    asyncio.run(ensure_database())
-    _start_zuora_emulator(settings, api_port=port or settings.port)
-    _start_stripe_emulator(settings, api_port=port or settings.port)
-    if with_worker:
-        os.environ["BG_RUN_WORKER_IN_PROCESS"] = "true"
-        reset_settings()  # gateway.asgi reads the settings again in this process
-    uvicorn.run(
-        "gateway.asgi:app",
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        **uvicorn_options(settings),
-    )
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        asyncio.run(_database_or_exit(ensure_database()))
+        _start_zuora_emulator(settings, api_port=port or settings.port)
+        _start_stripe_emulator(settings, api_port=port or settings.port)
+        _prepare_metrics(settings, workers)
+        if with_worker:
+            os.environ["BG_RUN_WORKER_IN_PROCESS"] = "true"
+            reset_settings()  # gateway.asgi reads the settings again in this process
+        uvicorn.run(
+            "gateway.asgi:app",
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+            **uvicorn_options(settings),
+        )
+    finally:
+        stop_embedded_server()
 
 
 def _start_zuora_emulator(settings: Settings, api_port: int) -> None:
@@ -225,13 +247,35 @@ def emulator(
     )
 
 
+def _prepare_metrics(settings: Settings, processes: int) -> None:
+    """Before any process imports prometheus_client: one directory for all of them, empty."""
+    from gateway.metrics.multiprocess import prepare
+
+    prepare(settings.data_dir, processes)
+
+
 @cli.command()
-def worker() -> None:
+def worker(
+    metrics_port: Annotated[
+        int,
+        typer.Option(
+            envvar="BG_WORKER_METRICS_PORT",
+            min=0,
+            help="serve this worker's /metrics on this port (0: none)",
+        ),
+    ] = 0,
+) -> None:
     """Run background jobs (webhooks, audit sealing, imports, syncs, purges); carries on by
     itself after a database outage. SIGTERM or Ctrl-C stop it once running jobs finish."""
-    _settings()
+    settings = _settings()
+    _prepare_metrics(settings, 1)
     from gateway.job_worker import SupervisedWorker
     from gateway.jobs import job_app
+    from gateway.metrics.multiprocess import mark_dead_at_exit
+    from gateway.metrics.worker_server import serve_worker_metrics
+
+    mark_dead_at_exit()
+    serve_worker_metrics(metrics_port)
 
     async def work() -> None:
         supervised = SupervisedWorker(job_app)
@@ -249,13 +293,19 @@ def run() -> None:
     """Everything for a first look: database, migrations, demo data, API, worker."""
     settings = _settings()
     from gateway.db.migrate import migrate as run_migrations
+    from gateway.db.server import stop_embedded_server
     from gateway.demo import demo_sign_in_help
 
     async def prepare() -> None:
         await run_migrations()
         await _seed_with_jobs(settings)
 
-    _run(prepare)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # also while migrating and seeding
+    try:
+        _run(prepare)
+    except BaseException:
+        stop_embedded_server()
+        raise
     base = f"http://{settings.host}:{settings.port}"
     typer.echo(
         f"\nbilling-gateway is starting in {settings.mode.value.upper()} mode\n"

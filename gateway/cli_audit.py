@@ -21,12 +21,6 @@ def _run(work: Callable[[], Awaitable[Any]]) -> Any:
     return run_with_database(work)
 
 
-def _folder() -> Path:
-    from settings import get_settings
-
-    return get_settings().data_dir / "audit"
-
-
 @audit_cli.command("seal")
 def seal() -> None:
     """Chain the entries written since the last seal."""
@@ -37,13 +31,15 @@ def seal() -> None:
 
 @audit_cli.command("checkpoint")
 def checkpoint() -> None:
-    """Seal, then sign the chain's head (appended to <data dir>/audit/checkpoints.jsonl), once
-    it verifies from the last checkpoint."""
+    """Seal, then sign the chain's head once it verifies from the last checkpoint, and copy it
+    (with any the sink has not taken yet) to BG_AUDIT_CHECKPOINT_SINK: a directory (default
+    <data dir>/audit/checkpoints.jsonl), an http(s):// endpoint, or stdout."""
     from audit.checkpoints import ChainBrokenError, write_checkpoint
+    from audit.sinks import configured_sink
     from settings import get_settings
 
     async def work() -> Any:
-        return await write_checkpoint(get_settings().audit_signing_seed, _folder())
+        return await write_checkpoint(get_settings().audit_signing_seed, configured_sink())
 
     try:
         signed = _run(work)
@@ -56,12 +52,19 @@ def checkpoint() -> None:
 @audit_cli.command("verify")
 def verify(
     checkpoint: Annotated[
-        Path | None, typer.Option(help="a checkpoints.jsonl kept outside the database")
+        Path | None,
+        typer.Option(
+            help="checkpoints kept outside the database, as JSON lines: the directory sink's"
+            " checkpoints.jsonl, or what the HTTP receiver or the log shipper kept"
+        ),
     ] = None,
 ) -> None:
     """Check the whole chain (and the signed checkpoints); name the first bad entry. Then the
     guards: triggers, the gateway's database role, quiet erasures, data keys that no longer
-    unwrap with BG_ENCRYPTION_KEYS (named by subject), unsealed entries' MACs."""
+    unwrap with BG_ENCRYPTION_KEYS (named by subject), unsealed entries' MACs.
+
+    Without --checkpoint the checkpoints are the database's own, which a rewrite of the
+    database can rewrite too: give the off-host copy to catch that."""
     from audit.chain import verify as verify_chain
     from audit.checkpoints import (
         against_checkpoints,
@@ -102,8 +105,24 @@ def verify(
         f"{'ok' if not guards else 'chain ok, guards NOT'}: {verdict.entries} entries{legacy},"
         f" head {verdict.head_seq} {verdict.head_hash[:16]}…, {kept} signed checkpoints agree"
     )
+    if checkpoint is None:
+        typer.echo(_where_the_copy_is(), err=True)
     if guards:
         raise typer.Exit(1)
+
+
+def _where_the_copy_is() -> str:
+    from audit.sinks import DirectorySink, configured_sink
+
+    sink = configured_sink()
+    if isinstance(sink, DirectorySink):
+        where = f"--checkpoint {sink.path}, or a copy of it kept elsewhere"
+    else:
+        where = f"--checkpoint FILE, after fetching the copy from where it went ({sink.name})"
+    return (
+        "NOTE: checked against the checkpoints in the database; to catch a consistent rewrite"
+        f" of the database, check against the off-host copy: {where}"
+    )
 
 
 @audit_cli.command("rotate-keys")

@@ -9,9 +9,11 @@ from msgspec import Struct
 
 from gateway.db.connection import fetch
 from gateway.db.outage import RETRY_AFTER_SECONDS
+from gateway.db.schema_check import schema_problem
 from gateway.edge.auth import PUBLIC_OPT
 from gateway.edge.openapi import problems
 from gateway.errors import BillingError, ErrorCode
+from gateway.fraud.wiring import blocklist_service
 from gateway.job_worker import STALE_AFTER_SECONDS, SupervisedWorker
 
 # One round trip: the database answers, and Procrastinate's heartbeats (one row per worker).
@@ -42,18 +44,29 @@ class HealthController(Controller):
     @get(
         "/ready",
         operation_id="getReadiness",
-        summary="The database answers, and this process's job worker runs (when it has one)",
+        summary="The database answers with the current schema, this process's blocklist "
+        "listens for changes, and its job worker runs (when it has one)",
         responses=problems(503),
     )
     async def ready(self, request: Request[Any, Any, Any]) -> HealthStatus:
         in_process: SupervisedWorker | None = request.app.state.get("job_worker")
         ours = in_process.worker_id if in_process is not None else None
         try:
+            schema = await schema_problem()  # round trips only until it is once up to date
+            if schema is not None:
+                raise _unavailable(schema)
             rows = await fetch(_HEARTBEATS, ours or 0)
+        except BillingError:
+            raise
         except Exception:
             raise _unavailable(
                 "The database does not answer; the gateway cannot serve requests."
             ) from None
+        if not blocklist_service().mirror.listening:
+            raise _unavailable(
+                "This process's fraud blocklist is not listening for changes (starting, or "
+                "its connection was lost and is being reopened): screening could miss a block."
+            )
         newest, own_age = rows[0]["newest"], rows[0]["ours"]
         if in_process is not None and (own_age is None or own_age > STALE_AFTER_SECONDS):
             raise _unavailable(

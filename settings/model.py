@@ -229,14 +229,24 @@ class Settings(BaseSettings):
     # counted, so that every process and machine shares one budget: unset means the gateway's
     # own PostgreSQL; otherwise a `limits` storage URI, e.g. "async+redis://127.0.0.1:6379/0",
     # or "memory://" (this process only: one process, or a test).
-    limits_storage_uri: str | None = None
+    limits_storage_uri: str | None = Field(default=None, repr=False)
     # Where signed audit checkpoints are copied, off the database's machine: a directory (a
     # path; unset means <data dir>/audit), an http(s):// URL each checkpoint is POSTed to as
     # JSON, or "stdout" (one JSON line each, for the log shipper).
-    audit_checkpoint_sink: str | None = None
+    audit_checkpoint_sink: str | None = Field(default=None, repr=False)  # a URL's credentials
     # Offline payments (gateway/cheques/): the IANA time zone whose today is the business day a
     # cheque is entered on (its number, its batch, the daily report), e.g. "Europe/Paris".
     operations_time_zone: str = "UTC"
+
+    @field_validator("audit_checkpoint_sink")
+    @classmethod
+    def _check_checkpoint_sink(cls, value: str | None) -> str | None:
+        from audit.sinks import sink_problem
+
+        problem = sink_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @field_validator("operations_time_zone")
     @classmethod
@@ -458,7 +468,8 @@ def get_settings() -> Settings:
             f"invalid configuration:\n  BG_SECRETS_DIR: no directory at {secrets_dir}"
         )
     try:
-        return Settings(_secrets_dir=secrets_dir)
+        # pydantic-settings takes the directory at init; the dataclass-style signature hides it
+        return Settings(_secrets_dir=secrets_dir)  # type: ignore[call-arg]
     except ValidationError as error:
         raise SettingsError(_explain(error)) from None
 

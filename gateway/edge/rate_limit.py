@@ -1,7 +1,5 @@
-"""Per-API-key request budget, a moving window kept by the `limits` library.
-
-The window lives in this process; several gateway processes each grant the budget. A shared
-store (limits supports Redis and others) can replace `MemoryStorage` without other changes.
+"""Per-API-key request budget, a sliding window kept by the `limits` library in the shared store
+(gateway/edge/limits_storage.py): one budget however many gateway processes serve the key.
 """
 
 from __future__ import annotations
@@ -12,10 +10,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from limits import RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.storage import MemoryStorage, Storage
 
 from gateway.edge.failure_limit import FailureLimit, TooManyFailuresError
+from gateway.edge.limits_storage import SharedRateLimiter
 from gateway.errors import BillingError, ErrorCode
 
 # Failed authentications allowed per client address and minute: enough for a misconfigured
@@ -24,11 +22,12 @@ FAILED_AUTHENTICATIONS_PER_MINUTE = 120
 
 
 class ApiKeyRateLimiter:
-    def __init__(self, default_per_minute: int) -> None:
+    def __init__(self, default_per_minute: int, storage: Storage | None = None) -> None:
         self._default = default_per_minute
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        storage = storage or MemoryStorage()  # limits_storage(settings); memory for one process
+        self._limiter = SharedRateLimiter(storage)
         self._failures = FailureLimit(
-            FAILED_AUTHENTICATIONS_PER_MINUTE, "failed-auth", count_in_flight=False
+            FAILED_AUTHENTICATIONS_PER_MINUTE, "failed-auth", count_in_flight=False, storage=storage
         )
 
     def __deepcopy__(self, _memo: dict[int, object]) -> ApiKeyRateLimiter:

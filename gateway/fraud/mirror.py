@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import contextvars
 import gc
+import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -22,6 +23,7 @@ import asyncpg
 from gateway.db.connection import engine, fetch
 from gateway.fraud.matcher import Matcher
 from gateway.log import get_logger
+from gateway.metrics.fraud_mirror import record_lag, record_listening
 
 CHANNEL = "bg_blocklist"
 _LIVE = (
@@ -42,6 +44,7 @@ class BlocklistMirror:
         self._connection: asyncpg.Connection | None = None
         self._lock = asyncio.Lock()  # one load at a time: start, reconnect or reload
         self._pending: set[int] = set()  # ids notified and not read again yet
+        self._pending_since: float | None = None  # monotonic time the oldest of them came
         self._loading = False  # while a load runs, notified ids wait for it
         self._consumer: asyncio.Task[None] | None = None
         self._reconnecting: asyncio.Task[None] | None = None
@@ -87,11 +90,14 @@ class BlocklistMirror:
             self._loading = False
         connection.add_termination_listener(self._lost)
         self._connection = connection
+        record_listening(True)
         _out_of_the_collectors_way()
         self._wake_consumer()  # ids notified during the load: changed after its snapshot
         _log.info("blocklist loaded", entries=len(self.matcher))
 
     def _notified(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        if self._pending_since is None:
+            self._pending_since = time.monotonic()
         self._pending.update(int(part) for part in payload.split(",") if part)
         if not self._loading:
             self._wake_consumer()
@@ -103,17 +109,23 @@ class BlocklistMirror:
     async def _consume(self) -> None:
         while self._pending and not self._stopping:
             ids, self._pending = self._pending, set()
+            since, self._pending_since = self._pending_since, None
             try:
                 await self.refresh(sorted(ids))
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 self._pending |= ids  # read them again once PostgreSQL answers
+                self._pending_since = since
+                record_lag(_age(since))  # grows at each retry while the changes wait
                 _log.warning("blocklist change not read yet; retrying", error=str(error))
                 await asyncio.sleep(_RETRY_SECONDS)
+            else:
+                record_lag(_age(since))
 
     def _lost(self, _connection: Any) -> None:
         if self._stopping or (self._reconnecting and not self._reconnecting.done()):
             return
         _log.warning("blocklist listener lost its connection; reconnecting")
+        record_listening(False)
         self._reconnecting = _detached(self._reconnect())
 
     async def _reconnect(self) -> None:
@@ -161,6 +173,11 @@ class BlocklistMirror:
             with contextlib.suppress(OSError, asyncpg.PostgresError):
                 await self._connection.close()
         self._connection = None
+        record_listening(False)
+
+
+def _age(since: float | None) -> float:
+    return time.monotonic() - since if since is not None else 0.0
 
 
 def _detached(work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:

@@ -18,6 +18,7 @@ from purgatory.domain.model import OpenedState
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
 from gateway.errors import BillingError, ErrorCode
+from gateway.metrics.circuits import record_circuit
 from settings import Settings
 
 T = TypeVar("T")
@@ -58,6 +59,7 @@ class ProviderGuard:
     async def refuse_if_open(self, provider: str) -> None:
         seconds = await self.retry_after(provider)
         if seconds is not None:
+            record_circuit(provider, OPENED)
             raise _unavailable(provider, seconds)
 
     async def call_once(self, provider: str, call: Callable[[], Awaitable[T]]) -> T:
@@ -69,6 +71,8 @@ class ProviderGuard:
                 return await call()
         except OpenedState:  # opened by a concurrent call in the meantime
             raise _unavailable(provider, self._open_seconds) from None
+        finally:
+            record_circuit(provider, breaker.context.state)
 
     async def call(
         self, provider: str, call: Callable[[], Awaitable[T]], *, deadline: datetime

@@ -35,6 +35,7 @@ from gateway.fulfilment.resilience import ProviderGuard, is_unavailable
 from gateway.fulfilment.steps import StepCall, StepOutcome, run_step
 from gateway.fulfilment.views import loaded
 from gateway.log import get_logger
+from gateway.metrics.provider_steps import observed_step
 from gateway.providers import Providers
 
 _log = get_logger("gateway.fulfilment")
@@ -184,7 +185,10 @@ class RunRunner:
             return await run_step(adapter, call, iban)
 
         try:
-            outcome = await self._guard().call(step["provider"], once, deadline=step["deadline_at"])
+            with observed_step("fulfilment", step["provider"], step["operation"]):
+                outcome = await self._guard().call(
+                    step["provider"], once, deadline=step["deadline_at"]
+                )
         except Exception as error:  # recorded below; never lost
             await self._record_failure(step, request, error, _calls_of(adapter, call))
             return

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-import audit.checkpoints as checkpoints_module
+import audit.sinks as sinks_module
 import gateway.api_keys.service as api_keys_module
 import gateway.staff.login as login_module
 from audit.chain import seal_pending
@@ -345,7 +345,7 @@ async def test_a_checkpoint_line_lost_to_a_crash_is_written_by_the_next_run(
     def crash(*_args: object) -> int:
         raise SimulatedCrashError("between the row and the line")
 
-    monkeypatch.setattr(checkpoints_module, "_append_lines", crash)
+    monkeypatch.setattr(sinks_module, "_append_lines", crash)
     with pytest.raises(SimulatedCrashError):
         await write_checkpoint(seed, tmp_path)
     assert [row["seq"] for row in await fetch("SELECT seq FROM audit_checkpoints")] == [3]
@@ -382,7 +382,7 @@ async def test_a_line_cut_short_by_a_crash_is_written_again_whole(
         raise SimulatedCrashError("half-way through the line")
 
     await _write_entries(1)
-    monkeypatch.setattr(checkpoints_module, "_append_lines", cut_short)
+    monkeypatch.setattr(sinks_module, "_append_lines", cut_short)
     with pytest.raises(SimulatedCrashError):
         await write_checkpoint(seed, tmp_path)
     monkeypatch.undo()

@@ -25,6 +25,9 @@ async def test_request_id_is_generated_when_missing_or_unusable(http: httpx.Asyn
 
 
 async def test_health(http: httpx.AsyncClient) -> None:
+    from gateway.fraud.wiring import blocklist_service
+
+    await blocklist_service().mirror.ensure_started()  # as the lifespan does before serving
     assert (await http.get("/health/live")).json() == {"status": "ok"}
     assert (await http.get("/health/ready")).json()["status"] == "ready"
 

@@ -115,3 +115,34 @@ def test_notifications_reach_this_machine_in_sandbox_and_only_named_hosts_in_pro
     assert production.notification_hosts == ()
     named = Settings(mode=Mode.SANDBOX, notification_allowed_hosts=("hooks.example.com",))
     assert named.notification_hosts == ("hooks.example.com",)
+
+
+def test_secrets_come_from_files_named_after_their_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compose and Kubernetes mount secrets as files: production starts from them alone."""
+    import base64
+
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    key = base64.b64encode(b"k" * 32).decode()
+    (secrets / "BG_ENCRYPTION_KEYS").write_text(f"k1:{key}\n")
+    (secrets / "BG_HASH_KEY").write_text(base64.b64encode(b"h" * 32).decode())
+    (secrets / "BG_AUDIT_SIGNING_KEY").write_text(base64.b64encode(b"s" * 32).decode())
+    (secrets / "DATABASE_URL").write_text("postgresql://from-file/db")
+    monkeypatch.setenv("BG_SECRETS_DIR", str(secrets))
+    monkeypatch.setenv("BG_MODE", "production")
+    for name in ("BG_ENCRYPTION_KEYS", "BG_HASH_KEY", "BG_AUDIT_SIGNING_KEY", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert get_settings().database_url == "postgresql://from-file/db"
+    reset_settings()
+    monkeypatch.setenv("DATABASE_URL", "postgresql://from-env/db")  # the environment wins
+    assert get_settings().database_url == "postgresql://from-env/db"
+
+
+def test_a_missing_secrets_directory_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BG_SECRETS_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(SettingsError, match="BG_SECRETS_DIR"):
+        get_settings()

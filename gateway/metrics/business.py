@@ -1,0 +1,216 @@
+"""The business as the database shows it, read at scrape time: the same answer from any
+process, so it is built fresh for each scrape and never summed across processes. One query a
+probe, each with a short timeout; a probe that fails is left out and counted in
+`billing_gateway_business_probe_failed`, and the others are still shown."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from gateway.db.connection import fetch
+from gateway.log import get_logger
+
+TIMEOUT_SECONDS = 2.0
+_log = get_logger("metrics")
+
+# The back office's queues, as its screens define them (the views of the migrations).
+_BACK_OFFICE = """
+SELECT 'triage' AS queue, count(*) AS depth, max(now() - created_at) AS oldest FROM triage
+UNION ALL
+SELECT 'specialists', count(*), max(now() - created_at) FROM change_requests
+ WHERE assignee_id IS NOT NULL AND status IN ('assigned', 'in_progress', 'waiting_customer')
+UNION ALL
+SELECT 'review', count(*), max(now() - created_at) FROM review_queue
+UNION ALL
+SELECT 'plan_approval', count(*), max(now() - created_at) FROM change_requests
+ WHERE status = 'awaiting_approval'
+UNION ALL
+SELECT 'apply_failed', count(*), max(now() - updated_at) FROM change_requests
+ WHERE status = 'apply_failed'
+UNION ALL
+SELECT 'corrections_approval', count(*), max(now() - created_at) FROM corrections
+ WHERE status = 'awaiting_approval'
+UNION ALL
+SELECT 'cheque_batches_open', count(*), max(now() - created_at) FROM cheque_batches
+ WHERE status = 'open'
+"""
+_JOBS = """
+SELECT queue_name, status::text AS status, count(*) AS depth,
+       max(now() - scheduled_at) FILTER (WHERE status = 'todo') AS oldest
+  FROM procrastinate_jobs WHERE status IN ('todo', 'doing') GROUP BY 1, 2
+"""
+_INBOX = """
+SELECT provider, count(*) AS depth, max(now() - received_at) AS oldest
+  FROM webhook_events WHERE processed_at IS NULL GROUP BY provider
+"""
+# Entries are sealed in id order: only those above the chain's head (less a window for
+# out-of-order commits) can be unsealed, so the anti-join stays small.
+_SEAL = """
+SELECT count(*) AS depth, max(now() - r.occurred_at) AS oldest FROM audit_records r
+ WHERE r.id > coalesce((SELECT max(entry_id) FROM audit_chain), 0) - 2000
+   AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.entry_id = r.id)
+"""
+_DELIVERIES = """
+SELECT CASE WHEN status = 'failed' THEN 'failed' ELSE 'failing' END AS state, count(*) AS count
+  FROM notification_deliveries
+ WHERE status = 'failed' OR (status = 'pending' AND attempts > 0)
+ GROUP BY 1
+"""
+_JOB_FAILURES = """
+SELECT task_name, count(*) AS count FROM procrastinate_jobs WHERE status = 'failed' GROUP BY 1
+"""
+
+
+def _seconds(interval: Any) -> float:
+    return interval.total_seconds() if interval is not None else 0.0
+
+
+def _queues(rows: list[dict[str, Any]]) -> Iterable[Metric]:
+    depth = GaugeMetricFamily(
+        "billing_gateway_queue_depth",
+        "Items waiting in a back-office queue (triage, specialists, review, plan_approval, "
+        "apply_failed, corrections_approval, cheque_batches_open).",
+        labels=["queue"],
+    )
+    age = GaugeMetricFamily(
+        "billing_gateway_queue_oldest_age_seconds",
+        "Age of the oldest item in a back-office queue; 0 when it is empty.",
+        labels=["queue"],
+    )
+    for row in rows:
+        depth.add_metric([row["queue"]], row["depth"])
+        age.add_metric([row["queue"]], _seconds(row["oldest"]))
+    return depth, age
+
+
+def _jobs(rows: list[dict[str, Any]]) -> Iterable[Metric]:
+    depth = GaugeMetricFamily(
+        "billing_gateway_job_queue_depth",
+        "Procrastinate jobs waiting (todo) or running (doing), by job queue.",
+        labels=["queue", "status"],
+    )
+    age = GaugeMetricFamily(
+        "billing_gateway_job_queue_oldest_age_seconds",
+        "Age of the oldest job waiting to run in a job queue, since it was due.",
+        labels=["queue"],
+    )
+    for row in rows:
+        depth.add_metric([row["queue_name"], row["status"]], row["depth"])
+        if row["status"] == "todo":
+            age.add_metric([row["queue_name"]], max(0.0, _seconds(row["oldest"])))
+    return depth, age
+
+
+def _inbox(rows: list[dict[str, Any]]) -> Iterable[Metric]:
+    depth = GaugeMetricFamily(
+        "billing_gateway_webhook_inbox_depth",
+        "Provider events received and not processed yet.",
+        labels=["provider"],
+    )
+    lag = GaugeMetricFamily(
+        "billing_gateway_webhook_inbox_lag_seconds",
+        "Age of the oldest provider event not processed yet; absent when none waits.",
+        labels=["provider"],
+    )
+    for row in rows:
+        depth.add_metric([row["provider"]], row["depth"])
+        lag.add_metric([row["provider"]], _seconds(row["oldest"]))
+    return depth, lag
+
+
+def _seal(rows: list[dict[str, Any]]) -> Iterable[Metric]:
+    row = rows[0]
+    yield GaugeMetricFamily(
+        "billing_gateway_audit_unsealed_entries",
+        "Audit entries written and not in the hash chain yet.",
+        value=row["depth"],
+    )
+    yield GaugeMetricFamily(
+        "billing_gateway_audit_seal_lag_seconds",
+        "Age of the oldest audit entry not sealed into the hash chain; 0 when all are.",
+        value=_seconds(row["oldest"]),
+    )
+
+
+def _deliveries(rows: list[dict[str, Any]]) -> Iterable[Metric]:
+    counts = {row["state"]: row["count"] for row in rows}
+    family = GaugeMetricFamily(
+        "billing_gateway_notification_deliveries_failing",
+        "Outgoing notification deliveries that failed: failing (still retried) or failed "
+        "(retries given up; a resend is needed).",
+        labels=["state"],
+    )
+    for state in ("failing", "failed"):
+        family.add_metric([state], counts.get(state, 0))
+    yield family
+
+
+def _job_failures(rows: list[dict[str, Any]]) -> Iterable[Metric]:
+    family = GaugeMetricFamily(
+        "billing_gateway_job_failures",
+        "Jobs that failed for good and are kept in the job table, by task.",
+        labels=["task"],
+    )
+    for row in rows:
+        family.add_metric([row["task_name"]], row["count"])
+    yield family
+
+
+@dataclass(frozen=True)
+class Probe:
+    name: str
+    sql: str
+    families: Callable[[list[dict[str, Any]]], Iterable[Metric]]
+
+
+PROBES = (
+    Probe("queues", _BACK_OFFICE, _queues),
+    Probe("job_queues", _JOBS, _jobs),
+    Probe("webhook_inbox", _INBOX, _inbox),
+    Probe("audit_seal", _SEAL, _seal),
+    Probe("notification_deliveries", _DELIVERIES, _deliveries),
+    Probe("job_failures", _JOB_FAILURES, _job_failures),
+)
+
+
+class _Collected(Collector):
+    """Families already read: prometheus_client collects synchronously."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families
+
+
+async def _run(probe: Probe) -> list[Metric] | None:
+    try:
+        rows = await asyncio.wait_for(fetch(probe.sql), TIMEOUT_SECONDS)
+    except Exception as error:  # one probe down leaves the others
+        _log.warning("metrics probe failed", probe=probe.name, error=type(error).__name__)
+        return None
+    return list(probe.families(rows))
+
+
+async def business_metrics() -> bytes:
+    """The probes' families in Prometheus text, read now."""
+    answers = await asyncio.gather(*(_run(probe) for probe in PROBES))
+    failed = GaugeMetricFamily(
+        "billing_gateway_business_probe_failed",
+        "1 when the database did not answer this probe within its timeout at this scrape.",
+        labels=["probe"],
+    )
+    families: list[Metric] = [failed]
+    for probe, answer in zip(PROBES, answers, strict=True):
+        failed.add_metric([probe.name], 1 if answer is None else 0)
+        families.extend(answer or [])
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collected(families))
+    return generate_latest(registry)

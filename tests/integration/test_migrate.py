@@ -1,0 +1,103 @@
+"""`billing-gateway migrate` on a database of its own: concurrent runs serialised, and
+Procrastinate's own migrations applied after an upgrade, once each."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from gateway.db import job_schema
+from gateway.db.server import with_database
+
+
+@pytest.fixture
+async def fresh_database(server_url: str) -> AsyncIterator[str]:
+    name = f"bg_migrate_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield with_database(server_url, name)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def _migrate_command(url: str) -> subprocess.Popen[str]:
+    environment = {**os.environ, "DATABASE_URL": url}
+    environment.pop("BG_MIGRATION_DATABASE_URL", None)  # one role: the server's admin
+    return subprocess.Popen(
+        [sys.executable, "-m", "gateway", "migrate"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+async def test_two_migrates_at_once_both_succeed_and_migrate_once(fresh_database: str) -> None:
+    first, second = _migrate_command(fresh_database), _migrate_command(fresh_database)
+    for process in (first, second):
+        out, err = process.communicate(timeout=180)
+        assert process.returncode == 0, err
+        assert "database is up to date" in out
+    connection = await asyncpg.connect(fresh_database)
+    try:
+        piccolo = await connection.fetchrow(
+            "SELECT count(*) AS runs, count(DISTINCT name) AS names FROM migration"
+        )
+        recorded = await connection.fetch(
+            f"SELECT name FROM {job_schema.RECORD_TABLE} ORDER BY name"
+        )
+        has_jobs = await connection.fetchval("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")
+    finally:
+        await connection.close()
+    assert piccolo["runs"] > 0 and piccolo["runs"] == piccolo["names"], "each migration ran once"
+    assert has_jobs
+    assert [row["name"] for row in recorded] == [
+        file.name for file in job_schema.migration_files()
+    ], "a fresh schema counts every Procrastinate migration as applied"
+
+
+async def test_a_procrastinate_upgrade_applies_its_new_migrations_once(
+    fresh_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection = await asyncpg.connect(fresh_database)
+    try:
+        assert await job_schema.update_job_schema(connection) == []  # fresh: the full schema
+        shipped = job_schema.migration_files()
+        upgrade = tmp_path / "99.00.00_01_pre_add_probe.sql"
+        upgrade.write_text("CREATE TABLE procrastinate_upgrade_probe (id integer);\n")
+        monkeypatch.setattr(job_schema, "migration_files", lambda: [*shipped, upgrade])
+
+        assert await job_schema.update_job_schema(connection) == [upgrade.name]
+        assert await job_schema.update_job_schema(connection) == [], "applied once"
+        assert await connection.fetchval(
+            "SELECT to_regclass('procrastinate_upgrade_probe') IS NOT NULL"
+        )
+    finally:
+        await connection.close()
+
+
+async def test_job_tables_made_before_the_record_count_as_up_to_date(
+    fresh_database: str,
+) -> None:
+    """A database migrated by the code before `procrastinate_applied_migrations` existed: its
+    schema is this version's, so nothing is re-applied (the initial migration would fail on
+    the existing tables) and every file is recorded."""
+    connection = await asyncpg.connect(fresh_database)
+    try:
+        await job_schema.update_job_schema(connection)
+        await connection.execute(f"DROP TABLE {job_schema.RECORD_TABLE}")
+
+        assert await job_schema.update_job_schema(connection) == []
+        recorded = await connection.fetchval(f"SELECT count(*) FROM {job_schema.RECORD_TABLE}")
+    finally:
+        await connection.close()
+    assert recorded == len(job_schema.migration_files())
