@@ -63,6 +63,7 @@ from gateway.idempotency.lease import lease
 from gateway.job_worker import SupervisedWorker
 from gateway.jobs import job_app
 from gateway.metrics.controller import MetricsController
+from gateway.metrics.http import ProblemAwarePrometheusMiddleware
 from gateway.metrics.multiprocess import mark_dead_at_exit
 from gateway.notifications.controller import (
     NotificationDeliveryController,
@@ -144,6 +145,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
     )
     metrics = PrometheusConfig(
+        middleware_class=ProblemAwarePrometheusMiddleware,
         app_name="billing_gateway",
         prefix="billing_gateway",
         group_path=True,

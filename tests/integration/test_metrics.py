@@ -193,3 +193,24 @@ async def test_a_delivery_to_a_receiver_that_is_down_shows_as_failing(
     name = "billing_gateway_notification_deliveries_failing"
     assert _value(text, name, state="failing") == 1
     assert _value(text, name, state="failed") == 0
+
+
+async def test_a_refused_request_is_counted_under_its_own_status(http: httpx.AsyncClient) -> None:
+    """A problem answered from an exception (bad key: 401) is not counted as a 200."""
+
+    def count(status: int, text: str) -> float:
+        pattern = (
+            r'billing_gateway_requests_total\{[^}]*path="/v1/change-requests"[^}]*'
+            rf'status_code="{status}"\}} (\S+)'
+        )
+        found = re.search(pattern, text)
+        return float(found.group(1)) if found else 0.0
+
+    before = (await http.get("/metrics")).text
+    response = await http.get(
+        "/v1/change-requests", headers={"Authorization": "Bearer bgk_00000000_wrong"}
+    )
+    assert response.status_code == 401
+    after = (await http.get("/metrics")).text
+    assert count(401, after) == count(401, before) + 1
+    assert count(200, after) == count(200, before)
