@@ -19,8 +19,12 @@ COPY admin admin
 COPY audit audit
 COPY gateway gateway
 COPY settings settings
-# --no-deps: everything it needs came from the lock above, hash-checked.
-RUN /opt/venv/bin/pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
+# The build backend from its own lock, then no build isolation (which would fetch an unpinned
+# hatchling); --no-deps: everything the wheel needs came from the lock above, hash-checked.
+COPY requirements/build.lock requirements/build.lock
+RUN python -m venv /opt/build \
+    && /opt/build/bin/pip install --no-cache-dir --require-hashes -r requirements/build.lock \
+    && /opt/build/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels . \
     && /opt/venv/bin/pip install --no-cache-dir --no-deps /wheels/billing_gateway-*.whl
 
 # --- runtime: slim, no compiler, no sources, not root ------------------------------------

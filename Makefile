@@ -10,7 +10,10 @@ PIP    := $(BIN)/python -m pip
 APP_LOCK     := requirements/app.lock
 SANDBOX_LOCK := requirements/sandbox.lock
 DEV_LOCK     := requirements/dev.lock
-COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet
+LOCK_OPTIONS := --universal --python-version 3.11 --generate-hashes --quiet
+COMPILE := $(BIN)/uv pip compile pyproject.toml $(LOCK_OPTIONS)
+# The image's wheel build (hatchling), hash-checked as well.
+BUILD_COMPILE := $(BIN)/uv pip compile requirements/build.in $(LOCK_OPTIONS)
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint format typecheck pytest bench cassettes screenshots clean zuora-sdk lock upgrade
@@ -79,11 +82,13 @@ lock: $(DEV_STAMP) ## re-resolve requirements/*.lock after a change to pyproject
 	$(COMPILE) -o $(APP_LOCK)
 	$(COMPILE) --extra sandbox -o $(SANDBOX_LOCK)
 	$(COMPILE) --extra sandbox --extra dev -o $(DEV_LOCK)
+	$(BUILD_COMPILE) -o requirements/build.lock
 
 upgrade: $(DEV_STAMP) ## move every locked package to the newest version pyproject.toml allows
 	$(COMPILE) --upgrade -o $(APP_LOCK)
 	$(COMPILE) --upgrade --extra sandbox -o $(SANDBOX_LOCK)
 	$(COMPILE) --upgrade --extra sandbox --extra dev -o $(DEV_LOCK)
+	$(BUILD_COMPILE) --upgrade -o requirements/build.lock
 
 clean: ## remove the virtual environment and the sandbox data (database, keys)
 	rm -rf $(VENV) .venv-zuora-sdk .venv-zuora-sdk.lock .data .artifacts .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -20,7 +20,7 @@ import redis.exceptions
 from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage, SlidingWindowCounterSupport, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from limits.errors import StorageError
+from limits.errors import ConfigurationError, StorageError
 from limits.storage import storage_from_string
 from limits.util import WindowStats
 
@@ -29,6 +29,7 @@ from gateway.db.outage import is_database_outage, unavailable
 from settings import Settings, SettingsError
 
 PURGE_EVERY_SECONDS = 60.0
+REDIS_TIMEOUT_SECONDS = 1.0
 
 _NOW = "extract(epoch FROM statement_timestamp())"
 # The stored row's windows as seen from the current window number (`excluded.window_number`).
@@ -154,17 +155,33 @@ def _pool() -> asyncpg.Pool:
 
 
 def limits_storage(settings: Settings) -> Storage:
-    """The store `BG_LIMITS_STORAGE_URI` names (PostgreSQL when unset)."""
+    """The store `BG_LIMITS_STORAGE_URI` names (PostgreSQL when unset). The URI may carry a
+    password: no message quotes it, only its scheme."""
     uri = settings.limits_storage_uri
     if not uri:
         return PostgresLimitsStorage()
-    if uri.removeprefix("async+").startswith("memory://"):
+    scheme = uri.partition("://")[0]
+    if scheme.removeprefix("async+") == "memory":
         return MemoryStorage()
-    if not uri.startswith("async+"):
+    if not scheme.startswith("async+"):
         raise SettingsError(
-            f"BG_LIMITS_STORAGE_URI must be an async storage URI (async+redis://...), not {uri!r}."
+            f"BG_LIMITS_STORAGE_URI must be an async storage URI (async+redis://...), not "
+            f"{scheme}://..."
         )
-    storage = storage_from_string(uri, implementation="redispy", wrap_exceptions=True)
+    try:
+        storage = storage_from_string(
+            uri,
+            implementation="redispy",
+            wrap_exceptions=True,
+            # A Redis that hangs answers as one that is down (503), not a request held for ever.
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        )
+    except ConfigurationError:
+        raise SettingsError(
+            f"BG_LIMITS_STORAGE_URI: {scheme}:// is not a storage `limits` knows "
+            "(async+redis://, async+rediss://, async+memory://)."
+        ) from None
     if not isinstance(storage, Storage) or not isinstance(storage, SlidingWindowCounterSupport):
         raise SettingsError("BG_LIMITS_STORAGE_URI names a store without sliding windows.")
     return storage
