@@ -275,13 +275,14 @@ def worker(
     from gateway.metrics.worker_server import serve_worker_metrics
 
     mark_dead_at_exit()
-    serve_worker_metrics(metrics_port)
 
     async def work() -> None:
         supervised = SupervisedWorker(job_app)
         loop = asyncio.get_running_loop()
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(stop_signal, supervised.stop)
+        # Only now: whoever sees the port answer may stop the worker, and it stops cleanly.
+        serve_worker_metrics(metrics_port)
         async with job_app.open_async():
             await supervised.run()
 
