@@ -19,8 +19,9 @@ import asyncpg
 from gateway.db.connection import fetch, transaction
 from gateway.db.server import with_database
 
-# Read and append only: the hash chain, the entries and the signed checkpoints.
-APPEND_ONLY = ("audit_records", "audit_chain", "audit_checkpoints")
+# Read and append only: the hash chain, the entries, the signed checkpoints, and the record of
+# which checkpoints left the host (a row deleted would hide one that never did).
+APPEND_ONLY = ("audit_records", "audit_chain", "audit_checkpoints", "audit_checkpoint_deliveries")
 # Forgetting a subject and re-wrapping its data key change these columns, and nothing else;
 # the trigger audit_subject_keys_forget_or_rotate_only lets only those two shapes through.
 SUBJECT_KEYS = "audit_subject_keys"

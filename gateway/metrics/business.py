@@ -1,11 +1,16 @@
 """The business as the database shows it, read at scrape time: the same answer from any
-process, so it is built fresh for each scrape and never summed across processes. One query a
-probe, each with a short timeout; a probe that fails is left out and counted in
-`billing_gateway_business_probe_failed`, and the others are still shown."""
+process, so it is never summed across processes. A probe that fails (its query timed out, the
+sink did not answer) is left out and counted in `billing_gateway_business_probe_failed`, and the
+others are still shown.
+
+/metrics needs no key, so a scrape must not be able to starve the request pool: the probes run
+one after another on one pooled connection, and the result is kept for `CACHE_SECONDS` in this
+process, scrapes arriving meanwhile (or while it is read) sharing that one reading."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -14,10 +19,12 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from gateway.db.connection import fetch
+from audit.sinks import CheckpointSink, configured_sink, pending_checkpoints
+from gateway.db.connection import engine
 from gateway.log import get_logger
 
-TIMEOUT_SECONDS = 2.0
+TIMEOUT_SECONDS = 2.0  # each probe's
+CACHE_SECONDS = 5.0
 _log = get_logger("metrics")
 
 # The back office's queues, as its screens define them (the views of the migrations).
@@ -190,27 +197,76 @@ class _Collected(Collector):
         return self._families
 
 
-async def _run(probe: Probe) -> list[Metric] | None:
-    try:
-        rows = await asyncio.wait_for(fetch(probe.sql), TIMEOUT_SECONDS)
+def _checkpoints_not_copied(sink: CheckpointSink, pending: int) -> Metric:
+    family = GaugeMetricFamily(
+        "billing_gateway_audit_checkpoints_not_copied",
+        "Signed audit checkpoints stored and not yet taken by the configured off-host sink.",
+        labels=["sink"],
+    )
+    family.add_metric([sink.name], pending)
+    return family
+
+
+async def _run(connection: Any, probe: Probe) -> list[Metric] | None:
+    try:  # asyncpg cancels a query that times out; the connection stays usable
+        rows = await connection.fetch(probe.sql, timeout=TIMEOUT_SECONDS)
     except Exception as error:  # one probe down leaves the others
         _log.warning("metrics probe failed", probe=probe.name, error=type(error).__name__)
         return None
-    return list(probe.families(rows))
+    return list(probe.families([dict(row) for row in rows]))
 
 
-async def business_metrics() -> bytes:
+async def _checkpoints() -> list[Metric] | None:
+    """After the probes, their connection back in the pool: a directory sink reads a file."""
+    sink = configured_sink()
+    try:
+        pending = await asyncio.wait_for(pending_checkpoints(sink), TIMEOUT_SECONDS)
+    except Exception as error:
+        _log.warning("metrics probe failed", probe="audit_checkpoints", error=type(error).__name__)
+        return None
+    return [_checkpoints_not_copied(sink, pending)]
+
+
+async def _read_business() -> bytes:
     """The probes' families in Prometheus text, read now."""
-    answers = await asyncio.gather(*(_run(probe) for probe in PROBES))
+    pool = engine().pool
+    assert pool is not None, "start_pool() first"
+    answers: dict[str, list[Metric] | None] = dict.fromkeys(probe.name for probe in PROBES)
+    try:
+        async with pool.acquire(timeout=TIMEOUT_SECONDS) as connection:
+            for probe in PROBES:
+                answers[probe.name] = await _run(connection, probe)
+    except Exception as error:  # no connection to be had: every probe failed
+        _log.warning("metrics probes found no connection", error=type(error).__name__)
+    answers["audit_checkpoints"] = await _checkpoints()
     failed = GaugeMetricFamily(
         "billing_gateway_business_probe_failed",
-        "1 when the database did not answer this probe within its timeout at this scrape.",
+        "1 when the database (or the checkpoint sink) did not answer this probe at this read.",
         labels=["probe"],
     )
     families: list[Metric] = [failed]
-    for probe, answer in zip(PROBES, answers, strict=True):
-        failed.add_metric([probe.name], 1 if answer is None else 0)
+    for name, answer in answers.items():
+        failed.add_metric([name], 1 if answer is None else 0)
         families.extend(answer or [])
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Collected(families))
     return generate_latest(registry)
+
+
+# (when it started, the reading) of this process's latest business reading
+_latest: tuple[float, asyncio.Task[bytes]] | None = None
+
+
+async def business_metrics() -> bytes:
+    """The business in Prometheus text, read at most once per `CACHE_SECONDS`."""
+    global _latest
+    if _latest is None or time.monotonic() - _latest[0] >= CACHE_SECONDS:
+        _latest = (time.monotonic(), asyncio.create_task(_read_business()))
+    # shielded: a scraper that hangs up does not cancel the reading others wait for
+    return await asyncio.shield(_latest[1])
+
+
+def forget_business_metrics() -> None:
+    """The next scrape reads afresh (tests that change the data between two scrapes)."""
+    global _latest
+    _latest = None

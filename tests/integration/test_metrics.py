@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -11,16 +12,22 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from gateway.fulfilment.service import FulfilmentService
+from gateway.metrics import business
+from gateway.metrics.business import forget_business_metrics
 from tests.database import auth, superuser
 from tests.emulators import free_port
 from tests.integration import test_apply as apply_kit
+from tests.integration import test_checkpoint_sinks as sinks_kit
 from tests.integration import test_notification_delivery as delivery_kit
 from tests.payloads import iban_change
 
 emulators = apply_kit.emulators  # fresh, seeded Zuora and Stripe emulators
 fulfilment = apply_kit.fulfilment
+receiver = sinks_kit.receiver  # an off-host checkpoint store on loopback
+sink_setting = sinks_kit.sink_setting
 
 
 def _value(text: str, name: str, **labels: str) -> float | None:
@@ -33,6 +40,12 @@ def _value(text: str, name: str, **labels: str) -> float | None:
         if all(found.get(key) == value for key, value in labels.items()):
             return float(match[3])
     return None
+
+
+async def _scrape(http: httpx.AsyncClient) -> str:
+    """/metrics read afresh: the business part is otherwise kept a few seconds."""
+    forget_business_metrics()
+    return (await http.get("/metrics")).text
 
 
 def test_one_scrape_adds_up_both_server_processes(database_url: str, tmp_path: Path) -> None:
@@ -85,14 +98,14 @@ def _both_ready_and_scraped(base: str) -> str:
 async def test_a_filed_request_shows_in_triage_and_its_audit_entry_waits_for_the_seal(
     http: httpx.AsyncClient, api_key: str
 ) -> None:
-    before = (await http.get("/metrics")).text
+    before = await _scrape(http)
     assert _value(before, "billing_gateway_queue_depth", queue="triage") == 0
     unsealed = _value(before, "billing_gateway_audit_unsealed_entries") or 0
     filed = await http.post(
         "/v1/change-requests", json=iban_change(), headers=auth(api_key, uuid.uuid4().hex)
     )
     assert filed.status_code == 201, filed.text
-    text = (await http.get("/metrics")).text
+    text = await _scrape(http)
     assert _value(text, "billing_gateway_queue_depth", queue="triage") == 1
     assert (_value(text, "billing_gateway_queue_oldest_age_seconds", queue="triage") or 0) >= 0
     assert (_value(text, "billing_gateway_audit_unsealed_entries") or 0) > unsealed
@@ -106,7 +119,7 @@ async def test_a_failed_job_is_counted_by_its_task(http: httpx.AsyncClient) -> N
             "INSERT INTO procrastinate_jobs (queue_name, task_name, status, args)"
             " VALUES ('default', 'webhooks.process', 'failed', '{}')"
         )
-    text = (await http.get("/metrics")).text
+    text = await _scrape(http)
     assert _value(text, "billing_gateway_job_failures", task="webhooks.process") == 1
 
 
@@ -117,7 +130,7 @@ async def test_a_waiting_provider_event_shows_as_inbox_lag(http: httpx.AsyncClie
             " received_at) VALUES ('stripe', 'evt_1', 'customer.updated', now(), '{}',"
             " now() - interval '90 seconds')"
         )
-    text = (await http.get("/metrics")).text
+    text = await _scrape(http)
     assert (_value(text, "billing_gateway_webhook_inbox_lag_seconds", provider="stripe") or 0) >= 90
     assert _value(text, "billing_gateway_webhook_inbox_depth", provider="stripe") == 1
 
@@ -130,14 +143,14 @@ async def test_provider_steps_are_counted_by_outcome_with_their_latency(
 ) -> None:
     zuora, _stripe = emulators
     step = {"work": "fulfilment", "provider": "zuora", "step": "set_default_method"}
-    before = (await http.get("/metrics")).text
+    before = await _scrape(http)
     request_id = await apply_kit.file(http, api_key, apply_kit.atelier("zuora_collection"))
     fault = {"operation": "update:Account", "mode": "fail", "code": "INVALID_VALUE"}
     await apply_kit.arm(zuora, fault)
     assert (await apply_kit.apply(http, api_key, request_id)).status_code == 202
     assert await fulfilment.advance(await apply_kit.run_of(request_id)) == "failed"
 
-    text = (await http.get("/metrics")).text
+    text = await _scrape(http)
     name = "billing_gateway_provider_steps_total"
     for outcome, added in (("succeeded", 0), ("refused", 1)):
         was = _value(before, name, **step, outcome=outcome) or 0
@@ -189,7 +202,7 @@ async def test_a_delivery_to_a_receiver_that_is_down_shows_as_failing(
     await notifications.dispatch()
     await notifications.deliver(endpoint["id"])  # nobody listens: retried later
 
-    text = (await http.get("/metrics")).text
+    text = await _scrape(http)
     name = "billing_gateway_notification_deliveries_failing"
     assert _value(text, name, state="failing") == 1
     assert _value(text, name, state="failed") == 0
@@ -206,11 +219,60 @@ async def test_a_refused_request_is_counted_under_its_own_status(http: httpx.Asy
         found = re.search(pattern, text)
         return float(found.group(1)) if found else 0.0
 
-    before = (await http.get("/metrics")).text
+    before = await _scrape(http)
     response = await http.get(
         "/v1/change-requests", headers={"Authorization": "Bearer bgk_00000000_wrong"}
     )
     assert response.status_code == 401
-    after = (await http.get("/metrics")).text
+    after = await _scrape(http)
     assert count(401, after) == count(401, before) + 1
     assert count(200, after) == count(200, before)
+
+
+async def test_checkpoints_the_sink_has_not_taken_show_until_it_takes_them(
+    http: httpx.AsyncClient, receiver: sinks_kit.Receiver, sink_setting: pytest.MonkeyPatch
+) -> None:
+    from audit.jobs import seal_and_checkpoint
+
+    sinks_kit._use_sink(sink_setting, receiver.url())
+    receiver.stop()  # the endpoint is down when the checkpoint is sealed
+    await sinks_kit._write_entries(2)
+    await seal_and_checkpoint(0)
+    text = await _scrape(http)
+    name = "billing_gateway_audit_checkpoints_not_copied"
+    assert _value(text, name, sink=receiver.url()) == 1
+    assert _value(text, "billing_gateway_business_probe_failed", probe="audit_checkpoints") == 0
+
+    receiver.start()
+    await seal_and_checkpoint(0)
+    assert _value(await _scrape(http), name, sink=receiver.url()) == 0
+
+
+async def test_scrapes_within_seconds_of_each_other_share_one_reading(
+    http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readings = 0
+    read = business._read_business
+
+    async def counted() -> bytes:
+        nonlocal readings
+        readings += 1
+        return await read()
+
+    monkeypatch.setattr(business, "_read_business", counted)
+    forget_business_metrics()
+    pages = await asyncio.gather(*(http.get("/metrics") for _ in range(20)))
+    assert all(page.status_code == 200 for page in pages)
+    assert readings == 1, "twenty scrapes at once: the database read once"
+
+    async with superuser() as connection:
+        await connection.execute(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, status, args)"
+            " VALUES ('default', 'webhooks.process', 'failed', '{}')"
+        )
+    cached = (await http.get("/metrics")).text
+    assert _value(cached, "billing_gateway_job_failures", task="webhooks.process") is None
+    monkeypatch.setattr(business, "CACHE_SECONDS", 0.0)  # as once the few seconds are past
+    fresh = (await http.get("/metrics")).text
+    assert _value(fresh, "billing_gateway_job_failures", task="webhooks.process") == 1
+    assert readings == 2

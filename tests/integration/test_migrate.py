@@ -13,7 +13,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from gateway.db import job_schema
+from gateway.db import job_schema, schema_check
+from gateway.db.connection import fetch_value
+from gateway.db.migrate import connected_as
 from gateway.db.server import with_database
 
 
@@ -101,3 +103,83 @@ async def test_job_tables_made_before_the_record_count_as_up_to_date(
     finally:
         await connection.close()
     assert recorded == len(job_schema.migration_files())
+
+
+def _files_up_to(release: str) -> list[Path]:
+    return [file for file in job_schema.migration_files() if file.name[: len(release)] <= release]
+
+
+async def _build_job_schema_of(connection: asyncpg.Connection, release: str) -> None:
+    """The job tables as an older Procrastinate's full schema left them, with no record (the
+    code before `procrastinate_applied_migrations`): its migrations from the initial one on."""
+    for file in _files_up_to(release):
+        await connection.execute(file.read_text(encoding="utf-8"))
+
+
+def test_the_newest_procrastinate_release_shipped_has_a_marker() -> None:
+    """Upgrading Procrastinate to a release with migrations means adding its marker."""
+    newest = max(file.name[:8] for file in job_schema.migration_files())
+    assert newest in job_schema._MARKERS
+
+
+@pytest.mark.parametrize("release", ["03.00.00", "03.01.00", "03.02.00", "03.03.00"])
+async def test_job_tables_of_an_older_procrastinate_get_the_newer_migrations(
+    fresh_database: str, release: str
+) -> None:
+    connection = await asyncpg.connect(fresh_database)
+    try:
+        await _build_job_schema_of(connection, release)
+
+        applied = await job_schema.update_job_schema(connection)
+        recorded = await connection.fetch(f"SELECT name FROM {job_schema.RECORD_TABLE}")
+        retry_failed = await connection.fetchval(
+            "SELECT to_regprocedure('procrastinate_retry_job_v2(bigint, timestamptz, integer,"
+            " varchar, varchar)') IS NOT NULL"
+        )
+        assert await job_schema.update_job_schema(connection) == [], "applied once"
+    finally:
+        await connection.close()
+    every_name = [file.name for file in job_schema.migration_files()]
+    older = {file.name for file in _files_up_to(release)}
+    assert applied == [name for name in every_name if name not in older]
+    assert sorted(row["name"] for row in recorded) == every_name
+    assert retry_failed, "the current worker's functions exist"
+
+
+async def test_migrate_upgrades_a_sandbox_made_with_procrastinate_3_1(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sandbox `.data` from before the lock file: Procrastinate 3.1's tables, no record.
+    `billing-gateway migrate` brings them to this release, and readiness agrees."""
+    connection = await asyncpg.connect(fresh_database)
+    try:
+        await _build_job_schema_of(connection, "03.01.00")
+    finally:
+        await connection.close()
+
+    process = _migrate_command(fresh_database)
+    out, err = process.communicate(timeout=180)
+    assert process.returncode == 0, err
+    assert "database is up to date" in out
+    monkeypatch.setattr(schema_check, "_up_to_date", False)
+    async with connected_as(fresh_database):
+        assert await schema_check.schema_problem() is None
+        defer_in_batches = await fetch_value(
+            "SELECT to_regprocedure('procrastinate_defer_jobs_v1(procrastinate_job_to_defer_v1[])')"
+            " IS NOT NULL"
+        )
+    assert defer_in_batches, "the 3.2 functions the worker calls exist"
+
+
+async def test_job_tables_older_than_procrastinate_3_are_refused(fresh_database: str) -> None:
+    connection = await asyncpg.connect(fresh_database)
+    try:
+        await _build_job_schema_of(connection, "02.14.01")
+        with pytest.raises(RuntimeError, match=r"older than 3\.0"):
+            await job_schema.update_job_schema(connection)
+        still_unrecorded = await connection.fetchval(
+            f"SELECT to_regclass('{job_schema.RECORD_TABLE}') IS NULL"
+        )
+    finally:
+        await connection.close()
+    assert still_unrecorded, "nothing recorded for a schema it cannot upgrade"
