@@ -3,8 +3,11 @@
 x-gateway anchor resolved, `${VAR:-default}` filled from the values an operator's `.env` would
 give), on a fresh database of the test PostgreSQL, with secrets written by
 deploy/make-secrets.py into a temporary BG_SECRETS_DIR. An IBAN change is filed through
-api-1, applied through api-2 and carried out by the workers; then every process gets SIGTERM
-and must exit 0 within the stack's stop_grace_period, losing nothing.
+api-1 and applied through api-2 against slowed providers; while a worker carries it out, every
+process gets SIGTERM (`docker compose stop`) and must exit 0 within the stack's
+stop_grace_period. Started again with the same commands (`docker compose start`), the stack
+ends with the change applied exactly once at each provider, its audit entries all sealed and
+no job left running; a second SIGTERM, all at rest, again exits 0 everywhere.
 
 What differs from compose, because five processes share one machine here: `--host 0.0.0.0`
 becomes 127.0.0.1 and `--port 8000` a free port per API process; BG_WORKER_METRICS_PORT a
@@ -52,6 +55,7 @@ from tests.payloads import iban_change
 ROOT = Path(__file__).resolve().parents[2]
 GATEWAY = str(Path(sys.executable).parent / "billing-gateway")
 STACK = ("migrate", "api-1", "api-2", "worker-1", "worker-2")
+PROVIDER_LATENCY_SECONDS = 1.5
 NEW_IBAN = "FR7630006000011234567890189"  # published test number, masked FR****0189
 _VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?::(?P<op>[-?])(?P<word>[^}]*))?\}")
 
@@ -218,16 +222,18 @@ class Stack:
         migrated = subprocess.run(command, env=environment, capture_output=True, timeout=120)
         assert migrated.returncode == 0, migrated.stderr.decode()[-4000:]
 
-    def start(self) -> None:
-        for name in STACK[1:]:
+    def start(self, names: tuple[str, ...] = STACK[1:]) -> None:
+        """Each named service's process (again, after a stop: `docker compose start`), its
+        log appended to."""
+        for name in names:
             command, environment = self.runs[name]
-            with self.logs[name].open("wb") as log:
+            with self.logs[name].open("ab") as log:
                 self.processes[name] = subprocess.Popen(
                     command, env=environment, stdout=log, stderr=subprocess.STDOUT
                 )
-        for name in ("api-1", "api-2"):
+        for name in {"api-1", "api-2"} & set(names):
             wait_ready(self.base(name), "/health/ready", self.processes[name], self.logs[name])
-        for name in ("worker-1", "worker-2"):  # what compose's worker healthcheck asks
+        for name in {"worker-1", "worker-2"} & set(names):  # compose's worker healthcheck
             port = self.runs[name][1]["BG_WORKER_METRICS_PORT"]
             base = f"http://127.0.0.1:{port}"
             wait_ready(base, "/metrics", self.processes[name], self.logs[name])
@@ -246,12 +252,13 @@ class Stack:
         return issued.stdout.decode().strip().splitlines()[-1]
 
     def stop(self) -> dict[str, int | None]:
-        """SIGTERM to every process at once, as `docker compose stop`; each exit code, or
-        None for one still running after its service's stop_grace_period."""
-        for process in self.processes.values():
+        """SIGTERM to every running process at once, as `docker compose stop`; each exit code,
+        or None for one still running after its service's stop_grace_period."""
+        running = {name: p for name, p in self.processes.items() if p.poll() is None}
+        for process in running.values():
             process.send_signal(signal.SIGTERM)
         codes: dict[str, int | None] = {}
-        for name, process in self.processes.items():
+        for name, process in running.items():
             try:
                 codes[name] = process.wait(self.services[name].grace_seconds)
             except subprocess.TimeoutExpired:
@@ -278,85 +285,35 @@ def atelier_iban_change() -> dict[str, Any]:
     return body
 
 
-async def carry_through(stack: Stack, key: str) -> str:
-    """Filed through api-1, applied through api-2, carried out by a worker; the request's id."""
+def key_headers(key: str, idempotent: bool = False) -> dict[str, str]:
+    given = {"Authorization": f"Bearer {key}"}
+    return given | ({"Idempotency-Key": str(uuid.uuid4())} if idempotent else {})
 
-    def headers(idempotent: bool = False) -> dict[str, str]:
-        given = {"Authorization": f"Bearer {key}"}
-        return given | ({"Idempotency-Key": str(uuid.uuid4())} if idempotent else {})
 
+async def file_and_apply(stack: Stack, key: str) -> str:
+    """Filed through api-1, applied through api-2 (202: a worker carries it out); its id."""
     async with httpx.AsyncClient(timeout=30) as client:
         filed = await client.post(
             f"{stack.base('api-1')}/v1/change-requests",
             json=atelier_iban_change(),
-            headers=headers(idempotent=True),
+            headers=key_headers(key, idempotent=True),
         )
         assert filed.status_code == 201, filed.text
         request_id = str(filed.json()["id"])
         applying = await client.post(
             f"{stack.base('api-2')}/v1/change-requests/{request_id}/apply",
             json={},
-            headers=headers(idempotent=True),
+            headers=key_headers(key, idempotent=True),
         )
         assert applying.status_code == 202, applying.text
-
-        async def applied() -> bool:
-            read = await client.get(
-                f"{stack.base('api-1')}/v1/change-requests/{request_id}", headers=headers()
-            )
-            return bool(read.json()["status"] == "applied")
-
-        await eventually(applied, "the change applied by a worker")
     return request_id
 
 
-async def workers_that_ran_it(admin_url: str) -> set[int]:
-    """Once every audit entry is sealed (the workers' minute job: up to a minute after the last
-    entry), the workers the fulfilment job ran on, read while they still run (a worker's row,
-    and its jobs' link to it, go when it stops)."""
-    admin = await asyncpg.connect(admin_url)
-    try:
-
-        async def all_sealed() -> bool:
-            unsealed = await admin.fetchval(
-                "SELECT count(*) FROM audit_records r WHERE NOT EXISTS "
-                "(SELECT 1 FROM audit_chain c WHERE c.entry_id = r.id)"
-            )
-            return bool(unsealed == 0)
-
-        await eventually(all_sealed, "every audit entry sealed", seconds=100)
-        rows = await admin.fetch(
-            "SELECT j.worker_id FROM procrastinate_jobs j "
-            "JOIN procrastinate_workers w ON w.id = j.worker_id "
-            "WHERE j.task_name = 'fulfilment.advance_run' AND j.status = 'succeeded'"
-        )
-        registered = await admin.fetchval("SELECT count(*) FROM procrastinate_workers")
-    finally:
-        await admin.close()
-    assert registered == 2, "both workers registered"
-    return {row["worker_id"] for row in rows}
-
-
-@pytest.mark.timeout(240)
-async def test_the_compose_stack_carries_an_iban_change_and_stops_losing_nothing(
-    emulators: Emulators, stack_database: tuple[str, str, str], tmp_path: Path
+async def assert_applied_once_and_sealed(
+    admin_url: str, request_id: str, emulators: Emulators
 ) -> None:
-    admin_url, app_url, owner_url = stack_database
-    secrets_dir = tmp_path / "secrets"
-    write_secrets(secrets_dir, app_url, owner_url, emulators.tenant)
-    stack = Stack(stack_services(emulators.dotenv), secrets_dir, tmp_path)
-
-    stack.migrate()
-    try:
-        stack.start()
-        request_id = await carry_through(stack, stack.api_key())
-        assert await workers_that_ran_it(admin_url), "the fulfilment job ran on no worker"
-        codes = await asyncio.to_thread(stack.stop)
-    finally:
-        stack.kill_leftovers()
-    for name, code in codes.items():
-        assert code == 0, f"{name} exited {code} on SIGTERM:\n{stack.log_tail(name)}"
-
+    """The change applied, its audit entries all there and sealed, no job left running, and
+    at each provider one new payment method (and one mandate), the customer's default."""
     admin = await asyncpg.connect(admin_url)
     try:
         sealed_actions = [
@@ -395,3 +352,116 @@ async def test_the_compose_stack_carries_an_iban_change_and_stops_losing_nothing
     customer = emulators.account.get("customer", "cus_DemoAtelier01")
     method_id = customer["invoice_settings"]["default_payment_method"]
     assert emulators.account.get("payment_method", method_id)["sepa_debit"]["last4"] == "0189"
+
+    zuora_methods = [
+        method
+        for method in tenant.table("PaymentMethod").values()
+        if str(method.get("BankTransferAccountNumberMask", "")).endswith("0189")
+    ]
+    assert len(zuora_methods) == 1, "Zuora got the new payment method once"
+    stripe_methods = [
+        method["id"]
+        for method in emulators.account.all("payment_method")
+        if (method.get("sepa_debit") or {}).get("last4") == "0189"
+    ]
+    assert stripe_methods == [method_id], "Stripe got the new payment method once"
+    mandates = [m for m in emulators.account.all("mandate") if m["payment_method"] == method_id]
+    assert len(mandates) == 1, "one SEPA mandate for it"
+
+
+async def in_flight(admin_url: str, request_id: str) -> bool:
+    """Its fulfilment job running on a worker, a provider step done, the change not applied."""
+    admin = await asyncpg.connect(admin_url)
+    try:
+        status = await admin.fetchval(
+            "SELECT status FROM change_requests WHERE id = $1", uuid.UUID(request_id)
+        )
+        running = await admin.fetchval(
+            "SELECT count(*) FROM procrastinate_jobs "
+            "WHERE task_name = 'fulfilment.advance_run' AND status = 'doing'"
+        )
+        steps_done = await admin.fetchval(
+            "SELECT count(*) FROM fulfilment_steps s JOIN fulfilment_runs r ON r.id = s.run_id "
+            "WHERE r.change_request_id = $1 AND s.status = 'succeeded'",
+            uuid.UUID(request_id),
+        )
+    finally:
+        await admin.close()
+    assert status != "applied", "the apply ended before the stop: slow the emulators more"
+    return bool(running and steps_done)
+
+
+async def applied_through_the_api(stack: Stack, key: str, request_id: str) -> bool:
+    async with httpx.AsyncClient(timeout=30) as client:
+        read = await client.get(
+            f"{stack.base('api-1')}/v1/change-requests/{request_id}", headers=key_headers(key)
+        )
+    return bool(read.json()["status"] == "applied")
+
+
+async def sealed_with_both_workers_up(admin_url: str) -> bool:
+    """Every audit entry sealed (the workers' minute job), read while the workers run: both
+    registered (a worker's row goes when it stops)."""
+    admin = await asyncpg.connect(admin_url)
+    try:
+        unsealed = await admin.fetchval(
+            "SELECT count(*) FROM audit_records r WHERE NOT EXISTS "
+            "(SELECT 1 FROM audit_chain c WHERE c.entry_id = r.id)"
+        )
+        registered = await admin.fetchval("SELECT count(*) FROM procrastinate_workers")
+    finally:
+        await admin.close()
+    return bool(unsealed == 0 and registered == 2)
+
+
+@pytest.mark.timeout(240)
+async def test_the_stack_stopped_during_an_apply_and_started_again_applies_it_once(
+    emulators: Emulators, stack_database: tuple[str, str, str], tmp_path: Path
+) -> None:
+    """`docker compose stop` while a worker carries out an Apply against slow providers, then
+    `docker compose start`: every process exits 0 within its grace period both times, and the
+    change ends applied once, its audit entries all sealed, no job left running."""
+    admin_url, app_url, owner_url = stack_database
+    secrets_dir = tmp_path / "secrets"
+    write_secrets(secrets_dir, app_url, owner_url, emulators.tenant)
+    stack = Stack(stack_services(emulators.dotenv), secrets_dir, tmp_path)
+
+    stack.migrate()
+    try:
+        stack.start()
+        key = stack.api_key()
+        # Every provider call waits this long first: the Apply's job runs for several seconds,
+        # well within the stop_grace_period a worker has to finish it.
+        emulators.tenant.faults.latency_seconds = PROVIDER_LATENCY_SECONDS
+        emulators.account.faults.latency_seconds = PROVIDER_LATENCY_SECONDS
+        request_id = await file_and_apply(stack, key)
+        await eventually(lambda: in_flight(admin_url, request_id), "the Apply under way", 60)
+        codes = await asyncio.to_thread(stack.stop)
+        for name, code in codes.items():
+            assert code == 0, f"{name} exited {code} on SIGTERM:\n{stack.log_tail(name)}"
+        assert await jobs_doing(admin_url) == 0, "a job was left running at the stop"
+
+        stack.start()
+        await eventually(
+            lambda: applied_through_the_api(stack, key, request_id), "the change applied"
+        )
+        await eventually(
+            lambda: sealed_with_both_workers_up(admin_url), "all sealed, both workers up", 100
+        )
+        codes = await asyncio.to_thread(stack.stop)
+    finally:
+        stack.kill_leftovers()
+    for name, code in codes.items():
+        assert code == 0, f"{name} exited {code} on its second SIGTERM:\n{stack.log_tail(name)}"
+
+    await assert_applied_once_and_sealed(admin_url, request_id, emulators)
+
+
+async def jobs_doing(admin_url: str) -> int:
+    admin = await asyncpg.connect(admin_url)
+    try:
+        return int(
+            await admin.fetchval("SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'")
+        )
+    finally:
+        await admin.close()

@@ -19,6 +19,11 @@ import pytest
 
 from tests.database import _free_port
 
+ROOT = Path(__file__).resolve().parents[2]
+# `make run` without reinstalling: its install stamps (the Makefile's APP_STAMP, DEV_STAMP) taken
+# as up to date, so make goes straight to `billing-gateway run`.
+MAKE_RUN = ["make", "-o", ".venv/.installed-app", "-o", ".venv/.installed-dev", "run"]
+
 
 @pytest.fixture
 def data_dir() -> Iterator[Path]:
@@ -38,10 +43,22 @@ def _postgres_processes_in(data_dir: Path) -> list[psutil.Process]:
     return found
 
 
-def _start_sandbox(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _start_sandbox(
+    data_dir: Path, command: list[str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`billing-gateway run` (or `command`, from the repository's root) on ports of its own."""
     port = _free_port()
     environment = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     environment.pop("BG_MIGRATION_DATABASE_URL", None)
+    for make_variable in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):  # when run by `make test`
+        environment.pop(make_variable, None)
     environment.update(
         {
             "BG_DATA_DIR": str(data_dir),
@@ -51,7 +68,8 @@ def _start_sandbox(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
         }
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "run"],
+        command or [sys.executable, "-m", "gateway", "run"],
+        cwd=ROOT,
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -66,7 +84,7 @@ def _start_sandbox(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
             pass
         time.sleep(0.5)
     process.kill()
-    pytest.fail("billing-gateway run did not become ready")
+    pytest.fail(f"{' '.join(command or ['billing-gateway run'])} did not become ready")
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -87,6 +105,28 @@ def test_stopping_the_sandbox_stops_its_postgres(
     for leftover in left:
         leftover.kill()
     assert not left, f"PostgreSQL still running after {stop_signal.name}"
+    assert took < 20, f"stopping took {took:.1f} s"
+
+
+def test_sigterm_to_make_run_stops_the_sandbox_and_its_postgres(data_dir: Path) -> None:
+    """What the README's `make run` is stopped with by a service manager or `kill`: GNU make
+    passes SIGTERM on to `billing-gateway run`, waits for it, and ends by the same signal."""
+    make, _ = _start_sandbox(data_dir, MAKE_RUN)
+    started_by_make = psutil.Process(make.pid).children(recursive=True)
+    assert any("billing-gateway" in " ".join(p.cmdline()) for p in started_by_make)
+    assert _postgres_processes_in(data_dir), "the sandbox runs its own PostgreSQL"
+    stopped_at = time.monotonic()
+    make.send_signal(signal.SIGTERM)
+    try:
+        make.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        make.kill()
+        pytest.fail("make run was still running 30 s after SIGTERM")
+    took = time.monotonic() - stopped_at
+    left = _postgres_processes_in(data_dir) + [p for p in started_by_make if _alive(p)]
+    for leftover in left:
+        leftover.kill()
+    assert not left, f"still running after SIGTERM to make: {left}"
     assert took < 20, f"stopping took {took:.1f} s"
 
 
