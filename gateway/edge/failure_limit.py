@@ -9,6 +9,12 @@ still being checked count as failures until they end, so a burst sent all at onc
 tries than the allowance. An API key (128 random bits) is not worth guessing in a burst, and
 counting in-flight checks would refuse a busy client's valid keys, so that limit counts only
 finished failures.
+
+That limit sees every API request, so it does not ask the shared store about an address this
+process has not seen fail in the last two windows (a sliding window still weighs the previous
+one): a clean client costs no round trip. An address failing only on other processes gets, on
+this one, its first failure through before it is checked here too: at most one attempt per
+process beyond the allowance.
 """
 
 from __future__ import annotations
@@ -67,6 +73,10 @@ class FailureLimit:
         self._namespace = namespace
         self._count_in_flight = count_in_flight
         self._pending: Counter[str] = Counter()
+        # Addresses that failed here lately, with the monotonic time until which they are
+        # checked against the shared store (every address when in-flight attempts count).
+        self._suspects: dict[str, float] = {}
+        self._suspect_for = 2 * self._window.get_expiry()
 
     @asynccontextmanager
     async def attempt(self, address: str) -> AsyncIterator[Attempt]:
@@ -77,17 +87,32 @@ class FailureLimit:
         attempt = Attempt()
         try:
             cost = self._pending[address] if self._count_in_flight else 1
-            if not await self._limiter.test(self._window, self._namespace, address, cost=cost):
+            if self._worth_checking(address) and not await self._limiter.test(
+                self._window, self._namespace, address, cost=cost
+            ):
                 raise TooManyFailuresError(self._window.amount, await self._retry_after(address))
             yield attempt
         finally:
             try:
                 if attempt.failed:  # counted before it stops being pending
+                    self._suspect(address)
                     await self._limiter.hit(self._window, self._namespace, address)
             finally:
                 self._pending[address] -= 1
                 if not self._pending[address]:
                     del self._pending[address]
+
+    def _worth_checking(self, address: str) -> bool:
+        if self._count_in_flight:
+            return True
+        until = self._suspects.get(address)
+        return until is not None and time.monotonic() < until
+
+    def _suspect(self, address: str) -> None:
+        now = time.monotonic()
+        if len(self._suspects) > 10_000:  # many addresses failing: keep only the live ones
+            self._suspects = {key: until for key, until in self._suspects.items() if until > now}
+        self._suspects[address] = now + self._suspect_for
 
     async def _retry_after(self, address: str) -> int:
         stats = await self._limiter.get_window_stats(self._window, self._namespace, address)

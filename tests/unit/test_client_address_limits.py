@@ -104,3 +104,46 @@ async def test_an_ipv6_host_cannot_dodge_the_limit_by_changing_address_in_its_64
         pass
     async with limit.attempt("::ffff:192.0.2.1"):  # an IPv4-mapped address counts as its IPv4
         pass
+
+
+async def _fail(limit: FailureLimit, address: str) -> None:
+    async with limit.attempt(address) as attempt:
+        attempt.failed = True
+
+
+async def _succeed(limit: FailureLimit, address: str) -> bool:
+    """True when the attempt was let through."""
+    try:
+        async with limit.attempt(address):
+            return True
+    except TooManyFailuresError:
+        return False
+
+
+async def test_a_key_limit_asks_the_shared_store_only_about_addresses_seen_failing() -> None:
+    """Two processes sharing one store: the one that never saw the address fail lets one
+    attempt through without a round trip, then checks it like the other."""
+    from limits.aio.storage import MemoryStorage
+
+    shared = MemoryStorage()
+    here = FailureLimit(2, "failed-auth", count_in_flight=False, storage=shared)
+    elsewhere = FailureLimit(2, "failed-auth", count_in_flight=False, storage=shared)
+    for _ in range(2):
+        await _fail(elsewhere, "198.51.100.7")
+    assert not await _succeed(elsewhere, "198.51.100.7")  # over, even with a right key
+
+    asked = 0
+    original_test = here._limiter.test
+
+    async def counting_test(*args: object, **kwargs: object) -> bool:
+        nonlocal asked
+        asked += 1
+        return await original_test(*args, **kwargs)  # type: ignore[arg-type]
+
+    here._limiter.test = counting_test  # type: ignore[method-assign]
+    assert await _succeed(here, "203.0.113.9")  # a clean client: no round trip
+    assert await _succeed(here, "198.51.100.7")  # not seen failing here yet
+    assert asked == 0
+    await _fail(here, "198.51.100.7")  # the one attempt beyond the allowance this process lets by
+    assert not await _succeed(here, "198.51.100.7")  # now checked here too: refused
+    assert asked == 1
