@@ -127,8 +127,7 @@ async def copy_off_host(sink: CheckpointSink) -> int:
     The row commits before the copy: a crash in between, a sink that was down, or a retry that
     finds the row already there, is made good here, by the next run. A sink that fails is
     logged and left for that next run: sealing goes on, nothing is lost."""
-    stored = await fetch("SELECT seq FROM audit_checkpoints")
-    missing = {int(row["seq"]) for row in stored} - await sink.taken()
+    missing = await sink.missing()
     if not missing:
         return 0
     rows = await fetch(

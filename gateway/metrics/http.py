@@ -1,9 +1,10 @@
 """HTTP request metrics that count a refusal under its own status.
 
-Litestar's Prometheus middleware takes the status from the response it sees go out; a problem
-raised as an exception (401, 404, 429, every `BillingError`) is turned into a response outside
-it, by the exception handlers, so it was counted as a 200. This one records the status the
-exception will be answered with.
+Litestar's Prometheus middleware takes the status from the response it sees go out. A problem
+raised by a middleware inside it (the API key's 401, 429 and 503, the body guard's 413 and 400)
+is turned into a response outside it, by the exception handlers, so it was counted as a 200.
+This one records the status the exception will be answered with; the rest of `__call__` is
+Litestar's.
 """
 
 from __future__ import annotations

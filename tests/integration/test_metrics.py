@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from audit.sinks import HttpSink
 from gateway.fulfilment.service import FulfilmentService
 from gateway.metrics import business
 from gateway.metrics.business import forget_business_metrics
@@ -240,12 +241,12 @@ async def test_checkpoints_the_sink_has_not_taken_show_until_it_takes_them(
     await seal_and_checkpoint(0)
     text = await _scrape(http)
     name = "billing_gateway_audit_checkpoints_not_copied"
-    assert _value(text, name, sink=receiver.url()) == 1
+    assert _value(text, name, sink=HttpSink(receiver.url()).name) == 1
     assert _value(text, "billing_gateway_business_probe_failed", probe="audit_checkpoints") == 0
 
     receiver.start()
     await seal_and_checkpoint(0)
-    assert _value(await _scrape(http), name, sink=receiver.url()) == 0
+    assert _value(await _scrape(http), name, sink=HttpSink(receiver.url()).name) == 0
 
 
 async def test_scrapes_within_seconds_of_each_other_share_one_reading(
