@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from audit.chain import GENESIS, Verdict, seal_pending, verify
-from audit.sinks import CheckpointSink, DirectorySink, SinkUnavailableError
+from audit.sinks import CheckpointSink, SinkUnavailableError
 from gateway.db.connection import fetch
 from gateway.log import get_logger
 
@@ -88,9 +88,9 @@ async def verified_head(seed: bytes) -> Verdict:
     return verdict
 
 
-async def write_checkpoint(seed: bytes, sink: CheckpointSink | Path) -> Checkpoint | None:
+async def write_checkpoint(seed: bytes, sink: CheckpointSink) -> Checkpoint | None:
     """Seal what is pending, verify the chain from the last checkpoint, then sign the head it
-    reached, store it and copy it to the sink (a Path: a directory); None when the chain is
+    reached, store it and copy it to the sink; None when the chain is
     empty. A chain that does not verify is never signed."""
     await seal_pending()
     head = await verified_head(seed)
@@ -116,7 +116,7 @@ async def write_checkpoint(seed: bytes, sink: CheckpointSink | Path) -> Checkpoi
         checkpoint.public_key,
         checkpoint.signature,
     )
-    await copy_off_host(DirectorySink(sink) if isinstance(sink, Path) else sink)
+    await copy_off_host(sink)
     return checkpoint
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from litestar import Litestar
 
 from gateway.db.server import start_embedded_server, with_database
 from settings import get_settings, reset_settings
+from tests.emulators import free_port
 
 TABLES = (
     "change_requests",
@@ -191,26 +191,24 @@ class LiveServer:
     stripe_emulator: str  # the server's own sandbox Stripe emulator
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
-def serving(database_url: str, log_path: Path) -> Iterator[LiveServer]:
-    """The real server (`billing-gateway serve`) on a loopback port, logging JSON to a file."""
-    port, stripe_port = _free_port(), _free_port()
+def serving(
+    database_url: str, log_path: Path, extra: Mapping[str, str] | None = None
+) -> Iterator[LiveServer]:
+    """The real server (`billing-gateway serve`) on a loopback port, logging JSON to a file;
+    `extra` settings override the test ones."""
+    port, stripe_port = free_port(), free_port()
     environment = {
         **os.environ,
         "DATABASE_URL": database_url,
         "BG_LOG_LEVEL": "DEBUG",
         "BG_LOG_FORMAT": "json",
         # The live server serves its own sandbox Zuora emulator, on a port of its own.
-        "BG_ZUORA_EMULATOR_PORT": str(_free_port()),
+        "BG_ZUORA_EMULATOR_PORT": str(free_port()),
         "BG_STRIPE_EMULATOR_PORT": str(stripe_port),
         # Its Zuora emulator calls out to nobody: a late callout would land in the next test.
         "ZUORA_EMULATOR_CALLOUT_URL": "",
+        **(extra or {}),
     }
     with log_path.open("w") as log:
         process = subprocess.Popen(
@@ -220,7 +218,7 @@ def serving(database_url: str, log_path: Path) -> Iterator[LiveServer]:
             stderr=subprocess.STDOUT,
         )
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # two starting at once on a busy machine
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:

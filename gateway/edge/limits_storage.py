@@ -30,6 +30,7 @@ from settings import Settings, SettingsError
 
 PURGE_EVERY_SECONDS = 60.0
 REDIS_TIMEOUT_SECONDS = 1.0
+_SLIDING_ONLY = "the gateway counts every limit in a sliding window (SharedRateLimiter)"
 
 _NOW = "extract(epoch FROM statement_timestamp())"
 # The stored row's windows as seen from the current window number (`excluded.window_number`).
@@ -60,20 +61,6 @@ SELECT {_NOW} / $2::integer AS position, held.window_number, held.current_count,
        held.previous_count
   FROM (SELECT 1) AS clock LEFT JOIN rate_limit_windows AS held ON held.key = $1
 """  # noqa: S608 (constants and $n placeholders)
-# A plain counter for the fixed-window strategy, which `Storage` requires of every store.
-_INCREMENT = """
-INSERT INTO rate_limit_windows AS held
-       (key, window_number, current_count, previous_count, expires_at)
-VALUES ($1, 0, $3::integer, 0, statement_timestamp() + make_interval(secs => $2::integer))
-ON CONFLICT (key) DO UPDATE
-   SET current_count = excluded.current_count
-       + CASE WHEN held.expires_at > statement_timestamp() THEN held.current_count ELSE 0 END,
-       expires_at = CASE WHEN held.expires_at > statement_timestamp() THEN held.expires_at
-                         ELSE excluded.expires_at END
-RETURNING current_count
-"""
-_LIVE = "SELECT current_count, extract(epoch FROM expires_at) AS expires FROM rate_limit_windows"
-_LIVE += " WHERE key = $1 AND expires_at > statement_timestamp()"
 
 
 class PostgresLimitsStorage(Storage, SlidingWindowCounterSupport):
@@ -114,16 +101,16 @@ class PostgresLimitsStorage(Storage, SlidingWindowCounterSupport):
     async def clear_sliding_window(self, key: str, expiry: int) -> None:
         await self.clear(key)
 
+    # `Storage` requires the fixed-window counter of every store; every limit here is a sliding
+    # window (SharedRateLimiter), so these are never called.
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        return int(await _pool().fetchval(_INCREMENT, key, expiry, amount))
+        raise NotImplementedError(_SLIDING_ONLY)
 
     async def get(self, key: str) -> int:
-        row = await _pool().fetchrow(_LIVE, key)
-        return int(row["current_count"]) if row else 0
+        raise NotImplementedError(_SLIDING_ONLY)
 
     async def get_expiry(self, key: str) -> float:
-        row = await _pool().fetchrow(_LIVE, key)
-        return float(row["expires"]) if row else time.time()
+        raise NotImplementedError(_SLIDING_ONLY)
 
     async def check(self) -> bool:
         try:

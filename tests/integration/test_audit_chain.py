@@ -13,6 +13,7 @@ import audit.keys as keys_module
 from audit.chain import entry_hash, seal_pending, verify
 from audit.checkpoints import against_checkpoints, public_key_of, read_checkpoints, write_checkpoint
 from audit.entry import SYSTEM, Actor, AuditEntry
+from audit.sinks import DirectorySink
 from audit.store import append, associated_data, read_payload
 from gateway.db.connection import fetch
 from tests.database import superuser
@@ -157,7 +158,7 @@ async def test_a_consistent_rewrite_is_caught_by_a_kept_checkpoint(
     from settings import get_settings
 
     seed = get_settings().audit_signing_seed
-    kept = await write_checkpoint(seed, tmp_path)
+    kept = await write_checkpoint(seed, DirectorySink(tmp_path))
     assert kept is not None and kept.seq == 20
     copied = read_checkpoints(tmp_path / "checkpoints.jsonl")  # what an operator keeps elsewhere
     # an attacker rewrites entry 15 and recomputes every hash after it: the chain verifies alone
@@ -191,7 +192,7 @@ async def test_a_truncated_chain_is_caught_by_a_kept_checkpoint(
     from settings import get_settings
 
     seed = get_settings().audit_signing_seed
-    await write_checkpoint(seed, tmp_path)
+    await write_checkpoint(seed, DirectorySink(tmp_path))
     await as_superuser("DELETE FROM audit_chain WHERE seq > 17")
     assert (await verify()).ok
     problem = await against_checkpoints(

@@ -30,6 +30,7 @@ from audit.checkpoints import (
 )
 from audit.entry import SYSTEM, AuditEntry
 from audit.keys import _unwrap, _wrap
+from audit.sinks import DirectorySink
 from audit.store import append, read_payload, subject_keys
 from gateway.api_keys.service import revoke_key
 from gateway.crypto import Cipher
@@ -347,17 +348,19 @@ async def test_a_checkpoint_line_lost_to_a_crash_is_written_by_the_next_run(
 
     monkeypatch.setattr(sinks_module, "_append_lines", crash)
     with pytest.raises(SimulatedCrashError):
-        await write_checkpoint(seed, tmp_path)
+        await write_checkpoint(seed, DirectorySink(tmp_path))
     assert [row["seq"] for row in await fetch("SELECT seq FROM audit_checkpoints")] == [3]
     assert not path.exists()
     monkeypatch.undo()
 
-    retried = await write_checkpoint(seed, tmp_path)  # the same head: the row is there already
+    retried = await write_checkpoint(
+        seed, DirectorySink(tmp_path)
+    )  # the same head: the row is there already
     assert retried is not None and retried.seq == 3
     assert [kept.seq for kept in read_checkpoints(path)] == [3]
     await _write_entries(2)
-    await write_checkpoint(seed, tmp_path)
-    await write_checkpoint(seed, tmp_path)  # nothing new: no line twice
+    await write_checkpoint(seed, DirectorySink(tmp_path))
+    await write_checkpoint(seed, DirectorySink(tmp_path))  # nothing new: no line twice
     kept = read_checkpoints(path)
     assert [checkpoint.seq for checkpoint in kept] == [3, 5]
     assert await against_checkpoints(kept, public_key_of(seed)) is None
@@ -373,7 +376,7 @@ async def test_a_line_cut_short_by_a_crash_is_written_again_whole(
     seed = get_settings().audit_signing_seed
     path = tmp_path / "checkpoints.jsonl"
     await _write_entries(2)
-    await write_checkpoint(seed, tmp_path)
+    await write_checkpoint(seed, DirectorySink(tmp_path))
     whole = path.read_text()
 
     def cut_short(target: Path, lines: list[str]) -> int:
@@ -384,9 +387,9 @@ async def test_a_line_cut_short_by_a_crash_is_written_again_whole(
     await _write_entries(1)
     monkeypatch.setattr(sinks_module, "_append_lines", cut_short)
     with pytest.raises(SimulatedCrashError):
-        await write_checkpoint(seed, tmp_path)
+        await write_checkpoint(seed, DirectorySink(tmp_path))
     monkeypatch.undo()
-    await write_checkpoint(seed, tmp_path)
+    await write_checkpoint(seed, DirectorySink(tmp_path))
     kept = read_checkpoints(path)
     assert [checkpoint.seq for checkpoint in kept] == [2, 3]
     assert path.read_text().startswith(whole)

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from tests.database import _free_port
+from tests.emulators import free_port
 
 
 def _environment(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -117,7 +117,7 @@ def test_a_bad_setting_is_named_and_nothing_starts(tmp_path: Path) -> None:
 
 
 def test_run_serves_the_demo_with_a_printed_key(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway", "run"],
         env=_environment(tmp_path, BG_PORT=str(port)),

@@ -17,7 +17,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.database import _free_port
+from tests.emulators import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 # `make run` without reinstalling: its install stamps (the Makefile's APP_STAMP, DEV_STAMP) taken
@@ -54,7 +54,7 @@ def _start_sandbox(
     data_dir: Path, command: list[str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     """`billing-gateway run` (or `command`, from the repository's root) on ports of its own."""
-    port = _free_port()
+    port = free_port()
     environment = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     environment.pop("BG_MIGRATION_DATABASE_URL", None)
     for make_variable in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):  # when run by `make test`
@@ -63,8 +63,8 @@ def _start_sandbox(
         {
             "BG_DATA_DIR": str(data_dir),
             "BG_PORT": str(port),
-            "BG_ZUORA_EMULATOR_PORT": str(_free_port()),
-            "BG_STRIPE_EMULATOR_PORT": str(_free_port()),
+            "BG_ZUORA_EMULATOR_PORT": str(free_port()),
+            "BG_STRIPE_EMULATOR_PORT": str(free_port()),
         }
     )
     process = subprocess.Popen(

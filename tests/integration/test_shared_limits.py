@@ -8,10 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +25,8 @@ from gateway.edge.rate_limit import FAILED_AUTHENTICATIONS_PER_MINUTE, ApiKeyRat
 from gateway.errors import BillingError, ErrorCode
 from gateway.staff.roles import Role
 from gateway.staff.service import create_staff
-from tests.database import auth, issue_test_key
+from tests.database import auth, issue_test_key, serving
+from tests.emulators import free_port
 from tests.integration.staff import PASSWORD, csrf_field
 
 pytestmark = pytest.mark.timeout(240)
@@ -120,15 +117,9 @@ async def test_expired_rows_are_deleted_by_a_later_hit(database_url: str) -> Non
 # --- a store that cannot be reached
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def _unreachable_pool() -> asyncpg.Pool:
     """A pool whose every connection is refused, as during a database outage."""
-    pool = await asyncpg.create_pool(f"postgresql://x@127.0.0.1:{_closed_port()}/x", min_size=0)
+    pool = await asyncpg.create_pool(f"postgresql://x@127.0.0.1:{free_port()}/x", min_size=0)
     assert pool is not None
     return pool
 
@@ -141,7 +132,7 @@ async def test_an_unreachable_store_refuses_with_503_and_retry_after(
     from settings import get_settings
 
     if store == "redis":
-        uri = f"async+redis://127.0.0.1:{_closed_port()}/0"
+        uri = f"async+redis://127.0.0.1:{free_port()}/0"
         settings = get_settings().model_copy(update={"limits_storage_uri": uri})
         storage = limits_storage.limits_storage(settings)
     else:
@@ -192,62 +183,16 @@ async def test_the_api_answers_503_when_the_database_holding_the_limits_is_gone(
 # --- two server processes on one database
 
 
-def _free_port() -> int:
-    return _closed_port()
-
-
-@contextlib.contextmanager
-def _server(database_url: str, log_path: Path, extra: dict[str, str]) -> Iterator[str]:
-    """`billing-gateway serve` on a loopback port, as tests/database.py's `serving`, with
-    settings of this test's own."""
-    port = _free_port()
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "BG_LOG_FORMAT": "json",
-        "BG_ZUORA_EMULATOR_PORT": str(_free_port()),
-        "BG_STRIPE_EMULATOR_PORT": str(_free_port()),
-        "ZUORA_EMULATOR_CALLOUT_URL": "",
-        **extra,
-    }
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--port", str(port)],
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, f"no start:\n{log_path.read_text()}"
-            time.sleep(0.2)
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 @contextlib.contextmanager
 def _two_servers(
     database_url: str, folder: Path, extra: dict[str, str]
 ) -> Iterator[tuple[str, str]]:
     extra = {"BG_STAFF_SIGN_INS_PER_MINUTE": str(SIGN_INS_PER_MINUTE), **extra}
     with (
-        _server(database_url, folder / "first.log", extra) as first,
-        _server(database_url, folder / "second.log", extra) as second,
+        serving(database_url, folder / "first.log", extra) as first,
+        serving(database_url, folder / "second.log", extra) as second,
     ):
-        yield first, second
+        yield first.base_url, second.base_url
 
 
 @pytest.fixture(scope="module")
