@@ -49,8 +49,8 @@ from adapters.zuora.emulator.state import Tenant
 from gateway.db.roles import create_roles, with_user
 from gateway.db.server import with_database
 from settings.model import DEFAULT_PLAN_TIERS
+from tests import drills
 from tests.emulators import free_port
-from tests.payloads import iban_change
 
 ROOT = Path(__file__).resolve().parents[2]
 GATEWAY = str(Path(sys.executable).parent / "billing-gateway")
@@ -275,16 +275,6 @@ class Stack:
         return self.logs[name].read_text()[-4000:]
 
 
-def atelier_iban_change() -> dict[str, Any]:
-    body = iban_change(
-        iban=NEW_IBAN,
-        account_holder="Atelier Lumière SARL",
-        targets=["zuora_collection", "stripe_customer_debit"],
-    )
-    body["customer"]["stripe_customer_id"] = "cus_DemoAtelier01"
-    return body
-
-
 def key_headers(key: str, idempotent: bool = False) -> dict[str, str]:
     given = {"Authorization": f"Bearer {key}"}
     return given | ({"Idempotency-Key": str(uuid.uuid4())} if idempotent else {})
@@ -295,7 +285,7 @@ async def file_and_apply(stack: Stack, key: str) -> str:
     async with httpx.AsyncClient(timeout=30) as client:
         filed = await client.post(
             f"{stack.base('api-1')}/v1/change-requests",
-            json=atelier_iban_change(),
+            json=drills.atelier_iban_change(NEW_IBAN),
             headers=key_headers(key, idempotent=True),
         )
         assert filed.status_code == 201, filed.text
