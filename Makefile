@@ -16,7 +16,7 @@ COMPILE := $(BIN)/uv pip compile pyproject.toml $(LOCK_OPTIONS)
 BUILD_COMPILE := $(BIN)/uv pip compile requirements/build.in $(LOCK_OPTIONS)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format typecheck pytest bench cassettes screenshots clean zuora-sdk lock upgrade
+.PHONY: help run test lint format typecheck pytest bench cassettes screenshots clean zuora-sdk lock upgrade messages
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ lint: $(DEV_STAMP) ## ruff (lint, format), deptry (imports declared), hadolint, 
 format: $(DEV_STAMP) ## ruff: fix what can be fixed and format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+messages: $(DEV_STAMP) ## extract the back office's strings; add new ones to the fr and ar catalogues
+	$(BIN)/python -m gateway.i18n.messages
 
 typecheck: $(DEV_STAMP) ## mypy --strict
 	$(BIN)/mypy

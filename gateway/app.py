@@ -59,6 +59,8 @@ from gateway.fulfilment.checks import ChecksService
 from gateway.fulfilment.controller import ApplyController, PlansController
 from gateway.fulfilment.wiring import build_fulfilment
 from gateway.health import HealthController
+from gateway.i18n.middleware import LocaleMiddleware
+from gateway.i18n.templates import install as install_i18n
 from gateway.idempotency.lease import lease
 from gateway.job_worker import SupervisedWorker
 from gateway.jobs import job_app
@@ -183,7 +185,9 @@ def create_app(settings: Settings) -> Litestar:
             "cheques": Provide(lambda: cheques, sync_to_thread=False),
         },
         template_config=TemplateConfig(
-            directory=Path(admin.__file__).parent / "templates", engine=JinjaTemplateEngine
+            directory=Path(admin.__file__).parent / "templates",
+            engine=JinjaTemplateEngine,
+            engine_callback=lambda jinja: install_i18n(jinja.engine),
         ),
         # The sign-in pages' forms; the API uses keys, and each piccolo-admin mount has its own.
         csrf_config=CSRFConfig(
@@ -197,6 +201,7 @@ def create_app(settings: Settings) -> Litestar:
             + [f"^{mount}(/|$)" for mount in MOUNT_OF_ROLE.values()],
         ),
         middleware=[
+            LocaleMiddleware(settings.staff_time_zone),
             RequestContextMiddleware(),
             UrlGuardMiddleware(),
             JsonDepthGuardMiddleware(settings.max_body_bytes, settings.max_json_depth),

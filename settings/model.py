@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     staff_session_hours: int = Field(default=12, ge=1, le=24)
     staff_lockout_failures: int = Field(default=10, ge=3)
     staff_lockout_minutes: int = Field(default=30, ge=1)
+    # The back office's dates are shown in each staff member's own time zone (their
+    # preferences); this is the zone of those who have not picked one.
+    staff_time_zone: str = "UTC"
     # Sign-in attempts (password or code) per client address and minute, whatever the account.
     staff_sign_ins_per_minute: int = Field(default=30, ge=1)
     # Share of processed requests a team lead must review: 100 reviews every one.
@@ -248,7 +251,7 @@ class Settings(BaseSettings):
             raise ValueError(problem)
         return value
 
-    @field_validator("operations_time_zone")
+    @field_validator("operations_time_zone", "staff_time_zone")
     @classmethod
     def _check_time_zone(cls, value: str) -> str:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

@@ -187,7 +187,7 @@ class StaffLogin:
             rows = await fetch(
                 "SELECT c.id AS challenge_id, c.pending_totp_secret, u.id, u.username, u.role,"
                 " u.totp_secret, u.totp_last_step, u.locked_until > now() AS locked,"
-                " u.locked_until, u.active"
+                " u.locked_until, u.active, u.language, u.time_zone"
                 " FROM staff_login_challenges c JOIN staff_users u ON u.id = c.staff_user"
                 " WHERE c.token_hash = $1 AND c.expires_at > now() FOR UPDATE OF u",
                 self._hash(challenge, "challenge"),
@@ -227,7 +227,13 @@ class StaffLogin:
                 "DELETE FROM staff_login_challenges WHERE staff_user = $1 OR expires_at < now()",
                 user["id"],
             )
-            staff = StaffMember(user["id"], user["username"], Role(user["role"]))
+            staff = StaffMember(
+                user["id"],
+                user["username"],
+                Role(user["role"]),
+                user["language"],
+                user["time_zone"],
+            )
             token = await self.sessions.open(staff.id)
             await append(
                 _audit(

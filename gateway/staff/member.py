@@ -13,6 +13,9 @@ class StaffMember:
     id: int
     username: str
     role: Role
+    # Preferences for the back office; None follows the browser / the gateway's default zone.
+    language: str | None = None
+    time_zone: str | None = None
 
     @property
     def actor(self) -> Actor:

@@ -40,7 +40,8 @@ class StaffSessions:
         """The staff member of a live session, which this request keeps alive; else None."""
         rows = await fetch(
             "SELECT s.id AS session_id, s.expiry_date, s.max_expiry_date, u.id, u.username,"
-            " u.role FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id"
+            " u.role, u.language, u.time_zone"
+            " FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id"
             " WHERE s.token = $1 AND u.active AND u.totp_secret IS NOT NULL",
             token,
         )
@@ -58,7 +59,9 @@ class StaffSessions:
                 row["session_id"],
                 now + self._idle,
             )
-        return StaffMember(row["id"], row["username"], Role(row["role"]))
+        return StaffMember(
+            row["id"], row["username"], Role(row["role"]), row["language"], row["time_zone"]
+        )
 
     async def end(self, token: str) -> StaffMember | None:
         """Delete the session, in the caller's transaction: `StaffLogin.end_session` writes

@@ -20,6 +20,9 @@ class StaffUser(BaseUser, tablename="staff_users"):
     totp_last_step = BigInt(default=0)
     mfa_enrolled_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    # The back office's language and time zone; NULL follows the browser / `staff_time_zone`.
+    language = Varchar(length=8, null=True, default=None)
+    time_zone = Varchar(length=64, null=True, default=None)
 
 
 class StaffSession(SessionsBase, tablename="staff_sessions"):
