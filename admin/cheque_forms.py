@@ -16,14 +16,15 @@ from admin.customer_actions import minor_units
 from admin.page_kit import Form, free_text
 from gateway.cheques.schemas import BatchClose, ChequeCreate
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import N_, Message
 from gateway.sensitive import sensitive_kind
 from gateway.staff.member import StaffMember
 
 CREDIT = "credit"  # the invoice choice meaning "a credit for the next invoice"
-PROVIDERS = {"zuora": "Zuora", "stripe": "Stripe"}
+PROVIDERS = {"zuora": "Zuora", "stripe": "Stripe"}  # product names: never translated
 
 
-def _invalid(sentence: str) -> BillingError:
+def _invalid(sentence: Message) -> BillingError:
     return BillingError(ErrorCode.VALIDATION_FAILED, sentence)
 
 
@@ -31,7 +32,7 @@ def amount_minor(typed: str, currency: str, *, zero_allowed: bool = False) -> in
     """The typed decimal text in the currency's minor units, exactly ("120.5" EUR is 12050)."""
     text = typed.replace(" ", "").replace("\u00a0", "")
     if not text:
-        raise _invalid(f"Type the amount in {currency}, like 120.00.")
+        raise _invalid(Message("Type the amount in {currency}, like 120.00.", currency=currency))
     try:
         zero = Decimal(text.replace(",", ".")) == 0
     except InvalidOperation:
@@ -39,27 +40,29 @@ def amount_minor(typed: str, currency: str, *, zero_allowed: bool = False) -> in
     if zero:
         if zero_allowed:
             return 0
-        raise _invalid("Type the amount written on the cheque: it is above zero.")
+        raise _invalid(Message("Type the amount written on the cheque: it is above zero."))
     return minor_units(text, currency)
 
 
 def provider_of(form: Form) -> str:
     provider = form.get("provider", "")
     if provider not in PROVIDERS:
-        raise _invalid("Choose the provider the customer is billed at: Zuora or Stripe.")
+        raise _invalid(Message("Choose the provider the customer is billed at: Zuora or Stripe."))
     return provider
 
 
 def _reference(form: Form) -> str:
-    reference = free_text(form, "reference", "cheque reference")
+    reference = free_text(form, "reference", N_("cheque reference"))
     if not reference:
-        raise _invalid("Type the cheque's reference: the number printed on the cheque.")
+        raise _invalid(Message("Type the cheque's reference: the number printed on the cheque."))
     digits = "".join(c for c in reference if c.isdigit())
     if 13 <= len(digits) <= 19 and _luhn(digits):
         raise BillingError(
             ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-            "The cheque reference reads as a card number. Type the number printed on the "
-            "cheque; the gateway never keeps card numbers.",
+            Message(
+                "The cheque reference reads as a card number. Type the number printed on the "
+                "cheque; the gateway never keeps card numbers."
+            ),
         )
     return reference
 
@@ -93,8 +96,10 @@ def chosen_invoice(form: Form, invoices: list[Invoice]) -> Invoice | None:
         if invoice.id == choice:
             return invoice
     raise _invalid(
-        "Choose the invoice the cheque pays, or a credit for the next invoice "
-        "(an invoice no longer open is not offered)."
+        Message(
+            "Choose the invoice the cheque pays, or a credit for the next invoice "
+            "(an invoice no longer open is not offered)."
+        )
     )
 
 
@@ -103,7 +108,7 @@ def cheque_order(
 ) -> ChequeCreate:
     """The cheque as typed on the entry form; its depositor is the signed-in member."""
     reference = _reference(form)
-    note = free_text(form, "note", "note") or None
+    note = free_text(form, "note", N_("note")) or None
     invoice = chosen_invoice(form, invoices)
     currency = invoice.balance.currency.upper() if invoice else account.currency.upper()
     typed = {
@@ -122,17 +127,17 @@ def cheque_order(
         raise _invalid(_sentence_for(str(wrong))) from None
 
 
-def _sentence_for(problem: str) -> str:
+def _sentence_for(problem: str) -> Message:
     if "$.reference" in problem:
-        return (
+        return Message(
             "Type the cheque's reference as printed: letters, digits, spaces, dashes and "
             "slashes, 40 characters at most."
         )
     if "$.note" in problem:
-        return "Keep the note to one paragraph of at most 500 characters."
+        return Message("Keep the note to one paragraph of at most 500 characters.")
     if "$.amount_minor" in problem:
-        return "The amount is larger than any cheque the gateway takes; check it."
-    return "The cheque cannot be entered as typed; check each field."
+        return Message("The amount is larger than any cheque the gateway takes; check it.")
+    return Message("The cheque cannot be entered as typed; check each field.")
 
 
 def batch_close(
@@ -143,8 +148,11 @@ def batch_close(
     typed = form.get("scanner_total", "")
     if not typed:
         raise _invalid(
-            f"Type the scanner's total in {currency} (like 1369.00): the batch closes when it "
-            "equals the batch's total."
+            Message(
+                "Type the scanner's total in {currency} (like 1369.00): the batch closes when "
+                "it equals the batch's total.",
+                currency=currency,
+            )
         )
     total = amount_minor(typed, currency, zero_allowed=True)
     return BatchClose(
@@ -160,7 +168,7 @@ def _scanned_at(typed: str, business_date: date, time_zone: str) -> datetime | N
     try:
         moment = time.fromisoformat(typed)
     except ValueError:
-        raise _invalid("Type the time the scanner ran as HH:MM, like 16:30.") from None
+        raise _invalid(Message("Type the time the scanner ran as HH:MM, like 16:30.")) from None
     try:
         zone = ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError):

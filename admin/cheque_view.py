@@ -1,6 +1,7 @@
-"""How the cheque pages word what ChequeService answers: money as decimal text in its currency,
-the sentence after a cheque is recorded or bounced (what the provider now shows), batches in the
-order an operations member looks for them (their own first), and a failed close's details."""
+"""How the cheque pages word what ChequeService answers, in the reader's language: money as
+they write amounts, statuses by name, the sentence after a cheque is recorded or bounced (what
+the provider now shows), batches in the order an operations member looks for them (their own
+first), and a failed close's details."""
 
 from __future__ import annotations
 
@@ -8,86 +9,125 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from adapters.money import format_money
+from adapters.money import format_money, from_minor_units
 from adapters.ports import Money
 from admin.cheque_forms import PROVIDERS
-from admin.work_view import shown_time
 from gateway.cheques.schemas import BatchRead, ChequeRead
+from gateway.cheques.wording import INVOICE_STATUSES
 from gateway.corrections.schemas import MoneyRead
+from gateway.i18n import N_, gettext
+from gateway.i18n.formatting import format_amount, format_datetime
 
 # What the service's statuses read as on a page.
 CHEQUE_STATUS = {
-    "recording": "recording",
-    "recorded": "recorded",
-    "bouncing": "bouncing",
-    "bounced": "bounced",
-    "failed": "not recorded",
+    "recording": N_("recording"),
+    "recorded": N_("recorded"),
+    "bouncing": N_("bouncing"),
+    "bounced": N_("bounced"),
+    "failed": N_("not recorded"),
 }
+BATCH_STATUS = {"open": N_("open"), "closed": N_("closed")}
+
+
+def _parts(amount: MoneyRead | Money | dict[str, Any]) -> tuple[int, str]:
+    if isinstance(amount, dict):
+        return int(amount["amount_minor"]), str(amount["currency"])
+    return amount.amount_minor, amount.currency
 
 
 def money(amount: MoneyRead | Money | dict[str, Any] | None) -> str:
-    """ "120.00 EUR"; a problem's extra holds money as a dict."""
+    """As the reader writes amounts ("120,00 €" in French); a problem's extra holds a dict."""
     if amount is None:
         return ""
-    if isinstance(amount, dict):
-        return format_money(int(amount["amount_minor"]), str(amount["currency"]))
-    return format_money(amount.amount_minor, amount.currency)
+    minor, currency = _parts(amount)
+    return format_amount(from_minor_units(minor, currency), currency)
+
+
+def plain_money(amount: MoneyRead | Money | dict[str, Any] | None) -> str:
+    """ "120.00 EUR" whatever the language: for data attributes scripts and tests read."""
+    return "" if amount is None else format_money(*_parts(amount))
 
 
 def provider_name(provider: str) -> str:
     return PROVIDERS.get(provider, provider)
 
 
+def cheque_status(status: str) -> str:
+    return gettext(CHEQUE_STATUS[status]) if status in CHEQUE_STATUS else status
+
+
+def batch_status(status: str) -> str:
+    return gettext(BATCH_STATUS[status]) if status in BATCH_STATUS else status
+
+
+def invoice_status(status: str | None) -> str:
+    if not status:
+        return gettext("unknown")
+    return gettext(INVOICE_STATUSES[status]) if status in INVOICE_STATUSES else status
+
+
 def invoice_name(cheque: ChequeRead) -> str:
     if cheque.credit:
-        return "credit for the next invoice"
+        return gettext("credit for the next invoice")
     return cheque.invoice_number or cheque.invoice_id or ""
 
 
 def recorded_sentence(cheque: ChequeRead) -> str:
     """After the entry form: the cheque's number and what the provider now shows."""
-    at = provider_name(cheque.provider)
-    head = f"Cheque {cheque.number} ({money(cheque.amount)}, reference {cheque.reference})"
+    values = {
+        "number": cheque.number,
+        "amount": money(cheque.amount),
+        "reference": cheque.reference,
+        "provider": provider_name(cheque.provider),
+    }
     if cheque.status == "recording":
-        return (
-            f"{head} is entered; {at} has not confirmed it yet. The gateway finishes it in the "
-            "background: reload this page in a minute."
-        )
+        return gettext(
+            "Cheque {number} ({amount}, reference {reference}) is entered; {provider} has not "
+            "confirmed it yet. The gateway finishes it in the background: reload this page in "
+            "a minute."
+        ).format(**values)
     if cheque.status == "failed":
-        return f"{head} was not recorded: {cheque.failure or 'the provider refused it.'}"
+        if cheque.failure:
+            return gettext(
+                "Cheque {number} ({amount}, reference {reference}) was not recorded: {failure}"
+            ).format(failure=cheque.failure, **values)
+        return gettext(
+            "Cheque {number} ({amount}, reference {reference}) was not recorded: the provider "
+            "refused it."
+        ).format(**values)
     if cheque.credit:
-        account = cheque.account_number or cheque.account_id
-        return (
-            f"{head} is recorded at {at} as a credit on account {account}: the account's next "
-            "invoice uses it."
-        )
-    shown = cheque.invoice_status or "unknown"
-    return f"{head} is recorded at {at}: invoice {invoice_name(cheque)} now shows as {shown}."
+        return gettext(
+            "Cheque {number} ({amount}, reference {reference}) is recorded at {provider} as a "
+            "credit on account {account}: the account's next invoice uses it."
+        ).format(account=cheque.account_number or cheque.account_id, **values)
+    return gettext(
+        "Cheque {number} ({amount}, reference {reference}) is recorded at {provider}: invoice "
+        "{invoice} now shows as {status}."
+    ).format(invoice=invoice_name(cheque), status=invoice_status(cheque.invoice_status), **values)
 
 
 def bounced_sentence(cheque: ChequeRead) -> str:
     """After a bounce: the invoice is open again, or what the provider shows instead."""
-    at = provider_name(cheque.provider)
+    values = {"number": cheque.number, "provider": provider_name(cheque.provider)}
     if cheque.status == "bouncing":
-        return (
-            f"Cheque {cheque.number} is being reversed at {at}; the gateway finishes it in the "
+        return gettext(
+            "Cheque {number} is being reversed at {provider}; the gateway finishes it in the "
             "background: reload this page in a minute."
-        )
+        ).format(**values)
     if cheque.credit:
-        return (
-            f"Cheque {cheque.number} is marked bounced: {at} no longer holds its credit on "
-            f"account {cheque.account_number or cheque.account_id}."
-        )
+        return gettext(
+            "Cheque {number} is marked bounced: {provider} no longer holds its credit on "
+            "account {account}."
+        ).format(account=cheque.account_number or cheque.account_id, **values)
     if cheque.invoice_status == "open":
-        return (
-            f"Cheque {cheque.number} is marked bounced: the payment is reversed at {at} and "
-            f"invoice {invoice_name(cheque)} is open again."
-        )
-    return (
-        f"Cheque {cheque.number} is marked bounced and its payment reversed at {at}, which "
-        f"shows invoice {invoice_name(cheque)} as {cheque.invoice_status or 'unknown'}: "
-        "re-bill it by hand."
-    )
+        return gettext(
+            "Cheque {number} is marked bounced: the payment is reversed at {provider} and "
+            "invoice {invoice} is open again."
+        ).format(invoice=invoice_name(cheque), **values)
+    return gettext(
+        "Cheque {number} is marked bounced and its payment reversed at {provider}, which shows "
+        "invoice {invoice} as {status}: re-bill it by hand."
+    ).format(invoice=invoice_name(cheque), status=invoice_status(cheque.invoice_status), **values)
 
 
 def own_first(batches: list[BatchRead], username: str) -> list[BatchRead]:
@@ -117,7 +157,7 @@ def since_scan(extra: dict[str, Any]) -> list[dict[str, str]]:
                 "number": str(item.get("number", "")),
                 "reference": str(item.get("reference", "")),
                 "amount": money(item.get("amount")),
-                "entered_at": shown_time(entered) if isinstance(entered, datetime) else "",
+                "entered_at": format_datetime(entered) if isinstance(entered, datetime) else "",
             }
         )
     return rows
@@ -126,8 +166,10 @@ def since_scan(extra: dict[str, Any]) -> list[dict[str, str]]:
 def view_helpers() -> dict[str, Any]:
     return {
         "money": money,
+        "plain_money": plain_money,
         "provider_name": provider_name,
         "invoice_name": invoice_name,
-        "cheque_status": lambda status: CHEQUE_STATUS.get(status, status),
-        "shown_time": shown_time,
+        "cheque_status": cheque_status,
+        "batch_status": batch_status,
+        "invoice_status": invoice_status,
     }

@@ -56,22 +56,23 @@ from gateway.cheques.schemas import BatchRead, ChequeRead
 from gateway.cheques.wiring import cheque_service
 from gateway.corrections.filing import Requester
 from gateway.errors import HTTP_STATUS, BillingError, ErrorCode
+from gateway.i18n import N_, Message, gettext, translate
 from gateway.staff.login import StaffLogin
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from settings import Settings
 
 PATH = "/staff/cheques"
-TITLE = "Cheques"
+TITLE = N_("Cheques")
 READERS = frozenset({Role.OPERATIONS, Role.TEAM_LEAD})
-WRONG_ROLE = "The cheque pages are for the operations team and team leads."
-ENTERERS_ONLY = (
+WRONG_ROLE = N_("The cheque pages are for the operations team and team leads.")
+ENTERERS_ONLY = N_(
     "Cheques are entered by the operations team: the member who enters a cheque deposits it."
 )
-BUSY = "This form was sent already and is still being done; reload the page in a moment."
+BUSY = N_("This form was sent already and is still being done; reload the page in a moment.")
 REPORT_DAYS = 30
 SHOWN = 500  # cheques listed on one batch's page and slip
-DONE = {"closed": "Closed: the scanner's total equals the batch's. Its deposit slip is ready."}
+DONE = {"closed": N_("Closed: the scanner's total equals the batch's. Its deposit slip is ready.")}
 
 
 def _context(settings: Settings, staff: StaffMember, **extra: Any) -> dict[str, Any]:
@@ -91,10 +92,18 @@ def _page(
 ) -> Template:
     return Template(
         template_name=name,
-        context=_context(settings, staff, error=error.detail if error else None, **extra),
+        context=_context(
+            settings, staff, error=translate(error.detail) if error else None, **extra
+        ),
         status_code=HTTP_STATUS[error.code] if error else 200,
         headers=NO_STORE,
     )
+
+
+def _refused(refusal: BillingError) -> Template:
+    """A page that cannot be shown (no such cheque or batch), with the reason in the reader's
+    language."""
+    return message(gettext(TITLE), translate(refusal.detail), HTTP_STATUS[refusal.code])
 
 
 async def _who(
@@ -105,7 +114,7 @@ async def _who(
     if staff is None:
         return Redirect("/staff/login", status_code=303 if request.method == "POST" else 302)
     if staff.role not in READERS:
-        return message(TITLE, WRONG_ROLE, 403)
+        return message(gettext(TITLE), gettext(WRONG_ROLE), 403)
     return staff
 
 
@@ -114,7 +123,7 @@ async def _entry(provider: str, account_ref: str) -> tuple[Account, list[Invoice
     if not account_ref:
         raise BillingError(
             ErrorCode.VALIDATION_FAILED,
-            "Type the customer's account number, customer id, email or back-office id.",
+            Message("Type the customer's account number, customer id, email or back-office id."),
         )
     return await cheque_service().open_invoices(provider, account_ref)
 
@@ -186,7 +195,7 @@ async def _batch_page(
     try:
         batch = await cheque_service().batch(batch_id)
     except BillingError as refusal:
-        return message(TITLE, refusal.detail, HTTP_STATUS[refusal.code])
+        return _refused(refusal)
     cheques = await _batch_cheques(batch_id)
     mismatch = error.extra if error and error.code is ErrorCode.CHEQUE_BATCH_TOTAL_MISMATCH else {}
     return _page(
@@ -218,7 +227,7 @@ async def _cheque_page(
         cheque = await cheque_service().read(cheque_id)
         batch: BatchRead | None = await cheque_service().batch(cheque.batch_id)
     except BillingError as refusal:
-        return message(TITLE, refusal.detail, HTTP_STATUS[refusal.code])
+        return _refused(refusal)
     return _page("cheque.html", settings, staff, error, cheque=cheque, batch=batch, notice=notice)
 
 
@@ -249,7 +258,7 @@ class ChequesPageController(Controller):
             return staff
         account_ref = (account or "").strip()
         try:
-            free_text({"account": account_ref}, "account", "customer reference")
+            free_text({"account": account_ref}, "account", N_("customer reference"))
         except BillingError as refusal:
             return await _index(settings, staff, error=refusal)
         return await _index(settings, staff, provider=provider or "", account_ref=account_ref)
@@ -266,7 +275,7 @@ class ChequesPageController(Controller):
         if not isinstance(staff, StaffMember):
             return staff
         if staff.role is not Role.OPERATIONS:
-            return message(TITLE, ENTERERS_ONLY, 403)
+            return message(gettext(TITLE), gettext(ENTERERS_ONLY), 403)
         form = await read_form(request)
         service = cheque_service()
         provider = form.get("provider", "")
@@ -306,7 +315,7 @@ class ChequesPageController(Controller):
         staff = await _who(request, login)
         if not isinstance(staff, StaffMember):
             return staff
-        notice = DONE.get(done or "")
+        notice = gettext(DONE[done]) if done in DONE else None
         if cheque is not None:
             try:
                 notice = recorded_sentence(await cheque_service().read(cheque))
@@ -353,7 +362,7 @@ class ChequesPageController(Controller):
         try:
             slip = await cheque_service().slip(batch_id)
         except BillingError as refusal:
-            return message(TITLE, refusal.detail, HTTP_STATUS[refusal.code])
+            return _refused(refusal)
         return _page("cheque_slip.html", settings, staff, None, slip=slip, batch=slip.batch)
 
     @get("/batches/{batch_id:uuid}/slip.csv")
@@ -369,7 +378,7 @@ class ChequesPageController(Controller):
         try:
             slip = await cheque_service().slip(batch_id)
         except BillingError as refusal:
-            return message(TITLE, refusal.detail, HTTP_STATUS[refusal.code])
+            return _refused(refusal)
         return _csv(slip_csv(slip), f"deposit-slip-{slip.batch.name}")
 
     @get("/{cheque_id:uuid}")
@@ -404,12 +413,14 @@ class ChequesPageController(Controller):
         form = await read_form(request)
 
         async def bounce() -> uuid.UUID:
-            reason = free_text(form, "reason", "reason the bank gave")
+            reason = free_text(form, "reason", N_("reason the bank gave"))
             if len(reason) < 3:
                 raise BillingError(
                     ErrorCode.VALIDATION_FAILED,
-                    "Write the reason the bank gave for returning the cheque: it is kept with "
-                    "the cheque and sent to the support tools.",
+                    Message(
+                        "Write the reason the bank gave for returning the cheque: it is kept "
+                        "with the cheque and sent to the support tools."
+                    ),
                 )
             await cheque_service().bounce(cheque_id, reason, Requester.of_staff(staff))
             return cheque_id

@@ -27,28 +27,28 @@ from admin.page_kit import (
     read_form,
     signed_in,
 )
-from admin.work_view import shown_time
 from gateway.corrections.schemas import CorrectionRead
 from gateway.corrections.wiring import correction_service
 from gateway.errors import HTTP_STATUS, BillingError
+from gateway.i18n import N_, gettext, translate
 from gateway.staff.login import StaffLogin
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from settings import Settings
 
 PATH = "/staff/corrections"
-TITLE = "Corrections"
+TITLE = N_("Corrections")
 DECIDERS = frozenset({Role.TEAM_LEAD, Role.ADMIN})
-WRONG_ROLE = "The Corrections queue is for team leads and admins."
+WRONG_ROLE = N_("The Corrections queue is for team leads and admins.")
 # Whoever may file a correction reads its page (a specialist follows what they filed). Named: a
 # role added later (operations) reads none.
 READERS = frozenset({Role.SPECIALIST, Role.TEAM_LEAD, Role.ADMIN})
-NOT_A_READER = "A correction's page is for specialists, team leads and admins."
+NOT_A_READER = N_("A correction's page is for specialists, team leads and admins.")
 DONE = {
-    "approved": "Approved: the correction runs at the provider now.",
-    "refused": "Refused: nothing runs; the reason is kept with the correction.",
-    "retryd": "Retried: the correction runs again from the step that stopped it.",
-    "settled": "Settled by hand: the correction goes on from the next step.",
+    "approved": N_("Approved: the correction runs at the provider now."),
+    "refused": N_("Refused: nothing runs; the reason is kept with the correction."),
+    "retryd": N_("Retried: the correction runs again from the step that stopped it."),
+    "settled": N_("Settled by hand: the correction goes on from the next step."),
 }
 DECISIONS = ("approve", "refuse", "retry", "settle")
 RECENT = 20
@@ -60,7 +60,6 @@ def _context(settings: Settings, staff: StaffMember, **extra: Any) -> dict[str, 
         "staff": staff,
         "back": back_office(staff),
         "can_decide": staff.role in DECIDERS,
-        "shown_time": shown_time,
         **view_helpers(),
         **extra,
     }
@@ -85,8 +84,8 @@ async def _queue(
             staff,
             waiting=sorted(waiting, key=lambda item: item.created_at),
             decided=decided[:RECENT],
-            error=error.detail if error else None,
-            notice=notice,
+            error=translate(error.detail) if error else None,
+            notice=gettext(notice) if notice else None,
         ),
         status_code=HTTP_STATUS[error.code] if error else 200,
         headers=NO_STORE,
@@ -102,10 +101,10 @@ async def _decide(
     if decision == "retry":
         return await service.retry(correction_id, staff)
     if decision == "settle":
-        reason = free_text(form, "reason", "what was done by hand", required=True)
-        reference = free_text(form, "provider_reference", "provider reference", required=False)
+        reason = free_text(form, "reason", N_("what was done by hand"), required=True)
+        reference = free_text(form, "provider_reference", N_("provider reference"), required=False)
         return await service.settle_by_hand(correction_id, staff, reason, reference or None)
-    reason = free_text(form, "reason", "reason for refusing", required=True)
+    reason = free_text(form, "reason", N_("reason for refusing"), required=True)
     return await service.refuse(correction_id, staff, reason)
 
 
@@ -170,7 +169,7 @@ class CorrectionsPageController(Controller):
         if staff.role not in DECIDERS:
             return message(TITLE, WRONG_ROLE, 403)
         if decision not in DECISIONS:
-            return message(TITLE, "There is no such decision on a correction.", 404)
+            return message(TITLE, N_("There is no such decision on a correction."), 404)
         form = await read_form(request)
         try:
             await _decide(staff, correction_id, decision, form)

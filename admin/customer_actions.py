@@ -19,21 +19,47 @@ from gateway.errors import BillingError, ErrorCode
 from gateway.fraud.fraud_stop import FraudStopResult, StoppedValue
 from gateway.fraud.screening import NOUN
 from gateway.fraud.wiring import fraud_stop
+from gateway.i18n import N_, Message, translate
 from gateway.staff.member import StaffMember
 
 Order = RefundCreate | CancelCreate | VoidCreate
 _AMOUNT = re.compile(r"^\d{1,15}([.,]\d{1,6})?$")
-WHEN = {"now": "now", "end_of_term": "at the end of the term", "on_date": "on a date"}
+# The cancel form's choices, in English marked for the catalogues (the page translates them).
+WHEN = {"now": N_("now"), "end_of_term": N_("at the end of the term"), "on_date": N_("on a date")}
 THEN = {
-    "nothing": "nothing else",
-    "refund_last_payment": "refund the last payment",
-    "void_open_invoice": "void the open invoice",
-    "refund_remaining": "refund the unused part, minus the cancellation fee",
+    "nothing": N_("nothing else"),
+    "refund_last_payment": N_("refund the last payment"),
+    "void_open_invoice": N_("void the open invoice"),
+    "refund_remaining": N_("refund the unused part, minus the cancellation fee"),
+}
+CHOOSE = {
+    "payment": Message("Choose the payment."),
+    "subscription": Message("Choose the subscription."),
+    "invoice": Message("Choose the invoice."),
 }
 
 
-def _invalid(sentence: str) -> BillingError:
+def _invalid(sentence: Message) -> BillingError:
+    """A refusal of the form: English for the logs, said in the reader's language on the page."""
     return BillingError(ErrorCode.VALIDATION_FAILED, sentence)
+
+
+def _too_fine(currency: str) -> Message:
+    decimals = exponent_of(currency)
+    if decimals == 0:
+        return Message(
+            "{currency} has 0 decimals: type the amount to the unit, not finer.", currency=currency
+        )
+    if decimals == 1:
+        return Message(
+            "{currency} has 1 decimal: type the amount to the minor unit, not finer.",
+            currency=currency,
+        )
+    return Message(
+        "{currency} has {decimals} decimals: type the amount to the minor unit, not finer.",
+        currency=currency,
+        decimals=decimals,
+    )
 
 
 def minor_units(typed: str, currency: str) -> int:
@@ -41,37 +67,38 @@ def minor_units(typed: str, currency: str) -> int:
     text = typed.replace(" ", "").replace("\u00a0", "")
     if not _AMOUNT.match(text):
         raise _invalid(
-            f"Type the amount in {currency.upper()} with digits only, like 12.50 "
-            "(no thousands separators)."
+            Message(
+                "Type the amount in {currency} with digits only, like 12.50 "
+                "(no thousands separators).",
+                currency=currency.upper(),
+            )
         )
     try:
         amount = Decimal(text.replace(",", "."))
     except InvalidOperation:
-        raise _invalid("Type the amount with digits only, like 12.50.") from None
+        raise _invalid(Message("Type the amount with digits only, like 12.50.")) from None
     minor = to_minor_units(amount, currency)
     if from_minor_units(minor, currency) != amount:
-        decimals = exponent_of(currency)
-        raise _invalid(
-            f"{currency.upper()} has {decimals} decimal{'s' if decimals != 1 else ''}: "
-            f"type the amount to the {'unit' if decimals == 0 else 'minor unit'}, not finer."
-        )
+        raise _invalid(_too_fine(currency.upper()))
     if minor <= 0:
-        raise _invalid("Type an amount above zero, or leave it empty to refund all that is left.")
+        raise _invalid(
+            Message("Type an amount above zero, or leave it empty to refund all that is left.")
+        )
     return minor
 
 
 def _required(form: Form, name: str, what: str) -> str:
     value = form.get(name, "")
     if not value:
-        raise _invalid(f"Choose the {what}.")
+        raise _invalid(CHOOSE[what])
     return value
 
 
 def _common(form: Form) -> dict[str, str | None]:
-    reason = free_text(form, "reason", "reason", required=True)
-    ticket = free_text(form, "ticket", "ticket") or None
+    reason = free_text(form, "reason", N_("reason"), required=True)
+    ticket = free_text(form, "ticket", N_("ticket")) or None
     if len(reason) > 1000 or (ticket and len(ticket) > 200):
-        raise _invalid("Keep the reason under 1000 characters and the ticket under 200.")
+        raise _invalid(Message("Keep the reason under 1000 characters and the ticket under 200."))
     return {"reason": reason, "ticket": ticket}
 
 
@@ -79,7 +106,11 @@ def _convert(fields: dict[str, object], order: type[Order]) -> Order:
     try:
         return msgspec.convert(fields, type=order)
     except msgspec.ValidationError as error:
-        raise _invalid(f"The form does not fit: {error}. Reload the page and try again.") from None
+        raise _invalid(
+            Message(
+                "The form does not fit: {error}. Reload the page and try again.", error=str(error)
+            )
+        ) from None
 
 
 def refund_order(provider: str, account_id: str, form: Form) -> Order:
@@ -102,13 +133,13 @@ def cancel_order(provider: str, account_id: str, form: Form) -> Order:
     when = form.get("when") or "now"
     then = form.get("then") or "nothing"
     if when not in WHEN or then not in THEN:
-        raise _invalid("Choose when the subscription ends and what follows.")
+        raise _invalid(Message("Choose when the subscription ends and what follows."))
     on: str | None = None
     if when == "on_date":
         try:
             on = date.fromisoformat(form.get("on", "")).isoformat()
         except ValueError:
-            raise _invalid("Give the day the subscription ends (YYYY-MM-DD).") from None
+            raise _invalid(Message("Give the day the subscription ends (YYYY-MM-DD).")) from None
     fields: dict[str, object] = {
         "provider": provider,
         "subscription_id": _required(form, "subscription_id", "subscription"),
@@ -139,17 +170,29 @@ CORRECTION_FORMS: dict[str, Callable[[str, str, Form], Order]] = {
 
 def _listed(values: tuple[StoppedValue, ...]) -> str:
     return "; ".join(
-        f"{NOUN[value.kind]} {value.display} (entry {value.entry_id})" for value in values
+        translate(
+            Message(
+                "{noun} {value} (entry {entry})",
+                noun=Message(NOUN[value.kind]),
+                value=value.display,
+                entry=value.entry_id,
+            )
+        )
+        for value in values
     )
 
 
 def fraud_stop_sentence(result: FraudStopResult) -> str:
-    answer = "FRAUD-STOP: " + (
-        f"blocked {_listed(result.blocked)}." if result.blocked else "nothing new to block."
+    """What FRAUD-STOP did, in the reader's language (said once, where it is shown)."""
+    answer = (
+        translate(Message("FRAUD-STOP: blocked {values}.", values=_listed(result.blocked)))
+        if result.blocked
+        else translate(Message("FRAUD-STOP: nothing new to block."))
     )
-    return answer + (
-        f" Already blocked: {_listed(result.already_blocked)}." if result.already_blocked else ""
-    )
+    if result.already_blocked:
+        already = Message("Already blocked: {values}.", values=_listed(result.already_blocked))
+        answer = f"{answer} {translate(already)}"
+    return answer
 
 
 async def stop_customer(staff: StaffMember, account_id: str, form: Form) -> str:
@@ -160,7 +203,7 @@ async def stop_customer(staff: StaffMember, account_id: str, form: Form) -> str:
         card_fingerprint=form.get("card_fingerprint") or None,
         ip=form.get("ip") or None,
         customer=account_id,
-        reason=free_text(form, "reason", "reason", required=True),
-        ticket=free_text(form, "ticket", "ticket") or None,
+        reason=free_text(form, "reason", N_("reason"), required=True),
+        ticket=free_text(form, "ticket", N_("ticket")) or None,
     )
     return fraud_stop_sentence(result)

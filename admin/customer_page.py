@@ -18,19 +18,21 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
-from adapters.money import format_money
-from adapters.ports import Money
+from admin.correction_view import kind_name, status_name
 from admin.customer_actions import CORRECTION_FORMS, THEN, WHEN, stop_customer
+from admin.customer_labels import label_helpers, provider_status
 from admin.customer_reads import find_by_id
 from admin.customer_search import search
 from admin.customer_view import customer_view
 from admin.form_tokens import file_once, form_token
 from admin.page_kit import NO_STORE, back_office, error_page, message, read_form, signed_in
-from admin.work_view import shown_time
 from gateway.billing import documents
 from gateway.corrections.service import Requester
 from gateway.corrections.wiring import correction_service
 from gateway.errors import HTTP_STATUS, BillingError
+from gateway.i18n import N_, translate
+from gateway.i18n.formatting import format_date, format_datetime
+from gateway.provider_links import customer_links
 from gateway.providers import Providers
 from gateway.staff.login import StaffLogin
 from gateway.staff.member import StaffMember
@@ -38,19 +40,15 @@ from gateway.staff.roles import Role
 from settings import Settings
 
 PATH = "/staff/customers"
-TITLE = "Customers"
-NOT_FOUND = "No such customer at this provider. Search for it by email, company or reference."
+TITLE = N_("Customers")
+NOT_FOUND = N_("No such customer at this provider. Search for it by email, company or reference.")
 STOPPERS = frozenset({Role.TEAM_LEAD, Role.ADMIN})
 # Named, not "whoever is signed in": a role added later (operations) opens nothing here.
 READERS = frozenset({Role.SPECIALIST, Role.TEAM_LEAD, Role.ADMIN})
-WRONG_ROLE = "The customer page is for specialists, team leads and admins."
+WRONG_ROLE = N_("The customer page is for specialists, team leads and admins.")
 # A provider's receipt page, shown as a document of ours: none of its scripts run here.
 RECEIPT_POLICY = "sandbox; default-src 'none'; img-src data: https:; style-src 'unsafe-inline'"
-DONE = {"fraud_stop": "FRAUD-STOP done: the blocks are listed under Blocklist matches."}
-
-
-def _money(amount: Money | None) -> str:
-    return format_money(amount.amount_minor, amount.currency) if amount else ""
+DONE = {"fraud_stop": N_("FRAUD-STOP done: the blocks are listed under Blocklist matches.")}
 
 
 async def _customer_page(
@@ -73,15 +71,20 @@ async def _customer_page(
         "back": back_office(staff),
         "view": view,
         "first": view.sides[0],
+        "provider_links": customer_links(settings, view.sides),
         "can_stop": staff.role in STOPPERS,
-        "money": _money,
-        "format_money": format_money,
-        "shown_time": shown_time,
+        **label_helpers(),
+        "kind_name": kind_name,
+        "status_name": status_name,
+        # Provider dates are days (an invoice's) or moments (a payment's), in the reader's zone.
+        "shown_time": lambda value: (
+            format_datetime(value) if hasattr(value, "hour") else format_date(value)
+        ),
         "new_token": lambda: str(uuid.uuid4()),
         "when_choices": WHEN,
         "then_choices": THEN,
-        "error": error.detail if error else None,
-        "notice": notice,
+        "error": translate(error.detail) if error else None,
+        "notice": translate(notice) if notice else None,
     }
     return Template(
         template_name="customer.html",
@@ -120,6 +123,7 @@ class CustomerPageController(Controller):
                 "back": back_office(staff),
                 "query": query,
                 "result": result,
+                "provider_status": provider_status,
             },
             headers=NO_STORE,
         )
@@ -169,9 +173,9 @@ class CustomerPageController(Controller):
         if staff.role not in READERS:
             return message(TITLE, WRONG_ROLE, 403)
         if action != "fraud-stop" and action not in CORRECTION_FORMS:
-            return message(TITLE, "No such action on the customer page.", 404)
+            return message(TITLE, N_("No such action on the customer page."), 404)
         if action == "fraud-stop" and staff.role not in STOPPERS:
-            return message(TITLE, "FRAUD-STOP is for team leads and admins.", 403)
+            return message(TITLE, N_("FRAUD-STOP is for team leads and admins."), 403)
         adapter = providers.get(provider)
         if adapter is None:
             return message(TITLE, NOT_FOUND, 404)
@@ -220,7 +224,7 @@ class CustomerPageController(Controller):
         adapter = providers.get(provider)
         read = {"invoices": documents.invoice_pdf, "payments": documents.receipt}.get(kind)
         if adapter is None or read is None:
-            return message(TITLE, "No such document.", 404)
+            return message(TITLE, N_("No such document."), 404)
         try:
             document = await read(adapter, provider, object_id, account_id=account_id)
         except BillingError as refusal:

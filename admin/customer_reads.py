@@ -30,8 +30,19 @@ from adapters.ports import (
 )
 from admin.customer_search import PROVIDER_NAMES
 from gateway.errors import BillingError
+from gateway.i18n import N_, Message
 
 Item = TypeVar("Item")
+# What a provider could not give, one sentence per section (a Message says it in the reader's
+# language on the page, with the provider's own refusal said the same way).
+COULD_NOT_GIVE = {
+    "contact": N_("{provider} could not give its contact: {error}"),
+    "payment methods": N_("{provider} could not give its payment methods: {error}"),
+    "subscriptions": N_("{provider} could not give its subscriptions: {error}"),
+    "invoices": N_("{provider} could not give its invoices: {error}"),
+    "payments": N_("{provider} could not give its payments: {error}"),
+    "refunds": N_("{provider} could not give its refunds: {error}"),
+}
 
 
 @dataclass(frozen=True)
@@ -56,11 +67,16 @@ class ProviderSide:
     invoices: list[Invoice] = field(default_factory=list)
     payments: list[Payment] = field(default_factory=list)
     refunds: list[RefundResult] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # what could not be read, as sentences
+    problems: list[Message] = field(default_factory=list)  # what could not be read, as sentences
 
     @property
     def provider_name(self) -> str:
         return PROVIDER_NAMES.get(self.provider, self.provider)
+
+    def could_not_give(self, what: str, error: BillingError) -> None:
+        self.problems.append(
+            Message(COULD_NOT_GIVE[what], provider=self.provider_name, error=error.detail)
+        )
 
     def refunds_of(self, payment_id: str) -> list[RefundResult]:
         return [refund for refund in self.refunds if refund.payment_id == payment_id]
@@ -104,7 +120,7 @@ async def _read(
     try:
         return list(await call)
     except BillingError as error:
-        side.problems.append(f"{side.provider_name} could not give its {what}: {error.detail}")
+        side.could_not_give(what, error)
         return []
 
 
@@ -114,7 +130,7 @@ async def _email(side: ProviderSide, adapter: Any) -> str | None:
     try:
         contact = await adapter.contact_of(side.account.id)
     except BillingError as error:
-        side.problems.append(f"{side.provider_name} could not give its contact: {error.detail}")
+        side.could_not_give("contact", error)
         return None
     return contact.email if contact else None
 
@@ -126,8 +142,11 @@ async def read_side(provider: str, adapter: Any, account: Account) -> ProviderSi
     account_id = account.id
     if history is None:
         side.problems.append(
-            f"{side.provider_name} gives no billing history here: invoices, payments and "
-            "subscriptions are not shown."
+            Message(
+                "{provider} gives no billing history here: invoices, payments and "
+                "subscriptions are not shown.",
+                provider=side.provider_name,
+            )
         )
     (
         side.email,

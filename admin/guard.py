@@ -12,18 +12,25 @@ this guard does the real work, on the server:
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hmac
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
 import piccolo_admin
+from piccolo.table import Table
+from piccolo_admin.endpoints import FormConfig
 
+from admin import piccolo_json
+from admin.form_choices import FORM_SELECTS, live_choices
+from admin.piccolo_chrome import bundle_path, localised_index, patched_bundle
 from admin.work_links import OPEN_ON_WORK_PAGE
 from gateway.db.connection import engine, fetch
+from gateway.i18n import current_language, current_time_zone
 from gateway.staff.login import StaffLogin
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import MOUNT_OF_ROLE, Role
@@ -49,6 +56,11 @@ _BLOCKED = (
     "/public/openapi.json",
 )
 _PUBLIC = ("/assets/", "/public/meta/", "/public/translations/")
+_NO_STORE = [(b"cache-control", b"no-store")]
+_SCRIPT = [
+    (b"content-type", b"application/javascript; charset=utf-8"),
+    (b"cache-control", b"public, max-age=3600"),
+]
 # When the SPA's session ends it shows its own login page, which is switched off: send the
 # browser to ours instead.
 _BACK_TO_SIGN_IN = (
@@ -65,10 +77,37 @@ _READ_ONLY_STYLE = (
 )
 
 
-def _index_html() -> bytes:
+def _index_html() -> str:
     index = Path(piccolo_admin.__file__).parent / "dist" / "index.html"
-    extra = _BACK_TO_SIGN_IN + _READ_ONLY_STYLE + OPEN_ON_WORK_PAGE
-    return index.read_text().replace("</head>", f"{extra}</head>").encode()
+    extra = _BACK_TO_SIGN_IN + _READ_ONLY_STYLE + OPEN_ON_WORK_PAGE + FORM_SELECTS
+    return index.read_text().replace("</head>", f"{extra}</head>")
+
+
+def _rewriting(send: Send, rewrite: Callable[[Any], Any]) -> Send:
+    """Hold piccolo-admin's JSON answer, say it in the reader's language, then send it."""
+    start: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def rewriting_send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+            return
+        if message["type"] != "http.response.body" or not start:
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        body = b"".join(chunks)
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        if any(k.lower() == b"content-type" and b"json" in v for k, v in headers):
+            with contextlib.suppress(ValueError):  # not JSON after all: sent as it came
+                body = json.dumps(rewrite(json.loads(body)), ensure_ascii=False).encode()
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return rewriting_send
 
 
 def _cookies(scope: Scope) -> dict[str, str]:
@@ -86,7 +125,10 @@ async def _respond(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"cache-control", b"no-store"), *(headers or [])],
+            "headers": [
+                *([] if any(k == b"cache-control" for k, _ in headers or ()) else _NO_STORE),
+                *(headers or []),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
@@ -120,13 +162,24 @@ def _secure_cookies(send: Send) -> Send:
 
 
 class RoleGuard:
-    def __init__(self, app: ASGIApp, role: Role, login: StaffLogin, settings: Settings) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        role: Role,
+        login: StaffLogin,
+        settings: Settings,
+        tables: Sequence[type[Table]] = (),
+        forms: Sequence[FormConfig] = (),
+    ) -> None:
         self.app = app
         self.role = role
         self.mount = MOUNT_OF_ROLE[role]
         self.login = login
         self.settings = settings
         self.index = _index_html()
+        self.tables = {table._meta.tablename: table for table in tables}
+        self.forms = {form.slug: form for form in forms}
+        self.bundle = "/assets/" + bundle_path().name
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":  # piccolo-admin has none; nothing gets past unchecked
@@ -141,6 +194,11 @@ class RoleGuard:
         if path.startswith(self.mount + "/") or path == self.mount:
             path = path[len(self.mount) :] or "/"
         method = scope["method"]
+        if path == self.bundle:
+            await _respond(send, 200, b"" if method == "HEAD" else patched_bundle(), _SCRIPT)
+            return
+        if path == "/public/meta/":
+            send = _rewriting(send, self._meta)
         if path.startswith(_PUBLIC):
             await self.app(scope, receive, send)
             return
@@ -173,12 +231,48 @@ class RoleGuard:
             return
         token = current_staff.set(staff)
         try:
+            rewrite = await self._translation(path, method, staff)
+            if rewrite is not None:
+                send = _rewriting(send, rewrite)
             if method in ("GET", "HEAD"):
                 await self._read(scope, receive, send, staff)
             else:
                 await self.app(scope, receive, send)
         finally:
             current_staff.reset(token)
+
+    def _meta(self, body: Any) -> Any:
+        if isinstance(body, dict):
+            body["site_name"] = piccolo_json.site_name(self.role, self.settings.sandbox)
+        return body
+
+    async def _translation(
+        self, path: str, method: str, staff: StaffMember
+    ) -> Callable[[Any], Any] | None:
+        """How piccolo-admin's answer to this request is said in the reader's language."""
+        if method == "POST":
+            found = piccolo_json.FORM_POST.match(path)
+            form = self.forms.get(found.group(1)) if found else None
+            if form is None:
+                return None
+            titles = piccolo_json.field_titles(form)
+            return lambda body: piccolo_json.form_refusal(body, titles)
+        if method != "GET":
+            return None
+        if found := piccolo_json.TABLE_SCHEMA.match(path):
+            table = self.tables.get(found.group(1))
+            return lambda body: piccolo_json.table_schema(table, body)
+        if found := piccolo_json.TABLE_ROWS.match(path):
+            table = self.tables.get(found.group(1))
+            return lambda body: piccolo_json.rows(table, body)
+        if found := piccolo_json.FORM_SCHEMA.match(path):
+            live = await live_choices(found.group(1), staff)
+            return lambda body: piccolo_json.form_schema(body, live)
+        if path in ("/api/forms/", "/api/forms/grouped/"):
+            return piccolo_json.forms
+        if path == "/api/links/":
+            return piccolo_json.links
+        return None
 
     async def _read(self, scope: Scope, receive: Receive, send: Send, staff: StaffMember) -> None:
         async with engine().transaction():
@@ -199,7 +293,8 @@ class RoleGuard:
             await _redirect(send, f"{MOUNT_OF_ROLE[staff.role]}/")
         else:
             headers = [(b"content-type", b"text/html; charset=utf-8")]
-            await _respond(send, 200, b"" if method == "HEAD" else self.index, headers)
+            page = localised_index(self.index, current_language.get(), current_time_zone.get())
+            await _respond(send, 200, b"" if method == "HEAD" else page, headers)
 
     async def _logout(self, send: Send, cookies: dict[str, str], scope: Scope) -> None:
         # The same double-submit check piccolo-admin applies to its own POSTs.

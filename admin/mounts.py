@@ -21,7 +21,9 @@ from admin.forms import admin_forms, audit_reading_form, lead_forms, specialist_
 from admin.fraud_forms import fraud_forms
 from admin.guard import ASGIApp, RoleGuard
 from admin.outage import OutagePage
+from admin.piccolo_chrome import piccolo_translations
 from gateway.change_requests.workflow import WorkflowService
+from gateway.i18n import N_
 from gateway.staff.login import StaffLogin
 from gateway.staff.roles import MOUNT_OF_ROLE, Role
 from gateway.staff.tables import StaffSession, StaffUser
@@ -68,7 +70,6 @@ def _tables(role: Role) -> list[TableConfig]:
                 ],
                 visible_filters=[
                     triage.ticket_id,
-                    triage.why,
                     triage.kind,
                     triage.status,
                     triage.assignee,
@@ -260,19 +261,23 @@ def _forms(role: Role, settings: Settings, workflow: WorkflowService) -> list[Fo
 
 def _sidebar_links(role: Role) -> dict[str, str]:
     """The back office's own pages, beside piccolo-admin's screens. Each role is named: a role
-    added later sees none of them until it is given its own."""
+    added later sees none of them until it is given its own. (English names, marked: the guard
+    translates them for the reader.)"""
     links = {}
+    if role is Role.TEAM_LEAD:
+        links[N_("Dashboard")] = "/staff/dashboard"
     if role in (Role.SPECIALIST, Role.TEAM_LEAD, Role.ADMIN):
-        links["Customers"] = "/staff/customers"
+        links[N_("Customers")] = "/staff/customers"
     if role in (Role.TEAM_LEAD, Role.ADMIN):
-        links["Corrections queue"] = "/staff/corrections"
-        links["Notifications"] = "/staff/notifications"
+        links[N_("Corrections queue")] = "/staff/corrections"
+        links[N_("Notifications")] = "/staff/notifications"
     if role in (Role.OPERATIONS, Role.TEAM_LEAD):
-        links["Cheques"] = "/staff/cheques"
+        links[N_("Cheques")] = "/staff/cheques"
     if role is Role.OPERATIONS:
-        links["Cheque report"] = "/staff/cheques/report"
+        links[N_("Cheque report")] = "/staff/cheques/report"
     if role is Role.ADMIN:
-        links["Settings"] = "/staff/settings"
+        links[N_("Settings")] = "/staff/settings"
+    links[N_("Preferences")] = "/staff/preferences"
     return links
 
 
@@ -280,10 +285,12 @@ def admin_mounts(settings: Settings, login: StaffLogin) -> list[ASGIRouteHandler
     workflow = WorkflowService(settings)
     label = " (SANDBOX)" if settings.sandbox else ""
     handlers = []
+    translations = piccolo_translations()
     for role, path in MOUNT_OF_ROLE.items():
+        tables, forms = _tables(role), _forms(role, settings, workflow)
         app = create_admin(
-            tables=_tables(role),
-            forms=_forms(role, settings, workflow),
+            tables=tables,
+            forms=forms,
             auth_table=StaffUser,
             session_table=StaffSession,
             # Our guard checks and slides the session; these only bound piccolo's own check.
@@ -296,8 +303,12 @@ def admin_mounts(settings: Settings, login: StaffLogin) -> list[ASGIRouteHandler
             auto_include_related=False,
             allowed_hosts=list(settings.admin_hosts),
             sidebar_links=_sidebar_links(role),
+            translations=translations,
         )
-        handlers.append(_mount(path, OutagePage(RoleGuard(app, role, login, settings))))
+        guard = RoleGuard(
+            app, role, login, settings, [config.table_class for config in tables], forms
+        )
+        handlers.append(_mount(path, OutagePage(guard)))
     return handlers
 
 

@@ -9,62 +9,105 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from admin.work_view import shown_time
-from gateway.notifications.events import EVENT_TYPES
+from gateway.i18n import LANGUAGES, N_, Message, gettext, translate
+from gateway.i18n.formatting import format_datetime
+from gateway.i18n.labels import label
+from gateway.notifications.events import EVENT_TYPES, EventType
 
 Row = Mapping[str, Any]
 
 PATTERNS = {
-    "*": "Every event",
-    "change_request.*": "Every change-request event",
-    "correction.*": "Every correction event",
-    "provider.*": "Every provider event (payment failed, invoice past due, ...)",
+    "*": N_("Every event"),
+    "change_request.*": N_("Every change-request event"),
+    "correction.*": N_("Every correction event"),
+    "provider.*": N_("Every provider event (payment failed, invoice past due, ...)"),
+    "cheque.*": N_("Every cheque event"),
 }
 FAMILY_NAMES = {
-    "change_request": "Change requests",
-    "correction": "Corrections",
-    "provider": "Provider events",
+    "change_request": N_("Change requests"),
+    "correction": N_("Corrections"),
+    "provider": N_("Provider events"),
+    "cheque": N_("Cheques"),
 }
 DELIVERY_STATUS_NAMES = {
-    "pending": "waiting to be sent",
-    "delivered": "delivered",
-    "failed": "failed",
+    "pending": N_("waiting to be sent"),
+    "delivered": N_("delivered"),
+    "failed": N_("failed"),
 }
-TRIGGER_NAMES = {"schedule": "scheduled", "resend": "resent by hand"}
+TRIGGER_NAMES = {"schedule": N_("scheduled"), "resend": N_("resent by hand")}
+SUBJECT_NAMES = {
+    "change_request": N_("change request"),
+    "correction": N_("correction"),
+    "customer": N_("customer"),
+    "cheque": N_("cheque"),
+}
 
 
-def catalogue() -> list[tuple[str, list[str]]]:
-    """Every event type, grouped by family, in catalogue order."""
-    groups: dict[str, list[str]] = {}
+def _named(names: Mapping[str, str], code: str) -> str:
+    english = names.get(code)
+    return gettext(english) if english else code
+
+
+def catalogue() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every event type (its code and its name), grouped by family, in catalogue order."""
+    groups: dict[str, list[tuple[str, str]]] = {}
     for event_type in EVENT_TYPES:
-        groups.setdefault(event_type.partition(".")[0], []).append(event_type)
-    return [(FAMILY_NAMES.get(family, family), types) for family, types in groups.items()]
+        family = event_type.partition(".")[0]
+        groups.setdefault(family, []).append((event_type, event_name(event_type)))
+    return [(_named(FAMILY_NAMES, family), types) for family, types in groups.items()]
+
+
+def event_name(event_type: str) -> str:
+    """A pattern or an event type as people name it: "Every correction event", "Applied"."""
+    if event_type in PATTERNS:
+        return gettext(PATTERNS[event_type])
+    try:
+        return label(EventType(event_type))
+    except ValueError:
+        return event_type
+
+
+def language_name(code: str) -> str:
+    return LANGUAGES.get(code, code)
 
 
 def client_name(client: str | None) -> str:
-    return client or "every client"
+    return client or gettext("every client")
 
 
 def events_shown(events: Sequence[str]) -> str:
-    return ", ".join(events) if events else "none"
+    """Each pattern or type by its name, its code beside it (what the API and the help desk
+    configuration use)."""
+    if not events:
+        return gettext("none")
+    return ", ".join(f"{event_name(event)} ({event})" for event in events)
 
 
 def endpoint_sentence(endpoint: Row) -> str:
     """Where the endpoint stands, as a support agent would say it."""
     if not endpoint.get("enabled"):
-        when = shown_time(endpoint.get("disabled_at"))
-        reason = endpoint.get("disabled_reason") or "no reason was given"
-        return f"Disabled{' on ' + when if when else ''}: {reason}. Nothing is sent to it."
+        when = format_datetime(endpoint.get("disabled_at"))
+        reason = endpoint.get("disabled_reason") or Message("no reason was given")
+        if when:
+            return translate(
+                Message(
+                    "Disabled on {when}: {reason}. Nothing is sent to it.", when=when, reason=reason
+                )
+            )
+        return translate(Message("Disabled: {reason}. Nothing is sent to it.", reason=reason))
     failing: datetime | None = endpoint.get("failing_since")
     if failing is not None:
-        return (
-            f"Failing since {shown_time(failing)}: deliveries are retried on the backoff "
-            "schedule; it is disabled if it keeps failing."
+        return translate(
+            Message(
+                "Failing since {when}: deliveries are retried on the backoff schedule; it is "
+                "disabled if it keeps failing.",
+                when=format_datetime(failing),
+            )
         )
     last = endpoint.get("last_success_at")
     if last is not None:
-        return f"Delivering: last success {shown_time(last)}."
-    return "Enabled: nothing delivered yet."
+        return translate(Message("Delivering: last success {when}.", when=format_datetime(last)))
+    return gettext("Enabled: nothing delivered yet.")
 
 
 def disabled_first(endpoints: Sequence[Row]) -> tuple[list[Row], list[Row]]:
@@ -76,7 +119,8 @@ def disabled_first(endpoints: Sequence[Row]) -> tuple[list[Row], list[Row]]:
 
 def subject_shown(delivery: Row) -> str:
     """The subject as people name it: its ticket when the body sent names one, else its id."""
-    subject_type = str(delivery.get("subject_type") or "").replace("_", " ")
+    code = str(delivery.get("subject_type") or "")
+    subject_type = _named(SUBJECT_NAMES, code) if code else ""
     body = delivery.get("payload")
     data = body.get("data") if isinstance(body, dict) else None
     ticket = data.get("ticket_display") if isinstance(data, dict) else None
@@ -87,11 +131,12 @@ def subject_shown(delivery: Row) -> str:
 def view_helpers() -> dict[str, Any]:
     """What every notification template calls."""
     return {
-        "shown_time": shown_time,
         "client_name": client_name,
         "events_shown": events_shown,
+        "event_name": event_name,
+        "language_name": language_name,
         "endpoint_sentence": endpoint_sentence,
         "subject_shown": subject_shown,
-        "delivery_status_names": DELIVERY_STATUS_NAMES,
-        "trigger_names": TRIGGER_NAMES,
+        "delivery_status": lambda code: _named(DELIVERY_STATUS_NAMES, code),
+        "trigger_name": lambda code: _named(TRIGGER_NAMES, code),
     }

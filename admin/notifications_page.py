@@ -29,6 +29,7 @@ from admin.notification_view import PATTERNS, catalogue, disabled_first, view_he
 from admin.page_kit import NO_STORE, back_office, error_page, free_text, message, signed_in
 from gateway.db.connection import fetch
 from gateway.errors import HTTP_STATUS, BillingError, ErrorCode
+from gateway.i18n import LANGUAGES, N_, Message, gettext, translate
 from gateway.notifications.service import ALL
 from gateway.notifications.wiring import notification_service
 from gateway.staff.login import StaffLogin
@@ -37,25 +38,25 @@ from gateway.staff.roles import Role
 from settings import Settings
 
 PATH = "/staff/notifications"
-TITLE = "Notifications"
+TITLE = N_("Notifications")
 READERS = frozenset({Role.TEAM_LEAD, Role.ADMIN})
-WRONG_ROLE = "The notification pages are for team leads and admins."
-ADMIN_ONLY = "Only an admin registers, disables, enables or rotates an endpoint."
+WRONG_ROLE = N_("The notification pages are for team leads and admins.")
+ADMIN_ONLY = N_("Only an admin registers, disables, enables or rotates an endpoint.")
 ENDPOINT_ACTIONS = ("disable", "enable", "rotate-secret")
 DONE = {
-    "disabled": "Disabled: nothing is sent to this endpoint until it is enabled again.",
-    "enabled": "Enabled: deliveries waiting for it are sent again, oldest first.",
-    "registered_before": (
+    "disabled": N_("Disabled: nothing is sent to this endpoint until it is enabled again."),
+    "enabled": N_("Enabled: deliveries waiting for it are sent again, oldest first."),
+    "registered_before": N_(
         "This form registered the endpoint already; its secret was shown then, once. "
         "Rotate the secret if it was not kept."
     ),
-    "rotated_before": (
+    "rotated_before": N_(
         "This form rotated the secret already; the new secret was shown then, once. "
         "Rotate it again if it was not kept."
     ),
-    "resent": "Resent: the same event, with the same id, is on its way to the endpoint again.",
+    "resent": N_("Resent: the same event, with the same id, is on its way to the endpoint again."),
 }
-BUSY = "This form was sent already and is still being done; reload the page in a moment."
+BUSY = Message("This form was sent already and is still being done; reload the page in a moment.")
 DELIVERIES_SHOWN = 50
 ENDPOINTS_SHOWN = 200
 
@@ -102,8 +103,9 @@ async def _list_page(
             patterns=PATTERNS,
             catalogue=catalogue(),
             typed=typed or {"events": []},
-            error=error.detail if error else None,
-            notice=notice,
+            languages=LANGUAGES,
+            error=translate(error.detail) if error else None,
+            notice=gettext(notice) if notice else None,
         ),
         status_code=HTTP_STATUS[error.code] if error else 200,
         headers=NO_STORE,
@@ -137,8 +139,8 @@ async def _endpoint_page(
             deliveries=deliveries,
             status=chosen,
             shown=DELIVERIES_SHOWN,
-            error=error.detail if error else None,
-            notice=notice,
+            error=translate(error.detail) if error else None,
+            notice=gettext(notice) if notice else None,
         ),
         status_code=HTTP_STATUS[error.code] if error else 200,
         headers=NO_STORE,
@@ -209,18 +211,22 @@ class NotificationsPageController(Controller):
         made: dict[str, Any] = {}
 
         async def register() -> uuid.UUID:
-            description = free_text(typed, "description", "description")
+            description = free_text(typed, "description", N_("description"))
             if not typed.get("url"):
                 raise BillingError(
                     ErrorCode.VALIDATION_FAILED,
-                    "Give the endpoint's URL (https://...): the address the support tool "
-                    "receives notifications at.",
+                    Message(
+                        "Give the endpoint's URL (https://...): the address the support tool "
+                        "receives notifications at."
+                    ),
                 )
             if not typed["events"]:
                 raise BillingError(
                     ErrorCode.VALIDATION_FAILED,
-                    "Choose at least one event (or a pattern such as every change-request "
-                    "event) for the endpoint to receive.",
+                    Message(
+                        "Choose at least one event (or a pattern such as every change-request "
+                        "event) for the endpoint to receive."
+                    ),
                 )
             endpoint, secret = await service.register(
                 typed["url"],
@@ -228,6 +234,7 @@ class NotificationsPageController(Controller):
                 description,
                 typed.get("client") or None,
                 staff.actor,
+                language=typed.get("language") or "en",
             )
             made.update(endpoint=endpoint, secret=secret)
             return uuid.UUID(str(endpoint["id"]))
@@ -273,7 +280,7 @@ class NotificationsPageController(Controller):
         if not isinstance(staff, StaffMember):
             return staff
         if action not in ENDPOINT_ACTIONS:
-            return message(TITLE, "There is no such action on a notification endpoint.", 404)
+            return message(TITLE, N_("There is no such action on a notification endpoint."), 404)
         if staff.role is not Role.ADMIN:
             return message(TITLE, ADMIN_ONLY, 403)
         form = await _typed(request)
@@ -281,7 +288,7 @@ class NotificationsPageController(Controller):
         page = f"{PATH}/{endpoint_id}"
         try:
             if action == "disable":
-                reason = free_text(form, "reason", "reason for disabling")
+                reason = free_text(form, "reason", N_("reason for disabling"))
                 await service.disable(endpoint_id, reason, staff.actor)
                 return Redirect(f"{page}?done=disabled", status_code=303)
             if action == "enable":
@@ -360,8 +367,8 @@ async def _delivery_page(
             settings,
             staff,
             delivery=delivery,
-            error=error.detail if error else None,
-            notice=notice,
+            error=translate(error.detail) if error else None,
+            notice=gettext(notice) if notice else None,
         ),
         status_code=HTTP_STATUS[error.code] if error else 200,
         headers=NO_STORE,

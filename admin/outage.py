@@ -5,21 +5,38 @@ raised in the guard) would send."""
 from __future__ import annotations
 
 import json
+from html import escape
 from typing import Any
 
 from admin.guard import ASGIApp, Receive, Scope, Send
 from gateway.db.outage import RETRY_AFTER_SECONDS, is_database_outage
+from gateway.i18n import Message, current_language, direction, gettext, translate
 from gateway.log import get_logger
 
-_MESSAGE = (
-    "The back office cannot reach its database just now. Nothing was lost; "
-    f"try again in {RETRY_AFTER_SECONDS} seconds."
-)
-_PAGE = (
-    "<!doctype html><html lang=en><meta charset=utf-8><title>Back office unavailable</title>"
-    f"<meta http-equiv=refresh content={RETRY_AFTER_SECONDS}>"
-    f"<h1>Back office unavailable</h1><p>{_MESSAGE}</p></html>"
-).encode()
+
+def _message() -> str:
+    """The sentence, in the reader's language (the locale middleware has set it)."""
+    return translate(
+        Message(
+            "The back office cannot reach its database just now. Nothing was lost; "
+            "try again in {seconds} seconds.",
+            seconds=RETRY_AFTER_SECONDS,
+        )
+    )
+
+
+def _page() -> bytes:
+    title = escape(gettext("Back office unavailable"))
+    return (
+        f'<!doctype html><html lang="{current_language.get()}" dir="{direction()}">'
+        f"<meta charset=utf-8><title>{title}</title>"
+        f"<meta http-equiv=refresh content={RETRY_AFTER_SECONDS}>"
+        "<body style=\"font-family: system-ui, 'Noto Sans Arabic', 'Segoe UI', Tahoma,"
+        ' sans-serif">'
+        f"<h1>{title}</h1><p>{escape(_message())}</p></body></html>"
+    ).encode()
+
+
 _log = get_logger("admin")
 
 
@@ -59,9 +76,9 @@ class OutagePage:
 async def _unavailable(scope: Scope, send: Send) -> None:
     accept = dict(scope["headers"]).get(b"accept", b"")
     if b"text/html" in accept:
-        body, content_type = _PAGE, b"text/html; charset=utf-8"
+        body, content_type = _page(), b"text/html; charset=utf-8"
     else:  # the single-page app's API calls read `detail`
-        body, content_type = json.dumps({"detail": _MESSAGE}).encode(), b"application/json"
+        body, content_type = json.dumps({"detail": _message()}).encode(), b"application/json"
     await send(
         {
             "type": "http.response.start",

@@ -13,6 +13,7 @@ from litestar.response import Response, Template
 from admin.sign_in import SESSION_COOKIE
 from gateway.edge.problems import exception_to_problem
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import N_, Message, gettext, translate
 from gateway.sensitive import sensitive_kind
 from gateway.staff.login import StaffLogin
 from gateway.staff.member import StaffMember
@@ -40,48 +41,73 @@ async def read_form(request: Request[Any, Any, Any]) -> Form:
 
 
 def message(title: str, sentence: str, status_code: int) -> Template:
+    """A page with one sentence. `title` and `sentence` are said in the reader's language when
+    they are Messages or marked strings (`N_`); anything else shows as it is."""
+    return _sentence_page(translate(title), translate(sentence), status_code)
+
+
+def _sentence_page(
+    title: str, sentence: str, status_code: int, headers: dict[str, str] | None = None
+) -> Template:
     return Template(
         template_name="page_message.html",
         context={"sandbox": get_settings().sandbox, "title": title, "sentence": sentence},
         status_code=status_code,
-        headers=NO_STORE,
+        headers={**(headers or {}), **NO_STORE},
     )
+
+
+def _said(label: str) -> Message:
+    """A field's name, as a value of a sentence: said again in the reader's language."""
+    return label if isinstance(label, Message) else Message(label)
 
 
 def free_text(form: Form, name: str, label: str, *, required: bool = False) -> str:
     """The field's text; a card number or an IBAN in it is refused with a sentence that never
-    repeats it. A required field needs a few words: it is kept and shown to the team."""
+    repeats it. A required field needs a few words: it is kept and shown to the team.
+    `label` names the field in English, marked for translation (`N_("reason")`) or a Message."""
     value = form.get(name, "")
     found = sensitive_kind(value)
     if found is not None:
-        what = "a card number" if found == "card_number" else "an IBAN"
+        card = found == "card_number"
         raise BillingError(
-            ErrorCode.CARD_NUMBER_NOT_ACCEPTED
-            if found == "card_number"
-            else ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-            f"The {label} holds {what}. Leave it out: the gateway never keeps card numbers, "
-            "and bank details are shown masked only.",
+            ErrorCode.CARD_NUMBER_NOT_ACCEPTED if card else ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
+            Message(
+                "The {label} holds {what}. Leave it out: the gateway never keeps card numbers, "
+                "and bank details are shown masked only.",
+                label=_said(label),
+                what=Message(N_("a card number") if card else N_("an IBAN")),
+            ),
         )
     if required and len(value) < 3:
         raise BillingError(
             ErrorCode.VALIDATION_FAILED,
-            f"Write a {label} of a few words: it is kept with the correction and shown to the "
-            "team.",
+            Message(
+                "Write a {label} of a few words: it is kept with the correction and shown to "
+                "the team.",
+                label=_said(label),
+            ),
         )
     return value
 
 
 def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """An error no action turned into a sentence (the database unreachable, a bug): the app's
-    problem, logged and redacted as everywhere, shown as a page."""
+    problem, logged and redacted as everywhere, shown as a page in the reader's language."""
     problem = exception_to_problem(request, exc)
     body = msgspec.json.decode(problem.content) if isinstance(problem.content, bytes) else {}
-    sentence = str(body.get("detail") or "Something went wrong; try again.")
+    status_code = problem.status_code or 500
+    if isinstance(exc, BillingError):
+        sentence = translate(exc.detail)
+    elif status_code == 503:
+        sentence = gettext("The back office cannot reach its database just now; try again.")
+    elif status_code >= 500 or not body.get("detail"):
+        sentence = gettext("Something went wrong; try again.")
+    else:
+        sentence = translate(str(body["detail"]))
     if body.get("request_id"):
-        sentence += f" (request {body['request_id']})"
-    return Template(
-        template_name="page_message.html",
-        context={"sandbox": get_settings().sandbox, "title": "Back office", "sentence": sentence},
-        status_code=problem.status_code or 500,
-        headers={**dict(problem.headers), **NO_STORE},
+        reference = Message("(request {request_id})", request_id=str(body["request_id"]))
+        sentence = f"{sentence} {translate(reference)}"
+    return _sentence_page(
+        gettext("Back office"), sentence, status_code, headers=dict(problem.headers)
     )

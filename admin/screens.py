@@ -29,6 +29,7 @@ from pydantic import BeforeValidator
 
 from gateway.change_requests.states import Kind, Status
 from gateway.errors import BillingError
+from gateway.i18n import N_
 from gateway.staff.roles import Role
 from gateway.tickets import canonical_ticket, ticket_lookup
 
@@ -82,7 +83,7 @@ class WholeTicketFilter(Exact):
     value_type = Annotated[str, BeforeValidator(_as_stored_ticket)]
 
 
-_TICKET_HELP = "The ticket's number, in any spelling: 1001, zendesk #1001, zendesk:1001."
+_TICKET_HELP = N_("The ticket's number, in any spelling: 1001, zendesk #1001, zendesk:1001.")
 
 
 class StaffNames(Table, tablename="staff_names"):
@@ -112,13 +113,13 @@ class MyQueue(Table, tablename="my_queue"):
     zuora_account_id = Varchar()
     stripe_customer_id = Varchar()
     stripe_connect_account_id = Varchar()
-    iban = Varchar(help_text="Country and last four digits only; the full IBAN is never shown.")
+    iban = Varchar(help_text=N_("Country and last four digits only; the full IBAN is never shown."))
     bank_name = Varchar()
     bic = Varchar()
     account_holder = Varchar()
     targets = Varchar()
     # Sentences of the pre-checks, which can be longer than a Varchar's 255 characters.
-    collection_in_flight = Text(help_text="Is a direct debit being collected right now?")
+    collection_in_flight = Text(help_text=N_("Is a direct debit being collected right now?"))
     other_active_bank_methods = Text()
     subscription_ref = Varchar()
     current_tier = Varchar()
@@ -128,13 +129,15 @@ class MyQueue(Table, tablename="my_queue"):
     contact_reasons = Text()
     resolution_note = Text()
     resolution_reasons = Text()
-    review_comment = Text(help_text="A team lead's comment when the work was sent back.")
+    review_comment = Text(help_text=N_("A team lead's comment when the work was sent back."))
     assigned_at = Timestamptz(null=True)
     progress_at = Timestamptz()
     created_at = Timestamptz()
     same_iban_elsewhere = Text(
-        help_text="Other open requests with this IBAN: ticket, customer, requester, client. "
-        "The filer was told only that another customer has it."
+        help_text=N_(
+            "Other open requests with this IBAN: ticket, customer, requester, client. "
+            "The filer was told only that another customer has it."
+        )
     )
 
 
@@ -169,18 +172,18 @@ class Triage(Table, tablename="triage"):
     kind = Exact(choices=Kind)
     status = Exact(choices=Status)
     assignee = staff()
-    why = Text(help_text="Why it is here, as a sentence; filter with a word of it.")
+    why = Text(help_text=N_("Why it is here; the filters below pick each reason."))
     unassigned = Boolean()
-    stale = Boolean(help_text="Assigned, with no progress for longer than the stale limit.")
+    stale = Boolean(help_text=N_("Assigned, with no progress for longer than the stale limit."))
     expired = Boolean(
-        help_text="Came back unassigned: no action by its specialist for the expiry limit."
+        help_text=N_("Came back unassigned: no action by its specialist for the expiry limit.")
     )
     customer_silent = Boolean(
-        help_text="Waiting on the customer past the limit: close it or re-post it."
+        help_text=N_("Waiting on the customer past the limit: close it or re-post it.")
     )
-    returned = Boolean(help_text="Came back unassigned: its specialist was deactivated.")
-    reasons_mismatch = Boolean(help_text="Its contact reasons do not fit its kind.")
-    triage_reason_at = Timestamptz(null=True, help_text="When the lifecycle put it here.")
+    returned = Boolean(help_text=N_("Came back unassigned: its specialist was deactivated."))
+    reasons_mismatch = Boolean(help_text=N_("Its contact reasons do not fit its kind."))
+    triage_reason_at = Timestamptz(null=True, help_text=N_("When the lifecycle put it here."))
     contact_reasons = Text()
     company_name = Varchar()
     created_at = Timestamptz()
@@ -221,7 +224,7 @@ class ApiKeyList(Table, tablename="api_key_list"):
     id = UUID(primary_key=True)
     prefix = Varchar()
     name = Varchar()
-    client = Varchar(help_text="The organisation the key belongs to; it sees its requests.")
+    client = Varchar(help_text=N_("The organisation the key belongs to; it sees its requests."))
     scopes = Text()
     rate_limit_per_minute = Integer(null=True)
     created_at = Timestamptz()
@@ -249,13 +252,13 @@ class AuditEntries(Table, tablename="audit_entries"):
 class EntryKind(enum.Enum):
     """The blocklist's kinds (gateway.fraud.normalise.KINDS), named as a fraud analyst says them."""
 
-    CARD_FINGERPRINT = Choice(value="card_fingerprint", display_name="Card fingerprint")
-    CARD_BIN = Choice(value="card_bin", display_name="Card BIN")
-    IP = Choice(value="ip", display_name="IP address")
-    IP_RANGE = Choice(value="ip_range", display_name="IP range")
-    EMAIL = Choice(value="email", display_name="Email")
-    IBAN = Choice(value="iban", display_name="IBAN")
-    CUSTOMER = Choice(value="customer", display_name="Customer")
+    CARD_FINGERPRINT = Choice(value="card_fingerprint", display_name=N_("Card fingerprint"))
+    CARD_BIN = Choice(value="card_bin", display_name=N_("Card BIN"))
+    IP = Choice(value="ip", display_name=N_("IP address"))
+    IP_RANGE = Choice(value="ip_range", display_name=N_("IP range"))
+    EMAIL = Choice(value="email", display_name=N_("Email"))
+    IBAN = Choice(value="iban", display_name=N_("IBAN"))
+    CUSTOMER = Choice(value="customer", display_name=N_("Customer"))
 
 
 class Blocklist(Table, tablename="blocklist"):
@@ -263,17 +266,17 @@ class Blocklist(Table, tablename="blocklist"):
     last four; what the gateway stores for it (a keyed hash) never reaches a screen."""
 
     id = BigInt(primary_key=True)
-    entry_id = BigInt(help_text="Give it to Unblock entry or Bulk unblock.")
+    entry_id = BigInt(help_text=N_("Give it to Unblock entry or Bulk unblock."))
     kind = Exact(choices=EntryKind)
-    display = Varchar(help_text="What is blocked; an IBAN as country and last four only.")
+    display = Varchar(help_text=N_("What is blocked; an IBAN as country and last four only."))
     reason = Text()
     source_ticket = WholeTicketFilter(
-        null=True, help_text="Where the block came from, with its system: zendesk #1001."
+        null=True, help_text=N_("Where the block came from, with its system: zendesk #1001.")
     )
     author = Varchar()
     created_at = Timestamptz()
     expires_at = Timestamptz(null=True)
-    active = Boolean(help_text="Blocking now: neither unblocked nor expired.")
+    active = Boolean(help_text=N_("Blocking now: neither unblocked nor expired."))
     removed_at = Timestamptz(null=True)
     removed_by = Varchar(null=True)
     removal_reason = Text(null=True)
@@ -289,16 +292,18 @@ class BulkUnblockList(Table, tablename="bulk_unblock_list"):
     """Bulk unblocks: pending until a team lead or admin other than the one who asked approves."""
 
     id = BigInt(primary_key=True)
-    bulk_unblock_id = BigInt(help_text="Give it to Approve bulk unblock or Reject bulk unblock.")
+    bulk_unblock_id = BigInt(
+        help_text=N_("Give it to Approve bulk unblock or Reject bulk unblock.")
+    )
     status = Exact(choices=BulkUnblockStatus)
-    entries = Text(help_text="The blocklist entries it unblocks.")
+    entries = Text(help_text=N_("The blocklist entries it unblocks."))
     entry_count = Integer()
     reason = Text()
     requested_by = Varchar()
     requested_at = Timestamptz()
     decided_by = Varchar(null=True)
     decided_at = Timestamptz(null=True)
-    completed_at = Timestamptz(null=True, help_text="When every entry was unblocked.")
+    completed_at = Timestamptz(null=True, help_text=N_("When every entry was unblocked."))
 
 
 def _currency_code(typed: Any) -> Any:
@@ -335,22 +340,22 @@ class MailedCheques(Table, tablename="mailed_cheques"):
     currency, the batch by its name, empty text where there is nothing."""
 
     id = UUID(primary_key=True)
-    number = Varchar(help_text="The gateway's number: the depositor's initials, day, sequence.")
-    reference = Varchar(help_text="The number printed on the cheque.")
+    number = Varchar(help_text=N_("The gateway's number: the depositor's initials, day, sequence."))
+    reference = Varchar(help_text=N_("The number printed on the cheque."))
     status = Exact(choices=ChequeState)
     provider = Exact(choices=ProviderName)
-    account = Varchar(help_text="The customer as the provider names it, with its id.")
-    account_id = Exact(help_text="The provider's account or customer id, whole.")
-    invoice_number = Varchar(help_text="Empty: a credit for the customer's next invoice.")
+    account = Varchar(help_text=N_("The customer as the provider names it, with its id."))
+    account_id = Exact(help_text=N_("The provider's account or customer id, whole."))
+    invoice_number = Varchar(help_text=N_("Empty: a credit for the customer's next invoice."))
     amount = Varchar()
     amount_minor = BigInt()
-    currency = CurrencyFilter(help_text="The ISO code: EUR, USD, GBP...")
-    business_date = Date(help_text="The day it was entered, in the operations time zone.")
+    currency = CurrencyFilter(help_text=N_("The ISO code: EUR, USD, GBP..."))
+    business_date = Date(help_text=N_("The day it was entered, in the operations time zone."))
     batch = Varchar()
     depositor = Varchar()
-    invoice_status = Varchar(help_text="The invoice's status as the provider stated it.")
+    invoice_status = Varchar(help_text=N_("The invoice's status as the provider stated it."))
     note = Text()
-    failure = Text(help_text="Why the provider refused it.")
+    failure = Text(help_text=N_("Why the provider refused it."))
     bounce_reason = Text()
     entered_at = Timestamptz()
     recorded_at = Timestamptz(null=True)
@@ -362,14 +367,16 @@ class DepositBatches(Table, tablename="deposit_batches"):
     next number). Count and total: the recorded cheques while open, the deposit once closed."""
 
     id = UUID(primary_key=True)
-    name = Varchar(help_text="Day, currency, depositor's initials, number: 2026-12-05 EUR OP #1.")
+    name = Varchar(
+        help_text=N_("Day, currency, depositor's initials, number: 2026-12-05 EUR OP #1.")
+    )
     business_date = Date()
-    currency = CurrencyFilter(help_text="The ISO code: EUR, USD, GBP...")
+    currency = CurrencyFilter(help_text=N_("The ISO code: EUR, USD, GBP..."))
     depositor = Varchar()
     status = Exact(choices=BatchState)
-    cheque_count = Integer(help_text="Recorded cheques; bounced and failed ones are not in it.")
-    total = Varchar(help_text="The recorded cheques' total; once closed, what it deposited.")
-    scanner_total = Varchar(help_text="The scanner's total given at closing.")
+    cheque_count = Integer(help_text=N_("Recorded cheques; bounced and failed ones are not in it."))
+    total = Varchar(help_text=N_("The recorded cheques' total; once closed, what it deposited."))
+    scanner_total = Varchar(help_text=N_("The scanner's total given at closing."))
     closed_by = Varchar()
     closed_at = Timestamptz(null=True)
     created_at = Timestamptz()

@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from admin.sign_in import SESSION_COOKIE
+from gateway.i18n import gettext
 from gateway.staff.login import StaffLogin
 from gateway.staff.roles import Role
 from settings import Settings
@@ -38,7 +39,10 @@ def visible_settings(settings: NamedDependency[Settings]) -> list[tuple[str, str
     for name in type(settings).model_fields:
         variable = "DATABASE_URL" if name == "database_url" else f"BG_{name.upper()}"
         value = getattr(settings, name)
-        shown = ("set" if value else "not set") if name in SECRET_FIELDS else str(value)
+        if name in SECRET_FIELDS:
+            shown = gettext("set") if value else gettext("not set")
+        else:
+            shown = str(value)
         rows.append((variable, shown))
     return rows
 

@@ -17,19 +17,21 @@ from litestar.response import Redirect, Template
 
 from admin.throttle import SignInThrottle
 from gateway.edge.failure_limit import TooManyFailuresError
+from gateway.i18n import Message
+from gateway.i18n.middleware import LANGUAGE_COOKIE, TIME_ZONE_COOKIE
 from gateway.staff.login import EnrolmentNeeded, Refused, SignedIn, StaffLogin
+from gateway.staff.member import StaffMember
 from gateway.staff.roles import MOUNT_OF_ROLE
 from settings import Settings
 
 SESSION_COOKIE = "id"  # piccolo-api's name: piccolo-admin reads the same cookie
 CHALLENGE_COOKIE = "bg_sign_in"
+PREFERENCE_MAX_AGE = 365 * 24 * 3600  # how to talk to this browser: kept across sessions
 PAGES = {"path": "/staff", "include_in_schema": False}
 Form = URLEncodedBody[dict[str, str]]
 
 
-def _cookie(
-    settings: NamedDependency[Settings], key: str, value: str, max_age: int, path: str = "/"
-) -> Cookie:
+def _cookie(settings: Settings, key: str, value: str, max_age: int, path: str = "/") -> Cookie:
     return Cookie(
         key=key,
         value=value,
@@ -39,6 +41,19 @@ def _cookie(
         secure=not settings.sandbox,
         samesite="strict",
     )
+
+
+def preference_cookies(settings: Settings, staff: StaffMember) -> list[Cookie]:
+    """The staff member's language and time zone, for this browser (read by the locale
+    middleware on every request, so none pays a database read for them); a preference that
+    is not set deletes its cookie: the browser's language, the gateway's zone."""
+    return [
+        _cookie(settings, name, value or "", PREFERENCE_MAX_AGE if value else 0)
+        for name, value in (
+            (LANGUAGE_COOKIE, staff.language),
+            (TIME_ZONE_COOKIE, staff.time_zone),
+        )
+    ]
 
 
 def _page(
@@ -66,7 +81,7 @@ def _enrolment_page(
     )
 
 
-TOO_MANY = "Too many sign-in attempts from this address; wait a minute and try again."
+TOO_MANY = Message("Too many sign-in attempts from this address; wait a minute and try again.")
 
 
 def _address(request: Request[Any, Any, Any]) -> str:
@@ -161,6 +176,7 @@ class SignInController(Controller):
         cookies = [
             _cookie(settings, SESSION_COOKIE, signed_in.session_token, signed_in.max_age_seconds),
             _cookie(settings, CHALLENGE_COOKIE, "", 0, path="/staff"),
+            *preference_cookies(settings, signed_in.staff),
         ]
         target = f"{MOUNT_OF_ROLE[signed_in.staff.role]}/"
         if signed_in.recovery_codes:
@@ -179,6 +195,7 @@ class SignInController(Controller):
         token = request.cookies.get(SESSION_COOKIE)
         if token:
             await login.end_session(token)
+        # The language and time zone cookies stay: they say how to talk to this browser.
         return Redirect(
             "/staff/login", status_code=303, cookies=[_cookie(settings, SESSION_COOKIE, "", 0)]
         )

@@ -17,6 +17,7 @@ from gateway.change_requests.workflow import WorkflowService
 from gateway.errors import BillingError, ErrorCode
 from gateway.fulfilment.checks import ChecksService
 from gateway.fulfilment.service import Applier, FulfilmentService
+from gateway.i18n import N_, Message
 from gateway.sensitive import sensitive_kind
 from gateway.staff.member import StaffMember
 from settings import Settings
@@ -39,12 +40,17 @@ WorkAction = Callable[[WorkContext], Awaitable[str]]
 
 # Free text a staff member types (from a ticket) is stored, audited and shown to the team.
 FREE_TEXT = {
-    "comment": "comment",
-    "reason": "reason",
-    "identity_mismatch_reason": "reason you are sure",
-    "how": "way the contract came back",
-    "provider_id": "id",
+    "comment": N_("comment"),
+    "reason": N_("reason"),
+    "identity_mismatch_reason": N_("reason you are sure"),
+    "how": N_("way the contract came back"),
+    "provider_id": N_("id"),
 }
+
+
+def _field(name: str) -> str:
+    words = FREE_TEXT.get(name)
+    return Message(words) if words else name
 
 
 def one(form: Form, name: str) -> str:
@@ -58,13 +64,17 @@ def free_text(form: Form, name: str) -> str:
     value = one(form, name)
     found = sensitive_kind(value)
     if found is not None:
-        what = "a card number" if found == "card_number" else "an IBAN"
+        what = Message(N_("a card number")) if found == "card_number" else Message(N_("an IBAN"))
         raise BillingError(
             ErrorCode.CARD_NUMBER_NOT_ACCEPTED
             if found == "card_number"
             else ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-            f"The {FREE_TEXT.get(name, name)} holds {what}. Leave it out: bank details live "
-            "only in the change request, encrypted, and card numbers are never stored.",
+            Message(
+                "The {field} holds {what}. Leave it out: bank details live only in the change "
+                "request, encrypted, and card numbers are never stored.",
+                field=_field(name),
+                what=what,
+            ),
         )
     return value
 
@@ -74,7 +84,11 @@ def required(form: Form, name: str) -> str:
     if len(value) < 3:
         raise BillingError(
             ErrorCode.VALIDATION_FAILED,
-            f"Write a {name} of a few words: it is kept with the request and shown to the team.",
+            Message(
+                "Write a {field} of a few words: it is kept with the request and shown to the "
+                "team.",
+                field=_field(name),
+            ),
         )
     return value
 
@@ -85,11 +99,12 @@ def received_on(text: str) -> date:
     except ValueError:
         raise BillingError(
             ErrorCode.VALIDATION_FAILED,
-            "Give the day the signed contract came back (YYYY-MM-DD).",
+            Message("Give the day the signed contract came back (YYYY-MM-DD)."),
         ) from None
     if received > date.today():
         raise BillingError(
-            ErrorCode.VALIDATION_FAILED, "The day the contract came back cannot be in the future."
+            ErrorCode.VALIDATION_FAILED,
+            Message("The day the contract came back cannot be in the future."),
         )
     return received
 

@@ -22,12 +22,13 @@ from litestar.response import Redirect, Response, Template
 from admin.sign_in import SESSION_COOKIE
 from admin.work_actions import REQUEST_ACTIONS, STEP_ACTIONS, WorkAction, WorkContext
 from admin.work_request import WorkRequest, assignable_specialists, read_work_request
-from admin.work_view import page_context
+from admin.work_view import page_context, shown
 from gateway.crypto import Cipher
 from gateway.edge.problems import exception_to_problem
 from gateway.errors import HTTP_STATUS, BillingError
 from gateway.fulfilment.checks import ChecksService
 from gateway.fulfilment.service import FulfilmentService
+from gateway.i18n import N_, gettext, translate
 from gateway.providers import Providers
 from gateway.staff.login import StaffLogin
 from gateway.staff.member import StaffMember
@@ -35,11 +36,12 @@ from gateway.staff.roles import Role
 from settings import Settings, get_settings
 
 PATH = "/staff/requests"
-NOT_FOUND = (
+NOT_FOUND = N_(
     "No such request in your queue. Open a request from your list; a request assigned to "
     "someone else is theirs."
 )
-WRONG_ROLE = "The work page is for specialists and team leads."
+WRONG_ROLE = N_("The work page is for specialists and team leads.")
+NO_SUCH_ACTION = N_("The work page has no such action.")
 # Named, not "everyone but admins": a role added later opens nothing here until it is listed.
 WORKERS = frozenset({Role.SPECIALIST, Role.TEAM_LEAD})
 
@@ -47,7 +49,7 @@ WORKERS = frozenset({Role.SPECIALIST, Role.TEAM_LEAD})
 def _message(settings: Settings, sentence: str, status_code: int) -> Template:
     return Template(
         template_name="work_message.html",
-        context={"sandbox": settings.sandbox, "sentence": sentence},
+        context={"sandbox": settings.sandbox, "sentence": translate(sentence)},
         status_code=status_code,
         headers={"Cache-Control": "no-store"},
     )
@@ -76,9 +78,12 @@ def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     bug): the app's problem, logged and redacted as everywhere, shown as a page, not JSON."""
     problem = exception_to_problem(request, exc)
     body = msgspec.json.decode(problem.content) if isinstance(problem.content, bytes) else {}
-    sentence = str(body.get("detail") or "Something went wrong; try again.")
+    if isinstance(exc, BillingError) and body.get("detail"):
+        sentence = shown(exc.detail)
+    else:
+        sentence = str(body.get("detail") or gettext("Something went wrong; try again."))
     if body.get("request_id"):
-        sentence += f" (request {body['request_id']})"
+        sentence += " " + gettext("(request %(id)s)") % {"id": body["request_id"]}
     return Template(
         template_name="work_message.html",
         context={"sandbox": get_settings().sandbox, "sentence": sentence},
@@ -194,7 +199,7 @@ async def _act(
     if staff.role not in WORKERS:
         return _message(settings, WRONG_ROLE, 403)
     if action is None:
-        return _message(settings, "The work page has no such action.", 404)
+        return _message(settings, NO_SUCH_ACTION, 404)
     if await read_work_request(staff, request_id) is None:
         return _message(settings, NOT_FOUND, 404)
     form = await _form(request)

@@ -10,6 +10,7 @@ from audit import AuditEntry, append
 from gateway.change_requests.references import subject_of
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import Message
 from gateway.staff.member import StaffMember
 from settings import Settings
 
@@ -22,8 +23,12 @@ def chosen_reasons(settings: Settings, chosen: Sequence[str]) -> list[str]:
     if unknown or not reasons:
         raise BillingError(
             ErrorCode.CONTACT_REASON_UNKNOWN,
-            "Choose at least one contact reason from the list"
-            + (f"; not known: {', '.join(unknown)}." if unknown else "."),
+            Message(
+                "Choose at least one contact reason from the list; not known: {unknown}.",
+                unknown=", ".join(unknown),
+            )
+            if unknown
+            else Message("Choose at least one contact reason from the list."),
         )
     return reasons
 

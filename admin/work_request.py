@@ -13,32 +13,47 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from gateway.change_requests.states import Kind
 from gateway.db.connection import fetch
+from gateway.i18n import N_, gettext
+from gateway.i18n.formatting import format_date
+from gateway.i18n.labels import label
+from gateway.provider_links import NO_REFS, ProviderRefs
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from gateway.tickets import display_ticket
 
 TARGET_NAMES = {
-    "zuora_collection": "Zuora (direct debit collection)",
-    "stripe_customer_debit": "Stripe customer (SEPA debit)",
-    "stripe_connect_payout": "Stripe Connect (payouts)",
-    "zuora_subscription": "Zuora subscription",
-    "stripe_subscription": "Stripe subscription",
+    "zuora_collection": N_("Zuora (direct debit collection)"),
+    "stripe_customer_debit": N_("Stripe customer (SEPA debit)"),
+    "stripe_connect_payout": N_("Stripe Connect (payouts)"),
+    "zuora_subscription": N_("Zuora subscription"),
+    "stripe_subscription": N_("Stripe subscription"),
 }
 
 STATUS_SENTENCES = {
-    "new": "New: nobody has taken it yet.",
-    "assigned": "Assigned: waiting for its specialist to start.",
-    "in_progress": "In progress: check it and apply it.",
-    "waiting_customer": "Waiting for the customer.",
-    "awaiting_approval": "Waiting for a team lead to approve the plan before it runs.",
-    "applying": "Applying: the gateway is carrying out the steps at the providers.",
-    "applied": "Applied at the providers; a team lead reviews it.",
-    "apply_failed": "A step failed: a team lead retries it or settles it by hand.",
-    "processed": "Processed by hand (before Apply existed); a team lead reviews it.",
-    "approved": "Applied and approved by a team lead.",
-    "rejected": "Sent back by a team lead: read the comment, fix it and apply again.",
-    "cancelled": "Cancelled: the customer withdrew.",
+    "new": N_("New: nobody has taken it yet."),
+    "assigned": N_("Assigned: waiting for its specialist to start."),
+    "in_progress": N_("In progress: check it and apply it."),
+    "waiting_customer": N_("Waiting for the customer."),
+    "awaiting_approval": N_("Waiting for a team lead to approve the plan before it runs."),
+    "applying": N_("Applying: the gateway is carrying out the steps at the providers."),
+    "applied": N_("Applied at the providers; a team lead reviews it."),
+    "apply_failed": N_("A step failed: a team lead retries it or settles it by hand."),
+    "processed": N_("Processed by hand (before Apply existed); a team lead reviews it."),
+    "approved": N_("Applied and approved by a team lead."),
+    "rejected": N_("Sent back by a team lead: read the comment, fix it and apply again."),
+    "cancelled": N_("Cancelled: the customer withdrew."),
+}
+
+DIRECTIONS = {
+    "upgrade": N_("upgrade"),
+    "downgrade": N_("downgrade"),
+    "unknown": N_("unknown"),
+}
+CONSENTS = {
+    "recorded_call": N_("recorded phone call"),
+    "written": N_("written"),
 }
 
 _SELECT = """
@@ -83,49 +98,65 @@ class WorkRequest:
     # Why the request is in Triage (gateway/change_requests/lifecycle.py), until acted on.
     triage_reason: str | None = None
     triage_reason_at: datetime | None = None
+    # The references as filed, for the links to the providers (gateway/provider_links.py).
+    provider_refs: ProviderRefs = NO_REFS
 
     @property
     def status_sentence(self) -> str:
-        return STATUS_SENTENCES.get(self.status, self.status.replace("_", " "))
+        return gettext(STATUS_SENTENCES.get(self.status, self.status.replace("_", " ")))
 
     @property
     def kind_name(self) -> str:
-        return "IBAN change" if self.kind == "iban_change" else "Plan change (upsell)"
+        try:
+            return label(Kind(self.kind))
+        except ValueError:
+            return self.kind
 
 
 def _text(value: Any) -> str:
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return gettext("yes") if value else gettext("no")
     if isinstance(value, date):
-        return value.isoformat()
+        return format_date(value)
     return str(value)
 
 
 def _iban_facts(details: dict[str, Any]) -> list[tuple[str, str]]:
     facts = [
-        ("New IBAN", str(details.get("iban_masked", ""))),
-        ("Bank", str(details.get("bank_name") or "not known")),
-        ("BIC", str(details.get("bic") or "not known")),
-        ("Account holder", str(details.get("account_holder", ""))),
+        (gettext("New IBAN"), str(details.get("iban_masked", ""))),
+        (gettext("Bank"), str(details.get("bank_name") or gettext("not known"))),
+        (gettext("BIC"), str(details.get("bic") or gettext("not known"))),
+        (gettext("Account holder"), str(details.get("account_holder", ""))),
     ]
     if details.get("account_holder_email"):
-        facts.append(("Holder's email", str(details["account_holder_email"])))
+        facts.append((gettext("Holder's email"), str(details["account_holder_email"])))
     if details.get("iban_on_file_for_another_customer"):
-        facts.append(("Same IBAN", "on file for another customer's open request"))
+        facts.append((gettext("Same IBAN"), gettext("on file for another customer's open request")))
     return facts
 
 
 def _plan_facts(details: dict[str, Any]) -> list[tuple[str, str]]:
     tier = details.get("target_tier") or {}
-    seats = f"{tier.get('min_seats')} to {tier.get('max_seats')} seats" if tier else ""
+    seats = (
+        gettext("%(low)s to %(high)s seats")
+        % {"low": tier.get("min_seats"), "high": tier.get("max_seats")}
+        if tier
+        else ""
+    )
+    direction = str(details.get("direction", ""))
+    consent = str(details.get("consent_channel", ""))
+    signed = details.get("contract_signed_on")
     return [
-        ("Subscription", str(details.get("subscription_ref", ""))),
-        ("Current tier (as filed)", str(details.get("current_tier") or "not given")),
-        ("Target tier", f"{tier.get('name', '')} ({seats})" if tier else ""),
-        ("Direction", str(details.get("direction", ""))),
-        ("Committed plan", _text(bool(details.get("committed")))),
-        ("Consent", str(details.get("consent_channel", "")).replace("_", " ")),
-        ("Contract signed on", str(details.get("contract_signed_on", ""))),
+        (gettext("Subscription"), str(details.get("subscription_ref", ""))),
+        (
+            gettext("Current tier (as filed)"),
+            str(details.get("current_tier") or gettext("not given")),
+        ),
+        (gettext("Target tier"), f"{tier.get('name', '')} ({seats})" if tier else ""),
+        (gettext("Direction"), gettext(DIRECTIONS.get(direction, direction))),
+        (gettext("Committed plan"), _text(bool(details.get("committed")))),
+        (gettext("Consent"), gettext(CONSENTS.get(consent, consent.replace("_", " ")))),
+        (gettext("Contract signed on"), _text(date.fromisoformat(str(signed))) if signed else ""),
     ]
 
 
@@ -133,12 +164,12 @@ def _to_work_request(row: dict[str, Any]) -> WorkRequest:
     details: dict[str, Any] = row["details"] or {}
     requester: dict[str, Any] = row["requester"] or {}
     references = [
-        (label, str(row[column]))
-        for label, column in (
-            ("Zuora account", "zuora_account_id"),
-            ("Stripe customer", "stripe_customer_id"),
-            ("Stripe Connect account", "stripe_connect_account_id"),
-            ("Back-office id", "backoffice_id"),
+        (gettext(name), str(row[column]))
+        for name, column in (
+            (N_("Zuora account"), "zuora_account_id"),
+            (N_("Stripe customer"), "stripe_customer_id"),
+            (N_("Stripe Connect account"), "stripe_connect_account_id"),
+            (N_("Back-office id"), "backoffice_id"),
         )
         if row[column]
     ]
@@ -152,8 +183,12 @@ def _to_work_request(row: dict[str, Any]) -> WorkRequest:
         company_name=row["company_name"],
         references=references,
         requester=[
-            (label, str(requester[key]))
-            for label, key in (("Name", "name"), ("Email", "email"), ("Agent", "agent_id"))
+            (gettext(name), str(requester[key]))
+            for name, key in (
+                (N_("Name"), "name"),
+                (N_("Email"), "email"),
+                (N_("Agent"), "agent_id"),
+            )
             if requester.get(key)
         ],
         contact_reasons=list(row["contact_reasons"] or []),
@@ -172,6 +207,9 @@ def _to_work_request(row: dict[str, Any]) -> WorkRequest:
         created_at=row["created_at"],
         triage_reason=row["triage_reason"],
         triage_reason_at=row["triage_reason_at"],
+        provider_refs=ProviderRefs(
+            row["zuora_account_id"], row["stripe_customer_id"], row["stripe_connect_account_id"]
+        ),
     )
 
 

@@ -13,6 +13,7 @@ checkpoint kept elsewhere. It also lists entries dated well before one sealed ah
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ TIME_TOLERANCE = timedelta(minutes=5)
 _BATCH = 5000
 
 _HEAD = "SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1"
+CHAIN_LENGTH = "SELECT coalesce(max(seq), 0) FROM audit_chain"  # what verify() walks: cheap
 # Ids first (an index-only anti-join), then the rows: sorting whole rows would spill to disk.
 _UNSEALED = """
 WITH pending AS (
@@ -139,9 +141,15 @@ class Verdict:
         return self.problem is None
 
 
-async def verify(batch: int = 20000, *, after: tuple[int, str] = (0, GENESIS)) -> Verdict:
+async def verify(
+    batch: int = 20000,
+    *,
+    after: tuple[int, str] = (0, GENESIS),
+    progress: Callable[[int], None] | None = None,
+) -> Verdict:
     """Walk the chain from the start, or `after=(seq, hash)` a signed checkpoint: the first entry
-    that breaks it (or whose MAC does not match), or the head it reaches."""
+    that breaks it (or whose MAC does not match), or the head it reaches. `progress(n)` hears of
+    each batch of `n` entries checked."""
     walk = _Walk(*after, copies=await _copies(after[0]))
     if after[0] > 0:  # past the legacy prefix once an entry there has a MAC
         rows = await fetch(_CHAIN, after[0] - 1, 1)
@@ -154,6 +162,8 @@ async def verify(batch: int = 20000, *, after: tuple[int, str] = (0, GENESIS)) -
             broken = walk.check(row)
             if broken is not None:
                 return walk.verdict(*broken)
+        if progress is not None:
+            progress(len(rows))
 
 
 _COPIES = """

@@ -137,13 +137,17 @@ class SubjectKeys:
         return data_key.aead.decrypt(raw[:12], raw[12:], associated)
 
     async def rewrap_all(
-        self, *, before_first: Callable[[str, int], Awaitable[None]] | None = None
+        self,
+        *,
+        before_first: Callable[[str, int], Awaitable[None]] | None = None,
+        rewrapped: Callable[[], None] | None = None,
     ) -> int:
         """Re-wrap every live data key under the active key-encryption key. Each row is one
         statement: stopped half-way and run again, it carries on where it stopped.
 
         `before_first(active key id, keys to re-wrap)` runs, and must commit, before the first
-        of them is re-wrapped: the caller records there that a rotation is under way."""
+        of them is re-wrapped: the caller records there that a rotation is under way.
+        `rewrapped()` hears of each key done."""
         active = self._keys.active_key_id
         done = 0
         rows = await fetch(
@@ -166,6 +170,8 @@ class SubjectKeys:
                 row["kek_id"],
             )
             done += 1
+            if rewrapped is not None:
+                rewrapped()
         return done
 
     async def forget(self, subject: str) -> bool:

@@ -21,6 +21,7 @@ import msgspec
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from gateway.i18n.catalogues import as_plain_json
 from settings import get_settings
 
 _VERSION = "v1"
@@ -53,7 +54,7 @@ def _digest(nonce: str, row: dict[str, Any]) -> str:
     occurred: datetime = row["occurred_at"]  # as microseconds: what PostgreSQL keeps, exactly
     content = [nonce, (occurred - _EPOCH) // _MICROSECOND, *(row.get(name) for name in FIELDS)]
     keyed = _keyed().copy()
-    keyed.update(msgspec.json.encode(content))
+    keyed.update(msgspec.json.encode(content, enc_hook=as_plain_json))
     return str(keyed.hexdigest())
 
 

@@ -21,6 +21,7 @@ from audit.entry import AuditEntry
 from audit.keys import SYSTEM_SUBJECT, SubjectForgottenError, SubjectKeys
 from audit.mac import entry_mac
 from gateway.db.connection import fetch
+from gateway.i18n.catalogues import as_plain_json
 from gateway.sensitive import redact_text, redact_value
 from settings import get_settings
 
@@ -70,7 +71,7 @@ async def append(entry: AuditEntry) -> None:
         "after": entry.after,
         "provider_request_ids": entry.provider_request_ids,
     }
-    plain = msgspec.json.encode(redact_value(payload))
+    plain = msgspec.json.encode(redact_value(payload), enc_hook=as_plain_json)
     keys = subject_keys()
     for _attempt in range(2):
         try:

@@ -23,8 +23,10 @@ import gateway.db  # noqa: F401  (points Piccolo at our engine before any table 
 from admin.cheques_page import ChequesPageController
 from admin.corrections_page import CorrectionsPageController
 from admin.customer_page import CustomerPageController
+from admin.dashboard_page import DashboardPageController
 from admin.mounts import admin_mounts
 from admin.notifications_page import NotificationsPageController
+from admin.preferences_page import PreferencesPageController
 from admin.settings_page import settings_page
 from admin.sign_in import SignInController
 from admin.throttle import SignInThrottle
@@ -59,6 +61,7 @@ from gateway.fulfilment.checks import ChecksService
 from gateway.fulfilment.controller import ApplyController, PlansController
 from gateway.fulfilment.wiring import build_fulfilment
 from gateway.health import HealthController
+from gateway.i18n import Message
 from gateway.i18n.middleware import LocaleMiddleware
 from gateway.i18n.templates import install as install_i18n
 from gateway.idempotency.lease import lease
@@ -157,6 +160,8 @@ def create_app(settings: Settings) -> Litestar:
     login = StaffLogin(settings, cipher)
     throttle = SignInThrottle(settings.staff_sign_ins_per_minute, limits)
     return Litestar(
+        # A sentence made as a Message (gateway.i18n) answers as its English text.
+        type_encoders={Message: str},
         route_handlers=[
             v1,
             HealthController,
@@ -169,6 +174,8 @@ def create_app(settings: Settings) -> Litestar:
             CorrectionsPageController,
             NotificationsPageController,
             ChequesPageController,
+            DashboardPageController,
+            PreferencesPageController,
             *admin_mounts(settings, login),
         ],
         dependencies={

@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
+from gateway.api_keys.scopes import Scope
+from gateway.cli_json import JsonOutput, echo_json
 from settings import Settings, SettingsError, get_settings, reset_settings
 
 cli = typer.Typer(
@@ -347,21 +349,13 @@ def _sandbox_providers_help(settings: Settings) -> str:
     )
 
 
-def _parse_scopes(values: list[str]) -> list[Any]:
-    from gateway.api_keys.scopes import Scope
-
-    try:
-        return [Scope(value) for value in values]
-    except ValueError:
-        known = ", ".join(scope.value for scope in Scope)
-        typer.echo(f"unknown scope in {values}; known scopes: {known}", err=True)
-        raise typer.Exit(2) from None
-
-
 @api_keys_cli.command("create")
 def api_key_create(
     name: Annotated[str, typer.Option(help="who uses it, e.g. 'zendesk-app'")],
-    scope: Annotated[list[str], typer.Option(help="repeat for each scope")],
+    scope: Annotated[
+        list[Scope],
+        typer.Option("--scope", metavar="SCOPE", help=f"repeat for each scope: {', '.join(Scope)}"),
+    ],
     expires_in_days: Annotated[int | None, typer.Option(min=1)] = None,
     rate_limit: Annotated[int | None, typer.Option(min=1, help="requests a minute")] = None,
     client: Annotated[
@@ -378,12 +372,11 @@ def api_key_create(
     from audit.entry import Actor
     from gateway.api_keys.service import issue_key
 
-    scopes = _parse_scopes(scope)
     expires = timedelta(days=expires_in_days) if expires_in_days else None
     issued = _run(
         lambda: issue_key(
             name,
-            scopes,
+            scope,
             expires_in=expires,
             rate_limit_per_minute=rate_limit,
             client=client,
@@ -397,12 +390,30 @@ def api_key_create(
 
 
 @api_keys_cli.command("list")
-def api_key_list() -> None:
+def api_key_list(as_json: JsonOutput = False) -> None:
     """List keys: prefix, name, scopes, expiry, revocation, last use. Never secrets."""
     _settings()
     from gateway.api_keys.service import list_keys
 
-    for key in _run(list_keys):
+    keys = _run(list_keys)
+    if as_json:
+        echo_json(
+            {
+                "prefix": key.prefix,
+                "name": key.name,
+                "client": key.client,
+                "state": "revoked" if key.revoked_at else "active",
+                "scopes": list(key.scopes),
+                "rate_limit_per_minute": key.rate_limit_per_minute,
+                "created_at": key.created_at,
+                "expires_at": key.expires_at,
+                "revoked_at": key.revoked_at,
+                "last_used_at": key.last_used_at,
+            }
+            for key in keys
+        )
+        return
+    for key in keys:
         state = "revoked" if key.revoked_at else "active"
         typer.echo(
             f"{key.prefix}  {state:7}  {key.name:20}  client={key.client}  "

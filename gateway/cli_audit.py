@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
+
+from gateway.cli_progress import NoProgress
 
 audit_cli = typer.Typer(
     help="The audit trail: chain, checkpoints, keys, erasure.", no_args_is_help=True
@@ -58,6 +63,7 @@ def verify(
             " checkpoints.jsonl, or what the HTTP receiver or the log shipper kept"
         ),
     ] = None,
+    no_progress: NoProgress = False,
 ) -> None:
     """Check the whole chain (and the signed checkpoints); name the first bad entry. Then the
     guards: triggers, the gateway's database role, quiet erasures, data keys that no longer
@@ -65,6 +71,7 @@ def verify(
 
     Without --checkpoint the checkpoints are the database's own, which a rewrite of the
     database can rewrite too: give the off-host copy to catch that."""
+    from audit.chain import CHAIN_LENGTH
     from audit.chain import verify as verify_chain
     from audit.checkpoints import (
         against_checkpoints,
@@ -73,10 +80,15 @@ def verify(
         stored_checkpoints,
     )
     from audit.guards import describe_backwards, guard_problems, unsealed_problems
+    from gateway.cli_progress import progress_bar
+    from gateway.db.connection import fetch_value
     from settings import get_settings
 
     async def work() -> tuple[Any, str | None, int, list[str]]:
-        verdict = await verify_chain()
+        with progress_bar("verifying the chain", enabled=not no_progress) as bar:
+            if bar.shown:
+                bar.total(int(await fetch_value(CHAIN_LENGTH)))
+            verdict = await verify_chain(progress=bar.advance)
         kept = read_checkpoints(checkpoint) if checkpoint else await stored_checkpoints()
         problem = None
         if verdict.ok:
@@ -126,11 +138,12 @@ def _where_the_copy_is() -> str:
 
 
 @audit_cli.command("rotate-keys")
-def rotate_keys() -> None:
+def rotate_keys(no_progress: NoProgress = False) -> None:
     """Re-wrap every subject's data key under the active key of BG_ENCRYPTION_KEYS (put the new
     key first). Stopped half-way, run it again: it carries on."""
     from audit.entry import SYSTEM, AuditEntry
     from audit.store import append, subject_keys
+    from gateway.cli_progress import progress_bar
     from gateway.db.connection import transaction
 
     async def started(kek_id: str, pending: int) -> None:
@@ -148,7 +161,13 @@ def rotate_keys() -> None:
             )
 
     async def work() -> int:
-        done = await subject_keys().rewrap_all(before_first=started)
+        with progress_bar("re-wrapping data keys", enabled=not no_progress) as bar:
+
+            async def counted(kek_id: str, pending: int) -> None:
+                bar.total(pending)
+                await started(kek_id, pending)
+
+            done = await subject_keys().rewrap_all(before_first=counted, rewrapped=bar.advance)
         async with transaction():
             await append(
                 AuditEntry(
@@ -175,6 +194,20 @@ def forget(subject: str, reason: Annotated[str, typer.Option(help="for the recor
     typer.echo(f"forgot {subject}" if _run(work) else f"{subject} had nothing to forget")
 
 
+class ExportFormatChoice(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def _moment(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=option) from None
+
+
 @audit_cli.command("export")
 def export(
     since: Annotated[str | None, typer.Option(help="from this time (ISO 8601)")] = None,
@@ -185,59 +218,45 @@ def export(
         bool, typer.Option(help="include payloads (recorded in the trail as a reading)")
     ] = False,
     reason: Annotated[str | None, typer.Option(help="why, required with --decrypt")] = None,
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="write to this file ('-': standard output)")
+    ] = "-",
+    form: Annotated[
+        ExportFormatChoice,
+        typer.Option("--format", help="JSON lines, or CSV with a header line"),
+    ] = ExportFormatChoice.jsonl,
+    no_progress: NoProgress = False,
 ) -> None:
-    """Entries as JSON lines on standard output, oldest first: metadata, and with --decrypt the
-    payloads (erased ones stay erased)."""
-    import json
-    from datetime import datetime
-
-    from audit.entry import Actor, AuditEntry
-    from audit.store import append, read_payload
+    """Entries oldest first, one a line, written as they are read (in batches: any size of
+    trail in little memory): metadata, and with --decrypt the payloads (erased ones stay
+    erased; in CSV, the payload column holds JSON)."""
+    from audit.entry import Actor
+    from audit.export import AuditExport, ExportFilter, ExportWriter
     from gateway.cli import _operator
-    from gateway.db.connection import fetch, transaction
+    from gateway.cli_progress import progress_bar
 
     if decrypt and not reason:
         typer.echo("--decrypt needs --reason: the reading is recorded with it", err=True)
         raise typer.Exit(2)
+    filters = ExportFilter(_moment(since, "--since"), _moment(until, "--until"), action, subject)
+    exporting = AuditExport(filters, decrypt=decrypt)
 
-    async def work() -> int:
-        rows = await fetch(
-            "SELECT c.seq, r.* FROM audit_records r LEFT JOIN audit_chain c ON c.entry_id = r.id"
-            " WHERE ($1::timestamptz IS NULL OR r.occurred_at >= $1)"
-            " AND ($2::timestamptz IS NULL OR r.occurred_at < $2)"
-            " AND ($3::text IS NULL OR r.action = $3) AND ($4::text IS NULL OR r.subject = $4)"
-            " ORDER BY r.id",
-            datetime.fromisoformat(since) if since else None,
-            datetime.fromisoformat(until) if until else None,
-            action,
-            subject,
-        )
-        if decrypt:
-            async with transaction():
-                await append(
-                    AuditEntry(
-                        action="audit.export.decrypted",
-                        actor=Actor(kind="staff", id=_operator(), role="cli"),
-                        target_type="audit",
-                        target_id=f"{len(rows)} entries",
-                        reason=reason,
-                        after={
-                            "since": since,
-                            "until": until,
-                            "action": action,
-                            "subject": subject,
-                        },
-                    )
-                )
-        for row in rows:
-            line = {
-                key: (value.isoformat() if hasattr(value, "isoformat") else value)
-                for key, value in row.items()
-                if key not in ("payload", "data")
-            }
-            if decrypt:
-                line["payload"] = await read_payload(row)
-            typer.echo(json.dumps(line, ensure_ascii=False, default=str))
-        return len(rows)
+    async def work(out: TextIO) -> None:
+        with progress_bar("exporting entries", enabled=not no_progress) as bar:
+            await exporting.start()
+            if bar.shown or decrypt:
+                entries = await exporting.count()
+                bar.total(entries)
+                if decrypt:
+                    reader = Actor(kind="staff", id=_operator(), role="cli")
+                    await exporting.record_reading(entries, reason or "", reader)
+            writer = ExportWriter(out, form.value, decrypt=decrypt)
+            async for lines in exporting.batches():
+                writer.write(lines)
+                bar.advance(len(lines))
 
-    _run(work)
+    if output == "-":
+        _run(lambda: work(sys.stdout))
+        return
+    with Path(output).open("w", encoding="utf-8", newline="") as out:
+        _run(lambda: work(out))

@@ -8,6 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
+from gateway.cli_json import JsonOutput, echo_json
+from gateway.staff.roles import Role
+
 users_cli = typer.Typer(help="Create and manage back-office staff accounts.", no_args_is_help=True)
 
 
@@ -39,21 +42,11 @@ def _as_operator(work: Callable[[Any], Awaitable[Any]]) -> Any:
         raise typer.Exit(1) from None
 
 
-def _role(value: str) -> Any:
-    from gateway.staff.roles import Role
-
-    try:
-        return Role(value)
-    except ValueError:
-        typer.echo(f"unknown role {value!r}; roles: {', '.join(Role)}", err=True)
-        raise typer.Exit(2) from None
-
-
 @users_cli.command("create")
 def user_create(
     username: str,
     email: Annotated[str, typer.Option(help="the person's work email")],
-    role: Annotated[str, typer.Option(help="specialist, team_lead, admin or operations")],
+    role: Annotated[Role, typer.Option(help="what the account may do")],
     first_name: Annotated[
         str, typer.Option(help="with --last-name, the initials on an operations member's cheques")
     ] = "",
@@ -63,10 +56,9 @@ def user_create(
     sign-in."""
     from gateway.staff.service import create_staff
 
-    chosen = _role(role)
     account = _as_operator(
         lambda actor: create_staff(
-            username, email, chosen, actor, first_name=first_name, last_name=last_name
+            username, email, role, actor, first_name=first_name, last_name=last_name
         )
     )
     typer.echo(
@@ -78,14 +70,13 @@ def user_create(
 @users_cli.command("set-role")
 def user_set_role(
     username: str,
-    role: Annotated[str, typer.Argument(help="specialist, team_lead, admin or operations")],
+    role: Annotated[Role, typer.Argument(help="the new role")],
 ) -> None:
     """Change an account's role; its open sessions end."""
     from gateway.staff.service import set_role
 
-    chosen = _role(role)
-    _as_operator(lambda actor: set_role(username, chosen, actor))
-    typer.echo(f"{username} is now {chosen.value}")
+    _as_operator(lambda actor: set_role(username, role, actor))
+    typer.echo(f"{username} is now {role.value}")
 
 
 @users_cli.command("deactivate")
@@ -125,7 +116,7 @@ def user_reset_password(username: str) -> None:
 
 
 @users_cli.command("list")
-def user_list() -> None:
+def user_list(as_json: JsonOutput = False) -> None:
     """Accounts, roles and state. Never passwords or secrets."""
     from gateway.db.connection import fetch
 
@@ -135,6 +126,18 @@ def user_list() -> None:
             " COALESCE(locked_until > now(), false) AS locked FROM staff_users ORDER BY username"
         )
     )
+    if as_json:
+        echo_json(
+            {
+                "username": row["username"],
+                "role": row["role"],
+                "active": row["active"],
+                "mfa": row["mfa"],
+                "locked": row["locked"],
+            }
+            for row in rows
+        )
+        return
     for row in rows:
         state = "active" if row["active"] else "inactive"
         flags = ("mfa" if row["mfa"] else "mfa-pending") + (" locked" if row["locked"] else "")

@@ -200,6 +200,19 @@ class Settings(BaseSettings):
     stripe_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     stripe_max_network_retries: int = Field(default=2, ge=0, le=10)
     stripe_emulator_port: int = Field(default=8011, ge=1, le=65535)
+    # Links from the back office to the providers' dashboards (gateway/provider_links.py).
+    # Zuora: the tenant's UI host, e.g. https://www.zuora.com, https://eu.zuora.com,
+    # https://apisandbox.zuora.com; unset: the host of the Zuora API URL in use
+    # (rest.eu.zuora.com: eu.zuora.com), else https://www.zuora.com. An account opens at
+    # <url>/apps/CustomerAccount.do?method=view&id=<account id>, one known only by its number
+    # at <url>/platform/apps/search?searchTerm=<number>&searchObjectType=account.
+    zuora_dashboard_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+[^\s?#]*$")
+    # Stripe: <url>/customers/<cus_...> and <url>/connect/accounts/<acct_...>, under <url>/test/
+    # with a test-mode key. In sandbox, links to a provider served by its built-in emulator
+    # open the emulator's read-only page of that customer instead.
+    stripe_dashboard_url: str = Field(
+        default="https://dashboard.stripe.com", pattern=r"^https?://[^\s/?#]+[^\s?#]*$"
+    )
     # Webhook signing secrets (whsec_...), comma-separated: during a rotation, the new and the
     # old one are both accepted. In sandbox, unset means the Stripe emulator's.
     stripe_webhook_secrets: Annotated[tuple[str, ...], NoDecode] = Field(default=(), repr=False)

@@ -14,6 +14,7 @@ from gateway.api_keys.scopes import Scope
 from gateway.api_keys.tables import ApiKey
 from gateway.db.connection import engine, fetch
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import Message
 
 KEY_PREFIX = "bgk"
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # fewer writes on the hot path
@@ -111,7 +112,10 @@ async def revoke_key(prefix: str, *, actor: Actor, reason: str) -> ApiKey:
     async with engine().transaction():
         found = await ApiKey.objects().where(ApiKey.prefix == prefix).lock_rows().first()
         if found is None:
-            raise BillingError(ErrorCode.NOT_FOUND, f"No API key has the prefix {prefix!r}.")
+            raise BillingError(
+                ErrorCode.NOT_FOUND,
+                Message("No API key has the prefix {prefix}.", prefix=repr(prefix)),
+            )
         row: ApiKey = found
         if row.revoked_at is None:
             row.revoked_at = datetime.now(UTC)
@@ -129,7 +133,9 @@ async def revoke_key(prefix: str, *, actor: Actor, reason: str) -> ApiKey:
     return row
 
 
-_REJECTED = "The API key is missing, unknown, revoked or expired. Ask an admin for a valid key."
+_REJECTED = Message(
+    "The API key is missing, unknown, revoked or expired. Ask an admin for a valid key."
+)
 
 
 async def authenticate(presented: str | None) -> ApiClient:

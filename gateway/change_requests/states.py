@@ -1,6 +1,37 @@
 import enum
 
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import Message
+
+
+def _inside(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+class Named(Message):
+    """Codes inside a sentence: in English their words as given (the API's text is unchanged);
+    in another language their labels (gateway/i18n/labels.py), joined by commas."""
+
+    members: tuple[enum.Enum, ...]
+
+    def __new__(cls, english: str, *members: enum.Enum) -> "Named":
+        text = str.__new__(cls, english)
+        text.template = english.replace("{", "{{").replace("}", "}}")
+        text.values = {}
+        text.members = members
+        return text
+
+    def localized(self) -> str:
+        from gateway.i18n import current_language
+        from gateway.i18n.labels import label  # labels names this module's members
+
+        if current_language.get() == "en":
+            return str(self)
+        # Inside a sentence: "n'est pas en cours", not "n'est pas En cours".
+        return ", ".join(_inside(label(member)) for member in self.members)
+
+    def __reduce__(self) -> tuple[object, ...]:  # a copy keeps the English words
+        return (str, (str(self),))
 
 
 class Kind(enum.StrEnum):
@@ -87,9 +118,13 @@ def next_status(current: Status, transition: Transition) -> Status:
     if current not in sources:
         raise BillingError(
             ErrorCode.INVALID_TRANSITION,
-            f"A request that is {current.value.replace('_', ' ')} cannot "
-            f"{transition.value.replace('_', ' ')}; "
-            f"that is possible only from: {', '.join(sorted(sources))}.",
+            Message(
+                "A request that is {status} cannot {transition}; that is possible only from: "
+                "{sources}.",
+                status=Named(current.value.replace("_", " "), current),
+                transition=Named(transition.value.replace("_", " "), transition),
+                sources=Named(", ".join(sorted(sources)), *sorted(sources)),
+            ),
             extra={"current_status": current.value},
         )
     return target

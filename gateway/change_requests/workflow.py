@@ -18,9 +18,10 @@ from gateway.change_requests.references import (
     subject_of,
 )
 from gateway.change_requests.service import _refuse_if_applied
-from gateway.change_requests.states import Kind, Status, Transition, next_status
+from gateway.change_requests.states import Kind, Named, Status, Transition, next_status
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import Message
 from gateway.log import get_logger
 from gateway.notifications.change_request_events import record_transition
 from gateway.sensitive import contains_card_number, contains_iban
@@ -63,20 +64,24 @@ def _refuse_sensitive_text(text: str) -> None:
     if contains_iban(text):
         raise BillingError(
             ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-            "The text holds an IBAN. Leave it out: the request already carries the bank details, "
-            "masked, and a note is shown to everyone who opens the request.",
+            Message(
+                "The text holds an IBAN. Leave it out: the request already carries the bank "
+                "details, masked, and a note is shown to everyone who opens the request."
+            ),
         )
     if contains_card_number(text):
         raise BillingError(
             ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-            "The text holds a card number. Card numbers are never stored; leave it out.",
+            Message("The text holds a card number. Card numbers are never stored; leave it out."),
         )
 
 
 def _require_role(staff: StaffMember, *roles: Role) -> None:
     if staff.role not in roles:
-        allowed = " or ".join(role.value.replace("_", " ") for role in roles)
-        raise BillingError(ErrorCode.ROLE_NOT_ALLOWED, f"Only a {allowed} can do this.")
+        allowed = Named(" or ".join(role.value.replace("_", " ") for role in roles), *roles)
+        raise BillingError(
+            ErrorCode.ROLE_NOT_ALLOWED, Message("Only a {allowed} can do this.", allowed=allowed)
+        )
 
 
 async def _defer_checks(request_id: uuid.UUID) -> None:
@@ -121,7 +126,7 @@ class WorkflowService:
         """Start, wait for the customer, resume, or take a rejected request up again."""
         _require_role(staff, Role.SPECIALIST)
         if transition not in SPECIALIST_STEPS:
-            raise BillingError(ErrorCode.ROLE_NOT_ALLOWED, "This step has its own screen.")
+            raise BillingError(ErrorCode.ROLE_NOT_ALLOWED, Message("This step has its own screen."))
         async with transaction():
             item = await self._locked(staff, reference)
             return await self._move(staff, item, transition)
@@ -162,7 +167,7 @@ class WorkflowService:
         if not assignees:
             raise BillingError(
                 ErrorCode.STAFF_NOT_FOUND,
-                f"No active specialist is called {assignee_username!r}.",
+                Message("No active specialist is called {name}.", name=repr(assignee_username)),
             )
         async with transaction():
             item = await self._locked(staff, reference)
@@ -228,8 +233,12 @@ class WorkflowService:
         if unknown or not reasons:
             raise BillingError(
                 ErrorCode.CONTACT_REASON_UNKNOWN,
-                "Choose at least one contact-reason code from the list"
-                + (f"; not known: {', '.join(unknown)}." if unknown else "."),
+                Message(
+                    "Choose at least one contact-reason code from the list; not known: {unknown}.",
+                    unknown=", ".join(unknown),
+                )
+                if unknown
+                else Message("Choose at least one contact-reason code from the list."),
             )
 
     async def _locked(
@@ -252,11 +261,19 @@ class WorkflowService:
             staff.id,
         )
         if not rows:
-            where = " in your queue" if scoped else ""
             raise BillingError(
                 ErrorCode.NOT_YOUR_REQUEST if scoped else ErrorCode.CHANGE_REQUEST_NOT_FOUND,
-                f"No request {reference!r}{where}. Use the request id or the ticket as shown "
-                "in the list (for example: zendesk #1001).",
+                Message(
+                    "No request {reference} in your queue. Use the request id or the ticket as "
+                    "shown in the list (for example: zendesk #1001).",
+                    reference=repr(reference),
+                )
+                if scoped
+                else Message(
+                    "No request {reference}. Use the request id or the ticket as shown in the "
+                    "list (for example: zendesk #1001).",
+                    reference=repr(reference),
+                ),
             )
         if len(rows) > 1:
             raise BillingError(
@@ -278,7 +295,7 @@ class WorkflowService:
         if item.processed_by_id == staff.id:
             raise BillingError(
                 ErrorCode.MAKER_CANNOT_REVIEW,
-                "You applied this request, so another team lead must review it.",
+                Message("You applied this request, so another team lead must review it."),
             )
 
     async def _move(

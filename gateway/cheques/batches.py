@@ -14,6 +14,7 @@ from gateway.cheques.records import actor_json
 from gateway.corrections.records import as_json
 from gateway.db.connection import fetch
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import Message
 from gateway.staff.roles import Role
 
 CLOSERS = (Role.OPERATIONS.value, Role.TEAM_LEAD.value)
@@ -65,8 +66,11 @@ async def closer_of(staff_id: int | None, username: str) -> StaffRow:
     if found is None or not found.active or found.role not in CLOSERS:
         raise BillingError(
             ErrorCode.CHEQUE_BATCH_SECOND_PERSON,
-            f"{username!r} is not an active operations member or team lead: a batch is closed "
-            "by a second person of the operations team or a team lead.",
+            Message(
+                "{username!r} is not an active operations member or team lead: a batch is "
+                "closed by a second person of the operations team or a team lead.",
+                username=username,
+            ),
             extra={"field": "closed_by"},
         )
     return found
@@ -76,8 +80,11 @@ def refuse_depositor(batch: dict[str, Any], closer: StaffRow) -> None:
     if closer.id == batch["depositor_staff_id"]:
         raise BillingError(
             ErrorCode.CHEQUE_BATCH_SECOND_PERSON,
-            f"{closer.username} deposited this batch, so another operations member or a team "
-            "lead scans the cheques and closes it.",
+            Message(
+                "{username} deposited this batch, so another operations member or a team lead "
+                "scans the cheques and closes it.",
+                username=closer.username,
+            ),
         )
 
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from adapters.money import UnknownCurrencyError, exponent_of, format_money
+from adapters.money import UnknownCurrencyError, exponent_of
 from adapters.ports import (
     Account,
     AccountLookup,
@@ -19,9 +19,11 @@ from adapters.ports import (
     OfflinePayments,
 )
 from gateway.billing.customers import find_customer
+from gateway.cheques.wording import AmountText, invoice_status_text
 from gateway.db.connection import fetch
 from gateway.errors import BillingError, ErrorCode
 from gateway.fulfilment.resilience import ProviderGuard
+from gateway.i18n import Message
 from gateway.providers import Providers
 from gateway.sensitive import contains_card_number, contains_iban, luhn_ok
 from gateway.staff.roles import Role
@@ -51,14 +53,18 @@ def refuse_card_numbers(reference: str, note: str | None) -> None:
     ):
         raise BillingError(
             ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-            "The cheque's reference or note holds a card number. Enter the number printed on "
-            "the cheque and leave card details out; destroy the card number on the order.",
+            Message(
+                "The cheque's reference or note holds a card number. Enter the number printed "
+                "on the cheque and leave card details out; destroy the card number on the order."
+            ),
         )
     if contains_iban(reference) or (note and contains_iban(note)):
         raise BillingError(
             ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-            "The cheque's reference or note holds an IBAN. Enter the number printed on the "
-            "cheque and leave bank details out.",
+            Message(
+                "The cheque's reference or note holds an IBAN. Enter the number printed on the "
+                "cheque and leave bank details out."
+            ),
         )
 
 
@@ -68,8 +74,11 @@ def refuse_unknown_currency(currency: str) -> None:
     except UnknownCurrencyError:
         raise BillingError(
             ErrorCode.CURRENCY_UNKNOWN,
-            f"{currency} is not an ISO 4217 currency code: give the cheque's currency (EUR, "
-            "USD, GBP, ...).",
+            Message(
+                "{currency} is not an ISO 4217 currency code: give the cheque's currency (EUR, "
+                "USD, GBP, ...).",
+                currency=currency,
+            ),
             extra={"field": "currency"},
         ) from None
 
@@ -90,8 +99,11 @@ async def depositor_named(username: str) -> StaffRow:
     if found is None or not found.active or found.role != Role.OPERATIONS.value:
         raise BillingError(
             ErrorCode.DEPOSITOR_UNKNOWN,
-            f"No active operations member has the username {username!r}: name the member "
-            "who deposits the cheque (their initials number it).",
+            Message(
+                "No active operations member has the username {username!r}: name the member "
+                "who deposits the cheque (their initials number it).",
+                username=username,
+            ),
             extra={"field": "depositor"},
         )
     return found
@@ -103,7 +115,7 @@ def offline_adapter(providers: Providers, provider: str) -> Any:
     if adapter is None:
         raise BillingError(
             ErrorCode.PROVIDER_NOT_CONFIGURED,
-            f"The gateway has no {provider} configured.",
+            Message("The gateway has no {provider} configured.", provider=provider),
             extra={"provider": provider},
         )
     if not (
@@ -113,8 +125,11 @@ def offline_adapter(providers: Providers, provider: str) -> Any:
     ):
         raise BillingError(
             ErrorCode.PROVIDER_LACKS_CAPABILITY,
-            f"The gateway cannot record offline payments at {provider.capitalize()}: its "
-            "adapter has no offline_payments capability.",
+            Message(
+                "The gateway cannot record offline payments at {provider}: its adapter has no "
+                "offline_payments capability.",
+                provider=provider.capitalize(),
+            ),
             extra={"provider": provider},
         )
     return adapter
@@ -127,7 +142,11 @@ async def find_account(adapter: Any, provider: str, reference: str) -> Account:
         if found is None:
             raise BillingError(
                 ErrorCode.CUSTOMER_NOT_FOUND,
-                f"{provider.capitalize()} has no account with the email {reference}.",
+                Message(
+                    "{provider} has no account with the email {email}.",
+                    provider=provider.capitalize(),
+                    email=reference,
+                ),
             )
         return found
     return await find_customer(adapter, provider, reference)
@@ -147,8 +166,12 @@ async def find_invoice(
     if invoice is None or invoice.account_id != account.id:
         raise BillingError(
             ErrorCode.PROVIDER_NOT_FOUND,
-            f"Account {account.number or account.id} has no invoice {reference}: choose one of "
-            "its open invoices, or record the cheque as a credit.",
+            Message(
+                "Account {account} has no invoice {invoice}: choose one of its open invoices, "
+                "or record the cheque as a credit.",
+                account=account.number or account.id,
+                invoice=reference,
+            ),
             extra={"field": "invoice_id"},
         )
     return invoice
@@ -159,23 +182,36 @@ def refuse_unpayable(invoice: Invoice, amount_minor: int, currency: str) -> None
     if invoice.status != "open" or invoice.balance.amount_minor <= 0:
         raise BillingError(
             ErrorCode.INVOICE_NOT_OPEN,
-            f"Invoice {name} is {invoice.status}, not open: a cheque pays an open invoice, or "
-            "record it as a credit for the next one.",
+            Message(
+                "Invoice {invoice} is {status}, not open: a cheque pays an open invoice, or "
+                "record it as a credit for the next one.",
+                invoice=name,
+                status=invoice_status_text(invoice.status),
+            ),
             extra={"invoice_status": invoice.status},
         )
     if invoice.balance.currency != currency:
         raise BillingError(
             ErrorCode.CURRENCY_MISMATCH,
-            f"Invoice {name} is in {invoice.balance.currency}, the cheque in {currency}: a cheque "
-            "pays an invoice in its own currency.",
+            Message(
+                "Invoice {invoice} is in {invoice_currency}, the cheque in {currency}: a cheque "
+                "pays an invoice in its own currency.",
+                invoice=name,
+                invoice_currency=invoice.balance.currency,
+                currency=currency,
+            ),
         )
     if amount_minor > invoice.balance.amount_minor:
         balance = invoice.balance.amount_minor
         raise BillingError(
             ErrorCode.CHEQUE_EXCEEDS_INVOICE,
-            f"The cheque ({format_money(amount_minor, currency)}) is more than invoice {name} "
-            f"still owes ({format_money(balance, currency)}): record the difference as a "
-            "credit in a second entry, or check the amount.",
+            Message(
+                "The cheque ({amount}) is more than invoice {invoice} still owes ({balance}): "
+                "record the difference as a credit in a second entry, or check the amount.",
+                amount=AmountText(amount_minor, currency),
+                invoice=name,
+                balance=AmountText(balance, currency),
+            ),
             extra={"balance": {"amount_minor": balance, "currency": currency}},
         )
 
@@ -184,8 +220,13 @@ def refuse_credit_currency(account: Account, currency: str) -> None:
     if account.currency.upper() != currency:
         raise BillingError(
             ErrorCode.CURRENCY_MISMATCH,
-            f"Account {account.number or account.id} is billed in {account.currency}, the cheque "
-            f"is in {currency}: a credit must be in the account's currency.",
+            Message(
+                "Account {account} is billed in {account_currency}, the cheque is in "
+                "{currency}: a credit must be in the account's currency.",
+                account=account.number or account.id,
+                account_currency=account.currency,
+                currency=currency,
+            ),
         )
 
 

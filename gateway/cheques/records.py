@@ -13,6 +13,7 @@ from gateway.corrections.records import loaded
 from gateway.corrections.schemas import MoneyRead
 from gateway.db.connection import fetch
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import Message
 
 # A cheque's row, with its depositor's username from its batch.
 CHEQUE_COLUMNS = (
@@ -63,11 +64,16 @@ def actor_json(actor: Actor) -> dict[str, Any]:
 
 
 def cheque_not_found(cheque_id: uuid.UUID) -> BillingError:
-    return BillingError(ErrorCode.CHEQUE_NOT_FOUND, f"No cheque has the id {cheque_id}.")
+    return BillingError(
+        ErrorCode.CHEQUE_NOT_FOUND, Message("No cheque has the id {id}.", id=str(cheque_id))
+    )
 
 
 def batch_not_found(batch_id: uuid.UUID) -> BillingError:
-    return BillingError(ErrorCode.CHEQUE_BATCH_NOT_FOUND, f"No cheque batch has the id {batch_id}.")
+    return BillingError(
+        ErrorCode.CHEQUE_BATCH_NOT_FOUND,
+        Message("No cheque batch has the id {id}.", id=str(batch_id)),
+    )
 
 
 def entered_by(row: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from gateway.cheques.records import money
 from gateway.cheques.schemas import DayReport, Report
 from gateway.db.connection import fetch
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import Message
 
 MAX_DAYS = 366
 
@@ -46,12 +47,18 @@ def check_period(date_from: date, date_to: date) -> None:
     if date_from > date_to:
         raise BillingError(
             ErrorCode.REPORT_PERIOD_INVALID,
-            f"The period starts ({date_from}) after it ends ({date_to}): swap the dates.",
+            Message(
+                "The period starts ({date_from}) after it ends ({date_to}): swap the dates.",
+                date_from=str(date_from),
+                date_to=str(date_to),
+            ),
         )
     if (date_to - date_from).days + 1 > MAX_DAYS:
         raise BillingError(
             ErrorCode.REPORT_PERIOD_INVALID,
-            f"A report covers at most {MAX_DAYS} days; ask for a shorter period.",
+            Message(
+                "A report covers at most {days} days; ask for a shorter period.", days=MAX_DAYS
+            ),
         )
 
 

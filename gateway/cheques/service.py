@@ -76,11 +76,13 @@ from gateway.cheques.schemas import (
     Report,
     SlipRead,
 )
+from gateway.cheques.wording import AmountText
 from gateway.corrections.filing import Requester, refuse_sensitive_text
 from gateway.corrections.records import as_json
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
 from gateway.fulfilment.resilience import ProviderGuard
+from gateway.i18n import N_, Message
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
 from gateway.log import get_logger
 from gateway.providers import Providers
@@ -162,7 +164,7 @@ class ChequeService:
         if row["status"] == "failed":
             raise BillingError(
                 ErrorCode.PROVIDER_REJECTED,
-                row["failure"] or "The provider refused this cheque.",
+                row["failure"] or Message("The provider refused this cheque."),
                 extra={"cheque_id": str(row["id"])},
             )
         if row["status"] == "recording":
@@ -179,13 +181,15 @@ class ChequeService:
         if by.role is not Role.OPERATIONS:
             raise BillingError(
                 ErrorCode.ROLE_NOT_ALLOWED,
-                "Only operations members enter cheques: the cheque is numbered with the "
-                "initials of the member who deposits it.",
+                Message(
+                    "Only operations members enter cheques: the cheque is numbered with the "
+                    "initials of the member who deposits it."
+                ),
             )
         found = await staff_by(staff_id=by.staff_id)
         if found is None or not found.active:
             raise BillingError(
-                ErrorCode.ROLE_NOT_ALLOWED, "Your staff account is not active any more."
+                ErrorCode.ROLE_NOT_ALLOWED, Message("Your staff account is not active any more.")
             )
         return found
 
@@ -249,8 +253,12 @@ class ChequeService:
         if rows:
             raise BillingError(
                 ErrorCode.CHEQUE_ALREADY_RECORDED,
-                f"Cheque {reference} of this customer is already recorded as "
-                f"{rows[0]['number']}: the same cheque is entered once.",
+                Message(
+                    "Cheque {reference} of this customer is already recorded as {number}: the "
+                    "same cheque is entered once.",
+                    reference=reference,
+                    number=rows[0]["number"],
+                ),
                 extra={"cheque_id": str(rows[0]["id"])},
             )
 
@@ -317,7 +325,10 @@ class ChequeService:
             "cheque",
             f"{order.provider}:{order.account_id}",
             "cheque.record.refused",
-            {"order": filed, "error": refused.detail if refused.code not in _SENSITIVE else None},
+            {
+                "order": filed,
+                "error": str(refused.detail) if refused.code not in _SENSITIVE else None,
+            },
             subject=order.account_id,
             reason=refused.code.value,
         )
@@ -338,14 +349,16 @@ class ChequeService:
             if by.staff_id is not None and by.role not in (Role.OPERATIONS, Role.TEAM_LEAD):
                 raise BillingError(
                     ErrorCode.ROLE_NOT_ALLOWED,
-                    "Only operations members and team leads mark a cheque bounced.",
+                    Message("Only operations members and team leads mark a cheque bounced."),
                 )
             refuse_sensitive_text(reason)
             if not reason.strip():
                 raise BillingError(
                     ErrorCode.REASON_REQUIRED,
-                    "Say why the bank returned the cheque: it is kept with the cheque and in "
-                    "the audit trail.",
+                    Message(
+                        "Say why the bank returned the cheque: it is kept with the cheque and in "
+                        "the audit trail."
+                    ),
                 )
             offline_adapter(self._providers, row["provider"])
             await self.guard.refuse_if_open(row["provider"])
@@ -367,7 +380,7 @@ class ChequeService:
                 )
         except BillingError as refused:
             if refused.code not in _SENSITIVE:
-                after = {"status": row["status"], "error": refused.detail}
+                after = {"status": row["status"], "error": str(refused.detail)}
             else:
                 after = {"status": row["status"]}
             await audit(
@@ -412,15 +425,23 @@ class ChequeService:
                 if batch["status"] == "closed":
                     raise BillingError(
                         ErrorCode.CHEQUE_BATCH_CLOSED,
-                        f"Batch {batch_name(batch)} is already closed (by "
-                        f"{batch['closed_by_username']}); new cheques go to a new batch.",
+                        Message(
+                            "Batch {batch} is already closed (by {username}); new cheques go to "
+                            "a new batch.",
+                            batch=batch_name(batch),
+                            username=batch["closed_by_username"],
+                        ),
                     )
                 counts = await batch_counts(batch_id)
                 if counts["busy"]:
                     raise BillingError(
                         ErrorCode.CHEQUE_BATCH_BUSY,
-                        f"{counts['busy']} cheque(s) of batch {batch_name(batch)} are still "
-                        "being written at the provider; close it again in a minute.",
+                        Message(
+                            "{count} cheque(s) of batch {batch} are still being written at the "
+                            "provider; close it again in a minute.",
+                            count=counts["busy"],
+                            batch=batch_name(batch),
+                        ),
                         headers={"Retry-After": "30"},
                     )
                 scanner = body.scanner_total_minor
@@ -481,7 +502,7 @@ class ChequeService:
                 "cheque_batch",
                 str(batch_id),
                 "cheque_batch.close.refused",
-                {"scanner_total_minor": body.scanner_total_minor, "error": refused.detail},
+                {"scanner_total_minor": body.scanner_total_minor, "error": str(refused.detail)},
                 reason=refused.code.value,
             )
             raise
@@ -617,35 +638,68 @@ class ChequeService:
         )
 
 
+# Why a cheque cannot bounce, one whole sentence per status (each translated as a whole).
+_NOT_BOUNCEABLE = {
+    "recording": N_(
+        "Cheque {number} is still being recorded at the provider; try again in a minute: only "
+        "a recorded cheque can bounce."
+    ),
+    "bouncing": N_(
+        "Cheque {number} is being marked bounced already (the provider is reversing it); read "
+        "it again in a minute: only a recorded cheque can bounce."
+    ),
+    "bounced": N_("Cheque {number} has already bounced: only a recorded cheque can bounce."),
+    "failed": N_(
+        "Cheque {number} was never recorded at the provider (it failed): only a recorded "
+        "cheque can bounce."
+    ),
+}
+
+
 def _not_bounceable(row: dict[str, Any]) -> BillingError:
-    why = {
-        "recording": "is still being recorded at the provider; try again in a minute",
-        "bouncing": "is being marked bounced already (the provider is reversing it); read it "
-        "again in a minute",
-        "bounced": "has already bounced",
-        "failed": "was never recorded at the provider (it failed)",
-    }.get(row["status"], f"is {row['status']}")
-    return BillingError(
-        ErrorCode.CHEQUE_NOT_BOUNCEABLE,
-        f"Cheque {row['number']} {why}: only a recorded cheque can bounce.",
-        extra={"status": row["status"]},
+    template = _NOT_BOUNCEABLE.get(row["status"])
+    detail = (
+        Message(template, number=row["number"])
+        if template
+        else Message(
+            "Cheque {number} is {status}: only a recorded cheque can bounce.",
+            number=row["number"],
+            status=row["status"],
+        )
     )
+    return BillingError(ErrorCode.CHEQUE_NOT_BOUNCEABLE, detail, extra={"status": row["status"]})
 
 
 def _mismatch(
     batch: dict[str, Any], scanner: int, total: int, since: list[dict[str, Any]]
 ) -> BillingError:
-    from adapters.money import format_money
-
     currency = batch["currency"]
     difference = total - scanner
-    listed = f"; {len(since)} cheque(s) were entered after the scan" if since else ""
+    amounts = {
+        "scanner": AmountText(scanner, currency),
+        "batch": batch_name(batch),
+        "total": AmountText(total, currency),
+        "difference": AmountText(difference, currency),
+    }
+    detail = (
+        Message(
+            "The scanner's total ({scanner}) differs from batch {batch} ({total}) by "
+            "{difference}; {count} cheque(s) were entered after the scan. The batch stays open: "
+            "find the cheque missing or entered wrongly, then scan again.",
+            count=len(since),
+            **amounts,
+        )
+        if since
+        else Message(
+            "The scanner's total ({scanner}) differs from batch {batch} ({total}) by "
+            "{difference}. The batch stays open: find the cheque missing or entered wrongly, "
+            "then scan again.",
+            **amounts,
+        )
+    )
     return BillingError(
         ErrorCode.CHEQUE_BATCH_TOTAL_MISMATCH,
-        f"The scanner's total ({format_money(scanner, currency)}) differs from batch "
-        f"{batch_name(batch)} ({format_money(total, currency)}) by "
-        f"{format_money(difference, currency)}{listed}. The batch stays open: find the "
-        "cheque missing or entered wrongly, then scan again.",
+        detail,
         extra={
             "batch_total": {"amount_minor": total, "currency": currency},
             "scanner_total": {"amount_minor": scanner, "currency": currency},

@@ -173,7 +173,7 @@ async def _failed(row: dict[str, Any], refused: BillingError) -> None:
             " leased_until = NULL"
             " WHERE id = $1 AND status = 'recording' RETURNING id",
             row["id"],
-            refused.detail,
+            str(refused.detail),
         )
         if done:
             after = cheque_audit_after(await load_cheque(row["id"]))
@@ -254,7 +254,7 @@ async def _not_reversed(row: dict[str, Any], refused: BillingError) -> None:
                 "cheque",
                 str(row["id"]),
                 "cheque.bounce.refused",
-                {"status": "recorded", "error": refused.detail},
+                {"status": "recorded", "error": str(refused.detail)},
                 subject=row["account_id"],
                 reason=refused.code.value,
             )

@@ -11,6 +11,7 @@ from gateway.corrections.filing import refuse_sensitive_text
 from gateway.corrections.records import as_json, audit, load, stored_hash
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import N_, Message
 from gateway.notifications.correction_events import record_correction_event
 from gateway.notifications.events import EventType
 from gateway.staff.member import StaffMember
@@ -22,7 +23,8 @@ DECIDERS = frozenset({Role.TEAM_LEAD, Role.ADMIN})
 def _require_decider(staff: StaffMember) -> None:
     if staff.role not in DECIDERS:
         raise BillingError(
-            ErrorCode.ROLE_NOT_ALLOWED, "Only a team lead or an admin can approve or refuse."
+            ErrorCode.ROLE_NOT_ALLOWED,
+            Message("Only a team lead or an admin can approve or refuse."),
         )
 
 
@@ -71,13 +73,15 @@ def _check_approval(row: dict[str, Any], staff: StaffMember, payload_hash: str) 
     if row["requested_by_staff_id"] == staff.id:
         raise BillingError(
             ErrorCode.MAKER_CANNOT_APPROVE,
-            "You filed this correction, so another team lead must approve it.",
+            Message("You filed this correction, so another team lead must approve it."),
         )
     if payload_hash != row["payload_hash"] or stored_hash(row) != row["payload_hash"]:
         raise BillingError(
             ErrorCode.PAYLOAD_CHANGED,
-            "What would run is not what you were shown (the payload changed since): "
-            "read the correction again, check its steps and approve that.",
+            Message(
+                "What would run is not what you were shown (the payload changed since): "
+                "read the correction again, check its steps and approve that."
+            ),
             extra={"payload_hash": row["payload_hash"]},
         )
 
@@ -87,7 +91,8 @@ async def refuse_correction(correction_id: uuid.UUID, staff: StaffMember, reason
     refuse_sensitive_text(reason)
     if not reason.strip():
         raise BillingError(
-            ErrorCode.VALIDATION_FAILED, "Say why it is refused: whoever filed it reads it."
+            ErrorCode.VALIDATION_FAILED,
+            Message("Say why it is refused: whoever filed it reads it."),
         )
     async with transaction():
         row = await load(correction_id, lock=True)
@@ -113,10 +118,27 @@ async def refuse_correction(correction_id: uuid.UUID, staff: StaffMember, reason
         await record_correction_event(EventType.CORRECTION_REFUSED, correction_id)
 
 
+def status_phrase(status: str) -> Message:
+    """A correction's status inside a sentence ("awaiting approval"), in the reader's words."""
+    return Message(STATUS_PHRASES.get(status, status.replace("_", " ")))
+
+
+STATUS_PHRASES = {
+    "awaiting_approval": N_("awaiting approval"),
+    "running": N_("running"),
+    "succeeded": N_("succeeded"),
+    "failed": N_("failed"),
+    "refused": N_("refused"),
+}
+
+
 def _not_waiting(row: dict[str, Any]) -> BillingError:
     return BillingError(
         ErrorCode.INVALID_TRANSITION,
-        f"This correction is {row['status'].replace('_', ' ')}, not waiting for approval.",
+        Message(
+            "This correction is {status}, not waiting for approval.",
+            status=status_phrase(row["status"]),
+        ),
         extra={"current_status": row["status"]},
     )
 
@@ -133,15 +155,19 @@ async def retry_correction(
         if row["status"] != "failed":
             raise BillingError(
                 ErrorCode.INVALID_TRANSITION,
-                f"Only a failed correction can be retried; this one is "
-                f"{row['status'].replace('_', ' ')}.",
+                Message(
+                    "Only a failed correction can be retried; this one is {status}.",
+                    status=status_phrase(row["status"]),
+                ),
                 extra={"current_status": row["status"]},
             )
         if row["error_code"] == ErrorCode.PAYLOAD_CHANGED.value:
             raise BillingError(
                 ErrorCode.PAYLOAD_CHANGED,
-                "This correction stopped because its payload changed after approval; file it "
-                "again instead of retrying it.",
+                Message(
+                    "This correction stopped because its payload changed after approval; file "
+                    "it again instead of retrying it."
+                ),
             )
         stopped = await fetch(
             "UPDATE correction_steps SET status = 'pending', error_code = NULL,"
@@ -178,15 +204,20 @@ async def settle_step_by_hand(
     if not reason.strip():
         raise BillingError(
             ErrorCode.REASON_REQUIRED,
-            "Say what was done at the provider and how you checked it: it is kept with the step.",
+            Message(
+                "Say what was done at the provider and how you checked it: it is kept with the "
+                "step."
+            ),
         )
     async with transaction():
         row = await load(correction_id, lock=True)
         if row["status"] != "failed":
             raise BillingError(
                 ErrorCode.INVALID_TRANSITION,
-                f"Only a step of a failed correction is settled by hand; this one is "
-                f"{row['status'].replace('_', ' ')}.",
+                Message(
+                    "Only a step of a failed correction is settled by hand; this one is {status}.",
+                    status=status_phrase(row["status"]),
+                ),
                 extra={"current_status": row["status"]},
             )
         settled = await fetch(
@@ -203,7 +234,8 @@ async def settle_step_by_hand(
         )
         if not settled:
             raise BillingError(
-                ErrorCode.INVALID_TRANSITION, "This correction has no stopped step to settle."
+                ErrorCode.INVALID_TRANSITION,
+                Message("This correction has no stopped step to settle."),
             )
         await fetch(
             "UPDATE corrections SET status = 'running', error_code = NULL, error_message = NULL,"

@@ -16,6 +16,7 @@ from gateway.corrections.schemas import CancelCreate, RefundCreate, VoidCreate
 from gateway.db.connection import fetch
 from gateway.errors import BillingError, ErrorCode
 from gateway.fulfilment.resilience import ProviderGuard
+from gateway.i18n import Message
 
 T = TypeVar("T")
 
@@ -35,8 +36,11 @@ def history_of(adapter: Any, provider: str) -> BillingHistory:
     if not isinstance(adapter, BillingHistory):
         raise BillingError(
             ErrorCode.PROVIDER_NOT_CONFIGURED,
-            f"The {provider} adapter cannot read payments and invoices yet, so it cannot "
-            "correct them.",
+            Message(
+                "The {provider} adapter cannot read payments and invoices yet, so it cannot "
+                "correct them.",
+                provider=provider,
+            ),
             extra={"provider": provider},
         )
     return adapter
@@ -89,8 +93,11 @@ async def _subscription(
     if order.customer is None:
         raise BillingError(
             ErrorCode.CUSTOMER_UNIDENTIFIED,
-            f"{order.provider.capitalize()} finds a subscription through its customer: give "
-            "`customer` (the Zuora account number or id, or the Stripe customer id).",
+            Message(
+                "{provider} finds a subscription through its customer: give `customer` (the "
+                "Zuora account number or id, or the Stripe customer id).",
+                provider=order.provider.capitalize(),
+            ),
             extra={"field": "customer"},
         )
     account_id = await _account_id(adapter, order.provider, order.customer, read)

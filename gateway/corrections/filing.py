@@ -26,6 +26,7 @@ from gateway.corrections.schemas import (
 )
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import Message
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
 from gateway.notifications.correction_events import record_correction_event
 from gateway.notifications.events import EventType
@@ -63,7 +64,7 @@ def refuse_other_roles(requester: Requester) -> None:
     if requester.staff_id is not None and requester.role not in FILERS:
         raise BillingError(
             ErrorCode.ROLE_NOT_ALLOWED,
-            "Corrections are filed by specialists, team leads and admins.",
+            Message("Corrections are filed by specialists, team leads and admins."),
         )
 
 
@@ -73,12 +74,14 @@ def refuse_sensitive_text(*texts: str | None) -> None:
         if text and contains_iban(text):
             raise BillingError(
                 ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-                "The text holds an IBAN. Leave bank details out of reasons and tickets.",
+                Message("The text holds an IBAN. Leave bank details out of reasons and tickets."),
             )
         if text and contains_card_number(text):
             raise BillingError(
                 ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-                "The text holds a card number. Leave card details out of reasons and tickets.",
+                Message(
+                    "The text holds a card number. Leave card details out of reasons and tickets."
+                ),
             )
 
 
@@ -191,8 +194,11 @@ async def refuse_refunds_filed_meanwhile(plan: CorrectionPlan) -> None:
             currency = str(amount["currency"])
             raise BillingError(
                 ErrorCode.REFUND_EXCEEDS_PAYMENT,
-                f"Another refund of this payment was filed meanwhile: at most "
-                f"{format_money(max(left, 0), currency)} is left to refund on it.",
+                Message(
+                    "Another refund of this payment was filed meanwhile: at most {left} is left "
+                    "to refund on it.",
+                    left=format_money(max(left, 0), currency),
+                ),
                 extra={"refundable": money(max(left, 0), currency)},
             )
 

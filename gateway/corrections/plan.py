@@ -24,6 +24,7 @@ from gateway.corrections.plan_parts import (
 )
 from gateway.corrections.schemas import CancelCreate, RefundCreate, VoidCreate, money
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import N_, Message
 
 __all__ = [
     "CorrectionPlan",
@@ -57,13 +58,17 @@ def build_plan(order: Order, facts: ProviderFacts, fees: FeePolicy) -> Correctio
 def _refund(order: RefundCreate, facts: ProviderFacts) -> CorrectionPlan:
     payment = facts.payment
     if payment is None:
-        raise not_found(order.provider, "payment", order.payment_id)
+        raise not_found(order.provider, N_("payment"), order.payment_id)
     currency = payment.amount.currency.upper()
     if order.currency is not None and order.currency.upper() != currency:
         raise BillingError(
             ErrorCode.CURRENCY_MISMATCH,
-            f"This payment is in {currency}, not {order.currency.upper()}: refund it in "
-            f"{currency}, in minor units of {currency}.",
+            Message(
+                "This payment is in {currency}, not {asked}: refund it in {currency}, in minor "
+                "units of {currency}.",
+                currency=currency,
+                asked=order.currency.upper(),
+            ),
             extra={"field": "currency"},
         )
     left = refundable(payment, facts)
@@ -71,11 +76,18 @@ def _refund(order: RefundCreate, facts: ProviderFacts) -> CorrectionPlan:
     if amount > left:
         paid = format_money(payment.amount.amount_minor, currency)
         refunded = format_money(payment.refunded.amount_minor, currency)
-        pending = ", more on its way" if facts.reserved.get(payment.id) else ""
+        pending = Message(", more on its way") if facts.reserved.get(payment.id) else ""
         raise BillingError(
             ErrorCode.REFUND_EXCEEDS_PAYMENT,
-            f"At most {format_money(left, currency)} is left to refund on this payment (paid "
-            f"{paid}, refunded {refunded}{pending}); {format_money(amount, currency)} was asked.",
+            Message(
+                "At most {left} is left to refund on this payment (paid {paid}, refunded "
+                "{refunded}{pending}); {asked} was asked.",
+                left=format_money(left, currency),
+                paid=paid,
+                refunded=refunded,
+                pending=pending,
+                asked=format_money(amount, currency),
+            ),
             extra={"refundable": money(left, currency)},
         )
     step = facts.amount_step(currency)
@@ -83,10 +95,16 @@ def _refund(order: RefundCreate, facts: ProviderFacts) -> CorrectionPlan:
         lower = amount - amount % step
         raise BillingError(
             ErrorCode.VALIDATION_FAILED,
-            f"{order.provider.capitalize()} refunds {currency} in steps of "
-            f"{format_money(step, currency)}: refund {format_money(lower, currency)} or "
-            f"{format_money(lower + step, currency)} instead of "
-            f"{format_money(amount, currency)}.",
+            Message(
+                "{provider} refunds {currency} in steps of {step}: refund {lower} or {higher} "
+                "instead of {asked}.",
+                provider=order.provider.capitalize(),
+                currency=currency,
+                step=format_money(step, currency),
+                lower=format_money(lower, currency),
+                higher=format_money(lower + step, currency),
+                asked=format_money(amount, currency),
+            ),
             extra={"field": "amount_minor"},
         )
     return CorrectionPlan(
@@ -101,12 +119,19 @@ def _refund(order: RefundCreate, facts: ProviderFacts) -> CorrectionPlan:
 def _void(order: VoidCreate, facts: ProviderFacts) -> CorrectionPlan:
     invoice = facts.invoice
     if invoice is None:
-        raise not_found(order.provider, "invoice", order.invoice_id)
+        raise not_found(order.provider, N_("invoice"), order.invoice_id)
     if invoice.status != "open":
         raise BillingError(
             ErrorCode.INVOICE_NOT_OPEN,
-            f"Only an open invoice can be voided; this one is {invoice.status}"
-            + (" (refund its payment instead)." if invoice.status == "paid" else "."),
+            Message(
+                "Only an open invoice can be voided; this one is {status} (refund its payment "
+                "instead).",
+                status=invoice.status,
+            )
+            if invoice.status == "paid"
+            else Message(
+                "Only an open invoice can be voided; this one is {status}.", status=invoice.status
+            ),
             extra={"current_status": invoice.status},
         )
     return CorrectionPlan(

@@ -20,6 +20,7 @@ from gateway.corrections.plan_parts import (
 from gateway.corrections.policy import CancellationRefund, cancellation_refund
 from gateway.corrections.schemas import CancelCreate
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import N_, Message
 
 ACTIVE = frozenset({"active", "trialing", "past_due"})
 
@@ -31,15 +32,18 @@ def _effective_on(order: CancelCreate, subscription: Subscription, today: date) 
         if subscription.current_period_end is None:
             raise BillingError(
                 ErrorCode.CANCEL_DATE_INVALID,
-                f"{order.provider.capitalize()} does not say when this subscription's term "
-                "ends: cancel it now or on a date.",
+                Message(
+                    "{provider} does not say when this subscription's term ends: cancel it now "
+                    "or on a date.",
+                    provider=order.provider.capitalize(),
+                ),
                 extra={"field": "when"},
             )
         return max(subscription.current_period_end, today)
     if order.on is None or order.on < today:
         raise BillingError(
             ErrorCode.CANCEL_DATE_INVALID,
-            "A cancellation on a date needs `on`, today or later (YYYY-MM-DD).",
+            Message("A cancellation on a date needs `on`, today or later (YYYY-MM-DD)."),
             extra={"field": "on"},
         )
     return order.on
@@ -62,19 +66,24 @@ def _last_payment(subscription: Subscription, facts: ProviderFacts) -> Payment:
             return payment
     raise BillingError(
         ErrorCode.NOTHING_TO_REFUND,
-        "This subscription has no succeeded payment with anything left to refund; cancel it "
-        "with `then: nothing`, or refund a payment of the customer's list.",
+        Message(
+            "This subscription has no succeeded payment with anything left to refund; cancel it "
+            "with `then: nothing`, or refund a payment of the customer's list."
+        ),
     )
 
 
 def cancellation_plan(order: CancelCreate, facts: ProviderFacts, fees: FeePolicy) -> CorrectionPlan:
     subscription = facts.subscription
     if subscription is None:
-        raise not_found(order.provider, "subscription", order.subscription_id)
+        raise not_found(order.provider, N_("subscription"), order.subscription_id)
     if subscription.status.lower() not in ACTIVE:
         raise BillingError(
             ErrorCode.SUBSCRIPTION_NOT_ACTIVE,
-            f"This subscription is {subscription.status}, not active: there is nothing to cancel.",
+            Message(
+                "This subscription is {status}, not active: there is nothing to cancel.",
+                status=subscription.status,
+            ),
             extra={"current_status": subscription.status},
         )
     effective_on = _effective_on(order, subscription, facts.today)
@@ -117,8 +126,10 @@ def _open_invoices(subscription: Subscription, facts: ProviderFacts) -> list[Inv
     if not found:
         raise BillingError(
             ErrorCode.NO_OPEN_INVOICE,
-            "This subscription has no open invoice to void; cancel it with `then: nothing`, "
-            "or refund its paid invoice's payment.",
+            Message(
+                "This subscription has no open invoice to void; cancel it with `then: nothing`, "
+                "or refund its paid invoice's payment."
+            ),
         )
     return found
 
@@ -130,9 +141,11 @@ def _remaining(
     if not subscription.prepaid or start is None or end is None or end <= start:
         raise BillingError(
             ErrorCode.NOTHING_TO_REFUND,
-            "Only a subscription paid in advance for its period (a prepaid package) has an "
-            "unused part to refund; cancel this one with `then: refund_last_payment` or "
-            "`nothing`.",
+            Message(
+                "Only a subscription paid in advance for its period (a prepaid package) has an "
+                "unused part to refund; cancel this one with `then: refund_last_payment` or "
+                "`nothing`."
+            ),
         )
     payment = _last_payment(subscription, facts)
     computation = cancellation_refund(
@@ -148,9 +161,14 @@ def _remaining(
     if computation.refund.amount_minor <= 0:
         raise BillingError(
             ErrorCode.NOTHING_TO_REFUND,
-            f"Cancelled on {cancelled_on.isoformat()}, {computation.days_unused} of "
-            f"{computation.days_total} days are unused: after the "
-            f"{computation.fee_percent} % fee nothing is left to refund.",
+            Message(
+                "Cancelled on {day}, {unused} of {total} days are unused: after the {fee} % fee "
+                "nothing is left to refund.",
+                day=cancelled_on.isoformat(),
+                unused=computation.days_unused,
+                total=computation.days_total,
+                fee=computation.fee_percent,
+            ),
             extra={"computation": computation_json(computation)},
         )
     return payment, computation

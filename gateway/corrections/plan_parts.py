@@ -16,6 +16,7 @@ from adapters.ports import Invoice, Money, Payment, Subscription
 from gateway.corrections.policy import CancellationRefund, FeeBase
 from gateway.corrections.schemas import money
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import Message
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,12 @@ def payload_hash(kind: str, provider: str, account_id: str, steps: Sequence[Any]
 def not_found(provider: str, what: str, object_id: str) -> BillingError:
     return BillingError(
         ErrorCode.PROVIDER_NOT_FOUND,
-        f"{provider.capitalize()} has no {what} {object_id}; check the id against the "
-        "customer's list.",
+        Message(
+            "{provider} has no {what} {id}; check the id against the customer's list.",
+            provider=provider.capitalize(),
+            what=Message(what),
+            id=object_id,
+        ),
         extra={"provider": provider},
     )
 
@@ -122,13 +127,18 @@ def refundable(payment: Payment, facts: ProviderFacts) -> int:
         paid = format_money(payment.amount.amount_minor, currency)
         refunded = format_money(payment.refunded.amount_minor, currency)
         why = (
-            f"it is {payment.status}"
+            Message("it is {status}", status=payment.status)
             if payment.status != "succeeded"
-            else "nothing is left to refund on it"
+            else Message("nothing is left to refund on it")
         )
         raise BillingError(
             ErrorCode.PAYMENT_NOT_REFUNDABLE,
-            f"This payment cannot be refunded: {why} (paid {paid}, refunded {refunded}).",
+            Message(
+                "This payment cannot be refunded: {why} (paid {paid}, refunded {refunded}).",
+                why=why,
+                paid=paid,
+                refunded=refunded,
+            ),
             extra={"refundable": money(left, currency), "current_status": payment.status},
         )
     return left

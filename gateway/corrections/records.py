@@ -21,6 +21,7 @@ from gateway.corrections.schemas import (
 )
 from gateway.db.connection import fetch
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import Message, as_plain_json
 from gateway.tickets import display_ticket
 
 FINAL = frozenset({"succeeded", "failed", "refused"})
@@ -34,7 +35,7 @@ COLUMNS = (
 
 
 def as_json(value: Any) -> str:
-    return msgspec.json.encode(value).decode()
+    return msgspec.json.encode(value, enc_hook=as_plain_json).decode()
 
 
 def loaded(value: Any) -> Any:
@@ -44,7 +45,8 @@ def loaded(value: Any) -> Any:
 
 def not_found(correction_id: uuid.UUID) -> BillingError:
     return BillingError(
-        ErrorCode.CORRECTION_NOT_FOUND, f"No correction has the id {correction_id}."
+        ErrorCode.CORRECTION_NOT_FOUND,
+        Message("No correction has the id {id}.", id=str(correction_id)),
     )
 
 

@@ -24,6 +24,7 @@ from gateway.corrections.records import audit, load, loaded, stored_hash
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
 from gateway.fulfilment.resilience import ProviderGuard, is_unavailable
+from gateway.i18n import Message
 from gateway.log import get_logger
 from gateway.metrics.provider_steps import observed_step
 from gateway.notifications.correction_events import record_correction_event
@@ -125,7 +126,10 @@ class CorrectionRunner:
             if adapter is None:
                 raise BillingError(
                     ErrorCode.PROVIDER_NOT_CONFIGURED,
-                    f"The gateway has no {step['provider']} configured; this step cannot run.",
+                    Message(
+                        "The gateway has no {provider} configured; this step cannot run.",
+                        provider=step["provider"],
+                    ),
                 )
             return await run_operation(adapter, step)
 
@@ -219,7 +223,11 @@ def _port(adapter: Any, port: type, provider: str) -> Any:
     if not isinstance(adapter, port):
         raise BillingError(
             ErrorCode.PROVIDER_NOT_CONFIGURED,
-            f"The {provider} adapter cannot do this step; it needs {port.__name__}.",
+            Message(
+                "The {provider} adapter cannot do this step; it needs {port}.",
+                provider=provider,
+                port=port.__name__,
+            ),
         )
     return adapter
 

@@ -53,6 +53,7 @@ from gateway.corrections.schemas import CorrectionPage, CorrectionRead
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
 from gateway.fulfilment.resilience import ProviderGuard
+from gateway.i18n import Message
 from gateway.idempotency.answers import AnswerSlot, earlier_answer
 from gateway.log import get_logger
 from gateway.providers import Providers
@@ -112,13 +113,15 @@ class CorrectionService:
             if not order.reason.strip():
                 raise BillingError(
                     ErrorCode.REASON_REQUIRED,
-                    "Say why: the reason is shown to the approver and kept in the audit trail.",
+                    Message(
+                        "Say why: the reason is shown to the approver and kept in the audit trail."
+                    ),
                 )
             adapter = self._providers.get(order.provider)
             if adapter is None:
                 raise BillingError(
                     ErrorCode.PROVIDER_NOT_CONFIGURED,
-                    f"The gateway has no {order.provider} configured.",
+                    Message("The gateway has no {provider} configured.", provider=order.provider),
                     extra={"provider": order.provider},
                 )
             await self.guard.refuse_if_open(order.provider)

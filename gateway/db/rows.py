@@ -10,6 +10,7 @@ from piccolo.columns import JSON, JSONB
 from piccolo.table import Table
 
 from gateway.db.connection import fetch
+from gateway.i18n.catalogues import as_plain_json
 
 
 @functools.cache
@@ -26,7 +27,7 @@ def _insert_sql(table: type[Table]) -> str:
 
 def _value(column: Any, value: Any) -> Any:
     if isinstance(column, JSON | JSONB) and not isinstance(value, str):
-        return msgspec.json.encode(value).decode()
+        return msgspec.json.encode(value, enc_hook=as_plain_json).decode()
     return value
 
 

@@ -60,7 +60,7 @@ def problem_body(
         "type": problem_type_url(scope, code),
         "title": problem_type_of(code).title,
         "status": HTTP_STATUS[code],
-        "detail": detail,
+        "detail": str(detail),  # a Message (gateway.i18n) is its English text here
         "code": code.value,
         "instance": scope.get("path"),
         "request_id": request_id_of(scope),

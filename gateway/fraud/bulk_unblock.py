@@ -16,6 +16,7 @@ from audit import AuditEntry, append
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
 from gateway.fraud.service import BlocklistService, refuse_sensitive_free_text
+from gateway.i18n import Message
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 
@@ -44,11 +45,21 @@ class BulkUnblockOutcome:
 
 def _require_lead_or_admin(staff: StaffMember) -> None:
     if staff.role not in (Role.TEAM_LEAD, Role.ADMIN):
-        raise BillingError(ErrorCode.ROLE_NOT_ALLOWED, "Only a team lead or admin can do this.")
+        raise BillingError(
+            ErrorCode.ROLE_NOT_ALLOWED, Message("Only a team lead or admin can do this.")
+        )
 
 
 def _ids(numbers: list[int]) -> str:
     return ", ".join(str(number) for number in numbers)
+
+
+def _decided(bulk_id: int, decision: str) -> Message:
+    """One whole sentence per decision (the table allows these two), so that each language
+    agrees its words with it."""
+    if decision == "approved":
+        return Message("Bulk unblock {bulk} is already approved; nothing changed.", bulk=bulk_id)
+    return Message("Bulk unblock {bulk} is already rejected; nothing changed.", bulk=bulk_id)
 
 
 class BulkUnblockService:
@@ -63,7 +74,9 @@ class BulkUnblockService:
         if not ids or len(ids) > MAX_ENTRIES:
             raise BillingError(
                 ErrorCode.VALIDATION_FAILED,
-                f"Give between 1 and {MAX_ENTRIES} entry ids; split a longer list.",
+                Message(
+                    "Give between 1 and {most} entry ids; split a longer list.", most=MAX_ENTRIES
+                ),
             )
         async with transaction():
             rows = await fetch(
@@ -73,12 +86,18 @@ class BulkUnblockService:
             if missing := [entry_id for entry_id in ids if entry_id not in found]:
                 raise BillingError(
                     ErrorCode.BLOCKLIST_ENTRY_NOT_FOUND,
-                    f"No blocklist entry has the id {_ids(missing)}; nothing was filed.",
+                    Message(
+                        "No blocklist entry has the id {entries}; nothing was filed.",
+                        entries=_ids(missing),
+                    ),
                 )
             if removed := [entry_id for entry_id in ids if found[entry_id] is not None]:
                 raise BillingError(
                     ErrorCode.BLOCKLIST_ENTRY_ALREADY_REMOVED,
-                    f"Entry {_ids(removed)} is already unblocked: leave it out; nothing was filed.",
+                    Message(
+                        "Entry {entries} is already unblocked: leave it out; nothing was filed.",
+                        entries=_ids(removed),
+                    ),
                 )
             [row] = await fetch(
                 "INSERT INTO blocklist_bulk_unblocks (entry_ids, reason, requested_by_id)"
@@ -126,13 +145,18 @@ class BulkUnblockService:
             if row["requested_by_id"] == staff.id:
                 raise BillingError(
                     ErrorCode.MAKER_CANNOT_REVIEW,
-                    "You asked for this bulk unblock, so another team lead or admin must "
-                    "approve it.",
+                    Message(
+                        "You asked for this bulk unblock, so another team lead or admin must "
+                        "approve it."
+                    ),
                 )
             if row["decision"] == "rejected":
                 raise BillingError(
                     ErrorCode.INVALID_TRANSITION,
-                    f"Bulk unblock {bulk_id} was rejected; file a new one if it is still needed.",
+                    Message(
+                        "Bulk unblock {bulk} was rejected; file a new one if it is still needed.",
+                        bulk=bulk_id,
+                    ),
                 )
             if row["decision"] is None:
                 await fetch(
@@ -152,10 +176,7 @@ class BulkUnblockService:
         async with transaction():
             row = await self._locked(bulk_id)
             if row["decision"] is not None:
-                raise BillingError(
-                    ErrorCode.INVALID_TRANSITION,
-                    f"Bulk unblock {bulk_id} is already {row['decision']}; nothing changed.",
-                )
+                raise BillingError(ErrorCode.INVALID_TRANSITION, _decided(bulk_id, row["decision"]))
             await fetch(
                 "UPDATE blocklist_bulk_unblocks SET decision = 'rejected', decided_by_id = $2,"
                 " decided_at = now() WHERE id = $1",
@@ -168,7 +189,10 @@ class BulkUnblockService:
     async def _locked(self, bulk_id: int) -> dict[str, Any]:
         rows = await fetch(_LOCK, bulk_id)
         if not rows:
-            raise BillingError(ErrorCode.NOT_FOUND, f"No bulk unblock has the number {bulk_id}.")
+            raise BillingError(
+                ErrorCode.NOT_FOUND,
+                Message("No bulk unblock has the number {bulk}.", bulk=bulk_id),
+            )
         return rows[0]
 
     async def _audit(

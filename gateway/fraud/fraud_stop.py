@@ -12,7 +12,9 @@ from audit import Actor
 from gateway.change_requests.fraud_targets import FraudTargets, read_fraud_targets
 from gateway.errors import BillingError, ErrorCode
 from gateway.fraud.schemas import BlocklistEntryCreate, EntryKind
+from gateway.fraud.screening import NOUN
 from gateway.fraud.service import BlocklistService, refuse_sensitive_free_text
+from gateway.i18n import Message
 from gateway.sensitive import contains_card_number, contains_iban
 from gateway.tickets import canonical_ticket_or_none, display_ticket
 
@@ -43,18 +45,24 @@ def _refuse_sensitive(**fields: str | None) -> None:
     The refusals name the field and what this action offers instead, which the blocklist's
     own (`refuse_sensitive_value`: block by BIN, or as an entry of kind iban) cannot."""
     for name, text in fields.items():
-        label = name.replace("_", " ")
+        label = Message(NOUN[name])  # the field's name in words: "card fingerprint"
         if text and contains_card_number(text):
             raise BillingError(
                 ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-                f"The {label} looks like a card number, which the gateway never accepts: give "
-                "the provider's card fingerprint instead.",
+                Message(
+                    "The {label} looks like a card number, which the gateway never accepts: "
+                    "give the provider's card fingerprint instead.",
+                    label=label,
+                ),
             )
         if text and contains_iban(text):
             raise BillingError(
                 ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-                f"The {label} holds an IBAN. Leave it out: FRAUD-STOP on the request blocks "
-                "its IBAN, kept only as a keyed hash.",
+                Message(
+                    "The {label} holds an IBAN. Leave it out: FRAUD-STOP on the request blocks "
+                    "its IBAN, kept only as a keyed hash.",
+                    label=label,
+                ),
             )
 
 
@@ -100,7 +108,7 @@ class FraudStop:
         if not targets:
             raise BillingError(
                 ErrorCode.VALIDATION_FAILED,
-                "Give a request or a customer, and the card fingerprint and IP to stop.",
+                Message("Give a request or a customer, and the card fingerprint and IP to stop."),
             )
         chosen = self._check(targets)
         refuse_sensitive_free_text(reason, ticket)

@@ -24,6 +24,8 @@ from gateway.fraud.schemas import (
     ImportRowResult,
 )
 from gateway.fraud.service import BlocklistService, refuse_sensitive_free_text, source_ticket
+from gateway.i18n import Message
+from gateway.i18n.catalogues import as_plain_json
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
 from gateway.log import get_logger
 from gateway.sensitive import redact_text
@@ -43,8 +45,11 @@ def _csv_rows(text: str) -> list[dict[str, Any]]:
         if missing:
             raise BillingError(
                 ErrorCode.BLOCKLIST_IMPORT_INVALID,
-                "The CSV's first line must name its columns: kind,value,reason and optionally "
-                f"source_ticket,expires_at (missing: {', '.join(sorted(missing))}).",
+                Message(
+                    "The CSV's first line must name its columns: kind,value,reason and "
+                    "optionally source_ticket,expires_at (missing: {missing}).",
+                    missing=", ".join(sorted(missing)),
+                ),
             )
         return [
             {name: (row.get(name) or None) for name in CSV_COLUMNS}
@@ -54,15 +59,19 @@ def _csv_rows(text: str) -> list[dict[str, Any]]:
     except csv.Error:
         raise BillingError(
             ErrorCode.BLOCKLIST_IMPORT_INVALID,
-            f"The CSV cannot be read at line {reader.line_num}: quote any field that holds a "
-            "comma, a quote or a line break, and end each row with a line break.",
+            Message(
+                "The CSV cannot be read at line {line}: quote any field that holds a comma, a "
+                "quote or a line break, and end each row with a line break.",
+                line=reader.line_num,
+            ),
         ) from None
 
 
 def _refused(number: int, error: BillingError | msgspec.ValidationError) -> Any:
     code = error.code.value if isinstance(error, BillingError) else "validation_failed"
-    # msgspec repeats a bad value ("Invalid enum value '…'"): the row is stored, so masked.
-    detail = redact_text(error.detail if isinstance(error, BillingError) else str(error))
+    # msgspec repeats a bad value ("Invalid enum value '…'"): the row is stored, so masked;
+    # stored as its English text (msgspec encodes no Message).
+    detail = redact_text(str(error.detail) if isinstance(error, BillingError) else str(error))
     return msgspec.to_builtins(
         ImportRowResult(row=number, outcome="refused", code=code, detail=detail)
     )
@@ -91,7 +100,8 @@ class BlocklistImports:
     ) -> BlocklistImportRead:
         if (body.entries is None) == (body.csv is None):
             raise BillingError(
-                ErrorCode.BLOCKLIST_IMPORT_INVALID, "Give either entries (JSON) or csv, not both."
+                ErrorCode.BLOCKLIST_IMPORT_INVALID,
+                Message("Give either entries (JSON) or csv, not both."),
             )
         raw = (
             [msgspec.to_builtins(entry) for entry in body.entries]
@@ -101,7 +111,11 @@ class BlocklistImports:
         if not raw or len(raw) > MAX_ROWS:
             raise BillingError(
                 ErrorCode.BLOCKLIST_IMPORT_INVALID,
-                f"An import holds 1 to {MAX_ROWS} rows; this one has {len(raw)}.",
+                Message(
+                    "An import holds 1 to {most} rows; this one has {rows}.",
+                    most=MAX_ROWS,
+                    rows=len(raw),
+                ),
             )
         rows = [self._checked(number, item) for number, item in enumerate(raw, start=1)]
         import_id = uuid.uuid4()
@@ -113,7 +127,7 @@ class BlocklistImports:
                 "INSERT INTO blocklist_imports (id, status, rows, total, author_type, author_id)"
                 " VALUES ($1, 'queued', $2::jsonb, $3, $4, $5) RETURNING *",
                 import_id,
-                msgspec.json.encode(rows).decode(),
+                msgspec.json.encode(rows, enc_hook=as_plain_json).decode(),
                 len(rows),
                 actor.kind,
                 actor.id,
@@ -171,7 +185,8 @@ class BlocklistImports:
         rows = await fetch("SELECT * FROM blocklist_imports WHERE id = $1", import_id)
         if not rows:
             raise BillingError(
-                ErrorCode.BLOCKLIST_IMPORT_NOT_FOUND, f"No blocklist import has the id {import_id}."
+                ErrorCode.BLOCKLIST_IMPORT_NOT_FOUND,
+                Message("No blocklist import has the id {import_id}.", import_id=str(import_id)),
             )
         return _to_read(rows[0])
 
@@ -196,7 +211,7 @@ class BlocklistImports:
                 "UPDATE blocklist_imports SET status = 'done', results = $2::jsonb, blocked = $3,"
                 " refused = $4, finished_at = now() WHERE id = $1",
                 import_id,
-                msgspec.json.encode(results).decode(),
+                msgspec.json.encode(results, enc_hook=as_plain_json).decode(),
                 blocked,
                 len(results) - blocked,
             )

@@ -1,6 +1,7 @@
 """Blocklist values in the one canonical form that the database and the matcher both hold.
 
-Every function raises `InvalidBlocklistValue` with a sentence a support agent can act on.
+Every function raises `InvalidBlocklistValue` with a sentence a support agent can act on: a
+`Message`, so the back office says it in the agent's language and the API in English.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 
+from gateway.i18n import N_, Message
 from gateway.sensitive import sensitive_kind, without_separators
 
 KINDS: tuple[str, ...] = (
@@ -28,11 +30,17 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 def _shown(value: str) -> str:
     """The value as a refusal quotes it; never a card number or IBAN. Its repr would escape
     the invisible characters between digits ("4\\xad5\\xad3…") past any later redaction."""
-    return "The value" if sensitive_kind(value) else repr(value)
+    return Message(N_("The value")) if sensitive_kind(value) else repr(value)
 
 
 class InvalidBlocklistValue(ValueError):  # noqa: N818  (the name the service imports)
     """A value that cannot be a blocklist entry (or a query) of the kind given."""
+
+    @property
+    def sentence(self) -> str:
+        """What was raised: a `Message` (said again in the reader's language) or plain text."""
+        first = self.args[0] if self.args else None
+        return first if isinstance(first, str) else str(self)
 
 
 def normalise(kind: str, value: str) -> str:
@@ -46,7 +54,11 @@ def normalise(kind: str, value: str) -> str:
 
 def unknown_kind(kind: str) -> InvalidBlocklistValue:
     return InvalidBlocklistValue(
-        f"{_shown(kind)} is not a kind of blocklist entry; use one of {', '.join(KINDS)}"
+        Message(
+            "{value} is not a kind of blocklist entry; use one of {kinds}",
+            value=_shown(kind),
+            kinds=", ".join(KINDS),
+        )
     )
 
 
@@ -56,15 +68,25 @@ def canonical_address(value: str) -> Address:
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
-        hint = "; to block a network, use an ip_range entry" if "/" in text else ""
+        if "/" in text:
+            raise InvalidBlocklistValue(
+                Message(
+                    "{value} is not an IPv4 or IPv6 address; to block a network, use an "
+                    "ip_range entry",
+                    value=_shown(value),
+                )
+            ) from None
         raise InvalidBlocklistValue(
-            f"{_shown(value)} is not an IPv4 or IPv6 address{hint}"
+            Message("{value} is not an IPv4 or IPv6 address", value=_shown(value))
         ) from None
     if isinstance(address, ipaddress.IPv6Address):
         if address.scope_id is not None:
             raise InvalidBlocklistValue(
-                f"{_shown(value)} names a network interface (%{address.scope_id}); "
-                "give the address without it"
+                Message(
+                    "{value} names a network interface (%{interface}); give the address without it",
+                    value=_shown(value),
+                    interface=address.scope_id,
+                )
             )
         return address.ipv4_mapped or address
     return address
@@ -75,7 +97,10 @@ def canonical_network(value: str) -> Network:
     text = value.strip()
     if "%" in text:
         raise InvalidBlocklistValue(
-            f"{_shown(value)} names a network interface (after %); give the network without it"
+            Message(
+                "{value} names a network interface (after %); give the network without it",
+                value=_shown(value),
+            )
         )
     try:
         return _unmapped(ipaddress.ip_network(text, strict=True))
@@ -84,9 +109,15 @@ def canonical_network(value: str) -> Network:
     try:
         meant = _unmapped(ipaddress.ip_network(text, strict=False))
     except ValueError:
-        raise InvalidBlocklistValue(f"{_shown(value)} is not an IPv4 or IPv6 network") from None
+        raise InvalidBlocklistValue(
+            Message("{value} is not an IPv4 or IPv6 network", value=_shown(value))
+        ) from None
     raise InvalidBlocklistValue(
-        f"{_shown(value)} has host bits set, so it is not a network; did you mean {meant}?"
+        Message(
+            "{value} has host bits set, so it is not a network; did you mean {network}?",
+            value=_shown(value),
+            network=str(meant),
+        )
     )
 
 
@@ -114,7 +145,10 @@ def normalise_card_bin(value: str) -> str:
     if (len(digits) == 8 or len(digits) == 6) and digits.isascii() and digits.isdigit():
         return digits
     raise InvalidBlocklistValue(
-        f"{_shown(value)} is not a card BIN; give the first 6 or 8 digits of the card number"
+        Message(
+            "{value} is not a card BIN; give the first 6 or 8 digits of the card number",
+            value=_shown(value),
+        )
     )
 
 
@@ -124,21 +158,24 @@ def normalise_email(value: str) -> str:
     local, at, domain = text.partition("@")
     if not at or "@" in domain:
         raise InvalidBlocklistValue(
-            f"{_shown(value)} is not an email address: it needs exactly one @"
+            Message("{value} is not an email address: it needs exactly one @", value=_shown(value))
         )
     tagged = "+" in local
     if tagged:  # a+tag@x and a@x reach the same mailbox
         local = local[: local.index("+")]
     if not local:
         raise InvalidBlocklistValue(
-            f"{_shown(value)} is not an email address: nothing before the @"
+            Message("{value} is not an email address: nothing before the @", value=_shown(value))
         )
     canonical = not tagged and domain.isascii()  # as most queries are: no new string to make
     if not domain.isascii():
         domain = _ascii_domain(value, domain)
     if "." not in domain or domain[0] == "." or domain[-1] == "." or ".." in domain:
         raise InvalidBlocklistValue(
-            f"{_shown(value)} is not an email address: its domain needs a dot between two names"
+            Message(
+                "{value} is not an email address: its domain needs a dot between two names",
+                value=_shown(value),
+            )
         )
     return text if canonical else f"{local}@{domain}"
 
@@ -148,21 +185,31 @@ def _ascii_domain(value: str, domain: str) -> str:
         return domain.encode("idna").decode("ascii")
     except UnicodeError:
         raise InvalidBlocklistValue(
-            f"{_shown(value)} is not an email address: its domain is not a valid domain name"
+            Message(
+                "{value} is not an email address: its domain is not a valid domain name",
+                value=_shown(value),
+            )
         ) from None
 
 
 def _opaque(label: str) -> Callable[[str], str]:
-    """Provider fingerprints, customer references and IBAN hashes: compared as given."""
+    """Provider fingerprints, customer references and IBAN hashes: compared as given. `label`
+    is marked for the catalogues where it is given."""
 
     def normalise_opaque(value: str) -> str:
         text = value.strip()
         if not text:
-            raise InvalidBlocklistValue(f"the {label} is empty; paste the value to block")
+            raise InvalidBlocklistValue(
+                Message("the {label} is empty; paste the value to block", label=Message(label))
+            )
         if len(text) > OPAQUE_MAX_LENGTH:
             raise InvalidBlocklistValue(
-                f"the {label} has {len(text)} characters; "
-                f"the most a {label} can have is {OPAQUE_MAX_LENGTH}"
+                Message(
+                    "the {label} has {length} characters; the most a {label} can have is {most}",
+                    label=Message(label),
+                    length=len(text),
+                    most=OPAQUE_MAX_LENGTH,
+                )
             )
         return text
 
@@ -170,11 +217,11 @@ def _opaque(label: str) -> Callable[[str], str]:
 
 
 NORMALISERS: dict[str, Callable[[str], str]] = {
-    "card_fingerprint": _opaque("card fingerprint"),
+    "card_fingerprint": _opaque(N_("card fingerprint")),
     "card_bin": normalise_card_bin,
     "ip": normalise_ip,
     "ip_range": normalise_ip_range,
     "email": normalise_email,
-    "iban": _opaque("IBAN hash"),
-    "customer": _opaque("customer reference"),
+    "iban": _opaque(N_("IBAN hash")),
+    "customer": _opaque(N_("customer reference")),
 }

@@ -31,7 +31,8 @@ from gateway.fraud.schemas import (
     ScreenRequest,
     ScreenResult,
 )
-from gateway.fraud.screening import explain
+from gateway.fraud.screening import KindName, explain
+from gateway.i18n import Message
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.sensitive import contains_card_number, contains_iban
@@ -84,9 +85,10 @@ class EntryFilters:
 
 
 def _invalid(error: InvalidBlocklistValue) -> BillingError:
-    sentence = str(error)
+    sentence = error.sentence
     return BillingError(
-        ErrorCode.BLOCKLIST_VALUE_INVALID, sentence if sentence[-1:] in ".?!" else f"{sentence}."
+        ErrorCode.BLOCKLIST_VALUE_INVALID,
+        sentence if sentence[-1:] in ".?!" else Message("{sentence}.", sentence=sentence),
     )
 
 
@@ -96,14 +98,19 @@ def refuse_sensitive_value(kind: str, value: str) -> None:
     if contains_card_number(value):
         raise BillingError(
             ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-            "The value looks like a card number. The gateway never accepts card numbers: block "
-            "the card by the provider's fingerprint or by its BIN.",
+            Message(
+                "The value looks like a card number. The gateway never accepts card numbers: "
+                "block the card by the provider's fingerprint or by its BIN."
+            ),
         )
     if contains_iban(value):
         raise BillingError(
             ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-            f"The value of this {kind} entry holds an IBAN. Block an IBAN as an entry of kind "
-            "iban, where it is kept only as a keyed hash.",
+            Message(
+                "The value of this {kind} entry holds an IBAN. Block an IBAN as an entry of "
+                "kind iban, where it is kept only as a keyed hash.",
+                kind=KindName(kind),
+            ),
         )
 
 
@@ -113,14 +120,18 @@ def refuse_sensitive_free_text(*texts: str | None) -> None:
         if text and contains_card_number(text):
             raise BillingError(
                 ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-                "A reason or ticket holds what looks like a card number. The gateway never "
-                "accepts card numbers: block the card by its fingerprint or BIN instead.",
+                Message(
+                    "A reason or ticket holds what looks like a card number. The gateway never "
+                    "accepts card numbers: block the card by its fingerprint or BIN instead."
+                ),
             )
         if text and contains_iban(text):
             raise BillingError(
                 ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-                "A reason or ticket holds an IBAN. Remove it: block the IBAN as an entry of "
-                "kind iban, where it is kept only as a keyed hash.",
+                Message(
+                    "A reason or ticket holds an IBAN. Remove it: block the IBAN as an entry of "
+                    "kind iban, where it is kept only as a keyed hash."
+                ),
             )
 
 
@@ -132,7 +143,8 @@ def _subject(kind: str, value: str) -> str | None:
 
 def _no_entry(entry_id: int) -> BillingError:
     return BillingError(
-        ErrorCode.BLOCKLIST_ENTRY_NOT_FOUND, f"No blocklist entry has the id {entry_id}."
+        ErrorCode.BLOCKLIST_ENTRY_NOT_FOUND,
+        Message("No blocklist entry has the id {entry}.", entry=entry_id),
     )
 
 
@@ -148,7 +160,9 @@ def source_ticket(text: str | None) -> str | None:
     """Where a block comes from, as one ticket: "zendesk #1001" is stored as zendesk:1001."""
     ticket = canonical_ticket_or_none(text)
     if ticket is not None and len(ticket) > _SOURCE_TICKET_MAX:
-        raise TicketError(f"The source ticket is too long (at most {_SOURCE_TICKET_MAX}).")
+        raise TicketError(
+            Message("The source ticket is too long (at most {most}).", most=_SOURCE_TICKET_MAX)
+        )
     return ticket
 
 
@@ -211,7 +225,9 @@ class BlocklistService:
         if entry.expires_at is not None and entry.expires_at <= datetime.now(UTC):
             raise BillingError(
                 ErrorCode.BLOCKLIST_EXPIRY_IN_PAST,
-                "expires_at is in the past: give a future time, or none for a block that lasts.",
+                Message(
+                    "expires_at is in the past: give a future time, or none for a block that lasts."
+                ),
             )
         refuse_sensitive_free_text(entry.reason, entry.source_ticket)
         entry = msgspec.structs.replace(entry, source_ticket=source_ticket(entry.source_ticket))
@@ -277,8 +293,12 @@ class BlocklistService:
                 )
             raise BillingError(
                 ErrorCode.BLOCKLIST_ENTRY_EXISTS,
-                f"This {entry.kind} is already blocked (entry {existing[0]['id']}); unblock "
-                "that entry first to change its reason or expiry.",
+                Message(
+                    "This {kind} is already blocked (entry {entry}); unblock that entry first "
+                    "to change its reason or expiry.",
+                    kind=KindName(entry.kind),
+                    entry=existing[0]["id"],
+                ),
                 extra={"existing_id": str(existing[0]["id"])},
             ) from None
         self.mirror.apply([row])  # this process sees its own change at once
@@ -325,8 +345,11 @@ class BlocklistService:
             return _no_entry(entry_id)
         return BillingError(
             ErrorCode.BLOCKLIST_ENTRY_ALREADY_REMOVED,
-            f"Blocklist entry {entry_id} was already unblocked on "
-            f"{rows[0]['removed_at']:%Y-%m-%d %H:%M} UTC; nothing changed.",
+            Message(
+                "Blocklist entry {entry} was already unblocked on {when} UTC; nothing changed.",
+                entry=entry_id,
+                when=rows[0]["removed_at"].strftime("%Y-%m-%d %H:%M"),
+            ),
         )
 
     # -- reading ----------------------------------------------------------------------------
@@ -344,8 +367,11 @@ class BlocklistService:
         if not rows:
             raise BillingError(
                 ErrorCode.BLOCKLIST_ENTRY_NOT_FOUND,
-                f"No blocklist entry has the id {entry_id}, or it was unblocked (see the list "
-                "with include_removed=true).",
+                Message(
+                    "No blocklist entry has the id {entry}, or it was unblocked (see the list "
+                    "with include_removed=true).",
+                    entry=entry_id,
+                ),
             )
         return to_read(rows[0])
 
@@ -357,8 +383,10 @@ class BlocklistService:
         if filters.value and filters.kind in (None, "iban"):
             raise BillingError(
                 ErrorCode.BLOCKLIST_VALUE_INVALID,
-                "value needs kind (and an IBAN is never looked up in a URL: screen it with "
-                "POST /v1/fraud/screen instead).",
+                Message(
+                    "value needs kind (and an IBAN is never looked up in a URL: screen it with "
+                    "POST /v1/fraud/screen instead)."
+                ),
             )
         if filters.kind:
             args.append(filters.kind)
@@ -393,8 +421,10 @@ class BlocklistService:
         if not any(queries.values()):
             raise BillingError(
                 ErrorCode.SCREEN_NOTHING_GIVEN,
-                "Give at least one of ip, card_fingerprint, card_bin, email, iban or customer "
-                "to screen.",
+                Message(
+                    "Give at least one of ip, card_fingerprint, card_bin, email, iban or "
+                    "customer to screen."
+                ),
             )
         return await self.screen_values([(k, v) for k, v in queries.items() if v])
 
@@ -406,7 +436,7 @@ class BlocklistService:
         except (OSError, asyncpg.PostgresError):
             raise BillingError(
                 ErrorCode.SERVICE_UNAVAILABLE,
-                "The fraud-stop lists cannot be read right now; retry in a few seconds.",
+                Message("The fraud-stop lists cannot be read right now; retry in a few seconds."),
                 headers={"Retry-After": "5"},
             ) from None
         matcher = self.mirror.matcher
@@ -436,7 +466,10 @@ class BlocklistService:
                 display=row["display"],
                 reason=row["reason"],
                 source_ticket=row["source_ticket"],
-                why=explain(hits[row["id"]][0], hits[row["id"]][1], row["kind"], row["display"]),
+                # English text: msgspec encodes no Message (the API's answer is English anyway)
+                why=str(
+                    explain(hits[row["id"]][0], hits[row["id"]][1], row["kind"], row["display"])
+                ),
             )
             for row in rows
         ]

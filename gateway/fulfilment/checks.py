@@ -63,6 +63,8 @@ from gateway.fulfilment.schemas import (
     PlanPreview,
     TargetState,
 )
+from gateway.fulfilment.sentences import target_words
+from gateway.i18n import N_, Message, as_plain_json
 from gateway.notifications.change_request_events import record_change_request_event
 from gateway.notifications.events import EventType
 from gateway.providers import Providers
@@ -203,7 +205,7 @@ class ChecksService:
             await fetch(
                 "UPDATE change_requests SET checks = $2::jsonb WHERE id = $1",
                 request_id,
-                msgspec.json.encode(checks).decode(),
+                msgspec.json.encode(checks, enc_hook=as_plain_json).decode(),
             )
             if moment != "apply":  # Apply tells of itself: applying, or why it was refused
                 await record_change_request_event(EventType.CHANGE_REQUEST_CHECKS_READY, request_id)
@@ -222,20 +224,22 @@ class ChecksService:
         signed: who, when, how. Audited; lifts `needs_new_contract`."""
         if staff.role not in (Role.SPECIALIST, Role.TEAM_LEAD):
             raise BillingError(
-                ErrorCode.ROLE_NOT_ALLOWED, "Only a specialist or a team lead can do this."
+                ErrorCode.ROLE_NOT_ALLOWED, Message("Only a specialist or a team lead can do this.")
             )
         how = how.strip()
         if not how or len(how) > 500 or contains_iban(how) or contains_card_number(how):
             raise BillingError(
                 ErrorCode.VALIDATION_FAILED,
-                "Say in a few words how the signed contract came back (for example: "
-                "'signed PDF by email from the customer's director'), without bank or card "
-                "details.",
+                Message(
+                    "Say in a few words how the signed contract came back (for example: "
+                    "'signed PDF by email from the customer's director'), without bank or card "
+                    "details."
+                ),
             )
         today = datetime.now(UTC).date()
         if received_on > today:
             raise BillingError(
-                ErrorCode.VALIDATION_FAILED, "The contract's return date is in the future."
+                ErrorCode.VALIDATION_FAILED, Message("The contract's return date is in the future.")
             )
         record = ContractReturn(
             recorded_by_id=staff.id,
@@ -259,14 +263,16 @@ class ChecksService:
             if rows[0]["kind"] != "plan_change" or not self._needs_contract(details):
                 raise BillingError(
                     ErrorCode.VALIDATION_FAILED,
-                    "This request needs no new contract: its contract was signed after the "
-                    "terms changed.",
+                    Message(
+                        "This request needs no new contract: its contract was signed after the "
+                        "terms changed."
+                    ),
                 )
             await fetch(
                 "UPDATE change_requests SET contract_return = $2::jsonb, updated_at = now()"
                 " WHERE id = $1",
                 request_id,
-                msgspec.json.encode(record).decode(),
+                msgspec.json.encode(record, enc_hook=as_plain_json).decode(),
             )
             await append(
                 AuditEntry(
@@ -504,8 +510,12 @@ class ChecksService:
                     target=target,
                     severity="info",
                     sentence=(
-                        f"Payouts on their way to the partner's current bank account: {listed}. "
-                        "They still arrive there; only later payouts go to the new account."
+                        Message(
+                            "Payouts on their way to the partner's current bank account: "
+                            "{listed}. They still arrive there; only later payouts go to the new "
+                            "account.",
+                            listed=listed,
+                        )
                     ),
                     detail={"payouts": msgspec.to_builtins(in_transit)},
                 )
@@ -588,9 +598,11 @@ class ChecksService:
                     code="subscription_not_found",
                     target=target,
                     severity="blocking",
-                    sentence=(
-                        f"{_provider_word(provider)} shows no active subscription with a seat "
-                        f"charge for account {account.number}. Check the customer's references."
+                    sentence=Message(
+                        "{provider} shows no active subscription with a seat charge for account "
+                        "{account}. Check the customer's references.",
+                        provider=_provider_word(provider),
+                        account=account.number,
                     ),
                 )
             )
@@ -602,9 +614,11 @@ class ChecksService:
                     target=target,
                     severity="warning",
                     needs_acknowledgement=True,
-                    sentence=(
-                        f"The request names subscription {reference}, but the customer's active "
-                        f"subscription is {subscription.id}; the change would be made there."
+                    sentence=Message(
+                        "The request names subscription {reference}, but the customer's active "
+                        "subscription is {subscription}; the change would be made there.",
+                        reference=reference,
+                        subscription=subscription.id,
                     ),
                 )
             )
@@ -636,8 +650,11 @@ class ChecksService:
                             code="preview_refused",
                             target=target,
                             severity="blocking",
-                            sentence=f"{_provider_word(provider)} refused the price preview: "
-                            f"{error.detail}",
+                            sentence=Message(
+                                "{provider} refused the price preview: {detail}",
+                                provider=_provider_word(provider),
+                                detail=error.detail,
+                            ),
                             detail={"provider_code": error.code.value},
                         )
                     )
@@ -656,9 +673,11 @@ class ChecksService:
                 code="needs_new_contract",
                 target=target,
                 severity="ok",
-                sentence=(
-                    f"The new contract came back on {back.received_on.isoformat()} "
-                    f"({back.how}), recorded by {back.recorded_by}."
+                sentence=Message(
+                    "The new contract came back on {day} ({how}), recorded by {who}.",
+                    day=back.received_on.isoformat(),
+                    how=back.how,
+                    who=back.recorded_by,
                 ),
                 detail={"received_on": back.received_on.isoformat()},
             )
@@ -666,9 +685,11 @@ class ChecksService:
             code="needs_new_contract",
             target=target,
             severity="blocking",
-            sentence=(
-                f"The contract was signed on {signed}, before the terms changed on {changed}: "
-                "send the customer the new contract and record here when it comes back signed."
+            sentence=Message(
+                "The contract was signed on {signed}, before the terms changed on {changed}: "
+                "send the customer the new contract and record here when it comes back signed.",
+                signed=signed,
+                changed=changed,
             ),
             detail={"contract_signed_on": signed, "terms_changed_on": changed},
         )
@@ -690,9 +711,16 @@ class ChecksService:
                 severity="ok" if current else "warning",
                 needs_acknowledgement=current is None,
                 sentence=(
-                    f"The provider shows {quantity} seats: tier {current_name}."
+                    Message(
+                        "The provider shows {quantity} seats: tier {tier}.",
+                        quantity=quantity,
+                        tier=current_name,
+                    )
                     if current
-                    else f"The provider shows {quantity} seats, which fit no tier in the table."
+                    else Message(
+                        "The provider shows {quantity} seats, which fit no tier in the table.",
+                        quantity=quantity,
+                    )
                 ),
                 detail={"quantity": quantity, "tier": current_name},
             )
@@ -704,10 +732,13 @@ class ChecksService:
                     code="current_tier_mismatch",
                     target=target,
                     severity="blocking",
-                    sentence=(
-                        f"The request says the customer is on tier {filed}, but the provider "
-                        f"shows {quantity} seats (tier {current_name or 'none'}). Check with the "
-                        "customer and file the request again with the right tier."
+                    sentence=Message(
+                        "The request says the customer is on tier {filed}, but the provider "
+                        "shows {quantity} seats (tier {tier}). Check with the customer and file "
+                        "the request again with the right tier.",
+                        filed=filed,
+                        quantity=quantity,
+                        tier=current_name or Message(N_("none")),
                     ),
                     detail={"filed": filed, "provider": current_name, "quantity": quantity},
                 )
@@ -721,8 +752,12 @@ class ChecksService:
                     code="tier_unchanged",
                     target=target,
                     severity="blocking",
-                    sentence=f"The subscription already has {quantity} seats, tier "
-                    f"{target_tier.name}'s; nothing to change.",
+                    sentence=Message(
+                        "The subscription already has {quantity} seats, tier {tier}'s; nothing "
+                        "to change.",
+                        quantity=quantity,
+                        tier=target_tier.name,
+                    ),
                 )
             )
             return findings, False
@@ -733,10 +768,13 @@ class ChecksService:
                         code="downgrade_not_allowed",
                         target=target,
                         severity="blocking",
-                        sentence=(
-                            f"The provider shows {quantity} seats; tier {target_tier.name} "
-                            f"({after}) is a downgrade, and a committed subscription is never "
-                            "downgraded. Explain this to the customer and open a complaint."
+                        sentence=Message(
+                            "The provider shows {quantity} seats; tier {tier} ({after}) is a "
+                            "downgrade, and a committed subscription is never downgraded. "
+                            "Explain this to the customer and open a complaint.",
+                            quantity=quantity,
+                            tier=target_tier.name,
+                            after=after,
                         ),
                         detail={"quantity_before": quantity, "quantity_after": after},
                     )
@@ -747,7 +785,11 @@ class ChecksService:
                     code="downgrade",
                     target=target,
                     severity="info",
-                    sentence=f"This lowers the seats from {quantity} to {after} (not committed).",
+                    sentence=Message(
+                        "This lowers the seats from {quantity} to {after} (not committed).",
+                        quantity=quantity,
+                        after=after,
+                    ),
                 )
             )
         return findings, True
@@ -768,7 +810,7 @@ def _same_iban_finding() -> Finding:
         target=None,
         severity="warning",
         needs_acknowledgement=True,
-        sentence=(
+        sentence=Message(
             "Another customer's request has this same IBAN. Make sure the account really "
             "belongs to this customer (see 'same IBAN elsewhere' in My Queue) before applying."
         ),
@@ -780,8 +822,12 @@ def _not_configured(target: str, provider: str) -> Finding:
         code="provider_not_configured",
         target=target,
         severity="blocking",
-        sentence=f"{_provider_word(provider)} is not configured on this gateway, so "
-        f"{target.replace('_', ' ')} cannot be checked or changed here.",
+        sentence=Message(
+            "{provider} is not configured on this gateway, so {target} cannot be checked or "
+            "changed here.",
+            provider=_provider_word(provider),
+            target=target_words(target),
+        ),
     )
 
 
@@ -790,8 +836,12 @@ def _account_not_found(target: str, provider: str) -> Finding:
         code="account_not_found",
         target=target,
         severity="blocking",
-        sentence=f"{_provider_word(provider)} has no account matching the request's references "
-        f"for {target.replace('_', ' ')}. Check the customer's ids on the ticket.",
+        sentence=Message(
+            "{provider} has no account matching the request's references for {target}. Check "
+            "the customer's ids on the ticket.",
+            provider=_provider_word(provider),
+            target=target_words(target),
+        ),
     )
 
 
@@ -800,8 +850,11 @@ def _unreadable(target: str, provider: str, error: BillingError) -> Finding:
         code="provider_unreadable",
         target=target,
         severity="warning",
-        sentence=f"{_provider_word(provider)} could not be read for "
-        f"{target.replace('_', ' ')} just now, so it is not checked.",
+        sentence=Message(
+            "{provider} could not be read for {target} just now, so it is not checked.",
+            provider=_provider_word(provider),
+            target=target_words(target),
+        ),
         detail={"error_code": error.code.value},
     )
 
@@ -812,9 +865,10 @@ def _collections_not_checked(target: str, provider: str) -> Finding:
         target=target,
         severity="warning",
         needs_acknowledgement=True,
-        sentence=(
-            f"This gateway cannot read {_provider_word(provider)}'s debits in flight. Look for a "
-            "SEPA debit being collected in its dashboard before applying."
+        sentence=Message(
+            "This gateway cannot read {provider}'s debits in flight. Look for a SEPA debit "
+            "being collected in its dashboard before applying.",
+            provider=_provider_word(provider),
         ),
     )
 
@@ -850,19 +904,25 @@ def _in_flight_finding(
         for v in views
     )
     advice = (
-        "Nothing changes there, so it is not at risk."
+        Message("Nothing changes there, so it is not at risk.")
         if nothing_to_do
-        else "Changing the bank details under it could make it fail. Apply once it has "
-        f"settled, on {safe.isoformat()} at the earliest (the collection date plus "
-        f"{SEPA_RETURN_BUSINESS_DAYS} business days, the SEPA window for returns)."
+        else Message(
+            "Changing the bank details under it could make it fail. Apply once it has "
+            "settled, on {day} at the earliest (the collection date plus {days} business days, "
+            "the SEPA window for returns).",
+            day=safe.isoformat(),
+            days=SEPA_RETURN_BUSINESS_DAYS,
+        )
     )
     return Finding(
         code="collection_in_flight",
         target=target,
         severity="info" if nothing_to_do else "blocking",
-        sentence=(
-            f"{_provider_word(provider)} is collecting a direct debit right now: {listed}. "
-            + advice
+        sentence=Message(
+            "{provider} is collecting a direct debit right now: {listed}. {advice}",
+            provider=_provider_word(provider),
+            listed=listed,
+            advice=advice,
         ),
         detail={
             "collection": msgspec.to_builtins(first),
@@ -900,19 +960,27 @@ def _method_findings(
     nothing_to_do: bool,
 ) -> list[Finding]:
     findings = []
-    where = f"{_provider_word(provider)} ({target.replace('_', ' ')})"
+    where = Message(
+        "{provider} ({target})", provider=_provider_word(provider), target=target_words(target)
+    )
     if same:
         method, by = same[0]
         if nothing_to_do:
-            sentence = (
-                f"The new IBAN is already the default at {where} ({method.masked}, compared by "
-                f"{by}): nothing to do there."
+            sentence = Message(
+                "The new IBAN is already the default at {where} ({masked}, compared by {by}): "
+                "nothing to do there.",
+                where=where,
+                masked=method.masked,
+                by=by,
             )
         else:
-            sentence = (
-                f"The new IBAN is already on the account at {where} ({method.masked}, compared by "
-                f"{by}) but is not its default: Apply adds it with a fresh mandate and closes "
-                "the old methods."
+            sentence = Message(
+                "The new IBAN is already on the account at {where} ({masked}, compared by {by}) "
+                "but is not its default: Apply adds it with a fresh mandate and closes the old "
+                "methods.",
+                where=where,
+                masked=method.masked,
+                by=by,
             )
         findings.append(
             Finding(
@@ -928,13 +996,21 @@ def _method_findings(
         listed = ", ".join(
             f"{m.masked or masked_id(m.id)}{' (default)' if m.is_default else ''}" for m in others
         )
-        closing = "" if nothing_to_do else " Apply closes them once the new one is the default."
         findings.append(
             Finding(
                 code="other_bank_methods",
                 target=target,
                 severity="info",
-                sentence=f"Active bank methods at {where}: {listed}.{closing}",
+                sentence=(
+                    Message("Active bank methods at {where}: {listed}.", where=where, listed=listed)
+                    if nothing_to_do
+                    else Message(
+                        "Active bank methods at {where}: {listed}. Apply closes them once the "
+                        "new one is the default.",
+                        where=where,
+                        listed=listed,
+                    )
+                ),
                 detail={"masked": [m.masked for m in others]},
             )
         )
@@ -944,7 +1020,7 @@ def _method_findings(
                 code="other_bank_methods",
                 target=target,
                 severity="ok",
-                sentence=f"No other active bank method at {where}.",
+                sentence=Message("No other active bank method at {where}.", where=where),
                 detail={"masked": []},
             )
         )
@@ -959,11 +1035,17 @@ def _preview_finding(target: str, preview: PlanPreview) -> Finding:
         code="plan_preview",
         target=target,
         severity="ok",
-        sentence=(
-            f"From {preview.effective_on.isoformat()}: {preview.quantity_before} → "
-            f"{preview.quantity_after} seats (tier {preview.current_tier} → "
-            f"{preview.target_tier}); recurring {before} → {after}; next invoice "
-            f"{format_money(preview.next_invoice_minor, currency)}."
+        sentence=Message(
+            "From {day}: {seats_before} → {seats_after} seats (tier {tier_before} → "
+            "{tier_after}); recurring {before} → {after}; next invoice {next_invoice}.",
+            day=preview.effective_on.isoformat(),
+            seats_before=preview.quantity_before,
+            seats_after=preview.quantity_after,
+            tier_before=preview.current_tier,
+            tier_after=preview.target_tier,
+            before=before,
+            after=after,
+            next_invoice=format_money(preview.next_invoice_minor, currency),
         ),
         detail={"preview_id": preview.id},
     )

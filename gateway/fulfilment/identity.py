@@ -16,15 +16,16 @@ from typing import Any
 
 from adapters.ports import Contact
 from gateway.fulfilment.schemas import Finding, IdentityFact
+from gateway.i18n import N_, Message
 
 # Facts a Connect partner's payout change also needs: documents, which no provider holds.
 PARTNER_DOCUMENTS = ("id_document", "proof_of_address")
 _FACT_WORDS = {
-    "name": "name",
-    "email": "email address",
-    "postal_address": "postal address",
-    "id_document": "ID document",
-    "proof_of_address": "proof of address",
+    "name": N_("name"),
+    "email": N_("email address"),
+    "postal_address": N_("postal address"),
+    "id_document": N_("ID document"),
+    "proof_of_address": N_("proof of address"),
 }
 
 
@@ -173,20 +174,37 @@ def compare_identity(
     return facts
 
 
+def _fact_word(fact: str) -> str:
+    word = _FACT_WORDS.get(fact)
+    return Message(word) if word else fact
+
+
 def _fact_sentence(fact: IdentityFact) -> str:
-    word = _FACT_WORDS.get(fact.fact, fact.fact)
+    word = _fact_word(fact.fact)
     if fact.state == "matched":
-        return f"The {word} the agent checked matches the {fact.source}."
+        return Message(
+            "The {word} the agent checked matches the {source}.", word=word, source=fact.source
+        )
     if fact.state == "recorded":
-        return f"The agent recorded checking the partner's {word} ({fact.filed})."
+        return Message(
+            "The agent recorded checking the partner's {word} ({filed}).",
+            word=word,
+            filed=fact.filed,
+        )
     if fact.state == "different":
-        return (
-            f"The {word} the agent checked ({fact.filed}) differs from the {fact.source} "
-            f"({fact.provider_value})."
+        return Message(
+            "The {word} the agent checked ({filed}) differs from the {source} ({held}).",
+            word=word,
+            filed=fact.filed,
+            source=fact.source,
+            held=fact.provider_value,
         )
     if fact.filed is None:
-        return f"The agent did not record checking the customer's {word}."
-    return f"The {word} the agent checked cannot be compared: no provider record holds one."
+        return Message("The agent did not record checking the customer's {word}.", word=word)
+    return Message(
+        "The {word} the agent checked cannot be compared: no provider record holds one.",
+        word=word,
+    )
 
 
 def identity_findings(facts: Sequence[IdentityFact], *, bank_change: bool) -> list[Finding]:
@@ -200,9 +218,11 @@ def identity_findings(facts: Sequence[IdentityFact], *, bank_change: bool) -> li
         )
         sentence = _fact_sentence(fact)
         if partner_document_missing:
-            sentence += (
-                " A partner's payout account changes only after its ID document and a proof of "
-                "address under 3 months old were checked: check them, or acknowledge why not."
+            sentence = Message(
+                "{sentence} A partner's payout account changes only after its ID document and a "
+                "proof of address under 3 months old were checked: check them, or acknowledge "
+                "why not.",
+                sentence=sentence,
             )
         findings.append(
             Finding(
@@ -216,15 +236,16 @@ def identity_findings(facts: Sequence[IdentityFact], *, bank_change: bool) -> li
         )
     different = [fact for fact in facts if fact.state == "different"]
     if bank_change and different:
-        words = ", ".join(_FACT_WORDS.get(fact.fact, fact.fact) for fact in different)
+        words = ", ".join(_fact_word(fact.fact) for fact in different)
         findings.append(
             Finding(
                 code="identity_mismatch",
                 target=None,
                 severity="blocking",
-                sentence=(
-                    f"Who is asking does not match the provider's records ({words}). Verify the "
-                    "customer again; to apply anyway, confirm with the reason you are sure."
+                sentence=Message(
+                    "Who is asking does not match the provider's records ({words}). Verify the "
+                    "customer again; to apply anyway, confirm with the reason you are sure.",
+                    words=words,
                 ),
                 detail={"facts": [fact.fact for fact in different]},
             )
@@ -240,7 +261,7 @@ def holder_finding(holder: str, legal_name: str | None, trading_name: str | None
             code="holder_not_legal_name",
             target="stripe_connect_payout",
             severity="blocking",
-            sentence=(
+            sentence=Message(
                 "Stripe holds no legal company name for this partner, so the holder cannot be "
                 "checked. Ask the partner to complete its company details in Stripe first."
             ),
@@ -253,9 +274,18 @@ def holder_finding(holder: str, legal_name: str | None, trading_name: str | None
         target="stripe_connect_payout",
         severity="blocking",
         sentence=(
-            f"The account holder must be the partner's legal company name ({legal_name})"
-            + (", not the shop's trading name" if trading else "")
-            + ". Ask the partner for a bank account in the company's name."
+            Message(
+                "The account holder must be the partner's legal company name ({legal_name}), not "
+                "the shop's trading name. Ask the partner for a bank account in the company's "
+                "name.",
+                legal_name=legal_name,
+            )
+            if trading
+            else Message(
+                "The account holder must be the partner's legal company name ({legal_name}). "
+                "Ask the partner for a bank account in the company's name.",
+                legal_name=legal_name,
+            )
         ),
         detail={"legal_name": legal_name},
     )

@@ -21,6 +21,8 @@ import msgspec
 
 from gateway.change_requests.states import Kind
 from gateway.errors import BillingError, ErrorCode
+from gateway.fulfilment.sentences import target_words
+from gateway.i18n import Message
 
 Target = Literal[
     "zuora_collection",
@@ -130,8 +132,11 @@ def build_plan(
         if state is None or state.account_id is None:
             raise BillingError(
                 ErrorCode.PROVIDER_UNAVAILABLE,
-                f"The gateway could not read {target.replace('_', ' ')} at its provider, so it "
-                "cannot plan the change there; try again in a few minutes.",
+                Message(
+                    "The gateway could not read {target} at its provider, so it cannot plan the "
+                    "change there; try again in a few minutes.",
+                    target=target_words(target),
+                ),
                 extra={"target": target},
                 headers={"Retry-After": "30"},
             )
@@ -198,8 +203,10 @@ def _plan_change(preview: PreviewFacts | None) -> list[PlannedStep]:
     if preview is None:
         raise BillingError(
             ErrorCode.PROVIDER_UNAVAILABLE,
-            "The provider gave no price preview for this plan change, so it cannot be applied; "
-            "try again in a few minutes.",
+            Message(
+                "The provider gave no price preview for this plan change, so it cannot be "
+                "applied; try again in a few minutes."
+            ),
             headers={"Retry-After": "30"},
         )
     target: Target = "zuora_subscription" if preview.provider == "zuora" else "stripe_subscription"

@@ -16,6 +16,7 @@ from gateway.change_requests.states import Kind, Status, Transition, next_status
 from gateway.db.connection import fetch
 from gateway.errors import BillingError, ErrorCode
 from gateway.fulfilment.views import loaded
+from gateway.i18n.catalogues import as_plain_json
 from gateway.notifications.change_request_events import record_transition
 
 
@@ -40,7 +41,7 @@ REQUEST_SQL = (
 
 
 def as_json(value: Any) -> str:
-    return msgspec.json.encode(value).decode()
+    return msgspec.json.encode(value, enc_hook=as_plain_json).decode()
 
 
 def not_found(request_id: uuid.UUID) -> BillingError:

@@ -18,6 +18,7 @@ from purgatory.domain.model import OpenedState
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import Message
 from gateway.metrics.circuits import record_circuit
 from settings import Settings
 
@@ -99,8 +100,12 @@ class ProviderGuard:
 def _unavailable(provider: str, seconds: int) -> BillingError:
     return BillingError(
         ErrorCode.PROVIDER_UNAVAILABLE,
-        f"{provider.capitalize()} is unavailable right now, so nothing was changed there; "
-        f"try again in {seconds} seconds.",
+        Message(
+            "{provider} is unavailable right now, so nothing was changed there; try again in "
+            "{seconds} seconds.",
+            provider=provider.capitalize(),
+            seconds=seconds,
+        ),
         extra={"provider": provider},
         headers={"Retry-After": str(seconds)},
     )

@@ -13,6 +13,7 @@ import msgspec
 from msgspec import Meta
 
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import Message
 
 # == checks (gateway/fulfilment/checks.py) ==================================================
 
@@ -44,6 +45,11 @@ class Finding(msgspec.Struct, kw_only=True):
     sentence: str  # shown to the specialist and returned by the API
     needs_acknowledgement: bool = False  # a warning the specialist must acknowledge by its code
     detail: dict[str, Any] = msgspec.field(default_factory=dict)  # masked values only
+
+    def __post_init__(self) -> None:
+        # Stored and returned as its English text; the work page says it again in the reader's
+        # language from that text (gateway/fulfilment/sentences.py).
+        self.sentence = str(self.sentence)
 
 
 class MethodView(msgspec.Struct, kw_only=True):
@@ -156,7 +162,10 @@ class Checks(msgspec.Struct, kw_only=True):
         if unreadable:
             return BillingError(
                 ErrorCode.PROVIDER_UNAVAILABLE,
-                unreadable[0].sentence + " Nothing was applied; try again in a minute.",
+                Message(
+                    "{sentence} Nothing was applied; try again in a minute.",
+                    sentence=unreadable[0].sentence,
+                ),
                 extra={"target": unreadable[0].target},
                 headers={"Retry-After": str(UNREADABLE_RETRY_SECONDS)},
             )
@@ -173,7 +182,11 @@ class Checks(msgspec.Struct, kw_only=True):
             )
             return BillingError(
                 ErrorCode.ACKNOWLEDGEMENT_REQUIRED,
-                f"{sentences} Acknowledge {', '.join(missing)} to apply anyway.",
+                Message(
+                    "{sentences} Acknowledge {codes} to apply anyway.",
+                    sentences=sentences,
+                    codes=", ".join(missing),
+                ),
                 extra={"codes": missing},
             )
         return None

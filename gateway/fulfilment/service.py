@@ -49,6 +49,7 @@ from gateway.fulfilment.runner import RunRunner, finish_run
 from gateway.fulfilment.schemas import Checks, FulfilmentRead
 from gateway.fulfilment.steps import mask_id
 from gateway.fulfilment.views import fulfilment_view, loaded, request_read
+from gateway.i18n import Message
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
 from gateway.log import get_logger
 from gateway.notifications.change_request_events import (
@@ -102,14 +103,16 @@ def _refuse_sensitive_text(text: str | None) -> None:
             ErrorCode.IBAN_OUTSIDE_IBAN_FIELD
             if contains_iban(text)
             else ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-            "The text holds bank or card details. Leave them out: the request already carries "
-            "the bank details, masked.",
+            Message(
+                "The text holds bank or card details. Leave them out: the request already "
+                "carries the bank details, masked."
+            ),
         )
 
 
 def _require_lead(staff: StaffMember) -> None:
     if staff.role is not Role.TEAM_LEAD:
-        raise BillingError(ErrorCode.ROLE_NOT_ALLOWED, "Only a team lead can do this.")
+        raise BillingError(ErrorCode.ROLE_NOT_ALLOWED, Message("Only a team lead can do this."))
 
 
 class FulfilmentService:
@@ -289,8 +292,10 @@ class FulfilmentService:
     def _approval_required(self, request: RequestRow) -> BillingError:
         return BillingError(
             ErrorCode.APPROVAL_REQUIRED,
-            "A team lead must approve this plan before it runs (a payout account change is "
-            "approved first); it waits in the lead's queue and nothing was changed yet.",
+            Message(
+                "A team lead must approve this plan before it runs (a payout account change is "
+                "approved first); it waits in the lead's queue and nothing was changed yet."
+            ),
             extra={"current_status": request.status.value},
         )
 
@@ -309,8 +314,10 @@ class FulfilmentService:
         if preview_id != checks.preview.id:
             raise BillingError(
                 ErrorCode.PREVIEW_CHANGED,
-                "The price preview changed since it was shown (or none was given): check the "
-                "new amounts with the customer, then apply with this preview's id.",
+                Message(
+                    "The price preview changed since it was shown (or none was given): check "
+                    "the new amounts with the customer, then apply with this preview's id."
+                ),
                 extra={"preview": msgspec.to_builtins(checks.preview)},
             )
 
@@ -368,7 +375,7 @@ class FulfilmentService:
         if run["started_by_staff_id"] == staff.id:
             raise BillingError(
                 ErrorCode.MAKER_CANNOT_REVIEW,
-                "You submitted this plan, so another team lead must approve it.",
+                Message("You submitted this plan, so another team lead must approve it."),
             )
         checks = await self._checks.refresh(request_id, "apply")
         refusal = checks.refusal(
@@ -383,8 +390,10 @@ class FulfilmentService:
         if plan_hash(steps) != run["plan_hash"]:
             raise BillingError(
                 ErrorCode.PREVIEW_CHANGED,
-                "What the providers hold changed since this plan was submitted; refuse it, and "
-                "the specialist applies again with fresh checks.",
+                Message(
+                    "What the providers hold changed since this plan was submitted; refuse it, "
+                    "and the specialist applies again with fresh checks."
+                ),
                 extra={"plan_hash": run["plan_hash"]},
             )
         async with transaction():
@@ -413,7 +422,8 @@ class FulfilmentService:
         _refuse_sensitive_text(comment)
         if not comment.strip():
             raise BillingError(
-                ErrorCode.VALIDATION_FAILED, "Say why the plan is refused: the maker reads it."
+                ErrorCode.VALIDATION_FAILED,
+                Message("Say why the plan is refused: the maker reads it."),
             )
         run = await self._live_run(request_id, "waiting_approval")
         async with transaction():
@@ -482,7 +492,9 @@ class FulfilmentService:
         _require_lead(staff)
         _refuse_sensitive_text(reason)
         if not reason.strip():
-            raise BillingError(ErrorCode.VALIDATION_FAILED, "Say what was done by hand, and where.")
+            raise BillingError(
+                ErrorCode.VALIDATION_FAILED, Message("Say what was done by hand, and where.")
+            )
         step, run = await self._failed_step(step_id)
         result = {"created_id": provider_id} if provider_id else {}
         async with transaction():
@@ -530,13 +542,16 @@ class FulfilmentService:
         )
         if not rows:
             raise BillingError(
-                ErrorCode.FULFILMENT_STEP_NOT_FOUND, f"No fulfilment step has the id {step_id}."
+                ErrorCode.FULFILMENT_STEP_NOT_FOUND,
+                Message("No fulfilment step has the id {step}.", step=step_id),
             )
         row = rows[0]
         if row["run_status"] != "failed" or row["status"] not in ("failed", "calling"):
             raise BillingError(
                 ErrorCode.INVALID_TRANSITION,
-                "Only the step that stopped a failed run can be retried or settled by hand.",
+                Message(
+                    "Only the step that stopped a failed run can be retried or settled by hand."
+                ),
                 extra={"current_status": row["status"]},
             )
         return row, {
@@ -554,7 +569,7 @@ class FulfilmentService:
         if not rows:
             raise BillingError(
                 ErrorCode.INVALID_TRANSITION,
-                "This request has no plan waiting for approval.",
+                Message("This request has no plan waiting for approval."),
             )
         return rows[0]
 
@@ -594,11 +609,12 @@ class FulfilmentService:
         # Named roles only: an admin, an operations member or any role added later may not.
         if actor.role is not None and actor.role not in (Role.SPECIALIST, Role.TEAM_LEAD):
             raise BillingError(
-                ErrorCode.ROLE_NOT_ALLOWED, "Only a specialist or a team lead can apply."
+                ErrorCode.ROLE_NOT_ALLOWED, Message("Only a specialist or a team lead can apply.")
             )
         if actor.role is Role.SPECIALIST and request.assignee_id != actor.staff_id:
             raise BillingError(
-                ErrorCode.NOT_YOUR_REQUEST, f"No request {request_id} is in your queue."
+                ErrorCode.NOT_YOUR_REQUEST,
+                Message("No request {request} is in your queue.", request=request_id),
             )
         return request
 

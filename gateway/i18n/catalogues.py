@@ -113,6 +113,14 @@ def _rebuild(template: str, values: dict[str, Any]) -> Message:
     return Message(template, **values)
 
 
+def as_plain_json(value: Any) -> Any:
+    """msgspec's `enc_hook`: a Message is written as its English text (msgspec encodes only
+    exact `str`). Anything else msgspec cannot encode stays an error."""
+    if isinstance(value, Message):
+        return str(value)
+    raise NotImplementedError(f"cannot encode {type(value).__name__}")
+
+
 def translate(text: str) -> str:
     """`text` in the current language: a Message with its values, a marked string by its
     catalogue entry; anything else (a customer's name, a note a person wrote) as it is."""

@@ -29,6 +29,7 @@ def install(environment: Environment) -> None:
         dir=lambda: direction(),
         languages=LANGUAGES,
         translate=translate,
+        label=_label,
     )
     environment.filters.update(
         datetime=_datetime_filter,
@@ -37,6 +38,12 @@ def install(environment: Environment) -> None:
         number=format_number,
         translated=translate,
     )
+
+
+def _label(member: Any) -> str:
+    from gateway.i18n.labels import label  # imports the enums' packages: only when rendering
+
+    return label(member)
 
 
 def _datetime_filter(value: Any, width: str = "medium") -> str:

@@ -16,6 +16,7 @@ from typing import TypeVar
 import msgspec
 
 from gateway.db.connection import fetch
+from gateway.i18n.catalogues import as_plain_json
 from gateway.idempotency.context import IdempotencyContext, StoredAnswer
 
 Answer = TypeVar("Answer", bound=msgspec.Struct)
@@ -59,7 +60,7 @@ async def store_answer(slot: AnswerSlot | None, status: int, answer: msgspec.Str
     """Call last inside the service's transaction, with the answer the handler returns."""
     if slot is None:
         return
-    body = msgspec.json.encode(answer)
+    body = msgspec.json.encode(answer, enc_hook=as_plain_json)
     await fetch(
         "UPDATE idempotency_keys SET state = 'done', response_status = $3,"
         " response_content_type = $4, response_body = $5, completed_at = now()"

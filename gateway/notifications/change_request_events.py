@@ -9,11 +9,18 @@ from typing import Any
 
 from gateway.change_requests.outcomes import StaffName, staff_names
 from gateway.change_requests.references import CUSTOMER_REFERENCES
-from gateway.change_requests.states import Transition
+from gateway.change_requests.states import Status, Transition
 from gateway.db.connection import fetch
+from gateway.i18n import Message
 from gateway.notifications.events import EventType
 from gateway.notifications.outbox import record_event
-from gateway.notifications.wording import account_phrase, listed, loaded, ticket_fields
+from gateway.notifications.wording import (
+    account_phrase,
+    label_of,
+    listed,
+    loaded,
+    ticket_fields,
+)
 
 E = EventType
 
@@ -144,14 +151,14 @@ def _checks_summary(checks: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def _what(row: dict[str, Any], details: dict[str, Any]) -> str:
+def _what(row: dict[str, Any], details: dict[str, Any]) -> Message:
     if row["kind"] == "iban_change":
-        return "bank details change"
+        return Message("bank details change")
     target = (details.get("target_tier") or {}).get("name")
-    return f"plan change to {target}" if target else "plan change"
+    return Message("plan change to {tier}", tier=target) if target else Message("plan change")
 
 
-def _name(names: dict[int, StaffName], staff_id: int | None, fallback: str) -> str:
+def _name(names: dict[int, StaffName], staff_id: int | None, fallback: Message) -> str:
     found = names.get(staff_id) if staff_id is not None else None
     return found.display_name if found else fallback
 
@@ -163,81 +170,204 @@ def _note(
     names: dict[int, StaffName],
     run: dict[str, Any] | None,
     data: dict[str, Any],
-) -> str:
+) -> Message:
+    """The sentence for the ticket's internal note, as a Message: English in the body, and in
+    each endpoint's language (outbox.py). Values the gateway stored in English (a check's
+    sentence, a provider's error, the lifecycle's triage reason) stay as they were written."""
     what = _what(row, details)
     account = account_phrase(row)
-    assignee = _name(names, row.get("assignee_id"), "the specialist")
-    processor = _name(names, row.get("processed_by_id"), "a specialist")
-    reviewer = _name(names, row.get("reviewed_by_id"), "A team lead")
+    assignee = _name(names, row.get("assignee_id"), Message("the specialist"))
+    processor = _name(names, row.get("processed_by_id"), Message("a specialist"))
+    reviewer = _name(names, row.get("reviewed_by_id"), Message("A team lead"))
     providers = listed([p.capitalize() for p in (run or {}).get("providers") or []])
     masked = details.get("iban_masked")
-    about = f" (IBAN {masked})" if masked else ""
+    about = Message(" (IBAN {masked})", masked=masked) if masked else ""
+    said = {"what": what, "account": account, "assignee": assignee}
     if event is E.CHANGE_REQUEST_FILED:
-        return f"The {what} for {account}{about} was filed; it waits in Triage for a specialist."
+        return Message(
+            "The {what} for {account}{about} was filed; it waits in Triage for a specialist.",
+            what=what,
+            account=account,
+            about=about,
+        )
     if event is E.CHANGE_REQUEST_ASSIGNED:
-        return f"The {what} for {account} is assigned to {assignee}."
+        return Message("The {what} for {account} is assigned to {assignee}.", **said)
     if event is E.CHANGE_REQUEST_STARTED:
-        return f"{assignee} started work on the {what} for {account}."
+        return Message("{assignee} started work on the {what} for {account}.", **said)
     if event is E.CHANGE_REQUEST_WAITING_CUSTOMER:
-        return f"{assignee} waits for the customer's answer before the {what} can go on."
+        return Message(
+            "{assignee} waits for the customer's answer before the {what} can go on.",
+            assignee=assignee,
+            what=what,
+        )
     if event is E.CHANGE_REQUEST_RESUMED:
-        return f"{assignee} resumed work on the {what} for {account}."
+        return Message("{assignee} resumed work on the {what} for {account}.", **said)
     if event is E.CHANGE_REQUEST_CHECKS_READY:
         blocking = data["checks"]["blocking"]
         if blocking:
-            return (
-                f"Pre-checks read from the providers for the {what}: {len(blocking)} finding(s) "
-                f"stop it for now. First: {blocking[0]['sentence']}"
+            return Message(
+                "Pre-checks read from the providers for the {what}: {count} finding(s) stop it "
+                "for now. First: {first}",
+                what=what,
+                count=len(blocking),
+                first=blocking[0]["sentence"],
             )
-        return f"Pre-checks read from the providers: the {what} for {account} can be applied."
-    if event is E.CHANGE_REQUEST_AWAITING_APPROVAL:
-        return f"The {what} for {account} waits for a team lead to approve its plan."
-    if event is E.CHANGE_REQUEST_PLAN_REFUSED:
-        return f"{reviewer} refused the plan of the {what}; {assignee} reworks it."
-    if event is E.CHANGE_REQUEST_APPLYING:
-        return f"The {what} for {account} is being applied at {providers or 'the providers'}."
-    if event is E.CHANGE_REQUEST_APPLIED:
-        review = (
-            "a team lead reviews it next." if row.get("review_required") else "no review needed."
+        return Message(
+            "Pre-checks read from the providers: the {what} for {account} can be applied.",
+            what=what,
+            account=account,
         )
-        where = f" at {providers}" if providers else ""
-        if row["kind"] == "iban_change":
-            done = f"Bank details changed{where} for {account}{about}"
-        else:
-            done = f"{what.capitalize()} made{where} for {account}"
-        return f"{done}. Applied by {processor}; {review}"
+    if event is E.CHANGE_REQUEST_AWAITING_APPROVAL:
+        return Message(
+            "The {what} for {account} waits for a team lead to approve its plan.",
+            what=what,
+            account=account,
+        )
+    if event is E.CHANGE_REQUEST_PLAN_REFUSED:
+        return Message(
+            "{reviewer} refused the plan of the {what}; {assignee} reworks it.",
+            reviewer=reviewer,
+            what=what,
+            assignee=assignee,
+        )
+    if event is E.CHANGE_REQUEST_APPLYING:
+        return Message(
+            "The {what} for {account} is being applied at {providers}.",
+            what=what,
+            account=account,
+            providers=providers or Message("the providers"),
+        )
+    if event is E.CHANGE_REQUEST_APPLIED:
+        return _applied(row, what, account, processor, providers, about)
     if event is E.CHANGE_REQUEST_APPLY_FAILED:
         failed_at = (run or {}).get("failed_provider")
-        at = f" at {str(failed_at).capitalize()}" if failed_at else ""
-        reason = (run or {}).get("error_message") or "see the request in the back office."
-        return (
-            f"The {what} for {account} failed{at}: {reason} "
-            "A team lead retries it or settles it by hand."
+        reason = (run or {}).get("error_message") or Message("see the request in the back office.")
+        if failed_at:
+            return Message(
+                "The {what} for {account} failed at {provider}: {reason} A team lead retries "
+                "it or settles it by hand.",
+                what=what,
+                account=account,
+                provider=str(failed_at).capitalize(),
+                reason=reason,
+            )
+        return Message(
+            "The {what} for {account} failed: {reason} A team lead retries it or settles it "
+            "by hand.",
+            what=what,
+            account=account,
+            reason=reason,
         )
     if event is E.CHANGE_REQUEST_APPROVED:
-        return f"{reviewer} approved the {what} for {account}. Nothing more to do."
+        return Message(
+            "{reviewer} approved the {what} for {account}. Nothing more to do.",
+            reviewer=reviewer,
+            what=what,
+            account=account,
+        )
     if event is E.CHANGE_REQUEST_REJECTED:
-        return f"{reviewer} sent the {what} back to {assignee} for rework after review."
+        return Message(
+            "{reviewer} sent the {what} back to {assignee} for rework after review.",
+            reviewer=reviewer,
+            what=what,
+            assignee=assignee,
+        )
     if event is E.CHANGE_REQUEST_REOPENED:
-        return f"{assignee} took the {what} up again after the review."
+        return Message(
+            "{assignee} took the {what} up again after the review.", assignee=assignee, what=what
+        )
     if event is E.CHANGE_REQUEST_AMENDED:
-        return f"{processor} amended the resolution of the {what}; a team lead reviews it again."
+        return Message(
+            "{processor} amended the resolution of the {what}; a team lead reviews it again.",
+            processor=processor,
+            what=what,
+        )
     if event is E.CHANGE_REQUEST_CANCELLED:
-        return f"The {what} for {account} was cancelled; nothing reached a provider."
+        return Message(
+            "The {what} for {account} was cancelled; nothing reached a provider.",
+            what=what,
+            account=account,
+        )
     if event is E.CHANGE_REQUEST_BLOCKED_BY_FRAUD_STOP:
-        return (
-            f"Apply was refused: a value of the {what} for {account} is on the fraud-stop list. "
-            "Do not retry; a team lead decides."
+        return Message(
+            "Apply was refused: a value of the {what} for {account} is on the fraud-stop list. "
+            "Do not retry; a team lead decides.",
+            what=what,
+            account=account,
         )
     why = str(row.get("triage_reason") or "").rstrip(".")  # the lifecycle's, as the lead reads it
     why = f" {why}." if why else ""
-    if event is E.CHANGE_REQUEST_EXPIRED:
-        return f"The {what} for {account} is back in Triage, unassigned.{why}"
-    if event is E.CHANGE_REQUEST_CUSTOMER_SILENT:
-        return (
-            f"The customer has not answered about the {what} for {account}; a team lead "
-            "closes or re-posts it."
+    if event in (E.CHANGE_REQUEST_EXPIRED, E.CHANGE_REQUEST_RETURNED_TO_TRIAGE):
+        return Message(
+            "The {what} for {account} is back in Triage, unassigned.{why}",
+            what=what,
+            account=account,
+            why=why,
         )
-    if event is E.CHANGE_REQUEST_RETURNED_TO_TRIAGE:
-        return f"The {what} for {account} is back in Triage, unassigned.{why}"
-    return f"The {what} for {account} is now {str(row['status']).replace('_', ' ')}."
+    if event is E.CHANGE_REQUEST_CUSTOMER_SILENT:
+        return Message(
+            "The customer has not answered about the {what} for {account}; a team lead "
+            "closes or re-posts it.",
+            what=what,
+            account=account,
+        )
+    return Message(
+        "The {what} for {account} is now {status}.",
+        what=what,
+        account=account,
+        status=_status(row["status"]),
+    )
+
+
+def _status(status: str) -> str:
+    try:
+        return label_of(Status(status))
+    except ValueError:
+        return status.replace("_", " ")
+
+
+def _applied(
+    row: dict[str, Any],
+    what: Message,
+    account: Message,
+    processor: str,
+    providers: str,
+    about: str,
+) -> Message:
+    review = (
+        Message("a team lead reviews it next.")
+        if row.get("review_required")
+        else Message("no review needed.")
+    )
+    if row["kind"] == "iban_change":
+        done = (
+            Message(
+                "Bank details changed at {providers} for {account}{about}",
+                providers=providers,
+                account=account,
+                about=about,
+            )
+            if providers
+            else Message("Bank details changed for {account}{about}", account=account, about=about)
+        )
+    elif providers:
+        done = Message(
+            "{what} made at {providers} for {account}",
+            what=_capitalized(what),
+            providers=providers,
+            account=account,
+        )
+    else:
+        done = Message("{what} made for {account}", what=_capitalized(what), account=account)
+    return Message(
+        "{done}. Applied by {processor}; {review}", done=done, processor=processor, review=review
+    )
+
+
+def _capitalized(what: Message) -> Message:
+    """The phrase opening a sentence: "Plan change to Tier 2" (each language's own phrase)."""
+    if what.template == "bank details change":
+        return Message("Bank details change")
+    if what.values:
+        return Message("Plan change to {tier}", **what.values)
+    return Message("Plan change")

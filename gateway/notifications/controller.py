@@ -25,6 +25,7 @@ from gateway.edge.openapi import (
     problems,
 )
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import Message
 from gateway.notifications.records import ALL, ClientView
 from gateway.notifications.schemas import (
     DeliveryDetail,
@@ -70,8 +71,10 @@ def owner_of(client: ApiClient, asked: str | None) -> str | None:
     if asked is not None and asked != client.client:
         raise BillingError(
             ErrorCode.FORBIDDEN,
-            "This API key registers endpoints for its own client only; leave `client` out, or "
-            "use a key with change-requests:all-clients.",
+            Message(
+                "This API key registers endpoints for its own client only; leave `client` out, "
+                "or use a key with change-requests:all-clients."
+            ),
             extra={"required_scope": Scope.CHANGE_REQUESTS_ALL_CLIENTS.value},
         )
     return client.client
@@ -106,7 +109,12 @@ class NotificationEndpointController(Controller):
     ) -> EndpointRegistered:
         client = client_of(request.scope)
         endpoint, secret = await notifications.register(
-            data.url, data.events, data.description, owner_of(client, data.client), client.actor
+            data.url,
+            data.events,
+            data.description,
+            owner_of(client, data.client),
+            client.actor,
+            language=data.language,
         )
         return msgspec.convert({**endpoint, "secret": secret}, EndpointRegistered)
 
@@ -169,6 +177,7 @@ class NotificationEndpointController(Controller):
             url=data.url,
             events=data.events,
             description=data.description,
+            language=data.language,
             client=view_of(client),
         )
         return msgspec.convert(endpoint, EndpointRead)

@@ -8,6 +8,7 @@ from typing import Any
 
 from gateway.change_requests.outcomes import staff_names
 from gateway.db.connection import fetch
+from gateway.i18n import Message
 from gateway.notifications.events import EventType
 from gateway.notifications.outbox import record_event
 from gateway.notifications.wording import account_phrase, loaded, money_read, ticket_fields
@@ -72,32 +73,67 @@ async def correction_data(
     what = _what(row, amounts)
     account = account_phrase(customer)
     provider = str(row["provider"]).capitalize()
-    then = "it waits for a team lead's approval" if row["approval_required"] else "it runs now"
+    then = (
+        Message("it waits for a team lead's approval")
+        if row["approval_required"]
+        else Message("it runs now")
+    )
+    approved_by = approver.display_name if approver else Message("A team lead")
+    refused_by = refuser.display_name if refuser else Message("A team lead")
+    said = {"what": what, "account": account, "provider": provider}
     notes = {
-        E.CORRECTION_FILED: f"A {what} was filed for {account} at {provider}; {then}.",
-        E.CORRECTION_AWAITING_APPROVAL: f"The {what} for {account} waits for a team lead's "
-        "approval before it runs.",
-        E.CORRECTION_APPROVED: f"{approver.display_name if approver else 'A team lead'} approved "
-        f"the {what} for {account}; it runs now.",
-        E.CORRECTION_REFUSED: f"{refuser.display_name if refuser else 'A team lead'} refused the "
-        f"{what} for {account}; nothing was changed at {provider}.",
-        E.CORRECTION_SUCCEEDED: f"Done at {provider}: the {what} for {account}.",
-        E.CORRECTION_FAILED: f"The {what} for {account} failed at {provider}: "
-        f"{row['error_message'] or 'see the correction in the back office.'}",
-        E.CORRECTION_RETRIED: f"A team lead runs the {what} for {account} again.",
-        E.CORRECTION_STEP_SETTLED_BY_HAND: f"A team lead settled a step of the {what} for "
-        f"{account} by hand at {provider}; it goes on.",
+        E.CORRECTION_FILED: lambda: Message(
+            "A {what} was filed for {account} at {provider}; {then}.", then=then, **said
+        ),
+        E.CORRECTION_AWAITING_APPROVAL: lambda: Message(
+            "The {what} for {account} waits for a team lead's approval before it runs.", **said
+        ),
+        E.CORRECTION_APPROVED: lambda: Message(
+            "{approver} approved the {what} for {account}; it runs now.",
+            approver=approved_by,
+            **said,
+        ),
+        E.CORRECTION_REFUSED: lambda: Message(
+            "{refuser} refused the {what} for {account}; nothing was changed at {provider}.",
+            refuser=refused_by,
+            **said,
+        ),
+        E.CORRECTION_SUCCEEDED: lambda: Message(
+            "Done at {provider}: the {what} for {account}.", **said
+        ),
+        E.CORRECTION_FAILED: lambda: Message(
+            "The {what} for {account} failed at {provider}: {reason}",
+            reason=row["error_message"] or Message("see the correction in the back office."),
+            **said,
+        ),
+        E.CORRECTION_RETRIED: lambda: Message(
+            "A team lead runs the {what} for {account} again.", **said
+        ),
+        E.CORRECTION_STEP_SETTLED_BY_HAND: lambda: Message(
+            "A team lead settled a step of the {what} for {account} by hand at {provider}; "
+            "it goes on.",
+            **said,
+        ),
     }
-    data["note"] = notes.get(event, f"The {what} for {account} is now {row['status']}.")
+    note = notes.get(event)
+    data["note"] = (
+        note()
+        if note
+        else Message("The {what} for {account} is now {status}.", status=str(row["status"]), **said)
+    )
     return data
 
 
-def _what(row: dict[str, Any], amounts: list[dict[str, Any]]) -> str:
+def _what(row: dict[str, Any], amounts: list[dict[str, Any]]) -> Message:
     if row["kind"] == "refund":
         total = " + ".join(amount["display"] for amount in amounts)
-        return f"refund of {total}" if total else "refund"
+        return Message("refund of {total}", total=total) if total else Message("refund")
     if row["kind"] == "void_invoice":
-        return f"void of invoice {row['object_id']}"
+        return Message("void of invoice {invoice}", invoice=row["object_id"])
     if amounts:
-        return f"cancellation of subscription {row['object_id']} (refund {amounts[0]['display']})"
-    return f"cancellation of subscription {row['object_id']}"
+        return Message(
+            "cancellation of subscription {subscription} (refund {amount})",
+            subscription=row["object_id"],
+            amount=amounts[0]["display"],
+        )
+    return Message("cancellation of subscription {subscription}", subscription=row["object_id"])

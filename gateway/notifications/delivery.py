@@ -29,6 +29,7 @@ from gateway.db.connection import fetch, transaction
 from gateway.durable import LockedWork
 from gateway.log import get_logger
 from gateway.notifications.backoff import retry_delay
+from gateway.notifications.outbox import BODY_FOR_ENDPOINT
 from gateway.notifications.records import audit
 from gateway.notifications.signing import SECRET_CONTEXT, signed_headers
 from gateway.notifications.urls import refusal_of_host
@@ -41,13 +42,14 @@ ENDPOINTS = LockedWork("notification_endpoint", "notification_endpoints")
 Later = Callable[[uuid.UUID, datetime | None], Awaitable[None]]
 _log = get_logger("gateway.notifications")
 
-_HEAD = """
+_HEAD = f"""
 SELECT d.id, d.attempts, d.resend_requested, d.next_attempt_at, d.next_attempt_at <= now() AS due,
-       e.id AS event_id, e.payload::text AS body
+       e.id AS event_id, ({BODY_FOR_ENDPOINT})::text AS body
   FROM notification_deliveries d JOIN notification_events e ON e.id = d.event_id
+  JOIN notification_endpoints p ON p.id = d.endpoint_id
  WHERE d.endpoint_id = $1 AND d.status = 'pending'
  ORDER BY e.position LIMIT 1
-"""
+"""  # noqa: S608 (constants)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import enum
 from collections.abc import Iterable
 
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import Message
 
 
 class EventType(enum.StrEnum):
@@ -116,14 +117,17 @@ def validate_patterns(patterns: Iterable[str]) -> list[str]:
     if unknown:
         raise BillingError(
             ErrorCode.NOTIFICATION_EVENT_UNKNOWN,
-            f"Unknown event types: {', '.join(repr(name) for name in unknown)}. Use exact "
-            "types from the catalogue (for example change_request.applied) or the patterns "
-            "change_request.*, correction.*, provider.*, cheque.* or *.",
+            Message(
+                "Unknown event types: {unknown}. Use exact types from the catalogue (for "
+                "example change_request.applied) or the patterns change_request.*, "
+                "correction.*, provider.*, cheque.* or *.",
+                unknown=", ".join(repr(name) for name in unknown),
+            ),
             extra={"unknown_events": unknown},
         )
     if not chosen:
         raise BillingError(
             ErrorCode.NOTIFICATION_EVENT_UNKNOWN,
-            "Choose at least one event type (for example change_request.* or *).",
+            Message("Choose at least one event type (for example change_request.* or *)."),
         )
     return chosen

@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from gateway.db.connection import after_commit, fetch, transaction
+from gateway.i18n import LANGUAGES, Message, as_plain_json, translate, use_language
 from gateway.log import get_logger
 from gateway.notifications.events import HELPDESK_STATUS, EventType
 from gateway.sensitive import redact_value
@@ -36,11 +37,31 @@ WITH numbered AS (
     RETURNING last_sequence
 )
 INSERT INTO notification_events (id, type, subject_type, subject_id, sequence, client, customer,
-                                 payload, occurred_at)
+                                 payload, occurred_at, notes)
 SELECT $1, $2, $3, $4, last_sequence, $5, $6::jsonb,
-       jsonb_set($7::jsonb, '{data,sequence}', to_jsonb(last_sequence)), $8
+       jsonb_set($7::jsonb, '{data,sequence}', to_jsonb(last_sequence)), $8, $9::jsonb
   FROM numbered
 """
+
+# The body an endpoint is sent: the event's, with the note in the endpoint's language when the
+# event has one in it (`e` the event, `p` the endpoint). Resending sends the same body.
+BODY_FOR_ENDPOINT = (
+    "CASE WHEN e.notes ? p.language"
+    " THEN jsonb_set(e.payload, '{data,note}', e.notes -> p.language) ELSE e.payload END"
+)
+
+
+def translated_notes(note: object) -> dict[str, str] | None:
+    """The note in every language but English (which the body holds), when it is a Message:
+    each masked as the body is. None for a note that cannot be said again (plain text)."""
+    if not isinstance(note, Message):
+        return None
+    notes: dict[str, str] = {}
+    for language in LANGUAGES:
+        if language != "en":
+            with use_language(language):
+                notes[language] = redact_value(translate(note))
+    return notes
 
 
 def subject_url(subject_type: str, subject_id: str) -> str | None:
@@ -69,7 +90,7 @@ def build_payload(
         "ticket": data.get("ticket"),
         "ticket_display": data.get("ticket_display"),
         "helpdesk_status": HELPDESK_STATUS[event_type],
-        "note": data.get("note", ""),
+        "note": str(data.get("note") or ""),  # a Message's English (its other languages: notes)
         "status": data.get("status"),
         **{key: value for key, value in data.items() if key not in _FIXED},
     }
@@ -119,13 +140,14 @@ async def record_event(
             _json(customer) if customer else None,
             _json(payload),
             occurred_at,
+            _json(notes) if (notes := translated_notes(data.get("note"))) else None,
         )
         await after_commit(_kick_in_the_background)
     return event_id
 
 
 def _json(value: Any) -> str:
-    return msgspec.json.encode(value).decode()
+    return msgspec.json.encode(value, enc_hook=as_plain_json).decode()
 
 
 class _Kicker:

@@ -11,13 +11,22 @@ from typing import Any
 
 from gateway.change_requests.references import CUSTOMER_REFERENCES
 from gateway.db.connection import fetch
+from gateway.i18n import N_, Message
 from gateway.notifications.events import EventType
 from gateway.notifications.outbox import record_event
 from gateway.notifications.wording import account_phrase, money_read
 
 E = EventType
 _PROVIDER_NAMES = {"stripe": "Stripe", "zuora": "Zuora"}
-_FOLLOW_UP = "Open a follow-up with the customer."
+# The objects provider events are about, as a note names them (their type, else).
+_OBJECT_NOUNS = {
+    "payment": N_("payment"),
+    "invoice": N_("invoice"),
+    "mandate": N_("mandate"),
+    "payout": N_("payout"),
+    "payment_intent": N_("payment intent"),
+    "subscription": N_("subscription"),
+}
 
 
 @dataclass(frozen=True)
@@ -168,20 +177,38 @@ async def _known_references(notice: ProviderNotice) -> dict[str, str]:
     return {name: str(row[name]) for name in CUSTOMER_REFERENCES if row.get(name)}
 
 
-def _note(notice: ProviderNotice, provider: str, account: str) -> str:
-    amount = f" of {notice.amount['display']}" if notice.amount else ""
-    what = f"{notice.object_type.replace('_', ' ')} {notice.object_id or ''}".strip()
+def _note(notice: ProviderNotice, provider: str, account: Message) -> Message:
+    """The sentence for the follow-up's internal note (English in the body; each endpoint's
+    language beside it, see outbox.py). The object is named by its type's own noun."""
+    amount = Message(" of {amount}", amount=notice.amount["display"]) if notice.amount else ""
+    noun = _OBJECT_NOUNS.get(notice.object_type)
+    kind = Message(noun) if noun else notice.object_type.replace("_", " ")
+    what = Message("{kind} {id}", kind=kind, id=notice.object_id) if notice.object_id else kind
     code = f" ({notice.failure_code})" if notice.failure_code else ""
+    said = {"provider": provider, "amount": amount, "account": account, "what": what}
     if notice.event is E.PROVIDER_PAYMENT_FAILED:
-        return f"{provider}: a payment{amount} failed for {account} ({what}){code}. {_FOLLOW_UP}"
-    if notice.event is E.PROVIDER_INVOICE_PAST_DUE:
-        return f"{provider}: {what}{amount} is past due for {account}. {_FOLLOW_UP}"
-    if notice.event is E.PROVIDER_MANDATE_CANCELLED:
-        return (
-            f"{provider}: the direct debit mandate for {account} is no longer active ({what}); "
-            "the next collection will fail unless the customer gives a new mandate. " + _FOLLOW_UP
+        return Message(
+            "{provider}: a payment{amount} failed for {account} ({what}){code}. Open a "
+            "follow-up with the customer.",
+            code=code,
+            **said,
         )
-    return (
-        f"{provider}: a payout{amount} to {account} failed ({what}){code}; check the partner's "
-        "bank details. " + _FOLLOW_UP
+    if notice.event is E.PROVIDER_INVOICE_PAST_DUE:
+        return Message(
+            "{provider}: {what}{amount} is past due for {account}. Open a follow-up with the "
+            "customer.",
+            **said,
+        )
+    if notice.event is E.PROVIDER_MANDATE_CANCELLED:
+        return Message(
+            "{provider}: the direct debit mandate for {account} is no longer active ({what}); "
+            "the next collection will fail unless the customer gives a new mandate. Open a "
+            "follow-up with the customer.",
+            **said,
+        )
+    return Message(
+        "{provider}: a payout{amount} to {account} failed ({what}){code}; check the partner's "
+        "bank details. Open a follow-up with the customer.",
+        code=code,
+        **said,
     )

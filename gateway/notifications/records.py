@@ -12,6 +12,8 @@ import msgspec
 from audit import Actor, AuditEntry, append
 from gateway.db.connection import fetch
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import Message
+from gateway.notifications.outbox import BODY_FOR_ENDPOINT
 from gateway.pagination import decode_cursor, encode_cursor
 
 
@@ -26,7 +28,7 @@ ClientView = str | None | Everyone  # a client's, the all-clients endpoints', or
 MAX_LIMIT = 200
 
 ENDPOINT_COLUMNS = (
-    "id, url, description, events, client, enabled, disabled_at, disabled_reason,"
+    "id, url, description, events, client, language, enabled, disabled_at, disabled_reason,"
     " failing_since, last_success_at, created_by, created_at, updated_at"
 )
 DELIVERY_SELECT = (
@@ -47,14 +49,14 @@ def loaded(value: Any) -> Any:
 def endpoint_not_found(endpoint_id: uuid.UUID) -> BillingError:
     return BillingError(
         ErrorCode.NOTIFICATION_ENDPOINT_NOT_FOUND,
-        f"No notification endpoint has the id {endpoint_id}.",
+        Message("No notification endpoint has the id {id}.", id=str(endpoint_id)),
     )
 
 
 def delivery_not_found(delivery_id: uuid.UUID) -> BillingError:
     return BillingError(
         ErrorCode.NOTIFICATION_DELIVERY_NOT_FOUND,
-        f"No notification delivery has the id {delivery_id}.",
+        Message("No notification delivery has the id {id}.", id=str(delivery_id)),
     )
 
 
@@ -166,8 +168,14 @@ async def attempts_of(delivery_id: uuid.UUID) -> list[dict[str, Any]]:
     )
 
 
-async def payload_of(event_id: uuid.UUID) -> Any:
-    rows = await fetch("SELECT payload FROM notification_events WHERE id = $1", event_id)
+async def payload_of(event_id: uuid.UUID, endpoint_id: uuid.UUID) -> Any:
+    """The body this endpoint is sent for the event (its note in the endpoint's language)."""
+    rows = await fetch(
+        f"SELECT {BODY_FOR_ENDPOINT} AS payload"  # noqa: S608 (a constant)
+        " FROM notification_events e, notification_endpoints p WHERE e.id = $1 AND p.id = $2",
+        event_id,
+        endpoint_id,
+    )
     return loaded(rows[0]["payload"]) if rows else None
 
 

@@ -21,6 +21,9 @@ Description = Annotated[str, Meta(max_length=500, pattern=_PRINTABLE)]
 Client = Annotated[str, Meta(min_length=1, max_length=100, pattern=_PRINTABLE)]
 Reason = Annotated[str, Meta(min_length=1, max_length=500, pattern=_PRINTABLE)]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
+# The language of the `note` each body carries (gateway.i18n.LANGUAGES); the rest of the body
+# (codes, statuses, helpdesk_status) is the same in every language.
+Language = Literal["en", "fr", "ar"]
 
 
 class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -30,18 +33,22 @@ class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
 class EndpointCreate(Strict, kw_only=True):
     """`events`: exact types (change_request.applied) or patterns (change_request.*,
     correction.*, provider.*, *). `client`: only for a key that sees every client (default:
-    the key's own client; such a key leaving it out means every client's events)."""
+    the key's own client; such a key leaving it out means every client's events). `language`:
+    the language of each body's `note`, the sentence ready for the ticket's internal note
+    (en, fr, ar; default en)."""
 
     openapi_example: ClassVar[dict[str, Any]] = {
         "url": "https://hooks.example.com/billing-gateway",
         "events": ["change_request.*", "provider.payment_failed"],
         "description": "Zendesk: internal notes on the request's ticket",
+        "language": "fr",
     }
 
     url: Url
     events: Events
     description: Description | None = None
     client: Client | None = None
+    language: Language = "en"
 
 
 class EndpointUpdate(Strict, kw_only=True):
@@ -52,6 +59,7 @@ class EndpointUpdate(Strict, kw_only=True):
     url: Url | None = None
     events: Events | None = None
     description: Description | None = None
+    language: Language | None = None
 
 
 class EndpointDisable(Strict, kw_only=True):
@@ -68,6 +76,7 @@ class EndpointRead(Struct, kw_only=True):
     description: str
     events: list[str]
     client: str | None  # None: every client's events
+    language: str  # of each body's note: en, fr or ar
     enabled: bool
     disabled_at: datetime | None
     disabled_reason: str | None  # a sentence: who disabled it and why

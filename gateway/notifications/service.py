@@ -20,6 +20,7 @@ from audit import Actor
 from gateway.crypto import Cipher
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import LANGUAGES, N_, Message
 from gateway.log import get_logger
 from gateway.notifications.delivery import Deliverer, Later
 from gateway.notifications.events import validate_patterns
@@ -54,27 +55,50 @@ def _actor_json(actor: Actor) -> str:
 
 
 def refuse_bank_or_card_details(label: str, text: str) -> None:
-    """Free text is stored and shown as given: no IBAN or card number, in any spelling."""
+    """Free text is stored and shown as given: no IBAN or card number, in any spelling.
+    `label`: an N_-marked noun ("description", "reason")."""
     kind = sensitive_kind(text)
     if kind == "iban":
         raise BillingError(
             ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-            f"The {label} holds an IBAN. Leave it out: it is stored and shown as written.",
+            Message(
+                "The {label} holds an IBAN. Leave it out: it is stored and shown as written.",
+                label=Message(label),
+            ),
         )
     if kind == "card_number":
         raise BillingError(
             ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-            f"The {label} holds a card number, which the gateway never stores. Leave it out.",
+            Message(
+                "The {label} holds a card number, which the gateway never stores. Leave it out.",
+                label=Message(label),
+            ),
         )
+
+
+def checked_language(language: str) -> str:
+    """One of gateway.i18n.LANGUAGES, or a 422 naming them."""
+    if language not in LANGUAGES:
+        raise BillingError(
+            ErrorCode.VALIDATION_FAILED,
+            Message(
+                "The language {language} is not one the notes are written in: use {known}.",
+                language=repr(language),
+                known=", ".join(LANGUAGES),
+            ),
+        )
+    return language
 
 
 def _description(text: str | None) -> str:
     text = (text or "").strip()
-    refuse_bank_or_card_details("description", text)
+    refuse_bank_or_card_details(N_("description"), text)
     if len(text) > MAX_DESCRIPTION or any(ord(c) < 32 and c not in "\t" for c in text):
         raise BillingError(
             ErrorCode.VALIDATION_FAILED,
-            f"The description is at most {MAX_DESCRIPTION} characters, on one line.",
+            Message(
+                "The description is at most {most} characters, on one line.", most=MAX_DESCRIPTION
+            ),
         )
     return text
 
@@ -102,17 +126,22 @@ class NotificationService:
         description: str | None,
         client: str | None,
         actor: Actor,
+        *,
+        language: str = "en",
     ) -> tuple[dict[str, Any], str]:
         """The endpoint and its secret; the secret is never shown again (rotate for a new one).
-        `client` None: the endpoint gets every client's events."""
+        `client` None: the endpoint gets every client's events. `language`: of the notes."""
         check_endpoint_url(url, self._settings.notification_hosts)
         patterns = validate_patterns(events)
         text = _description(description)
+        language = checked_language(language)
         secret = new_secret()
         endpoint_id = uuid.uuid4()
         await self._refuse_second(url, client)
         try:
-            return await self._insert(endpoint_id, url, patterns, text, client, secret, actor)
+            return await self._insert(
+                endpoint_id, url, patterns, text, client, secret, actor, language
+            )
         except asyncpg.UniqueViolationError:  # registered at the same moment
             await self._refuse_second(url, client)
             raise
@@ -126,12 +155,13 @@ class NotificationService:
         client: str | None,
         secret: str,
         actor: Actor,
+        language: str,
     ) -> tuple[dict[str, Any], str]:
         async with transaction():
             rows = await fetch(
                 "INSERT INTO notification_endpoints"  # noqa: S608 (constants)
-                " (id, url, description, events, client, secret_ciphertext, created_by)"
-                f" VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) RETURNING {ENDPOINT_COLUMNS}",
+                " (id, url, description, events, client, secret_ciphertext, created_by, language)"
+                f" VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) RETURNING {ENDPOINT_COLUMNS}",
                 endpoint_id,
                 url,
                 text,
@@ -139,12 +169,19 @@ class NotificationService:
                 client,
                 self._cipher.encrypt(secret, context=SECRET_CONTEXT),
                 _actor_json(actor),
+                language,
             )
             await audit(
                 actor,
                 endpoint_id,
                 "notification_endpoint.register.succeeded",
-                {"url": url, "events": patterns, "client": client, "description": text},
+                {
+                    "url": url,
+                    "events": patterns,
+                    "client": client,
+                    "description": text,
+                    "language": language,
+                },
             )
         return endpoint_of(rows[0]), secret
 
@@ -158,8 +195,10 @@ class NotificationService:
         if rows:
             raise BillingError(
                 ErrorCode.NOTIFICATION_ENDPOINT_EXISTS,
-                "An endpoint with this URL is registered already (existing_id); change it, or "
-                "rotate its secret if the first answer was lost.",
+                Message(
+                    "An endpoint with this URL is registered already (existing_id); change it, "
+                    "or rotate its secret if the first answer was lost."
+                ),
                 extra={"existing_id": str(rows[0]["id"])},
             )
 
@@ -185,6 +224,7 @@ class NotificationService:
         url: str | None = None,
         events: list[str] | None = None,
         description: str | None = None,
+        language: str | None = None,
         client: ClientView = ALL,
     ) -> dict[str, Any]:
         """Changes what is given (None: unchanged)."""
@@ -195,6 +235,8 @@ class NotificationService:
             changes["events"] = validate_patterns(events)
         if description is not None:
             changes["description"] = _description(description)
+        if language is not None:
+            changes["language"] = checked_language(language)
         try:
             return await self._update(endpoint_id, changes, actor, client)
         except asyncpg.UniqueViolationError:
@@ -212,11 +254,13 @@ class NotificationService:
                 await fetch(
                     "UPDATE notification_endpoints SET url = coalesce($2, url),"  # noqa: S608 (constants)
                     " events = coalesce($3, events), description = coalesce($4, description),"
+                    " language = coalesce($5, language),"
                     f" updated_at = now() WHERE id = $1 RETURNING {ENDPOINT_COLUMNS}",
                     endpoint_id,
                     changes.get("url"),
                     changes.get("events"),
                     changes.get("description"),
+                    changes.get("language"),
                 )
             )[0]
             await audit(
@@ -233,12 +277,15 @@ class NotificationService:
     ) -> dict[str, Any]:
         """No more deliveries (pending ones wait); new events are not queued for it."""
         reason = reason.strip()
-        refuse_bank_or_card_details("reason", reason)
+        refuse_bank_or_card_details(N_("reason"), reason)
         if not reason or len(reason) > MAX_REASON:
             raise BillingError(
                 ErrorCode.REASON_REQUIRED,
-                f"Say why the endpoint is disabled (at most {MAX_REASON} characters); admins "
-                "read it on the endpoint.",
+                Message(
+                    "Say why the endpoint is disabled (at most {most} characters); admins "
+                    "read it on the endpoint.",
+                    most=MAX_REASON,
+                ),
             )
         async with transaction():
             before = await self._locked(endpoint_id, client)
@@ -347,7 +394,7 @@ class NotificationService:
         """The delivery with `attempt_history` (oldest first) and the `payload` it sends."""
         delivery = delivery_of(await delivery_row(delivery_id, client))
         delivery["attempt_history"] = await attempts_of(delivery_id)
-        delivery["payload"] = await payload_of(delivery["event_id"])
+        delivery["payload"] = await payload_of(delivery["event_id"], delivery["endpoint_id"])
         return delivery
 
     async def resend(
@@ -365,8 +412,10 @@ class NotificationService:
             if not updated:
                 raise BillingError(
                     ErrorCode.NOTIFICATION_DELIVERY_PENDING,
-                    "This delivery is still waiting to be sent (see next_attempt_at); resend "
-                    "one that was delivered or has failed.",
+                    Message(
+                        "This delivery is still waiting to be sent (see next_attempt_at); resend "
+                        "one that was delivered or has failed."
+                    ),
                     extra={"current_status": row["status"]},
                 )
             await audit(

@@ -11,6 +11,7 @@ from piccolo.columns import (
     Integer,
     Text,
     Timestamptz,
+    Varchar,
 )
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
@@ -25,6 +26,7 @@ class NotificationEndpoint(Table, tablename="notification_endpoints"):
     description = Text(default="")
     events = Array(base_column=Text())
     client = Text(null=True, default=None)
+    language = Varchar(length=8, default="en")  # of the notes it is sent: en, fr, ar
     secret_ciphertext = Text(secret=True)  # gateway.crypto; the secret is shown once
     enabled = Boolean(default=True)
     disabled_at = Timestamptz(null=True, default=None)

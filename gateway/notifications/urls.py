@@ -9,40 +9,43 @@ from collections.abc import Sequence
 from urllib.parse import SplitResult, urlsplit
 
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import Message
 from gateway.sensitive import sensitive_kind
 
 MAX_URL_LENGTH = 2000
 _VISIBLE = re.compile(r"^[\x21-\x7e]+$")  # no spaces, controls or non-ASCII (punycode it)
 
 
-def _invalid(sentence: str) -> BillingError:
+def _invalid(sentence: Message) -> BillingError:
     return BillingError(ErrorCode.NOTIFICATION_URL_INVALID, sentence)
 
 
 def parse_endpoint_url(url: str) -> SplitResult:
     """The URL's parts, or a 422 `notification_url_invalid` saying what is wrong."""
     if len(url) > MAX_URL_LENGTH:
-        raise _invalid(f"The URL is longer than {MAX_URL_LENGTH} characters.")
+        raise _invalid(Message("The URL is longer than {most} characters.", most=MAX_URL_LENGTH))
     if not _VISIBLE.match(url):
-        raise _invalid("The URL has spaces, control or non-ASCII characters; encode them.")
+        raise _invalid(Message("The URL has spaces, control or non-ASCII characters; encode them."))
     if sensitive_kind(url):  # it is stored and shown as written, and sent with every try
-        raise _invalid("The URL holds an IBAN or a card number; leave it out.")
+        raise _invalid(Message("The URL holds an IBAN or a card number; leave it out."))
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises on a port that is not a number)
     except ValueError:
-        raise _invalid("The URL cannot be read; give a full https:// address.") from None
+        raise _invalid(Message("The URL cannot be read; give a full https:// address.")) from None
     if parts.scheme not in ("https", "http"):
-        raise _invalid("The URL must start with https:// (or http://).")
+        raise _invalid(Message("The URL must start with https:// (or http://)."))
     if parts.username is not None or parts.password is not None:
         raise _invalid(
-            "The URL must not carry a user name or password; the receiver checks the "
-            "webhook-signature header instead."
+            Message(
+                "The URL must not carry a user name or password; the receiver checks the "
+                "webhook-signature header instead."
+            )
         )
     if not parts.hostname:
-        raise _invalid("The URL has no host.")
+        raise _invalid(Message("The URL has no host."))
     if parts.fragment:
-        raise _invalid("The URL must not have a #fragment (it is never sent).")
+        raise _invalid(Message("The URL must not have a #fragment (it is never sent)."))
     return parts
 
 
@@ -72,8 +75,11 @@ def check_endpoint_url(url: str, allowed: Sequence[str]) -> str:
     if not host_allowed(parts, allowed):
         raise BillingError(
             ErrorCode.NOTIFICATION_HOST_NOT_ALLOWED,
-            f"The host {parts.hostname} is not one the gateway may send notifications to; ask "
-            "an admin to add it to BG_NOTIFICATION_ALLOWED_HOSTS.",
+            Message(
+                "The host {host} is not one the gateway may send notifications to; ask an "
+                "admin to add it to BG_NOTIFICATION_ALLOWED_HOSTS.",
+                host=parts.hostname,
+            ),
             extra={"host": parts.hostname},
         )
     return url

@@ -1,21 +1,24 @@
 """Small pieces the events' data and notes share: the ticket's two forms, how a customer is
-named in a sentence, lists in prose, money for people."""
+named in a sentence, lists in prose, money for people. The phrases are Messages: a note is
+written in English in the body, and again in each endpoint's language (outbox.py)."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
 
 from adapters.money import format_money
+from gateway.i18n import N_, Message
 from gateway.tickets import display_ticket
 
 _ACCOUNT_NAMES = (
-    ("zuora_account_id", "account {}"),
-    ("stripe_customer_id", "Stripe customer {}"),
-    ("stripe_connect_account_id", "Stripe Connect account {}"),
-    ("backoffice_id", "customer {}"),
+    ("zuora_account_id", N_("account {reference}")),
+    ("stripe_customer_id", N_("Stripe customer {reference}")),
+    ("stripe_connect_account_id", N_("Stripe Connect account {reference}")),
+    ("backoffice_id", N_("customer {reference}")),
 )
 
 
@@ -28,19 +31,27 @@ def ticket_fields(ticket: str | None) -> dict[str, str | None]:
     return {"ticket": ticket or None, "ticket_display": display_ticket(ticket) or None}
 
 
-def account_phrase(references: Mapping[str, Any]) -> str:
+def account_phrase(references: Mapping[str, Any]) -> Message:
     """The customer as a sentence names them: "account A00000102", "Stripe customer cus_1"."""
     for column, template in _ACCOUNT_NAMES:
         if references.get(column):
-            return template.format(references[column])
-    return "the customer"
+            return Message(template, reference=str(references[column]))
+    return Message(N_("the customer"))
 
 
 def listed(items: Sequence[str]) -> str:
     """ "Zuora", "Zuora and Stripe", "A, B and C"."""
     if len(items) <= 1:
         return "".join(items)
-    return f"{', '.join(items[:-1])} and {items[-1]}"
+    return Message("{first} and {last}", first=", ".join(items[:-1]), last=items[-1])
+
+
+def label_of(member: enum.Enum) -> str:
+    """The member's label as a Message (said again in the reader's language), else its value."""
+    from gateway.i18n.labels import LABELS  # labels name the event types of this package
+
+    english = LABELS.get(member)
+    return Message(english) if english else str(member.value)
 
 
 def money_read(amount_minor: int, currency: str) -> dict[str, Any]:

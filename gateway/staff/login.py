@@ -21,6 +21,7 @@ from anyio import to_thread
 from audit import Actor, AuditEntry, append
 from gateway.crypto import Cipher
 from gateway.db.connection import fetch, transaction
+from gateway.i18n import Message
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from gateway.staff.sessions import StaffSessions
@@ -31,12 +32,12 @@ CHALLENGE_MINUTES = 5
 TOTP_ISSUER = "billing-gateway"
 RECOVERY_CODE_COUNT = 10
 TOTP_AAD = "staff_user.totp_secret"
-_WRONG = "Wrong username, password or code."
+_WRONG = Message("Wrong username, password or code.")
 
 
 @dataclass(frozen=True)
 class Refused:
-    message: str
+    message: str  # a Message: the sign-in page says it in the reader's language
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,9 @@ class StaffLogin:
                 self._hash(challenge, "challenge"),
             )
             if not rows or not rows[0]["active"]:
-                return Refused("That sign-in took too long or was already used; start again.")
+                return Refused(
+                    Message("That sign-in took too long or was already used; start again.")
+                )
             user = rows[0]
             if user["locked"]:
                 await append(_audit("staff.login.refused", user["username"], reason="locked"))
@@ -204,7 +207,7 @@ class StaffLogin:
                 await fetch(
                     "DELETE FROM staff_login_challenges WHERE id = $1", user["challenge_id"]
                 )
-                return Refused("This sign-in is out of date; start again.")
+                return Refused(Message("This sign-in is out of date; start again."))
             sealed = user["pending_totp_secret"] if enrolling else user["totp_secret"]
             secret = self._cipher.decrypt(sealed, context=TOTP_AAD)
             step = _matching_step(secret, code, after=0 if enrolling else user["totp_last_step"])
@@ -305,11 +308,19 @@ class StaffLogin:
             return Refused(self._locked_message(rows[0]["locked_until"]))
         return Refused(_WRONG)
 
-    def _locked_message(self, until: datetime | None) -> str:
-        when = f"until {until:%H:%M} UTC" if until else "for now"
-        return (
-            f"This account is locked after {self._settings.staff_lockout_failures} failed "
-            f"sign-ins, {when}. An admin can unlock it sooner."
+    def _locked_message(self, until: datetime | None) -> Message:
+        failures = self._settings.staff_lockout_failures
+        if until is None:
+            return Message(
+                "This account is locked after {failures} failed sign-ins, for now. An admin can "
+                "unlock it sooner.",
+                failures=failures,
+            )
+        return Message(
+            "This account is locked after {failures} failed sign-ins, until {time} UTC. An admin "
+            "can unlock it sooner.",
+            failures=failures,
+            time=until.strftime("%H:%M"),
         )
 
     def _hash(self, value: str, purpose: str) -> str:

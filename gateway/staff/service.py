@@ -12,6 +12,7 @@ from audit import Actor, AuditEntry, append
 from gateway.change_requests.lifecycle import return_open_requests
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
+from gateway.i18n import Message
 from gateway.staff.roles import Role
 from gateway.staff.tables import StaffUser
 
@@ -43,11 +44,22 @@ async def create_staff(
     two letters of the username)."""
     username = username.strip().lower()
     if not username or len(username) > 100:
-        raise BillingError(ErrorCode.VALIDATION_FAILED, "A username has 1 to 100 characters.")
-    first_name, last_name = _person_name(first_name, "first"), _person_name(last_name, "last")
+        raise BillingError(
+            ErrorCode.VALIDATION_FAILED, Message("A username has 1 to 100 characters.")
+        )
+    first_name = _person_name(
+        first_name,
+        Message("A first name has up to 100 letters, spaces, apostrophes, dashes or dots."),
+    )
+    last_name = _person_name(
+        last_name,
+        Message("A last name has up to 100 letters, spaces, apostrophes, dashes or dots."),
+    )
     password = password or generate_password()
     if len(password) < 12:
-        raise BillingError(ErrorCode.VALIDATION_FAILED, "A password has at least 12 characters.")
+        raise BillingError(
+            ErrorCode.VALIDATION_FAILED, Message("A password has at least 12 characters.")
+        )
     hashed = await to_thread.run_sync(StaffUser.hash_password, password)
     async with transaction():
         taken = await fetch(
@@ -56,7 +68,10 @@ async def create_staff(
         if taken:
             raise BillingError(
                 ErrorCode.STAFF_USERNAME_TAKEN,
-                f"A staff account with the username {username!r} or that email already exists.",
+                Message(
+                    "A staff account with the username {username} or that email already exists.",
+                    username=repr(username),
+                ),
             )
         rows = await fetch(
             "INSERT INTO staff_users (username, password, first_name, last_name, email, active,"
@@ -73,13 +88,10 @@ async def create_staff(
     return NewStaffAccount(rows[0]["id"], username, role, password)
 
 
-def _person_name(name: str, which: str) -> str:
+def _person_name(name: str, refusal: Message) -> str:
     name = " ".join(name.split())
     if len(name) > 100 or any(not (char.isalpha() or char in " '-.") for char in name):
-        raise BillingError(
-            ErrorCode.VALIDATION_FAILED,
-            f"A {which} name has up to 100 letters, spaces, apostrophes, dashes or dots.",
-        )
+        raise BillingError(ErrorCode.VALIDATION_FAILED, refusal)
     return name
 
 
@@ -105,10 +117,13 @@ class Deactivated:
         int  # its open requests, back in Triage (gateway/change_requests/lifecycle.py)
     )
 
-    def sentence(self, username: str) -> str:
-        return (
-            f"{username} is deactivated; {self.sessions_ended} session(s) ended, "
-            f"{self.requests_returned} open request(s) back in Triage."
+    def sentence(self, username: str) -> Message:
+        return Message(
+            "{username} is deactivated; {sessions} session(s) ended, {requests} open "
+            "request(s) back in Triage.",
+            username=username,
+            sessions=self.sessions_ended,
+            requests=self.requests_returned,
         )
 
 
@@ -178,7 +193,10 @@ async def _locked(username: str) -> dict[str, object]:
         username.strip().lower(),
     )
     if not rows:
-        raise BillingError(ErrorCode.STAFF_NOT_FOUND, f"No staff account is called {username!r}.")
+        raise BillingError(
+            ErrorCode.STAFF_NOT_FOUND,
+            Message("No staff account is called {username}.", username=repr(username)),
+        )
     return rows[0]
 
 

@@ -101,7 +101,7 @@ async def test_cheques_are_entered_batched_closed_deposited_and_bounced(
     assert re.search(r"Cheque OP-\d{8}-0003 .*now shows as paid", usd), usd
     await open_fresh(page, f"{server.base_url}/staff/cheques")
     eur_row = page.locator("[data-testid=batch][data-currency=EUR]")
-    await expect(eur_row.get_by_test_id("batch-total")).to_have_text("169.00 EUR")
+    await expect(eur_row.get_by_test_id("batch-total")).to_have_text("€169.00")
     await expect(eur_row.get_by_test_id("batch-count")).to_have_text("2")
     await page.get_by_test_id("entry-provider").select_option("zuora")
     await page.get_by_test_id("entry-account").fill("A-CHEQUE-GBP")
@@ -118,7 +118,7 @@ async def test_cheques_are_entered_batched_closed_deposited_and_bounced(
     await omar_page.get_by_test_id("scanner-total").fill("1100.00")
     await omar_page.get_by_test_id("close-submit").click()
     await expect(omar_page.get_by_test_id("page-error")).to_be_visible()
-    await expect(omar_page.get_by_test_id("difference")).to_have_text("100.00 USD")
+    await expect(omar_page.get_by_test_id("difference")).to_have_text("$100.00")
     await expect(omar_page.get_by_test_id("batch-status")).to_have_text("open")
     await open_fresh(omar_page, f"{server.base_url}/staff/cheques")
     await omar_page.locator("[data-testid=batch][data-currency=EUR] a").first.click()
@@ -139,7 +139,7 @@ async def test_cheques_are_entered_batched_closed_deposited_and_bounced(
     assert [number[-4:] for number in numbers] == ["0001", "0002"]
     assert rows[-1][0] == "total" and "169.00" in rows[-1] and "16900" in rows[-1]
     await open_fresh(omar_page, f"{batch_page}/slip")
-    await expect(omar_page.get_by_test_id("slip-total")).to_have_text("169.00 EUR")
+    await expect(omar_page.get_by_test_id("slip-total")).to_have_text("€169.00")
     await expect(omar_page.get_by_test_id("slip-cheque")).to_have_count(2)
     assert await omar_page.get_by_test_id("not-closed").count() == 0
     await screenshot(omar_page, "39-cheque-slip")
@@ -165,7 +165,7 @@ async def test_cheques_are_entered_batched_closed_deposited_and_bounced(
     await expect(eur.get_by_test_id("day-bounced")).to_have_text("1")
     await expect(eur.get_by_test_id("day-closed")).to_have_text("1")
     usd_day = page.locator("[data-testid=report-day][data-currency=USD]").first
-    await expect(usd_day.get_by_test_id("day-total")).to_have_text("1200.00 USD")
+    await expect(usd_day.get_by_test_id("day-total")).to_have_text("$1,200.00")
     await expect(usd_day.get_by_test_id("day-open")).to_have_text("1")
     await expect(page.locator("svg[data-testid=chart]")).to_have_count(2)
     await expect(page.get_by_role("img", name=re.compile("Cheques in EUR"))).to_be_visible()

@@ -84,7 +84,7 @@ async def test_the_page_shows_both_providers_masked_only(app: Litestar) -> None:
     assert page.status_code == 200, page.text
     assert 'data-testid="side-stripe"' in page.text and 'data-testid="side-zuora"' in page.text
     assert "4242" in page.text  # the card, as its last four digits
-    assert "49.00 EUR" in page.text
+    assert "€49.00" in page.text  # in the reader's way (English here)
     text = html.unescape(page.text)
     assert not contains_card_number(text) and not contains_iban(text)
     zuora = await lee.get(f"/staff/customers/zuora/{_zuora_id_on(page)}")
@@ -112,7 +112,9 @@ async def test_a_refund_form_files_one_correction_however_often_it_is_sent(app: 
     assert len(rows) == 1 and '"amount_minor": 1000' in rows[0]["payload"]
     shown = await sam.get(f"/staff/corrections/{first}")
     assert shown.status_code == 200
-    assert "Refund the payment" in shown.text and "10.00 EUR" in shown.text
+    assert (
+        "Refund the payment" in shown.text and "€10.00" in shown.text
+    )  # the reader's way of writing amounts
 
 
 async def test_an_amount_finer_than_the_currency_is_refused_as_a_sentence(app: Litestar) -> None:
@@ -265,10 +267,15 @@ async def test_a_stripe_receipt_opens_and_the_back_office_links_the_pages(app: L
     assert receipt.status_code == 200 and "sandbox" in receipt.headers["content-security-policy"]
     links = (await lee.get("/lead/api/links/")).json()
     assert links == {
+        "Dashboard": "/staff/dashboard",
         "Customers": "/staff/customers",
         "Corrections queue": "/staff/corrections",
         "Notifications": "/staff/notifications",
         "Cheques": "/staff/cheques",
+        "Preferences": "/staff/preferences",
     }
     sam = await enrol(app, "sam", Role.SPECIALIST)
-    assert (await sam.get("/specialist/api/links/")).json() == {"Customers": "/staff/customers"}
+    assert (await sam.get("/specialist/api/links/")).json() == {
+        "Customers": "/staff/customers",
+        "Preferences": "/staff/preferences",
+    }

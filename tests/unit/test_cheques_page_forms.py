@@ -54,7 +54,7 @@ def test_the_chart_has_a_bar_per_day_and_says_what_each_holds() -> None:
         batches_closed=1,
     )
     [chart] = charts([day], date(2026, 11, 6), date(2026, 12, 5))
-    assert len(chart.bars) == 30 and chart.title == "Cheques in EUR, 2026-11-06 to 2026-12-05"
-    assert chart.bars[-1].label == "2026-12-05: 2 cheques, 169.00 EUR; bounced 120.00 EUR"
+    assert len(chart.bars) == 30 and chart.title == "Cheques in EUR, Nov 6, 2026 to Dec 5, 2026"
+    assert chart.bars[-1].label == "Dec 5, 2026: 2 cheques, €169.00; bounced €120.00"
     assert chart.bars[-1].height > chart.bounced[-1].height > 0 == chart.bars[0].height
-    assert chart.top_label == "169.00 EUR"
+    assert chart.top_label == "€169.00"

@@ -12,6 +12,8 @@ endpoints for tests and demos under `/_emulator/` (no Stripe key; loopback only)
   `?account=cus_...`) settles it;
 - `POST /_emulator/payouts/{id}/fail`, `POST /_emulator/webhooks`;
 - the document links of invoices and charges (see `files.py`).
+- read-only pages of a customer and a Connect account, at the dashboard's paths
+  (`/test/customers/<id>`, `/test/connect/accounts/<id>`: see `state_page.py`).
 
 Started by `billing-gateway run`, the account lives in a state file (see `persistence.py`).
 """
@@ -44,6 +46,7 @@ from adapters.stripe.emulator.state import (
     StripeError,
     public,
 )
+from adapters.stripe.emulator.state_page import state_page_handlers
 
 MODES = ("fail", "slow", "lost_after_commit")
 
@@ -330,6 +333,7 @@ def create_stripe_emulator(
             set_webhook_endpoint,
             fail_payout,
             *document_handlers(face),
+            *state_page_handlers(lambda: face.account),
         ],
         debug=False,
         logging_config=None,

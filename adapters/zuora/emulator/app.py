@@ -10,6 +10,8 @@ Control endpoints (loopback only, never part of Zuora's API):
   debit being collected; `DELETE /_emulator/debit-in-flight[?account=...]` settles it.
 - `POST /_emulator/expire-sessions`.
 
+A read-only page of each account, at the paths of Zuora's UI, is in `state_page.py`.
+
 With a state file, the tenant is loaded from it at start and written after every change.
 """
 
@@ -47,6 +49,7 @@ from adapters.zuora.emulator.seed_cheques import seed_cheques
 from adapters.zuora.emulator.seed_corrections import seed_corrections
 from adapters.zuora.emulator.soap import SoapFace
 from adapters.zuora.emulator.state import Faults, Tenant, ZuoraError
+from adapters.zuora.emulator.state_page import state_page_handlers
 
 SOAP_PATH = "/apps/services/a/84.0"
 _WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -230,6 +233,7 @@ def create_emulator(
             debit_in_flight,
             debit_settled,
             *callout_handlers(lambda: callouts),
+            *state_page_handlers(lambda: face.tenant),
         ],
         debug=False,
         logging_config=None,

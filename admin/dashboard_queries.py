@@ -1,0 +1,130 @@
+"""What the team lead's dashboard counts, in four statements, each served by an index:
+
+- the queues: the same probe as /metrics (gateway.metrics.business), so the dashboard and the
+  alerts never disagree, and each specialist's open requests (the assignee and status index);
+- the breaches: open requests older than the limit (the partial index of open requests);
+- the last 14 days, per day in the reader's time zone: expiries, applies, review outcomes,
+  blocks and unblocks from the audit trail, and changes stopped by fraud-stop from the
+  notification events (both by kind and time: migration 2026-12-11T15:00).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gateway.change_requests.states import OPEN_STATUSES
+from gateway.db.connection import fetch
+from gateway.metrics.business import _BACK_OFFICE as QUEUE_PROBE
+
+DAYS = 14
+QUEUES = (
+    "triage",
+    "specialists",
+    "review",
+    "plan_approval",
+    "apply_failed",
+    "corrections_approval",
+)
+EXPIRED = "change_request.expire.succeeded"
+APPLIED = "change_request.apply.requested"
+APPROVED = "change_request.approve.succeeded"
+SENT_BACK = "change_request.reject.succeeded"
+BLOCKED = "blocklist.entry.created"
+UNBLOCKED = "blocklist.entry.removed"
+STOPPED = "change_request.blocked_by_fraud_stop"  # a notification event, not an audit action
+AUDITED = (EXPIRED, APPLIED, APPROVED, SENT_BACK, BLOCKED, UNBLOCKED)
+
+# Literal, as the partial index `change_requests_open` is declared: the planner proves it.
+_OPEN = ", ".join(f"'{status.value}'" for status in sorted(OPEN_STATUSES))
+_SPECIALISTS = """
+SELECT s.id AS staff_id, s.username, count(*) AS depth, max(now() - r.created_at) AS oldest
+  FROM change_requests r JOIN staff_users s ON s.id = r.assignee_id
+ WHERE r.assignee_id IS NOT NULL AND r.status IN ('assigned', 'in_progress', 'waiting_customer')
+ GROUP BY s.id, s.username ORDER BY s.username
+"""
+_BREACHES = f"""
+SELECT status, count(*) AS count FROM change_requests
+ WHERE status IN ({_OPEN}) AND created_at < now() - make_interval(hours => $1)
+ GROUP BY status
+"""  # noqa: S608 (constants)
+_DAILY = """
+SELECT a.action, (a.occurred_at AT TIME ZONE $3)::date AS day, s.id AS staff_id, s.username,
+       count(*) AS count
+  FROM audit_records a
+  LEFT JOIN staff_users s
+    ON a.action = 'change_request.apply.requested' AND a.actor_type = 'staff'
+   AND s.username = a.actor_id
+ WHERE a.action = ANY($1::text[]) AND a.occurred_at >= $2
+ GROUP BY 1, 2, 3, 4
+UNION ALL
+SELECT type, (occurred_at AT TIME ZONE $3)::date, NULL, NULL, count(*)
+  FROM notification_events
+ WHERE type = $4 AND occurred_at >= $2
+ GROUP BY 1, 2
+"""
+
+
+@dataclass(frozen=True)
+class Queue:
+    name: str  # one of QUEUES
+    depth: int
+    oldest_seconds: float
+
+
+@dataclass(frozen=True)
+class SpecialistQueue:
+    staff_id: int
+    username: str
+    depth: int
+    oldest_seconds: float
+
+
+@dataclass(frozen=True)
+class DayCount:
+    action: str  # an audit action of AUDITED, or STOPPED
+    day: date
+    count: int
+    staff_id: int | None = None  # who applied (APPLIED by a staff member)
+    username: str | None = None
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    queues: list[Queue]
+    specialists: list[SpecialistQueue]
+    breaches: dict[str, int]  # status -> open requests older than the limit
+    days: list[date]  # the 14 days, oldest first, in the reader's time zone
+    daily: list[DayCount]
+
+
+def _seconds(interval: Any) -> float:
+    return float(interval.total_seconds()) if interval is not None else 0.0
+
+
+def last_days(time_zone: str, today: date | None = None) -> list[date]:
+    today = today or datetime.now(ZoneInfo(time_zone)).date()
+    return [today - timedelta(days=back) for back in range(DAYS - 1, -1, -1)]
+
+
+async def read_dashboard(time_zone: str, limit_hours: int) -> DashboardData:
+    days = last_days(time_zone)
+    since = datetime.combine(days[0], time(), ZoneInfo(time_zone))
+    probe = {row["queue"]: row for row in await fetch(QUEUE_PROBE)}
+    queues = [
+        Queue(name, int(probe[name]["depth"]), _seconds(probe[name]["oldest"]))
+        for name in QUEUES
+        if name in probe
+    ]
+    specialists = [
+        SpecialistQueue(row["staff_id"], row["username"], row["depth"], _seconds(row["oldest"]))
+        for row in await fetch(_SPECIALISTS)
+    ]
+    breaches = {row["status"]: row["count"] for row in await fetch(_BREACHES, limit_hours)}
+    daily = [
+        DayCount(row["action"], row["day"], row["count"], row["staff_id"], row["username"])
+        for row in await fetch(_DAILY, list(AUDITED), since, time_zone, STOPPED)
+    ]
+    return DashboardData(queues, specialists, breaches, days, daily)

@@ -1,0 +1,148 @@
+"""Exporting the trail, oldest first: entries are read in keyset-paginated batches (by id) and
+written as they come, so an export of any size holds one batch in memory. Metadata always; with
+`decrypt`, the payloads too (erased ones stay erased), once the reading is on record.
+
+An export covers the entries that existed when it started (ids up to the newest one then):
+the count it records, its progress total and the lines it writes agree, and its own record of
+a decrypting reading is not part of it."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, TextIO
+
+from audit.entry import Actor, AuditEntry
+from audit.store import append, read_payload
+from gateway.db.connection import fetch, fetch_value, transaction
+
+# The fields of a line, in this order (a CSV's header); `payload` last, with `decrypt` only.
+FIELDS = (
+    "seq",
+    "id",
+    "occurred_at",
+    "actor_type",
+    "actor_id",
+    "action",
+    "target_type",
+    "target_id",
+    "request_id",
+    "subject",
+    "mac",
+)
+BATCH = 1000
+ExportFormat = Literal["jsonl", "csv"]
+
+_COUNT = """
+SELECT count(*) FROM audit_records r
+ WHERE r.id <= $1
+   AND ($2::timestamptz IS NULL OR r.occurred_at >= $2)
+   AND ($3::timestamptz IS NULL OR r.occurred_at < $3)
+   AND ($4::text IS NULL OR r.action = $4) AND ($5::text IS NULL OR r.subject = $5)
+"""
+_PAGE = """
+SELECT c.seq, r.id, r.occurred_at, r.actor_type, r.actor_id, r.action, r.target_type,
+       r.target_id, r.request_id, r.subject, r.mac, r.payload, r.data
+  FROM audit_records r LEFT JOIN audit_chain c ON c.entry_id = r.id
+ WHERE r.id <= $1
+   AND ($2::timestamptz IS NULL OR r.occurred_at >= $2)
+   AND ($3::timestamptz IS NULL OR r.occurred_at < $3)
+   AND ($4::text IS NULL OR r.action = $4) AND ($5::text IS NULL OR r.subject = $5)
+   AND r.id > $6
+ ORDER BY r.id
+ LIMIT $7
+"""
+
+
+@dataclass(frozen=True)
+class ExportFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    action: str | None = None
+    subject: str | None = None
+
+    def arguments(self) -> tuple[Any, ...]:
+        return self.since, self.until, self.action, self.subject
+
+    def described(self) -> dict[str, str | None]:
+        return {
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "action": self.action,
+            "subject": self.subject,
+        }
+
+
+class AuditExport:
+    """One export: `await start()` fixes what it covers, then `count()`, `record_reading()`
+    and `batches()`."""
+
+    def __init__(self, filters: ExportFilter, *, decrypt: bool, batch: int = BATCH) -> None:
+        self.filters, self.decrypt, self.batch = filters, decrypt, batch
+        self.ceiling = 0
+
+    async def start(self) -> None:
+        self.ceiling = int(await fetch_value("SELECT coalesce(max(id), 0) FROM audit_records"))
+
+    async def count(self) -> int:
+        return int(await fetch_value(_COUNT, self.ceiling, *self.filters.arguments()))
+
+    async def record_reading(self, entries: int, reason: str, reader: Actor) -> None:
+        """Before the first payload is read: who reads how many entries, and why."""
+        async with transaction():
+            await append(
+                AuditEntry(
+                    action="audit.export.decrypted",
+                    actor=reader,
+                    target_type="audit",
+                    target_id=f"{entries} entries",
+                    reason=reason,
+                    after=self.filters.described(),
+                )
+            )
+
+    async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        """The lines, a batch at a time (the next batch is read once this one is written)."""
+        last_id = 0
+        while True:
+            rows = await fetch(_PAGE, self.ceiling, *self.filters.arguments(), last_id, self.batch)
+            if not rows:
+                return
+            last_id = rows[-1]["id"]
+            yield [await self._line(row) for row in rows]
+
+    async def _line(self, row: dict[str, Any]) -> dict[str, Any]:
+        line = {
+            name: (row[name].isoformat() if isinstance(row[name], datetime) else row[name])
+            for name in FIELDS
+        }
+        if self.decrypt:
+            line["payload"] = await read_payload(row)
+        return line
+
+
+class ExportWriter:
+    """JSON lines, or CSV with a header (the payload, if any, as JSON text in its column)."""
+
+    def __init__(self, out: TextIO, form: ExportFormat, *, decrypt: bool) -> None:
+        self._out, self._form = out, form
+        self._csv: csv.DictWriter[str] | None = None
+        if form == "csv":
+            self._csv = csv.DictWriter(
+                out, fieldnames=[*FIELDS, *(("payload",) if decrypt else ())], lineterminator="\n"
+            )
+            self._csv.writeheader()
+
+    def write(self, lines: list[dict[str, Any]]) -> None:
+        for line in lines:
+            if self._csv is not None:
+                payload = line.get("payload")
+                if payload is not None:
+                    line = {**line, "payload": json.dumps(payload, ensure_ascii=False)}
+                self._csv.writerow(line)
+            else:
+                self._out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        self._out.flush()
