@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.money import from_minor_units
+from gateway.corrections.policy import reread_rule
 from gateway.corrections.schemas import Computation, CorrectionRead, MoneyRead, StepRead
 from gateway.i18n import N_, Message, gettext, translate
 from gateway.i18n.formatting import format_amount, format_date, format_datetime
@@ -224,6 +225,11 @@ def kind_name(correction: CorrectionRead) -> str:
     return _named(KIND_NAMES, correction.kind)
 
 
+def approval_rule(correction: CorrectionRead) -> str:
+    """The approval rule, stored in English, in the reader's language."""
+    return translate(reread_rule(correction.approval.rule))
+
+
 def view_helpers() -> dict[str, Any]:
     """What every template showing a correction calls."""
     return {
@@ -232,6 +238,7 @@ def view_helpers() -> dict[str, Any]:
         "computation_lines": computation_lines,
         "kind_name": kind_name,
         "status_name": status_name,
+        "approval_rule": approval_rule,
         "is_maker": is_maker,
         "when": format_datetime,
     }

@@ -7,7 +7,7 @@ and the `triage` view adds its own (stale, unassigned, reasons that do not fit),
 from __future__ import annotations
 
 from gateway.i18n import N_
-from gateway.i18n.stored import retranslate
+from gateway.i18n.stored import StoredSentences
 
 WHY_TEMPLATES = (
     N_("Unassigned"),
@@ -24,5 +24,8 @@ WHY_TEMPLATES = (
 )
 
 
+_WHY = StoredSentences(WHY_TEMPLATES)
+
+
 def translated_why(why: str) -> str:
-    return ". ".join(retranslate(part, WHY_TEMPLATES) for part in why.split(". ") if part)
+    return ". ".join(_WHY.said_again(part) for part in why.split(". ") if part)

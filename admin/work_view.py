@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from adapters.money import from_minor_units
+from admin.triage_reasons import translated_why
 from admin.work_request import TARGET_NAMES, WorkRequest
 from gateway.change_requests.states import Status
 from gateway.fulfilment.schemas import Checks, FulfilmentRead, RunRead, StepRead
@@ -381,7 +382,9 @@ def page_context(
         "error": shown(error),
         "notice": gettext(DONE[done]) if done in DONE else None,
         # Why a lead sees it in Triage, while it is open and nobody has acted on it yet.
-        "triage_reason": request.triage_reason if lead and request.status in OPEN else None,
+        "triage_reason": translated_why(request.triage_reason)
+        if lead and request.triage_reason and request.status in OPEN
+        else None,
         "specialists": specialists or [],
         "close_reason": gettext(CLOSE_REASON),
     }

@@ -13,6 +13,7 @@ minus the fee, never below nothing nor above what is left to refund.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -21,9 +22,21 @@ from typing import Literal
 
 from adapters.money import format_money
 from adapters.ports import Money
+from gateway.i18n import N_, Message
 
 FeeBase = Literal["unused_value", "remaining_payment"]
 ANY_CURRENCY = "*"
+# The rule's sentences. The rule is stored as its English text; `reread_rule` finds which of
+# these wrote it, so that the back office can say it again in the reader's language.
+ALWAYS = N_("Every {kind} is approved by a second person first.")
+ABOVE = N_("A refund above {limit} is approved by a second person first; this one refunds {total}.")
+UP_TO = N_("Refunds up to {limits} run at once.")
+AT_ONCE = N_("A {kind} runs at once.")
+KIND_PHRASES = {
+    "refund": N_("refund"),
+    "cancel_subscription": N_("cancel subscription"),
+    "void_invoice": N_("void invoice"),
+}
 
 
 @dataclass(frozen=True)
@@ -39,7 +52,11 @@ class ApprovalPolicy:
 @dataclass(frozen=True)
 class ApprovalDecision:
     required: bool
-    rule: str  # a sentence: the rule that applies, or that none does
+    rule: str  # a sentence (a Message): the rule that applies, or that none does
+
+
+def _kind(kind: str) -> Message:
+    return Message(KIND_PHRASES.get(kind, kind.replace("_", " ")))
 
 
 def approval_needed(
@@ -47,9 +64,7 @@ def approval_needed(
 ) -> ApprovalDecision:
     """Whether a correction of `kind` refunding `refunds` waits for a second person."""
     if kind in policy.always:
-        return ApprovalDecision(
-            True, f"Every {kind.replace('_', ' ')} is approved by a second person first."
-        )
+        return ApprovalDecision(True, Message(ALWAYS, kind=_kind(kind)))
     totals: dict[str, int] = {}
     for refund in refunds:
         code = refund.currency.upper()
@@ -59,13 +74,42 @@ def approval_needed(
         if total > limit:
             return ApprovalDecision(
                 True,
-                f"A refund above {format_money(limit, currency)} is approved by a second "
-                f"person first; this one refunds {format_money(total, currency)}.",
+                Message(
+                    ABOVE,
+                    limit=format_money(limit, currency),
+                    total=format_money(total, currency),
+                ),
             )
     if totals:
         limits = ", ".join(format_money(policy.threshold(c), c) for c in sorted(totals))
-        return ApprovalDecision(False, f"Refunds up to {limits} run at once.")
-    return ApprovalDecision(False, f"A {kind.replace('_', ' ')} runs at once.")
+        return ApprovalDecision(False, Message(UP_TO, limits=limits))
+    return ApprovalDecision(False, Message(AT_ONCE, kind=_kind(kind)))
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", template)
+    return re.compile(
+        "".join(
+            f"(?P<{part}>.+?)" if index % 2 else re.escape(part) for index, part in enumerate(parts)
+        )
+    )
+
+
+_RULES = [(template, _pattern(template)) for template in (ALWAYS, ABOVE, UP_TO, AT_ONCE)]
+_KINDS_BY_PHRASE = {phrase: kind for kind, phrase in KIND_PHRASES.items()}
+
+
+def reread_rule(text: str) -> str:
+    """A stored rule as the Message that wrote it (said again in the reader's language), or
+    the text as it is when no template wrote it (a rule stored by an older release)."""
+    for template, pattern in _RULES:
+        found = pattern.fullmatch(text)
+        if found:
+            values: dict[str, object] = dict(found.groupdict())
+            if "kind" in values and values["kind"] in _KINDS_BY_PHRASE:
+                values["kind"] = _kind(_KINDS_BY_PHRASE[str(values["kind"])])
+            return Message(template, **values)
+    return text
 
 
 @dataclass(frozen=True)

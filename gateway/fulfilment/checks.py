@@ -432,7 +432,13 @@ class ChecksService:
         methods = list(found_methods)
         state, found = self._bank_state(request, target, provider, account, methods, collections)
         record = record_of(
-            f"{_provider_word(provider)} account {account.number}", [account.name], contact
+            Message(
+                "{provider} account {number}",
+                provider=_provider_word(provider),
+                number=account.number,
+            ),
+            [account.name],
+            contact,
         )
         return state, findings + found, record
 
@@ -533,7 +539,7 @@ class ChecksService:
             nothing_to_do=nothing_to_do,
         )
         record = ProviderRecord(
-            source=f"Stripe Connect account {partner.id}",
+            source=Message("Stripe Connect account {id}", id=partner.id),
             names=tuple(name for name in (partner.legal_name,) if name),
             extra_names=tuple(name for name in (partner.trading_name,) if name),
         )
@@ -582,7 +588,13 @@ class ChecksService:
         except BillingError as error:
             return state, [*findings, _unreadable(target, provider, error)], None, None
         record = record_of(
-            f"{_provider_word(provider)} account {account.number}", [account.name], contact
+            Message(
+                "{provider} account {number}",
+                provider=_provider_word(provider),
+                number=account.number,
+            ),
+            [account.name],
+            contact,
         )
         state = TargetState(
             target=target,
@@ -994,7 +1006,10 @@ def _method_findings(
     others = [m for m in replaced if m.active]
     if others:
         listed = ", ".join(
-            f"{m.masked or masked_id(m.id)}{' (default)' if m.is_default else ''}" for m in others
+            Message("{method} (default)", method=m.masked or masked_id(m.id))
+            if m.is_default
+            else m.masked or masked_id(m.id)
+            for m in others
         )
         findings.append(
             Finding(

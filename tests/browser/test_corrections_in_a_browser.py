@@ -58,14 +58,14 @@ async def test_a_refund_above_the_threshold_waits_for_another_lead_then_runs(
     await page.locator(f"[data-testid=customer-result][data-provider={provider}] a").click()
     await expect(page.get_by_test_id("customer-title")).to_contain_text("Big Refund Ltd")
     side = page.get_by_test_id(f"side-{provider}")
-    await expect(side.get_by_test_id("payment").first).to_contain_text("2500.00 EUR")
+    await expect(side.get_by_test_id("payment").first).to_contain_text("€2,500.00")
     await screenshot(page, f"31-customer-page-{provider}")
     refund = side.locator("details[data-testid^=refund-]").first
     await refund.locator("summary").click()
     await refund.locator("[name=reason]").fill("Customer cancelled within the trial")
     await refund.locator("[name=ticket]").fill("zendesk #4242")
     await refund.get_by_test_id("refund-submit").click()
-    await expect(page.get_by_test_id("correction-status")).to_have_text("awaiting approval")
+    await expect(page.get_by_test_id("correction-status")).to_have_text("Awaiting approval")
     await expect(page.get_by_test_id("correction-sentence")).to_contain_text(
         "Waiting for a team lead's approval"
     )
@@ -78,7 +78,7 @@ async def test_a_refund_above_the_threshold_waits_for_another_lead_then_runs(
     await sign_in_first_time(lead_b_page, server, "lou")
     await open_fresh(lead_b_page, f"{server.base_url}/staff/corrections")
     waiting = lead_b_page.locator(f"[data-testid=correction][data-id='{correction_id}']")
-    await expect(waiting.get_by_test_id("payload")).to_contain_text("2500.00 EUR")
+    await expect(waiting.get_by_test_id("payload")).to_contain_text("€2,500.00")
     await expect(waiting.get_by_test_id("requested-by")).to_contain_text("lee")
     await screenshot(lead_b_page, f"33-corrections-queue-{provider}")
     await waiting.get_by_test_id("approve").click()
@@ -86,7 +86,7 @@ async def test_a_refund_above_the_threshold_waits_for_another_lead_then_runs(
 
     # Lead A's page follows the correction until it is done at the provider.
     await expect(page.get_by_test_id("correction-status")).to_have_text(
-        "succeeded", timeout=RUN_TIMEOUT_MS
+        "Succeeded", timeout=RUN_TIMEOUT_MS
     )
     await expect(page.get_by_test_id("step").first).to_have_attribute("data-status", "succeeded")
     await screenshot(page, f"34-refund-succeeded-{provider}")
@@ -101,7 +101,7 @@ async def test_a_refund_above_the_threshold_waits_for_another_lead_then_runs(
     # Back on the customer: the payment shows it all refunded, nothing left to refund.
     await page.get_by_text("Open the customer").click()
     paid = page.get_by_test_id(f"side-{provider}").get_by_test_id("payment").first
-    await expect(paid.get_by_test_id("refundable")).to_have_text("0.00 EUR")
+    await expect(paid.get_by_test_id("refundable")).to_have_text("€0.00")
     await expect(page.get_by_test_id("customer-correction").first).to_have_attribute(
         "data-status", "succeeded"
     )

@@ -3,6 +3,7 @@ page shell are right to left, in Arabic, mirrored, with codes kept left to right
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from gateway.staff.service import create_staff
 from tests.database import LiveServer
 
 PASSWORD = "correct horse battery staple"
-SHOTS = Path("/work/notes/shots")
+SHOTS = Path(os.environ.get("BG_SCREENSHOT_DIR", ".artifacts/screenshots"))
 # What an untranslated sign-in page or shell would show (product names such as Google
 # Authenticator, and the codes a person types, stay as they are).
 ENGLISH = (
@@ -46,6 +47,7 @@ async def arabic_and_right_to_left(page: Page) -> None:
 
 
 def shot_path(name: str) -> Path:
+    """Beside the other browser tests' screenshots (`make screenshots` refreshes docs/)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     return SHOTS / f"{name}.png"
 

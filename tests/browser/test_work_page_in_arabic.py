@@ -4,6 +4,7 @@ IBAN and the ticket left to right inside it."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +25,7 @@ from tests.browser.test_work_page_in_a_browser import (
 )
 from tests.database import LiveServer
 
-SHOT = Path("/work/notes/shots/work-ar.png")
+SHOT = Path(os.environ.get("BG_SCREENSHOT_DIR", ".artifacts/screenshots")) / "work-ar.png"
 
 
 @pytest.fixture(scope="module")

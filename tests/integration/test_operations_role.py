@@ -134,7 +134,11 @@ async def test_the_operations_back_office_lists_cheques_and_batches_as_money(
     assert sorted(tables.json()) == ["deposit_batches", "mailed_cheques"]
     assert (await olga.get("/operations/api/forms/")).json() == []
     links = (await olga.get("/operations/api/links/")).json()
-    assert links == {"Cheques": "/staff/cheques", "Cheque report": "/staff/cheques/report"}
+    assert links == {
+        "Cheques": "/staff/cheques",
+        "Cheque report": "/staff/cheques/report",
+        "Preferences": "/staff/preferences",  # language and time zone, every role's own
+    }
 
     eur = await batch(olga, "EUR")
     await cheque(eur, "OP-20261205-0001", 12000, "EUR", invoice_number="INV-1")
@@ -156,7 +160,7 @@ async def test_the_operations_back_office_lists_cheques_and_batches_as_money(
     assert first["account"] == "Cheque Customer EUR SARL (A-CHEQUE-EUR)"
     assert first["reference"] == "REF-OP-20261205-0001"
     assert first["status"] == "recorded" and first["provider"] == "zuora"
-    assert first["business_date"] == "2026-12-05"
+    assert first["business_date"] == "Dec 5, 2026"  # a date as the reader writes it (English)
     credit = rows["OP-20261205-0002"]
     assert credit["invoice_number"] == "" and credit["account"] == "A-CHEQUE-EUR"
     assert credit["note"] == "" and credit["failure"] == ""
@@ -341,7 +345,7 @@ async def test_an_admin_creates_an_operations_member_with_the_names_their_initia
         },
     )
     assert created.status_code == 200, created.text
-    assert "(operations)" in created.json()["custom_form_success"]
+    assert "(Operations (mailed cheques))" in created.json()["custom_form_success"]
     [row] = await fetch(
         "SELECT role, first_name, last_name FROM staff_users WHERE username = 'emile'"
     )
@@ -355,4 +359,4 @@ async def test_an_admin_creates_an_operations_member_with_the_names_their_initia
     unknown = await ada.form(
         "create-staff-account", {"username": "y", "email": "y@example.com", "role": "ops"}
     )
-    assert unknown.status_code != 200 and "operations" in unknown.text
+    assert unknown.status_code != 200 and "Operations (mailed cheques)" in unknown.text
