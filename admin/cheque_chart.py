@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from adapters.money import from_minor_units
 from gateway.cheques.schemas import DayReport
 from gateway.i18n import direction, gettext, ngettext
-from gateway.i18n.formatting import format_amount, format_date
+from gateway.i18n.formatting import format_date, format_minor
 
 WIDTH = 640
 HEIGHT = 180
@@ -56,7 +55,7 @@ def _days(date_from: date, date_to: date) -> list[date]:
 
 
 def _amount(minor: int, currency: str) -> str:
-    return format_amount(from_minor_units(minor, currency), currency)
+    return format_minor(minor, currency)
 
 
 def charts(days: list[DayReport], date_from: date, date_to: date) -> list[Chart]:

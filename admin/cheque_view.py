@@ -9,14 +9,14 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from adapters.money import format_money, from_minor_units
+from adapters.money import format_money
 from adapters.ports import Money
 from admin.cheque_forms import PROVIDERS
 from gateway.cheques.schemas import BatchRead, ChequeRead
-from gateway.cheques.wording import INVOICE_STATUSES
 from gateway.corrections.schemas import MoneyRead
 from gateway.i18n import N_, gettext
-from gateway.i18n.formatting import format_amount, format_datetime
+from gateway.i18n.formatting import format_datetime, format_minor
+from gateway.i18n.values import status_name
 
 # What the service's statuses read as on a page.
 CHEQUE_STATUS = {
@@ -40,7 +40,7 @@ def money(amount: MoneyRead | Money | dict[str, Any] | None) -> str:
     if amount is None:
         return ""
     minor, currency = _parts(amount)
-    return format_amount(from_minor_units(minor, currency), currency)
+    return format_minor(minor, currency)
 
 
 def plain_money(amount: MoneyRead | Money | dict[str, Any] | None) -> str:
@@ -63,7 +63,7 @@ def batch_status(status: str) -> str:
 def invoice_status(status: str | None) -> str:
     if not status:
         return gettext("unknown")
-    return gettext(INVOICE_STATUSES[status]) if status in INVOICE_STATUSES else status
+    return status_name(status)
 
 
 def invoice_name(cheque: ChequeRead) -> str:

@@ -7,11 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.money import from_minor_units
 from gateway.corrections.policy import reread_rule
 from gateway.corrections.schemas import Computation, CorrectionRead, MoneyRead, StepRead
 from gateway.i18n import N_, Message, gettext, translate
-from gateway.i18n.formatting import format_amount, format_date, format_datetime
+from gateway.i18n.formatting import format_date, format_datetime, format_minor
 from gateway.staff.member import StaffMember
 
 # Codes of corrections that gateway.i18n.labels does not name (corrections are not an enum
@@ -109,7 +108,7 @@ def is_maker(staff: StaffMember, correction: CorrectionRead) -> bool:
 
 def amount(amount_minor: int, currency: str) -> str:
     """Money for people, in the reader's language: "49,00 €"."""
-    return format_amount(from_minor_units(int(amount_minor), currency), currency)
+    return format_minor(amount_minor, currency)
 
 
 def _shown(value: Any) -> str:

@@ -12,39 +12,10 @@ from adapters.money import from_minor_units
 from adapters.ports import Money
 from gateway.change_requests.states import Kind, Status
 from gateway.i18n import N_, gettext
-from gateway.i18n.formatting import format_amount
+from gateway.i18n.formatting import format_minor
 from gateway.i18n.labels import label
+from gateway.i18n.values import status_name
 
-# Lower case, as the providers' codes were shown before; one list for both providers (Zuora
-# writes "Active", "Pending Activation"; Stripe "active", "past_due": both land on one key).
-PROVIDER_STATUSES = {
-    "active": N_("active"),
-    "deleted": N_("deleted"),
-    "draft": N_("draft"),
-    "canceled": N_("cancelled"),
-    "cancelled": N_("cancelled"),
-    "expired": N_("expired"),
-    "suspended": N_("suspended"),
-    "pending_activation": N_("pending activation"),
-    "pending_acceptance": N_("pending acceptance"),
-    "past_due": N_("past due"),
-    "unpaid": N_("unpaid"),
-    "incomplete": N_("incomplete"),
-    "incomplete_expired": N_("incomplete, expired"),
-    "trialing": N_("on trial"),
-    "paused": N_("paused"),
-    "open": N_("open"),
-    "posted": N_("posted"),
-    "paid": N_("paid"),
-    "void": N_("void"),
-    "uncollectible": N_("uncollectible"),
-    "processing": N_("processing"),
-    "processed": N_("processed"),
-    "pending": N_("pending"),
-    "succeeded": N_("succeeded"),
-    "failed": N_("failed"),
-    "error": N_("error"),
-}
 METHOD_KINDS = {
     "sepa_debit": N_("SEPA direct debit"),
     "bank_transfer": N_("bank transfer"),
@@ -74,7 +45,7 @@ def _named(names: dict[str, str], code: str | None) -> str:
 
 
 def provider_status(code: str | None) -> str:
-    return _named(PROVIDER_STATUSES, code)
+    return status_name(code)
 
 
 def method_kind(code: str | None) -> str:
@@ -103,7 +74,7 @@ def money(amount: Money | None) -> str:
     """An amount the reader's way: "€49.00" in English, "49,00 €" in French."""
     if amount is None:
         return ""
-    return format_amount(from_minor_units(amount.amount_minor, amount.currency), amount.currency)
+    return format_minor(amount.amount_minor, amount.currency)
 
 
 def typed_amount(amount: Money) -> str:

@@ -4,7 +4,7 @@ A field with choices carries them in its JSON schema as piccolo-admin's table co
 `extra.choices = {key: {"display_name": <English label>, "value": <code>}}`: fixed ones from the
 model (`choice_field`), and those that depend on who asks and on the data (their requests, the
 active specialists, the configured contact reasons) from `live_choices`, which the guard merges in
-(`with_live_choices`) when piccolo-admin fetches `/api/forms/<slug>/schema/`.
+when piccolo-admin fetches `/api/forms/<slug>/schema/`.
 
 piccolo-admin 1.14 draws a table column's choices as a select, but its custom forms pass no
 choices to their inputs: `FORM_SELECTS`, added to the app's page by the guard, puts a select (a
@@ -56,7 +56,9 @@ _OWN_STEPS = (Status.ASSIGNED, Status.IN_PROGRESS, Status.WAITING_CUSTOMER, Stat
 _BEFORE_APPLY = (*_OWN_STEPS, Status.NEW)
 _REVIEWABLE = (Status.APPLIED, Status.PROCESSED)
 _AMENDABLE = (Status.APPLIED, Status.APPROVED)
-_LIMIT = 300  # a select is for a queue, not an archive: the oldest first, as they wait
+# A select is for a queue, not an archive: past this many candidates the field stays a text
+# box where the ticket is typed in any spelling (a select cut short would hide the rest).
+_LIMIT = 300
 
 _REQUESTS = """
 SELECT id, ticket, company_name, status FROM change_requests
@@ -69,10 +71,12 @@ SELECT id, ticket, company_name, status FROM change_requests
 
 async def _requests(
     statuses: Iterable[Status], staff: StaffMember, *, own: bool = False, not_made: bool = False
-) -> dict[str, str]:
+) -> dict[str, str] | None:
     rows = await fetch(
-        _REQUESTS, [status.value for status in statuses], own, staff.id, not_made, _LIMIT
+        _REQUESTS, [status.value for status in statuses], own, staff.id, not_made, _LIMIT + 1
     )
+    if len(rows) > _LIMIT:
+        return None
     return {
         str(row["id"]): " · ".join(
             part
@@ -108,32 +112,22 @@ async def live_choices(form_slug: str, staff: StaffMember) -> dict[str, dict[str
     """The choices of `form_slug`'s fields that depend on `staff` and the data: {field: {code:
     label}}. Requests are labelled with their ticket, company and status (in the staff
     member's language); specialists by name; contact reasons by their codes."""
+    choices: dict[str, dict[str, str] | None] = {}
     if form_slug == "update-status":
-        return {"request": await _requests(_OWN_STEPS, staff, own=True)}
-    if form_slug == "amend-resolution":
+        choices["request"] = await _requests(_OWN_STEPS, staff, own=True)
+    elif form_slug == "amend-resolution":
         own = staff.role is Role.SPECIALIST
-        return {
-            "request": await _requests(_AMENDABLE, staff, own=own),
-            "contact_reasons": _reasons(),
-        }
-    if form_slug == "assign-request":
-        return {
-            "request": await _requests(_BEFORE_APPLY, staff),
-            "specialist": await _specialists(),
-        }
-    if form_slug == "fraud-stop":
-        return {"request": await _requests(OPEN_STATUSES, staff)}
-    if form_slug in ("approve-request", "reject-request"):
-        return {"request": await _requests(_REVIEWABLE, staff, not_made=True)}
-    return {}
-
-
-def with_live_choices(schema: dict[str, Any], live: Mapping[str, Mapping[str, str]]) -> None:
-    """Put `live` into a form's JSON schema as its fields' `extra.choices` (in place)."""
-    for name, labels in live.items():
-        field = schema.get("properties", {}).get(name)
-        if field is not None:
-            field.setdefault("extra", {})["choices"] = as_choices(labels)
+        choices["request"] = await _requests(_AMENDABLE, staff, own=own)
+        choices["contact_reasons"] = _reasons()
+    elif form_slug == "assign-request":
+        choices["request"] = await _requests(_BEFORE_APPLY, staff)
+        choices["specialist"] = await _specialists()
+    elif form_slug == "fraud-stop" and staff.role is Role.TEAM_LEAD:
+        # Leads work the queues; an admin, who has no request screens, types the ticket.
+        choices["request"] = await _requests(OPEN_STATUSES, staff)
+    elif form_slug in ("approve-request", "reject-request"):
+        choices["request"] = await _requests(_REVIEWABLE, staff, not_made=True)
+    return {field: offered for field, offered in choices.items() if offered is not None}
 
 
 # The SPA routes with pushState, which fires no event: look every 200 ms, as the guard's other

@@ -12,7 +12,6 @@ this guard does the real work, on the server:
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import hmac
 import json
@@ -31,6 +30,7 @@ from admin.piccolo_chrome import bundle_path, localised_index, patched_bundle
 from admin.work_links import OPEN_ON_WORK_PAGE
 from gateway.db.connection import engine, fetch
 from gateway.i18n import current_language, current_time_zone
+from gateway.log import get_logger
 from gateway.staff.login import StaffLogin
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import MOUNT_OF_ROLE, Role
@@ -45,6 +45,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 current_staff: contextvars.ContextVar[StaffMember | None] = contextvars.ContextVar(
     "current_staff", default=None
 )
+
+_log = get_logger("back_office")
 
 SIGN_IN = "/staff/login"
 _BLOCKED = (
@@ -83,6 +85,18 @@ def _index_html() -> str:
     return index.read_text().replace("</head>", f"{extra}</head>")
 
 
+def _rewritten(body: bytes, rewrite: Callable[[Any], Any]) -> bytes:
+    try:
+        parsed = json.loads(body)
+    except ValueError:  # not JSON after all: sent as it came
+        return body
+    try:
+        return json.dumps(rewrite(parsed), ensure_ascii=False).encode()
+    except Exception:  # a bug in a translation never costs the reader the answer itself
+        _log.exception("piccolo-admin answer sent untranslated")
+        return body
+
+
 def _rewriting(send: Send, rewrite: Callable[[Any], Any]) -> Send:
     """Hold piccolo-admin's JSON answer, say it in the reader's language, then send it."""
     start: dict[str, Any] = {}
@@ -101,8 +115,7 @@ def _rewriting(send: Send, rewrite: Callable[[Any], Any]) -> Send:
         body = b"".join(chunks)
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
         if any(k.lower() == b"content-type" and b"json" in v for k, v in headers):
-            with contextlib.suppress(ValueError):  # not JSON after all: sent as it came
-                body = json.dumps(rewrite(json.loads(body)), ensure_ascii=False).encode()
+            body = _rewritten(body, rewrite)
         headers.append((b"content-length", str(len(body)).encode()))
         await send({**start, "headers": headers})
         await send({"type": "http.response.body", "body": body})

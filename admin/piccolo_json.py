@@ -140,27 +140,18 @@ def form_schema(body: Json, live: dict[str, dict[str, str]]) -> Json:
     return body
 
 
-# Pydantic's refusals, as sentences about the field (by its shown title).
-_VALIDATION = {
-    "missing": N_("Fill in “{field}”."),
-    "string_too_short": N_("“{field}” is too short."),
-    "string_too_long": N_("“{field}” is too long."),
-    "enum": N_("Choose one of the values offered for “{field}”."),
-    "literal_error": N_("Choose one of the values offered for “{field}”."),
-    "int_parsing": N_("“{field}” must be a whole number."),
-}
+# The forms' models say their refusals as sentences (admin/free_text.py): a pydantic error
+# reaches the guard as a `value_error` holding one. Anything else (a model without them) is
+# still named by its field, never shown as pydantic's JSON.
 _NOT_VALID = N_("“{field}” is not valid.")
 
 
 def _validation_sentence(error: Json, titles: dict[str, str]) -> str:
+    if error.get("type") == "value_error":
+        return gettext(str(error.get("msg", "")).removeprefix("Value error, "))
     location = error.get("loc") or ["?"]
     field = titles.get(str(location[-1]), str(location[-1]))
-    kind = error.get("type", "")
-    if kind == "value_error":
-        # A model's own ValueError: its message (after pydantic's "Value error, ") is ours.
-        return gettext(str(error.get("msg", "")).removeprefix("Value error, "))
-    template = _VALIDATION.get(kind, _NOT_VALID)
-    return gettext(template).format(field=field)
+    return gettext(_NOT_VALID).format(field=field)
 
 
 def field_titles(form: FormConfig) -> dict[str, str]:

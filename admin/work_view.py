@@ -5,19 +5,17 @@ from the request, the runs of its Apply, and the sentences for each outcome."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
 import msgspec
 
-from adapters.money import from_minor_units
 from admin.triage_reasons import translated_why
 from admin.work_request import TARGET_NAMES, WorkRequest
 from gateway.change_requests.states import Status
 from gateway.fulfilment.schemas import Checks, FulfilmentRead, RunRead, StepRead
 from gateway.fulfilment.sentences import said_again
 from gateway.i18n import N_, Message, gettext, translate
-from gateway.i18n.formatting import format_amount
+from gateway.i18n.formatting import format_minor
 from gateway.i18n.labels import label
 from gateway.provider_links import request_links
 from gateway.staff.member import StaffMember
@@ -143,19 +141,7 @@ CONTRACT_WAYS = (N_("e-signature"), N_("signed PDF by email"), N_("paper, by pos
 
 def money(minor: int | None, currency: str) -> str:
     """An amount in minor units, as the reader writes amounts ("" for none)."""
-    if minor is None:
-        return ""
-    return format_amount(from_minor_units(minor, currency), currency)
-
-
-def shown_time(moment: datetime | date | None) -> str:
-    """Kept for the pages that still import it; the work page uses `|datetime` and `|date`
-    (the reader's language and time zone)."""
-    if moment is None:
-        return ""
-    if isinstance(moment, datetime):
-        return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-    return moment.isoformat()
+    return format_minor(minor, currency)
 
 
 def shown(sentence: str | None) -> str:

@@ -124,6 +124,17 @@ class AuditExport:
         return line
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: Any) -> Any:
+    """A cell a spreadsheet would run as a formula ("=HYPERLINK(...)" as a subject) starts
+    with a quote instead (OWASP's CSV injection advice); numbers and the rest are unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA):
+        return "'" + value
+    return value
+
+
 class ExportWriter:
     """JSON lines, or CSV with a header (the payload, if any, as JSON text in its column)."""
 
@@ -142,7 +153,7 @@ class ExportWriter:
                 payload = line.get("payload")
                 if payload is not None:
                     line = {**line, "payload": json.dumps(payload, ensure_ascii=False)}
-                self._csv.writerow(line)
+                self._csv.writerow({name: _inert(value) for name, value in line.items()})
             else:
                 self._out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
         self._out.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -258,5 +259,14 @@ def export(
     if output == "-":
         _run(lambda: work(sys.stdout))
         return
-    with Path(output).open("w", encoding="utf-8", newline="") as out:
-        _run(lambda: work(out))
+    # Only its owner reads an export (decrypted payloads are personal data); one that stops
+    # half-way is removed rather than left looking whole.
+    target = Path(output)
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an existing file keeps its mode otherwise
+    try:
+        with open(descriptor, "w", encoding="utf-8", newline="") as out:
+            _run(lambda: work(out))
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise

@@ -19,11 +19,11 @@ from adapters.ports import (
     OfflinePayments,
 )
 from gateway.billing.customers import find_customer
-from gateway.cheques.wording import AmountText, invoice_status_text
 from gateway.db.connection import fetch
 from gateway.errors import BillingError, ErrorCode
 from gateway.fulfilment.resilience import ProviderGuard
 from gateway.i18n import Message
+from gateway.i18n.values import AmountText, status_text
 from gateway.providers import Providers
 from gateway.sensitive import contains_card_number, contains_iban, luhn_ok
 from gateway.staff.roles import Role
@@ -186,7 +186,7 @@ def refuse_unpayable(invoice: Invoice, amount_minor: int, currency: str) -> None
                 "Invoice {invoice} is {status}, not open: a cheque pays an open invoice, or "
                 "record it as a credit for the next one.",
                 invoice=name,
-                status=invoice_status_text(invoice.status),
+                status=status_text(invoice.status),
             ),
             extra={"invoice_status": invoice.status},
         )

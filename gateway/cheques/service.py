@@ -76,13 +76,13 @@ from gateway.cheques.schemas import (
     Report,
     SlipRead,
 )
-from gateway.cheques.wording import AmountText
 from gateway.corrections.filing import Requester, refuse_sensitive_text
 from gateway.corrections.records import as_json
 from gateway.db.connection import fetch, transaction
 from gateway.errors import BillingError, ErrorCode
 from gateway.fulfilment.resilience import ProviderGuard
 from gateway.i18n import N_, Message
+from gateway.i18n.values import AmountText
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
 from gateway.log import get_logger
 from gateway.providers import Providers

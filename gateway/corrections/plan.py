@@ -25,6 +25,7 @@ from gateway.corrections.plan_parts import (
 from gateway.corrections.schemas import CancelCreate, RefundCreate, VoidCreate, money
 from gateway.errors import BillingError, ErrorCode
 from gateway.i18n import N_, Message
+from gateway.i18n.values import AmountText, status_text
 
 __all__ = [
     "CorrectionPlan",
@@ -74,19 +75,19 @@ def _refund(order: RefundCreate, facts: ProviderFacts) -> CorrectionPlan:
     left = refundable(payment, facts)
     amount = left if order.amount_minor is None else order.amount_minor
     if amount > left:
-        paid = format_money(payment.amount.amount_minor, currency)
-        refunded = format_money(payment.refunded.amount_minor, currency)
+        paid = AmountText(payment.amount.amount_minor, currency)
+        refunded = AmountText(payment.refunded.amount_minor, currency)
         pending = Message(", more on its way") if facts.reserved.get(payment.id) else ""
         raise BillingError(
             ErrorCode.REFUND_EXCEEDS_PAYMENT,
             Message(
                 "At most {left} is left to refund on this payment (paid {paid}, refunded "
                 "{refunded}{pending}); {asked} was asked.",
-                left=format_money(left, currency),
+                left=AmountText(left, currency),
                 paid=paid,
                 refunded=refunded,
                 pending=pending,
-                asked=format_money(amount, currency),
+                asked=AmountText(amount, currency),
             ),
             extra={"refundable": money(left, currency)},
         )
@@ -126,11 +127,12 @@ def _void(order: VoidCreate, facts: ProviderFacts) -> CorrectionPlan:
             Message(
                 "Only an open invoice can be voided; this one is {status} (refund its payment "
                 "instead).",
-                status=invoice.status,
+                status=status_text(invoice.status),
             )
             if invoice.status == "paid"
             else Message(
-                "Only an open invoice can be voided; this one is {status}.", status=invoice.status
+                "Only an open invoice can be voided; this one is {status}.",
+                status=status_text(invoice.status),
             ),
             extra={"current_status": invoice.status},
         )

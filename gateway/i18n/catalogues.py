@@ -16,6 +16,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from gateway.sensitive import redact_text
+
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "messages"
 # The languages a staff member can pick, each named in itself.
@@ -99,11 +101,15 @@ class Message(str):
         return text
 
     def localized(self) -> str:
+        if not self.values:
+            return gettext(self.template)
         values = {
             name: translate(value) if isinstance(value, Message) else value
             for name, value in self.values.items()
         }
-        return gettext(self.template).format(**values) if values else gettext(self.template)
+        # The English text was redacted where it was logged or answered; the translation puts
+        # the same values back in, so it is redacted here as well (an IBAN a person typed...).
+        return redact_text(gettext(self.template).format(**values))
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickles and copies keep the template
         return (_rebuild, (self.template, self.values))

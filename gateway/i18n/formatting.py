@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from babel import dates, numbers
 
+from adapters.money import from_minor_units  # pure arithmetic on ISO 4217 exponents
 from gateway.i18n.catalogues import current_language, current_time_zone
 
 
@@ -35,6 +36,14 @@ def format_date(value: date | datetime | None, *, width: str = "medium") -> str:
 
 def format_amount(amount: Decimal | int | float, currency: str) -> str:
     return numbers.format_currency(amount, currency, locale=current_language.get())
+
+
+def format_minor(amount_minor: int | None, currency: str) -> str:
+    """An amount held in minor units (what the gateway stores), as the reader writes amounts:
+    "49,00 €" in French, "€49.00" in English; "" for none."""
+    if amount_minor is None:
+        return ""
+    return format_amount(from_minor_units(int(amount_minor), currency), currency)
 
 
 def format_number(value: int | float | Decimal) -> str:

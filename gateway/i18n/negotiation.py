@@ -34,5 +34,10 @@ def time_zones() -> tuple[str, ...]:
     return tuple(sorted(zoneinfo.available_timezones()))
 
 
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(time_zones())
+
+
 def valid_time_zone(name: str | None) -> str | None:
-    return name if name and name in time_zones() else None
+    return name if name and name in _known_zones() else None

@@ -17,6 +17,9 @@ from pathlib import Path
 from gateway.i18n.catalogues import gettext
 
 _FIELD = re.compile(r"\{(\w+)\}")
+# The templates' lazy groups backtrack; a sentence longer than any the gateway makes (values
+# included) is shown as stored rather than searched.
+_LONGEST = 600
 
 
 def _pattern(template: str) -> re.Pattern[str]:
@@ -63,7 +66,7 @@ class StoredSentences:
         """`sentence` (English, as stored) in the current language, as far as it is known."""
         if sentence in self._words:
             return gettext(sentence)
-        if depth > 3:
+        if depth > 3 or len(sentence) > _LONGEST:
             return sentence
         for template, pattern in self._patterns:
             match = pattern.fullmatch(sentence)

@@ -26,7 +26,7 @@ def install(environment: Environment) -> None:
     environment.policies["ext.i18n.trimmed"] = True  # one msgid per sentence, whatever the layout
     environment.globals.update(
         lang=lambda: current_language.get(),
-        dir=lambda: direction(),
+        dir=direction,
         languages=LANGUAGES,
         translate=translate,
         label=_label,

@@ -191,7 +191,7 @@ async def test_a_refusal_reads_in_french_on_the_page_and_in_english_on_the_api(
     over = await refund(sam, STRIPE_PAGE, amount="50.00", reason="Mauvaise offre")
     assert over.status_code == 422
     said = alert_of(over)
-    assert said.startswith("Il reste au plus 49.00 EUR à rembourser sur ce paiement"), said
+    assert said.startswith("Il reste au plus 49,00\u00a0€ à rembourser sur ce paiement"), said
     assert "{" not in said
 
     page = await sam.get(STRIPE_PAGE)
