@@ -57,8 +57,13 @@ def marked_in(paths: Iterable[Path]) -> list[str]:
 class StoredSentences:
     def __init__(self, marked: Iterable[str]) -> None:
         marked = set(marked)
-        # Longest first: a template that begins another must not win over it.
-        templates = sorted((text for text in marked if _FIELD.search(text)), key=len, reverse=True)
+        # Most specific first (the most fixed text): "{method} (default)" before "{a} ({b})",
+        # and a template that begins another never wins over it.
+        templates = sorted(
+            (text for text in marked if _FIELD.search(text)),
+            key=lambda text: (len(_FIELD.sub("", text)), len(text)),
+            reverse=True,
+        )
         self._patterns = [(template, _pattern(template)) for template in templates]
         self._words = frozenset(text for text in marked if not _FIELD.search(text))
 
