@@ -56,7 +56,10 @@ def update() -> None:
     (LOCALE_DIR / "messages.pot").write_bytes(buffer.getvalue())
     for language in TRANSLATED:
         catalogue = read_catalogue(language)
+        known, created = {message.id for message in catalogue}, catalogue.creation_date
         catalogue.update(template, no_fuzzy_matching=True)
+        if {message.id for message in catalogue} == known:
+            catalogue.creation_date = created  # nothing new: no diff from a date alone
         buffer = io.BytesIO()
         write_po(buffer, catalogue, width=100, sort_by_file=True, ignore_obsolete=True)
         catalogue_path(language).write_bytes(buffer.getvalue())

@@ -46,6 +46,8 @@ async def test_the_dashboard_in_french_links_to_the_filtered_list(
     await page.wait_for_url("**/lead/#/triage?expired=true")
     await expect(page.get_by_text("zendesk #1004").first).to_be_visible()
     await expect(page.get_by_text("zendesk #1006")).to_have_count(0)
+    await expect(page.get_by_role("heading", name="Tri")).to_be_visible()  # the list, in French
+    await screenshot(page, "dashboard-fr-list-behind-a-chart")
 
     # the same list unfiltered holds both: the filter did the work
     await open_fresh(page, f"{live_server.base_url}/lead/#/triage")
