@@ -13,11 +13,10 @@ from decimal import Decimal, InvalidOperation
 import msgspec
 
 from adapters.money import exponent_of, from_minor_units, to_minor_units
+from admin.fraud_forms import fraud_stop_answer
 from admin.page_kit import Form, free_text
 from gateway.corrections.schemas import CancelCreate, RefundCreate, VoidCreate
 from gateway.errors import BillingError, ErrorCode
-from gateway.fraud.fraud_stop import FraudStopResult, StoppedValue
-from gateway.fraud.screening import NOUN
 from gateway.fraud.wiring import fraud_stop
 from gateway.i18n import N_, Message, translate
 from gateway.staff.member import StaffMember
@@ -168,33 +167,6 @@ CORRECTION_FORMS: dict[str, Callable[[str, str, Form], Order]] = {
 }
 
 
-def _listed(values: tuple[StoppedValue, ...]) -> str:
-    return "; ".join(
-        translate(
-            Message(
-                "{noun} {value} (entry {entry})",
-                noun=Message(NOUN[value.kind]),
-                value=value.display,
-                entry=value.entry_id,
-            )
-        )
-        for value in values
-    )
-
-
-def fraud_stop_sentence(result: FraudStopResult) -> str:
-    """What FRAUD-STOP did, in the reader's language (said once, where it is shown)."""
-    answer = (
-        translate(Message("FRAUD-STOP: blocked {values}.", values=_listed(result.blocked)))
-        if result.blocked
-        else translate(Message("FRAUD-STOP: nothing new to block."))
-    )
-    if result.already_blocked:
-        already = Message("Already blocked: {values}.", values=_listed(result.already_blocked))
-        answer = f"{answer} {translate(already)}"
-    return answer
-
-
 async def stop_customer(staff: StaffMember, account_id: str, form: Form) -> str:
     """FRAUD-STOP on this customer: its reference, and the card fingerprint and IP given."""
     result = await fraud_stop().stop(
@@ -206,4 +178,4 @@ async def stop_customer(staff: StaffMember, account_id: str, form: Form) -> str:
         reason=free_text(form, "reason", N_("reason"), required=True),
         ticket=free_text(form, "ticket", N_("ticket")) or None,
     )
-    return fraud_stop_sentence(result)
+    return translate(fraud_stop_answer(result))

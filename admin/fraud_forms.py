@@ -107,7 +107,8 @@ def _listed(values: tuple[StoppedValue, ...]) -> str:
     )
 
 
-def _fraud_stop_answer(result: FraudStopResult) -> str:
+def fraud_stop_answer(result: FraudStopResult) -> str:
+    """What FRAUD-STOP did, as the form answers it and the customer page's notice says it."""
     blocked = (
         Message("blocked {values}.", values=_listed(result.blocked))
         if result.blocked
@@ -161,7 +162,7 @@ def fraud_forms(role: Role) -> list[FormConfig]:
             reason=data.reason,
             ticket=_given(data.ticket),
         )
-        return _fraud_stop_answer(result)
+        return fraud_stop_answer(result)
 
     async def unblock(staff: StaffMember, data: UnblockEntry) -> str:
         entry = await blocklist_service().unblock(data.entry_id, data.reason, staff.actor)

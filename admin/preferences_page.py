@@ -10,7 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
-from admin.page_kit import NO_STORE, back_office, read_form, signed_in
+from admin.page_kit import NO_STORE, back_office, error_page, read_form, signed_in
 from admin.sign_in import preference_cookies
 from gateway.errors import HTTP_STATUS, BillingError
 from gateway.i18n import LANGUAGES, translate
@@ -54,6 +54,7 @@ def _page(
 class PreferencesPageController(Controller):
     path = PATH
     include_in_schema = False
+    exception_handlers = {Exception: error_page}  # a database outage is a page, not JSON
 
     @get("/")
     async def preferences(
