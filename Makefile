@@ -41,10 +41,11 @@ run: $(APP_STAMP) ## install, start the embedded database (unless DATABASE_URL),
 
 test: lint typecheck pytest ## install dev tools, then lint, type-check and run every test
 
-lint: $(DEV_STAMP) ## ruff (lint, format), deptry (imports declared), hadolint, compose spec
+lint: $(DEV_STAMP) ## ruff (lint, format), deptry (imports declared), import layers, hadolint, compose spec
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/deptry .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec compose.yaml
 

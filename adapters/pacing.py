@@ -30,7 +30,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from gateway.log import get_logger
+from gateway.core.log import get_logger
 
 # A window a little longer than a second: calls that reach the provider closer together than
 # they left (a busy event loop on either side, the network) must not make one of its seconds

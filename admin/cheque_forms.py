@@ -15,9 +15,9 @@ from adapters.ports import Account, Invoice
 from admin.customer_actions import minor_units
 from admin.page_kit import Form, free_text
 from gateway.cheques.schemas import BatchClose, ChequeCreate
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.sensitive import sensitive_kind
 from gateway.i18n import N_, Message
-from gateway.sensitive import sensitive_kind
 from gateway.staff.member import StaffMember
 
 CREDIT = "credit"  # the invoice choice meaning "a credit for the next invoice"

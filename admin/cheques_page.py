@@ -54,8 +54,8 @@ from gateway.cheques.csv_responses import csv_response
 from gateway.cheques.exports import report_csv, slip_csv
 from gateway.cheques.schemas import BatchRead, ChequeRead
 from gateway.cheques.wiring import cheque_service
+from gateway.core.errors import HTTP_STATUS, BillingError, ErrorCode
 from gateway.corrections.filing import Requester
-from gateway.errors import HTTP_STATUS, BillingError, ErrorCode
 from gateway.i18n import N_, Message, gettext, translate
 from gateway.staff.login import StaffLogin
 from gateway.staff.member import StaffMember

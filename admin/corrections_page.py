@@ -27,9 +27,9 @@ from admin.page_kit import (
     read_form,
     signed_in,
 )
+from gateway.core.errors import HTTP_STATUS, BillingError
 from gateway.corrections.schemas import CorrectionRead
 from gateway.corrections.wiring import correction_service
-from gateway.errors import HTTP_STATUS, BillingError
 from gateway.i18n import N_, gettext, translate
 from gateway.staff.login import StaffLogin
 from gateway.staff.member import StaffMember

@@ -27,9 +27,9 @@ from admin.customer_view import customer_view
 from admin.form_tokens import file_once, form_token
 from admin.page_kit import NO_STORE, back_office, error_page, message, read_form, signed_in
 from gateway.billing import documents
+from gateway.core.errors import HTTP_STATUS, BillingError
 from gateway.corrections.service import Requester
 from gateway.corrections.wiring import correction_service
-from gateway.errors import HTTP_STATUS, BillingError
 from gateway.i18n import N_, translate
 from gateway.i18n.formatting import format_date, format_datetime
 from gateway.provider_links import customer_links

@@ -29,7 +29,7 @@ from adapters.ports import (
     Subscriptions,
 )
 from admin.customer_search import PROVIDER_NAMES
-from gateway.errors import BillingError
+from gateway.core.errors import BillingError
 from gateway.i18n import N_, Message
 
 Item = TypeVar("Item")

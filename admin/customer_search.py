@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 
 from adapters.ports import Account, AccountLookup, Accounts
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.providers import Providers
 
 PROVIDER_NAMES = {"zuora": "Zuora", "stripe": "Stripe"}

@@ -12,10 +12,10 @@ from typing import Any
 from adapters.ports import AccountLookup, Accounts
 from admin.customer_reads import ProviderSide, find_by_id, read_side
 from gateway.change_requests.states import OPEN_STATUSES
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError
 from gateway.corrections.schemas import CorrectionRead
 from gateway.corrections.wiring import correction_service
-from gateway.db.connection import fetch
-from gateway.errors import BillingError
 from gateway.fraud.schemas import ScreenMatch
 from gateway.fraud.wiring import blocklist_service
 from gateway.providers import Providers

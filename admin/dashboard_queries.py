@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from gateway.change_requests.states import OPEN_STATUSES
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.metrics.business import _BACK_OFFICE as QUEUE_PROBE
 
 DAYS = 14

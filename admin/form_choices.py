@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import Field
 
 from gateway.change_requests.states import OPEN_STATUSES, Status
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.i18n.labels import LABELS, label
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role

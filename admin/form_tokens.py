@@ -13,8 +13,8 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.staff.member import StaffMember
 
 WAIT_SECONDS = 10.0

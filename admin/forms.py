@@ -27,7 +27,7 @@ from gateway.api_keys.scopes import Scope
 from gateway.api_keys.service import issue_key, revoke_key
 from gateway.change_requests.states import Kind, Transition
 from gateway.change_requests.workflow import SPECIALIST_STEPS, WorkflowService
-from gateway.errors import HTTP_STATUS, BillingError
+from gateway.core.errors import HTTP_STATUS, BillingError
 from gateway.i18n import N_, Message, gettext, translate
 from gateway.i18n.labels import label
 from gateway.staff import service as staff_accounts

@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from gateway.core.sensitive import sensitive_kind
 from gateway.i18n import N_, Message, gettext, translate
-from gateway.sensitive import sensitive_kind
 
 _SENTENCES = {
     "missing": N_("Fill in “{field}”."),

@@ -28,9 +28,9 @@ from admin import piccolo_json
 from admin.form_choices import FORM_SELECTS, live_choices
 from admin.piccolo_chrome import bundle_path, localised_index, patched_bundle
 from admin.work_links import OPEN_ON_WORK_PAGE
-from gateway.db.connection import engine, fetch
+from gateway.core.db.connection import engine, fetch
+from gateway.core.log import get_logger
 from gateway.i18n import current_language, current_time_zone
-from gateway.log import get_logger
 from gateway.staff.login import StaffLogin
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import MOUNT_OF_ROLE, Role

@@ -27,8 +27,8 @@ from litestar.response import Redirect, Template
 from admin.form_tokens import file_once, form_token
 from admin.notification_view import PATTERNS, catalogue, disabled_first, view_helpers
 from admin.page_kit import NO_STORE, back_office, error_page, free_text, message, signed_in
-from gateway.db.connection import fetch
-from gateway.errors import HTTP_STATUS, BillingError, ErrorCode
+from gateway.core.db.connection import fetch
+from gateway.core.errors import HTTP_STATUS, BillingError, ErrorCode
 from gateway.i18n import LANGUAGES, N_, Message, gettext, translate
 from gateway.notifications.service import ALL
 from gateway.notifications.wiring import notification_service

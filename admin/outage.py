@@ -9,9 +9,9 @@ from html import escape
 from typing import Any
 
 from admin.guard import ASGIApp, Receive, Scope, Send
-from gateway.db.outage import RETRY_AFTER_SECONDS, is_database_outage
+from gateway.core.db.outage import RETRY_AFTER_SECONDS, is_database_outage
+from gateway.core.log import get_logger
 from gateway.i18n import Message, current_language, direction, gettext, translate
-from gateway.log import get_logger
 
 
 def _message() -> str:

@@ -11,10 +11,10 @@ from litestar import Request
 from litestar.response import Response, Template
 
 from admin.sign_in import SESSION_COOKIE
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.sensitive import sensitive_kind
 from gateway.edge.problems import exception_to_problem
-from gateway.errors import BillingError, ErrorCode
 from gateway.i18n import N_, Message, gettext, translate
-from gateway.sensitive import sensitive_kind
 from gateway.staff.login import StaffLogin
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import MOUNT_OF_ROLE

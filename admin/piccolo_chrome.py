@@ -18,8 +18,8 @@ import piccolo_admin
 from piccolo_admin.translations.models import Translation
 
 from admin.screen_labels import TABLE_TITLES
+from gateway.core.log import get_logger
 from gateway.i18n import LANGUAGES, N_, direction, gettext, use_language
-from gateway.log import get_logger
 
 DIST = Path(piccolo_admin.__file__).parent / "dist"
 log = get_logger("back_office")

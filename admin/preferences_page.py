@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 
 from admin.page_kit import NO_STORE, back_office, error_page, read_form, signed_in
 from admin.sign_in import preference_cookies
-from gateway.errors import HTTP_STATUS, BillingError
+from gateway.core.errors import HTTP_STATUS, BillingError
 from gateway.i18n import LANGUAGES, translate
 from gateway.i18n.negotiation import time_zones
 from gateway.staff.login import StaffLogin

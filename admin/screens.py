@@ -28,7 +28,7 @@ from piccolo.table import Table
 from pydantic import BeforeValidator
 
 from gateway.change_requests.states import Kind, Status
-from gateway.errors import BillingError
+from gateway.core.errors import BillingError
 from gateway.i18n import N_
 from gateway.staff.roles import Role
 from gateway.tickets import canonical_ticket, ticket_lookup

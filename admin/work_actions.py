@@ -14,11 +14,11 @@ from datetime import date
 from admin.work_reasons import chosen_reasons, record_reasons
 from gateway.change_requests.states import Transition
 from gateway.change_requests.workflow import WorkflowService
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.sensitive import sensitive_kind
 from gateway.fulfilment.checks import ChecksService
 from gateway.fulfilment.service import Applier, FulfilmentService
 from gateway.i18n import N_, Message
-from gateway.sensitive import sensitive_kind
 from gateway.staff.member import StaffMember
 from settings import Settings
 

@@ -23,9 +23,9 @@ from admin.sign_in import SESSION_COOKIE
 from admin.work_actions import REQUEST_ACTIONS, STEP_ACTIONS, WorkAction, WorkContext
 from admin.work_request import WorkRequest, assignable_specialists, read_work_request
 from admin.work_view import page_context, shown
-from gateway.crypto import Cipher
+from gateway.core.crypto import Cipher
+from gateway.core.errors import HTTP_STATUS, BillingError
 from gateway.edge.problems import exception_to_problem
-from gateway.errors import HTTP_STATUS, BillingError
 from gateway.fulfilment.checks import ChecksService
 from gateway.fulfilment.service import FulfilmentService
 from gateway.i18n import N_, gettext, translate

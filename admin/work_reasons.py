@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 from audit import AuditEntry, append
 from gateway.change_requests.references import subject_of
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.i18n import Message
 from gateway.staff.member import StaffMember
 from settings import Settings

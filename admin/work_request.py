@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from gateway.change_requests.states import Kind
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.i18n import N_, gettext
 from gateway.i18n.formatting import format_date
 from gateway.i18n.labels import label

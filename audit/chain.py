@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from audit.mac import mac_matches
-from gateway.db.connection import fetch, transaction
+from gateway.core.db.connection import fetch, transaction
 
 GENESIS = "0" * 64
 SEAL_LOCK = 0x61756474  # "audt": one sealer at a time, across processes

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from audit.chain import GENESIS, Verdict, seal_pending, verify
 from audit.sinks import CheckpointSink, SinkUnavailableError
-from gateway.db.connection import fetch
-from gateway.log import get_logger
+from gateway.core.db.connection import fetch
+from gateway.core.log import get_logger
 
 _log = get_logger("audit")
 # A new endpoint is sent the whole history, one POST each: in slices, so that the minute job,

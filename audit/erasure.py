@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from audit.entry import SYSTEM, AuditEntry
 from audit.store import append, subject_keys
-from gateway.db.connection import transaction
+from gateway.core.db.connection import transaction
 
 
 async def forget_subject(subject: str, reason: str) -> bool:

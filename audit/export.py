@@ -17,7 +17,7 @@ from typing import Any, Literal, TextIO
 
 from audit.entry import Actor, AuditEntry
 from audit.store import append, read_payload
-from gateway.db.connection import fetch, fetch_value, transaction
+from gateway.core.db.connection import fetch, fetch_value, transaction
 
 # The fields of a line, in this order (a CSV's header); `payload` last, with `decrypt` only.
 FIELDS = (

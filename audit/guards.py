@@ -11,7 +11,7 @@ from datetime import timedelta
 from audit.chain import Verdict
 from audit.keys import unreadable_keys
 from audit.mac import mac_matches
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from settings import get_settings
 from settings.keys import KeyMaterial
 

@@ -9,9 +9,9 @@ from audit.checkpoints import ChainBrokenError, copy_off_host, write_checkpoint
 from audit.entry import SYSTEM, AuditEntry
 from audit.sinks import configured_sink
 from audit.store import append
-from gateway.db.connection import fetch, transaction
-from gateway.jobs import job_app
-from gateway.log import get_logger
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.jobs import job_app
+from gateway.core.log import get_logger
 from settings import get_settings
 
 _log = get_logger("audit")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from settings.keys import KeyMaterial
 
 SYSTEM_SUBJECT = "system"

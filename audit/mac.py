@@ -21,7 +21,7 @@ import msgspec
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from gateway.i18n.catalogues import as_plain_json
+from gateway.core.catalogues import as_plain_json
 from settings import get_settings
 
 _VERSION = "v1"

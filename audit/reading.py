@@ -6,8 +6,8 @@ import json
 
 from audit.entry import Actor, AuditEntry
 from audit.store import append, read_payload
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError, ErrorCode
 
 _ENTRY = """
 SELECT r.* FROM audit_chain c JOIN audit_records r ON r.id = c.entry_id WHERE c.seq = $1

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 
 # The marker a log shipper filters on: the key structlog's JSON lines use for their message.
 CHECKPOINT_EVENT = "audit.checkpoint"

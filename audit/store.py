@@ -1,5 +1,5 @@
 """Append-only store. A database trigger refuses UPDATE and DELETE on `audit_records`, and the
-application's role may only SELECT and INSERT there (`gateway.db.roles`).
+application's role may only SELECT and INSERT there (`gateway.core.db.roles`).
 
 Each entry keeps its metadata in clear (time, actor, action, target, request id, subject), so
 that it can be listed and filtered, and its payload (role, reason, before/after, the providers'
@@ -20,9 +20,9 @@ import structlog
 from audit.entry import AuditEntry
 from audit.keys import SYSTEM_SUBJECT, SubjectForgottenError, SubjectKeys
 from audit.mac import entry_mac
-from gateway.db.connection import fetch
-from gateway.i18n.catalogues import as_plain_json
-from gateway.sensitive import redact_text, redact_value
+from gateway.core.catalogues import as_plain_json
+from gateway.core.db.connection import fetch
+from gateway.core.sensitive import redact_text, redact_value
 from settings import get_settings
 
 _INSERT = (

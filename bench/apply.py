@@ -232,7 +232,11 @@ async def emulator_calls(base: str, reset: bool = False) -> dict[str, Any]:
 
 async def prepare_database() -> tuple[str, str, str]:
     """A fresh database on DATABASE_URL's server (or an embedded one) and an API key."""
-    from gateway.db.server import create_database_if_missing, start_embedded_server, with_database
+    from gateway.core.db.server import (
+        create_database_if_missing,
+        start_embedded_server,
+        with_database,
+    )
 
     server = os.environ.get("DATABASE_URL") or start_embedded_server(
         Path(tempfile.mkdtemp(prefix="bg-bench-"))
@@ -244,8 +248,8 @@ async def prepare_database() -> tuple[str, str, str]:
     from audit.entry import SYSTEM
     from gateway.api_keys.scopes import ALL_SCOPES
     from gateway.api_keys.service import issue_key
-    from gateway.db.connection import close_pool, start_pool
-    from gateway.db.migrate import migrate
+    from gateway.core.db.connection import close_pool, start_pool
+    from gateway.core.db.migrate import migrate
 
     await start_pool(2)
     await migrate()

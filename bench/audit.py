@@ -56,7 +56,7 @@ def entry(number: int) -> Any:
 async def _sealer(seconds: float, start: Any) -> int:
     """The sealer, as the worker runs it, chaining while the writers write."""
     from audit.chain import seal_pending
-    from gateway.db.connection import close_pool, start_pool
+    from gateway.core.db.connection import close_pool, start_pool
 
     await start_pool(2)
     await asyncio.to_thread(start.wait)
@@ -74,7 +74,7 @@ async def _writers(kind: str, writers: int, seconds: float, offset: int, start: 
     import msgspec
 
     from audit.store import append
-    from gateway.db.connection import close_pool, fetch, start_pool
+    from gateway.core.db.connection import close_pool, fetch, start_pool
 
     await start_pool(writers + 1)
     await asyncio.gather(*(fetch("SELECT 1") for _ in range(writers)))  # connections open
@@ -117,7 +117,7 @@ def _process(
     kind: str, writers: int, seconds: float, offset: int, url: str, out: Any, start: Any
 ) -> None:
     os.environ["DATABASE_URL"] = url
-    import gateway.db  # noqa: F401  (points Piccolo at the database)
+    import gateway.core.db  # noqa: F401  (points Piccolo at the database)
 
     out.put((kind, asyncio.run(_writers(kind, writers, seconds, offset, start))))
 
@@ -152,9 +152,9 @@ def run_writers(kind: str, processes: int, writers: int, seconds: float, url: st
 
 async def _seal_and_verify(url: str) -> dict[str, float]:
     os.environ["DATABASE_URL"] = url
-    import gateway.db  # noqa: F401
+    import gateway.core.db  # noqa: F401
     from audit.chain import seal_pending, verify
-    from gateway.db.connection import close_pool, fetch, start_pool
+    from gateway.core.db.connection import close_pool, fetch, start_pool
 
     await start_pool(4)
     started = time.perf_counter()
@@ -178,8 +178,8 @@ async def _seal_and_verify(url: str) -> dict[str, float]:
 
 async def _plain_table(url: str) -> None:
     os.environ["DATABASE_URL"] = url
-    import gateway.db  # noqa: F401
-    from gateway.db.connection import close_pool, fetch, start_pool
+    import gateway.core.db  # noqa: F401
+    from gateway.core.db.connection import close_pool, fetch, start_pool
 
     await start_pool(1)
     for statement in PLAIN.split(";"):

@@ -61,7 +61,7 @@ SAMPLES = 40
 async def create_operations_staff(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     from audit.entry import SYSTEM
-    from gateway.db.connection import close_pool, start_pool
+    from gateway.core.db.connection import close_pool, start_pool
     from gateway.staff.roles import Role
     from gateway.staff.service import create_staff
 

@@ -75,7 +75,11 @@ def percentile(samples: list[float], share: float) -> float:
 
 async def prepare_database() -> tuple[str, str, str]:
     """A fresh database on DATABASE_URL's server (or an embedded one) and an API key."""
-    from gateway.db.server import create_database_if_missing, start_embedded_server, with_database
+    from gateway.core.db.server import (
+        create_database_if_missing,
+        start_embedded_server,
+        with_database,
+    )
 
     server = os.environ.get("DATABASE_URL") or start_embedded_server(
         Path(tempfile.mkdtemp(prefix="bg-bench-"))
@@ -87,8 +91,8 @@ async def prepare_database() -> tuple[str, str, str]:
     from audit.entry import SYSTEM
     from gateway.api_keys.scopes import ALL_SCOPES
     from gateway.api_keys.service import issue_key
-    from gateway.db.connection import close_pool, start_pool
-    from gateway.db.migrate import migrate
+    from gateway.core.db.connection import close_pool, start_pool
+    from gateway.core.db.migrate import migrate
 
     await start_pool(2)
     await migrate()
@@ -103,7 +107,7 @@ async def drop_database(server: str, url: str) -> None:
     the database the connection had open."""
     import asyncpg
 
-    from gateway.db.server import database_name
+    from gateway.core.db.server import database_name
 
     connection = await asyncpg.connect(server)
     name = database_name(url)

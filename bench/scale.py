@@ -365,7 +365,7 @@ async def budget_key() -> str:
     from audit.entry import SYSTEM
     from gateway.api_keys.scopes import ALL_SCOPES
     from gateway.api_keys.service import issue_key
-    from gateway.db.connection import close_pool, start_pool
+    from gateway.core.db.connection import close_pool, start_pool
 
     await start_pool(2)
     try:

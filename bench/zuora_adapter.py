@@ -253,7 +253,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--changes", type=int, default=200, help="changes per side and transport")
     args = parser.parse_args()
-    from gateway.log import configure_logging
+    from gateway.core.log import configure_logging
 
     configure_logging("WARNING", "console")  # the adapter logs each REST call at INFO
     port = free_port()

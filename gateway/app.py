@@ -19,7 +19,7 @@ from litestar.plugins.prometheus import PrometheusConfig
 from litestar.template.config import TemplateConfig
 
 import admin
-import gateway.db  # noqa: F401  (points Piccolo at our engine before any table is used)
+import gateway.core.db  # noqa: F401  (points Piccolo at our engine before any table is used)
 from admin.cheques_page import ChequesPageController
 from admin.corrections_page import CorrectionsPageController
 from admin.customer_page import CustomerPageController
@@ -39,10 +39,12 @@ from gateway.cheques.batch_controller import ChequeBatchController
 from gateway.cheques.controller import ChequeController
 from gateway.cheques.report_controller import ChequeReportController
 from gateway.cheques.wiring import build_cheques
+from gateway.core.crypto import Cipher
+from gateway.core.db.connection import close_pool, start_pool
+from gateway.core.errors import BillingError
+from gateway.core.jobs import job_app
 from gateway.corrections.controller import CorrectionController
 from gateway.corrections.wiring import build_corrections
-from gateway.crypto import Cipher
-from gateway.db.connection import close_pool, start_pool
 from gateway.edge.auth import ApiKeyAuthMiddleware
 from gateway.edge.body_guard import BodyGuardMiddleware
 from gateway.edge.docs_ui import docs_render_plugins, docs_router
@@ -54,7 +56,6 @@ from gateway.edge.problems import exception_to_problem
 from gateway.edge.rate_limit import ApiKeyRateLimiter
 from gateway.edge.request_context import RequestContextMiddleware
 from gateway.edge.url_guard import UrlGuardMiddleware
-from gateway.errors import BillingError
 from gateway.fraud.controller import BlocklistController, FraudScreenController
 from gateway.fraud.wiring import blocklist_imports, blocklist_service
 from gateway.fulfilment.checks import ChecksService
@@ -66,7 +67,6 @@ from gateway.i18n.middleware import LocaleMiddleware
 from gateway.i18n.templates import install as install_i18n
 from gateway.idempotency.lease import lease
 from gateway.job_worker import SupervisedWorker
-from gateway.jobs import job_app
 from gateway.metrics.controller import MetricsController
 from gateway.metrics.http import ProblemAwarePrometheusMiddleware
 from gateway.metrics.multiprocess import mark_dead_at_exit
@@ -236,5 +236,5 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[_lifespan(settings, providers)],
         request_max_body_size=settings.max_body_bytes,
         debug=False,
-        logging_config=None,  # gateway.log configures logging for the whole process
+        logging_config=None,  # gateway.core.log configures logging for the whole process
     )

@@ -5,7 +5,7 @@ take `gateway.serving.uvicorn_options` (header caps, trusted proxies), as `serve
 """
 
 from gateway.app import create_app
-from gateway.log import configure_logging, resolve_format
+from gateway.core.log import configure_logging, resolve_format
 from settings import get_settings
 
 _settings = get_settings()

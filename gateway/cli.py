@@ -34,7 +34,7 @@ def _settings() -> Settings:
     except SettingsError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
-    from gateway.log import configure_logging, resolve_format
+    from gateway.core.log import configure_logging, resolve_format
 
     configure_logging(settings.log_level, resolve_format(settings))
     return settings
@@ -44,8 +44,8 @@ def _run(work: Callable[[], Awaitable[Any]]) -> Any:
     """Resolve the database (embedded when no DATABASE_URL), then run `work` with a pool."""
 
     async def main() -> Any:
-        from gateway.db.connection import close_pool, start_pool
-        from gateway.db.server import ensure_database
+        from gateway.core.db.connection import close_pool, start_pool
+        from gateway.core.db.server import ensure_database
 
         await _database_or_exit(ensure_database())
         await start_pool(2)
@@ -78,7 +78,7 @@ def _exit_on_sigterm(signal_number: int, frame: Any) -> None:
 def migrate() -> None:
     """Create or update the database schema."""
     _settings()
-    from gateway.db.migrate import migrate as run_migrations
+    from gateway.core.db.migrate import migrate as run_migrations
 
     _run(run_migrations)
     typer.echo("database is up to date")
@@ -94,8 +94,8 @@ def seed() -> None:
 async def _seed_with_jobs(settings: Settings) -> None:
     """The demo seeded with the job queue open: its requests' events are queued for the worker
     at once, not found by its minute sweep (and no warning per event)."""
+    from gateway.core.jobs import job_app
     from gateway.demo import seed_demo
-    from gateway.jobs import job_app
     from gateway.notifications.outbox import kicks_sent
 
     async with job_app.open_async():
@@ -114,7 +114,7 @@ def serve(
     settings = _settings()
     import uvicorn
 
-    from gateway.db.server import ensure_database, stop_embedded_server
+    from gateway.core.db.server import ensure_database, stop_embedded_server
     from gateway.serving import uvicorn_options
 
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -271,8 +271,8 @@ def worker(
     itself after a database outage. SIGTERM or Ctrl-C stop it once running jobs finish."""
     settings = _settings()
     _prepare_metrics(settings, 1)
+    from gateway.core.jobs import job_app
     from gateway.job_worker import SupervisedWorker
-    from gateway.jobs import job_app
     from gateway.metrics.multiprocess import mark_dead_at_exit
     from gateway.metrics.worker_server import serve_worker_metrics
 
@@ -295,8 +295,8 @@ def worker(
 def run() -> None:
     """Everything for a first look: database, migrations, demo data, API, worker."""
     settings = _settings()
-    from gateway.db.migrate import migrate as run_migrations
-    from gateway.db.server import stop_embedded_server
+    from gateway.core.db.migrate import migrate as run_migrations
+    from gateway.core.db.server import stop_embedded_server
     from gateway.demo import demo_sign_in_help
 
     async def prepare() -> None:
@@ -431,7 +431,7 @@ def api_key_revoke(
     _settings()
     from audit.entry import Actor
     from gateway.api_keys.service import revoke_key
-    from gateway.errors import BillingError
+    from gateway.core.errors import BillingError
 
     try:
         _run(

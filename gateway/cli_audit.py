@@ -82,7 +82,7 @@ def verify(
     )
     from audit.guards import describe_backwards, guard_problems, unsealed_problems
     from gateway.cli_progress import progress_bar
-    from gateway.db.connection import fetch_value
+    from gateway.core.db.connection import fetch_value
     from settings import get_settings
 
     async def work() -> tuple[Any, str | None, int, list[str]]:
@@ -145,7 +145,7 @@ def rotate_keys(no_progress: NoProgress = False) -> None:
     from audit.entry import SYSTEM, AuditEntry
     from audit.store import append, subject_keys
     from gateway.cli_progress import progress_bar
-    from gateway.db.connection import transaction
+    from gateway.core.db.connection import transaction
 
     async def started(kek_id: str, pending: int) -> None:
         # Committed before the first key is re-wrapped: a run that dies half-way still left

@@ -18,7 +18,7 @@ def _as_operator(work: Callable[[Any], Awaitable[Any]]) -> Any:
     """Run `work(actor)` against the database; a refusal is printed, not a traceback."""
     from audit.entry import Actor
     from gateway.cli import _run, _settings
-    from gateway.errors import BillingError
+    from gateway.core.errors import BillingError
 
     _settings()
     operator = os.environ.get("USER") or os.environ.get("LOGNAME") or "operator"
@@ -27,7 +27,7 @@ def _as_operator(work: Callable[[Any], Awaitable[Any]]) -> Any:
     async def notified() -> Any:
         """The job queue open, so that what the command changes (a deactivation returns
         requests to Triage) is notified now, not at the worker's next minute sweep."""
-        from gateway.jobs import job_app
+        from gateway.core.jobs import job_app
         from gateway.notifications.outbox import kicks_sent
 
         async with job_app.open_async():
@@ -118,7 +118,7 @@ def user_reset_password(username: str) -> None:
 @users_cli.command("list")
 def user_list(as_json: JsonOutput = False) -> None:
     """Accounts, roles and state. Never passwords or secrets."""
-    from gateway.db.connection import fetch
+    from gateway.core.db.connection import fetch
 
     rows = _as_operator(
         lambda _actor: fetch(

@@ -44,7 +44,7 @@ from gateway.change_requests.schemas import (
     TicketRef,
 )
 from gateway.change_requests.service import ChangeRequestService
-from gateway.crypto import Cipher
+from gateway.core.crypto import Cipher
 from gateway.fraud.wiring import blocklist_service
 from gateway.staff.roles import Role
 from gateway.staff.service import create_staff

@@ -22,7 +22,7 @@ from uuid import UUID
 
 import asyncpg
 
-from gateway.db.connection import engine, fetch
+from gateway.core.db.connection import engine, fetch
 
 LOCK_TRIES = 10  # a job that finds the item held waits this many times…
 LOCK_PAUSE_SECONDS = 0.3  # …this long, for a holder finishing its last step

@@ -7,12 +7,12 @@ from typing import Any
 from litestar import Controller, Request, get
 from msgspec import Struct
 
-from gateway.db.connection import fetch
-from gateway.db.outage import RETRY_AFTER_SECONDS
-from gateway.db.schema_check import schema_problem
+from gateway.core.db.connection import fetch
+from gateway.core.db.outage import RETRY_AFTER_SECONDS
+from gateway.core.db.schema_check import schema_problem
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.edge.auth import PUBLIC_OPT
 from gateway.edge.openapi import problems
-from gateway.errors import BillingError, ErrorCode
 from gateway.fraud.wiring import blocklist_service
 from gateway.job_worker import STALE_AFTER_SECONDS, SupervisedWorker
 

@@ -34,8 +34,8 @@ from procrastinate.jobs import Job
 from procrastinate.worker import Worker
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
 
-from gateway.db.outage import is_database_outage
-from gateway.log import get_logger
+from gateway.core.db.outage import is_database_outage
+from gateway.core.log import get_logger
 
 HEARTBEAT_SECONDS = 5.0  # Procrastinate's heartbeat interval for our workers
 # Jobs at once per worker: Apply runs spend their time waiting for providers, and many applies

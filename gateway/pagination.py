@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 MAX_CURSOR_LENGTH = 300
 BIGINT = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]  # a PostgreSQL bigint

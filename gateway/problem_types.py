@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from gateway.errors import ErrorCode
+from gateway.core.errors import ErrorCode
 
 
 class ProblemType(NamedTuple):

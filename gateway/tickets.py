@@ -5,7 +5,7 @@ People write a ticket many ways: "zendesk #1001", "Zendesk:1001", "ZENDESK 1001"
 digits, zero-width characters pasted along. `canonical_ticket` turns every spelling into the
 one stored form; `display_ticket` gives the form screens show ("zendesk #1001").
 
-The text is folded as `gateway.sensitive` folds it (NFKC, a digit of any script as its ASCII
+The text is folded as `gateway.core.sensitive` folds it (NFKC, a digit of any script as its ASCII
 digit, invisible characters dropped, look-alike letters as Latin ones), so that what a reader
 takes for the same ticket is the same ticket. The system is lower-cased; the id keeps its case
 (some help desks' ids are case-sensitive), trimmed, inner spaces collapsed to one.
@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gateway.errors import BillingError, ErrorCode
-from gateway.sensitive import normalised
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.sensitive import normalised
 
 # The systems the API accepts on a change request; other places (corrections, blocklist
 # sources, imports) take any well-formed system name.

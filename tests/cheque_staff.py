@@ -3,8 +3,8 @@ cheques), a team lead, a specialist; and a clean numbering for each test."""
 
 from __future__ import annotations
 
+from gateway.core.db.connection import fetch_value
 from gateway.corrections.filing import Requester
-from gateway.db.connection import fetch_value
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from tests.database import superuser

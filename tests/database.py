@@ -24,7 +24,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from gateway.db.server import start_embedded_server, with_database
+from gateway.core.db.server import start_embedded_server, with_database
 from settings import get_settings, reset_settings
 from tests.emulators import free_port
 
@@ -76,7 +76,7 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
     the application's role, so that each test also proves its grants are enough. Both roles are
     the run's own (roles are server-wide), dropped with the database."""
     global _superuser_url
-    from gateway.db.roles import create_roles, with_user
+    from gateway.core.db.roles import create_roles, with_user
 
     name = f"bg_test_{secrets.token_hex(4)}"
     owner, app_role = f"{name}_owner", f"{name}_app"
@@ -86,8 +86,8 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
     os.environ["DATABASE_URL"] = url
     os.environ["BG_MIGRATION_DATABASE_URL"] = with_user(_superuser_url, owner)
     reset_settings()
-    from gateway.db.connection import close_pool, start_pool
-    from gateway.db.migrate import migrate
+    from gateway.core.db.connection import close_pool, start_pool
+    from gateway.core.db.migrate import migrate
 
     # One pool for the whole run, on the test loop: the app below runs on this loop too.
     await start_pool(10)
@@ -123,7 +123,7 @@ async def superuser() -> AsyncIterator[asyncpg.Connection]:
 @pytest.fixture(scope="session")
 async def app(database_url: str) -> Litestar:
     from gateway.app import create_app
-    from gateway.log import configure_logging
+    from gateway.core.log import configure_logging
 
     configure_logging("INFO", "json")
     return create_app(get_settings())

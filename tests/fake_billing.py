@@ -17,7 +17,7 @@ from adapters.ports import (
     RefundResult,
     Subscription,
 )
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 ACCOUNT = "acct_fake"
 TODAY = datetime.now(UTC).date()

@@ -23,7 +23,7 @@ from adapters.ports import (
     RefundResult,
     Subscription,
 )
-from gateway.errors import BillingError
+from gateway.core.errors import BillingError
 
 TODAY = datetime.now(UTC).date()
 

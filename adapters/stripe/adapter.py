@@ -40,7 +40,7 @@ from adapters.stripe.offline import StripeOfflinePayments
 from adapters.stripe.radar import StripeRadar
 from adapters.stripe.refunds import StripeRefunds
 from adapters.stripe.units import from_stripe_amount, stripe_step
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 T = TypeVar("T")
 RATE_LIMIT_ATTEMPTS = 4

@@ -24,7 +24,7 @@ from adapters.stripe.records import (
     invoice_payment_ids,
 )
 from adapters.stripe.units import from_stripe_amount
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 
 def _timestamp(day: date) -> int:

@@ -21,7 +21,7 @@ from adapters.stripe.calls import under_key
 from adapters.stripe.client import derived_key
 from adapters.stripe.mapping import plain
 from adapters.stripe.units import from_stripe_amount
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 
 def _comparable(name: str | None) -> str:

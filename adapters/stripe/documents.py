@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from adapters.stripe.mapping import plain
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 MAX_REDIRECTS = 5
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import stripe
 
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 _BY_CODE: dict[str, tuple[ErrorCode, str]] = {
     "resource_missing": (ErrorCode.PROVIDER_NOT_FOUND, "Stripe has no such object."),

@@ -19,7 +19,7 @@ from adapters.stripe.records import (
     from_stripe_refund,
     from_stripe_subscription,
 )
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 PAGE = 100  # Stripe's largest page
 

@@ -37,7 +37,7 @@ from adapters.stripe.client import derived_key
 from adapters.stripe.mapping import plain
 from adapters.stripe.records import from_stripe_invoice
 from adapters.stripe.units import from_stripe_amount, to_stripe_amount
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 METHOD_NAME = "Cheque"  # how Stripe's dashboard shows the custom payment method
 NUMBER_KEY = "gateway_payment_number"

@@ -13,7 +13,7 @@ from adapters.stripe.client import derived_key
 from adapters.stripe.mapping import plain
 from adapters.stripe.records import from_stripe_refund
 from adapters.stripe.units import check_stripe_amount, from_stripe_amount, to_stripe_amount
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 
 def _check_refund(payment_id: str, charge: dict[str, Any], amount: Money) -> None:

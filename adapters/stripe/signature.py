@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.events import ProviderEvent
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 
 def _parts(header: str) -> tuple[int, list[str]]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from adapters.money import exponent_of, format_money, from_minor_units
 from adapters.ports import Money
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 # Stripe's exponent where it is not the ISO 4217 one.
 _STRIPE_EXPONENT: dict[str, int] = {"ISK": 2, "UGX": 2, "MGA": 0}

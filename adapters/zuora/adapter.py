@@ -43,8 +43,8 @@ from adapters.zuora.errors import from_zuora_error
 from adapters.zuora.mapping import refund_comment
 from adapters.zuora.offline_payments import ZuoraOfflinePayments
 from adapters.zuora.transport import UnknownOutcomeError, ZuoraTransport
-from gateway.errors import BillingError, ErrorCode
-from gateway.sensitive import mask_iban
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.sensitive import mask_iban
 
 WRITE_ATTEMPTS = 3
 HOLDER_MAX_LENGTH = 60  # Zuora's accountHolderName (REST) and BankTransferAccountName (SOAP)

@@ -15,7 +15,7 @@ from typing import Any
 from adapters.events import ProviderEvent
 from adapters.zuora.callouts import event_from_history
 from adapters.zuora.rest_session import ZuoraRest
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 HISTORY_PATH = "/v1/notification-history/callout"
 PAGE_SIZE = 40  # Zuora's largest

@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.events import ProviderEvent
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 NOTIFICATION_ID_HEADER = "Zuora-Notification-Id"
 TIMESTAMP_HEADER = "X-Callout-Timestamp"

@@ -20,7 +20,7 @@ from adapters.zuora.calls import operation
 from adapters.zuora.dialects import ZuoraDialect, dialect_of
 from adapters.zuora.errors import from_zuora_error
 from adapters.zuora.transport import UnknownOutcomeError, ZuoraTransport
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 # Unpost and cancel, each possibly repeated once after a lost answer, and the read that ends it.
 VOID_ROUNDS = 5

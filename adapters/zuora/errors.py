@@ -3,7 +3,7 @@ code for the audit trail."""
 
 from __future__ import annotations
 
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 # Codes worth another try after a pause: the same call may well succeed.
 TRANSIENT = frozenset(

@@ -22,7 +22,7 @@ from adapters.zuora.calls import operation
 from adapters.zuora.corrections import ZuoraCorrections
 from adapters.zuora.errors import from_zuora_error
 from adapters.zuora.transport import UnknownOutcomeError, ZuoraTransport
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 # The look-up, the write, and the look-up after a lost answer, at most this many times.
 RECORD_ROUNDS = 3

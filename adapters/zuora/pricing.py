@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from adapters.money import to_minor_units
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 Model = Literal["per_unit", "flat_fee", "volume", "tiered"]
 # SOAP's ChargeModel ("Volume Pricing") and REST's model ("Volume"), squeezed to one spelling.

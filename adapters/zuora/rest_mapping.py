@@ -18,7 +18,7 @@ from adapters.ports import (
 )
 from adapters.zuora.pricing import rest_pricing
 from adapters.zuora.terms import rest_term, with_term
-from gateway.errors import BillingError
+from gateway.core.errors import BillingError
 
 
 def rest_date(value: Any) -> date | None:

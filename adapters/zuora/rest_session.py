@@ -30,7 +30,7 @@ from adapters.zuora.errors import (
     rest_category,
 )
 from adapters.zuora.transport import UnknownOutcomeError
-from gateway.errors import BillingError
+from gateway.core.errors import BillingError
 
 log = structlog.get_logger("adapters.zuora.rest")
 REFRESH_MARGIN_SECONDS = 60

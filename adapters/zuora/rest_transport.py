@@ -47,7 +47,7 @@ from adapters.zuora.rest_mapping import (
 )
 from adapters.zuora.rest_session import ZuoraRest, derived_key
 from adapters.zuora.transport import TransportName
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 PAGE_SIZE = 40  # Zuora's largest page for payments
 # A payment run that has not finished collecting: Pending (not started) or Processing.

@@ -23,7 +23,7 @@ from adapters.retry import provider_retrying
 from adapters.zuora.calls import CallLog, ProviderCall, new_track_id
 from adapters.zuora.errors import TRANSIENT, from_zuora_error
 from adapters.zuora.transport import UnknownOutcomeError
-from gateway.errors import BillingError
+from gateway.core.errors import BillingError
 
 DEFAULT_WSDL = Path(__file__).parent / "zuora.wsdl"
 BINDING = "{http://api.zuora.com/}SoapBinding"

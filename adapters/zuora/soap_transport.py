@@ -60,7 +60,7 @@ from adapters.zuora.pricing import (
 from adapters.zuora.soap_session import ZuoraSoap
 from adapters.zuora.terms import soap_term, with_term
 from adapters.zuora.transport import TransportName
-from gateway.errors import BillingError
+from gateway.core.errors import BillingError
 
 
 class SoapTransport:

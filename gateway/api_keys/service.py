@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from audit import Actor, AuditEntry, append
 from gateway.api_keys.scopes import Scope
 from gateway.api_keys.tables import ApiKey
-from gateway.db.connection import engine, fetch
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.db.connection import engine, fetch
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.i18n import Message
 
 KEY_PREFIX = "bgk"

@@ -8,7 +8,7 @@ from collections.abc import Set
 from typing import Any
 
 from adapters.ports import Account, AccountLookup, Capability, capabilities_of
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.providers import Providers
 
 # What each capability lets a support agent do, for the sentence naming what a provider lacks.

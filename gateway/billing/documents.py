@@ -10,8 +10,8 @@ from typing import Any
 
 from adapters.ports import Capability, Invoice, Payment, capabilities_of
 from gateway.billing.history_mapping import attachment
-from gateway.errors import BillingError, ErrorCode
-from gateway.sensitive import redact_text
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.sensitive import redact_text
 
 PDF = "application/pdf"
 EXTENSION_OF = {PDF: "pdf", "text/html": "html", "text/plain": "txt"}

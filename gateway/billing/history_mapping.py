@@ -17,7 +17,7 @@ from gateway.billing.history_schemas import (
     PaymentOut,
     RefundOut,
 )
-from gateway.sensitive import redact_text
+from gateway.core.sensitive import redact_text
 
 _UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 

@@ -24,11 +24,11 @@ from schwifty.exceptions import (
 from schwifty.registry import get_iban_spec
 
 from gateway.change_requests.sepa_scope import in_sepa
-from gateway.errors import BillingError, ErrorCode
-from gateway.sensitive import iban_checksum_ok, mask_iban, without_separators
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.sensitive import iban_checksum_ok, mask_iban, without_separators
 
 _SHAPE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]+$")
-# What people put between the groups of an IBAN (the same set gateway/sensitive.py finds IBANs by).
+# What people put between the groups of an IBAN (the set gateway/core/sensitive.py finds IBANs by).
 _SEPARATORS = re.compile(r"[\s.\-/]")
 # Territories that issue IBANs under their own two letters in their state's national format
 # (SWIFT IBAN Registry, entries for France and Finland): their national check digits are the
@@ -220,7 +220,7 @@ def require_holder_email(targets: Sequence[str], email_given: bool) -> None:
 def compact_iban(raw: str) -> str:
     """The IBAN without the spaces, dots, dashes and slashes people write it with: what is hashed
     and stored. Folded as detection folds it (full-width letters and digits, digits of any
-    script, invisible characters, any separator: gateway/sensitive.py)."""
+    script, invisible characters, any separator: gateway/core/sensitive.py)."""
     return without_separators(raw).upper()
 
 

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from gateway.change_requests.schemas import Filing, TicketRef
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.tickets import KNOWN_SYSTEMS, canonical_ticket, ticket_parts
 
 

@@ -10,8 +10,8 @@ from gateway.change_requests.references import (
     MATCHES_REFERENCE,
     parse_request_reference,
 )
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.tickets import display_ticket
 
 _BLOCKABLE = f"""

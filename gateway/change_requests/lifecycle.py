@@ -28,7 +28,7 @@ from typing import Any
 from audit import Actor, AuditEntry, append
 from audit.entry import SYSTEM
 from gateway.change_requests.references import subject_of
-from gateway.db.connection import fetch, transaction
+from gateway.core.db.connection import fetch, transaction
 from gateway.notifications.change_request_events import record_change_request_event
 from gateway.notifications.events import EventType
 from settings import Settings

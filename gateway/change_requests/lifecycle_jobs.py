@@ -4,8 +4,8 @@ time (the queueing lock); two workers running it at once share the rows (SKIP LO
 
 from __future__ import annotations
 
-from gateway.jobs import job_app
-from gateway.log import get_logger
+from gateway.core.jobs import job_app
+from gateway.core.log import get_logger
 from settings import get_settings
 
 _log = get_logger("gateway.lifecycle")

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from msgspec import Struct
 
 from gateway.change_requests.states import Status
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 
 
 class StaffName(Struct, kw_only=True):

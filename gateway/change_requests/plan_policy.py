@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from settings import PlanTier, Settings
 
 COMPLAINT_REASON = "Account > Complaint > Churn Risk > Product"

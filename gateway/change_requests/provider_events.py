@@ -8,7 +8,7 @@ from typing import Any
 
 from audit.entry import SYSTEM, AuditEntry
 from audit.store import append
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 
 _LOCK = """
 SELECT id, COALESCE(backoffice_id, zuora_account_id, stripe_customer_id,

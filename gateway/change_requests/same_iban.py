@@ -10,7 +10,7 @@ from uuid import UUID
 
 from gateway.change_requests.references import CUSTOMER_REFERENCES
 from gateway.change_requests.states import Status
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 
 _SAME_IBAN = f"""
 SELECT id, client, {", ".join(CUSTOMER_REFERENCES)} FROM change_requests

@@ -43,10 +43,11 @@ from gateway.change_requests.states import (
     next_status,
 )
 from gateway.change_requests.tables import ChangeRequest
-from gateway.crypto import Cipher
-from gateway.db.connection import engine, fetch
-from gateway.db.rows import insert_row
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.crypto import Cipher
+from gateway.core.db.connection import engine, fetch
+from gateway.core.db.rows import insert_row
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.sensitive import contains_iban, redact_text, sensitive_kind, strings_in
 from gateway.fraud.screening import blocked_refusal
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, slot_for, store_answer
 from gateway.idempotency.context import IdempotencyContext
@@ -56,7 +57,6 @@ from gateway.notifications.change_request_events import (
 )
 from gateway.notifications.events import EventType
 from gateway.pagination import decode_cursor, encode_cursor
-from gateway.sensitive import contains_iban, redact_text, sensitive_kind, strings_in
 from gateway.tickets import TICKET_ID_SQL, display_ticket, ticket_lookup
 from settings import Settings
 

@@ -1,6 +1,6 @@
 import enum
 
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.i18n import Message
 
 

@@ -19,12 +19,12 @@ from gateway.change_requests.references import (
 )
 from gateway.change_requests.service import _refuse_if_applied
 from gateway.change_requests.states import Kind, Named, Status, Transition, next_status
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.log import get_logger
+from gateway.core.sensitive import contains_card_number, contains_iban
 from gateway.i18n import Message
-from gateway.log import get_logger
 from gateway.notifications.change_request_events import record_transition
-from gateway.sensitive import contains_card_number, contains_iban
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from gateway.tickets import display_ticket
@@ -88,7 +88,7 @@ async def _defer_checks(request_id: uuid.UUID) -> None:
     """The live pre-checks, read from the providers by a job once the claim is committed (by
     name: change requests never import fulfilment). A queue that cannot be reached now costs
     only freshness: Apply refreshes the checks again before it plans."""
-    from gateway.jobs import job_app
+    from gateway.core.jobs import job_app
 
     try:
         await job_app.configure_task("fulfilment.refresh_checks").defer_async(

@@ -11,9 +11,9 @@ from typing import Any
 from audit.entry import Actor
 from gateway.cheques.checks import StaffRow, staff_by
 from gateway.cheques.records import actor_json
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.corrections.records import as_json
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
 from gateway.i18n import Message
 from gateway.staff.roles import Role
 

@@ -19,13 +19,13 @@ from adapters.ports import (
     OfflinePayments,
 )
 from gateway.billing.customers import find_customer
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.sensitive import contains_card_number, contains_iban, luhn_ok
 from gateway.fulfilment.resilience import ProviderGuard
 from gateway.i18n import Message
 from gateway.i18n.values import AmountText, status_text
 from gateway.providers import Providers
-from gateway.sensitive import contains_card_number, contains_iban, luhn_ok
 from gateway.staff.roles import Role
 
 T = TypeVar("T")

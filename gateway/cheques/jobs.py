@@ -10,7 +10,7 @@ from uuid import UUID
 
 from procrastinate.exceptions import AlreadyEnqueued
 
-from gateway.jobs import job_app
+from gateway.core.jobs import job_app
 
 QUEUE = "cheques"
 RETRY_IN_SECONDS = 10  # a provider that just failed gets a moment before the next try

@@ -15,7 +15,7 @@ from gateway.cheques.records import (
     cheque_read,
 )
 from gateway.cheques.schemas import BatchPage, ChequePage
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.pagination import decode_cursor, encode_cursor
 
 MAX_LIMIT = 200

@@ -9,7 +9,7 @@ import unicodedata
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from gateway.db.connection import fetch_value
+from gateway.core.db.connection import fetch_value
 
 PAYMENT_NUMBER_PREFIX = "CHQ-"
 

@@ -9,10 +9,10 @@ from typing import Any
 from audit import AuditEntry, append
 from audit.entry import Actor
 from gateway.cheques.schemas import BatchRead, ChequeRead, ScanRead
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.corrections.records import loaded
 from gateway.corrections.schemas import MoneyRead
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
 from gateway.i18n import Message
 
 # A cheque's row, with its depositor's username from its batch.

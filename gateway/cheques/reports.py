@@ -9,8 +9,8 @@ from datetime import date
 
 from gateway.cheques.records import money
 from gateway.cheques.schemas import DayReport, Report
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.i18n import Message
 
 MAX_DAYS = 366

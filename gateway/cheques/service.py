@@ -76,15 +76,15 @@ from gateway.cheques.schemas import (
     Report,
     SlipRead,
 )
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.log import get_logger
 from gateway.corrections.filing import Requester, refuse_sensitive_text
 from gateway.corrections.records import as_json
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError, ErrorCode
 from gateway.fulfilment.resilience import ProviderGuard
 from gateway.i18n import N_, Message
 from gateway.i18n.values import AmountText
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
-from gateway.log import get_logger
 from gateway.providers import Providers
 from gateway.staff.roles import Role
 from settings import Settings

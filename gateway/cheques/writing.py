@@ -26,12 +26,12 @@ from gateway.cheques.records import (
     load_cheque,
 )
 from gateway.cheques.schemas import ChequeRead
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError
+from gateway.core.log import get_logger
 from gateway.corrections.records import loaded
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError
 from gateway.fulfilment.resilience import ProviderGuard, is_unavailable
 from gateway.idempotency.answers import AnswerSlot, store_answer
-from gateway.log import get_logger
 from gateway.notifications.events import EventType
 from gateway.providers import Providers
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.corrections.filing import refuse_sensitive_text
 from gateway.corrections.records import as_json, audit, load, stored_hash
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError, ErrorCode
 from gateway.i18n import N_, Message
 from gateway.notifications.correction_events import record_correction_event
 from gateway.notifications.events import EventType

@@ -11,10 +11,10 @@ from typing import Any, TypeVar, cast
 
 from adapters.ports import Accounts, BillingHistory, Invoice, Payment, Subscription
 from gateway.billing.customers import find_customer
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.corrections.plan import Order, ProviderFacts
 from gateway.corrections.schemas import CancelCreate, RefundCreate, VoidCreate
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
 from gateway.fulfilment.resilience import ProviderGuard
 from gateway.i18n import Message
 

@@ -13,6 +13,9 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from adapters.money import format_money
 from audit.entry import Actor
 from gateway.api_keys.service import ApiClient
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.sensitive import contains_card_number, contains_iban
 from gateway.corrections.facts import reserved_on
 from gateway.corrections.plan import CorrectionPlan, Order, computation_json, step_key
 from gateway.corrections.policy import ApprovalPolicy, approval_needed
@@ -24,13 +27,10 @@ from gateway.corrections.schemas import (
     VoidCreate,
     money,
 )
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError, ErrorCode
 from gateway.i18n import Message
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
 from gateway.notifications.correction_events import record_correction_event
 from gateway.notifications.events import EventType
-from gateway.sensitive import contains_card_number, contains_iban
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from settings import Settings

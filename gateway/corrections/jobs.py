@@ -11,10 +11,10 @@ from uuid import UUID
 
 from procrastinate.exceptions import AlreadyEnqueued
 
+from gateway.core.jobs import job_app
+from gateway.core.log import get_logger
 from gateway.durable import LockedWork
 from gateway.job_worker import on_worker_start
-from gateway.jobs import job_app
-from gateway.log import get_logger
 
 QUEUE = "corrections"
 STALLED_AFTER_SECONDS = 30

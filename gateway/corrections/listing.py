@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from gateway.core.db.connection import fetch
 from gateway.corrections.records import COLUMNS, read_of, steps_of
 from gateway.corrections.schemas import CorrectionPage
-from gateway.db.connection import fetch
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.tickets import TicketLookup
 

@@ -8,6 +8,7 @@ kind, provider, account and steps with their amounts) binds an approval to it.
 from __future__ import annotations
 
 from adapters.money import format_money
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.corrections.plan_cancel import cancellation_plan
 from gateway.corrections.plan_parts import (
     CorrectionPlan,
@@ -23,7 +24,6 @@ from gateway.corrections.plan_parts import (
     void_step,
 )
 from gateway.corrections.schemas import CancelCreate, RefundCreate, VoidCreate, money
-from gateway.errors import BillingError, ErrorCode
 from gateway.i18n import N_, Message
 from gateway.i18n.values import AmountText, status_text
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from adapters.ports import Invoice, Payment, Subscription
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.corrections.plan_parts import (
     CorrectionPlan,
     FeePolicy,
@@ -19,7 +20,6 @@ from gateway.corrections.plan_parts import (
 )
 from gateway.corrections.policy import CancellationRefund, cancellation_refund
 from gateway.corrections.schemas import CancelCreate
-from gateway.errors import BillingError, ErrorCode
 from gateway.i18n import N_, Message
 
 ACTIVE = frozenset({"active", "trialing", "past_due"})

@@ -13,9 +13,9 @@ from typing import Any
 
 from adapters.money import format_money
 from adapters.ports import Invoice, Money, Payment, Subscription
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.corrections.policy import CancellationRefund, FeeBase
 from gateway.corrections.schemas import money
-from gateway.errors import BillingError, ErrorCode
 from gateway.i18n import Message
 
 

@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 from audit.entry import SYSTEM
+from gateway.core.db.connection import fetch
 from gateway.corrections.records import audit
-from gateway.db.connection import fetch
 
 # The correction whose steps act on, or made, the object: the refund, payment, invoice or
 # subscription id (correction_steps.object_ids, GIN-indexed).

@@ -10,6 +10,8 @@ import msgspec
 
 from audit import AuditEntry, append
 from audit.entry import Actor
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.corrections.plan import payload_hash
 from gateway.corrections.schemas import (
     ApprovalRead,
@@ -19,8 +21,6 @@ from gateway.corrections.schemas import (
     StepPayload,
     StepRead,
 )
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
 from gateway.i18n import Message, as_plain_json
 from gateway.tickets import display_ticket
 

@@ -20,12 +20,12 @@ from typing import Any, cast
 
 from adapters.ports import InvoiceVoiding, Money, Refunds, Subscriptions
 from audit.entry import SYSTEM
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.log import get_logger
 from gateway.corrections.records import audit, load, loaded, stored_hash
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError, ErrorCode
 from gateway.fulfilment.resilience import ProviderGuard, is_unavailable
 from gateway.i18n import Message
-from gateway.log import get_logger
 from gateway.metrics.provider_steps import observed_step
 from gateway.notifications.correction_events import record_correction_event
 from gateway.notifications.events import EventType

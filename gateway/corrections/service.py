@@ -19,6 +19,9 @@ from collections.abc import Awaitable, Callable
 import msgspec
 
 from gateway.api_keys.service import ApiClient
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.log import get_logger
 from gateway.corrections.decisions import (
     approve_correction,
     refuse_correction,
@@ -50,12 +53,9 @@ from gateway.corrections.records import (
 )
 from gateway.corrections.runner import CorrectionRunner
 from gateway.corrections.schemas import CorrectionPage, CorrectionRead
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError, ErrorCode
 from gateway.fulfilment.resilience import ProviderGuard
 from gateway.i18n import Message
 from gateway.idempotency.answers import AnswerSlot, earlier_answer
-from gateway.log import get_logger
 from gateway.providers import Providers
 from gateway.staff.member import StaffMember
 from gateway.tickets import canonical_ticket_or_none, ticket_lookup

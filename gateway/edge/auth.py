@@ -7,8 +7,8 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from gateway.api_keys.service import ApiClient, authenticate
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.edge.rate_limit import ApiKeyRateLimiter
-from gateway.errors import BillingError, ErrorCode
 
 SCOPE_OPT = "scope"  # route opt naming the scope a handler needs
 PUBLIC_OPT = "public"  # route opt for handlers that take no API key (webhooks sign instead)

@@ -17,14 +17,14 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.sensitive import contains_card_number, sensitive_kind_of_token, strings_in
 from gateway.edge.auth import client_of
 from gateway.edge.json_depth import DEFAULT_MAX_DEPTH, refuse_deep_json
 from gateway.edge.unavailable import send_unavailable
-from gateway.errors import BillingError, ErrorCode
 from gateway.idempotency import service as idempotency
 from gateway.idempotency.context import IdempotencyContext, remember
 from gateway.idempotency.finishing import pending as pending_touches
-from gateway.sensitive import contains_card_number, sensitive_kind_of_token, strings_in
 
 IDEMPOTENCY_OPT = "idempotent"  # route opt; False for POSTs that dedupe otherwise (webhooks)
 BODY_LIMIT_OPT = "max_body_bytes"  # route opt: a larger limit for bulk uploads

@@ -10,7 +10,7 @@ from __future__ import annotations
 import traceback
 from pathlib import Path
 
-from gateway.sensitive import redact_text
+from gateway.core.sensitive import redact_text
 
 MAX_FRAMES = 20
 MAX_CHARS = 8_000

@@ -19,9 +19,9 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from gateway.core.errors import ErrorCode
+from gateway.core.log import get_logger
 from gateway.edge.problems import PROBLEM_MEDIA_TYPE, problem_body
-from gateway.errors import ErrorCode
-from gateway.log import get_logger
 from settings import get_settings
 
 _log = get_logger("gateway.edge.header_limits")

@@ -12,7 +12,7 @@ import re
 from itertools import accumulate
 from typing import Any
 
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 DEFAULT_MAX_DEPTH = 32  # real bodies nest 3 deep; a Stripe event about 8
 # A JSON string, escapes included; possessive, so a long string is one step, not one per byte.

@@ -24,8 +24,8 @@ from limits.errors import ConfigurationError, StorageError
 from limits.storage import storage_from_string
 from limits.util import WindowStats
 
-from gateway.db.connection import engine
-from gateway.db.outage import is_database_outage, unavailable
+from gateway.core.db.connection import engine
+from gateway.core.db.outage import is_database_outage, unavailable
 from settings import Settings, SettingsError
 
 PURGE_EVERY_SECONDS = 60.0

@@ -31,8 +31,8 @@ from litestar.params import HeaderParameter
 from litestar.typing import FieldDefinition
 from msgspec import Meta, Struct
 
+from gateway.core.errors import HTTP_STATUS, ErrorCode
 from gateway.edge.problem_examples import problem_example, problem_examples
-from gateway.errors import HTTP_STATUS, ErrorCode
 
 
 class FieldError(Struct, kw_only=True):

@@ -9,7 +9,7 @@ from typing import Any
 
 from litestar.openapi.spec import Example
 
-from gateway.errors import HTTP_STATUS, ErrorCode
+from gateway.core.errors import HTTP_STATUS, ErrorCode
 from gateway.problem_types import problem_type_of
 
 # The host of the examples' `type` URLs: the gateway answers with the host it was called at.

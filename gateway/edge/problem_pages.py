@@ -17,10 +17,10 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import PathParameter
 from msgspec import Struct
 
+from gateway.core.errors import HTTP_STATUS, BillingError, ErrorCode
 from gateway.edge.auth import PUBLIC_OPT
 from gateway.edge.openapi import problems
 from gateway.edge.problems import PROBLEM_PAGES_PATH
-from gateway.errors import HTTP_STATUS, BillingError, ErrorCode
 from gateway.problem_types import problem_type_of
 
 _HTML = "text/html"

@@ -16,13 +16,13 @@ from litestar.exceptions import (
 )
 from litestar.types import Scope
 
-from gateway.db.outage import is_database_outage, unavailable
+from gateway.core.db.outage import is_database_outage, unavailable
+from gateway.core.errors import HTTP_STATUS, BillingError, ErrorCode
+from gateway.core.log import get_logger
+from gateway.core.sensitive import redact_value
 from gateway.edge.fault_log import short_traceback, where_raised
 from gateway.edge.request_context import request_id_for
-from gateway.errors import HTTP_STATUS, BillingError, ErrorCode
-from gateway.log import get_logger
 from gateway.problem_types import problem_type_of
-from gateway.sensitive import redact_value
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 # `type` is the gateway's own page explaining the code (gateway/edge/problem_pages.py), as an

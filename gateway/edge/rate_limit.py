@@ -12,9 +12,9 @@ from contextlib import asynccontextmanager
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, Storage
 
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.edge.failure_limit import FailureLimit, TooManyFailuresError
 from gateway.edge.limits_storage import SharedRateLimiter
-from gateway.errors import BillingError, ErrorCode
 
 # Failed authentications allowed per client address and minute: enough for a misconfigured
 # tool to notice, too few to guess keys or to make every bad request cost a database look-up.

@@ -14,10 +14,10 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.db.outage import is_database_outage
-from gateway.errors import BillingError
-from gateway.log import get_logger
-from gateway.sensitive import sensitive_kind_of_token
+from gateway.core.db.outage import is_database_outage
+from gateway.core.errors import BillingError
+from gateway.core.log import get_logger
+from gateway.core.sensitive import sensitive_kind_of_token
 
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 # A UUID (any case, with or without dashes): what most tools send, digits and all.

@@ -7,7 +7,7 @@ from __future__ import annotations
 import msgspec
 from litestar.types import Scope, Send
 
-from gateway.db.outage import unavailable
+from gateway.core.db.outage import unavailable
 from gateway.edge.problems import PROBLEM_MEDIA_TYPE, problem_body
 
 

@@ -14,9 +14,9 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.sensitive import sensitive_kind
 from gateway.edge.url_text import refuse_unprintable_url
-from gateway.errors import BillingError, ErrorCode
-from gateway.sensitive import sensitive_kind
 
 
 def _url_texts(scope: Scope) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ from urllib.parse import unquote_to_bytes
 
 from litestar.types import Scope
 
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NAMEABLE = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")  # a name safe to repeat in the answer

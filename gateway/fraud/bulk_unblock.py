@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from audit import AuditEntry, append
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.fraud.service import BlocklistService, refuse_sensitive_free_text
 from gateway.i18n import Message
 from gateway.staff.member import StaffMember

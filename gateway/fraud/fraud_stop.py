@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 from audit import Actor
 from gateway.change_requests.fraud_targets import FraudTargets, read_fraud_targets
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.sensitive import contains_card_number, contains_iban
 from gateway.fraud.schemas import BlocklistEntryCreate, EntryKind
 from gateway.fraud.screening import NOUN
 from gateway.fraud.service import BlocklistService, refuse_sensitive_free_text
 from gateway.i18n import Message
-from gateway.sensitive import contains_card_number, contains_iban
 from gateway.tickets import canonical_ticket_or_none, display_ticket
 
 

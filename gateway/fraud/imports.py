@@ -15,8 +15,11 @@ import msgspec
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from audit import Actor, AuditEntry, append
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.catalogues import as_plain_json
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.log import get_logger
+from gateway.core.sensitive import redact_text
 from gateway.fraud.schemas import (
     BlocklistEntryCreate,
     BlocklistImportCreate,
@@ -25,10 +28,7 @@ from gateway.fraud.schemas import (
 )
 from gateway.fraud.service import BlocklistService, refuse_sensitive_free_text, source_ticket
 from gateway.i18n import Message
-from gateway.i18n.catalogues import as_plain_json
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
-from gateway.log import get_logger
-from gateway.sensitive import redact_text
 
 _log = get_logger("fraud")
 # A running import whose job has said nothing for this long died with its process.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from gateway.jobs import job_app
+from gateway.core.jobs import job_app
 
 
 @job_app.task(name="fraud.import_blocklist", retry=3)

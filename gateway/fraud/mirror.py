@@ -20,9 +20,9 @@ from typing import Any
 
 import asyncpg
 
-from gateway.db.connection import engine, fetch
+from gateway.core.db.connection import engine, fetch
+from gateway.core.log import get_logger
 from gateway.fraud.matcher import Matcher
-from gateway.log import get_logger
 from gateway.metrics.fraud_mirror import record_lag, record_listening
 
 CHANNEL = "bg_blocklist"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 
+from gateway.core.sensitive import sensitive_kind, without_separators
 from gateway.i18n import N_, Message
-from gateway.sensitive import sensitive_kind, without_separators
 
 KINDS: tuple[str, ...] = (
     "card_fingerprint",

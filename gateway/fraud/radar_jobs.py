@@ -15,9 +15,9 @@ import procrastinate
 
 from adapters.ports import Capability, capabilities_of
 from audit import Actor, AuditEntry, append
+from gateway.core.jobs import job_app
+from gateway.core.log import get_logger
 from gateway.fraud.radar_sync import DriftReport, sync_to_radar
-from gateway.jobs import job_app
-from gateway.log import get_logger
 from gateway.providers import stripe_from_settings
 from settings import get_settings
 

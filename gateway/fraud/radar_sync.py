@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from adapters.ports import BlockedItemType, BlocklistMirror
-from gateway.db.connection import fetch
-from gateway.errors import BillingError
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError
 
 MIRRORED: dict[str, BlockedItemType] = {
     "card_fingerprint": "card_fingerprint",

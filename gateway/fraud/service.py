@@ -17,9 +17,10 @@ from audit import Actor, AuditEntry, append
 from audit.entry import SYSTEM
 from gateway.change_requests import bank_details
 from gateway.change_requests.service import IBAN_HASH_PURPOSE  # one hash: blocks match requests
-from gateway.crypto import Cipher
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.crypto import Cipher
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.sensitive import contains_card_number, contains_iban
 from gateway.fraud.matcher import InvalidBlocklistValue, normalise
 from gateway.fraud.mirror import BlocklistMirror
 from gateway.fraud.schemas import (
@@ -35,7 +36,6 @@ from gateway.fraud.screening import KindName, explain
 from gateway.i18n import Message
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
 from gateway.pagination import decode_cursor, encode_cursor
-from gateway.sensitive import contains_card_number, contains_iban
 from gateway.tickets import (
     TICKET_ID_SQL,
     TicketError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from gateway.crypto import Cipher
+from gateway.core.crypto import Cipher
 from gateway.fraud.fraud_stop import FraudStop
 from gateway.fraud.imports import BlocklistImports
 from gateway.fraud.matcher import Matcher

@@ -6,9 +6,9 @@ from __future__ import annotations
 import functools
 from uuid import UUID
 
-from gateway.crypto import Cipher
+from gateway.core.crypto import Cipher
+from gateway.core.jobs import job_app
 from gateway.fulfilment.checks import ChecksService
-from gateway.jobs import job_app
 from gateway.providers import providers_from_settings
 from settings import get_settings
 

@@ -42,9 +42,10 @@ from adapters.ports import (
 )
 from audit import AuditEntry, append
 from gateway.change_requests.same_iban import same_iban
-from gateway.crypto import Cipher
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.crypto import Cipher
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.sensitive import contains_card_number, contains_iban
 from gateway.fulfilment.identity import (
     ProviderRecord,
     compare_identity,
@@ -68,7 +69,6 @@ from gateway.i18n import N_, Message, as_plain_json
 from gateway.notifications.change_request_events import record_change_request_event
 from gateway.notifications.events import EventType
 from gateway.providers import Providers
-from gateway.sensitive import contains_card_number, contains_iban
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from settings import PlanTier, Settings

@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol, cast
 import msgspec
 
 from gateway.change_requests.states import Kind
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.fulfilment.sentences import target_words
 from gateway.i18n import Message
 

@@ -13,10 +13,10 @@ from audit import AuditEntry, append
 from audit.entry import Actor
 from gateway.change_requests.references import subject_of
 from gateway.change_requests.states import Kind, Status, Transition, next_status
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.catalogues import as_plain_json
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.fulfilment.views import loaded
-from gateway.i18n.catalogues import as_plain_json
 from gateway.notifications.change_request_events import record_transition
 
 

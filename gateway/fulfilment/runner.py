@@ -21,9 +21,10 @@ from audit import AuditEntry, append
 from audit.entry import SYSTEM
 from gateway.change_requests.service import IBAN_CONTEXT
 from gateway.change_requests.states import Status, Transition
-from gateway.crypto import Cipher
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.crypto import Cipher
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.log import get_logger
 from gateway.fulfilment.request_rows import (
     RequestRow,
     as_json,
@@ -34,7 +35,6 @@ from gateway.fulfilment.request_rows import (
 from gateway.fulfilment.resilience import ProviderGuard, is_unavailable
 from gateway.fulfilment.steps import StepCall, StepOutcome, run_step
 from gateway.fulfilment.views import loaded
-from gateway.log import get_logger
 from gateway.metrics.provider_steps import observed_step
 from gateway.providers import Providers
 

@@ -12,7 +12,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.i18n import Message
 
 # == checks (gateway/fulfilment/checks.py) ==================================================

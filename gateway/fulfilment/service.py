@@ -23,9 +23,11 @@ from gateway.api_keys.service import ApiClient
 from gateway.change_requests.fraud_targets import read_fraud_targets
 from gateway.change_requests.schemas import ChangeRequestRead
 from gateway.change_requests.states import Kind, Status, Transition, next_status
-from gateway.crypto import Cipher
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.crypto import Cipher
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.log import get_logger
+from gateway.core.sensitive import contains_card_number, contains_iban
 from gateway.fraud.screening import blocked_refusal
 from gateway.fulfilment.plan import (
     PROVIDER_OF_TARGET,
@@ -51,14 +53,12 @@ from gateway.fulfilment.steps import mask_id
 from gateway.fulfilment.views import fulfilment_view, loaded, request_read
 from gateway.i18n import Message
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
-from gateway.log import get_logger
 from gateway.notifications.change_request_events import (
     record_change_request_event,
     record_transition,
 )
 from gateway.notifications.events import EventType
 from gateway.providers import Providers
-from gateway.sensitive import contains_card_number, contains_iban
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from settings import Settings

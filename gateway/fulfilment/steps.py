@@ -23,7 +23,7 @@ from adapters.ports import (
     QuantityChange,
     Subscriptions,
 )
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.fulfilment.plan import FROM_STEP
 
 

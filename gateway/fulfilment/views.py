@@ -11,8 +11,8 @@ import msgspec
 from gateway.change_requests.mapping import to_read
 from gateway.change_requests.outcomes import outcomes_of
 from gateway.change_requests.schemas import ChangeRequestRead
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.fulfilment.schemas import FulfilmentRead, RunRead, StepRead
 from gateway.fulfilment.steps import mask_id
 

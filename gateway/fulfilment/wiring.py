@@ -4,7 +4,7 @@ worker process of its own builds it from settings on first use."""
 
 from __future__ import annotations
 
-from gateway.crypto import Cipher
+from gateway.core.crypto import Cipher
 from gateway.fraud.wiring import blocklist_service
 from gateway.fulfilment.checks import ChecksService
 from gateway.fulfilment.service import FulfilmentService

@@ -13,7 +13,7 @@ language.
 
 from __future__ import annotations
 
-from gateway.i18n.catalogues import (
+from gateway.core.catalogues import (
     LANGUAGES,
     N_,
     RIGHT_TO_LEFT,

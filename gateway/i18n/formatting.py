@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from babel import dates, numbers
 
 from adapters.money import from_minor_units  # pure arithmetic on ISO 4217 exponents
-from gateway.i18n.catalogues import current_language, current_time_zone
+from gateway.core.catalogues import current_language, current_time_zone
 
 
 def _zone() -> ZoneInfo:

@@ -9,7 +9,7 @@ import enum
 from gateway.api_keys.scopes import Scope
 from gateway.change_requests.lifecycle import TriageKind
 from gateway.change_requests.states import Kind, Status, Transition
-from gateway.i18n.catalogues import N_, gettext
+from gateway.core.catalogues import N_, gettext
 from gateway.notifications.events import EventType
 from gateway.staff.roles import Role
 

@@ -16,7 +16,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
-from gateway.i18n.catalogues import LANGUAGES, LOCALE_DIR, catalogue_path
+from gateway.core.catalogues import LANGUAGES, LOCALE_DIR, catalogue_path
 
 ROOT = LOCALE_DIR.parent.parent
 KEYWORDS = {"_": None, "gettext": None, "N_": None, "Message": None, "ngettext": (1, 2)}

@@ -12,7 +12,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from gateway.i18n.catalogues import current_language, current_time_zone
+from gateway.core.catalogues import current_language, current_time_zone
 from gateway.i18n.negotiation import negotiate, valid_time_zone
 
 LANGUAGE_COOKIE = "bg_lang"

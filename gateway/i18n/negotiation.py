@@ -7,7 +7,7 @@ import zoneinfo
 
 from babel import Locale
 
-from gateway.i18n.catalogues import LANGUAGES
+from gateway.core.catalogues import LANGUAGES
 
 
 def negotiate(accept_language: str, preferred: str | None = None) -> str:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from gateway.i18n.catalogues import gettext
+from gateway.core.catalogues import gettext
 
 _FIELD = re.compile(r"\{(\w+)\}")
 # The templates' lazy groups backtrack; a sentence longer than any the gateway makes (values

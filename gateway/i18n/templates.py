@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2 import Environment
 
-from gateway.i18n.catalogues import (
+from gateway.core.catalogues import (
     LANGUAGES,
     current_language,
     direction,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.money import format_money
-from gateway.i18n.catalogues import N_, Message, gettext
+from gateway.core.catalogues import N_, Message, gettext
 from gateway.i18n.formatting import format_minor
 
 # Lower case, as the providers' codes were shown before; one list for both providers (Zuora

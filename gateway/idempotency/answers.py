@@ -15,8 +15,8 @@ from typing import TypeVar
 
 import msgspec
 
-from gateway.db.connection import fetch
-from gateway.i18n.catalogues import as_plain_json
+from gateway.core.catalogues import as_plain_json
+from gateway.core.db.connection import fetch
 from gateway.idempotency.context import IdempotencyContext, StoredAnswer
 
 Answer = TypeVar("Answer", bound=msgspec.Struct)

@@ -13,8 +13,8 @@ import contextvars
 import uuid
 from collections.abc import Awaitable, Callable
 
-from gateway.db.outage import is_database_outage
-from gateway.log import get_logger
+from gateway.core.db.outage import is_database_outage
+from gateway.core.log import get_logger
 
 Touch = Callable[[], Awaitable[None]]
 _RETRY_SECONDS = 0.5

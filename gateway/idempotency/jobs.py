@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from gateway.core.jobs import job_app
+from gateway.core.log import get_logger
 from gateway.idempotency.service import purge_expired
-from gateway.jobs import job_app
-from gateway.log import get_logger
 from settings import get_settings
 
 _log = get_logger("gateway.idempotency")

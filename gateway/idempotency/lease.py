@@ -26,8 +26,8 @@ from typing import Any
 
 import asyncpg
 
-from gateway.db.connection import engine
-from gateway.log import get_logger
+from gateway.core.db.connection import engine
+from gateway.core.log import get_logger
 
 # Advisory locks in the two-key form (objsubid 2) never meet the one-key locks used elsewhere.
 LEASE_NAMESPACE = 0x62_67_6C_65  # "bgle"

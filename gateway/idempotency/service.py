@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.idempotency.lease import LEASE_NAMESPACE, lease
 
 # A request holding a key for longer than this died mid-way; a retry may take it over.

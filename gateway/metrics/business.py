@@ -20,8 +20,8 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from audit.sinks import CheckpointSink, configured_sink, pending_checkpoints
-from gateway.db.connection import engine
-from gateway.log import get_logger
+from gateway.core.db.connection import engine
+from gateway.core.log import get_logger
 
 TIMEOUT_SECONDS = 2.0  # each probe's
 CACHE_SECONDS = 5.0

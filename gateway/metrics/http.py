@@ -17,7 +17,7 @@ from litestar.exceptions import HTTPException
 from litestar.plugins.prometheus import PrometheusMiddleware
 from litestar.types import Receive, Scope, Send
 
-from gateway.errors import BillingError
+from gateway.core.errors import BillingError
 
 
 def status_of(error: BaseException) -> int:

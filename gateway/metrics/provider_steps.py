@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from prometheus_client import Counter, Histogram
 
-from gateway.errors import BillingError
+from gateway.core.errors import BillingError
 from gateway.fulfilment.resilience import is_unavailable
 
 STEPS = Counter(

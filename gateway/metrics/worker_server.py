@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prometheus_client import start_http_server
 
-from gateway.log import get_logger
+from gateway.core.log import get_logger
 from gateway.metrics.multiprocess import registry
 
 _log = get_logger("metrics")

@@ -8,7 +8,7 @@ guard sets for each request (no setting, no rows). Triage thresholds arrive the 
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-11-23T10:52:00:000000"
 VERSION = "1.38.0"

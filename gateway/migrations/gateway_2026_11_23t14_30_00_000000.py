@@ -3,7 +3,7 @@ then processed once by a job. A repeated delivery finds its row and changes noth
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-11-23T14:30:00:000000"
 VERSION = "1.38.0"

@@ -4,7 +4,7 @@ after commit), and signed checkpoints. Entries written before this keep their ma
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-11-23T14:50:00:000000"
 VERSION = "1.38.0"

@@ -3,7 +3,7 @@ in the chain; payloads are decrypted one at a time through an audited action."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-11-23T15:10:00:000000"
 VERSION = "1.38.0"

@@ -4,7 +4,7 @@ process's in-memory matcher follows within milliseconds."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-12-01T17:00:00:000000"
 VERSION = "1.38.0"

@@ -8,7 +8,7 @@ integers, as on change_requests; the database refuses an approval by the one who
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-12-01T17:30:00:000000"
 VERSION = "1.38.0"

@@ -15,7 +15,7 @@ it; staff see which requests in the back office (`my_queue.same_iban_elsewhere`)
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-12-04T11:00:00:000000"
 VERSION = "1.38.0"

@@ -8,7 +8,7 @@ stopped. At most one run of a request is live (waiting for approval or running) 
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-12-05T09:00:00:000000"
 VERSION = "1.38.0"

@@ -12,7 +12,7 @@ always said "not checked yet"), now show the findings' sentences: the debit bein
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-12-05T09:10:00:000000"
 VERSION = "1.38.0"

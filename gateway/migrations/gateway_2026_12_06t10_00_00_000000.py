@@ -4,12 +4,12 @@ steps carried out at a provider, and the approval bound to the exact payload.
 A correction is written with all its steps before the first provider call; each step is
 marked `calling` before its call and recorded after it (as Apply's steps are). Requester and
 approver are never the same person, admins included: the database refuses it too. The
-application's role gets its grants after the migration (gateway.db.roles.apply_grants).
+application's role gets its grants after the migration (gateway.core.db.roles.apply_grants).
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-12-06T10:00:00:000000"
 VERSION = "1.38.0"

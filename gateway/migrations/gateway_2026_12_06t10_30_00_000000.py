@@ -4,7 +4,7 @@ notification history was pulled (the minute job fills gaps from Zuora's callout 
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-12-06T10:30:00:000000"
 VERSION = "1.38.0"

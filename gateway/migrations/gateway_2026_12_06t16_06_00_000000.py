@@ -8,7 +8,7 @@ answered with that correction.
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-12-06T16:06:00:000000"
 VERSION = "1.38.0"

@@ -26,8 +26,8 @@ from typing import Any
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.errors import BillingError
-from gateway.sensitive import normalised
+from gateway.core.errors import BillingError
+from gateway.core.sensitive import normalised
 from gateway.tickets import MAX_ID_LENGTH, canonical_ticket
 
 ID = "2026-12-07T09:00:00:000000"
@@ -245,7 +245,7 @@ async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="gateway", description=DESCRIPTION)
 
     async def run() -> None:
-        from gateway.db.connection import engine
+        from gateway.core.db.connection import engine
 
         database = engine()
         for statement in BEFORE_BACKFILL:

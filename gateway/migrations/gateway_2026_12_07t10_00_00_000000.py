@@ -8,7 +8,7 @@ until the first commits); `payload` is the exact body sent to endpoints (masked 
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-12-07T10:00:00:000000"
 VERSION = "1.38.0"

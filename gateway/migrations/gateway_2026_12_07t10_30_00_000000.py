@@ -7,7 +7,7 @@ so a fan-out that runs twice never sends an event twice; attempts are never upda
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-12-07T10:30:00:000000"
 VERSION = "1.38.0"

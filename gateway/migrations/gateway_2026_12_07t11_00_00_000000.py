@@ -17,7 +17,7 @@ work; a request waiting on the customer is marked after BG_CUSTOMER_SILENT_DAYS.
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-12-07T11:00:00:000000"
 VERSION = "1.38.0"

@@ -10,7 +10,7 @@ events may now be about a cheque.
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-12-08T09:00:00:000000"
 VERSION = "1.38.0"

@@ -10,7 +10,7 @@ later stays in the deposit it went to the bank with).
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-12-08T09:30:00:000000"
 VERSION = "1.38.0"

@@ -11,7 +11,7 @@ on it, so that each hit stays a HOT update of one row.
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-12-09T09:00:00:000000"
 VERSION = "1.38.0"

@@ -4,13 +4,13 @@ A directory sink reads back its own file; an HTTP endpoint or standard output ca
 back, so the gateway records here what it sent, and sends what is missing at the next run
 (at least once: the receiver dedupes by seq). A table of its own rather than a column of
 `audit_checkpoints`, which stays append-only (no UPDATE for the application's role); this one
-is append-only to that role too (`gateway.db.roles`). The foreign key makes a TRUNCATE of the
+is append-only to that role too (`gateway.core.db.roles`). The foreign key makes a TRUNCATE of the
 checkpoints (tests, as the server's admin) empty it too.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-12-09T09:30:00:000000"
 VERSION = "1.38.0"

@@ -3,7 +3,7 @@ language, and the gateway's `staff_time_zone`)."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-12-10T09:00:00:000000"
 VERSION = "1.38.0"

@@ -5,7 +5,7 @@ of its language; NULL: an event recorded before, or one whose note has no transl
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-12-10T10:00:00:000000"
 VERSION = "1.38.0"

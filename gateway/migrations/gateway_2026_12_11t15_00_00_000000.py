@@ -5,7 +5,7 @@ every entry of an action ever written."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from gateway.db.raw_migration import sql_migration
+from gateway.core.db.raw_migration import sql_migration
 
 ID = "2026-12-11T15:00:00:000000"
 VERSION = "1.38.0"

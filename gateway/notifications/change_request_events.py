@@ -10,7 +10,7 @@ from typing import Any
 from gateway.change_requests.outcomes import StaffName, staff_names
 from gateway.change_requests.references import CUSTOMER_REFERENCES
 from gateway.change_requests.states import Status, Transition
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.i18n import Message
 from gateway.notifications.events import EventType
 from gateway.notifications.outbox import record_event

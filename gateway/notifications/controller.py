@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from gateway.api_keys.scopes import Scope
 from gateway.api_keys.service import ApiClient
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.edge.auth import SCOPE_OPT, client_of
 from gateway.edge.body_guard import IDEMPOTENCY_OPT
 from gateway.edge.openapi import (
@@ -24,7 +25,6 @@ from gateway.edge.openapi import (
     conflicts,
     problems,
 )
-from gateway.errors import BillingError, ErrorCode
 from gateway.i18n import Message
 from gateway.notifications.records import ALL, ClientView
 from gateway.notifications.schemas import (

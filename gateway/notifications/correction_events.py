@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from gateway.change_requests.outcomes import staff_names
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.i18n import Message
 from gateway.notifications.events import EventType
 from gateway.notifications.outbox import record_event

@@ -24,10 +24,10 @@ from typing import Any
 import httpx
 
 from audit.entry import SYSTEM
-from gateway.crypto import Cipher
-from gateway.db.connection import fetch, transaction
+from gateway.core.crypto import Cipher
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.log import get_logger
 from gateway.durable import LockedWork
-from gateway.log import get_logger
 from gateway.notifications.backoff import retry_delay
 from gateway.notifications.outbox import BODY_FOR_ENDPOINT
 from gateway.notifications.records import audit

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from gateway.db.connection import fetch, transaction
+from gateway.core.db.connection import fetch, transaction
 from gateway.notifications.events import matches
 from gateway.notifications.records import loaded
 

@@ -15,9 +15,9 @@ from datetime import datetime
 
 from procrastinate.exceptions import AlreadyEnqueued
 
-from gateway.db.connection import fetch
-from gateway.jobs import job_app
-from gateway.log import get_logger
+from gateway.core.db.connection import fetch
+from gateway.core.jobs import job_app
+from gateway.core.log import get_logger
 from settings import get_settings
 
 QUEUE = "notifications"

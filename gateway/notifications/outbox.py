@@ -11,11 +11,11 @@ from typing import Any
 
 import msgspec
 
-from gateway.db.connection import after_commit, fetch, transaction
+from gateway.core.db.connection import after_commit, fetch, transaction
+from gateway.core.log import get_logger
+from gateway.core.sensitive import redact_value
 from gateway.i18n import LANGUAGES, Message, as_plain_json, translate, use_language
-from gateway.log import get_logger
 from gateway.notifications.events import HELPDESK_STATUS, EventType
-from gateway.sensitive import redact_value
 
 _log = get_logger("notifications")
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.change_requests.references import CUSTOMER_REFERENCES
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.i18n import N_, Message
 from gateway.notifications.events import EventType
 from gateway.notifications.outbox import record_event

@@ -10,8 +10,8 @@ from typing import Any
 import msgspec
 
 from audit import Actor, AuditEntry, append
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.i18n import Message
 from gateway.notifications.outbox import BODY_FOR_ENDPOINT
 from gateway.pagination import decode_cursor, encode_cursor

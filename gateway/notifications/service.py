@@ -17,11 +17,12 @@ import asyncpg
 import msgspec
 
 from audit import Actor
-from gateway.crypto import Cipher
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.crypto import Cipher
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.log import get_logger
+from gateway.core.sensitive import sensitive_kind
 from gateway.i18n import LANGUAGES, N_, Message
-from gateway.log import get_logger
 from gateway.notifications.delivery import Deliverer, Later
 from gateway.notifications.events import validate_patterns
 from gateway.notifications.fanout import fan_out_all
@@ -41,7 +42,6 @@ from gateway.notifications.records import (
 )
 from gateway.notifications.signing import SECRET_CONTEXT, new_secret
 from gateway.notifications.urls import check_endpoint_url
-from gateway.sensitive import sensitive_kind
 from settings import Settings
 
 __all__ = ["ALL", "NotificationService"]

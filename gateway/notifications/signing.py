@@ -29,4 +29,4 @@ def signed_headers(secret: str, message_id: str, body: bytes, at: datetime) -> d
     }
 
 
-SECRET_CONTEXT = "notification_endpoint.secret"  # noqa: S105 (a name, bound to the ciphertext (gateway/crypto.py))
+SECRET_CONTEXT = "notification_endpoint.secret"  # noqa: S105 (a name, bound to the ciphertext (gateway/core/crypto.py))

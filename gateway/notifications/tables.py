@@ -27,7 +27,7 @@ class NotificationEndpoint(Table, tablename="notification_endpoints"):
     events = Array(base_column=Text())
     client = Text(null=True, default=None)
     language = Varchar(length=8, default="en")  # of the notes it is sent: en, fr, ar
-    secret_ciphertext = Text(secret=True)  # gateway.crypto; the secret is shown once
+    secret_ciphertext = Text(secret=True)  # gateway.core.crypto; the secret is shown once
     enabled = Boolean(default=True)
     disabled_at = Timestamptz(null=True, default=None)
     disabled_reason = Text(null=True, default=None)

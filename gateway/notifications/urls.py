@@ -8,9 +8,9 @@ import re
 from collections.abc import Sequence
 from urllib.parse import SplitResult, urlsplit
 
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.sensitive import sensitive_kind
 from gateway.i18n import Message
-from gateway.sensitive import sensitive_kind
 
 MAX_URL_LENGTH = 2000
 _VISIBLE = re.compile(r"^[\x21-\x7e]+$")  # no spaces, controls or non-ASCII (punycode it)

@@ -3,7 +3,7 @@ in-process worker uses the same); a worker process of its own builds it from set
 
 from __future__ import annotations
 
-from gateway.crypto import Cipher
+from gateway.core.crypto import Cipher
 from gateway.notifications.service import NotificationService
 from settings import Settings, get_settings
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyotp
 
-from gateway.crypto import Cipher
-from gateway.db.connection import fetch
+from gateway.core.crypto import Cipher
+from gateway.core.db.connection import fetch
 from gateway.staff.login import TOTP_AAD
 from settings import get_settings
 

@@ -19,8 +19,8 @@ import pyotp
 from anyio import to_thread
 
 from audit import Actor, AuditEntry, append
-from gateway.crypto import Cipher
-from gateway.db.connection import fetch, transaction
+from gateway.core.crypto import Cipher
+from gateway.core.db.connection import fetch, transaction
 from gateway.i18n import Message
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role

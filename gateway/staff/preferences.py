@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 
 from audit import AuditEntry, append
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.i18n import LANGUAGES, Message, valid_time_zone
 from gateway.staff.member import StaffMember
 

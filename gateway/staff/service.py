@@ -10,8 +10,8 @@ from anyio import to_thread
 
 from audit import Actor, AuditEntry, append
 from gateway.change_requests.lifecycle import return_open_requests
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.i18n import Message
 from gateway.staff.roles import Role
 from gateway.staff.tables import StaffUser

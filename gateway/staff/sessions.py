@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from settings import Settings

@@ -21,12 +21,12 @@ from adapters.zuora.callouts import (
     callout_event,
     verify_callout,
 )
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.log import get_logger
 from gateway.edge.auth import PUBLIC_OPT
 from gateway.edge.body_guard import IDEMPOTENCY_OPT
 from gateway.edge.json_depth import loads_within_depth
 from gateway.edge.openapi import problems
-from gateway.errors import BillingError, ErrorCode
-from gateway.log import get_logger
 from gateway.webhooks.inbox import record_event
 from settings import Settings
 

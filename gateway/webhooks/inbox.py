@@ -8,8 +8,8 @@ import json
 from uuid import UUID
 
 from adapters.events import ProviderEvent
-from gateway.db.connection import fetch
-from gateway.sensitive import redact_text
+from gateway.core.db.connection import fetch
+from gateway.core.sensitive import redact_text
 
 _INSERT = """
 INSERT INTO webhook_events

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from gateway.jobs import job_app
+from gateway.core.jobs import job_app
 from gateway.webhooks.inbox import pending_events
 from gateway.webhooks.processing import process_event
 from gateway.webhooks.readers import stripe_reader

@@ -16,9 +16,9 @@ from uuid import UUID
 
 from adapters.stripe.events import CONCERNING
 from gateway.change_requests.provider_events import record_provider_event
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.log import get_logger
 from gateway.corrections.stripe_news import record_stripe_news
-from gateway.db.connection import fetch, transaction
-from gateway.log import get_logger
 from gateway.notifications.provider_events import record_provider_notice, stripe_notice
 from gateway.webhooks.zuora_processing import ZuoraReader, process_zuora_event
 

@@ -20,9 +20,9 @@ from uuid import UUID
 
 from adapters.ports import Payment, PaymentMethod, RefundResult
 from gateway.change_requests.provider_events import record_provider_event
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.log import get_logger
 from gateway.corrections.provider_events import record_correction_event
-from gateway.db.connection import fetch, transaction
-from gateway.log import get_logger
 from gateway.notifications.provider_events import record_provider_notice, zuora_payment_failed
 
 _log = get_logger("gateway.webhooks")

@@ -15,9 +15,9 @@ from typing import Any
 from adapters.zuora.adapter import ZuoraAdapter
 from adapters.zuora.emulator.state import Tenant
 from adapters.zuora.rest_session import RestConfig, ZuoraRest
-from gateway.db.connection import fetch
-from gateway.errors import BillingError
-from gateway.log import get_logger
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError
+from gateway.core.log import get_logger
 from gateway.providers import emulator_base, zuora_from_settings
 from gateway.webhooks.inbox import record_event
 from settings import Settings, get_settings

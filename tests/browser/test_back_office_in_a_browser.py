@@ -12,7 +12,7 @@ from playwright.async_api import Page, expect
 
 from audit.entry import SYSTEM
 from gateway.change_requests.workflow import WorkflowService
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.fulfilment.service import Applier
 from gateway.fulfilment.wiring import fulfilment_service
 from gateway.staff.member import StaffMember

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.staff.roles import Role
 from tests.browser.conftest import Shot, another_desk, server_with_worker
 from tests.browser.test_back_office_in_a_browser import new_account, open_fresh, sign_in_first_time

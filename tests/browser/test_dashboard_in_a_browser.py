@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from playwright.async_api import Page, expect
 
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.staff.roles import Role
 from tests.browser.conftest import Shot
 from tests.browser.test_back_office_in_a_browser import new_account, open_fresh, sign_in_first_time

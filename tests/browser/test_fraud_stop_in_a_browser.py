@@ -8,7 +8,7 @@ import uuid
 import httpx
 from playwright.async_api import Page, expect
 
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.staff.roles import Role
 from tests.browser.conftest import Shot
 from tests.browser.test_back_office_in_a_browser import (

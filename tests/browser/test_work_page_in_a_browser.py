@@ -21,7 +21,7 @@ from playwright.async_api import Browser, Page, expect
 from adapters.stripe.emulator.state import API_KEY as STRIPE_EMULATOR_KEY
 from gateway.change_requests.schemas import TicketRef
 from gateway.change_requests.workflow import WorkflowService
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.demo import UPSELL, demo_requests
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role

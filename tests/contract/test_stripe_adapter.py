@@ -24,7 +24,7 @@ from adapters.stripe.emulator.app import create_stripe_emulator
 from adapters.stripe.emulator.face import StripeFace
 from adapters.stripe.emulator.forms import parameter_names
 from adapters.stripe.emulator.state import Faults, StripeAccount
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from tests.emulators import serve
 from tests.stripe_openapi import unknown_parameters
 

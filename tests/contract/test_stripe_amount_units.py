@@ -17,7 +17,7 @@ from adapters.stripe.emulator.app import create_stripe_emulator
 from adapters.stripe.emulator.face import StripeFace
 from adapters.stripe.emulator.seed import seed_demo
 from adapters.stripe.emulator.state import API_KEY, StripeAccount
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from tests.emulators import serve
 
 

@@ -32,7 +32,7 @@ from adapters.stripe.emulator.face import LoggedRequest, StripeFace
 from adapters.stripe.emulator.forms import parameter_names
 from adapters.stripe.emulator.seed import seed_demo
 from adapters.stripe.emulator.state import API_KEY, Faults, StripeAccount
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from settings.model import DEFAULT_PLAN_TIERS
 from tests.emulators import serve
 from tests.stripe_openapi import unknown_parameters

@@ -24,7 +24,7 @@ from adapters.stripe.emulator.forms import parameter_names
 from adapters.stripe.emulator.invoicing import EMULATOR_ORIGIN
 from adapters.stripe.emulator.seed import seed_demo
 from adapters.stripe.emulator.state import API_KEY, Faults, StripeAccount
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from tests.emulators import serve
 from tests.stripe_openapi import unknown_parameters
 from tests.stripe_versions import removed_in_pinned_version

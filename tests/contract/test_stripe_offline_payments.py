@@ -31,7 +31,7 @@ from adapters.stripe.emulator.state import (
     StripeAccount,
     StripeObject,
 )
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from tests.emulators import serve
 from tests.stripe_openapi import NEWER_CALLS, unknown_parameters
 from tests.stripe_versions import PINNED_VERSION, removed_in_pinned_version

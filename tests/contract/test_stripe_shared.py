@@ -27,7 +27,7 @@ from adapters.stripe.adapter import StripeAdapter
 from adapters.stripe.client import StripeConfig
 from adapters.stripe.emulator.app import create_stripe_emulator
 from adapters.stripe.emulator.state import API_KEY
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.webhooks.stripe_signature import verify_stripe_signature
 from tests.emulators import free_port, serve
 

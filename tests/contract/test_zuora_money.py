@@ -21,7 +21,7 @@ from adapters.zuora.rest_session import RestConfig, ZuoraRest
 from adapters.zuora.rest_transport import RestTransport
 from adapters.zuora.soap_session import DEFAULT_WSDL, SoapConfig, ZuoraSoap
 from adapters.zuora.soap_transport import SoapTransport
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from tests.emulators import serve
 
 IBAN = "DE89370400440532013000"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.db.connection import after_commit, engine, fetch, transaction
+from gateway.core.db.connection import after_commit, engine, fetch, transaction
 
 
 class Calls:

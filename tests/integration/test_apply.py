@@ -22,8 +22,8 @@ from adapters.zuora.emulator.app import create_emulator
 from adapters.zuora.emulator.seed import seed_demo as seed_zuora
 from adapters.zuora.emulator.state import Tenant
 from audit.store import read_payload
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.fulfilment.resilience import ProviderGuard
 from gateway.fulfilment.service import FulfilmentService
 from gateway.staff.member import StaffMember
@@ -447,8 +447,8 @@ async def test_the_worker_runs_an_applied_request_and_the_sweep_resumes_a_stalle
     emulators: tuple[str, str],
     fulfilment: FulfilmentService,
 ) -> None:
+    from gateway.core.jobs import job_app
     from gateway.fulfilment.jobs import advancing, stalled_runs, sweep_runs
-    from gateway.jobs import job_app
 
     deferred = await file(http, api_key, atelier("zuora_collection"))
     stalled = await file(http, api_key, atelier("stripe_customer_debit"))

@@ -20,7 +20,7 @@ import pytest
 
 from adapters.recent import SECONDS as RECENT_SECONDS
 from audit.chain import seal_pending, verify
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.providers import Providers
 from tests.database import auth, superuser
 from tests.drills import (

@@ -15,7 +15,7 @@ from audit.checkpoints import against_checkpoints, public_key_of, read_checkpoin
 from audit.entry import SYSTEM, Actor, AuditEntry
 from audit.sinks import DirectorySink
 from audit.store import append, associated_data, read_payload
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from tests.database import superuser
 
 

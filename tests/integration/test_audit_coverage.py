@@ -33,8 +33,8 @@ from audit.keys import _unwrap, _wrap
 from audit.sinks import DirectorySink
 from audit.store import append, read_payload, subject_keys
 from gateway.api_keys.service import revoke_key
-from gateway.crypto import Cipher
-from gateway.db.connection import fetch
+from gateway.core.crypto import Cipher
+from gateway.core.db.connection import fetch
 from gateway.staff.login import CodeNeeded, EnrolmentNeeded, Refused, StaffLogin
 from gateway.staff.roles import Role
 from gateway.staff.service import create_staff

@@ -19,8 +19,8 @@ from audit.chain import entry_hash, seal_pending, verify
 from audit.entry import Actor, AuditEntry
 from audit.guards import GUARDS
 from audit.store import append
-from gateway.db.connection import fetch, transaction
-from gateway.db.roles import APPEND_ONLY
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.db.roles import APPEND_ONLY
 from tests.database import superuser
 
 

@@ -7,7 +7,7 @@ import httpx
 from litestar import Litestar
 
 from audit.chain import seal_pending
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.staff.roles import Role
 from tests.database import auth
 from tests.integration.staff import enrol

@@ -18,7 +18,7 @@ import pytest
 from audit.entry import Actor, AuditEntry
 from audit.keys import SubjectKeys, _unwrap, _wrap
 from audit.store import append, associated_data
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from settings import get_settings
 
 SUBJECTS = 6000  # enough that the first run is still re-wrapping when it is killed

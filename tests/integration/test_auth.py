@@ -9,7 +9,7 @@ import pytest
 
 from audit.entry import SYSTEM
 from gateway.api_keys.service import revoke_key
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from tests.database import auth, issue_test_key
 
 URL = "/v1/change-requests"

@@ -11,8 +11,8 @@ import pytest
 from litestar import Litestar
 
 from admin.work_reasons import record_reasons
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.fulfilment.service import Applier
 from gateway.fulfilment.wiring import fulfilment_service
 from gateway.staff.member import StaffMember

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from tests.database import auth
 from tests.payloads import VALID_IBAN_COMPACT, iban_change, plan_change, with_change
 

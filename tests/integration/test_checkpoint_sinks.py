@@ -27,7 +27,7 @@ from audit.checkpoints import (
 from audit.entry import SYSTEM, AuditEntry
 from audit.sinks import CHECKPOINT_EVENT, HttpSink, pending_checkpoints
 from audit.store import append
-from gateway.db.connection import fetch, transaction
+from gateway.core.db.connection import fetch, transaction
 from settings import get_settings, reset_settings
 from tests.app_log import captured_app_log
 from tests.emulators import free_port

@@ -23,9 +23,9 @@ from adapters.stripe.emulator.state import StripeAccount
 from adapters.zuora.emulator.app import create_emulator
 from adapters.zuora.emulator.seed import seed_demo
 from adapters.zuora.emulator.state import Tenant
-from gateway.crypto import Cipher
-from gateway.db.connection import fetch, transaction
-from gateway.errors import ErrorCode
+from gateway.core.crypto import Cipher
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import ErrorCode
 from gateway.fulfilment.checks import ChecksService
 from gateway.providers import providers_from_settings
 from gateway.staff.member import StaffMember
@@ -276,7 +276,7 @@ async def test_a_claim_defers_the_checks_and_the_worker_stores_them(
     http: httpx.AsyncClient, api_key: str, emulators: Emulators
 ) -> None:
     from gateway.change_requests.workflow import WorkflowService
-    from gateway.jobs import job_app
+    from gateway.core.jobs import job_app
 
     request_id = await _file(http, api_key, iban_change(targets=["zuora_collection"]))
     sam = StaffMember(id=4243, username="sam", role=Role.SPECIALIST)

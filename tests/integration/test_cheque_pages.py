@@ -20,7 +20,7 @@ import pytest
 from litestar import Litestar
 
 from adapters.ports import Invoice
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.providers import Providers, providers_from_settings
 from gateway.staff.roles import Role
 from settings import get_settings

@@ -19,8 +19,8 @@ from gateway.api_keys.service import ApiClient, issue_key
 from gateway.cheques.exports import slip_csv
 from gateway.cheques.schemas import BatchClose, ChequeCreate
 from gateway.cheques.service import ChequeService, Requester
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.idempotency.answers import AnswerSlot
 from gateway.notifications.fanout import audience
 from gateway.providers import Providers, providers_from_settings

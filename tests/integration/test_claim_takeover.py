@@ -18,7 +18,7 @@ import asyncpg
 import httpx
 import pytest
 
-from gateway.db.connection import fetch, fetch_value
+from gateway.core.db.connection import fetch, fetch_value
 from gateway.edge.body_guard import fingerprint
 from gateway.idempotency import service
 from gateway.idempotency.lease import LEASE_NAMESPACE, lease
@@ -48,7 +48,7 @@ async def _claim_held_by_another_process(key: str, body: dict[str, Any]) -> asyn
 
 
 async def _dsn() -> str:
-    from gateway.db.connection import engine
+    from gateway.core.db.connection import engine
 
     return str(engine().config["dsn"])
 

@@ -17,7 +17,7 @@ from audit.export import FIELDS, AuditExport, ExportFilter
 from audit.store import append
 from gateway.api_keys.scopes import Scope
 from gateway.api_keys.service import issue_key
-from gateway.db.connection import fetch, transaction
+from gateway.core.db.connection import fetch, transaction
 from gateway.staff.roles import Role
 from gateway.staff.service import create_staff
 

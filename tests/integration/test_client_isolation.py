@@ -13,7 +13,7 @@ from litestar import Litestar
 from audit.entry import SYSTEM
 from gateway.api_keys.scopes import Scope
 from gateway.api_keys.service import issue_key
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from tests.database import auth
 from tests.payloads import iban_change
 

@@ -46,8 +46,8 @@ from adapters.stripe.emulator.state import StripeAccount
 from adapters.zuora.emulator.app import SOAP_PATH, create_emulator
 from adapters.zuora.emulator.seed import seed_demo as seed_zuora
 from adapters.zuora.emulator.state import Tenant
-from gateway.db.roles import create_roles, with_user
-from gateway.db.server import with_database
+from gateway.core.db.roles import create_roles, with_user
+from gateway.core.db.server import with_database
 from settings.model import DEFAULT_PLAN_TIERS
 from tests import drills
 from tests.emulators import free_port

@@ -20,7 +20,7 @@ from adapters.stripe.emulator.seed_corrections import CorrectionCustomer, add_co
 from adapters.zuora.emulator.seed_corrections import CorrectionDemo, add_correction_demo
 from audit.chain import seal_pending, verify
 from gateway.billing.customers import find_customer
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.providers import Providers
 from tests.database import auth
 from tests.drills import Emulators, Gateway, wait_until

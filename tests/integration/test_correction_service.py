@@ -13,11 +13,11 @@ import pytest
 from admin.correction_view import status_sentence
 from audit.entry import Actor
 from gateway.api_keys.service import ApiClient
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.corrections.provider_events import record_correction_event
 from gateway.corrections.schemas import CancelCreate, RefundCreate, VoidCreate
 from gateway.corrections.service import CorrectionService, Requester
-from gateway.db.connection import fetch, transaction
-from gateway.errors import BillingError, ErrorCode
 from gateway.providers import Providers
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role

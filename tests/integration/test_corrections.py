@@ -17,9 +17,9 @@ import pytest
 
 from adapters.ports import Invoice, Payment, Subscription
 from gateway.billing.customers import find_customer
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.corrections.schemas import RefundCreate
 from gateway.corrections.service import CorrectionService, Requester
-from gateway.errors import BillingError, ErrorCode
 from gateway.providers import Providers, providers_from_settings
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
@@ -374,7 +374,7 @@ async def test_stripes_news_of_a_refund_is_kept_on_its_correction(
     import time
 
     from adapters.stripe.emulator.signing import sign
-    from gateway.db.connection import fetch
+    from gateway.core.db.connection import fetch
     from gateway.webhooks.processing import process_event
 
     customer = Customer(adapters, "stripe", "card")

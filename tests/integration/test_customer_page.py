@@ -14,8 +14,8 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from gateway.db.connection import fetch
-from gateway.sensitive import contains_card_number, contains_iban
+from gateway.core.db.connection import fetch
+from gateway.core.sensitive import contains_card_number, contains_iban
 from gateway.staff.roles import Role
 from tests.integration.staff import Staff, csrf_field, enrol
 

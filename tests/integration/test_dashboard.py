@@ -13,7 +13,7 @@ import pytest
 from litestar import Litestar
 
 from admin.dashboard_queries import APPLIED, APPROVED, BLOCKED, EXPIRED, SENT_BACK, STOPPED
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.staff.roles import Role
 from tests.database import superuser
 from tests.integration.staff import Staff, enrol

@@ -83,7 +83,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def outage(tmp_path: Path) -> Iterator[Outage]:
-    from gateway.db import server as embedded
+    from gateway.core.db import server as embedded
 
     data_dir = Path(tempfile.mkdtemp(prefix="bg-outage-"))
     previous_handle = embedded._embedded_handle

@@ -4,7 +4,7 @@ browser tests apply them (tests/browser/test_work_page_in_a_browser.py)."""
 
 from __future__ import annotations
 
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.demo import seed_demo
 from settings import get_settings
 

@@ -12,8 +12,8 @@ import pytest
 from litestar import Litestar
 
 from admin.screens import EntryKind
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.fraud.normalise import KINDS
 from gateway.fulfilment.service import Applier
 from gateway.fulfilment.wiring import fulfilment_service

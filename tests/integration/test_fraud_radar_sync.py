@@ -20,7 +20,7 @@ from adapters.stripe.emulator.face import StripeFace
 from adapters.stripe.emulator.state import Faults, StripeAccount
 from adapters.stripe.radar import alias_of
 from audit.store import read_payload
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.fraud.radar_sync import DriftReport, FailedItem, KindDrift, sync_to_radar
 from gateway.providers import stripe_from_settings
 from settings import get_settings
@@ -263,8 +263,8 @@ async def radar_sync_audits() -> list[tuple[str, dict[str, Any]]]:
 
 
 async def run_the_job(timestamp: int) -> None:
+    from gateway.core.jobs import job_app
     from gateway.fraud.radar_jobs import radar_sync
-    from gateway.jobs import job_app
 
     async with job_app.open_async():
         await radar_sync.defer_async(timestamp=timestamp)

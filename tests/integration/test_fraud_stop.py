@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from tests.database import auth, issue_test_key
 from tests.payloads import VALID_IBAN, VALID_IBAN_COMPACT, iban_change
 
@@ -201,8 +201,8 @@ async def test_a_change_request_from_a_blocked_ip_or_email_is_refused(
 async def test_a_bulk_import_blocks_each_good_row_and_explains_each_bad_one(
     http: Client, api_key: str
 ) -> None:
+    from gateway.core.jobs import job_app
     from gateway.fraud.wiring import blocklist_imports
-    from gateway.jobs import job_app
 
     await block(http, api_key, kind="ip", value="192.0.2.50")
     csv = (
@@ -322,7 +322,7 @@ async def test_a_mirror_first_started_by_a_command_listens_again_in_the_server()
 async def test_a_mirror_first_started_inside_a_transaction_follows_later_changes() -> None:
     """A change request being processed screens inside its transaction; the mirror's later
     reads must not inherit that (finished) transaction."""
-    from gateway.db.connection import transaction
+    from gateway.core.db.connection import transaction
     from gateway.fraud.matcher import Matcher
     from gateway.fraud.mirror import BlocklistMirror
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from tests.database import auth
 from tests.payloads import iban_change
 

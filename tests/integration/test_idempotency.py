@@ -9,7 +9,7 @@ import uuid
 import httpx
 import pytest
 
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from tests.database import auth, issue_test_key
 from tests.payloads import iban_change
 

@@ -23,8 +23,8 @@ import asyncpg
 import httpx
 import pytest
 
-from gateway.db.connection import fetch
-from gateway.db.server import with_database
+from gateway.core.db.connection import fetch
+from gateway.core.db.server import with_database
 from gateway.idempotency import service as idempotency
 from tests.database import auth
 from tests.payloads import iban_change

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import httpx
 
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from tests.database import auth
 from tests.payloads import iban_change
 
 
 async def test_a_deferred_purge_runs_in_the_worker(http: httpx.AsyncClient, api_key: str) -> None:
+    from gateway.core.jobs import job_app
     from gateway.idempotency.jobs import purge_expired_keys
-    from gateway.jobs import job_app
 
     await http.post("/v1/change-requests", json=iban_change(), headers=auth(api_key, "ancient"))
     await fetch("UPDATE idempotency_keys SET created_at = now() - interval '100 hours'")

@@ -13,10 +13,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from gateway.db import job_schema, schema_check
-from gateway.db.connection import fetch_value
-from gateway.db.migrate import connected_as
-from gateway.db.server import with_database
+from gateway.core.db import job_schema, schema_check
+from gateway.core.db.connection import fetch_value
+from gateway.core.db.migrate import connected_as
+from gateway.core.db.server import with_database
 
 
 @pytest.fixture

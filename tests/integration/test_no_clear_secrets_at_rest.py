@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 
 from audit.chain import seal_pending
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from tests.database import auth
 from tests.payloads import VALID_IBAN_COMPACT, iban_change
 

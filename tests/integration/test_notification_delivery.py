@@ -21,11 +21,11 @@ import pytest
 from standardwebhooks import Webhook
 
 from audit.entry import Actor
-from gateway.crypto import Cipher
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.crypto import Cipher
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.sensitive import contains_iban
 from gateway.notifications.service import NotificationService
-from gateway.sensitive import contains_iban
 from settings import get_settings
 from tests.database import auth, issue_test_key
 from tests.emulators import free_port
@@ -440,7 +440,7 @@ async def test_a_key_sees_and_hears_only_its_own_clients(
 
 async def test_the_worker_fans_out_and_delivers(receiver: Receiver) -> None:
     """The real chain: the dispatch job (the outbox's kick) defers the endpoint's deliver job."""
-    from gateway.jobs import job_app
+    from gateway.core.jobs import job_app
     from gateway.notifications.jobs import defer_dispatch
 
     _, secret = await service().register(receiver.url, ["*"], "", None, TOOL)
@@ -486,7 +486,7 @@ async def test_a_send_now_is_not_held_behind_a_retry_waiting_hours_ahead(
     queue must not keep the first behind the second (they share the endpoint's job lock)."""
     from datetime import UTC, datetime, timedelta
 
-    from gateway.jobs import job_app
+    from gateway.core.jobs import job_app
     from gateway.notifications.jobs import defer_delivery
 
     notifications = service()

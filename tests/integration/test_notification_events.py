@@ -17,11 +17,11 @@ import pytest
 from adapters.stripe.emulator.signing import sign
 from gateway.change_requests.states import Transition
 from gateway.change_requests.workflow import WorkflowService
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.sensitive import contains_card_number, contains_iban, strings_in
 from gateway.corrections.schemas import RefundCreate
 from gateway.corrections.service import CorrectionService, Requester
-from gateway.db.connection import fetch, transaction
 from gateway.fulfilment.service import Applier, FulfilmentService
-from gateway.sensitive import contains_card_number, contains_iban, strings_in
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from gateway.webhooks.processing import process_event

@@ -24,8 +24,8 @@ import pytest
 from audit.entry import SYSTEM
 from gateway.change_requests.states import Transition
 from gateway.change_requests.workflow import WorkflowService
-from gateway.db.connection import fetch
-from gateway.jobs import job_app
+from gateway.core.db.connection import fetch
+from gateway.core.jobs import job_app
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from gateway.staff.service import create_staff

@@ -10,7 +10,7 @@ import re
 import httpx
 from litestar import Litestar
 
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.notifications.events import EventType
 from gateway.notifications.outbox import record_event
 from gateway.notifications.wiring import notification_service

@@ -19,8 +19,8 @@ import pytest
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 
-from gateway.errors import HTTP_STATUS, ErrorCode
-from gateway.sensitive import sensitive_kind, strings_in
+from gateway.core.errors import HTTP_STATUS, ErrorCode
+from gateway.core.sensitive import sensitive_kind, strings_in
 
 _LOWER_CAMEL = re.compile(r"^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)*$")
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

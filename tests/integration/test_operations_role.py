@@ -14,11 +14,11 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.corrections.schemas import RefundCreate
 from gateway.corrections.service import Requester
 from gateway.corrections.wiring import correction_service
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
 from gateway.fulfilment.service import Applier
 from gateway.fulfilment.wiring import fulfilment_service
 from gateway.staff.member import StaffMember

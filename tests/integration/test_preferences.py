@@ -11,7 +11,7 @@ import pytest
 from litestar import Litestar
 
 from audit.store import read_payload
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.i18n.middleware import LANGUAGE_COOKIE, TIME_ZONE_COOKIE
 from gateway.staff.roles import Role
 from tests.integration.staff import PASSWORD, Staff, browser, csrf_field, enrol, submit_password

@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 
-from gateway.errors import HTTP_STATUS, ErrorCode
+from gateway.core.errors import HTTP_STATUS, ErrorCode
 from gateway.problem_types import PROBLEM_TYPES
 from tests.database import auth
 

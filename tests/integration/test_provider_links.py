@@ -13,7 +13,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from gateway.sensitive import contains_card_number, contains_iban
+from gateway.core.sensitive import contains_card_number, contains_iban
 from gateway.staff.roles import Role
 from tests.database import auth
 from tests.integration.staff import Staff, enrol

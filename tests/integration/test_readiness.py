@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from gateway.db import schema_check
+from gateway.core.db import schema_check
 from gateway.fraud.wiring import blocklist_service
 from tests.database import superuser
 

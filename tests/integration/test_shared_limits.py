@@ -19,10 +19,10 @@ from limits import RateLimitItemPerHour
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from audit.entry import SYSTEM
-from gateway.db.connection import fetch, fetch_value
+from gateway.core.db.connection import fetch, fetch_value
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.edge.limits_storage import PostgresLimitsStorage
 from gateway.edge.rate_limit import FAILED_AUTHENTICATIONS_PER_MINUTE, ApiKeyRateLimiter
-from gateway.errors import BillingError, ErrorCode
 from gateway.staff.roles import Role
 from gateway.staff.service import create_staff
 from tests.database import auth, issue_test_key, serving

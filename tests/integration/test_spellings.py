@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar import Litestar
 
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.fraud.wiring import blocklist_imports
 from gateway.staff.roles import Role
 from tests.app_log import captured_app_log

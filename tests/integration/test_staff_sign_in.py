@@ -12,7 +12,7 @@ from litestar import Litestar
 
 from audit.entry import SYSTEM
 from audit.store import read_payload
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.staff import service as staff_accounts
 from gateway.staff.roles import Role
 from tests.integration.staff import (

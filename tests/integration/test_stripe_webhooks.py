@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from adapters.stripe.emulator.signing import sign
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.webhooks.processing import ObjectReader, process_event
 from tests.database import LiveServer, auth
 from tests.payloads import iban_change, with_change

@@ -7,7 +7,7 @@ import contextlib
 
 import asyncpg
 
-from gateway.db.connection import engine, fetch_value, transaction
+from gateway.core.db.connection import engine, fetch_value, transaction
 
 
 async def test_a_statement_after_a_transaction_cut_off_runs_on_a_live_connection() -> None:

@@ -21,7 +21,7 @@ from gateway.change_requests.lifecycle import (
 )
 from gateway.change_requests.states import Transition
 from gateway.change_requests.workflow import WorkflowService
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from gateway.staff.service import deactivate
@@ -170,7 +170,7 @@ async def test_the_worker_runs_the_lifecycle(
     http: httpx.AsyncClient, api_key: str, team: dict[str, Staff]
 ) -> None:
     from gateway.change_requests.lifecycle_jobs import run_ticket_lifecycle
-    from gateway.jobs import job_app
+    from gateway.core.jobs import job_app
 
     request_id = await _assigned_to(http, api_key, "9301", "sam")
     await _idle(request_id, get_settings().triage_expire_days)

@@ -12,7 +12,7 @@ from litestar import Litestar
 
 from admin import work_page
 from gateway.change_requests.workflow import WorkflowService
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from settings import get_settings

@@ -28,7 +28,7 @@ from adapters.zuora.emulator.app import create_emulator
 from adapters.zuora.emulator.callouts import CALLOUT_PASSWORD, CALLOUT_SECRET, CALLOUT_USERNAME
 from adapters.zuora.emulator.seed import seed_demo as seed_zuora
 from adapters.zuora.emulator.state import Tenant
-from gateway.db.connection import fetch
+from gateway.core.db.connection import fetch
 from gateway.fulfilment.service import FulfilmentService
 from gateway.webhooks.processing import process_event
 from gateway.webhooks.zuora_pull import pull_missed_callouts

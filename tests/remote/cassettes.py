@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import vcr
 from vcr.request import Request
 
-from gateway.sensitive import redact_text
+from gateway.core.sensitive import redact_text
 
 CASSETTES = Path(__file__).parent / "cassettes"
 REPLAY_BASE = "http://zuora.invalid"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from admin.customer_actions import minor_units
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 
 @pytest.mark.parametrize(

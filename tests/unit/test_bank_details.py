@@ -3,7 +3,7 @@ from schwifty.registry import get_iban_spec
 
 from gateway.change_requests.bank_details import compact_iban, validate_iban
 from gateway.change_requests.sepa_scope import SEPA_COUNTRIES
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from tests.unit.iban_vectors import VECTORS, Vector
 
 

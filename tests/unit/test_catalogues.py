@@ -8,9 +8,9 @@ import re
 import pytest
 from babel.messages.catalog import Catalog, Message
 
+from gateway.core.catalogues import placeholders
 from gateway.i18n import Message as Sentence
 from gateway.i18n import gettext, translate, use_language
-from gateway.i18n.catalogues import placeholders
 from gateway.i18n.messages import TRANSLATED, extract, read_catalogue
 from gateway.i18n.negotiation import negotiate
 

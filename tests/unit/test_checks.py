@@ -26,7 +26,7 @@ from adapters.ports import (
     Subscription,
     next_bill_cycle_date,
 )
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.fulfilment.checks import CheckedRequest, ChecksService, NewIban, business_days_after
 from gateway.fulfilment.schemas import Checks, ContractReturn
 from gateway.providers import Providers

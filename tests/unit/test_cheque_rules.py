@@ -11,7 +11,7 @@ from adapters.ports import Invoice, Money
 from gateway.cheques.checks import refuse_card_numbers, refuse_unpayable
 from gateway.cheques.events import cheque_note
 from gateway.cheques.numbers import business_date_in, cheque_number, initials, payment_number
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.notifications.events import EventType
 from settings import Settings
 

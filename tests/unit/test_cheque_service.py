@@ -20,8 +20,8 @@ from gateway.cheques import writing
 from gateway.cheques.exports import slip_csv
 from gateway.cheques.schemas import BatchClose, ChequeCreate
 from gateway.cheques.service import ChequeService, Requester
-from gateway.db.connection import fetch
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.idempotency.answers import AnswerSlot
 from gateway.providers import Providers
 from gateway.staff.member import StaffMember

@@ -11,8 +11,8 @@ import pytest
 from admin.cheque_chart import charts
 from admin.cheque_forms import amount_minor
 from gateway.cheques.schemas import DayReport
+from gateway.core.errors import BillingError
 from gateway.corrections.schemas import MoneyRead
-from gateway.errors import BillingError
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 
 from adapters.ports import Invoice, Money, Payment, Subscription
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.corrections.plan import FeePolicy, ProviderFacts, build_plan, step_key
 from gateway.corrections.schemas import CancelCreate, RefundCreate, VoidCreate
-from gateway.errors import BillingError, ErrorCode
 
 TODAY = date(2026, 12, 5)
 FEES = FeePolicy(Decimal(30), "unused_value")

@@ -4,7 +4,7 @@ import hashlib
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from gateway.crypto import Cipher
+from gateway.core.crypto import Cipher
 from settings.keys import parse_key_ring
 
 

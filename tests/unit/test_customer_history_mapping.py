@@ -17,8 +17,8 @@ from litestar.testing import TestClient
 from adapters.ports import Account, AccountLookup, Invoice, Money, Payment, RefundResult
 from gateway.billing.history_controller import HistoryController
 from gateway.billing.history_mapping import attachment, invoice_out, payment_out
+from gateway.core.errors import BillingError
 from gateway.edge.problems import exception_to_problem
-from gateway.errors import BillingError
 from gateway.providers import Providers
 
 PAID = datetime(2026, 11, 5, 9, 30, tzinfo=UTC)

@@ -10,7 +10,7 @@ import psycopg_pool
 import pytest
 from procrastinate.exceptions import ConnectorException
 
-from gateway.db.outage import is_database_outage
+from gateway.core.db.outage import is_database_outage
 
 
 def _raised(error: BaseException, cause: BaseException | None = None) -> BaseException:

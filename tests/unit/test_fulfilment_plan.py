@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from gateway.change_requests.states import Kind
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.fulfilment.plan import (
     FROM_STEP,
     PlannedStep,

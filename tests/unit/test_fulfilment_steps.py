@@ -14,7 +14,7 @@ from adapters.ports import (
     RecurringCharge,
     Subscription,
 )
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.fulfilment.steps import StepCall, run_step
 
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.edge.json_depth import loads_within_depth, nesting_depth, refuse_deep_json
-from gateway.errors import BillingError, ErrorCode
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.notifications.backoff import next_attempt_at, retry_delay, total_retry_window
 from gateway.notifications.delivery import outcome_of_status
 from gateway.notifications.urls import check_endpoint_url, refusal_of_host

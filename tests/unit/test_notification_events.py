@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from gateway.change_requests.states import Transition
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.sensitive import contains_card_number, contains_iban, strings_in
 from gateway.notifications.change_request_events import TRANSITION_EVENTS
 from gateway.notifications.events import (
     EVENT_TYPES,
@@ -20,7 +21,6 @@ from gateway.notifications.events import (
 )
 from gateway.notifications.outbox import build_payload
 from gateway.notifications.provider_events import stripe_notice
-from gateway.sensitive import contains_card_number, contains_iban, strings_in
 
 
 def test_every_event_type_has_a_help_desk_status() -> None:

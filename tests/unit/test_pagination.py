@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.pagination import decode_cursor, encode_cursor
 
 NOW = datetime(2026, 12, 4, 12, 30, 15, 123456, tzinfo=UTC)

@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from gateway.change_requests.plan_policy import decide
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from settings import Settings
 
 TODAY = date(2026, 11, 23)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from gateway.errors import HTTP_STATUS, ErrorCode
+from gateway.core.errors import HTTP_STATUS, ErrorCode
 from gateway.problem_types import PROBLEM_TYPES, problem_type_of
 
 

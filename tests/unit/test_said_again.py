@@ -5,7 +5,7 @@ their labels while the API's English stays as it was."""
 from __future__ import annotations
 
 from gateway.change_requests.states import Status, Transition, next_status
-from gateway.errors import BillingError
+from gateway.core.errors import BillingError
 from gateway.fulfilment.checks import _not_configured, _unreadable
 from gateway.fulfilment.identity import holder_finding
 from gateway.fulfilment.sentences import said_again
@@ -55,7 +55,7 @@ def test_a_refused_transition_names_statuses_by_their_labels() -> None:
 
 
 def test_an_unreadable_provider_sentence_round_trips() -> None:
-    from gateway.errors import ErrorCode
+    from gateway.core.errors import ErrorCode
 
     finding = _unreadable(
         "stripe_customer_debit", "stripe", BillingError(ErrorCode.PROVIDER_UNAVAILABLE, "down")

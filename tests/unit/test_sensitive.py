@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from schwifty import IBAN
 
-from gateway import sensitive
-from gateway.sensitive import (
+from gateway.core import sensitive
+from gateway.core.sensitive import (
     contains_card_number,
     contains_iban,
     iban_checksum_ok,

@@ -7,7 +7,7 @@ from gateway.change_requests.states import (
     Transition,
     next_status,
 )
-from gateway.errors import BillingError
+from gateway.core.errors import BillingError
 
 
 def walk(status: Status, *steps: Transition) -> Status:

@@ -11,7 +11,7 @@ from adapters.stripe.connect import _comparable, from_stripe_account
 from adapters.stripe.errors import from_stripe_error
 from adapters.stripe.mapping import from_stripe_customer, from_stripe_payment_method
 from adapters.stripe.records import from_stripe_subscription
-from gateway.errors import ErrorCode
+from gateway.core.errors import ErrorCode
 
 SEPA_METHOD = {
     "id": "pm_1NsepA",

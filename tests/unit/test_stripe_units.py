@@ -15,7 +15,7 @@ from adapters.stripe.units import (
     from_stripe_amount,
     to_stripe_amount,
 )
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.migrations.gateway_2026_12_07t09_00_00_000000 import (
     free_text_ticket,
     request_ticket,

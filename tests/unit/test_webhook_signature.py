@@ -8,7 +8,7 @@ import pytest
 import stripe
 
 from adapters.stripe.emulator.signing import sign
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.webhooks.stripe_signature import verify_stripe_signature
 
 BODY = b'{"id": "evt_1", "object": "event", "type": "setup_intent.succeeded"}'

@@ -18,7 +18,7 @@ from adapters.zuora.callouts import (
     sign_callout,
     verify_callout,
 )
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 AUTH = CalloutAuth("zuora-callouts", "s3cret-password", ("new-secret", "old-secret"))
 BODY = json.dumps(

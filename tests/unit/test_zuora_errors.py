@@ -1,5 +1,5 @@
 from adapters.zuora.errors import TRANSIENT, from_zuora_error, from_zuora_reason
-from gateway.errors import HTTP_STATUS, ErrorCode
+from gateway.core.errors import HTTP_STATUS, ErrorCode
 
 
 def test_known_codes_map_to_the_gateways_vocabulary() -> None:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from adapters.zuora.pricing import monthly_minor, priced, rest_pricing, soap_pricing
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 VOLUME_FLAT = [  # the settings' tier table as Zuora holds it (REST spelling)
     {"tier": 1, "startingUnit": 1, "endingUnit": 1, "price": 29.0, "priceFormat": "FlatFee"},

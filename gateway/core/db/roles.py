@@ -16,8 +16,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 
-from gateway.db.connection import fetch, transaction
-from gateway.db.server import with_database
+from gateway.core.db.connection import fetch, transaction
+from gateway.core.db.server import with_database
 
 # Read and append only: the hash chain, the entries, the signed checkpoints, and the record of
 # which checkpoints left the host (a row deleted would hide one that never did).

@@ -10,8 +10,8 @@ from typing import Any
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
-from gateway.db.sturdy import AfterCommit, SturdyTransaction, run_callbacks
-from gateway.log import get_logger
+from gateway.core.db.sturdy import AfterCommit, SturdyTransaction, run_callbacks
+from gateway.core.log import get_logger
 
 _log = get_logger("db")
 

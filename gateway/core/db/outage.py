@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncpg
 import psycopg
 
-from gateway.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode
 
 RETRY_AFTER_SECONDS = 5
 DETAIL = (

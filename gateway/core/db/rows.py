@@ -9,8 +9,8 @@ import msgspec
 from piccolo.columns import JSON, JSONB
 from piccolo.table import Table
 
-from gateway.db.connection import fetch
-from gateway.i18n.catalogues import as_plain_json
+from gateway.core.catalogues import as_plain_json
+from gateway.core.db.connection import fetch
 
 
 @functools.cache

@@ -9,7 +9,7 @@ from typing import IO, Any
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from gateway.sensitive import redact_value
+from gateway.core.sensitive import redact_value
 
 # Values the gateway makes itself (and sanitises on the way in): never masked by mistake.
 _OWN_KEYS = frozenset({"request_id", "timestamp", "level", "logger"})

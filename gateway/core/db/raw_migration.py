@@ -16,7 +16,7 @@ def sql_migration(
     )
 
     async def run() -> None:
-        from gateway.db.connection import engine
+        from gateway.core.db.connection import engine
 
         for statement in statements:
             await engine().run_ddl(statement)

@@ -10,7 +10,7 @@ from psycopg_pool import AsyncConnectionPool
 
 
 def _pool_from_environment(**options: Any) -> AsyncConnectionPool:
-    # The URL is only known once gateway.db.server.ensure_database() has run.
+    # The URL is only known once gateway.core.db.server.ensure_database() has run.
     return AsyncConnectionPool(conninfo=os.environ["DATABASE_URL"], **options)
 
 

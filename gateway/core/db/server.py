@@ -77,8 +77,8 @@ async def ensure_database() -> str:
 
 async def _embedded_database(admin_url: str) -> str:
     """The sandbox's database, with an owner role that migrations run as and the application's
-    role (`gateway.db.roles`); the application's URL."""
-    from gateway.db.roles import create_roles, with_user
+    role (`gateway.core.db.roles`); the application's URL."""
+    from gateway.core.db.roles import create_roles, with_user
 
     await create_roles(admin_url, EMBEDDED_DATABASE, SANDBOX_OWNER, SANDBOX_APP)
     database_url = with_database(admin_url, EMBEDDED_DATABASE)

@@ -15,7 +15,7 @@ from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
-from gateway.log import get_logger
+from gateway.core.log import get_logger
 
 AfterCommit = Callable[[], Awaitable[None]]
 
@@ -33,7 +33,7 @@ async def run_callbacks(callbacks: list[AfterCommit]) -> None:
 
 
 class SturdyTransaction(PostgresTransaction):
-    """Also runs the callbacks registered with `gateway.db.connection.after_commit` once the
+    """Also runs the callbacks registered with `gateway.core.db.connection.after_commit` once the
     outermost transaction has committed (never after a rollback)."""
 
     __slots__ = ("after_commit",)

@@ -12,7 +12,7 @@ from gateway.staff.tables import StaffLoginChallenge, StaffRecoveryCode, StaffSe
 
 APP_CONFIG = AppConfig(
     app_name="gateway",
-    migrations_folder_path=str(Path(__file__).parent.parent / "migrations"),
+    migrations_folder_path=str(Path(__file__).parent / "migrations"),
     table_classes=[
         ApiKey,
         IdempotencyRecord,

@@ -1,13 +1,13 @@
 """Is the database's schema the code's? Piccolo's migrations (app "all") all applied, and
 Procrastinate's tables present with every one of its migration files applied
-(`gateway.db.job_schema`). Cached once true: a schema never goes back."""
+(`gateway.core.db.job_schema`). Cached once true: a schema never goes back."""
 
 from __future__ import annotations
 
 from piccolo.apps.migrations.commands.base import BaseMigrationManager
 
-from gateway.db.connection import fetch
-from gateway.db.job_schema import migration_files
+from gateway.core.db.connection import fetch
+from gateway.core.db.job_schema import migration_files
 
 _STATE = """
 SELECT to_regclass('migration') IS NOT NULL AS has_migrations,

@@ -1,8 +1,8 @@
 """Bring a database to the current schema: Piccolo migrations, then Procrastinate's
-(`gateway.db.job_schema`), then the grants.
+(`gateway.core.db.job_schema`), then the grants.
 
 With `BG_MIGRATION_DATABASE_URL` (the sandbox sets it) they run as that owner role, and the
-application's role (DATABASE_URL's) then gets its grants, no more (`gateway.db.roles`).
+application's role (DATABASE_URL's) then gets its grants, no more (`gateway.core.db.roles`).
 
 One `migrate` at a time: each holds a session advisory lock on a connection of its own for the
 whole run, so a second one (another replica's, or a compose restart's) waits for the first, then
@@ -18,9 +18,9 @@ from typing import Any
 import asyncpg
 from piccolo.apps.migrations.commands.forwards import run_forwards
 
-from gateway.db.connection import engine, fetch_value
-from gateway.db.job_schema import update_job_schema
-from gateway.db.roles import apply_grants, migration_url
+from gateway.core.db.connection import engine, fetch_value
+from gateway.core.db.job_schema import update_job_schema
+from gateway.core.db.roles import apply_grants, migration_url
 
 _MIGRATE_LOCK = "SELECT pg_advisory_lock(hashtextextended('billing-gateway.migrate', 0))"
 

@@ -3,4 +3,4 @@
 import os
 
 # Piccolo finds its engine through this module path; set it before any table is used.
-os.environ.setdefault("PICCOLO_CONF", "gateway.db.piccolo_conf")
+os.environ.setdefault("PICCOLO_CONF", "gateway.core.db.piccolo_conf")
