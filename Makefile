@@ -16,7 +16,7 @@ COMPILE := $(BIN)/uv pip compile pyproject.toml $(LOCK_OPTIONS)
 BUILD_COMPILE := $(BIN)/uv pip compile requirements/build.in $(LOCK_OPTIONS)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format typecheck pytest bench cassettes screenshots clean zuora-sdk lock upgrade messages
+.PHONY: help run test lint format typecheck pytest bench cassettes screenshots clean zuora-sdk lock upgrade messages migration
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ format: $(DEV_STAMP) ## ruff: fix what can be fixed and format
 
 messages: $(DEV_STAMP) ## extract the back office's strings; add new ones to the fr and ar catalogues
 	$(BIN)/python -m gateway.i18n.messages
+
+migration: $(DEV_STAMP) ## a new migration file to write: make migration name=<slug>
+	$(BIN)/python -m gateway.core.db.new_migration $(name)
 
 typecheck: $(DEV_STAMP) ## mypy --strict
 	$(BIN)/mypy

@@ -1,5 +1,5 @@
 """A read-only HTML page of what an emulator holds for one customer: the page a back-office link
-opens in sandbox instead of the provider's dashboard (gateway/provider_links.py).
+opens in sandbox instead of the provider's dashboard (adapters/<provider>/links.py).
 
 Pages are built from the values each emulator picks (never a whole record), escaped, and served
 with a policy that lets no script run. Bank accounts and cards show as country or brand and the

@@ -15,9 +15,9 @@ import msgspec
 from adapters.money import exponent_of, from_minor_units, to_minor_units
 from admin.fraud_forms import fraud_stop_answer
 from admin.page_kit import Form, free_text
+from gateway.change_requests.fraud_stop import fraud_stop
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.corrections.schemas import CancelCreate, RefundCreate, VoidCreate
-from gateway.fraud.wiring import fraud_stop
 from gateway.i18n import N_, Message, translate
 from gateway.staff.member import StaffMember
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from adapters.ports import AccountLookup, Accounts
 from admin.customer_reads import ProviderSide, find_by_id, read_side
-from gateway.change_requests.states import OPEN_STATUSES
+from gateway.change_requests import queries
 from gateway.core.db.connection import fetch
 from gateway.core.errors import BillingError
 from gateway.corrections.schemas import CorrectionRead
@@ -20,23 +20,6 @@ from gateway.fraud.schemas import ScreenMatch
 from gateway.fraud.wiring import blocklist_service
 from gateway.providers import Providers
 from gateway.tickets import display_ticket
-
-_OPEN_REQUESTS = """
-SELECT id, kind, status, ticket, company_name,
-       zuora_account_id, stripe_customer_id, backoffice_id, created_at
-  FROM change_requests
- WHERE status = ANY($1::text[])
-   AND (zuora_account_id = ANY($2::text[]) OR stripe_customer_id = ANY($2::text[])
-        OR backoffice_id = ANY($3::text[]))
- ORDER BY created_at
- LIMIT 50
-"""
-_BACKOFFICE_IDS = """
-SELECT DISTINCT backoffice_id FROM change_requests
- WHERE backoffice_id IS NOT NULL
-   AND (zuora_account_id = ANY($1::text[]) OR stripe_customer_id = ANY($1::text[]))
- LIMIT 5
-"""
 
 
 @dataclass(frozen=True)
@@ -125,12 +108,12 @@ async def customer_view(
     if account is None:
         return None
     first = await read_side(provider, adapter, account)
-    known = [row["backoffice_id"] for row in await fetch(_BACKOFFICE_IDS, references([first]))]
+    known = [
+        row["backoffice_id"] for row in await fetch(queries.BACKOFFICE_IDS_OF, references([first]))
+    ]
     backoffice_ids = list(dict.fromkeys([*([backoffice_id] if backoffice_id else []), *known]))
     sides = [first, *await _counterparts(providers, first, backoffice_ids)]
-    rows = await fetch(
-        _OPEN_REQUESTS, [str(status) for status in OPEN_STATUSES], references(sides), backoffice_ids
-    )
+    rows = await fetch(queries.OPEN_FOR_CUSTOMER, references(sides), backoffice_ids)
     requests = [
         OpenRequest(
             row["id"],

@@ -1,6 +1,6 @@
 """What the team lead's dashboard counts, in four statements, each served by an index:
 
-- the queues: the same probe as /metrics (gateway.metrics.business), so the dashboard and the
+- the queues: the same probe as /metrics (gateway.metrics_endpoint), so the dashboard and the
   alerts never disagree, and each specialist's open requests (the assignee and status index);
 - the breaches: open requests older than the limit (the partial index of open requests);
 - the last 14 days, per day in the reader's time zone: expiries, applies, review outcomes,
@@ -15,9 +15,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gateway.change_requests.states import OPEN_STATUSES
+from audit.actions import Action
+from gateway.change_requests import queries
 from gateway.core.db.connection import fetch
-from gateway.metrics.business import _BACK_OFFICE as QUEUE_PROBE
+from gateway.metrics_endpoint import BACK_OFFICE_QUEUES
+from gateway.notifications import queries as notification_queries
 
 DAYS = 14
 QUEUES = (
@@ -28,43 +30,26 @@ QUEUES = (
     "apply_failed",
     "corrections_approval",
 )
-EXPIRED = "change_request.expire.succeeded"
-APPLIED = "change_request.apply.requested"
-APPROVED = "change_request.approve.succeeded"
-SENT_BACK = "change_request.reject.succeeded"
-BLOCKED = "blocklist.entry.created"
-UNBLOCKED = "blocklist.entry.removed"
+EXPIRED = Action.CHANGE_REQUEST_EXPIRE_SUCCEEDED.value
+APPLIED = Action.CHANGE_REQUEST_APPLY_STARTED.value
+APPROVED = Action.CHANGE_REQUEST_APPROVE_SUCCEEDED.value
+SENT_BACK = Action.CHANGE_REQUEST_REJECT_SUCCEEDED.value
+BLOCKED = Action.BLOCKLIST_CREATE_ENTRY_SUCCEEDED.value
+UNBLOCKED = Action.BLOCKLIST_REMOVE_ENTRY_SUCCEEDED.value
 STOPPED = "change_request.blocked_by_fraud_stop"  # a notification event, not an audit action
 AUDITED = (EXPIRED, APPLIED, APPROVED, SENT_BACK, BLOCKED, UNBLOCKED)
 
-# Literal, as the partial index `change_requests_open` is declared: the planner proves it.
-_OPEN = ", ".join(f"'{status.value}'" for status in sorted(OPEN_STATUSES))
-_SPECIALISTS = """
-SELECT s.id AS staff_id, s.username, count(*) AS depth, max(now() - r.created_at) AS oldest
-  FROM change_requests r JOIN staff_users s ON s.id = r.assignee_id
- WHERE r.assignee_id IS NOT NULL AND r.status IN ('assigned', 'in_progress', 'waiting_customer')
- GROUP BY s.id, s.username ORDER BY s.username
-"""
-_BREACHES = f"""
-SELECT status, count(*) AS count FROM change_requests
- WHERE status IN ({_OPEN}) AND created_at < now() - make_interval(hours => $1)
- GROUP BY status
-"""  # noqa: S608 (constants)
-_DAILY = """
-SELECT a.action, (a.occurred_at AT TIME ZONE $3)::date AS day, s.id AS staff_id, s.username,
-       count(*) AS count
+
+_DAILY = f"""
+SELECT audit_action(a.action) AS action, (a.occurred_at AT TIME ZONE $3)::date AS day,
+       s.id AS staff_id, s.username, count(*) AS count
   FROM audit_records a
   LEFT JOIN staff_users s
-    ON a.action = 'change_request.apply.requested' AND a.actor_type = 'staff'
+    ON audit_action(a.action) = '{APPLIED}' AND a.actor_type = 'staff'
    AND s.username = a.actor_id
- WHERE a.action = ANY($1::text[]) AND a.occurred_at >= $2
+ WHERE audit_action(a.action) = ANY($1::text[]) AND a.occurred_at >= $2
  GROUP BY 1, 2, 3, 4
-UNION ALL
-SELECT type, (occurred_at AT TIME ZONE $3)::date, NULL, NULL, count(*)
-  FROM notification_events
- WHERE type = $4 AND occurred_at >= $2
- GROUP BY 1, 2
-"""
+UNION ALL {notification_queries.EVENTS_PER_DAY}"""  # noqa: S608 (constants)
 
 
 @dataclass(frozen=True)
@@ -112,7 +97,7 @@ def last_days(time_zone: str, today: date | None = None) -> list[date]:
 async def read_dashboard(time_zone: str, limit_hours: int) -> DashboardData:
     days = last_days(time_zone)
     since = datetime.combine(days[0], time(), ZoneInfo(time_zone))
-    probe = {row["queue"]: row for row in await fetch(QUEUE_PROBE)}
+    probe = {row["queue"]: row for row in await fetch(BACK_OFFICE_QUEUES)}
     queues = [
         Queue(name, int(probe[name]["depth"]), _seconds(probe[name]["oldest"]))
         for name in QUEUES
@@ -120,9 +105,9 @@ async def read_dashboard(time_zone: str, limit_hours: int) -> DashboardData:
     ]
     specialists = [
         SpecialistQueue(row["staff_id"], row["username"], row["depth"], _seconds(row["oldest"]))
-        for row in await fetch(_SPECIALISTS)
+        for row in await fetch(queries.SPECIALIST_QUEUES)
     ]
-    breaches = {row["status"]: row["count"] for row in await fetch(_BREACHES, limit_hours)}
+    breaches = {row["status"]: row["count"] for row in await fetch(queries.OPEN_PAST, limit_hours)}
     daily = [
         DayCount(row["action"], row["day"], row["count"], row["staff_id"], row["username"])
         for row in await fetch(_DAILY, list(AUDITED), since, time_zone, STOPPED)

@@ -19,9 +19,11 @@ from typing import Any
 
 from pydantic import Field
 
+from gateway.change_requests import queries
 from gateway.change_requests.states import OPEN_STATUSES, Status
 from gateway.core.db.connection import fetch
 from gateway.i18n.labels import LABELS, label
+from gateway.staff import queries as staff_queries
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from gateway.tickets import display_ticket
@@ -60,20 +62,16 @@ _AMENDABLE = (Status.APPLIED, Status.APPROVED)
 # box where the ticket is typed in any spelling (a select cut short would hide the rest).
 _LIMIT = 300
 
-_REQUESTS = """
-SELECT id, ticket, company_name, status FROM change_requests
- WHERE status = ANY($1::text[])
-   AND (NOT $2 OR assignee_id = $3)
-   AND (NOT $4 OR processed_by_id IS DISTINCT FROM $3)
- ORDER BY created_at LIMIT $5
-"""
-
 
 async def _requests(
     statuses: Iterable[Status], staff: StaffMember, *, own: bool = False, not_made: bool = False
 ) -> dict[str, str] | None:
     rows = await fetch(
-        _REQUESTS, [status.value for status in statuses], own, staff.id, not_made, _LIMIT + 1
+        queries.CHOICES,
+        [status.value for status in statuses],
+        staff.id if own else None,
+        staff.id if not_made else None,
+        _LIMIT + 1,
     )
     if len(rows) > _LIMIT:
         return None
@@ -93,8 +91,7 @@ async def _requests(
 
 async def _specialists() -> dict[str, str]:
     rows = await fetch(
-        "SELECT username, first_name, last_name FROM staff_users"
-        " WHERE active AND role = $1 ORDER BY lower(username)",
+        staff_queries.ACTIVE_WITH_ROLE,
         Role.SPECIALIST.value,
     )
     named = {}

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from gateway.core.db.connection import fetch
 from gateway.core.errors import BillingError, ErrorCode
+from gateway.staff import queries
 from gateway.staff.member import StaffMember
 
 WAIT_SECONDS = 10.0
@@ -24,14 +25,6 @@ _FILING = (
     "This form was sent already and is still being filed. Reload the customer page in a "
     "moment: the correction shows there."
 )
-
-_CLAIM = """
-INSERT INTO staff_form_submissions (staff_user_id, token, action) VALUES ($1, $2, $3)
-ON CONFLICT DO NOTHING RETURNING token
-"""
-_FIND = """
-SELECT action, correction_id FROM staff_form_submissions WHERE staff_user_id = $1 AND token = $2
-"""
 
 
 def form_token(text: str) -> uuid.UUID:
@@ -52,7 +45,7 @@ async def _earlier(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT_SECONDS
     while True:
-        rows = await fetch(_FIND, staff.id, token)
+        rows = await fetch(queries.FORM_TOKEN, staff.id, token)
         if not rows:
             return None
         if rows[0]["action"] != action:
@@ -79,7 +72,7 @@ async def file_once(
     Any other page's form done once (the id it made is kept in the same column) says in `busy`
     what to do while an earlier send of it is still running."""
     for _ in range(3):  # a refused earlier submission frees the token: claim it then
-        claimed = await fetch(_CLAIM, staff.id, token, action)
+        claimed = await fetch(queries.CLAIM_FORM_TOKEN, staff.id, token, action)
         if not claimed:
             earlier = await _earlier(staff, token, action, busy)
             if earlier is not None:
@@ -89,21 +82,19 @@ async def file_once(
             correction_id = await file()
         except BillingError:  # refused: nothing was filed (anything else keeps the claim)
             await fetch(
-                "DELETE FROM staff_form_submissions WHERE staff_user_id = $1 AND token = $2",
+                queries.DROP_FORM_TOKEN,
                 staff.id,
                 token,
             )
             raise
         await fetch(
-            "UPDATE staff_form_submissions SET correction_id = $3"
-            " WHERE staff_user_id = $1 AND token = $2",
+            queries.FILED_FORM_TOKEN,
             staff.id,
             token,
             correction_id,
         )
         await fetch(
-            "DELETE FROM staff_form_submissions"
-            " WHERE created_at < now() - make_interval(days => $1)",
+            queries.PURGE_FORM_TOKENS,
             _KEPT_DAYS,
         )
         return correction_id

@@ -25,6 +25,7 @@ from admin.guard import current_staff
 from audit.reading import read_audit_entry
 from gateway.api_keys.scopes import Scope
 from gateway.api_keys.service import issue_key, revoke_key
+from gateway.change_requests.lifecycle import return_open_requests
 from gateway.change_requests.states import Kind, Transition
 from gateway.change_requests.workflow import SPECIALIST_STEPS, WorkflowService
 from gateway.core.errors import HTTP_STATUS, BillingError
@@ -365,7 +366,7 @@ def admin_forms() -> list[FormConfig]:
         )
 
     async def deactivate(staff: StaffMember, data: Username) -> str:
-        done = await staff_accounts.deactivate(data.username, staff.actor)
+        done = await staff_accounts.deactivate(data.username, staff.actor, return_open_requests)
         return done.sentence(data.username)
 
     async def unlock(staff: StaffMember, data: Username) -> str:

@@ -1,8 +1,9 @@
 """Fraud-stop in the back office, for team leads and admins: FRAUD-STOP (block a request's or a
 customer's card, IP and the rest in one go), unblock one entry, and bulk unblocks, which a second
-lead or admin approves. The forms parse and answer: FRAUD-STOP itself is `gateway.fraud.fraud_stop`,
-blocking and unblocking go through `BlocklistService`, which audits each change, and the
-maker-checker rule lives in `gateway.fraud.bulk_unblock`, on the server."""
+lead or admin approves. The forms parse and answer: FRAUD-STOP itself is
+`gateway.change_requests.fraud_stop`, blocking and unblocking go through `BlocklistService`,
+which audits each change, and the maker-checker rule lives in `gateway.fraud.bulk_unblock`, on
+the server."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from pydantic import Field
 from admin.form_choices import choice_field
 from admin.forms import FRAUD_STOP, REQUEST_HELP, REQUEST_TITLE, staff_action
 from admin.free_text import FormModel
+from gateway.change_requests.fraud_stop import FraudStopResult, StoppedValue, fraud_stop
 from gateway.fraud.bulk_unblock import BulkUnblockService
-from gateway.fraud.fraud_stop import FraudStopResult, StoppedValue
 from gateway.fraud.schemas import BIGINT_MAX
 from gateway.fraud.screening import NOUN
-from gateway.fraud.wiring import blocklist_service, fraud_stop
+from gateway.fraud.wiring import blocklist_service
 from gateway.i18n import N_, Message, translate
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role

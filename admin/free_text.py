@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from gateway.core.sensitive import sensitive_kind
+from gateway.core import sensitive
+from gateway.core.errors import BillingError
 from gateway.i18n import N_, Message, gettext, translate
 
 _SENTENCES = {
@@ -74,24 +75,19 @@ def refuse_card_or_iban(data: BaseModel) -> None:
             continue
         field = type(data).model_fields[name]
         label = gettext(field.title) if field.title else name.replace("_", " ")
-        found = sensitive_kind(value)
-        if found == "card_number":
-            raise ValueError(
-                translate(
-                    Message(
-                        "“{field}” holds what looks like a card number. Card numbers are never "
-                        "stored: leave it out (refer to a card by its provider fingerprint).",
-                        field=label,
-                    )
-                )
+        try:
+            sensitive.refuse_card_or_iban(
+                value,
+                card=Message(
+                    "“{field}” holds what looks like a card number. Card numbers are never "
+                    "stored: leave it out (refer to a card by its provider fingerprint).",
+                    field=label,
+                ),
+                iban=Message(
+                    "“{field}” holds an IBAN. Leave it out: bank details live only in the "
+                    "change request, encrypted.",
+                    field=label,
+                ),
             )
-        if found == "iban":
-            raise ValueError(
-                translate(
-                    Message(
-                        "“{field}” holds an IBAN. Leave it out: bank details live only in the "
-                        "change request, encrypted.",
-                        field=label,
-                    )
-                )
-            )
+        except BillingError as refusal:
+            raise ValueError(translate(refusal.detail)) from None

@@ -27,7 +27,7 @@ from litestar.response import Redirect, Template
 from admin.form_tokens import file_once, form_token
 from admin.notification_view import PATTERNS, catalogue, disabled_first, view_helpers
 from admin.page_kit import NO_STORE, back_office, error_page, free_text, message, signed_in
-from gateway.core.db.connection import fetch
+from gateway.api_keys.service import live_clients
 from gateway.core.errors import HTTP_STATUS, BillingError, ErrorCode
 from gateway.i18n import LANGUAGES, N_, Message, gettext, translate
 from gateway.notifications.service import ALL
@@ -73,15 +73,6 @@ def _context(settings: Settings, staff: StaffMember, **extra: Any) -> dict[str, 
     }
 
 
-async def _clients() -> list[str]:
-    """The support tools' clients that have a live key: the register form's choices."""
-    rows = await fetch(
-        "SELECT DISTINCT client FROM api_keys WHERE revoked_at IS NULL"
-        " AND (expires_at IS NULL OR expires_at > now()) ORDER BY client"
-    )
-    return [str(row["client"]) for row in rows]
-
-
 async def _list_page(
     settings: Settings,
     staff: StaffMember,
@@ -99,7 +90,7 @@ async def _list_page(
             staff,
             disabled=disabled,
             enabled=enabled,
-            clients=await _clients() if staff.role is Role.ADMIN else [],
+            clients=await live_clients() if staff.role is Role.ADMIN else [],
             patterns=PATTERNS,
             catalogue=catalogue(),
             typed=typed or {"events": []},

@@ -216,7 +216,7 @@ class StaffAccounts(Table, tablename="staff_accounts"):
     locked_until = Timestamptz(null=True)
     failed_logins = Integer()
     last_login = Timestamptz(null=True)
-    sessions = Integer()
+    sessions = BigInt()  # count(*)
     created_at = Timestamptz()
 
 

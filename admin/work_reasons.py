@@ -7,7 +7,8 @@ import uuid
 from collections.abc import Sequence
 
 from audit import AuditEntry, append
-from gateway.change_requests.references import subject_of
+from audit.actions import Action
+from gateway.change_requests import queries
 from gateway.core.db.connection import fetch, transaction
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.i18n import Message
@@ -36,24 +37,15 @@ def chosen_reasons(settings: Settings, chosen: Sequence[str]) -> list[str]:
 async def record_reasons(staff: StaffMember, request_id: uuid.UUID, reasons: list[str]) -> None:
     """Stored on the request the staff member just applied (they are its maker)."""
     async with transaction():
-        rows = await fetch(
-            "UPDATE change_requests SET resolution_reasons = $2, updated_at = now()"
-            " WHERE id = $1 AND processed_by_id = $3"
-            " RETURNING backoffice_id, zuora_account_id, stripe_customer_id,"
-            " stripe_connect_account_id",
-            request_id,
-            reasons,
-            staff.id,
-        )
+        rows = await fetch(queries.RECORD_REASONS, request_id, reasons, staff.id)
         if not rows:
             return  # applied by someone else meanwhile: their reasons stand
         await append(
             AuditEntry(
-                action="change_request.contact_reasons.recorded",
+                action=Action.CHANGE_REQUEST_CONTACT_REASONS_RECORDED,
                 actor=staff.actor,
-                target_type="change_request",
+                about=rows[0],
                 target_id=str(request_id),
-                subject=subject_of(rows[0]),
                 before={},
                 after={"resolution_reasons": reasons},
             )

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from gateway.change_requests import queries
 from gateway.change_requests.states import Kind
 from gateway.core.db.connection import fetch
 from gateway.i18n import N_, gettext
 from gateway.i18n.formatting import format_date
 from gateway.i18n.labels import label
 from gateway.provider_links import NO_REFS, ProviderRefs
+from gateway.staff import queries as staff_queries
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from gateway.tickets import display_ticket
@@ -55,20 +57,6 @@ CONSENTS = {
     "recorded_call": N_("recorded phone call"),
     "written": N_("written"),
 }
-
-_SELECT = """
-SELECT r.id, r.kind, r.status, r.ticket, r.ticket_url, r.zuora_account_id,
-       r.stripe_customer_id, r.stripe_connect_account_id, r.backoffice_id, r.company_name,
-       r.requester, r.contact_reasons, r.details, r.checks, r.assignee_id, r.processed_by_id,
-       r.processed_at, r.resolution_note, r.resolution_reasons, r.reviewed_by_id, r.reviewed_at,
-       r.review_comment, r.created_at, r.updated_at, r.triage_reason, r.triage_reason_at,
-       a.username AS assignee, p.username AS maker, v.username AS reviewer
-  FROM change_requests r
-  LEFT JOIN staff_users a ON a.id = r.assignee_id
-  LEFT JOIN staff_users p ON p.id = r.processed_by_id
-  LEFT JOIN staff_users v ON v.id = r.reviewed_by_id
- WHERE r.id = $1 AND (NOT $2 OR r.assignee_id = $3)
-"""
 
 
 @dataclass(frozen=True)
@@ -218,8 +206,9 @@ async def read_work_request(staff: StaffMember, request_id: uuid.UUID) -> WorkRe
     own, a team lead any; no other role."""
     if staff.role not in (Role.SPECIALIST, Role.TEAM_LEAD):
         return None
-    own_only = staff.role is Role.SPECIALIST
-    rows = await fetch(_SELECT, request_id, own_only, staff.id)
+    rows = await fetch(
+        queries.WORK_REQUEST, request_id, staff.id if staff.role is Role.SPECIALIST else None
+    )
     if not rows:
         return None
     row = rows[0]
@@ -234,7 +223,7 @@ async def read_work_request(staff: StaffMember, request_id: uuid.UUID) -> WorkRe
 async def assignable_specialists() -> list[str]:
     """The usernames a team lead may give a request to: active specialists."""
     rows = await fetch(
-        "SELECT username FROM staff_users WHERE active AND role = $1 ORDER BY username",
+        staff_queries.ACTIVE_WITH_ROLE,
         Role.SPECIALIST.value,
     )
     return [str(row["username"]) for row in rows]

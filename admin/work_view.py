@@ -12,8 +12,8 @@ import msgspec
 from admin.triage_reasons import translated_why
 from admin.work_request import TARGET_NAMES, WorkRequest
 from gateway.change_requests.states import Status
-from gateway.fulfilment.schemas import Checks, FulfilmentRead, RunRead, StepRead
 from gateway.fulfilment.sentences import said_again
+from gateway.fulfilment_schemas import Checks, FulfilmentRead, RunRead, StepRead
 from gateway.i18n import N_, Message, gettext, translate
 from gateway.i18n.formatting import format_minor
 from gateway.i18n.labels import label

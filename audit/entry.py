@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from audit.actions import Action
 
 ActorKind = Literal["api_key", "staff", "system"]
 
@@ -18,15 +21,23 @@ SYSTEM = Actor(kind="system", id="gateway")
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """What happened (`<resource>.<verb>.<outcome>`), who did it, to what, and what changed."""
+    """What happened (a catalogue action), who did it, to which row, and what changed. The
+    customer it is filed under is the action's rule applied to the row (`audit.actions`)."""
 
-    action: str
+    action: Action
     actor: Actor
-    target_type: str
-    target_id: str
-    subject: str | None = None  # the customer the entry concerns (per-subject keys later)
+    about: Mapping[str, Any]  # the row: its id is the target's unless `target_id` says
+    target_id: object = None
     reason: str | None = None
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
     provider_request_ids: dict[str, str] = field(default_factory=dict)
     request_id: str | None = None
+
+    @property
+    def subject(self) -> str | None:
+        return self.action.subject.of(self.about)
+
+    @property
+    def target(self) -> str:
+        return str(self.about["id"] if self.target_id is None else self.target_id)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from audit.actions import Action
 from audit.entry import SYSTEM, AuditEntry
 from audit.store import append, subject_keys
 from gateway.core.db.connection import transaction
@@ -14,9 +15,11 @@ async def forget_subject(subject: str, reason: str) -> bool:
         destroyed = await subject_keys().forget(subject)
         await append(
             AuditEntry(
-                action="audit.subject.forgotten" if destroyed else "audit.subject.forget_noop",
+                action=Action.AUDIT_FORGET_SUBJECT_SUCCEEDED
+                if destroyed
+                else Action.AUDIT_FORGET_SUBJECT_SKIPPED,
                 actor=SYSTEM,
-                target_type="audit_subject",
+                about={},
                 target_id=subject,
                 reason=reason,
             )

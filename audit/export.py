@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TextIO
 
+from audit.actions import Action
 from audit.entry import Actor, AuditEntry
 from audit.store import append, read_payload
 from gateway.core.db.connection import fetch, fetch_value, transaction
@@ -41,7 +42,8 @@ SELECT count(*) FROM audit_records r
  WHERE r.id <= $1
    AND ($2::timestamptz IS NULL OR r.occurred_at >= $2)
    AND ($3::timestamptz IS NULL OR r.occurred_at < $3)
-   AND ($4::text IS NULL OR r.action = $4) AND ($5::text IS NULL OR r.subject = $5)
+   AND ($4::text IS NULL OR audit_action(r.action) = $4)
+   AND ($5::text IS NULL OR r.subject = $5)
 """
 _PAGE = """
 SELECT c.seq, r.id, r.occurred_at, r.actor_type, r.actor_id, r.action, r.target_type,
@@ -50,7 +52,8 @@ SELECT c.seq, r.id, r.occurred_at, r.actor_type, r.actor_id, r.action, r.target_
  WHERE r.id <= $1
    AND ($2::timestamptz IS NULL OR r.occurred_at >= $2)
    AND ($3::timestamptz IS NULL OR r.occurred_at < $3)
-   AND ($4::text IS NULL OR r.action = $4) AND ($5::text IS NULL OR r.subject = $5)
+   AND ($4::text IS NULL OR audit_action(r.action) = $4)
+   AND ($5::text IS NULL OR r.subject = $5)
    AND r.id > $6
  ORDER BY r.id
  LIMIT $7
@@ -95,9 +98,9 @@ class AuditExport:
         async with transaction():
             await append(
                 AuditEntry(
-                    action="audit.export.decrypted",
+                    action=Action.AUDIT_EXPORT_STARTED,
                     actor=reader,
-                    target_type="audit",
+                    about={},
                     target_id=f"{entries} entries",
                     reason=reason,
                     after=self.filters.described(),

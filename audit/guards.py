@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from audit.actions import Action
 from audit.chain import Verdict
 from audit.keys import unreadable_keys
 from audit.mac import mac_matches
@@ -56,8 +57,8 @@ SELECT current_user AS role, r.rolsuper AS superuser,
               'TRUNCATE']) p WHERE has_table_privilege(t, p)) AS may
   FROM pg_roles r WHERE r.rolname = current_user
 """
-# Keys destroyed (or whose row is gone) with no `audit.subject.forgotten` entry for them.
-_KEYS_GONE = """
+# Keys destroyed (or whose row is gone) with no entry of their forgetting.
+_KEYS_GONE = f"""
 WITH gone AS (
     SELECT subject FROM audit_subject_keys WHERE wrapped_key IS NULL
     UNION
@@ -66,10 +67,11 @@ WITH gone AS (
        AND NOT EXISTS (SELECT 1 FROM audit_subject_keys k WHERE k.subject = r.subject)
 )
 SELECT subject FROM gone
- WHERE NOT EXISTS (SELECT 1 FROM audit_records e WHERE e.action = 'audit.subject.forgotten'
+ WHERE NOT EXISTS (SELECT 1 FROM audit_records e
+                    WHERE audit_action(e.action) = '{Action.AUDIT_FORGET_SUBJECT_SUCCEEDED}'
                      AND e.target_type = 'audit_subject' AND e.target_id = gone.subject)
  ORDER BY subject
-"""
+"""  # noqa: S608 (a constant)
 _UNSEALED = """
 SELECT r.* FROM audit_records r
  WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.entry_id = r.id) ORDER BY r.id

@@ -4,6 +4,7 @@ also copies off the host what the sink has not taken yet (it was down, or a proc
 
 from __future__ import annotations
 
+from audit.actions import Action
 from audit.chain import seal_pending
 from audit.checkpoints import ChainBrokenError, copy_off_host, write_checkpoint
 from audit.entry import SYSTEM, AuditEntry
@@ -49,9 +50,9 @@ async def _refuse(broken: ChainBrokenError) -> None:
     async with transaction():
         await append(
             AuditEntry(
-                action="audit.checkpoint.refused",
+                action=Action.AUDIT_CHECKPOINT_REFUSED,
                 actor=SYSTEM,
-                target_type="audit",
+                about={},
                 target_id="chain",
                 reason=broken.problem,
                 after={"from_checkpoint": broken.from_seq, "first_bad_seq": broken.first_bad_seq},

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 
+from audit.actions import Action
 from audit.entry import Actor, AuditEntry
 from audit.store import append, read_payload
 from gateway.core.db.connection import fetch, transaction
 from gateway.core.errors import BillingError, ErrorCode
 
 _ENTRY = """
-SELECT r.* FROM audit_chain c JOIN audit_records r ON r.id = c.entry_id WHERE c.seq = $1
+SELECT r.*, audit_action(r.action) AS named FROM audit_chain c
+  JOIN audit_records r ON r.id = c.entry_id WHERE c.seq = $1
 """
 
 
@@ -28,15 +30,14 @@ async def read_audit_entry(seq: int, why: str, reader: Actor) -> str:
     async with transaction():
         await append(
             AuditEntry(
-                action="audit.entry.decrypted",
+                action=Action.AUDIT_READ_ENTRY_SUCCEEDED,
                 actor=reader,
-                target_type="audit_entry",
+                about=row,
                 target_id=str(seq),
-                subject=row["subject"],
                 reason=why,
             )
         )
     payload = await read_payload(row)
     if payload is None:
         return f"Entry {seq}: its subject was forgotten; the payload is erased."
-    return f"Entry {seq} ({row['action']}): {json.dumps(payload, ensure_ascii=False)}"
+    return f"Entry {seq} ({row['named']}): {json.dumps(payload, ensure_ascii=False)}"

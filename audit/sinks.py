@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from gateway.core.db.connection import fetch
+from settings.model import sink_problem
 
 # The marker a log shipper filters on: the key structlog's JSON lines use for their message.
 CHECKPOINT_EVENT = "audit.checkpoint"
@@ -143,22 +144,6 @@ class StdoutSink(_RecordedSink):
             sys.stdout.flush()
         except (OSError, ValueError) as error:  # a closed pipe, a closed stream
             raise SinkUnavailableError(self.name, type(error).__name__) from None
-
-
-def sink_problem(value: str | None) -> str | None:
-    """What is wrong with a BG_AUDIT_CHECKPOINT_SINK value, or None. Never quotes the value:
-    a URL may carry credentials."""
-    if value is None or value.strip() in ("", "stdout"):
-        return None
-    parts = urlsplit(value.strip())
-    if parts.scheme in ("http", "https"):
-        return None if parts.hostname else f"an {parts.scheme}:// URL needs a host"
-    if "://" in value:
-        return (
-            f"{parts.scheme}:// is not a sink: give a directory path, an http:// or https:// URL,"
-            " or stdout"
-        )
-    return None
 
 
 def sink_from_value(value: str | None, data_dir: Path) -> CheckpointSink:

@@ -59,9 +59,9 @@ async def append(entry: AuditEntry) -> None:
     row = {
         "actor_type": entry.actor.kind,
         "actor_id": entry.actor.id,
-        "action": entry.action,
-        "target_type": entry.target_type,
-        "target_id": redact_text(entry.target_id),
+        "action": entry.action.value,
+        "target_type": entry.action.target_type,
+        "target_id": redact_text(entry.target),
         "subject": subject,
     }
     payload = {

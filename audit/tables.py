@@ -4,7 +4,8 @@ from piccolo.table import Table
 
 
 class AuditRecord(Table, tablename="audit_records"):
-    """Append-only (a trigger refuses UPDATE and DELETE). Holds masked data only."""
+    """Append-only (a trigger refuses UPDATE and DELETE). `audit/store.py` writes it: the
+    metadata in clear, the payload encrypted under the subject's key, a MAC over both."""
 
     id = BigSerial(primary_key=True)
     occurred_at = Timestamptz(default=TimestamptzNow())
@@ -14,4 +15,7 @@ class AuditRecord(Table, tablename="audit_records"):
     target_type = Varchar(length=50)
     target_id = Text(index=True)  # ids, or "system:ticket" (up to 121 characters)
     request_id = Varchar(length=100, null=True, default=None)
-    data = JSONB()
+    data = JSONB(null=True)  # entries written before the payload was encrypted
+    subject = Varchar(length=200, null=True, default=None)  # whose data key seals payload
+    payload = Text(null=True, default=None)  # encrypted; 'erased': its subject was forgotten
+    mac = Text(null=True, default=None)  # v1:<nonce>:<HMAC-SHA256>, audit/mac.py

@@ -67,9 +67,9 @@ from gateway.i18n.middleware import LocaleMiddleware
 from gateway.i18n.templates import install as install_i18n
 from gateway.idempotency.lease import lease
 from gateway.job_worker import SupervisedWorker
-from gateway.metrics.controller import MetricsController
 from gateway.metrics.http import ProblemAwarePrometheusMiddleware
 from gateway.metrics.multiprocess import mark_dead_at_exit
+from gateway.metrics_endpoint import MetricsController
 from gateway.notifications.controller import (
     NotificationDeliveryController,
     NotificationEndpointController,
@@ -78,7 +78,7 @@ from gateway.notifications.wiring import build_notifications
 from gateway.providers import Providers, providers_from_settings
 from gateway.staff.login import StaffLogin
 from gateway.staff.roles import MOUNT_OF_ROLE
-from gateway.webhooks.controller import WebhookController
+from gateway.webhooks.controller import webhook_router
 from settings import Settings
 
 
@@ -124,7 +124,9 @@ def create_app(settings: Settings) -> Litestar:
     cheques = build_cheques(settings, providers)  # the in-process worker's too
     # A Connect payout holder is checked against the partner's legal name at intake too.
     holder_check = ChecksService(settings, providers, cipher).check_holder
-    change_requests = ChangeRequestService(settings, cipher, blocklist, holder_check=holder_check)
+    change_requests = ChangeRequestService(
+        settings, cipher, blocklist, runs_of=fulfilment.view, holder_check=holder_check
+    )
     limits = limits_storage(settings)  # one store, shared by every process
     v1 = Router(
         path="/v1",
@@ -135,7 +137,7 @@ def create_app(settings: Settings) -> Litestar:
             BillingController,
             CorrectionController,
             HistoryController,
-            WebhookController,
+            webhook_router(),
             BlocklistController,
             FraudScreenController,
             NotificationEndpointController,

@@ -1,4 +1,7 @@
-"""`billing-gateway`: serve, work, migrate, seed, and manage API keys."""
+"""`billing-gateway`: serve, work, migrate, seed, and manage API keys.
+
+Each command (here, in cli_users.py and in cli_audit.py) imports what it works with inside its
+function, so that `--help` and every other command start without loading it."""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,8 +16,11 @@ from typing import Annotated, Any
 import typer
 
 from gateway.api_keys.scopes import Scope
+from gateway.cli_audit import audit_cli
+from gateway.cli_context import database_or_exit, load_settings, operator_name, run_with_database
 from gateway.cli_json import JsonOutput, echo_json
-from settings import Settings, SettingsError, get_settings, reset_settings
+from gateway.cli_users import users_cli
+from settings import Settings, reset_settings
 
 cli = typer.Typer(
     help="billing-gateway: support tools in, Stripe and Zuora out.",
@@ -26,44 +31,6 @@ api_keys_cli = typer.Typer(
     help="Issue, list and revoke API keys for support tools.", no_args_is_help=True
 )
 cli.add_typer(api_keys_cli, name="api-key")
-
-
-def _settings() -> Settings:
-    try:
-        settings = get_settings()
-    except SettingsError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
-    from gateway.core.log import configure_logging, resolve_format
-
-    configure_logging(settings.log_level, resolve_format(settings))
-    return settings
-
-
-def _run(work: Callable[[], Awaitable[Any]]) -> Any:
-    """Resolve the database (embedded when no DATABASE_URL), then run `work` with a pool."""
-
-    async def main() -> Any:
-        from gateway.core.db.connection import close_pool, start_pool
-        from gateway.core.db.server import ensure_database
-
-        await _database_or_exit(ensure_database())
-        await start_pool(2)
-        try:
-            return await work()
-        finally:
-            await close_pool()
-
-    return asyncio.run(main())
-
-
-async def _database_or_exit(resolving: Awaitable[str]) -> str:
-    """No database to be had (no DATABASE_URL, no embedded server installed): say so, exit 2."""
-    try:
-        return await resolving
-    except SettingsError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
 
 
 def _exit_on_sigterm(signal_number: int, frame: Any) -> None:
@@ -77,18 +44,18 @@ def _exit_on_sigterm(signal_number: int, frame: Any) -> None:
 @cli.command()
 def migrate() -> None:
     """Create or update the database schema."""
-    _settings()
+    load_settings()
     from gateway.core.db.migrate import migrate as run_migrations
 
-    _run(run_migrations)
+    run_with_database(run_migrations)
     typer.echo("database is up to date")
 
 
 @cli.command()
 def seed() -> None:
     """Add the sandbox demo (API key, customers, requests) if it is not there yet."""
-    settings = _settings()
-    _run(lambda: _seed_with_jobs(settings))
+    settings = load_settings()
+    run_with_database(lambda: _seed_with_jobs(settings))
 
 
 async def _seed_with_jobs(settings: Settings) -> None:
@@ -111,7 +78,7 @@ def serve(
     with_worker: Annotated[bool, typer.Option(help="run the job worker in this process")] = False,
 ) -> None:
     """Serve the API (and its docs and health) with uvicorn."""
-    settings = _settings()
+    settings = load_settings()
     import uvicorn
 
     from gateway.core.db.server import ensure_database, stop_embedded_server
@@ -119,9 +86,8 @@ def serve(
 
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        asyncio.run(_database_or_exit(ensure_database()))
-        _start_zuora_emulator(settings, api_port=port or settings.port)
-        _start_stripe_emulator(settings, api_port=port or settings.port)
+        asyncio.run(database_or_exit(ensure_database()))
+        _start_emulators(settings, api_port=port or settings.port)
         _prepare_metrics(settings, workers)
         if with_worker:
             os.environ["BG_RUN_WORKER_IN_PROCESS"] = "true"
@@ -139,71 +105,26 @@ def serve(
         stop_embedded_server()
 
 
-def _start_zuora_emulator(settings: Settings, api_port: int) -> None:
-    """In sandbox, serve the Zuora emulator (seeded with the demo customers) beside the API,
-    unless Zuora's URLs point elsewhere; its tenant is kept in `<data dir>/emulators/zuora.json`
-    across restarts, as the gateway's database is."""
-    if not settings.sandbox or settings.zuora_soap_url or settings.zuora_rest_url:
-        return
-    from adapters.zuora.emulator.app import create_emulator
-    from adapters.zuora.emulator.persistence import StateFileError
-    from adapters.zuora.emulator.seed import seat_tiers_of, seed_demo
-
-    _call_out_to(settings, f"http://127.0.0.1:{api_port}/v1/webhooks/zuora")
-    try:
-        emulator = create_emulator(
-            state_file=settings.data_dir / "emulators" / "zuora.json",
-            seed=lambda fresh: seed_demo(fresh, seat_tiers_of(settings.plan_tiers)),
-        )
-    except StateFileError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
-    _start_emulator(emulator, settings.zuora_emulator_port, "BG_ZUORA_EMULATOR_PORT")
-
-
-def _call_out_to(settings: Settings, url: str) -> None:
-    """The emulator's callouts go to this gateway, signed as the gateway checks them."""
-    given = {
-        "URL": url,
-        "USERNAME": settings.zuora_callout_username,
-        "PASSWORD": settings.zuora_callout_password,
-        "SECRET": settings.zuora_callout_secrets[0] if settings.zuora_callout_secrets else None,
-    }
-    for name, value in given.items():
-        if value:
-            os.environ.setdefault(f"ZUORA_EMULATOR_CALLOUT_{name}", value)
-
-
-def _start_stripe_emulator(settings: Settings, api_port: int) -> None:
-    """In sandbox without a Stripe key, the Stripe emulator, seeded, sending its signed events
-    to this gateway's webhook endpoint as Stripe would; its account is kept in
-    `<data dir>/emulators/stripe.json` across restarts, as the gateway's database is."""
-    if not settings.sandbox or settings.stripe_api_key:
-        return
-    from adapters.stripe.emulator.app import create_stripe_emulator
-    from adapters.stripe.emulator.seed import seed_demo
-    from adapters.stripe.emulator.state import WEBHOOK_SECRET, StripeAccount
-
-    account = StripeAccount()
-    webhooks = f"http://127.0.0.1:{api_port}/v1/webhooks/stripe"
-    account.webhook_endpoints.append((webhooks, WEBHOOK_SECRET))
-    port = settings.stripe_emulator_port
-    emulator = create_stripe_emulator(
-        account,
-        state_file=settings.data_dir / "emulators" / "stripe.json",
-        seed=lambda fresh: seed_demo(fresh, settings.plan_tiers),
-    )
-    _start_emulator(emulator, port, "BG_STRIPE_EMULATOR_PORT")
-
-
-def _start_emulator(app: Any, port: int, variable: str) -> None:
+def _start_emulators(settings: Settings, api_port: int) -> None:
+    """In sandbox, each provider left unconfigured is served by its emulator beside the API,
+    sending its events to this gateway (adapters/<provider>/provider.py)."""
+    from adapters.provider import EmulatorError
+    from adapters.registry import PROVIDERS
     from adapters.serving import BackgroundServer
 
-    try:
-        BackgroundServer(app, port).start()
-    except RuntimeError as error:
-        typer.echo(f"{error}: is {variable} in use?", err=True)
-        raise typer.Exit(2) from None
+    for provider in PROVIDERS.values():
+        try:
+            emulator = provider.emulator(settings, f"http://127.0.0.1:{api_port}")
+        except EmulatorError as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(2) from None
+        if emulator is None:
+            continue
+        try:
+            BackgroundServer(emulator.app, emulator.port).start()
+        except RuntimeError as error:
+            typer.echo(f"{error}: is {emulator.port_variable} in use?", err=True)
+            raise typer.Exit(2) from None
 
 
 @cli.command()
@@ -217,27 +138,15 @@ def emulator(
     ] = None,
 ) -> None:
     """Serve only the Zuora emulator (SOAP and REST, demo customers) on 127.0.0.1."""
-    settings = _settings()
+    settings = load_settings()
     import uvicorn
 
-    from adapters.zuora.emulator.app import create_emulator
-    from adapters.zuora.emulator.persistence import StateFileError
-    from adapters.zuora.emulator.seed import add_customer, seat_tiers_of, seed_demo
-    from adapters.zuora.emulator.state import Tenant
-
-    def seed(tenant: Tenant) -> None:
-        seed_demo(tenant, seat_tiers_of(settings.plan_tiers))
-        for number in range(1, extra_customers + 1):
-            add_customer(
-                tenant,
-                account_number=f"B{number:08d}",
-                name=f"Customer {number}",
-                iban="DE89370400440532013000",
-            )
+    from adapters.provider import EmulatorError
+    from adapters.zuora.sandbox import standalone_emulator
 
     try:
-        app = create_emulator(state_file=state_file, seed=seed)
-    except StateFileError as error:
+        app = standalone_emulator(settings, state_file=state_file, extra_customers=extra_customers)
+    except EmulatorError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
     uvicorn.run(
@@ -269,7 +178,7 @@ def worker(
 ) -> None:
     """Run background jobs (webhooks, audit sealing, imports, syncs, purges); carries on by
     itself after a database outage. SIGTERM or Ctrl-C stop it once running jobs finish."""
-    settings = _settings()
+    settings = load_settings()
     _prepare_metrics(settings, 1)
     from gateway.core.jobs import job_app
     from gateway.job_worker import SupervisedWorker
@@ -288,13 +197,13 @@ def worker(
         async with job_app.open_async():
             await supervised.run()
 
-    _run(work)
+    run_with_database(work)
 
 
 @cli.command()
 def run() -> None:
     """Everything for a first look: database, migrations, demo data, API, worker."""
-    settings = _settings()
+    settings = load_settings()
     from gateway.core.db.migrate import migrate as run_migrations
     from gateway.core.db.server import stop_embedded_server
     from gateway.demo import demo_sign_in_help
@@ -305,7 +214,7 @@ def run() -> None:
 
     signal.signal(signal.SIGTERM, _exit_on_sigterm)  # also while migrating and seeding
     try:
-        _run(prepare)
+        run_with_database(prepare)
     except BaseException:
         stop_embedded_server()
         raise
@@ -317,35 +226,21 @@ def run() -> None:
         f"  problems   {base}/problems  (what each error code means)\n"
         f"  health     {base}/health/ready\n"
         f"  metrics    {base}/metrics\n"
-        + (_sandbox_providers_help(settings) + demo_sign_in_help(base) if settings.sandbox else "")
+        + (
+            _sandbox_providers_help(settings, base) + demo_sign_in_help(base)
+            if settings.sandbox
+            else ""
+        )
     )
     sys.stdout.flush()
     serve(host=None, port=None, workers=1, with_worker=True)
 
 
-def _sandbox_providers_help(settings: Settings) -> str:
-    from gateway.providers import emulator_base, stripe_emulator_base
+def _sandbox_providers_help(settings: Settings, base: str) -> str:
+    from adapters.registry import PROVIDERS
 
-    stripe_line = (
-        ""
-        if settings.stripe_api_key
-        else f"  Stripe     SANDBOX emulator at {stripe_emulator_base(settings)} "
-        "(demo customers cus_DemoAtelier01, cus_DemoBrasserie2)\n"
-    )
-    if settings.zuora_soap_url or settings.zuora_rest_url:
-        return stripe_line
-    return stripe_line + (
-        f"  Zuora      SANDBOX emulator at {emulator_base(settings)} "
-        f"({settings.zuora_transport.value.upper()}; demo accounts A00000101-A00000103)\n"
-        f'             try: curl -H "Authorization: Bearer $BG_API_KEY" '
-        f"http://{settings.host}:{settings.port}/v1/customers/zuora/A00000101\n"
-        "  corrections: both emulators also hold A-WRONG-CARD / cus_wrong_plan_card, "
-        "A-WRONG-INVOICED / cus_wrong_plan_invoiced,\n"
-        "             A-PREPAID / cus_prepaid_package, A-BIG-REFUND / cus_big_refund, "
-        "A-YEN / cus_yen, A-DINAR / cus_dinar (README: Billing corrections)\n"
-        "  cheques:   A-CHEQUE-EUR / cus_cheque_eur, A-CHEQUE-USD / cus_cheque_usd,\n"
-        "             A-CHEQUE-GBP / cus_cheque_gbp, each with open invoices (README: Offline "
-        "payments)\n"
+    return "".join(
+        provider.sandbox_help(settings, base) for _, provider in sorted(PROVIDERS.items())
     )
 
 
@@ -368,19 +263,19 @@ def api_key_create(
     ] = None,
 ) -> None:
     """Issue a key; its secret is printed this once and never again."""
-    _settings()
+    load_settings()
     from audit.entry import Actor
     from gateway.api_keys.service import issue_key
 
     expires = timedelta(days=expires_in_days) if expires_in_days else None
-    issued = _run(
+    issued = run_with_database(
         lambda: issue_key(
             name,
             scope,
             expires_in=expires,
             rate_limit_per_minute=rate_limit,
             client=client,
-            actor=Actor(kind="staff", id=_operator(), role="cli"),
+            actor=Actor(kind="staff", id=operator_name(), role="cli"),
         )
     )
     typer.echo(
@@ -392,10 +287,10 @@ def api_key_create(
 @api_keys_cli.command("list")
 def api_key_list(as_json: JsonOutput = False) -> None:
     """List keys: prefix, name, scopes, expiry, revocation, last use. Never secrets."""
-    _settings()
+    load_settings()
     from gateway.api_keys.service import list_keys
 
-    keys = _run(list_keys)
+    keys = run_with_database(list_keys)
     if as_json:
         echo_json(
             {
@@ -428,15 +323,15 @@ def api_key_revoke(
     reason: Annotated[str, typer.Option(help="why, for the audit trail")],
 ) -> None:
     """Revoke a key at once."""
-    _settings()
+    load_settings()
     from audit.entry import Actor
     from gateway.api_keys.service import revoke_key
     from gateway.core.errors import BillingError
 
     try:
-        _run(
+        run_with_database(
             lambda: revoke_key(
-                prefix, actor=Actor(kind="staff", id=_operator(), role="cli"), reason=reason
+                prefix, actor=Actor(kind="staff", id=operator_name(), role="cli"), reason=reason
             )
         )
     except BillingError as error:
@@ -445,14 +340,9 @@ def api_key_revoke(
     typer.echo(f"revoked {prefix}")
 
 
-def _operator() -> str:
-    return os.environ.get("USER") or os.environ.get("LOGNAME") or "operator"
+cli.add_typer(users_cli, name="user")
+cli.add_typer(audit_cli, name="audit")
 
 
 def main() -> None:
-    from gateway.cli_audit import audit_cli
-    from gateway.cli_users import users_cli
-
-    cli.add_typer(users_cli, name="user")
-    cli.add_typer(audit_cli, name="audit")
     cli()

@@ -12,6 +12,8 @@ from typing import Annotated, Any, TextIO
 
 import typer
 
+from audit.actions import Action
+from gateway.cli_context import load_settings, operator_name, run_with_database
 from gateway.cli_progress import NoProgress
 
 audit_cli = typer.Typer(
@@ -20,10 +22,7 @@ audit_cli = typer.Typer(
 
 
 def _run(work: Callable[[], Awaitable[Any]]) -> Any:
-    from gateway.cli import _run as run_with_database
-    from gateway.cli import _settings
-
-    _settings()
+    load_settings()
     return run_with_database(work)
 
 
@@ -153,9 +152,9 @@ def rotate_keys(no_progress: NoProgress = False) -> None:
         async with transaction():
             await append(
                 AuditEntry(
-                    action="audit.keys.rotation_started",
+                    action=Action.AUDIT_ROTATE_KEYS_STARTED,
                     actor=SYSTEM,
-                    target_type="audit",
+                    about={},
                     target_id="subject_keys",
                     after={"kek_id": kek_id, "to_rewrap": pending},
                 )
@@ -172,9 +171,9 @@ def rotate_keys(no_progress: NoProgress = False) -> None:
         async with transaction():
             await append(
                 AuditEntry(
-                    action="audit.keys.rotated",
+                    action=Action.AUDIT_ROTATE_KEYS_SUCCEEDED,
                     actor=SYSTEM,
-                    target_type="audit",
+                    about={},
                     target_id="subject_keys",
                     after={"rewrapped": done},
                 )
@@ -233,7 +232,6 @@ def export(
     erased; in CSV, the payload column holds JSON)."""
     from audit.entry import Actor
     from audit.export import AuditExport, ExportFilter, ExportWriter
-    from gateway.cli import _operator
     from gateway.cli_progress import progress_bar
 
     if decrypt and not reason:
@@ -249,7 +247,7 @@ def export(
                 entries = await exporting.count()
                 bar.total(entries)
                 if decrypt:
-                    reader = Actor(kind="staff", id=_operator(), role="cli")
+                    reader = Actor(kind="staff", id=operator_name(), role="cli")
                     await exporting.record_reading(entries, reason or "", reader)
             writer = ExportWriter(out, form.value, decrypt=decrypt)
             async for lines in exporting.batches():

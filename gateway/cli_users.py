@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import typer
 
+from gateway.cli_context import load_settings, operator_name, run_with_database
 from gateway.cli_json import JsonOutput, echo_json
+from gateway.staff import queries
 from gateway.staff.roles import Role
 
 users_cli = typer.Typer(help="Create and manage back-office staff accounts.", no_args_is_help=True)
@@ -17,12 +18,10 @@ users_cli = typer.Typer(help="Create and manage back-office staff accounts.", no
 def _as_operator(work: Callable[[Any], Awaitable[Any]]) -> Any:
     """Run `work(actor)` against the database; a refusal is printed, not a traceback."""
     from audit.entry import Actor
-    from gateway.cli import _run, _settings
     from gateway.core.errors import BillingError
 
-    _settings()
-    operator = os.environ.get("USER") or os.environ.get("LOGNAME") or "operator"
-    actor = Actor(kind="staff", id=operator, role="cli")
+    load_settings()
+    actor = Actor(kind="staff", id=operator_name(), role="cli")
 
     async def notified() -> Any:
         """The job queue open, so that what the command changes (a deactivation returns
@@ -36,7 +35,7 @@ def _as_operator(work: Callable[[Any], Awaitable[Any]]) -> Any:
             return result
 
     try:
-        return _run(notified)
+        return run_with_database(notified)
     except BillingError as error:
         typer.echo(error.detail, err=True)
         raise typer.Exit(1) from None
@@ -82,9 +81,10 @@ def user_set_role(
 @users_cli.command("deactivate")
 def user_deactivate(username: str) -> None:
     """Deactivate an account and end all its sessions at once."""
+    from gateway.change_requests.lifecycle import return_open_requests
     from gateway.staff.service import deactivate
 
-    done = _as_operator(lambda actor: deactivate(username, actor))
+    done = _as_operator(lambda actor: deactivate(username, actor, return_open_requests))
     typer.echo(done.sentence(username))
 
 
@@ -120,12 +120,7 @@ def user_list(as_json: JsonOutput = False) -> None:
     """Accounts, roles and state. Never passwords or secrets."""
     from gateway.core.db.connection import fetch
 
-    rows = _as_operator(
-        lambda _actor: fetch(
-            "SELECT username, role, active, totp_secret IS NOT NULL AS mfa,"
-            " COALESCE(locked_until > now(), false) AS locked FROM staff_users ORDER BY username"
-        )
-    )
+    rows = _as_operator(lambda _actor: fetch(queries.LIST_USERS))
     if as_json:
         echo_json(
             {
@@ -148,10 +143,9 @@ def user_list(as_json: JsonOutput = False) -> None:
 def user_code(username: str) -> None:
     """SANDBOX ONLY: print the account's current authenticator code, for a demo without a
     phone (it also works during enrolment, for the key shown on the enrolment page)."""
-    from gateway.cli import _settings
     from gateway.staff.demo_codes import current_code
 
-    if not _settings().sandbox:
+    if not load_settings().sandbox:
         typer.echo(
             "only in sandbox mode: in production, codes come from the person's phone", err=True
         )

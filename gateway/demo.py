@@ -46,6 +46,7 @@ from gateway.change_requests.schemas import (
 from gateway.change_requests.service import ChangeRequestService
 from gateway.core.crypto import Cipher
 from gateway.fraud.wiring import blocklist_service
+from gateway.fulfilment.views import fulfilment_view
 from gateway.staff.roles import Role
 from gateway.staff.service import create_staff
 from gateway.staff.tables import StaffUser
@@ -220,7 +221,9 @@ async def seed_demo(settings: Settings) -> None:
     scopes: list[Scope] = [s for s in ALL_SCOPES if s is not Scope.CHANGE_REQUESTS_ALL_CLIENTS]
     issued = await issue_key(DEMO_KEY_NAME, scopes, client=DEMO_CLIENT, actor=SYSTEM)
     client = ApiClient(issued.id, issued.name, frozenset(issued.scopes), None, issued.client)
-    service = ChangeRequestService(settings, Cipher(settings.keys), blocklist_service())
+    service = ChangeRequestService(
+        settings, Cipher(settings.keys), blocklist_service(), runs_of=fulfilment_view
+    )
     for filing in demo_requests():
         await service.create(filing, client, idempotency=None)
     typer.echo(

@@ -15,10 +15,14 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from adapters.money import UnknownCurrencyError, exponent_of
+from adapters.stripe.settings import StripeSettings
+from adapters.zuora.settings import ZuoraSettings
 from settings.keys import (
     KeyMaterial,
     load_or_create_sandbox_keys,
@@ -31,11 +35,6 @@ from settings.keys import (
 class Mode(enum.StrEnum):
     SANDBOX = "sandbox"
     PRODUCTION = "production"
-
-
-class ZuoraTransportName(enum.StrEnum):
-    SOAP = "soap"
-    REST = "rest"
 
 
 class PlanTier(BaseModel, frozen=True):
@@ -97,7 +96,25 @@ class SettingsError(Exception):
     """Raised with a message that names each bad variable and what is wrong with it."""
 
 
-class Settings(BaseSettings):
+def sink_problem(value: str | None) -> str | None:
+    """What is wrong with a BG_AUDIT_CHECKPOINT_SINK value, or None. Never quotes the value:
+    a URL may carry credentials."""
+    if value is None or value.strip() in ("", "stdout"):
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme in ("http", "https"):
+        return None if parts.hostname else f"an {parts.scheme}:// URL needs a host"
+    if "://" in value:
+        return (
+            f"{parts.scheme}:// is not a sink: give a directory path, an http:// or https:// URL,"
+            " or stdout"
+        )
+    return None
+
+
+class Settings(ZuoraSettings, StripeSettings, BaseSettings):
+    """The gateway's settings, with each provider's group (adapters/<provider>/settings.py)."""
+
     model_config = SettingsConfigDict(env_prefix="BG_", extra="ignore", frozen=True)
 
     mode: Mode = Mode.SANDBOX
@@ -181,47 +198,7 @@ class Settings(BaseSettings):
     contact_reasons: Annotated[dict[str, tuple[str, ...]], NoDecode] = DEFAULT_CONTACT_REASONS
     # Host names the back office is reached by; checked against Origin/Referer over HTTPS.
     admin_hosts: Annotated[tuple[str, ...], NoDecode] = ("127.0.0.1", "localhost")
-    # Zuora: SOAP, or REST for tenants in the EU and APAC data centres and tenants with Orders.
-    # In sandbox every value left unset points at the built-in emulator.
-    zuora_transport: ZuoraTransportName = ZuoraTransportName.SOAP
-    zuora_soap_url: str | None = None  # e.g. https://apisandbox.zuora.com/apps/services/a/84.0
-    zuora_rest_url: str | None = None  # e.g. https://rest.sandbox.eu.zuora.com
-    zuora_username: str | None = None
-    zuora_password: str | None = Field(default=None, repr=False)
-    zuora_client_id: str | None = None
-    zuora_client_secret: str | None = Field(default=None, repr=False)
-    zuora_wsdl: Path | None = None  # the tenant's full WSDL; default: the project's own
-    zuora_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
-    # Where `billing-gateway run` serves the Zuora emulator in sandbox (loopback only).
-    zuora_emulator_port: int = Field(default=8010, ge=1, le=65535)
-    # Stripe: a restricted or secret key; in sandbox, unset means the built-in emulator.
-    stripe_api_key: str | None = Field(default=None, repr=False)
-    stripe_api_base: str | None = None  # another Stripe-compatible server (tests, proxies)
-    stripe_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
-    stripe_max_network_retries: int = Field(default=2, ge=0, le=10)
-    stripe_emulator_port: int = Field(default=8011, ge=1, le=65535)
-    # Links from the back office to the providers' dashboards (gateway/provider_links.py).
-    # Zuora: the tenant's UI host, e.g. https://www.zuora.com, https://eu.zuora.com,
-    # https://apisandbox.zuora.com; unset: the host of the Zuora API URL in use
-    # (rest.eu.zuora.com: eu.zuora.com), else https://www.zuora.com. An account opens at
-    # <url>/apps/CustomerAccount.do?method=view&id=<account id>, one known only by its number
-    # at <url>/platform/apps/search?searchTerm=<number>&searchObjectType=account.
-    zuora_dashboard_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+[^\s?#]*$")
-    # Stripe: <url>/customers/<cus_...> and <url>/connect/accounts/<acct_...>, under <url>/test/
-    # with a test-mode key. In sandbox, links to a provider served by its built-in emulator
-    # open the emulator's read-only page of that customer instead.
-    stripe_dashboard_url: str = Field(
-        default="https://dashboard.stripe.com", pattern=r"^https?://[^\s/?#]+[^\s?#]*$"
-    )
-    # Webhook signing secrets (whsec_...), comma-separated: during a rotation, the new and the
-    # old one are both accepted. In sandbox, unset means the Stripe emulator's.
-    stripe_webhook_secrets: Annotated[tuple[str, ...], NoDecode] = Field(default=(), repr=False)
     webhook_tolerance_seconds: int = Field(default=300, ge=30, le=3600)
-    # Zuora callouts in (adapters/zuora/callouts.py): Basic user and password, and the HMAC
-    # secrets, comma-separated (two during a rotation). In sandbox, unset means the emulator's.
-    zuora_callout_secrets: Annotated[tuple[str, ...], NoDecode] = Field(default=(), repr=False)
-    zuora_callout_username: str | None = None
-    zuora_callout_password: str | None = Field(default=None, repr=False)
     # Outgoing notifications (gateway/notifications/): the hosts endpoints may point at
     # ("host" or "host:port", comma-separated; empty: none, so no endpoint can be registered),
     # the seconds between tries of a failing delivery (the last one spent, it is failed), how
@@ -257,8 +234,6 @@ class Settings(BaseSettings):
     @field_validator("audit_checkpoint_sink")
     @classmethod
     def _check_checkpoint_sink(cls, value: str | None) -> str | None:
-        from audit.sinks import sink_problem
-
         problem = sink_problem(value)
         if problem is not None:
             raise ValueError(problem)
@@ -309,8 +284,6 @@ class Settings(BaseSettings):
     @field_validator("correction_approval_refund_above")
     @classmethod
     def _check_refund_approval(cls, value: dict[str, int]) -> dict[str, int]:
-        from adapters.money import UnknownCurrencyError, exponent_of
-
         checked: dict[str, int] = {}
         for currency, amount in value.items():
             if currency != "*":
@@ -333,13 +306,6 @@ class Settings(BaseSettings):
             if value.startswith("["):
                 return json.loads(value)
             return tuple(kind.strip() for kind in value.split(",") if kind.strip())
-        return value
-
-    @field_validator("stripe_webhook_secrets", "zuora_callout_secrets", mode="before")
-    @classmethod
-    def _parse_secrets(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return tuple(secret.strip() for secret in value.split(",") if secret.strip())
         return value
 
     @field_validator("trusted_proxies", mode="before")
@@ -419,8 +385,6 @@ class Settings(BaseSettings):
             ]
             if missing:
                 raise ValueError(f"production mode needs {', '.join(missing)}")
-        if self.zuora_wsdl is not None and not self.zuora_wsdl.is_file():
-            raise ValueError(f"BG_ZUORA_WSDL: no file at {self.zuora_wsdl}")
         if bool(self.encryption_keys) != bool(self.hash_key):
             raise ValueError("BG_ENCRYPTION_KEYS and BG_HASH_KEY are given together or not at all")
         if self.encryption_keys and self.hash_key:

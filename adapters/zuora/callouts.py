@@ -49,20 +49,26 @@ SIGNATURE_HEADER = "X-Callout-Signature"
 
 @dataclass(frozen=True)
 class CalloutEvent:
-    """An event the gateway handles: its neutral name, what it is about, and Zuora's names
-    for it (the callout's category, the notification's standard event number)."""
+    """An event the gateway acts on: its neutral name, what it is about, Zuora's names for it
+    (the callout's category, the notification's standard event number), and what a
+    specialist reads of it."""
 
     category: str
     type: str
     object_type: str
     zuora_object: str
     event_number: str
+    what: str
 
 
 HANDLED = (
-    CalloutEvent("PaymentProcessed", "payment.succeeded", "payment", "Payment", "2120"),
-    CalloutEvent("PaymentFailed", "payment.failed", "payment", "Payment", "2110"),
-    CalloutEvent("RefundProcessed", "refund.succeeded", "refund", "Refund", "2410"),
+    CalloutEvent(
+        "PaymentProcessed", "payment.succeeded", "payment", "Payment", "2120", "payment settled"
+    ),
+    CalloutEvent("PaymentFailed", "payment.failed", "payment", "Payment", "2110", "payment failed"),
+    CalloutEvent(
+        "RefundProcessed", "refund.succeeded", "refund", "Refund", "2410", "refund processed"
+    ),
     # No standard Zuora event: a custom event on PaymentMethod.PaymentMethodStatus = Closed.
     CalloutEvent(
         "PaymentMethodClosed",
@@ -70,9 +76,11 @@ HANDLED = (
         "payment_method",
         "PaymentMethod",
         "user.notification:PaymentMethodClosed",
+        "payment method closed",
     ),
 )
 BY_CATEGORY = {event.category: event for event in HANDLED}
+ACTED_ON = {event.type: event.what for event in HANDLED}  # what each event tells a specialist
 BY_NUMBER = {event.event_number: event for event in HANDLED}
 
 

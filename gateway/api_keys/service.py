@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from audit import Actor, AuditEntry, append
+from audit.actions import Action
 from gateway.api_keys.scopes import Scope
 from gateway.api_keys.tables import ApiKey
 from gateway.core.db.connection import engine, fetch
@@ -90,10 +91,9 @@ async def issue_key(
         await row.save()
         await append(
             AuditEntry(
-                action="api_key.create.succeeded",
+                action=Action.API_KEY_CREATE_SUCCEEDED,
                 actor=actor,
-                target_type="api_key",
-                target_id=str(row.id),
+                about={"id": row.id},
                 after={"name": name, "client": client, "prefix": prefix, "scopes": row.scopes},
             )
         )
@@ -102,6 +102,15 @@ async def issue_key(
 
 async def list_keys() -> list[ApiKey]:
     return await ApiKey.objects().order_by(ApiKey.created_at)
+
+
+async def live_clients() -> list[str]:
+    """The clients that have a live key (the support tools the back office may notify)."""
+    rows = await fetch(
+        "SELECT DISTINCT client FROM api_keys WHERE revoked_at IS NULL"
+        " AND (expires_at IS NULL OR expires_at > now()) ORDER BY client"
+    )
+    return [str(row["client"]) for row in rows]
 
 
 async def revoke_key(prefix: str, *, actor: Actor, reason: str) -> ApiKey:
@@ -122,10 +131,9 @@ async def revoke_key(prefix: str, *, actor: Actor, reason: str) -> ApiKey:
             await row.save([ApiKey.revoked_at])
             await append(
                 AuditEntry(
-                    action="api_key.revoke.succeeded",
+                    action=Action.API_KEY_REVOKE_SUCCEEDED,
                     actor=actor,
-                    target_type="api_key",
-                    target_id=str(row.id),
+                    about={"id": row.id},
                     reason=reason,
                     after={"prefix": prefix},
                 )

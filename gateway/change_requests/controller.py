@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from gateway.api_keys.scopes import Scope
-from gateway.change_requests.outcomes import outcomes_of
 from gateway.change_requests.schemas import (
-    PRINTABLE,
     ChangeRequestCancel,
     ChangeRequestCreate,
     ChangeRequestPage,
@@ -21,7 +18,9 @@ from gateway.change_requests.schemas import (
 )
 from gateway.change_requests.service import ChangeRequestService, ListFilters
 from gateway.change_requests.states import Kind, Status
+from gateway.core.cursor import CursorQuery
 from gateway.edge.auth import SCOPE_OPT, client_of
+from gateway.edge.bodies import PRINTABLE
 from gateway.edge.openapi import (
     AUTHENTICATED,
     MUTATING,
@@ -30,7 +29,6 @@ from gateway.edge.openapi import (
     conflicts,
     problems,
 )
-from gateway.fulfilment.service import FulfilmentService
 from gateway.idempotency.context import idempotency_of
 
 READ = {SCOPE_OPT: Scope.CHANGE_REQUESTS_READ.value}
@@ -93,9 +91,7 @@ class ChangeRequestController(Controller):
             str | None,
             QueryParameter(max_length=200, pattern=PRINTABLE, description="any customer reference"),
         ] = None,
-        cursor: Annotated[
-            str | None, QueryParameter(max_length=300, pattern=r"^[A-Za-z0-9_-]*$")
-        ] = None,
+        cursor: CursorQuery = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
     ) -> ChangeRequestPage:
         filters = ListFilters(
@@ -115,16 +111,8 @@ class ChangeRequestController(Controller):
         request_id: FromPath[UUID],
         request: Request[Any, Any, Any],
         change_requests: NamedDependency[ChangeRequestService],
-        fulfilment: NamedDependency[FulfilmentService],
     ) -> ChangeRequestRead:
-        read = await change_requests.get(request_id, client_of(request.scope))
-        # What Apply did at the providers, step by step (gateway/fulfilment); null before.
-        runs = await fulfilment.view(request_id)
-        return msgspec.structs.replace(
-            read,
-            fulfilment=runs if runs.runs else None,
-            **await outcomes_of(request_id, runs.runs),  # who has it, review, outcome
-        )
+        return await change_requests.get(request_id, client_of(request.scope))
 
     @post(
         "/{request_id:uuid}/cancel",

@@ -5,24 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.change_requests.references import (
-    CUSTOMER_REFERENCES,
-    MATCHES_REFERENCE,
-    parse_request_reference,
-)
-from gateway.core.db.connection import fetch
+from gateway.change_requests import queries
+from gateway.change_requests.references import parse_request_reference
+from gateway.core.customers import CUSTOMER_REFERENCES
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.tickets import display_ticket
-
-_BLOCKABLE = f"""
-SELECT ticket, backoffice_id, zuora_account_id,
-       stripe_customer_id, stripe_connect_account_id, requester->>'email' AS requester_email,
-       requester->>'ip' AS requester_ip, details->>'account_holder_email' AS holder_email,
-       iban_hash, details->>'iban_masked' AS iban_masked
-  FROM change_requests
- WHERE {MATCHES_REFERENCE}
- ORDER BY created_at DESC LIMIT 2
-"""  # noqa: S608 (a constant)
 
 
 @dataclass(frozen=True)
@@ -50,8 +37,7 @@ class FraudTargets:
 
 async def read_fraud_targets(reference: str) -> FraudTargets:
     """The request named by its id or its ticket ("zendesk #1001", or just "1001")."""
-    named = parse_request_reference(reference)
-    rows = await fetch(_BLOCKABLE, named.request_id, named.ticket, named.ticket_id)
+    rows = await queries.fraud_targets(parse_request_reference(reference))
     if len(rows) != 1:
         raise BillingError(
             ErrorCode.CHANGE_REQUEST_NOT_FOUND if not rows else ErrorCode.VALIDATION_FAILED,

@@ -26,10 +26,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from audit import Actor, AuditEntry, append
+from audit.actions import Action
 from audit.entry import SYSTEM
-from gateway.change_requests.references import subject_of
+from gateway.change_requests import queries
+from gateway.change_requests.notification_events import record_change_request_event
 from gateway.core.db.connection import fetch, transaction
-from gateway.notifications.change_request_events import record_change_request_event
+from gateway.i18n import N_
+from gateway.i18n.labels import LABELS
 from gateway.notifications.events import EventType
 from settings import Settings
 
@@ -47,6 +50,15 @@ class TriageKind(enum.StrEnum):
     STAFF_DEACTIVATED = "staff_deactivated"
 
 
+LABELS.update(
+    {
+        TriageKind.EXPIRED: N_("Expired"),
+        TriageKind.CUSTOMER_SILENT: N_("Customer did not answer"),
+        TriageKind.STAFF_DEACTIVATED: N_("Specialist deactivated"),
+    }
+)
+
+
 def _days(count: int) -> str:
     return f"{count} day" if count == 1 else f"{count} days"
 
@@ -61,28 +73,6 @@ def customer_silent_reason(idle_days: int) -> str:
 
 def deactivated_reason(username: str) -> str:
     return f"Returned: {username} was deactivated"
-
-
-_ROW = """
-SELECT r.id, r.status, r.client, r.assignee_id, s.username AS assignee,
-       GREATEST(floor(extract(epoch FROM now() - r.progress_at) / 86400), 0)::integer
-           AS idle_days,
-       r.backoffice_id, r.zuora_account_id, r.stripe_customer_id, r.stripe_connect_account_id
-  FROM change_requests r
-  LEFT JOIN staff_users s ON s.id = r.assignee_id
-"""
-_IDLE = (
-    " WHERE r.status = ANY($1::text[]) AND r.triage_reason IS NULL"
-    " AND r.progress_at < now() - make_interval(days => $2)"
-    " ORDER BY r.progress_at LIMIT $3 FOR UPDATE OF r SKIP LOCKED"
-)
-_MARK = """
-UPDATE change_requests
-   SET status = $2, assignee_id = CASE WHEN $3 THEN NULL ELSE assignee_id END,
-       assigned_at = CASE WHEN $3 THEN NULL ELSE assigned_at END,
-       triage_reason = $4, triage_kind = $5, triage_reason_at = now(), updated_at = now()
- WHERE id = $1
-"""
 
 
 async def expire_idle_requests(settings: Settings) -> int:
@@ -106,19 +96,14 @@ async def return_open_requests(staff_user_id: object, username: str, actor: Acto
     """A deactivated specialist's requests before Apply, back to Triage now, in the caller's
     transaction (the deactivation's). Waits for rows someone is acting on: none is left behind.
     """
-    rows = await fetch(
-        _ROW + " WHERE r.assignee_id = $1 AND r.status = ANY($2::text[])"
-        " ORDER BY r.created_at FOR UPDATE OF r",
-        staff_user_id,
-        list(OWN_WORK),
-    )
+    rows = await fetch(queries.LOCK_ASSIGNED, staff_user_id, list(OWN_WORK))
     reason = deactivated_reason(username)
     for row in rows:
         status = "rejected" if row["status"] == "rejected" else "new"
         await _change(
             row,
             actor,
-            "change_request.return_to_triage.succeeded",
+            Action.CHANGE_REQUEST_RETURN_TO_TRIAGE_SUCCEEDED,
             EventType.CHANGE_REQUEST_RETURNED_TO_TRIAGE,
             status=status,
             unassign=True,
@@ -132,7 +117,7 @@ async def _sweep(statuses: tuple[str, ...], days: int, handle: RowHandler) -> in
     done = 0
     while True:
         async with transaction():
-            rows = await fetch(_ROW + _IDLE, list(statuses), days, BATCH)
+            rows = await fetch(queries.LOCK_IDLE, list(statuses), days, BATCH)
             for row in rows:
                 await handle(row)
         done += len(rows)
@@ -144,7 +129,7 @@ async def _expire(row: dict[str, Any]) -> None:
     await _change(
         row,
         SYSTEM,
-        "change_request.expire.succeeded",
+        Action.CHANGE_REQUEST_EXPIRE_SUCCEEDED,
         EventType.CHANGE_REQUEST_EXPIRED,
         status="new",
         unassign=True,
@@ -157,7 +142,7 @@ async def _mark_silent(row: dict[str, Any]) -> None:
     await _change(
         row,
         SYSTEM,
-        "change_request.customer_silence.marked",
+        Action.CHANGE_REQUEST_MARK_CUSTOMER_SILENT_SUCCEEDED,
         EventType.CHANGE_REQUEST_CUSTOMER_SILENT,
         status=row["status"],
         unassign=False,
@@ -169,7 +154,7 @@ async def _mark_silent(row: dict[str, Any]) -> None:
 async def _change(
     row: dict[str, Any],
     actor: Actor,
-    action: str,
+    action: Action,
     event: EventType,
     *,
     status: str,
@@ -178,15 +163,14 @@ async def _change(
     kind: TriageKind,
 ) -> None:
     request_id: uuid.UUID = row["id"]
-    await fetch(_MARK, request_id, status, unassign, reason, kind.value)
+    await fetch(queries.MARK_FOR_TRIAGE, request_id, status, unassign, reason, kind.value)
     assignee = None if unassign else row["assignee"]
     await append(
         AuditEntry(
             action=action,
             actor=actor,
-            target_type="change_request",
+            about=row,
             target_id=str(request_id),
-            subject=subject_of(row),
             reason=reason,
             before={"status": row["status"], "assignee": row["assignee"]},
             after={"status": status, "assignee": assignee, "triage_reason": kind.value},

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from gateway.change_requests.outcomes import outcomes_of
 from gateway.change_requests.schemas import (
     ChangeRequestRead,
     CustomerRefs,
@@ -13,18 +14,13 @@ from gateway.change_requests.schemas import (
     PlanChangeSummary,
     Requester,
 )
-from gateway.fulfilment.schemas import Checks
+from gateway.core.customers import CUSTOMER_REFERENCES
+from gateway.fulfilment_schemas import Checks, FulfilmentRead
 from gateway.tickets import display_ticket
 
 Summary = IbanChangeSummary | PlanChangeSummary
 
-CUSTOMER_COLUMNS = (
-    "zuora_account_id",
-    "stripe_customer_id",
-    "stripe_connect_account_id",
-    "backoffice_id",
-    "company_name",
-)
+CUSTOMER_COLUMNS = (*CUSTOMER_REFERENCES, "company_name")
 
 
 def _checks_of(stored: Any) -> Checks | None:
@@ -57,4 +53,14 @@ def to_read(row: dict[str, Any]) -> ChangeRequestRead:
         cancellation_reason=row["cancellation_reason"],
         checks=checks,
         preview=checks.preview if checks else None,
+    )
+
+
+async def read_with_runs(row: dict[str, Any], runs: FulfilmentRead) -> ChangeRequestRead:
+    """The request as GET shows it: its row, what Apply did at the providers (null before the
+    first run) and what that came to (who has it, review, outcome)."""
+    return msgspec.structs.replace(
+        to_read(row),
+        fulfilment=runs if runs.runs else None,
+        **await outcomes_of(row["id"], runs.runs),
     )

@@ -9,8 +9,10 @@ from typing import Any, Literal
 
 from msgspec import Struct
 
+from gateway.change_requests import queries
 from gateway.change_requests.states import Status
 from gateway.core.db.connection import fetch
+from gateway.staff import queries as staff_queries
 
 
 class StaffName(Struct, kw_only=True):
@@ -39,14 +41,11 @@ class FulfilmentOutcome(Struct, kw_only=True):
     error_message: str | None = None
 
 
-_STAFF = "SELECT id, username, first_name, last_name FROM staff_users WHERE id = ANY($1::int[])"
-
-
 async def staff_names(ids: list[int | None]) -> dict[int, StaffName]:
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
-    rows = await fetch(_STAFF, wanted)
+    rows = await fetch(staff_queries.NAMES_BY_IDS, wanted)
     return {row["id"]: _name(row) for row in rows}
 
 
@@ -99,16 +98,10 @@ def fulfilment_of(last_run: Any | None) -> FulfilmentOutcome | None:
     )
 
 
-_ROW = (
-    "SELECT status, assignee_id, resolution_note, resolution_reasons, review_required,"
-    " reviewed_by_id, reviewed_at, review_comment FROM change_requests WHERE id = $1"
-)
-
-
 async def outcomes_of(request_id: Any, runs: list[Any]) -> dict[str, Any]:
     """The read model's answer fields for one request (keyword arguments of its read):
     `runs` are its RunReads, oldest first."""
-    rows = await fetch(_ROW, request_id)
+    rows = await fetch(queries.ROW, request_id)
     if not rows:
         return {}
     row = dict(rows[0])

@@ -1,28 +1,13 @@
-"""How people name a change request (its id, or its ticket as the lists show it) and which of
-its customer references stands for the customer: one place for each choice, so that the API,
-the back office, the audit trail and fraud-stop agree."""
+"""How people name a change request (its id, or its ticket as the lists show it): one place, so
+that the API, the back office and fraud-stop agree. Which of its customer references stands for
+the customer: `gateway.core.customers`."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gateway.tickets import TICKET_ID_SQL, ticket_lookup
-
-# In this order: the first one given is the audit subject (what `audit forget` erases).
-CUSTOMER_REFERENCES = (
-    "backoffice_id",
-    "zuora_account_id",
-    "stripe_customer_id",
-    "stripe_connect_account_id",
-)
-
-
-def subject_of(references: Mapping[str, object]) -> str | None:
-    """The customer reference an entry about this customer is filed under."""
-    chosen = next((references[name] for name in CUSTOMER_REFERENCES if references.get(name)), None)
-    return str(chosen) if chosen is not None else None
+from gateway.tickets import ticket_lookup
 
 
 @dataclass(frozen=True)
@@ -44,10 +29,3 @@ def parse_request_reference(reference: str) -> RequestReference:
         return RequestReference(request_id, None, "")
     wanted = ticket_lookup(reference)
     return RequestReference(None, wanted.ticket, wanted.ticket_id)
-
-
-# Rows of change_requests named by a reference: $1 the id, $2 the ticket, $3 the id alone.
-MATCHES_REFERENCE = (
-    f"(id = $1 OR ($1 IS NULL AND ($2::text IS NULL OR ticket = $2)"
-    f" AND ($2::text IS NOT NULL OR {TICKET_ID_SQL} = $3)))"
-)

@@ -8,14 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
-from gateway.change_requests.references import CUSTOMER_REFERENCES
-from gateway.change_requests.states import Status
+from gateway.change_requests import queries
+from gateway.core.customers import CUSTOMER_REFERENCES
 from gateway.core.db.connection import fetch
-
-_SAME_IBAN = f"""
-SELECT id, client, {", ".join(CUSTOMER_REFERENCES)} FROM change_requests
- WHERE iban_hash = $1 AND status <> $2 ORDER BY created_at, id LIMIT 200
-"""  # noqa: S608 (column names are constants)
 
 
 @dataclass(frozen=True)
@@ -31,7 +26,7 @@ def _same_customer(row: Mapping[str, object], customer: Mapping[str, object]) ->
 
 
 async def same_iban(iban_hash: str, client: str, customer: Mapping[str, object]) -> SameIban:
-    rows = await fetch(_SAME_IBAN, iban_hash, Status.CANCELLED.value)
+    rows = await fetch(queries.SAME_IBAN, iban_hash)
     return SameIban(
         own_requests=[row["id"] for row in rows if row["client"] == client],
         another_customer=any(not _same_customer(row, customer) for row in rows),

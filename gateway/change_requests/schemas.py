@@ -16,15 +16,8 @@ from gateway.change_requests.outcomes import (
     StaffName,
 )
 from gateway.change_requests.states import Kind, Status
-from gateway.fulfilment.schemas import Checks, FulfilmentRead, PlanPreview
-
-# No control characters: they have no place in names or notes, and PostgreSQL refuses NUL.
-PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
-
-
-def text(max_length: int, min_length: int = 1) -> Meta:
-    return Meta(min_length=min_length, max_length=max_length, pattern=PRINTABLE)
-
+from gateway.edge.bodies import PRINTABLE, Strict, text
+from gateway.fulfilment_schemas import Checks, FulfilmentRead, PlanPreview
 
 Text100 = Annotated[str, text(100)]
 Text200 = Annotated[str, text(200)]
@@ -34,10 +27,6 @@ ConsentChannel = Literal["recorded_call", "written"]
 # Character classes are spelled out (no \s): Python and JSON Schema disagree on what \s means.
 _NO_SPACE = r"[^@\x00-\x20\x7f]+"
 Email = Annotated[str, Meta(max_length=254, pattern=rf"^{_NO_SPACE}@{_NO_SPACE}\.{_NO_SPACE}$")]
-
-
-class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
-    """Unknown fields are refused: a typo must not pass silently."""
 
 
 TicketUrl = Annotated[str, Meta(max_length=500, pattern=r"^https?://[^\x00-\x20\x7f]+$")]

@@ -12,22 +12,26 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from asyncpg.exceptions import UniqueViolationError
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
-from piccolo.query import WhereRaw
 
 from audit import AuditEntry, append
+from audit.actions import Action
+from gateway import bank_details
 from gateway.api_keys.service import ApiClient
-from gateway.change_requests import bank_details, plan_policy
+from gateway.change_requests import plan_policy, queries
 from gateway.change_requests.contact_reasons import reasons_fit_kind
 from gateway.change_requests.filed_ticket import filed_ticket, ticket_as_written
 from gateway.change_requests.fraud_targets import FraudTargets
-from gateway.change_requests.mapping import to_read
-from gateway.change_requests.references import CUSTOMER_REFERENCES, subject_of
+from gateway.change_requests.fulfilment_queries import ANY_STEP_CALLED
+from gateway.change_requests.mapping import read_with_runs, to_read
+from gateway.change_requests.notification_events import (
+    record_change_request_event,
+    record_transition,
+)
 from gateway.change_requests.same_iban import same_iban
 from gateway.change_requests.schemas import (
     ChangeRequestCreate,
     ChangeRequestPage,
     ChangeRequestRead,
-    CustomerRefs,
     IbanChangeCreate,
     IbanChangeSummary,
     IdentityChecked,
@@ -36,7 +40,6 @@ from gateway.change_requests.schemas import (
     TierSummary,
 )
 from gateway.change_requests.states import (
-    OPEN_STATUSES,
     Kind,
     Status,
     Transition,
@@ -44,27 +47,28 @@ from gateway.change_requests.states import (
 )
 from gateway.change_requests.tables import ChangeRequest
 from gateway.core.crypto import Cipher
+from gateway.core.cursor import decode_cursor, encode_cursor
+from gateway.core.customers import CUSTOMER_REFERENCES
 from gateway.core.db.connection import engine, fetch
 from gateway.core.db.rows import insert_row
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.core.sensitive import contains_iban, redact_text, sensitive_kind, strings_in
+from gateway.core.sensitive import (
+    redact_text,
+    refuse_card_or_iban,
+    strings_in,
+)
 from gateway.fraud.screening import blocked_refusal
+from gateway.fulfilment_schemas import FulfilmentRead
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, slot_for, store_answer
 from gateway.idempotency.context import IdempotencyContext
-from gateway.notifications.change_request_events import (
-    record_change_request_event,
-    record_transition,
-)
 from gateway.notifications.events import EventType
-from gateway.pagination import decode_cursor, encode_cursor
-from gateway.tickets import TICKET_ID_SQL, display_ticket, ticket_lookup
+from gateway.tickets import display_ticket, ticket_lookup
 from settings import Settings
 
-if TYPE_CHECKING:  # fraud-stop hashes IBANs as this module does, so it imports from here
+if TYPE_CHECKING:
     from gateway.fraud.service import BlocklistService
 
 IBAN_CONTEXT = "change_request.iban"
-IBAN_HASH_PURPOSE = "iban"
 
 
 @dataclass(frozen=True)
@@ -77,12 +81,6 @@ class ListFilters:
     limit: int = 50
 
 
-def _subject(customer: CustomerRefs) -> str | None:
-    subject = subject_of(msgspec.structs.asdict(customer))
-    # A refused filing is audited too: never under the card number or IBAN it was refused for.
-    return None if subject is None or sensitive_kind(subject) else subject
-
-
 def _not_found(request_id: uuid.UUID) -> BillingError:
     # Another client's request is "not found" too: a 403 would tell that it exists.
     return BillingError(
@@ -90,24 +88,25 @@ def _not_found(request_id: uuid.UUID) -> BillingError:
     )
 
 
-def _visible_to(client: ApiClient) -> list[Any]:
+def _visible_to(client: ApiClient) -> str | None:
     """A key reads and cancels its own client's requests; the all-clients scope lifts that."""
-    return [] if client.sees_all_clients else [ChangeRequest.client == client.client]
+    return None if client.sees_all_clients else client.client
 
 
 def _refuse_ibans_in_free_text(fields: dict[str, Any]) -> None:
     """Free-text fields are stored and shown as given, so an IBAN may only sit in payload.iban."""
-    if any(contains_iban(text) for text in strings_in(fields)):
-        raise BillingError(
-            ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-            "An IBAN appears in a field other than payload.iban (a name, note or reference). "
-            "Remove it from there: bank details go only in payload.iban, where they are encrypted.",
-        )
+    refuse_card_or_iban(
+        *strings_in(fields),
+        iban="An IBAN appears in a field other than payload.iban (a name, note or reference). "
+        "Remove it from there: bank details go only in payload.iban, where they are encrypted.",
+    )
 
 
 # Raises when a Connect payout holder is not the partner's legal name (account id, holder);
 # passes when the account cannot be read now (it is checked again before applying).
 HolderCheck = Callable[[str, str], Awaitable[None]]
+# A request's runs at the providers, oldest first (gateway/fulfilment/, which sits above).
+RunsOf = Callable[[uuid.UUID], Awaitable[FulfilmentRead]]
 PROOF_OF_ADDRESS_MONTHS = 3
 
 
@@ -135,12 +134,7 @@ def _identity(identity: IdentityChecked) -> dict[str, Any]:
 async def _refuse_if_applied(request_id: uuid.UUID) -> None:
     """A request any step of which reached a provider is not withdrawn: it was done (a
     rejected review sends it back to the specialist instead)."""
-    reached = await fetch(
-        "SELECT 1 FROM fulfilment_steps s JOIN fulfilment_runs r ON r.id = s.run_id"
-        " WHERE r.change_request_id = $1 AND s.status <> 'pending' LIMIT 1",
-        request_id,
-    )
-    if reached:
+    if await fetch(ANY_STEP_CALLED, request_id):
         raise BillingError(
             ErrorCode.INVALID_TRANSITION,
             "This request was applied at a provider, so it cannot be cancelled; file a new "
@@ -156,11 +150,13 @@ class ChangeRequestService:
         cipher: Cipher,
         blocklist: BlocklistService,
         *,
+        runs_of: RunsOf,
         holder_check: HolderCheck | None = None,
     ) -> None:
         self._settings = settings
         self._cipher = cipher
         self._blocklist = blocklist
+        self._runs_of = runs_of
         self._holder_check = holder_check
 
     async def create(
@@ -178,17 +174,16 @@ class ChangeRequestService:
         except BillingError as refused:
             await append(
                 AuditEntry(
-                    action="change_request.create.refused",
+                    action=Action.CHANGE_REQUEST_CREATE_REFUSED,
                     actor=client.actor,
-                    target_type="ticket",
+                    about=msgspec.structs.asdict(request.customer),
                     target_id=redact_text(ticket_as_written(request)),
-                    subject=_subject(request.customer),
                     reason=refused.code.value,
                 )
             )
             raise
         answer = slot_for(client.id, idempotency)
-        return await self._insert(row, client, _subject(request.customer), answer)
+        return await self._insert(row, client, answer)
 
     async def _new_row(
         self, request: ChangeRequestCreate, client: ApiClient, idempotency_key: str | None
@@ -266,7 +261,9 @@ class ChangeRequestService:
         if self._holder_check and partner and "stripe_connect_payout" in payload.targets:
             await self._holder_check(partner, payload.account_holder)
         row.iban_ciphertext = self._cipher.encrypt(iban.compact, context=IBAN_CONTEXT)
-        row.iban_hash = self._cipher.keyed_hash(iban.compact, purpose=IBAN_HASH_PURPOSE)
+        row.iban_hash = self._cipher.keyed_hash(
+            iban.compact, purpose=bank_details.IBAN_HASH_PURPOSE
+        )
         on_file = await same_iban(
             row.iban_hash, client.client, msgspec.structs.asdict(request.customer)
         )
@@ -309,7 +306,7 @@ class ChangeRequestService:
         )
 
     async def _insert(
-        self, row: ChangeRequest, client: ApiClient, subject: str | None, answer: AnswerSlot | None
+        self, row: ChangeRequest, client: ApiClient, answer: AnswerSlot | None
     ) -> ChangeRequestRead:
         try:
             async with engine().transaction():
@@ -319,11 +316,9 @@ class ChangeRequestService:
                 await insert_row(row)
                 await append(
                     AuditEntry(
-                        action="change_request.create.succeeded",
+                        action=Action.CHANGE_REQUEST_CREATE_SUCCEEDED,
                         actor=client.actor,
-                        target_type="change_request",
-                        target_id=str(row.id),
-                        subject=subject,
+                        about=row.to_dict(),
                         after={"kind": row.kind, "status": row.status, "details": row.details},
                     )
                 )
@@ -339,77 +334,37 @@ class ChangeRequestService:
         return filed
 
     async def _raise_duplicate(self, row: ChangeRequest) -> None:
-        existing = (
-            await ChangeRequest.select(ChangeRequest.id)
-            .where(
-                ChangeRequest.client == row.client,
-                ChangeRequest.kind == row.kind,
-                ChangeRequest.ticket == row.ticket,
-                ChangeRequest.status.is_in(list(OPEN_STATUSES)),
-            )
-            .first()
-        )
-        if existing is not None:
+        existing = await fetch(queries.OPEN_DUPLICATE, row.client, row.kind, row.ticket)
+        if existing:
             raise BillingError(
                 ErrorCode.DUPLICATE_OPEN_REQUEST,
                 f"Ticket {display_ticket(row.ticket)} already has an open {row.kind} "
-                f"request ({existing['id']}); update or cancel that one instead.",
-                extra={"existing_id": str(existing["id"])},
+                f"request ({existing[0]['id']}); update or cancel that one instead.",
+                extra={"existing_id": str(existing[0]["id"])},
             )
 
     async def _find_by_idempotency_key(
         self, client: ApiClient, key: str
     ) -> ChangeRequestRead | None:
-        found = (
-            await ChangeRequest.select(ChangeRequest.id)
-            .where(
-                ChangeRequest.api_key == client.id,
-                ChangeRequest.idempotency_key == key,
-            )
-            .first()
-        )
-        return await self.get(found["id"], client) if found else None
+        found = await fetch(queries.FILED_WITH_KEY, client.id, key)
+        return await self.get(found[0]["id"], client) if found else None
 
     async def get(self, request_id: uuid.UUID, client: ApiClient) -> ChangeRequestRead:
-        row = (
-            await ChangeRequest.select(*_READ_COLUMNS)
-            .where(ChangeRequest.id == request_id, *_visible_to(client))
-            .output(load_json=True)
-            .first()
-        )
+        row = await queries.read(request_id, _visible_to(client))
         if row is None:
             raise _not_found(request_id)
-        return to_read(row)
+        return await read_with_runs(row, await self._runs_of(request_id))
 
     async def list(self, filters: ListFilters, client: ApiClient) -> ChangeRequestPage:
-        query = ChangeRequest.select(*_READ_COLUMNS).output(load_json=True)
-        conditions: list[Any] = _visible_to(client)
-        if filters.status:
-            conditions.append(ChangeRequest.status == filters.status)
-        if filters.kind:
-            conditions.append(ChangeRequest.kind == filters.kind)
-        if filters.ticket:  # any spelling; "1001" alone matches that id in any system
-            wanted = ticket_lookup(filters.ticket)
-            if wanted.ticket is not None:
-                conditions.append(ChangeRequest.ticket == wanted.ticket)
-            else:
-                conditions.append(WhereRaw(f"{TICKET_ID_SQL} = {{}}", wanted.ticket_id))
-        if filters.customer:
-            conditions.append(
-                WhereRaw(
-                    "{} IN (zuora_account_id, stripe_customer_id, stripe_connect_account_id,"
-                    " backoffice_id, company_name)",
-                    filters.customer,
-                )
-            )
-        if filters.cursor:
-            created_at, last_id = decode_cursor(filters.cursor, uuid.UUID)
-            conditions.append(WhereRaw("(created_at, id) < ({}, {})", created_at, last_id))
-        if conditions:
-            query = query.where(*conditions)
-        rows = await query.order_by(
-            ChangeRequest.created_at, ChangeRequest.id, ascending=False
-        ).limit(filters.limit + 1)
+        rows = await queries.newest_first(
+            _visible_to(client),
+            status=filters.status,
+            kind=filters.kind,
+            ticket=ticket_lookup(filters.ticket) if filters.ticket else None,  # any spelling
+            customer=filters.customer,
+            before=decode_cursor(filters.cursor, uuid.UUID) if filters.cursor else None,
+            limit=filters.limit + 1,
+        )
         items = [to_read(row) for row in rows[: filters.limit]]
         more = len(rows) > filters.limit
         last = items[-1] if items else None
@@ -435,30 +390,17 @@ class ChangeRequestService:
             earlier = await earlier_answer(answer, ChangeRequestRead)
             if earlier is not None:  # a retry that took over from a slow first attempt
                 return earlier
-            row = (
-                await ChangeRequest.select(ChangeRequest.status)
-                .where(ChangeRequest.id == request_id, *_visible_to(client))
-                .lock_rows("NO KEY UPDATE")
-                .first()
-            )
+            row = await queries.lock_status(request_id, _visible_to(client))
             if row is None:
                 raise _not_found(request_id)
             target = next_status(Status(row["status"]), Transition.CANCEL)
             await _refuse_if_applied(request_id)
-            now = datetime.now(UTC)
-            await ChangeRequest.update(
-                {
-                    ChangeRequest.status: target,
-                    ChangeRequest.cancelled_at: now,
-                    ChangeRequest.cancellation_reason: reason,
-                    ChangeRequest.updated_at: now,
-                }
-            ).where(ChangeRequest.id == request_id)
+            await fetch(queries.CANCEL, request_id, target.value, reason, datetime.now(UTC))
             await append(
                 AuditEntry(
-                    action="change_request.cancel.succeeded",
+                    action=Action.CHANGE_REQUEST_CANCEL_SUCCEEDED,
                     actor=client.actor,
-                    target_type="change_request",
+                    about=row,
                     target_id=str(request_id),
                     reason=reason,
                     before={"status": row["status"]},
@@ -469,11 +411,3 @@ class ChangeRequestService:
             cancelled = await self.get(request_id, client)
             await store_answer(answer, HTTP_200_OK, cancelled)
         return cancelled
-
-
-_READ_COLUMNS = [
-    column
-    for column in ChangeRequest._meta.columns
-    if column._meta.name
-    not in {"iban_ciphertext", "iban_hash", "api_key", "client", "idempotency_key"}
-]

@@ -1,7 +1,8 @@
 import enum
 
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.i18n import Message
+from gateway.i18n import N_, Message, current_language
+from gateway.i18n.labels import LABELS, label
 
 
 def _inside(name: str) -> str:
@@ -22,9 +23,6 @@ class Named(Message):
         return text
 
     def localized(self) -> str:
-        from gateway.i18n import current_language
-        from gateway.i18n.labels import label  # labels names this module's members
-
         if current_language.get() == "en":
             return str(self)
         # Inside a sentence: "n'est pas en cours", not "n'est pas En cours".
@@ -37,6 +35,14 @@ class Named(Message):
 class Kind(enum.StrEnum):
     IBAN_CHANGE = "iban_change"
     PLAN_CHANGE = "plan_change"
+
+
+LABELS.update(
+    {
+        Kind.IBAN_CHANGE: N_("Bank details (IBAN) change"),
+        Kind.PLAN_CHANGE: N_("Plan change (upsell)"),
+    }
+)
 
 
 class Status(enum.StrEnum):
@@ -52,6 +58,24 @@ class Status(enum.StrEnum):
     APPROVED = "approved"  # applied and reviewed by a team lead
     REJECTED = "rejected"
     CANCELLED = "cancelled"
+
+
+LABELS.update(
+    {
+        Status.NEW: N_("New"),
+        Status.ASSIGNED: N_("Assigned"),
+        Status.IN_PROGRESS: N_("In progress"),
+        Status.WAITING_CUSTOMER: N_("Waiting on the customer"),
+        Status.AWAITING_APPROVAL: N_("Plan awaiting approval"),
+        Status.APPLYING: N_("Applying at the providers"),
+        Status.APPLIED: N_("Applied"),
+        Status.APPLY_FAILED: N_("Apply failed"),
+        Status.PROCESSED: N_("Processed by hand"),
+        Status.APPROVED: N_("Approved"),
+        Status.REJECTED: N_("Sent back"),
+        Status.CANCELLED: N_("Cancelled"),
+    }
+)
 
 
 # Before anything was sent to a provider: the specialist's own work.
@@ -82,6 +106,29 @@ class Transition(enum.StrEnum):
     REWORK = "rework"  # the specialist takes a rejected request up again
     CANCEL = "cancel"  # the customer withdrew (only before anything reached a provider)
     AMEND = "amend"  # the resolution is edited after applying; an approval is voided
+
+
+LABELS.update(
+    {
+        Transition.ASSIGN: N_("Assign"),
+        Transition.START: N_("Start work"),
+        Transition.WAIT_FOR_CUSTOMER: N_("Wait for the customer"),
+        Transition.RESUME: N_("Resume work"),
+        Transition.APPLY: N_("Apply at the providers"),
+        Transition.REQUEST_APPROVAL: N_("Ask a team lead to approve the plan"),
+        Transition.APPROVE_PLAN: N_("Approve the plan"),
+        Transition.REFUSE_PLAN: N_("Refuse the plan"),
+        Transition.APPLY_SUCCEEDED: N_("Applied"),
+        Transition.APPLY_FAILED: N_("Apply failed"),
+        Transition.RETRY_APPLY: N_("Retry the failed step"),
+        Transition.SETTLE_BY_HAND: N_("Settled by hand"),
+        Transition.APPROVE: N_("Approve"),
+        Transition.REJECT: N_("Send back"),
+        Transition.REWORK: N_("Take up again"),
+        Transition.CANCEL: N_("Cancel"),
+        Transition.AMEND: N_("Amend the resolution"),
+    }
+)
 
 
 _ENTERS_APPLY = frozenset({Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS})

@@ -65,6 +65,8 @@ class ChangeRequest(Table, tablename="change_requests"):
     reviewed_by_id = Integer(null=True, default=None)
     reviewed_at = Timestamptz(null=True, default=None)
     review_comment = Text(null=True, default=None)
-    # The live pre-checks (gateway/fulfilment/checks.py) and the contract gate's record.
+    # Who applied it (gateway/fulfilment/), the live pre-checks (gateway/fulfilment/checks.py)
+    # and the contract gate's record.
+    applied_by = JSONB(null=True, default=None)
     checks = JSONB(null=True, default=None)
     contract_return = JSONB(null=True, default=None)

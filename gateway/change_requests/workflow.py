@@ -8,23 +8,24 @@ here, on the server, whatever screen or HTTP call asked for the step.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from audit import AuditEntry, append
-from gateway.change_requests.references import (
-    MATCHES_REFERENCE,
-    parse_request_reference,
-    subject_of,
-)
+from audit.actions import Action
+from gateway.change_requests import queries
+from gateway.change_requests.notification_events import record_transition
+from gateway.change_requests.queries import NOW
+from gateway.change_requests.references import parse_request_reference
 from gateway.change_requests.service import _refuse_if_applied
 from gateway.change_requests.states import Kind, Named, Status, Transition, next_status
+from gateway.core.customers import references_of
 from gateway.core.db.connection import fetch, transaction
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.core.log import get_logger
-from gateway.core.sensitive import contains_card_number, contains_iban
+from gateway.core.sensitive import refuse_card_or_iban
 from gateway.i18n import Message
-from gateway.notifications.change_request_events import record_transition
+from gateway.staff import queries as staff_queries
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from gateway.tickets import display_ticket
@@ -41,14 +42,6 @@ SPECIALIST_STEPS = (
 )
 
 
-_LOCKED = (
-    "SELECT id, ticket, kind, status, assignee_id, processed_by_id, backoffice_id,"  # noqa: S608 (constants)
-    " zuora_account_id, stripe_customer_id, stripe_connect_account_id FROM change_requests"
-    f" WHERE {MATCHES_REFERENCE} AND (NOT $4 OR assignee_id = $5)"
-    " ORDER BY created_at DESC LIMIT 2 FOR NO KEY UPDATE"
-)
-
-
 @dataclass(frozen=True)
 class WorkItem:
     id: uuid.UUID
@@ -56,24 +49,20 @@ class WorkItem:
     kind: Kind
     status: Status
     processed_by_id: int | None = None
-    subject: str | None = None  # the customer, as the audit trail keys it
+    customer: dict[str, object] = field(default_factory=dict)  # its references
 
 
 def _refuse_sensitive_text(text: str) -> None:
     """Notes and comments are shown on every back-office screen: no bank or card details."""
-    if contains_iban(text):
-        raise BillingError(
-            ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-            Message(
-                "The text holds an IBAN. Leave it out: the request already carries the bank "
-                "details, masked, and a note is shown to everyone who opens the request."
-            ),
-        )
-    if contains_card_number(text):
-        raise BillingError(
-            ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-            Message("The text holds a card number. Card numbers are never stored; leave it out."),
-        )
+    refuse_card_or_iban(
+        text,
+        card=Message("The text holds a card number. Card numbers are never stored; leave it out."),
+        iban=Message(
+            "The text holds an IBAN. Leave it out: the request already carries the bank "
+            "details, masked, and a note is shown to everyone who opens the request."
+        ),
+        iban_first=True,
+    )
 
 
 def _require_role(staff: StaffMember, *roles: Role) -> None:
@@ -106,11 +95,7 @@ class WorkflowService:
         """The oldest unassigned request (of `kind`, if given) becomes the specialist's, started."""
         _require_role(staff, Role.SPECIALIST)
         async with transaction():
-            rows = await fetch(
-                "SELECT id FROM change_requests WHERE status = 'new' AND ($1::text IS NULL"
-                " OR kind = $1) ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED",
-                kind.value if kind else None,
-            )
+            rows = await fetch(queries.LOCK_NEXT_UNCLAIMED, kind.value if kind else None)
             if not rows:
                 what = f"{kind.value.replace('_', ' ')} requests" if kind else "requests"
                 raise BillingError(
@@ -154,13 +139,15 @@ class WorkflowService:
                 reviewed_at=None,
             )
             if voided:
-                await self._audit(staff, item, "change_request.approval.voided", {}, {})
+                await self._audit(
+                    staff, item, Action.CHANGE_REQUEST_VOID_APPROVAL_SUCCEEDED, {}, {}
+                )
             return item
 
     async def assign(self, staff: StaffMember, reference: str, assignee_username: str) -> WorkItem:
         _require_role(staff, Role.TEAM_LEAD)
         assignees = await fetch(
-            "SELECT id FROM staff_users WHERE username = $1 AND active AND role = $2",
+            staff_queries.ACTIVE_WITH_USERNAME_AND_ROLE,
             assignee_username,
             Role.SPECIALIST.value,
         )
@@ -185,7 +172,7 @@ class WorkflowService:
                 staff,
                 item,
                 Transition.CANCEL,
-                cancelled_at=_NOW,
+                cancelled_at=NOW,
                 cancellation_reason=reason,
             )
 
@@ -218,12 +205,14 @@ class WorkflowService:
                 item = await self._locked(staff, reference)
                 self._refuse_maker(staff, item)
                 return await self._move(
-                    staff, item, transition, reviewed_by_id=staff.id, reviewed_at=_NOW, **changes
+                    staff, item, transition, reviewed_by_id=staff.id, reviewed_at=NOW, **changes
                 )
         except BillingError as refusal:
             if item is not None:
                 after = {"code": refusal.code.value}
-                await self._audit(staff, item, f"change_request.{transition}.refused", {}, after)
+                await self._audit(
+                    staff, item, Action.named("change_request", transition, "refused"), {}, after
+                )
             raise
 
     # -- helpers ---------------------------------------------------------------------------
@@ -252,14 +241,7 @@ class WorkflowService:
         reference = reference.strip()
         scoped = within_own_queue and staff.role is Role.SPECIALIST
         named = parse_request_reference(reference)
-        rows = await fetch(
-            _LOCKED,
-            named.request_id,
-            named.ticket,
-            named.ticket_id,
-            scoped,
-            staff.id,
-        )
+        rows = await queries.lock_named(named, staff.id if scoped else None)
         if not rows:
             raise BillingError(
                 ErrorCode.NOT_YOUR_REQUEST if scoped else ErrorCode.CHANGE_REQUEST_NOT_FOUND,
@@ -287,7 +269,7 @@ class WorkflowService:
             Kind(row["kind"]),
             Status(row["status"]),
             row["processed_by_id"],
-            subject_of(row),
+            references_of(row),
         )
 
     @staticmethod
@@ -303,37 +285,24 @@ class WorkflowService:
     ) -> WorkItem:
         target = next_status(item.status, transition)
         changes = {"status": target.value, **changes}
-        assignments, values = [], []
-        for column, value in changes.items():
-            if value is _NOW:
-                assignments.append(f"{column} = now()")
-            else:
-                values.append(value)
-                assignments.append(f"{column} = ${len(values) + 1}")
-        await fetch(
-            f"UPDATE change_requests SET {', '.join(assignments)}, updated_at = now(),"  # noqa: S608
-            f" progress_at = now(){', assigned_at = now()' if 'assignee_id' in changes else ''}"
-            " WHERE id = $1",
-            item.id,
-            *values,
-        )
-        after = {key: value for key, value in changes.items() if value is not _NOW}
+        await queries.move(item.id, changes)
+        after = {key: value for key, value in changes.items() if value is not NOW}
         await self._audit(
             staff,
             item,
-            f"change_request.{transition.value}.succeeded",
+            Action.named("change_request", transition, "succeeded"),
             {"status": item.status},
             after,
         )
         await record_transition(item.id, transition)
         processed_by = changes.get("processed_by_id", item.processed_by_id)
-        return WorkItem(item.id, item.ticket, item.kind, target, processed_by, item.subject)
+        return WorkItem(item.id, item.ticket, item.kind, target, processed_by, item.customer)
 
     async def _audit(
         self,
         staff: StaffMember,
         item: WorkItem,
-        action: str,
+        action: Action,
         before: dict[str, Any],
         after: dict[str, Any],
     ) -> None:
@@ -341,17 +310,8 @@ class WorkflowService:
             AuditEntry(
                 action=action,
                 actor=staff.actor,
-                target_type="change_request",
-                target_id=str(item.id),
-                subject=item.subject,
+                about={"id": item.id, **item.customer},
                 before=before,
                 after=after,
             )
         )
-
-
-class _Now:
-    """Marks a column to be set to the database's now()."""
-
-
-_NOW: Any = _Now()

@@ -13,11 +13,12 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from gateway.cheques.controller import OFFLINE, BusinessDate, CurrencyQuery, Cursor, Limit
+from gateway.cheques.controller import OFFLINE, BusinessDate, CurrencyQuery, Limit
 from gateway.cheques.csv_responses import CSV, attachment_header, csv_response
 from gateway.cheques.exports import slip_csv
 from gateway.cheques.schemas import BatchClose, BatchPage, BatchRead, BatchStatus, SlipRead
 from gateway.cheques.service import ChequeService
+from gateway.core.cursor import CursorQuery
 from gateway.corrections.filing import Requester
 from gateway.edge.auth import client_of
 from gateway.edge.openapi import (
@@ -79,7 +80,7 @@ class ChequeBatchController(Controller):
                 description="The depositor's staff username",
             ),
         ] = None,
-        cursor: Cursor = None,
+        cursor: CursorQuery = None,
         limit: Limit = 50,
     ) -> BatchPage:
         return await cheques.batches(

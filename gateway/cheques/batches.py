@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from audit.entry import Actor
+from gateway.cheques import queries
 from gateway.cheques.checks import StaffRow, staff_by
 from gateway.cheques.records import actor_json
 from gateway.core.db.connection import fetch
@@ -27,27 +28,20 @@ async def open_batch(
     the transaction that adds the cheque: the batch row is share-locked until it commits, so a
     close waits for the cheque (and a cheque waiting on a close joins the next batch)."""
     key = (business_date, currency, depositor.id)
-    select = (
-        "SELECT id FROM cheque_batches WHERE business_date = $1 AND currency = $2"
-        " AND depositor_staff_id = $3 AND status = 'open' FOR SHARE"
-    )
-    rows = await fetch(select, *key)
-    if rows:
-        return uuid.UUID(str(rows[0]["id"]))
+    found = await queries.open_batch_id(*key)
+    if found is not None:
+        return found
     # One opener at a time per (day, currency, depositor): the sequence is theirs alone.
     await fetch(
         "SELECT pg_advisory_xact_lock(hashtextextended('cheque-batch:' || $1, 0))",
         f"{business_date}:{currency}:{depositor.id}",
     )
-    rows = await fetch(select, *key)
-    if rows:
-        return uuid.UUID(str(rows[0]["id"]))
+    found = await queries.open_batch_id(*key)
+    if found is not None:
+        return found
     batch_id = uuid.uuid4()
     await fetch(
-        "INSERT INTO cheque_batches (id, business_date, currency, depositor_staff_id,"
-        " depositor_username, depositor_initials, sequence)"
-        " SELECT $1, $2, $3, $4, $5, $6, COALESCE(max(sequence), 0) + 1 FROM cheque_batches"
-        " WHERE business_date = $2 AND currency = $3 AND depositor_staff_id = $4",
+        queries.INSERT_BATCH,
         batch_id,
         business_date,
         currency,
@@ -88,23 +82,6 @@ def refuse_depositor(batch: dict[str, Any], closer: StaffRow) -> None:
         )
 
 
-async def locked_batch(batch_id: uuid.UUID) -> dict[str, Any] | None:
-    rows = await fetch("SELECT * FROM cheque_batches WHERE id = $1 FOR UPDATE", batch_id)
-    return rows[0] if rows else None
-
-
-async def batch_counts(batch_id: uuid.UUID) -> dict[str, int]:
-    """The total and count of recorded cheques, and how many are still being written."""
-    rows = await fetch(
-        "SELECT COALESCE(sum(amount_minor) FILTER (WHERE status = 'recorded'), 0) AS total,"
-        " count(*) FILTER (WHERE status = 'recorded') AS count,"
-        " count(*) FILTER (WHERE status IN ('recording', 'bouncing')) AS busy"
-        " FROM cheques WHERE batch_id = $1",
-        batch_id,
-    )
-    return {key: int(value) for key, value in rows[0].items()}
-
-
 async def store_scan(
     batch_id: uuid.UUID,
     scanner_total: int,
@@ -113,10 +90,7 @@ async def store_scan(
     actor: Actor,
     scanned_at: datetime | None,
 ) -> dict[str, Any]:
-    rows = await fetch(
-        "INSERT INTO cheque_batch_scans (batch_id, scanner_total_minor, batch_total_minor,"
-        " cheque_count, matched, by_username, actor, scanned_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) RETURNING id, at",
+    return await queries.insert_scan(
         batch_id,
         scanner_total,
         counts["total"],
@@ -126,7 +100,6 @@ async def store_scan(
         as_json(actor_json(actor)),
         scanned_at,
     )
-    return rows[0]
 
 
 async def cheques_since(
@@ -136,22 +109,10 @@ async def cheques_since(
     after the batch's previous scan (none on the first)."""
     since = scanned_at
     if since is None:
-        before = await fetch(
-            "SELECT at FROM cheque_batch_scans WHERE batch_id = $1 AND id < $2"
-            " ORDER BY id DESC LIMIT 1",
-            batch_id,
-            scan_id,
-        )
-        if not before:
+        since = await queries.previous_scan_at(batch_id, scan_id)
+        if since is None:
             return []
-        since = before[0]["at"]
-    rows = await fetch(
-        "SELECT id, number, reference, amount_minor, currency, entered_at FROM cheques"
-        " WHERE batch_id = $1 AND entered_at > $2 AND status IN ('recording', 'recorded')"
-        " ORDER BY entered_at, number",
-        batch_id,
-        since,
-    )
+    rows = await fetch(queries.ENTERED_SINCE, batch_id, since)
     return [
         {
             "id": str(row["id"]),

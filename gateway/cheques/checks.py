@@ -21,11 +21,12 @@ from adapters.ports import (
 from gateway.billing.customers import find_customer
 from gateway.core.db.connection import fetch
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.core.sensitive import contains_card_number, contains_iban, luhn_ok
+from gateway.core.sensitive import refuse_card_or_iban
 from gateway.fulfilment.resilience import ProviderGuard
 from gateway.i18n import Message
 from gateway.i18n.values import AmountText, status_text
 from gateway.providers import Providers
+from gateway.staff import queries
 from gateway.staff.roles import Role
 
 T = TypeVar("T")
@@ -45,27 +46,23 @@ class StaffRow:
 def refuse_card_numbers(reference: str, note: str | None) -> None:
     """A card number written on a mailed order is never stored: not in the reference, not in
     the note (and never echoed back). A reference whose digits alone are a card number counts."""
-    digits = _NOT_DIGITS.sub("", reference)
-    if (
-        contains_card_number(reference)
-        or (13 <= len(digits) <= 19 and luhn_ok(digits))
-        or (note and contains_card_number(note))
-    ):
-        raise BillingError(
-            ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-            Message(
-                "The cheque's reference or note holds a card number. Enter the number printed "
-                "on the cheque and leave card details out; destroy the card number on the order."
-            ),
-        )
-    if contains_iban(reference) or (note and contains_iban(note)):
-        raise BillingError(
-            ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-            Message(
-                "The cheque's reference or note holds an IBAN. Enter the number printed on the "
-                "cheque and leave bank details out."
-            ),
-        )
+    refuse_card_or_iban(
+        reference,
+        _NOT_DIGITS.sub("", reference),
+        note,
+        card=Message(
+            "The cheque's reference or note holds a card number. Enter the number printed "
+            "on the cheque and leave card details out; destroy the card number on the order."
+        ),
+    )
+    refuse_card_or_iban(
+        reference,
+        note,
+        iban=Message(
+            "The cheque's reference or note holds an IBAN. Enter the number printed on the "
+            "cheque and leave bank details out."
+        ),
+    )
 
 
 def refuse_unknown_currency(currency: str) -> None:
@@ -85,8 +82,7 @@ def refuse_unknown_currency(currency: str) -> None:
 
 async def staff_by(*, staff_id: int | None = None, username: str | None = None) -> StaffRow | None:
     rows = await fetch(
-        "SELECT id, username, first_name, last_name, role, active FROM staff_users"
-        " WHERE ($1::bigint IS NOT NULL AND id = $1) OR ($2::text IS NOT NULL AND username = $2)",
+        queries.BY_ID_OR_USERNAME,
         staff_id,
         username.strip().lower() if username is not None else None,
     )

@@ -20,6 +20,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from gateway.api_keys.scopes import Scope
 from gateway.cheques.schemas import BounceBody, ChequeCreate, ChequePage, ChequeRead, ChequeStatus
 from gateway.cheques.service import ChequeService
+from gateway.core.cursor import CursorQuery
 from gateway.corrections.filing import Requester
 from gateway.corrections.schemas import Provider
 from gateway.edge.auth import SCOPE_OPT, client_of
@@ -44,14 +45,6 @@ CurrencyQuery = Annotated[
 BusinessDate = Annotated[
     date | None,
     QueryParameter(description="The operations team's business day (YYYY-MM-DD)"),
-]
-Cursor = Annotated[
-    str | None,
-    QueryParameter(
-        max_length=300,
-        pattern=r"^[A-Za-z0-9_-]*$",
-        description="`next_cursor` of the previous page",
-    ),
 ]
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="At most this many")]
 
@@ -167,7 +160,7 @@ class ChequeController(Controller):
                 description="The provider's own account id (Zuora) or customer id (Stripe)",
             ),
         ] = None,
-        cursor: Cursor = None,
+        cursor: CursorQuery = None,
         limit: Limit = 50,
     ) -> ChequePage:
         return await cheques.list(

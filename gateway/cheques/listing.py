@@ -7,16 +7,11 @@ import uuid
 from datetime import date
 from typing import Any
 
-from gateway.cheques.records import (
-    BATCH_SELECT,
-    CHEQUE_COLUMNS,
-    CHEQUE_FROM,
-    batch_read,
-    cheque_read,
-)
+from gateway.cheques.queries import BATCH_SELECT, CHEQUE_SELECT
+from gateway.cheques.records import batch_read, cheque_read
 from gateway.cheques.schemas import BatchPage, ChequePage
+from gateway.core.cursor import decode_cursor, encode_cursor
 from gateway.core.db.connection import fetch
-from gateway.pagination import decode_cursor, encode_cursor
 
 MAX_LIMIT = 200
 
@@ -64,7 +59,7 @@ async def list_cheques(
     where.after("c.entered_at", "c.id", cursor)
     where.values.append(limit + 1)
     rows = await fetch(
-        f"SELECT {CHEQUE_COLUMNS} FROM {CHEQUE_FROM}{where.sql()}"  # noqa: S608 (constants)
+        f"{CHEQUE_SELECT}{where.sql()}"
         f" ORDER BY c.entered_at DESC, c.id DESC LIMIT ${len(where.values)}",
         *where.values,
     )

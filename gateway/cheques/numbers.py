@@ -9,8 +9,6 @@ import unicodedata
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from gateway.core.db.connection import fetch_value
-
 PAYMENT_NUMBER_PREFIX = "CHQ-"
 
 
@@ -43,18 +41,3 @@ def payment_number(number: str) -> str:
 def business_date_in(time_zone: str, now: datetime | None = None) -> date:
     """Today where the operations team works."""
     return (now or datetime.now(UTC)).astimezone(ZoneInfo(time_zone)).date()
-
-
-async def next_sequence(depositor_initials: str, business_date: date) -> int:
-    """The next number of these initials that day (1, 2, ...): counted per initials, not per
-    person, since two depositors may share them (Olga Petit and Oscar Perez) and the number is
-    unique. Call inside the transaction that stores the cheque: the row stays locked until it
-    commits, so no two cheques share one."""
-    value = await fetch_value(
-        "INSERT INTO cheque_number_sequences AS s (initials, business_date, last)"
-        " VALUES ($1, $2, 1) ON CONFLICT (initials, business_date)"
-        " DO UPDATE SET last = s.last + 1 RETURNING last",
-        depositor_initials,
-        business_date,
-    )
-    return int(value)

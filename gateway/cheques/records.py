@@ -7,52 +7,14 @@ import uuid
 from typing import Any
 
 from audit import AuditEntry, append
+from audit.actions import Action
 from audit.entry import Actor
+from gateway.cheques import queries
 from gateway.cheques.schemas import BatchRead, ChequeRead, ScanRead
-from gateway.core.db.connection import fetch
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.corrections.records import loaded
 from gateway.corrections.schemas import MoneyRead
 from gateway.i18n import Message
-
-# A cheque's row, with its depositor's username from its batch.
-CHEQUE_COLUMNS = (
-    "c.id, c.number, c.payment_number, c.reference, c.provider, c.account_id, c.account_name,"
-    " c.account_number, c.invoice_id, c.invoice_number, c.amount_minor, c.currency,"
-    " c.business_date, c.batch_id,"
-    " c.depositor_staff_id, c.status, c.provider_payment_id, c.invoice_status, c.note,"
-    " c.failure, c.entered_by, c.client, c.api_key_id, c.idempotency_key, c.entered_at,"
-    " c.recorded_at, c.bounce_reason, c.bounced_by, c.bounced_at, c.updated_at,"
-    " b.depositor_username"
-)
-CHEQUE_FROM = "cheques c JOIN cheque_batches b ON b.id = c.batch_id"
-# In a batch's count and running total: not bounced, not failed.
-COUNTED = ("recording", "recorded", "bouncing")
-# A batch's row with its count, total, bounced count and last scan.
-BATCH_SELECT = """
-SELECT b.id, b.business_date, b.currency, b.depositor_staff_id, b.depositor_username,
-       b.depositor_initials, b.sequence, b.status, b.closed_at, b.closed_by_staff_id,
-       b.closed_by_username, b.scanner_total_minor, b.created_at,
-       t.cheque_count, t.total_minor, t.bounced_count,
-       s.scanner_total_minor AS scan_scanner_minor, s.batch_total_minor AS scan_batch_minor,
-       s.matched AS scan_matched, s.by_username AS scan_by, s.at AS scan_at,
-       s.scanned_at AS scan_scanned_at
-  FROM cheque_batches b
-  CROSS JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE d.counted) AS cheque_count,
-           COALESCE(sum(c.amount_minor) FILTER (WHERE d.counted), 0) AS total_minor,
-           count(*) FILTER (WHERE c.status = 'bounced') AS bounced_count
-      FROM cheques c
-      -- A closed batch: what it deposited, fixed at the close (a later bounce is counted
-      -- apart). An open one: its cheques as they stand, not bounced or failed.
-      CROSS JOIN LATERAL (SELECT CASE WHEN b.status = 'closed' THEN c.deposited_at IS NOT NULL
-                                 ELSE c.status IN ('recording', 'recorded', 'bouncing') END
-                                 AS counted) d
-     WHERE c.batch_id = b.id) t
-  LEFT JOIN LATERAL (
-    SELECT * FROM cheque_batch_scans x WHERE x.batch_id = b.id ORDER BY x.id DESC LIMIT 1) s
-    ON true
-"""
 
 
 def money(amount_minor: int, currency: str) -> MoneyRead:
@@ -115,14 +77,10 @@ def cheque_read(row: dict[str, Any]) -> ChequeRead:
 
 
 async def load_cheque(cheque_id: uuid.UUID, *, lock: bool = False) -> dict[str, Any]:
-    rows = await fetch(
-        f"SELECT {CHEQUE_COLUMNS} FROM {CHEQUE_FROM} WHERE c.id = $1"  # noqa: S608 (constants)
-        + (" FOR UPDATE OF c" if lock else ""),
-        cheque_id,
-    )
-    if not rows:
+    row = await queries.cheque_row(cheque_id, lock=lock)
+    if row is None:
         raise cheque_not_found(cheque_id)
-    return rows[0]
+    return row
 
 
 async def read_cheque(cheque_id: uuid.UUID) -> ChequeRead:
@@ -171,32 +129,30 @@ def batch_read(row: dict[str, Any]) -> BatchRead:
 
 
 async def read_batch(batch_id: uuid.UUID) -> BatchRead:
-    rows = await fetch(BATCH_SELECT + " WHERE b.id = $1", batch_id)
-    if not rows:
+    row = await queries.batch_row(batch_id)
+    if row is None:
         raise batch_not_found(batch_id)
-    return batch_read(rows[0])
+    return batch_read(row)
 
 
 async def audit(
     actor: Actor,
-    target_type: str,
+    about: dict[str, Any],
     target_id: str,
-    action: str,
+    action: Action,
     after: dict[str, Any],
     *,
-    subject: str | None = None,
     before: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> None:
-    """`target_type` "cheque" (subject: the provider's account id) or "cheque_batch". Never
+    """`about`: the cheque's account (`{"account_id": ...}`), or nothing for a batch. Never
     a card number: callers pass what was stored, which the checks kept free of them."""
     await append(
         AuditEntry(
             action=action,
             actor=actor,
-            target_type=target_type,
+            about=about,
             target_id=target_id,
-            subject=subject,
             reason=reason,
             before=before or {},
             after=after,

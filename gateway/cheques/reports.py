@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from gateway.cheques import queries
 from gateway.cheques.records import money
 from gateway.cheques.schemas import DayReport, Report
 from gateway.core.db.connection import fetch
@@ -14,33 +15,6 @@ from gateway.core.errors import BillingError, ErrorCode
 from gateway.i18n import Message
 
 MAX_DAYS = 366
-
-_REPORT = """
-WITH parts AS (
-  SELECT business_date AS day, currency, count(*) AS n, sum(amount_minor) AS total,
-         0 AS bounced_n, 0 AS bounced_total, 0 AS open_n, 0 AS closed_n
-    FROM cheques
-   WHERE business_date BETWEEN $1 AND $2 AND status <> 'failed'
-     AND ($3::text IS NULL OR currency = $3)
-   GROUP BY 1, 2
-  UNION ALL
-  SELECT (bounced_at AT TIME ZONE $4)::date, currency, 0, 0, count(*), sum(amount_minor), 0, 0
-    FROM cheques
-   WHERE bounced_at >= ($1::date)::timestamp AT TIME ZONE $4
-     AND bounced_at < ($2::date + 1)::timestamp AT TIME ZONE $4
-     AND status = 'bounced' AND ($3::text IS NULL OR currency = $3)
-   GROUP BY 1, 2
-  UNION ALL
-  SELECT business_date, currency, 0, 0, 0, 0,
-         count(*) FILTER (WHERE status = 'open'), count(*) FILTER (WHERE status = 'closed')
-    FROM cheque_batches
-   WHERE business_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR currency = $3)
-   GROUP BY 1, 2
-)
-SELECT day, currency, sum(n) AS n, sum(total) AS total, sum(bounced_n) AS bounced_n,
-       sum(bounced_total) AS bounced_total, sum(open_n) AS open_n, sum(closed_n) AS closed_n
-  FROM parts GROUP BY day, currency ORDER BY day DESC, currency
-"""
 
 
 def check_period(date_from: date, date_to: date) -> None:
@@ -66,7 +40,7 @@ async def daily_report(
     date_from: date, date_to: date, currency: str | None, time_zone: str
 ) -> Report:
     check_period(date_from, date_to)
-    rows = await fetch(_REPORT, date_from, date_to, currency, time_zone)
+    rows = await fetch(queries.REPORT, date_from, date_to, currency, time_zone)
     return Report(
         days=[
             DayReport(

@@ -13,11 +13,11 @@ from uuid import UUID
 
 from msgspec import Meta, Struct
 
-from gateway.corrections.schemas import Currency, MoneyRead, Provider, ProviderId, Reason, Strict
+from gateway.corrections.schemas import Currency, MoneyRead, Provider, ProviderId, Reason
+from gateway.edge.bodies import PRINTABLE, Strict
 
 ChequeStatus = Literal["recording", "recorded", "bouncing", "bounced", "failed"]
 BatchStatus = Literal["open", "closed"]
-_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 # A staff member's username, as the back office shows it.
 Username = Annotated[str, Meta(min_length=1, max_length=150, pattern=r"^[A-Za-z0-9_.@+\-]+$")]
 # The number printed on the cheque: letters, digits, spaces and dashes; a card number is refused.
@@ -50,7 +50,7 @@ class ChequeCreate(Strict, kw_only=True):
     currency: Currency
     reference: ChequeReference
     depositor: Username  # the operations member who deposits it: their initials number it
-    note: Annotated[str, Meta(max_length=500, pattern=_PRINTABLE)] | None = None
+    note: Annotated[str, Meta(max_length=500, pattern=PRINTABLE)] | None = None
 
 
 class BounceBody(Strict, kw_only=True):

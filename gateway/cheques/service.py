@@ -21,12 +21,11 @@ import asyncpg
 from litestar.status_codes import HTTP_200_OK
 
 from adapters.ports import Account, Invoice
-from gateway.cheques import writing
+from audit.actions import Action
+from gateway.cheques import queries, writing
 from gateway.cheques.batches import (
-    batch_counts,
     cheques_since,
     closer_of,
-    locked_batch,
     open_batch,
     refuse_depositor,
     store_scan,
@@ -48,12 +47,9 @@ from gateway.cheques.numbers import (
     business_date_in,
     cheque_number,
     initials,
-    next_sequence,
     payment_number,
 )
 from gateway.cheques.records import (
-    CHEQUE_COLUMNS,
-    CHEQUE_FROM,
     actor_json,
     audit,
     batch_name,
@@ -152,15 +148,9 @@ class ChequeService:
 
     async def _resume(self, answer: AnswerSlot) -> ChequeRead | None:
         """The cheque an earlier attempt with this Idempotency-Key stored, carried on."""
-        rows = await fetch(
-            "SELECT id, status, failure FROM cheques"
-            " WHERE api_key_id = $1 AND idempotency_key = $2",
-            answer.api_key_id,
-            answer.key,
-        )
-        if not rows:
+        row = await queries.cheque_of_request(answer.api_key_id, answer.key)
+        if row is None:
             return None
-        row = rows[0]
         if row["status"] == "failed":
             raise BillingError(
                 ErrorCode.PROVIDER_REJECTED,
@@ -232,34 +222,25 @@ class ChequeService:
                 return await self._insert(order, by, depositor, account, invoice, answer)
         except asyncpg.UniqueViolationError as clash:  # a racing request got there first
             if clash.constraint_name == "cheques_of_request" and answer is not None:
-                rows = await fetch(
-                    "SELECT id FROM cheques WHERE api_key_id = $1 AND idempotency_key = $2",
-                    answer.api_key_id,
-                    answer.key,
-                )
-                return uuid.UUID(str(rows[0]["id"]))
+                raced = await queries.cheque_of_request(answer.api_key_id, answer.key)
+                if raced is not None:
+                    return uuid.UUID(str(raced["id"]))
             if clash.constraint_name == "cheques_same_cheque":
                 await self._refuse_same_cheque(order.provider, account.id, order.reference)
             raise
 
     async def _refuse_same_cheque(self, provider: str, account_id: str, reference: str) -> None:
-        rows = await fetch(
-            "SELECT id, number FROM cheques WHERE provider = $1 AND account_id = $2"
-            " AND reference = $3 AND status NOT IN ('failed', 'bounced')",
-            provider,
-            account_id,
-            reference,
-        )
-        if rows:
+        same = await queries.same_cheque(provider, account_id, reference)
+        if same is not None:
             raise BillingError(
                 ErrorCode.CHEQUE_ALREADY_RECORDED,
                 Message(
                     "Cheque {reference} of this customer is already recorded as {number}: the "
                     "same cheque is entered once.",
                     reference=reference,
-                    number=rows[0]["number"],
+                    number=same["number"],
                 ),
-                extra={"cheque_id": str(rows[0]["id"])},
+                extra={"cheque_id": str(same["id"])},
             )
 
     async def _insert(
@@ -274,17 +255,12 @@ class ChequeService:
         business_date = self.business_date_now()
         currency = order.currency.upper()
         mark = initials(depositor.username, depositor.first_name, depositor.last_name)
-        sequence = await next_sequence(mark, business_date)
+        sequence = await queries.next_number(mark, business_date)
         number = cheque_number(mark, business_date, sequence)
         batch_id = await open_batch(business_date, currency, depositor, mark)
         cheque_id = uuid.uuid4()
         await fetch(
-            "INSERT INTO cheques (id, number, payment_number, reference, provider, account_id,"
-            " account_name, invoice_id, invoice_number, amount_minor, currency, business_date,"
-            " batch_id, depositor_staff_id, status, note, entered_by, client, api_key_id,"
-            " idempotency_key, account_number)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'recording',"
-            " $15, $16::jsonb, $17, $18, $19, $20)",
+            queries.INSERT_CHEQUE,
             cheque_id,
             number,
             payment_number(number),
@@ -322,14 +298,13 @@ class ChequeService:
             filed["reference"] = order.reference
         await audit(
             by.actor,
-            "cheque",
+            {"account_id": order.account_id},
             f"{order.provider}:{order.account_id}",
-            "cheque.record.refused",
+            Action.CHEQUE_RECORD_REFUSED,
             {
                 "order": filed,
                 "error": str(refused.detail) if refused.code not in _SENSITIVE else None,
             },
-            subject=order.account_id,
             reason=refused.code.value,
         )
 
@@ -368,15 +343,11 @@ class ChequeService:
                     return earlier
                 row = await load_cheque(cheque_id, lock=True)
                 # A close of its batch counts it or not, never halfway: the close waits.
-                await fetch("SELECT 1 FROM cheque_batches WHERE id = $1 FOR SHARE", row["batch_id"])
+                await fetch(queries.SHARE_LOCK_BATCH, row["batch_id"])
                 if row["status"] != "recorded":
                     raise _not_bounceable(row)
                 await fetch(
-                    "UPDATE cheques SET status = 'bouncing', bounce_reason = $2,"
-                    " bounced_by = $3::jsonb, updated_at = now() WHERE id = $1",
-                    cheque_id,
-                    reason.strip(),
-                    as_json(actor_json(by.actor)),
+                    queries.BOUNCING, cheque_id, reason.strip(), as_json(actor_json(by.actor))
                 )
         except BillingError as refused:
             if refused.code not in _SENSITIVE:
@@ -385,11 +356,10 @@ class ChequeService:
                 after = {"status": row["status"]}
             await audit(
                 by.actor,
-                "cheque",
+                {"account_id": row["account_id"]},
                 str(cheque_id),
-                "cheque.bounce.refused",
+                Action.CHEQUE_BOUNCE_REFUSED,
                 after,
-                subject=row["account_id"],
                 reason=refused.code.value,
             )
             raise
@@ -418,7 +388,7 @@ class ChequeService:
                 if earlier is not None:
                     return earlier
                 closer = await closer_of(by.staff_id, body.closed_by)
-                batch = await locked_batch(batch_id)
+                batch = await queries.locked_batch(batch_id)
                 if batch is None:
                     raise batch_not_found(batch_id)
                 refuse_depositor(batch, closer)
@@ -432,7 +402,7 @@ class ChequeService:
                             username=batch["closed_by_username"],
                         ),
                     )
-                counts = await batch_counts(batch_id)
+                counts = await queries.batch_counts(batch_id)
                 if counts["busy"]:
                     raise BillingError(
                         ErrorCode.CHEQUE_BATCH_BUSY,
@@ -455,27 +425,12 @@ class ChequeService:
                     "closed_by": closer.username,
                 }
                 if scanner == counts["total"]:
-                    # What went to the bank: the slip of a closed batch lists these, also
-                    # when one of them bounces later.
-                    await fetch(
-                        "UPDATE cheques SET deposited_at = now()"
-                        " WHERE batch_id = $1 AND status = 'recorded'",
-                        batch_id,
-                    )
-                    await fetch(
-                        "UPDATE cheque_batches SET status = 'closed', closed_at = now(),"
-                        " closed_by_staff_id = $2, closed_by_username = $3,"
-                        " scanner_total_minor = $4 WHERE id = $1",
-                        batch_id,
-                        closer.id,
-                        closer.username,
-                        scanner,
-                    )
+                    await queries.deposit_and_close(batch_id, closer.id, closer.username, scanner)
                     await audit(
                         by.actor,
-                        "cheque_batch",
+                        {},
                         str(batch_id),
-                        "cheque_batch.close.succeeded",
+                        Action.CHEQUE_BATCH_CLOSE_SUCCEEDED,
                         after,
                     )
                     read = await read_batch(batch_id)
@@ -490,18 +445,18 @@ class ChequeService:
                 # Kept with the scan row: the batch stays open, the difference is on record.
                 await audit(
                     by.actor,
-                    "cheque_batch",
+                    {},
                     str(batch_id),
-                    "cheque_batch.close.refused",
+                    Action.CHEQUE_BATCH_CLOSE_REFUSED,
                     after,
                     reason=mismatch.code.value,
                 )
         except BillingError as refused:
             await audit(
                 by.actor,
-                "cheque_batch",
+                {},
                 str(batch_id),
-                "cheque_batch.close.refused",
+                Action.CHEQUE_BATCH_CLOSE_REFUSED,
                 {"scanner_total_minor": body.scanner_total_minor, "error": str(refused.detail)},
                 reason=refused.code.value,
             )
@@ -536,14 +491,7 @@ class ChequeService:
         to the bank (one that bounced later included), an open one's as they stand (the page
         marks it "not closed"). Failed and bounced entries of an open batch are not in it."""
         batch = await read_batch(batch_id)
-        rows = await fetch(
-            f"SELECT {CHEQUE_COLUMNS} FROM {CHEQUE_FROM}"  # noqa: S608 (constants)
-            " WHERE c.batch_id = $1 AND CASE WHEN b.status = 'closed'"
-            " THEN c.deposited_at IS NOT NULL"
-            " ELSE c.status IN ('recording', 'recorded', 'bouncing') END"
-            " ORDER BY c.entered_at, c.number",
-            batch_id,
-        )
+        rows = await queries.slip_rows(batch_id)
         return SlipRead(batch=batch, cheques=[cheque_read(row) for row in rows])
 
     async def report(self, date_from: date, date_to: date, currency: str | None = None) -> Report:
@@ -579,20 +527,12 @@ class ChequeService:
     async def finish_unfinished(self, older_than_seconds: float = 30) -> int:
         """The sweep: every cheque left `recording` or `bouncing` for `older_than_seconds`
         (its process died, or the provider was down) carried on; how many it took."""
-        taken = await fetch(
-            "UPDATE cheques SET updated_at = now() WHERE id IN ("
-            " SELECT id FROM cheques WHERE status IN ('recording', 'bouncing')"
-            " AND updated_at <= now() - make_interval(secs => $1)"
-            " AND (leased_until IS NULL OR leased_until < now())"
-            " ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id",
-            float(older_than_seconds),
-            SWEEP_BATCH,
-        )
-        for row in taken:
+        taken = await queries.unfinished(float(older_than_seconds), SWEEP_BATCH)
+        for cheque_id in taken:
             try:
-                await self.finish(row["id"])
+                await self.finish(cheque_id)
             except Exception as error:  # the next sweep tries again
-                _log.warning("cheque not finished", cheque_id=str(row["id"]), error=str(error))
+                _log.warning("cheque not finished", cheque_id=str(cheque_id), error=str(error))
         return len(taken)
 
     async def _hand_to_worker(self, cheque_id: uuid.UUID) -> None:

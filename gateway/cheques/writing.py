@@ -16,7 +16,9 @@ from typing import Any
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from adapters.ports import Money, NewOfflinePayment, OfflinePayment
+from audit.actions import Action
 from audit.entry import SYSTEM, Actor
+from gateway.cheques import queries
 from gateway.cheques.checks import offline_adapter
 from gateway.cheques.events import record_cheque_event
 from gateway.cheques.records import (
@@ -27,10 +29,10 @@ from gateway.cheques.records import (
 )
 from gateway.cheques.schemas import ChequeRead
 from gateway.core.db.connection import fetch, transaction
-from gateway.core.errors import BillingError
+from gateway.core.errors import BillingError, is_unavailable
 from gateway.core.log import get_logger
 from gateway.corrections.records import loaded
-from gateway.fulfilment.resilience import ProviderGuard, is_unavailable
+from gateway.fulfilment.resilience import ProviderGuard
 from gateway.idempotency.answers import AnswerSlot, store_answer
 from gateway.notifications.events import EventType
 from gateway.providers import Providers
@@ -70,21 +72,8 @@ async def _lease(cheque_id: uuid.UUID, status: str) -> dict[str, Any] | None:
     """Take the row for one provider call, or None while another request, job or the sweep
     holds it: two writes of one cheque at once could meet at the provider as a conflict (an
     idempotency key in flight) and undo each other's outcome."""
-    rows = await fetch(
-        "UPDATE cheques SET updated_at = now(),"
-        " leased_until = now() + make_interval(secs => $3)"
-        " WHERE id = $1 AND status = $2 AND (leased_until IS NULL OR leased_until < now())"
-        " RETURNING id",
-        cheque_id,
-        status,
-        LEASE_SECONDS,
-    )
-    return await load_cheque(cheque_id) if rows else None
-
-
-async def _release(cheque_id: uuid.UUID) -> None:
-    """The provider could not be reached: the next retry or sweep may take it at once."""
-    await fetch("UPDATE cheques SET leased_until = NULL WHERE id = $1", cheque_id)
+    leased = await queries.lease(cheque_id, status, LEASE_SECONDS)
+    return await load_cheque(cheque_id) if leased else None
 
 
 async def _call_provider(
@@ -101,12 +90,12 @@ async def _call_provider(
         return await guard.call_once(row["provider"], call)
     except BillingError as refused:
         if is_unavailable(refused):
-            await _release(row["id"])
+            await fetch(queries.RELEASE, row["id"])  # a retry or the sweep may take it at once
             return None
         await on_refused(row, refused)
         raise
     except Exception as error:
-        await _release(row["id"])
+        await fetch(queries.RELEASE, row["id"])
         if is_unavailable(error):
             _log.info(
                 "cheque left for a retry",
@@ -142,23 +131,15 @@ async def record_at_provider(
     if written is None:
         return cheque_read(row)
     async with transaction():
-        done = await fetch(
-            "UPDATE cheques SET status = 'recorded', provider_payment_id = $2,"
-            " invoice_status = $3, recorded_at = now(), updated_at = now(), leased_until = NULL"
-            " WHERE id = $1 AND status = 'recording' RETURNING id",
-            cheque_id,
-            written.id,
-            written.invoice_status,
-        )
+        done = await queries.recorded(cheque_id, written.id, written.invoice_status)
         row = await load_cheque(cheque_id)
         if done:
             await audit(
                 _actor_of(row["entered_by"]),
-                "cheque",
+                {"account_id": row["account_id"]},
                 str(cheque_id),
-                "cheque.record.succeeded",
+                Action.CHEQUE_RECORD_SUCCEEDED,
                 cheque_audit_after(row),
-                subject=row["account_id"],
             )
             await record_cheque_event(EventType.CHEQUE_RECORDED, cheque_id)
         read = cheque_read(row)
@@ -168,22 +149,14 @@ async def record_at_provider(
 
 async def _failed(row: dict[str, Any], refused: BillingError) -> None:
     async with transaction():
-        done = await fetch(
-            "UPDATE cheques SET status = 'failed', failure = $2, updated_at = now(),"
-            " leased_until = NULL"
-            " WHERE id = $1 AND status = 'recording' RETURNING id",
-            row["id"],
-            str(refused.detail),
-        )
-        if done:
+        if await queries.failed(row["id"], str(refused.detail)):
             after = cheque_audit_after(await load_cheque(row["id"]))
             await audit(
                 _actor_of(row["entered_by"]),
-                "cheque",
+                {"account_id": row["account_id"]},
                 str(row["id"]),
-                "cheque.record.failed",
+                Action.CHEQUE_RECORD_FAILED,
                 after,
-                subject=row["account_id"],
                 reason=refused.code.value,
             )
 
@@ -215,22 +188,15 @@ async def reverse_at_provider(
     if reversed_ is None:
         return cheque_read(row)
     async with transaction():
-        done = await fetch(
-            "UPDATE cheques SET status = 'bounced', invoice_status = $2, bounced_at = now(),"
-            " updated_at = now(), leased_until = NULL"
-            " WHERE id = $1 AND status = 'bouncing' RETURNING id",
-            cheque_id,
-            reversed_.invoice_status,
-        )
+        done = await queries.bounced(cheque_id, reversed_.invoice_status)
         row = await load_cheque(cheque_id)
         if done:
             await audit(
                 _actor_of(row["bounced_by"]),
-                "cheque",
+                {"account_id": row["account_id"]},
                 str(cheque_id),
-                "cheque.bounce.succeeded",
+                Action.CHEQUE_BOUNCE_SUCCEEDED,
                 cheque_audit_after(row),
-                subject=row["account_id"],
                 before={"status": "recorded"},
                 reason=row["bounce_reason"],
             )
@@ -242,20 +208,13 @@ async def reverse_at_provider(
 
 async def _not_reversed(row: dict[str, Any], refused: BillingError) -> None:
     async with transaction():
-        done = await fetch(
-            "UPDATE cheques SET status = 'recorded', bounce_reason = NULL, bounced_by = NULL,"
-            " updated_at = now(), leased_until = NULL"
-            " WHERE id = $1 AND status = 'bouncing' RETURNING id",
-            row["id"],
-        )
-        if done:
+        if await queries.not_bounced(row["id"]):
             await audit(
                 _actor_of(row["bounced_by"]),
-                "cheque",
+                {"account_id": row["account_id"]},
                 str(row["id"]),
-                "cheque.bounce.refused",
+                Action.CHEQUE_BOUNCE_REFUSED,
                 {"status": "recorded", "error": str(refused.detail)},
-                subject=row["account_id"],
                 reason=refused.code.value,
             )
 

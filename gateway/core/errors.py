@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+import httpx
+
 
 class ErrorCode(enum.StrEnum):
     # request shape
@@ -267,3 +269,11 @@ class BillingError(Exception):
     @property
     def status(self) -> int:
         return HTTP_STATUS[self.code]
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Worth another try with the same key: the provider was busy or down, or its answer was
+    lost on the way (a timeout, a reset connection)."""
+    if isinstance(error, BillingError):
+        return error.code is ErrorCode.PROVIDER_UNAVAILABLE
+    return isinstance(error, httpx.TransportError | OSError | TimeoutError)

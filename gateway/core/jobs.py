@@ -36,5 +36,8 @@ job_app = procrastinate.App(
         "gateway.change_requests.lifecycle_jobs",
         "gateway.notifications.jobs",
         "gateway.cheques.jobs",
+        # Not jobs: who filed work for a customer, which the notifications' fan-out asks.
+        "gateway.change_requests.notification_events",
+        "gateway.corrections.notification_events",
     ],
 )

@@ -30,6 +30,8 @@ from typing import Any, NamedTuple
 
 from schwifty.registry import get_iban_spec
 
+from gateway.core.errors import BillingError, ErrorCode
+
 # Separators in the folded text. People group numbers with spaces, dashes, dots, slashes,
 # commas, underscores, bars, pluses, semicolons, asterisks, tildes, hashes or equals signs,
 # sometimes several ("4539 - - - 5787"): a run of up to eight.
@@ -531,6 +533,26 @@ def sensitive_kind(text: str) -> str | None:
     if found is None:
         return None
     return "card_number" if found.cards else "iban" if found.ibans else None
+
+
+def refuse_card_or_iban(
+    *texts: str | None, card: str | None = None, iban: str | None = None, iban_first: bool = False
+) -> None:
+    """The one free-text guard: refuse the first text holding a card number (`card_number_not
+    _accepted`, with the sentence `card`) or an IBAN (`iban_outside_iban_field`, `iban`), in
+    any spelling; a kind without a sentence is let through. A text holding both is refused for
+    its card number, or with `iban_first` for its IBAN. The sentence never repeats the text."""
+    for text in texts:
+        found = _find(text, cards=card is not None, all_cards=False) if text else None
+        if found is None:
+            continue
+        refusals = [
+            (card if found.cards else None, ErrorCode.CARD_NUMBER_NOT_ACCEPTED),
+            (iban if found.ibans else None, ErrorCode.IBAN_OUTSIDE_IBAN_FIELD),
+        ]
+        for sentence, code in reversed(refusals) if iban_first else refusals:
+            if sentence:
+                raise BillingError(code, sentence)
 
 
 def sensitive_kind_of_token(token: str) -> str | None:

@@ -23,6 +23,7 @@ from litestar.params import (
 )
 
 from gateway.api_keys.scopes import Scope
+from gateway.core.cursor import CursorQuery
 from gateway.corrections.schemas import (
     CancelBody,
     CancelCreate,
@@ -36,6 +37,7 @@ from gateway.corrections.schemas import (
 )
 from gateway.corrections.service import CorrectionService, Requester
 from gateway.edge.auth import SCOPE_OPT, client_of
+from gateway.edge.bodies import PRINTABLE
 from gateway.edge.openapi import (
     AUTHENTICATED,
     MUTATING,
@@ -210,14 +212,12 @@ class CorrectionController(Controller):
             str | None,
             QueryParameter(
                 max_length=300,
-                pattern=r"^[^\x00-\x1f\x7f]*$",
+                pattern=PRINTABLE,
                 description='the ticket in any spelling ("zendesk:77", "zendesk #77"), or its '
                 "id alone (any system)",
             ),
         ] = None,
-        cursor: Annotated[
-            str | None, QueryParameter(max_length=300, pattern=r"^[A-Za-z0-9_-]*$")
-        ] = None,
+        cursor: CursorQuery = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> CorrectionPage:
         return await corrections.list(

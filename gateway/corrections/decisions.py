@@ -7,12 +7,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from audit.actions import Action
 from gateway.core.db.connection import fetch, transaction
 from gateway.core.errors import BillingError, ErrorCode
+from gateway.corrections import queries
 from gateway.corrections.filing import refuse_sensitive_text
+from gateway.corrections.notification_events import record_correction_event
 from gateway.corrections.records import as_json, audit, load, stored_hash
 from gateway.i18n import N_, Message
-from gateway.notifications.correction_events import record_correction_event
 from gateway.notifications.events import EventType
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
@@ -40,17 +42,14 @@ async def approve_correction(
     except BillingError as refused:
         after = {"payload_hash_given": payload_hash, "status": seen["status"]}
         await audit(
-            staff.actor, seen, "correction.approve.refused", after, reason=refused.code.value
+            staff.actor, seen, Action.CORRECTION_APPROVE_REFUSED, after, reason=refused.code.value
         )
         raise
     async with transaction():
         row = await load(correction_id, lock=True)
         _check_approval(row, staff, payload_hash)  # again, under the row's lock
         await fetch(
-            "UPDATE corrections SET status = 'running', approved_by_staff_id = $2,"
-            " approved_by = $3::jsonb, approved_hash = $4, decided_at = now(),"
-            " updated_at = now(), deadline_at = now() + make_interval(secs => $5)"
-            " WHERE id = $1",
+            queries.APPROVE,
             correction_id,
             staff.id,
             as_json({"kind": "staff", "id": staff.username, "role": staff.role.value}),
@@ -60,7 +59,7 @@ async def approve_correction(
         await audit(
             staff.actor,
             row,
-            "correction.approve.succeeded",
+            Action.CORRECTION_APPROVE_SUCCEEDED,
             {"status": "running", "payload_hash": payload_hash},
             before={"status": row["status"]},
         )
@@ -99,9 +98,7 @@ async def refuse_correction(correction_id: uuid.UUID, staff: StaffMember, reason
         if row["status"] != "awaiting_approval":
             raise _not_waiting(row)
         await fetch(
-            "UPDATE corrections SET status = 'refused', refused_by_staff_id = $2,"
-            " refused_by = $3::jsonb, refusal_reason = $4, decided_at = now(),"
-            " finished_at = now(), updated_at = now() WHERE id = $1",
+            queries.REFUSE,
             correction_id,
             staff.id,
             as_json({"kind": "staff", "id": staff.username, "role": staff.role.value}),
@@ -110,7 +107,7 @@ async def refuse_correction(correction_id: uuid.UUID, staff: StaffMember, reason
         await audit(
             staff.actor,
             row,
-            "correction.refuse.succeeded",
+            Action.CORRECTION_REFUSE_SUCCEEDED,
             {"status": "refused"},
             before={"status": row["status"]},
             reason=reason,
@@ -169,25 +166,13 @@ async def retry_correction(
                     "it again instead of retrying it."
                 ),
             )
-        stopped = await fetch(
-            "UPDATE correction_steps SET status = 'pending', error_code = NULL,"
-            " error_message = NULL, finished_at = NULL"
-            " WHERE correction_id = $1 AND status IN ('failed', 'calling')"
-            " RETURNING position",
-            correction_id,
-        )
-        await fetch(
-            "UPDATE corrections SET status = 'running', error_code = NULL, error_message = NULL,"
-            " finished_at = NULL, updated_at = now(),"
-            " deadline_at = now() + make_interval(secs => $2) WHERE id = $1",
-            correction_id,
-            float(deadline_seconds),
-        )
+        stopped = await queries.reopen_stopped_steps(correction_id)
+        await fetch(queries.RUN_AGAIN, correction_id, float(deadline_seconds))
         await audit(
             staff.actor,
             row,
-            "correction.retry.succeeded",
-            {"status": "running", "steps": sorted(r["position"] for r in stopped)},
+            Action.CORRECTION_RETRY_SUCCEEDED,
+            {"status": "running", "steps": sorted(stopped)},
             before={"status": row["status"], "error_code": row["error_code"]},
         )
         await record_correction_event(EventType.CORRECTION_RETRIED, correction_id)
@@ -220,33 +205,23 @@ async def settle_step_by_hand(
                 ),
                 extra={"current_status": row["status"]},
             )
-        settled = await fetch(
-            "UPDATE correction_steps SET status = 'settled_by_hand', settled_by_staff_id = $2,"
-            " settled_reason = $3, finished_at = now(), error_code = NULL, error_message = NULL,"
-            " result = coalesce(result, '{}'::jsonb) || $4::jsonb"
-            " WHERE id = (SELECT id FROM correction_steps WHERE correction_id = $1"
-            " AND status IN ('failed', 'calling') ORDER BY position LIMIT 1)"
-            " RETURNING position, operation",
+        settled = await queries.settle_first_stopped_step(
             correction_id,
             staff.id,
             reason,
             as_json({"settled_by": staff.username, "provider_reference": provider_reference}),
         )
-        if not settled:
+        if settled is None:
             raise BillingError(
                 ErrorCode.INVALID_TRANSITION,
                 Message("This correction has no stopped step to settle."),
             )
-        await fetch(
-            "UPDATE corrections SET status = 'running', error_code = NULL, error_message = NULL,"
-            " finished_at = NULL, updated_at = now() WHERE id = $1",
-            correction_id,
-        )
+        await fetch(queries.RUN_AGAIN, correction_id, None)
         await audit(
             staff.actor,
             row,
-            "correction.step.settled_by_hand",
-            {"step": settled[0]["position"], "operation": settled[0]["operation"]},
+            Action.CORRECTION_SETTLE_STEP_BY_HAND_SUCCEEDED,
+            {"step": settled["position"], "operation": settled["operation"]},
             before={"status": row["status"], "error_code": row["error_code"]},
             reason=reason,
         )

@@ -11,25 +11,14 @@ from typing import Any, TypeVar, cast
 
 from adapters.ports import Accounts, BillingHistory, Invoice, Payment, Subscription
 from gateway.billing.customers import find_customer
-from gateway.core.db.connection import fetch
 from gateway.core.errors import BillingError, ErrorCode
+from gateway.corrections import queries
 from gateway.corrections.plan import Order, ProviderFacts
 from gateway.corrections.schemas import CancelCreate, RefundCreate, VoidCreate
 from gateway.fulfilment.resilience import ProviderGuard
 from gateway.i18n import Message
 
 T = TypeVar("T")
-
-# Minor units that unfinished corrections are about to refund, per payment.
-_RESERVED = """
-SELECT s.inputs->>'payment_id' AS payment_id,
-       sum((s.inputs->'amount'->>'amount_minor')::bigint) AS held
-  FROM correction_steps s JOIN corrections c ON c.id = s.correction_id
- WHERE c.provider = $1 AND c.status IN ('awaiting_approval', 'running')
-   AND s.operation = 'refund_payment' AND s.status IN ('pending', 'calling')
-   AND s.inputs->>'payment_id' = ANY($2::text[])
- GROUP BY 1
-"""
 
 
 def history_of(adapter: Any, provider: str) -> BillingHistory:
@@ -118,14 +107,8 @@ async def _account_id(
     return str(account.id)
 
 
-async def reserved_on(provider: str, payment_ids: list[str]) -> dict[str, int]:
-    """Minor units that unfinished corrections are about to refund, per payment."""
-    rows = await fetch(_RESERVED, provider, payment_ids)
-    return {str(r["payment_id"]): int(r["held"]) for r in rows}
-
-
 async def _with_reserved(facts: ProviderFacts, provider: str) -> ProviderFacts:
     ids = [p.id for p in ((facts.payment,) if facts.payment else facts.payments)]
     if not ids:
         return facts
-    return replace(facts, reserved=await reserved_on(provider, ids))
+    return replace(facts, reserved=await queries.reserved_on(provider, ids))

@@ -11,12 +11,14 @@ import msgspec
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from adapters.money import format_money
+from audit.actions import Action
 from audit.entry import Actor
 from gateway.api_keys.service import ApiClient
 from gateway.core.db.connection import fetch, transaction
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.core.sensitive import contains_card_number, contains_iban
-from gateway.corrections.facts import reserved_on
+from gateway.core.sensitive import refuse_card_or_iban
+from gateway.corrections import queries
+from gateway.corrections.notification_events import record_correction_event
 from gateway.corrections.plan import CorrectionPlan, Order, computation_json, step_key
 from gateway.corrections.policy import ApprovalPolicy, approval_needed
 from gateway.corrections.records import as_json, audit, correction_read
@@ -29,7 +31,6 @@ from gateway.corrections.schemas import (
 )
 from gateway.i18n import Message
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
-from gateway.notifications.correction_events import record_correction_event
 from gateway.notifications.events import EventType
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
@@ -70,19 +71,14 @@ def refuse_other_roles(requester: Requester) -> None:
 
 def refuse_sensitive_text(*texts: str | None) -> None:
     """Reasons and tickets are shown on every screen and kept in the audit trail."""
-    for text in texts:
-        if text and contains_iban(text):
-            raise BillingError(
-                ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-                Message("The text holds an IBAN. Leave bank details out of reasons and tickets."),
-            )
-        if text and contains_card_number(text):
-            raise BillingError(
-                ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-                Message(
-                    "The text holds a card number. Leave card details out of reasons and tickets."
-                ),
-            )
+    refuse_card_or_iban(
+        *texts,
+        card=Message(
+            "The text holds a card number. Leave card details out of reasons and tickets."
+        ),
+        iban=Message("The text holds an IBAN. Leave bank details out of reasons and tickets."),
+        iban_first=True,
+    )
 
 
 async def store_correction(
@@ -115,12 +111,7 @@ async def store_correction(
             return earlier.id, earlier
         await refuse_refunds_filed_meanwhile(plan)
         await fetch(
-            "INSERT INTO corrections (id, kind, provider, account_id, object_id, status,"
-            " reason, ticket, filed, payload, payload_hash, computation, approval_required,"
-            " approval_rule, client, requested_by, requested_by_staff_id, deadline_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6::varchar, $7, $8, $9::jsonb, $10::jsonb, $11,"
-            " $12::jsonb, $13, $14, $15, $16::jsonb, $17,"
-            " CASE WHEN $6::varchar = 'running' THEN now() + make_interval(secs => $18) END)",
+            queries.INSERT_CORRECTION,
             correction_id,
             plan.kind,
             plan.provider,
@@ -142,9 +133,7 @@ async def store_correction(
         )
         for step in plan.steps:
             await fetch(
-                "INSERT INTO correction_steps (id, correction_id, position, provider,"
-                " operation, inputs, idempotency_key, object_ids)"
-                " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::text[])",
+                queries.INSERT_STEP,
                 uuid.uuid4(),
                 correction_id,
                 step.position,
@@ -158,7 +147,7 @@ async def store_correction(
         await audit(
             requester.actor,
             row,
-            f"correction.{plan.kind}.requested",
+            Action.named("correction", plan.kind, "succeeded"),
             {
                 "status": status,
                 "payload": plan.payload,
@@ -186,7 +175,7 @@ async def refuse_refunds_filed_meanwhile(plan: CorrectionPlan) -> None:
             "SELECT pg_advisory_xact_lock(hashtextextended('correction-payment:' || $1, 0))",
             f"{plan.provider}:{payment_id}",
         )
-    held = await reserved_on(plan.provider, [str(s.inputs["payment_id"]) for s in refunds])
+    held = await queries.reserved_on(plan.provider, [str(s.inputs["payment_id"]) for s in refunds])
     for step in refunds:
         payment_id, amount = str(step.inputs["payment_id"]), step.inputs["amount"]
         left = int(step.refundable_minor or 0) - held.get(payment_id, 0)

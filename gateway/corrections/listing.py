@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from gateway.core.db.connection import fetch
-from gateway.corrections.records import COLUMNS, read_of, steps_of
+from gateway.core.cursor import decode_cursor, encode_cursor
+from gateway.corrections import queries
+from gateway.corrections.records import read_of, steps_of
 from gateway.corrections.schemas import CorrectionPage
-from gateway.pagination import decode_cursor, encode_cursor
 from gateway.tickets import TicketLookup
 
 MAX_LIMIT = 200
@@ -50,12 +50,7 @@ async def list_corrections(
         values += [created_at, last_id]
         clauses.append(f"(created_at, id) < (${len(values) - 1}, ${len(values)})")
     values.append(limit + 1)
-    sql = (
-        f"SELECT {COLUMNS} FROM corrections"  # noqa: S608 (constants and $n placeholders)
-        + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
-        + f" ORDER BY created_at DESC, id DESC LIMIT ${len(values)}"
-    )
-    rows = [dict(row) for row in await fetch(sql, *values)]
+    rows = await queries.page_rows(clauses, values)
     more = len(rows) > limit
     rows = rows[:limit]
     steps = await steps_of([row["id"] for row in rows])

@@ -9,9 +9,11 @@ from typing import Any
 import msgspec
 
 from audit import AuditEntry, append
+from audit.actions import Action
 from audit.entry import Actor
 from gateway.core.db.connection import fetch
 from gateway.core.errors import BillingError, ErrorCode
+from gateway.corrections import queries
 from gateway.corrections.plan import payload_hash
 from gateway.corrections.schemas import (
     ApprovalRead,
@@ -25,13 +27,6 @@ from gateway.i18n import Message, as_plain_json
 from gateway.tickets import display_ticket
 
 FINAL = frozenset({"succeeded", "failed", "refused"})
-COLUMNS = (
-    "id, kind, provider, account_id, object_id, status, reason, ticket, filed, payload,"
-    " payload_hash, computation, approval_required, approval_rule, client, requested_by,"
-    " requested_by_staff_id, approved_by_staff_id, approved_by, approved_hash,"
-    " refused_by_staff_id, refused_by, refusal_reason, decided_at, provider_events,"
-    " created_at, updated_at, finished_at, deadline_at, error_code, error_message"
-)
 
 
 def as_json(value: Any) -> str:
@@ -51,14 +46,10 @@ def not_found(correction_id: uuid.UUID) -> BillingError:
 
 
 async def load(correction_id: uuid.UUID, *, lock: bool = False) -> dict[str, Any]:
-    rows = await fetch(
-        f"SELECT {COLUMNS} FROM corrections WHERE id = $1"  # noqa: S608 (constant columns)
-        + (" FOR UPDATE" if lock else ""),
-        correction_id,
-    )
-    if not rows:
+    row = await queries.correction_row(correction_id, lock=lock)
+    if row is None:
         raise not_found(correction_id)
-    return dict(rows[0])
+    return dict(row)
 
 
 def stored_hash(row: dict[str, Any]) -> str:
@@ -69,7 +60,7 @@ def stored_hash(row: dict[str, Any]) -> str:
 async def audit(
     actor: Actor,
     row: dict[str, Any],
-    action: str,
+    action: Action,
     after: dict[str, Any],
     *,
     before: dict[str, Any] | None = None,
@@ -80,9 +71,7 @@ async def audit(
         AuditEntry(
             action=action,
             actor=actor,
-            target_type="correction",
-            target_id=str(row["id"]),
-            subject=row.get("account_id"),
+            about=row,
             reason=reason,
             before=before or {},
             after=after,
@@ -154,13 +143,7 @@ def read_of(row: dict[str, Any], steps: list[dict[str, Any]]) -> CorrectionRead:
 async def steps_of(correction_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
     found: dict[uuid.UUID, list[dict[str, Any]]] = {cid: [] for cid in correction_ids}
     if correction_ids:
-        for step in await fetch(
-            "SELECT correction_id, position, operation, status, result, provider_request_id,"
-            " error_code, error_message, started_at, finished_at, settled_reason"
-            " FROM correction_steps"
-            " WHERE correction_id = ANY($1::uuid[]) ORDER BY correction_id, position",
-            correction_ids,
-        ):
+        for step in await fetch(queries.STEPS_SHOWN, correction_ids):
             found[step["correction_id"]].append(dict(step))
     return found
 

@@ -19,15 +19,17 @@ from datetime import date
 from typing import Any, cast
 
 from adapters.ports import InvoiceVoiding, Money, Refunds, Subscriptions
+from audit.actions import Action
 from audit.entry import SYSTEM
 from gateway.core.db.connection import fetch, transaction
-from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode, is_unavailable
 from gateway.core.log import get_logger
-from gateway.corrections.records import audit, load, loaded, stored_hash
-from gateway.fulfilment.resilience import ProviderGuard, is_unavailable
+from gateway.corrections import queries
+from gateway.corrections.notification_events import record_correction_event
+from gateway.corrections.records import as_json, audit, load, loaded, stored_hash
+from gateway.fulfilment.resilience import ProviderGuard
 from gateway.i18n import Message
 from gateway.metrics.provider_steps import observed_step
-from gateway.notifications.correction_events import record_correction_event
 from gateway.notifications.events import EventType
 from gateway.providers import Providers
 
@@ -56,11 +58,7 @@ class CorrectionRunner:
                 return "missing"
             if row["status"] != "running":
                 return str(row["status"])
-            steps = await fetch(
-                "SELECT id, position, provider, operation, inputs, status, idempotency_key"
-                " FROM correction_steps WHERE correction_id = $1 ORDER BY position",
-                correction_id,
-            )
+            steps = await fetch(queries.STEPS_TO_RUN, correction_id)
             if all(s["status"] == "pending" for s in steps):
                 changed = self._changed_payload(row)
                 if changed is not None:
@@ -71,12 +69,8 @@ class CorrectionRunner:
             if following is None:
                 await self._finish(row, "succeeded", None, None)
                 return "succeeded"
-            await fetch(
-                "UPDATE correction_steps SET status = 'calling', attempts = attempts + 1,"
-                " started_at = coalesce(started_at, now()) WHERE id = $1",
-                following["id"],
-            )
-            await fetch("UPDATE corrections SET updated_at = now() WHERE id = $1", correction_id)
+            await fetch(queries.STEP_CALLING, following["id"])
+            await fetch(queries.TOUCH, correction_id)
             return {
                 **following,
                 "inputs": loaded(following["inputs"]),
@@ -98,18 +92,11 @@ class CorrectionRunner:
     async def _finish(
         self, row: dict[str, Any], status: str, code: str | None, sentence: str | None
     ) -> None:
-        await fetch(
-            "UPDATE corrections SET status = $2, error_code = $3, error_message = $4,"
-            " finished_at = now(), updated_at = now() WHERE id = $1 AND status = 'running'",
-            row["id"],
-            status,
-            code,
-            sentence,
-        )
+        await fetch(queries.FINISH_RUNNING, row["id"], status, code, sentence)
         await audit(
             SYSTEM,
             row,
-            f"correction.{status}",
+            Action.named("correction", "run", status),
             {"status": status, "error_code": code},
             before={"status": row["status"]},
             reason=code,
@@ -149,22 +136,17 @@ class CorrectionRunner:
         result, made = outcome
         async with transaction():
             await fetch(
-                "UPDATE correction_steps SET status = 'succeeded', result = $2::jsonb,"
-                " object_ids = (SELECT array_agg(DISTINCT o) FROM unnest(object_ids || $3::text[])"
-                " AS o), provider_request_id = $4, error_code = NULL, error_message = NULL,"
-                " finished_at = now() WHERE id = $1",
+                queries.STEP_SUCCEEDED,
                 step["id"],
-                _json(result),
+                as_json(result),
                 made,
                 next(iter(calls.values()), None),
             )
-            await fetch(
-                "UPDATE corrections SET updated_at = now() WHERE id = $1", step["row"]["id"]
-            )
+            await fetch(queries.TOUCH, step["row"]["id"])
             await audit(
                 SYSTEM,
                 step["row"],
-                "correction.step.succeeded",
+                Action.CORRECTION_STEP_SUCCEEDED,
                 {"step": step["position"], "operation": step["operation"], **result},
                 provider_request_ids=calls,
             )
@@ -193,9 +175,7 @@ class CorrectionRunner:
         async with transaction():
             row = await load(step["row"]["id"], lock=True)
             await fetch(
-                "UPDATE correction_steps SET status = $2::varchar, error_code = $3,"
-                " error_message = $4, provider_request_id = coalesce($5, provider_request_id),"
-                " finished_at = CASE WHEN $2::varchar = 'failed' THEN now() END WHERE id = $1",
+                queries.STEP_STOPPED,
                 step["id"],
                 "calling" if unknown else "failed",
                 code,
@@ -205,18 +185,12 @@ class CorrectionRunner:
             await audit(
                 SYSTEM,
                 row,
-                "correction.step.failed",
+                Action.CORRECTION_STEP_FAILED,
                 {"step": step["position"], "operation": step["operation"]},
                 reason=code,
                 provider_request_ids=calls,
             )
             await self._finish(row, "failed", code, sentence)
-
-
-def _json(value: Any) -> str:
-    from gateway.corrections.records import as_json
-
-    return as_json(value)
 
 
 def _port(adapter: Any, port: type, provider: str) -> Any:

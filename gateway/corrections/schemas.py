@@ -10,8 +10,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta, Struct
 
-# No control characters: they have no place in reasons, and PostgreSQL refuses NUL.
-_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+from gateway.edge.bodies import PRINTABLE, Strict, text
+
 _NO_SPACE = r"[^@\x00-\x20\x7f]+"
 
 Provider = Literal["zuora", "stripe"]
@@ -21,10 +21,10 @@ When = Literal["now", "end_of_term", "on_date"]
 Then = Literal["nothing", "refund_last_payment", "void_open_invoice", "refund_remaining"]
 Operation = Literal["refund_payment", "cancel_subscription", "void_invoice"]
 
-Reason = Annotated[str, Meta(min_length=1, max_length=1000, pattern=_PRINTABLE)]
+Reason = Annotated[str, text(1000)]
 # The ticket in any spelling ("zendesk #77"), stored and answered as "zendesk:77".
 Ticket = Annotated[
-    str, Meta(min_length=1, max_length=200, pattern=_PRINTABLE, examples=["zendesk:77"])
+    str, Meta(min_length=1, max_length=200, pattern=PRINTABLE, examples=["zendesk:77"])
 ]
 # Provider ids as both providers write them: never a quote, slash or space (ids end up in
 # ZOQL queries and URL paths).
@@ -33,14 +33,10 @@ Currency = Annotated[str, Meta(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3
 Email = Annotated[str, Meta(max_length=254, pattern=rf"^{_NO_SPACE}@{_NO_SPACE}\.{_NO_SPACE}$")]
 
 
-class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
-    """Unknown fields are refused: a typo must not pass silently."""
-
-
 class RequestedBy(Strict, kw_only=True):
     """Who asked, as the support tool knows them (an API-key filing has no staff member)."""
 
-    name: Annotated[str, Meta(min_length=1, max_length=100, pattern=_PRINTABLE)]
+    name: Annotated[str, text(100)]
     email: Email | None = None
 
 

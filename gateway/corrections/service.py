@@ -18,10 +18,12 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 
+from audit.actions import Action
 from gateway.api_keys.service import ApiClient
-from gateway.core.db.connection import fetch, transaction
+from gateway.core.db.connection import fetch_value, transaction
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.core.log import get_logger
+from gateway.corrections import queries
 from gateway.corrections.decisions import (
     approve_correction,
     refuse_correction,
@@ -141,7 +143,7 @@ class CorrectionService:
             await audit(
                 requester.actor,
                 row,
-                f"correction.{kind_of(order)}.refused",
+                Action.named("correction", kind_of(order), "refused"),
                 {"order": filed},
                 reason=refused.code.value,
             )
@@ -216,10 +218,12 @@ class CorrectionService:
         self, correction_id: uuid.UUID, client: ApiClient | None = None
     ) -> CorrectionRead:
         """An API key sees its own client's corrections only; staff (None) see all."""
-        if client is not None and not client.sees_all_clients:
-            rows = await fetch("SELECT client FROM corrections WHERE id = $1", correction_id)
-            if not rows or rows[0]["client"] != client.client:
-                raise not_found(correction_id)
+        if (
+            client is not None
+            and not client.sees_all_clients
+            and await fetch_value(queries.CLIENT, correction_id) != client.client
+        ):
+            raise not_found(correction_id)
         return await correction_read(correction_id)
 
     async def wait_for_final(

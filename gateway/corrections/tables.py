@@ -59,7 +59,7 @@ class CorrectionStep(Table, tablename="correction_steps"):
     """One provider call, written before it is made and recorded after it."""
 
     id = UUID(primary_key=True)
-    correction_id = ForeignKey(references=Correction, on_delete=OnDelete.restrict)
+    correction_id = ForeignKey(references=Correction, on_delete=OnDelete.restrict, null=False)
     position = Integer()
     provider = Text()
     operation = Text()  # refund_payment, cancel_subscription, void_invoice

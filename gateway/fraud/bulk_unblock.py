@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from audit import AuditEntry, append
+from audit.actions import Action
 from gateway.core.db.connection import fetch, transaction
 from gateway.core.errors import BillingError, ErrorCode
+from gateway.fraud import queries
 from gateway.fraud.service import BlocklistService, refuse_sensitive_free_text
 from gateway.i18n import Message
 from gateway.staff.member import StaffMember
@@ -23,11 +25,6 @@ from gateway.staff.roles import Role
 MAX_ENTRIES = 1000
 TARGET = "blocklist_bulk_unblock"
 _DONE = (ErrorCode.BLOCKLIST_ENTRY_ALREADY_REMOVED, ErrorCode.BLOCKLIST_ENTRY_NOT_FOUND)
-_LOCK = """
-SELECT b.*, maker.username AS maker FROM blocklist_bulk_unblocks b
-  LEFT JOIN staff_users maker ON maker.id = b.requested_by_id
- WHERE b.id = $1 FOR UPDATE OF b
-"""
 
 
 @dataclass(frozen=True)
@@ -79,9 +76,7 @@ class BulkUnblockService:
                 ),
             )
         async with transaction():
-            rows = await fetch(
-                "SELECT id, removed_at FROM blocklist_entries WHERE id = ANY($1::bigint[])", ids
-            )
+            rows = await fetch(queries.SOME_REMOVED_AT, ids)
             found = {row["id"]: row["removed_at"] for row in rows}
             if missing := [entry_id for entry_id in ids if entry_id not in found]:
                 raise BillingError(
@@ -99,14 +94,10 @@ class BulkUnblockService:
                         entries=_ids(removed),
                     ),
                 )
-            [row] = await fetch(
-                "INSERT INTO blocklist_bulk_unblocks (entry_ids, reason, requested_by_id)"
-                " VALUES ($1, $2, $3) RETURNING id",
-                ids,
-                reason,
-                staff.id,
+            [row] = await fetch(queries.INSERT_BULK, ids, reason, staff.id)
+            await self._audit(
+                staff, row["id"], Action.BLOCKLIST_BULK_UNBLOCK_STARTED, reason, {"entry_ids": ids}
             )
-            await self._audit(staff, row["id"], "requested", reason, {"entry_ids": ids})
         return BulkUnblock(row["id"], ids)
 
     async def approve(self, staff: StaffMember, bulk_id: int) -> BulkUnblockOutcome:
@@ -115,7 +106,9 @@ class BulkUnblockService:
             row = await self._decide_approval(staff, bulk_id)
         except BillingError as refusal:  # on record once rolled back, as every refusal is
             code = {"code": refusal.code.value}
-            await self._audit(staff, bulk_id, "approval_refused", None, code)
+            await self._audit(
+                staff, bulk_id, Action.BLOCKLIST_APPROVE_BULK_UNBLOCK_REFUSED, None, code
+            )
             raise
         reason = f"{row['reason']} (bulk unblock {bulk_id}, asked by {row['maker']})"
         unblocked, already = [], []
@@ -128,14 +121,12 @@ class BulkUnblockService:
                     raise
                 already.append(entry_id)
         async with transaction():
-            done = await fetch(
-                "UPDATE blocklist_bulk_unblocks SET completed_at = now()"
-                " WHERE id = $1 AND completed_at IS NULL RETURNING id",
-                bulk_id,
-            )
+            done = await fetch(queries.COMPLETE_BULK, bulk_id)
             if done:
                 after = {"unblocked": unblocked, "already_unblocked": already}
-                await self._audit(staff, bulk_id, "completed", None, after)
+                await self._audit(
+                    staff, bulk_id, Action.BLOCKLIST_BULK_UNBLOCK_SUCCEEDED, None, after
+                )
         return BulkUnblockOutcome(bulk_id, unblocked, already)
 
     async def _decide_approval(self, staff: StaffMember, bulk_id: int) -> dict[str, Any]:
@@ -159,14 +150,15 @@ class BulkUnblockService:
                     ),
                 )
             if row["decision"] is None:
-                await fetch(
-                    "UPDATE blocklist_bulk_unblocks SET decision = 'approved',"
-                    " decided_by_id = $2, decided_at = now() WHERE id = $1",
-                    bulk_id,
-                    staff.id,
-                )
+                await fetch(queries.DECIDE_BULK, bulk_id, staff.id, "approved")
                 after = {"decision": "approved", "entry_ids": row["entry_ids"]}
-                await self._audit(staff, bulk_id, "approved", row["reason"], after)
+                await self._audit(
+                    staff,
+                    bulk_id,
+                    Action.BLOCKLIST_APPROVE_BULK_UNBLOCK_SUCCEEDED,
+                    row["reason"],
+                    after,
+                )
         return row
 
     async def reject(self, staff: StaffMember, bulk_id: int, reason: str) -> BulkUnblock:
@@ -177,17 +169,18 @@ class BulkUnblockService:
             row = await self._locked(bulk_id)
             if row["decision"] is not None:
                 raise BillingError(ErrorCode.INVALID_TRANSITION, _decided(bulk_id, row["decision"]))
-            await fetch(
-                "UPDATE blocklist_bulk_unblocks SET decision = 'rejected', decided_by_id = $2,"
-                " decided_at = now() WHERE id = $1",
+            await fetch(queries.DECIDE_BULK, bulk_id, staff.id, "rejected")
+            await self._audit(
+                staff,
                 bulk_id,
-                staff.id,
+                Action.BLOCKLIST_REJECT_BULK_UNBLOCK_SUCCEEDED,
+                reason,
+                {"decision": "rejected"},
             )
-            await self._audit(staff, bulk_id, "rejected", reason, {"decision": "rejected"})
         return BulkUnblock(bulk_id, row["entry_ids"])
 
     async def _locked(self, bulk_id: int) -> dict[str, Any]:
-        rows = await fetch(_LOCK, bulk_id)
+        rows = await fetch(queries.LOCK_BULK, bulk_id)
         if not rows:
             raise BillingError(
                 ErrorCode.NOT_FOUND,
@@ -199,15 +192,15 @@ class BulkUnblockService:
         self,
         staff: StaffMember,
         bulk_id: int,
-        verb: str,
+        action: Action,
         reason: str | None,
         after: dict[str, Any],
     ) -> None:
         await append(
             AuditEntry(
-                action=f"blocklist.bulk_unblock.{verb}",
+                action=action,
                 actor=staff.actor,
-                target_type=TARGET,
+                about={},
                 target_id=str(bulk_id),
                 reason=reason,
                 after=after,

@@ -10,8 +10,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from gateway.api_keys.scopes import Scope
-from gateway.change_requests.schemas import PRINTABLE
+from gateway.core.cursor import CursorQuery
 from gateway.edge.auth import SCOPE_OPT, client_of
+from gateway.edge.bodies import PRINTABLE
 from gateway.edge.body_guard import BODY_LIMIT_OPT, IDEMPOTENCY_OPT
 from gateway.edge.openapi import (
     AUTHENTICATED,
@@ -87,9 +88,7 @@ class BlocklistController(Controller):
         include_removed: Annotated[
             bool, QueryParameter(description="also unblocked and expired entries (history)")
         ] = False,
-        cursor: Annotated[
-            str | None, QueryParameter(max_length=300, pattern=r"^[A-Za-z0-9_-]*$")
-        ] = None,
+        cursor: CursorQuery = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
     ) -> BlocklistPage:
         filters = EntryFilters(

@@ -15,11 +15,13 @@ import msgspec
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from audit import Actor, AuditEntry, append
+from audit.actions import Action
 from gateway.core.catalogues import as_plain_json
 from gateway.core.db.connection import fetch, transaction
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.core.log import get_logger
 from gateway.core.sensitive import redact_text
+from gateway.fraud import queries
 from gateway.fraud.schemas import (
     BlocklistEntryCreate,
     BlocklistImportCreate,
@@ -32,7 +34,6 @@ from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
 
 _log = get_logger("fraud")
 # A running import whose job has said nothing for this long died with its process.
-_STALLED = "status = 'running' AND started_at < now() - interval '15 minutes'"
 CSV_COLUMNS = ("kind", "value", "reason", "source_ticket", "expires_at")
 MAX_ROWS = 10_000
 
@@ -124,8 +125,7 @@ class BlocklistImports:
             if earlier is not None:  # a retry that took over from a slow first attempt
                 return earlier
             [row] = await fetch(
-                "INSERT INTO blocklist_imports (id, status, rows, total, author_type, author_id)"
-                " VALUES ($1, 'queued', $2::jsonb, $3, $4, $5) RETURNING *",
+                queries.INSERT_IMPORT,
                 import_id,
                 msgspec.json.encode(rows, enc_hook=as_plain_json).decode(),
                 len(rows),
@@ -134,9 +134,9 @@ class BlocklistImports:
             )
             await append(
                 AuditEntry(
-                    action="blocklist.import.queued",
+                    action=Action.BLOCKLIST_IMPORT_STARTED,
                     actor=actor,
-                    target_type="blocklist_import",
+                    about={},
                     target_id=str(import_id),
                     after={"rows": len(rows)},
                 )
@@ -175,14 +175,11 @@ class BlocklistImports:
 
     async def unfinished(self) -> list[uuid.UUID]:
         """Imports whose job never started, or stopped half-way (its process died)."""
-        rows = await fetch(
-            "SELECT id FROM blocklist_imports WHERE (status = 'queued' AND created_at <"  # noqa: S608
-            f" now() - interval '1 minute') OR ({_STALLED}) ORDER BY created_at"
-        )
+        rows = await fetch(queries.UNFINISHED_IMPORTS)
         return [row["id"] for row in rows]
 
     async def get(self, import_id: uuid.UUID) -> BlocklistImportRead:
-        rows = await fetch("SELECT * FROM blocklist_imports WHERE id = $1", import_id)
+        rows = await fetch(queries.IMPORT, import_id)
         if not rows:
             raise BillingError(
                 ErrorCode.BLOCKLIST_IMPORT_NOT_FOUND,
@@ -192,12 +189,7 @@ class BlocklistImports:
 
     async def run(self, import_id: uuid.UUID) -> int:
         """Block every checked row; the number of rows done."""
-        claimed = await fetch(
-            "UPDATE blocklist_imports SET status = 'running', started_at = now()"  # noqa: S608
-            f" WHERE id = $1 AND (status = 'queued' OR ({_STALLED}))"
-            " RETURNING rows, author_type, author_id",
-            import_id,
-        )
+        claimed = await fetch(queries.CLAIM_IMPORT, import_id)
         if not claimed:  # done, or another job is running it
             return 0
         [job] = claimed
@@ -208,8 +200,7 @@ class BlocklistImports:
         blocked = sum(1 for result in results if result["outcome"] != "refused")
         async with transaction():
             await fetch(
-                "UPDATE blocklist_imports SET status = 'done', results = $2::jsonb, blocked = $3,"
-                " refused = $4, finished_at = now() WHERE id = $1",
+                queries.FINISH_IMPORT,
                 import_id,
                 msgspec.json.encode(results, enc_hook=as_plain_json).decode(),
                 blocked,
@@ -217,9 +208,9 @@ class BlocklistImports:
             )
             await append(
                 AuditEntry(
-                    action="blocklist.import.finished",
+                    action=Action.BLOCKLIST_IMPORT_SUCCEEDED,
                     actor=actor,
-                    target_type="blocklist_import",
+                    about={},
                     target_id=str(import_id),
                     after={"blocked": blocked, "refused": len(results) - blocked},
                 )
@@ -232,12 +223,7 @@ class BlocklistImports:
             return dict(item["result"])
         entry = item["entry"]
         number = item["row"]
-        done_before = await fetch(
-            "SELECT id FROM blocklist_entries WHERE import_id = $1 AND kind = $2 AND value = $3",
-            import_id,
-            entry["kind"],
-            entry["value"],
-        )
+        done_before = await fetch(queries.IMPORTED, import_id, entry["kind"], entry["value"])
         if done_before:
             return msgspec.to_builtins(
                 ImportRowResult(row=number, outcome="blocked", entry_id=done_before[0]["id"])

@@ -22,18 +22,11 @@ import asyncpg
 
 from gateway.core.db.connection import engine, fetch
 from gateway.core.log import get_logger
+from gateway.fraud import queries
 from gateway.fraud.matcher import Matcher
 from gateway.metrics.fraud_mirror import record_lag, record_listening
 
 CHANNEL = "bg_blocklist"
-_LIVE = (
-    "SELECT id, kind, value, extract(epoch FROM expires_at)::float8 AS expires"
-    " FROM blocklist_entries WHERE removed_at IS NULL"
-)
-_BY_IDS = (
-    "SELECT id, kind, value, extract(epoch FROM expires_at)::float8 AS expires,"
-    " removed_at IS NULL AS live FROM blocklist_entries WHERE id = ANY($1::bigint[])"
-)
 _RETRY_SECONDS = 1.0
 _log = get_logger("fraud")
 
@@ -141,7 +134,7 @@ class BlocklistMirror:
 
     async def refresh(self, entry_ids: list[int]) -> None:
         """Read these entries again and apply what they are now: live, removed or gone."""
-        rows = await fetch(_BY_IDS, entry_ids)
+        rows = await fetch(queries.MIRROR_SOME, entry_ids)
         self.apply(rows)
         self.matcher.remove(set(entry_ids) - {row["id"] for row in rows})
 
@@ -190,7 +183,7 @@ def _detached(work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
 async def _load(connection: Any) -> Matcher:
     fresh = Matcher()
     async with connection.transaction():
-        cursor = await connection.cursor(_LIVE)
+        cursor = await connection.cursor(queries.MIRROR_ALL)
         while rows := await cursor.fetch(20_000):
             fresh.upsert((row["id"], row["kind"], row["value"], row["expires"]) for row in rows)
     return fresh

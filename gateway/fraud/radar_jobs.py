@@ -14,11 +14,12 @@ from typing import Any
 import procrastinate
 
 from adapters.ports import Capability, capabilities_of
+from adapters.stripe.provider import stripe_from_settings
 from audit import Actor, AuditEntry, append
+from audit.actions import Action
 from gateway.core.jobs import job_app
 from gateway.core.log import get_logger
 from gateway.fraud.radar_sync import DriftReport, sync_to_radar
-from gateway.providers import stripe_from_settings
 from settings import get_settings
 
 ACTOR = Actor(kind="system", id="fraud.radar_sync")
@@ -61,9 +62,9 @@ async def _record(report: DriftReport, timestamp: int) -> None:
     if report.changed or not report.complete:
         await append(
             AuditEntry(
-                action=f"blocklist.radar_sync.{outcome}",
+                action=Action.named("blocklist", "radar_sync", outcome),
                 actor=ACTOR,
-                target_type="radar_value_lists",
+                about={},
                 target_id="stripe",
                 after=report.as_dict(),
             )

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from adapters.ports import BlockedItemType, BlocklistMirror
 from gateway.core.db.connection import fetch
 from gateway.core.errors import BillingError
+from gateway.fraud import queries
 
 MIRRORED: dict[str, BlockedItemType] = {
     "card_fingerprint": "card_fingerprint",
@@ -34,16 +35,6 @@ NOT_MIRRORED: dict[str, str] = {
     "iban": "kept only as a keyed hash, which Radar cannot match",
     "customer": "Radar has no list type for the gateway's customer references",
 }
-_MIRRORED_LIVE = (
-    "SELECT id, kind, value, display FROM blocklist_entries"
-    " WHERE removed_at IS NULL AND (expires_at IS NULL OR expires_at > now())"
-    " AND kind = ANY($1::text[]) ORDER BY id"
-)
-_UNMIRRORED_LIVE = (
-    "SELECT kind, count(*) AS live FROM blocklist_entries"
-    " WHERE removed_at IS NULL AND (expires_at IS NULL OR expires_at > now())"
-    " AND kind = ANY($1::text[]) GROUP BY kind"
-)
 
 
 @dataclass(frozen=True)
@@ -139,8 +130,11 @@ async def sync_to_radar(mirror: BlocklistMirror, *, idempotency_prefix: str) -> 
     this run (the schedule's timestamp): a retry of the run reuses its keys, while a later run
     gets new ones, since Stripe replays a key's first answer for a day (an item removed and
     blocked again would otherwise not come back)."""
-    entries = await fetch(_MIRRORED_LIVE, list(MIRRORED))  # read first: then touch Radar
-    counts = {row["kind"]: row["live"] for row in await fetch(_UNMIRRORED_LIVE, list(NOT_MIRRORED))}
+    entries = await fetch(queries.RADAR_MIRRORED, list(MIRRORED))  # read first: then touch Radar
+    counts = {
+        row["kind"]: row["live"]
+        for row in await fetch(queries.RADAR_NOT_MIRRORED, list(NOT_MIRRORED))
+    }
     kinds = [
         await _sync_kind(
             mirror, kind, [entry for entry in entries if entry["kind"] == kind], idempotency_prefix

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from msgspec import Meta, Struct
 
-from gateway.change_requests.schemas import Strict, text
+from gateway.edge.bodies import Strict, text
 
 EntryKind = Literal["card_fingerprint", "card_bin", "ip", "ip_range", "email", "iban", "customer"]
 Reason = Annotated[str, text(500)]

@@ -14,13 +14,16 @@ from asyncpg.exceptions import UniqueViolationError
 from litestar.status_codes import HTTP_201_CREATED
 
 from audit import Actor, AuditEntry, append
+from audit.actions import Action
 from audit.entry import SYSTEM
-from gateway.change_requests import bank_details
-from gateway.change_requests.service import IBAN_HASH_PURPOSE  # one hash: blocks match requests
+from gateway import bank_details
+from gateway.bank_details import IBAN_HASH_PURPOSE
 from gateway.core.crypto import Cipher
+from gateway.core.cursor import decode_cursor, encode_cursor
 from gateway.core.db.connection import fetch, transaction
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.core.sensitive import contains_card_number, contains_iban
+from gateway.core.sensitive import contains_card_number, contains_iban, refuse_card_or_iban
+from gateway.fraud import queries
 from gateway.fraud.matcher import InvalidBlocklistValue, normalise
 from gateway.fraud.mirror import BlocklistMirror
 from gateway.fraud.schemas import (
@@ -35,7 +38,6 @@ from gateway.fraud.schemas import (
 from gateway.fraud.screening import KindName, explain
 from gateway.i18n import Message
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
-from gateway.pagination import decode_cursor, encode_cursor
 from gateway.tickets import (
     TICKET_ID_SQL,
     TicketError,
@@ -45,33 +47,6 @@ from gateway.tickets import (
 )
 
 SCREENED_FIELDS = ("ip", "card_fingerprint", "card_bin", "email", "iban", "customer")
-
-_INSERT = """
-INSERT INTO blocklist_entries (kind, value, display, reason, source_ticket, author_type,
-                               author_id, expires_at, import_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING *, extract(epoch FROM expires_at)::float8 AS expires, true AS live
-"""
-# An expired entry no longer blocks; it is closed so that the value can be blocked again.
-_CLOSE_EXPIRED = """
-UPDATE blocklist_entries
-   SET removed_at = now(), removed_by_type = 'system', removed_by_id = 'expiry',
-       removal_reason = 'expired'
- WHERE kind = $1 AND value = $2 AND removed_at IS NULL AND expires_at <= now()
-RETURNING id, display
-"""
-_REMOVE = """
-UPDATE blocklist_entries
-   SET removed_at = now(), removed_by_type = $2, removed_by_id = $3, removal_reason = $4
- WHERE id = $1 AND removed_at IS NULL
-RETURNING *, extract(epoch FROM expires_at)::float8 AS expires, false AS live
-"""
-
-_REMOVED_BY = """
-SELECT *, extract(epoch FROM expires_at)::float8 AS expires, false AS live
-  FROM blocklist_entries
- WHERE id = $1 AND removed_by_type = $2 AND removed_by_id = $3 AND removal_reason = $4
-"""
 
 
 @dataclass(frozen=True)
@@ -116,23 +91,17 @@ def refuse_sensitive_value(kind: str, value: str) -> None:
 
 def refuse_sensitive_free_text(*texts: str | None) -> None:
     """Reasons and tickets are shown as given: no IBAN or card number may sit in them."""
-    for text in texts:
-        if text and contains_card_number(text):
-            raise BillingError(
-                ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-                Message(
-                    "A reason or ticket holds what looks like a card number. The gateway never "
-                    "accepts card numbers: block the card by its fingerprint or BIN instead."
-                ),
-            )
-        if text and contains_iban(text):
-            raise BillingError(
-                ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-                Message(
-                    "A reason or ticket holds an IBAN. Remove it: block the IBAN as an entry of "
-                    "kind iban, where it is kept only as a keyed hash."
-                ),
-            )
+    refuse_card_or_iban(
+        *texts,
+        card=Message(
+            "A reason or ticket holds what looks like a card number. The gateway never "
+            "accepts card numbers: block the card by its fingerprint or BIN instead."
+        ),
+        iban=Message(
+            "A reason or ticket holds an IBAN. Remove it: block the IBAN as an entry of "
+            "kind iban, where it is kept only as a keyed hash."
+        ),
+    )
 
 
 def _subject(kind: str, value: str) -> str | None:
@@ -237,19 +206,18 @@ class BlocklistService:
                 earlier = await earlier_answer(answer, BlocklistEntryRead)
                 if earlier is not None:  # a retry that took over from a slow first attempt
                     return earlier
-                for closed in await fetch(_CLOSE_EXPIRED, entry.kind, value):
+                for closed in await fetch(queries.CLOSE_EXPIRED, entry.kind, value):
                     await append(
                         AuditEntry(
-                            action="blocklist.entry.expired",
+                            action=Action.BLOCKLIST_EXPIRE_ENTRY_SUCCEEDED,
                             actor=SYSTEM,
-                            target_type="blocklist_entry",
-                            target_id=str(closed["id"]),
+                            about={**closed, "kind": entry.kind, "value": value},
                             reason="expired; the value is blocked again",
                             before={"kind": entry.kind, "display": closed["display"]},
                         )
                     )
                 [row] = await fetch(
-                    _INSERT,
+                    queries.INSERT,
                     entry.kind,
                     value,
                     display,
@@ -262,11 +230,9 @@ class BlocklistService:
                 )
                 await append(
                     AuditEntry(
-                        action="blocklist.entry.created",
+                        action=Action.BLOCKLIST_CREATE_ENTRY_SUCCEEDED,
                         actor=actor,
-                        target_type="blocklist_entry",
-                        target_id=str(row["id"]),
-                        subject=_subject(entry.kind, value),
+                        about={**row, "kind": entry.kind, "value": value},
                         reason=entry.reason,
                         after={
                             "kind": entry.kind,
@@ -281,12 +247,7 @@ class BlocklistService:
                 read = to_read(row)
                 await store_answer(answer, HTTP_201_CREATED, read)
         except UniqueViolationError:
-            existing = await fetch(
-                "SELECT id FROM blocklist_entries WHERE kind = $1 AND value = $2"
-                " AND removed_at IS NULL",
-                entry.kind,
-                value,
-            )
+            existing = await fetch(queries.BLOCKING, entry.kind, value)
             if not existing:  # unblocked between the two statements: block it now
                 return await self.block(
                     entry, actor, import_id=import_id, stored=stored, answer=answer
@@ -315,10 +276,10 @@ class BlocklistService:
         if not 1 <= entry_id <= BIGINT_MAX:  # no such id can exist
             raise _no_entry(entry_id)
         async with transaction():
-            rows = await fetch(_REMOVE, entry_id, actor.kind, actor.id, reason)
+            rows = await fetch(queries.REMOVE, entry_id, actor.kind, actor.id, reason)
             if not rows:
                 repeated = repeatable and await fetch(
-                    _REMOVED_BY, entry_id, actor.kind, actor.id, reason
+                    queries.REMOVED_BY, entry_id, actor.kind, actor.id, reason
                 )
                 if repeated:
                     return to_read(repeated[0])
@@ -326,11 +287,10 @@ class BlocklistService:
             row = rows[0]
             await append(
                 AuditEntry(
-                    action="blocklist.entry.removed",
+                    action=Action.BLOCKLIST_REMOVE_ENTRY_SUCCEEDED,
                     actor=actor,
-                    target_type="blocklist_entry",
+                    about=row,
                     target_id=str(entry_id),
-                    subject=_subject(row["kind"], row["value"]),
                     reason=reason,
                     before={"kind": row["kind"], "display": row["display"], "active": True},
                     after={"active": False},
@@ -340,7 +300,7 @@ class BlocklistService:
         return to_read(row)
 
     async def _why_not_removable(self, entry_id: int) -> BillingError:
-        rows = await fetch("SELECT removed_at FROM blocklist_entries WHERE id = $1", entry_id)
+        rows = await fetch(queries.REMOVED_AT, entry_id)
         if not rows:
             return _no_entry(entry_id)
         return BillingError(
@@ -357,13 +317,7 @@ class BlocklistService:
     async def get(self, entry_id: int) -> BlocklistEntryRead:
         """A live (or expired) entry; an unblocked one is gone here, as after any DELETE, and
         stays in the list's history (`include_removed`) and the audit trail."""
-        rows = (
-            await fetch(
-                "SELECT * FROM blocklist_entries WHERE id = $1 AND removed_at IS NULL", entry_id
-            )
-            if 1 <= entry_id <= BIGINT_MAX
-            else []
-        )
+        rows = await fetch(queries.LIVE_ENTRY, entry_id) if 1 <= entry_id <= BIGINT_MAX else []
         if not rows:
             raise BillingError(
                 ErrorCode.BLOCKLIST_ENTRY_NOT_FOUND,
@@ -379,7 +333,7 @@ class BlocklistService:
         conditions: list[str] = ["TRUE"]
         args: list[Any] = []
         if not filters.include_removed:
-            conditions.append("removed_at IS NULL AND (expires_at IS NULL OR expires_at > now())")
+            conditions.append(queries.LIVE)
         if filters.value and filters.kind in (None, "iban"):
             raise BillingError(
                 ErrorCode.BLOCKLIST_VALUE_INVALID,
@@ -405,7 +359,7 @@ class BlocklistService:
             conditions.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
         args.append(filters.limit + 1)
         rows = await fetch(
-            f"SELECT * FROM blocklist_entries WHERE {' AND '.join(conditions)}"  # noqa: S608
+            f"{queries.SELECT_ENTRIES}{' AND '.join(conditions)}"
             f" ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
             *args,
         )
@@ -417,8 +371,8 @@ class BlocklistService:
     # -- screening --------------------------------------------------------------------------
 
     async def screen(self, request: ScreenRequest) -> ScreenResult:
-        queries = {name: getattr(request, name) for name in SCREENED_FIELDS}
-        if not any(queries.values()):
+        asked = {name: getattr(request, name) for name in SCREENED_FIELDS}
+        if not any(asked.values()):
             raise BillingError(
                 ErrorCode.SCREEN_NOTHING_GIVEN,
                 Message(
@@ -426,9 +380,9 @@ class BlocklistService:
                     "customer to screen."
                 ),
             )
-        return await self.screen_values([(k, v) for k, v in queries.items() if v])
+        return await self.screen_values([(k, v) for k, v in asked.items() if v])
 
-    async def screen_values(self, queries: Iterable[tuple[str, str]]) -> ScreenResult:
+    async def screen_values(self, asked: Iterable[tuple[str, str]]) -> ScreenResult:
         """(screened field, value) pairs; an IBAN in clear (hashed here) or, as `iban_hash`,
         already hashed."""
         try:
@@ -441,7 +395,7 @@ class BlocklistService:
             ) from None
         matcher = self.mirror.matcher
         hits: dict[int, tuple[str, str]] = {}
-        for field, value in queries:
+        for field, value in asked:
             kind, query = field, value
             if field == "iban":
                 query = self.iban_query(value)
@@ -454,11 +408,7 @@ class BlocklistService:
                 raise _invalid(error) from None
         if not hits:
             return ScreenResult(decision="allow", matches=[])
-        rows = await fetch(
-            "SELECT id, kind, display, reason, source_ticket FROM blocklist_entries"
-            " WHERE id = ANY($1::bigint[]) ORDER BY id",
-            list(hits),
-        )
+        rows = await fetch(queries.MATCHED, list(hits))
         matches = [
             ScreenMatch(
                 entry_id=row["id"],

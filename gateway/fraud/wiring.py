@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 
 from gateway.core.crypto import Cipher
-from gateway.fraud.fraud_stop import FraudStop
 from gateway.fraud.imports import BlocklistImports
 from gateway.fraud.matcher import Matcher
 from gateway.fraud.mirror import BlocklistMirror
@@ -21,8 +20,3 @@ def blocklist_service() -> BlocklistService:
 @functools.cache
 def blocklist_imports() -> BlocklistImports:
     return BlocklistImports(blocklist_service())
-
-
-@functools.cache
-def fraud_stop() -> FraudStop:
-    return FraudStop(blocklist_service())

@@ -41,6 +41,10 @@ from adapters.ports import (
     Subscriptions,
 )
 from audit import AuditEntry, append
+from audit.actions import Action
+from gateway.change_requests import queries
+from gateway.change_requests.mapping import CUSTOMER_COLUMNS
+from gateway.change_requests.notification_events import record_change_request_event
 from gateway.change_requests.same_iban import same_iban
 from gateway.core.crypto import Cipher
 from gateway.core.db.connection import fetch, transaction
@@ -54,7 +58,10 @@ from gateway.fulfilment.identity import (
     record_of,
 )
 from gateway.fulfilment.preview import bound_preview, change_for, seat_charge
-from gateway.fulfilment.schemas import (
+from gateway.fulfilment.request_rows import as_json
+from gateway.fulfilment.sentences import target_words
+from gateway.fulfilment.views import loaded
+from gateway.fulfilment_schemas import (
     Checks,
     CollectionView,
     ContractReturn,
@@ -64,9 +71,7 @@ from gateway.fulfilment.schemas import (
     PlanPreview,
     TargetState,
 )
-from gateway.fulfilment.sentences import target_words
-from gateway.i18n import N_, Message, as_plain_json
-from gateway.notifications.change_request_events import record_change_request_event
+from gateway.i18n import N_, Message
 from gateway.notifications.events import EventType
 from gateway.providers import Providers
 from gateway.staff.member import StaffMember
@@ -120,20 +125,6 @@ def new_iban_of(compact: str, bic: str | None) -> NewIban:
     except Exception:
         bank_code = None
     return NewIban(compact[:2], compact[-4:], bank_code, bic)
-
-
-_REQUEST = """
-SELECT id, kind, details, client, iban_ciphertext, iban_hash, contract_return, zuora_account_id,
-       stripe_customer_id, stripe_connect_account_id, backoffice_id, company_name
-  FROM change_requests WHERE id = $1
-"""
-_REFERENCES = (
-    "zuora_account_id",
-    "stripe_customer_id",
-    "stripe_connect_account_id",
-    "backoffice_id",
-    "company_name",
-)
 
 
 # -- formatting --------------------------------------------------------------------------------
@@ -202,19 +193,15 @@ class ChecksService:
         request = await self.load_request(request_id)
         checks = await self.compute(request, moment)
         async with transaction():
-            await fetch(
-                "UPDATE change_requests SET checks = $2::jsonb WHERE id = $1",
-                request_id,
-                msgspec.json.encode(checks, enc_hook=as_plain_json).decode(),
-            )
+            await fetch(queries.STORE_CHECKS, request_id, as_json(checks))
             if moment != "apply":  # Apply tells of itself: applying, or why it was refused
                 await record_change_request_event(EventType.CHANGE_REQUEST_CHECKS_READY, request_id)
         return checks
 
     async def stored(self, request_id: UUID) -> Checks | None:
         """The checks last stored on the request, without asking the providers."""
-        rows = await fetch("SELECT checks FROM change_requests WHERE id = $1", request_id)
-        stored = _json(rows[0]["checks"]) if rows else None
+        rows = await fetch(queries.ROW, request_id)
+        stored = loaded(rows[0]["checks"]) if rows else None
         return msgspec.convert(stored, Checks) if stored else None
 
     async def record_contract_return(
@@ -249,17 +236,13 @@ class ChecksService:
             how=how,
         )
         async with transaction():
-            rows = await fetch(
-                "SELECT kind, details, contract_return FROM change_requests WHERE id = $1"
-                " FOR NO KEY UPDATE",
-                request_id,
-            )
+            rows = await fetch(queries.LOCK_ROW, request_id)
             if not rows:
                 raise BillingError(
                     ErrorCode.CHANGE_REQUEST_NOT_FOUND,
                     f"No change request has the id {request_id}.",
                 )
-            details = _json(rows[0]["details"])
+            details = loaded(rows[0]["details"])
             if rows[0]["kind"] != "plan_change" or not self._needs_contract(details):
                 raise BillingError(
                     ErrorCode.VALIDATION_FAILED,
@@ -268,19 +251,14 @@ class ChecksService:
                         "terms changed."
                     ),
                 )
-            await fetch(
-                "UPDATE change_requests SET contract_return = $2::jsonb, updated_at = now()"
-                " WHERE id = $1",
-                request_id,
-                msgspec.json.encode(record, enc_hook=as_plain_json).decode(),
-            )
+            await fetch(queries.STORE_CONTRACT_RETURN, request_id, as_json(record))
             await append(
                 AuditEntry(
-                    action="change_request.contract_return.recorded",
+                    action=Action.CHANGE_REQUEST_CONTRACT_RETURN_RECORDED,
                     actor=staff.actor,
-                    target_type="change_request",
+                    about=rows[0],
                     target_id=str(request_id),
-                    before={"contract_return": _json(rows[0]["contract_return"])},
+                    before={"contract_return": loaded(rows[0]["contract_return"])},
                     after={"contract_return": msgspec.to_builtins(record)},
                 )
             )
@@ -308,14 +286,14 @@ class ChecksService:
     # reading the request -----------------------------------------------------------------------
 
     async def load_request(self, request_id: UUID) -> CheckedRequest:
-        rows = await fetch(_REQUEST, request_id)
+        rows = await fetch(queries.ROW, request_id)
         if not rows:
             raise BillingError(
                 ErrorCode.CHANGE_REQUEST_NOT_FOUND, f"No change request has the id {request_id}."
             )
         row = rows[0]
-        details = _json(row["details"])
-        references = {name: row[name] for name in _REFERENCES}
+        details = loaded(row["details"])
+        references = {name: row[name] for name in CUSTOMER_COLUMNS}
         new_iban, elsewhere = None, False
         if row["iban_ciphertext"]:
             # Decrypted only to learn country, last four digits and bank code, then dropped.
@@ -324,7 +302,7 @@ class ChecksService:
             elsewhere = (
                 await same_iban(row["iban_hash"], row["client"], references)
             ).another_customer
-        contract = _json(row["contract_return"])
+        contract = loaded(row["contract_return"])
         return CheckedRequest(
             id=row["id"],
             kind=row["kind"],
@@ -808,12 +786,6 @@ class ChecksService:
 
 
 # -- findings ----------------------------------------------------------------------------------
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, str | bytes):
-        return msgspec.json.decode(value)
-    return value
 
 
 def _same_iban_finding() -> Finding:

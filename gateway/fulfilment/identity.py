@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.ports import Contact
-from gateway.fulfilment.schemas import Finding, IdentityFact
+from gateway.fulfilment_schemas import Finding, IdentityFact
 from gateway.i18n import N_, Message
 
 # Facts a Connect partner's payout change also needs: documents, which no provider holds.

@@ -25,7 +25,7 @@ from adapters.ports import (
     Subscriptions,
     next_bill_cycle_date,
 )
-from gateway.fulfilment.schemas import PlanPreview
+from gateway.fulfilment_schemas import PlanPreview
 
 
 def seat_charge(subscription: Subscription) -> RecurringCharge | None:

@@ -10,14 +10,16 @@ from typing import Any
 import msgspec
 
 from audit import AuditEntry, append
+from audit.actions import Action
 from audit.entry import Actor
-from gateway.change_requests.references import subject_of
+from gateway.change_requests import queries
+from gateway.change_requests.notification_events import record_transition
 from gateway.change_requests.states import Kind, Status, Transition, next_status
 from gateway.core.catalogues import as_plain_json
+from gateway.core.customers import references_of
 from gateway.core.db.connection import fetch
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.fulfilment.views import loaded
-from gateway.notifications.change_request_events import record_transition
 
 
 @dataclass(frozen=True)
@@ -29,15 +31,8 @@ class RequestRow:
     assignee_id: int | None
     processed_by_id: int | None
     details: dict[str, Any]
-    subject: str | None  # the customer, as the audit trail keys it
+    customer: dict[str, object]  # its references
     iban_ciphertext: str | None
-
-
-REQUEST_SQL = (
-    "SELECT id, kind, status, client, assignee_id, processed_by_id, details, iban_ciphertext,"
-    " backoffice_id, zuora_account_id, stripe_customer_id, stripe_connect_account_id"
-    " FROM change_requests WHERE id = $1"
-)
 
 
 def as_json(value: Any) -> str:
@@ -59,20 +54,20 @@ def request_of(row: dict[str, Any]) -> RequestRow:
         assignee_id=row["assignee_id"],
         processed_by_id=row["processed_by_id"],
         details=loaded(row["details"]) or {},
-        subject=subject_of(row),
+        customer=references_of(row),
         iban_ciphertext=row["iban_ciphertext"],
     )
 
 
 async def load_request(request_id: uuid.UUID) -> RequestRow:
-    rows = await fetch(REQUEST_SQL, request_id)
+    rows = await fetch(queries.ROW, request_id)
     if not rows:
         raise not_found(request_id)
     return request_of(rows[0])
 
 
 async def lock_request(request_id: uuid.UUID) -> RequestRow:
-    rows = await fetch(REQUEST_SQL + " FOR NO KEY UPDATE", request_id)
+    rows = await fetch(queries.LOCK_ROW, request_id)
     if not rows:
         raise not_found(request_id)
     return request_of(rows[0])
@@ -82,7 +77,7 @@ async def move(
     request: RequestRow,
     transition: Transition,
     actor: Actor,
-    action: str,
+    action: Action,
     *,
     reason: str | None = None,
     extra: dict[str, Any] | None = None,
@@ -90,12 +85,7 @@ async def move(
     """The request's next status by `transition`, with its audit entry (in the caller's
     transaction)."""
     target = next_status(request.status, transition)
-    await fetch(
-        "UPDATE change_requests SET status = $2, updated_at = now(), progress_at = now()"
-        " WHERE id = $1",
-        request.id,
-        target.value,
-    )
+    await queries.move(request.id, {"status": target.value})
     await audit(
         actor,
         request,
@@ -111,7 +101,7 @@ async def move(
 async def audit(
     actor: Actor,
     request: RequestRow,
-    action: str,
+    action: Action,
     before: dict[str, Any],
     after: dict[str, Any],
     reason: str | None = None,
@@ -120,9 +110,7 @@ async def audit(
         AuditEntry(
             action=action,
             actor=actor,
-            target_type="change_request",
-            target_id=str(request.id),
-            subject=request.subject,
+            about={"id": request.id, **request.customer},
             reason=reason,
             before=before,
             after=after,

@@ -12,26 +12,17 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-import httpx
 from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
-from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode, is_unavailable
 from gateway.i18n import Message
 from gateway.metrics.circuits import record_circuit
 from settings import Settings
 
 T = TypeVar("T")
 OPENED = "opened"
-
-
-def is_unavailable(error: BaseException) -> bool:
-    """Worth another try with the same key: the provider was busy or down, or its answer was
-    lost on the way (a timeout, a reset connection)."""
-    if isinstance(error, BillingError):
-        return error.code is ErrorCode.PROVIDER_UNAVAILABLE
-    return isinstance(error, httpx.TransportError | OSError | TimeoutError)
 
 
 def _is_answer(error: BaseException) -> bool:

@@ -18,12 +18,14 @@ from collections.abc import Callable
 from typing import Any
 
 from audit import AuditEntry, append
+from audit.actions import Action
 from audit.entry import SYSTEM
+from gateway.change_requests import fulfilment_queries as run_queries
 from gateway.change_requests.service import IBAN_CONTEXT
 from gateway.change_requests.states import Status, Transition
 from gateway.core.crypto import Cipher
 from gateway.core.db.connection import fetch, transaction
-from gateway.core.errors import BillingError, ErrorCode
+from gateway.core.errors import BillingError, ErrorCode, is_unavailable
 from gateway.core.log import get_logger
 from gateway.fulfilment.request_rows import (
     RequestRow,
@@ -32,7 +34,7 @@ from gateway.fulfilment.request_rows import (
     lock_request,
     move,
 )
-from gateway.fulfilment.resilience import ProviderGuard, is_unavailable
+from gateway.fulfilment.resilience import ProviderGuard
 from gateway.fulfilment.steps import StepCall, StepOutcome, run_step
 from gateway.fulfilment.views import loaded
 from gateway.metrics.provider_steps import observed_step
@@ -53,14 +55,8 @@ class RunRunner:
         """Run the run's next steps until it is done, fails, or waits; returns its status.
         Each target's steps in order, the targets at once; a step failing stops every
         target's next step (the calls under way finish and are recorded)."""
-        targets = [
-            row["target"]
-            for row in await fetch(
-                "SELECT target FROM fulfilment_steps WHERE run_id = $1"
-                " GROUP BY target ORDER BY min(position)",
-                run_id,
-            )
-        ]
+        steps = await fetch(run_queries.STEPS_OF_RUN, run_id)
+        targets = dict.fromkeys(step["target"] for step in steps)  # in the steps' order
         await asyncio.gather(*(self._advance_target(run_id, target) for target in targets))
         ended = await self._claim_next_step(run_id, None)
         if isinstance(ended, str):
@@ -79,22 +75,13 @@ class RunRunner:
         is none: the run's status, or "target_done". The run's row lock orders the claims of
         the targets advancing side by side."""
         async with transaction():
-            runs = await fetch(
-                "SELECT r.id, r.number, r.status, r.deadline_at, r.change_request_id"
-                " FROM fulfilment_runs r WHERE r.id = $1 FOR UPDATE",
-                run_id,
-            )
+            runs = await fetch(run_queries.LOCK_RUN, run_id)
             if not runs:
                 return "missing"
             run = runs[0]
             if run["status"] != "running":
                 return str(run["status"])
-            steps = await fetch(
-                "SELECT id, position, target, provider, operation, inputs, status, attempts,"
-                " idempotency_key, result FROM fulfilment_steps WHERE run_id = $1"
-                " ORDER BY position",
-                run_id,
-            )
+            steps = await fetch(run_queries.STEPS_OF_RUN, run_id)
             refused = next((s for s in steps if s["status"] == "failed"), None)
             if refused is not None:  # a lead retried or settled another step: stop again
                 await self._stop_run(run, refused)
@@ -114,12 +101,8 @@ class RunRunner:
                 request = await lock_request(run["change_request_id"])
                 await finish_run(run_id, request)
                 return "succeeded"
-            await fetch(
-                "UPDATE fulfilment_steps SET status = 'calling', attempts = attempts + 1,"
-                " started_at = coalesce(started_at, now()) WHERE id = $1",
-                following["id"],
-            )
-            await fetch("UPDATE fulfilment_runs SET updated_at = now() WHERE id = $1", run_id)
+            await fetch(run_queries.CALL_STEP, following["id"])
+            await fetch(run_queries.TOUCH_RUN, run_id)
             earlier = {
                 s["position"]: loaded(s["result"]) or {}
                 for s in steps
@@ -136,24 +119,15 @@ class RunRunner:
 
     async def _stop_run(self, run: dict[str, Any], step: dict[str, Any]) -> None:
         """The run goes back to `failed` on a step still refused (its error stays on it)."""
-        errors = await fetch(
-            "SELECT error_code, error_message FROM fulfilment_steps WHERE id = $1", step["id"]
-        )
-        code, sentence = errors[0]["error_code"], errors[0]["error_message"]
-        await fetch(
-            "UPDATE fulfilment_runs SET status = 'failed', error_code = $2, error_message = $3,"
-            " finished_at = now(), updated_at = now() WHERE id = $1",
-            run["id"],
-            code,
-            sentence,
-        )
+        code, sentence = step["error_code"], step["error_message"]
+        await fetch(run_queries.END_RUN, run["id"], "failed", code, sentence, "running")
         request = await lock_request(run["change_request_id"])
         if request.status is Status.APPLYING:
             await move(
                 request,
                 Transition.APPLY_FAILED,
                 SYSTEM,
-                "change_request.apply.failed",
+                Action.CHANGE_REQUEST_APPLY_FAILED,
                 reason=code,
                 extra={"step": step["position"], "error_message": sentence},
             )
@@ -204,19 +178,15 @@ class RunRunner:
         request_id = next(iter(calls.values()), None)
         async with transaction():
             await fetch(
-                "UPDATE fulfilment_steps SET status = 'succeeded', result = $2::jsonb,"
-                " before = $3::jsonb, after = $4::jsonb, provider_request_id = $5,"
-                " error_code = NULL, error_message = NULL, finished_at = now() WHERE id = $1",
+                run_queries.STEP_SUCCEEDED,
                 step["id"],
                 as_json(outcome.result),
                 as_json(outcome.before),
                 as_json(outcome.after),
                 request_id,
             )
-            await fetch(
-                "UPDATE fulfilment_runs SET updated_at = now() WHERE id = $1", step["run_id"]
-            )
-            await self._audit_step(step, request, "fulfilment.step.succeeded", outcome, calls)
+            await fetch(run_queries.TOUCH_RUN, step["run_id"])
+            await self._audit_step(step, request, Action.FULFILMENT_STEP_SUCCEEDED, outcome, calls)
 
     async def _record_failure(
         self, step: dict[str, Any], request: RequestRow, error: Exception, calls: dict[str, str]
@@ -247,9 +217,7 @@ class RunRunner:
         ) or next(iter(calls.values()), None)
         async with transaction():
             await fetch(
-                "UPDATE fulfilment_steps SET status = $2::varchar, error_code = $3,"
-                " error_message = $4, provider_request_id = coalesce($5, provider_request_id),"
-                " finished_at = CASE WHEN $2::varchar = 'failed' THEN now() END WHERE id = $1",
+                run_queries.STEP_FAILED,
                 step["id"],
                 "calling" if unknown else "failed",
                 code,
@@ -259,23 +227,16 @@ class RunRunner:
             locked = await lock_request(request.id)
             # Another target's step may have stopped the run already, as it ran beside.
             stopped_already = locked.status is not Status.APPLYING
-            await fetch(
-                "UPDATE fulfilment_runs SET status = 'failed', error_code = $2,"
-                " error_message = $3, finished_at = now(), updated_at = now()"
-                " WHERE id = $1 AND status = 'running'",
-                step["run_id"],
-                code,
-                sentence,
-            )
+            await fetch(run_queries.END_RUN, step["run_id"], "failed", code, sentence, "running")
             await self._audit_step(
-                step, request, "fulfilment.step.failed", None, calls, reason=code
+                step, request, Action.FULFILMENT_STEP_FAILED, None, calls, reason=code
             )
             if not stopped_already:
                 await move(
                     locked,
                     Transition.APPLY_FAILED,
                     SYSTEM,
-                    "change_request.apply.failed",
+                    Action.CHANGE_REQUEST_APPLY_FAILED,
                     reason=code,
                     extra={"step": step["position"], "error_message": sentence},
                 )
@@ -284,7 +245,7 @@ class RunRunner:
         self,
         step: dict[str, Any],
         request: RequestRow,
-        action: str,
+        action: Action,
         outcome: StepOutcome | None,
         calls: dict[str, str],
         reason: str | None = None,
@@ -293,9 +254,7 @@ class RunRunner:
             AuditEntry(
                 action=action,
                 actor=SYSTEM,
-                target_type="change_request",
-                target_id=str(request.id),
-                subject=request.subject,
+                about={"id": request.id, **request.customer},
                 reason=reason,
                 before=(outcome.before if outcome else {})
                 | {"step": step["position"], "target": step["target"]},
@@ -308,12 +267,8 @@ class RunRunner:
 
 async def finish_run(run_id: uuid.UUID, request: RequestRow) -> None:
     """Every step reached its provider (or was settled by hand): the request is applied."""
-    await fetch(
-        "UPDATE fulfilment_runs SET status = 'succeeded', finished_at = now(),"
-        " updated_at = now() WHERE id = $1",
-        run_id,
-    )
-    await move(request, Transition.APPLY_SUCCEEDED, SYSTEM, "change_request.apply.succeeded")
+    await fetch(run_queries.END_RUN, run_id, "succeeded", None, None, "running")
+    await move(request, Transition.APPLY_SUCCEEDED, SYSTEM, Action.CHANGE_REQUEST_APPLY_SUCCEEDED)
 
 
 def _calls_of(adapter: Any, call: StepCall) -> dict[str, str]:

@@ -18,16 +18,23 @@ from typing import TYPE_CHECKING, Any, Protocol
 import msgspec
 from litestar.status_codes import HTTP_202_ACCEPTED
 
+from audit.actions import Action
 from audit.entry import Actor
 from gateway.api_keys.service import ApiClient
+from gateway.change_requests import fulfilment_queries as run_queries
+from gateway.change_requests import queries
 from gateway.change_requests.fraud_targets import read_fraud_targets
+from gateway.change_requests.notification_events import (
+    record_change_request_event,
+    record_transition,
+)
 from gateway.change_requests.schemas import ChangeRequestRead
 from gateway.change_requests.states import Kind, Status, Transition, next_status
 from gateway.core.crypto import Cipher
 from gateway.core.db.connection import fetch, transaction
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.core.log import get_logger
-from gateway.core.sensitive import contains_card_number, contains_iban
+from gateway.core.sensitive import refuse_card_or_iban
 from gateway.fraud.screening import blocked_refusal
 from gateway.fulfilment.plan import (
     PROVIDER_OF_TARGET,
@@ -48,15 +55,11 @@ from gateway.fulfilment.request_rows import (
 )
 from gateway.fulfilment.resilience import ProviderGuard
 from gateway.fulfilment.runner import RunRunner, finish_run
-from gateway.fulfilment.schemas import Checks, FulfilmentRead
 from gateway.fulfilment.steps import mask_id
 from gateway.fulfilment.views import fulfilment_view, loaded, request_read
+from gateway.fulfilment_schemas import Checks, FulfilmentRead
 from gateway.i18n import Message
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer
-from gateway.notifications.change_request_events import (
-    record_change_request_event,
-    record_transition,
-)
 from gateway.notifications.events import EventType
 from gateway.providers import Providers
 from gateway.staff.member import StaffMember
@@ -98,16 +101,11 @@ class Applier:
 
 def _refuse_sensitive_text(text: str | None) -> None:
     """Reasons and comments are shown on every screen and kept in the audit trail."""
-    if text and (contains_iban(text) or contains_card_number(text)):
-        raise BillingError(
-            ErrorCode.IBAN_OUTSIDE_IBAN_FIELD
-            if contains_iban(text)
-            else ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-            Message(
-                "The text holds bank or card details. Leave them out: the request already "
-                "carries the bank details, masked."
-            ),
-        )
+    sentence = Message(
+        "The text holds bank or card details. Leave them out: the request already "
+        "carries the bank details, masked."
+    )
+    refuse_card_or_iban(text, card=sentence, iban=sentence, iban_first=True)
 
 
 def _require_lead(staff: StaffMember) -> None:
@@ -175,7 +173,12 @@ class FulfilmentService:
             steps = build_plan(self._facts(request), checks.targets, checks.preview)
         except BillingError as refused:
             await audit(
-                actor.actor, request, "change_request.apply.refused", {}, {}, refused.code.value
+                actor.actor,
+                request,
+                Action.CHANGE_REQUEST_APPLY_REFUSED,
+                {},
+                {},
+                refused.code.value,
             )
             raise
         before = self._needs_approval_before(request, steps)
@@ -212,38 +215,25 @@ class FulfilmentService:
                 return None, earlier
             locked = await lock_request(request.id)
             target = next_status(locked.status, transition)
-            number = int(
-                (
-                    await fetch(
-                        "SELECT coalesce(max(number), 0) + 1 AS n FROM fulfilment_runs"
-                        " WHERE change_request_id = $1",
-                        request.id,
-                    )
-                )[0]["n"]
-            )
             hashed = plan_hash(steps)
-            await fetch(
-                "INSERT INTO fulfilment_runs (id, change_request_id, number, status, plan_hash,"
-                " preview_id, started_by, started_by_staff_id, deadline_at, acknowledged,"
-                " identity_override_reason) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8,"
-                " now() + make_interval(secs => $9), $10::jsonb, $11)",
+            applied_by = as_json(msgspec.structs.asdict(_ActorJson.of(actor.actor)))
+            started = await fetch(
+                run_queries.START_RUN,
                 run_id,
                 request.id,
-                number,
                 "waiting_approval" if approval_first else "running",
                 hashed,
                 checks.preview.id if checks.preview else None,
-                as_json(msgspec.structs.asdict(_ActorJson.of(actor.actor))),
+                applied_by,
                 actor.staff_id,
                 float(self._settings.apply_deadline_seconds),
                 as_json(sorted(acknowledged)),
                 identity_override_reason,
             )
+            number = int(started[0]["number"])
             for step in steps:
                 await fetch(
-                    "INSERT INTO fulfilment_steps (id, run_id, position, target, provider,"
-                    " operation, inputs, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6,"
-                    " $7::jsonb, $8)",
+                    run_queries.ADD_STEP,
                     uuid.uuid4(),
                     run_id,
                     step.position,
@@ -254,14 +244,11 @@ class FulfilmentService:
                     step_idempotency_key(request.id, number, step),
                 )
             await fetch(
-                "UPDATE change_requests SET status = $2, processed_by_id = $3,"
-                " applied_by = $4::jsonb, processed_at = now(), review_required = $5 OR $6,"
-                " reviewed_by_id = NULL, reviewed_at = NULL, updated_at = now(),"
-                " progress_at = now() WHERE id = $1",
+                queries.MARK_APPLYING,
                 request.id,
                 target.value,
                 actor.staff_id,
-                as_json(msgspec.structs.asdict(_ActorJson.of(actor.actor))),
+                applied_by,
                 review,
                 approval_first,
             )
@@ -277,7 +264,7 @@ class FulfilmentService:
             await audit(
                 actor.actor,
                 locked,
-                "change_request.apply.requested",
+                Action.CHANGE_REQUEST_APPLY_STARTED,
                 {"status": locked.status.value},
                 after,
             )
@@ -398,19 +385,12 @@ class FulfilmentService:
             )
         async with transaction():
             locked = await lock_request(request_id)
-            await fetch(
-                "UPDATE fulfilment_runs SET status = 'running', approved_by_id = $2,"
-                " deadline_at = now() + make_interval(secs => $3), updated_at = now()"
-                " WHERE id = $1 AND status = 'waiting_approval'",
-                run["id"],
-                staff.id,
-                float(self._settings.apply_deadline_seconds),
-            )
+            await self._run(run["id"], "waiting_approval", approved_by=staff.id)
             await move(
                 locked,
                 Transition.APPROVE_PLAN,
                 staff.actor,
-                "change_request.approve_plan.succeeded",
+                Action.CHANGE_REQUEST_APPROVE_PLAN_SUCCEEDED,
             )
         await self._hand_to_worker(run["id"])
         return await self.request_read(request_id)
@@ -429,23 +409,14 @@ class FulfilmentService:
         async with transaction():
             locked = await lock_request(request_id)
             await fetch(
-                "UPDATE fulfilment_runs SET status = 'refused', finished_at = now(),"
-                " updated_at = now(), error_message = $2 WHERE id = $1",
-                run["id"],
-                comment,
+                run_queries.END_RUN, run["id"], "refused", None, comment, "waiting_approval"
             )
-            await fetch(
-                "UPDATE change_requests SET review_comment = $2, reviewed_by_id = $3,"
-                " reviewed_at = now() WHERE id = $1",
-                request_id,
-                comment,
-                staff.id,
-            )
+            await fetch(queries.REFUSE_PLAN, request_id, comment, staff.id)
             await move(
                 locked,
                 Transition.REFUSE_PLAN,
                 staff.actor,
-                "change_request.refuse_plan.succeeded",
+                Action.CHANGE_REQUEST_REFUSE_PLAN_SUCCEEDED,
                 reason=comment,
             )
         return await self.request_read(request_id)
@@ -462,18 +433,13 @@ class FulfilmentService:
             key = f"{key.split(':retry')[0]}:retry{int(step['attempts'])}"
         async with transaction():
             locked = await lock_request(run["change_request_id"])
-            await fetch(
-                "UPDATE fulfilment_steps SET status = 'pending', idempotency_key = $2,"
-                " error_code = NULL, error_message = NULL, finished_at = NULL WHERE id = $1",
-                step_id,
-                key,
-            )
-            await self._reopen_run(run["id"])
+            await fetch(run_queries.RETRY_STEP, step_id, key)
+            await self._run(run["id"], "failed")
             await move(
                 locked,
                 Transition.RETRY_APPLY,
                 staff.actor,
-                "fulfilment.step.retry.succeeded",
+                Action.FULFILMENT_RETRY_STEP_SUCCEEDED,
                 extra={"step": step["position"], "operation": step["operation"]},
             )
         await self._hand_to_worker(run["id"])
@@ -499,21 +465,13 @@ class FulfilmentService:
         result = {"created_id": provider_id} if provider_id else {}
         async with transaction():
             locked = await lock_request(run["change_request_id"])
-            await fetch(
-                "UPDATE fulfilment_steps SET status = 'settled_by_hand', settled_by_id = $2,"
-                " settled_reason = $3, result = coalesce(result, '{}'::jsonb) || $4::jsonb,"
-                " finished_at = now() WHERE id = $1",
-                step_id,
-                staff.id,
-                reason,
-                as_json(result),
-            )
-            await self._reopen_run(run["id"])
+            await fetch(run_queries.SETTLE_STEP, step_id, staff.id, reason, as_json(result))
+            await self._run(run["id"], "failed")
             await move(
                 locked,
                 Transition.SETTLE_BY_HAND,
                 staff.actor,
-                "fulfilment.step.settled_by_hand.succeeded",
+                Action.FULFILMENT_SETTLE_STEP_BY_HAND_SUCCEEDED,
                 reason=reason,
                 extra={
                     "step": step["position"],
@@ -524,22 +482,13 @@ class FulfilmentService:
         await self._hand_to_worker(run["id"])
         return await self.request_read(run["change_request_id"])
 
-    async def _reopen_run(self, run_id: uuid.UUID) -> None:
-        await fetch(
-            "UPDATE fulfilment_runs SET status = 'running', error_code = NULL,"
-            " error_message = NULL, finished_at = NULL, updated_at = now(),"
-            " deadline_at = now() + make_interval(secs => $2) WHERE id = $1",
-            run_id,
-            float(self._settings.apply_deadline_seconds),
-        )
+    async def _run(self, run_id: uuid.UUID, status: str, approved_by: int | None = None) -> None:
+        """The run in `status` runs (again), with a fresh deadline."""
+        deadline = float(self._settings.apply_deadline_seconds)
+        await fetch(run_queries.RUN, run_id, deadline, approved_by, status)
 
     async def _failed_step(self, step_id: uuid.UUID) -> tuple[dict[str, Any], dict[str, Any]]:
-        rows = await fetch(
-            "SELECT s.id, s.position, s.operation, s.status, s.attempts, s.idempotency_key,"
-            " r.id AS run_id, r.status AS run_status, r.change_request_id"
-            " FROM fulfilment_steps s JOIN fulfilment_runs r ON r.id = s.run_id WHERE s.id = $1",
-            step_id,
-        )
+        rows = await fetch(run_queries.STEP_AND_RUN, step_id)
         if not rows:
             raise BillingError(
                 ErrorCode.FULFILMENT_STEP_NOT_FOUND,
@@ -560,12 +509,7 @@ class FulfilmentService:
         }
 
     async def _live_run(self, request_id: uuid.UUID, status: str) -> dict[str, Any]:
-        rows = await fetch(
-            "SELECT id, plan_hash, started_by_staff_id, acknowledged, identity_override_reason,"
-            " created_at FROM fulfilment_runs WHERE change_request_id = $1 AND status = $2",
-            request_id,
-            status,
-        )
+        rows = await fetch(run_queries.RUNS_OF_REQUEST, request_id, status)
         if not rows:
             raise BillingError(
                 ErrorCode.INVALID_TRANSITION,

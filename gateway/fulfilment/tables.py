@@ -1,5 +1,6 @@
 """The rows of Apply, as Piccolo sees them (piccolo-admin lists, filters and exports them);
-created by the migration 2026-12-05T09:00, written by gateway/fulfilment/service.py in SQL.
+created by the migration 2026-12-05T09:00, written in SQL by
+gateway/change_requests/fulfilment_queries.py.
 Staff ids are plain integers, as in change_requests, so that no screen offers the staff table."""
 
 from piccolo.columns import JSONB, UUID, ForeignKey, Integer, Text, Timestamptz, Varchar
@@ -14,7 +15,9 @@ class FulfilmentRun(Table, tablename="fulfilment_runs"):
     """One attempt to carry a request out; `number` counts them per request."""
 
     id = UUID(primary_key=True)
-    change_request_id = ForeignKey(references=ChangeRequest, on_delete=OnDelete.restrict)
+    change_request_id = ForeignKey(
+        references=ChangeRequest, on_delete=OnDelete.restrict, null=False
+    )
     number = Integer()
     status = Varchar(length=20)  # waiting_approval, running, succeeded, failed, refused
     plan_hash = Text()
@@ -36,7 +39,7 @@ class FulfilmentStep(Table, tablename="fulfilment_steps"):
     """One provider call, written before it is made and recorded after it."""
 
     id = UUID(primary_key=True)
-    run_id = ForeignKey(references=FulfilmentRun, on_delete=OnDelete.restrict)
+    run_id = ForeignKey(references=FulfilmentRun, on_delete=OnDelete.restrict, null=False)
     position = Integer()
     target = Text()
     provider = Text()

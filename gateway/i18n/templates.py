@@ -17,6 +17,7 @@ from gateway.core.catalogues import (
     translate,
 )
 from gateway.i18n.formatting import format_amount, format_date, format_datetime, format_number
+from gateway.i18n.labels import label
 
 
 def install(environment: Environment) -> None:
@@ -29,7 +30,7 @@ def install(environment: Environment) -> None:
         dir=direction,
         languages=LANGUAGES,
         translate=translate,
-        label=_label,
+        label=label,
     )
     environment.filters.update(
         datetime=_datetime_filter,
@@ -38,12 +39,6 @@ def install(environment: Environment) -> None:
         number=format_number,
         translated=translate,
     )
-
-
-def _label(member: Any) -> str:
-    from gateway.i18n.labels import label  # imports the enums' packages: only when rendering
-
-    return label(member)
 
 
 def _datetime_filter(value: Any, width: str = "medium") -> str:

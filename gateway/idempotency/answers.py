@@ -17,6 +17,7 @@ import msgspec
 
 from gateway.core.catalogues import as_plain_json
 from gateway.core.db.connection import fetch
+from gateway.idempotency import queries
 from gateway.idempotency.context import IdempotencyContext, StoredAnswer
 
 Answer = TypeVar("Answer", bound=msgspec.Struct)
@@ -45,12 +46,7 @@ async def earlier_answer(slot: AnswerSlot | None, answer_type: type[Answer]) -> 
     one changes anything; the other gets this: the answer the first one committed."""
     if slot is None:
         return None
-    rows = await fetch(
-        "SELECT state, response_status, response_body FROM idempotency_keys"
-        " WHERE api_key = $1 AND key = $2 FOR NO KEY UPDATE",
-        slot.api_key_id,
-        slot.key,
-    )
+    rows = await fetch(queries.EARLIER_ANSWER, slot.api_key_id, slot.key)
     if not rows or rows[0]["state"] != "done" or not 200 <= rows[0]["response_status"] < 300:
         return None  # nothing committed (a refusal stored by a racing attempt is redone)
     return msgspec.json.decode(rows[0]["response_body"], type=answer_type)
@@ -62,9 +58,7 @@ async def store_answer(slot: AnswerSlot | None, status: int, answer: msgspec.Str
         return
     body = msgspec.json.encode(answer, enc_hook=as_plain_json)
     await fetch(
-        "UPDATE idempotency_keys SET state = 'done', response_status = $3,"
-        " response_content_type = $4, response_body = $5, completed_at = now()"
-        " WHERE api_key = $1 AND key = $2",
+        queries.STORE_ANSWER,
         slot.api_key_id,
         slot.key,
         status,

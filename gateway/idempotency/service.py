@@ -11,27 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gateway.core.db.connection import fetch
+from gateway.idempotency import queries
 from gateway.idempotency.lease import LEASE_NAMESPACE, lease
 
 # A request holding a key for longer than this died mid-way; a retry may take it over.
 LOCK_TIMEOUT = timedelta(seconds=60)
-# `stale`: the claim may be taken over, its time being up or its holder's lease not held. The
-# shared try-lock succeeds only when no session holds the lease; it conflicts with no other
-# check and ends with the statement. CASE keeps the lock check to running claims.
-_FIND = """
-SELECT id, fingerprint, state, response_status, response_content_type, response_body,
-       CASE WHEN state <> 'running' THEN false WHEN locked_at < now() - $2::interval THEN true
-            WHEN holder IS NULL THEN false ELSE pg_try_advisory_xact_lock_shared($3, holder)
-       END AS stale
-  FROM idempotency_keys WHERE api_key = $1 AND key = $4
-"""
-_TAKE_OVER = """
-UPDATE idempotency_keys SET locked_at = now(), holder = $4
- WHERE id = $1 AND state = 'running'
-   AND CASE WHEN locked_at < now() - $2::interval THEN true WHEN holder IS NULL THEN false
-            ELSE pg_try_advisory_xact_lock_shared($3, holder) END
-RETURNING id, locked_at
-"""
 
 
 @dataclass(frozen=True)
@@ -71,10 +55,7 @@ async def claim(
     # found stale can be finished by its first attempt before our takeover (then we replay).
     for _ in range(3):
         inserted = await fetch(
-            "INSERT INTO idempotency_keys (id, api_key, key, fingerprint, method, path, state,"
-            " locked_at, created_at, holder)"
-            " VALUES ($1, $2, $3, $4, $5, $6, 'running', now(), now(), $7)"
-            " ON CONFLICT (api_key, key) DO NOTHING RETURNING id, locked_at",
+            queries.INSERT,
             uuid.uuid4(),
             api_key_id,
             key,
@@ -85,7 +66,7 @@ async def claim(
         )
         if inserted:
             return Claimed(inserted[0]["id"], recovered=False, locked_at=inserted[0]["locked_at"])
-        rows = await fetch(_FIND, api_key_id, LOCK_TIMEOUT, LEASE_NAMESPACE, key)
+        rows = await fetch(queries.FIND, api_key_id, LOCK_TIMEOUT, LEASE_NAMESPACE, key)
         if not rows:
             continue
         row = rows[0]
@@ -96,7 +77,7 @@ async def claim(
                 row["response_status"], row["response_content_type"], row["response_body"]
             )
         if row["stale"]:
-            taken = await fetch(_TAKE_OVER, row["id"], LOCK_TIMEOUT, LEASE_NAMESPACE, holder)
+            taken = await fetch(queries.TAKE_OVER, row["id"], LOCK_TIMEOUT, LEASE_NAMESPACE, holder)
             if taken:
                 return Claimed(row["id"], recovered=True, locked_at=taken[0]["locked_at"])
             continue  # finished, released or taken over meanwhile: look again
@@ -105,42 +86,21 @@ async def claim(
 
 
 async def complete(claim: Claimed, status: int, content_type: str, body: bytes) -> None:
-    await fetch(
-        "UPDATE idempotency_keys SET state = 'done', response_status = $1,"
-        " response_content_type = $2, response_body = $3, completed_at = now()"
-        " WHERE id = $4 AND locked_at = $5",
-        status,
-        content_type,
-        body,
-        claim.record_id,
-        claim.locked_at,
-    )
+    await fetch(queries.COMPLETE, claim.record_id, claim.locked_at, status, content_type, body)
 
 
 async def release(claim: Claimed) -> None:
     """Forget a key whose request changed nothing, so the client may retry with it. Only a
     running claim: an answer already stored under the key is never deleted."""
-    await fetch(
-        "DELETE FROM idempotency_keys WHERE id = $1 AND locked_at = $2 AND state = 'running'",
-        claim.record_id,
-        claim.locked_at,
-    )
+    await fetch(queries.RELEASE, claim.record_id, claim.locked_at)
 
 
 async def abandon(claim: Claimed) -> None:
     """The request failed on our side after it may have changed something: keep the key, but
     let the next retry take it over at once and resume from the service's recovery point."""
-    await fetch(
-        "UPDATE idempotency_keys SET locked_at = '-infinity' WHERE id = $1 AND locked_at = $2",
-        claim.record_id,
-        claim.locked_at,
-    )
+    await fetch(queries.ABANDON, claim.record_id, claim.locked_at)
 
 
 async def purge_expired(ttl: timedelta) -> int:
-    rows = await fetch(
-        "WITH gone AS (DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval"
-        " RETURNING 1) SELECT count(*) AS n FROM gone",
-        ttl,
-    )
+    rows = await fetch(queries.PURGE_EXPIRED, ttl)
     return int(rows[0]["n"])

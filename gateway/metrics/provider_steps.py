@@ -8,8 +8,7 @@ from collections.abc import Iterator
 
 from prometheus_client import Counter, Histogram
 
-from gateway.core.errors import BillingError
-from gateway.fulfilment.resilience import is_unavailable
+from gateway.core.errors import BillingError, is_unavailable
 
 STEPS = Counter(
     "billing_gateway_provider_steps",

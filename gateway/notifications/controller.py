@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from gateway.api_keys.scopes import Scope
 from gateway.api_keys.service import ApiClient
+from gateway.core.cursor import CursorQuery
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.edge.auth import SCOPE_OPT, client_of
 from gateway.edge.body_guard import IDEMPOTENCY_OPT
@@ -45,7 +46,6 @@ from gateway.notifications.service import NotificationService
 MANAGE = {SCOPE_OPT: Scope.NOTIFICATIONS_MANAGE.value}
 # The answer holds the secret: never stored to be replayed (a retry finds the endpoint, 409).
 SHOWS_SECRET = {**MANAGE, IDEMPOTENCY_OPT: False}
-Cursor = Annotated[str | None, QueryParameter(max_length=300, pattern=r"^[A-Za-z0-9_-]*$")]
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Item = TypeVar("Item", bound=msgspec.Struct)
 
@@ -129,7 +129,7 @@ class NotificationEndpointController(Controller):
         self,
         request: Request[Any, Any, Any],
         notifications: NamedDependency[NotificationService],
-        cursor: Cursor = None,
+        cursor: CursorQuery = None,
         limit: Limit = 50,
     ) -> EndpointPage:
         view = view_of(client_of(request.scope))
@@ -255,7 +255,7 @@ class NotificationEndpointController(Controller):
         notifications: NamedDependency[NotificationService],
         status: FromQuery[DeliveryStatus | None] = None,
         event_id: FromQuery[UUID | None] = None,
-        cursor: Cursor = None,
+        cursor: CursorQuery = None,
         limit: Limit = 50,
     ) -> DeliveryPage:
         view = view_of(client_of(request.scope))

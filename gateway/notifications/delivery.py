@@ -23,13 +23,14 @@ from typing import Any
 
 import httpx
 
+from audit.actions import Action
 from audit.entry import SYSTEM
 from gateway.core.crypto import Cipher
 from gateway.core.db.connection import fetch, transaction
 from gateway.core.log import get_logger
 from gateway.durable import LockedWork
+from gateway.notifications import queries
 from gateway.notifications.backoff import retry_delay
-from gateway.notifications.outbox import BODY_FOR_ENDPOINT
 from gateway.notifications.records import audit
 from gateway.notifications.signing import SECRET_CONTEXT, signed_headers
 from gateway.notifications.urls import refusal_of_host
@@ -41,15 +42,6 @@ ENDPOINTS = LockedWork("notification_endpoint", "notification_endpoints")
 # Defer the endpoint's deliver job at `at` (None: now).
 Later = Callable[[uuid.UUID, datetime | None], Awaitable[None]]
 _log = get_logger("gateway.notifications")
-
-_HEAD = f"""
-SELECT d.id, d.attempts, d.resend_requested, d.next_attempt_at, d.next_attempt_at <= now() AS due,
-       e.id AS event_id, ({BODY_FOR_ENDPOINT})::text AS body
-  FROM notification_deliveries d JOIN notification_events e ON e.id = d.event_id
-  JOIN notification_endpoints p ON p.id = d.endpoint_id
- WHERE d.endpoint_id = $1 AND d.status = 'pending'
- ORDER BY e.position LIMIT 1
-"""  # noqa: S608 (constants)
 
 
 @dataclass(frozen=True)
@@ -127,14 +119,11 @@ class Deliverer:
     async def _deliver_in_order(self, client: httpx.AsyncClient, endpoint_id: uuid.UUID) -> str:
         sent = 0
         while sent < MAX_SENDS_PER_RUN:
-            rows = await fetch(
-                "SELECT url, enabled, secret_ciphertext FROM notification_endpoints WHERE id = $1",
-                endpoint_id,
-            )
+            rows = await fetch(queries.SENDING_TO, endpoint_id)
             if not rows or not rows[0]["enabled"]:
                 return f"sent {sent}; the endpoint is disabled"
             endpoint = rows[0]
-            heads = await fetch(_HEAD, endpoint_id)
+            heads = await fetch(queries.NEXT_DELIVERY, endpoint_id)
             if not heads:
                 return f"sent {sent}; nothing pending"
             head = heads[0]
@@ -170,9 +159,7 @@ class Deliverer:
         trigger = "resend" if head["resend_requested"] else "schedule"
         async with transaction():
             await fetch(
-                "INSERT INTO notification_attempts"
-                " (delivery_id, duration_ms, response_status, error, trigger)"
-                " VALUES ($1, $2, $3, $4, $5)",
+                queries.INSERT_ATTEMPT,
                 head["id"],
                 outcome.duration_ms,
                 outcome.response_status,
@@ -180,19 +167,8 @@ class Deliverer:
                 trigger,
             )
             if outcome.delivered:
-                await fetch(
-                    "UPDATE notification_deliveries SET status = 'delivered',"
-                    " attempts = attempts + 1, last_attempt_at = now(), delivered_at = now(),"
-                    " last_response_status = $2, next_attempt_at = NULL,"
-                    " resend_requested = false WHERE id = $1",
-                    head["id"],
-                    outcome.response_status,
-                )
-                await fetch(
-                    "UPDATE notification_endpoints SET failing_since = NULL,"
-                    " last_success_at = now() WHERE id = $1",
-                    endpoint_id,
-                )
+                await fetch(queries.DELIVERED, head["id"], outcome.response_status)
+                await fetch(queries.SUCCEEDED, endpoint_id)
                 return None
             # A resend is one try; a scheduled delivery waits by the schedule until it is spent.
             delay = (
@@ -201,11 +177,7 @@ class Deliverer:
                 else retry_delay(self._settings.notification_retry_schedule, head["attempts"] + 1)
             )
             rows = await fetch(
-                "UPDATE notification_deliveries SET"
-                " status = CASE WHEN $2::float8 IS NULL THEN 'failed' ELSE 'pending' END,"
-                " attempts = attempts + 1, last_attempt_at = now(), last_response_status = $3,"
-                " next_attempt_at = now() + make_interval(secs => $2::float8),"
-                " resend_requested = false WHERE id = $1 RETURNING next_attempt_at",
+                queries.NOT_DELIVERED,
                 head["id"],
                 delay.total_seconds() if delay is not None else None,
                 outcome.response_status,
@@ -217,13 +189,7 @@ class Deliverer:
     async def _note_failure(self, endpoint_id: uuid.UUID, outcome: Outcome) -> bool:
         """Whether the endpoint is disabled now, failing for too long."""
         hours = self._settings.notification_disable_after_hours
-        rows = await fetch(
-            "UPDATE notification_endpoints SET failing_since = coalesce(failing_since, now())"
-            " WHERE id = $1 RETURNING failing_since,"
-            " failing_since <= now() - make_interval(secs => $2::float8) AS overdue",
-            endpoint_id,
-            hours * 3600,
-        )
+        rows = await fetch(queries.FAILING, endpoint_id, hours * 3600)
         if not rows or not rows[0]["overdue"]:
             return False
         since = rows[0]["failing_since"].astimezone(UTC)
@@ -234,16 +200,11 @@ class Deliverer:
             "its pending deliveries are sent then; events while it is disabled are not kept "
             "for it."
         )
-        await fetch(
-            "UPDATE notification_endpoints SET enabled = false, disabled_at = now(),"
-            " disabled_reason = $2, updated_at = now() WHERE id = $1",
-            endpoint_id,
-            reason,
-        )
+        await fetch(queries.DISABLE_ENDPOINT, endpoint_id, reason)
         await audit(
             SYSTEM,
             endpoint_id,
-            "notification_endpoint.disable.automatic",
+            Action.NOTIFICATION_ENDPOINT_DISABLE_AUTOMATICALLY_SUCCEEDED,
             {"enabled": False, "disabled_reason": reason},
             before={"enabled": True},
             reason="failing_too_long",

@@ -7,7 +7,8 @@ import enum
 from collections.abc import Iterable
 
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.i18n import Message
+from gateway.i18n import N_, Message
+from gateway.i18n.labels import LABELS
 
 
 class EventType(enum.StrEnum):
@@ -45,6 +46,46 @@ class EventType(enum.StrEnum):
     PROVIDER_PAYOUT_FAILED = "provider.payout_failed"
     CHEQUE_RECORDED = "cheque.recorded"
     CHEQUE_BOUNCED = "cheque.bounced"
+
+
+LABELS.update(
+    {
+        EventType.CHANGE_REQUEST_FILED: N_("Request filed"),
+        EventType.CHANGE_REQUEST_ASSIGNED: N_("Request assigned"),
+        EventType.CHANGE_REQUEST_STARTED: N_("Work started"),
+        EventType.CHANGE_REQUEST_WAITING_CUSTOMER: N_("Waiting on the customer"),
+        EventType.CHANGE_REQUEST_RESUMED: N_("Work resumed"),
+        EventType.CHANGE_REQUEST_CHECKS_READY: N_("Checks ready"),
+        EventType.CHANGE_REQUEST_AWAITING_APPROVAL: N_("Plan awaiting approval"),
+        EventType.CHANGE_REQUEST_PLAN_REFUSED: N_("Plan refused"),
+        EventType.CHANGE_REQUEST_APPLYING: N_("Applying at the providers"),
+        EventType.CHANGE_REQUEST_APPLIED: N_("Applied"),
+        EventType.CHANGE_REQUEST_APPLY_FAILED: N_("Apply failed"),
+        EventType.CHANGE_REQUEST_APPROVED: N_("Approved"),
+        EventType.CHANGE_REQUEST_REJECTED: N_("Sent back"),
+        EventType.CHANGE_REQUEST_REOPENED: N_("Reopened"),
+        EventType.CHANGE_REQUEST_AMENDED: N_("Resolution amended"),
+        EventType.CHANGE_REQUEST_CANCELLED: N_("Cancelled"),
+        EventType.CHANGE_REQUEST_BLOCKED_BY_FRAUD_STOP: N_("Blocked by fraud-stop"),
+        EventType.CHANGE_REQUEST_EXPIRED: N_("Expired"),
+        EventType.CHANGE_REQUEST_CUSTOMER_SILENT: N_("Customer did not answer"),
+        EventType.CHANGE_REQUEST_RETURNED_TO_TRIAGE: N_("Returned to Triage"),
+        EventType.CORRECTION_FILED: N_("Correction filed"),
+        EventType.CORRECTION_AWAITING_APPROVAL: N_("Correction awaiting approval"),
+        EventType.CORRECTION_APPROVED: N_("Correction approved"),
+        EventType.CORRECTION_REFUSED: N_("Correction refused"),
+        EventType.CORRECTION_SUCCEEDED: N_("Correction carried out"),
+        EventType.CORRECTION_FAILED: N_("Correction failed"),
+        EventType.CORRECTION_RETRIED: N_("Correction retried"),
+        EventType.CORRECTION_STEP_SETTLED_BY_HAND: N_("Correction step settled by hand"),
+        EventType.PROVIDER_PAYMENT_FAILED: N_("Payment failed"),
+        EventType.PROVIDER_INVOICE_PAST_DUE: N_("Invoice past due"),
+        EventType.PROVIDER_MANDATE_CANCELLED: N_("Direct debit mandate cancelled"),
+        EventType.PROVIDER_PAYOUT_FAILED: N_("Payout failed"),
+        EventType.CHEQUE_RECORDED: N_("Cheque recorded"),
+        EventType.CHEQUE_BOUNCED: N_("Cheque bounced"),
+    }
+)
 
 
 EVENT_TYPES: tuple[str, ...] = tuple(event.value for event in EventType)

@@ -18,6 +18,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from gateway.core.db.connection import fetch
 from gateway.core.jobs import job_app
 from gateway.core.log import get_logger
+from gateway.notifications import queries
 from settings import get_settings
 
 QUEUE = "notifications"
@@ -61,20 +62,13 @@ async def defer_delivery(endpoint_id: uuid.UUID, at: datetime | None = None) -> 
 
 async def due_endpoints() -> list[uuid.UUID]:
     """Enabled endpoints whose earliest pending delivery may be tried now."""
-    rows = await fetch(
-        "SELECT DISTINCT ON (d.endpoint_id) d.endpoint_id, d.next_attempt_at <= now() AS due"
-        " FROM notification_deliveries d"
-        " JOIN notification_events e ON e.id = d.event_id"
-        " JOIN notification_endpoints p ON p.id = d.endpoint_id AND p.enabled"
-        " WHERE d.status = 'pending' ORDER BY d.endpoint_id, e.position"
-    )
-    return [row["endpoint_id"] for row in rows if row["due"]]
+    return [row["endpoint_id"] for row in await fetch(queries.DUE_ENDPOINTS) if row["due"]]
 
 
 @job_app.periodic(cron="* * * * *")
 @job_app.task(name="notifications.sweep", queueing_lock="notifications.sweep", queue=QUEUE)
 async def sweep_notifications(timestamp: int) -> int:
-    waiting = await fetch("SELECT 1 FROM notification_events WHERE fanned_out_at IS NULL LIMIT 1")
+    waiting = await fetch(queries.WAITING_EVENTS, 1)
     if waiting:
         await defer_dispatch()
     due = await due_endpoints()
@@ -85,23 +79,11 @@ async def sweep_notifications(timestamp: int) -> int:
     return len(due)
 
 
-# Old events with nothing left to send; a pending delivery keeps its event whatever its age.
-_PURGE = """
-DELETE FROM notification_events e
- WHERE e.id IN (
-    SELECT id FROM notification_events
-     WHERE occurred_at < now() - make_interval(days => $1) AND fanned_out_at IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM notification_deliveries d
-                        WHERE d.event_id = notification_events.id AND d.status = 'pending')
-     ORDER BY position LIMIT 5000)
-"""
-
-
 async def purge_old_events(days: int) -> int:
     """Deletes, in batches, events past retention with their deliveries and attempts."""
     removed = 0
     while True:
-        rows = await fetch(_PURGE + " RETURNING 1", days)
+        rows = await fetch(queries.PURGE, days)
         removed += len(rows)
         if len(rows) < 5000:
             return removed

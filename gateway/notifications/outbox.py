@@ -15,6 +15,7 @@ from gateway.core.db.connection import after_commit, fetch, transaction
 from gateway.core.log import get_logger
 from gateway.core.sensitive import redact_value
 from gateway.i18n import LANGUAGES, Message, as_plain_json, translate, use_language
+from gateway.notifications import queries
 from gateway.notifications.events import HELPDESK_STATUS, EventType
 
 _log = get_logger("notifications")
@@ -25,30 +26,6 @@ _SUBJECT_URLS = {
     "correction": "/v1/corrections/{}",
     "cheque": "/v1/cheques/{}",
 }
-
-# One statement, one round trip: the subject's next number (its counter row stays locked until
-# the commit, so two changes of one subject are numbered in commit order), then the event with
-# that number written into its body.
-_INSERT = """
-WITH numbered AS (
-    INSERT INTO notification_sequences AS s (subject_type, subject_id, last_sequence)
-    VALUES ($3, $4, 1)
-    ON CONFLICT (subject_type, subject_id) DO UPDATE SET last_sequence = s.last_sequence + 1
-    RETURNING last_sequence
-)
-INSERT INTO notification_events (id, type, subject_type, subject_id, sequence, client, customer,
-                                 payload, occurred_at, notes)
-SELECT $1, $2, $3, $4, last_sequence, $5, $6::jsonb,
-       jsonb_set($7::jsonb, '{data,sequence}', to_jsonb(last_sequence)), $8, $9::jsonb
-  FROM numbered
-"""
-
-# The body an endpoint is sent: the event's, with the note in the endpoint's language when the
-# event has one in it (`e` the event, `p` the endpoint). Resending sends the same body.
-BODY_FOR_ENDPOINT = (
-    "CASE WHEN e.notes ? p.language"
-    " THEN jsonb_set(e.payload, '{data,note}', e.notes -> p.language) ELSE e.payload END"
-)
 
 
 def translated_notes(note: object) -> dict[str, str] | None:
@@ -131,7 +108,7 @@ async def record_event(
     )
     async with transaction():
         await fetch(
-            _INSERT,
+            queries.INSERT_EVENT,
             event_id,
             type.value,
             subject_type,

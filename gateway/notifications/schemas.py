@@ -9,7 +9,8 @@ from uuid import UUID
 
 from msgspec import Meta, Struct
 
-_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+from gateway.edge.bodies import PRINTABLE, Strict, text
+
 Url = Annotated[
     str, Meta(min_length=8, max_length=2000, examples=["https://hooks.example.com/billing"])
 ]
@@ -17,17 +18,13 @@ EventPattern = Annotated[
     str, Meta(min_length=1, max_length=100, pattern=r"^[a-z_.*]+$", examples=["change_request.*"])
 ]
 Events = Annotated[list[EventPattern], Meta(min_length=1, max_length=60)]
-Description = Annotated[str, Meta(max_length=500, pattern=_PRINTABLE)]
-Client = Annotated[str, Meta(min_length=1, max_length=100, pattern=_PRINTABLE)]
-Reason = Annotated[str, Meta(min_length=1, max_length=500, pattern=_PRINTABLE)]
+Description = Annotated[str, Meta(max_length=500, pattern=PRINTABLE)]
+Client = Annotated[str, text(100)]
+Reason = Annotated[str, text(500)]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 # The language of the `note` each body carries (gateway.i18n.LANGUAGES); the rest of the body
 # (codes, statuses, helpdesk_status) is the same in every language.
 Language = Literal["en", "fr", "ar"]
-
-
-class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
-    """Unknown fields are refused: a typo must not pass silently."""
 
 
 class EndpointCreate(Strict, kw_only=True):

@@ -17,28 +17,26 @@ import asyncpg
 import msgspec
 
 from audit import Actor
+from audit.actions import Action
 from gateway.core.crypto import Cipher
 from gateway.core.db.connection import fetch, transaction
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.core.log import get_logger
-from gateway.core.sensitive import sensitive_kind
+from gateway.core.sensitive import refuse_card_or_iban
 from gateway.i18n import LANGUAGES, N_, Message
+from gateway.notifications import queries
 from gateway.notifications.delivery import Deliverer, Later
 from gateway.notifications.events import validate_patterns
 from gateway.notifications.fanout import fan_out_all
 from gateway.notifications.records import (
     ALL,
-    ENDPOINT_COLUMNS,
     ClientView,
-    attempts_of,
     audit,
     delivery_of,
     delivery_row,
     endpoint_of,
     endpoint_row,
-    list_delivery_rows,
-    list_endpoint_rows,
-    payload_of,
+    loaded,
 )
 from gateway.notifications.signing import SECRET_CONTEXT, new_secret
 from gateway.notifications.urls import check_endpoint_url
@@ -57,23 +55,17 @@ def _actor_json(actor: Actor) -> str:
 def refuse_bank_or_card_details(label: str, text: str) -> None:
     """Free text is stored and shown as given: no IBAN or card number, in any spelling.
     `label`: an N_-marked noun ("description", "reason")."""
-    kind = sensitive_kind(text)
-    if kind == "iban":
-        raise BillingError(
-            ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-            Message(
-                "The {label} holds an IBAN. Leave it out: it is stored and shown as written.",
-                label=Message(label),
-            ),
-        )
-    if kind == "card_number":
-        raise BillingError(
-            ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-            Message(
-                "The {label} holds a card number, which the gateway never stores. Leave it out.",
-                label=Message(label),
-            ),
-        )
+    refuse_card_or_iban(
+        text,
+        card=Message(
+            "The {label} holds a card number, which the gateway never stores. Leave it out.",
+            label=Message(label),
+        ),
+        iban=Message(
+            "The {label} holds an IBAN. Leave it out: it is stored and shown as written.",
+            label=Message(label),
+        ),
+    )
 
 
 def checked_language(language: str) -> str:
@@ -159,9 +151,7 @@ class NotificationService:
     ) -> tuple[dict[str, Any], str]:
         async with transaction():
             rows = await fetch(
-                "INSERT INTO notification_endpoints"  # noqa: S608 (constants)
-                " (id, url, description, events, client, secret_ciphertext, created_by, language)"
-                f" VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) RETURNING {ENDPOINT_COLUMNS}",
+                queries.INSERT_ENDPOINT,
                 endpoint_id,
                 url,
                 text,
@@ -174,7 +164,7 @@ class NotificationService:
             await audit(
                 actor,
                 endpoint_id,
-                "notification_endpoint.register.succeeded",
+                Action.NOTIFICATION_ENDPOINT_REGISTER_SUCCEEDED,
                 {
                     "url": url,
                     "events": patterns,
@@ -186,12 +176,7 @@ class NotificationService:
         return endpoint_of(rows[0]), secret
 
     async def _refuse_second(self, url: str, client: str | None) -> None:
-        rows = await fetch(
-            "SELECT id FROM notification_endpoints"
-            " WHERE coalesce(client, '') = coalesce($1, '') AND url = $2",
-            client,
-            url,
-        )
+        rows = await fetch(queries.SAME_ENDPOINT, client, url)
         if rows:
             raise BillingError(
                 ErrorCode.NOTIFICATION_ENDPOINT_EXISTS,
@@ -207,9 +192,9 @@ class NotificationService:
     ) -> list[dict[str, Any]]:
         """Newest first. `client`: ALL (every endpoint), a client's, or None (the endpoints
         of every client)."""
-        return [
-            endpoint_of(row) for row in await list_endpoint_rows(client, limit=limit, before=before)
-        ]
+        filters = {} if client is ALL else {"client IS NOT DISTINCT FROM ?": client}
+        rows = await queries.page(queries.ENDPOINTS, filters, limit, before)
+        return [endpoint_of(row) for row in rows]
 
     async def get_endpoint(
         self, endpoint_id: uuid.UUID, client: ClientView = ALL
@@ -247,26 +232,18 @@ class NotificationService:
         self, endpoint_id: uuid.UUID, changes: dict[str, Any], actor: Actor, client: ClientView
     ) -> dict[str, Any]:
         async with transaction():
-            before = await self._locked(endpoint_id, client)
+            before = await endpoint_row(endpoint_id, client, lock=True)
             if not changes:
                 return endpoint_of(before)
-            row = (
-                await fetch(
-                    "UPDATE notification_endpoints SET url = coalesce($2, url),"  # noqa: S608 (constants)
-                    " events = coalesce($3, events), description = coalesce($4, description),"
-                    " language = coalesce($5, language),"
-                    f" updated_at = now() WHERE id = $1 RETURNING {ENDPOINT_COLUMNS}",
-                    endpoint_id,
-                    changes.get("url"),
-                    changes.get("events"),
-                    changes.get("description"),
-                    changes.get("language"),
-                )
-            )[0]
+            (row,) = await fetch(
+                queries.UPDATE_ENDPOINT,
+                endpoint_id,
+                *(changes.get(key) for key in ("url", "events", "description", "language")),
+            )
             await audit(
                 actor,
                 endpoint_id,
-                "notification_endpoint.update.succeeded",
+                Action.NOTIFICATION_ENDPOINT_UPDATE_SUCCEEDED,
                 changes,
                 before={key: _plain(before[key]) for key in changes},
             )
@@ -288,21 +265,12 @@ class NotificationService:
                 ),
             )
         async with transaction():
-            before = await self._locked(endpoint_id, client)
-            row = (
-                await fetch(
-                    "UPDATE notification_endpoints SET enabled = false,"  # noqa: S608 (constants)
-                    " disabled_at = CASE WHEN enabled THEN now() ELSE disabled_at END,"
-                    " disabled_reason = $2, updated_at = now()"
-                    f" WHERE id = $1 RETURNING {ENDPOINT_COLUMNS}",
-                    endpoint_id,
-                    reason,
-                )
-            )[0]
+            before = await endpoint_row(endpoint_id, client, lock=True)
+            (row,) = await fetch(queries.DISABLE_ENDPOINT, endpoint_id, reason)
             await audit(
                 actor,
                 endpoint_id,
-                "notification_endpoint.disable.succeeded",
+                Action.NOTIFICATION_ENDPOINT_DISABLE_SUCCEEDED,
                 {"enabled": False, "disabled_reason": reason},
                 before={"enabled": before["enabled"]},
                 reason=reason,
@@ -314,24 +282,13 @@ class NotificationService:
     ) -> dict[str, Any]:
         """Deliveries go on: the pending ones are due at once, in order."""
         async with transaction():
-            before = await self._locked(endpoint_id, client)
-            row = (
-                await fetch(
-                    "UPDATE notification_endpoints SET enabled = true, disabled_at = NULL,"  # noqa: S608 (constants)
-                    " disabled_reason = NULL, failing_since = NULL, updated_at = now()"
-                    f" WHERE id = $1 RETURNING {ENDPOINT_COLUMNS}",
-                    endpoint_id,
-                )
-            )[0]
-            await fetch(
-                "UPDATE notification_deliveries SET next_attempt_at = now()"
-                " WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at > now()",
-                endpoint_id,
-            )
+            before = await endpoint_row(endpoint_id, client, lock=True)
+            (row,) = await fetch(queries.ENABLE_ENDPOINT, endpoint_id)
+            await fetch(queries.DUE_NOW, endpoint_id)
             await audit(
                 actor,
                 endpoint_id,
-                "notification_endpoint.enable.succeeded",
+                Action.NOTIFICATION_ENDPOINT_ENABLE_SUCCEEDED,
                 {"enabled": True},
                 before={"enabled": before["enabled"], "disabled_reason": before["disabled_reason"]},
             )
@@ -344,27 +301,13 @@ class NotificationService:
         """A new secret, returned once; every request from now on is signed with it."""
         secret = new_secret()
         async with transaction():
-            await self._locked(endpoint_id, client)
-            await fetch(
-                "UPDATE notification_endpoints SET secret_ciphertext = $2, updated_at = now()"
-                " WHERE id = $1",
-                endpoint_id,
-                self._cipher.encrypt(secret, context=SECRET_CONTEXT),
+            await endpoint_row(endpoint_id, client, lock=True)
+            encrypted = self._cipher.encrypt(secret, context=SECRET_CONTEXT)
+            await fetch(queries.NEW_SECRET, endpoint_id, encrypted)
+            await audit(
+                actor, endpoint_id, Action.NOTIFICATION_ENDPOINT_ROTATE_SECRET_SUCCEEDED, {}
             )
-            await audit(actor, endpoint_id, "notification_endpoint.rotate_secret.succeeded", {})
         return secret
-
-    async def _locked(self, endpoint_id: uuid.UUID, client: ClientView) -> dict[str, Any]:
-        rows = await fetch(
-            f"SELECT {ENDPOINT_COLUMNS} FROM notification_endpoints"  # noqa: S608
-            " WHERE id = $1 FOR UPDATE",
-            endpoint_id,
-        )
-        if not rows or not (client is ALL or rows[0]["client"] == client):
-            from gateway.notifications.records import endpoint_not_found
-
-            raise endpoint_not_found(endpoint_id)
-        return rows[0]
 
     # -- deliveries ----------------------------------------------------------------------------
 
@@ -378,14 +321,15 @@ class NotificationService:
         client: ClientView = ALL,
     ) -> list[dict[str, Any]]:
         """Newest first; `before`: an item's `cursor`."""
-        rows = await list_delivery_rows(
-            endpoint_id=endpoint_id,
-            event_id=event_id,
-            status=status,
-            client=client,
-            limit=limit,
-            before=before,
-        )
+        given: dict[str, Any] = {
+            "d.endpoint_id = ?": endpoint_id,
+            "d.event_id = ?": event_id,
+            "d.status = ?": status,
+        }
+        filters = {clause: value for clause, value in given.items() if value is not None}
+        if client is not ALL:
+            filters["p.client IS NOT DISTINCT FROM ?"] = client
+        rows = await queries.page(queries.DELIVERY_SELECT, filters, limit, before, "d.")
         return [delivery_of(row) for row in rows]
 
     async def get_delivery(
@@ -393,8 +337,9 @@ class NotificationService:
     ) -> dict[str, Any]:
         """The delivery with `attempt_history` (oldest first) and the `payload` it sends."""
         delivery = delivery_of(await delivery_row(delivery_id, client))
-        delivery["attempt_history"] = await attempts_of(delivery_id)
-        delivery["payload"] = await payload_of(delivery["event_id"], delivery["endpoint_id"])
+        delivery["attempt_history"] = await fetch(queries.ATTEMPTS, delivery_id)
+        rows = await fetch(queries.PAYLOAD, delivery["event_id"], delivery["endpoint_id"])
+        delivery["payload"] = loaded(rows[0]["payload"]) if rows else None
         return delivery
 
     async def resend(
@@ -404,12 +349,7 @@ class NotificationService:
         a new timestamp and signature. One try (not the retry schedule)."""
         async with transaction():
             row = await delivery_row(delivery_id, client)
-            updated = await fetch(
-                "UPDATE notification_deliveries SET status = 'pending', next_attempt_at = now(),"
-                " resend_requested = true WHERE id = $1 AND status <> 'pending' RETURNING id",
-                delivery_id,
-            )
-            if not updated:
+            if not await fetch(queries.RESEND, delivery_id):
                 raise BillingError(
                     ErrorCode.NOTIFICATION_DELIVERY_PENDING,
                     Message(
@@ -421,10 +361,9 @@ class NotificationService:
             await audit(
                 actor,
                 delivery_id,
-                "notification_delivery.resend.succeeded",
+                Action.NOTIFICATION_DELIVERY_RESEND_SUCCEEDED,
                 {"status": "pending", "event_id": str(row["event_id"])},
                 before={"status": row["status"]},
-                target_type="notification_delivery",
             )
         await self.kick(row["endpoint_id"])
         return await self.get_delivery(delivery_id)

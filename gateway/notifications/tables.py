@@ -44,7 +44,9 @@ class NotificationDelivery(Table, tablename="notification_deliveries"):
 
     id = UUID(primary_key=True)
     event_id = UUID()  # notification_events.id, sent as `webhook-id`
-    endpoint_id = ForeignKey(references=NotificationEndpoint, on_delete=OnDelete.cascade)
+    endpoint_id = ForeignKey(
+        references=NotificationEndpoint, on_delete=OnDelete.cascade, null=False
+    )
     status = Text(default="pending")  # pending, delivered, failed
     attempts = Integer(default=0)
     next_attempt_at = Timestamptz(null=True, default=None)
@@ -59,7 +61,9 @@ class NotificationAttempt(Table, tablename="notification_attempts"):
     """One request sent (or refused before sending: a host no longer allowed)."""
 
     id = BigSerial(primary_key=True)
-    delivery_id = ForeignKey(references=NotificationDelivery, on_delete=OnDelete.cascade)
+    delivery_id = ForeignKey(
+        references=NotificationDelivery, on_delete=OnDelete.cascade, null=False
+    )
     attempted_at = Timestamptz(default=TimestamptzNow())
     duration_ms = Integer()
     response_status = Integer(null=True, default=None)

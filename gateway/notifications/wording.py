@@ -12,6 +12,7 @@ import msgspec
 
 from adapters.money import format_money
 from gateway.i18n import N_, Message
+from gateway.i18n.labels import LABELS
 from gateway.tickets import display_ticket
 
 _ACCOUNT_NAMES = (
@@ -48,8 +49,6 @@ def listed(items: Sequence[str]) -> str:
 
 def label_of(member: enum.Enum) -> str:
     """The member's label as a Message (said again in the reader's language), else its value."""
-    from gateway.i18n.labels import LABELS  # labels name the event types of this package
-
     english = LABELS.get(member)
     return Message(english) if english else str(member.value)
 

@@ -6,6 +6,7 @@ import pyotp
 
 from gateway.core.crypto import Cipher
 from gateway.core.db.connection import fetch
+from gateway.staff import queries
 from gateway.staff.login import TOTP_AAD
 from settings import get_settings
 
@@ -15,10 +16,7 @@ async def current_code(username: str) -> str | None:
     if not settings.sandbox:
         raise RuntimeError("authenticator codes are printed only in sandbox mode")
     rows = await fetch(
-        "SELECT COALESCE(u.totp_secret, ("
-        "   SELECT c.pending_totp_secret FROM staff_login_challenges c"
-        "    WHERE c.staff_user = u.id AND c.expires_at > now() ORDER BY c.expires_at DESC LIMIT 1"
-        " )) AS secret FROM staff_users u WHERE u.username = $1",
+        queries.DEMO_TOTP_SECRET,
         username.strip().lower(),
     )
     if not rows or rows[0]["secret"] is None:

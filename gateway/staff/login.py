@@ -19,9 +19,11 @@ import pyotp
 from anyio import to_thread
 
 from audit import Actor, AuditEntry, append
+from audit.actions import Action
 from gateway.core.crypto import Cipher
 from gateway.core.db.connection import fetch, transaction
 from gateway.i18n import Message
+from gateway.staff import queries
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from gateway.staff.sessions import StaffSessions
@@ -64,11 +66,11 @@ PasswordOutcome = Refused | CodeNeeded | EnrolmentNeeded
 CodeOutcome = Refused | SignedIn
 
 
-def _audit(action: str, username: str, **after: Any) -> AuditEntry:
+def _audit(action: Action, username: str, **after: Any) -> AuditEntry:
     return AuditEntry(
         action=action,
         actor=Actor(kind="staff", id=username),
-        target_type="staff_user",
+        about={},
         target_id=username,
         after=after or None,
     )
@@ -92,14 +94,13 @@ class StaffLogin:
     async def check_password(self, username: str, password: str) -> PasswordOutcome:
         username = username.strip().lower()[:100]
         rows = await fetch(
-            "SELECT id, password, active, locked_until > now() AS locked, locked_until,"
-            " totp_secret IS NOT NULL AS enrolled FROM staff_users WHERE username = $1",
+            queries.SIGN_IN_USER,
             username,
         )
         if not rows or not rows[0]["active"]:
             # Same cost as a real check, so timing does not tell which usernames exist.
             await to_thread.run_sync(StaffUser.hash_password, password[:512])
-            await append(_audit("staff.login.failed", username, reason="unknown or inactive"))
+            await append(_audit(Action.STAFF_LOGIN_FAILED, username, reason="unknown or inactive"))
             return Refused(_WRONG)
         user = rows[0]
         # The attempt is counted before the slow hash, in one statement: guesses sent at the
@@ -112,16 +113,12 @@ class StaffLogin:
         # transaction with its own change (`staff.login.failed`, or
         # `staff.login.password_accepted`, which gives the attempt back).
         counted = await fetch(
-            "UPDATE staff_users SET"
-            " failed_logins = CASE WHEN locked_until <= now() THEN 1 ELSE failed_logins + 1 END,"
-            " locked_until = CASE WHEN locked_until <= now() THEN NULL ELSE locked_until END"
-            " WHERE id = $1 AND NOT COALESCE(locked_until > now(), false)"
-            " AND (failed_logins < $2 OR locked_until <= now()) RETURNING failed_logins",
+            queries.COUNT_ATTEMPT,
             user["id"],
             self._settings.staff_lockout_failures,
         )
         if not counted:
-            await append(_audit("staff.login.refused", username, reason="locked"))
+            await append(_audit(Action.STAFF_LOGIN_REFUSED, username, reason="locked"))
             return Refused(self._locked_message(user["locked_until"] if user["locked"] else None))
         if not await to_thread.run_sync(_verify_password, password[:512], user["password"]):
             return await self._failure(user["id"], username, "wrong password", counted=True)
@@ -129,8 +126,7 @@ class StaffLogin:
         # only once the second factor passes.
         async with transaction():
             await fetch(
-                "UPDATE staff_users SET failed_logins = GREATEST(failed_logins - 1, 0)"
-                " WHERE id = $1",
+                queries.GIVE_BACK_ATTEMPT,
                 user["id"],
             )
             return await self._open_challenge(
@@ -144,8 +140,7 @@ class StaffLogin:
         token = secrets.token_urlsafe(32)
         secret = None if enrolled else pyotp.random_base32()
         await fetch(
-            "INSERT INTO staff_login_challenges (token_hash, staff_user, pending_totp_secret,"
-            " expires_at) VALUES ($1, $2, $3, now() + make_interval(mins => $4))",
+            queries.OPEN_CHALLENGE,
             self._hash(token, "challenge"),
             user_id,
             self._cipher.encrypt(secret, context=TOTP_AAD) if secret else None,
@@ -154,7 +149,7 @@ class StaffLogin:
         # Neither the challenge token nor the pending secret: only what comes next.
         await append(
             _audit(
-                "staff.login.password_accepted",
+                Action.STAFF_CHECK_PASSWORD_SUCCEEDED,
                 username,
                 next_step="code" if secret is None else "enrolment",
             )
@@ -169,9 +164,7 @@ class StaffLogin:
     async def challenge_state(self, challenge: str) -> CodeNeeded | EnrolmentNeeded | None:
         """What a sign-in still in progress asks for (the page may be reloaded); None if gone."""
         rows = await fetch(
-            "SELECT c.pending_totp_secret, u.username FROM staff_login_challenges c"
-            " JOIN staff_users u ON u.id = c.staff_user"
-            " WHERE c.token_hash = $1 AND c.expires_at > now() AND u.active",
+            queries.CHALLENGE_STATE,
             self._hash(challenge, "challenge"),
         )
         if not rows:
@@ -186,11 +179,7 @@ class StaffLogin:
         code = "".join(code.split()).lower()
         async with transaction():
             rows = await fetch(
-                "SELECT c.id AS challenge_id, c.pending_totp_secret, u.id, u.username, u.role,"
-                " u.totp_secret, u.totp_last_step, u.locked_until > now() AS locked,"
-                " u.locked_until, u.active, u.language, u.time_zone"
-                " FROM staff_login_challenges c JOIN staff_users u ON u.id = c.staff_user"
-                " WHERE c.token_hash = $1 AND c.expires_at > now() FOR UPDATE OF u",
+                queries.LOCK_CHALLENGE,
                 self._hash(challenge, "challenge"),
             )
             if not rows or not rows[0]["active"]:
@@ -199,14 +188,12 @@ class StaffLogin:
                 )
             user = rows[0]
             if user["locked"]:
-                await append(_audit("staff.login.refused", user["username"], reason="locked"))
+                await append(_audit(Action.STAFF_LOGIN_REFUSED, user["username"], reason="locked"))
                 return Refused(self._locked_message(user["locked_until"]))
             enrolling = user["pending_totp_secret"] is not None
             if enrolling and user["totp_secret"] is not None:
                 # Begun before the account enrolled elsewhere: it must not replace that factor.
-                await fetch(
-                    "DELETE FROM staff_login_challenges WHERE id = $1", user["challenge_id"]
-                )
+                await fetch(queries.DROP_CHALLENGE, user["challenge_id"])
                 return Refused(Message("This sign-in is out of date; start again."))
             sealed = user["pending_totp_secret"] if enrolling else user["totp_secret"]
             secret = self._cipher.decrypt(sealed, context=TOTP_AAD)
@@ -221,13 +208,12 @@ class StaffLogin:
             if enrolling:
                 recovery_codes = await self._enrol(user["id"], sealed, user["username"])
             await fetch(
-                "UPDATE staff_users SET failed_logins = 0, locked_until = NULL, last_login ="
-                " localtimestamp, totp_last_step = GREATEST(totp_last_step, $2) WHERE id = $1",
+                queries.SIGNED_IN,
                 user["id"],
                 step or 0,
             )
             await fetch(
-                "DELETE FROM staff_login_challenges WHERE staff_user = $1 OR expires_at < now()",
+                queries.END_CHALLENGES,
                 user["id"],
             )
             staff = StaffMember(
@@ -240,7 +226,7 @@ class StaffLogin:
             token = await self.sessions.open(staff.id)
             await append(
                 _audit(
-                    "staff.login.succeeded",
+                    Action.STAFF_LOGIN_SUCCEEDED,
                     staff.username,
                     second_factor="recovery_code" if recovery_used else "totp",
                 )
@@ -252,24 +238,23 @@ class StaffLogin:
             f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODE_COUNT)
         )
         await fetch(
-            "UPDATE staff_users SET totp_secret = $2, mfa_enrolled_at = now() WHERE id = $1",
+            queries.ENROL_TOTP,
             user_id,
             sealed_secret,
         )
-        await fetch("DELETE FROM staff_recovery_codes WHERE staff_user = $1", user_id)
+        await fetch(queries.FORGET_RECOVERY_CODES, user_id)
         for recovery_code in codes:
             await fetch(
-                "INSERT INTO staff_recovery_codes (staff_user, code_hash) VALUES ($1, $2)",
+                queries.ADD_RECOVERY_CODE,
                 user_id,
                 self._hash(recovery_code, "recovery_code"),
             )
-        await append(_audit("staff.mfa.enrolled", username, recovery_codes=len(codes)))
+        await append(_audit(Action.STAFF_ENROL_MFA_SUCCEEDED, username, recovery_codes=len(codes)))
         return codes
 
     async def _use_recovery_code(self, user_id: int, code: str) -> bool:
         used = await fetch(
-            "UPDATE staff_recovery_codes SET used_at = now() WHERE staff_user = $1"
-            " AND code_hash = $2 AND used_at IS NULL RETURNING id",
+            queries.USE_RECOVERY_CODE,
             user_id,
             self._hash(code, "recovery_code"),
         )
@@ -282,24 +267,21 @@ class StaffLogin:
         the threshold. The count, the lock and their entries commit together."""
         async with transaction():
             rows = await fetch(
-                "UPDATE staff_users SET failed_logins = failed_logins + $4,"
-                " locked_until = CASE WHEN failed_logins + $4 >= $2"
-                "   AND NOT COALESCE(locked_until > now(), false)"
-                "   THEN now() + make_interval(mins => $3) ELSE locked_until END"
-                " WHERE id = $1 RETURNING failed_logins, locked_until,"
-                " locked_until = now() + make_interval(mins => $3) AS lock_started",
+                queries.COUNT_FAILURE,
                 user_id,
                 self._settings.staff_lockout_failures,
                 self._settings.staff_lockout_minutes,
                 0 if counted else 1,
             )
             failures = rows[0]["failed_logins"]
-            await append(_audit("staff.login.failed", username, reason=reason, failures=failures))
+            await append(
+                _audit(Action.STAFF_LOGIN_FAILED, username, reason=reason, failures=failures)
+            )
             locked = failures >= self._settings.staff_lockout_failures
             if locked and rows[0]["lock_started"]:  # this failure locked it, not a concurrent one
                 await append(
                     _audit(
-                        "staff.lockout.started",
+                        Action.STAFF_LOCK_OUT_STARTED,
                         username,
                         minutes=self._settings.staff_lockout_minutes,
                     )
@@ -336,7 +318,7 @@ class StaffLogin:
         async with transaction():
             staff = await self.sessions.end(token)
             if staff is not None:
-                await append(_audit("staff.logout.succeeded", staff.username))
+                await append(_audit(Action.STAFF_LOGOUT_SUCCEEDED, staff.username))
         return staff
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 
 from audit import AuditEntry, append
+from audit.actions import Action
 from gateway.core.db.connection import fetch, transaction
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.i18n import LANGUAGES, Message, valid_time_zone
+from gateway.staff import queries
 from gateway.staff.member import StaffMember
 
 
@@ -33,24 +35,22 @@ async def save_preferences(
     """Store both values and their entry in one transaction; the entry holds nothing else."""
     language, time_zone = checked(language, time_zone)
     async with transaction():
-        rows = await fetch(
-            "SELECT language, time_zone FROM staff_users WHERE id = $1 FOR UPDATE", staff.id
-        )
+        rows = await fetch(queries.LOCK_PREFERENCES, staff.id)
         if not rows:
             raise BillingError(
                 ErrorCode.STAFF_NOT_FOUND, Message("This staff account no longer exists.")
             )
         await fetch(
-            "UPDATE staff_users SET language = $2, time_zone = $3 WHERE id = $1",
+            queries.SET_PREFERENCES,
             staff.id,
             language,
             time_zone,
         )
         await append(
             AuditEntry(
-                action="staff.preferences.updated",
+                action=Action.STAFF_UPDATE_PREFERENCES_SUCCEEDED,
                 actor=staff.actor,
-                target_type="staff_user",
+                about={},
                 target_id=staff.username,
                 before={"language": rows[0]["language"], "time_zone": rows[0]["time_zone"]},
                 after={"language": language, "time_zone": time_zone},

@@ -4,15 +4,17 @@ and deactivation ends the account's sessions in the same transaction."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from anyio import to_thread
 
 from audit import Actor, AuditEntry, append
-from gateway.change_requests.lifecycle import return_open_requests
+from audit.actions import Action
 from gateway.core.db.connection import fetch, transaction
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.i18n import Message
+from gateway.staff import queries
 from gateway.staff.roles import Role
 from gateway.staff.tables import StaffUser
 
@@ -62,9 +64,7 @@ async def create_staff(
         )
     hashed = await to_thread.run_sync(StaffUser.hash_password, password)
     async with transaction():
-        taken = await fetch(
-            "SELECT 1 FROM staff_users WHERE username = $1 OR email = $2", username, email
-        )
+        taken = await fetch(queries.TAKEN, username, email)
         if taken:
             raise BillingError(
                 ErrorCode.STAFF_USERNAME_TAKEN,
@@ -74,9 +74,7 @@ async def create_staff(
                 ),
             )
         rows = await fetch(
-            "INSERT INTO staff_users (username, password, first_name, last_name, email, active,"
-            " admin, superuser, role, failed_logins, totp_last_step, created_at)"
-            " VALUES ($1, $2, $5, $6, $3, true, true, false, $4, 0, 0, now()) RETURNING id",
+            queries.INSERT_USER,
             username,
             hashed,
             email,
@@ -84,7 +82,7 @@ async def create_staff(
             first_name,
             last_name,
         )
-        await _audit(actor, "staff.create.succeeded", username, after={"role": role.value})
+        await _audit(actor, Action.STAFF_CREATE_SUCCEEDED, username, after={"role": role.value})
     return NewStaffAccount(rows[0]["id"], username, role, password)
 
 
@@ -98,12 +96,12 @@ def _person_name(name: str, refusal: Message) -> str:
 async def set_role(username: str, role: Role, actor: Actor) -> None:
     async with transaction():
         before = await _locked(username)
-        await fetch("UPDATE staff_users SET role = $2 WHERE id = $1", before["id"], role.value)
+        await fetch(queries.SET_ROLE, before["id"], role.value)
         # A new role means new rights: sessions opened under the old role end now.
         await _end_sessions(before["id"])
         await _audit(
             actor,
-            "staff.role.changed",
+            Action.STAFF_CHANGE_ROLE_SUCCEEDED,
             username,
             before={"role": before["role"]},
             after={"role": role.value},
@@ -113,9 +111,7 @@ async def set_role(username: str, role: Role, actor: Actor) -> None:
 @dataclass(frozen=True)
 class Deactivated:
     sessions_ended: int
-    requests_returned: (
-        int  # its open requests, back in Triage (gateway/change_requests/lifecycle.py)
-    )
+    requests_returned: int  # its open requests, back in Triage
 
     def sentence(self, username: str) -> Message:
         return Message(
@@ -127,17 +123,23 @@ class Deactivated:
         )
 
 
-async def deactivate(username: str, actor: Actor) -> Deactivated:
+# Hands a deactivated account's open work back (staff id, username, actor), in the
+# deactivation's transaction, and counts it: change_requests' `return_open_requests`, passed by
+# the callers, which sit above both (staff must not import the requests it is assigned).
+ReturnRequests = Callable[[object, str, Actor], Awaitable[int]]
+
+
+async def deactivate(username: str, actor: Actor, return_requests: ReturnRequests) -> Deactivated:
     """Ends the account's sessions; its open requests (before Apply) go back to Triage, all
     in one transaction."""
     async with transaction():
         before = await _locked(username)
-        await fetch("UPDATE staff_users SET active = false WHERE id = $1", before["id"])
+        await fetch(queries.DEACTIVATE, before["id"])
         ended = await _end_sessions(before["id"])
-        returned = await return_open_requests(before["id"], username.strip().lower(), actor)
+        returned = await return_requests(before["id"], username.strip().lower(), actor)
         await _audit(
             actor,
-            "staff.deactivate.succeeded",
+            Action.STAFF_DEACTIVATE_SUCCEEDED,
             username,
             before={"active": before["active"]},
             after={"active": False, "sessions_ended": ended, "requests_returned": returned},
@@ -149,10 +151,10 @@ async def unlock(username: str, actor: Actor) -> None:
     async with transaction():
         before = await _locked(username)
         await fetch(
-            "UPDATE staff_users SET failed_logins = 0, locked_until = NULL WHERE id = $1",
+            queries.UNLOCK,
             before["id"],
         )
-        await _audit(actor, "staff.unlock.succeeded", username)
+        await _audit(actor, Action.STAFF_UNLOCK_SUCCEEDED, username)
 
 
 async def reset_mfa(username: str, actor: Actor) -> None:
@@ -160,12 +162,12 @@ async def reset_mfa(username: str, actor: Actor) -> None:
     async with transaction():
         before = await _locked(username)
         await fetch(
-            "UPDATE staff_users SET totp_secret = NULL, mfa_enrolled_at = NULL WHERE id = $1",
+            queries.RESET_MFA,
             before["id"],
         )
-        await fetch("DELETE FROM staff_recovery_codes WHERE staff_user = $1", before["id"])
+        await fetch(queries.FORGET_RECOVERY_CODES, before["id"])
         await _end_sessions(before["id"])
-        await _audit(actor, "staff.mfa.reset", username)
+        await _audit(actor, Action.STAFF_RESET_MFA_SUCCEEDED, username)
 
 
 async def reset_password(username: str, actor: Actor) -> str:
@@ -174,22 +176,22 @@ async def reset_password(username: str, actor: Actor) -> str:
     hashed = await to_thread.run_sync(StaffUser.hash_password, password)
     async with transaction():
         before = await _locked(username)
-        await fetch("UPDATE staff_users SET password = $2 WHERE id = $1", before["id"], hashed)
+        await fetch(queries.SET_PASSWORD, before["id"], hashed)
         await _end_sessions(before["id"])
-        await _audit(actor, "staff.password.reset", username)
+        await _audit(actor, Action.STAFF_RESET_PASSWORD_SUCCEEDED, username)
     return password
 
 
 async def _end_sessions(user_id: object) -> int:
     """End the account's sessions and any sign-in half done (a challenge would outlive a reset)."""
-    await fetch("DELETE FROM staff_login_challenges WHERE staff_user = $1", user_id)
-    ended = await fetch("DELETE FROM staff_sessions WHERE user_id = $1 RETURNING 1", user_id)
+    await fetch(queries.END_CHALLENGES, user_id)
+    ended = await fetch(queries.END_SESSIONS, user_id)
     return len(ended)
 
 
 async def _locked(username: str) -> dict[str, object]:
     rows = await fetch(
-        "SELECT id, role, active FROM staff_users WHERE username = $1 FOR UPDATE",
+        queries.LOCK_BY_USERNAME,
         username.strip().lower(),
     )
     if not rows:
@@ -202,7 +204,7 @@ async def _locked(username: str) -> dict[str, object]:
 
 async def _audit(
     actor: Actor,
-    action: str,
+    action: Action,
     username: str,
     before: dict[str, object] | None = None,
     after: dict[str, object] | None = None,
@@ -211,7 +213,7 @@ async def _audit(
         AuditEntry(
             action=action,
             actor=actor,
-            target_type="staff_user",
+            about={},
             target_id=username,
             before=before,
             after=after,

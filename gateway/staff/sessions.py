@@ -11,6 +11,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from gateway.core.db.connection import fetch
+from gateway.staff import queries
 from gateway.staff.member import StaffMember
 from gateway.staff.roles import Role
 from settings import Settings
@@ -27,8 +28,7 @@ class StaffSessions:
         now = datetime.now()
         token = secrets.token_urlsafe(32)
         await fetch(
-            "INSERT INTO staff_sessions (token, user_id, expiry_date, max_expiry_date,"
-            " created_at, last_seen_at) VALUES ($1, $2, $3, $4, now(), now())",
+            queries.OPEN_SESSION,
             token,
             user_id,
             now + self._idle,
@@ -39,23 +39,19 @@ class StaffSessions:
     async def resolve(self, token: str) -> StaffMember | None:
         """The staff member of a live session, which this request keeps alive; else None."""
         rows = await fetch(
-            "SELECT s.id AS session_id, s.expiry_date, s.max_expiry_date, u.id, u.username,"
-            " u.role, u.language, u.time_zone"
-            " FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id"
-            " WHERE s.token = $1 AND u.active AND u.totp_secret IS NOT NULL",
+            queries.RESOLVE_SESSION,
             token,
         )
         if not rows:
             return None
         row, now = rows[0], datetime.now()
         if row["expiry_date"] <= now or row["max_expiry_date"] <= now:
-            await fetch("DELETE FROM staff_sessions WHERE id = $1", row["session_id"])
+            await fetch(queries.DROP_SESSION, row["session_id"])
             return None
         # Slide the idle limit, writing at most about once a minute.
         if row["expiry_date"] - now < self._idle - timedelta(minutes=1):
             await fetch(
-                "UPDATE staff_sessions SET expiry_date = LEAST($2::timestamp, max_expiry_date),"
-                " last_seen_at = now() WHERE id = $1",
+                queries.SLIDE_SESSION,
                 row["session_id"],
                 now + self._idle,
             )
@@ -67,8 +63,7 @@ class StaffSessions:
         """Delete the session, in the caller's transaction: `StaffLogin.end_session` writes
         `staff.logout.succeeded` in the same one."""
         rows = await fetch(
-            "DELETE FROM staff_sessions s USING staff_users u WHERE s.token = $1"
-            " AND u.id = s.user_id RETURNING u.id, u.username, u.role",
+            queries.END_SESSION,
             token,
         )
         if not rows:

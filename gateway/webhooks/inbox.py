@@ -1,6 +1,6 @@
 """The webhook inbox: one row per provider event, whatever the number of deliveries (unique on
-provider and event id). It takes provider-neutral events (adapters/events.py): each adapter
-parses its own provider's format."""
+provider and event id), each handed to a job. It takes provider-neutral events
+(adapters/events.py): each adapter parses its own provider's format."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from uuid import UUID
 
 from adapters.events import ProviderEvent
 from gateway.core.db.connection import fetch
+from gateway.core.log import get_logger
 from gateway.core.sensitive import redact_text
+
+_log = get_logger("gateway.webhooks")
 
 _INSERT = """
 INSERT INTO webhook_events
@@ -36,9 +39,28 @@ async def record_event(event: ProviderEvent) -> UUID | None:
     return rows[0]["id"] if rows else None
 
 
-async def pending_events(limit: int = 100) -> list[UUID]:
+async def keep(event: ProviderEvent) -> bool:
+    """Keep `event` once and hand it to a job; False when it was kept already. If the queue is
+    unreachable, the minute sweep finds it."""
+    row_id = await record_event(event)
+    if row_id is None:
+        return False
+    from gateway.webhooks.jobs import process
+
+    try:
+        await process.defer_async(event_row_id=str(row_id))
+    except Exception as error:
+        _log.warning("webhook job not deferred; the sweep will process it", error=str(error))
+    return True
+
+
+async def pending_events(providers: tuple[str, ...], limit: int = 100) -> list[UUID]:
+    """The oldest unprocessed events of `providers`: a provider whose events nothing processes
+    yet keeps them waiting without holding up the others' sweep."""
     rows = await fetch(
-        "SELECT id FROM webhook_events WHERE processed_at IS NULL ORDER BY received_at LIMIT $1",
+        "SELECT id FROM webhook_events WHERE processed_at IS NULL AND provider = ANY($1::text[])"
+        " ORDER BY received_at LIMIT $2",
+        list(providers),
         limit,
     )
     return [row["id"] for row in rows]

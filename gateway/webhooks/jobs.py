@@ -8,7 +8,7 @@ from uuid import UUID
 
 from gateway.core.jobs import job_app
 from gateway.webhooks.inbox import pending_events
-from gateway.webhooks.processing import process_event
+from gateway.webhooks.processing import PROCESSED_PROVIDERS, process_event
 from gateway.webhooks.readers import stripe_reader
 from gateway.webhooks.zuora_pull import pull_missed_callouts
 
@@ -22,7 +22,7 @@ async def process(event_row_id: str) -> str | None:
 @job_app.task(name="webhooks.sweep", queueing_lock="webhooks.sweep")
 async def sweep(timestamp: int) -> int:
     done = 0
-    for row_id in await pending_events():
+    for row_id in await pending_events(PROCESSED_PROVIDERS):
         if await process_event(row_id, stripe_reader()) is not None:
             done += 1
     return done

@@ -15,11 +15,12 @@ from typing import Any
 from uuid import UUID
 
 from adapters.stripe.events import CONCERNING
+from gateway.change_requests import queries
 from gateway.change_requests.provider_events import record_provider_event
 from gateway.core.db.connection import fetch, transaction
 from gateway.core.log import get_logger
 from gateway.corrections.stripe_news import record_stripe_news
-from gateway.notifications.provider_events import record_provider_notice, stripe_notice
+from gateway.webhooks.provider_notices import record_provider_notice, stripe_notice
 from gateway.webhooks.zuora_processing import ZuoraReader, process_zuora_event
 
 _log = get_logger("gateway.webhooks")
@@ -35,6 +36,7 @@ SELECT 1 FROM webhook_events
    AND event_created > $2 LIMIT 1
 """
 _DONE = "UPDATE webhook_events SET processed_at = now(), outcome = $2 WHERE id = $1"
+PROCESSED_PROVIDERS = ("stripe", "zuora")  # the providers whose events process_event acts on
 
 
 class ObjectReader:
@@ -102,15 +104,13 @@ async def _notify(
     request_id: str | None,
 ) -> None:
     """A payment failed, an invoice past due, a mandate cancelled, a payout failed: told to
-    the support tools (gateway/notifications/provider_events.py), in this transaction."""
+    the support tools (gateway/webhooks/provider_notices.py), in this transaction."""
     customer = data_object.get("customer")
     if not isinstance(customer, str):
         customer = await _customer_of_method(data_object.get("payment_method"), reader)
     if not isinstance(customer, str) and request_id:
-        rows = await fetch(
-            "SELECT stripe_customer_id FROM change_requests WHERE id::text = $1", request_id
-        )
-        customer = rows[0]["stripe_customer_id"] if rows else None
+        found = await fetch(queries.SUBJECT, request_id)
+        customer = found[0]["stripe_customer_id"] if found else None
     notice = stripe_notice(event, data_object, customer if isinstance(customer, str) else None)
     if notice is not None:
         await record_provider_notice(notice)
@@ -128,13 +128,8 @@ async def _open_request_of(connected_account: Any) -> str | None:
     """A Connect event (a failed payout) concerns the partner's latest bank-details request."""
     if not isinstance(connected_account, str):
         return None
-    rows = await fetch(
-        """SELECT id::text AS id FROM change_requests
-            WHERE stripe_connect_account_id = $1 AND kind = 'iban_change'
-            ORDER BY created_at DESC LIMIT 1""",
-        connected_account,
-    )
-    return str(rows[0]["id"]) if rows else None
+    found = await fetch(queries.LATEST_IBAN_CHANGE_OF_PARTNER, connected_account)
+    return str(found[0]["id"]) if found else None
 
 
 async def _apply(

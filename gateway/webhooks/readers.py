@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from adapters.ports import BillingHistory, Payment, PaymentMethod, RefundResult
-from gateway.providers import stripe_from_settings, zuora_from_settings
+from adapters.stripe.provider import stripe_from_settings
+from adapters.zuora.provider import zuora_from_settings
 from gateway.webhooks.processing import ObjectReader
 from gateway.webhooks.zuora_processing import ZuoraReader
 from settings import get_settings

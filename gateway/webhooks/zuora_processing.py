@@ -19,19 +19,15 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from adapters.ports import Payment, PaymentMethod, RefundResult
+from adapters.zuora.callouts import ACTED_ON
+from gateway.change_requests.fulfilment_queries import REQUESTS_OF_ZUORA_METHOD
 from gateway.change_requests.provider_events import record_provider_event
 from gateway.core.db.connection import fetch, transaction
 from gateway.core.log import get_logger
 from gateway.corrections.provider_events import record_correction_event
-from gateway.notifications.provider_events import record_provider_notice, zuora_payment_failed
+from gateway.webhooks.provider_notices import record_provider_notice, zuora_payment_failed
 
 _log = get_logger("gateway.webhooks")
-WHAT = {
-    "payment.succeeded": "payment settled",
-    "payment.failed": "payment failed",
-    "refund.succeeded": "refund processed",
-    "payment_method.closed": "payment method closed",
-}
 
 _ROW = """
 SELECT id, event_id, event_type, object_type, object_id, account_id, payload
@@ -41,12 +37,6 @@ _LOCK = (
     "SELECT id FROM webhook_events WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED"
 )
 _DONE = "UPDATE webhook_events SET processed_at = now(), outcome = $2 WHERE id = $1"
-_REQUESTS_OF_METHOD = """
-SELECT DISTINCT r.change_request_id::text AS id
-  FROM fulfilment_steps s JOIN fulfilment_runs r ON r.id = s.run_id
- WHERE s.provider = 'zuora'
-   AND (s.result->>'created_id' = $1 OR s.result->>'closed_id' = $1)
-"""
 
 
 class ZuoraReader(Protocol):
@@ -82,7 +72,7 @@ async def _reread(
     reader: ZuoraReader, event_type: str, object_id: str | None, account_id: str | None
 ) -> dict[str, Any] | None:
     """What Zuora holds now about the object (None: not found, or not an event we handle)."""
-    if not object_id or event_type not in WHAT:
+    if not object_id or event_type not in ACTED_ON:
         return None
     if event_type.startswith("payment."):
         payment = await reader.payment(object_id)
@@ -116,14 +106,14 @@ async def _reread(
 
 async def _record(row: Any, found: dict[str, Any] | None) -> str:
     event_type = str(row["event_type"])
-    if event_type not in WHAT or not row["object_id"]:
+    if event_type not in ACTED_ON or not row["object_id"]:
         return "ignored"
     payload = json.loads(row["payload"])
     news = {
         "provider": "zuora",
         "event": event_type,
         "event_id": row["event_id"],
-        "what": WHAT[event_type],
+        "what": ACTED_ON[event_type],
         "object_type": row["object_type"],
         "object": row["object_id"],
         "status": (found or {}).get("status"),
@@ -139,7 +129,7 @@ async def _record(row: Any, found: dict[str, Any] | None) -> str:
             await record_provider_notice(notice)
     recorded = False
     if row["object_type"] == "payment_method":
-        for request in await fetch(_REQUESTS_OF_METHOD, row["object_id"]):
+        for request in await fetch(REQUESTS_OF_ZUORA_METHOD, row["object_id"]):
             recorded |= await record_provider_event(
                 request["id"], news, row["event_id"], provider="zuora"
             )

@@ -13,13 +13,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.zuora.adapter import ZuoraAdapter
-from adapters.zuora.emulator.state import Tenant
-from adapters.zuora.rest_session import RestConfig, ZuoraRest
+from adapters.zuora.provider import rest_session, zuora_from_settings
 from gateway.core.db.connection import fetch
 from gateway.core.errors import BillingError
 from gateway.core.log import get_logger
-from gateway.providers import emulator_base, zuora_from_settings
-from gateway.webhooks.inbox import record_event
+from gateway.webhooks.inbox import keep
 from settings import Settings, get_settings
 
 _log = get_logger("gateway.webhooks")
@@ -44,26 +42,11 @@ async def _advance(until: datetime) -> None:
     )
 
 
-def _history_session(settings: Settings) -> ZuoraRest | None:
-    """A SOAP adapter reads the history over REST: Zuora's REST credentials, or the emulator's
-    in sandbox."""
-    emulator = Tenant()
-    sandbox = settings.sandbox
-    url = settings.zuora_rest_url or (emulator_base(settings) if sandbox else None)
-    client_id = settings.zuora_client_id or (emulator.client_id if sandbox else None)
-    secret = settings.zuora_client_secret or (emulator.client_secret if sandbox else None)
-    if not (url and client_id and secret):
-        return None
-    return ZuoraRest(
-        RestConfig(url, client_id, secret, timeout_seconds=settings.zuora_timeout_seconds)
-    )
-
-
 @asynccontextmanager
 async def history_adapter(settings: Settings) -> AsyncIterator[ZuoraAdapter | None]:
     adapter = zuora_from_settings(settings)
     if adapter is not None and adapter.transport_name != "rest":
-        adapter.callout_rest = _history_session(settings)
+        adapter.callout_rest = rest_session(settings)  # a SOAP adapter reads it over REST
     try:
         # Without REST credentials a SOAP-only tenant has no history to read: nothing to pull.
         readable = adapter is not None and (
@@ -93,20 +76,8 @@ async def pull_missed_callouts(adapter: Any = None, *, now: datetime | None = No
         return 0
     kept = 0
     for event in events:
-        row_id = await record_event(event)
-        if row_id is not None:
-            kept += 1
-            await _defer(row_id)
+        kept += await keep(event)
     await _advance(until)
     if kept:
         _log.info("missed zuora callouts pulled from the history", kept=kept)
     return kept
-
-
-async def _defer(row_id: Any) -> None:
-    from gateway.webhooks.jobs import process
-
-    try:
-        await process.defer_async(event_row_id=str(row_id))
-    except Exception as error:
-        _log.warning("webhook job not deferred; the sweep will process it", error=str(error))

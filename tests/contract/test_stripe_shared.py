@@ -27,8 +27,8 @@ from adapters.stripe.adapter import StripeAdapter
 from adapters.stripe.client import StripeConfig
 from adapters.stripe.emulator.app import create_stripe_emulator
 from adapters.stripe.emulator.state import API_KEY
+from adapters.stripe.signature import verify_stripe_signature
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.webhooks.stripe_signature import verify_stripe_signature
 from tests.emulators import free_port, serve
 
 IBANS = ("DE89370400440532013000", "FR7630006000011234567890189")

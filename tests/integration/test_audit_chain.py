@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import audit.keys as keys_module
+from audit.actions import Action
 from audit.chain import entry_hash, seal_pending, verify
 from audit.checkpoints import against_checkpoints, public_key_of, read_checkpoints, write_checkpoint
 from audit.entry import SYSTEM, Actor, AuditEntry
@@ -23,11 +24,10 @@ async def write(count: int, subject: str = "cus_1") -> None:
     for number in range(count):
         await append(
             AuditEntry(
-                action="test.entry.written",
+                action=Action.CHANGE_REQUEST_CONTACT_REASONS_RECORDED,
                 actor=Actor(kind="staff", id="7", role="team_lead"),
-                target_type="change_request",
                 target_id=f"cr-{number}",
-                subject=subject,
+                about={"backoffice_id": subject},
                 after={"n": number},
             )
         )
@@ -143,7 +143,9 @@ async def _seal_while(going: object) -> None:
 
 async def test_the_system_subject_is_used_when_none_is_given() -> None:
     await append(
-        AuditEntry(action="job.run.succeeded", actor=SYSTEM, target_type="job", target_id="purge")
+        AuditEntry(
+            action=Action.AUDIT_CHECKPOINT_REFUSED, actor=SYSTEM, about={}, target_id="purge"
+        )
     )
     [row] = await fetch("SELECT * FROM audit_records")
     assert row["subject"] == "system" and (await read_payload(row)) is not None

@@ -21,6 +21,7 @@ from litestar import Litestar
 import audit.sinks as sinks_module
 import gateway.api_keys.service as api_keys_module
 import gateway.staff.login as login_module
+from audit.actions import Action
 from audit.chain import seal_pending
 from audit.checkpoints import (
     against_checkpoints,
@@ -88,7 +89,7 @@ async def test_the_failure_that_locks_an_account_is_recorded_with_the_lock() -> 
     assert isinstance(refused, Refused) and "locked" in refused.message
     [failed] = (await entries("staff.login.failed"))[-1:]
     assert (await read_payload(failed) or {})["after"]["failures"] == 10
-    [started] = await entries("staff.lockout.started")
+    [started] = await entries("staff.lock_out.started")
     assert started["target_id"] == "sam"
     assert (await account("sam"))["locked_until"] is not None
 
@@ -99,7 +100,7 @@ async def test_a_crash_before_the_lockout_entry_leaves_the_account_unlocked(
     await create_staff("sam", "sam@example.com", Role.SPECIALIST, SYSTEM, password=PASSWORD)
     await fetch("UPDATE staff_users SET failed_logins = 9")
     monkeypatch.setattr(
-        login_module, "append", crash_on("staff.lockout.started", login_module.append)
+        login_module, "append", crash_on("staff.lock_out.started", login_module.append)
     )
     with pytest.raises(SimulatedCrashError):
         await staff_login().check_password("sam", "wrong password!")
@@ -107,7 +108,7 @@ async def test_a_crash_before_the_lockout_entry_leaves_the_account_unlocked(
     # Neither the lock nor its entries; the attempt itself was counted before the hash.
     assert state["locked_until"] is None and state["failed_logins"] == 10
     assert await entries("staff.login.failed") == []
-    assert await entries("staff.lockout.started") == []
+    assert await entries("staff.lock_out.started") == []
 
 
 # -- 2. the right password: the challenge and its entry commit together -----------------------
@@ -117,7 +118,7 @@ async def test_the_right_password_is_recorded_without_any_secret(app: Litestar) 
     sam = await enrol(app, "sam", Role.SPECIALIST)
     outcome = await staff_login().check_password("sam", PASSWORD)
     assert isinstance(outcome, CodeNeeded)
-    accepted = await entries("staff.login.password_accepted")
+    accepted = await entries("staff.check_password.succeeded")
     assert [row["target_id"] for row in accepted] == ["sam", "sam"]  # enrolment, then now
     payloads = [await read_payload(row) for row in accepted]
     assert [(payload or {})["after"] for payload in payloads] == [
@@ -135,12 +136,12 @@ async def test_a_crash_before_the_password_entry_opens_no_challenge(
 ) -> None:
     await create_staff("sam", "sam@example.com", Role.SPECIALIST, SYSTEM, password=PASSWORD)
     monkeypatch.setattr(
-        login_module, "append", crash_on("staff.login.password_accepted", login_module.append)
+        login_module, "append", crash_on("staff.check_password.succeeded", login_module.append)
     )
     with pytest.raises(SimulatedCrashError):
         await staff_login().check_password("sam", PASSWORD)
     assert await fetch("SELECT id FROM staff_login_challenges") == []
-    assert await entries("staff.login.password_accepted") == []
+    assert await entries("staff.check_password.succeeded") == []
     assert (await account("sam"))["failed_logins"] == 1  # the attempt stays counted: safe side
     monkeypatch.undo()
     assert isinstance(await staff_login().check_password("sam", PASSWORD), EnrolmentNeeded)
@@ -230,19 +231,19 @@ async def test_a_rotation_killed_after_one_key_has_left_its_start_on_record() ->
         "SELECT subject FROM audit_subject_keys WHERE kek_id = 'next' AND subject LIKE 'cus_%'"
     )
     assert len(moved) == 1  # one key re-wrapped...
-    [started] = await entries("audit.keys.rotation_started")  # ...and on record
+    [started] = await entries("audit.rotate_keys.started")  # ...and on record
     assert started["subject"] == "system"
     rotation = read_payload_under(new_kek, old)
     assert (await rotation(started))["after"] == {"kek_id": "next", "to_rewrap": 3}
-    assert await entries("audit.keys.rotated") == []
+    assert await entries("audit.rotate_keys.succeeded") == []
 
     code, output = await _run(environment, "-m", "gateway", "audit", "rotate-keys")
     assert code == 0, output
     assert "re-wrapped 2 data keys" in output
-    first, second = await entries("audit.keys.rotation_started")
+    first, second = await entries("audit.rotate_keys.started")
     assert first["id"] == started["id"]
     assert (await rotation(second))["after"] == {"kek_id": "next", "to_rewrap": 2}
-    [rotated] = await entries("audit.keys.rotated")
+    [rotated] = await entries("audit.rotate_keys.succeeded")
     assert rotated["id"] > second["id"]
     assert (await rotation(rotated))["after"] == {"rewrapped": 2}
     for row in await fetch("SELECT * FROM audit_subject_keys WHERE subject LIKE 'cus_%'"):
@@ -330,7 +331,10 @@ async def _write_entries(count: int) -> None:
     for number in range(count):
         await append(
             AuditEntry(
-                action="test.entry.written", actor=SYSTEM, target_type="t", target_id=str(number)
+                action=Action.CHANGE_REQUEST_CONTACT_REASONS_RECORDED,
+                actor=SYSTEM,
+                about={},
+                target_id=str(number),
             )
         )
     await seal_pending()

@@ -30,7 +30,7 @@ async def test_a_lead_lists_and_decrypts_and_the_reading_is_recorded(
     assert answer.status_code == 200, answer.text
     assert "change_request.create.succeeded" in answer.text and "DE89" not in answer.text
     readings = await fetch(
-        "SELECT actor_id, target_id FROM audit_records WHERE action = 'audit.entry.decrypted'"
+        "SELECT actor_id, target_id FROM audit_records WHERE action = 'audit.read_entry.succeeded'"
     )
     assert readings == [{"actor_id": "lee", "target_id": str(entry["seq"])}]
 

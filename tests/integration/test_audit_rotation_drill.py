@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from audit.actions import Action
 from audit.entry import Actor, AuditEntry
 from audit.keys import SubjectKeys, _unwrap, _wrap
 from audit.store import append, associated_data
@@ -57,11 +58,10 @@ async def test_rotation_killed_half_way_finishes_on_restart() -> None:
     for subject in ("cus_1", "cus_5999"):  # payloads written before the rotation
         await append(
             AuditEntry(
-                action="test.entry.written",
+                action=Action.CHANGE_REQUEST_CONTACT_REASONS_RECORDED,
                 actor=Actor(kind="system", id="drill"),
-                target_type="customer",
                 target_id=subject,
-                subject=subject,
+                about={"backoffice_id": subject},
                 after={"before": "rotation"},
             )
         )
@@ -102,11 +102,13 @@ async def test_rotation_killed_half_way_finishes_on_restart() -> None:
     for row in ours:  # the same data key, now under the new key-encryption key
         assert _unwrap(new_kek, row["wrapped_key"], row["subject"]) == data_keys[row["subject"]]
     [recorded] = await fetch(
-        "SELECT * FROM audit_records WHERE action = 'audit.keys.rotated'"
+        "SELECT * FROM audit_records WHERE action = 'audit.rotate_keys.succeeded'"
     )  # only the finished run records the rotation
     rotated = type(old)({"next": new_kek}, "next", old.hash_key)
     readable = SubjectKeys(rotated)
-    for row in await fetch("SELECT * FROM audit_records WHERE action = 'test.entry.written'"):
+    for row in await fetch(
+        "SELECT * FROM audit_records WHERE action = 'change_request.contact_reasons.recorded'"
+    ):
         plain = await readable.decrypt(row["subject"], row["payload"], associated_data(row))
         assert b"rotation" in plain
     assert recorded["subject"] == "system"

@@ -200,7 +200,7 @@ async def test_the_maker_cannot_approve_their_own_work(
     assert await status_of(filed["id"]) == "applied"
     voided = await fetch(
         "SELECT count(*) AS n FROM audit_records WHERE target_id = $1"
-        " AND action = 'change_request.approval.voided'",
+        " AND action = 'change_request.void_approval.succeeded'",
         filed["id"],
     )
     assert voided[0]["n"] == 1

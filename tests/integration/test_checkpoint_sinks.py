@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from audit.actions import Action
 from audit.chain import seal_pending
 from audit.checkpoints import (
     Checkpoint,
@@ -106,9 +107,9 @@ async def _write_entries(count: int) -> None:
         async with transaction():
             await append(
                 AuditEntry(
-                    action="test.entry.written",
+                    action=Action.CHANGE_REQUEST_CONTACT_REASONS_RECORDED,
                     actor=SYSTEM,
-                    target_type="t",
+                    about={},
                     target_id=str(number),
                 )
             )

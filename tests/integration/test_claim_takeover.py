@@ -20,7 +20,7 @@ import pytest
 
 from gateway.core.db.connection import fetch, fetch_value
 from gateway.edge.body_guard import fingerprint
-from gateway.idempotency import service
+from gateway.idempotency import queries, service
 from gateway.idempotency.lease import LEASE_NAMESPACE, lease
 from tests.database import auth
 from tests.payloads import iban_change
@@ -164,7 +164,7 @@ async def test_a_retry_that_loses_the_takeover_to_the_first_attempt_gets_its_ans
     )
 
     async def first_attempt_finishes_first(query: str, *args: Any) -> list[Any]:
-        if query == service._TAKE_OVER:
+        if query == queries.TAKE_OVER:
             await fetch(
                 "UPDATE idempotency_keys SET state = 'done', response_status = 201,"
                 " response_content_type = 'application/json', response_body = '{}'"

@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from audit.actions import Action
 from audit.chain import seal_pending
 from audit.entry import SYSTEM, Actor, AuditEntry
 from audit.export import FIELDS, AuditExport, ExportFilter
@@ -47,11 +48,10 @@ async def _write_entries(count: int, subject: str = "cus_export") -> None:
         for number in range(count):
             await append(
                 AuditEntry(
-                    action="test.entry.written",
+                    action=Action.CHANGE_REQUEST_CONTACT_REASONS_RECORDED,
                     actor=SYSTEM,
-                    target_type="t",
                     target_id=str(number),
-                    subject=subject,
+                    about={"backoffice_id": subject},
                     after={"number": number, "note": 'a "quoted", comma'},
                 )
             )
@@ -90,11 +90,15 @@ async def test_list_commands_print_one_json_document() -> None:
 
 async def test_export_streams_both_formats_entry_for_entry(tmp_path: Path) -> None:
     await _write_entries(2500)
-    await append(AuditEntry(action="test.other", actor=SYSTEM, target_type="t", target_id="x"))
-    wanted = await fetch("SELECT id FROM audit_records WHERE action = 'test.entry.written'")
+    await append(
+        AuditEntry(action=Action.STAFF_LOGOUT_SUCCEEDED, actor=SYSTEM, about={}, target_id="x")
+    )
+    wanted = await fetch(
+        "SELECT id FROM audit_records WHERE action = 'change_request.contact_reasons.recorded'"
+    )
 
     as_jsonl, as_csv = tmp_path / "trail.jsonl", tmp_path / "trail.csv"
-    filtered = ("--action", "test.entry.written")
+    filtered = ("--action", "change_request.contact_reasons.recorded")
     code, out, err = await _gateway("audit", "export", *filtered, "--output", str(as_jsonl))
     assert code == 0, err
     assert out == ""  # the entries went to the file
@@ -113,11 +117,11 @@ async def test_export_streams_both_formats_entry_for_entry(tmp_path: Path) -> No
     rows = list(csv.DictReader(text.splitlines()))
     assert [int(row["id"]) for row in rows] == [line["id"] for line in lines]
     assert [{key: row[key] for key in ("action", "target_id")} for row in rows[:2]] == [
-        {"action": "test.entry.written", "target_id": "0"},
-        {"action": "test.entry.written", "target_id": "1"},
+        {"action": "change_request.contact_reasons.recorded", "target_id": "0"},
+        {"action": "change_request.contact_reasons.recorded", "target_id": "1"},
     ]
     assert json.loads(rows[7]["payload"])["after"] == {"number": 7, "note": 'a "quoted", comma'}
-    [reading] = await fetch("SELECT * FROM audit_records WHERE action = 'audit.export.decrypted'")
+    [reading] = await fetch("SELECT * FROM audit_records WHERE action = 'audit.export.started'")
     assert reading["target_id"] == f"{len(wanted)} entries"
 
     code, out, err = await _gateway("audit", "export", *filtered, "--format", "csv")
@@ -127,7 +131,9 @@ async def test_export_streams_both_formats_entry_for_entry(tmp_path: Path) -> No
 
 async def test_an_export_reads_in_batches_and_covers_what_existed_when_it_started() -> None:
     await _write_entries(25)
-    export = AuditExport(ExportFilter(action="test.entry.written"), decrypt=False, batch=10)
+    export = AuditExport(
+        ExportFilter(action=Action.CHANGE_REQUEST_CONTACT_REASONS_RECORDED), decrypt=False, batch=10
+    )
     await export.start()
     await _write_entries(5)  # written during the export: not part of it
     sizes = [len(batch) async for batch in export.batches()]

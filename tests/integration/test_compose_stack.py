@@ -329,7 +329,7 @@ async def assert_applied_once_and_sealed(
     finally:
         await admin.close()
     assert sealed_actions[0] == "change_request.create.succeeded"  # filed through api-1
-    assert "change_request.apply.requested" in sealed_actions
+    assert "change_request.apply.started" in sealed_actions
     assert sealed_actions.count("fulfilment.step.succeeded") == steps > 0
     assert sealed_actions[-1] == "change_request.apply.succeeded"
     assert unsealed == 0

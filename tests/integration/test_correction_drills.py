@@ -151,6 +151,6 @@ async def test_a_gateway_killed_at_a_step_ends_in_exactly_one_refund(
             "SELECT action FROM audit_records WHERE target_id = $1 ORDER BY id", done["id"]
         )
     ]
-    assert actions.count("correction.succeeded") == 1, actions
+    assert actions.count("correction.run.succeeded") == 1, actions
     assert actions.count("correction.step.succeeded") == 2, actions
     assert recovered < RECOVERY_SECONDS, f"succeeded {recovered:.1f} s after the kill"

@@ -71,9 +71,9 @@ async def test_a_refund_below_the_threshold_runs_at_once_and_refunds_once(
     assert [(s.operation, s.status) for s in done.steps] == [("refund_payment", "succeeded")]
     assert done.steps[0].result and done.steps[0].result["refund_id"] == "re_1"
     assert await actions(str(filed.id)) == [
-        "correction.refund.requested",
+        "correction.refund.succeeded",
         "correction.step.succeeded",
-        "correction.succeeded",
+        "correction.run.succeeded",
     ]
 
 
@@ -311,7 +311,7 @@ async def test_a_lead_settles_a_stopped_step_by_hand_and_the_correction_goes_on(
     # the page never claims the gateway did what a person attests
     assert "step 1, which a team lead settled by hand" in status_sentence(done)
     assert fake.calls == ["refund:pay_sub:4900"]  # the cancel was never called again
-    assert "correction.step.settled_by_hand" in await actions(str(filed.id))
+    assert "correction.settle_step_by_hand.succeeded" in await actions(str(filed.id))
 
 
 async def test_an_api_key_sees_its_own_clients_corrections_only(

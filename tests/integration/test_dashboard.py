@@ -86,7 +86,7 @@ async def seed_dashboard() -> None:
     await seed_audit(APPROVED, actor="lee")
     await seed_audit(SENT_BACK, actor="lee")
     await seed_audit(BLOCKED, actor="lee")
-    await seed_audit("blocklist.entry.removed", actor="lee")
+    await seed_audit("blocklist.remove_entry.succeeded", actor="lee")
     await seed_stopped()
 
 

@@ -107,7 +107,7 @@ async def test_a_lead_stops_a_requests_card_and_ip_in_one_action(
     }
     # Each block is its own audit entry, by the lead.
     created = await audit_actions("blocklist_entry")
-    assert created == [("blocklist.entry.created", "lee")] * 7
+    assert created == [("blocklist.create_entry.succeeded", "lee")] * 7
     # The same IBAN, filed again for this customer, is now refused.
     again = await file(http, api_key, iban_change(ticket="1002"))
     assert again.status_code == 422 and again.json()["code"] == "blocked_by_fraud_stop"
@@ -216,8 +216,8 @@ async def test_unblocking_needs_a_reason_and_keeps_the_entry_as_history(
     assert (await screen(http, key, ip=IP))["decision"] == "allow"
     twice = await lee.form("unblock-entry", {"entry_id": entry["entry_id"], "reason": "again"})
     assert twice.status_code == 422 and "already unblocked" in twice.json()["custom_form_error"]
-    removed = [row for row in await audit_actions("blocklist_entry") if "removed" in row[0]]
-    assert removed == [("blocklist.entry.removed", "lee")]
+    removed = [row for row in await audit_actions("blocklist_entry") if "remove_entry" in row[0]]
+    assert removed == [("blocklist.remove_entry.succeeded", "lee")]
 
 
 async def test_a_bulk_unblock_waits_for_a_second_person(
@@ -256,13 +256,13 @@ async def test_a_bulk_unblock_waits_for_a_second_person(
     key = await issue_test_key(["fraud:screen"])
     assert (await screen(http, key, card_fingerprint=CARD, ip=IP))["decision"] == "allow"
     assert await audit_actions("blocklist_bulk_unblock") == [
-        ("blocklist.bulk_unblock.requested", "lee"),
-        ("blocklist.bulk_unblock.approval_refused", "lee"),  # the maker, refused: on record
-        ("blocklist.bulk_unblock.approved", "lena"),
-        ("blocklist.bulk_unblock.completed", "lena"),
+        ("blocklist.bulk_unblock.started", "lee"),
+        ("blocklist.approve_bulk_unblock.refused", "lee"),  # the maker, refused: on record
+        ("blocklist.approve_bulk_unblock.succeeded", "lena"),
+        ("blocklist.bulk_unblock.succeeded", "lena"),
     ]
-    removals = [row for row in await audit_actions("blocklist_entry") if "removed" in row[0]]
-    assert removals == [("blocklist.entry.removed", "lena")] * 7
+    removals = [row for row in await audit_actions("blocklist_entry") if "remove_entry" in row[0]]
+    assert removals == [("blocklist.remove_entry.succeeded", "lena")] * 7
     # Approving again changes nothing; the maker is still refused.
     again = await lena.form("approve-bulk-unblock", {"bulk_unblock_id": bulk_id})
     assert again.status_code == 200 and "Unblocked: none" in again.json()["custom_form_success"]

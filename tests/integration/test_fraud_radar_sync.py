@@ -18,11 +18,11 @@ from adapters.stripe.adapter import RATE_LIMIT_ATTEMPTS, StripeAdapter
 from adapters.stripe.emulator.app import create_stripe_emulator
 from adapters.stripe.emulator.face import StripeFace
 from adapters.stripe.emulator.state import Faults, StripeAccount
+from adapters.stripe.provider import stripe_from_settings
 from adapters.stripe.radar import alias_of
 from audit.store import read_payload
 from gateway.core.db.connection import fetch
 from gateway.fraud.radar_sync import DriftReport, FailedItem, KindDrift, sync_to_radar
-from gateway.providers import stripe_from_settings
 from settings import get_settings
 from tests.database import auth
 from tests.payloads import VALID_IBAN, VALID_IBAN_COMPACT

@@ -124,8 +124,8 @@ async def test_unblocking_needs_a_reason_and_keeps_the_history(http: Client, api
     history = await http.get("/v1/blocklist/entries?include_removed=true", headers=auth(api_key))
     assert [item["id"] for item in history.json()["items"]] == [entry["id"]]
     actions = [row["action"] for row in await fetch("SELECT action FROM audit_records ORDER BY id")]
-    assert actions.count("blocklist.entry.created") == 1
-    assert actions.count("blocklist.entry.removed") == 1
+    assert actions.count("blocklist.create_entry.succeeded") == 1
+    assert actions.count("blocklist.remove_entry.succeeded") == 1
 
 
 async def test_an_expired_entry_stops_blocking_and_can_be_blocked_again(

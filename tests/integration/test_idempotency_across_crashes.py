@@ -139,7 +139,7 @@ async def test_an_unblock_repeated_after_a_lost_answer_gets_the_original_200(
     assert retry.status_code == 200, retry.text
     assert retry.content == first.content
     removals = await fetch(
-        "SELECT count(*) AS n FROM audit_records WHERE action = 'blocklist.entry.removed'"
+        "SELECT count(*) AS n FROM audit_records WHERE action = 'blocklist.remove_entry.succeeded'"
     )
     assert removals[0]["n"] == 1
     other = await http.request("DELETE", url, json={"reason": "other"}, headers=auth(api_key))

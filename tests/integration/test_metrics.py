@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from audit.sinks import HttpSink
+from gateway import metrics_endpoint
 from gateway.fulfilment.service import FulfilmentService
-from gateway.metrics import business
-from gateway.metrics.business import forget_business_metrics
+from gateway.metrics_endpoint import forget_business_metrics
 from tests.database import auth, superuser
 from tests.emulators import free_port
 from tests.integration import test_apply as apply_kit
@@ -253,14 +253,14 @@ async def test_scrapes_within_seconds_of_each_other_share_one_reading(
     http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     readings = 0
-    read = business._read_business
+    read = metrics_endpoint._read_business
 
     async def counted() -> bytes:
         nonlocal readings
         readings += 1
         return await read()
 
-    monkeypatch.setattr(business, "_read_business", counted)
+    monkeypatch.setattr(metrics_endpoint, "_read_business", counted)
     forget_business_metrics()
     pages = await asyncio.gather(*(http.get("/metrics") for _ in range(20)))
     assert all(page.status_code == 200 for page in pages)
@@ -273,7 +273,7 @@ async def test_scrapes_within_seconds_of_each_other_share_one_reading(
         )
     cached = (await http.get("/metrics")).text
     assert _value(cached, "billing_gateway_job_failures", task="webhooks.process") is None
-    monkeypatch.setattr(business, "CACHE_SECONDS", 0.0)  # as once the few seconds are past
+    monkeypatch.setattr(metrics_endpoint, "CACHE_SECONDS", 0.0)  # as once the few seconds are past
     fresh = (await http.get("/metrics")).text
     assert _value(fresh, "billing_gateway_job_failures", task="webhooks.process") == 1
     assert readings == 2

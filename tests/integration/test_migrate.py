@@ -1,5 +1,6 @@
-"""`billing-gateway migrate` on a database of its own: concurrent runs serialised, and
-Procrastinate's own migrations applied after an upgrade, once each."""
+"""`billing-gateway migrate` on a database of its own: concurrent runs serialised, a database
+built by the migrations the baseline squashed accepted as it is, and Procrastinate's own
+migrations applied after an upgrade, once each."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 
 from gateway.core.db import job_schema, schema_check
 from gateway.core.db.connection import fetch_value
-from gateway.core.db.migrate import connected_as
+from gateway.core.db.migrate import connected_as, record_squashed
 from gateway.core.db.server import with_database
 
 
@@ -65,6 +66,66 @@ async def test_two_migrates_at_once_both_succeed_and_migrate_once(fresh_database
     assert [row["name"] for row in recorded] == [
         file.name for file in job_schema.migration_files()
     ], "a fresh schema counts every Procrastinate migration as applied"
+
+
+def _baseline() -> tuple[str, tuple[str, ...]]:
+    for (_, migration_id), module in schema_check.shipped_migrations().items():
+        if getattr(module, "REPLACES", ()):
+            return migration_id, module.REPLACES
+    raise AssertionError("no migration squashes older ones")
+
+
+async def _as_the_old_chain_left_it(url: str, baseline: str, replaced: tuple[str, ...]) -> None:
+    """The schema is the baseline's; the record names the migrations it replaced instead."""
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("DELETE FROM migration WHERE name = $1", baseline)
+        await connection.executemany(
+            "INSERT INTO migration (app_name, name) VALUES ('gateway', $1)",
+            [(old,) for old in replaced],
+        )
+    finally:
+        await connection.close()
+
+
+async def test_a_database_built_by_the_squashed_migrations_is_accepted(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sandbox or CI database migrated before the squash: the baseline is recorded as
+    applied, not run (it would fail on the existing tables), and readiness agrees."""
+    baseline, replaced = _baseline()
+    process = _migrate_command(fresh_database)
+    assert process.communicate(timeout=180) and process.returncode == 0
+    await _as_the_old_chain_left_it(fresh_database, baseline, replaced)
+
+    process = _migrate_command(fresh_database)
+    out, err = process.communicate(timeout=180)
+    assert process.returncode == 0, err
+    assert "database is up to date" in out
+    connection = await asyncpg.connect(fresh_database)
+    try:
+        recorded = {row["name"] for row in await connection.fetch("SELECT name FROM migration")}
+    finally:
+        await connection.close()
+    assert baseline in recorded
+    monkeypatch.setattr(schema_check, "_up_to_date", False)
+    async with connected_as(fresh_database):
+        assert await schema_check.schema_problem() is None
+
+
+async def test_a_database_part_way_through_the_squashed_migrations_is_refused(
+    fresh_database: str,
+) -> None:
+    baseline, replaced = _baseline()
+    process = _migrate_command(fresh_database)
+    assert process.communicate(timeout=180) and process.returncode == 0
+    await _as_the_old_chain_left_it(fresh_database, baseline, replaced[:-1])
+    connection = await asyncpg.connect(fresh_database)
+    try:
+        with pytest.raises(RuntimeError, match="the release before the squash"):
+            await record_squashed(connection)
+    finally:
+        await connection.close()
 
 
 async def test_a_procrastinate_upgrade_applies_its_new_migrations_once(

@@ -382,7 +382,7 @@ async def test_an_endpoint_failing_for_days_is_disabled_and_says_why(receiver: R
     assert "enable the endpoint" in disabled["disabled_reason"]
     audited = await fetch(
         "SELECT actor_id FROM audit_records"
-        " WHERE action = 'notification_endpoint.disable.automatic'"
+        " WHERE action = 'notification_endpoint.disable_automatically.succeeded'"
     )
     assert len(audited) == 1
     await event("cr-2")

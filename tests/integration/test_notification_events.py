@@ -235,6 +235,29 @@ async def test_apply_refused_by_fraud_stop_is_told_though_the_refusal_rolls_back
     assert_masked(events)
 
 
+async def test_an_apply_through_the_api_is_credited_to_the_support_tools_key(
+    http: httpx.AsyncClient,
+    api_key: str,
+    provider_emulators: None,
+    fulfilment: FulfilmentService,
+    kicks: list[str],
+) -> None:
+    request_id = await file(http, api_key, "1004")
+    applying = await http.post(
+        f"/v1/change-requests/{request_id}/apply", json={}, headers=auth(api_key, uuid.uuid4().hex)
+    )
+    assert applying.status_code == 202, applying.text
+    [run] = await fetch(
+        "SELECT id FROM fulfilment_runs WHERE change_request_id = $1", uuid.UUID(request_id)
+    )
+    assert await fulfilment.advance(run["id"]) == "succeeded"
+    [applied] = [e for e in await events_of(request_id) if e["type"] == "change_request.applied"]
+    [key] = await fetch("SELECT name FROM api_keys ORDER BY created_at DESC LIMIT 1")
+    note = applied["payload"]["data"]["note"]
+    assert f"Applied by the support tool's key {key['name']};" in note, note
+    assert "specialist" not in note
+
+
 async def test_a_correction_waiting_for_approval_is_told_until_it_succeeds(
     provider_emulators: None, corrections: CorrectionService, kicks: list[str]
 ) -> None:

@@ -89,7 +89,7 @@ async def test_saved_preferences_set_the_cookies_and_the_account_and_the_next_pa
         )
     assert await stored("sam") == ("ar", "Africa/Casablanca")
     entries = await fetch(
-        "SELECT * FROM audit_records WHERE action = 'staff.preferences.updated'"
+        "SELECT * FROM audit_records WHERE action = 'staff.update_preferences.succeeded'"
         " AND target_id = 'sam'"
     )
     assert len(entries) == 1

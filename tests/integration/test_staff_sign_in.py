@@ -12,6 +12,7 @@ from litestar import Litestar
 
 from audit.entry import SYSTEM
 from audit.store import read_payload
+from gateway.change_requests.lifecycle import return_open_requests
 from gateway.core.db.connection import fetch
 from gateway.staff import service as staff_accounts
 from gateway.staff.roles import Role
@@ -45,8 +46,8 @@ async def test_first_sign_in_enrols_an_authenticator_and_shows_recovery_codes_on
     assert sam.secret not in stored[0]["totp_secret"]
     assert await actions_for("sam") == [
         "staff.create.succeeded",
-        "staff.login.password_accepted",
-        "staff.mfa.enrolled",
+        "staff.check_password.succeeded",
+        "staff.enrol_mfa.succeeded",
         "staff.login.succeeded",
     ]
 
@@ -99,7 +100,7 @@ async def test_ten_failures_lock_the_account_for_thirty_minutes_in_the_database(
     assert locked[0]["long"] is True
     actions = await actions_for("sam")
     assert actions.count("staff.login.failed") == 10
-    assert actions.count("staff.lockout.started") == 1
+    assert actions.count("staff.lock_out.started") == 1
     assert actions[-1] == "staff.login.refused"
     # An admin lifts it.
     await staff_accounts.unlock("sam", SYSTEM)
@@ -165,7 +166,7 @@ async def test_deactivation_ends_every_session_at_once(app: Litestar) -> None:
     second = browser(app)
     await submit_password(second, "sam", PASSWORD)
     await submit_code(second, sam.recovery_codes[0])
-    done = await staff_accounts.deactivate("sam", SYSTEM)
+    done = await staff_accounts.deactivate("sam", SYSTEM, return_open_requests)
     assert done.sessions_ended == 2
     for client in (sam.client, second):
         assert (await client.get("/specialist/api/user/")).status_code == 401
@@ -177,7 +178,8 @@ async def test_a_role_change_ends_sessions_and_is_audited(app: Litestar) -> None
     await staff_accounts.set_role("sam", Role.TEAM_LEAD, SYSTEM)
     assert (await sam.get("/specialist/api/user/")).status_code == 401
     entries = await fetch(
-        "SELECT * FROM audit_records WHERE action = 'staff.role.changed' AND target_id = 'sam'"
+        "SELECT * FROM audit_records"
+        " WHERE action = 'staff.change_role.succeeded' AND target_id = 'sam'"
     )
     assert len(entries) == 1 and "team_lead" not in str(entries[0])  # encrypted at rest
     payload = await read_payload(entries[0])
@@ -265,7 +267,7 @@ async def test_an_admin_resets_a_forgotten_password(app: Litestar) -> None:
     assert (await sam.get("/specialist/api/user/")).status_code == 401
     assert (await submit_password(browser(app), "sam", PASSWORD)).status_code == 401
     assert (await submit_password(browser(app), "sam", password)).status_code == 303
-    assert "staff.password.reset" in await actions_for("sam")
+    assert "staff.reset_password.succeeded" in await actions_for("sam")
 
 
 async def test_one_address_trying_many_sign_ins_is_slowed_down(app: Litestar) -> None:
@@ -314,7 +316,7 @@ async def test_guesses_sent_at_once_get_no_more_tries_than_the_lockout_allows(
     actions = await actions_for("sam")
     assert actions.count("staff.login.failed") == 10  # the other 15 were refused unchecked
     assert actions.count("staff.login.refused") == 15
-    assert actions.count("staff.lockout.started") == 1
+    assert actions.count("staff.lock_out.started") == 1
 
 
 async def test_while_ten_attempts_are_in_flight_even_the_right_password_waits(

@@ -92,7 +92,7 @@ async def test_both_secrets_work_during_a_rotation(
 
     rotated = Settings(stripe_webhook_secrets="whsec_new,whsec_old")  # type: ignore[call-arg]
     monkeypatch.setattr(
-        "gateway.webhooks.controller.stripe_secrets", lambda _s: rotated.stripe_webhook_secrets
+        "adapters.stripe.provider.webhook_secrets", lambda _s: rotated.stripe_webhook_secrets
     )
     for index, secret in enumerate(("whsec_new", "whsec_old")):
         body = event(f"evt_rotation_{index}", "setup_intent.succeeded", SETUP)

@@ -1,17 +1,14 @@
 # ruff: noqa: RUF001  (full-width digits are the point)
 """One ticket format (issue 16, item 4): a ticket filed in one spelling is found in any other,
-in change requests and blocklist sources alike, and old rows are migrated to it."""
+in change requests and blocklist sources alike."""
 
 from __future__ import annotations
 
 import uuid
 
-import asyncpg
 import httpx
-import pytest
 
-from gateway.migrations.gateway_2026_12_07t09_00_00_000000 import backfill
-from tests.database import auth, superuser
+from tests.database import auth
 from tests.payloads import iban_change, plan_change
 
 
@@ -87,56 +84,3 @@ async def test_a_blocklist_entry_filed_with_zendesk_77_is_matched_as_zendesk_77(
             "/v1/blocklist/entries", params={"source_ticket": typed}, headers=auth(api_key)
         )
         assert [item["id"] for item in listed.json()["items"]] == [created.json()["id"]], typed
-
-
-class _RollBackError(Exception):
-    """Leaves the database as it was."""
-
-
-async def test_the_migration_turns_old_rows_into_the_canonical_form() -> None:
-    """Old-shape rows (system and id apart, free-text tickets) in tables of the old shape,
-    shadowing the real ones for one rolled-back transaction."""
-    async with superuser() as connection:
-        with pytest.raises(_RollBackError):
-            async with connection.transaction():
-                await _migrate_old_rows(connection)
-
-
-async def _migrate_old_rows(connection: asyncpg.Connection) -> None:
-    await connection.execute(
-        "CREATE TEMP TABLE change_requests (id int, client text, kind text, status text,"
-        " created_at timestamptz DEFAULT now(), ticket_system text, ticket_id text,"
-        " ticket text)"
-    )
-    await connection.execute("CREATE TEMP TABLE corrections (ticket text)")
-    await connection.execute("CREATE TEMP TABLE blocklist_entries (source_ticket text)")
-    await connection.execute(
-        "INSERT INTO change_requests (id, client, kind, status, ticket_system, ticket_id)"
-        " VALUES (1, 'a', 'iban_change', 'new', 'zendesk', '#1001'),"
-        " (2, 'a', 'plan_change', 'new', 'intercom', ' １００２ '),"
-        " (3, 'a', 'iban_change', 'cancelled', 'zendesk', '1001')"
-    )
-    await connection.execute(
-        "INSERT INTO corrections VALUES ('zendesk #77'), ('Zendesk:78'), ('79'),"
-        " ('call with the customer'), (''), (NULL)"
-    )
-    await connection.execute(
-        "INSERT INTO blocklist_entries VALUES ('ZENDESK 77'), ('see ticket\u200b 80')"
-    )
-    await backfill(connection)
-    tickets = await connection.fetch("SELECT id, ticket FROM change_requests ORDER BY id")
-    assert [row["ticket"] for row in tickets] == [
-        "zendesk:1001",
-        "intercom:1002",
-        "zendesk:1001",
-    ]
-    corrections = await connection.fetch("SELECT ticket FROM corrections")
-    assert sorted(str(row["ticket"]) for row in corrections) == sorted(
-        ["zendesk:77", "zendesk:78", "other:79", "other:call with the customer", "None", "None"]
-    )
-    sources = await connection.fetch("SELECT source_ticket FROM blocklist_entries")
-    assert sorted(row["source_ticket"] for row in sources) == [
-        "other:see ticket 80",
-        "zendesk:77",
-    ]
-    raise _RollBackError

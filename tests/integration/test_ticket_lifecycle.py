@@ -17,6 +17,7 @@ from audit.entry import SYSTEM
 from gateway.change_requests.lifecycle import (
     expire_idle_requests,
     mark_silent_customers,
+    return_open_requests,
     run_lifecycle,
 )
 from gateway.change_requests.states import Transition
@@ -205,7 +206,7 @@ async def test_a_customer_who_does_not_answer_is_put_before_the_lead(
         "cancellation_reason": None,
     }
     assert (await _request(answering))["triage_reason"] is None
-    assert await _audit(silent, "change_request.customer_silence.marked") == [
+    assert await _audit(silent, "change_request.mark_customer_silent.succeeded") == [
         {"actor_type": SYSTEM.kind, "actor_id": SYSTEM.id}
     ]
     assert len(await _events(silent, "change_request.customer_silent")) == 1
@@ -283,7 +284,7 @@ async def test_deactivating_a_specialist_returns_their_open_requests_at_once(
     await fetch("UPDATE change_requests SET status = 'applied' WHERE id = $1", uuid.UUID(applied))
     admin = StaffMember(0, "ada", Role.ADMIN)
 
-    done = await deactivate("sam", admin.actor)
+    done = await deactivate("sam", admin.actor, return_open_requests)
 
     assert done.requests_returned == 3  # what the admin is told
     reason = "Returned: sam was deactivated"

@@ -21,7 +21,7 @@ from adapters.zuora.emulator.seed import seed_demo
 from adapters.zuora.emulator.state import Tenant
 from tests.emulators import serve
 from tests.remote.adapters import zuora_adapter
-from tests.remote.cassettes import CASSETTES, zuora_vcr
+from tests.remote.cassettes import CASSETTES, provider_vcr
 from tests.remote.flows import iban_and_tier_change
 from tests.remote.stripe_flows import sepa_change
 
@@ -34,7 +34,7 @@ async def record(transport: str) -> None:
     with serve(create_emulator(tenant)) as base:
         path = CASSETTES / f"emulator-{transport}.yaml"
         path.unlink(missing_ok=True)
-        with zuora_vcr(record_mode="all", rewrite_host=True).use_cassette(path.name):
+        with provider_vcr(record_mode="all", rewrite_host=True).use_cassette(path.name):
             zuora = zuora_adapter(transport, base, user, secret)
             try:
                 await iban_and_tier_change(zuora, "A00000101", seats=4)
@@ -49,7 +49,7 @@ async def record_stripe() -> None:
     with serve(create_stripe_emulator(account)) as base:
         path = CASSETTES / "emulator-stripe.yaml"
         path.unlink(missing_ok=True)
-        with zuora_vcr(record_mode="all", rewrite_host=True).use_cassette(path.name):
+        with provider_vcr(record_mode="all", rewrite_host=True).use_cassette(path.name):
             stripe = StripeAdapter(StripeConfig(account.api_key, base))
             try:
                 await sepa_change(stripe, "shop-101")

@@ -15,7 +15,7 @@ import pytest
 
 from adapters.stripe.adapter import StripeAdapter
 from adapters.stripe.client import StripeConfig
-from tests.remote.cassettes import CASSETTES, zuora_vcr
+from tests.remote.cassettes import CASSETTES, provider_vcr
 from tests.remote.stripe_flows import read_customer
 
 KEY = os.environ.get("STRIPE_TEST_KEY", "")
@@ -31,7 +31,7 @@ pytestmark = [
 
 async def test_reading_a_real_test_mode_customer() -> None:
     name = "testmode-stripe.yaml"
-    with zuora_vcr(record_mode="all").use_cassette(name):
+    with provider_vcr(record_mode="all").use_cassette(name):
         stripe = StripeAdapter(StripeConfig(KEY))
         try:
             methods = await read_customer(stripe, os.environ["STRIPE_TEST_BACKOFFICE_ID"])

@@ -17,7 +17,7 @@ import os
 import pytest
 
 from tests.remote.adapters import zuora_adapter
-from tests.remote.cassettes import CASSETTES, zuora_vcr
+from tests.remote.cassettes import CASSETTES, provider_vcr
 from tests.remote.flows import read_and_preview
 
 NEEDED = (
@@ -40,7 +40,7 @@ async def test_reading_a_real_account_and_previewing_a_tier_change() -> None:
     transport = os.environ.get("ZUORA_SANDBOX_TRANSPORT", "soap")
     user, secret = os.environ["ZUORA_SANDBOX_USER"], os.environ["ZUORA_SANDBOX_SECRET"]
     name = f"sandbox-{transport}.yaml"
-    with zuora_vcr(record_mode="all").use_cassette(name):
+    with provider_vcr(record_mode="all").use_cassette(name):
         zuora = zuora_adapter(transport, os.environ["ZUORA_SANDBOX_URL"], user, secret)
         try:
             methods, preview, subscription = await read_and_preview(

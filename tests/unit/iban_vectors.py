@@ -2,8 +2,8 @@
 
 Written for this project from public lists (values only; each group names where it was
 published). `expected` is the refusal code, or None where the IBAN is accepted. The expectations
-are the project's own decisions, explained in gateway/change_requests/bank_details.py and
-gateway/change_requests/sepa_scope.py:
+are the project's own decisions, explained in gateway/bank_details.py and
+gateway/sepa_scope.py:
 - the bank's own check digits inside the BBAN are verified (iban_national_check_failed);
 - ISO 13616 check digits are 02..98, so 00, 01 and 99 are a checksum failure;
 - SEPA means the EPC's list of SEPA scheme countries (EPC409-09), not schwifty's flag: New

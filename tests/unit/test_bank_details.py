@@ -1,9 +1,9 @@
 import pytest
 from schwifty.registry import get_iban_spec
 
-from gateway.change_requests.bank_details import compact_iban, validate_iban
-from gateway.change_requests.sepa_scope import SEPA_COUNTRIES
+from gateway.bank_details import compact_iban, validate_iban
 from gateway.core.errors import BillingError, ErrorCode
+from gateway.sepa_scope import SEPA_COUNTRIES
 from tests.unit.iban_vectors import VECTORS, Vector
 
 

@@ -28,7 +28,7 @@ from adapters.ports import (
 )
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.fulfilment.checks import CheckedRequest, ChecksService, NewIban, business_days_after
-from gateway.fulfilment.schemas import Checks, ContractReturn
+from gateway.fulfilment_schemas import Checks, ContractReturn
 from gateway.providers import Providers
 from settings import get_settings
 

@@ -1,5 +1,5 @@
-"""Every code a staff member can meet has a name for people (gateway/i18n/labels.py), and the
-name is said in each language."""
+"""Every code a staff member can meet has a name for people (`LABELS.update` beside its enum),
+and the name is said in each language."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from gateway.staff.roles import Role
 @pytest.mark.parametrize("codes", [Kind, Status, Transition, TriageKind, Role, Scope, EventType])
 def test_every_member_has_a_label(codes: type[enum.Enum]) -> None:
     missing = [member for member in codes if member not in LABELS]
-    assert not missing, f"add to gateway/i18n/labels.py: {missing}"
+    assert not missing, f"name these beside their enum (LABELS.update): {missing}"
 
 
 def test_a_label_is_said_in_the_readers_language() -> None:

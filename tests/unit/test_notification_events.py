@@ -4,14 +4,16 @@ masked whatever a builder put in it."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
 
+from gateway.change_requests.notification_events import TRANSITION_EVENTS
 from gateway.change_requests.states import Transition
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.core.sensitive import contains_card_number, contains_iban, strings_in
-from gateway.notifications.change_request_events import TRANSITION_EVENTS
 from gateway.notifications.events import (
     EVENT_TYPES,
     HELPDESK_STATUS,
@@ -20,7 +22,7 @@ from gateway.notifications.events import (
     validate_patterns,
 )
 from gateway.notifications.outbox import build_payload
-from gateway.notifications.provider_events import stripe_notice
+from gateway.webhooks.provider_notices import stripe_notice
 
 
 def test_every_event_type_has_a_help_desk_status() -> None:
@@ -137,3 +139,18 @@ def test_stripe_events_a_help_desk_acts_on() -> None:
     )
     assert payout is not None and payout.reference == "stripe_connect_account_id"
     assert stripe_notice({"type": "setup_intent.succeeded"}, {"id": "seti_1"}, "cus_1") is None
+
+
+def test_a_worker_knows_every_family_that_files_work_for_a_customer() -> None:
+    """A provider's news goes to the support tools that filed a request or correction for the
+    customer: a worker process learns who they are from the modules it imports with its jobs."""
+    probe = (
+        "from gateway.core.jobs import job_app; job_app.perform_import_paths(); "
+        "from gateway.notifications import fanout; "
+        "print(*sorted(filed_by.__module__ for filed_by in fanout._FILED_BY))"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert run.stdout.split() == [
+        "gateway.change_requests.notification_events",
+        "gateway.corrections.notification_events",
+    ]

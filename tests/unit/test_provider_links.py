@@ -12,16 +12,15 @@ from typing import Any
 import pytest
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from gateway.fulfilment.schemas import Checks, TargetState
+from gateway.fulfilment_schemas import Checks, TargetState
 from gateway.i18n import use_language
 from gateway.i18n.templates import install
 from gateway.provider_links import (
     ProviderRefs,
+    account_link,
     customer_links,
     request_links,
     stripe_connect_link,
-    stripe_customer_link,
-    zuora_account_link,
 )
 from settings import Mode, Settings, SettingsError, get_settings, reset_settings
 
@@ -46,16 +45,16 @@ def url(link: Any) -> str:
 
 
 def test_a_zuora_account_id_opens_its_account_page_on_zuoras_us_ui_by_default() -> None:
-    link = zuora_account_link(production(), ZUORA_ID)
+    link = account_link(production(), "zuora", ZUORA_ID)
     assert url(link) == (f"https://www.zuora.com/apps/CustomerAccount.do?method=view&id={ZUORA_ID}")
     assert link is not None and link.provider == "zuora" and link.label == "Open in Zuora"
 
 
 def test_an_account_number_opens_zuoras_search_for_it_quoted() -> None:
-    assert url(zuora_account_link(production(), "A00012345")) == (
+    assert url(account_link(production(), "zuora", "A00012345")) == (
         "https://www.zuora.com/platform/apps/search?searchTerm=A00012345&searchObjectType=account"
     )
-    odd = url(zuora_account_link(production(), "A 1&searchObjectType=invoice#x"))
+    odd = url(account_link(production(), "zuora", "A 1&searchObjectType=invoice#x"))
     assert "searchTerm=A+1%26searchObjectType%3Dinvoice%23x&searchObjectType=account" in odd
 
 
@@ -76,42 +75,42 @@ def test_an_account_number_opens_zuoras_search_for_it_quoted() -> None:
     ],
 )
 def test_unset_the_zuora_ui_is_the_host_of_the_api_in_use(api: dict[str, str], ui: str) -> None:
-    assert url(zuora_account_link(production(**api), ZUORA_ID)).startswith(f"https://{ui}/apps/")
+    assert url(account_link(production(**api), "zuora", ZUORA_ID)).startswith(f"https://{ui}/apps/")
 
 
 def test_a_configured_zuora_ui_wins_and_its_trailing_slash_is_ignored() -> None:
     settings = production(
         zuora_dashboard_url="https://eu.zuora.com/", zuora_rest_url="https://rest.zuora.com"
     )
-    assert url(zuora_account_link(settings, ZUORA_ID)).startswith("https://eu.zuora.com/apps/")
+    assert url(account_link(settings, "zuora", ZUORA_ID)).startswith("https://eu.zuora.com/apps/")
 
 
 def test_stripe_links_are_live_or_test_by_the_key_and_ids_are_quoted() -> None:
     live = production(stripe_api_key="rk_live_x")
     test = production(stripe_api_key="sk_test_x")
     assert (
-        url(stripe_customer_link(live, "cus_123"))
+        url(account_link(live, "stripe", "cus_123"))
         == "https://dashboard.stripe.com/customers/cus_123"
     )
-    assert url(stripe_customer_link(test, "cus_123")) == (
+    assert url(account_link(test, "stripe", "cus_123")) == (
         "https://dashboard.stripe.com/test/customers/cus_123"
     )
     assert url(stripe_connect_link(live, "acct_1")) == (
         "https://dashboard.stripe.com/connect/accounts/acct_1"
     )
-    assert url(stripe_customer_link(live, "cus_a/../b?c#d")) == (
+    assert url(account_link(live, "stripe", "cus_a/../b?c#d")) == (
         "https://dashboard.stripe.com/customers/cus_a%2F..%2Fb%3Fc%23d"
     )
     other = production(stripe_api_key="sk_live_x", stripe_dashboard_url="https://stripe.proxy/d/")
-    assert url(stripe_customer_link(other, "cus_1")) == "https://stripe.proxy/d/customers/cus_1"
+    assert url(account_link(other, "stripe", "cus_1")) == "https://stripe.proxy/d/customers/cus_1"
 
 
 def test_in_sandbox_the_links_open_the_emulators_pages() -> None:
     settings = sandbox()
-    assert url(zuora_account_link(settings, "A00000101")) == (
+    assert url(account_link(settings, "zuora", "A00000101")) == (
         "http://127.0.0.1:18010/platform/apps/search?searchTerm=A00000101&searchObjectType=account"
     )
-    assert url(stripe_customer_link(settings, "cus_1")) == (
+    assert url(account_link(settings, "stripe", "cus_1")) == (
         "http://127.0.0.1:18011/test/customers/cus_1"
     )
     assert url(stripe_connect_link(settings, "acct_1")) == (
@@ -124,8 +123,10 @@ def test_a_sandbox_talking_to_real_providers_links_to_their_dashboards() -> None
         zuora_soap_url="https://apisandbox.zuora.com/apps/services/a/84.0",
         stripe_api_key="sk_test_real",
     )
-    assert url(zuora_account_link(settings, ZUORA_ID)).startswith("https://apisandbox.zuora.com/")
-    assert url(stripe_customer_link(settings, "cus_1")).startswith(
+    assert url(account_link(settings, "zuora", ZUORA_ID)).startswith(
+        "https://apisandbox.zuora.com/"
+    )
+    assert url(account_link(settings, "stripe", "cus_1")).startswith(
         "https://dashboard.stripe.com/test/"
     )
 
@@ -133,8 +134,8 @@ def test_a_sandbox_talking_to_real_providers_links_to_their_dashboards() -> None
 @pytest.mark.parametrize("missing", [None, "", "   "])
 def test_a_missing_id_gives_no_link(missing: str | None) -> None:
     settings = production()
-    assert zuora_account_link(settings, missing) is None
-    assert stripe_customer_link(settings, missing) is None
+    assert account_link(settings, "zuora", missing) is None
+    assert account_link(settings, "stripe", missing) is None
     assert stripe_connect_link(settings, missing) is None
     assert request_links(settings, ProviderRefs(missing, missing, missing)) == []
 

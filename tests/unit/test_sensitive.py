@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from schwifty import IBAN
 
 from gateway.core import sensitive
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.core.sensitive import (
     contains_card_number,
     contains_iban,
@@ -325,3 +326,34 @@ def test_a_card_glued_to_more_digits_is_left_alone_on_purpose() -> None:
     # card + expiry written as one number: any 13-19 window of a long digit run would pass
     # Luhn one time in ten, so long numbers in general would be flagged (see _cards_in_chain).
     assert not contains_card_number("45395787636214861225")
+
+
+@pytest.mark.parametrize(
+    ("spelling", "card"),
+    [(CARD_SPELLINGS[name], True) for name in ("mixed", "zero_width_space", "grouped_dots")]
+    + [(IBAN_SPELLINGS[name], False) for name in ("mixed", "cyrillic_lookalike_letters")],
+)
+def test_the_free_text_guard_refuses_with_the_callers_sentence_never_the_text(
+    spelling: str, card: bool
+) -> None:
+    with pytest.raises(BillingError) as refused:
+        sensitive.refuse_card_or_iban(
+            None, "", f"see {spelling}", card="No cards.", iban="No IBANs."
+        )
+    assert refused.value.code is (
+        ErrorCode.CARD_NUMBER_NOT_ACCEPTED if card else ErrorCode.IBAN_OUTSIDE_IBAN_FIELD
+    )
+    assert refused.value.detail == ("No cards." if card else "No IBANs.")
+
+
+def test_the_free_text_guard_lets_a_kind_without_a_sentence_through_and_orders_both() -> None:
+    both = f"{IBAN_TEXT} then {CARD}"
+    sensitive.refuse_card_or_iban(both, "ordinary text")  # nothing asked for
+    sensitive.refuse_card_or_iban(CARD, iban="No IBANs.")
+    for iban_first, code in (
+        (False, "card_number_not_accepted"),
+        (True, "iban_outside_iban_field"),
+    ):
+        with pytest.raises(BillingError) as refused:
+            sensitive.refuse_card_or_iban(both, card="c", iban="i", iban_first=iban_first)
+        assert refused.value.code == code

@@ -7,10 +7,6 @@ from __future__ import annotations
 import pytest
 
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.migrations.gateway_2026_12_07t09_00_00_000000 import (
-    free_text_ticket,
-    request_ticket,
-)
 from gateway.tickets import (
     canonical_ticket,
     display_ticket,
@@ -111,15 +107,3 @@ def test_a_lookup_without_system_matches_the_id_alone() -> None:
     assert ticket_lookup("Zendesk #1001").ticket == "zendesk:1001"
     found = ticket_lookup(" #１００１ ")
     assert (found.ticket, found.ticket_id) == (None, "1001")
-
-
-def test_the_migration_rewrites_old_rows_as_writers_do() -> None:
-    assert request_ticket("zendesk", " #1001") == "zendesk:1001"
-    assert request_ticket("intercom", "１００１") == "intercom:1001"
-    assert free_text_ticket("zendesk #77") == "zendesk:77"
-    assert free_text_ticket("Zendesk:77") == "zendesk:77"
-    assert free_text_ticket("77") == "other:77"
-    assert free_text_ticket("call with\tthe customer") == "other:call with the customer"
-    assert free_text_ticket("   ") is None
-    assert free_text_ticket(None) is None
-    assert len(free_text_ticket("x " * 100, 130) or "") == 130

@@ -8,8 +8,8 @@ import pytest
 import stripe
 
 from adapters.stripe.emulator.signing import sign
+from adapters.stripe.signature import verify_stripe_signature
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.webhooks.stripe_signature import verify_stripe_signature
 
 BODY = b'{"id": "evt_1", "object": "event", "type": "setup_intent.succeeded"}'
 

@@ -1,5 +1,5 @@
 """The Stripe emulator's customer and Connect account pages, at the paths of Stripe's own
-dashboard, so that the back office's "Open in Stripe" links (gateway/provider_links.py) open
+dashboard, so that the back office's "Open in Stripe" links (adapters/stripe/links.py) open
 them in sandbox:
 
 - `GET /test/customers/<cus_...>` (and without `/test`): the customer, its payment methods

@@ -1,5 +1,5 @@
 """The Zuora emulator's account page, at the paths of Zuora's own UI, so that the back office's
-"Open in Zuora" link (gateway/provider_links.py) opens it in sandbox:
+"Open in Zuora" link (adapters/zuora/links.py) opens it in sandbox:
 
 - `GET /apps/CustomerAccount.do?method=view&id=<account id>`: the account, its bill-to
   contact, payment methods (masked: country and last four), subscriptions with their charges,

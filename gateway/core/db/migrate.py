@@ -21,8 +21,11 @@ from piccolo.apps.migrations.commands.forwards import run_forwards
 from gateway.core.db.connection import engine, fetch_value
 from gateway.core.db.job_schema import update_job_schema
 from gateway.core.db.roles import apply_grants, migration_url
+from gateway.core.db.schema_check import shipped_migrations
 
 _MIGRATE_LOCK = "SELECT pg_advisory_lock(hashtextextended('billing-gateway.migrate', 0))"
+_APPLIED = "SELECT app_name, name FROM migration"
+_RECORD = "INSERT INTO migration (app_name, name) VALUES ($1, $2)"
 
 
 async def migrate() -> None:
@@ -39,10 +42,28 @@ async def migrate() -> None:
 
 
 async def _migrate(connection: Any) -> None:
+    await record_squashed(connection)
     result = await run_forwards(app_name="all")
     if not result.success:
         raise RuntimeError(f"migration failed: {result.message}")
     await update_job_schema(connection)
+
+
+async def record_squashed(connection: Any) -> None:
+    if not await connection.fetchval("SELECT to_regclass('migration') IS NOT NULL"):
+        return  # a fresh database: every migration runs
+    applied = {(row["app_name"], row["name"]) for row in await connection.fetch(_APPLIED)}
+    for (app, migration_id), module in shipped_migrations().items():
+        replaces = {(app, old) for old in getattr(module, "REPLACES", ())}
+        if (app, migration_id) in applied or not replaces & applied:
+            continue
+        if not replaces <= applied:
+            raise RuntimeError(
+                f"migration {migration_id} replaces {len(replaces)} older ones, of which this"
+                f" database has {len(replaces & applied)}: migrate it with the release before"
+                " the squash first"
+            )
+        await connection.execute(_RECORD, app, migration_id)
 
 
 @contextlib.asynccontextmanager

@@ -26,6 +26,8 @@ APPEND_ONLY = ("audit_records", "audit_chain", "audit_checkpoints", "audit_check
 # the trigger audit_subject_keys_forget_or_rotate_only lets only those two shapes through.
 SUBJECT_KEYS = "audit_subject_keys"
 SUBJECT_KEY_COLUMNS = ("wrapped_key", "kek_id", "forgotten_at")
+# Read only: what migrations alone write (the old spellings of renamed audit actions).
+READ_ONLY = ("migration", "audit_action_names")
 
 _RELATIONS = """
 SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -61,7 +63,7 @@ def grant_statements(app_role: str, relations: list[tuple[str, str]]) -> list[st
     for name, kind in relations:
         table = quote_name(name)
         statements.append(f"REVOKE ALL ON {table} FROM {role}")
-        if kind in ("v", "m") or name == "migration":
+        if kind in ("v", "m") or name in READ_ONLY:
             statements.append(f"GRANT SELECT ON {table} TO {role}")
         elif name in APPEND_ONLY:
             statements.append(f"GRANT SELECT, INSERT ON {table} TO {role}")

@@ -5,6 +5,7 @@ Procrastinate's tables present with every one of its migration files applied
 from __future__ import annotations
 
 from piccolo.apps.migrations.commands.base import BaseMigrationManager
+from piccolo.conf.apps import MigrationModule
 
 from gateway.core.db.connection import fetch
 from gateway.core.db.job_schema import migration_files
@@ -19,16 +20,20 @@ _JOBS_APPLIED = "SELECT name FROM procrastinate_applied_migrations"
 _up_to_date = False
 
 
-def expected_migrations() -> set[tuple[str, str]]:
-    """(app, migration id) of every migration the code ships, read from the migration folders
-    (no database)."""
+def shipped_migrations() -> dict[tuple[str, str], MigrationModule]:
+    """(app, migration id) of every migration the code ships, with its module, read from the
+    migration folders (no database)."""
     manager = BaseMigrationManager()
-    expected: set[tuple[str, str]] = set()
+    shipped: dict[tuple[str, str], MigrationModule] = {}
     for module in manager.get_app_modules():
         config = module.APP_CONFIG
         found = manager.get_migration_modules(config.resolved_migrations_folder_path)
-        expected |= {(config.app_name, migration_id) for migration_id in found}
-    return expected
+        shipped |= {(config.app_name, key): migration for key, migration in found.items()}
+    return shipped
+
+
+def expected_migrations() -> set[tuple[str, str]]:
+    return set(shipped_migrations())
 
 
 async def schema_problem() -> str | None:

@@ -1,0 +1,43 @@
+"""Every statement on idempotency keys (idempotency_keys)."""
+
+INSERT = """
+INSERT INTO idempotency_keys (id, api_key, key, fingerprint, method, path, state, locked_at,
+                              created_at, holder)
+VALUES ($1, $2, $3, $4, $5, $6, 'running', now(), now(), $7)
+    ON CONFLICT (api_key, key) DO NOTHING RETURNING id, locked_at
+"""
+# `stale`: the claim may be taken over, its time being up or its holder's lease not held. The
+# shared try-lock succeeds only when no session holds the lease; it conflicts with no other
+# check and ends with the statement. CASE keeps the lock check to running claims.
+FIND = """
+SELECT id, fingerprint, state, response_status, response_content_type, response_body,
+       CASE WHEN state <> 'running' THEN false WHEN locked_at < now() - $2::interval THEN true
+            WHEN holder IS NULL THEN false ELSE pg_try_advisory_xact_lock_shared($3, holder)
+       END AS stale
+  FROM idempotency_keys WHERE api_key = $1 AND key = $4
+"""
+TAKE_OVER = """
+UPDATE idempotency_keys SET locked_at = now(), holder = $4
+ WHERE id = $1 AND state = 'running'
+   AND CASE WHEN locked_at < now() - $2::interval THEN true WHEN holder IS NULL THEN false
+            ELSE pg_try_advisory_xact_lock_shared($3, holder) END
+RETURNING id, locked_at
+"""
+# The answer, stored by the claim (while it still holds the key) or by its (api_key, key).
+_STORE = """
+UPDATE idempotency_keys SET state = 'done', response_status = $3, response_content_type = $4,
+       response_body = $5, completed_at = now()
+"""
+COMPLETE = _STORE + " WHERE id = $1 AND locked_at = $2"
+STORE_ANSWER = _STORE + " WHERE api_key = $1 AND key = $2"
+RELEASE = "DELETE FROM idempotency_keys WHERE id = $1 AND locked_at = $2 AND state = 'running'"
+ABANDON = "UPDATE idempotency_keys SET locked_at = '-infinity' WHERE id = $1 AND locked_at = $2"
+PURGE_EXPIRED = """
+WITH gone AS (DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval RETURNING 1)
+SELECT count(*) AS n FROM gone
+"""
+# Locks the key's record until the commit (see answers.earlier_answer).
+EARLIER_ANSWER = """
+SELECT state, response_status, response_body FROM idempotency_keys
+ WHERE api_key = $1 AND key = $2 FOR NO KEY UPDATE
+"""
