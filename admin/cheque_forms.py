@@ -16,7 +16,7 @@ from admin.customer_actions import minor_units
 from admin.page_kit import Form, free_text
 from gateway.cheques.schemas import BatchClose, ChequeCreate
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.core.sensitive import sensitive_kind
+from gateway.core.sensitive import luhn_ok, sensitive_kind
 from gateway.i18n import N_, Message
 from gateway.staff.member import StaffMember
 
@@ -55,8 +55,7 @@ def _reference(form: Form) -> str:
     reference = free_text(form, "reference", N_("cheque reference"))
     if not reference:
         raise _invalid(Message("Type the cheque's reference: the number printed on the cheque."))
-    digits = "".join(c for c in reference if c.isdigit())
-    if 13 <= len(digits) <= 19 and _luhn(digits):
+    if _reads_as_card(reference):
         raise BillingError(
             ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
             Message(
@@ -67,12 +66,10 @@ def _reference(form: Form) -> str:
     return reference
 
 
-def _luhn(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if position % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
+def _reads_as_card(text: str) -> bool:
+    """Its digits, whatever is between them, make a card number: a cheque reference may not."""
+    digits = "".join(c for c in text if c.isdigit())
+    return 13 <= len(digits) <= 19 and luhn_ok(digits)
 
 
 def shown_again(form: Form) -> Form:
@@ -81,8 +78,7 @@ def shown_again(form: Form) -> Form:
     kept = dict(form)
     for name in ("reference", "note"):
         value = kept.get(name, "")
-        digits = "".join(c for c in value if c.isdigit())
-        if sensitive_kind(value) or (13 <= len(digits) <= 19 and _luhn(digits)):
+        if sensitive_kind(value) or _reads_as_card(value):
             kept[name] = ""
     return kept
 

@@ -4,8 +4,9 @@
   alerts never disagree, and each specialist's open requests (the assignee and status index);
 - the breaches: open requests older than the limit (the partial index of open requests);
 - the last 14 days, per day in the reader's time zone: expiries, applies, review outcomes,
-  blocks and unblocks from the audit trail, and changes stopped by fraud-stop from the
-  notification events (both by kind and time: migration 2026-12-11T15:00).
+  blocks and unblocks from the audit trail (by action and time: the index
+  audit_records_action_time; the names with their old spellings, `audit_spellings`), and changes
+  stopped by fraud-stop from the notification events (notification_events_type_time).
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ SELECT audit_action(a.action) AS action, (a.occurred_at AT TIME ZONE $3)::date A
        s.id AS staff_id, s.username, count(*) AS count
   FROM audit_records a
   LEFT JOIN staff_users s
-    ON audit_action(a.action) = '{APPLIED}' AND a.actor_type = 'staff'
+    ON a.action = ANY(audit_spellings(ARRAY['{APPLIED}'])) AND a.actor_type = 'staff'
    AND s.username = a.actor_id
- WHERE audit_action(a.action) = ANY($1::text[]) AND a.occurred_at >= $2
+ WHERE a.action = ANY(audit_spellings($1::text[])) AND a.occurred_at >= $2
  GROUP BY 1, 2, 3, 4
 UNION ALL {notification_queries.EVENTS_PER_DAY}"""  # noqa: S608 (constants)
 

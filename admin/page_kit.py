@@ -4,7 +4,8 @@ sentence, never JSON."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import msgspec
 from litestar import Request
@@ -12,7 +13,7 @@ from litestar.response import Response, Template
 
 from admin.sign_in import SESSION_COOKIE
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.core.sensitive import sensitive_kind
+from gateway.core.sensitive import refuse_card_or_iban
 from gateway.edge.problems import exception_to_problem
 from gateway.i18n import N_, Message, gettext, translate
 from gateway.staff.login import StaffLogin
@@ -62,32 +63,44 @@ def _said(label: str) -> Message:
     return label if isinstance(label, Message) else Message(label)
 
 
-def free_text(form: Form, name: str, label: str, *, required: bool = False) -> str:
-    """The field's text; a card number or an IBAN in it is refused with a sentence that never
-    repeats it. A required field needs a few words: it is kept and shown to the team.
-    `label` names the field in English, marked for translation (`N_("reason")`) or a Message."""
+class Wording(NamedTuple):
+    """What a page says of a field's free text (templates marked with `N_`, each naming the
+    field as {label}): when it holds {what}, a card number or an IBAN; when too short."""
+
+    holds: str
+    few_words: str
+
+
+PAGE_WORDING = Wording(
+    N_(
+        "The {label} holds {what}. Leave it out: the gateway never keeps card numbers, and bank "
+        "details are shown masked only."
+    ),
+    N_("Write a {label} of a few words: it is kept with the correction and shown to the team."),
+)
+
+
+def free_text(
+    form: Mapping[str, str],
+    name: str,
+    label: str,
+    *,
+    required: bool = False,
+    wording: Wording = PAGE_WORDING,
+) -> str:
+    """The field's text; a card number or an IBAN in it, in any spelling, is refused with a
+    sentence that never repeats it. A required field needs a few words: it is kept and shown
+    to the team. `label` names the field in English, marked for translation (`N_("reason")`)
+    or a Message."""
     value = form.get(name, "")
-    found = sensitive_kind(value)
-    if found is not None:
-        card = found == "card_number"
-        raise BillingError(
-            ErrorCode.CARD_NUMBER_NOT_ACCEPTED if card else ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-            Message(
-                "The {label} holds {what}. Leave it out: the gateway never keeps card numbers, "
-                "and bank details are shown masked only.",
-                label=_said(label),
-                what=Message(N_("a card number") if card else N_("an IBAN")),
-            ),
-        )
+    field = _said(label)
+    refuse_card_or_iban(
+        value,
+        card=Message(wording.holds, label=field, what=Message(N_("a card number"))),
+        iban=Message(wording.holds, label=field, what=Message(N_("an IBAN"))),
+    )
     if required and len(value) < 3:
-        raise BillingError(
-            ErrorCode.VALIDATION_FAILED,
-            Message(
-                "Write a {label} of a few words: it is kept with the correction and shown to "
-                "the team.",
-                label=_said(label),
-            ),
-        )
+        raise BillingError(ErrorCode.VALIDATION_FAILED, Message(wording.few_words, label=field))
     return value
 
 

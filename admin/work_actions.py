@@ -11,11 +11,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 
+from admin.page_kit import Wording, free_text
 from admin.work_reasons import chosen_reasons, record_reasons
 from gateway.change_requests.states import Transition
 from gateway.change_requests.workflow import WorkflowService
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.core.sensitive import sensitive_kind
 from gateway.fulfilment.checks import ChecksService
 from gateway.fulfilment.service import Applier, FulfilmentService
 from gateway.i18n import N_, Message
@@ -39,18 +39,13 @@ class WorkContext:
 WorkAction = Callable[[WorkContext], Awaitable[str]]
 
 # Free text a staff member types (from a ticket) is stored, audited and shown to the team.
-FREE_TEXT = {
-    "comment": N_("comment"),
-    "reason": N_("reason"),
-    "identity_mismatch_reason": N_("reason you are sure"),
-    "how": N_("way the contract came back"),
-    "provider_id": N_("id"),
-}
-
-
-def _field(name: str) -> str:
-    words = FREE_TEXT.get(name)
-    return Message(words) if words else name
+_WORDING = Wording(
+    N_(
+        "The {label} holds {what}. Leave it out: bank details live only in the change request, "
+        "encrypted, and card numbers are never stored."
+    ),
+    N_("Write a {label} of a few words: it is kept with the request and shown to the team."),
+)
 
 
 def one(form: Form, name: str) -> str:
@@ -58,39 +53,9 @@ def one(form: Form, name: str) -> str:
     return values[0]
 
 
-def free_text(form: Form, name: str) -> str:
-    """The field's text; a card number or an IBAN in it, in any spelling, is refused with a
-    sentence that never repeats it."""
-    value = one(form, name)
-    found = sensitive_kind(value)
-    if found is not None:
-        what = Message(N_("a card number")) if found == "card_number" else Message(N_("an IBAN"))
-        raise BillingError(
-            ErrorCode.CARD_NUMBER_NOT_ACCEPTED
-            if found == "card_number"
-            else ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-            Message(
-                "The {field} holds {what}. Leave it out: bank details live only in the change "
-                "request, encrypted, and card numbers are never stored.",
-                field=_field(name),
-                what=what,
-            ),
-        )
-    return value
-
-
-def required(form: Form, name: str) -> str:
-    value = free_text(form, name)
-    if len(value) < 3:
-        raise BillingError(
-            ErrorCode.VALIDATION_FAILED,
-            Message(
-                "Write a {field} of a few words: it is kept with the request and shown to the "
-                "team.",
-                field=_field(name),
-            ),
-        )
-    return value
+def _text(form: Form, name: str, label: str, *, required: bool = False) -> str:
+    """The field's free text, checked as every back-office page checks it (page_kit)."""
+    return free_text({name: one(form, name)}, name, label, required=required, wording=_WORDING)
 
 
 def received_on(text: str) -> date:
@@ -117,7 +82,7 @@ async def apply(ctx: WorkContext) -> str:
             Applier.of_staff(ctx.staff),
             one(ctx.form, "preview_id") or None,
             frozenset(ctx.form.get("acknowledge", [])),
-            free_text(ctx.form, "identity_mismatch_reason") or None,
+            _text(ctx.form, "identity_mismatch_reason", N_("reason you are sure")) or None,
         )
     except BillingError as refusal:
         # Policy "before": the plan is written down and waits for a team lead.
@@ -143,7 +108,10 @@ async def refresh_checks(ctx: WorkContext) -> str:
 async def record_contract(ctx: WorkContext) -> str:
     returned = received_on(one(ctx.form, "received_on"))
     await ctx.checks.record_contract_return(
-        ctx.staff, ctx.request_id, free_text(ctx.form, "how"), returned
+        ctx.staff,
+        ctx.request_id,
+        _text(ctx.form, "how", N_("way the contract came back")),
+        returned,
     )
     return "contract"
 
@@ -154,7 +122,9 @@ async def approve_plan(ctx: WorkContext) -> str:
 
 
 async def refuse_plan(ctx: WorkContext) -> str:
-    await ctx.fulfilment.refuse_plan(ctx.staff, ctx.request_id, required(ctx.form, "comment"))
+    await ctx.fulfilment.refuse_plan(
+        ctx.staff, ctx.request_id, _text(ctx.form, "comment", N_("comment"), required=True)
+    )
     return "plan_refused"
 
 
@@ -164,7 +134,7 @@ async def approve(ctx: WorkContext) -> str:
 
 
 async def reject(ctx: WorkContext) -> str:
-    comment = required(ctx.form, "comment")
+    comment = _text(ctx.form, "comment", N_("comment"), required=True)
     await WorkflowService(ctx.settings).reject(ctx.staff, str(ctx.request_id), comment)
     return "rejected"
 
@@ -177,8 +147,8 @@ async def retry_step(ctx: WorkContext) -> str:
 
 async def settle_step(ctx: WorkContext) -> str:
     assert ctx.step_id is not None
-    reason = required(ctx.form, "reason")
-    created = free_text(ctx.form, "provider_id") or None
+    reason = _text(ctx.form, "reason", N_("reason"), required=True)
+    created = _text(ctx.form, "provider_id", N_("id")) or None
     await ctx.fulfilment.settle_by_hand(ctx.staff, ctx.step_id, reason, created)
     return "settled"
 
@@ -186,7 +156,7 @@ async def settle_step(ctx: WorkContext) -> str:
 async def close(ctx: WorkContext) -> str:
     """A team lead closes a request before Apply: cancelled, with the reason (a customer who
     did not answer, by default)."""
-    reason = required(ctx.form, "reason")
+    reason = _text(ctx.form, "reason", N_("reason"), required=True)
     await WorkflowService(ctx.settings).close(ctx.staff, str(ctx.request_id), reason)
     return "closed"
 

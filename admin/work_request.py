@@ -15,7 +15,9 @@ from typing import Any
 
 from gateway.change_requests import queries
 from gateway.change_requests.states import Kind
+from gateway.core.customers import CUSTOMER_REFERENCES, PROVIDER_REFERENCES
 from gateway.core.db.connection import fetch
+from gateway.core.db.rows import loaded
 from gateway.i18n import N_, gettext
 from gateway.i18n.formatting import format_date
 from gateway.i18n.labels import label
@@ -148,17 +150,21 @@ def _plan_facts(details: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+# What the work page calls each customer reference.
+_REFERENCE_LABELS = {
+    "backoffice_id": N_("Back-office id"),
+    "zuora_account_id": N_("Zuora account"),
+    "stripe_customer_id": N_("Stripe customer"),
+    "stripe_connect_account_id": N_("Stripe Connect account"),
+}
+
+
 def _to_work_request(row: dict[str, Any]) -> WorkRequest:
-    details: dict[str, Any] = row["details"] or {}
-    requester: dict[str, Any] = row["requester"] or {}
+    details: dict[str, Any] = loaded(row["details"]) or {}
+    requester: dict[str, Any] = loaded(row["requester"]) or {}
     references = [
-        (gettext(name), str(row[column]))
-        for name, column in (
-            (N_("Zuora account"), "zuora_account_id"),
-            (N_("Stripe customer"), "stripe_customer_id"),
-            (N_("Stripe Connect account"), "stripe_connect_account_id"),
-            (N_("Back-office id"), "backoffice_id"),
-        )
+        (gettext(_REFERENCE_LABELS[column]), str(row[column]))
+        for column in (*PROVIDER_REFERENCES, *CUSTOMER_REFERENCES[:1])  # then the gateway's own id
         if row[column]
     ]
     iban = row["kind"] == "iban_change"
@@ -195,9 +201,7 @@ def _to_work_request(row: dict[str, Any]) -> WorkRequest:
         created_at=row["created_at"],
         triage_reason=row["triage_reason"],
         triage_reason_at=row["triage_reason_at"],
-        provider_refs=ProviderRefs(
-            row["zuora_account_id"], row["stripe_customer_id"], row["stripe_connect_account_id"]
-        ),
+        provider_refs=ProviderRefs(*(row[column] for column in PROVIDER_REFERENCES)),
     )
 
 
@@ -212,9 +216,6 @@ async def read_work_request(staff: StaffMember, request_id: uuid.UUID) -> WorkRe
     if not rows:
         return None
     row = rows[0]
-    for column in ("requester", "details"):
-        if isinstance(row[column], str):  # asyncpg hands JSONB over as text
-            row[column] = json.loads(row[column])
     if row["checks"] is not None and not isinstance(row["checks"], str):
         row["checks"] = json.dumps(row["checks"])
     return _to_work_request(row)

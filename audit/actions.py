@@ -1,9 +1,10 @@
 """Every audit action, declared once: `<resource>.<verb>.<outcome>`, the target type its entries
 name, and the rule that files them under a customer (what `audit forget` erases) or `system`.
 
-Callers name a member (`Action.CHANGE_REQUEST_CANCEL_SUCCEEDED`) and hand `audit.store.record`
-the row the entry is about; the subject is derived from that row by the member's rule, never
-passed by the caller. Old spellings of renamed actions: `audit_action_names` (a migration).
+Callers name a member (`Action.CHANGE_REQUEST_CANCEL_SUCCEEDED`) and give the `AuditEntry` that
+`audit.store.append` writes the row the entry is about; the subject is derived from that row by
+the member's rule, never passed by the caller. Old spellings of renamed actions:
+`audit_action_names` (a migration).
 """
 
 from __future__ import annotations
@@ -167,12 +168,19 @@ class Action(enum.StrEnum):
     CHEQUE_BOUNCE_REFUSED = "cheque.bounce.refused", _ACCOUNT
     CHEQUE_BATCH_CLOSE_SUCCEEDED = "cheque_batch.close.succeeded", _SYSTEM
     CHEQUE_BATCH_CLOSE_REFUSED = "cheque_batch.close.refused", _SYSTEM
-    CORRECTION_REFUND_SUCCEEDED = "correction.refund.succeeded", _ACCOUNT
-    CORRECTION_REFUND_REFUSED = "correction.refund.refused", _ACCOUNT
-    CORRECTION_VOID_INVOICE_SUCCEEDED = "correction.void_invoice.succeeded", _ACCOUNT
-    CORRECTION_VOID_INVOICE_REFUSED = "correction.void_invoice.refused", _ACCOUNT
-    CORRECTION_CANCEL_SUBSCRIPTION_SUCCEEDED = "correction.cancel_subscription.succeeded", _ACCOUNT
-    CORRECTION_CANCEL_SUBSCRIPTION_REFUSED = "correction.cancel_subscription.refused", _ACCOUNT
+    # Filing: on record, perhaps awaiting approval; the provider's part is `correction.run.*`.
+    CORRECTION_FILE_REFUND_SUCCEEDED = "correction.file_refund.succeeded", _ACCOUNT
+    CORRECTION_FILE_REFUND_REFUSED = "correction.file_refund.refused", _ACCOUNT
+    CORRECTION_FILE_VOID_INVOICE_SUCCEEDED = "correction.file_void_invoice.succeeded", _ACCOUNT
+    CORRECTION_FILE_VOID_INVOICE_REFUSED = "correction.file_void_invoice.refused", _ACCOUNT
+    CORRECTION_FILE_CANCEL_SUBSCRIPTION_SUCCEEDED = (
+        "correction.file_cancel_subscription.succeeded",
+        _ACCOUNT,
+    )
+    CORRECTION_FILE_CANCEL_SUBSCRIPTION_REFUSED = (
+        "correction.file_cancel_subscription.refused",
+        _ACCOUNT,
+    )
     CORRECTION_APPROVE_SUCCEEDED = "correction.approve.succeeded", _ACCOUNT
     CORRECTION_APPROVE_REFUSED = "correction.approve.refused", _ACCOUNT
     CORRECTION_REFUSE_SUCCEEDED = "correction.refuse.succeeded", _ACCOUNT

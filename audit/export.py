@@ -27,7 +27,8 @@ FIELDS = (
     "occurred_at",
     "actor_type",
     "actor_id",
-    "action",
+    "action",  # as stored, bound into the MAC
+    "action_name",  # its catalogue name (`audit.actions`), the same unless renamed since
     "target_type",
     "target_id",
     "request_id",
@@ -42,17 +43,18 @@ SELECT count(*) FROM audit_records r
  WHERE r.id <= $1
    AND ($2::timestamptz IS NULL OR r.occurred_at >= $2)
    AND ($3::timestamptz IS NULL OR r.occurred_at < $3)
-   AND ($4::text IS NULL OR audit_action(r.action) = $4)
+   AND ($4::text IS NULL OR r.action = ANY(audit_spellings(ARRAY[$4::text])))
    AND ($5::text IS NULL OR r.subject = $5)
 """
 _PAGE = """
-SELECT c.seq, r.id, r.occurred_at, r.actor_type, r.actor_id, r.action, r.target_type,
-       r.target_id, r.request_id, r.subject, r.mac, r.payload, r.data
+SELECT c.seq, r.id, r.occurred_at, r.actor_type, r.actor_id, r.action,
+       audit_action(r.action) AS action_name, r.target_type, r.target_id, r.request_id,
+       r.subject, r.mac, r.payload, r.data
   FROM audit_records r LEFT JOIN audit_chain c ON c.entry_id = r.id
  WHERE r.id <= $1
    AND ($2::timestamptz IS NULL OR r.occurred_at >= $2)
    AND ($3::timestamptz IS NULL OR r.occurred_at < $3)
-   AND ($4::text IS NULL OR audit_action(r.action) = $4)
+   AND ($4::text IS NULL OR r.action = ANY(audit_spellings(ARRAY[$4::text])))
    AND ($5::text IS NULL OR r.subject = $5)
    AND r.id > $6
  ORDER BY r.id

@@ -68,7 +68,8 @@ WITH gone AS (
 )
 SELECT subject FROM gone
  WHERE NOT EXISTS (SELECT 1 FROM audit_records e
-                    WHERE audit_action(e.action) = '{Action.AUDIT_FORGET_SUBJECT_SUCCEEDED}'
+                    WHERE e.action = ANY(audit_spellings(
+                              ARRAY['{Action.AUDIT_FORGET_SUBJECT_SUCCEEDED}']))
                      AND e.target_type = 'audit_subject' AND e.target_id = gone.subject)
  ORDER BY subject
 """  # noqa: S608 (a constant)

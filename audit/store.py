@@ -22,6 +22,7 @@ from audit.keys import SYSTEM_SUBJECT, SubjectForgottenError, SubjectKeys
 from audit.mac import entry_mac
 from gateway.core.catalogues import as_plain_json
 from gateway.core.db.connection import fetch
+from gateway.core.db.rows import loaded
 from gateway.core.sensitive import redact_text, redact_value
 from settings import get_settings
 
@@ -108,8 +109,8 @@ async def read_payload(row: dict[str, Any]) -> dict[str, Any] | None:
     if row.get("payload") == ERASED:
         return None
     if row.get("payload") is None:
-        data = row.get("data")
-        return msgspec.json.decode(data) if isinstance(data, str | bytes) else data
+        data: dict[str, Any] | None = loaded(row.get("data"))
+        return data
     try:
         plain = await subject_keys().decrypt(row["subject"], row["payload"], associated_data(row))
     except SubjectForgottenError:

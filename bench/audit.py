@@ -39,14 +39,13 @@ CREATE INDEX IF NOT EXISTS bench_plain_audit_target ON bench_plain_audit (target
 
 
 def entry(number: int) -> Any:
+    from audit.actions import Action
     from audit.entry import Actor, AuditEntry
 
     return AuditEntry(
-        action="change_request.process.succeeded",
+        action=Action.CHANGE_REQUEST_PROCESS_SUCCEEDED,
         actor=Actor(kind="staff", id=str(number % 20), role="specialist"),
-        target_type="change_request",
-        target_id=f"cr-{number}",
-        subject=f"cus_{number % 500}",
+        about={"id": f"cr-{number}", "backoffice_id": f"cus_{number % 500}"},
         reason="customer asked by phone",
         before={"status": "in_progress"},
         after={"status": "processed", "note": "new mandate signed", "reasons": ["Billing"]},
@@ -90,9 +89,9 @@ async def _writers(kind: str, writers: int, seconds: float, offset: int, start: 
             " VALUES (now(), $1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
             item.actor.kind,
             item.actor.id,
-            item.action,
-            item.target_type,
-            item.target_id,
+            item.action.value,
+            item.action.target_type,
+            item.target,
             None,
             item.subject,
             msgspec.json.encode({"before": item.before, "after": item.after}).decode(),

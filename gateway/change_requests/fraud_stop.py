@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from audit import Actor
 from gateway.change_requests.fraud_targets import FraudTargets, read_fraud_targets
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.core.sensitive import contains_card_number, contains_iban
+from gateway.core.sensitive import refuse_card_or_iban
 from gateway.fraud.schemas import BlocklistEntryCreate, EntryKind
 from gateway.fraud.screening import NOUN
 from gateway.fraud.service import BlocklistService, refuse_sensitive_free_text
@@ -48,24 +48,19 @@ def _refuse_sensitive(**fields: str | None) -> None:
     own (`refuse_sensitive_value`: block by BIN, or as an entry of kind iban) cannot."""
     for name, text in fields.items():
         label = Message(NOUN[name])  # the field's name in words: "card fingerprint"
-        if text and contains_card_number(text):
-            raise BillingError(
-                ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-                Message(
-                    "The {label} looks like a card number, which the gateway never accepts: "
-                    "give the provider's card fingerprint instead.",
-                    label=label,
-                ),
-            )
-        if text and contains_iban(text):
-            raise BillingError(
-                ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-                Message(
-                    "The {label} holds an IBAN. Leave it out: FRAUD-STOP on the request blocks "
-                    "its IBAN, kept only as a keyed hash.",
-                    label=label,
-                ),
-            )
+        refuse_card_or_iban(
+            text,
+            card=Message(
+                "The {label} looks like a card number, which the gateway never accepts: "
+                "give the provider's card fingerprint instead.",
+                label=label,
+            ),
+            iban=Message(
+                "The {label} holds an IBAN. Leave it out: FRAUD-STOP on the request blocks "
+                "its IBAN, kept only as a keyed hash.",
+                label=label,
+            ),
+        )
 
 
 def _request_targets(request: FraudTargets) -> list[_Target]:

@@ -13,6 +13,7 @@ from gateway.change_requests.outcomes import StaffName, staff_names
 from gateway.change_requests.states import Status, Transition
 from gateway.core.customers import CUSTOMER_REFERENCES
 from gateway.core.db.connection import fetch
+from gateway.core.db.rows import loaded
 from gateway.i18n import Message
 from gateway.notifications.events import EventType
 from gateway.notifications.fanout import files_for_customers
@@ -21,7 +22,6 @@ from gateway.notifications.wording import (
     account_phrase,
     label_of,
     listed,
-    loaded,
     ticket_fields,
 )
 
@@ -378,8 +378,4 @@ def _capitalized(what: Message) -> Message:
 @files_for_customers
 async def clients_that_filed(customer: dict[str, Any]) -> set[str]:
     """The clients that filed a request for the customer (by any of its references)."""
-    return await queries.clients_of_customer(
-        customer.get("zuora_account_id"),
-        customer.get("stripe_customer_id"),
-        customer.get("backoffice_id"),
-    )
+    return await queries.clients_of_customer(customer)

@@ -13,8 +13,8 @@ from gateway.cheques import queries
 from gateway.cheques.checks import StaffRow, staff_by
 from gateway.cheques.records import actor_json
 from gateway.core.db.connection import fetch
+from gateway.core.db.rows import as_json
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.corrections.records import as_json
 from gateway.i18n import Message
 from gateway.staff.roles import Role
 

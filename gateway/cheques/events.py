@@ -9,12 +9,10 @@ import uuid
 from typing import Any
 
 from gateway.cheques.records import load_cheque
+from gateway.core.customers import REFERENCE_OF_PROVIDER
 from gateway.notifications.events import EventType
 from gateway.notifications.outbox import record_event
 from gateway.notifications.wording import account_phrase, money_read
-
-# The provider's customer, under the name change requests give the same reference.
-_REFERENCE_OF = {"zuora": "zuora_account_id", "stripe": "stripe_customer_id"}
 
 
 def customer_of(row: dict[str, Any]) -> dict[str, str]:
@@ -25,7 +23,7 @@ def customer_of(row: dict[str, Any]) -> dict[str, str]:
             "zuora_account_id": row.get("account_number") or row["account_id"],
             "zuora_account_key": row["account_id"],
         }
-    return {_REFERENCE_OF[row["provider"]]: row["account_id"]}
+    return {REFERENCE_OF_PROVIDER[row["provider"]]: row["account_id"]}
 
 
 def cheque_note(event: EventType, row: dict[str, Any]) -> str:

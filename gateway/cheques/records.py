@@ -11,8 +11,8 @@ from audit.actions import Action
 from audit.entry import Actor
 from gateway.cheques import queries
 from gateway.cheques.schemas import BatchRead, ChequeRead, ScanRead
+from gateway.core.db.rows import loaded
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.corrections.records import loaded
 from gateway.corrections.schemas import MoneyRead
 from gateway.i18n import Message
 

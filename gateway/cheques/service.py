@@ -73,10 +73,10 @@ from gateway.cheques.schemas import (
     SlipRead,
 )
 from gateway.core.db.connection import fetch, transaction
+from gateway.core.db.rows import as_json
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.core.log import get_logger
 from gateway.corrections.filing import Requester, refuse_sensitive_text
-from gateway.corrections.records import as_json
 from gateway.fulfilment.resilience import ProviderGuard
 from gateway.i18n import N_, Message
 from gateway.i18n.values import AmountText

@@ -29,9 +29,9 @@ from gateway.cheques.records import (
 )
 from gateway.cheques.schemas import ChequeRead
 from gateway.core.db.connection import fetch, transaction
+from gateway.core.db.rows import loaded
 from gateway.core.errors import BillingError, is_unavailable
 from gateway.core.log import get_logger
-from gateway.corrections.records import loaded
 from gateway.fulfilment.resilience import ProviderGuard
 from gateway.idempotency.answers import AnswerSlot, store_answer
 from gateway.notifications.events import EventType

@@ -13,6 +13,11 @@ CUSTOMER_REFERENCES = (
     "stripe_connect_account_id",
 )
 
+# The providers' references: every one but the back office's own id.
+PROVIDER_REFERENCES = CUSTOMER_REFERENCES[1:]
+# The reference a provider's account id is, as change requests give it.
+REFERENCE_OF_PROVIDER = {"zuora": "zuora_account_id", "stripe": "stripe_customer_id"}
+
 
 def subject_of(references: Mapping[str, object]) -> str | None:
     """The customer reference an entry about this customer is filed under."""

@@ -9,11 +9,12 @@ from typing import Any
 
 from audit.actions import Action
 from gateway.core.db.connection import fetch, transaction
+from gateway.core.db.rows import as_json
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.corrections import queries
 from gateway.corrections.filing import refuse_sensitive_text
 from gateway.corrections.notification_events import record_correction_event
-from gateway.corrections.records import as_json, audit, load, stored_hash
+from gateway.corrections.records import audit, load, stored_hash
 from gateway.i18n import N_, Message
 from gateway.notifications.events import EventType
 from gateway.staff.member import StaffMember

@@ -15,13 +15,14 @@ from audit.actions import Action
 from audit.entry import Actor
 from gateway.api_keys.service import ApiClient
 from gateway.core.db.connection import fetch, transaction
+from gateway.core.db.rows import as_json
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.core.sensitive import refuse_card_or_iban
 from gateway.corrections import queries
 from gateway.corrections.notification_events import record_correction_event
 from gateway.corrections.plan import CorrectionPlan, Order, computation_json, step_key
 from gateway.corrections.policy import ApprovalPolicy, approval_needed
-from gateway.corrections.records import as_json, audit, correction_read
+from gateway.corrections.records import audit, correction_read
 from gateway.corrections.schemas import (
     CorrectionRead,
     RefundCreate,
@@ -147,7 +148,7 @@ async def store_correction(
         await audit(
             requester.actor,
             row,
-            Action.named("correction", plan.kind, "succeeded"),
+            Action.named("correction", f"file_{plan.kind}", "succeeded"),
             {
                 "status": status,
                 "payload": plan.payload,

@@ -7,23 +7,24 @@ import uuid
 from typing import Any
 
 from gateway.change_requests.outcomes import staff_names
+from gateway.core.customers import REFERENCE_OF_PROVIDER
+from gateway.core.db.rows import loaded
 from gateway.corrections import queries
 from gateway.i18n import Message
 from gateway.notifications.events import EventType
 from gateway.notifications.fanout import files_for_customers
 from gateway.notifications.outbox import record_event
-from gateway.notifications.wording import account_phrase, loaded, money_read, ticket_fields
+from gateway.notifications.wording import account_phrase, money_read, ticket_fields
 
 E = EventType
-
-# The provider's customer, under the name change requests give the same reference.
-_REFERENCE_OF = {"zuora": "zuora_account_id", "stripe": "stripe_customer_id"}
 
 
 async def record_correction_event(event: EventType, correction_id: uuid.UUID) -> uuid.UUID:
     """Read the correction as it is now (in the caller's transaction) and record `event`."""
     row = await queries.event_row(correction_id)
-    customer = {_REFERENCE_OF.get(row["provider"], f"{row['provider']}_account"): row["account_id"]}
+    customer = {
+        REFERENCE_OF_PROVIDER.get(row["provider"], f"{row['provider']}_account"): row["account_id"]
+    }
     data = await correction_data(event, row, customer)
     return await record_event(
         event,

@@ -12,6 +12,7 @@ from audit import AuditEntry, append
 from audit.actions import Action
 from audit.entry import Actor
 from gateway.core.db.connection import fetch
+from gateway.core.db.rows import loaded
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.corrections import queries
 from gateway.corrections.plan import payload_hash
@@ -23,19 +24,10 @@ from gateway.corrections.schemas import (
     StepPayload,
     StepRead,
 )
-from gateway.i18n import Message, as_plain_json
+from gateway.i18n import Message
 from gateway.tickets import display_ticket
 
 FINAL = frozenset({"succeeded", "failed", "refused"})
-
-
-def as_json(value: Any) -> str:
-    return msgspec.json.encode(value, enc_hook=as_plain_json).decode()
-
-
-def loaded(value: Any) -> Any:
-    """A JSONB value as asyncpg returns it (text), decoded."""
-    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
 
 def not_found(correction_id: uuid.UUID) -> BillingError:

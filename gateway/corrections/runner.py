@@ -22,11 +22,12 @@ from adapters.ports import InvoiceVoiding, Money, Refunds, Subscriptions
 from audit.actions import Action
 from audit.entry import SYSTEM
 from gateway.core.db.connection import fetch, transaction
+from gateway.core.db.rows import as_json, loaded
 from gateway.core.errors import BillingError, ErrorCode, is_unavailable
 from gateway.core.log import get_logger
 from gateway.corrections import queries
 from gateway.corrections.notification_events import record_correction_event
-from gateway.corrections.records import as_json, audit, load, loaded, stored_hash
+from gateway.corrections.records import audit, load, stored_hash
 from gateway.fulfilment.resilience import ProviderGuard
 from gateway.i18n import Message
 from gateway.metrics.provider_steps import observed_step

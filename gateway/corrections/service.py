@@ -143,7 +143,7 @@ class CorrectionService:
             await audit(
                 requester.actor,
                 row,
-                Action.named("correction", kind_of(order), "refused"),
+                Action.named("correction", f"file_{kind_of(order)}", "refused"),
                 {"order": filed},
                 reason=refused.code.value,
             )

@@ -22,7 +22,7 @@ from gateway.core.crypto import Cipher
 from gateway.core.cursor import decode_cursor, encode_cursor
 from gateway.core.db.connection import fetch, transaction
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.core.sensitive import contains_card_number, contains_iban, refuse_card_or_iban
+from gateway.core.sensitive import refuse_card_or_iban
 from gateway.fraud import queries
 from gateway.fraud.matcher import InvalidBlocklistValue, normalise
 from gateway.fraud.mirror import BlocklistMirror
@@ -68,25 +68,21 @@ def _invalid(error: InvalidBlocklistValue) -> BillingError:
 
 
 def refuse_sensitive_value(kind: str, value: str) -> None:
-    """A value of any other kind is stored and shown as given: it may hold no IBAN or card
-    number (and neither is repeated in the refusal)."""
-    if contains_card_number(value):
-        raise BillingError(
-            ErrorCode.CARD_NUMBER_NOT_ACCEPTED,
-            Message(
-                "The value looks like a card number. The gateway never accepts card numbers: "
-                "block the card by the provider's fingerprint or by its BIN."
-            ),
-        )
-    if contains_iban(value):
-        raise BillingError(
-            ErrorCode.IBAN_OUTSIDE_IBAN_FIELD,
-            Message(
-                "The value of this {kind} entry holds an IBAN. Block an IBAN as an entry of "
-                "kind iban, where it is kept only as a keyed hash.",
-                kind=KindName(kind),
-            ),
-        )
+    """A value of any kind but iban (whose value is an IBAN, kept only as its keyed hash) is
+    stored and shown as given: it may hold no IBAN or card number (and neither is repeated in
+    the refusal)."""
+    refuse_card_or_iban(
+        value,
+        card=Message(
+            "The value looks like a card number. The gateway never accepts card numbers: "
+            "block the card by the provider's fingerprint or by its BIN."
+        ),
+        iban=Message(
+            "The value of this {kind} entry holds an IBAN. Block an IBAN as an entry of "
+            "kind iban, where it is kept only as a keyed hash.",
+            kind=KindName(kind),
+        ),
+    )
 
 
 def refuse_sensitive_free_text(*texts: str | None) -> None:

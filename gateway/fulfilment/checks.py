@@ -48,8 +48,9 @@ from gateway.change_requests.notification_events import record_change_request_ev
 from gateway.change_requests.same_iban import same_iban
 from gateway.core.crypto import Cipher
 from gateway.core.db.connection import fetch, transaction
+from gateway.core.db.rows import as_json, loaded
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.core.sensitive import contains_card_number, contains_iban
+from gateway.core.sensitive import sensitive_kind
 from gateway.fulfilment.identity import (
     ProviderRecord,
     compare_identity,
@@ -58,9 +59,7 @@ from gateway.fulfilment.identity import (
     record_of,
 )
 from gateway.fulfilment.preview import bound_preview, change_for, seat_charge
-from gateway.fulfilment.request_rows import as_json
 from gateway.fulfilment.sentences import target_words
-from gateway.fulfilment.views import loaded
 from gateway.fulfilment_schemas import (
     Checks,
     CollectionView,
@@ -214,7 +213,9 @@ class ChecksService:
                 ErrorCode.ROLE_NOT_ALLOWED, Message("Only a specialist or a team lead can do this.")
             )
         how = how.strip()
-        if not how or len(how) > 500 or contains_iban(how) or contains_card_number(how):
+        # Not refuse_card_or_iban: bank or card details here are one more way of not saying
+        # how, refused as a validation failure like the others.
+        if not how or len(how) > 500 or sensitive_kind(how):
             raise BillingError(
                 ErrorCode.VALIDATION_FAILED,
                 Message(

@@ -7,19 +7,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
-
 from audit import AuditEntry, append
 from audit.actions import Action
 from audit.entry import Actor
 from gateway.change_requests import queries
 from gateway.change_requests.notification_events import record_transition
 from gateway.change_requests.states import Kind, Status, Transition, next_status
-from gateway.core.catalogues import as_plain_json
 from gateway.core.customers import references_of
 from gateway.core.db.connection import fetch
+from gateway.core.db.rows import loaded
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.fulfilment.views import loaded
 
 
 @dataclass(frozen=True)
@@ -33,10 +30,6 @@ class RequestRow:
     details: dict[str, Any]
     customer: dict[str, object]  # its references
     iban_ciphertext: str | None
-
-
-def as_json(value: Any) -> str:
-    return msgspec.json.encode(value, enc_hook=as_plain_json).decode()
 
 
 def not_found(request_id: uuid.UUID) -> BillingError:

@@ -25,18 +25,17 @@ from gateway.change_requests.service import IBAN_CONTEXT
 from gateway.change_requests.states import Status, Transition
 from gateway.core.crypto import Cipher
 from gateway.core.db.connection import fetch, transaction
+from gateway.core.db.rows import as_json, loaded
 from gateway.core.errors import BillingError, ErrorCode, is_unavailable
 from gateway.core.log import get_logger
 from gateway.fulfilment.request_rows import (
     RequestRow,
-    as_json,
     load_request,
     lock_request,
     move,
 )
 from gateway.fulfilment.resilience import ProviderGuard
 from gateway.fulfilment.steps import StepCall, StepOutcome, run_step
-from gateway.fulfilment.views import loaded
 from gateway.metrics.provider_steps import observed_step
 from gateway.providers import Providers
 

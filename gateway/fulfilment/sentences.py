@@ -19,7 +19,10 @@ from gateway.i18n.stored import StoredSentences, marked_in
 
 _HERE = Path(__file__).resolve().parent
 # The modules whose findings and refusals the work page shows.
-SOURCES = tuple(_HERE / name for name in ("checks.py", "identity.py", "schemas.py", "sentences.py"))
+SOURCES = (
+    *(_HERE / name for name in ("checks.py", "identity.py", "sentences.py")),
+    _HERE.parent / "fulfilment_schemas.py",
+)
 
 # The targets as the sentences name them (their code with spaces), translated where shown.
 TARGET_WORDS = {

@@ -32,6 +32,7 @@ from gateway.change_requests.schemas import ChangeRequestRead
 from gateway.change_requests.states import Kind, Status, Transition, next_status
 from gateway.core.crypto import Cipher
 from gateway.core.db.connection import fetch, transaction
+from gateway.core.db.rows import as_json, loaded
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.core.log import get_logger
 from gateway.core.sensitive import refuse_card_or_iban
@@ -46,7 +47,6 @@ from gateway.fulfilment.plan import (
 )
 from gateway.fulfilment.request_rows import (
     RequestRow,
-    as_json,
     audit,
     load_request,
     lock_request,
@@ -56,7 +56,7 @@ from gateway.fulfilment.request_rows import (
 from gateway.fulfilment.resilience import ProviderGuard
 from gateway.fulfilment.runner import RunRunner, finish_run
 from gateway.fulfilment.steps import mask_id
-from gateway.fulfilment.views import fulfilment_view, loaded, request_read
+from gateway.fulfilment.views import fulfilment_view, request_read
 from gateway.fulfilment_schemas import Checks, FulfilmentRead
 from gateway.i18n import Message
 from gateway.idempotency.answers import AnswerSlot, earlier_answer, store_answer

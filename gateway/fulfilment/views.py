@@ -6,13 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import msgspec
-
 from gateway.change_requests import fulfilment_queries as run_queries
 from gateway.change_requests import queries
 from gateway.change_requests.mapping import read_with_runs
 from gateway.change_requests.schemas import ChangeRequestRead
 from gateway.core.db.connection import fetch
+from gateway.core.db.rows import loaded
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.fulfilment.steps import mask_id
 from gateway.fulfilment_schemas import FulfilmentRead, RunRead, StepRead
@@ -23,11 +22,6 @@ _NOT_PROVIDER_IDS = frozenset({"mandate_id", "preview_id"})
 # The columns shown as they are.
 _RUN_COLUMNS = set(RunRead.__struct_fields__) - {"started_by", "steps"}
 _STEP_COLUMNS = set(StepRead.__struct_fields__) - {"provider_ids", "before", "after"}
-
-
-def loaded(value: Any) -> Any:
-    """A JSONB value as asyncpg returns it (text), decoded."""
-    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
 
 async def fulfilment_view(request_id: uuid.UUID) -> FulfilmentRead:

@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gateway.core.db.connection import fetch, transaction
+from gateway.core.db.rows import loaded
 from gateway.notifications import queries as notification_queries
 from gateway.notifications.events import matches
-from gateway.notifications.records import loaded
 
 BATCH = 500
 

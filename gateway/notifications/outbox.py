@@ -9,12 +9,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import msgspec
-
 from gateway.core.db.connection import after_commit, fetch, transaction
+from gateway.core.db.rows import as_json
 from gateway.core.log import get_logger
 from gateway.core.sensitive import redact_value
-from gateway.i18n import LANGUAGES, Message, as_plain_json, translate, use_language
+from gateway.i18n import LANGUAGES, Message, translate, use_language
 from gateway.notifications import queries
 from gateway.notifications.events import HELPDESK_STATUS, EventType
 
@@ -114,17 +113,13 @@ async def record_event(
             subject_type,
             subject_id,
             client,
-            _json(customer) if customer else None,
-            _json(payload),
+            as_json(customer) if customer else None,
+            as_json(payload),
             occurred_at,
-            _json(notes) if (notes := translated_notes(data.get("note"))) else None,
+            as_json(notes) if (notes := translated_notes(data.get("note"))) else None,
         )
         await after_commit(_kick_in_the_background)
     return event_id
-
-
-def _json(value: Any) -> str:
-    return msgspec.json.encode(value, enc_hook=as_plain_json).decode()
 
 
 class _Kicker:

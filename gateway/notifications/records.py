@@ -7,12 +7,11 @@ import enum
 import uuid
 from typing import Any
 
-import msgspec
-
 from audit import Actor, AuditEntry, append
 from audit.actions import Action
 from gateway.core.cursor import encode_cursor
 from gateway.core.db.connection import fetch
+from gateway.core.db.rows import loaded
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.i18n import Message
 from gateway.notifications import queries
@@ -26,11 +25,6 @@ class Everyone(enum.Enum):
 
 ALL = Everyone.ALL
 ClientView = str | None | Everyone  # a client's, the all-clients endpoints', or all
-
-
-def loaded(value: Any) -> Any:
-    """A JSONB value as asyncpg returns it (text), decoded."""
-    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
 
 def endpoint_not_found(endpoint_id: uuid.UUID) -> BillingError:

@@ -20,6 +20,7 @@ from audit import Actor
 from audit.actions import Action
 from gateway.core.crypto import Cipher
 from gateway.core.db.connection import fetch, transaction
+from gateway.core.db.rows import loaded
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.core.log import get_logger
 from gateway.core.sensitive import refuse_card_or_iban
@@ -36,7 +37,6 @@ from gateway.notifications.records import (
     delivery_row,
     endpoint_of,
     endpoint_row,
-    loaded,
 )
 from gateway.notifications.signing import SECRET_CONTEXT, new_secret
 from gateway.notifications.urls import check_endpoint_url

@@ -8,8 +8,6 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import msgspec
-
 from adapters.money import format_money
 from gateway.i18n import N_, Message
 from gateway.i18n.labels import LABELS
@@ -21,11 +19,6 @@ _ACCOUNT_NAMES = (
     ("stripe_connect_account_id", N_("Stripe Connect account {reference}")),
     ("backoffice_id", N_("customer {reference}")),
 )
-
-
-def loaded(value: Any) -> Any:
-    """A JSONB value as asyncpg returns it (text), decoded."""
-    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
 
 
 def ticket_fields(ticket: str | None) -> dict[str, str | None]:

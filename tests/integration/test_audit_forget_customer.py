@@ -84,7 +84,7 @@ async def test_a_forgotten_customer_has_nothing_readable_left(
         "change_request.create.succeeded",
         "change_request.cancel.succeeded",
         "change_request.apply.succeeded",
-        "correction.refund.succeeded",
+        "correction.file_refund.succeeded",
     }
     for row in rows:
         payload = await read_payload(dict(row))

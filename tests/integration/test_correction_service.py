@@ -71,7 +71,7 @@ async def test_a_refund_below_the_threshold_runs_at_once_and_refunds_once(
     assert [(s.operation, s.status) for s in done.steps] == [("refund_payment", "succeeded")]
     assert done.steps[0].result and done.steps[0].result["refund_id"] == "re_1"
     assert await actions(str(filed.id)) == [
-        "correction.refund.succeeded",
+        "correction.file_refund.succeeded",
         "correction.step.succeeded",
         "correction.run.succeeded",
     ]
@@ -195,7 +195,7 @@ async def test_refusals_at_filing_store_nothing_but_an_audit_entry(
         )
     assert card.value.code is ErrorCode.CARD_NUMBER_NOT_ACCEPTED
     assert await fetch("SELECT id FROM corrections") == []
-    assert await actions("stripe:pay_small") == ["correction.refund.refused"] * 2
+    assert await actions("stripe:pay_small") == ["correction.file_refund.refused"] * 2
 
 
 async def test_two_refunds_filed_together_never_refund_more_than_is_left(

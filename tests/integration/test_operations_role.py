@@ -309,7 +309,7 @@ async def test_the_services_refuse_an_operations_member_too(
     assert "specialists, team leads and admins" in filing.value.detail
     assert await fetch("SELECT 1 FROM corrections") == []
     [refused] = await fetch(
-        "SELECT action, actor_id FROM audit_entries WHERE action = 'correction.refund.refused'"
+        "SELECT action, actor_id FROM audit_entries WHERE action = 'correction.file_refund.refused'"
     )
     assert refused["actor_id"] == "olga"
 

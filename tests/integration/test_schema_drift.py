@@ -21,7 +21,7 @@ NOT_IMPORTED = ("gateway.__main__", "gateway.asgi")  # entry points: they start 
 # Tables only raw SQL reads and writes (the module that does is named): no class to drift.
 WITHOUT_CLASS = {
     "migration": "Piccolo's own record of the migrations applied",
-    "audit_action_names": "raw SQL: audit/actions.py (old action spellings, read only)",
+    "audit_action_names": "raw SQL: audit_action(), audit_spellings() (old spellings)",
     "audit_chain": "raw SQL: audit/chain.py, audit/reading.py",
     "audit_checkpoints": "raw SQL: audit/checkpoints.py",
     "audit_checkpoint_deliveries": "raw SQL: audit/sinks.py",

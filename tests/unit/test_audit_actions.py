@@ -31,7 +31,7 @@ def test_the_subject_comes_from_the_row_by_the_rule() -> None:
     request = {"id": 1, "zuora_account_id": "A1", "backoffice_id": "shop-1"}
     assert Action.CHANGE_REQUEST_CANCEL_SUCCEEDED.subject.of(request) == "shop-1"
     assert Subject.CUSTOMER.of({"stripe_customer_id": "4111111111111111"}) is None  # a card
-    assert Action.CORRECTION_REFUND_SUCCEEDED.subject.of({"account_id": "acct_1"}) == "acct_1"
+    assert Action.CORRECTION_FILE_REFUND_SUCCEEDED.subject.of({"account_id": "acct_1"}) == "acct_1"
     assert Subject.BLOCKED.of({"kind": "customer", "value": "cus_1"}) == "cus_1"
     assert Subject.BLOCKED.of({"kind": "ip", "value": "192.0.2.1"}) is None
     assert Action.STAFF_LOGIN_SUCCEEDED.subject.of(request) is None
@@ -47,3 +47,12 @@ def test_no_module_writes_an_action_as_a_string() -> None:
             text = path.read_text(encoding="utf-8")
             found += [f"{relative}: {match.group(0)}" for match in WRITTEN.finditer(text)]
     assert found == []
+
+
+def test_every_old_spelling_maps_to_a_catalogue_action() -> None:
+    migration = (ROOT / "gateway/migrations/gateway_2026_12_12t09_00_00_000000.py").read_text()
+    mapped = re.findall(r"\('([a-z_.]+)', '([a-z_.]+)'\)", migration)
+    assert len(mapped) == len(dict(mapped)) > 30
+    names = {action.value for action in Action}
+    assert {new for _, new in mapped} <= names
+    assert {old for old, _ in mapped}.isdisjoint(names)  # an old spelling is never written now

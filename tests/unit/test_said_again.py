@@ -63,3 +63,12 @@ def test_an_unreadable_provider_sentence_round_trips() -> None:
     with use_language("ar"):
         said = said_again(str(finding.sentence))
     assert said.startswith("تعذّرت قراءة Stripe")
+
+
+def test_every_module_that_makes_the_work_pages_sentences_is_read() -> None:
+    from gateway.fulfilment.sentences import SOURCES
+
+    assert all(source.is_file() for source in SOURCES)
+    stored = "Zuora did not answer. Nothing was applied; try again in a minute."
+    with use_language("fr"):
+        assert "Nothing was applied" not in said_again(stored)

@@ -1,4 +1,5 @@
-"""Insert a Piccolo row with one prepared statement: the query builder's cost shows on hot paths."""
+"""Rows in and out: a Piccolo row inserted with one prepared statement (the query builder's cost
+shows on hot paths), and JSONB values written as JSON text and read back decoded."""
 
 from __future__ import annotations
 
@@ -25,10 +26,20 @@ def _insert_sql(table: type[Table]) -> str:
     return f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({values})'  # noqa: S608
 
 
+def as_json(value: Any) -> str:
+    """A value as JSON text for a JSONB parameter (a Message as its English text)."""
+    return msgspec.json.encode(value, enc_hook=as_plain_json).decode()
+
+
+def loaded(value: Any) -> Any:
+    """A JSONB value as asyncpg returns it (text), decoded; anything else as it is."""
+    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+
+
 def _value(column: Any, value: Any) -> Any:
-    if isinstance(column, JSON | JSONB) and not isinstance(value, str):
-        return msgspec.json.encode(value, enc_hook=as_plain_json).decode()
-    return value
+    return (
+        as_json(value) if isinstance(column, JSON | JSONB) and not isinstance(value, str) else value
+    )
 
 
 async def insert_row(row: Table) -> None:
