@@ -48,7 +48,7 @@ from admin.page_kit import (
     free_text,
     message,
     read_form,
-    signed_in,
+    staff_page,
 )
 from gateway.cheques.csv_responses import csv_response
 from gateway.cheques.exports import report_csv, slip_csv
@@ -106,16 +106,11 @@ def _refused(refusal: BillingError) -> Template:
     return message(gettext(TITLE), translate(refusal.detail), HTTP_STATUS[refusal.code])
 
 
-async def _who(
-    request: Request[Any, Any, Any], login: StaffLogin
-) -> StaffMember | Template | Redirect:
-    """The signed-in operations member or lead; otherwise where to send the browser instead."""
-    staff = await signed_in(request, login)
-    if staff is None:
-        return Redirect("/staff/login", status_code=303 if request.method == "POST" else 302)
-    if staff.role not in READERS:
-        return message(gettext(TITLE), gettext(WRONG_ROLE), 403)
-    return staff
+async def _who(request: Request[Any, Any, Any], login: StaffLogin) -> StaffMember:
+    """The signed-in operations member or lead."""
+    return await staff_page(
+        request, login, READERS, lambda: message(gettext(TITLE), gettext(WRONG_ROLE), 403)
+    )
 
 
 async def _entry(provider: str, account_ref: str) -> tuple[Account, list[Invoice]]:
@@ -254,8 +249,6 @@ class ChequesPageController(Controller):
     ) -> Template | Redirect:
         """Today's batches; with `provider` and `account`, the entry form for that customer."""
         staff = await _who(request, login)
-        if not isinstance(staff, StaffMember):
-            return staff
         account_ref = (account or "").strip()
         try:
             free_text({"account": account_ref}, "account", N_("customer reference"))
@@ -272,8 +265,6 @@ class ChequesPageController(Controller):
     ) -> Template | Redirect:
         """The entry form: the cheque is recorded at the provider, once per form."""
         staff = await _who(request, login)
-        if not isinstance(staff, StaffMember):
-            return staff
         if staff.role is not Role.OPERATIONS:
             return message(gettext(TITLE), gettext(ENTERERS_ONLY), 403)
         form = await read_form(request)
@@ -313,8 +304,6 @@ class ChequesPageController(Controller):
     ) -> Template | Redirect:
         """One batch; after the entry form, a notice naming the cheque and what it did."""
         staff = await _who(request, login)
-        if not isinstance(staff, StaffMember):
-            return staff
         notice = gettext(DONE[done]) if done in DONE else None
         if cheque is not None:
             try:
@@ -334,8 +323,6 @@ class ChequesPageController(Controller):
         """The scanner's total: equal, the batch closes; otherwise the page says by how much
         and which cheques were entered since the scan."""
         staff = await _who(request, login)
-        if not isinstance(staff, StaffMember):
-            return staff
         form = await read_form(request)
         service = cheque_service()
         try:
@@ -357,8 +344,6 @@ class ChequesPageController(Controller):
     ) -> Template | Redirect:
         """The printable deposit slip; an open batch's is marked NOT CLOSED."""
         staff = await _who(request, login)
-        if not isinstance(staff, StaffMember):
-            return staff
         try:
             slip = await cheque_service().slip(batch_id)
         except BillingError as refusal:
@@ -372,9 +357,7 @@ class ChequesPageController(Controller):
         batch_id: FromPath[uuid.UUID],
         login: NamedDependency[StaffLogin],
     ) -> Response[str] | Template | Redirect:
-        staff = await _who(request, login)
-        if not isinstance(staff, StaffMember):
-            return staff
+        await _who(request, login)
         try:
             slip = await cheque_service().slip(batch_id)
         except BillingError as refusal:
@@ -391,8 +374,6 @@ class ChequesPageController(Controller):
         done: FromQuery[str | None] = None,
     ) -> Template | Redirect:
         staff = await _who(request, login)
-        if not isinstance(staff, StaffMember):
-            return staff
         notice = None
         if done == "bounced":
             notice = bounced_sentence(await cheque_service().read(cheque_id))
@@ -408,8 +389,6 @@ class ChequesPageController(Controller):
     ) -> Template | Redirect:
         """The bank returned the cheque: its payment is reversed at the provider, once."""
         staff = await _who(request, login)
-        if not isinstance(staff, StaffMember):
-            return staff
         form = await read_form(request)
 
         async def bounce() -> uuid.UUID:
@@ -441,8 +420,6 @@ class ChequesPageController(Controller):
     ) -> Template | Redirect:
         """Each day and currency of the last 30 days, and a chart per currency."""
         staff = await _who(request, login)
-        if not isinstance(staff, StaffMember):
-            return staff
         date_from, date_to = _last_days()
         report = await cheque_service().report(date_from, date_to)
         return _page(
@@ -458,9 +435,7 @@ class ChequesPageController(Controller):
     async def report_file(
         self, request: Request[Any, Any, Any], login: NamedDependency[StaffLogin]
     ) -> Response[str] | Template | Redirect:
-        staff = await _who(request, login)
-        if not isinstance(staff, StaffMember):
-            return staff
+        await _who(request, login)
         date_from, date_to = _last_days()
         report = await cheque_service().report(date_from, date_to)
         return _csv(report_csv(report), f"cheque-report-{date_from}-to-{date_to}")

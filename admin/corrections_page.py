@@ -25,7 +25,7 @@ from admin.page_kit import (
     free_text,
     message,
     read_form,
-    signed_in,
+    staff_page,
 )
 from gateway.core.errors import HTTP_STATUS, BillingError
 from gateway.corrections.schemas import CorrectionRead
@@ -121,11 +121,7 @@ class CorrectionsPageController(Controller):
         login: NamedDependency[StaffLogin],
         done: FromQuery[str | None] = None,
     ) -> Template | Redirect:
-        staff = await signed_in(request, login)
-        if staff is None:
-            return Redirect("/staff/login")
-        if staff.role not in DECIDERS:
-            return message(TITLE, WRONG_ROLE, 403)
+        staff = await staff_page(request, login, DECIDERS, lambda: message(TITLE, WRONG_ROLE, 403))
         return await _queue(settings, staff, notice=DONE.get(done or ""))
 
     @get("/{correction_id:uuid}")
@@ -136,11 +132,7 @@ class CorrectionsPageController(Controller):
         settings: NamedDependency[Settings],
         login: NamedDependency[StaffLogin],
     ) -> Template | Redirect:
-        staff = await signed_in(request, login)
-        if staff is None:
-            return Redirect("/staff/login")
-        if staff.role not in READERS:
-            return message(TITLE, NOT_A_READER, 403)
+        staff = await staff_page(request, login, READERS, lambda: message(TITLE, NOT_A_READER, 403))
         try:
             correction = await correction_service().read(correction_id)
         except BillingError as error:
@@ -163,11 +155,7 @@ class CorrectionsPageController(Controller):
         login: NamedDependency[StaffLogin],
     ) -> Template | Redirect:
         """Approve, refuse, retry or settle by hand: the one dispatcher of the forms."""
-        staff = await signed_in(request, login)
-        if staff is None:
-            return Redirect("/staff/login", status_code=303)
-        if staff.role not in DECIDERS:
-            return message(TITLE, WRONG_ROLE, 403)
+        staff = await staff_page(request, login, DECIDERS, lambda: message(TITLE, WRONG_ROLE, 403))
         if decision not in DECISIONS:
             return message(TITLE, N_("There is no such decision on a correction."), 404)
         form = await read_form(request)

@@ -25,7 +25,7 @@ from admin.customer_reads import find_by_id
 from admin.customer_search import search
 from admin.customer_view import customer_view
 from admin.form_tokens import file_once, form_token
-from admin.page_kit import NO_STORE, back_office, error_page, message, read_form, signed_in
+from admin.page_kit import NO_STORE, back_office, error_page, message, read_form, staff_page
 from gateway.billing import documents
 from gateway.core.errors import HTTP_STATUS, BillingError
 from gateway.corrections.service import Requester
@@ -108,11 +108,7 @@ class CustomerPageController(Controller):
         providers: NamedDependency[Providers],
         q: FromQuery[str | None] = None,
     ) -> Template | Redirect:
-        staff = await signed_in(request, login)
-        if staff is None:
-            return Redirect("/staff/login")
-        if staff.role not in READERS:
-            return message(TITLE, WRONG_ROLE, 403)
+        staff = await staff_page(request, login, READERS, lambda: message(TITLE, WRONG_ROLE, 403))
         query = (q or "").strip()[:200]
         result = await search(providers, query) if query else None
         return Template(
@@ -140,11 +136,7 @@ class CustomerPageController(Controller):
         bo: FromQuery[str | None] = None,
         done: FromQuery[str | None] = None,
     ) -> Template | Redirect:
-        staff = await signed_in(request, login)
-        if staff is None:
-            return Redirect("/staff/login")
-        if staff.role not in READERS:
-            return message(TITLE, WRONG_ROLE, 403)
+        staff = await staff_page(request, login, READERS, lambda: message(TITLE, WRONG_ROLE, 403))
         return await _customer_page(
             settings,
             providers,
@@ -167,11 +159,7 @@ class CustomerPageController(Controller):
         providers: NamedDependency[Providers],
     ) -> Template | Redirect:
         """The one dispatcher of the page's forms."""
-        staff = await signed_in(request, login)
-        if staff is None:
-            return Redirect("/staff/login", status_code=303)
-        if staff.role not in READERS:
-            return message(TITLE, WRONG_ROLE, 403)
+        staff = await staff_page(request, login, READERS, lambda: message(TITLE, WRONG_ROLE, 403))
         if action != "fraud-stop" and action not in CORRECTION_FORMS:
             return message(TITLE, N_("No such action on the customer page."), 404)
         if action == "fraud-stop" and staff.role not in STOPPERS:
@@ -216,11 +204,7 @@ class CustomerPageController(Controller):
         """An invoice's PDF (`kind` invoices) or a payment's receipt (`kind` payments) of
         this customer, streamed through the gateway (no vendor console), shown in the
         browser."""
-        staff = await signed_in(request, login)
-        if staff is None:
-            return Redirect("/staff/login")
-        if staff.role not in READERS:
-            return message(TITLE, WRONG_ROLE, 403)
+        await staff_page(request, login, READERS, lambda: message(TITLE, WRONG_ROLE, 403))
         adapter = providers.get(provider)
         read = {"invoices": documents.invoice_pdf, "payments": documents.receipt}.get(kind)
         if adapter is None or read is None:

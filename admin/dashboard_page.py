@@ -29,7 +29,7 @@ from admin.dashboard_queries import (
     DashboardData,
     read_dashboard,
 )
-from admin.page_kit import NO_STORE, back_office, error_page, message, signed_in
+from admin.page_kit import NO_STORE, back_office, error_page, message, staff_page
 from gateway.change_requests.states import OPEN_STATUSES, Status
 from gateway.i18n import N_, current_time_zone, direction, gettext
 from gateway.i18n.labels import label
@@ -289,11 +289,9 @@ class DashboardPageController(Controller):
         settings: NamedDependency[Settings],
         login: NamedDependency[StaffLogin],
     ) -> Template | Redirect:
-        staff = await signed_in(request, login)
-        if staff is None:
-            return Redirect("/staff/login")
-        if staff.role not in READERS:
-            return message(gettext(TITLE), gettext(WRONG_ROLE), 403)
+        staff = await staff_page(
+            request, login, READERS, lambda: message(gettext(TITLE), gettext(WRONG_ROLE), 403)
+        )
         return Template(
             template_name="dashboard.html",
             context={

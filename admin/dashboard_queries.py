@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from audit import queries as audit_queries
 from audit.actions import Action
 from gateway.change_requests import queries
 from gateway.core.db.connection import fetch
@@ -39,18 +40,7 @@ BLOCKED = Action.BLOCKLIST_CREATE_ENTRY_SUCCEEDED.value
 UNBLOCKED = Action.BLOCKLIST_REMOVE_ENTRY_SUCCEEDED.value
 STOPPED = "change_request.blocked_by_fraud_stop"  # a notification event, not an audit action
 AUDITED = (EXPIRED, APPLIED, APPROVED, SENT_BACK, BLOCKED, UNBLOCKED)
-
-
-_DAILY = f"""
-SELECT audit_action(a.action) AS action, (a.occurred_at AT TIME ZONE $3)::date AS day,
-       s.id AS staff_id, s.username, count(*) AS count
-  FROM audit_records a
-  LEFT JOIN staff_users s
-    ON a.action = ANY(audit_spellings(ARRAY['{APPLIED}'])) AND a.actor_type = 'staff'
-   AND s.username = a.actor_id
- WHERE a.action = ANY(audit_spellings($1::text[])) AND a.occurred_at >= $2
- GROUP BY 1, 2, 3, 4
-UNION ALL {notification_queries.EVENTS_PER_DAY}"""  # noqa: S608 (constants)
+_DAILY = f"{audit_queries.ACTIONS_PER_DAY}UNION ALL {notification_queries.EVENTS_PER_DAY}"
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from litestar.response import Redirect, Template
 
 from admin.form_tokens import file_once, form_token
 from admin.notification_view import PATTERNS, catalogue, disabled_first, view_helpers
-from admin.page_kit import NO_STORE, back_office, error_page, free_text, message, signed_in
+from admin.page_kit import NO_STORE, back_office, error_page, free_text, message, staff_page
 from gateway.api_keys.service import live_clients
 from gateway.core.errors import HTTP_STATUS, BillingError, ErrorCode
 from gateway.i18n import LANGUAGES, N_, Message, gettext, translate
@@ -156,16 +156,9 @@ async def _typed(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return typed
 
 
-async def _who(
-    request: Request[Any, Any, Any], login: StaffLogin
-) -> StaffMember | Template | Redirect:
-    """The signed-in lead or admin; otherwise where to send the browser instead."""
-    staff = await signed_in(request, login)
-    if staff is None:
-        return Redirect("/staff/login", status_code=303 if request.method == "POST" else 302)
-    if staff.role not in READERS:
-        return message(TITLE, WRONG_ROLE, 403)
-    return staff
+async def _who(request: Request[Any, Any, Any], login: StaffLogin) -> StaffMember:
+    """The signed-in lead or admin."""
+    return await staff_page(request, login, READERS, lambda: message(TITLE, WRONG_ROLE, 403))
 
 
 class NotificationsPageController(Controller):
@@ -181,8 +174,6 @@ class NotificationsPageController(Controller):
         login: NamedDependency[StaffLogin],
     ) -> Template | Redirect:
         staff = await _who(request, login)
-        if not isinstance(staff, StaffMember):
-            return staff
         return await _list_page(settings, staff)
 
     @post("/register", status_code=200)
@@ -193,8 +184,6 @@ class NotificationsPageController(Controller):
         login: NamedDependency[StaffLogin],
     ) -> Template | Redirect:
         staff = await _who(request, login)
-        if not isinstance(staff, StaffMember):
-            return staff
         if staff.role is not Role.ADMIN:
             return message(TITLE, ADMIN_ONLY, 403)
         typed = await _typed(request)
@@ -252,8 +241,6 @@ class NotificationsPageController(Controller):
         done: FromQuery[str | None] = None,
     ) -> Template | Redirect:
         staff = await _who(request, login)
-        if not isinstance(staff, StaffMember):
-            return staff
         notice = DONE.get(done or "")
         return await _endpoint_page(settings, staff, endpoint_id, status=status, notice=notice)
 
@@ -268,8 +255,6 @@ class NotificationsPageController(Controller):
     ) -> Template | Redirect:
         """Disable, enable or rotate the secret: the one dispatcher of an endpoint's forms."""
         staff = await _who(request, login)
-        if not isinstance(staff, StaffMember):
-            return staff
         if action not in ENDPOINT_ACTIONS:
             return message(TITLE, N_("There is no such action on a notification endpoint."), 404)
         if staff.role is not Role.ADMIN:
@@ -310,8 +295,6 @@ class NotificationsPageController(Controller):
         done: FromQuery[str | None] = None,
     ) -> Template | Redirect:
         staff = await _who(request, login)
-        if not isinstance(staff, StaffMember):
-            return staff
         return await _delivery_page(settings, staff, delivery_id, notice=DONE.get(done or ""))
 
     @post("/deliveries/{delivery_id:uuid}/resend", status_code=303)
@@ -323,8 +306,6 @@ class NotificationsPageController(Controller):
         login: NamedDependency[StaffLogin],
     ) -> Template | Redirect:
         staff = await _who(request, login)
-        if not isinstance(staff, StaffMember):
-            return staff
         form = await _typed(request)
         service = notification_service()
 

@@ -4,12 +4,12 @@ sentence, never JSON."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, NamedTuple
 
 import msgspec
 from litestar import Request
-from litestar.response import Response, Template
+from litestar.response import Redirect, Response, Template
 
 from admin.sign_in import SESSION_COOKIE
 from gateway.core.errors import BillingError, ErrorCode
@@ -18,7 +18,7 @@ from gateway.edge.problems import exception_to_problem
 from gateway.i18n import N_, Message, gettext, translate
 from gateway.staff.login import StaffLogin
 from gateway.staff.member import StaffMember
-from gateway.staff.roles import MOUNT_OF_ROLE
+from gateway.staff.roles import MOUNT_OF_ROLE, Role
 from settings import get_settings
 
 Form = dict[str, str]
@@ -28,6 +28,34 @@ NO_STORE = {"Cache-Control": "no-store"}
 async def signed_in(request: Request[Any, Any, Any], login: StaffLogin) -> StaffMember | None:
     token = request.cookies.get(SESSION_COOKIE)
     return await login.resolve_session(token) if token else None
+
+
+class Refused(Exception):  # noqa: N818 - a page's answer, not an error
+    """A page answered before its work begins: the sign-in page, or the wrong role's page."""
+
+    def __init__(self, response: Response[Any]) -> None:
+        super().__init__()
+        self.response = response
+
+
+async def staff_page(
+    request: Request[Any, Any, Any],
+    login: StaffLogin,
+    roles: Collection[Role] | None = None,
+    wrong_role: Callable[[], Response[Any]] | None = None,
+) -> StaffMember:
+    """The signed-in staff member a page serves. Anyone else gets `Refused`, which every page
+    controller's `error_page` answers: the sign-in page (303 after a POST), or `wrong_role()`'s
+    page for a role outside `roles`."""
+    staff = await signed_in(request, login)
+    if staff is None:
+        raise Refused(
+            Redirect("/staff/login", status_code=303 if request.method == "POST" else 302)
+        )
+    if roles is not None and staff.role not in roles:
+        assert wrong_role is not None, "a page limited to some roles says what the others see"
+        raise Refused(wrong_role())
+    return staff
 
 
 def back_office(staff: StaffMember) -> str:
@@ -107,6 +135,8 @@ def free_text(
 def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """An error no action turned into a sentence (the database unreachable, a bug): the app's
     problem, logged and redacted as everywhere, shown as a page in the reader's language."""
+    if isinstance(exc, Refused):
+        return exc.response
     problem = exception_to_problem(request, exc)
     body = msgspec.json.decode(problem.content) if isinstance(problem.content, bytes) else {}
     status_code = problem.status_code or 500

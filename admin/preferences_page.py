@@ -10,7 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
-from admin.page_kit import NO_STORE, back_office, error_page, read_form, signed_in
+from admin.page_kit import NO_STORE, back_office, error_page, read_form, staff_page
 from admin.sign_in import preference_cookies
 from gateway.core.errors import HTTP_STATUS, BillingError
 from gateway.i18n import LANGUAGES, translate
@@ -63,9 +63,7 @@ class PreferencesPageController(Controller):
         settings: NamedDependency[Settings],
         login: NamedDependency[StaffLogin],
     ) -> Template | Redirect:
-        staff = await signed_in(request, login)
-        if staff is None:
-            return Redirect("/staff/login")
+        staff = await staff_page(request, login)
         return _page(
             settings,
             staff,
@@ -81,9 +79,7 @@ class PreferencesPageController(Controller):
         settings: NamedDependency[Settings],
         login: NamedDependency[StaffLogin],
     ) -> Template | Redirect:
-        staff = await signed_in(request, login)
-        if staff is None:
-            return Redirect("/staff/login", status_code=303)
+        staff = await staff_page(request, login)
         form = await read_form(request)
         language, time_zone = form.get("language") or None, form.get("time_zone") or None
         try:

@@ -19,7 +19,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
-from admin.sign_in import SESSION_COOKIE
+from admin.page_kit import Refused, staff_page
 from admin.work_actions import REQUEST_ACTIONS, STEP_ACTIONS, WorkAction, WorkContext
 from admin.work_request import WorkRequest, assignable_specialists, read_work_request
 from admin.work_view import page_context, shown
@@ -55,11 +55,6 @@ def _message(settings: Settings, sentence: str, status_code: int) -> Template:
     )
 
 
-async def _signed_in(request: Request[Any, Any, Any], login: StaffLogin) -> StaffMember | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    return await login.resolve_session(token) if token else None
-
-
 async def _form(request: Request[Any, Any, Any]) -> dict[str, list[str]]:
     """Every field with all its values (checkboxes repeat a name), stripped."""
     form = await request.form()
@@ -76,6 +71,8 @@ def _checks_service(
 def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """An error no action turned into a sentence on the page (the database unreachable, a
     bug): the app's problem, logged and redacted as everywhere, shown as a page, not JSON."""
+    if isinstance(exc, Refused):
+        return exc.response
     problem = exception_to_problem(request, exc)
     body = msgspec.json.decode(problem.content) if isinstance(problem.content, bytes) else {}
     if isinstance(exc, BillingError) and body.get("detail"):
@@ -110,11 +107,9 @@ class WorkPageController(Controller):
         fulfilment: NamedDependency[FulfilmentService],
         done: FromQuery[str | None] = None,
     ) -> Template | Redirect:
-        staff = await _signed_in(request, login)
-        if staff is None:
-            return Redirect("/staff/login")
-        if staff.role not in WORKERS:
-            return _message(settings, WRONG_ROLE, 403)
+        staff = await staff_page(
+            request, login, WORKERS, lambda: _message(settings, WRONG_ROLE, 403)
+        )
         found = await read_work_request(staff, request_id)
         if found is None:
             return _message(settings, NOT_FOUND, 404)
@@ -193,11 +188,7 @@ async def _act(
     the page (303, so that a reload asks nothing again), or the page with the refusal's
     sentence."""
     request_id, step_id = ids
-    staff = await _signed_in(request, login)
-    if staff is None:
-        return Redirect("/staff/login", status_code=303)
-    if staff.role not in WORKERS:
-        return _message(settings, WRONG_ROLE, 403)
+    staff = await staff_page(request, login, WORKERS, lambda: _message(settings, WRONG_ROLE, 403))
     if action is None:
         return _message(settings, NO_SUCH_ACTION, 404)
     if await read_work_request(staff, request_id) is None:

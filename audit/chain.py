@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from audit import queries
 from audit.mac import mac_matches
-from gateway.core.db.connection import fetch, transaction
+from gateway.core.db.connection import fetch, fetch_value, transaction
 
 GENESIS = "0" * 64
 SEAL_LOCK = 0x61756474  # "audt": one sealer at a time, across processes
@@ -27,38 +28,6 @@ SEAL_LOCK = 0x61756474  # "audt": one sealer at a time, across processes
 # in, and writers' clocks differ a little: only a larger step back in time is reported.
 TIME_TOLERANCE = timedelta(minutes=5)
 _BATCH = 5000
-
-_HEAD = "SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1"
-CHAIN_LENGTH = "SELECT coalesce(max(seq), 0) FROM audit_chain"  # what verify() walks: cheap
-# Ids first (an index-only anti-join), then the rows: sorting whole rows would spill to disk.
-_UNSEALED = """
-WITH pending AS (
-    SELECT r.id FROM audit_records r
-     WHERE r.id > $2 AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.entry_id = r.id)
-     ORDER BY r.id
-     LIMIT $1
-)
-SELECT r.id, r.occurred_at, r.actor_type, r.actor_id, r.action, r.target_type, r.target_id,
-       r.request_id, r.subject, r.payload, r.data::text AS data, r.mac
-  FROM pending JOIN audit_records r USING (id)
- ORDER BY r.id
-"""
-# Entries commit out of id order, but not by much: a quick seal looks only this far below the
-# newest sealed entry; the minute job looks at everything, so a long transaction is still sealed.
-RECENT_WINDOW = 2_000
-_SEAL = """
-INSERT INTO audit_chain (seq, entry_id, prev_hash, hash)
-SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])
-"""
-_CHAIN = """
-SELECT c.seq, c.entry_id, c.prev_hash, c.hash,
-       r.id, r.occurred_at, r.actor_type, r.actor_id, r.action, r.target_type, r.target_id,
-       r.request_id, r.subject, r.payload, r.data::text AS data, r.mac
-  FROM audit_chain c LEFT JOIN audit_records r ON r.id = c.entry_id
- WHERE c.seq > $1
- ORDER BY c.seq
- LIMIT $2
-"""
 
 
 def entry_hash(prev_hash: str, seq: int, row: dict[str, Any]) -> str:
@@ -95,13 +64,13 @@ async def seal_pending(batch: int = _BATCH, *, everything: bool = True) -> int:
     while True:
         async with transaction():
             await fetch("SELECT pg_advisory_xact_lock($1)", SEAL_LOCK)
-            head = await fetch(_HEAD)
+            head = await fetch(queries.HEAD)
             seq, prev = (head[0]["seq"], head[0]["hash"]) if head else (0, GENESIS)
             floor = 0
             if not everything:
-                newest = await fetch("SELECT max(entry_id) AS id FROM audit_chain")
-                floor = max((newest[0]["id"] or 0) - RECENT_WINDOW, 0)
-            rows = await fetch(_UNSEALED, batch, floor)
+                newest = await fetch_value(queries.NEWEST_SEALED) or 0
+                floor = max(newest - queries.RECENT_WINDOW, 0)
+            rows = await fetch(queries.UNSEALED_BATCH, batch, floor)
             if not rows:
                 return sealed
             seqs, ids, prevs, hashes = [], [], [], []
@@ -113,7 +82,7 @@ async def seal_pending(batch: int = _BATCH, *, everything: bool = True) -> int:
                 prevs.append(prev)
                 hashes.append(digest)
                 prev = digest
-            await fetch(_SEAL, seqs, ids, prevs, hashes)
+            await fetch(queries.SEAL, seqs, ids, prevs, hashes)
             sealed += len(rows)
 
 
@@ -152,10 +121,10 @@ async def verify(
     each batch of `n` entries checked."""
     walk = _Walk(*after, copies=await _copies(after[0]))
     if after[0] > 0:  # past the legacy prefix once an entry there has a MAC
-        rows = await fetch(_CHAIN, after[0] - 1, 1)
+        rows = await fetch(queries.CHAIN, after[0] - 1, 1)
         walk.seen_mac = bool(rows and rows[0]["mac"])
     while True:
-        rows = await fetch(_CHAIN, walk.expected_seq - 1, batch)
+        rows = await fetch(queries.CHAIN, walk.expected_seq - 1, batch)
         if not rows:
             return walk.verdict()
         for row in rows:
@@ -166,16 +135,6 @@ async def verify(
             progress(len(rows))
 
 
-_COPIES = """
-SELECT c.seq, twin_c.seq AS twin_seq, twin.id AS twin_id
-  FROM audit_chain c
-  JOIN audit_records r ON r.id = c.entry_id
-  JOIN audit_records twin ON twin.mac = r.mac AND twin.id <> r.id
-  LEFT JOIN audit_chain twin_c ON twin_c.entry_id = twin.id
- WHERE c.seq > $1 AND (twin_c.seq IS NULL OR twin_c.seq < c.seq)
-"""
-
-
 async def _copies(after_seq: int) -> dict[int, str]:
     """Entries whose MAC another entry has (a unique index refuses them; dropped, it lets one
     in), by seq: what each is a copy of."""
@@ -183,7 +142,7 @@ async def _copies(after_seq: int) -> dict[int, str]:
         row["seq"]: f"entry {row['twin_seq']}"
         if row["twin_seq"]
         else f"unsealed entry (id {row['twin_id']})"
-        for row in await fetch(_COPIES, after_seq)
+        for row in await fetch(queries.COPIES, after_seq)
     }
 
 

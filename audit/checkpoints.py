@@ -18,9 +18,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from audit import queries
 from audit.chain import GENESIS, Verdict, seal_pending, verify
 from audit.sinks import CheckpointSink, SinkUnavailableError
-from gateway.core.db.connection import fetch
+from gateway.core.db.connection import fetch, fetch_value
 from gateway.core.log import get_logger
 
 _log = get_logger("audit")
@@ -71,10 +72,7 @@ class ChainBrokenError(Exception):
 async def verified_head(seed: bytes) -> Verdict:
     """The chain verified from the last stored checkpoint (which must be signed by `seed` and
     still match), up to its head; ChainBrokenError otherwise."""
-    rows = await fetch(
-        "SELECT seq, head_hash, signed_at::text AS signed_at, public_key, signature"
-        " FROM audit_checkpoints ORDER BY seq DESC LIMIT 1"
-    )
+    rows = await fetch(queries.LAST_CHECKPOINT)
     after = (0, GENESIS)
     if rows:
         last = Checkpoint(**rows[0])
@@ -108,8 +106,7 @@ async def write_checkpoint(seed: bytes, sink: CheckpointSink) -> Checkpoint | No
         **{**unsigned.__dict__, "signature": base64.b64encode(signature).decode()}
     )
     await fetch(
-        "INSERT INTO audit_checkpoints (seq, head_hash, signed_at, public_key, signature)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING",
+        queries.INSERT_CHECKPOINT,
         checkpoint.seq,
         checkpoint.head_hash,
         datetime.fromisoformat(checkpoint.signed_at),
@@ -130,11 +127,7 @@ async def copy_off_host(sink: CheckpointSink) -> int:
     missing = await sink.missing()
     if not missing:
         return 0
-    rows = await fetch(
-        "SELECT seq, head_hash, signed_at, public_key, signature FROM audit_checkpoints"
-        " WHERE seq = ANY($1::bigint[]) ORDER BY seq",
-        sorted(missing)[:COPIES_PER_RUN],
-    )
+    rows = await fetch(queries.CHECKPOINTS_TO_COPY, sorted(missing)[:COPIES_PER_RUN])
     lines = [
         (
             int(row["seq"]),
@@ -167,16 +160,7 @@ def read_checkpoints(path: Path) -> list[Checkpoint]:
 
 
 async def stored_checkpoints() -> list[Checkpoint]:
-    rows = await fetch(
-        "SELECT seq, head_hash, signed_at::text AS signed_at, public_key, signature"
-        " FROM audit_checkpoints ORDER BY seq"
-    )
-    return [Checkpoint(**row) for row in rows]
-
-
-async def hash_at(seq: int) -> str | None:
-    rows = await fetch("SELECT hash FROM audit_chain WHERE seq = $1", seq)
-    return str(rows[0]["hash"]) if rows else None
+    return [Checkpoint(**row) for row in await fetch(queries.CHECKPOINTS)]
 
 
 async def against_checkpoints(checkpoints: list[Checkpoint], public_key: str) -> str | None:
@@ -184,7 +168,7 @@ async def against_checkpoints(checkpoints: list[Checkpoint], public_key: str) ->
     for checkpoint in checkpoints:
         if not signed_by(checkpoint, public_key):
             return f"checkpoint {checkpoint.seq} is not signed by this gateway's key"
-        found = await hash_at(checkpoint.seq)
+        found = await fetch_value(queries.HASH_AT, checkpoint.seq)
         if found is None:
             return f"the chain ends before entry {checkpoint.seq}, which a checkpoint signed"
         if found != checkpoint.head_hash:

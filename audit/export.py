@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TextIO
 
+from audit import queries
 from audit.actions import Action
 from audit.entry import Actor, AuditEntry
 from audit.store import append, read_payload
@@ -37,29 +38,6 @@ FIELDS = (
 )
 BATCH = 1000
 ExportFormat = Literal["jsonl", "csv"]
-
-_COUNT = """
-SELECT count(*) FROM audit_records r
- WHERE r.id <= $1
-   AND ($2::timestamptz IS NULL OR r.occurred_at >= $2)
-   AND ($3::timestamptz IS NULL OR r.occurred_at < $3)
-   AND ($4::text IS NULL OR r.action = ANY(audit_spellings(ARRAY[$4::text])))
-   AND ($5::text IS NULL OR r.subject = $5)
-"""
-_PAGE = """
-SELECT c.seq, r.id, r.occurred_at, r.actor_type, r.actor_id, r.action,
-       audit_action(r.action) AS action_name, r.target_type, r.target_id, r.request_id,
-       r.subject, r.mac, r.payload, r.data
-  FROM audit_records r LEFT JOIN audit_chain c ON c.entry_id = r.id
- WHERE r.id <= $1
-   AND ($2::timestamptz IS NULL OR r.occurred_at >= $2)
-   AND ($3::timestamptz IS NULL OR r.occurred_at < $3)
-   AND ($4::text IS NULL OR r.action = ANY(audit_spellings(ARRAY[$4::text])))
-   AND ($5::text IS NULL OR r.subject = $5)
-   AND r.id > $6
- ORDER BY r.id
- LIMIT $7
-"""
 
 
 @dataclass(frozen=True)
@@ -90,10 +68,10 @@ class AuditExport:
         self.ceiling = 0
 
     async def start(self) -> None:
-        self.ceiling = int(await fetch_value("SELECT coalesce(max(id), 0) FROM audit_records"))
+        self.ceiling = int(await fetch_value(queries.NEWEST_ENTRY))
 
     async def count(self) -> int:
-        return int(await fetch_value(_COUNT, self.ceiling, *self.filters.arguments()))
+        return int(await fetch_value(queries.EXPORT_COUNT, self.ceiling, *self.filters.arguments()))
 
     async def record_reading(self, entries: int, reason: str, reader: Actor) -> None:
         """Before the first payload is read: who reads how many entries, and why."""
@@ -113,7 +91,9 @@ class AuditExport:
         """The lines, a batch at a time (the next batch is read once this one is written)."""
         last_id = 0
         while True:
-            rows = await fetch(_PAGE, self.ceiling, *self.filters.arguments(), last_id, self.batch)
+            rows = await fetch(
+                queries.EXPORT_PAGE, self.ceiling, *self.filters.arguments(), last_id, self.batch
+            )
             if not rows:
                 return
             last_id = rows[-1]["id"]

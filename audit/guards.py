@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from audit.actions import Action
+from audit import queries
 from audit.chain import Verdict
 from audit.keys import unreadable_keys
 from audit.mac import mac_matches
@@ -57,26 +57,6 @@ SELECT current_user AS role, r.rolsuper AS superuser,
               'TRUNCATE']) p WHERE has_table_privilege(t, p)) AS may
   FROM pg_roles r WHERE r.rolname = current_user
 """
-# Keys destroyed (or whose row is gone) with no entry of their forgetting.
-_KEYS_GONE = f"""
-WITH gone AS (
-    SELECT subject FROM audit_subject_keys WHERE wrapped_key IS NULL
-    UNION
-    SELECT DISTINCT r.subject FROM audit_records r
-     WHERE r.payload IS NOT NULL AND r.payload <> 'erased'
-       AND NOT EXISTS (SELECT 1 FROM audit_subject_keys k WHERE k.subject = r.subject)
-)
-SELECT subject FROM gone
- WHERE NOT EXISTS (SELECT 1 FROM audit_records e
-                    WHERE e.action = ANY(audit_spellings(
-                              ARRAY['{Action.AUDIT_FORGET_SUBJECT_SUCCEEDED}']))
-                     AND e.target_type = 'audit_subject' AND e.target_id = gone.subject)
- ORDER BY subject
-"""  # noqa: S608 (a constant)
-_UNSEALED = """
-SELECT r.* FROM audit_records r
- WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.entry_id = r.id) ORDER BY r.id
-"""
 
 
 async def guard_problems(keys: KeyMaterial | None = None) -> list[str]:
@@ -88,7 +68,7 @@ async def guard_problems(keys: KeyMaterial | None = None) -> list[str]:
     problems += await _role_problems()
     problems += [
         f"the data key of subject {row['subject']} is gone without an erasure entry"
-        for row in await fetch(_KEYS_GONE)
+        for row in await fetch(queries.KEYS_GONE)
     ]
     return problems + await _unwrap_problems(keys)
 
@@ -139,8 +119,8 @@ async def _role_problems() -> list[str]:
 
 async def unsealed_problems() -> list[str]:
     """Entries not sealed yet whose MAC the gateway did not make (no chain vouches for them)."""
-    rows = await fetch(_UNSEALED)
-    any_mac = bool(await fetch("SELECT 1 FROM audit_records WHERE mac IS NOT NULL LIMIT 1"))
+    rows = await fetch(queries.UNSEALED_BATCH, None, 0)
+    any_mac = bool(await fetch(queries.ANY_MAC))
     problems = []
     for row in rows:
         if row["mac"] is None and any_mac:

@@ -4,13 +4,14 @@ also copies off the host what the sink has not taken yet (it was down, or a proc
 
 from __future__ import annotations
 
+from audit import queries
 from audit.actions import Action
 from audit.chain import seal_pending
 from audit.checkpoints import ChainBrokenError, copy_off_host, write_checkpoint
 from audit.entry import SYSTEM, AuditEntry
 from audit.sinks import configured_sink
 from audit.store import append
-from gateway.core.db.connection import fetch, transaction
+from gateway.core.db.connection import fetch_value, transaction
 from gateway.core.jobs import job_app
 from gateway.core.log import get_logger
 from settings import get_settings
@@ -22,12 +23,10 @@ _log = get_logger("audit")
 @job_app.task(name="audit.seal_and_checkpoint", queueing_lock="audit.seal_and_checkpoint")
 async def seal_and_checkpoint(timestamp: int) -> int:
     sealed = await seal_pending()
-    last = await fetch("SELECT max(seq) AS seq FROM audit_checkpoints")
-    head = await fetch("SELECT max(seq) AS seq FROM audit_chain")
     sink = configured_sink()
     # Behind the head: sign. Ahead of it (a checkpoint the chain does not reach, or one not
     # ours): write_checkpoint refuses, naming it, rather than the job falling silent.
-    if (head[0]["seq"] or 0) != (last[0]["seq"] or 0):
+    if await fetch_value(queries.LAST_CHECKPOINT_SEQ) != await fetch_value(queries.CHAIN_LENGTH):
         try:
             await write_checkpoint(get_settings().audit_signing_seed, sink)  # and copies it
         except ChainBrokenError as broken:

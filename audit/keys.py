@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from audit import queries
 from gateway.core.db.connection import fetch
 from settings.keys import KeyMaterial
 
@@ -58,10 +59,7 @@ class UnreadableKey:
 async def unreadable_keys(keys: KeyMaterial) -> list[UnreadableKey]:
     """Each live data key that does not unwrap under `keys` (a rotation may have written garbage:
     the database cannot tell). Names subjects and key ids only, never key material."""
-    rows = await fetch(
-        "SELECT subject, wrapped_key, kek_id FROM audit_subject_keys"
-        " WHERE wrapped_key IS NOT NULL ORDER BY subject"
-    )
+    rows = await fetch(queries.LIVE_KEYS)
     keks = {key_id: AESGCM(kek) for key_id, kek in keys.encryption_keys.items()}
     unreadable = []
     for row in rows:
@@ -92,8 +90,7 @@ class SubjectKeys:
         data_key = secrets.token_bytes(32)
         kek_id = self._keys.active_key_id
         await fetch(
-            "INSERT INTO audit_subject_keys (subject, key_id, wrapped_key, kek_id)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (subject) DO NOTHING",
+            queries.INSERT_KEY,
             subject,
             f"dk-{secrets.token_hex(6)}",
             _wrap(self._keys.encryption_keys[kek_id], data_key, subject),
@@ -105,10 +102,7 @@ class SubjectKeys:
         known = self._cache.get(subject)
         if known is not None:
             return known
-        rows = await fetch(
-            "SELECT key_id, wrapped_key, kek_id FROM audit_subject_keys WHERE subject = $1",
-            subject,
-        )
+        rows = await fetch(queries.KEY_OF, subject)
         if not rows or rows[0]["wrapped_key"] is None:
             raise SubjectForgottenError(subject)
         row = rows[0]
@@ -150,11 +144,7 @@ class SubjectKeys:
         `rewrapped()` hears of each key done."""
         active = self._keys.active_key_id
         done = 0
-        rows = await fetch(
-            "SELECT subject, wrapped_key, kek_id FROM audit_subject_keys"
-            " WHERE wrapped_key IS NOT NULL AND kek_id <> $1 ORDER BY subject",
-            active,
-        )
+        rows = await fetch(queries.KEYS_TO_REWRAP, active)
         if before_first is not None:
             await before_first(active, len(rows))
         for row in rows:
@@ -162,8 +152,7 @@ class SubjectKeys:
                 self._keys.encryption_keys[row["kek_id"]], row["wrapped_key"], row["subject"]
             )
             await fetch(
-                "UPDATE audit_subject_keys SET wrapped_key = $2, kek_id = $3"
-                " WHERE subject = $1 AND kek_id = $4",
+                queries.REWRAP,
                 row["subject"],
                 _wrap(self._keys.encryption_keys[active], data_key, row["subject"]),
                 active,
@@ -175,10 +164,6 @@ class SubjectKeys:
         return done
 
     async def forget(self, subject: str) -> bool:
-        rows = await fetch(
-            "UPDATE audit_subject_keys SET wrapped_key = NULL, forgotten_at = now()"
-            " WHERE subject = $1 AND wrapped_key IS NOT NULL RETURNING subject",
-            subject,
-        )
+        rows = await fetch(queries.FORGET, subject)
         self.forget_cached(subject)
         return bool(rows)

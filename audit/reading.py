@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 
+from audit import queries
 from audit.actions import Action
 from audit.entry import Actor, AuditEntry
 from audit.store import append, read_payload
 from gateway.core.db.connection import fetch, transaction
 from gateway.core.errors import BillingError, ErrorCode
-
-_ENTRY = """
-SELECT r.*, audit_action(r.action) AS named FROM audit_chain c
-  JOIN audit_records r ON r.id = c.entry_id WHERE c.seq = $1
-"""
 
 
 async def read_audit_entry(seq: int, why: str, reader: Actor) -> str:
@@ -21,7 +17,7 @@ async def read_audit_entry(seq: int, why: str, reader: Actor) -> str:
     recorded: who read which entry, and why."""
     if not why.strip():
         raise BillingError(ErrorCode.VALIDATION_FAILED, "Say why you need to read this entry.")
-    rows = await fetch(_ENTRY, seq)
+    rows = await fetch(queries.ENTRY_AT, seq)
     if not rows:
         raise BillingError(
             ErrorCode.NOT_FOUND, f"No audit entry {seq} (entries get a number once sealed)."

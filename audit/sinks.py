@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from audit import queries
 from gateway.core.db.connection import fetch
 from settings.model import sink_problem
 
@@ -63,7 +64,7 @@ class DirectorySink:
         self.name = f"directory {folder}"
 
     async def missing(self) -> set[int]:
-        stored = {int(row["seq"]) for row in await fetch("SELECT seq FROM audit_checkpoints")}
+        stored = {int(row["seq"]) for row in await fetch(queries.CHECKPOINT_SEQS)}
         return stored - await asyncio.to_thread(_seqs_in, self.path)
 
     async def take(self, lines: Sequence[CheckpointLine]) -> None:
@@ -81,22 +82,12 @@ class _RecordedSink:
 
     async def missing(self) -> set[int]:
         # Only what is missing crosses the wire, not a year of delivered seqs.
-        rows = await fetch(
-            "SELECT c.seq FROM audit_checkpoints c WHERE NOT EXISTS (SELECT 1 FROM"
-            " audit_checkpoint_deliveries d WHERE d.sink = $1 AND d.seq = c.seq)",
-            self.name,
-        )
-        return {int(row["seq"]) for row in rows}
+        return {int(row["seq"]) for row in await fetch(queries.NOT_DELIVERED, self.name)}
 
     async def take(self, lines: Sequence[CheckpointLine]) -> None:
         for seq, line in lines:
             await self._send(line)
-            await fetch(
-                "INSERT INTO audit_checkpoint_deliveries (sink, seq) VALUES ($1, $2)"
-                " ON CONFLICT DO NOTHING",
-                self.name,
-                seq,
-            )
+            await fetch(queries.DELIVERED, self.name, seq)
 
     async def _send(self, line: str) -> None:
         raise NotImplementedError

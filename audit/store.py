@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 import structlog
 
+from audit import queries
 from audit.entry import AuditEntry
 from audit.keys import SYSTEM_SUBJECT, SubjectForgottenError, SubjectKeys
 from audit.mac import entry_mac
@@ -26,17 +27,6 @@ from gateway.core.db.rows import loaded
 from gateway.core.sensitive import redact_text, redact_value
 from settings import get_settings
 
-_INSERT = (
-    "INSERT INTO audit_records (actor_type, actor_id, action, target_type, target_id,"
-    " request_id, subject, payload, occurred_at, mac)"
-    " SELECT $1, $2, $3, $4, $5, $6, $7::varchar, $8, $9, $10"
-)
-# The data key this process holds must still be the subject's live key (another process may
-# have forgotten the subject since): otherwise nothing is written, and the key is looked up again.
-_LIVE_KEY = (
-    " WHERE EXISTS (SELECT 1 FROM audit_subject_keys"
-    " WHERE subject = $7::varchar AND key_id = $11 AND wrapped_key IS NOT NULL) RETURNING id"
-)
 ERASED = "erased"  # the payload of an entry about a subject already forgotten
 
 
@@ -78,9 +68,9 @@ async def append(entry: AuditEntry) -> None:
         try:
             key_id, sealed = await keys.encrypt(subject, plain, associated_data(row))
         except SubjectForgottenError:
-            await fetch(_INSERT, *_columns(row, request_id, ERASED))
+            await fetch(queries.INSERT_ENTRY, *_columns(row, request_id, ERASED))
             return
-        if await fetch(_INSERT + _LIVE_KEY, *_columns(row, request_id, sealed), key_id):
+        if await fetch(queries.INSERT_UNDER_LIVE_KEY, *_columns(row, request_id, sealed), key_id):
             return
         keys.forget_cached(subject)  # stale: forgotten or replaced elsewhere
     raise RuntimeError(f"no live data key for audit subject {subject!r}")
@@ -91,7 +81,7 @@ def now() -> datetime:
 
 
 def _columns(row: dict[str, Any], request_id: str | None, payload: str) -> list[Any]:
-    """The values of `_INSERT`, in its order, the MAC over them last."""
+    """The values of `queries.INSERT_ENTRY`, in its order, the MAC over them last."""
     entry = {**row, "request_id": request_id, "payload": payload, "occurred_at": now()}
     names = ("actor_type", "actor_id", "action", "target_type", "target_id", "request_id")
     return [

@@ -71,7 +71,6 @@ def verify(
 
     Without --checkpoint the checkpoints are the database's own, which a rewrite of the
     database can rewrite too: give the off-host copy to catch that."""
-    from audit.chain import CHAIN_LENGTH
     from audit.chain import verify as verify_chain
     from audit.checkpoints import (
         against_checkpoints,
@@ -80,6 +79,7 @@ def verify(
         stored_checkpoints,
     )
     from audit.guards import describe_backwards, guard_problems, unsealed_problems
+    from audit.queries import CHAIN_LENGTH
     from gateway.cli_progress import progress_bar
     from gateway.core.db.connection import fetch_value
     from settings import get_settings

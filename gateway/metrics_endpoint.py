@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from audit import queries as audit_queries
 from audit.sinks import CheckpointSink, configured_sink, pending_checkpoints
 from gateway.change_requests import queries as change_request_queries
 from gateway.cheques import queries as cheque_queries
@@ -30,6 +31,7 @@ from gateway.core.log import get_logger
 from gateway.corrections import queries as correction_queries
 from gateway.metrics import multiprocess
 from gateway.notifications import queries as notification_queries
+from gateway.webhooks import queries as inbox_queries
 
 TIMEOUT_SECONDS = 2.0  # each probe's
 CACHE_SECONDS = 5.0
@@ -47,17 +49,6 @@ _JOBS = """
 SELECT queue_name, status::text AS status, count(*) AS depth,
        max(now() - scheduled_at) FILTER (WHERE status = 'todo') AS oldest
   FROM procrastinate_jobs WHERE status IN ('todo', 'doing') GROUP BY 1, 2
-"""
-_INBOX = """
-SELECT provider, count(*) AS depth, max(now() - received_at) AS oldest
-  FROM webhook_events WHERE processed_at IS NULL GROUP BY provider
-"""
-# Entries are sealed in id order: only those above the chain's head (less a window for
-# out-of-order commits) can be unsealed, so the anti-join stays small.
-_SEAL = """
-SELECT count(*) AS depth, max(now() - r.occurred_at) AS oldest FROM audit_records r
- WHERE r.id > coalesce((SELECT max(entry_id) FROM audit_chain), 0) - 2000
-   AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.entry_id = r.id)
 """
 _JOB_FAILURES = """
 SELECT task_name, count(*) AS count FROM procrastinate_jobs WHERE status = 'failed' GROUP BY 1
@@ -169,8 +160,8 @@ class Probe:
 PROBES = (
     Probe("queues", BACK_OFFICE_QUEUES, _queues),
     Probe("job_queues", _JOBS, _jobs),
-    Probe("webhook_inbox", _INBOX, _inbox),
-    Probe("audit_seal", _SEAL, _seal),
+    Probe("webhook_inbox", inbox_queries.DEPTH, _inbox),
+    Probe("audit_seal", audit_queries.SEAL_LAG, _seal),
     Probe("notification_deliveries", notification_queries.DELIVERY_HEALTH, _deliveries),
     Probe("job_failures", _JOB_FAILURES, _job_failures),
 )

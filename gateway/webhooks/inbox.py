@@ -11,22 +11,15 @@ from adapters.events import ProviderEvent
 from gateway.core.db.connection import fetch
 from gateway.core.log import get_logger
 from gateway.core.sensitive import redact_text
+from gateway.webhooks import queries
 
 _log = get_logger("gateway.webhooks")
-
-_INSERT = """
-INSERT INTO webhook_events
-    (provider, event_id, event_type, object_type, object_id, account_id, event_created, payload)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
-ON CONFLICT (provider, event_id) DO NOTHING
-RETURNING id
-"""
 
 
 async def record_event(event: ProviderEvent) -> UUID | None:
     """Keep `event` once; None when it was already kept (a repeated delivery)."""
     rows = await fetch(
-        _INSERT,
+        queries.INSERT,
         event.provider,
         event.event_id,
         event.type[:100],
@@ -57,10 +50,5 @@ async def keep(event: ProviderEvent) -> bool:
 async def pending_events(providers: tuple[str, ...], limit: int = 100) -> list[UUID]:
     """The oldest unprocessed events of `providers`: a provider whose events nothing processes
     yet keeps them waiting without holding up the others' sweep."""
-    rows = await fetch(
-        "SELECT id FROM webhook_events WHERE processed_at IS NULL AND provider = ANY($1::text[])"
-        " ORDER BY received_at LIMIT $2",
-        list(providers),
-        limit,
-    )
+    rows = await fetch(queries.PENDING, list(providers), limit)
     return [row["id"] for row in rows]

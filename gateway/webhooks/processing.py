@@ -15,27 +15,17 @@ from typing import Any
 from uuid import UUID
 
 from adapters.stripe.events import CONCERNING
-from gateway.change_requests import queries
+from gateway.change_requests import queries as change_request_queries
 from gateway.change_requests.provider_events import record_provider_event
-from gateway.core.db.connection import fetch, transaction
+from gateway.core.db.connection import fetch, fetch_value, transaction
 from gateway.core.log import get_logger
 from gateway.corrections.stripe_news import record_stripe_news
+from gateway.webhooks import queries
 from gateway.webhooks.provider_notices import record_provider_notice, stripe_notice
 from gateway.webhooks.zuora_processing import ZuoraReader, process_zuora_event
 
 _log = get_logger("gateway.webhooks")
 
-_LOCK = """
-SELECT id, event_id, event_type, object_id, event_created, payload
-  FROM webhook_events WHERE id = $1 AND provider = 'stripe' AND processed_at IS NULL
-   FOR UPDATE SKIP LOCKED
-"""
-_NEWER_SEEN = """
-SELECT 1 FROM webhook_events
- WHERE provider = 'stripe' AND object_id = $1 AND processed_at IS NOT NULL
-   AND event_created > $2 LIMIT 1
-"""
-_DONE = "UPDATE webhook_events SET processed_at = now(), outcome = $2 WHERE id = $1"
 PROCESSED_PROVIDERS = ("stripe", "zuora")  # the providers whose events process_event acts on
 
 
@@ -51,20 +41,20 @@ async def process_event(
 ) -> str | None:
     """The outcome, or None when another worker has it or it was processed already. `reader`
     reads from Stripe, `zuora` from Zuora (default: the configured adapter)."""
-    if await _provider_of(row_id) == "zuora":
+    if await fetch_value(queries.PROVIDER, row_id) == "zuora":
         if zuora is None:
             from gateway.webhooks.readers import zuora_reader
 
             zuora = zuora_reader()
         return await process_zuora_event(row_id, zuora)
     async with transaction():
-        rows = await fetch(_LOCK, row_id)
+        rows = await fetch(queries.LOCK_STRIPE, row_id)
         if not rows:
             return None
         row = rows[0]
         event = json.loads(row["payload"])
         data_object = (event.get("data") or {}).get("object") or {}
-        stale = bool(await fetch(_NEWER_SEEN, row["object_id"], row["event_created"]))
+        stale = bool(await fetch(queries.NEWER_SEEN, row["object_id"], row["event_created"]))
         if stale and reader is not None and row["object_id"]:
             current = await reader.current_object(str(data_object.get("object")), row["object_id"])
             data_object = current or data_object
@@ -73,14 +63,9 @@ async def process_event(
         )
         outcome = await _apply(row["event_type"], row["event_id"], data_object, stale, request_id)
         await _notify(event, data_object, reader, request_id)
-        await fetch(_DONE, row_id, outcome)
+        await fetch(queries.DONE, row_id, outcome)
     _log.info("webhook event processed", event_id=row["event_id"], outcome=outcome)
     return outcome
-
-
-async def _provider_of(row_id: UUID) -> str | None:
-    rows = await fetch("SELECT provider FROM webhook_events WHERE id = $1", row_id)
-    return str(rows[0]["provider"]) if rows else None
 
 
 async def _change_request_of(
@@ -109,7 +94,7 @@ async def _notify(
     if not isinstance(customer, str):
         customer = await _customer_of_method(data_object.get("payment_method"), reader)
     if not isinstance(customer, str) and request_id:
-        found = await fetch(queries.SUBJECT, request_id)
+        found = await fetch(change_request_queries.SUBJECT, request_id)
         customer = found[0]["stripe_customer_id"] if found else None
     notice = stripe_notice(event, data_object, customer if isinstance(customer, str) else None)
     if notice is not None:
@@ -128,7 +113,7 @@ async def _open_request_of(connected_account: Any) -> str | None:
     """A Connect event (a failed payout) concerns the partner's latest bank-details request."""
     if not isinstance(connected_account, str):
         return None
-    found = await fetch(queries.LATEST_IBAN_CHANGE_OF_PARTNER, connected_account)
+    found = await fetch(change_request_queries.LATEST_IBAN_CHANGE_OF_PARTNER, connected_account)
     return str(found[0]["id"]) if found else None
 
 

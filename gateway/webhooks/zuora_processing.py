@@ -25,18 +25,10 @@ from gateway.change_requests.provider_events import record_provider_event
 from gateway.core.db.connection import fetch, transaction
 from gateway.core.log import get_logger
 from gateway.corrections.provider_events import record_correction_event
+from gateway.webhooks import queries
 from gateway.webhooks.provider_notices import record_provider_notice, zuora_payment_failed
 
 _log = get_logger("gateway.webhooks")
-
-_ROW = """
-SELECT id, event_id, event_type, object_type, object_id, account_id, payload
-  FROM webhook_events WHERE id = $1 AND processed_at IS NULL
-"""
-_LOCK = (
-    "SELECT id FROM webhook_events WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED"
-)
-_DONE = "UPDATE webhook_events SET processed_at = now(), outcome = $2 WHERE id = $1"
 
 
 class ZuoraReader(Protocol):
@@ -53,17 +45,17 @@ class ZuoraReader(Protocol):
 
 async def process_zuora_event(row_id: UUID, reader: ZuoraReader) -> str | None:
     """The outcome, or None when another worker has it or it was processed already."""
-    rows = await fetch(_ROW, row_id)
+    rows = await fetch(queries.UNPROCESSED, row_id)
     if not rows:
         return None
     row = rows[0]
     event_type = str(row["event_type"])
     found = await _reread(reader, event_type, row["object_id"], row["account_id"])
     async with transaction():
-        if not await fetch(_LOCK, row_id):
+        if not await fetch(queries.LOCK, row_id):
             return None
         outcome = await _record(row, found)
-        await fetch(_DONE, row_id, outcome)
+        await fetch(queries.DONE, row_id, outcome)
     _log.info("zuora callout processed", event_id=row["event_id"], outcome=outcome)
     return outcome
 

@@ -14,9 +14,10 @@ from typing import Any
 
 from adapters.zuora.adapter import ZuoraAdapter
 from adapters.zuora.provider import rest_session, zuora_from_settings
-from gateway.core.db.connection import fetch
+from gateway.core.db.connection import fetch, fetch_value
 from gateway.core.errors import BillingError
 from gateway.core.log import get_logger
+from gateway.webhooks import queries
 from gateway.webhooks.inbox import keep
 from settings import Settings, get_settings
 
@@ -24,22 +25,6 @@ _log = get_logger("gateway.webhooks")
 WATERMARK = "zuora.callout_history"
 FIRST_LOOK_BACK = timedelta(days=1)  # Zuora's own default span, the first time
 OVERLAP = timedelta(minutes=5)
-
-
-async def pulled_until() -> datetime | None:
-    rows = await fetch("SELECT pulled_until FROM provider_watermarks WHERE name = $1", WATERMARK)
-    return rows[0]["pulled_until"] if rows else None
-
-
-async def _advance(until: datetime) -> None:
-    await fetch(
-        """INSERT INTO provider_watermarks (name, pulled_until) VALUES ($1, $2)
-           ON CONFLICT (name) DO UPDATE
-              SET pulled_until = GREATEST(provider_watermarks.pulled_until, EXCLUDED.pulled_until),
-                  updated_at = now()""",
-        WATERMARK,
-        until,
-    )
 
 
 @asynccontextmanager
@@ -67,7 +52,7 @@ async def pull_missed_callouts(adapter: Any = None, *, now: datetime | None = No
         async with history_adapter(get_settings()) as configured:
             return 0 if configured is None else await pull_missed_callouts(configured, now=now)
     until = now or datetime.now(UTC)
-    since = await pulled_until()
+    since = await fetch_value(queries.PULLED_UNTIL, WATERMARK)
     since = since - OVERLAP if since is not None else until - FIRST_LOOK_BACK
     try:
         events = await adapter.callout_history(since, until=until, failed_only=True)
@@ -77,7 +62,7 @@ async def pull_missed_callouts(adapter: Any = None, *, now: datetime | None = No
     kept = 0
     for event in events:
         kept += await keep(event)
-    await _advance(until)
+    await fetch(queries.ADVANCE, WATERMARK, until)
     if kept:
         _log.info("missed zuora callouts pulled from the history", kept=kept)
     return kept

@@ -53,6 +53,18 @@ FAMILIES = {
     ),
     "api_keys": ("gateway/api_keys/service", ("api_keys",)),
     "idempotency": ("gateway/idempotency/queries", ("idempotency_keys",)),
+    "webhooks": ("gateway/webhooks/queries", ("webhook_events", "provider_watermarks")),
+    "audit": (
+        "audit/queries",
+        (
+            "audit_records",
+            "audit_chain",
+            "audit_checkpoints",
+            "audit_checkpoint_deliveries",
+            "audit_subject_keys",
+            "audit_action_names",
+        ),
+    ),
 }
 
 
