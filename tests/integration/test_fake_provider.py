@@ -87,7 +87,8 @@ def _emulator(settings: GatewaySettings, gateway: str) -> Emulator | None:
     if not settings.sandbox or settings.fake_api_key:
         return None
     CALLED_BACK.append(f"{gateway}/v1/webhooks/fake")
-    return Emulator(Litestar([_hello]), settings.fake_emulator_port, "BG_FAKE_EMULATOR_PORT")
+    app = Litestar([_hello], logging_config=None)  # as the real emulators: logging is the run's
+    return Emulator(app, settings.fake_emulator_port, "BG_FAKE_EMULATOR_PORT")
 
 
 FAKE = Provider(
