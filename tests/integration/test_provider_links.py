@@ -39,9 +39,12 @@ async def followed(url: str) -> str:
     assert answer.status_code == 200, (url, answer.text)
     assert answer.headers["content-type"].startswith("text/html")
     assert "script-src" not in answer.headers["content-security-policy"]  # none may run
-    text = html.unescape(re.sub(r"<[^>]+>", " ", answer.text))
-    assert not contains_iban(text) and not contains_card_number(text), text
-    return text
+    # Each cell on its own, as a reader sees it: joined, a hex id ending "2471" beside a date
+    # and an amount can spell a Luhn-valid run of 16 digits by chance.
+    cells = [html.unescape(cell).strip() for cell in re.split(r"<[^>]+>", answer.text)]
+    shown = [cell for cell in cells if contains_iban(cell) or contains_card_number(cell)]
+    assert not shown, shown
+    return " ".join(cells)
 
 
 async def filed_request(http: httpx.AsyncClient, api_key: str, **customer: str) -> str:
