@@ -275,6 +275,8 @@ class RoleGuard:
         if found := piccolo_json.TABLE_SCHEMA.match(path):
             table = self.tables.get(found.group(1))
             return lambda body: piccolo_json.table_schema(table, body)
+        if piccolo_json.TABLE_COUNT.match(path):
+            return piccolo_json.counted()
         if found := piccolo_json.TABLE_ROWS.match(path):
             table = self.tables.get(found.group(1))
             return lambda body: piccolo_json.rows(table, body)

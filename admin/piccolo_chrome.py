@@ -160,7 +160,24 @@ BUNDLE_PATCHES = (
     # The pager.
     ('"of "+M0(e.pageCount)', 'bgT("of")+" "+M0(e.pageCount)'),
     ("label:`${c} per page`", 'label:c+" "+bgT("per page")'),
+    # A count past admin/estimated_counts.py's limit is an estimate: "of about N (estimate)".
+    (
+        'return e.commit("updateRowCount",r.count),r',
+        'return window.bgEstimate=!!r.estimate,e.commit("updateRowCount",r.count),r',
+    ),
+    ('M0(e.$t("of"))+" "+M0(e.rowCount)', 'M0(e.$t("of"))+" "+M0(bgCount(e.rowCount))'),
+    # CSV export pages through the count, which may be an estimate: read to the first short
+    # page instead, so that an export is complete whatever the count said.
+    (
+        "for(let j=1;j<S+1;j++){R.__page=j;const H=await T0.get(`api/tables/${q}/`,{params:R});"
+        "y.push(...H.data.rows)}",
+        "for(let j=1;;j++){R.__page=j;const H=await T0.get(`api/tables/${q}/`,{params:R});"
+        "y.push(...H.data.rows);if(H.data.rows.length<R.__page_size)break}",
+    ),
 )
+
+# How an estimated count reads ({count} as the reader's language writes numbers).
+ESTIMATE = N_("about {count} (estimate)")
 
 
 def _literal_patches(bundle: str) -> list[tuple[str, str]]:
@@ -246,6 +263,7 @@ def index_head(language: str, time_zone: str) -> str:
         tables = {table: gettext(title) for table, title in TABLE_TITLES.items()}
         texts = {text: gettext(text) for text in BUNDLE_TEXT}
         page_direction = direction(language)
+        about = gettext(ESTIMATE)
     settings = _script_json(
         {
             "lang": language,
@@ -253,6 +271,7 @@ def index_head(language: str, time_zone: str) -> str:
             "zone": time_zone,
             "tables": tables,
             "texts": texts,
+            "about": about,
         }
     )
     return (
@@ -261,7 +280,10 @@ def index_head(language: str, time_zone: str) -> str:
         "try{localStorage.setItem('piccoloAdminDefaultLanguage',s.lang);"
         "localStorage.setItem('defaultTimezone',s.zone);}catch(e){}"
         "window.bgTable=function(n){return s.tables[n]||String(n).split('_').join(' ');};"
-        "window.bgT=function(t){return s.texts[t]||t;};})();</script>" + _RIGHT_TO_LEFT_STYLE
+        "window.bgT=function(t){return s.texts[t]||t;};"
+        "window.bgCount=function(n){return window.bgEstimate?"
+        "s.about.replace('{count}',Number(n).toLocaleString(s.lang)):n;};})();</script>"
+        + _RIGHT_TO_LEFT_STYLE
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from piccolo.columns import Date, Timestamptz
 from piccolo.table import Table
 from piccolo_admin.endpoints import FormConfig
 
+from admin import estimated_counts
 from admin.screen_labels import COLUMN_TITLES, SCREEN_LABELS
 from admin.triage_reasons import translated_why
 from gateway.i18n import N_, gettext
@@ -30,6 +32,7 @@ Json = Any
 
 TABLE_SCHEMA = re.compile(r"^/api/tables/(\w+)/schema/$")
 TABLE_ROWS = re.compile(r"^/api/tables/(\w+)/$")
+TABLE_COUNT = re.compile(r"^/api/tables/(\w+)/count/$")
 FORM_SCHEMA = re.compile(r"^/api/forms/([\w-]+)/schema/$")
 FORM_POST = re.compile(r"^/api/forms/([\w-]+)/$")
 
@@ -101,6 +104,20 @@ def rows(table: type[Table] | None, body: Json) -> Json:
             elif name == "why" and isinstance(value, str):
                 row[name] = translated_why(value)
     return body
+
+
+def counted() -> Callable[[Json], Json]:
+    """A count's answer, marked `"estimate": true` when it was estimated
+    (admin/estimated_counts.py): the screen then says "about N (estimate)" (`bgCount`)."""
+    note: list[bool] = []
+    estimated_counts.estimated.set(note)
+
+    def mark(body: Json) -> Json:
+        if isinstance(body, dict):
+            body["estimate"] = bool(note)
+        return body
+
+    return mark
 
 
 def _translate_form(form: Json) -> Json:

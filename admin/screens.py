@@ -27,6 +27,7 @@ from piccolo.columns.readable import Readable
 from piccolo.table import Table
 from pydantic import BeforeValidator
 
+from admin.estimated_counts import EstimatedCounts
 from gateway.change_requests.states import Kind, Status
 from gateway.core.errors import BillingError
 from gateway.i18n import N_
@@ -101,7 +102,7 @@ def staff(help_text: str | None = None) -> ForeignKey[StaffNames]:
     return ForeignKey(references=StaffNames, null=True, help_text=help_text)
 
 
-class MyQueue(Table, tablename="my_queue"):
+class MyQueue(EstimatedCounts, Table, tablename="my_queue"):
     """A specialist's own requests: the view returns only rows assigned to the signed-in user."""
 
     id = UUID(primary_key=True)
@@ -141,7 +142,7 @@ class MyQueue(Table, tablename="my_queue"):
     )
 
 
-class AllRequests(Table, tablename="all_requests"):
+class AllRequests(EstimatedCounts, Table, tablename="all_requests"):
     id = UUID(primary_key=True)
     ticket = Varchar()
     ticket_id = TicketFilter(help_text=_TICKET_HELP)
@@ -162,7 +163,7 @@ class AllRequests(Table, tablename="all_requests"):
     progress_at = Timestamptz()
 
 
-class Triage(Table, tablename="triage"):
+class Triage(EstimatedCounts, Table, tablename="triage"):
     """Open requests that need a lead: unassigned, stale, returned by the ticket lifecycle
     (expired, customer silent, specialist deactivated), or misrouted; `why` says which."""
 
@@ -190,7 +191,7 @@ class Triage(Table, tablename="triage"):
     progress_at = Timestamptz()
 
 
-class ReviewQueue(Table, tablename="review_queue"):
+class ReviewQueue(EstimatedCounts, Table, tablename="review_queue"):
     id = UUID(primary_key=True)
     ticket = Varchar()
     ticket_id = TicketFilter(help_text=_TICKET_HELP)
@@ -233,7 +234,7 @@ class ApiKeyList(Table, tablename="api_key_list"):
     last_used_at = Timestamptz(null=True)
 
 
-class AuditEntries(Table, tablename="audit_entries"):
+class AuditEntries(EstimatedCounts, Table, tablename="audit_entries"):
     """The audit trail, metadata only; `seq` is empty until the sealer has chained the entry."""
 
     id = BigInt(primary_key=True)
@@ -261,7 +262,7 @@ class EntryKind(enum.Enum):
     CUSTOMER = Choice(value="customer", display_name=N_("Customer"))
 
 
-class Blocklist(Table, tablename="blocklist"):
+class Blocklist(EstimatedCounts, Table, tablename="blocklist"):
     """Fraud-stop entries, live and past. The view holds `display` only: an IBAN as country and
     last four; what the gateway stores for it (a keyed hash) never reaches a screen."""
 

@@ -12,6 +12,8 @@ checkpoint kept elsewhere. It also lists entries dated well before one sealed ah
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,6 +86,8 @@ async def seal_pending(batch: int = _BATCH, *, everything: bool = True) -> int:
                 prev = digest
             await fetch(queries.SEAL, seqs, ids, prevs, hashes)
             sealed += len(rows)
+        if len(rows) < batch:  # all there was: no second look (a lock, a scan) to find none
+            return sealed
 
 
 @dataclass(frozen=True)
@@ -123,16 +127,21 @@ async def verify(
     if after[0] > 0:  # past the legacy prefix once an entry there has a MAC
         rows = await fetch(queries.CHAIN, after[0] - 1, 1)
         walk.seen_mac = bool(rows and rows[0]["mac"])
-    while True:
-        rows = await fetch(queries.CHAIN, walk.expected_seq - 1, batch)
-        if not rows:
-            return walk.verdict()
+    rows = await fetch(queries.CHAIN, walk.expected_seq - 1, batch)
+    while rows:
+        # The database reads the next batch while this one is hashed: the two overlap.
+        following = asyncio.ensure_future(fetch(queries.CHAIN, rows[-1]["seq"], batch))
+        await asyncio.sleep(0)  # lets it send the query
         for row in rows:
             broken = walk.check(row)
             if broken is not None:
+                with contextlib.suppress(Exception):  # its answer is not needed, only its end
+                    await following  # never left running on the caller's connection
                 return walk.verdict(*broken)
         if progress is not None:
             progress(len(rows))
+        rows = await following
+    return walk.verdict()
 
 
 async def _copies(after_seq: int) -> dict[int, str]:

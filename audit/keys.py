@@ -88,15 +88,16 @@ class SubjectKeys:
         if known is not None:
             return known
         data_key = secrets.token_bytes(32)
+        key_id = f"dk-{secrets.token_hex(6)}"
         kek_id = self._keys.active_key_id
-        await fetch(
-            queries.INSERT_KEY,
-            subject,
-            f"dk-{secrets.token_hex(6)}",
-            _wrap(self._keys.encryption_keys[kek_id], data_key, subject),
-            kek_id,
-        )
-        return await self.for_reading(subject)
+        wrapped = _wrap(self._keys.encryption_keys[kek_id], data_key, subject)
+        if not await fetch(queries.INSERT_KEY, subject, key_id, wrapped, kek_id):
+            return await self.for_reading(subject)  # it has a key already, or had one
+        # Ours: no need to read it back and unwrap it. Should the caller's transaction roll
+        # back, the live-key check of the entry's INSERT refuses this key and drops it.
+        created = DataKey(key_id, AESGCM(data_key))
+        self._cache[subject] = created
+        return created
 
     async def for_reading(self, subject: str) -> DataKey:
         known = self._cache.get(subject)

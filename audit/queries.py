@@ -119,7 +119,7 @@ DELIVERED = (
 )
 INSERT_KEY = (
     "INSERT INTO audit_subject_keys (subject, key_id, wrapped_key, kek_id)"
-    " VALUES ($1, $2, $3, $4) ON CONFLICT (subject) DO NOTHING"
+    " VALUES ($1, $2, $3, $4) ON CONFLICT (subject) DO NOTHING RETURNING key_id"
 )
 KEY_OF = "SELECT key_id, wrapped_key, kek_id FROM audit_subject_keys WHERE subject = $1"
 _LIVE_KEYS = (

@@ -11,6 +11,8 @@ the database never sees covers both (`audit/mac.py`). Entries are chained after 
 from __future__ import annotations
 
 import functools
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,8 +45,24 @@ def associated_data(row: dict[str, Any]) -> bytes:
     ).encode()
 
 
-async def append(entry: AuditEntry) -> None:
-    """Write one entry inside the current transaction (if any), masked, then encrypted."""
+@dataclass(frozen=True)
+class PreparedEntry:
+    """An entry sealed for one statement of the caller's (`entry_cte`): `values` are
+    INSERT_ENTRY's $1..$10, then the data key's id when the entry must go in only under the
+    subject's live key (None when the subject was forgotten: the payload is ERASED)."""
+
+    values: list[Any]
+    subject: str
+    key_id: str | None
+
+    def forget_key(self) -> None:
+        """The entry was not written (its key was forgotten or replaced elsewhere): the next
+        prepare() looks the key up again."""
+        subject_keys().forget_cached(self.subject)
+
+
+async def prepare(entry: AuditEntry) -> PreparedEntry:
+    """The entry masked, encrypted and MAC'd, ready to be written by `entry_cte`."""
     request_id = entry.request_id or structlog.contextvars.get_contextvars().get("request_id")
     subject = entry.subject or SYSTEM_SUBJECT
     row = {
@@ -63,17 +81,45 @@ async def append(entry: AuditEntry) -> None:
         "provider_request_ids": entry.provider_request_ids,
     }
     plain = msgspec.json.encode(redact_value(payload), enc_hook=as_plain_json)
-    keys = subject_keys()
+    try:
+        key_id, sealed = await subject_keys().encrypt(subject, plain, associated_data(row))
+    except SubjectForgottenError:
+        return PreparedEntry(_columns(row, request_id, ERASED), subject, None)
+    return PreparedEntry(_columns(row, request_id, sealed), subject, key_id)
+
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+def numbered_from(sql: str, first: int) -> str:
+    """`sql` with its placeholders $1, $2... renumbered from `first`, for a larger statement."""
+    return _PLACEHOLDER.sub(lambda found: f"${int(found[1]) + first - 1}", sql)
+
+
+def entry_cte(gate: str, *, live_key: bool) -> str:
+    """The INSERT of a PreparedEntry for a CTE of the caller's statement (its values as
+    $1..$11, to be renumbered with `numbered_from`): it writes one entry per row of `gate` and
+    returns its id, only under the subject's live key when `live_key` (the entry's key_id is
+    set). The caller makes its change depend on the entry being written, so that nothing is
+    written when the key was replaced, then calls forget_key() and prepares again."""
+    if not live_key:
+        return f"{queries.INSERT_ENTRY} FROM {gate} RETURNING id"
+    assert queries.INSERT_UNDER_LIVE_KEY.startswith(queries.INSERT_ENTRY)
+    live_key_check = queries.INSERT_UNDER_LIVE_KEY[len(queries.INSERT_ENTRY) :]
+    return f"{queries.INSERT_ENTRY} FROM {gate}{live_key_check}"
+
+
+async def append(entry: AuditEntry) -> None:
+    """Write one entry inside the current transaction (if any), masked, then encrypted."""
     for _attempt in range(2):
-        try:
-            key_id, sealed = await keys.encrypt(subject, plain, associated_data(row))
-        except SubjectForgottenError:
-            await fetch(queries.INSERT_ENTRY, *_columns(row, request_id, ERASED))
+        prepared = await prepare(entry)
+        if prepared.key_id is None:
+            await fetch(queries.INSERT_ENTRY, *prepared.values)
             return
-        if await fetch(queries.INSERT_UNDER_LIVE_KEY, *_columns(row, request_id, sealed), key_id):
+        if await fetch(queries.INSERT_UNDER_LIVE_KEY, *prepared.values, prepared.key_id):
             return
-        keys.forget_cached(subject)  # stale: forgotten or replaced elsewhere
-    raise RuntimeError(f"no live data key for audit subject {subject!r}")
+        prepared.forget_key()  # stale: forgotten or replaced elsewhere
+    raise RuntimeError(f"no live data key for audit subject {entry.subject or SYSTEM_SUBJECT!r}")
 
 
 def now() -> datetime:

@@ -11,7 +11,8 @@ class AuditRecord(Table, tablename="audit_records"):
     occurred_at = Timestamptz(default=TimestamptzNow())
     actor_type = Varchar(length=20)  # api_key | staff | system
     actor_id = Varchar(length=100)
-    action = Varchar(length=100, index=True)  # <resource>.<verb>.<outcome>
+    # <resource>.<verb>.<outcome>; indexed with occurred_at (a migration), which serves both
+    action = Varchar(length=100)
     target_type = Varchar(length=50)
     target_id = Text(index=True)  # ids, or "system:ticket" (up to 121 characters)
     request_id = Varchar(length=100, null=True, default=None)

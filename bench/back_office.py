@@ -1,22 +1,28 @@
-"""Back-office screens with 1,000,000 change requests: each role's list, filter and count pages.
+"""Back-office screens with millions of change requests: each role's list, filter and count
+pages, the lead's dashboard and the work page of one request.
 
-Seeds a fresh database (DATABASE_URL's server, or an embedded one) with a million requests in a
-realistic mix (most approved long ago, a few percent open), 20 specialists, 3 leads and an
-admin; starts the real server (`billing-gateway serve`); then requests every page exactly as
+Seeds a fresh database (DATABASE_URL's server, or an embedded one) with `--rows` requests in a
+realistic mix (most approved long ago, 30,000 open), 20 specialists, 3 leads and an admin (the
+seed is one INSERT ... SELECT generate_series, with the table's indexes dropped before and built
+after); starts the real server (`billing-gateway serve`); then requests every page exactly as
 piccolo-admin's browser app does (same paths and query strings, signed in with a session
-cookie), one at a time, and reports p50 and p95 per page beside /health/live on the same server.
+cookie), one at a time. Each page is a Bound, p95 <= 100 ms (docs: performance.md), printed
+beside /health/live's p95 on the same server (the floor). Counts past 20,000 rows are the
+planner's estimates, shown as such (admin/estimated_counts.py).
 
-    make bench            # or: .venv/bin/python bench/back_office.py --rows 1000000 --samples 60
+    make bench            # or: .venv/bin/python bench/back_office.py --rows 1000000
+    .venv/bin/python bench/back_office.py --rows 10000000 --samples 40   # the design's 10M
 
-Exits non-zero when any page's p95 is above 100 ms. Figures go to bench/results/back_office.json,
-and the previous run is shown beside them.
+`make bench` seeds 1,000,000 (about 30 s); the design's 10,000,000 takes about 8 minutes to
+seed on 2 shared cores (insert 5 min, indexes 2.5 min), so it is the command above.
+
+Exits non-zero when any page's p95 is above 100 ms; results in bench/results/back_office.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import time
@@ -26,10 +32,19 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from intake import ROOT, drop_database, percentile, prepare_database, start_server
+from kit import (
+    Bound,
+    drop_database,
+    finish,
+    free_port,
+    percentile,
+    prepare_database,
+    report,
+    start_server,
+)
 
-RESULTS = ROOT / "bench" / "results" / "back_office.json"
 TARGET_P95_MS = 100.0
+EMULATOR_PORTS = ("BG_ZUORA_EMULATOR_PORT", "BG_STRIPE_EMULATOR_PORT")
 SPECIALISTS = 20
 
 # Each role's screens, as the browser app asks for them (see the access log of a real session).
@@ -52,6 +67,13 @@ PAGES: dict[str, list[tuple[str, str]]] = {
         ("all: filter status", f"{ALL}&status=cancelled"),
         ("all: filter status count", "/lead/api/tables/all_requests/count/?status=approved"),
         ("all: filter maker count", "/lead/api/tables/all_requests/count/?processed_by=3"),
+        # A lead never processes: no row matches.
+        ("all: filter maker, none", f"{ALL}&processed_by=21"),
+        ("all: filter checker count", "/lead/api/tables/all_requests/count/?reviewed_by=21"),
+        # A specialist never checks: no row matches (a generic plan walked the whole table).
+        ("all: filter checker, none", f"{ALL}&reviewed_by=3"),
+        ("all: filter checker, none count", "/lead/api/tables/all_requests/count/?reviewed_by=3"),
+        ("all: filter kind count", "/lead/api/tables/all_requests/count/?kind=plan_change"),
         ("all: find ticket", f"{ALL}&ticket_id=424242"),
         ("all: find ticket count", "/lead/api/tables/all_requests/count/?ticket_id=424242"),
         ("triage: list", f"/lead/api/tables/triage/?{LIST}&__order=created_at"),
@@ -61,21 +83,24 @@ PAGES: dict[str, list[tuple[str, str]]] = {
         ("review queue: list", f"/lead/api/tables/review_queue/?{LIST}&__order=processed_at"),
         ("review queue: count", "/lead/api/tables/review_queue/count/"),
         ("staff names: ids (filter box)", "/lead/api/tables/staff_names/ids/"),
+        ("dashboard", "/staff/dashboard/"),
+        ("work page of one request", "/staff/requests/{request}"),
     ],
     "admin": [
         ("staff: list", f"/admin/api/tables/staff_accounts/?{LIST}"),
         ("staff: count", "/admin/api/tables/staff_accounts/count/"),
         ("api keys: list", f"/admin/api/tables/api_key_list/?{LIST}"),
+        ("dashboard", "/staff/dashboard/"),
     ],
 }
 
 SEED = f"""
 INSERT INTO change_requests (
-    id, kind, status, ticket_system, ticket_id, company_name, zuora_account_id, requester,
+    id, kind, status, ticket, client, company_name, zuora_account_id, requester,
     contact_reasons, contact_reasons_fit_kind, details, api_key, created_at, updated_at,
     progress_at, assignee_id, assigned_at, processed_by_id, processed_at, review_required,
     reviewed_by_id, reviewed_at, resolution_note)
-SELECT gen_random_uuid(), kind, status, 'zendesk', n::text, 'Shop ' || (n % 50000),
+SELECT gen_random_uuid(), kind, status, 'zendesk:' || n, 'bench', 'Shop ' || (n % 50000),
        'A' || lpad((n % 50000)::text, 8, '0'), '{{"name": "Bench"}}'::jsonb,
        ARRAY['Billing > Payment method > Bank details change'], n % 97 <> 0,
        CASE WHEN kind = 'iban_change' THEN jsonb_build_object(
@@ -107,8 +132,16 @@ SELECT gen_random_uuid(), kind, status, 'zendesk', n::text, 'Shop ' || (n % 5000
 """
 
 
-async def seed(url: str, rows: int) -> dict[str, str]:
-    """Staff, sessions and `rows` requests; returns a session token per role."""
+# Indexes are built once after the INSERT (faster than kept up row by row); constraints stay.
+SECONDARY_INDEXES = """
+SELECT indexname, indexdef FROM pg_indexes
+ WHERE tablename = 'change_requests' AND indexname NOT IN (
+   SELECT conname FROM pg_constraint WHERE conrelid = 'change_requests'::regclass)
+"""
+
+
+async def seed(url: str, rows: int) -> tuple[dict[str, str], str]:
+    """Staff, sessions and `rows` requests: a session token per role, and one open request."""
     import asyncpg
 
     from gateway.staff.tables import StaffUser
@@ -151,15 +184,32 @@ async def seed(url: str, rows: int) -> dict[str, str]:
             )
         api_key = await connection.fetchval("SELECT id FROM api_keys LIMIT 1")
         started = time.perf_counter()
+        indexes = await connection.fetch(SECONDARY_INDEXES)
+        for index in indexes:
+            await connection.execute(f'DROP INDEX "{index["indexname"]}"')
         await connection.execute(SEED, api_key, rows)
+        inserted = time.perf_counter()
+        await connection.execute("SET maintenance_work_mem = '256MB'")
+        for index in indexes:
+            await connection.execute(index["indexdef"])
+        indexed = time.perf_counter()
         await connection.execute("VACUUM ANALYZE change_requests")
-        print(f"seeded {rows:,} change requests in {time.perf_counter() - started:.0f} s")
+        print(
+            f"seeded {rows:,} change requests in {time.perf_counter() - started:.0f} s"
+            f" (insert {inserted - started:.0f} s, {len(indexes)} indexes"
+            f" {indexed - inserted:.0f} s, vacuum analyze {time.perf_counter() - indexed:.0f} s)"
+        )
+        request = await connection.fetchval(
+            "SELECT id FROM change_requests WHERE status = 'in_progress' LIMIT 1"
+        )
     finally:
         await connection.close()
-    return tokens
+    return tokens, str(request)
 
 
-async def measure(base: str, tokens: dict[str, str], samples: int) -> dict[str, dict[str, float]]:
+async def measure(
+    base: str, tokens: dict[str, str], request: str, samples: int
+) -> dict[str, dict[str, float]]:
     figures: dict[str, dict[str, float]] = {}
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
 
@@ -183,7 +233,7 @@ async def measure(base: str, tokens: dict[str, str], samples: int) -> dict[str, 
         }
         for role, pages in PAGES.items():
             for label, path in pages:
-                timings = await timed(path, tokens[role])
+                timings = await timed(path.format(request=request), tokens[role])
                 figures[f"{role} · {label}"] = {
                     "p50_ms": statistics.median(timings),
                     "p95_ms": percentile(timings, 0.95),
@@ -191,21 +241,20 @@ async def measure(base: str, tokens: dict[str, str], samples: int) -> dict[str, 
     return figures
 
 
-def report(figures: dict[str, dict[str, float]], previous: dict[str, object] | None) -> bool:
-    before = (previous or {}).get("pages", {})
-    assert isinstance(before, dict)
-    print(f"\n{'page':48} {'p50 ms':>8} {'p95 ms':>8} {'previous p95':>13}")
-    met = True
-    for name, row in figures.items():
-        earlier = before.get(name, {}).get("p95_ms") if isinstance(before.get(name), dict) else None
-        over = name != "trivial route" and row["p95_ms"] > TARGET_P95_MS
-        met = met and not over
-        print(
-            f"{name:48} {row['p50_ms']:8.2f} {row['p95_ms']:8.2f} "
-            f"{(f'{earlier:.2f}' if earlier else '-'):>13}{'  OVER' if over else ''}"
-        )
-    print(f"\ntarget: every page p95 <= {TARGET_P95_MS:.0f} ms: {'met' if met else 'MISSED'}")
-    return met
+def checks(figures: dict[str, dict[str, float]]) -> list[Bound]:
+    """Each page's p95 against the design's 100 ms, then the floor it was measured beside."""
+    pages = [
+        Bound(f"{name}, p95", row["p95_ms"], "ms", at_most=TARGET_P95_MS)
+        for name, row in figures.items()
+        if name != "trivial route"
+    ]
+    floor = Bound(
+        "trivial route /health/live, p95 (the floor)",
+        figures["trivial route"]["p95_ms"],
+        "ms",
+        why="the same server, one request at a time, measured just before the pages",
+    )
+    return [floor, *pages]
 
 
 def main() -> None:
@@ -218,10 +267,12 @@ def main() -> None:
     arguments = parser.parse_args()
     server_url, url, _key = asyncio.run(prepare_database())
     try:
-        tokens = asyncio.run(seed(url, arguments.rows))
-        server, base = start_server(url, workers=1)
+        tokens, request = asyncio.run(seed(url, arguments.rows))
+        # Emulators of its own: another bench or a dev server may hold the default ports.
+        ports = {name: str(free_port()) for name in EMULATOR_PORTS}
+        server, base = start_server(url, workers=1, env=ports)
         try:
-            figures = asyncio.run(measure(base, tokens, arguments.samples))
+            figures = asyncio.run(measure(base, tokens, request, arguments.samples))
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -230,15 +281,12 @@ def main() -> None:
             print(f"kept the seeded database: {url}")
         else:
             asyncio.run(drop_database(server_url, url))
-    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else None
-    met = report(figures, previous)
-    RESULTS.write_text(
-        json.dumps(
-            {"rows": arguments.rows, "samples": arguments.samples, "pages": figures}, indent=2
-        )
-        + "\n"
+    met = report(
+        "back_office",
+        list(checks(figures)),
+        {"rows": arguments.rows, "samples": arguments.samples, "pages": figures},
     )
-    sys.exit(0 if met else 1)
+    finish(met)
 
 
 if __name__ == "__main__":

@@ -1,29 +1,33 @@
-"""Cheques: a day's mail of 10,000 cheques in 3 currencies entered through the API, then the
-batch close and the day's report at that size, side by side with a trivial route.
+"""Cheques: a day's mail of cheques in 3 currencies entered through the API, then the batch
+close and the day's report at that size, side by side with a trivial route.
 
 Serves both emulators in a process of their own (loopback HTTP, no added latency, no rate
 limit: this measures the gateway), starts the real gateway (`billing-gateway serve`) on a fresh
 database, then:
-1. enters N cheques (default 10,000) with `POST /v1/cheques`, 16 at a time, spread over EUR, USD
-   and GBP and over both providers' demo customers (A-CHEQUE-EUR/USD/GBP at Zuora,
-   cus_cheque_eur/usd/gbp at Stripe) as credits for the next invoice: the rate, for the record;
+1. enters N cheques (default 1,000; a day's mail is 10,000) with `POST /v1/cheques`, 16 at a
+   time, spread over EUR, USD and GBP and over both providers' demo customers
+   (A-CHEQUE-EUR/USD/GBP at Zuora, cus_cheque_eur/usd/gbp at Stripe) as credits for the next
+   invoice: the rate, for the record;
 2. one request at a time, alternating with `GET /health/live`: a batch close with a wrong
    scanner total (the gateway sums the batch, keeps the scan and answers 409 with the
    difference; the batch stays open, so it can be measured again), the day's report
    (`GET /v1/cheque-reports/daily`) and its CSV, and the 30-day report. Then the closes with
    the right totals, once per batch.
    Target: p95 under 1 second for the close and for the report (the issue's), printed beside
-   the trivial route's p95 in the same run.
+   the trivial route's p95 in the same run and its ratio to it.
 
-    make bench      # or: .venv/bin/python bench/cheques.py --cheques 10000
-The figures are kept in bench/results/cheques.json; the previous run is shown beside them.
+Entering runs at about 30 cheques/s here: 1,000 take half a minute, 10,000 five minutes. The
+reports and closes grow with the day's cheques, so their figures are named with the count and
+compared only with runs of the same count.
+
+    make bench      # or: .venv/bin/python bench/cheques.py --cheques 10000   (a full day)
+Exits non-zero when a target is missed; bench/results/cheques.json keeps the last runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -35,14 +39,11 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from apply import start_emulators
+from apply import start_gateway as start_apply_gateway
+from kit import Bound, Ratio, drop_database, finish, percentile, prepare_database, report
 
-from bench.apply import prepare_database, start_emulators
-from bench.apply import start_gateway as start_apply_gateway
-from bench.intake import drop_database, percentile
-
-RESULTS = ROOT / "bench" / "results" / "cheques.json"
 TARGET_P95_MS = 1000.0
 CURRENCIES = ("EUR", "USD", "GBP")
 CUSTOMERS = {
@@ -198,37 +199,40 @@ async def measure_reads(base: str, key: str) -> dict[str, dict[str, float]]:
     }
 
 
-def report(figures: dict[str, Any], previous: dict[str, Any] | None) -> bool:
+def show(figures: dict[str, Any]) -> list[Ratio | Bound]:
+    """Print the detail; the checks on it."""
     entered = figures["entered"]
+    count = f"{entered['cheques']:,.0f}"
     print(
-        f"\nentered {entered['cheques']:.0f} cheques in {entered['seconds']:.1f} s"
+        f"\nentered {count} cheques in {entered['seconds']:.1f} s"
         f" ({entered['per_s']:.1f}/s, {CONCURRENCY} at a time, both providers' emulators)"
     )
-    before = (previous or {}).get("reads", {})
     trivial = figures["reads"]["trivial route"]["p95_ms"]
-    print(f"\n{'request':38} {'p50 ms':>8} {'p95 ms':>8} {'x trivial':>10} {'previous p95':>13}")
-    met = True
+    print(f"\n{'request':38} {'p50 ms':>8} {'p95 ms':>8} {'x trivial':>10}")
+    checks: list[Ratio | Bound] = []
     for name, values in figures["reads"].items():
         ratio = values["p95_ms"] / trivial if trivial else 0.0
-        earlier = before.get(name, {}).get("p95_ms")
-        shown = f"{earlier:.1f}" if isinstance(earlier, int | float) else "-"
-        print(
-            f"{name:38} {values['p50_ms']:8.1f} {values['p95_ms']:8.1f} {ratio:10.1f} {shown:>13}"
-        )
-        if name != "trivial route" and values["p95_ms"] > TARGET_P95_MS:
-            met = False
-    print(
-        f"\ntarget: the close and the reports under {TARGET_P95_MS:.0f} ms at p95: "
-        + ("met" if met else "MISSED")
-    )
-    return met
+        print(f"{name:38} {values['p50_ms']:8.1f} {values['p95_ms']:8.1f} {ratio:10.1f}")
+        if name != "trivial route":
+            checks.append(
+                Bound(
+                    f"{name}, p95 at {count} cheques",
+                    values["p95_ms"],
+                    "ms",
+                    at_most=TARGET_P95_MS,
+                    why=f"beside the trivial route's p95 of {trivial:.1f} ms ({ratio:.0f}x)",
+                )
+            )
+    return checks
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--cheques", type=int, default=10_000)
+    parser.add_argument(
+        "--cheques", type=int, default=1_000, help="cheques entered (a day's mail: 10,000)"
+    )
     arguments = parser.parse_args()
     emulators, zuora, stripe = start_emulators(0)
     server, url, key = asyncio.run(prepare_database())
@@ -246,11 +250,7 @@ def main() -> None:
         emulators.wait(timeout=30)
         asyncio.run(drop_database(server, url))
     figures = {"entered": entered, "reads": reads}
-    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else None
-    met = report(figures, previous)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    sys.exit(0 if met else 1)
+    finish(report("cheques", show(figures), figures))
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ from gateway.core.errors import BillingError
 from gateway.core.jobs import job_app
 from gateway.corrections.controller import CorrectionController
 from gateway.corrections.wiring import build_corrections
+from gateway.edge.api_edge import ApiEdgeMiddleware
 from gateway.edge.auth import ApiKeyAuthMiddleware
 from gateway.edge.body_guard import BodyGuardMiddleware
 from gateway.edge.docs_ui import docs_render_plugins, docs_router
@@ -147,8 +148,10 @@ def create_app(settings: Settings) -> Litestar:
             ChequeReportController,
         ],
         middleware=[
-            ApiKeyAuthMiddleware(ApiKeyRateLimiter(settings.rate_limit_per_minute, limits)),
-            BodyGuardMiddleware(settings.max_body_bytes, settings.max_json_depth),
+            ApiEdgeMiddleware(
+                ApiKeyAuthMiddleware(ApiKeyRateLimiter(settings.rate_limit_per_minute, limits)),
+                BodyGuardMiddleware(settings.max_body_bytes, settings.max_json_depth),
+            )
         ],
     )
     metrics = PrometheusConfig(

@@ -37,6 +37,9 @@ _SEPARATORS = re.compile(r"[\s.\-/]")
 _NATIONAL_FORMAT_OF = dict.fromkeys(
     ("GF", "GP", "MQ", "RE", "YT", "BL", "MF", "PM", "NC", "PF", "WF", "TF"), "FR"
 ) | {"AX": "FI"}
+# Silenced once for the process (see _national_check), not per IBAN: catch_warnings() is
+# global state saved and restored on every call, and not safe across threads.
+warnings.filterwarnings("ignore", category=NationalChecksumNotVerified)
 # A BIC without a branch part names the institution's head office, as "XXX" does.
 _HEAD_OFFICE = "XXX"
 # What an IBAN's keyed hash is for: one hash, so that blocks match the requests' IBANs.
@@ -115,9 +118,7 @@ def _national_check(iban: IBAN) -> None:
     unverified and says so with a warning, which is expected here and silenced."""
     country = _NATIONAL_FORMAT_OF.get(iban.country_code, iban.country_code)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NationalChecksumNotVerified)
-            BBAN(country, iban.bban).validate_national_checksum()
+        BBAN(country, iban.bban).validate_national_checksum()
     except InvalidBBANChecksum:
         raise BillingError(
             ErrorCode.IBAN_NATIONAL_CHECK_FAILED,

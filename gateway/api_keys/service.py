@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +22,14 @@ from gateway.i18n import Message
 
 KEY_PREFIX = "bgk"
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # fewer writes on the hot path
+# An authenticated key is kept in this process this long: a revoke or expiry set in the database
+# by another process (or by hand) is enforced everywhere within it; this process's own revokes
+# at once (revoke_key drops the entry).
+AUTHENTICATED_FOR_SECONDS = 1.0
+# A key in use is read again this long before its entry runs out, while the entry still
+# answers: otherwise every request in flight at that moment waited for the read.
+REFRESH_AHEAD_SECONDS = 0.2
+_MAX_CACHED = 10_000
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,7 @@ async def revoke_key(prefix: str, *, actor: Actor, reason: str) -> ApiKey:
             )
         row: ApiKey = found
         if row.revoked_at is None:
+            _forget(prefix)
             row.revoked_at = datetime.now(UTC)
             await row.save([ApiKey.revoked_at])
             await append(
@@ -138,6 +150,7 @@ async def revoke_key(prefix: str, *, actor: Actor, reason: str) -> ApiKey:
                     after={"prefix": prefix},
                 )
             )
+    _forget(prefix)  # again: a request may have cached the key while the revoke ran
     return row
 
 
@@ -146,11 +159,74 @@ _REJECTED = Message(
 )
 
 
+@dataclass
+class _Cached:
+    prefix: str
+    client: ApiClient
+    expires_at: datetime | None
+    last_used_at: datetime
+    until: float  # monotonic time after which the database is asked again
+
+
+_authenticated: dict[str, _Cached] = {}  # by the presented key's digest: one secret, one entry
+# The database read under way for a digest: requests arriving meanwhile share it rather than
+# sending one read each (when an entry expires, every request in flight would miss it at once).
+_reading: dict[str, asyncio.Task[ApiClient]] = {}
+_revokes = [0]  # how many revokes this process made: a read that predates one caches nothing
+
+
+def _forget(prefix: str) -> None:
+    _reading.clear()  # a read under way may predate the revoke: later requests read afresh
+    _revokes[0] += 1
+    for digest in [d for d, cached in _authenticated.items() if cached.prefix == prefix]:
+        _authenticated.pop(digest, None)
+
+
 async def authenticate(presented: str | None) -> ApiClient:
     prefix = _split(presented or "")
     if prefix is None or presented is None:
         raise BillingError(ErrorCode.UNAUTHENTICATED, _REJECTED)
-    # Plain SQL: this runs on every request, and the query builder costs more than the query.
+    digest = _digest(presented)
+    cached = _authenticated.get(digest)
+    left = cached.until - time.monotonic() if cached is not None else 0.0
+    if cached is not None and left > 0:
+        if left < REFRESH_AHEAD_SECONDS:
+            _read(prefix, digest)  # not awaited: this entry is good for `left` seconds more
+        now = datetime.now(UTC)
+        if cached.expires_at is not None and cached.expires_at <= now:
+            _authenticated.pop(digest, None)
+            raise BillingError(ErrorCode.UNAUTHENTICATED, _REJECTED)
+        if now - cached.last_used_at > LAST_USED_RESOLUTION:
+            cached.last_used_at = now
+            await ApiKey.update({ApiKey.last_used_at: now}).where(ApiKey.id == cached.client.id)
+        return cached.client
+    # shielded: a caller that goes away does not cancel the others' read
+    return await asyncio.shield(_read(prefix, digest))
+
+
+def _read(prefix: str, digest: str) -> asyncio.Task[ApiClient]:
+    """The read of this key under way, or a new one."""
+    loop = asyncio.get_running_loop()
+    reading = _reading.get(digest)
+    if reading is None or reading.done() or reading.get_loop() is not loop:
+        # a context of its own: never a caller's transaction (Piccolo finds it in a context var)
+        reading = _reading[digest] = loop.create_task(
+            _authenticate_from_the_database(prefix, digest), context=contextvars.Context()
+        )
+        reading.add_done_callback(_read_done)
+    return reading
+
+
+def _read_done(done: asyncio.Task[ApiClient]) -> None:
+    for digest in [d for d, task in _reading.items() if task is done]:
+        del _reading[digest]
+    if not done.cancelled():
+        done.exception()  # a refresh nobody awaited: its refusal is in the cache, not the log
+
+
+async def _authenticate_from_the_database(prefix: str, digest: str) -> ApiClient:
+    revokes = _revokes[0]
+    # Plain SQL: the query builder costs more than the query.
     rows = await fetch(
         "SELECT id, name, client, secret_digest, scopes, rate_limit_per_minute, expires_at,"
         " revoked_at, last_used_at FROM api_keys WHERE prefix = $1",
@@ -160,17 +236,28 @@ async def authenticate(presented: str | None) -> ApiClient:
     now = datetime.now(UTC)
     if (
         row is None
-        or not hmac.compare_digest(row["secret_digest"], _digest(presented))
+        or not hmac.compare_digest(row["secret_digest"], digest)
         or row["revoked_at"] is not None
         or (row["expires_at"] is not None and row["expires_at"] <= now)
     ):
+        _authenticated.pop(digest, None)
         raise BillingError(ErrorCode.UNAUTHENTICATED, _REJECTED)
-    if row["last_used_at"] is None or now - row["last_used_at"] > LAST_USED_RESOLUTION:
+    last_used = row["last_used_at"]
+    if last_used is None or now - last_used > LAST_USED_RESOLUTION:
         await ApiKey.update({ApiKey.last_used_at: now}).where(ApiKey.id == row["id"])
-    return ApiClient(
+        last_used = now
+    client = ApiClient(
         row["id"],
         row["name"],
         frozenset(row["scopes"]),
         row["rate_limit_per_minute"],
         row["client"],
     )
+    if len(_authenticated) >= _MAX_CACHED:  # many keys at once: start afresh
+        _authenticated.clear()
+    if revokes != _revokes[0]:  # revoked meanwhile, maybe this key: answer, keep nothing
+        return client
+    _authenticated[digest] = _Cached(
+        prefix, client, row["expires_at"], last_used, time.monotonic() + AUTHENTICATED_FOR_SECONDS
+    )
+    return client

@@ -17,7 +17,7 @@ from gateway.core.db.rows import loaded
 from gateway.i18n import Message
 from gateway.notifications.events import EventType
 from gateway.notifications.fanout import files_for_customers
-from gateway.notifications.outbox import record_event
+from gateway.notifications.outbox import event_values, record_event
 from gateway.notifications.wording import (
     account_phrase,
     label_of,
@@ -75,6 +75,21 @@ async def record_change_request_event(
     customer = {name: str(row[name]) for name in CUSTOMER_REFERENCES if row.get(name)}
     return await record_event(
         event,
+        subject_type="change_request",
+        subject_id=str(row["id"]),
+        client=row["client"],
+        data=data,
+        customer=customer or None,
+    )
+
+
+async def filed_event_values(row: dict[str, Any]) -> list[Any]:
+    """The FILED event of a request being filed, as values for the filing statement
+    (notifications' EVENT_CTES), which writes it with the row."""
+    data = await change_request_data(EventType.CHANGE_REQUEST_FILED, row)
+    customer = {name: str(row[name]) for name in CUSTOMER_REFERENCES if row.get(name)}
+    return event_values(
+        EventType.CHANGE_REQUEST_FILED,
         subject_type="change_request",
         subject_id=str(row["id"]),
         client=row["client"],

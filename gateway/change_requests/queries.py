@@ -5,18 +5,24 @@ Each list of customer references comes from CUSTOMER_REFERENCES. The constants r
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from piccolo.columns import JSON, JSONB
 from piccolo.query import WhereRaw
 
+from audit import store as audit_store
 from gateway.change_requests.references import RequestReference
 from gateway.change_requests.states import OPEN_STATUSES
 from gateway.change_requests.tables import ChangeRequest
 from gateway.core.customers import CUSTOMER_REFERENCES
 from gateway.core.db.connection import fetch
+from gateway.core.db.rows import as_json
+from gateway.idempotency import queries as idempotency_queries
+from gateway.notifications import queries as notification_queries
 from gateway.tickets import TICKET_ID_SQL, TicketLookup
 
 Row = dict[str, Any]
@@ -46,6 +52,112 @@ OPEN_DUPLICATE = (
     f" AND status IN ({_OPEN}) LIMIT 1"
 )
 FILED_WITH_KEY = "SELECT id FROM change_requests WHERE api_key = $1 AND idempotency_key = $2"
+
+
+Answer = tuple[uuid.UUID, str, int, str, bytes]  # API key, Idempotency-Key, status, type, body
+
+
+@functools.cache
+def _file_sql(audit: str | None, told: bool) -> str:
+    """One round trip, one commit for all of filing: lock the key's record, write the audit
+    entry (`audit`: "live" under the subject's live key, "erased" for a forgotten subject),
+    insert the row, store the answer, write the FILED event. The row's columns are $1..$n,
+    then the API key, the Idempotency-Key and the answer (status, content type, body), then
+    the entry's values, then the event's. Nothing is written when a racing attempt with the
+    same key committed first (`earlier`: its answer, which the caller returns instead), nor
+    when the entry's data key is no longer live (`filed` false: prepare it again)."""
+    columns = ChangeRequest._meta.columns
+    names = ", ".join(f'"{column._meta.db_column_name}"' for column in columns)
+    values = ", ".join(
+        f"${n}::jsonb" if isinstance(column, JSON | JSONB) else f"${n}"
+        for n, column in enumerate(columns, start=1)
+    )
+    api_key, key, status, content_type, body = (f"${len(columns) + n}" for n in range(1, 6))
+    held = idempotency_queries.HELD.format(api_key=f"{api_key}::uuid", key=f"{key}::text")
+    store = idempotency_queries.STORE_IF_CHANGED.format(
+        api_key=f"{api_key}::uuid",
+        key=f"{key}::text",
+        status=f"{status}::integer",
+        content_type=f"{content_type}::text",
+        body=f"{body}::bytea",
+        changed="filed",
+    )
+    after = len(columns) + 6  # the number of the first parameter after the answer's
+    # The row goes in only with its audit entry: the entry's INSERT is the row's gate.
+    gate = "(SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM earlier)) AS fresh"
+    audited = ""
+    if audit is not None:
+        entry = audit_store.entry_cte(gate, live_key=audit == "live")
+        audited = f"audited AS ({audit_store.numbered_from(entry, after)}),\n"
+        gate, after = "audited", after + (AUDIT_VALUES if audit == "live" else AUDIT_VALUES - 1)
+    event = ""
+    if told:
+        ctes = notification_queries.EVENT_CTES.format(gate="filed")
+        event = f",{audit_store.numbered_from(ctes, after)}"
+    return f"""
+WITH held AS ({held}),
+earlier AS (
+    SELECT response_body FROM held WHERE state = 'done' AND response_status BETWEEN 200 AND 299
+),
+{audited}filed AS (
+    INSERT INTO change_requests ({names}) SELECT {values} FROM {gate} RETURNING 1
+),
+answered AS ({store}){event}
+SELECT (SELECT response_body FROM earlier) AS earlier, EXISTS (SELECT 1 FROM filed) AS filed
+"""  # noqa: S608 (identifiers from the table class, never from input)
+
+
+# Each column's attribute name, and whether its value is sent as JSON text.
+_COLUMNS = [
+    (column._meta.name, isinstance(column, JSON | JSONB)) for column in ChangeRequest._meta.columns
+]
+
+
+def row_dict(row: ChangeRequest) -> Row:
+    """`row.to_dict()` for a row being filed (no joins), without Piccolo's generality."""
+    return {name: getattr(row, name) for name, _json in _COLUMNS}
+
+
+AUDIT_VALUES = 11  # a PreparedEntry's values and its key id
+FILE = _file_sql(None, told=False)
+
+
+class KeyReplaced(Exception):  # noqa: N818 (not an error: the caller prepares the entry again)
+    """Nothing was filed: the audit entry's data key is no longer its subject's live key."""
+
+
+async def file(
+    row: ChangeRequest,
+    answer: Answer | None,
+    *,
+    audit: audit_store.PreparedEntry | None = None,
+    event: list[Any] | None = None,
+) -> bytes | None:
+    """Insert `row`, with its audit entry and its event when given, and store `answer` under
+    its key, in one statement (autocommit unless the caller opened a transaction); the answer
+    a racing attempt with the same key committed first, if one did (then nothing is written).
+    Raises KeyReplaced when the entry's key was forgotten or replaced meanwhile."""
+    values = [
+        as_json(value) if json and not isinstance(value, str) else value
+        for name, json in _COLUMNS
+        for value in (getattr(row, name),)
+    ]
+    values.extend(answer or (None, None, None, None, None))
+    kind = None
+    if audit is not None:
+        kind = "erased" if audit.key_id is None else "live"
+        values.extend(audit.values)
+        if audit.key_id is not None:
+            values.append(audit.key_id)
+    if event is not None:
+        values.extend(event)
+    [result] = await fetch(_file_sql(kind, event is not None), *values)
+    earlier: bytes | None = result["earlier"]
+    if earlier is None and not result["filed"]:
+        raise KeyReplaced
+    return earlier
+
+
 # $2 the status, $3 the reason, $4 the time.
 CANCEL = """
 UPDATE change_requests SET status = $2, cancellation_reason = $3, cancelled_at = $4,

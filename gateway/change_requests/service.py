@@ -14,6 +14,7 @@ from asyncpg.exceptions import UniqueViolationError
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from audit import AuditEntry, append
+from audit import store as audit_store
 from audit.actions import Action
 from gateway import bank_details
 from gateway.api_keys.service import ApiClient
@@ -24,7 +25,7 @@ from gateway.change_requests.fraud_targets import FraudTargets
 from gateway.change_requests.fulfilment_queries import ANY_STEP_CALLED
 from gateway.change_requests.mapping import read_with_runs, to_read
 from gateway.change_requests.notification_events import (
-    record_change_request_event,
+    filed_event_values,
     record_transition,
 )
 from gateway.change_requests.same_iban import same_iban
@@ -50,7 +51,6 @@ from gateway.core.crypto import Cipher
 from gateway.core.cursor import decode_cursor, encode_cursor
 from gateway.core.customers import CUSTOMER_REFERENCES
 from gateway.core.db.connection import engine, fetch
-from gateway.core.db.rows import insert_row
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.core.sensitive import (
     redact_text,
@@ -59,9 +59,17 @@ from gateway.core.sensitive import (
 )
 from gateway.fraud.screening import blocked_refusal
 from gateway.fulfilment_schemas import FulfilmentRead
-from gateway.idempotency.answers import AnswerSlot, earlier_answer, slot_for, store_answer
+from gateway.idempotency.answers import (
+    CONTENT_TYPE,
+    AnswerSlot,
+    earlier_answer,
+    encoded,
+    mark_stored,
+    slot_for,
+    store_answer,
+)
 from gateway.idempotency.context import IdempotencyContext
-from gateway.notifications.events import EventType
+from gateway.notifications.outbox import kick_after_commit
 from gateway.tickets import display_ticket, ticket_lookup
 from settings import Settings
 
@@ -308,30 +316,39 @@ class ChangeRequestService:
     async def _insert(
         self, row: ChangeRequest, client: ApiClient, answer: AnswerSlot | None
     ) -> ChangeRequestRead:
-        try:
-            async with engine().transaction():
-                earlier = await earlier_answer(answer, ChangeRequestRead)
-                if earlier is not None:  # a retry that took over from a slow first attempt
-                    return earlier
-                await insert_row(row)
-                await append(
-                    AuditEntry(
-                        action=Action.CHANGE_REQUEST_CREATE_SUCCEEDED,
-                        actor=client.actor,
-                        about=row.to_dict(),
-                        after={"kind": row.kind, "status": row.status, "details": row.details},
-                    )
-                )
-                written = row.to_dict()
-                await record_change_request_event(
-                    EventType.CHANGE_REQUEST_FILED, row.id, row=written
-                )
-                filed = to_read(written)
-                await store_answer(answer, HTTP_201_CREATED, filed)
-        except UniqueViolationError:
-            await self._raise_duplicate(row)
-            raise
-        return filed
+        written = queries.row_dict(row)
+        filed = to_read(written)
+        body = encoded(filed)
+        stored = (
+            (answer.api_key_id, answer.key, HTTP_201_CREATED, CONTENT_TYPE, body)
+            if answer
+            else None
+        )
+        entry = AuditEntry(
+            action=Action.CHANGE_REQUEST_CREATE_SUCCEEDED,
+            actor=client.actor,
+            about=written,
+            after={"kind": row.kind, "status": row.status, "details": row.details},
+        )
+        event = await filed_event_values(written)
+        for _attempt in range(2):
+            prepared = await audit_store.prepare(entry)
+            try:
+                # One statement, one commit: the key's record locked, the audit entry, the
+                # row, the answer and the FILED event written together or not at all.
+                earlier = await queries.file(row, stored, audit=prepared, event=event)
+            except UniqueViolationError:
+                await self._raise_duplicate(row)
+                raise
+            except queries.KeyReplaced:
+                prepared.forget_key()  # the subject's key changed elsewhere: seal it again
+                continue
+            if earlier is not None:  # a retry that took over from a slow first attempt
+                return msgspec.json.decode(earlier, type=ChangeRequestRead)
+            await kick_after_commit()
+            mark_stored(answer, HTTP_201_CREATED, body)
+            return filed
+        raise RuntimeError(f"no live data key for audit subject {prepared.subject!r}")
 
     async def _raise_duplicate(self, row: ChangeRequest) -> None:
         existing = await fetch(queries.OPEN_DUPLICATE, row.client, row.kind, row.ticket)

@@ -62,6 +62,8 @@ class ChangeRequest(Table, tablename="change_requests"):
     resolution_note = Text(null=True, default=None)
     resolution_reasons = Array(base_column=Varchar(length=200), null=True, default=None)
     review_required = Boolean(default=False)
+    # Partial index change_requests_by_checker (reviewed_by_id, created_at DESC), raw SQL in
+    # the migrations, as change_requests_by_maker for processed_by_id: the lead's filters.
     reviewed_by_id = Integer(null=True, default=None)
     reviewed_at = Timestamptz(null=True, default=None)
     review_comment = Text(null=True, default=None)

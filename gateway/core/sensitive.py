@@ -62,6 +62,7 @@ _LETTERS_AS_DIGITS = str.maketrans(
     {letter: str(10 + n) for n, letter in enumerate(string.ascii_uppercase)}
 )
 _MIN_CARD, _MAX_CARD = 13, 19
+_DIGITS = string.digits
 _CARD_GROUPINGS = {(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4)}  # as printed on cards
 _GROUPINGS_BY_SECOND = {  # what to try after a group of four, by the next group's length
     second: sorted(list(shape) for shape in _CARD_GROUPINGS if shape[1] == second)
@@ -523,6 +524,14 @@ def contains_iban(text: str) -> bool:
 
 
 def contains_card_number(text: str) -> bool:
+    # A card number is 13 digits or more. Folded plain ASCII without escapes ("\\u0034") has
+    # exactly the digits written: fewer than 13 need no scan (an IP, an email, a fingerprint).
+    if (
+        text.isascii()
+        and "\\" not in text
+        and (len(text) < _MIN_CARD or sum(map(text.count, _DIGITS)) < _MIN_CARD)
+    ):
+        return False
     found = _find(text, all_cards=False)
     return found is not None and bool(found.cards)
 

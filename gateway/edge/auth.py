@@ -36,10 +36,15 @@ class ApiKeyAuthMiddleware(ASGIMiddleware):
         self._limiter = limiter
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        await self.admit(scope)
+        await next_app(scope, receive, send)
+
+    async def admit(self, scope: Scope) -> None:
+        """The key, its scope for this route and its rate limit; the client in scope["user"]."""
         peer = scope.get("client")
         address = peer[0] if peer else "unknown"
-        async with self._limiter.authentication(address):
-            client = await authenticate(_bearer(scope))
+        presented = _bearer(scope)
+        client = await self._limiter.authenticating(address, lambda: authenticate(presented))
         await self._limiter.check(str(client.id), client.rate_limit_per_minute)
         # Deny by default: a /v1 route that names no scope is open to no key.
         needed = scope["route_handler"].opt.get(SCOPE_OPT, "undeclared")
@@ -51,4 +56,3 @@ class ApiKeyAuthMiddleware(ASGIMiddleware):
                 extra={"required_scope": needed},
             )
         scope["user"] = client
-        await next_app(scope, receive, send)

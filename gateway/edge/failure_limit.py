@@ -19,6 +19,7 @@ process beyond the allowance.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import time
@@ -33,6 +34,7 @@ from limits.aio.storage import MemoryStorage, Storage
 from gateway.edge.limits_storage import SharedRateLimiter
 
 
+@functools.lru_cache(maxsize=4096)  # parsing an address costs more than the rest of the check
 def bucket_of(address: str) -> str:
     """Who an address stands for: an IPv6 host commonly holds a whole /64 and could change
     address at every try, so IPv6 counts by /64; an IPv4-mapped address as its IPv4."""
@@ -101,6 +103,17 @@ class FailureLimit:
                 self._pending[address] -= 1
                 if not self._pending[address]:
                     del self._pending[address]
+
+    def unwatched(self, address: str) -> bool:
+        """True when an attempt from `address` needs no look-up at all (only finished failures
+        count, and none from it here lately): the caller runs it bare and reports a failure
+        with `count_failure`, with none of `attempt`'s bookkeeping."""
+        return not self._count_in_flight and not self._worth_checking(bucket_of(address))
+
+    async def count_failure(self, address: str) -> None:
+        address = bucket_of(address)
+        self._suspect(address)
+        await self._limiter.hit(self._window, self._namespace, address)
 
     def _worth_checking(self, address: str) -> bool:
         if self._count_in_flight:

@@ -1,20 +1,26 @@
 """Per-API-key request budget, a sliding window kept by the `limits` library in the shared store
-(gateway/edge/limits_storage.py): one budget however many gateway processes serve the key.
+(gateway/edge/limits_storage.py): one budget however many gateway processes serve the key. A busy
+key's budget is claimed from the store in chunks (gateway/edge/budget_lease.py).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, Storage
 
 from gateway.core.errors import BillingError, ErrorCode
+from gateway.edge.budget_lease import LeasedBudgets
 from gateway.edge.failure_limit import FailureLimit, TooManyFailuresError
 from gateway.edge.limits_storage import SharedRateLimiter
+
+T = TypeVar("T")
 
 # Failed authentications allowed per client address and minute: enough for a misconfigured
 # tool to notice, too few to guess keys or to make every bad request cost a database look-up.
@@ -26,6 +32,7 @@ class ApiKeyRateLimiter:
         self._default = default_per_minute
         storage = storage or MemoryStorage()  # limits_storage(settings); memory for one process
         self._limiter = SharedRateLimiter(storage)
+        self._budgets = LeasedBudgets(self._limiter)
         self._failures = FailureLimit(
             FAILED_AUTHENTICATIONS_PER_MINUTE, "failed-auth", count_in_flight=False, storage=storage
         )
@@ -35,9 +42,22 @@ class ApiKeyRateLimiter:
         return self
 
     async def check(self, key_id: str, per_minute: int | None) -> None:
-        item = RateLimitItemPerMinute(per_minute or self._default)
-        if not await self._limiter.hit(item, key_id):
+        item = _per_minute(per_minute or self._default)
+        if not await self._budgets.hit(item, key_id):
             await self._refuse(item, (key_id,), "This API key is over its limit")
+
+    async def authenticating(self, address: str, check: Callable[[], Awaitable[T]]) -> T:
+        """`check` (the key check) under `authentication(address)`; for an address not seen
+        failing lately, without its context managers (every request pays them)."""
+        if not self._failures.unwatched(address):
+            async with self.authentication(address):
+                return await check()
+        try:
+            return await check()
+        except BillingError as error:
+            if error.code is ErrorCode.UNAUTHENTICATED:
+                await self._failures.count_failure(address)
+            raise
 
     @asynccontextmanager
     async def authentication(self, address: str) -> AsyncIterator[None]:
@@ -68,3 +88,8 @@ class ApiKeyRateLimiter:
             f"{reason} of {item.amount} requests a minute; retry in {retry_after} s.",
             headers={"Retry-After": str(retry_after)},
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _per_minute(amount: int) -> RateLimitItemPerMinute:
+    return RateLimitItemPerMinute(amount)

@@ -1,10 +1,14 @@
 """The in-process copy of the fraud blocklist: it screens a request's card, IP or email in
-under a microsecond with a million entries held.
+under a microsecond with a million entries held, in about 100 bytes an entry.
 
-Exact kinds are dict lookups on the canonical value. IP addresses and networks are held as
-integers by `gateway.fraud.networks`: a byte per /24 block settles most lookups, IPv6 networks
-also as sorted disjoint intervals. There every candidate is confirmed against the entries
-held; here, against their expiry.
+Exact kinds are held as 61-bit keys, `hash(canonical value) >> 3`, never as the strings: a
+byte table indexed by the key (`_hot`) answers most misses with one index, and `gateway.fraud
+.pairs` maps keys to entry ids and entry ids to what they hold, 16 bytes a pair. Python's
+string hash is keyed per process (SipHash), so a value that is not held passes for one that
+is with a chance of about n / 2**61 (1 in 3 million million at a million entries), and no one
+can aim for it. IP addresses and networks are held as integers by `gateway.fraud.networks`:
+a bit per /24 block settles most lookups, IPv6 networks also as sorted disjoint intervals.
+Every candidate is confirmed against the entries held and their expiry.
 
 An IPv4-mapped IPv6 query (::ffff:1.2.3.4) is screened as the IPv4 address 1.2.3.4 only: IPv4
 entries block it, IPv6 networks (even ::/0) do not.
@@ -14,8 +18,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
+from socket import AF_INET, AF_INET6, inet_pton
 
-from gateway.fraud.networks import Ids, IpFamilies, Live, Screen, add_id, discard_id, ids_of
+from gateway.fraud import networks
+from gateway.fraud.networks import V4_MAPPED_PREFIX, Family, Ids, IpFamilies, Live, ids_of
 from gateway.fraud.normalise import (
     KINDS,
     NORMALISERS,
@@ -27,26 +33,57 @@ from gateway.fraud.normalise import (
     normalise_ip_range,
     unknown_kind,
 )
+from gateway.fraud.pairs import Pairs
 
 __all__ = ["KINDS", "InvalidBlocklistValue", "Matcher", "normalise"]
 
 Row = tuple[int, str, str, float | None]
+Parsed = str | tuple[Family, int, int]  # an exact kind's canonical value, or an IP's parts
 
-OPAQUE_KINDS = ("card_fingerprint", "iban", "customer")
-EXACT_KINDS = (*OPAQUE_KINDS, "card_bin", "email")
+# An entry's token, what `_by_id` holds for it: its kind's code in the low 3 bits, above
+# them the key of an exact kind, or an IPv4 (number << 8 | prefix length). IPv6 does not fit
+# in 64 bits: its token is WIDE and the location is in `_wide`.
+CODES = {kind: code for code, kind in enumerate(KINDS)}
+IP, IP_RANGE = CODES["ip"], CODES["ip_range"]
+WIDE = 7
+HOT_SLOTS_PER_KEY = 8  # at least: 8 MB at a million keys, ~8 % of its bytes set
+MANY = 255  # a hot byte where keys of different tags lie
+BIN_BITS_MASK = (1 << 20) - 1
+_from_bytes = int.from_bytes
 
 
-def _live_check(expires: dict[int, float]) -> Live:
-    """Whether any of the ids is unexpired at `now` (default: the clock)."""
+def _live_check(expires: Pairs[float]) -> Live:
+    """Whether any of the held ids (`_held_id`) is unexpired at `now` (default: the clock)."""
 
     def live(found: Ids, now: float | None) -> bool:
-        if isinstance(found, int):
-            deadline = expires.get(found)
-            return deadline is None or deadline > (time.time() if now is None else now)
-        clock = time.time() if now is None else now
-        return any(expires.get(entry_id, clock + 1) > clock for entry_id in found)
+        if isinstance(found, int):  # nearly always: one entry
+            return not found & 1 or _unexpired(expires.first(found >> 1), now)
+        return any(not held & 1 or _unexpired(expires.first(held >> 1), now) for held in found)
 
     return live
+
+
+def _unexpired(deadline: float | None, now: float | None) -> bool:
+    return deadline is None or deadline > (time.time() if now is None else now)
+
+
+def _held_id(entry_id: int, expires: bool) -> int:
+    """An entry as the indexes hold it: its id, and in the low bit whether it expires, so
+    that a hit on an entry that never expires (most) is confirmed without asking when."""
+    return entry_id << 1 | expires
+
+
+def _salted(kind: str, key: int) -> int:
+    """The key as `_by_key` holds it: the kinds share that table, and the kind's code in bits
+    57 to 59 keeps equal values of two kinds apart. Those bits choose neither the hot byte
+    nor the tag, so `_hot` is built from these keys as well."""
+    return key ^ (CODES[kind] << 57)
+
+
+def _tag(key: int) -> int:
+    """1 to 128, from bits of the key that do not choose its hot byte: a set byte whose tag
+    differs settles a lookup without confirming it."""
+    return ((key >> 40) & 0x7F) + 1
 
 
 class Matcher:
@@ -57,40 +94,55 @@ class Matcher:
     """
 
     def __init__(self) -> None:
-        self._values: dict[str, dict[int, str]] = {kind: {} for kind in KINDS}
-        self._exact: dict[str, dict[str, Ids]] = {kind: {} for kind in EXACT_KINDS}
-        self._expires: dict[int, float] = {}  # only entries that expire
+        self._by_id = Pairs[int](mix=True)  # entry id -> token
+        # Asked for every candidate, so kept emptier than `_by_id`: key -> held id (`_held_id`)
+        self._by_key = Pairs[int](mix=False, fill=0.6)
+        self._wide: dict[int, int] = {}  # entry id -> IPv6 token
+        # One byte for each slot a key may fall in: 0 where none is held, the key's tag or
+        # MANY. A bytearray: an index into it costs half what one into an mmap does.
+        self._hot = bytearray(1024)
+        self._hot_mask = 1023
+        self._stale = 0  # keys removed since `_hot` was built: false candidates
+        # Only entries that expire; asked only about hits on them.
+        self._expires = Pairs[float](mix=True, fill=0.5, typecode="d")
         self._live = _live_check(self._expires)
         self._ip = IpFamilies()
-        self._screens: dict[str, Screen] = {
-            kind: self._opaque_screen(kind) for kind in OPAQUE_KINDS
-        }
-        self._screens["email"] = self._email_screen()
-        self._screens["card_bin"] = self._card_bin_screen()
-        self._screens["ip"] = self._ip.address_screen(self._live)
-        self._screens["ip_range"] = self._ip_range_screen()
-        # No screen refers to `self`: a replaced matcher is freed at once, not by the GC.
+        # A bit for each BIN held, by its first 6 digits: 128 kB, so unlike `_hot` it stays
+        # in the CPU's cache. Removals leave their bits set until the next full load (a process
+        # start or a reconnect): a bit only makes a candidate.
+        self._bins = bytearray((BIN_BITS_MASK + 1) >> 3)
+        # The same bytearrays for ever: a lookup less each.
+        self._v4_blocks, self._v6_blocks = self._ip.v4.blocks, self._ip.v6.blocks
+
+    def reserve(self, entries: int, exact: int, v4_addresses: int, expiring: int) -> None:
+        """Make room for a full load (counts by `queries.MIRROR_SIZES`): the tables grow by
+        rehashing in Python, a second at a time at a million entries, unless sized first."""
+        self._by_id.reserve(entries)
+        self._by_key.reserve(exact)
+        self._ip.v4.addresses.reserve(v4_addresses)
+        self._expires.reserve(expiring)
+        if exact * HOT_SLOTS_PER_KEY > len(self._hot):
+            self._build_hot(exact)
 
     def upsert(self, rows: Iterable[Row]) -> None:
         """Add or replace entries (entry_id, kind, value, expires_at epoch seconds or None).
 
-        Values are normalised again, so a row in an older canonical form still matches. Every
+        Values are parsed again, so a row in an older canonical form still matches. Every
         row is checked before any is applied: one invalid row raises and changes nothing.
         """
-        prepared = [_prepared(row) for row in rows]
-        for entry_id, kind, value, expires_at in prepared:
+        prepared = [self._prepared(row) for row in rows]
+        for entry_id, kind, parsed, expires_at in prepared:
             self._forget(entry_id)
-            self._values[kind][entry_id] = value
-            self._index(entry_id, kind, value)
+            self._index(entry_id, kind, parsed, expires_at is not None)
             if expires_at is not None:
-                self._expires[entry_id] = expires_at
-        self._ip.end_of_batch()
+                self._expires.add(entry_id, expires_at)
+        self._end_of_batch()
 
     def remove(self, entry_ids: Iterable[int]) -> None:
         """Drop entries by id; ids not held are ignored."""
         for entry_id in entry_ids:
             self._forget(entry_id)
-        self._ip.end_of_batch()
+        self._end_of_batch()
 
     def match(self, kind: str, value: str, now: float | None = None) -> list[int]:
         """The sorted ids of the live entries matching `value`, the `kind` being screened.
@@ -100,120 +152,182 @@ class Matcher:
         entries of that kind whose canonical value is equal. Live: no expiry, or one after `now`.
         """
         clock = time.time() if now is None else now
-        expires = self._expires
-        return sorted(
-            entry_id
-            for found in self._candidates(kind, value)
-            for entry_id in ids_of(found)
-            if expires.get(entry_id, clock + 1) > clock
-        )
+        live = self._live
+        return sorted(held >> 1 for held in self._candidates(kind, value) if live(held, clock))
 
     def blocked(self, kind: str, value: str, now: float | None = None) -> bool:
-        """Whether any live entry matches: `match(...) != []`, only much faster."""
-        try:
-            screen = self._screens[kind]
-        except KeyError:
-            raise unknown_kind(kind) from None
-        return screen(value, now)
+        """Whether any live entry matches: `match(...) != []`, only much faster.
 
-    def __len__(self) -> int:
-        """Entries held, expired ones included until they are removed."""
-        return sum(len(values) for values in self._values.values())
-
-    # The screens repeat the common case of their normaliser inline: a call less per lookup.
-
-    def _opaque_screen(self, kind: str) -> Screen:
-        index, canonical, live = self._exact[kind], NORMALISERS[kind], self._live
-
-        def screen(value: str, now: float | None) -> bool:
+        One function, the kinds in order of how often they are screened: a call per lookup
+        is most of the cost left. Each repeats the common case of its normaliser inline."""
+        if kind == "ip":  # family.blocked(number) inline: a bit per /24 (BLOCK_BITS), mostly 0
+            try:
+                if ":" not in value:
+                    number = _from_bytes(inet_pton(AF_INET, value), "big")
+                    return self._v4_blocks[number >> 11] >> (number >> 8 & 7) & 1 != 0 and (
+                        self._ip.v4.holds_live(number, now, self._live)
+                    )
+                number = _from_bytes(inet_pton(AF_INET6, value), "big")
+            except (OSError, ValueError):  # spaces, or not an address: let it say why
+                return self._address_held(value, now)
+            if number >> 32 == V4_MAPPED_PREFIX:  # ::ffff:1.2.3.4 is screened as 1.2.3.4
+                return self._address_held(value, now)
+            return self._v6_blocks[number >> 107] >> (number >> 104 & 7) & 1 != 0 and (
+                self._ip.v6.holds_live(number, now, self._live)
+            )
+        if kind == "card_fingerprint" or kind == "customer" or kind == "iban":
             text = value.strip()
             if not 0 < len(text) <= OPAQUE_MAX_LENGTH:
-                canonical(value)  # raises, with the sentence for the agent
-            found = index.get(text)
-            return found is not None and live(found, now)
-
-        return screen
-
-    def _email_screen(self) -> Screen:
-        index, live = self._exact["email"], self._live
-
-        def screen(value: str, now: float | None) -> bool:
-            found = index.get(normalise_email(value))
-            return found is not None and live(found, now)
-
-        return screen
-
-    def _card_bin_screen(self) -> Screen:
-        index, live = self._exact["card_bin"], self._live
-
-        def screen(value: str, now: float | None) -> bool:
-            if len(value) == 8 and value.isdigit() and value.isascii():
+                NORMALISERS[kind](value)  # raises, with the sentence for the agent
+            key = hash(text) >> 3
+            return self._hot[key & self._hot_mask] != 0 and self._held(kind, key, now)
+        if kind == "email":
+            key = hash(normalise_email(value)) >> 3
+            return self._hot[key & self._hot_mask] != 0 and self._held(kind, key, now)
+        if kind == "card_bin":
+            if len(value) == 8 and value.isascii() and value.isdigit():
                 digits = value
             else:
                 digits = normalise_card_bin(value)
-            found = index.get(digits)
-            if found is not None and live(found, now):
+            first_six = hash(digits[:6])
+            bit = first_six & BIN_BITS_MASK
+            if not self._bins[bit >> 3] >> (bit & 7) & 1:
+                return False  # no BIN held starts with these 6 digits: most queries
+            key = hash(digits) >> 3
+            if self._hot[key & self._hot_mask] and self._held(kind, key, now):
                 return True
-            found = index.get(digits[:6]) if len(digits) == 8 else None
-            return found is not None and live(found, now)
+            key = first_six >> 3
+            return (
+                len(digits) == 8
+                and self._hot[key & self._hot_mask] != 0
+                and (self._held(kind, key, now))
+            )
+        if kind == "ip_range":
+            found = self._ip.held_network(normalise_ip_range(value))
+            return found is not None and self._live(found, now)
+        raise unknown_kind(kind)
 
-        return screen
+    def __len__(self) -> int:
+        """Entries held, expired ones included until they are removed."""
+        return self._by_id.used
 
-    def _ip_range_screen(self) -> Screen:
-        held_network, live = self._ip.held_network, self._live
+    def _address_held(self, value: str, now: float | None) -> bool:
+        """The "ip" screen for the text that `blocked` does not parse itself."""
+        family, number = self._ip.address(value)
+        return family.blocked(number) != 0 and family.holds_live(number, now, self._live)
 
-        def screen(value: str, now: float | None) -> bool:
-            found = held_network(normalise_ip_range(value))
-            return found is not None and live(found, now)
+    def _held(self, kind: str, key: int, now: float | None) -> bool:
+        """Called where the key's hot byte is set."""
+        mark = self._hot[key & self._hot_mask]
+        if mark != MANY and mark != _tag(key):
+            return False
+        salted = _salted(kind, key)
+        held = self._by_key.first(salted)
+        if held is None or not held & 1:
+            return held is not None  # a hit on an entry that never expires: the usual one
+        return self._live(tuple(self._by_key.find(salted)), now)
 
-        return screen
+    def _held_ids(self, kind: str, key: int) -> list[int]:
+        return self._by_key.find(_salted(kind, key))
 
-    def _candidates(self, kind: str, value: str) -> Iterator[Ids | None]:
+    def _candidates(self, kind: str, value: str) -> Iterator[int]:
         if kind == "ip":
             family, number = self._ip.address(value)
-            yield family.addresses.get(number)
-            yield from family.containing(number)
+            yield from ids_of(family.addresses.get(number))
+            for found in family.containing(number):
+                yield from ids_of(found)
         elif kind == "card_bin":
             digits = normalise_card_bin(value)
-            yield self._exact[kind].get(digits)
+            yield from self._held_ids(kind, hash(digits) >> 3)
             if len(digits) == 8:
-                yield self._exact[kind].get(digits[:6])
+                yield from self._held_ids(kind, hash(digits[:6]) >> 3)
         elif kind == "ip_range":
-            yield self._ip.held_network(normalise_ip_range(value))
+            yield from ids_of(self._ip.held_network(normalise_ip_range(value)))
         else:
             canonical = normalise(kind, value)  # first: it names an unknown kind
-            yield self._exact[kind].get(canonical)
+            yield from self._held_ids(kind, hash(canonical) >> 3)
 
-    def _index(self, entry_id: int, kind: str, value: str) -> None:
-        if kind == "ip":
-            family, number = self._ip.address(value)
-            family.add_address(number, entry_id)
-        elif kind == "ip_range":
-            family, length, number = self._ip.network(value)
-            family.add_network(length, number, entry_id)
-        else:
-            add_id(self._exact[kind], value, entry_id)
-
-    def _forget(self, entry_id: int) -> None:
-        for kind, values in self._values.items():
-            value = values.pop(entry_id, None)
-            if value is None:
-                continue
-            self._expires.pop(entry_id, None)
+    def _prepared(self, row: Row) -> tuple[int, str, Parsed, float | None]:
+        """The row checked and parsed once: an exact kind's canonical value, or an IP's family,
+        prefix length and number."""
+        entry_id, kind, value, expires_at = row
+        try:
             if kind == "ip":
                 family, number = self._ip.address(value)
-                family.discard_address(number, entry_id)
-            elif kind == "ip_range":
-                family, length, number = self._ip.network(value)
-                family.discard_network(length, number, entry_id)
+                return entry_id, kind, (family, family.bits, number), expires_at
+            if kind == "ip_range":
+                return entry_id, kind, self._ip.network(value), expires_at
+            return entry_id, kind, normalise(kind, value), expires_at  # names a bad kind
+        except InvalidBlocklistValue as error:
+            raise InvalidBlocklistValue(f"entry {entry_id}: {error}") from None
+
+    def _index(self, entry_id: int, kind: str, parsed: Parsed, expires: bool) -> None:
+        held = _held_id(entry_id, expires)
+        if isinstance(parsed, str):  # an exact kind's canonical value
+            key = _salted(kind, hash(parsed) >> 3)
+            self._by_key.add(key, held)
+            self._by_id.add(entry_id, key << 3 | CODES[kind])
+            if kind == "card_bin":
+                self._mark_bin(parsed)
+            if self._by_key.used * HOT_SLOTS_PER_KEY > len(self._hot):
+                self._build_hot(self._by_key.used)
             else:
-                discard_id(self._exact[kind], value, entry_id)
+                self._mark(self._hot, self._hot_mask, key)
             return
+        family, length, number = parsed
+        if kind == "ip":
+            family.add_address(number, held)
+            self._locate(entry_id, family.bits, (number << 8) << 3 | IP)
+        else:
+            family.add_network(length, number, held)
+            self._locate(entry_id, family.bits, (number << 8 | length) << 3 | IP_RANGE)
 
+    def _mark_bin(self, digits: str) -> None:
+        bit = hash(digits[:6]) & BIN_BITS_MASK
+        self._bins[bit >> 3] |= 1 << (bit & 7)
 
-def _prepared(row: Row) -> Row:
-    entry_id, kind, value, expires_at = row
-    try:
-        return entry_id, kind, normalise(kind, value), expires_at
-    except InvalidBlocklistValue as error:
-        raise InvalidBlocklistValue(f"entry {entry_id}: {error}") from None
+    def _locate(self, entry_id: int, bits: int, token: int) -> None:
+        if bits == 32:
+            self._by_id.add(entry_id, token)
+        else:
+            self._by_id.add(entry_id, WIDE)
+            self._wide[entry_id] = token
+
+    def _forget(self, entry_id: int) -> None:
+        token = self._by_id.pop(entry_id)
+        if token is None:
+            return
+        held_id = _held_id(entry_id, self._expires.pop(entry_id) is not None)
+        family = self._ip.v4
+        if token == WIDE:
+            token, family = self._wide.pop(entry_id), self._ip.v6
+        code, held = token & 7, token >> 3
+        if code == IP:
+            family.discard_address(held >> 8, held_id)
+        elif code == IP_RANGE:
+            family.discard_network(held & 0xFF, held >> 8, held_id)
+        else:
+            self._by_key.discard(held, held_id)
+            self._stale += 1
+
+    def _end_of_batch(self) -> None:
+        self._ip.end_of_batch()
+        # Removed keys leave their bytes set (false candidates, confirmed away): rebuilt once
+        # they are many, O(n) after n / 2 removals, so O(1) a removal.
+        if self._stale > max(networks.MIN_CHANGES_BEFORE_REBUILD, self._by_key.used // 2):
+            self._build_hot(self._by_key.used)
+
+    def _build_hot(self, keys: int) -> None:
+        """Sized to `keys`, so doubling as they grow: O(1) a key."""
+        size = 1024
+        while size < keys * HOT_SLOTS_PER_KEY:
+            size *= 2
+        hot, mask = bytearray(size), size - 1
+        for key in self._by_key.held_keys():
+            self._mark(hot, mask, key)
+        self._hot, self._hot_mask, self._stale = hot, mask, 0
+
+    @staticmethod
+    def _mark(hot: bytearray, mask: int, key: int) -> None:
+        slot, tag = key & mask, _tag(key)
+        hot[slot] = tag if hot[slot] in (0, tag) else MANY

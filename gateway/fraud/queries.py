@@ -45,6 +45,14 @@ SELECT *, {_EXPIRES}, false AS live
 """
 # The mirror: every unremoved entry (it drops the expired itself), or some, live or not.
 MIRROR_ALL = f"SELECT id, kind, value, {_EXPIRES} FROM blocklist_entries WHERE removed_at IS NULL"
+# Counted before a full load, so that the matcher sizes its tables once (Matcher.reserve).
+MIRROR_SIZES = """
+SELECT count(*) AS entries,
+       count(*) FILTER (WHERE kind NOT IN ('ip', 'ip_range')) AS exact,
+       count(*) FILTER (WHERE kind = 'ip' AND strpos(value, ':') = 0) AS v4_addresses,
+       count(expires_at) AS expiring
+  FROM blocklist_entries WHERE removed_at IS NULL
+"""
 MIRROR_SOME = f"""
 SELECT id, kind, value, {_EXPIRES}, removed_at IS NULL AS live
   FROM blocklist_entries WHERE id = ANY($1::bigint[])

@@ -24,6 +24,7 @@ from gateway.core.db.connection import fetch, transaction
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.core.sensitive import refuse_card_or_iban
 from gateway.fraud import queries
+from gateway.fraud.descriptions import EntryDescriptions
 from gateway.fraud.matcher import InvalidBlocklistValue, normalise
 from gateway.fraud.mirror import BlocklistMirror
 from gateway.fraud.schemas import (
@@ -154,6 +155,7 @@ class BlocklistService:
     def __init__(self, cipher: Cipher, mirror: BlocklistMirror) -> None:
         self._cipher = cipher
         self.mirror = mirror
+        self._descriptions = EntryDescriptions()
 
     # -- values -----------------------------------------------------------------------------
 
@@ -404,19 +406,16 @@ class BlocklistService:
                 raise _invalid(error) from None
         if not hits:
             return ScreenResult(decision="allow", matches=[])
-        rows = await fetch(queries.MATCHED, list(hits))
         matches = [
             ScreenMatch(
-                entry_id=row["id"],
-                kind=row["kind"],
-                display=row["display"],
-                reason=row["reason"],
-                source_ticket=row["source_ticket"],
+                entry_id=entry.id,
+                kind=entry.kind,
+                display=entry.display,
+                reason=entry.reason,
+                source_ticket=entry.source_ticket,
                 # English text: msgspec encodes no Message (the API's answer is English anyway)
-                why=str(
-                    explain(hits[row["id"]][0], hits[row["id"]][1], row["kind"], row["display"])
-                ),
+                why=str(explain(hits[entry.id][0], hits[entry.id][1], entry.kind, entry.display)),
             )
-            for row in rows
+            for entry in await self._descriptions.of(matcher, list(hits))
         ]
         return ScreenResult(decision="block" if matches else "allow", matches=matches)

@@ -52,11 +52,23 @@ async def earlier_answer(slot: AnswerSlot | None, answer_type: type[Answer]) -> 
     return msgspec.json.decode(rows[0]["response_body"], type=answer_type)
 
 
+def encoded(answer: msgspec.Struct) -> bytes:
+    """The bytes Litestar sends for `answer` (and so the bytes a replay sends)."""
+    return msgspec.json.encode(answer, enc_hook=as_plain_json)
+
+
+def mark_stored(slot: AnswerSlot | None, status: int, body: bytes) -> None:
+    """Tell the body guard that the service stored this answer with its change (for services
+    that store it within a statement of their own, as filing does)."""
+    if slot is not None:
+        slot.stored.status, slot.stored.content_type, slot.stored.body = status, CONTENT_TYPE, body
+
+
 async def store_answer(slot: AnswerSlot | None, status: int, answer: msgspec.Struct) -> None:
     """Call last inside the service's transaction, with the answer the handler returns."""
     if slot is None:
         return
-    body = msgspec.json.encode(answer, enc_hook=as_plain_json)
+    body = encoded(answer)
     await fetch(
         queries.STORE_ANSWER,
         slot.api_key_id,
@@ -65,4 +77,4 @@ async def store_answer(slot: AnswerSlot | None, status: int, answer: msgspec.Str
         CONTENT_TYPE,
         body,
     )
-    slot.stored.status, slot.stored.content_type, slot.stored.body = status, CONTENT_TYPE, body
+    mark_stored(slot, status, body)

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gateway.core.db.connection import fetch
+from gateway.core.db.connection import engine, fetch
 from gateway.idempotency import queries
 from gateway.idempotency.lease import LEASE_NAMESPACE, lease
 
@@ -50,6 +50,10 @@ Outcome = Claimed | Replay | InProgress | Mismatch
 async def claim(
     api_key_id: uuid.UUID, key: str, fingerprint: str, method: str, path: str
 ) -> Outcome:
+    if engine().current_transaction.get() is not None:
+        # The claim is a transaction of its own, committed without waiting for its WAL flush
+        # (queries.INSERT): inside a caller's, that caller's commit would skip the flush too.
+        raise RuntimeError("an idempotency claim is never made inside a transaction")
     holder = lease.holder()  # never waits: None while the lease is being taken again
     # Three rounds: a released key can vanish between our insert and select, and a claim we
     # found stale can be finished by its first attempt before our takeover (then we replay).

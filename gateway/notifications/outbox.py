@@ -12,7 +12,7 @@ from typing import Any
 from gateway.core.db.connection import after_commit, fetch, transaction
 from gateway.core.db.rows import as_json
 from gateway.core.log import get_logger
-from gateway.core.sensitive import redact_value
+from gateway.core.sensitive import redact_text, redact_value
 from gateway.i18n import LANGUAGES, Message, translate, use_language
 from gateway.notifications import queries
 from gateway.notifications.events import HELPDESK_STATUS, EventType
@@ -36,7 +36,9 @@ def translated_notes(note: object) -> dict[str, str] | None:
     for language in LANGUAGES:
         if language != "en":
             with use_language(language):
-                notes[language] = redact_value(translate(note))
+                text = translate(note)
+            # A Message with values comes back masked already (Message.localized): not twice.
+            notes[language] = text if note.values else redact_text(text)
     return notes
 
 
@@ -84,6 +86,46 @@ _FIXED = frozenset(
 )
 
 
+def event_values(
+    type: EventType,  # the contract's name
+    *,
+    subject_type: str,
+    subject_id: str,
+    client: str | None,
+    data: dict[str, Any],
+    customer: dict[str, str] | None = None,
+) -> list[Any]:
+    """The values of queries.INSERT_EVENT ($1..$9; also those of queries.EVENT_CTES, for a
+    caller that writes the event within a statement of its own, then calls kick_after_commit)."""
+    occurred_at = datetime.now(UTC)
+    payload = build_payload(
+        type,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        sequence=0,  # numbered by the statement
+        occurred_at=occurred_at,
+        data=data,
+    )
+    notes = translated_notes(data.get("note"))
+    return [
+        uuid.uuid4(),
+        type.value,
+        subject_type,
+        subject_id,
+        client,
+        as_json(customer) if customer else None,
+        as_json(payload),
+        occurred_at,
+        as_json(notes) if notes else None,
+    ]
+
+
+async def kick_after_commit() -> None:
+    """Kick the dispatch job once the transaction that wrote an event commits (at once when
+    the event was written by a statement of its own)."""
+    await after_commit(_kick_in_the_background)
+
+
 async def record_event(
     type: EventType,  # the contract's name
     *,
@@ -95,41 +137,36 @@ async def record_event(
 ) -> uuid.UUID:
     """Write the event in the caller's transaction (one of its own when there is none), with
     the next sequence number of its subject, and kick the dispatch job once it commits."""
-    event_id = uuid.uuid4()
-    occurred_at = datetime.now(UTC)
-    payload = build_payload(
+    values = event_values(
         type,
         subject_type=subject_type,
         subject_id=subject_id,
-        sequence=0,  # numbered by the statement
-        occurred_at=occurred_at,
+        client=client,
         data=data,
+        customer=customer,
     )
     async with transaction():
-        await fetch(
-            queries.INSERT_EVENT,
-            event_id,
-            type.value,
-            subject_type,
-            subject_id,
-            client,
-            as_json(customer) if customer else None,
-            as_json(payload),
-            occurred_at,
-            as_json(notes) if (notes := translated_notes(data.get("note"))) else None,
-        )
-        await after_commit(_kick_in_the_background)
+        await fetch(queries.INSERT_EVENT, *values)
+        await kick_after_commit()
+    event_id: uuid.UUID = values[0]
     return event_id
+
+
+# Kicks of one process at least this far apart: under load each kick is a queue insert and a
+# dispatch run for the worker, on the cores the API shares; a lone commit is kicked at once.
+KICK_GAP_SECONDS = 0.1
 
 
 class _Kicker:
     """One kick in flight per process, and one more after it when commits came meanwhile: a
     burst of commits costs two queue round trips, not one each (the dispatch job fans out
-    every event waiting, so a kick that starts after a commit covers it)."""
+    every event waiting, so a kick that starts after a commit covers it). Kicks are spaced
+    by KICK_GAP_SECONDS, so a sustained stream of commits costs ten kicks a second."""
 
     def __init__(self) -> None:
         self._wanted = False
         self._task: asyncio.Task[None] | None = None
+        self._last = float("-inf")  # the loop time of the last kick
 
     def kick(self) -> None:
         self._wanted = True
@@ -140,8 +177,13 @@ class _Kicker:
         self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._wanted:
-            self._wanted = False
+            wait = self._last + KICK_GAP_SECONDS - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._wanted = False  # commits from here on are covered by this kick or the next
+            self._last = loop.time()
             await kick_dispatch()
 
     async def sent(self) -> None:

@@ -73,6 +73,23 @@ SELECT $1, $2, $3, $4, last_sequence, $5, $6::jsonb,
        jsonb_set($7::jsonb, '{data,sequence}', to_jsonb(last_sequence)), $8, $9::jsonb
   FROM numbered
 """
+# INSERT_EVENT as two CTEs of a caller's statement (filing's, gateway/change_requests/queries.py):
+# they write the event once per row of the caller's CTE `{gate}` (nothing when it has none). Its
+# values are INSERT_EVENT's $1..$9, renumbered by the caller.
+EVENT_CTES = """
+numbered AS (
+    INSERT INTO notification_sequences AS s (subject_type, subject_id, last_sequence)
+    SELECT $3, $4, 1 FROM {gate}
+    ON CONFLICT (subject_type, subject_id) DO UPDATE SET last_sequence = s.last_sequence + 1
+    RETURNING last_sequence
+),
+told AS (
+    INSERT INTO notification_events (id, type, subject_type, subject_id, sequence, client,
+                                     customer, payload, occurred_at, notes)
+    SELECT $1, $2, $3, $4, last_sequence, $5, $6::jsonb,
+           jsonb_set($7::jsonb, '{{data,sequence}}', to_jsonb(last_sequence)), $8, $9::jsonb
+      FROM numbered RETURNING 1
+)"""
 PAYLOAD = f"""
 SELECT {BODY_FOR_ENDPOINT} AS payload
   FROM notification_events e, notification_endpoints p WHERE e.id = $1 AND p.id = $2

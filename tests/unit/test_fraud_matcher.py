@@ -268,10 +268,10 @@ def test_many_networks_then_removals_stay_right_through_the_small_union_and_rebu
     with (
         mock.patch.object(networks_module, "MIN_CHANGES_BEFORE_REBUILD", 256),
         mock.patch.object(
-            networks_module._Family,
+            networks_module.Family,
             "rebuild",
             autospec=True,
-            side_effect=networks_module._Family.rebuild,
+            side_effect=networks_module.Family.rebuild,
         ) as v4_rebuilds,
         mock.patch.object(
             networks_module._V6Family,
@@ -576,3 +576,61 @@ def test_the_fast_ip_parse_accepts_exactly_what_normalise_accepts(text: str) -> 
         return
     assert matcher.match("ip", text) == expected
     assert matcher.blocked("ip", text)
+
+
+NETWORK_LIKE = st.one_of(
+    network_texts(),
+    st.builds(
+        operator.add,
+        address_texts(),
+        st.sampled_from(["/0", "/8", "/24", "/024", "/32", "/33", "/96", "/120", "/128", "/"]),
+    ),
+    st.text(alphabet="0123456789abcdef:./% f", max_size=45),
+)
+
+
+@given(NETWORK_LIKE)
+@settings(max_examples=500, deadline=None)
+def test_the_fast_network_parse_reads_what_normalise_reads(text: str) -> None:
+    families = networks_module.IpFamilies()
+    try:
+        canonical = ipaddress.ip_network(normalise("ip_range", text))
+    except InvalidBlocklistValue:
+        with pytest.raises(InvalidBlocklistValue):
+            families.network(text)
+        return
+    family, length, number = families.network(text)
+    assert (family.bits, length, number) == (
+        canonical.max_prefixlen,
+        canonical.prefixlen,
+        int(canonical.network_address),
+    )
+
+
+def test_a_matcher_sized_for_a_load_matches_as_one_that_grew() -> None:
+    rows = [
+        (1, "card_fingerprint", "fp_1", None),
+        (2, "card_bin", "424242", NOW + 10),
+        (3, "email", "a@example.com", None),
+        (4, "ip", "192.0.2.1", NOW - 1),
+        (5, "ip_range", "198.51.100.0/24", None),
+        (6, "ip", "2001:db8::1", None),
+    ]
+    sized = Matcher()
+    sized.reserve(entries=3, exact=200, v4_addresses=1, expiring=1)  # some too few: it grows
+    sized.upsert(rows)
+    grown = Matcher()
+    grown.upsert(rows)
+    for kind, value in [
+        ("card_fingerprint", "fp_1"),
+        ("card_bin", "42424299"),
+        ("email", "A+x@example.com"),
+        ("ip", "192.0.2.1"),
+        ("ip", "198.51.100.7"),
+        ("ip", "2001:db8::1"),
+        ("ip", "2001:db8::2"),
+    ]:
+        assert sized.match(kind, value, NOW) == grown.match(kind, value, NOW), (kind, value)
+        assert sized.blocked(kind, value, NOW) == bool(grown.match(kind, value, NOW))
+    assert sized.match("ip", "198.51.100.7", NOW) == [5]
+    assert not sized.blocked("ip", "192.0.2.1", NOW)  # expired

@@ -47,3 +47,14 @@ def test_the_command_says_what_to_do_next(
     assert new_migration.main(["add_memo"]) == 0
     assert "test_schema_drift.py" in capsys.readouterr().out
     assert new_migration.main(["Add memo"]) == 2
+
+
+def test_a_clock_behind_the_latest_migration_still_sorts_the_new_one_last(tmp_path: Path) -> None:
+    new_migration.create("shipped", _NOW, tmp_path)
+    behind = _NOW - datetime.timedelta(days=7)  # this machine's clock, a week behind
+
+    moment = new_migration.next_moment(behind, tmp_path)
+    path = new_migration.create("next", moment, tmp_path)
+
+    assert max(tmp_path.glob("gateway_*.py")) == path
+    assert new_migration.next_moment(_NOW + datetime.timedelta(days=1), tmp_path) > moment

@@ -4,6 +4,7 @@ query builder. Statements join the caller's Piccolo transaction when there is on
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,10 +17,18 @@ from gateway.core.log import get_logger
 _log = get_logger("db")
 
 
+@functools.cache
 def engine() -> PostgresEngine:
+    """The engine of PICCOLO_CONF, looked up once: every statement asks for it, and Piccolo's
+    lookup imports the configuration module each time. Call forget_engine() after pointing
+    PICCOLO_CONF elsewhere (nothing does today)."""
     found = engine_finder()
     assert isinstance(found, PostgresEngine)
     return found
+
+
+def forget_engine() -> None:
+    engine.cache_clear()
 
 
 async def fetch_value(sql: str, *args: Any) -> Any:

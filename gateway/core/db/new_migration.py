@@ -49,12 +49,28 @@ def create(slug: str, now: datetime.datetime, folder: Path) -> Path:
     return path
 
 
+def next_moment(now: datetime.datetime, folder: Path) -> datetime.datetime:
+    """`now`, or a minute after the latest migration when that sorts later: piccolo runs
+    migrations in id order, and a clock behind the last migration's (another machine's) would
+    place the new one before it."""
+    ids = [path.stem.removeprefix("gateway_") for path in folder.glob("gateway_*.py")]
+    latest = (
+        max(
+            (datetime.datetime.strptime(i, "%Y_%m_%dt%H_%M_%S_%f").replace(tzinfo=datetime.UTC))
+            for i in ids
+        )
+        if ids
+        else None
+    )
+    return now if latest is None or now > latest else latest + datetime.timedelta(minutes=1)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: make migration name=<slug>", file=sys.stderr)
         return 2
     try:
-        path = create(argv[0], datetime.datetime.now(datetime.UTC), FOLDER)
+        path = create(argv[0], next_moment(datetime.datetime.now(datetime.UTC), FOLDER), FOLDER)
     except ValueError as refusal:
         print(refusal, file=sys.stderr)
         return 2
