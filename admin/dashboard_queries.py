@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from audit import queries as audit_queries
 from audit.actions import Action
 from gateway.change_requests import queries
-from gateway.core.db.connection import fetch
+from gateway.core.db.connection import fetch, in_transaction
 from gateway.metrics_endpoint import BACK_OFFICE_QUEUES
 from gateway.notifications import queries as notification_queries
 
@@ -90,14 +90,18 @@ def last_days(time_zone: str, today: date | None = None) -> list[date]:
 async def read_dashboard(time_zone: str, limit_hours: int) -> DashboardData:
     days = last_days(time_zone)
     since = datetime.combine(days[0], time(), ZoneInfo(time_zone))
-    # Four statements on four pooled connections at once: the page waits for the slowest
-    # (the queue probe), not for their sum. Each was its own snapshot before too.
-    probed, per_specialist, past, per_day = await asyncio.gather(
+    reads = (
         fetch(BACK_OFFICE_QUEUES),
         fetch(queries.SPECIALIST_QUEUES),
         fetch(queries.OPEN_PAST, limit_hours),
         fetch(_DAILY, list(AUDITED), since, time_zone, STOPPED),
     )
+    if in_transaction():  # one connection: one statement at a time
+        probed, per_specialist, past, per_day = [await read for read in reads]
+    else:
+        # Four statements on four pooled connections at once: the page waits for the slowest
+        # (the queue probe), not for their sum. Each was its own snapshot before too.
+        probed, per_specialist, past, per_day = await asyncio.gather(*reads)
     probe = {row["queue"]: row for row in probed}
     queues = [
         Queue(name, int(probe[name]["depth"]), _seconds(probe[name]["oldest"]))

@@ -131,17 +131,26 @@ async def verify(
     while rows:
         # The database reads the next batch while this one is hashed: the two overlap.
         following = asyncio.ensure_future(fetch(queries.CHAIN, rows[-1]["seq"], batch))
-        await asyncio.sleep(0)  # lets it send the query
-        for row in rows:
-            broken = walk.check(row)
-            if broken is not None:
-                with contextlib.suppress(Exception):  # its answer is not needed, only its end
-                    await following  # never left running on the caller's connection
-                return walk.verdict(*broken)
-        if progress is not None:
-            progress(len(rows))
+        try:
+            await asyncio.sleep(0)  # lets it send the query
+            broken = next(filter(None, map(walk.check, rows)), None)
+            if broken is None and progress is not None:
+                progress(len(rows))
+        except BaseException:
+            await _ended(following)
+            raise
+        if broken is not None:
+            await _ended(following)
+            return walk.verdict(*broken)
         rows = await following
     return walk.verdict()
+
+
+async def _ended(read: asyncio.Future[Any]) -> None:
+    """Wait for a read whose answer is not needed: never left running on the caller's
+    connection (inside a transaction, the next statement would collide with it)."""
+    with contextlib.suppress(Exception):
+        await read
 
 
 async def _copies(after_seq: int) -> dict[int, str]:

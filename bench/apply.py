@@ -22,7 +22,7 @@ worker in the same process) on a fresh database, then:
    again after its Retry-After, as a support tool would.
 
     make bench      # or: .venv/bin/python bench/apply.py --changes 20 --bulk 1000
-Targets as ratios (docs: performance.md): gateway p50 / bare p50 <= 1.10; the bulk's time /
+Targets as ratios (design: performance.md): gateway p50 / bare p50 <= 1.10; the bulk's time /
 the time the limits allow <= 1.10, no 429, no failed run. Exits non-zero when one is missed;
 bench/results/apply.json keeps the last runs.
 """

@@ -16,7 +16,7 @@ in wall time per entry (the throughput, which it does).
 
     make bench            # or: .venv/bin/python bench/audit.py --seconds 10
 Exits non-zero when an append costs more than 1.5x a plain INSERT, or one core verifies fewer
-than 50,000 entries/s (docs: performance.md). Results: bench/results/audit.json (bench/kit.py).
+than 50,000 entries/s (design: performance.md). Results: bench/results/audit.json (bench/kit.py).
 """
 
 from __future__ import annotations

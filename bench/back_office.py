@@ -6,7 +6,7 @@ realistic mix (most approved long ago, 30,000 open), 20 specialists, 3 leads and
 seed is one INSERT ... SELECT generate_series, with the table's indexes dropped before and built
 after); starts the real server (`billing-gateway serve`); then requests every page exactly as
 piccolo-admin's browser app does (same paths and query strings, signed in with a session
-cookie), one at a time. Each page is a Bound, p95 <= 100 ms (docs: performance.md), printed
+cookie), one at a time. Each page is a Bound, p95 <= 100 ms (design: performance.md), printed
 beside /health/live's p95 on the same server (the floor). Counts past 20,000 rows are the
 planner's estimates, shown as such (admin/estimated_counts.py).
 

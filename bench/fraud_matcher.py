@@ -5,7 +5,7 @@ Entries: 40% card fingerprints, 20% emails, 10% BINs, 15% single IPs, 15% networ
 IPv6 in both). Queries: a pre-generated mix of IPs, fingerprints, emails and BINs, mostly misses.
 
     .venv/bin/python bench/fraud_matcher.py            # --entries 1000000 --lookups 1000000
-Targets (docs: performance.md): lookups/s at least half the plain set's in the same run, at
+Targets (design: performance.md): lookups/s at least half the plain set's in the same run, at
 most 120 bytes per entry at 1,000,000 entries (resident memory the loaded matcher adds), and
 the matcher's share of "a change enforced within 1 s": applying a batch of changes; loaded as
 the mirror loads it, no slice holding the event loop over 50 ms. Results:

@@ -8,7 +8,7 @@ and for /health/live. Then starts a second server process and times how long a b
 through the first takes to be enforced by the second (PostgreSQL's notification, then a re-read).
 
     .venv/bin/python bench/fraud_screening.py --seconds 10
-Targets (docs: performance.md): screening at >= 70 % of the trivial route's rate in the same run,
+Targets (design: performance.md): screening at >= 70 % of the trivial route's rate in the same run,
 p99 under 50 ms, every answer 2xx, a block enforced by the other process within 1 s. Exits
 non-zero when one is missed; bench/results/fraud_screening.json keeps the last runs.
 """

@@ -8,7 +8,7 @@ Starts the real server (`billing-gateway serve`) on a fresh database, then:
    accepted for both routes (Debian: `apt-get install wrk`; without it this step is skipped).
 
     make bench            # or: .venv/bin/python bench/intake.py --workers 2 --seconds 10
-Targets, on ratios to the trivial route of the same run (docs: performance.md): filing at
+Targets, on ratios to the trivial route of the same run (design: performance.md): filing at
 >= 15 % of its rate under wrk, every answer 2xx; added p50 <= 3 ms and p99 <= 15 ms one request
 at a time. Exits non-zero when one is missed; bench/results/intake.json keeps the last runs.
 """

@@ -2,7 +2,7 @@
 
 Every bench measures its figure beside a floor (a trivial route, a plain INSERT, the bare SDK
 sequence) in the same run and states its target on figure / floor: the machines are shared, and
-absolute rates move by 2x between two runs of the same build (docs: performance.md). `report`
+absolute rates move by 2x between two runs of the same build (design: performance.md). `report`
 prints the table, keeps bench/results/<bench>.json with the last runs, and flags regressions
 against the previous run; `finish` exits non-zero when a target was missed.
 

@@ -19,7 +19,7 @@ compose stack runs them, on the same database):
    `BG_LIMITS_STORAGE_URI=memory://` shows the check failing, and what the shared store costs.
 
 The target is a ratio of the 2-process rate to the 1-process rate, for each of the three.
-The design target (docs: performance.md) is >= 1.7x, which needs a core for each of the two
+The design target (design: performance.md) is >= 1.7x, which needs a core for each of the two
 API processes and two workers beside PostgreSQL and the load generator: it is checked from 6
 cores up. Below that there is no spare core to scale onto: on 2 cores one API process (one
 Python thread) fills one core and PostgreSQL, wrk and the worker most of the other, so a second

@@ -8,7 +8,7 @@ for each transport alternates, customer by customer:
 - bare: the three calls a hand-written script makes with the same libraries (zeep: create,
   update, update; httpx: POST /v1/payment-methods, PUT /v1/accounts, DELETE), signed in once.
 Prints per-change p50 and p95, HTTP calls per change, and the overhead the adapter adds.
-Target (docs: performance.md): the adapter's p50 at most 1.5x the bare sequence's, per transport.
+Target (design: performance.md): the adapter's p50 at most 1.5x the bare sequence's, per transport.
 
     make bench        # or: .venv/bin/python bench/zuora_adapter.py --changes 200
 Exits non-zero when it is missed; bench/results/zuora_adapter.json keeps the last runs.

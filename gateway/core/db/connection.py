@@ -51,6 +51,11 @@ async def close_pool() -> None:
     await engine().close_connection_pool()
 
 
+def in_transaction() -> bool:
+    """Whether a transaction is open here: its statements share one connection, one at a time."""
+    return engine().current_transaction.get() is not None
+
+
 async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     """Run SQL with asyncpg's `$1` placeholders and return the rows as dicts. No query builder
     in between: these are the statements every API request runs."""
