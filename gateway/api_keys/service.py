@@ -226,6 +226,9 @@ def _read_done(done: asyncio.Task[ApiClient]) -> None:
 
 async def _authenticate_from_the_database(prefix: str, digest: str) -> ApiClient:
     revokes = _revokes[0]
+    # The cache's second counts from before the read: a revoke committed just after the read
+    # is then honoured within a second of it, however long the read and the UPDATE took.
+    read_at = time.monotonic()
     # Plain SQL: the query builder costs more than the query.
     rows = await fetch(
         "SELECT id, name, client, secret_digest, scopes, rate_limit_per_minute, expires_at,"
@@ -258,6 +261,6 @@ async def _authenticate_from_the_database(prefix: str, digest: str) -> ApiClient
     if revokes != _revokes[0]:  # revoked meanwhile, maybe this key: answer, keep nothing
         return client
     _authenticated[digest] = _Cached(
-        prefix, client, row["expires_at"], last_used, time.monotonic() + AUTHENTICATED_FOR_SECONDS
+        prefix, client, row["expires_at"], last_used, read_at + AUTHENTICATED_FOR_SECONDS
     )
     return client

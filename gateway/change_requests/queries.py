@@ -119,7 +119,6 @@ def row_dict(row: ChangeRequest) -> Row:
 
 
 AUDIT_VALUES = 11  # a PreparedEntry's values and its key id
-FILE = _file_sql(None, told=False)
 
 
 class KeyReplaced(Exception):  # noqa: N818 (not an error: the caller prepares the entry again)

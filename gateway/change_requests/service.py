@@ -177,8 +177,9 @@ class ChangeRequestService:
             earlier = await self._find_by_idempotency_key(client, idempotency.key)
             if earlier is not None:
                 return earlier
-        try:
+        try:  # every refusal audited, the open duplicate found by the filing statement too
             row = await self._new_row(request, client, idempotency.key if idempotency else None)
+            return await self._insert(row, client, slot_for(client.id, idempotency))
         except BillingError as refused:
             await append(
                 AuditEntry(
@@ -190,8 +191,6 @@ class ChangeRequestService:
                 )
             )
             raise
-        answer = slot_for(client.id, idempotency)
-        return await self._insert(row, client, answer)
 
     async def _new_row(
         self, request: ChangeRequestCreate, client: ApiClient, idempotency_key: str | None

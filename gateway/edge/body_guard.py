@@ -91,9 +91,12 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _under_a_card_of_digits(body: bytes) -> bool:
     """Plain ASCII without escapes or exponents ("4e15" is written with 2 digits and read
     with 16), and fewer than 13 digits in all: no string or number in it can hold a card
-    number (most bodies: an IP, an email, a fingerprint)."""
+    number (most bodies: an IP, an email, a fingerprint). Not UTF-16 or UTF-32 (a NUL byte:
+    JSON's own punctuation has one there), which `_decode_json` reads too: "٤" is the ASCII
+    bytes 64 06 in UTF-16-LE."""
     return (
         body.isascii()
+        and b"\x00" not in body
         and b"\\" not in body
         and sum(map(body.count, _DIGIT_BYTES)) < _MIN_CARD_DIGITS
         and not _EXPONENT.search(body)

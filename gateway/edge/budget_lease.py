@@ -79,6 +79,7 @@ class LeasedBudgets:
             claim is None or claim.done() or claim.get_loop() is not loop
         ):
             lease.claim = loop.create_task(self._refill(item, key, lease))
+            lease.claim.add_done_callback(_collected)
 
     async def _refill(self, item: RateLimitItem, key: str, lease: _Lease) -> bool:
         """Claims the spare chunk, doubled (this lease went quickly). Refused near the limit, it
@@ -117,3 +118,10 @@ class LeasedBudgets:
                 self._leases.clear()
             found = self._leases[(key, item.amount)] = _Lease()
         return found
+
+
+def _collected(claim: asyncio.Task[bool]) -> None:
+    """A claim made ahead that nobody awaited: its failure (the store is down) reaches the next
+    request's own claim, not the log as "Task exception was never retrieved"."""
+    if not claim.cancelled():
+        claim.exception()

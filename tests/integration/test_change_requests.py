@@ -139,6 +139,10 @@ async def test_a_second_open_request_for_the_ticket_names_the_first(
     assert response.status_code == 409
     assert response.json()["code"] == "duplicate_open_request"
     assert response.json()["existing_id"] == first["id"]
+    refusals = await fetch(
+        "SELECT target_id FROM audit_records WHERE action = 'change_request.create.refused'"
+    )
+    assert len(refusals) == 1  # the refusal is in the trail, as every refusal is
     # a plan change on the same ticket is another kind of work and is accepted
     assert (await file(http, api_key, plan_change(ticket="T-1"))).status_code == 201
 

@@ -1,0 +1,27 @@
+"""The filing statement is assembled from fragments of three query modules: whatever parts it
+has, its placeholders run $1..$N with no gap, N the number of values `queries.file` sends."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from gateway.change_requests import queries
+from gateway.change_requests.tables import ChangeRequest
+
+EVENT_VALUES = 9  # notifications.outbox.event_values
+
+
+@pytest.mark.parametrize("audit", [None, "live", "erased"])
+@pytest.mark.parametrize("told", [False, True])
+def test_the_filing_statement_numbers_its_parameters_one_to_n(
+    audit: str | None, told: bool
+) -> None:
+    sent = len(ChangeRequest._meta.columns) + 5  # the row, then the answer
+    sent += {None: 0, "live": queries.AUDIT_VALUES, "erased": queries.AUDIT_VALUES - 1}[audit]
+    sent += EVENT_VALUES if told else 0
+
+    numbers = {int(n) for n in re.findall(r"\$(\d+)", queries._file_sql(audit, told))}
+
+    assert numbers == set(range(1, sent + 1))
