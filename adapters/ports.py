@@ -245,7 +245,12 @@ class PaymentMethods(Protocol):
     async def list_payment_methods(self, account_id: str) -> Sequence[PaymentMethod]: ...
 
     async def create_sepa_payment_method(
-        self, account_id: str, method: NewSepaMethod, *, idempotency_key: str
+        self,
+        account_id: str,
+        method: NewSepaMethod,
+        *,
+        idempotency_key: str,
+        resumed: bool = True,  # False: no earlier attempt can exist, so skip any look-up first
     ) -> PaymentMethod: ...
 
     async def set_default_payment_method(

@@ -3,8 +3,9 @@
 Starts the Zuora emulator in its own process (`billing-gateway emulator`, loopback HTTP), then
 for each transport alternates, customer by customer:
 - adapter: create_sepa_payment_method, set_default_payment_method, close_payment_method, with
-  everything that makes them safe (account checks, the look-up for an earlier attempt before
-  and after the create);
+  everything that makes them safe (account checks, the look-up after a create whose answer was
+  lost). It models a first attempt (resumed=False, as the runner passes for a step's first
+  call), so no look-up for an earlier attempt before the create; a resumed step adds one;
 - bare: the three calls a hand-written script makes with the same libraries (zeep: create,
   update, update; httpx: POST /v1/payment-methods, PUT /v1/accounts, DELETE), signed in once.
 Prints per-change p50 and p95, HTTP calls per change, and the overhead the adapter adds.
@@ -103,7 +104,7 @@ def method(number: int) -> NewSepaMethod:
 async def adapter_change(zuora: ZuoraAdapter, account_id: str, old_id: str, number: int) -> None:
     key = f"bench-{number}"
     created = await zuora.create_sepa_payment_method(
-        account_id, method(number), idempotency_key=f"{key}:create"
+        account_id, method(number), idempotency_key=f"{key}:create", resumed=False
     )
     await zuora.set_default_payment_method(account_id, created.id, idempotency_key=f"{key}:dflt")
     await zuora.close_payment_method(old_id, idempotency_key=f"{key}:close")

@@ -274,7 +274,12 @@ class StripeAdapter(
 
     @under_key
     async def create_sepa_payment_method(
-        self, account_id: str, method: NewSepaMethod, *, idempotency_key: str
+        self,
+        account_id: str,
+        method: NewSepaMethod,
+        *,
+        idempotency_key: str,
+        resumed: bool = True,  # unused: Stripe's idempotency key answers a repeat, no look-up
     ) -> PaymentMethod:
         step = "creating the SEPA payment method"
         if not method.email:

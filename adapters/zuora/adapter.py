@@ -110,12 +110,18 @@ class ZuoraAdapter(CalloutHistoryReads, ZuoraOfflinePayments):
         return await self.transport.payment_methods(await self._account(account_id))
 
     async def create_sepa_payment_method(
-        self, account_id: str, method: NewSepaMethod, *, idempotency_key: str
+        self,
+        account_id: str,
+        method: NewSepaMethod,
+        *,
+        idempotency_key: str,
+        resumed: bool = True,
     ) -> PaymentMethod:
         """The mandate reference (unique per change, set by the caller) finds an earlier attempt
-        before the create, and after a create whose answer was lost; a create Zuora answered
-        names the new method's id, and needs no second read. REST also sends `idempotency_key`,
-        so that Zuora itself answers a repeat."""
+        before the create (skipped when the caller knows none can exist: `resumed=False`), and
+        after a create whose answer was lost; a create Zuora answered names the new method's
+        id, and needs no second read. REST also sends `idempotency_key`, so that Zuora itself
+        answers a repeat."""
         self._fits_zuora(method)
         made: list[PaymentMethod] = []
 
@@ -133,7 +139,9 @@ class ZuoraAdapter(CalloutHistoryReads, ZuoraOfflinePayments):
 
         self._accounts.clear()
         with operation(idempotency_key):
-            return await self._exactly_once(earlier, create, "creating the SEPA payment method")
+            return await self._exactly_once(
+                earlier, create, "creating the SEPA payment method", look_first=resumed
+            )
 
     async def set_default_payment_method(
         self, account_id: str, payment_method_id: str, *, idempotency_key: str
@@ -289,11 +297,14 @@ class ZuoraAdapter(CalloutHistoryReads, ZuoraOfflinePayments):
         earlier: Callable[[], Awaitable[T | None]],
         write: Callable[[], Awaitable[None]],
         step: str,
+        *,
+        look_first: bool = True,
     ) -> T:
         """Look for the write's result; make it only if it is not there; when its answer is
-        lost, look again before another try. Returns what Zuora holds afterwards."""
-        for _ in range(WRITE_ATTEMPTS):
-            found = await earlier()
+        lost, look again before another try. Returns what Zuora holds afterwards.
+        `look_first=False` skips only the first look (a first attempt: nothing to find)."""
+        for attempt in range(WRITE_ATTEMPTS):
+            found = await earlier() if look_first or attempt else None
             if found is not None:
                 return found
             try:

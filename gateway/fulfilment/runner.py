@@ -112,6 +112,7 @@ class RunRunner:
                 "inputs": loaded(following["inputs"]),
                 "earlier": earlier,
                 "run_id": run_id,
+                "run_number": run["number"],
                 "deadline_at": run["deadline_at"],
                 "request_id": run["change_request_id"],
             }
@@ -142,6 +143,10 @@ class RunRunner:
             inputs=step["inputs"],
             idempotency_key=step["idempotency_key"],
             earlier_results=step["earlier"],
+            # `attempts` is the count read before CALL_STEP added this call (committed before
+            # the provider is called), so a crash mid-call leaves >= 1 for the next run. An
+            # earlier run of the request (reworked, run again) shares its mandate reference.
+            resumed=int(step["attempts"]) > 0 or int(step["run_number"]) > 1,
         )
 
         def iban() -> str:

@@ -44,6 +44,9 @@ class StepCall:
     inputs: Mapping[str, Any]
     idempotency_key: str
     earlier_results: Mapping[int, Mapping[str, Any]]  # result of each earlier step, by position
+    # False only when no earlier attempt can exist (the step's first call in the request's
+    # first run): an adapter may then skip its look-up for one before a create.
+    resumed: bool = True
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ async def _create_sepa_method(adapter: Any, call: StepCall, iban: Decrypt) -> St
             change_request_id=call.request_id,
         ),
         idempotency_key=call.idempotency_key,
+        resumed=call.resumed,
     )
     return StepOutcome(
         result={"created_id": method.id, "mandate_id": inputs["mandate_id"]},
