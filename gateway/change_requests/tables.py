@@ -25,7 +25,8 @@ class ChangeRequest(Table, tablename="change_requests"):
 
     id = UUID(primary_key=True)
     kind = Varchar(length=20, index=True)
-    status = Varchar(length=20, index=True)
+    # Indexed with created_at (migration 2026-12-13T09:10): one B-tree serves both.
+    status = Varchar(length=20)
     ticket = Text()  # "zendesk:1001": gateway.tickets.canonical_ticket, the one stored form
     ticket_url = Varchar(length=500, null=True, default=None)
     zuora_account_id = Varchar(length=100, null=True, default=None)
@@ -55,7 +56,7 @@ class ChangeRequest(Table, tablename="change_requests"):
     triage_reason = Text(null=True, default=None)
     triage_reason_at = Timestamptz(null=True, default=None)
     triage_kind = Varchar(length=20, null=True, default=None)
-    assignee_id = Integer(null=True, default=None, index=True)
+    assignee_id = Integer(null=True, default=None)  # indexed with status and with created_at
     assigned_at = Timestamptz(null=True, default=None)
     processed_by_id = Integer(null=True, default=None)
     processed_at = Timestamptz(null=True, default=None)
