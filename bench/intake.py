@@ -5,7 +5,9 @@ Starts the real server (`billing-gateway serve`) on a fresh database, then:
    /health/live; their difference is what the edge (auth, idempotency, validation, encryption,
    database, audit) adds;
 2. throughput from a second process, `wrk` over loopback with fixed connections: requests/s
-   accepted for both routes (Debian: `apt-get install wrk`; without it this step is skipped).
+   accepted for both routes (Debian: `apt-get install wrk`; without it this step is skipped),
+   with the CPU a request costs the server and PostgreSQL during each run (from /proc: what
+   other load on a shared machine changes least, so where the ratio comes from).
 
     make bench            # or: .venv/bin/python bench/intake.py --workers 2 --seconds 10
 Targets, on ratios to the trivial route of the same run (design: performance.md): filing at
@@ -35,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kit import (
     ROOT,
     Bound,
+    CpuMeter,
     Ratio,
     drop_database,
     finish,
@@ -103,7 +106,9 @@ async def sequential(base: str, key: str, trivial: bool, count: int) -> list[flo
     return timings
 
 
-def wrk(base: str, key: str, trivial: bool, seconds: float, connections: int) -> dict[str, float]:
+def wrk(
+    base: str, key: str, trivial: bool, seconds: float, connections: int, meter: CpuMeter
+) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as ibans:
         ibans.write("\n".join(random_iban() for _ in range(5000)))
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:.0f}s", "--latency"]
@@ -111,10 +116,18 @@ def wrk(base: str, key: str, trivial: bool, seconds: float, connections: int) ->
         command += ["-s", str(ROOT / "bench" / "intake.lua")]
     target = f"{base}/health/live" if trivial else base
     environment = {**os.environ, "BENCH_KEY": key, "BENCH_IBANS": ibans.name}
-    return wrk_figures([*command, target], environment)
+    meter.start()
+    figures = wrk_figures([*command, target], environment)
+    server_s, database_s = meter.stop()
+    answered = max(figures["requests"], 1.0)
+    figures["server_cpu_ms"] = server_s * 1000 / answered
+    figures["postgres_cpu_ms"] = database_s * 1000 / answered
+    return figures
 
 
-def measure(base: str, key: str, seconds: float, connections: int) -> dict[str, object]:
+def measure(
+    base: str, key: str, seconds: float, connections: int, meter: CpuMeter
+) -> dict[str, object]:
     asyncio.run(sequential(base, key, True, 50))  # warm up both paths
     asyncio.run(sequential(base, key, False, 50))
     trivial = asyncio.run(sequential(base, key, True, 400))
@@ -130,8 +143,8 @@ def measure(base: str, key: str, seconds: float, connections: int) -> dict[str, 
         }
     }
     if shutil.which("wrk"):
-        figures["load_trivial"] = wrk(base, key, True, seconds, connections)
-        figures["load_filing"] = wrk(base, key, False, seconds, connections)
+        figures["load_trivial"] = wrk(base, key, True, seconds, connections, meter)
+        figures["load_filing"] = wrk(base, key, False, seconds, connections, meter)
     return figures
 
 
@@ -170,7 +183,7 @@ def main() -> None:
     server_url, url, key = asyncio.run(prepare_database())
     server, base = start_server(url, arguments.workers)
     try:
-        figures = measure(base, key, arguments.seconds, arguments.connections)
+        figures = measure(base, key, arguments.seconds, arguments.connections, CpuMeter(server))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -189,6 +202,8 @@ def main() -> None:
             print(
                 f"  wrk {name[5:]:8} {row['per_s']:10.1f}/s  not 2xx {row['not_2xx']:.0f}"
                 f"  p50 {row['p50_ms']:.2f} ms  p99 {row['p99_ms']:.2f} ms"
+                f"  CPU a request: server {row['server_cpu_ms']:.3f} ms,"
+                f" PostgreSQL {row['postgres_cpu_ms']:.3f} ms"
             )
     met = report("intake", checks(figures), figures)
     if "load_filing" not in figures:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import httpx
+import psutil  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -326,13 +327,61 @@ def wrk_figures(command: list[str], environment: dict[str, str]) -> dict[str, fl
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
     rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    sent = re.search(r"(\d+) requests in", output)
     failed = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     errors = re.search(r"Socket errors: .*timeout (\d+)", output)
     assert rate, output
     return {
         "per_s": float(rate.group(1)),
+        "requests": float(sent.group(1)) if sent else 0.0,
         "not_2xx": float(failed.group(1)) if failed else 0.0,
         "timeouts": float(errors.group(1)) if errors else 0.0,
         "p50_ms": milliseconds("50%"),
         "p99_ms": milliseconds("99%"),
     }
+
+
+def cpu_by_process(processes: list[psutil.Process]) -> dict[int, float]:
+    """User and system CPU seconds used so far by each of these processes (gone ones left out)."""
+    used = {}
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        used[process.pid] = times.user + times.system
+    return used
+
+
+def server_and_database(server: subprocess.Popen[bytes]) -> tuple[list[psutil.Process], ...]:
+    """The server's processes (workers included) and PostgreSQL's on this machine (empty with
+    PostgreSQL on another machine)."""
+    root = psutil.Process(server.pid)
+    database = [
+        process
+        for process in psutil.process_iter(["name"])
+        if (process.info["name"] or "").startswith("postgres")
+    ]
+    return [root, *root.children(recursive=True)], database
+
+
+class CpuMeter:
+    """CPU seconds the server and PostgreSQL spend between `start` and `stop`: what a request
+    costs, which other load on a shared machine changes far less than a rate. Processes started
+    meanwhile (a pool's new connection) count whole; one that ended meanwhile is missed."""
+
+    def __init__(self, server: subprocess.Popen[bytes]) -> None:
+        self._server = server
+        self._before: tuple[dict[int, float], ...] = ({}, {})
+
+    def start(self) -> None:
+        self._before = tuple(cpu_by_process(group) for group in server_and_database(self._server))
+
+    def stop(self) -> tuple[float, float]:
+        """(server seconds, PostgreSQL seconds) since `start`."""
+        now = [cpu_by_process(group) for group in server_and_database(self._server)]
+        server, database = (
+            sum(used - before.get(pid, 0.0) for pid, used in after.items())
+            for after, before in zip(now, self._before, strict=True)
+        )
+        return server, database
