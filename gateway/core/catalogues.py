@@ -103,13 +103,20 @@ class Message(str):
     def localized(self) -> str:
         if not self.values:
             return gettext(self.template)
+        # The English text was redacted where it was logged or answered; the translation puts
+        # the same values back in, so it is redacted here as well (an IBAN a person typed...):
+        # once, over the whole sentence, the Messages among its values filled in unredacted.
+        return redact_text(self._filled())
+
+    def _filled(self) -> str:
+        """The translation with its values in, Messages among them translated likewise."""
+        if not self.values:
+            return gettext(self.template)
         values = {
-            name: translate(value) if isinstance(value, Message) else value
+            name: _filled_in(value) if isinstance(value, Message) else value
             for name, value in self.values.items()
         }
-        # The English text was redacted where it was logged or answered; the translation puts
-        # the same values back in, so it is redacted here as well (an IBAN a person typed...).
-        return redact_text(gettext(self.template).format(**values))
+        return gettext(self.template).format(**values)
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickles and copies keep the template
         return (_rebuild, (self.template, self.values))
@@ -117,6 +124,12 @@ class Message(str):
 
 def _rebuild(template: str, values: dict[str, Any]) -> Message:
     return Message(template, **values)
+
+
+def _filled_in(value: Message) -> str:
+    """A Message among another's values: a plain one filled in unredacted (the sentence it goes
+    into is redacted whole); a kind that says itself (a label, an amount) as it says itself."""
+    return value._filled() if type(value).localized is Message.localized else value.localized()
 
 
 def as_plain_json(value: Any) -> Any:

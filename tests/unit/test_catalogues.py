@@ -65,6 +65,28 @@ def test_sentences_with_values_say_themselves_again_in_the_readers_language() ->
     assert translate(sentence) == "Sign in"  # outside a back-office request: English
 
 
+def test_a_translation_masks_an_iban_or_card_number_a_value_holds_at_any_depth() -> None:
+    from gateway.change_requests.states import Named, Status
+
+    inner = Sentence(
+        "Holder {holder} wrote {text}", holder="Lumière", text="DE89 3704 0044 0532 0130 00"
+    )
+    outer = Sentence(
+        "Request {status}: {inner} (card {card})",
+        status=Named("in progress", Status.IN_PROGRESS),
+        inner=inner,
+        card="4539 5787 6362 1486",
+    )
+    for language in ("fr", "ar"):
+        with use_language(language):
+            said = translate(outer)
+        assert "0532" not in said and "6362" not in said  # the middle digits of both are gone
+        assert "3000" in said.replace(" ", "") or "30 00" in said  # masked to its last 4
+        assert "Lumière" in said
+    with use_language("fr"):
+        assert "en cours" in translate(outer)  # a label among the values says itself
+
+
 def test_the_browsers_language_decides_until_the_staff_member_picks_one() -> None:
     assert negotiate("ar-MA,ar;q=0.9,fr;q=0.8") == "ar"
     assert negotiate("de-DE,fr;q=0.5,en;q=0.3") == "fr"
