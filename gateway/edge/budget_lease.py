@@ -98,13 +98,14 @@ class LeasedBudgets:
         waiting = lease.waiting
         if ended.cancelled():  # the loop is closing
             while waiting:
-                waiting.popleft().cancel()
+                if (waiter := waiting.popleft()).get_loop() is loop:
+                    waiter.cancel()
             return
         failed = ended.exception()
         refused = failed is None and ended.result() is False
         while waiting:
             waiter = waiting.popleft()
-            if waiter.done():  # its request went away
+            if waiter.done() or waiter.get_loop() is not loop:  # gone, or an old loop's
                 continue
             if failed is not None:
                 waiter.set_exception(failed)
@@ -112,7 +113,12 @@ class LeasedBudgets:
                 waiter.set_result(False)
             elif _take(lease):
                 waiter.set_result(True)
-            elif (current := lease.claim) is not ended and current and not current.done():
+            elif (
+                (current := lease.claim) is not ended
+                and current is not None
+                and not current.done()
+                and current.get_loop() is loop
+            ):
                 waiting.appendleft(waiter)  # a claim is under way already: its end hands out
                 return
             else:

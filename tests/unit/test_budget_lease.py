@@ -161,3 +161,26 @@ async def test_waiting_requests_hear_the_store_fail() -> None:
     assert all(isinstance(answer, ConnectionError) for answer in answers)
     storage.down = False
     assert await holder.hit(RateLimitItemPerHour(100), "key-h")  # and the next one claims again
+
+
+def test_requests_on_a_new_event_loop_are_served_after_an_old_loop_closed_mid_claim() -> None:
+    """A loop closed with requests still queued (a portal thread, a test harness) leaves them
+    behind: the next loop's requests are answered all the same."""
+    holder = LeasedBudgets(SharedRateLimiter(SlowStorage()))
+    budget = RateLimitItemPerHour(100_000)
+    old = asyncio.new_event_loop()
+    left_behind = [old.create_task(holder.hit(budget, "key-i")) for _ in range(5)]
+    old.run_until_complete(asyncio.sleep(0))
+    old.close()
+    assert not any(task.done() for task in left_behind)
+
+    async def five() -> list[bool]:
+        return await asyncio.wait_for(
+            asyncio.gather(*(holder.hit(budget, "key-i") for _ in range(5))), timeout=5
+        )
+
+    new = asyncio.new_event_loop()
+    try:
+        assert new.run_until_complete(five()) == [True] * 5
+    finally:
+        new.close()

@@ -4,6 +4,7 @@ placeholders: a string marked without one fails here, naming it and where it is.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pytest
 from babel.messages.catalog import Catalog, Message
@@ -53,6 +54,46 @@ def test_every_shown_string_is_translated(template: Catalog, language: str) -> N
             if _fields(text) != expected:
                 gaps.append(f"{_ids(message)[0]!r} ({where}): {language} has {text!r}")
     assert not gaps, "run `make messages`, then translate:\n" + "\n".join(gaps)
+
+
+_PLACED = re.compile(r"(.?)\{(\w+)[^}]*\}(.?)")
+
+
+def _iban_or_card_material(char: str) -> bool:
+    """A character that could extend an IBAN or a card number: a digit of any script, or a
+    Latin letter of any width (Arabic's joined و or لـ could not)."""
+    folded = unicodedata.normalize("NFKC", char)
+    return char.isdecimal() or (folded.isascii() and folded.isalnum())
+
+
+def _glued(text: str) -> set[str]:
+    """The placeholders written against a Latin letter or a digit ("paiement{amount}")."""
+    return {
+        name
+        for before, name, after in _PLACED.findall(text)
+        if any(_iban_or_card_material(char) for char in before + after)
+    }
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_no_translation_glues_a_value_to_a_latin_letter_or_digit(
+    template: Catalog, language: str
+) -> None:
+    """A translated sentence is masked once, whole (Message.localized): a value glued to a
+    digit or letter could hide a card number or IBAN it holds from that masking ("1" + a card
+    number is no card number). Only where the English glues it too (and masks it so)."""
+    catalogue = read_catalogue(language)
+    glued = []
+    for message in template:
+        entry = catalogue.get(message.id, context=message.context) if message.id else None
+        if entry is None or not entry.string:
+            continue
+        allowed = set().union(*(_glued(text) for text in _ids(message)))
+        strings = entry.string if isinstance(entry.string, tuple | list) else (entry.string,)
+        for text in strings:
+            if extra := _glued(text) - allowed:
+                glued.append(f"{_ids(message)[0]!r}: {language} {text!r} glues {sorted(extra)}")
+    assert not glued, "put a space or punctuation beside these values:\n" + "\n".join(glued)
 
 
 def test_sentences_with_values_say_themselves_again_in_the_readers_language() -> None:
