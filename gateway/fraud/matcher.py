@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from socket import AF_INET, AF_INET6, inet_pton
 
 from gateway.fraud import networks
-from gateway.fraud.networks import V4_MAPPED_PREFIX, Family, Ids, IpFamilies, Live, ids_of
+from gateway.fraud.networks import Family, Ids, IpFamilies, Live, ids_of
 from gateway.fraud.normalise import (
     KINDS,
     NORMALISERS,
@@ -31,9 +31,10 @@ from gateway.fraud.normalise import (
     normalise_card_bin,
     normalise_email,
     normalise_ip_range,
+    plain_email,
     unknown_kind,
 )
-from gateway.fraud.pairs import Pairs
+from gateway.fraud.pairs import EMPTY, Pairs
 
 __all__ = ["KINDS", "InvalidBlocklistValue", "Matcher", "normalise"]
 
@@ -78,6 +79,11 @@ def _salted(kind: str, key: int) -> int:
     57 to 59 keeps equal values of two kinds apart. Those bits choose neither the hot byte
     nor the tag, so `_hot` is built from these keys as well."""
     return key ^ (CODES[kind] << 57)
+
+
+FINGERPRINT_SALT, EMAIL_SALT, BIN_SALT = (
+    _salted(kind, 0) for kind in ("card_fingerprint", "email", "card_bin")
+)
 
 
 def _tag(key: int) -> int:
@@ -163,27 +169,42 @@ class Matcher:
         if kind == "ip":  # family.blocked(number) inline: a bit per /24 (BLOCK_BITS), mostly 0
             try:
                 if ":" not in value:
-                    number = _from_bytes(inet_pton(AF_INET, value), "big")
-                    return self._v4_blocks[number >> 11] >> (number >> 8 & 7) & 1 != 0 and (
-                        self._ip.v4.holds_live(number, now, self._live)
+                    number = _from_bytes(inet_pton(AF_INET, value))
+                    # A byte holds 8 blocks and is 0 for most addresses: one test settles those.
+                    byte = self._v4_blocks[number >> 11]
+                    return (
+                        byte != 0
+                        and byte >> (number >> 8 & 7) & 1 != 0
+                        and self._ip.v4.holds_live(number, now, self._live)
                     )
-                number = _from_bytes(inet_pton(AF_INET6, value), "big")
+                number = _from_bytes(inet_pton(AF_INET6, value))
             except (OSError, ValueError):  # spaces, or not an address: let it say why
                 return self._address_held(value, now)
-            if number >> 32 == V4_MAPPED_PREFIX:  # ::ffff:1.2.3.4 is screened as 1.2.3.4
+            block = number >> 104  # one shift of the 128-bit number, not two
+            if not block:  # ::/24, where ::ffff:1.2.3.4 lies: screened as 1.2.3.4
                 return self._address_held(value, now)
-            return self._v6_blocks[number >> 107] >> (number >> 104 & 7) & 1 != 0 and (
+            return self._v6_blocks[block >> 3] >> (block & 7) & 1 != 0 and (
                 self._ip.v6.holds_live(number, now, self._live)
             )
-        if kind == "card_fingerprint" or kind == "customer" or kind == "iban":
+        if kind == "card_fingerprint":  # then the kinds as often screened, one test each
             text = value.strip()
             if not 0 < len(text) <= OPAQUE_MAX_LENGTH:
                 NORMALISERS[kind](value)  # raises, with the sentence for the agent
             key = hash(text) >> 3
-            return self._hot[key & self._hot_mask] != 0 and self._held(kind, key, now)
+            mark = self._hot[key & self._hot_mask]
+            return (
+                mark != 0
+                and (mark == MANY or mark == (key >> 40 & 0x7F) + 1)
+                and (self._held(FINGERPRINT_SALT, key, now))
+            )
         if kind == "email":
-            key = hash(normalise_email(value)) >> 3
-            return self._hot[key & self._hot_mask] != 0 and self._held(kind, key, now)
+            key = hash(value if plain_email(value) else normalise_email(value)) >> 3
+            mark = self._hot[key & self._hot_mask]
+            return (
+                mark != 0
+                and (mark == MANY or mark == (key >> 40 & 0x7F) + 1)
+                and (self._held(EMAIL_SALT, key, now))
+            )
         if kind == "card_bin":
             if len(value) == 8 and value.isascii() and value.isdigit():
                 digits = value
@@ -193,15 +214,11 @@ class Matcher:
             bit = first_six & BIN_BITS_MASK
             if not self._bins[bit >> 3] >> (bit & 7) & 1:
                 return False  # no BIN held starts with these 6 digits: most queries
-            key = hash(digits) >> 3
-            if self._hot[key & self._hot_mask] and self._held(kind, key, now):
-                return True
-            key = first_six >> 3
-            return (
-                len(digits) == 8
-                and self._hot[key & self._hot_mask] != 0
-                and (self._held(kind, key, now))
-            )
+            return self._bin_held(digits, first_six, now)
+        if kind == "customer" or kind == "iban":
+            key = hash(NORMALISERS[kind](value)) >> 3
+            mark = self._hot[key & self._hot_mask]
+            return (mark == MANY or mark == _tag(key)) and self._held(_salted(kind, 0), key, now)
         if kind == "ip_range":
             found = self._ip.held_network(normalise_ip_range(value))
             return found is not None and self._live(found, now)
@@ -216,16 +233,33 @@ class Matcher:
         family, number = self._ip.address(value)
         return family.blocked(number) != 0 and family.holds_live(number, now, self._live)
 
-    def _held(self, kind: str, key: int, now: float | None) -> bool:
-        """Called where the key's hot byte is set."""
-        mark = self._hot[key & self._hot_mask]
-        if mark != MANY and mark != _tag(key):
+    def _bin_held(self, digits: str, first_six: int, now: float | None) -> bool:
+        """The BIN itself held, or (for 8 digits) the 6-digit BIN it starts with."""
+        hot, mask = self._hot, self._hot_mask
+        key = hash(digits) >> 3
+        mark = hot[key & mask]
+        if (mark == MANY or mark == (key >> 40 & 0x7F) + 1) and self._held(BIN_SALT, key, now):
+            return True
+        if len(digits) != 8:
             return False
-        salted = _salted(kind, key)
-        held = self._by_key.first(salted)
-        if held is None or not held & 1:
-            return held is not None  # a hit on an entry that never expires: the usual one
-        return self._live(tuple(self._by_key.find(salted)), now)
+        key = first_six >> 3
+        mark = hot[key & mask]
+        return (mark == MANY or mark == (key >> 40 & 0x7F) + 1) and self._held(BIN_SALT, key, now)
+
+    def _held(self, salt: int, key: int, now: float | None) -> bool:
+        """Called where the key's hot byte holds its tag (or MANY): the key of the kind whose
+        `_salted` bits are `salt` confirmed in `_by_key`, live."""
+        salted = key ^ salt
+        pairs = self._by_key  # `pairs.get(salted)` inline: a call less on every hit
+        keys, size = pairs.keys, pairs.size
+        slot = salted % size
+        while (held := keys[slot]) != EMPTY:
+            if held == salted:
+                if not pairs.values[slot] & 1:
+                    return True  # a hit on an entry that never expires: the usual one
+                return self._live(tuple(pairs.find(salted)), now)
+            slot = slot + 1 if slot + 1 < size else 0
+        return False
 
     def _held_ids(self, kind: str, key: int) -> list[int]:
         return self._by_key.find(_salted(kind, key))

@@ -146,7 +146,10 @@ class Family:
         self.stale_blocks += 1 << max(0, BLOCK_BITS - length)
 
     def _index_tables(self) -> None:
-        self.tables = [(self.bits - length, table) for length, table in self.networks.items()]
+        # Widest first: an address is likeliest to lie in one of those, and a hit ends the search.
+        self.tables = [
+            (self.bits - length, self.networks[length]) for length in sorted(self.networks)
+        ]
 
     def blocked(self, number: int) -> int:
         """Non-zero when something held may lie in `number`'s block."""
@@ -175,14 +178,17 @@ class Family:
 
     def holds_live(self, number: int, now: float | None, live: Live) -> bool:
         """Whether a live address or network held is, or contains, `number`."""
+        # One id that never expires (its low bit clear), as nearly every hit: live without a call.
         found = self.addresses.get(number)
-        if found is not None and live(found, now):
+        if found is not None and ((isinstance(found, int) and not found & 1) or live(found, now)):
             return True
         if not self.may_be_in_network(number):
             return False
         for shift, table in self.tables:  # `containing`, without its generator: a candidate
             found = table.get(number >> shift)  # of every 30 IPv4 lookups comes here
-            if found is not None and live(found, now):
+            if found is not None and (
+                (isinstance(found, int) and not found & 1) or live(found, now)
+            ):
                 return True
         return False
 

@@ -7,6 +7,7 @@ Every function raises `InvalidBlocklistValue` with a sentence a support agent ca
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 
 from gateway.core.sensitive import sensitive_kind, without_separators
@@ -150,6 +151,12 @@ def normalise_card_bin(value: str) -> str:
             value=_shown(value),
         )
     )
+
+
+# An address that `normalise_email` returns unchanged, as nearly every query is written: lower
+# case ASCII, no spaces, no +tag, one @ and a domain of dotted names. One match in C, where the
+# checks below take a dozen calls; anything else goes through them.
+plain_email = re.compile(r"[a-z0-9._-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+").fullmatch
 
 
 def normalise_email(value: str) -> str:

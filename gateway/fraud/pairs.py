@@ -148,10 +148,21 @@ class IdsByKey:
         self.pairs = Pairs[int](mix=True, fill=0.6)  # asked for every candidate address
 
     def get(self, key: int) -> int | tuple[int, ...] | None:
-        found = self.pairs.find(key)
-        if not found:
-            return None
-        return found[0] if len(found) == 1 else tuple(found)
+        """`Pairs.find` without its list: asked for every candidate address, nearly all held
+        once or not at all."""
+        pairs = self.pairs
+        keys, values, size = pairs.keys, pairs.values, pairs.size
+        slot = ((key * _MIX) & _WORD) % size
+        found: int | tuple[int, ...] | None = None
+        while (held := keys[slot]) != EMPTY:
+            if held == key:
+                value = values[slot]
+                if found is None:
+                    found = value
+                else:
+                    found = (found, value) if isinstance(found, int) else (*found, value)
+            slot = slot + 1 if slot + 1 < size else 0
+        return found
 
     def add(self, key: int, entry_id: int) -> None:
         self.pairs.add(key, entry_id)

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from gateway.fraud import networks as networks_module
 from gateway.fraud.matcher import KINDS, InvalidBlocklistValue, Matcher, normalise
+from gateway.fraud.normalise import plain_email
 
 NOW = 1_700_000_000.0
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -634,3 +635,33 @@ def test_a_matcher_sized_for_a_load_matches_as_one_that_grew() -> None:
         assert sized.blocked(kind, value, NOW) == bool(grown.match(kind, value, NOW))
     assert sized.match("ip", "198.51.100.7", NOW) == [5]
     assert not sized.blocked("ip", "192.0.2.1", NOW)  # expired
+
+
+EMAIL_LIKE = st.one_of(
+    st.sampled_from([*EMAILS, "ann@example", "ann@.example.com", "ann@example.com.", "a@b..c"]),
+    st.emails(),
+    st.text(alphabet="abzAZ09._-+@ \tü", max_size=24),
+)
+
+
+@given(EMAIL_LIKE)
+@settings(max_examples=500, deadline=None)
+def test_an_email_screened_without_its_normaliser_is_one_the_normaliser_keeps_as_it_is(
+    text: str,
+) -> None:
+    """`blocked` hashes a plain address as written: that must be its canonical form."""
+    if plain_email(text):
+        assert normalise("email", text) == text
+
+
+def test_plain_and_written_otherwise_addresses_are_screened_alike() -> None:
+    """The first query takes the plain path, the second the normaliser: both block."""
+    matcher = Matcher()
+    matcher.upsert([(1, "email", "ann.lee@example.com", None), (2, "email", "b_2@x-y.de", NOW + 9)])
+    assert plain_email("ann.lee@example.com") and not plain_email(" Ann.Lee+x@EXAMPLE.com ")
+    for query in ["ann.lee@example.com", " Ann.Lee+x@EXAMPLE.com ", "b_2@x-y.de"]:
+        assert matcher.blocked("email", query, NOW), query
+    assert not matcher.blocked("email", "b_2@x-y.de", NOW + 10)  # expired
+    assert not matcher.blocked("email", "ann.lee@example.org", NOW)
+    with pytest.raises(InvalidBlocklistValue):
+        matcher.blocked("email", "ann.lee@example")
