@@ -32,28 +32,23 @@ TIME_TOLERANCE = timedelta(minutes=5)
 _BATCH = 5000
 
 
+_HASHED = (
+    "actor_type",
+    "actor_id",
+    "action",
+    "target_type",
+    "target_id",
+    "request_id",
+    "subject",
+)
+
+
 def entry_hash(prev_hash: str, seq: int, row: dict[str, Any]) -> str:
     """SHA-256 over the previous hash, the position, the metadata and the ciphertext."""
     occurred = row["occurred_at"].isoformat() if row.get("occurred_at") else ""
-    parts = [
-        prev_hash,
-        str(seq),
-        str(row["id"]),
-        occurred,
-        *(
-            str(row.get(name) or "")
-            for name in (
-                "actor_type",
-                "actor_id",
-                "action",
-                "target_type",
-                "target_id",
-                "request_id",
-                "subject",
-            )
-        ),
-        str(row.get("payload") or row.get("data") or ""),
-    ]
+    parts = [prev_hash, str(seq), str(row["id"]), occurred]
+    parts += [str(row.get(name) or "") for name in _HASHED]
+    parts.append(str(row.get("payload") or row.get("data") or ""))
     if row.get("mac"):  # entries from before MACs hash as they always did
         parts.append(str(row["mac"]))
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()

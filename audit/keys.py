@@ -10,6 +10,8 @@ re-wraps each data key; the data keys, and so the payloads, never change.
 from __future__ import annotations
 
 import base64
+import binascii
+import os
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -117,11 +119,11 @@ class SubjectKeys:
 
     async def encrypt(self, subject: str, plaintext: bytes, associated: bytes) -> tuple[str, str]:
         """(the data key's id, the tagged ciphertext)."""
-        data_key = await self.for_writing(subject)
-        nonce = secrets.token_bytes(12)
+        data_key = self._cache.get(subject) or await self.for_writing(subject)
+        nonce = os.urandom(12)
         sealed = data_key.aead.encrypt(nonce, plaintext, associated)
-        token = f"{_FORMAT}:{data_key.key_id}:{base64.b64encode(nonce + sealed).decode()}"
-        return data_key.key_id, token
+        encoded = binascii.b2a_base64(nonce + sealed, newline=False).decode()
+        return data_key.key_id, f"{_FORMAT}:{data_key.key_id}:{encoded}"
 
     async def decrypt(self, subject: str, token: str, associated: bytes) -> bytes:
         data_key = await self.for_reading(subject)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,10 +24,9 @@ from audit import queries
 from audit.entry import AuditEntry
 from audit.keys import SYSTEM_SUBJECT, SubjectForgottenError, SubjectKeys
 from audit.mac import entry_mac
-from gateway.core.catalogues import as_plain_json
+from audit.masking import masked_json, masked_text
 from gateway.core.db.connection import fetch
 from gateway.core.db.rows import loaded
-from gateway.core.sensitive import redact_text, redact_value
 from settings import get_settings
 
 ERASED = "erased"  # the payload of an entry about a subject already forgotten
@@ -37,12 +37,17 @@ def subject_keys() -> SubjectKeys:
     return SubjectKeys(get_settings().keys)
 
 
+_BOUND = ("actor_type", "actor_id", "action", "target_type", "target_id", "subject")
+
+
 def associated_data(row: dict[str, Any]) -> bytes:
     """What a payload is bound to: moving it to another entry makes it undecryptable."""
-    return "|".join(
-        str(row.get(name) or "")
-        for name in ("actor_type", "actor_id", "action", "target_type", "target_id", "subject")
-    ).encode()
+    return _bound_to([row.get(name) for name in _BOUND])
+
+
+def _bound_to(metadata: Sequence[Any]) -> bytes:
+    """`associated_data` of the values of _BOUND, in order."""
+    return "|".join([str(value or "") for value in metadata]).encode()
 
 
 @dataclass(frozen=True)
@@ -65,27 +70,26 @@ async def prepare(entry: AuditEntry) -> PreparedEntry:
     """The entry masked, encrypted and MAC'd, ready to be written by `entry_cte`."""
     request_id = entry.request_id or structlog.contextvars.get_contextvars().get("request_id")
     subject = entry.subject or SYSTEM_SUBJECT
-    row = {
-        "actor_type": entry.actor.kind,
-        "actor_id": entry.actor.id,
-        "action": entry.action.value,
-        "target_type": entry.action.target_type,
-        "target_id": redact_text(entry.target),
-        "subject": subject,
-    }
+    actor, action = entry.actor, entry.action
+    target_id = masked_text(entry.target)
     payload = {
-        "actor_role": entry.actor.role,
+        "actor_role": actor.role,
         "reason": entry.reason,
         "before": entry.before,
         "after": entry.after,
         "provider_request_ids": entry.provider_request_ids,
     }
-    plain = msgspec.json.encode(redact_value(payload), enc_hook=as_plain_json)
+    bound = _bound_to((actor.kind, actor.id, action.value, action.target_type, target_id, subject))
+    key_id: str | None
     try:
-        key_id, sealed = await subject_keys().encrypt(subject, plain, associated_data(row))
+        key_id, sealed = await subject_keys().encrypt(subject, masked_json(payload), bound)
     except SubjectForgottenError:
-        return PreparedEntry(_columns(row, request_id, ERASED), subject, None)
-    return PreparedEntry(_columns(row, request_id, sealed), subject, key_id)
+        key_id, sealed = None, ERASED
+    # INSERT_ENTRY's first eight values are what the MAC covers (mac.FIELDS), in its order.
+    fields: list[Any] = [actor.kind, actor.id, action.value, action.target_type, target_id]
+    fields += [request_id, subject, sealed]
+    occurred = now()
+    return PreparedEntry([*fields, occurred, entry_mac(occurred, fields)], subject, key_id)
 
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
@@ -124,19 +128,6 @@ async def append(entry: AuditEntry) -> None:
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def _columns(row: dict[str, Any], request_id: str | None, payload: str) -> list[Any]:
-    """The values of `queries.INSERT_ENTRY`, in its order, the MAC over them last."""
-    entry = {**row, "request_id": request_id, "payload": payload, "occurred_at": now()}
-    names = ("actor_type", "actor_id", "action", "target_type", "target_id", "request_id")
-    return [
-        *(entry[name] for name in names),
-        entry["subject"],
-        payload,
-        entry["occurred_at"],
-        entry_mac(entry),
-    ]
 
 
 async def read_payload(row: dict[str, Any]) -> dict[str, Any] | None:

@@ -156,6 +156,20 @@ _DIGIT_LIKE = _digit_like_class()
 _TWO_DIGIT_LIKE = re.compile(rf"{_DIGIT_LIKE}.*?{_DIGIT_LIKE}", re.DOTALL)
 
 
+def _digits_in_one_class() -> str:
+    """A regex class of the characters that fold to two digits or more on their own (¼ is
+    "1/4", ⑫ is "12"): one of them is as much as two digits to the first look."""
+    many = "".join(
+        chr(code)
+        for code in range(0x80, 0x20000)
+        if sum(char.isdecimal() for char in unicodedata.normalize("NFKC", chr(code))) > 1
+    )
+    return f"[{re.escape(many)}]"
+
+
+_DIGITS_IN_ONE = re.compile(_digits_in_one_class())
+
+
 class _Folded(NamedTuple):
     text: str
     # folded index -> where its character starts, and ends, in the original; None: the same
@@ -476,11 +490,20 @@ class _Found(NamedTuple):
     folded: _Folded
 
 
+def may_hold_card_or_iban(text: str) -> bool:
+    """The first look: both need two digits at least, as detection reads the text (an escape
+    such as "\\xbc" may stand for ¼, two digits; so may one character). Most text stops here."""
+    if "\\" in text and _ESCAPE.search(text):
+        return True
+    if text.isascii():
+        return _TWO_DIGITS.search(text) is not None
+    return bool(_TWO_DIGIT_LIKE.search(text) or _DIGITS_IN_ONE.search(text))
+
+
 def _find(text: str, *, cards: bool = True, all_cards: bool = True) -> _Found | None:
     """Every IBAN (each one's digits are not a card number) and every card number, or with
     `all_cards` False only the first: a yes-or-no question stops at it."""
-    # Both need two digits at least: most text stops at this first look.
-    if not (_TWO_DIGITS if text.isascii() else _TWO_DIGIT_LIKE).search(text):
+    if not may_hold_card_or_iban(text):
         return None
     folded = _folded(text)
     body = folded.text
