@@ -162,7 +162,8 @@ def _digits_in_one_class() -> str:
     many = "".join(
         chr(code)
         for code in range(0x80, 0x20000)
-        if sum(char.isdecimal() for char in unicodedata.normalize("NFKC", chr(code))) > 1
+        if unicodedata.decomposition(chr(code))  # NFKC changes only these: a cheap first look
+        and sum(char.isdecimal() for char in unicodedata.normalize("NFKC", chr(code))) > 1
     )
     return f"[{re.escape(many)}]"
 
