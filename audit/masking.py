@@ -7,23 +7,23 @@ that every entry is written as it would be without them:
   letters and digits (Norway's have 15, and detection also takes one a digit short), and no
   escape detection reads ("\\xbc", "\\u0664") stands for more ASCII letters and digits than
   it is long;
-- a payload whose JSON is ASCII, without a backslash, with fewer than two digits: no string in
-  it holds two digits as detection reads it (`sensitive.may_hold_card_or_iban`). Raw non-ASCII
-  (¼ is two digits) and escapes (a string's own backslash is written "\\\\") take the long way.
+- a payload whose JSON is ASCII and fails detection's own first look
+  (`sensitive.may_hold_card_or_iban`: two digits, or an escape that may stand for them): the
+  JSON holds every string of the payload as written, a string's backslash doubled ("\\\\xbc"
+  still shows the escape "\\xbc"), so no string in it can hold more. Raw non-ASCII (¼ is two
+  digits) takes the long way.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import msgspec
 
 from gateway.core.catalogues import as_plain_json
-from gateway.core.sensitive import redact_text, redact_value
+from gateway.core.sensitive import may_hold_card_or_iban, redact_text, redact_value
 
 SHORTEST_FOUND = 13  # characters: a card number's digits (an IBAN has more)
-_TWO_DIGITS = re.compile(rb"[0-9][^0-9]*[0-9]")
 
 
 def masked_text(text: str) -> str:
@@ -36,6 +36,6 @@ def masked_text(text: str) -> str:
 def masked_json(payload: dict[str, Any]) -> bytes:
     """`payload` encoded, every IBAN and card number in its strings masked."""
     encoded = msgspec.json.encode(payload, enc_hook=as_plain_json)
-    if encoded.isascii() and b"\\" not in encoded and not _TWO_DIGITS.search(encoded):
+    if encoded.isascii() and not may_hold_card_or_iban(encoded.decode("ascii")):
         return encoded
     return msgspec.json.encode(redact_value(payload), enc_hook=as_plain_json)
