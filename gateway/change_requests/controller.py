@@ -21,6 +21,7 @@ from gateway.change_requests.states import Kind, Status
 from gateway.core.cursor import CursorQuery
 from gateway.edge.auth import SCOPE_OPT, client_of
 from gateway.edge.bodies import PRINTABLE
+from gateway.edge.body_guard import CLAIMED_BY_SERVICE, IDEMPOTENCY_OPT
 from gateway.edge.openapi import (
     AUTHENTICATED,
     MUTATING,
@@ -33,6 +34,8 @@ from gateway.idempotency.context import idempotency_of
 
 READ = {SCOPE_OPT: Scope.CHANGE_REQUESTS_READ.value}
 WRITE = {SCOPE_OPT: Scope.CHANGE_REQUESTS_WRITE.value}
+# Filing claims the Idempotency-Key in its own statement (the busiest POST: a round trip fewer).
+FILE = {**WRITE, IDEMPOTENCY_OPT: CLAIMED_BY_SERVICE}
 
 
 class ChangeRequestController(Controller):
@@ -43,7 +46,7 @@ class ChangeRequestController(Controller):
     @post(
         "/",
         operation_id="createChangeRequest",
-        opt=WRITE,
+        opt=FILE,
         status_code=201,
         responses={
             **problems(

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from asyncpg import UniqueViolationError
 from piccolo.columns import JSON, JSONB
 from piccolo.query import WhereRaw
 
@@ -58,14 +59,16 @@ Answer = tuple[uuid.UUID, str, int, str, bytes]  # API key, Idempotency-Key, sta
 
 
 @functools.cache
-def _file_sql(audit: str | None, told: bool) -> str:
-    """One round trip, one commit for all of filing: lock the key's record, write the audit
-    entry (`audit`: "live" under the subject's live key, "erased" for a forgotten subject),
-    insert the row, store the answer, write the FILED event. The row's columns are $1..$n,
-    then the API key, the Idempotency-Key and the answer (status, content type, body), then
-    the entry's values, then the event's. Nothing is written when a racing attempt with the
-    same key committed first (`earlier`: its answer, which the caller returns instead), nor
-    when the entry's data key is no longer live (`filed` false: prepare it again)."""
+def _file_sql(audit: str | None, told: bool, fresh: bool) -> str:
+    """One round trip, one commit for all of filing: the key's record (locked, or inserted
+    when `fresh`: not claimed yet), the audit entry (`audit`: "live" under the subject's live
+    key, "erased" for a forgotten subject), the row, the answer and the FILED event. The row's
+    columns are $1..$n, then the API key, the Idempotency-Key and the answer (status, content
+    type, body), then for `fresh` the request's fingerprint, method and path, then the entry's
+    values, then the event's. Nothing is written when a racing attempt with the same key
+    committed first (`earlier`: its answer, which the caller returns instead; for `fresh`, the
+    statement fails on the key's unique index), nor when the entry's data key is no longer
+    live (`filed` false: prepare it again)."""
     columns = ChangeRequest._meta.columns
     names = ", ".join(f'"{column._meta.db_column_name}"' for column in columns)
     values = ", ".join(
@@ -73,18 +76,21 @@ def _file_sql(audit: str | None, told: bool) -> str:
         for n, column in enumerate(columns, start=1)
     )
     api_key, key, status, content_type, body = (f"${len(columns) + n}" for n in range(1, 6))
-    held = idempotency_queries.HELD.format(api_key=f"{api_key}::uuid", key=f"{key}::text")
-    store = idempotency_queries.STORE_IF_CHANGED.format(
-        api_key=f"{api_key}::uuid",
-        key=f"{key}::text",
-        status=f"{status}::integer",
-        content_type=f"{content_type}::text",
-        body=f"{body}::bytea",
-        changed="filed",
-    )
+    answer = {
+        "api_key": f"{api_key}::uuid",
+        "key": f"{key}::text",
+        "status": f"{status}::integer",
+        "content_type": f"{content_type}::text",
+        "body": f"{body}::bytea",
+    }
     after = len(columns) + 6  # the number of the first parameter after the answer's
+    if fresh:
+        fingerprint, method, path = (f"${after + n}" for n in range(3))
+        after += 3
+        gate = "(SELECT 1) AS fresh"
+    else:
+        gate = "(SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM earlier)) AS fresh"
     # The row goes in only with its audit entry: the entry's INSERT is the row's gate.
-    gate = "(SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM earlier)) AS fresh"
     audited = ""
     if audit is not None:
         entry = audit_store.entry_cte(gate, live_key=audit == "live")
@@ -94,6 +100,23 @@ def _file_sql(audit: str | None, told: bool) -> str:
     if told:
         ctes = notification_queries.EVENT_CTES.format(gate="filed")
         event = f",{audit_store.numbered_from(ctes, after)}"
+    if fresh:
+        claimed = idempotency_queries.CLAIM_WITH_ANSWER.format(
+            **answer,
+            fingerprint=f"{fingerprint}::text",
+            method=f"{method}::text",
+            path=f"{path}::text",
+            changed=gate,
+        )
+        return f"""
+WITH {audited}claimed AS ({claimed}),
+filed AS (
+    INSERT INTO change_requests ({names}) SELECT {values} FROM claimed RETURNING 1
+){event}
+SELECT NULL::bytea AS earlier, EXISTS (SELECT 1 FROM filed) AS filed
+"""  # noqa: S608 (identifiers from the table class, never from input)
+    held = idempotency_queries.HELD.format(api_key=answer["api_key"], key=answer["key"])
+    store = idempotency_queries.STORE_IF_CHANGED.format(**answer, changed="filed")
     return f"""
 WITH held AS ({held}),
 earlier AS (
@@ -125,16 +148,25 @@ class KeyReplaced(Exception):  # noqa: N818 (not an error: the caller prepares t
     """Nothing was filed: the audit entry's data key is no longer its subject's live key."""
 
 
+class KeyTaken(Exception):  # noqa: N818 (not an error: the body guard answers as for a claim)
+    """Nothing was filed: the Idempotency-Key the statement was to claim is held already."""
+
+
+Fresh = tuple[str, str, str]  # an unclaimed key's request: fingerprint, method, path
+
+
 async def file(
     row: ChangeRequest,
     answer: Answer | None,
     *,
     audit: audit_store.PreparedEntry | None = None,
     event: list[Any] | None = None,
+    fresh: Fresh | None = None,
 ) -> bytes | None:
     """Insert `row`, with its audit entry and its event when given, and store `answer` under
     its key, in one statement (autocommit unless the caller opened a transaction); the answer
     a racing attempt with the same key committed first, if one did (then nothing is written).
+    With `fresh`, the key is not claimed yet: the statement claims it, or raises KeyTaken.
     Raises KeyReplaced when the entry's key was forgotten or replaced meanwhile."""
     values = [
         as_json(value) if json and not isinstance(value, str) else value
@@ -142,6 +174,8 @@ async def file(
         for value in (getattr(row, name),)
     ]
     values.extend(answer or (None, None, None, None, None))
+    if fresh is not None:
+        values.extend(fresh)
     kind = None
     if audit is not None:
         kind = "erased" if audit.key_id is None else "live"
@@ -150,7 +184,12 @@ async def file(
             values.append(audit.key_id)
     if event is not None:
         values.extend(event)
-    [result] = await fetch(_file_sql(kind, event is not None), *values)
+    try:
+        [result] = await fetch(_file_sql(kind, event is not None, fresh is not None), *values)
+    except UniqueViolationError as violation:
+        if fresh is not None and violation.constraint_name == idempotency_queries.CLIENT_KEY:
+            raise KeyTaken from None
+        raise
     earlier: bytes | None = result["earlier"]
     if earlier is None and not result["filed"]:
         raise KeyReplaced

@@ -62,6 +62,7 @@ from gateway.fulfilment_schemas import FulfilmentRead
 from gateway.idempotency.answers import (
     CONTENT_TYPE,
     AnswerSlot,
+    KeyTaken,
     earlier_answer,
     encoded,
     mark_stored,
@@ -180,6 +181,8 @@ class ChangeRequestService:
         try:  # every refusal audited, the open duplicate found by the filing statement too
             row = await self._new_row(request, client, idempotency.key if idempotency else None)
             return await self._insert(row, client, slot_for(client.id, idempotency))
+        except KeyTaken:
+            raise  # nothing refused: the key is another attempt's (the body guard answers)
         except BillingError as refused:
             await append(
                 AuditEntry(
@@ -330,12 +333,18 @@ class ChangeRequestService:
             after={"kind": row.kind, "status": row.status, "details": row.details},
         )
         event = await filed_event_values(written)
+        fresh = None
+        if answer is not None and answer.fresh is not None:
+            fresh = (answer.fresh.fingerprint, answer.fresh.method, answer.fresh.path)
         for _attempt in range(2):
             prepared = await audit_store.prepare(entry)
             try:
-                # One statement, one commit: the key's record locked, the audit entry, the
-                # row, the answer and the FILED event written together or not at all.
-                earlier = await queries.file(row, stored, audit=prepared, event=event)
+                # One statement, one commit: the key's record locked (or claimed), the audit
+                # entry, the row, the answer and the FILED event written together or not at all.
+                earlier = await queries.file(row, stored, audit=prepared, event=event, fresh=fresh)
+            except queries.KeyTaken:
+                assert answer is not None
+                raise KeyTaken(answer) from None
             except UniqueViolationError:
                 await self._raise_duplicate(row)
                 raise

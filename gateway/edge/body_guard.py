@@ -18,16 +18,21 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
+from gateway.core.db.outage import is_database_outage
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.core.sensitive import contains_card_number, sensitive_kind_of_token, strings_in
 from gateway.edge.auth import client_of
 from gateway.edge.json_depth import DEFAULT_MAX_DEPTH, refuse_deep_json
 from gateway.edge.unavailable import send_unavailable
 from gateway.idempotency import service as idempotency
-from gateway.idempotency.context import IdempotencyContext, remember
+from gateway.idempotency.context import FreshClaim, IdempotencyContext, remember
 from gateway.idempotency.finishing import pending as pending_touches
 
 IDEMPOTENCY_OPT = "idempotent"  # route opt; False for POSTs that dedupe otherwise (webhooks)
+# IDEMPOTENCY_OPT's value for a route whose service claims the key in the statement that makes
+# its change (context.FreshClaim): no claim of its own first, a round trip fewer. Its service
+# must store every answer it makes a change for; the guard stores its refusals.
+CLAIMED_BY_SERVICE = "claimed_by_service"
 BODY_LIMIT_OPT = "max_body_bytes"  # route opt: a larger limit for bulk uploads
 _KEY_SHAPE = re.compile(r"^[\x21-\x7e]{1,255}$")
 # Failures that happen before the endpoint starts working leave no result to replay.
@@ -197,15 +202,65 @@ class BodyGuardMiddleware(ASGIMiddleware):
         parsed = _decode_json(body, self._max_depth)
         if _holds_card_number(body, parsed):
             raise _card_number_refused()
-        replay_receive = replaying(body, receive)
-        if scope["route_handler"].opt.get(IDEMPOTENCY_OPT, True) is False:
+        idempotent = scope["route_handler"].opt.get(IDEMPOTENCY_OPT, True)
+        if idempotent is False:
             # Read and capped here already: Litestar's Request.body() takes it as it is.
             ScopeState.from_scope(scope).body = body
-            await next_app(scope, replay_receive, send)
+            await next_app(scope, replaying(body, receive), send)
             return
-        await self._once(
-            scope, fingerprint("POST", scope["path"], body, parsed), replay_receive, send, next_app
-        )
+        request_fingerprint = fingerprint("POST", scope["path"], body, parsed)
+        if idempotent == CLAIMED_BY_SERVICE:
+            await self._claimed_by_service(
+                scope, request_fingerprint, body, receive, send, next_app
+            )
+            return
+        await self._once(scope, request_fingerprint, replaying(body, receive), send, next_app)
+
+    async def _claimed_by_service(
+        self,
+        scope: Scope,
+        request_fingerprint: str,
+        body: bytes,
+        receive: Receive,
+        send: Send,
+        next_app: ASGIApp,
+    ) -> None:
+        """The key is claimed by the service's own statement, with its answer: a key seen
+        before fails that statement and changes nothing, and then (or when this request's
+        refusal cannot be stored under the key) the request is answered as `_once` answers."""
+        key = _idempotency_key(scope)
+        client = client_of(scope)
+        await pending_touches.settle(client.id, key)
+        fresh = FreshClaim(request_fingerprint, "POST", scope["path"])
+        context = IdempotencyContext(key, recovering=False, fresh=fresh)
+        remember(scope, context)
+        held: list[Any] = []
+        await next_app(scope, replaying(body, receive), _hold(held))
+        if not fresh.taken:
+            status, content_type, response_body = _answer(held)
+            if (
+                status >= 500  # nothing was changed: nothing to keep
+                or _problem_code(content_type, response_body) in _NOT_STORED
+                or context.stored.is_exactly(status, content_type, response_body)
+            ):
+                await _send_all(send, held)
+                return
+            try:  # a refusal, stored as the key's answer unless the key is held already
+                stored = await idempotency.store_fresh(
+                    client.id, key, fresh, status, content_type, response_body
+                )
+            except Exception as error:
+                if not is_database_outage(error):
+                    raise
+                await send_unavailable(scope, send)  # nothing kept: a retry starts afresh
+                return
+            if stored:
+                await _send_all(send, held)
+                return
+        # The key is held already (its answer, another request's, or a request in progress):
+        # nothing was changed, so this request is answered as a claimed key's.
+        ScopeState.from_scope(scope).response_started = False  # the held start was never sent
+        await self._once(scope, request_fingerprint, replaying(body, receive), send, next_app)
 
     async def _once(
         self,
@@ -248,10 +303,7 @@ class BodyGuardMiddleware(ASGIMiddleware):
         except BaseException:
             await touch(functools.partial(idempotency.abandon, outcome))
             raise
-        start = held[0]
-        status = start["status"]
-        content_type = MutableScopeHeaders.from_message(start).get("content-type", "")
-        response_body = b"".join(m.get("body", b"") for m in held[1:])
+        status, content_type, response_body = _answer(held)
         if status >= 500:
             await touch(functools.partial(idempotency.abandon, outcome))
         elif _problem_code(content_type, response_body) in _NOT_STORED:
@@ -265,8 +317,19 @@ class BodyGuardMiddleware(ASGIMiddleware):
             # gets the stored answer, or resumes from the service's recovery point.
             await send_unavailable(scope, send)
             return
-        for message in held:
-            await send(message)
+        await _send_all(send, held)
+
+
+def _answer(held: list[Any]) -> tuple[int, str, bytes]:
+    """The status, content type and body of a response held back."""
+    start = held[0]
+    content_type = MutableScopeHeaders.from_message(start).get("content-type", "")
+    return start["status"], content_type, b"".join(m.get("body", b"") for m in held[1:])
+
+
+async def _send_all(send: Send, held: list[Any]) -> None:
+    for message in held:
+        await send(message)
 
 
 def _hold(held: list[Any]) -> Send:

@@ -17,8 +17,9 @@ import msgspec
 
 from gateway.core.catalogues import as_plain_json
 from gateway.core.db.connection import fetch
+from gateway.core.errors import BillingError, ErrorCode
 from gateway.idempotency import queries
-from gateway.idempotency.context import IdempotencyContext, StoredAnswer
+from gateway.idempotency.context import FreshClaim, IdempotencyContext, StoredAnswer
 
 Answer = TypeVar("Answer", bound=msgspec.Struct)
 # What Litestar sends for a struct; the body guard stores the same.
@@ -33,11 +34,33 @@ class AnswerSlot:
     key: str
     # Told what was stored, so that the body guard need not store the same bytes again.
     stored: StoredAnswer = field(default_factory=StoredAnswer, compare=False)
+    # Set where the key is not claimed yet: the service's statement inserts its record.
+    fresh: FreshClaim | None = field(default=None, compare=False)
 
 
 def slot_for(api_key_id: uuid.UUID, context: IdempotencyContext | None) -> AnswerSlot | None:
     """None for work that has no Idempotency-Key (the back office, jobs, the demo seed)."""
-    return AnswerSlot(api_key_id, context.key, context.stored) if context else None
+    return AnswerSlot(api_key_id, context.key, context.stored, context.fresh) if context else None
+
+
+class KeyTaken(BillingError):  # noqa: N818 (not an error: a signal to the body guard)
+    """A service found its unclaimed key (`AnswerSlot.fresh`) held already: nothing was done,
+    and the body guard answers as for a claimed key (a replay, a reuse, a request in
+    progress). Not a refusal of the request, so services do not audit it as one."""
+
+    def __init__(self, slot: AnswerSlot) -> None:
+        super().__init__(  # what a client hears only if the body guard could not do better
+            ErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS,
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+            headers={"Retry-After": "1"},
+        )
+        if slot.fresh is not None:
+            slot.fresh.taken = True
+
+
+def _claimed(slot: AnswerSlot) -> None:
+    if slot.fresh is not None:  # a route that leaves the claim to its service's statement
+        raise RuntimeError("this service stores answers under claimed keys only")
 
 
 async def earlier_answer(slot: AnswerSlot | None, answer_type: type[Answer]) -> Answer | None:
@@ -46,6 +69,7 @@ async def earlier_answer(slot: AnswerSlot | None, answer_type: type[Answer]) -> 
     one changes anything; the other gets this: the answer the first one committed."""
     if slot is None:
         return None
+    _claimed(slot)
     rows = await fetch(queries.EARLIER_ANSWER, slot.api_key_id, slot.key)
     if not rows or rows[0]["state"] != "done" or not 200 <= rows[0]["response_status"] < 300:
         return None  # nothing committed (a refusal stored by a racing attempt is redone)
@@ -68,6 +92,7 @@ async def store_answer(slot: AnswerSlot | None, status: int, answer: msgspec.Str
     """Call last inside the service's transaction, with the answer the handler returns."""
     if slot is None:
         return
+    _claimed(slot)
     body = encoded(answer)
     await fetch(
         queries.STORE_ANSWER,

@@ -23,6 +23,19 @@ class StoredAnswer:
         return (self.status, self.content_type, self.body) == (status, content_type, body)
 
 
+@dataclass
+class FreshClaim:
+    """A key the body guard did not claim: the service's one statement claims it, storing its
+    answer as it makes its change (a round trip fewer on the hottest route). What the record
+    needs, and `taken`, set by the service when the key turned out to be held already (a
+    replay, a reuse or a racing attempt): the body guard then answers as for a claimed key."""
+
+    fingerprint: str
+    method: str
+    path: str
+    taken: bool = False
+
+
 @dataclass(frozen=True)
 class IdempotencyContext:
     key: str
@@ -30,6 +43,7 @@ class IdempotencyContext:
     # service looks for it (its recovery point) before doing anything again.
     recovering: bool
     stored: StoredAnswer = field(default_factory=StoredAnswer, compare=False)
+    fresh: FreshClaim | None = field(default=None, compare=False)
 
 
 def remember(scope: Scope, context: IdempotencyContext) -> None:

@@ -60,3 +60,24 @@ UPDATE idempotency_keys SET state = 'done', response_status = {status},
        response_content_type = {content_type}, response_body = {body}, completed_at = now()
  WHERE api_key = {api_key} AND key = {key} AND EXISTS (SELECT 1 FROM {changed}) RETURNING 1
 """
+# Where the key is not claimed yet (`context.FreshClaim`): the filing statement inserts the
+# key's record with its answer, gated on `{changed}` (its CTE that returns a row when the
+# change may be made). A key held already fails the statement on CLIENT_KEY, rolling all of
+# it back: the caller answers as for a claimed key (a replay, a reuse, a request in progress).
+CLIENT_KEY = "idempotency_keys_client_key"  # the unique index on (api_key, key)
+CLAIM_WITH_ANSWER = """
+INSERT INTO idempotency_keys (api_key, key, fingerprint, method, path, state, locked_at,
+                              created_at, response_status, response_content_type,
+                              response_body, completed_at)
+SELECT {api_key}, {key}, {fingerprint}, {method}, {path}, 'done', now(), now(), {status},
+       {content_type}, {body}, now() FROM {changed} RETURNING 1
+"""
+# The refusal of a request whose key was not claimed (the body guard stores it): nothing is
+# written when the key is held already.
+STORE_FRESH_REFUSAL = """
+INSERT INTO idempotency_keys (api_key, key, fingerprint, method, path, state, locked_at,
+                              created_at, response_status, response_content_type,
+                              response_body, completed_at)
+VALUES ($1, $2, $3, $4, $5, 'done', now(), now(), $6, $7, $8, now())
+    ON CONFLICT (api_key, key) DO NOTHING RETURNING 1
+"""

@@ -113,6 +113,32 @@ async def test_a_thousand_concurrent_identical_requests_execute_once(
     assert creations[0]["n"] == 1
 
 
+async def test_one_key_raced_with_different_bodies_files_one_of_them(
+    http: httpx.AsyncClient, api_key: str
+) -> None:
+    """Filing claims its key in the statement that files: of concurrent attempts with one key
+    and different requests, one is filed and answered; every other is told the key was used
+    for another request (or is still in progress), and leaves nothing behind."""
+    headers = auth(api_key, "raced")
+    bodies = [iban_change(ticket=f"T-RACE-{n}") for n in range(40)]
+    responses = await asyncio.gather(*(http.post(URL, json=b, headers=headers) for b in bodies))
+    created = [r for r in responses if r.status_code == 201]
+    assert len({r.content for r in created}) == 1, [r.status_code for r in responses]
+    winner = created[0].json()["ticket"]  # "zendesk:T-RACE-<n>"
+    for body, response in zip(bodies, responses, strict=True):
+        if winner.endswith(f":{body['ticket']['id']}"):  # the winner's own answer, or its replay
+            assert response.status_code == 201
+        else:
+            assert response.status_code in (409, 422), response.text
+            assert response.json()["code"] in {
+                "idempotency_key_reused",
+                "idempotency_request_in_progress",
+            }
+    assert await count_requests() == 1
+    records = await fetch("SELECT count(*) AS n FROM idempotency_keys WHERE key = 'raced'")
+    assert records[0]["n"] == 1
+
+
 async def test_a_request_that_died_after_committing_is_answered_from_its_result(
     http: httpx.AsyncClient, api_key: str
 ) -> None:
@@ -193,31 +219,43 @@ async def test_a_failure_after_commit_is_finished_by_the_retry(
 async def test_an_answer_stored_with_its_change_is_not_stored_twice(
     http: httpx.AsyncClient, api_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The filing service stores its answer in its own transaction: the body guard then skips
-    its own write (one round trip fewer per filing), and the replay is still byte for byte."""
+    """Filing claims its key and stores its answer in its own statement: the body guard then
+    neither claims nor stores (two round trips fewer per filing), and the replay is still byte
+    for byte. A refusal, which no service stores, the body guard stores once."""
     from gateway.idempotency import service
 
-    completed: list[int] = []
-    original = service.complete
+    touched: list[str] = []
 
-    async def counting(*args: object, **kwargs: object) -> None:
-        completed.append(1)
-        await original(*args, **kwargs)  # type: ignore[arg-type]
+    def counting(name: str) -> object:
+        original = getattr(service, name)
 
-    monkeypatch.setattr(service, "complete", counting)
+        async def count(*args: object, **kwargs: object) -> object:
+            touched.append(name)
+            return await original(*args, **kwargs)
+
+        return count
+
+    for name in ("claim", "complete", "store_fresh"):
+        monkeypatch.setattr(service, name, counting(name))
     headers = auth(api_key, str(uuid.uuid4()))
     first = await http.post(
         "/v1/change-requests", json=iban_change(ticket="T-ONCE"), headers=headers
     )
     assert first.status_code == 201, first.text
-    assert completed == []
+    assert touched == []
     again = await http.post(
         "/v1/change-requests", json=iban_change(ticket="T-ONCE"), headers=headers
     )
     assert again.headers.get("idempotent-replayed") == "true"
     assert again.content == first.content
+    assert touched == ["claim"]  # the key was held: answered as a claimed key is
     # an answer no service stored (a refusal that changed nothing is released, a conflict kept)
     conflict = await http.post(
         "/v1/change-requests", json=iban_change(ticket="T-ONCE"), headers=auth(api_key, "k2")
     )
-    assert conflict.status_code == 409 and completed == [1]
+    assert conflict.status_code == 409 and touched == ["claim", "store_fresh"]
+    replayed = await http.post(
+        "/v1/change-requests", json=iban_change(ticket="T-ONCE"), headers=auth(api_key, "k2")
+    )
+    assert replayed.headers.get("idempotent-replayed") == "true"
+    assert replayed.content == conflict.content

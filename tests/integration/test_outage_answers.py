@@ -50,16 +50,46 @@ async def test_an_answer_that_cannot_be_stored_is_a_503_and_the_retry_gets_the_a
             _lost()
         await store(*args)
 
-    # A filing's answer is stored with the filing itself; the body guard stores the answers no
-    # service did, such as this conflict (the same ticket already has an open request).
+    # A cancellation stores its answer with its change; the body guard stores the answers no
+    # service did, such as this refusal (the request is cancelled already).
+    filed = await http.post(URL, json=iban_change(), headers=auth(api_key, "to-cancel"))
+    assert filed.status_code == 201, filed.text
+    cancel = f"{URL}/{filed.json()['id']}/cancel"
+    reason = {"reason": "customer withdrew"}
+    done = await http.post(cancel, json=reason, headers=auth(api_key, "cancelled"))
+    assert done.status_code == 200, done.text
+    monkeypatch.setattr(idempotency, "complete", complete_after_the_database_went)
+    first = await http.post(cancel, json=reason, headers=auth(api_key, "answer-not-stored"))
+    assert _is_unavailable(first)
+    retry = await http.post(cancel, json=reason, headers=auth(api_key, "answer-not-stored"))
+    assert retry.status_code == 409 and retry.headers["idempotent-replayed"] == "true"
+    assert retry.json()["code"] == "invalid_transition"
+
+
+async def test_a_filing_refusal_that_cannot_be_stored_is_a_503_and_the_retry_is_refused_alike(
+    http: httpx.AsyncClient, api_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Filing claims its key in its own statement, so a refusal (this conflict: the ticket has
+    an open request) is stored by the body guard, under a key nothing holds yet. When that
+    fails, nothing is kept: the retry is refused alike, then replayed, and nothing is filed."""
+    store = idempotency.store_fresh
+    failed_once: list[bool] = []
+
+    async def store_after_the_database_went(*args: Any) -> bool:
+        if not failed_once:
+            failed_once.append(True)
+            _lost()
+        return await store(*args)
+
     body = iban_change()
     filed = await http.post(URL, json=body, headers=auth(api_key, "answer-stored-with-it"))
     assert filed.status_code == 201, filed.text
-    monkeypatch.setattr(idempotency, "complete", complete_after_the_database_went)
+    monkeypatch.setattr(idempotency, "store_fresh", store_after_the_database_went)
     first = await http.post(URL, json=body, headers=auth(api_key, "answer-not-stored"))
     assert _is_unavailable(first)
     retry = await http.post(URL, json=body, headers=auth(api_key, "answer-not-stored"))
-    assert retry.status_code == 409 and retry.headers["idempotent-replayed"] == "true"
-    assert retry.json()["code"] == "duplicate_open_request"
+    assert retry.status_code == 409 and retry.json()["code"] == "duplicate_open_request"
+    again = await http.post(URL, json=body, headers=auth(api_key, "answer-not-stored"))
+    assert again.headers["idempotent-replayed"] == "true" and again.content == retry.content
     listed = await http.get(URL, headers=auth(api_key))
     assert [item["id"] for item in listed.json()["items"]] == [filed.json()["id"]]
