@@ -19,6 +19,13 @@ COPY admin admin
 COPY audit audit
 COPY gateway gateway
 COPY settings settings
+# A compiler for the fraud matcher's C screen (gateway/fraud/native/), in this stage only: the
+# runtime stage gets the compiled module in the wheel. Debian's security updates move these
+# versions, so they follow the base image rather than a pin.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 # The build backend from its own lock, then no build isolation (which would fetch an unpinned
 # hatchling); --no-deps: everything the wheel needs came from the lock above, hash-checked.
 COPY requirements/build.lock requirements/build.lock

@@ -31,12 +31,19 @@ $(APP_STAMP): pyproject.toml $(SANDBOX_LOCK) | $(BIN)/python
 	$(PIP) install --quiet --no-deps -e .
 	@touch $@
 
+# The fraud matcher's C screen, compiled again when its source changes (the install compiles it
+# too; without a compiler it warns and the matcher stays pure Python).
+SCREEN_STAMP := $(VENV)/.screen-built
+$(SCREEN_STAMP): gateway/fraud/native/screen.c gateway/fraud/native/build.py | $(BIN)/python
+	$(BIN)/python gateway/fraud/native/build.py
+	@touch $@
+
 $(DEV_STAMP): pyproject.toml $(DEV_LOCK) | $(BIN)/python
 	$(PIP) install --quiet --require-hashes -r $(DEV_LOCK)
 	$(PIP) install --quiet --no-deps -e .
 	@touch $@ $(APP_STAMP)
 
-run: $(APP_STAMP) ## install, start the embedded database (unless DATABASE_URL), migrate, seed, serve
+run: $(APP_STAMP) $(SCREEN_STAMP) ## install, start the embedded database (unless DATABASE_URL), migrate, seed, serve
 	$(BIN)/billing-gateway run
 
 test: lint typecheck pytest ## install dev tools, then lint, type-check and run every test
@@ -62,8 +69,10 @@ migration: $(DEV_STAMP) ## a new migration file to write: make migration name=<s
 typecheck: $(DEV_STAMP) ## mypy --strict
 	$(BIN)/mypy
 
-pytest: $(DEV_STAMP) ## the test suite (unit, integration, contract, browser)
+pytest: $(DEV_STAMP) $(SCREEN_STAMP) ## the test suite (unit, integration, contract, browser)
 	$(BIN)/pytest
+	@# the pure-Python matcher as well, which a machine without a compiler runs
+	BG_FRAUD_NATIVE=0 $(BIN)/pytest -q tests/unit/test_fraud_matcher.py tests/unit/test_fraud_native_screen.py
 
 zuora-sdk: $(DEV_STAMP) ## Zuora's Python SDK in its own venv (.venv-zuora-sdk), for the contract test
 	$(BIN)/python -c 'from tests.zuora_sdk import sdk_python; print(sdk_python())'
@@ -71,7 +80,7 @@ zuora-sdk: $(DEV_STAMP) ## Zuora's Python SDK in its own venv (.venv-zuora-sdk),
 BENCHES := intake fraud_screening fraud_matcher audit back_office zuora_adapter apply cheques scale
 
 # Every bench runs, a missed target or not, and the list of misses comes last (bench=<name> for one).
-bench: $(DEV_STAMP) ## performance figures beside their floors, as ratios (see the README, Tests and benchmarks)
+bench: $(DEV_STAMP) $(SCREEN_STAMP) ## performance figures beside their floors, as ratios (see the README, Tests and benchmarks)
 	@missed=""; for name in $(or $(bench),$(BENCHES)); do \
 	  echo "== bench/$$name.py"; $(BIN)/python bench/$$name.py || missed="$$missed $$name"; \
 	done; \

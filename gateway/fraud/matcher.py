@@ -19,8 +19,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from socket import AF_INET, AF_INET6, inet_pton
+from typing import TYPE_CHECKING
 
 from gateway.fraud import networks
+from gateway.fraud.native import Screen
 from gateway.fraud.networks import Family, Ids, IpFamilies, Live, ids_of
 from gateway.fraud.normalise import (
     KINDS,
@@ -86,13 +88,21 @@ FINGERPRINT_SALT, EMAIL_SALT, BIN_SALT = (
 )
 
 
+if TYPE_CHECKING:
+    _ScreenBase = object
+else:  # the compiled screen: the tables as its slots, and `blocked` in C (gateway/fraud/native)
+    _ScreenBase = object if Screen is None else Screen
+if Screen is not None:
+    Screen.configure(many=MANY, bin_bits_mask=BIN_BITS_MASK, opaque_max_length=OPAQUE_MAX_LENGTH)
+
+
 def _tag(key: int) -> int:
     """1 to 128, from bits of the key that do not choose its hot byte: a set byte whose tag
     differs settles a lookup without confirming it."""
     return ((key >> 40) & 0x7F) + 1
 
 
-class Matcher:
+class Matcher(_ScreenBase):
     """The blocklist held in memory; `blocked` is the hot path.
 
     Not thread-safe, by design: the service calls `upsert`, `remove` and the lookups from the
@@ -161,11 +171,13 @@ class Matcher:
         live = self._live
         return sorted(held >> 1 for held in self._candidates(kind, value) if live(held, clock))
 
-    def blocked(self, kind: str, value: str, now: float | None = None) -> bool:
+    def blocked_in_python(self, kind: str, value: str, now: float | None = None) -> bool:
         """Whether any live entry matches: `match(...) != []`, only much faster.
 
         One function, the kinds in order of how often they are screened: a call per lookup
-        is most of the cost left. Each repeats the common case of its normaliser inline."""
+        is most of the cost left. Each repeats the common case of its normaliser inline.
+        Where the C screen was compiled, `blocked` is its method: it answers the misses that
+        take one table look here, and calls this for everything else."""
         if kind == "ip":  # family.blocked(number) inline: a bit per /24 (BLOCK_BITS), mostly 0
             try:
                 if ":" not in value:
@@ -223,6 +235,9 @@ class Matcher:
             found = self._ip.held_network(normalise_ip_range(value))
             return found is not None and self._live(found, now)
         raise unknown_kind(kind)
+
+    if TYPE_CHECKING or Screen is None:
+        blocked = blocked_in_python
 
     def __len__(self) -> int:
         """Entries held, expired ones included until they are removed."""
