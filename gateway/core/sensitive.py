@@ -493,7 +493,12 @@ class _Found(NamedTuple):
 
 def may_hold_card_or_iban(text: str) -> bool:
     """The first look: both need two digits at least, as detection reads the text (an escape
-    such as "\\xbc" may stand for ¼, two digits; so may one character). Most text stops here."""
+    such as "\\xbc" may stand for ¼, two digits; so may one character). Most text stops here.
+    ASCII under 13 characters stops first: a card number has 13 digits at least, an IBAN 14
+    letters and digits, and no escape stands for more letters and digits than its own length
+    (tests/unit/test_sensitive.py tries every escape)."""
+    if len(text) < _MIN_CARD and text.isascii():
+        return False
     if "\\" in text and _ESCAPE.search(text):
         return True
     if text.isascii():

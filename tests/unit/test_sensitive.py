@@ -357,3 +357,48 @@ def test_the_free_text_guard_lets_a_kind_without_a_sentence_through_and_orders_b
         with pytest.raises(BillingError) as refused:
             sensitive.refuse_card_or_iban(both, card="c", iban="i", iban_first=iban_first)
         assert refused.value.code == code
+
+
+def _escape(code_point: int) -> str:
+    if code_point <= 0xFF:
+        return f"\\x{code_point:02x}"
+    if code_point <= 0xFFFF:
+        return f"\\u{code_point:04x}"
+    return f"\\U{code_point:08x}"
+
+
+def test_no_escape_stands_for_more_letters_and_digits_than_its_own_length() -> None:
+    """Why ASCII under 13 characters needs no scan (`may_hold_card_or_iban`): a card number
+    needs 13 digits and an IBAN 14 letters and digits, and no escape, whatever character it
+    names, is read as more of them than it is long."""
+    import unicodedata
+
+    expanding = [
+        code_point
+        for code_point in range(0x110000)
+        if not 0xD800 <= code_point <= 0xDFFF
+        and (
+            len(unicodedata.normalize("NFKD", chr(code_point))) > 1
+            or unicodedata.numeric(chr(code_point), None) is not None
+        )
+    ]
+    assert len(expanding) > 5000  # fractions, circled numbers, ligatures, unit signs...
+    for code_point in expanding:
+        escape = _escape(code_point)
+        read = sensitive._folded(escape).text
+        assert sum(character in ALNUM for character in read) <= len(escape), escape
+
+
+ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+ESCAPES_AND_DIGITS = st.lists(
+    st.sampled_from(["\\xbc", "\\xbd", "\\u2152", "\\u2473", "\\u33e0", "4", "1", " ", "-", "DE"]),
+    max_size=6,
+).map("".join)
+
+
+@given(ESCAPES_AND_DIGITS.filter(lambda text: len(text) < 13))
+def test_short_ascii_text_holds_no_card_or_iban_even_when_scanned_whole(text: str) -> None:
+    assert not sensitive.may_hold_card_or_iban(text)
+    folded = sensitive._folded(text).text
+    assert sum(character.isdigit() for character in folded) < 13
+    assert sum(character in ALNUM for character in folded) < 14
