@@ -63,6 +63,7 @@ from gateway.idempotency.answers import (
     CONTENT_TYPE,
     AnswerSlot,
     KeyTaken,
+    claim_before_refusing,
     earlier_answer,
     encoded,
     mark_stored,
@@ -178,12 +179,14 @@ class ChangeRequestService:
             earlier = await self._find_by_idempotency_key(client, idempotency.key)
             if earlier is not None:
                 return earlier
+        answer = slot_for(client.id, idempotency)
         try:  # every refusal audited, the open duplicate found by the filing statement too
             row = await self._new_row(request, client, idempotency.key if idempotency else None)
-            return await self._insert(row, client, slot_for(client.id, idempotency))
+            return await self._insert(row, client, answer)
         except KeyTaken:
             raise  # nothing refused: the key is another attempt's (the body guard answers)
         except BillingError as refused:
+            await claim_before_refusing(answer)  # the key's holder alone audits its refusal
             await append(
                 AuditEntry(
                     action=Action.CHANGE_REQUEST_CREATE_REFUSED,

@@ -225,9 +225,11 @@ class BodyGuardMiddleware(ASGIMiddleware):
         send: Send,
         next_app: ASGIApp,
     ) -> None:
-        """The key is claimed by the service's own statement, with its answer: a key seen
-        before fails that statement and changes nothing, and then (or when this request's
-        refusal cannot be stored under the key) the request is answered as `_once` answers."""
+        """The key is claimed by the service's own statement, with its answer. A key seen
+        before fails that statement and changes nothing; then, and for every answer no
+        statement stored (a refusal, a failure), the key decides as it does for `_once`: the
+        earlier answer replayed, a reuse or a request in progress refused, or this answer
+        kept under the key."""
         key = _idempotency_key(scope)
         client = client_of(scope)
         await pending_touches.settle(client.id, key)
@@ -236,31 +238,31 @@ class BodyGuardMiddleware(ASGIMiddleware):
         remember(scope, context)
         held: list[Any] = []
         await next_app(scope, replaying(body, receive), _hold(held))
-        if not fresh.taken:
-            status, content_type, response_body = _answer(held)
-            if (
-                status >= 500  # nothing was changed: nothing to keep
-                or _problem_code(content_type, response_body) in _NOT_STORED
-                or context.stored.is_exactly(status, content_type, response_body)
-            ):
-                await _send_all(send, held)
-                return
-            try:  # a refusal, stored as the key's answer unless the key is held already
-                stored = await idempotency.store_fresh(
-                    client.id, key, fresh, status, content_type, response_body
+        if fresh.taken:  # held already: nothing was changed, so answered as a claimed key is
+            ScopeState.from_scope(scope).response_started = False  # the held start never went
+            await self._once(scope, request_fingerprint, replaying(body, receive), send, next_app)
+            return
+        status, content_type, response_body = _answer(held)
+        if context.stored.is_exactly(status, content_type, response_body):
+            await _send_all(send, held)  # filed: the statement claimed the key with this answer
+            return
+        # A service that refuses claims the key first, so that only the attempt holding it
+        # audits its refusal (`answers.claim_before_refusing`); any other answer claims it now.
+        outcome: idempotency.Outcome | None = fresh.claimed
+        if outcome is None:
+            try:
+                outcome = await idempotency.claim(
+                    client.id, key, request_fingerprint, "POST", scope["path"]
                 )
             except Exception as error:
                 if not is_database_outage(error):
                     raise
-                await send_unavailable(scope, send)  # nothing kept: a retry starts afresh
+                await _send_all(send, held)  # nothing was changed or kept: a retry starts afresh
                 return
-            if stored:
-                await _send_all(send, held)
-                return
-        # The key is held already (its answer, another request's, or a request in progress):
-        # nothing was changed, so this request is answered as a claimed key's.
-        ScopeState.from_scope(scope).response_started = False  # the held start was never sent
-        await self._once(scope, request_fingerprint, replaying(body, receive), send, next_app)
+        if await _answered_as_held(send, outcome):
+            return
+        assert isinstance(outcome, idempotency.Claimed)
+        await _finish(scope, send, held, outcome, client.id, key, context)
 
     async def _once(
         self,
@@ -275,49 +277,74 @@ class BodyGuardMiddleware(ASGIMiddleware):
         path = scope["path"]
         await pending_touches.settle(client.id, key)  # a dict look-up unless an outage left one
         outcome = await idempotency.claim(client.id, key, request_fingerprint, "POST", path)
-        if isinstance(outcome, idempotency.Mismatch):
-            raise BillingError(
-                ErrorCode.IDEMPOTENCY_KEY_REUSED,
-                "This Idempotency-Key was already used with a different request; use a new key "
-                "for a new action.",
-            )
-        if isinstance(outcome, idempotency.InProgress):
-            raise BillingError(
-                ErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS,
-                "A request with this Idempotency-Key is still being processed; retry shortly.",
-                headers={"Retry-After": "1"},
-            )
-        if isinstance(outcome, idempotency.Replay):
-            await _send_replay(send, outcome)
+        if await _answered_as_held(send, outcome):
             return
+        assert isinstance(outcome, idempotency.Claimed)
         context = IdempotencyContext(key, recovering=outcome.recovered)
         remember(scope, context)
         # The response is held back until it is stored, so that a client retrying the moment
         # it hears back gets the replay, never a 409.
         held: list[Any] = []
-        # Each last touch on the claim survives a database outage (kept and retried until
-        # PostgreSQL answers), so that the key is free for a retry within seconds of recovery.
-        touch = functools.partial(pending_touches.apply, client.id, key)
         try:
             await next_app(scope, receive, _hold(held))
         except BaseException:
-            await touch(functools.partial(idempotency.abandon, outcome))
+            await pending_touches.apply(
+                client.id, key, functools.partial(idempotency.abandon, outcome)
+            )
             raise
-        status, content_type, response_body = _answer(held)
-        if status >= 500:
-            await touch(functools.partial(idempotency.abandon, outcome))
-        elif _problem_code(content_type, response_body) in _NOT_STORED:
-            await touch(functools.partial(idempotency.release, outcome))
-        elif context.stored.is_exactly(status, content_type, response_body):
-            pass  # the service stored this answer in the transaction of its change
-        elif not await touch(
-            functools.partial(idempotency.complete, outcome, status, content_type, response_body)
-        ):
-            # Done, but not stored: a 503 (not an answer a retry could not replay). The retry
-            # gets the stored answer, or resumes from the service's recovery point.
-            await send_unavailable(scope, send)
-            return
-        await _send_all(send, held)
+        await _finish(scope, send, held, outcome, client.id, key, context)
+
+
+async def _answered_as_held(send: Send, outcome: idempotency.Outcome) -> bool:
+    """A key held already: its stored answer replayed (True), or the request refused (a reuse
+    with another body, a request still in progress); False for a claim this request holds."""
+    if isinstance(outcome, idempotency.Mismatch):
+        raise BillingError(
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            "This Idempotency-Key was already used with a different request; use a new key "
+            "for a new action.",
+        )
+    if isinstance(outcome, idempotency.InProgress):
+        raise BillingError(
+            ErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS,
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+            headers={"Retry-After": "1"},
+        )
+    if isinstance(outcome, idempotency.Replay):
+        await _send_replay(send, outcome)
+        return True
+    return False
+
+
+async def _finish(
+    scope: Scope,
+    send: Send,
+    held: list[Any],
+    claim: idempotency.Claimed,
+    api_key_id: Any,
+    key: str,
+    context: IdempotencyContext,
+) -> None:
+    """The last touch on a claim this request holds, then its answer: kept under the key, or
+    the key let go (a failure: taken over by the retry; a refusal that changed nothing: free)."""
+    status, content_type, response_body = _answer(held)
+    # Each last touch on the claim survives a database outage (kept and retried until
+    # PostgreSQL answers), so that the key is free for a retry within seconds of recovery.
+    touch = functools.partial(pending_touches.apply, api_key_id, key)
+    if status >= 500:
+        await touch(functools.partial(idempotency.abandon, claim))
+    elif _problem_code(content_type, response_body) in _NOT_STORED:
+        await touch(functools.partial(idempotency.release, claim))
+    elif context.stored.is_exactly(status, content_type, response_body):
+        pass  # the service stored this answer in the transaction of its change
+    elif not await touch(
+        functools.partial(idempotency.complete, claim, status, content_type, response_body)
+    ):
+        # Done, but not stored: a 503 (not an answer a retry could not replay). The retry
+        # gets the stored answer, or resumes from the service's recovery point.
+        await send_unavailable(scope, send)
+        return
+    await _send_all(send, held)
 
 
 def _answer(held: list[Any]) -> tuple[int, str, bytes]:

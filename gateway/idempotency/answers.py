@@ -19,6 +19,7 @@ from gateway.core.catalogues import as_plain_json
 from gateway.core.db.connection import fetch
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.idempotency import queries
+from gateway.idempotency import service as claims
 from gateway.idempotency.context import FreshClaim, IdempotencyContext, StoredAnswer
 
 Answer = TypeVar("Answer", bound=msgspec.Struct)
@@ -56,6 +57,22 @@ class KeyTaken(BillingError):  # noqa: N818 (not an error: a signal to the body 
         )
         if slot.fresh is not None:
             slot.fresh.taken = True
+
+
+async def claim_before_refusing(slot: AnswerSlot | None) -> None:
+    """A service about to audit and raise a refusal of a request whose key it was to claim in
+    its statement claims the key now: only the attempt holding the key audits its refusal.
+    Raises KeyTaken when the key is held already (an earlier answer, another request's, a
+    request in progress), which the body guard answers instead."""
+    if slot is None or slot.fresh is None:
+        return
+    fresh = slot.fresh
+    outcome = await claims.claim(
+        slot.api_key_id, slot.key, fresh.fingerprint, fresh.method, fresh.path
+    )
+    if not isinstance(outcome, claims.Claimed):
+        raise KeyTaken(slot)
+    fresh.claimed = outcome
 
 
 def _claimed(slot: AnswerSlot) -> None:

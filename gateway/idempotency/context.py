@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar.types import Scope
+
+if TYPE_CHECKING:
+    from gateway.idempotency.service import Claimed
 
 _STATE_KEY = "idempotency"
 
@@ -27,13 +30,16 @@ class StoredAnswer:
 class FreshClaim:
     """A key the body guard did not claim: the service's one statement claims it, storing its
     answer as it makes its change (a round trip fewer on the hottest route). What the record
-    needs, and `taken`, set by the service when the key turned out to be held already (a
-    replay, a reuse or a racing attempt): the body guard then answers as for a claimed key."""
+    needs; `taken`, set by the service when the key turned out to be held already (a replay,
+    a reuse or a racing attempt): the body guard then answers as for a claimed key."""
 
     fingerprint: str
     method: str
     path: str
     taken: bool = False
+    # The claim a service took before refusing (`answers.claim_before_refusing`): the body
+    # guard stores the refusal under it, as for any claimed key.
+    claimed: Claimed | None = None
 
 
 @dataclass(frozen=True)

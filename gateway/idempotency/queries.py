@@ -72,12 +72,3 @@ INSERT INTO idempotency_keys (api_key, key, fingerprint, method, path, state, lo
 SELECT {api_key}, {key}, {fingerprint}, {method}, {path}, 'done', now(), now(), {status},
        {content_type}, {body}, now() FROM {changed} RETURNING 1
 """
-# The refusal of a request whose key was not claimed (the body guard stores it): nothing is
-# written when the key is held already.
-STORE_FRESH_REFUSAL = """
-INSERT INTO idempotency_keys (api_key, key, fingerprint, method, path, state, locked_at,
-                              created_at, response_status, response_content_type,
-                              response_body, completed_at)
-VALUES ($1, $2, $3, $4, $5, 'done', now(), now(), $6, $7, $8, now())
-    ON CONFLICT (api_key, key) DO NOTHING RETURNING 1
-"""

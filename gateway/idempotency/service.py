@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 from gateway.core.db.connection import engine, fetch
 from gateway.idempotency import queries
-from gateway.idempotency.context import FreshClaim
 from gateway.idempotency.lease import LEASE_NAMESPACE, lease
 
 # A request holding a key for longer than this died mid-way; a retry may take it over.
@@ -88,25 +87,6 @@ async def claim(
             continue  # finished, released or taken over meanwhile: look again
         return InProgress()
     return InProgress()
-
-
-async def store_fresh(
-    api_key_id: uuid.UUID, key: str, fresh: FreshClaim, status: int, content_type: str, body: bytes
-) -> bool:
-    """Store the answer of a request whose key was not claimed (a refusal: it changed
-    nothing); False, and nothing stored, when the key is held already."""
-    stored = await fetch(
-        queries.STORE_FRESH_REFUSAL,
-        api_key_id,
-        key,
-        fresh.fingerprint,
-        fresh.method,
-        fresh.path,
-        status,
-        content_type,
-        body,
-    )
-    return bool(stored)
 
 
 async def complete(claim: Claimed, status: int, content_type: str, body: bytes) -> None:

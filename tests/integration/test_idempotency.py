@@ -221,7 +221,7 @@ async def test_an_answer_stored_with_its_change_is_not_stored_twice(
 ) -> None:
     """Filing claims its key and stores its answer in its own statement: the body guard then
     neither claims nor stores (two round trips fewer per filing), and the replay is still byte
-    for byte. A refusal, which no service stores, the body guard stores once."""
+    for byte. A refusal, which no statement stores, is kept under a claim as for any POST."""
     from gateway.idempotency import service
 
     touched: list[str] = []
@@ -235,7 +235,7 @@ async def test_an_answer_stored_with_its_change_is_not_stored_twice(
 
         return count
 
-    for name in ("claim", "complete", "store_fresh"):
+    for name in ("claim", "complete"):
         monkeypatch.setattr(service, name, counting(name))
     headers = auth(api_key, str(uuid.uuid4()))
     first = await http.post(
@@ -249,13 +249,74 @@ async def test_an_answer_stored_with_its_change_is_not_stored_twice(
     assert again.headers.get("idempotent-replayed") == "true"
     assert again.content == first.content
     assert touched == ["claim"]  # the key was held: answered as a claimed key is
+    touched.clear()
     # an answer no service stored (a refusal that changed nothing is released, a conflict kept)
     conflict = await http.post(
         "/v1/change-requests", json=iban_change(ticket="T-ONCE"), headers=auth(api_key, "k2")
     )
-    assert conflict.status_code == 409 and touched == ["claim", "store_fresh"]
+    assert conflict.status_code == 409 and touched == ["claim", "complete"]
     replayed = await http.post(
         "/v1/change-requests", json=iban_change(ticket="T-ONCE"), headers=auth(api_key, "k2")
     )
     assert replayed.headers.get("idempotent-replayed") == "true"
     assert replayed.content == conflict.content
+
+
+async def _refusals_audited() -> int:
+    rows = await fetch(
+        "SELECT count(*) AS n FROM audit_records WHERE action = 'change_request.create.refused'"
+    )
+    return int(rows[0]["n"])
+
+
+async def test_a_refusal_sent_again_is_replayed_and_audited_once(
+    http: httpx.AsyncClient, api_key: str
+) -> None:
+    """Only the attempt that holds the key audits its refusal: the retries hear the same
+    refusal, replayed, and the audit trail holds one entry, as for a request refused once."""
+    body = iban_change(iban="DE89370400440532013001")  # a bad check digit: refused
+    answers = [await http.post(URL, json=body, headers=auth(api_key, "refused")) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [422, 422, 422]
+    assert answers[1].headers["idempotent-replayed"] == "true"
+    assert answers[1].content == answers[2].content == answers[0].content
+    assert await _refusals_audited() == 1
+
+
+async def test_a_key_reused_for_a_request_that_would_be_refused_says_so_and_audits_nothing(
+    http: httpx.AsyncClient, api_key: str
+) -> None:
+    filed = await http.post(URL, json=iban_change(), headers=auth(api_key, "used"))
+    assert filed.status_code == 201, filed.text
+    refused_body = iban_change(iban="DE89370400440532013001")
+    reused = await http.post(URL, json=refused_body, headers=auth(api_key, "used"))
+    assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
+    assert await _refusals_audited() == 0
+    assert await count_requests() == 1
+
+
+async def test_a_retry_of_a_filed_request_is_replayed_though_this_attempt_failed(
+    http: httpx.AsyncClient, api_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing claims a filing's key before the service runs: when the retry itself fails
+    before its statement (the fraud screen, a provider, the database), the key still decides,
+    and the client hears the answer it was given the first time."""
+    from gateway.change_requests.service import ChangeRequestService
+
+    body = iban_change()
+    first = await http.post(URL, json=body, headers=auth(api_key, "filed-then-failed"))
+    assert first.status_code == 201, first.text
+
+    async def failing(*_args: object) -> None:
+        raise RuntimeError("the screen broke")
+
+    monkeypatch.setattr(ChangeRequestService, "_refuse_if_blocked", failing)
+    retry = await http.post(URL, json=body, headers=auth(api_key, "filed-then-failed"))
+    assert retry.status_code == 201 and retry.headers["idempotent-replayed"] == "true"
+    assert retry.content == first.content
+    other = iban_change()
+    fresh = await http.post(URL, json=other, headers=auth(api_key, "failed-at-once"))
+    assert fresh.status_code == 500
+    monkeypatch.undo()
+    again = await http.post(URL, json=other, headers=auth(api_key, "failed-at-once"))
+    assert again.status_code == 201, again.text  # the failed attempt left the key to its retry
+    assert await count_requests() == 2

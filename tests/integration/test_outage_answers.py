@@ -66,30 +66,40 @@ async def test_an_answer_that_cannot_be_stored_is_a_503_and_the_retry_gets_the_a
     assert retry.json()["code"] == "invalid_transition"
 
 
-async def test_a_filing_refusal_that_cannot_be_stored_is_a_503_and_the_retry_is_refused_alike(
+async def test_a_filing_refusal_that_cannot_be_stored_is_a_503_and_the_retry_gets_it(
     http: httpx.AsyncClient, api_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Filing claims its key in its own statement, so a refusal (this conflict: the ticket has
-    an open request) is stored by the body guard, under a key nothing holds yet. When that
-    fails, nothing is kept: the retry is refused alike, then replayed, and nothing is filed."""
-    store = idempotency.store_fresh
+    """Filing claims its key in its own statement; a refusal (this conflict: the ticket has an
+    open request) is kept under a claim as any POST's is. When keeping it meets an outage, the
+    client hears a 503 and the retry the refusal, replayed; it was audited once."""
+    store = idempotency.complete
     failed_once: list[bool] = []
 
-    async def store_after_the_database_went(*args: Any) -> bool:
+    async def complete_after_the_database_went(*args: Any) -> None:
         if not failed_once:
             failed_once.append(True)
             _lost()
-        return await store(*args)
+        await store(*args)
 
     body = iban_change()
     filed = await http.post(URL, json=body, headers=auth(api_key, "answer-stored-with-it"))
     assert filed.status_code == 201, filed.text
-    monkeypatch.setattr(idempotency, "store_fresh", store_after_the_database_went)
+    monkeypatch.setattr(idempotency, "complete", complete_after_the_database_went)
     first = await http.post(URL, json=body, headers=auth(api_key, "answer-not-stored"))
     assert _is_unavailable(first)
     retry = await http.post(URL, json=body, headers=auth(api_key, "answer-not-stored"))
-    assert retry.status_code == 409 and retry.json()["code"] == "duplicate_open_request"
-    again = await http.post(URL, json=body, headers=auth(api_key, "answer-not-stored"))
-    assert again.headers["idempotent-replayed"] == "true" and again.content == retry.content
+    assert retry.status_code == 409 and retry.headers["idempotent-replayed"] == "true"
+    assert retry.json()["code"] == "duplicate_open_request"
     listed = await http.get(URL, headers=auth(api_key))
     assert [item["id"] for item in listed.json()["items"]] == [filed.json()["id"]]
+    refused = await fetch_refusals()
+    assert refused == 1
+
+
+async def fetch_refusals() -> int:
+    from gateway.core.db.connection import fetch
+
+    rows = await fetch(
+        "SELECT count(*) AS n FROM audit_records WHERE action = 'change_request.create.refused'"
+    )
+    return int(rows[0]["n"])
