@@ -38,9 +38,8 @@ async def test_the_key_look_up_meeting_an_outage_answers_503(
     assert _is_unavailable(await http.get(URL, headers=auth(api_key)))
 
 
-async def test_an_answer_that_cannot_be_stored_is_a_503_and_the_retry_gets_the_answer(
-    http: httpx.AsyncClient, api_key: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _fail_the_first_answer_stored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database is lost as the body guard stores an answer no service stored, once."""
     store = idempotency.complete
     failed_once: list[bool] = []
 
@@ -50,6 +49,12 @@ async def test_an_answer_that_cannot_be_stored_is_a_503_and_the_retry_gets_the_a
             _lost()
         await store(*args)
 
+    monkeypatch.setattr(idempotency, "complete", complete_after_the_database_went)
+
+
+async def test_an_answer_that_cannot_be_stored_is_a_503_and_the_retry_gets_the_answer(
+    http: httpx.AsyncClient, api_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A cancellation stores its answer with its change; the body guard stores the answers no
     # service did, such as this refusal (the request is cancelled already).
     filed = await http.post(URL, json=iban_change(), headers=auth(api_key, "to-cancel"))
@@ -58,7 +63,7 @@ async def test_an_answer_that_cannot_be_stored_is_a_503_and_the_retry_gets_the_a
     reason = {"reason": "customer withdrew"}
     done = await http.post(cancel, json=reason, headers=auth(api_key, "cancelled"))
     assert done.status_code == 200, done.text
-    monkeypatch.setattr(idempotency, "complete", complete_after_the_database_went)
+    _fail_the_first_answer_stored(monkeypatch)
     first = await http.post(cancel, json=reason, headers=auth(api_key, "answer-not-stored"))
     assert _is_unavailable(first)
     retry = await http.post(cancel, json=reason, headers=auth(api_key, "answer-not-stored"))
@@ -72,19 +77,10 @@ async def test_a_filing_refusal_that_cannot_be_stored_is_a_503_and_the_retry_get
     """Filing claims its key in its own statement; a refusal (this conflict: the ticket has an
     open request) is kept under a claim as any POST's is. When keeping it meets an outage, the
     client hears a 503 and the retry the refusal, replayed; it was audited once."""
-    store = idempotency.complete
-    failed_once: list[bool] = []
-
-    async def complete_after_the_database_went(*args: Any) -> None:
-        if not failed_once:
-            failed_once.append(True)
-            _lost()
-        await store(*args)
-
     body = iban_change()
     filed = await http.post(URL, json=body, headers=auth(api_key, "answer-stored-with-it"))
     assert filed.status_code == 201, filed.text
-    monkeypatch.setattr(idempotency, "complete", complete_after_the_database_went)
+    _fail_the_first_answer_stored(monkeypatch)
     first = await http.post(URL, json=body, headers=auth(api_key, "answer-not-stored"))
     assert _is_unavailable(first)
     retry = await http.post(URL, json=body, headers=auth(api_key, "answer-not-stored"))
@@ -92,11 +88,10 @@ async def test_a_filing_refusal_that_cannot_be_stored_is_a_503_and_the_retry_get
     assert retry.json()["code"] == "duplicate_open_request"
     listed = await http.get(URL, headers=auth(api_key))
     assert [item["id"] for item in listed.json()["items"]] == [filed.json()["id"]]
-    refused = await fetch_refusals()
-    assert refused == 1
+    assert await _refusals_audited() == 1
 
 
-async def fetch_refusals() -> int:
+async def _refusals_audited() -> int:
     from gateway.core.db.connection import fetch
 
     rows = await fetch(
