@@ -1,3 +1,5 @@
+SOURCE_DIGEST: str  # the SHA-256 of the screen.c it was built from
+
 class Screen:
     _hot: bytearray
     _hot_mask: int

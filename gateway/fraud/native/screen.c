@@ -22,6 +22,12 @@
 #error "the screen is written for CPython 3.11 or later"
 #endif
 
+/* The SHA-256 of this file, given by build.py: `__init__.py` refuses a module built from
+ * another version of it (a failed rebuild, a checkout without one). */
+#ifndef SCREEN_SOURCE_DIGEST
+#error "compile with build.py, which gives SCREEN_SOURCE_DIGEST"
+#endif
+
 typedef struct {
     PyObject_HEAD
     PyObject *hot;      /* bytearray: a byte for each slot a key may fall in */
@@ -190,9 +196,17 @@ screen_bin(Screen *self, PyObject *value)
     const char *digits = (const char *)PyUnicode_DATA(value);
     for (int i = 0; i < 8; i++)
         if (digits[i] < '0' || digits[i] > '9') return UNSURE;
-    /* hash(digits[:6]) without making the string: str hashes its canonical bytes, one a
-     * character for ASCII, with this same function. */
-    Py_hash_t first_six = _Py_HashBytes(digits, 6);
+    /* hash(digits[:6]) from a real str: how str hashes is CPython's own (no public function
+     * for it before 3.14), and one small string costs little beside the call. */
+    PyObject *six = PyUnicode_Substring(value, 0, 6);
+    if (six == NULL) {
+        PyErr_Clear(); /* out of memory: Python's to raise */
+        return UNSURE;
+    }
+    Py_hash_t first_six;
+    int hashed = hash_of(six, &first_six);
+    Py_DECREF(six);
+    if (!hashed) return UNSURE;
     if (block_bit(self->bins, (size_t)first_six & (size_t)bin_bits_mask) == MISS)
         return MISS;
     /* `_bin_held`: the 8 digits held, or the 6 they start with. */
@@ -358,6 +372,10 @@ PyInit__screen(void)
         return NULL;
     PyObject *module = PyModule_Create(&screen_module);
     if (module == NULL) return NULL;
+    if (PyModule_AddStringConstant(module, "SOURCE_DIGEST", SCREEN_SOURCE_DIGEST) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
     Py_INCREF(&ScreenType);
     if (PyModule_AddObject(module, "Screen", (PyObject *)&ScreenType) < 0) {
         Py_DECREF(&ScreenType);
