@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,6 +34,12 @@ class SubjectForgottenError(Exception):
 class DataKey:
     key_id: str
     aead: AESGCM
+
+    def seal(self, nonce: bytes, plaintext: bytes, associated: bytes) -> str:
+        """The tagged ciphertext under `nonce` (12 random bytes, never used twice)."""
+        sealed = self.aead.encrypt(nonce, plaintext, associated)
+        encoded = binascii.b2a_base64(nonce + sealed, newline=False).decode()
+        return f"{_FORMAT}:{self.key_id}:{encoded}"
 
 
 def _wrap(kek: bytes, data_key: bytes, subject: str) -> str:
@@ -114,16 +119,12 @@ class SubjectKeys:
         self._cache[subject] = found
         return found
 
+    def cached(self, subject: str) -> DataKey | None:
+        """The key this process holds for `subject`, without a look at the database."""
+        return self._cache.get(subject)
+
     def forget_cached(self, subject: str) -> None:
         self._cache.pop(subject, None)
-
-    async def encrypt(self, subject: str, plaintext: bytes, associated: bytes) -> tuple[str, str]:
-        """(the data key's id, the tagged ciphertext)."""
-        data_key = self._cache.get(subject) or await self.for_writing(subject)
-        nonce = os.urandom(12)
-        sealed = data_key.aead.encrypt(nonce, plaintext, associated)
-        encoded = binascii.b2a_base64(nonce + sealed, newline=False).decode()
-        return data_key.key_id, f"{_FORMAT}:{data_key.key_id}:{encoded}"
 
     async def decrypt(self, subject: str, token: str, associated: bytes) -> bytes:
         data_key = await self.for_reading(subject)

@@ -24,6 +24,7 @@ from gateway.core.catalogues import as_plain_json
 from gateway.core.sensitive import may_hold_card_or_iban, redact_text, redact_value
 
 SHORTEST_FOUND = 13  # characters: a card number's digits (an IBAN has more)
+_ENCODER = msgspec.json.Encoder(enc_hook=as_plain_json)
 
 
 def masked_text(text: str) -> str:
@@ -35,7 +36,7 @@ def masked_text(text: str) -> str:
 
 def masked_json(payload: dict[str, Any]) -> bytes:
     """`payload` encoded, every IBAN and card number in its strings masked."""
-    encoded = msgspec.json.encode(payload, enc_hook=as_plain_json)
+    encoded = _ENCODER.encode(payload)
     if encoded.isascii() and not may_hold_card_or_iban(encoded.decode("ascii")):
         return encoded
-    return msgspec.json.encode(redact_value(payload), enc_hook=as_plain_json)
+    return _ENCODER.encode(redact_value(payload))

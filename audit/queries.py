@@ -3,17 +3,21 @@ audit_checkpoint_deliveries, audit_subject_keys; audit_action_names through audi
 
 from audit.actions import Action
 
+# The time goes in as microseconds since 1970 ($9, what the MAC covers): exact (an int64 times
+# the one-microsecond interval, well within a double's 53 bits), and no datetime to encode.
 INSERT_ENTRY = (
     "INSERT INTO audit_records (actor_type, actor_id, action, target_type, target_id,"
     " request_id, subject, payload, occurred_at, mac)"
-    " SELECT $1, $2, $3, $4, $5, $6, $7::varchar, $8, $9, $10"
+    " SELECT $1, $2, $3, $4, $5, $6, $7::varchar, $8,"
+    " timestamptz 'epoch' + $9::bigint * interval '1 microsecond', $10"
 )
 # The data key this process holds must still be the subject's live key (another process may
 # have forgotten the subject since): otherwise nothing is written, and the key is looked up again.
-INSERT_UNDER_LIVE_KEY = INSERT_ENTRY + (  # noqa: S608 (constants)
+UNDER_LIVE_KEY = (
     " WHERE EXISTS (SELECT 1 FROM audit_subject_keys"
-    " WHERE subject = $7::varchar AND key_id = $11 AND wrapped_key IS NOT NULL) RETURNING id"
+    " WHERE subject = $7::varchar AND key_id = $11 AND wrapped_key IS NOT NULL)"
 )
+INSERT_UNDER_LIVE_KEY = INSERT_ENTRY + UNDER_LIVE_KEY  # its status tells whether it went in
 ENTRY_AT = """
 SELECT r.*, audit_action(r.action) AS named FROM audit_chain c
   JOIN audit_records r ON r.id = c.entry_id WHERE c.seq = $1
@@ -73,9 +77,13 @@ SELECT{_ENTRY_COLUMNS}
   FROM pending JOIN audit_records r USING (id)
  ORDER BY r.id
 """  # noqa: S608 (constants)
+# The entries after seq $1 (whose hash is $2) by id ($3) and their hashes ($4, space-separated:
+# asyncpg checks each element of a text array against three abstract classes, which cost the
+# sealer more than its hashing), each linked to the hash before it.
 SEAL = """
 INSERT INTO audit_chain (seq, entry_id, prev_hash, hash)
-SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])
+SELECT $1::bigint + n, entry_id, coalesce(lag(hash) OVER (ORDER BY n), $2::text), hash
+  FROM unnest($3::bigint[], string_to_array($4::text, ' ')) WITH ORDINALITY AS s (entry_id, hash, n)
 """
 CHAIN = f"""
 SELECT c.seq, c.entry_id, c.prev_hash, c.hash,{_ENTRY_COLUMNS}

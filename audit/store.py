@@ -11,11 +11,11 @@ the database never sees covers both (`audit/mac.py`). Entries are chained after 
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import structlog
@@ -23,13 +23,14 @@ import structlog
 from audit import queries
 from audit.entry import AuditEntry
 from audit.keys import SYSTEM_SUBJECT, SubjectForgottenError, SubjectKeys
-from audit.mac import entry_mac
+from audit.mac import micros_of, new_mac
 from audit.masking import masked_json, masked_text
-from gateway.core.db.connection import fetch
+from gateway.core.db.connection import fetch, written
 from gateway.core.db.rows import loaded
 from settings import get_settings
 
 ERASED = "erased"  # the payload of an entry about a subject already forgotten
+_RANDOM = 12 + 9  # bytes: an AES-GCM nonce, the MAC nonce's random part
 
 
 @functools.cache
@@ -50,11 +51,11 @@ def _bound_to(metadata: Sequence[Any]) -> bytes:
     return "|".join([str(value or "") for value in metadata]).encode()
 
 
-@dataclass(frozen=True)
-class PreparedEntry:
+class PreparedEntry(NamedTuple):
     """An entry sealed for one statement of the caller's (`entry_cte`): `values` are
-    INSERT_ENTRY's $1..$10, then the data key's id when the entry must go in only under the
-    subject's live key (None when the subject was forgotten: the payload is ERASED)."""
+    INSERT_ENTRY's $1..$10 (its time as `mac.micros_of` gives it), then the data key's id
+    when the entry must go in only under the subject's live key (None when the subject was
+    forgotten: the payload is ERASED)."""
 
     values: list[Any]
     subject: str
@@ -72,24 +73,34 @@ async def prepare(entry: AuditEntry) -> PreparedEntry:
     subject = entry.subject or SYSTEM_SUBJECT
     actor, action = entry.actor, entry.action
     target_id = masked_text(entry.target)
-    payload = {
-        "actor_role": actor.role,
-        "reason": entry.reason,
-        "before": entry.before,
-        "after": entry.after,
-        "provider_request_ids": entry.provider_request_ids,
-    }
-    bound = _bound_to((actor.kind, actor.id, action.value, action.target_type, target_id, subject))
+    plaintext = masked_json(
+        {
+            "actor_role": actor.role,
+            "reason": entry.reason,
+            "before": entry.before,
+            "after": entry.after,
+            "provider_request_ids": entry.provider_request_ids,
+        }
+    )
+    random = os.urandom(_RANDOM)  # one read for both nonces: the payload's, the MAC's
+    keys = subject_keys()
     key_id: str | None
     try:
-        key_id, sealed = await subject_keys().encrypt(subject, masked_json(payload), bound)
+        data_key = keys.cached(subject) or await keys.for_writing(subject)
+        # associated_data() of the row, spelled out: this runs for every entry written
+        bound = (
+            f"{actor.kind or ''}|{actor.id or ''}|{action.value}|{action.target_type}"
+            f"|{target_id}|{subject}"
+        )
+        key_id, sealed = data_key.key_id, data_key.seal(random[:12], plaintext, bound.encode())
     except SubjectForgottenError:
         key_id, sealed = None, ERASED
+    micros = micros_of(now())
     # INSERT_ENTRY's first eight values are what the MAC covers (mac.FIELDS), in its order.
     fields: list[Any] = [actor.kind, actor.id, action.value, action.target_type, target_id]
     fields += [request_id, subject, sealed]
-    occurred = now()
-    return PreparedEntry([*fields, occurred, entry_mac(occurred, fields)], subject, key_id)
+    mac = new_mac(micros, random[12:], fields)
+    return PreparedEntry([*fields, micros, mac], subject, key_id)
 
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
@@ -106,11 +117,8 @@ def entry_cte(gate: str, *, live_key: bool) -> str:
     returns its id, only under the subject's live key when `live_key` (the entry's key_id is
     set). The caller makes its change depend on the entry being written, so that nothing is
     written when the key was replaced, then calls forget_key() and prepares again."""
-    if not live_key:
-        return f"{queries.INSERT_ENTRY} FROM {gate} RETURNING id"
-    assert queries.INSERT_UNDER_LIVE_KEY.startswith(queries.INSERT_ENTRY)
-    live_key_check = queries.INSERT_UNDER_LIVE_KEY[len(queries.INSERT_ENTRY) :]
-    return f"{queries.INSERT_ENTRY} FROM {gate}{live_key_check}"
+    check = queries.UNDER_LIVE_KEY if live_key else ""
+    return f"{queries.INSERT_ENTRY} FROM {gate}{check} RETURNING id"
 
 
 async def append(entry: AuditEntry) -> None:
@@ -120,7 +128,7 @@ async def append(entry: AuditEntry) -> None:
         if prepared.key_id is None:
             await fetch(queries.INSERT_ENTRY, *prepared.values)
             return
-        if await fetch(queries.INSERT_UNDER_LIVE_KEY, *prepared.values, prepared.key_id):
+        if await written(queries.INSERT_UNDER_LIVE_KEY, *prepared.values, prepared.key_id):
             return
         prepared.forget_key()  # stale: forgotten or replaced elsewhere
     raise RuntimeError(f"no live data key for audit subject {entry.subject or SYSTEM_SUBJECT!r}")

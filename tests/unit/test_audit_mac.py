@@ -39,3 +39,10 @@ def test_a_mac_starts_with_its_entrys_time_so_the_unique_index_grows_at_its_end(
     assert macs[0].startswith(f"v1:{micros:014x}")
     assert macs[0] < macs[1]
     assert entry_mac(occurred, FIELD_VALUES) != macs[0]  # the random part still differs
+
+
+def test_each_field_the_mac_covers_changed_alone_no_longer_matches() -> None:
+    occurred = datetime.now(UTC)
+    row = _row(entry_mac(occurred, FIELD_VALUES), occurred)
+    for name in FIELDS:
+        assert not mac_matches({**row, name: f"{row[name]}x"}), name
