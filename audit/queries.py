@@ -3,13 +3,15 @@ audit_checkpoint_deliveries, audit_subject_keys; audit_action_names through audi
 
 from audit.actions import Action
 
-# The time goes in as microseconds since 1970 ($9, what the MAC covers): exact (an int64 times
-# the one-microsecond interval, well within a double's 53 bits), and no datetime to encode.
+# The time goes in as microseconds since 1970 ($9, what the MAC covers), with no datetime to
+# encode. Exact at any date: seconds and microseconds apart, since an interval is multiplied by
+# a double (a count of microseconds alone is exact only within 2^53 of 1970: 1684 to 2255).
 INSERT_ENTRY = (
     "INSERT INTO audit_records (actor_type, actor_id, action, target_type, target_id,"
     " request_id, subject, payload, occurred_at, mac)"
-    " SELECT $1, $2, $3, $4, $5, $6, $7::varchar, $8,"
-    " timestamptz 'epoch' + $9::bigint * interval '1 microsecond', $10"
+    " SELECT $1, $2, $3, $4, $5, $6, $7::varchar, $8, timestamptz 'epoch'"
+    " + $9::bigint / 1000000 * interval '1 second'"
+    " + $9::bigint % 1000000 * interval '1 microsecond', $10"
 )
 # The data key this process holds must still be the subject's live key (another process may
 # have forgotten the subject since): otherwise nothing is written, and the key is looked up again.

@@ -5,6 +5,7 @@ Writers in parallel still make one gap-free chain."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,29 @@ async def chain() -> None:
 async def test_an_untouched_chain_verifies(chain: None) -> None:
     verdict = await verify()
     assert verdict.ok and verdict.entries == 20 and verdict.head_seq == 20
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(2256, 1, 1, 0, 0, 0, 1, tzinfo=UTC),  # past 2^53 microseconds after 1970
+        datetime(1600, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+    ],
+)
+async def test_an_entry_is_stored_at_the_very_microsecond_its_mac_covers(
+    when: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The time is sent as a count of microseconds: what is stored is what the MAC covers,
+    far from 1970 too (a wrong clock must not make an honest entry fail verification)."""
+    from audit import store
+
+    monkeypatch.setattr(store, "now", lambda: when)
+    await write(1)
+    [row] = await fetch("SELECT occurred_at FROM audit_records")
+    assert row["occurred_at"] == when
+    assert await seal_pending() == 1
+    assert (await verify()).ok
 
 
 async def test_the_application_cannot_update_or_delete(chain: None) -> None:
