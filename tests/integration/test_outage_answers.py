@@ -52,6 +52,18 @@ def _fail_the_first_answer_stored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(idempotency, "complete", complete_after_the_database_went)
 
 
+async def _unavailable_then_replayed(
+    http: httpx.AsyncClient, url: str, body: dict[str, Any], api_key: str
+) -> httpx.Response:
+    """A refusal whose storing meets the outage is a 503; the retry with the same key hears
+    that refusal, replayed."""
+    first = await http.post(url, json=body, headers=auth(api_key, "answer-not-stored"))
+    assert _is_unavailable(first)
+    retry = await http.post(url, json=body, headers=auth(api_key, "answer-not-stored"))
+    assert retry.status_code == 409 and retry.headers["idempotent-replayed"] == "true"
+    return retry
+
+
 async def test_an_answer_that_cannot_be_stored_is_a_503_and_the_retry_gets_the_answer(
     http: httpx.AsyncClient, api_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -64,10 +76,7 @@ async def test_an_answer_that_cannot_be_stored_is_a_503_and_the_retry_gets_the_a
     done = await http.post(cancel, json=reason, headers=auth(api_key, "cancelled"))
     assert done.status_code == 200, done.text
     _fail_the_first_answer_stored(monkeypatch)
-    first = await http.post(cancel, json=reason, headers=auth(api_key, "answer-not-stored"))
-    assert _is_unavailable(first)
-    retry = await http.post(cancel, json=reason, headers=auth(api_key, "answer-not-stored"))
-    assert retry.status_code == 409 and retry.headers["idempotent-replayed"] == "true"
+    retry = await _unavailable_then_replayed(http, cancel, reason, api_key)
     assert retry.json()["code"] == "invalid_transition"
 
 
@@ -81,10 +90,7 @@ async def test_a_filing_refusal_that_cannot_be_stored_is_a_503_and_the_retry_get
     filed = await http.post(URL, json=body, headers=auth(api_key, "answer-stored-with-it"))
     assert filed.status_code == 201, filed.text
     _fail_the_first_answer_stored(monkeypatch)
-    first = await http.post(URL, json=body, headers=auth(api_key, "answer-not-stored"))
-    assert _is_unavailable(first)
-    retry = await http.post(URL, json=body, headers=auth(api_key, "answer-not-stored"))
-    assert retry.status_code == 409 and retry.headers["idempotent-replayed"] == "true"
+    retry = await _unavailable_then_replayed(http, URL, body, api_key)
     assert retry.json()["code"] == "duplicate_open_request"
     listed = await http.get(URL, headers=auth(api_key))
     assert [item["id"] for item in listed.json()["items"]] == [filed.json()["id"]]
