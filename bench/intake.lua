@@ -5,11 +5,15 @@ local ibans = {}
 for line in io.lines(os.getenv("BENCH_IBANS")) do ibans[#ibans + 1] = line end
 local counter = 0
 -- Each wrk thread gets its own tag (a global set by setup); letters keep digit runs short,
--- since a long run of digits could pass for a card number.
+-- since a long run of digits could pass for a card number. Each thread also gets its own
+-- IBANs (every THREADS-th line from its own first one): a new IBAN for every filing in a run,
+-- as bank-detail changes mostly are. intake.py measures an IBAN already on file apart.
 local threads = 0
+local THREADS = tonumber(os.getenv("BENCH_THREADS") or "2")
 setup = function(thread)
   threads = threads + 1
   thread:set("thread_tag", "t" .. threads .. "r" .. tostring(math.random(1, 1e9)) .. "n")
+  thread:set("thread_index", threads - 1)
 end
 
 request = function()
@@ -18,7 +22,8 @@ request = function()
   local body = '{"kind":"iban_change","ticket":{"system":"zendesk","id":"' .. id .. '"},'
     .. '"customer":{"zuora_account_id":"A00000101","backoffice_id":"shop-101"},'
     .. '"requester":{"name":"Bench"},"contact_reasons":["Billing > Bank details"],'
-    .. '"payload":{"iban":"' .. ibans[(counter % #ibans) + 1] .. '","account_holder":"Atelier",'
+    .. '"payload":{"iban":"' .. ibans[((counter * THREADS + thread_index) % #ibans) + 1]
+    .. '","account_holder":"Atelier",'
     .. '"account_holder_email":"compta@atelier.example",'
     .. '"targets":["zuora_collection","stripe_customer_debit"]}}'
   return wrk.format("POST", "/v1/change-requests", {

@@ -59,16 +59,18 @@ Answer = tuple[uuid.UUID, str, int, str, bytes]  # API key, Idempotency-Key, sta
 
 
 @functools.cache
-def _file_sql(audit: str | None, told: bool, fresh: bool) -> str:
+def _file_sql(audit: str | None, told: bool, fresh: bool, unseen_iban: bool = False) -> str:
     """One round trip, one commit for all of filing: the key's record (locked, or inserted
     when `fresh`: not claimed yet), the audit entry (`audit`: "live" under the subject's live
     key, "erased" for a forgotten subject), the row, the answer and the FILED event. The row's
     columns are $1..$n, then the API key, the Idempotency-Key and the answer (status, content
-    type, body), then for `fresh` the request's fingerprint, method and path, then the entry's
-    values, then the event's. Nothing is written when a racing attempt with the same key
-    committed first (`earlier`: its answer, which the caller returns instead; for `fresh`, the
-    statement fails on the key's unique index), nor when the entry's data key is no longer
-    live (`filed` false: prepare it again)."""
+    type, body), then for `fresh` the request's fingerprint, method and path, then for
+    `unseen_iban` the IBAN's hash, then the entry's values, then the event's. Nothing is
+    written when a racing attempt with the same key committed first (`earlier`: its answer,
+    which the caller returns instead; for `fresh`, the statement fails on the key's unique
+    index), when the entry's data key is no longer live (`filed` false: prepare it again), nor
+    with `unseen_iban` when a request not cancelled has that IBAN (`iban_on_file`: the row
+    was built saying none has; the caller reads them and files again)."""
     columns = ChangeRequest._meta.columns
     names = ", ".join(f'"{column._meta.db_column_name}"' for column in columns)
     values = ", ".join(
@@ -87,9 +89,16 @@ def _file_sql(audit: str | None, told: bool, fresh: bool) -> str:
     if fresh:
         fingerprint, method, path = (f"${after + n}" for n in range(3))
         after += 3
-        gate = "(SELECT 1) AS fresh"
-    else:
-        gate = "(SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM earlier)) AS fresh"
+    conditions = [] if fresh else ["NOT EXISTS (SELECT 1 FROM earlier)"]
+    on_file, seen = "", "FALSE"
+    if unseen_iban:
+        # Checked in the statement's own snapshot: the common case, an IBAN nobody filed,
+        # costs no read of its own.
+        on_file = f"on_file AS ({SAME_IBAN_EXISTS.format(iban_hash=f'${after}')}),\n"
+        after += 1
+        seen = "(SELECT seen FROM on_file)"
+        conditions.append(f"NOT {seen}")
+    gate = f"(SELECT 1{' WHERE ' if conditions else ''}{' AND '.join(conditions)}) AS fresh"
     # The row goes in only with its audit entry: the entry's INSERT is the row's gate.
     audited = ""
     if audit is not None:
@@ -109,16 +118,16 @@ def _file_sql(audit: str | None, told: bool, fresh: bool) -> str:
             changed=gate,
         )
         return f"""
-WITH {audited}claimed AS ({claimed}),
+WITH {on_file}{audited}claimed AS ({claimed}),
 filed AS (
     INSERT INTO change_requests ({names}) SELECT {values} FROM claimed RETURNING 1
 ){event}
-SELECT NULL::bytea AS earlier, EXISTS (SELECT 1 FROM filed) AS filed
+SELECT NULL::bytea AS earlier, EXISTS (SELECT 1 FROM filed) AS filed, {seen} AS iban_on_file
 """  # noqa: S608 (identifiers from the table class, never from input)
     held = idempotency_queries.HELD.format(api_key=answer["api_key"], key=answer["key"])
     store = idempotency_queries.STORE_IF_CHANGED.format(**answer, changed="filed")
     return f"""
-WITH held AS ({held}),
+WITH {on_file}held AS ({held}),
 earlier AS (
     SELECT response_body FROM held WHERE state = 'done' AND response_status BETWEEN 200 AND 299
 ),
@@ -126,7 +135,8 @@ earlier AS (
     INSERT INTO change_requests ({names}) SELECT {values} FROM {gate} RETURNING 1
 ),
 answered AS ({store}){event}
-SELECT (SELECT response_body FROM earlier) AS earlier, EXISTS (SELECT 1 FROM filed) AS filed
+SELECT (SELECT response_body FROM earlier) AS earlier, EXISTS (SELECT 1 FROM filed) AS filed,
+       {seen} AS iban_on_file
 """  # noqa: S608 (identifiers from the table class, never from input)
 
 
@@ -152,6 +162,10 @@ class KeyTaken(Exception):  # noqa: N818 (not an error: the body guard answers a
     """Nothing was filed: the Idempotency-Key the statement was to claim is held already."""
 
 
+class IbanOnFile(Exception):  # noqa: N818 (not an error: the caller reads them, files again)
+    """Nothing was filed: a request not cancelled has the IBAN the row says nobody has."""
+
+
 Fresh = tuple[str, str, str]  # an unclaimed key's request: fingerprint, method, path
 
 
@@ -162,12 +176,15 @@ async def file(
     audit: audit_store.PreparedEntry | None = None,
     event: list[Any] | None = None,
     fresh: Fresh | None = None,
+    unseen_iban: str | None = None,
 ) -> bytes | None:
     """Insert `row`, with its audit entry and its event when given, and store `answer` under
     its key, in one statement (autocommit unless the caller opened a transaction); the answer
     a racing attempt with the same key committed first, if one did (then nothing is written).
     With `fresh`, the key is not claimed yet: the statement claims it, or raises KeyTaken.
-    Raises KeyReplaced when the entry's key was forgotten or replaced meanwhile."""
+    With `unseen_iban` (an IBAN's hash), the row says no request has that IBAN: IbanOnFile
+    when one not cancelled has it. Raises KeyReplaced when the entry's key was forgotten or
+    replaced meanwhile."""
     values = [
         as_json(value) if json and not isinstance(value, str) else value
         for name, json in _COLUMNS
@@ -176,6 +193,8 @@ async def file(
     values.extend(answer or (None, None, None, None, None))
     if fresh is not None:
         values.extend(fresh)
+    if unseen_iban is not None:
+        values.append(unseen_iban)
     kind = None
     if audit is not None:
         kind = "erased" if audit.key_id is None else "live"
@@ -185,14 +204,15 @@ async def file(
     if event is not None:
         values.extend(event)
     try:
-        [result] = await fetch(_file_sql(kind, event is not None, fresh is not None), *values)
+        sql = _file_sql(kind, event is not None, fresh is not None, unseen_iban is not None)
+        [result] = await fetch(sql, *values)
     except UniqueViolationError as violation:
         if fresh is not None and violation.constraint_name == idempotency_queries.CLIENT_KEY:
             raise KeyTaken from None
         raise
     earlier: bytes | None = result["earlier"]
     if earlier is None and not result["filed"]:
-        raise KeyReplaced
+        raise IbanOnFile if result["iban_on_file"] else KeyReplaced
     return earlier
 
 
@@ -206,6 +226,12 @@ SAME_IBAN = f"""
 SELECT id, client, {_references()} FROM change_requests
  WHERE iban_hash = $1 AND status <> 'cancelled' ORDER BY created_at, id LIMIT 200
 """  # noqa: S608 (constants)
+# Whether SAME_IBAN would find any (`iban_hash`: the placeholder of the hash).
+SAME_IBAN_EXISTS = """
+SELECT EXISTS (
+    SELECT 1 FROM change_requests WHERE iban_hash = {iban_hash} AND status <> 'cancelled'
+) AS seen
+"""
 
 _READ_COLUMNS = [
     column

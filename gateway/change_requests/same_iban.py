@@ -19,6 +19,9 @@ class SameIban:
     another_customer: bool
 
 
+NOTHING_ON_FILE = SameIban(own_requests=[], another_customer=False)
+
+
 def _same_customer(row: Mapping[str, object], customer: Mapping[str, object]) -> bool:
     """Two requests are for one customer when they share a provider or back-office reference.
     A company name alone proves nothing (anyone may type it), so it is not compared."""

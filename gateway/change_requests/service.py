@@ -28,7 +28,7 @@ from gateway.change_requests.notification_events import (
     filed_event_values,
     record_transition,
 )
-from gateway.change_requests.same_iban import same_iban
+from gateway.change_requests.same_iban import NOTHING_ON_FILE, same_iban
 from gateway.change_requests.schemas import (
     ChangeRequestCreate,
     ChangeRequestPage,
@@ -101,6 +101,19 @@ def _not_found(request_id: uuid.UUID) -> BillingError:
 def _visible_to(client: ApiClient) -> str | None:
     """A key reads and cancels its own client's requests; the all-clients scope lifts that."""
     return None if client.sees_all_clients else client.client
+
+
+async def _with_same_iban(row: ChangeRequest, client: ApiClient) -> None:
+    """Put in the row's details the requests already filed with its IBAN (read now)."""
+    customer = {name: getattr(row, name) for name in CUSTOMER_REFERENCES}
+    assert row.iban_hash is not None  # an IBAN change's row
+    on_file = await same_iban(row.iban_hash, client.client, customer)
+    details: dict[str, Any] = row.details  # type: ignore[assignment]  # JSONB: a dict here
+    row.details = {
+        **details,
+        "other_requests_with_same_iban": msgspec.to_builtins(on_file.own_requests),
+        "iban_on_file_for_another_customer": on_file.another_customer,
+    }
 
 
 def _refuse_ibans_in_free_text(fields: dict[str, Any]) -> None:
@@ -277,9 +290,9 @@ class ChangeRequestService:
         row.iban_hash = self._cipher.keyed_hash(
             iban.compact, purpose=bank_details.IBAN_HASH_PURPOSE
         )
-        on_file = await same_iban(
-            row.iban_hash, client.client, msgspec.structs.asdict(request.customer)
-        )
+        # The common case: nobody filed this IBAN. The filing statement checks it, in its own
+        # snapshot; when it finds one, _insert reads them and files again (_with_same_iban).
+        on_file = NOTHING_ON_FILE
         row.details = msgspec.to_builtins(
             IbanChangeSummary(
                 iban_masked=iban.masked,
@@ -321,45 +334,58 @@ class ChangeRequestService:
     async def _insert(
         self, row: ChangeRequest, client: ApiClient, answer: AnswerSlot | None
     ) -> ChangeRequestRead:
-        written = queries.row_dict(row)
-        filed = to_read(written)
-        body = encoded(filed)
-        stored = (
-            (answer.api_key_id, answer.key, HTTP_201_CREATED, CONTENT_TYPE, body)
-            if answer
-            else None
-        )
-        entry = AuditEntry(
-            action=Action.CHANGE_REQUEST_CREATE_SUCCEEDED,
-            actor=client.actor,
-            about=written,
-            after={"kind": row.kind, "status": row.status, "details": row.details},
-        )
-        event = await filed_event_values(written)
         fresh = None
         if answer is not None and answer.fresh is not None:
             fresh = (answer.fresh.fingerprint, answer.fresh.method, answer.fresh.path)
-        for _attempt in range(2):
+        # An IBAN change's row says nobody filed its IBAN until the statement finds otherwise.
+        unseen_iban = row.iban_hash if row.kind == Kind.IBAN_CHANGE else None
+        replaced = 0
+        while True:
+            written = queries.row_dict(row)
+            filed = to_read(written)
+            body = encoded(filed)
+            stored = (
+                (answer.api_key_id, answer.key, HTTP_201_CREATED, CONTENT_TYPE, body)
+                if answer
+                else None
+            )
+            entry = AuditEntry(
+                action=Action.CHANGE_REQUEST_CREATE_SUCCEEDED,
+                actor=client.actor,
+                about=written,
+                after={"kind": row.kind, "status": row.status, "details": row.details},
+            )
+            event = await filed_event_values(written)
             prepared = await audit_store.prepare(entry)
             try:
                 # One statement, one commit: the key's record locked (or claimed), the audit
                 # entry, the row, the answer and the FILED event written together or not at all.
-                earlier = await queries.file(row, stored, audit=prepared, event=event, fresh=fresh)
+                earlier = await queries.file(
+                    row, stored, audit=prepared, event=event, fresh=fresh, unseen_iban=unseen_iban
+                )
             except queries.KeyTaken:
                 assert answer is not None
                 raise KeyTaken(answer) from None
             except UniqueViolationError:
                 await self._raise_duplicate(row)
                 raise
+            except queries.IbanOnFile:
+                await _with_same_iban(row, client)
+                unseen_iban = None
+                continue
             except queries.KeyReplaced:
                 prepared.forget_key()  # the subject's key changed elsewhere: seal it again
+                replaced += 1
+                if replaced == 2:
+                    raise RuntimeError(
+                        f"no live data key for audit subject {prepared.subject!r}"
+                    ) from None
                 continue
             if earlier is not None:  # a retry that took over from a slow first attempt
                 return msgspec.json.decode(earlier, type=ChangeRequestRead)
             await kick_after_commit()
             mark_stored(answer, HTTP_201_CREATED, body)
             return filed
-        raise RuntimeError(f"no live data key for audit subject {prepared.subject!r}")
 
     async def _raise_duplicate(self, row: ChangeRequest) -> None:
         existing = await fetch(queries.OPEN_DUPLICATE, row.client, row.kind, row.ticket)
