@@ -147,8 +147,10 @@ _COLUMNS = [
 
 
 def row_dict(row: ChangeRequest) -> Row:
-    """`row.to_dict()` for a row being filed (no joins), without Piccolo's generality."""
-    return {name: getattr(row, name) for name, _json in _COLUMNS}
+    """`row.to_dict()` for a row being filed (no joins), without Piccolo's generality: its
+    values are read where the columns' descriptors keep them."""
+    values = vars(row)
+    return {name: values[name] for name, _json in _COLUMNS}
 
 
 AUDIT_VALUES = 11  # a PreparedEntry's values and its key id
@@ -185,10 +187,11 @@ async def file(
     With `unseen_iban` (an IBAN's hash), the row says no request has that IBAN: IbanOnFile
     when one not cancelled has it. Raises KeyReplaced when the entry's key was forgotten or
     replaced meanwhile."""
+    given = vars(row)  # where the columns' descriptors keep the values (row_dict)
     values = [
         as_json(value) if json and not isinstance(value, str) else value
         for name, json in _COLUMNS
-        for value in (getattr(row, name),)
+        for value in (given[name],)
     ]
     values.extend(answer or (None, None, None, None, None))
     if fresh is not None:

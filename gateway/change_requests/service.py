@@ -24,6 +24,7 @@ from gateway.change_requests.filed_ticket import filed_ticket, ticket_as_written
 from gateway.change_requests.fraud_targets import FraudTargets
 from gateway.change_requests.fulfilment_queries import ANY_STEP_CALLED
 from gateway.change_requests.mapping import read_with_runs, to_read
+from gateway.change_requests.new_row import new_row
 from gateway.change_requests.notification_events import (
     filed_event_values,
     record_transition,
@@ -226,7 +227,7 @@ class ChangeRequestService:
             )
         kind = Kind.IBAN_CHANGE if isinstance(request, IbanChangeCreate) else Kind.PLAN_CHANGE
         ticket, ticket_url = filed_ticket(request)
-        row = ChangeRequest(
+        row = new_row(
             kind=kind,
             status=Status.NEW,
             ticket=ticket,
