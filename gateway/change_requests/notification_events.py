@@ -105,9 +105,9 @@ _ABOUT_THE_RUN = frozenset(
 
 async def change_request_data(event: EventType, row: dict[str, Any]) -> dict[str, Any]:
     details = loaded(row.get("details")) or {}
-    names = await staff_names(
-        [row.get("assignee_id"), row.get("processed_by_id"), row.get("reviewed_by_id")]
-    )
+    staff_ids = [row.get("assignee_id"), row.get("processed_by_id"), row.get("reviewed_by_id")]
+    # A request no one has touched yet (every filing) names no one: nothing to await.
+    names = await staff_names(staff_ids) if staff_ids != [None, None, None] else {}
     assignee = names.get(row["assignee_id"]) if row.get("assignee_id") else None
     # The Apply run, read only for the events that tell of it (one query fewer on the others).
     run = await _last_run(row["id"]) if event in _ABOUT_THE_RUN else None
@@ -193,20 +193,20 @@ def _note(
     sentence, a provider's error, the lifecycle's triage reason) stay as they were written."""
     what = _what(row, details)
     account = account_phrase(row)
-    assignee = _name(names, row.get("assignee_id"), Message("the specialist"))
-    processor = _name(names, row.get("processed_by_id"), _applier(row))
-    reviewer = _name(names, row.get("reviewed_by_id"), Message("A team lead"))
-    providers = listed([p.capitalize() for p in (run or {}).get("providers") or []])
     masked = details.get("iban_masked")
     about = Message(" (IBAN {masked})", masked=masked) if masked else ""
-    said = {"what": what, "account": account, "assignee": assignee}
-    if event is E.CHANGE_REQUEST_FILED:
+    if event is E.CHANGE_REQUEST_FILED:  # names no one and no run: told before they are read
         return Message(
             "The {what} for {account}{about} was filed; it waits in Triage for a specialist.",
             what=what,
             account=account,
             about=about,
         )
+    assignee = _name(names, row.get("assignee_id"), Message("the specialist"))
+    processor = _name(names, row.get("processed_by_id"), _applier(row))
+    reviewer = _name(names, row.get("reviewed_by_id"), Message("A team lead"))
+    providers = listed([p.capitalize() for p in (run or {}).get("providers") or []])
+    said = {"what": what, "account": account, "assignee": assignee}
     if event is E.CHANGE_REQUEST_ASSIGNED:
         return Message("The {what} for {account} is assigned to {assignee}.", **said)
     if event is E.CHANGE_REQUEST_STARTED:

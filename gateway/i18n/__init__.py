@@ -24,6 +24,7 @@ from gateway.core.catalogues import (
     direction,
     gettext,
     ngettext,
+    said_in,
     translate,
     use_language,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "gettext",
     "negotiate",
     "ngettext",
+    "said_in",
     "translate",
     "use_language",
     "valid_time_zone",

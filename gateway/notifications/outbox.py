@@ -9,11 +9,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.core.catalogues import redact_sentence
 from gateway.core.db.connection import after_commit, fetch, transaction
 from gateway.core.db.rows import as_json
 from gateway.core.log import get_logger
 from gateway.core.sensitive import redact_text, redact_value
-from gateway.i18n import LANGUAGES, Message, translate, use_language
+from gateway.i18n import LANGUAGES, Message, said_in
 from gateway.notifications import queries
 from gateway.notifications.events import HELPDESK_STATUS, EventType
 
@@ -33,13 +34,14 @@ def translated_notes(note: object) -> dict[str, str] | None:
     if not isinstance(note, Message):
         return None
     notes: dict[str, str] = {}
-    for language in LANGUAGES:
-        if language != "en":
-            with use_language(language):
-                text = translate(note)
-            # A Message with values comes back masked already (Message.localized): not twice.
-            notes[language] = text if note.values else redact_text(text)
+    for language in _NOTE_LANGUAGES:
+        text = said_in(note, language)
+        # A Message with values comes back masked already (Message.localized): not twice.
+        notes[language] = text if note.values else redact_text(text)
     return notes
+
+
+_NOTE_LANGUAGES = tuple(language for language in LANGUAGES if language != "en")
 
 
 def subject_url(subject_type: str, subject_id: str) -> str | None:
@@ -68,16 +70,19 @@ def build_payload(
         "ticket": data.get("ticket"),
         "ticket_display": data.get("ticket_display"),
         "helpdesk_status": HELPDESK_STATUS[event_type],
-        "note": str(data.get("note") or ""),  # a Message's English (its other languages: notes)
+        "note": None,  # written in below
         "status": data.get("status"),
         **{key: value for key, value in data.items() if key not in _FIXED},
     }
-    payload = {
-        "type": event_type.value,
-        "timestamp": occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "data": body,
-    }
+    payload = {"type": event_type.value, "timestamp": None, "data": body}
     redacted: dict[str, Any] = redact_value(payload)
+    # Written in their places after the walk: the note (a Message's English; its other languages
+    # are the notes) masked by redact_sentence, which gives what redact_text gives, faster; the
+    # time as it is, since it can hold neither: its digits come in chains of 8 at most, cut by
+    # "T" and ":" ("2026-12-06", "01.552331"; a card number has 13), and its two letters are
+    # never side by side (an IBAN opens with two).
+    redacted["timestamp"] = occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    redacted["data"]["note"] = redact_sentence(str(data.get("note") or ""))
     return redacted
 
 
