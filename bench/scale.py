@@ -61,7 +61,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from apply import LATENCY_SECONDS, file_requests, headers, start_emulators, switches
-from intake import random_iban
+from intake import WRK_THREADS, fresh_ibans
 from kit import (
     ROOT,
     Bound,
@@ -235,8 +235,9 @@ def wrk(stack: Stack, key: str, script: str, seconds: float, lines: list[str]) -
         "BENCH_SCRIPT": str(ROOT / "bench" / script),
         "BENCH_PORTS": ",".join(map(str, stack.ports)),
         "BENCH_SEED": str(secrets.randbelow(2**31)),
+        "BENCH_THREADS": str(WRK_THREADS),
     }
-    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds:.0f}s"]
+    command = ["wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{seconds:.0f}s"]
     command += ["-s", str(ROOT / "bench" / "scale.lua"), stack.bases[0]]
     output = subprocess.run(
         command, env=environment, capture_output=True, text=True, check=True
@@ -409,11 +410,14 @@ def run_phase(
         asyncio.run(stack.ready(url, since))
         if budget:
             figures["budget"] = asyncio.run(budget_check(stack, budget))
-        ibans, screens = [random_iban() for _ in range(5000)], screening_bodies()
-        for script, lines in (("intake.lua", ibans), ("screen.lua", screens)):
+        screens = screening_bodies()
+        # Every filing with a new IBAN (intake.lua): a fresh list for each wrk run, 3,000 a
+        # second being more than two API processes file here.
+        for script, lines in (("intake.lua", fresh_ibans(3000)), ("screen.lua", screens)):
             wrk(stack, key, script, 1, lines)  # warm-up: pools, connections, caches
         rounds: dict[str, list[dict[str, Any]]] = {"filings": [], "screens": []}
         for _ in range(ROUNDS):  # interleaved, so that a burst of others' load spoils one
+            ibans = fresh_ibans(int(seconds / ROUNDS * 3000))
             rounds["filings"].append(wrk(stack, key, "intake.lua", seconds / ROUNDS, ibans))
             rounds["screens"].append(wrk(stack, key, "screen.lua", seconds / ROUNDS, screens))
         figures.update({rate: best_of(measured) for rate, measured in rounds.items()})

@@ -1,6 +1,11 @@
 """What a filer learns when its IBAN is already on file: its own client's requests with that
 IBAN (it may read them anyway), and whether another customer's request has it, with no word
-about who. Staff see the whole picture in the back office (the `my_queue` view)."""
+about who. Staff see the whole picture in the back office (the `my_queue` view).
+
+Filing reads them only when its statement finds the IBAN on file (change_requests/service.py):
+a filing whose IBAN someone has, another client included, takes one round trip more. A client
+could time that, by filing for real (refused or audited, like any filing); the answer itself
+says nothing of other clients."""
 
 from __future__ import annotations
 
@@ -19,7 +24,8 @@ class SameIban:
     another_customer: bool
 
 
-NOTHING_ON_FILE = SameIban(own_requests=[], another_customer=False)
+def nothing_on_file() -> SameIban:
+    return SameIban(own_requests=[], another_customer=False)
 
 
 def _same_customer(row: Mapping[str, object], customer: Mapping[str, object]) -> bool:

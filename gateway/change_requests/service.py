@@ -29,7 +29,7 @@ from gateway.change_requests.notification_events import (
     filed_event_values,
     record_transition,
 )
-from gateway.change_requests.same_iban import NOTHING_ON_FILE, same_iban
+from gateway.change_requests.same_iban import nothing_on_file, same_iban
 from gateway.change_requests.schemas import (
     ChangeRequestCreate,
     ChangeRequestPage,
@@ -293,7 +293,7 @@ class ChangeRequestService:
         )
         # The common case: nobody filed this IBAN. The filing statement checks it, in its own
         # snapshot; when it finds one, _insert reads them and files again (_with_same_iban).
-        on_file = NOTHING_ON_FILE
+        on_file = nothing_on_file()
         row.details = msgspec.to_builtins(
             IbanChangeSummary(
                 iban_masked=iban.masked,
