@@ -1,7 +1,7 @@
 """`ChangeRequest(**values)` for filing, the hot path, without Piccolo's per-column generality:
 each column's default is worked out once (a constant, or Piccolo's own default made anew, as a
 new UUID or now()), and the values go straight where Piccolo keeps them (the instance's
-`__dict__`, read and written by the columns' descriptors). The same row, a third of the CPU;
+`__dict__`, read and written by the columns' descriptors). The same row, a quarter of the CPU;
 tests/unit/test_new_row.py holds it equal to Piccolo's constructor."""
 
 from __future__ import annotations
