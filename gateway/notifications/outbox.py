@@ -112,13 +112,18 @@ def event_values(
         data=data,
     )
     notes = translated_notes(data.get("note"))
+    # The columns beside the payload are masked as it is. The API refuses a card number or an
+    # IBAN in a customer reference, but a provider's notice names accounts as the provider
+    # holds them: such a reference is stored masked, and so matches no one's requests.
+    if subject_type == "customer":  # the others' ids are the gateway's own UUIDs
+        subject_id = redact_text(subject_id)
     return [
         uuid.uuid4(),
         type.value,
         subject_type,
         subject_id,
         client,
-        as_json(customer) if customer else None,
+        as_json(redact_value(customer)) if customer else None,
         as_json(payload),
         occurred_at,
         as_json(notes) if notes else None,

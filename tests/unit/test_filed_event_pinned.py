@@ -100,7 +100,9 @@ ROWS = {
 
 
 # ruff: noqa: E501 (the pinned texts are kept whole, as the statement receives them)
-# name: (customer JSON, payload JSON, notes JSON), as the code before 2026-12-06 wrote them
+# name: (customer JSON, payload JSON, notes JSON), as the code before 2026-12-06 wrote them,
+# but for the customer JSON of a reference holding an IBAN or a card number: masked since
+# 2026-12-06, as the payload beside it always was
 PINNED = {
     "iban_change": (
         '{"backoffice_id":"shop-101","zuora_account_id":"A00000101"}',
@@ -123,12 +125,12 @@ PINNED = {
         '{"fr":"La demande de changement de coordonnées bancaires pour le client (IBAN FR****0189) a été déposée ; elle attend dans le tri qu\'un spécialiste la prenne.","ar":"قُدّم طلب تغيير البيانات البنكية بخصوص العميل (آيبان FR****0189)، وهو ينتظر في قائمة الفرز أن يتولاه أحد الأخصائيين."}',
     ),
     "iban_in_reference": (
-        '{"backoffice_id":"shop-101","zuora_account_id":"DE89 3704 0044 0532 0130 00"}',
+        '{"backoffice_id":"shop-101","zuora_account_id":"DE****3000"}',
         '{"type":"change_request.filed","timestamp":"2026-12-06T03:21:01.552331Z","data":{"subject":{"type":"change_request","id":"e48771ca-dd85-43e8-8d95-78365c7f55ae","url":"/v1/change-requests/e48771ca-dd85-43e8-8d95-78365c7f55ae"},"sequence":0,"ticket":"zendesk:t1r123n45","ticket_display":"zendesk #t1r123n45","helpdesk_status":"new","note":"The bank details change for account DE****3000 (IBAN FR****0189) was filed; it waits in Triage for a specialist.","status":"new","kind":"iban_change","customer":{"backoffice_id":"shop-101","zuora_account_id":"DE****3000"},"assignee":null,"iban":{"country":"FR","last4":"0189","masked":"FR****0189"},"targets":["stripe_customer_debit","zuora_collection"]}}',
         '{"fr":"La demande de changement de coordonnées bancaires pour le compte DE****3000 (IBAN FR****0189) a été déposée ; elle attend dans le tri qu\'un spécialiste la prenne.","ar":"قُدّم طلب تغيير البيانات البنكية بخصوص الحساب DE****3000 (آيبان FR****0189)، وهو ينتظر في قائمة الفرز أن يتولاه أحد الأخصائيين."}',
     ),
     "card_in_reference": (
-        '{"backoffice_id":"4539 5787 6362 1486"}',
+        '{"backoffice_id":"[card ****1486]"}',
         '{"type":"change_request.filed","timestamp":"2026-12-06T03:21:01.552331Z","data":{"subject":{"type":"change_request","id":"e48771ca-dd85-43e8-8d95-78365c7f55ae","url":"/v1/change-requests/e48771ca-dd85-43e8-8d95-78365c7f55ae"},"sequence":0,"ticket":"zendesk:t1r123n45","ticket_display":"zendesk #t1r123n45","helpdesk_status":"new","note":"The plan change to [card ****1486] for customer [card ****1486] was filed; it waits in Triage for a specialist.","status":"new","kind":"plan_change","customer":{"backoffice_id":"[card ****1486]"},"assignee":null,"current_tier":"solo","target_tier":{"name":"[card ****1486]"}}}',
         '{"fr":"La demande de changement d\'offre vers [card ****1486] pour le client [card ****1486] a été déposée ; elle attend dans le tri qu\'un spécialiste la prenne.","ar":"قُدّم طلب تغيير الخطة إلى [card ****1486] بخصوص العميل [card ****1486]، وهو ينتظر في قائمة الفرز أن يتولاه أحد الأخصائيين."}',
     ),
