@@ -32,6 +32,10 @@ from schwifty.registry import get_iban_spec
 
 from gateway.core.errors import BillingError, ErrorCode
 
+# Detection reads only the ASCII letters, digits and these separators of the folded text:
+# catalogues.redact_sentence relies on it (a character folding to anything else splits a
+# sentence into parts masked alone). A pattern reaching across other characters breaks that;
+# tests/unit/test_sentence_masking.py holds the two equal.
 # Separators in the folded text. People group numbers with spaces, dashes, dots, slashes,
 # commas, underscores, bars, pluses, semicolons, asterisks, tildes, hashes or equals signs,
 # sometimes several ("4539 - - - 5787"): a run of up to eight.
