@@ -306,6 +306,11 @@ PROBLEM_TYPES: dict[ErrorCode, ProblemType] = {
         "A block cannot expire before it starts.",
         "Give a future time, or none for a block that lasts.",
     ),
+    ErrorCode.BLOCKLIST_EXPIRY_TOO_FAR: ProblemType(
+        "The expiry is too far away",
+        "A block's expiry must fall within 100 years; a block meant to last has none.",
+        "Give an earlier time, or none for a block that lasts.",
+    ),
     ErrorCode.SCREEN_NOTHING_GIVEN: ProblemType(
         "Nothing to screen",
         "A screening needs at least one value to look up.",

@@ -67,6 +67,7 @@ class ErrorCode(enum.StrEnum):
     BLOCKLIST_IMPORT_NOT_FOUND = "blocklist_import_not_found"
     BLOCKLIST_IMPORT_INVALID = "blocklist_import_invalid"
     BLOCKLIST_EXPIRY_IN_PAST = "blocklist_expiry_in_past"
+    BLOCKLIST_EXPIRY_TOO_FAR = "blocklist_expiry_too_far"
     SCREEN_NOTHING_GIVEN = "screen_nothing_given"
     # providers
     NOT_ON_BILLING_DAY = "not_on_billing_day"
@@ -184,6 +185,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.BLOCKLIST_IMPORT_NOT_FOUND: 404,
     ErrorCode.BLOCKLIST_IMPORT_INVALID: 422,
     ErrorCode.BLOCKLIST_EXPIRY_IN_PAST: 422,
+    ErrorCode.BLOCKLIST_EXPIRY_TOO_FAR: 422,
     ErrorCode.SCREEN_NOTHING_GIVEN: 422,
     ErrorCode.NOT_ON_BILLING_DAY: 422,
     ErrorCode.PROVIDER_NOT_CONFIGURED: 404,

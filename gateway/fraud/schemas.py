@@ -33,7 +33,8 @@ class BlocklistEntryCreate(Strict, kw_only=True):
     value: Value
     reason: Reason
     source_ticket: SourceTicket | None = None
-    expires_at: datetime | None = None
+    # With its offset: a time without one would mean a different moment to each reader.
+    expires_at: Annotated[datetime, Meta(tz=True)] | None = None
 
 
 class BlocklistEntryRemove(Strict, kw_only=True):

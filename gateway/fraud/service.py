@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -48,6 +48,7 @@ from gateway.tickets import (
 )
 
 SCREENED_FIELDS = ("ip", "card_fingerprint", "card_bin", "email", "iban", "customer")
+MAX_EXPIRY = timedelta(days=36525)  # 100 years
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,16 @@ class BlocklistService:
                 ErrorCode.BLOCKLIST_EXPIRY_IN_PAST,
                 Message(
                     "expires_at is in the past: give a future time, or none for a block that lasts."
+                ),
+            )
+        # The last microsecond of year 9999 is PostgreSQL's "infinity" to asyncpg, read back
+        # without its time zone: a bound well short of it keeps every expiry a real time.
+        if entry.expires_at is not None and entry.expires_at > datetime.now(UTC) + MAX_EXPIRY:
+            raise BillingError(
+                ErrorCode.BLOCKLIST_EXPIRY_TOO_FAR,
+                Message(
+                    "expires_at is more than 100 years away: give an earlier time, or none for a"
+                    " block that lasts."
                 ),
             )
         refuse_sensitive_free_text(entry.reason, entry.source_ticket)

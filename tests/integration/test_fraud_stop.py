@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.core.db.connection import fetch
 from tests.database import auth, issue_test_key
@@ -93,6 +94,63 @@ async def test_bad_values_get_a_clear_answer_and_nothing_is_stored(
     )
     assert past.status_code == 422 and past.json()["code"] == "blocklist_expiry_in_past"
     assert await fetch("SELECT id FROM blocklist_entries") == []
+
+
+@pytest.mark.parametrize(
+    "expires_at",
+    [
+        "9999-12-31T23:59:59.999999Z",  # asyncpg's "infinity": it was a 500, every time
+        "9999-12-31T00:00:00+00:00",
+        "2200-01-01T00:00:00Z",
+    ],
+)
+async def test_an_expiry_past_a_hundred_years_is_refused_and_nothing_is_stored(
+    http: Client, api_key: str, expires_at: str
+) -> None:
+    far = await block(http, api_key, kind="ip", value="192.0.2.210", expires_at=expires_at)
+    assert far.status_code == 422, far.text
+    assert far.json()["code"] == "blocklist_expiry_too_far"
+    assert "100 years" in far.json()["detail"]
+    assert await fetch("SELECT id FROM blocklist_entries") == []
+    near = await block(
+        http, api_key, kind="ip", value="192.0.2.210", expires_at="2099-01-01T00:00:00Z"
+    )
+    assert near.status_code == 201, near.text
+    assert near.json()["expires_at"] == "2099-01-01T00:00:00Z" and near.json()["active"]
+
+
+async def test_an_expiry_without_its_offset_is_refused(http: Client, api_key: str) -> None:
+    naive = await block(
+        http, api_key, kind="ip", value="192.0.2.211", expires_at="2030-01-01T00:00:00"
+    )
+    assert naive.status_code in (400, 422), naive.text
+    assert "timezone" in naive.text or "offset" in naive.text, naive.text
+    assert await fetch("SELECT id FROM blocklist_entries") == []
+
+
+async def test_an_import_refuses_a_far_expiry_row_and_blocks_the_others(
+    http: Client, api_key: str
+) -> None:
+    from gateway.core.jobs import job_app
+    from gateway.fraud.wiring import blocklist_imports
+
+    csv = (
+        "kind,value,reason,source_ticket,expires_at\n"
+        "ip,192.0.2.250,forever and a day,,9999-12-31T23:59:59.999999+00:00\n"
+        "ip,192.0.2.251,mule,,\n"
+    )
+    async with job_app.open_async():
+        queued = await http.post(
+            "/v1/blocklist/imports", json={"csv": csv}, headers=auth(api_key, uuid.uuid4().hex)
+        )
+    assert queued.status_code == 202, queued.text
+    import_id = uuid.UUID(queued.json()["id"])
+    assert await blocklist_imports().run(import_id) == 2
+    done = (await http.get(f"/v1/blocklist/imports/{import_id}", headers=auth(api_key))).json()
+    assert done["status"] == "done" and (done["blocked"], done["refused"]) == (1, 1)
+    outcomes = [(row["row"], row["outcome"], row.get("code")) for row in done["results"]]
+    assert outcomes == [(1, "refused", "blocklist_expiry_too_far"), (2, "blocked", None)]
+    assert (await screen(http, api_key, ip="192.0.2.251"))["decision"] == "block"
 
 
 async def test_a_value_blocked_twice_names_the_live_entry(http: Client, api_key: str) -> None:
