@@ -25,7 +25,12 @@ from schwifty.exceptions import (
 from schwifty.registry import get_iban_spec
 
 from gateway.core.errors import BillingError, ErrorCode
-from gateway.core.sensitive import iban_checksum_ok, mask_iban, without_separators
+from gateway.core.sensitive import (
+    iban_checksum_ok,
+    mask_iban,
+    without_printed_separator,
+    without_separators,
+)
 from gateway.sepa_scope import in_sepa
 
 _SHAPE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]+$")
@@ -225,7 +230,7 @@ def compact_iban(raw: str) -> str:
     """The IBAN without the spaces, dots, dashes and slashes people write it with: what is hashed
     and stored. Folded as detection folds it (full-width letters and digits, digits of any
     script, invisible characters, any separator: gateway/core/sensitive.py)."""
-    return without_separators(raw).upper()
+    return (without_printed_separator(raw) or without_separators(raw)).upper()
 
 
 def validate_iban(raw: str, given_bic: str | None) -> ValidatedIban:

@@ -65,6 +65,18 @@ SEPARATORS = {
 }
 
 
+# Between groups of four, repeated: separators detection reads only in a number printed in
+# groups as cards and IBANs are (outside test, 2026-12-06)
+PRINTED_SEPARATORS = {
+    "colons": ":",
+    "double_quotes": '"',
+    "ampersands": "&",
+    "at_signs": "@",
+    "spaced_double_colons": " :: ",
+    "ten_spaces": " " * 10,
+}
+
+
 def _groups(value: str, separator: str) -> str:
     return separator.join(value[i : i + 4] for i in range(0, len(value), 4))
 
@@ -76,6 +88,8 @@ def _script(value: str, script: str) -> str:
 def spellings(value: str) -> dict[str, str]:
     """Every spelling by name: `value` is a card number or a compact IBAN."""
     found = {f"grouped_{name}": _groups(value, sep) for name, sep in SEPARATORS.items()}
+    found |= {f"printed_{name}": _groups(value, sep) for name, sep in PRINTED_SEPARATORS.items()}
+    found["printed_in_parentheses"] = "".join(f"({group})" for group in _groups(value, " ").split())
     found |= {name: char.join(value) for name, char in INVISIBLE.items()}
     found |= {name: _groups(_script(value, name), " ") for name in _SCRIPTS}
     found["mixed"] = "\u200b".join(_groups(_script(value, "arabic_indic"), "\u00a0- "))

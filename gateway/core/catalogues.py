@@ -17,7 +17,12 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-from gateway.core.sensitive import normalised, redact_text, without_separators
+from gateway.core.sensitive import (
+    may_hold_printed_number,
+    normalised,
+    redact_text,
+    without_separators,
+)
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "messages"
@@ -185,7 +190,9 @@ def placeholders(template: str) -> set[str]:
 # - both need ASCII digits in the folded text: a stretch without a character that folds to a
 #   digit, and without a backslash, holds nothing.
 # Only the stretches with such a character (in a note: its values) are searched, by
-# redact_text. tests/unit/test_sentence_masking.py checks this against redact_text.
+# redact_text. The one exception, a card or an IBAN printed with another separator
+# ("4539:5787:…", "(4539)(5787)…": any character may set its groups apart), sends the whole
+# sentence to redact_text. tests/unit/test_sentence_masking.py checks this against redact_text.
 
 # Where the catalogues' words are: ASCII, Latin-1 and Latin Extended, Arabic, punctuation.
 _KNOWN = [*range(0x00, 0x80), *range(0xA0, 0x250), *range(0x600, 0x700), *range(0x2010, 0x2070)]
@@ -218,6 +225,8 @@ def redact_sentence(text: str) -> str:
     loud = _LOUD_CHARACTER.search(text)
     if loud is None:
         return text
+    if may_hold_printed_number(text):  # its groups may be set apart by any character
+        return redact_text(text)
     backwards = text[::-1]  # where a stretch starts: the first character apart, read backwards
     pieces, done = [], 0
     while loud is not None:

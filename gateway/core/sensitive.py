@@ -32,7 +32,9 @@ from schwifty.registry import get_iban_spec
 
 from gateway.core.errors import BillingError, ErrorCode
 
-# Detection reads only the ASCII letters, digits and these separators of the folded text:
+# Detection reads only the ASCII letters, digits and these separators of the folded text, but
+# for a number printed with another separator (_PRINTED_CARD, _PRINTED_IBAN: see
+# may_hold_printed_number):
 # catalogues.redact_sentence relies on it (a character folding to anything else splits a
 # sentence into parts masked alone). A pattern reaching across other characters breaks that;
 # tests/unit/test_sentence_masking.py holds the two equal.
@@ -74,6 +76,37 @@ _ASCII_DIGITS_ONLY = str.maketrans(
     "", "", "".join(c for c in map(chr, range(128)) if c not in _DIGITS)
 )
 _CARD_GROUPINGS = {(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4)}  # as printed on cards
+# A card printed as cards are, with one separator repeated that chains do not take, or a
+# longer run of spaces: "4539:5787:6362:1486", "(4539)(5787)(6362)(1486)", "4539&5787&…",
+# groups set far apart. Only the printed shapes (4-4-4-4, 4-4-4-4-3, 4-6-5, 4-6-4), so that a
+# time ("19:07:15"), a date or a list of short numbers is never one.
+_PRINTED_SEPARATOR = r"(?:[^0-9A-Za-z\s]|[^0-9A-Za-z]{2,4}|\s{9,80})"
+_PRINTED_CARD = re.compile(  # opens with a character class, like _LONG_CHAIN: C speed
+    rf"[0-9](?<![0-9]{{2}})[0-9]{{3}}(?:(?P<a>{_PRINTED_SEPARATOR})[0-9]{{4}}(?P=a)[0-9]{{4}}"
+    rf"(?P=a)[0-9]{{4}}(?:(?P=a)[0-9]{{3}})?|(?P<b>{_PRINTED_SEPARATOR})[0-9]{{6}}(?P=b)"
+    rf"[0-9]{{4,5}})(?![0-9])"
+)
+# The same shapes without the look-arounds: what may_hold_printed_number looks for. An IBAN
+# found is blanked before cards are searched, which may free a card glued to it ("…3000"
+# "4539:…").
+_PRINTED_SHAPE = re.compile(
+    rf"[0-9]{{4}}(?:(?P<a>{_PRINTED_SEPARATOR})[0-9]{{4}}(?P=a)[0-9]{{4}}(?P=a)[0-9]{{4}}"
+    rf"|(?P<b>{_PRINTED_SEPARATOR})[0-9]{{6}}(?P=b)[0-9]{{4}})"
+)
+# An IBAN printed in groups of four the same way ("DE89:3704:0044:0532:0130:00"); taken only
+# when valid at its country's length (_printed_ibans).
+_PRINTED_IBAN = re.compile(
+    rf"(?<![A-Za-z0-9])[A-Za-z]{{2}}[0-9]{{2}}(?P<s>{_PRINTED_SEPARATOR})[A-Za-z0-9]{{4}}"
+    rf"(?:(?P=s)[A-Za-z0-9]{{1,4}}){{2,7}}(?![A-Za-z0-9])"
+)
+_PRINTED_IBAN_SHAPE = re.compile(
+    rf"[A-Za-z]{{2}}[0-9]{{2}}(?P<s>{_PRINTED_SEPARATOR})[A-Za-z0-9]{{4}}(?P=s)[A-Za-z0-9]"
+)
+# Across the separator, the groups' neighbour: a colon ("::") or a group of 1 to 4 hex digits
+# makes them part of an IPv6 address; a word ("card:") does not.
+_TOKEN_BEFORE = re.compile(r"(?:[0-9A-Za-z]+|:)$")
+_TOKEN_AFTER = re.compile(r"[0-9A-Za-z]+|:")
+_HEX_GROUP = re.compile(r"[0-9A-Fa-f]{1,4}")
 _GROUPINGS_BY_SECOND = {  # what to try after a group of four, by the next group's length
     second: sorted(list(shape) for shape in _CARD_GROUPINGS if shape[1] == second)
     for second in {shape[1] for shape in _CARD_GROUPINGS}
@@ -246,6 +279,13 @@ def without_separators(text: str) -> str:
     return _SEP_RE.sub("", normalised(text))
 
 
+def without_printed_separator(text: str) -> str | None:
+    """A whole text that is an IBAN printed in groups with a separator chains do not take
+    ("DE89:3704:0044:…", "(DE89)(3704)…"), folded, without it; None for any other text."""
+    match = _PRINTED_IBAN.fullmatch(normalised(text).strip(" ()[]{}<>\"'"))
+    return match.group().replace(match.group("s"), "") if match else None
+
+
 # -- checks ---------------------------------------------------------------------------------
 
 
@@ -403,6 +443,19 @@ def _iban_spans(folded: str, candidates: _Candidates, ids: _Ids) -> Iterator[tup
             candidate = candidates.first(start + 1)
 
 
+def _printed_ibans(
+    folded: str, found: list[tuple[int, int, str]], ids: _Ids
+) -> Iterator[tuple[int, int, str]]:
+    """Valid IBANs printed with a separator chains do not take, not found already."""
+    for match in _PRINTED_IBAN.finditer(folded):
+        start, end = match.span()
+        if any(s < end and start < e for s, e, _ in found) or ids.hold(start, end):
+            continue
+        compact = match.group().replace(match.group("s"), "").upper()
+        if _iban_length(compact, written_together=False) == len(compact):
+            yield start, end, compact
+
+
 def _card_spans(
     folded: str, ibans: list[tuple[int, int, str]], ids: _Ids
 ) -> Iterator[tuple[int, int, str]]:
@@ -412,13 +465,42 @@ def _card_spans(
             pieces += [folded[cursor:start], "\x00" * (end - start)]  # folding drops NULs
             cursor = end
         folded = "".join([*pieces, folded[cursor:]])
+    found: list[tuple[int, int]] = []
     for match in _LONG_CHAIN.finditer(folded):
         if ids.hold(*match.span()):  # the tail of a UUID ("a716-446655440000"), say
             continue
         for first, last, digits in _cards_in_chain(match.group()):
             start, end = match.start() + first, match.start() + last
             if not ids.hold(start, end):
+                found.append((start, end))
                 yield start, end, digits
+    yield from _printed_cards(folded, found, ids)
+
+
+def _printed_cards(
+    folded: str, found: list[tuple[int, int]], ids: _Ids
+) -> Iterator[tuple[int, int, str]]:
+    """Cards printed with a separator chains do not take (_PRINTED_CARD), not found already.
+    Not when the same separator goes on, on either side, to a hex digit or to itself again:
+    the groups are then part of something longer, an IPv6 address ("2001:1234:5678:9012::1",
+    "fe80:4539:…"), not a card number ("card:4539:5787:6362:1486" is one)."""
+    for match in _PRINTED_CARD.finditer(folded):
+        start, end = match.span()
+        separator = match.group("a") or match.group("b")
+        width = len(separator)
+        if folded[max(0, start - width) : start] == separator:
+            token = _TOKEN_BEFORE.search(folded, 0, start - width)
+            if token and (token.group() == ":" or _HEX_GROUP.fullmatch(token.group())):
+                continue
+        if folded[end : end + width] == separator:
+            token = _TOKEN_AFTER.match(folded, end + width)
+            if token and (token.group() == ":" or _HEX_GROUP.fullmatch(token.group())):
+                continue
+        if any(s < end and start < e for s, e in found) or ids.hold(start, end):
+            continue
+        digits = "".join(char for char in match.group() if "0" <= char <= "9")
+        if luhn_ok(digits):
+            yield start, end, digits
 
 
 def _cards_in_chain(chain: str) -> Iterator[tuple[int, int, str]]:
@@ -523,6 +605,13 @@ def _remember_clean(text: str) -> None:
         _CLEAN_TEXTS.add(text)
 
 
+def may_hold_printed_number(text: str) -> bool:
+    """Whether `text` has characters grouped as a card or an IBAN printed with any separator,
+    as detection reads it (a shape only: check digits and neighbours are not looked at)."""
+    folded = normalised(text)
+    return bool(_PRINTED_SHAPE.search(folded) or _PRINTED_IBAN_SHAPE.search(folded))
+
+
 def may_hold_card_or_iban(text: str) -> bool:
     """The first look: both need two digits at least, as detection reads the text (an escape
     such as "\\xbc" may stand for ¼, two digits; so may one character). Most text stops here.
@@ -548,6 +637,8 @@ def _find(text: str, *, cards: bool = True, all_cards: bool = True) -> _Found | 
     ids = _Ids(body)
     candidates = _Candidates(body)
     ibans = list(_iban_spans(body, candidates, ids))
+    if printed := list(_printed_ibans(body, ibans, ids)):
+        ibans = sorted(ibans + printed)
     spans = _card_spans(body, ibans, ids) if cards else iter(())
     found = list(spans if all_cards else islice(spans, 1))
     if not ibans and not found:

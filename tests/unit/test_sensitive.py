@@ -402,3 +402,45 @@ def test_short_ascii_text_holds_no_card_or_iban_even_when_scanned_whole(text: st
     folded = sensitive._folded(text).text
     assert sum(character.isdigit() for character in folded) < 13
     assert sum(character in ALNUM for character in folded) < 14
+
+
+# -- a card printed with a separator chains do not take (outside test, 2026-12-06) -----------
+
+PRINTED_CARDS = [
+    "4539:5787:6362:1486",
+    "card:4539:5787:6362:1486",
+    "(4539)(5787)(6362)(1486)",
+    "4539&5787&6362&1486",
+    "4539@5787@6362@1486",
+    '4539"5787"6362"1486',
+    "4539 :: 5787 :: 6362 :: 1486",
+    "4539          5787          6362          1486",  # more spaces than a chain joins
+    "\u0664\u0665\u0663\u0669:\u0665\u0667\u0668\u0667:\u0666\u0663\u0666\u0662:\u0661\u0664\u0668\u0666",
+    "4539\u200b:5787:6362:1486",
+    "3782:822463:10005",  # 4-6-5, as American Express prints it
+]
+
+
+@pytest.mark.parametrize("text", PRINTED_CARDS)
+def test_a_card_printed_with_any_separator_is_found_and_masked(text: str) -> None:
+    assert sensitive.contains_card_number(text)
+    masked = sensitive.redact_text(f"Customer said {text} on the phone")
+    assert "[card ****" in masked
+    assert not sensitive.contains_card_number(masked)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2001:4539:5787:6362::1",  # an IPv6 address, all of whose groups are digits
+        "4539:5787:6362:1486::1",
+        "fe80:4539:5787:6362:1486",
+        "1234:5678:9012:3456:7890:1234:5678:9012",
+        "4539:5787:6362:1487",  # its check digit fails
+        "logged 2026-12-04 19:07:15, ticket 1001",
+        "45395:787:6362:1486",
+    ],
+)
+def test_an_address_a_time_or_a_wrong_check_digit_is_no_printed_card(text: str) -> None:
+    assert not sensitive.contains_card_number(text)
+    assert sensitive.redact_text(text) == text
