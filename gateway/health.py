@@ -16,10 +16,12 @@ from gateway.edge.openapi import problems
 from gateway.fraud.wiring import blocklist_service
 from gateway.job_worker import STALE_AFTER_SECONDS, SupervisedWorker
 
-# One round trip: the database answers, and Procrastinate's heartbeats (one row per worker).
+# One round trip: the database answers, takes writes, and Procrastinate's heartbeats (one row
+# per worker).
 _HEARTBEATS = """
 SELECT extract(epoch FROM now() - max(last_heartbeat))::float8 AS newest,
-       extract(epoch FROM now() - max(last_heartbeat) FILTER (WHERE id = $1))::float8 AS ours
+       extract(epoch FROM now() - max(last_heartbeat) FILTER (WHERE id = $1))::float8 AS ours,
+       current_setting('transaction_read_only') = 'on' AS read_only
   FROM procrastinate_workers
 """
 
@@ -62,6 +64,11 @@ class HealthController(Controller):
             raise _unavailable(
                 "The database does not answer; the gateway cannot serve requests."
             ) from None
+        if rows[0]["read_only"]:
+            raise _unavailable(
+                "The database takes no writes (a standby, or read-only by its settings): every "
+                "request writes, so none can be served until it does."
+            )
         if not blocklist_service().mirror.listening:
             raise _unavailable(
                 "This process's fraud blocklist is not listening for changes (starting, or "

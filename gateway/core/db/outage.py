@@ -26,7 +26,14 @@ _OUTAGES = (
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
+    # A database that takes no writes (a failover onto a standby, default_transaction_read_only):
+    # every request writes (its key, its rate limit), and can only be retried later.
+    asyncpg.ReadOnlySQLTransactionError,
+    psycopg.errors.ReadOnlySqlTransaction,
 )
+# Its SQLSTATE (55000) has other meanings: only this one at connecting is an outage
+# (ALTER DATABASE … ALLOW_CONNECTIONS false, a database being dropped or restored).
+_NOT_ACCEPTING = "is not currently accepting connections"
 # asyncpg's InterfaceError and InternalClientError also mean misuse (a bug); only these mean
 # "gone". State 2 is asyncpg's ERROR_CONSUME: the connection got an error (the FATAL a dying
 # backend sends) and never the ReadyForQuery that ends it.
@@ -48,6 +55,11 @@ def is_database_outage(error: BaseException) -> bool:
 def _is_outage(error: BaseException) -> bool:
     if isinstance(error, _OUTAGES):
         return True
+    if isinstance(
+        error,
+        asyncpg.ObjectNotInPrerequisiteStateError | psycopg.errors.ObjectNotInPrerequisiteState,
+    ):
+        return _NOT_ACCEPTING in str(error)
     if isinstance(error, asyncpg.InterfaceError | asyncpg.InternalClientError):
         return any(text in str(error) for text in _GONE)
     # Refused, reset, unreachable or timed out while connecting: only when a driver raised it,
