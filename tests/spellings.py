@@ -25,6 +25,11 @@ _FULLWIDTH_LETTERS = str.maketrans(
 )
 # Cyrillic capitals that look like Latin ones: the same to a reader of a ticket.
 _CYRILLIC_LOOKALIKES = str.maketrans({"A": "А", "B": "В", "E": "Е", "K": "К", "O": "О"})
+# Letters of Lisu and Cherokee that Unicode lists as confusable with Latin ones (outside test,
+# 2026-12-06): F, R, D, E
+_OTHER_SCRIPT_LOOKALIKES = str.maketrans(
+    {"F": "\ua4dd", "R": "\u13a1", "D": "\u13a0", "E": "\ua4f0"}
+)
 # Between every digit (invisible: the screen shows a plain number)
 INVISIBLE = {
     "zero_width_space": "\u200b",
@@ -99,6 +104,9 @@ def spellings(value: str) -> dict[str, str]:
         )
         found["lower_case_spaced"] = _groups(value.lower(), " ")
         found["cyrillic_lookalike_letters"] = _groups(value.translate(_CYRILLIC_LOOKALIKES), " ")
+        found["other_script_lookalike_letters"] = _groups(
+            value.translate(_OTHER_SCRIPT_LOOKALIKES), " "
+        )
         found["spaced_out"] = " ".join(value)
     return found
 

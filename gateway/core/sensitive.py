@@ -20,6 +20,8 @@ repr writes them ("\\xad", "\\u0664") are read as the characters they stand for.
 
 from __future__ import annotations
 
+import importlib.resources
+import json
 import re
 import string
 import unicodedata
@@ -28,6 +30,7 @@ from heapq import merge
 from itertools import accumulate, groupby, islice
 from typing import Any, NamedTuple
 
+import confusable_homoglyphs  # type: ignore[import-untyped]  # its data file only
 from schwifty.registry import get_iban_spec
 
 from gateway.core.errors import BillingError, ErrorCode
@@ -128,6 +131,31 @@ _LOOKALIKES = {
     )
     for code, latin in zip(codes, latins, strict=True)
 }
+
+
+def _confusable_latin_letters() -> dict[str, str]:
+    """Every letter of another script that Unicode's confusables (TR39, as the
+    confusable-homoglyphs package ships them) list as looking like one Latin letter: U+13A0
+    (Cherokee) for D, U+A4F0 (Lisu) for E, U+2D39 (Tifinagh) for E. Not Arabic letters: the
+    back office writes Arabic, where an alef is read as an alef, not as an l."""
+    listed = json.loads(
+        importlib.resources.files(confusable_homoglyphs).joinpath("confusables.json").read_text()
+    )
+    found: dict[str, str] = {}
+    for latin in sorted(string.ascii_letters):
+        for entry in listed.get(latin, ()):
+            char = entry["c"]
+            if (
+                len(char) == 1
+                and not char.isascii()
+                and unicodedata.category(char).startswith("L")
+                and not unicodedata.name(char, "").startswith("ARABIC")
+            ):
+                found.setdefault(char, latin)
+    return found
+
+
+_LOOKALIKES = {**_confusable_latin_letters(), **_LOOKALIKES}  # the table above first
 # Filler letters that render as nothing (Hangul fillers, the Braille blank).
 _INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
