@@ -27,6 +27,7 @@ _FULLWIDTH_LETTERS = str.maketrans(
 _CYRILLIC_LOOKALIKES = str.maketrans({"A": "А", "B": "В", "E": "Е", "K": "К", "O": "О"})
 # Letters of Lisu and Cherokee that Unicode lists as confusable with Latin ones (outside test,
 # 2026-12-06): F, R, D, E
+_LETTERS_FOR_DIGITS = str.maketrans("01", "Ol")  # O for zero, l for one
 _OTHER_SCRIPT_LOOKALIKES = str.maketrans(
     {"F": "\ua4dd", "R": "\u13a1", "D": "\u13a0", "E": "\ua4f0"}
 )
@@ -104,6 +105,9 @@ def spellings(value: str) -> dict[str, str]:
         )
         found["lower_case_spaced"] = _groups(value.lower(), " ")
         found["cyrillic_lookalike_letters"] = _groups(value.translate(_CYRILLIC_LOOKALIKES), " ")
+        found["letters_for_digits"] = _groups(
+            value[:4] + value[4:].translate(_LETTERS_FOR_DIGITS), " "
+        )
         found["other_script_lookalike_letters"] = _groups(
             value.translate(_OTHER_SCRIPT_LOOKALIKES), " "
         )

@@ -73,6 +73,7 @@ _LETTERS_AS_DIGITS = str.maketrans(
     {letter: str(10 + n) for n, letter in enumerate(string.ascii_uppercase)}
 )
 _MIN_CARD, _MAX_CARD = 13, 19
+_LETTERS_FOR_DIGITS = str.maketrans("OIL", "011")  # upper case: compact IBANs are
 _DIGITS = string.digits
 # An ASCII text through this keeps only its digits: one C pass to count them.
 _ASCII_DIGITS_ONLY = str.maketrans(
@@ -414,6 +415,18 @@ def _iban_length(compact: str, written_together: bool) -> int:
     if spec is None or not compact[2:4].isdigit():
         return 0
     length = spec.length
+    written = compact[4:length]
+    if len(compact) >= length and ("O" in written or "I" in written or "L" in written):
+        # Letters typed for digits ("37O4 OO44", "l234"): valid once read as digits, with
+        # half of its digits written as digits at least, it is the IBAN a reader sees.
+        bban = written.translate(_LETTERS_FOR_DIGITS)
+        digits = sum(char.isdigit() for char in written)
+        if (
+            spec.bban.match(bban)
+            and 2 * digits >= len(bban)
+            and iban_checksum_ok(compact[:4] + bban)
+        ):
+            return length
     if len(compact) >= length and spec.bban.match(compact[4:length]):
         if iban_checksum_ok(compact[:length]):
             return length
