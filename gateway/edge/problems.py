@@ -91,6 +91,11 @@ def problem_response(
     )
 
 
+# An empty body where a JSON one is expected, as Litestar reports it.
+_NO_BODY = [{"field": "data", "source": "body", "message": "'data'"}]
+_EMPTY_BODY = "The request body is empty: send the JSON object this operation takes (see /schema)."
+
+
 def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
@@ -131,6 +136,8 @@ def _from_http_exception(exc: HTTPException) -> tuple[ErrorCode, str, dict[str, 
     if isinstance(exc, ValidationException):
         message = str(exc.detail)
         errors = _validation_errors(exc)
+        if errors == _NO_BODY:  # Litestar's words for it: the missing argument's name
+            return ErrorCode.VALIDATION_FAILED, _EMPTY_BODY, {"errors": errors}
         detail = "; ".join(f"{e['field'] or e['source']}: {e['message']}" for e in errors)
         return ErrorCode.VALIDATION_FAILED, detail or message, {"errors": errors}
     by_status = {

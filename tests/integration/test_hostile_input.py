@@ -435,3 +435,28 @@ async def test_a_card_number_cannot_hide_in_a_number_or_behind_a_repeated_key(
     response, logged = await _send(live_server, api_key, attack)
     _assert_refused(response, logged, ("card_number_not_accepted", "malformed_body"))
     assert "4539" not in response.text and b"4539578763621486" not in logged
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v1/change-requests"),
+        ("POST", "/v1/blocklist/entries"),
+        ("POST", "/v1/fraud/screen"),
+    ],
+)
+async def test_an_empty_body_is_answered_with_a_sentence_that_says_so(
+    http: httpx.AsyncClient, api_key: str, method: str, path: str
+) -> None:
+    answer = await http.request(
+        method,
+        path,
+        content=b"",
+        headers={**auth(api_key, uuid.uuid4().hex), "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 400, answer.text
+    problem = answer.json()
+    assert problem["code"] == "validation_failed"
+    assert problem["detail"] == (
+        "The request body is empty: send the JSON object this operation takes (see /schema)."
+    )
