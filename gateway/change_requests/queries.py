@@ -20,6 +20,7 @@ from gateway.change_requests.references import RequestReference
 from gateway.change_requests.states import OPEN_STATUSES
 from gateway.change_requests.tables import ChangeRequest
 from gateway.core.customers import CUSTOMER_REFERENCES
+from gateway.core.db import batches
 from gateway.core.db.connection import fetch
 from gateway.core.db.rows import as_json
 from gateway.idempotency import queries as idempotency_queries
@@ -208,7 +209,7 @@ async def file(
         values.extend(event)
     try:
         sql = _file_sql(kind, event is not None, fresh is not None, unseen_iban is not None)
-        [result] = await fetch(sql, *values)
+        result = await batches.fetch_one(sql, *values)
     except UniqueViolationError as violation:
         if fresh is not None and violation.constraint_name == idempotency_queries.CLIENT_KEY:
             raise KeyTaken from None

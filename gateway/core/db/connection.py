@@ -62,6 +62,12 @@ def _runner() -> Any:
     transaction = database.current_transaction.get()
     if transaction is not None:
         return transaction.connection
+    return pool()
+
+
+def pool() -> Any:
+    """The asyncpg pool, for work that takes a connection of its own (`batches`)."""
+    database = engine()
     assert database.pool is not None, "start_pool() first"
     return database.pool
 

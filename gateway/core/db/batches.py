@@ -1,0 +1,150 @@
+"""Group commit for the busiest statement: filings that arrive while one is at PostgreSQL go
+there together, pipelined in one implicit transaction (asyncpg's `fetchmany`: every Bind and
+Execute, then one Sync), so a burst of N filings costs one round trip and one commit, not N.
+
+What each caller sees is what `fetch` gives it alone:
+- a statement that is alone (no load) runs alone, at once: no waiting for company;
+- a batch commits as a whole or not at all, so when one statement fails (a key or a ticket
+  taken, a deadlock, the connection lost) the others run again, each alone, and every caller
+  gets its own answer or its own error. Nothing of the failed batch was committed, and a
+  statement that cannot tell whether its batch committed finds its idempotency key taken, as
+  after any lost connection;
+- a statement of the batch sees the ones before it (one transaction), as if they had
+  committed just before it;
+- a caller cancelled while it waits is left out of the next batch (nothing of it is written);
+- a batch held up by a lock is cancelled after PATIENCE_SECONDS and runs again alone, so one
+  statement that waits on a row held elsewhere does not hold the others of its batch.
+
+Only statements that return exactly one row, outside any transaction, are batched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import weakref
+from typing import Any
+
+from gateway.core.db.connection import fetch, in_transaction, pool
+from gateway.core.log import get_logger
+
+Row = dict[str, Any]
+_log = get_logger("db")
+# A bound on a batch's transaction: the locks it holds and the answers that wait for it.
+MAX_BATCH = 32
+# A batch takes milliseconds. One that waits longer on a lock (a row held elsewhere) is
+# cancelled, and its statements run alone: only the one that waits keeps waiting, and the
+# filings behind it in this process are held up this long at most.
+PATIENCE_SECONDS = 2.0
+
+
+class _Waiting:
+    __slots__ = ("answer", "args")
+
+    def __init__(self, args: tuple[Any, ...], answer: asyncio.Future[Row]) -> None:
+        self.args = args
+        self.answer = answer
+
+
+class _Batcher:
+    """One event loop's batches: per statement text, those waiting and whether one runs."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, list[_Waiting]] = {}
+        self._running: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # referenced until done
+
+    def submit(self, sql: str, args: tuple[Any, ...]) -> asyncio.Future[Row]:
+        loop = asyncio.get_running_loop()
+        waiting = _Waiting(args, loop.create_future())
+        self._waiting.setdefault(sql, []).append(waiting)
+        if sql not in self._running:
+            self._running.add(sql)
+            # An empty context: the batch is no request's (its logs, its transaction).
+            task = loop.create_task(self._drain(sql), context=contextvars.Context())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return waiting.answer
+
+    async def _drain(self, sql: str) -> None:
+        """Runs what waits for `sql`, batch after batch, until nothing does."""
+        batch: list[_Waiting] = []
+        try:
+            while queue := self._waiting.pop(sql, None):
+                batch = [waiting for waiting in queue if not waiting.answer.cancelled()]
+                if len(batch) > MAX_BATCH:
+                    self._waiting.setdefault(sql, [])[:0] = batch[MAX_BATCH:]
+                    batch = batch[:MAX_BATCH]
+                try:
+                    await _run(sql, batch)
+                except Exception as error:  # never leave a caller waiting
+                    for waiting in batch:
+                        _settle(waiting.answer, error=error)
+        except asyncio.CancelledError:  # the loop is closing: so are its callers
+            for waiting in [*batch, *self._waiting.pop(sql, [])]:
+                waiting.answer.cancel()
+            raise
+        finally:
+            self._running.discard(sql)
+
+
+async def _run(sql: str, batch: list[_Waiting]) -> None:
+    if len(batch) > 1:
+        try:
+            async with pool().acquire() as connection:
+                rows = await connection.fetchmany(
+                    sql, [waiting.args for waiting in batch], timeout=PATIENCE_SECONDS
+                )
+        except Exception as error:  # each runs again alone and gets its own answer
+            _log.debug("a batch was undone: its statements run again alone", error=repr(error))
+        else:
+            if len(rows) != len(batch):  # committed: say so rather than run anything again
+                raise RuntimeError(f"a batch of {len(batch)} statements returned {len(rows)} rows")
+            for waiting, row in zip(batch, rows, strict=True):
+                _settle(waiting.answer, row=dict(row))
+            return
+    await asyncio.gather(*(_alone(sql, waiting) for waiting in batch))
+
+
+async def _alone(sql: str, waiting: _Waiting) -> None:
+    try:
+        rows = await fetch(sql, *waiting.args)
+        if len(rows) != 1:
+            raise RuntimeError(f"a batched statement returned {len(rows)} rows, not one")
+    except Exception as error:
+        _settle(waiting.answer, error=error)
+    else:
+        _settle(waiting.answer, row=rows[0])
+
+
+def _settle(
+    answer: asyncio.Future[Row], *, row: Row | None = None, error: BaseException | None = None
+) -> None:
+    if answer.done():  # its caller was cancelled meanwhile
+        return
+    if error is not None:
+        answer.set_exception(error)
+    else:
+        assert row is not None
+        answer.set_result(row)
+
+
+# Tests run several event loops one after another: each has its own batches.
+_batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batcher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def fetch_one(sql: str, *args: Any) -> Row:
+    """The one row `sql` returns, run together with the same statement's other callers when
+    they come while one runs; alone, as `fetch` runs it, inside a transaction."""
+    if in_transaction():
+        rows = await fetch(sql, *args)
+        if len(rows) != 1:
+            raise RuntimeError(f"a batched statement returned {len(rows)} rows, not one")
+        return rows[0]
+    loop = asyncio.get_running_loop()
+    batcher = _batchers.get(loop)
+    if batcher is None:
+        batcher = _batchers[loop] = _Batcher()
+    return await batcher.submit(sql, args)
