@@ -71,7 +71,8 @@ def _file_sql(audit: str | None, told: bool, fresh: bool, unseen_iban: bool = Fa
     which the caller returns instead; for `fresh`, the statement fails on the key's unique
     index), when the entry's data key is no longer live (`filed` false: prepare it again), nor
     with `unseen_iban` when a request not cancelled has that IBAN (`iban_on_file`: the row
-    was built saying none has; the caller reads them and files again)."""
+    was built saying none has; the caller reads them and files again). That is read by the
+    database's iban_on_file() once every other filing of the IBAN under way has committed."""
     columns = ChangeRequest._meta.columns
     names = ", ".join(f'"{column._meta.db_column_name}"' for column in columns)
     values = ", ".join(
@@ -93,9 +94,9 @@ def _file_sql(audit: str | None, told: bool, fresh: bool, unseen_iban: bool = Fa
     conditions = [] if fresh else ["NOT EXISTS (SELECT 1 FROM earlier)"]
     on_file, seen = "", "FALSE"
     if unseen_iban:
-        # Checked in the statement's own snapshot: the common case, an IBAN nobody filed,
-        # costs no read of its own.
-        on_file = f"on_file AS ({SAME_IBAN_EXISTS.format(iban_hash=f'${after}')}),\n"
+        # Checked by the statement itself: the common case, an IBAN nobody filed, costs no
+        # read of its own. iban_on_file() waits for other filings of the IBAN to commit first.
+        on_file = f"on_file AS (SELECT iban_on_file(${after}::text) AS seen),\n"
         after += 1
         seen = "(SELECT seen FROM on_file)"
         conditions.append(f"NOT {seen}")
@@ -230,12 +231,6 @@ SAME_IBAN = f"""
 SELECT id, client, {_references()} FROM change_requests
  WHERE iban_hash = $1 AND status <> 'cancelled' ORDER BY created_at, id LIMIT 200
 """  # noqa: S608 (constants)
-# Whether SAME_IBAN would find any (`iban_hash`: the placeholder of the hash).
-SAME_IBAN_EXISTS = """
-SELECT EXISTS (
-    SELECT 1 FROM change_requests WHERE iban_hash = {iban_hash} AND status <> 'cancelled'
-) AS seen
-"""
 
 _READ_COLUMNS = [
     column

@@ -5,6 +5,7 @@ row, the audit entry and the FILED event all name them, as before."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -15,7 +16,7 @@ from audit.store import read_payload
 from gateway.change_requests import queries, service
 from gateway.change_requests.same_iban import same_iban
 from gateway.change_requests.tables import ChangeRequest
-from gateway.core.db.connection import fetch
+from gateway.core.db.connection import fetch, transaction
 from tests.database import auth
 from tests.payloads import iban_change
 
@@ -141,3 +142,60 @@ async def test_the_statement_writes_nothing_when_the_iban_is_on_file(
         await queries.file(filed, answer, fresh=fresh, unseen_iban=row["iban_hash"])
     assert await _count("change_requests") == 1
     assert not await fetch("SELECT 1 FROM idempotency_keys WHERE key = 'si-8'")
+
+
+async def test_a_filing_of_an_iban_another_is_filing_waits_for_it_and_finds_it(
+    http: httpx.AsyncClient, api_key: str
+) -> None:
+    """Two processes filing one new IBAN at the same moment: the second statement's check
+    waits until the first has committed, then finds it (before, each read in its own snapshot
+    and both said nobody had it)."""
+    await _file(http, api_key, iban_change(ticket="SI-9"))  # the API key's record in use
+    [key] = await fetch("SELECT id FROM api_keys")
+
+    def row(ticket: str) -> ChangeRequest:
+        return ChangeRequest(
+            kind="iban_change",
+            status="new",
+            ticket=f"zendesk:{ticket}",
+            requester={"name": "Ana"},
+            contact_reasons=[],
+            details={},
+            api_key=key["id"],
+            client="test-tool",
+            idempotency_key=ticket,
+            zuora_account_id="A00000101",
+            iban_hash="hash-of-a-new-iban",
+        )
+
+    def answer(ticket: str) -> Any:
+        return (key["id"], ticket, 201, "application/json", b"{}")
+
+    fresh = ("fingerprint", "POST", URL)
+    first_written, first_may_commit = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:  # filed, and held uncommitted until told
+        async with transaction():
+            await queries.file(
+                row("SI-10"), answer("SI-10"), fresh=fresh, unseen_iban="hash-of-a-new-iban"
+            )
+            first_written.set()
+            await first_may_commit.wait()
+
+    async def second() -> None:  # on a connection of its own, as another process's
+        with pytest.raises(queries.IbanOnFile):
+            await queries.file(
+                row("SI-11"), answer("SI-11"), fresh=fresh, unseen_iban="hash-of-a-new-iban"
+            )
+
+    holding = asyncio.create_task(first())
+    try:
+        await first_written.wait()
+        waiting = asyncio.create_task(second())
+        await asyncio.sleep(0.5)
+        assert not waiting.done()  # it waits for the first filing
+    finally:
+        first_may_commit.set()
+        await holding
+    await asyncio.wait_for(waiting, timeout=5)  # and then finds it
+    assert await _count("change_requests WHERE iban_hash = 'hash-of-a-new-iban'") == 1
