@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import asyncpg
@@ -94,6 +95,20 @@ def problem_response(
 # An empty body where a JSON one is expected, as Litestar reports it.
 _NO_BODY = [{"field": "data", "source": "body", "message": "'data'"}]
 _EMPTY_BODY = "The request body is empty: send the JSON object this operation takes (see /schema)."
+# msgspec's words for a number past what it reads (a 64-bit integer, a finite double), said
+# where it cannot name the field ("$[...]": a value of a free-form object).
+_OUT_OF_RANGE = re.compile(r"^(?:Number|Integer value) out of range - at `\$\.?([^`]*)`$")
+_NUMBER_TOO_LARGE = (
+    "out of range: whole numbers go up to 9223372036854775807 and decimals must be finite. "
+    "Correct it and send the request again."
+)
+
+
+def _number_out_of_range(path: str) -> str:
+    """The field when msgspec could name it ("payload.amount_minor")."""
+    if not path or "[...]" in path:
+        return f"A number in the request body is {_NUMBER_TOO_LARGE}"
+    return f"{path}: the number is {_NUMBER_TOO_LARGE}"
 
 
 def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
@@ -133,6 +148,9 @@ def _from_http_exception(exc: HTTPException) -> tuple[ErrorCode, str, dict[str, 
             "The body is not valid JSON; check quotes, commas and braces.",
             {},
         )
+    out_of_range = _OUT_OF_RANGE.match(str(exc.detail)) if exc.status_code == 400 else None
+    if out_of_range:
+        return ErrorCode.VALIDATION_FAILED, _number_out_of_range(out_of_range[1]), {}
     if isinstance(exc, ValidationException):
         message = str(exc.detail)
         errors = _validation_errors(exc)

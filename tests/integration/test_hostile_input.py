@@ -26,6 +26,7 @@ import pytest
 from litestar import Litestar
 
 from adapters.stripe.emulator.signing import sign
+from gateway.core.db.connection import fetch
 from gateway.staff.roles import Role
 from tests.app_log import captured_app_log
 from tests.database import LiveServer, auth
@@ -460,3 +461,23 @@ async def test_an_empty_body_is_answered_with_a_sentence_that_says_so(
     assert problem["detail"] == (
         "The request body is empty: send the JSON object this operation takes (see /schema)."
     )
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e999"])
+async def test_a_number_out_of_range_is_answered_with_a_sentence_that_says_so(
+    http: httpx.AsyncClient, api_key: str, number: str
+) -> None:
+    """msgspec says "Number out of range - at `$[...][...]`" for a number inside a free-form
+    object: nothing a support agent can act on."""
+    body = json.dumps(iban_change()).replace('"targets"', f'"extra": {number}, "targets"')
+    answer = await http.post(
+        "/v1/change-requests",
+        content=body.encode(),
+        headers={**auth(api_key, uuid.uuid4().hex), "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 400, answer.text
+    problem = answer.json()
+    assert problem["code"] == "validation_failed"
+    assert problem["detail"].startswith("A number in the request body is out of range")
+    [filed] = await fetch("SELECT count(*) AS n FROM change_requests")
+    assert filed["n"] == 0
