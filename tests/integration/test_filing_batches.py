@@ -153,9 +153,10 @@ async def test_the_statements_that_wait_go_together_and_each_gets_its_own_answer
 async def test_one_failing_statement_leaves_the_others_of_its_batch_their_answers(
     probe: None,
 ) -> None:
-    first = asyncio.create_task(batches.fetch_one(_PROBE, 1, 0.3))
+    await batches.fetch_one(_PROBE, 1, 0)
+    first = asyncio.create_task(batches.fetch_one(_PROBE, 10, 0.3))
     await asyncio.sleep(0.1)
-    # 0 divides by zero; 1 again breaks the primary key once the first has committed
+    # 0 divides by zero; 1 breaks the primary key
     waiting = [asyncio.create_task(batches.fetch_one(_PROBE, n, 0)) for n in (2, 0, 3, 1, 4)]
     await first
     outcomes = await asyncio.gather(*waiting, return_exceptions=True)
@@ -163,7 +164,7 @@ async def test_one_failing_statement_leaves_the_others_of_its_batch_their_answer
     assert isinstance(outcomes[1], DivisionByZeroError)
     assert type(outcomes[3]).__name__ == "UniqueViolationError"
     rows = await fetch("SELECT n FROM batch_probe ORDER BY n")
-    assert [row["n"] for row in rows] == [1, 2, 3, 4]
+    assert [row["n"] for row in rows] == [1, 2, 3, 4, 10]
 
 
 async def test_a_statement_whose_caller_gave_up_while_it_waited_is_not_run(
@@ -200,6 +201,28 @@ async def test_a_batch_held_up_by_a_lock_lets_the_others_through(
         )
         await first
         done = await asyncio.wait_for(asyncio.gather(*free), timeout=5)
+        assert [row["n"] for row in done] == [6, 7]
+        assert not held.done()
+        await transaction.rollback()
+        assert (await asyncio.wait_for(held, timeout=5))["n"] == 5
+    finally:
+        await holder.close()
+
+
+async def test_a_statement_alone_held_up_by_a_lock_lets_the_next_ones_through(
+    probe: None,
+) -> None:
+    """No load, so the held one went alone: the statements that gather behind it go on after
+    HOLD_UP_SECONDS, not once the lock is let go."""
+    holder = await asyncpg.connect(os.environ["BG_MIGRATION_DATABASE_URL"])
+    try:
+        transaction = holder.transaction()
+        await transaction.start()
+        await holder.execute("INSERT INTO batch_probe (n) VALUES (5)")  # 5 is held
+        held = asyncio.create_task(batches.fetch_one(_PROBE, 5, 0))
+        await asyncio.sleep(0.1)
+        behind = [asyncio.create_task(batches.fetch_one(_PROBE, n, 0)) for n in (6, 7)]
+        done = await asyncio.wait_for(asyncio.gather(*behind), timeout=1.5)
         assert [row["n"] for row in done] == [6, 7]
         assert not held.done()
         await transaction.rollback()

@@ -11,9 +11,12 @@ What each caller sees is what `fetch` gives it alone:
   after any lost connection;
 - a statement of the batch sees the ones before it (one transaction), as if they had
   committed just before it;
-- a caller cancelled while it waits is left out of the next batch (nothing of it is written);
-- a batch held up by a lock is cancelled after PATIENCE_SECONDS and runs again alone, so one
-  statement that waits on a row held elsewhere does not hold the others of its batch.
+- a caller cancelled while it waits is left out of the next batch (nothing of it is written).
+  That is a cancelled task: a client that hangs up does not cancel its request, which is
+  filed, and whose retry hears the stored answer, as without batches;
+- a statement waiting on a row held elsewhere holds up no other: the filings that gather
+  behind it go on after HOLD_UP_SECONDS, and a batch it is in is cancelled after
+  PATIENCE_SECONDS, its other statements run again alone.
 
 Only statements that return exactly one row, outside any transaction, are batched.
 """
@@ -32,9 +35,11 @@ Row = dict[str, Any]
 _log = get_logger("db")
 # A bound on a batch's transaction: the locks it holds and the answers that wait for it.
 MAX_BATCH = 32
-# A batch takes milliseconds. One that waits longer on a lock (a row held elsewhere) is
-# cancelled, and its statements run alone: only the one that waits keeps waiting, and the
-# filings behind it in this process are held up this long at most.
+# A batch takes milliseconds. The filings that gather behind one still at PostgreSQL after
+# this long (a statement waiting on a row held elsewhere) go on without it.
+HOLD_UP_SECONDS = 0.25
+# A batch still running after this long is cancelled, and its statements run alone: only the
+# one waiting on a lock keeps waiting, not the others of its batch.
 PATIENCE_SECONDS = 2.0
 
 
@@ -67,25 +72,38 @@ class _Batcher:
         return waiting.answer
 
     async def _drain(self, sql: str) -> None:
-        """Runs what waits for `sql`, batch after batch, until nothing does."""
-        batch: list[_Waiting] = []
+        """Runs what waits for `sql`, batch after batch, until nothing does. The next batch
+        gathers while one is at PostgreSQL, but does not wait past HOLD_UP_SECONDS for one
+        held up by a lock: that one finishes on its own."""
         try:
             while queue := self._waiting.pop(sql, None):
                 batch = [waiting for waiting in queue if not waiting.answer.cancelled()]
                 if len(batch) > MAX_BATCH:
                     self._waiting.setdefault(sql, [])[:0] = batch[MAX_BATCH:]
                     batch = batch[:MAX_BATCH]
-                try:
-                    await _run(sql, batch)
-                except Exception as error:  # never leave a caller waiting
-                    for waiting in batch:
-                        _settle(waiting.answer, error=error)
+                running = asyncio.get_running_loop().create_task(_settled(sql, batch))
+                self._tasks.add(running)
+                running.add_done_callback(self._tasks.discard)
+                await asyncio.wait({running}, timeout=HOLD_UP_SECONDS)
         except asyncio.CancelledError:  # the loop is closing: so are its callers
-            for waiting in [*batch, *self._waiting.pop(sql, [])]:
+            for waiting in self._waiting.pop(sql, []):
                 waiting.answer.cancel()
             raise
         finally:
             self._running.discard(sql)
+
+
+async def _settled(sql: str, batch: list[_Waiting]) -> None:
+    """`_run`, and every caller of the batch answered whatever happens."""
+    try:
+        await _run(sql, batch)
+    except Exception as error:
+        for waiting in batch:
+            _settle(waiting.answer, error=error)
+    except asyncio.CancelledError:
+        for waiting in batch:
+            waiting.answer.cancel()
+        raise
 
 
 async def _run(sql: str, batch: list[_Waiting]) -> None:
