@@ -6,9 +6,11 @@ it, as if they had committed alone just before."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -182,17 +184,27 @@ async def test_a_statement_whose_caller_gave_up_while_it_waited_is_not_run(
     assert [row["n"] for row in rows] == [1, 2]
 
 
+@contextlib.asynccontextmanager
+async def _five_held() -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """Another transaction has written 5 and not committed: a statement writing 5 waits for
+    it. Yields what lets it go (a rollback)."""
+    holder = await asyncpg.connect(os.environ["BG_MIGRATION_DATABASE_URL"])
+    try:
+        transaction = holder.transaction()
+        await transaction.start()
+        await holder.execute("INSERT INTO batch_probe (n) VALUES (5)")
+        yield transaction.rollback
+    finally:
+        await holder.close()
+
+
 async def test_a_batch_held_up_by_a_lock_lets_the_others_through(
     probe: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A statement that waits on a row another transaction holds waits alone: the batch it
     was in is cancelled after its patience, and the others are answered."""
     monkeypatch.setattr(batches, "PATIENCE_SECONDS", 0.3)
-    holder = await asyncpg.connect(os.environ["BG_MIGRATION_DATABASE_URL"])
-    try:
-        transaction = holder.transaction()
-        await transaction.start()
-        await holder.execute("INSERT INTO batch_probe (n) VALUES (5)")  # 5 is held
+    async with _five_held() as let_go:
         first = asyncio.create_task(batches.fetch_one(_PROBE, 1, 0.3))
         await asyncio.sleep(0.1)
         held, free = (
@@ -203,10 +215,8 @@ async def test_a_batch_held_up_by_a_lock_lets_the_others_through(
         done = await asyncio.wait_for(asyncio.gather(*free), timeout=5)
         assert [row["n"] for row in done] == [6, 7]
         assert not held.done()
-        await transaction.rollback()
+        await let_go()
         assert (await asyncio.wait_for(held, timeout=5))["n"] == 5
-    finally:
-        await holder.close()
 
 
 async def test_a_statement_alone_held_up_by_a_lock_lets_the_next_ones_through(
@@ -214,18 +224,12 @@ async def test_a_statement_alone_held_up_by_a_lock_lets_the_next_ones_through(
 ) -> None:
     """No load, so the held one went alone: the statements that gather behind it go on after
     HOLD_UP_SECONDS, not once the lock is let go."""
-    holder = await asyncpg.connect(os.environ["BG_MIGRATION_DATABASE_URL"])
-    try:
-        transaction = holder.transaction()
-        await transaction.start()
-        await holder.execute("INSERT INTO batch_probe (n) VALUES (5)")  # 5 is held
+    async with _five_held() as let_go:
         held = asyncio.create_task(batches.fetch_one(_PROBE, 5, 0))
         await asyncio.sleep(0.1)
         behind = [asyncio.create_task(batches.fetch_one(_PROBE, n, 0)) for n in (6, 7)]
         done = await asyncio.wait_for(asyncio.gather(*behind), timeout=1.5)
         assert [row["n"] for row in done] == [6, 7]
         assert not held.done()
-        await transaction.rollback()
+        await let_go()
         assert (await asyncio.wait_for(held, timeout=5))["n"] == 5
-    finally:
-        await holder.close()
