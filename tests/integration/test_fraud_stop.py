@@ -17,6 +17,16 @@ from tests.payloads import VALID_IBAN, VALID_IBAN_COMPACT, iban_change
 Client = httpx.AsyncClient
 
 
+async def _queue_import(http: Client, key: str, csv: str) -> httpx.Response:
+    """POST a CSV import, with the job queue open so that its job is queued."""
+    from gateway.core.jobs import job_app
+
+    async with job_app.open_async():
+        return await http.post(
+            "/v1/blocklist/imports", json={"csv": csv}, headers=auth(key, uuid.uuid4().hex)
+        )
+
+
 async def block(http: Client, key: str, **entry: Any) -> httpx.Response:
     body = {"reason": "chargeback ring", **entry}
     return await http.post("/v1/blocklist/entries", json=body, headers=auth(key, uuid.uuid4().hex))
@@ -131,7 +141,6 @@ async def test_an_expiry_without_its_offset_is_refused(http: Client, api_key: st
 async def test_an_import_refuses_a_far_expiry_row_and_blocks_the_others(
     http: Client, api_key: str
 ) -> None:
-    from gateway.core.jobs import job_app
     from gateway.fraud.wiring import blocklist_imports
 
     csv = (
@@ -139,10 +148,7 @@ async def test_an_import_refuses_a_far_expiry_row_and_blocks_the_others(
         "ip,192.0.2.250,forever and a day,,9999-12-31T23:59:59.999999+00:00\n"
         "ip,192.0.2.251,mule,,\n"
     )
-    async with job_app.open_async():
-        queued = await http.post(
-            "/v1/blocklist/imports", json={"csv": csv}, headers=auth(api_key, uuid.uuid4().hex)
-        )
+    queued = await _queue_import(http, api_key, csv)
     assert queued.status_code == 202, queued.text
     import_id = uuid.UUID(queued.json()["id"])
     assert await blocklist_imports().run(import_id) == 2
@@ -259,7 +265,6 @@ async def test_a_change_request_from_a_blocked_ip_or_email_is_refused(
 async def test_a_bulk_import_blocks_each_good_row_and_explains_each_bad_one(
     http: Client, api_key: str
 ) -> None:
-    from gateway.core.jobs import job_app
     from gateway.fraud.wiring import blocklist_imports
 
     await block(http, api_key, kind="ip", value="192.0.2.50")
@@ -270,10 +275,7 @@ async def test_a_bulk_import_blocks_each_good_row_and_explains_each_bad_one(
         "ip_range,10.0.0.0/33,typo,\n"
         "card_fingerprint,fp_Zed,stolen card,\n"
     )
-    async with job_app.open_async():
-        queued = await http.post(
-            "/v1/blocklist/imports", json={"csv": csv}, headers=auth(api_key, uuid.uuid4().hex)
-        )
+    queued = await _queue_import(http, api_key, csv)
     assert queued.status_code == 202, queued.text
     assert queued.json()["status"] == "queued" and queued.json()["total"] == 4
     [stored] = await fetch("SELECT rows::text AS rows FROM blocklist_imports")

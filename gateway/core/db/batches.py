@@ -78,6 +78,8 @@ class _Batcher:
         try:
             while queue := self._waiting.pop(sql, None):
                 batch = [waiting for waiting in queue if not waiting.answer.cancelled()]
+                if not batch:  # every caller gave up while it waited
+                    continue
                 if len(batch) > MAX_BATCH:
                     self._waiting.setdefault(sql, [])[:0] = batch[MAX_BATCH:]
                     batch = batch[:MAX_BATCH]
