@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from audit import queries
-from audit.mac import mac_matches
+from audit.mac import mac_matches_values
 from gateway.core.db.connection import fetch, fetch_value, records, transaction
 
 GENESIS = "0" * 64
@@ -30,30 +30,78 @@ SEAL_LOCK = 0x61756474  # "audt": one sealer at a time, across processes
 # in, and writers' clocks differ a little: only a larger step back in time is reported.
 TIME_TOLERANCE = timedelta(minutes=5)
 _BATCH = 5000
+# The columns of queries.CHAIN, in its order: verify() reads each row by position.
+CHAIN_COLUMNS = (
+    "seq",
+    "entry_id",
+    "prev_hash",
+    "hash",
+    "id",
+    "occurred_at",
+    "actor_type",
+    "actor_id",
+    "action",
+    "target_type",
+    "target_id",
+    "request_id",
+    "subject",
+    "payload",
+    "data",
+    "mac",
+)
 
 
 def entry_hash(prev_hash: str, seq: int, row: Mapping[str, Any]) -> str:
     """SHA-256 over the previous hash, the position, the metadata and the ciphertext."""
     get = row.get
-    occurred = row["occurred_at"].isoformat() if get("occurred_at") else ""
+    return _entry_hash(
+        prev_hash,
+        seq,
+        row["id"],
+        get("occurred_at"),
+        (
+            get("actor_type"),
+            get("actor_id"),
+            get("action"),
+            get("target_type"),
+            get("target_id"),
+            get("request_id"),
+            get("subject"),
+        ),
+        get("payload") or get("data"),
+        get("mac"),
+    )
+
+
+def _entry_hash(
+    prev_hash: str,
+    seq: int,
+    entry_id: Any,
+    occurred: datetime | None,
+    metadata: tuple[Any, ...],
+    content: Any,
+    mac: str | None,
+) -> str:
+    """`entry_hash` from the entry's values: `metadata` the seven of FIELDS before the payload,
+    `content` the payload (or the data of an entry from before payloads)."""
+    actor_type, actor_id, action, target_type, target_id, request_id, subject = metadata
     # Spelled out rather than looped: the sealer and verify() hash every entry.
     text = "\x1f".join(
         (
             prev_hash,
             str(seq),
-            str(row["id"]),
-            occurred,
-            str(get("actor_type") or ""),
-            str(get("actor_id") or ""),
-            str(get("action") or ""),
-            str(get("target_type") or ""),
-            str(get("target_id") or ""),
-            str(get("request_id") or ""),
-            str(get("subject") or ""),
-            str(get("payload") or get("data") or ""),
+            str(entry_id),
+            occurred.isoformat() if occurred else "",
+            str(actor_type or ""),
+            str(actor_id or ""),
+            str(action or ""),
+            str(target_type or ""),
+            str(target_id or ""),
+            str(request_id or ""),
+            str(subject or ""),
+            str(content or ""),
         )
     )
-    mac = get("mac")
     if mac:  # entries from before MACs hash as they always did
         text = f"{text}\x1f{mac}"
     return hashlib.sha256(text.encode()).hexdigest()
@@ -125,6 +173,8 @@ async def verify(
         rows = await fetch(queries.CHAIN, after[0] - 1, 1)
         walk.seen_mac = bool(rows and rows[0]["mac"])
     rows = await records(queries.CHAIN, walk.expected_seq - 1, batch)
+    if rows and tuple(rows[0].keys()) != CHAIN_COLUMNS:  # check() reads them by position
+        raise RuntimeError(f"queries.CHAIN gives {tuple(rows[0].keys())}, not {CHAIN_COLUMNS}")
     while rows:
         # The database reads the next batch while this one is hashed: the two overlap.
         following = asyncio.ensure_future(records(queries.CHAIN, rows[-1]["seq"], batch))
@@ -170,42 +220,65 @@ class _Walk:
         self.latest: tuple[datetime, int] | None = None
         self.backwards: list[TimeSlip] = []
 
-    def check(self, row: Mapping[str, Any]) -> tuple[int, str] | None:
-        """(the seq, what is wrong) when this row breaks the chain; else it moves on."""
-        seq = row["seq"]
+    def check(self, row: Any) -> tuple[int, str] | None:
+        """(the seq, what is wrong) when this row of queries.CHAIN breaks the chain; else it
+        moves on. The row (a Record) is read by position, CHAIN_COLUMNS: every entry is
+        checked, and looking its values up by name cost more than the rest of the walk."""
+        (
+            seq,
+            _entry_id,
+            prev_hash,
+            stored_hash,
+            entry_id,
+            occurred,
+            actor_type,
+            actor_id,
+            action,
+            target_type,
+            target_id,
+            request_id,
+            subject,
+            payload,
+            data,
+            mac,
+        ) = row
+        metadata = (actor_type, actor_id, action, target_type, target_id, request_id, subject)
         if seq != self.expected_seq:
             return self.expected_seq, "missing entry"
-        if row["id"] is None:
+        if entry_id is None:
             return seq, "entry deleted"
-        if row["prev_hash"] != self.prev:
+        if prev_hash != self.prev:
             return seq, "link to the previous entry broken"
-        if entry_hash(self.prev, seq, row) != row["hash"]:
+        if _entry_hash(self.prev, seq, entry_id, occurred, metadata, payload or data, mac) != (
+            stored_hash
+        ):
             return seq, "entry altered"
-        problem = self._check_mac(row)
+        problem = self._check_mac(seq, mac, occurred, (*metadata, payload))
         if problem is not None:
             return seq, problem
-        self._check_time(row)
-        self.prev, self.expected_seq, self.checked = row["hash"], seq + 1, self.checked + 1
+        self._check_time(seq, occurred)
+        self.prev, self.expected_seq, self.checked = stored_hash, seq + 1, self.checked + 1
         return None
 
-    def _check_mac(self, row: Mapping[str, Any]) -> str | None:
-        if row["mac"] is None:
+    def _check_mac(
+        self, seq: int, mac: str | None, occurred: datetime, fields: tuple[Any, ...]
+    ) -> str | None:
+        if mac is None:
             if self.seen_mac:
                 return "no MAC: not written by the gateway"
             self.legacy += 1
             return None
         self.seen_mac = True
-        if not mac_matches(row):
+        if not mac_matches_values(mac, occurred, fields):
             return "MAC does not match: forged or changed without the gateway's key"
-        twin = self.copies.get(row["seq"])
+        twin = self.copies.get(seq)
         return f"a copy of {twin}" if twin else None
 
-    def _check_time(self, row: Mapping[str, Any]) -> None:
-        occurred: datetime = row["occurred_at"]
+    def _check_time(self, seq: int, occurred: datetime) -> None:
         if self.latest is not None and occurred < self.latest[0] - TIME_TOLERANCE:
-            self.backwards.append(TimeSlip(row["seq"], self.latest[1], self.latest[0] - occurred))
+            self.backwards.append(TimeSlip(seq, self.latest[1], self.latest[0] - occurred))
         if self.latest is None or occurred > self.latest[0]:
-            self.latest = (occurred, row["seq"])
+            self.latest = (occurred, seq)
 
     def verdict(self, bad_seq: int | None = None, problem: str | None = None) -> Verdict:
         return Verdict(

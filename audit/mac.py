@@ -93,11 +93,7 @@ def entry_mac(occurred: datetime, fields: Sequence[Any]) -> str:
 
 
 def mac_matches(row: Mapping[str, Any]) -> bool:
-    version, _, rest = str(row.get("mac") or "").partition(":")
-    nonce, _, digest = rest.partition(":")
-    if version != _VERSION or not nonce or not digest:
-        return False
-    get = row.get  # FIELDS spelled out: verify() checks every entry
+    get = row.get  # FIELDS spelled out: the guards check entries one by one
     fields = (
         get("actor_type"),
         get("actor_id"),
@@ -108,4 +104,14 @@ def mac_matches(row: Mapping[str, Any]) -> bool:
         get("subject"),
         get("payload"),
     )
-    return hmac.compare_digest(digest, _digest(nonce, micros_of(row["occurred_at"]), fields))
+    return mac_matches_values(get("mac"), row["occurred_at"], fields)
+
+
+def mac_matches_values(mac: str | None, occurred: datetime, fields: Sequence[Any]) -> bool:
+    """Whether `mac` is the MAC of an entry written at `occurred` with `fields`, the values of
+    FIELDS in order (verify() reads them from each row by position)."""
+    version, _, rest = str(mac or "").partition(":")
+    nonce, _, digest = rest.partition(":")
+    if version != _VERSION or not nonce or not digest:
+        return False
+    return hmac.compare_digest(digest, _digest(nonce, micros_of(occurred), fields))
