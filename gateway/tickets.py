@@ -35,6 +35,7 @@ _MAX_TYPED_LENGTH = 300  # before folding and trimming: anything longer is not a
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SYSTEM = re.compile(rf"^[a-z][a-z0-9_.\-]{{0,{MAX_SYSTEM_LENGTH - 1}}}$")
 _SPACES = re.compile(r"\s+")
+_LEADING_SEPARATORS = re.compile(r"^[\s#:]+")
 # A stored ticket's id alone, in SQL (change_requests has an index on exactly this expression).
 TICKET_ID_SQL = "substr(ticket, strpos(ticket, ':') + 1)"
 _NO_SYSTEM = "The ticket needs its system and id, such as zendesk:1001 or zendesk #1001."
@@ -73,7 +74,9 @@ def _system(raw: str) -> str:
 
 
 def _ticket_id(raw: str) -> str:
-    ticket_id = raw.strip().lstrip("#").strip()
+    # "zendesk::1001", "zendesk#:1001", "zendesk: # 1001": a doubled or mixed separator is a
+    # slip of the keyboard, not an id that starts with one (it would file the ticket twice).
+    ticket_id = _LEADING_SEPARATORS.sub("", raw).strip()
     if not ticket_id:
         raise _invalid("The ticket has no id: write it as system:id, such as zendesk:1001.")
     if len(ticket_id) > MAX_ID_LENGTH:
@@ -84,10 +87,14 @@ def _ticket_id(raw: str) -> str:
 def _split(folded: str) -> tuple[str, str, str] | None:
     """(system as written, separator, id) of "system:id", "system #id", "system#id",
     "system id", "system: #id"; None when the text names no system."""
-    for separator in (":", "#"):
-        if separator in folded:
-            system, _, ticket_id = folded.partition(separator)
-            return system.strip(), separator, ticket_id
+    # The first of them: "zendesk#:1001" is zendesk's, as "zendesk: #1001" is.
+    found = [
+        (folded.index(separator), separator) for separator in (":", "#") if separator in folded
+    ]
+    if found:
+        separator = min(found)[1]
+        system, _, ticket_id = folded.partition(separator)
+        return system.strip(), separator, ticket_id
     system, space, ticket_id = folded.partition(" ")
     return (system, " ", ticket_id) if space else None
 

@@ -21,6 +21,9 @@ SPELLINGS = [
     "ZENDESK 1001",
     "zendesk#1001",
     "zendesk: #1001",
+    "zendesk::1001",  # a separator typed twice, or two of them
+    "zendesk#:1001",
+    "zendesk: : # 1001",
     "  zendesk #1001  ",
     "zendesk\u00a0#1001",
     "ｚｅｎｄｅｓｋ ＃１００１",  # full-width letters, sign and digits
@@ -37,7 +40,10 @@ def test_every_spelling_is_one_ticket(typed: str) -> None:
     assert canonical_ticket(typed) == "zendesk:1001"
 
 
-@pytest.mark.parametrize("typed", ["1001", "#1001", " # 1001 ", "zendesk #1001", "Zendesk:1001"])
+@pytest.mark.parametrize(
+    "typed",
+    ["1001", "#1001", " # 1001 ", ":1001", "zendesk #1001", "Zendesk:1001", "zendesk::1001"],
+)
 def test_the_id_alone_takes_the_system_given(typed: str) -> None:
     assert canonical_ticket(typed, "Zendesk") == "zendesk:1001"
 
