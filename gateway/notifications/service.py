@@ -123,7 +123,7 @@ class NotificationService:
     ) -> tuple[dict[str, Any], str]:
         """The endpoint and its secret; the secret is never shown again (rotate for a new one).
         `client` None: the endpoint gets every client's events. `language`: of the notes."""
-        check_endpoint_url(url, self._settings.notification_hosts)
+        url = check_endpoint_url(url, self._settings.notification_hosts)
         patterns = validate_patterns(events)
         text = _description(description)
         language = checked_language(language)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from gateway.core.errors import BillingError, ErrorCode
 from gateway.core.sensitive import sensitive_kind
@@ -26,7 +26,7 @@ def parse_endpoint_url(url: str) -> SplitResult:
         raise _invalid(Message("The URL is longer than {most} characters.", most=MAX_URL_LENGTH))
     if not _VISIBLE.match(url):
         raise _invalid(Message("The URL has spaces, control or non-ASCII characters; encode them."))
-    if sensitive_kind(url):  # it is stored and shown as written, and sent with every try
+    if sensitive_kind(url):  # it is stored and shown, and sent with every try
         raise _invalid(Message("The URL holds an IBAN or a card number; leave it out."))
     try:
         parts = urlsplit(url)
@@ -49,9 +49,13 @@ def parse_endpoint_url(url: str) -> SplitResult:
     return parts
 
 
+def _default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80
+
+
 def host_allowed(parts: SplitResult, allowed: Sequence[str]) -> bool:
     host = (parts.hostname or "").lower()
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = parts.port or _default_port(parts.scheme)
     return any(entry in (host, f"{host}:{port}") for entry in allowed)
 
 
@@ -69,8 +73,20 @@ def refusal_of_host(url: str, allowed: Sequence[str]) -> str | None:
     )
 
 
+def normalised_url(parts: SplitResult) -> str:
+    """One spelling for one address, so that the same receiver is not registered twice (and
+    sent every event twice): the scheme and host in lower case, the scheme's own port left out,
+    an empty path as "/". The path and query are kept as written (the receiver reads them)."""
+    host = (parts.hostname or "").lower()
+    netloc = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
+    if parts.port is not None and parts.port != _default_port(parts.scheme):
+        netloc = f"{netloc}:{parts.port}"
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+
+
 def check_endpoint_url(url: str, allowed: Sequence[str]) -> str:
-    """The URL, checked: 422 `notification_url_invalid` or `notification_host_not_allowed`."""
+    """The URL, checked and normalised (`normalised_url`): 422 `notification_url_invalid` or
+    `notification_host_not_allowed`."""
     parts = parse_endpoint_url(url)
     if not host_allowed(parts, allowed):
         raise BillingError(
@@ -82,4 +98,4 @@ def check_endpoint_url(url: str, allowed: Sequence[str]) -> str:
             ),
             extra={"host": parts.hostname},
         )
-    return url
+    return normalised_url(parts)

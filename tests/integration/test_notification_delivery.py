@@ -185,6 +185,11 @@ async def test_registering_shows_the_secret_once_and_stores_it_encrypted(
     assert again.status_code == 409
     assert again.json()["code"] == "notification_endpoint_exists"
     assert again.json()["existing_id"] == endpoint["id"]
+    # the same receiver written another way is the same endpoint: not registered twice
+    respelled = {**body, "url": receiver.url.replace("http://", "HTTP://")}
+    again = await http.post("/v1/notification-endpoints", json=respelled, headers=auth(key))
+    assert again.status_code == 409, again.text
+    assert again.json()["existing_id"] == endpoint["id"]
 
     rotated = await http.post(
         f"/v1/notification-endpoints/{endpoint['id']}/rotate-secret", headers=auth(key)

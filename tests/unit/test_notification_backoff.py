@@ -73,6 +73,24 @@ def test_urls_refused(url: str, code: ErrorCode) -> None:
     assert refused.value.code is code
 
 
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("HTTPS://HOOKS.example.com:443/Zendesk?x=1", "https://hooks.example.com/Zendesk?x=1"),
+        ("https://hooks.example.com", "https://hooks.example.com/"),
+        ("http://hooks.example.com:80/hook", "http://hooks.example.com/hook"),
+        ("http://127.0.0.1:8443/hook", "http://127.0.0.1:8443/hook"),
+        ("https://[::1]:8443/hook", "https://[::1]:8443/hook"),
+        ("https://[::1]:443/hook", "https://[::1]/hook"),
+    ],
+)
+def test_one_address_has_one_spelling(typed: str, stored: str) -> None:
+    """Scheme and host in lower case, the scheme's own port and an empty path as the receiver
+    reads them; the path and query as written."""
+    allowed = ("hooks.example.com", "127.0.0.1:8443", "::1")
+    assert check_endpoint_url(typed, allowed) == stored
+
+
 def test_allowed_urls_pass_and_a_host_taken_off_the_list_is_refused_at_sending() -> None:
     allowed = ("hooks.example.com", "127.0.0.1:8443")
     assert check_endpoint_url("https://HOOKS.example.com/zendesk?x=1", allowed)
