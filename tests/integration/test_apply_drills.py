@@ -432,3 +432,29 @@ async def applied_once_closed(
         assert answer.status_code == 503, answer.text
         await asyncio.sleep(0.5)
     raise AssertionError("the circuit never closed again")
+
+
+async def test_an_idle_keep_alive_connection_is_kept_past_uvicorns_five_seconds(
+    live: Gateway,
+) -> None:
+    """A client (or the proxy in front) that reuses a connection idle for a few seconds is
+    answered on it: the gateway keeps idle connections for KEEP_ALIVE_SECONDS, longer than a
+    load balancer's idle timeout, not uvicorn's 5 s (a reuse that raced that close was a
+    reset request, as the 1,000 applies above once saw)."""
+    host, port = live.base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        for _ in range(2):
+            writer.write(f"GET /health/live HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            await writer.drain()
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+            assert head.startswith(b"HTTP/1.1 200"), head
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            await reader.readexactly(length)
+            await asyncio.sleep(6)  # past uvicorn's default keep-alive of 5 s
+    finally:
+        writer.close()

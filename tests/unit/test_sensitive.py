@@ -235,13 +235,14 @@ _HOSTILE = ("1 ", "1-", "12 ", "1234 ", "1 - ", "4539 ", "1,", "1+")
 @pytest.mark.parametrize("unit", _HOSTILE)
 def test_a_long_chain_of_short_digit_groups_is_scanned_in_linear_time(unit: str) -> None:
     # 256 KB of "1 1 1 …" took 3.5 s of CPU (every window of up to 19 groups rescanned, on
-    # the event loop, before authentication). CPU time, with a bound far above the ~0.1 s it
-    # takes now, so that a slow or busy machine does not make it flaky.
+    # the event loop, before authentication). CPU time, with a bound well above the 0.1 to
+    # 0.45 s it takes now on these machines (the slowest: "1234 " on a slow one), so that a
+    # slow or busy machine does not make it flaky.
     text = unit * (256 * 1024 // len(unit))
     started = time.process_time()
     redact_text(text)
     contains_card_number(text)
-    assert time.process_time() - started < 0.5
+    assert time.process_time() - started < 1.5
 
 
 def test_a_long_chain_of_cards_is_found_in_linear_time() -> None:
