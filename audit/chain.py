@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from audit import queries
-from audit.mac import mac_matches_values
+from audit.mac import FIELDS, mac_matches_values
 from gateway.core.db.connection import fetch, fetch_value, records, transaction
 
 GENESIS = "0" * 64
@@ -38,14 +38,7 @@ CHAIN_COLUMNS = (
     "hash",
     "id",
     "occurred_at",
-    "actor_type",
-    "actor_id",
-    "action",
-    "target_type",
-    "target_id",
-    "request_id",
-    "subject",
-    "payload",
+    *FIELDS,
     "data",
     "mac",
 )
