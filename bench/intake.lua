@@ -12,7 +12,8 @@ local threads = 0
 local THREADS = tonumber(os.getenv("BENCH_THREADS") or "2")
 setup = function(thread)
   threads = threads + 1
-  thread:set("thread_tag", "t" .. threads .. "r" .. tostring(math.random(1, 1e9)) .. "n")
+  -- BENCH_RUN: wrk's math.random is not seeded, so a second run would replay the first's keys
+  thread:set("thread_tag", "t" .. threads .. "r" .. (os.getenv("BENCH_RUN") or tostring(math.random(1, 1e9))) .. "n")
   thread:set("thread_index", threads - 1)
 end
 

@@ -12,6 +12,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from schwifty import BBAN, BIC, IBAN
 from schwifty.domain import Component
@@ -142,17 +143,37 @@ def _sepa_reach(country: str) -> None:
         )
 
 
-def _bank_bics(iban: IBAN) -> list[BIC]:
-    """Every BIC the bank registry lists for the IBAN's bank code (a bank can have several)."""
+class _RegisteredBank(NamedTuple):
+    bic: str | None  # the BIC schwifty derives for the bank code
+    name: str | None
+    bics: tuple[BIC, ...]  # every BIC the registry lists for it (a bank can have several)
+
+
+# By country and bank code: the registry does not change while the process runs, and schwifty
+# builds and validates every candidate BIC again at each lookup (most of an IBAN's validation,
+# filing after filing). Bounded, emptied when full (the registry's banks are what fills it).
+_BANKS: dict[tuple[str, str], _RegisteredBank] = {}
+_BANKS_LIMIT = 8192
+
+
+def _bank_of(iban: IBAN) -> _RegisteredBank:
     spec = iban.spec
     key = "".join(
         iban.bban[spec.positions[part].start : spec.positions[part].end]
         for part in (spec.bic_lookup_components or [Component.BANK_CODE])
     )
-    try:
-        return BIC.candidates_from_bank_code(iban.country_code, key)
-    except SchwiftyException:
-        return []
+    found = _BANKS.get((iban.country_code, key))
+    if found is None:
+        try:
+            bics = tuple(BIC.candidates_from_bank_code(iban.country_code, key))
+        except SchwiftyException:
+            bics = ()
+        derived = iban.bic
+        found = _RegisteredBank(str(derived) if derived else None, iban.bank_name, bics)
+        if len(_BANKS) >= _BANKS_LIMIT:
+            _BANKS.clear()
+        _BANKS[iban.country_code, key] = found
+    return found
 
 
 def _institution(bic: BIC) -> str:
@@ -164,7 +185,7 @@ def _branch(bic: BIC) -> str:
     return bic.branch_code or _HEAD_OFFICE
 
 
-def _belongs_to(given: BIC, bank_bics: list[BIC]) -> bool:
+def _belongs_to(given: BIC, bank_bics: Sequence[BIC]) -> bool:
     # The whole identity must match, not just the first four letters: every German cooperative
     # bank's BIC starts GENODE, and the branch part (GENODEM1GLS) tells such banks apart. A branch
     # the registry does not list is accepted when the registry knows only the head office.
@@ -175,17 +196,17 @@ def _belongs_to(given: BIC, bank_bics: list[BIC]) -> bool:
     )
 
 
-def _bic(given: str | None, iban: IBAN) -> str | None:
-    derived = iban.bic
+def _bic(given: str | None, iban: IBAN, bank: _RegisteredBank) -> str | None:
+    derived = bank.bic
     if given is None:
-        return str(derived) if derived else None
+        return derived
     try:
         bic = BIC(_SEPARATORS.sub("", given).upper())
     except SchwiftyException:
         raise BillingError(
             ErrorCode.BIC_INVALID, "The BIC is not a valid SWIFT/BIC code."
         ) from None
-    bank_bics = _bank_bics(iban)
+    bank_bics = bank.bics
     # Where the registry does not know the bank (schwifty covers some fifty countries, and new
     # bank codes reach it late) only the country can be compared: SEPA routes by IBAN alone,
     # so a BIC that cannot be checked is not a reason to turn the customer away.
@@ -241,10 +262,11 @@ def validate_iban(raw: str, given_bic: str | None) -> ValidatedIban:
     iban = _parse(compact)
     _national_check(iban)
     _sepa_reach(iban.country_code)
+    bank = _bank_of(iban)
     return ValidatedIban(
         compact=compact,
         masked=mask_iban(compact),
         country=iban.country_code,
-        bic=_bic(given_bic, iban),
-        bank_name=iban.bank_name,
+        bic=_bic(given_bic, iban, bank),
+        bank_name=bank.name,
     )

@@ -60,6 +60,12 @@ _HEX_ID = re.compile(
     r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
     r"[0-9a-fA-F]{12}|(?=[0-9]*[a-fA-F])[0-9a-fA-F]{32,})(?![0-9A-Za-z])"
 )
+# A whole text that is one id, as ids go by value (trace ids, request ids, idempotency keys):
+# every span in it lies inside the id, so nothing in it is found; answered without a search.
+_WHOLE_HEX_ID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|(?=[0-9]*[a-fA-F])[0-9a-fA-F]{32,}"
+)
 _ESCAPE = re.compile(
     r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U000[0-9a-fA-F]{5}|U0010[0-9a-fA-F]{4})"
 )
@@ -673,6 +679,8 @@ def _find(text: str, *, cards: bool = True, all_cards: bool = True) -> _Found | 
     `all_cards` False only the first: a yes-or-no question stops at it."""
     if (type(text) is str and text in _CLEAN_TEXTS) or not may_hold_card_or_iban(text):
         return None
+    if _WHOLE_HEX_ID.fullmatch(text):  # plain ASCII: folds to itself, holds no escape
+        return None
     folded = _folded(text)
     body = folded.text
     ids = _Ids(body)
@@ -720,6 +728,23 @@ def contains_iban(text: str) -> bool:
     return found is not None and bool(found.ibans)
 
 
+def _is_compact_iban(text: str) -> bool:
+    """A whole text that is one valid IBAN as IBANs are stored ("DE89370400440532013000"):
+    the search would find it from its first character to its last (_iban_spans)."""
+    if not _COMPACT_IBAN.fullmatch(text):
+        return False
+    spec = _IBAN_SPECS.get(text[:2])
+    return (
+        spec is not None
+        and len(text) == spec.length
+        and spec.bban.match(text[4:]) is not None
+        and iban_checksum_ok(text)
+    )
+
+
+_COMPACT_IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{8,32}")
+
+
 def contains_card_number(text: str) -> bool:
     # A card number is 13 digits or more. Folded plain ASCII without escapes ("\\u0034") has
     # exactly the digits written: fewer than 13 need no scan (an IP, an email, a fingerprint).
@@ -728,6 +753,8 @@ def contains_card_number(text: str) -> bool:
         and "\\" not in text
         and (len(text) < _MIN_CARD or len(text.translate(_ASCII_DIGITS_ONLY)) < _MIN_CARD)
     ):
+        return False
+    if _is_compact_iban(text):  # an IBAN's digits are never a card number: every filing's IBAN
         return False
     found = _find(text, all_cards=False)
     return found is not None and bool(found.cards)

@@ -1,11 +1,13 @@
 import base64
 import re
+import string
 import time
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from faker import Faker
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from schwifty import IBAN
 
@@ -176,6 +178,72 @@ def test_digits_of_a_uuid_or_a_digest_are_not_a_card_number() -> None:
     assert not contains_card_number("a4539578-7636-2148-6abc-abcdefabcdef")
     assert not contains_card_number("key ab4539578763621486cdefabcdefabcd.")
     assert contains_card_number("ab4539578763621486cd")  # too short for an id: a card
+
+
+_HEX = st.sampled_from("0123456789abcdefABCDEF")
+_DIGIT_HEAVY = st.sampled_from("01234567890123456789abcdef")
+
+
+@settings(max_examples=400, deadline=None)
+@example("4539578763621486abcdefabcdefabc")  # 31 characters: too short for an id, a card
+@example("4539578763621486abcdefabcdefabcd")  # 32: a digest
+@example("45395787-6362-1486-abcd-abcdefabcdef")
+@example("45395787-6362-1486-abcd-abcdefabcde")  # a character short of a UUID
+@given(
+    st.one_of(
+        st.builds(
+            lambda parts: "-".join(parts),
+            st.tuples(*(st.text(_DIGIT_HEAVY, min_size=n, max_size=n) for n in (8, 4, 4, 4, 12))),
+        ),
+        st.text(_HEX, min_size=32, max_size=70),
+        st.text(_DIGIT_HEAVY, min_size=30, max_size=34),
+    )
+)
+def test_a_whole_id_is_answered_at_once_as_the_whole_search_answers_it(text: str) -> None:
+    # The shortcut for a text that is one UUID or digest (_WHOLE_HEX_ID) says what the search
+    # would: nothing inside an id is found.
+    quick = sensitive._find(text)
+    with (
+        patch.object(sensitive, "_WHOLE_HEX_ID", re.compile(r"(?!)")),
+        patch.object(sensitive, "_CLEAN_TEXTS", set()),
+    ):
+        searched = sensitive._find(text)
+    assert (quick is None) == (searched is None or not (searched.ibans or searched.cards)), text
+
+
+def _with_valid_check_digits(country: str, bban: str) -> str:
+    digits = (bban + country + "00").translate(
+        {ord(c): str(10 + i) for i, c in enumerate(string.ascii_uppercase)}
+    )
+    return f"{country}{98 - int(digits) % 97:02d}{bban}"
+
+
+@st.composite
+def _stored_ibans(draw: st.DrawFn) -> str:
+    """Any country's IBAN as stored, valid check digits, BBAN drawn character by character:
+    mostly digits (chains that may pass the Luhn check), now and then a letter out of place."""
+    country = draw(st.sampled_from(sorted(sensitive.IBAN_LENGTHS)))
+    length = sensitive.IBAN_LENGTHS[country] - 4 + draw(st.sampled_from([0, 0, 0, -1, 1]))
+    bban = draw(
+        st.text(st.sampled_from("0123456789" * 6 + "ABLOZ"), min_size=length, max_size=length)
+    )
+    return _with_valid_check_digits(country, bban)
+
+
+@settings(max_examples=600, deadline=None)
+@example("DE89370400440532013000")
+@example("GB29NWBK60161331926819")
+@example("DE44A4539578763621486B")  # check digits hold, letters where Germany has digits: a card
+@given(_stored_ibans())
+def test_a_whole_stored_iban_is_answered_at_once_as_the_whole_search_answers_it(
+    text: str,
+) -> None:
+    quick = contains_card_number(text)
+    with (
+        patch.object(sensitive, "_is_compact_iban", lambda text: False),
+        patch.object(sensitive, "_CLEAN_TEXTS", set()),
+    ):
+        assert quick == contains_card_number(text), text
 
 
 # -- issue 13, finding 9: a mistyped IBAN is an IBAN, not a card number ---------------------
