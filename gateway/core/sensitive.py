@@ -348,6 +348,12 @@ def _iban_specs() -> dict[str, _IbanSpec]:
 
 _IBAN_SPECS = _iban_specs()
 IBAN_LENGTHS = {country: spec.length for country, spec in _IBAN_SPECS.items()}
+# The fewest ASCII letters and digits anything found has: a card's digits, or the shortest
+# IBAN a digit short (_iban_length takes it as mistyped).
+_FEWEST_ALNUM = min(_MIN_CARD, min(IBAN_LENGTHS.values()) - 1)
+_ASCII_ALNUM_ONLY = str.maketrans(
+    "", "", "".join(c for c in map(chr, range(128)) if c not in _ALNUM)
+)
 
 
 # Two letters, two digits, then the BBAN, with separator runs anywhere ("D E 8 9 3 7 …").
@@ -670,6 +676,10 @@ def may_hold_card_or_iban(text: str) -> bool:
     if "\\" in text and _ESCAPE.search(text):
         return True
     if text.isascii():
+        # Without escapes, ASCII folds to its own letters and digits (its controls dropped):
+        # a card has 13 digits, an IBAN 14 letters and digits at least ("IBAN DE****3000").
+        if len(text.translate(_ASCII_ALNUM_ONLY)) < _FEWEST_ALNUM:
+            return False
         return _TWO_DIGITS.search(text) is not None
     return bool(_TWO_DIGIT_LIKE.search(text) or _DIGITS_IN_ONE.search(text))
 

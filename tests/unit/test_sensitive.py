@@ -246,6 +246,27 @@ def test_a_whole_stored_iban_is_answered_at_once_as_the_whole_search_answers_it(
         assert quick == contains_card_number(text), text
 
 
+
+@settings(max_examples=600, deadline=None)
+@example("NO938601111794")  # Norway's IBAN a digit short: 14 letters and digits, still found
+@example("4222 2222 22222")  # 13 digits: a card
+@given(
+    st.text(st.sampled_from("0123456789" * 3 + "NODEBLI -./:*#\\\x01\t"), max_size=40).filter(
+        lambda text: sum(char.isalnum() for char in text) < 15
+    )
+)
+def test_ascii_with_too_few_letters_and_digits_is_answered_at_once_as_the_search_answers_it(
+    text: str,
+) -> None:
+    quick = sensitive._find(text)
+    with (
+        patch.object(sensitive, "_FEWEST_ALNUM", 0),
+        patch.object(sensitive, "_CLEAN_TEXTS", set()),
+    ):
+        searched = sensitive._find(text)
+    assert (quick is None) == (searched is None or not (searched.ibans or searched.cards)), text
+
+
 # -- issue 13, finding 9: a mistyped IBAN is an IBAN, not a card number ---------------------
 
 
