@@ -214,8 +214,39 @@ class _Folding(dict[int, str]):
         self[code] = folded
         return folded
 
+    def fold(self, text: str) -> str:
+        """`text.translate(self)`; the text itself when nothing in it changes. Only the
+        characters that may change are looked at (an Arabic sentence's vowel marks, a
+        full-width digit), found at C speed: translate looks every character up."""
+        if text.isascii() and (text.isprintable() or not _ASCII_CONTROL.search(text)):
+            return text  # a printable text, the common case, needs no search
+        changing = set(_MAY_CHANGE.findall(text))
+        if not changing:
+            return text
+        folds = {char: self[ord(char)] for char in changing}
+        changed = [char for char, folded in folds.items() if folded != char]
+        if not changed:
+            return text
+        # One replacement after another is a translation when no replacement holds a character
+        # that is itself replaced: true of folds made only of characters that stay.
+        if len(changed) > _FEW_TO_REPLACE or _MAY_CHANGE.search("".join(folds.values())):
+            return text.translate(self)
+        for char in changed:
+            text = text.replace(char, folds[char])
+        return text
+
 
 _FOLD = _Folding()
+# Characters known to fold to themselves: ASCII but its dropped controls, and the letters and
+# punctuation of the scripts up to U+07FF (Latin, Greek, Cyrillic, Hebrew, Arabic...) and
+# general punctuation, checked once here. Any other character may change.
+_STAYING = [
+    char
+    for char in map(chr, [*range(0x800), *range(0x2000, 0x2070)])
+    if not (char.isascii() and _ASCII_CONTROL.match(char)) and _FOLD[ord(char)] == char
+]
+_MAY_CHANGE = re.compile(f"[^{re.escape(''.join(_STAYING))}]")
+_FEW_TO_REPLACE = 8
 
 
 def _digit_like_class() -> str:
@@ -255,27 +286,18 @@ class _Folded(NamedTuple):
     origin: Callable[[], tuple[list[int], list[int]]] | None
 
 
-def _unchanged(text: str) -> bool:
-    """The common cases, plain ASCII and accented names, have nothing to fold."""
-    if not text.isascii() and any(
-        _FOLD[ord(char)] != char for char in set(text) if not char.isascii()
-    ):
-        return False
-    # Every ASCII control is unprintable: a printable text, the common case, needs no search.
-    return text.isprintable() or not _ASCII_CONTROL.search(text)
-
-
 def _folded(text: str) -> _Folded:
     if "\\" in text and _ESCAPE.search(text):
         return _unescaped(text)
-    if _unchanged(text):
+    folded = _FOLD.fold(text)
+    if folded is text:  # the common cases, plain ASCII and accented names: nothing to fold
         return _Folded(text, None)
 
     def origin() -> tuple[list[int], list[int]]:
         starts = [i for i, char in enumerate(text) for _ in _FOLD[ord(char)]]
         return starts, [i + 1 for i in starts]
 
-    return _Folded(text.translate(_FOLD), origin)
+    return _Folded(folded, origin)
 
 
 def _unescaped(text: str) -> _Folded:
@@ -301,7 +323,7 @@ def _unescaped(text: str) -> _Folded:
         return starts, ends
 
     unescaped = _ESCAPE.sub(lambda match: chr(int(match.group()[2:], 16)), text)
-    return _Folded(unescaped if _unchanged(unescaped) else unescaped.translate(_FOLD), origin)
+    return _Folded(_FOLD.fold(unescaped), origin)
 
 
 def normalised(text: str) -> str:

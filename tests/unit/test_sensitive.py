@@ -246,7 +246,6 @@ def test_a_whole_stored_iban_is_answered_at_once_as_the_whole_search_answers_it(
         assert quick == contains_card_number(text), text
 
 
-
 @settings(max_examples=600, deadline=None)
 @example("NO938601111794")  # Norway's IBAN a digit short: 14 letters and digits, still found
 @example("4222 2222 22222")  # 13 digits: a card
@@ -265,6 +264,19 @@ def test_ascii_with_too_few_letters_and_digits_is_answered_at_once_as_the_search
     ):
         searched = sensitive._find(text)
     assert (quick is None) == (searched is None or not (searched.ibans or searched.cards)), text
+
+
+@settings(max_examples=500, deadline=None)
+@example("قُدّم طلب الحساب A00000101 (آيبان DE****7456)، وهو")  # vowel marks, the Arabic comma
+@example("٤٥٣٩ ５７８７ ⑥③⑥② ﬁ ㌀ ア\x01\u200b" * 3)  # more than a few, and folds that change
+@given(
+    st.one_of(
+        st.text(),
+        st.text(st.sampled_from("abc 12\u0651\u064f\u060c\u0664\uff15\u2460\ufb01\u00bc\x01")),
+    )
+)
+def test_folding_replaces_what_translating_would(text: str) -> None:
+    assert sensitive._FOLD.fold(text) == text.translate(sensitive._FOLD)
 
 
 # -- issue 13, finding 9: a mistyped IBAN is an IBAN, not a card number ---------------------
