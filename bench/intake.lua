@@ -15,6 +15,7 @@ setup = function(thread)
   -- BENCH_RUN: wrk's math.random is not seeded, so a second run would replay the first's keys
   thread:set("thread_tag", "t" .. threads .. "r" .. (os.getenv("BENCH_RUN") or tostring(math.random(1, 1e9))) .. "n")
   thread:set("thread_index", threads - 1)
+  thread:set("run_hex", os.getenv("BENCH_RUN_HEX") or string.format("%08x", math.random(0, 2^31)))
 end
 
 request = function()
@@ -29,7 +30,8 @@ request = function()
     .. '"targets":["zuora_collection","stripe_customer_debit"]}}'
   return wrk.format("POST", "/v1/change-requests", {
     ["Authorization"] = "Bearer " .. key,
-    ["Idempotency-Key"] = id,
+    -- a UUID per filing, as the API asks of support tools (unique to the run, thread and count)
+    ["Idempotency-Key"] = string.format("%s-%04x-4000-8000-%012x", run_hex, thread_index, counter),
     ["Content-Type"] = "application/json",
   }, body)
 end

@@ -143,12 +143,14 @@ def wrk(
     if not trivial:
         command += ["-s", str(ROOT / "bench" / "intake.lua")]
     target = f"{base}/health/live" if trivial else base
+    run = uuid.uuid4()
     environment = {
         **os.environ,
         "BENCH_KEY": key,
         "BENCH_IBANS": ibans.name,
         "BENCH_THREADS": str(WRK_THREADS),
-        "BENCH_RUN": uuid.uuid4().hex[:8].translate(_LETTERS),  # new tickets and keys each run
+        "BENCH_RUN": run.hex[:8].translate(_LETTERS),  # new tickets and keys each run
+        "BENCH_RUN_HEX": run.hex[:8],
     }
     meter.start()
     figures = wrk_figures([*command, target], environment)
