@@ -109,9 +109,12 @@ _PRINTED_IBAN = re.compile(
     rf"(?<![A-Za-z0-9])[A-Za-z]{{2}}[0-9]{{2}}(?P<s>{_PRINTED_SEPARATOR})[A-Za-z0-9]{{4}}"
     rf"(?:(?P=s)[A-Za-z0-9]{{1,4}}){{2,7}}(?![A-Za-z0-9])"
 )
-_PRINTED_IBAN_SHAPE = re.compile(
-    rf"[A-Za-z]{{2}}[0-9]{{2}}(?P<s>{_PRINTED_SEPARATOR})[A-Za-z0-9]{{4}}(?P=s)[A-Za-z0-9]"
+_PRINTED_IBAN_SHAPE = re.compile(  # from its check digits, the letters looked behind: prose
+    # has letters everywhere, digits seldom, and a search tries each place its first class fits
+    rf"[0-9]{{2}}(?<=[A-Za-z]{{2}}[0-9]{{2}})(?P<s>{_PRINTED_SEPARATOR})[A-Za-z0-9]{{4}}(?P=s)"
+    r"[A-Za-z0-9]"
 )
+_FEWEST_PRINTED_CARD_DIGITS = 14  # 4-6-4
 # Across the separator, the groups' neighbour: a colon ("::") or a group of 1 to 4 hex digits
 # makes them part of an IPv6 address; a word ("card:") does not.
 _TOKEN_BEFORE = re.compile(r"(?:[0-9A-Za-z]+|:)$")
@@ -684,7 +687,11 @@ def may_hold_printed_number(text: str) -> bool:
     """Whether `text` has characters grouped as a card or an IBAN printed with any separator,
     as detection reads it (a shape only: check digits and neighbours are not looked at)."""
     folded = normalised(text)
-    return bool(_PRINTED_SHAPE.search(folded) or _PRINTED_IBAN_SHAPE.search(folded))
+    if sum(map(folded.count, _DIGITS)) >= _FEWEST_PRINTED_CARD_DIGITS and _PRINTED_SHAPE.search(
+        folded
+    ):
+        return True
+    return _PRINTED_IBAN_SHAPE.search(folded) is not None
 
 
 def may_hold_card_or_iban(text: str) -> bool:

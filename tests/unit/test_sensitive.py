@@ -279,6 +279,26 @@ def test_folding_replaces_what_translating_would(text: str) -> None:
     assert sensitive._FOLD.fold(text) == text.translate(sensitive._FOLD)
 
 
+_SEPARATOR = sensitive._PRINTED_SEPARATOR
+_SHAPES_AS_FIRST_WRITTEN = (
+    re.compile(
+        rf"[0-9]{{4}}(?:(?P<a>{_SEPARATOR})[0-9]{{4}}(?P=a)[0-9]{{4}}(?P=a)[0-9]{{4}}"
+        rf"|(?P<b>{_SEPARATOR})[0-9]{{6}}(?P=b)[0-9]{{4}})"
+    ),
+    re.compile(rf"[A-Za-z]{{2}}[0-9]{{2}}(?P<s>{_SEPARATOR})[A-Za-z0-9]{{4}}(?P=s)[A-Za-z0-9]"),
+)
+
+
+@settings(max_examples=800, deadline=None)
+@example("DE89:3704:0044:0532:0130:00")
+@example("4539:578763:6214")
+@given(st.text(st.sampled_from("0123456789" * 2 + "DEaz:( )-\u0664\uff15"), max_size=40))
+def test_printed_shapes_are_looked_for_as_the_plain_patterns_find_them(text: str) -> None:
+    folded = sensitive.normalised(text)
+    plain = any(shape.search(folded) for shape in _SHAPES_AS_FIRST_WRITTEN)
+    assert sensitive.may_hold_printed_number(text) == plain, text
+
+
 # -- issue 13, finding 9: a mistyped IBAN is an IBAN, not a card number ---------------------
 
 

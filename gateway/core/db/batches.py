@@ -123,6 +123,9 @@ async def _run(sql: str, batch: list[_Waiting]) -> None:
             for waiting, row in zip(batch, rows, strict=True):
                 _settle(waiting.answer, row=dict(row))
             return
+    if len(batch) == 1:  # the common case without load: no task to gather it in
+        await _alone(sql, batch[0])
+        return
     await asyncio.gather(*(_alone(sql, waiting) for waiting in batch))
 
 
