@@ -202,10 +202,10 @@ class BodyGuardMiddleware(ASGIMiddleware):
         parsed = _decode_json(body, self._max_depth)
         if _holds_card_number(body, parsed):
             raise _card_number_refused()
+        # Read and capped here already: Litestar's Request.body() takes it as it is.
+        ScopeState.from_scope(scope).body = body
         idempotent = scope["route_handler"].opt.get(IDEMPOTENCY_OPT, True)
         if idempotent is False:
-            # Read and capped here already: Litestar's Request.body() takes it as it is.
-            ScopeState.from_scope(scope).body = body
             await next_app(scope, replaying(body, receive), send)
             return
         request_fingerprint = fingerprint("POST", scope["path"], body, parsed)
