@@ -44,6 +44,9 @@ CHAIN_COLUMNS = (
 )
 
 
+_METADATA = FIELDS[:-1]  # the MAC's fields but the payload, which the hash reads as content
+
+
 def entry_hash(prev_hash: str, seq: int, row: Mapping[str, Any]) -> str:
     """SHA-256 over the previous hash, the position, the metadata and the ciphertext."""
     get = row.get
@@ -52,15 +55,7 @@ def entry_hash(prev_hash: str, seq: int, row: Mapping[str, Any]) -> str:
         seq,
         row["id"],
         get("occurred_at"),
-        (
-            get("actor_type"),
-            get("actor_id"),
-            get("action"),
-            get("target_type"),
-            get("target_id"),
-            get("request_id"),
-            get("subject"),
-        ),
+        tuple(map(get, _METADATA)),
         get("payload") or get("data"),
         get("mac"),
     )

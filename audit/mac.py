@@ -93,17 +93,8 @@ def entry_mac(occurred: datetime, fields: Sequence[Any]) -> str:
 
 
 def mac_matches(row: Mapping[str, Any]) -> bool:
-    get = row.get  # FIELDS spelled out: the guards check entries one by one
-    fields = (
-        get("actor_type"),
-        get("actor_id"),
-        get("action"),
-        get("target_type"),
-        get("target_id"),
-        get("request_id"),
-        get("subject"),
-        get("payload"),
-    )
+    get = row.get
+    fields = tuple(map(get, FIELDS))
     return mac_matches_values(get("mac"), row["occurred_at"], fields)
 
 
