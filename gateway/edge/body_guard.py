@@ -47,7 +47,8 @@ _NOT_STORED = {
 }
 _NOT_JSON: Any = object()
 _OTHER_BODY_METHODS = {"DELETE", "PUT", "PATCH"}
-_DIGIT_BYTES = [bytes([digit]) for digit in b"0123456789"]
+# Deleted by bytes.translate: what is left are the digits, counted in one C pass.
+_NOT_DIGIT_BYTES = bytes(byte for byte in range(256) if byte not in b"0123456789")
 _MIN_CARD_DIGITS = 13
 _EXPONENT = re.compile(rb"[0-9.][eE]")
 
@@ -103,7 +104,7 @@ def _under_a_card_of_digits(body: bytes) -> bool:
         body.isascii()
         and b"\x00" not in body
         and b"\\" not in body
-        and sum(map(body.count, _DIGIT_BYTES)) < _MIN_CARD_DIGITS
+        and len(body.translate(None, _NOT_DIGIT_BYTES)) < _MIN_CARD_DIGITS
         and not _EXPONENT.search(body)
     )
 
