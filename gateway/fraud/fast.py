@@ -13,14 +13,34 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.enums import MediaType
+from litestar.response.base import ASGIResponse
 
 from gateway.fraud.schemas import ScreenRequest, ScreenResult
 from gateway.fraud.wiring import blocklist_service
 
 _decode = msgspec.json.Decoder(ScreenRequest).decode
 _encode = msgspec.json.Encoder().encode
+
+
+class _BuiltOnce(Response[bytes]):
+    """A constant answer whose ASGI response Litestar would build again for every request
+    (headers merged, the body's length counted): built for its first request and sent as it
+    is after, while the route hands it the same headers and cookies. An ASGIResponse encodes
+    its headers into a new list at each send, so a request's own (its X-Request-ID) stay its
+    own."""
+
+    __slots__ = ("_built", "_built_for")
+
+    def to_asgi_response(self, app: Any, request: Any, **route: Any) -> ASGIResponse:
+        built_for = (request.method, *map(id, route.values()))
+        if getattr(self, "_built_for", None) != built_for:
+            self._built = super().to_asgi_response(app, request, **route)
+            self._built_for = built_for
+        return self._built
+
+
 # Nine screens in ten: one answer, built once (Litestar copies nothing out of a Response).
-_ALLOW = Response(
+_ALLOW = _BuiltOnce(
     _encode(ScreenResult(decision="allow", matches=[])), status_code=200, media_type=MediaType.JSON
 )
 

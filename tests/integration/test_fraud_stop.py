@@ -59,6 +59,21 @@ async def test_blocking_a_card_and_an_ip_range_makes_the_screen_block(
     assert (await screen(http, api_key, ip="::ffff:203.0.113.5"))["decision"] == "block"
 
 
+async def test_each_allowed_screen_is_answered_with_its_own_request_id(
+    http: Client, api_key: str
+) -> None:
+    # The allow answer is built once and sent again: each send keeps its own headers.
+    answers = [
+        await http.post("/v1/fraud/screen", json={"ip": "198.51.100.7"}, headers=auth(api_key))
+        for _ in range(3)
+    ]
+    assert [a.json() for a in answers] == [{"decision": "allow", "matches": []}] * 3
+    ids = [a.headers.get_list("x-request-id") for a in answers]
+    assert all(len(found) == 1 for found in ids), ids
+    assert len({found[0] for found in ids}) == 3
+    assert all(a.headers["content-length"] == str(len(a.content)) for a in answers)
+
+
 async def test_bins_and_emails_match_as_a_fraud_analyst_expects(http: Client, api_key: str) -> None:
     await block(http, api_key, kind="card_bin", value="424242")
     await block(http, api_key, kind="email", value="Mallory+shop@Example.com")
